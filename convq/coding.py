@@ -1,0 +1,121 @@
+"""Bit-level coding primitives used by every convq message.
+
+Format (see ``csrc/cq_bitio.h``): fields are written least-significant-bit first into
+bytes; a message of ``nbits`` bits occupies ``ceil(nbits / 8)`` bytes whose unused high
+bits are zero. ``numpy.packbits(bits, bitorder="little")`` of the bit sequence gives the
+same bytes.
+
+The fixed-weight coder (``csrc/cq_rangecoder.h``) codes a length-``n`` binary string with
+exactly ``k`` ones by a binary range coder with P(one) = ones_left / positions_left: an
+exact enumerative code in at most ``ceil(log2 C(n, k)) + 2`` bits (SimQ+ codes its
+sample types this way). Decoders treat payloads as untrusted and raise
+:class:`convq.DecodeError` on anything malformed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._errors import DecodeError
+from ._validation import check_int
+
+__all__ = [
+    "pack_fields",
+    "unpack_fields",
+    "fixed_weight_bits",
+    "encode_fixed_weight",
+    "decode_fixed_weight",
+    "log2_binomial",
+    "DecodeError",
+]
+
+
+def _payload_bytes(payload) -> bytes:
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    arr = np.asarray(payload)
+    if arr.dtype != np.uint8 or arr.ndim != 1:
+        raise TypeError(f"payload must be bytes or a 1-D uint8 array, got {type(payload).__name__}")
+    return arr.tobytes()
+
+
+def pack_fields(values, widths) -> tuple[bytes, int]:
+    """Pack unsigned integer fields LSB-first.
+
+    Parameters
+    ----------
+    values : array_like of int
+        Non-negative integers, ``values[i] < 2**widths[i]``.
+    widths : array_like of int
+        Field widths in 1..32 bits.
+
+    Returns
+    -------
+    payload : bytes
+        ``ceil(nbits / 8)`` bytes, zero padding bits.
+    nbits : int
+        ``sum(widths)``.
+    """
+    values = np.asarray(values)
+    widths = np.asarray(widths)
+    if values.dtype.kind not in "iub" or widths.dtype.kind not in "iub":
+        raise TypeError("values and widths must be integer arrays")
+    values = np.ascontiguousarray(values, dtype=np.int64).ravel()
+    widths = np.ascontiguousarray(widths, dtype=np.int64).ravel()
+    payload, nbits = _core._bits_write(values, widths)
+    return payload, int(nbits)
+
+
+def unpack_fields(payload, nbits: int, widths) -> np.ndarray:
+    """Inverse of :func:`pack_fields`; raises DecodeError on a wrong payload length,
+    fields that do not fill exactly ``nbits`` bits, or non-zero padding."""
+    nbits = check_int(nbits, "nbits", minimum=0)
+    widths = np.asarray(widths)
+    if widths.dtype.kind not in "iub":
+        raise TypeError("widths must be an integer array")
+    widths = np.ascontiguousarray(widths, dtype=np.int64).ravel()
+    return _core._bits_read(_payload_bytes(payload), nbits, widths)
+
+
+def log2_binomial(n: int, k: int) -> float:
+    """log2 of the binomial coefficient C(n, k)."""
+    n = check_int(n, "n", minimum=0)
+    k = check_int(k, "k", minimum=0, maximum=n)
+    return float(_core._log2_binom(n, k))
+
+
+def fixed_weight_bits(n: int, k: int) -> int:
+    """Length in bits of the fixed-weight code of a length-``n`` string with ``k`` ones:
+    0 if the string is forced (k = 0 or k = n), else ``ceil(log2 C(n,k) + 1e-6) + 1``,
+    which is at most ``ceil(log2 C(n, k)) + 2``."""
+    n = check_int(n, "n", minimum=0)
+    k = check_int(k, "k", minimum=0, maximum=n)
+    return int(_core._fwrc_field_bits(n, k))
+
+
+def encode_fixed_weight(bits) -> tuple[bytes, int]:
+    """Code a 0/1 string by the fixed-weight range coder.
+
+    Returns ``(payload, nbits)`` with ``nbits == fixed_weight_bits(len(bits), sum(bits))``.
+    The decoder must be told ``n`` and ``k``.
+    """
+    arr = np.asarray(bits)
+    if arr.ndim != 1:
+        raise ValueError(f"bits must be 1-dimensional, got shape {arr.shape}")
+    if arr.dtype.kind not in "iub":
+        raise TypeError(f"bits must be integers 0/1, got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError("bits must contain only 0 and 1")
+    s = np.ascontiguousarray(arr, dtype=np.uint8)
+    payload, nbits = _core._fwrc_encode(s, int(s.sum(dtype=np.int64)))
+    return payload, int(nbits)
+
+
+def decode_fixed_weight(payload, n: int, k: int) -> np.ndarray:
+    """Decode a fixed-weight code; returns a uint8 0/1 array of length ``n``.
+
+    Raises DecodeError unless ``payload`` is exactly the canonical code of a length-n
+    string with k ones (the encoder's own output)."""
+    n = check_int(n, "n", minimum=0)
+    k = check_int(k, "k", minimum=0, maximum=n)
+    return _core._fwrc_decode(_payload_bytes(payload), n, k)

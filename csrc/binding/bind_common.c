@@ -1,0 +1,232 @@
+/* bind_common.c -- shared binding helpers; see bind.h. */
+#include "bind.h"
+#include <unistd.h>
+
+static PyObject *decode_error_type(void)
+{
+    PyObject *mod = PyImport_ImportModule("convq._errors");
+    if (mod == NULL) return NULL;
+    PyObject *t = PyObject_GetAttrString(mod, "DecodeError");
+    Py_DECREF(mod);
+    return t;
+}
+
+PyObject *cqb_raise(int status, const cq_errinfo *err)
+{
+    if (PyErr_Occurred()) return NULL;
+    const char *msg = (err != NULL && err->msg[0]) ? err->msg : cq_strerror(status);
+    switch (status) {
+    case CQ_ENOMEM:
+        PyErr_NoMemory();
+        break;
+    case CQ_EINVAL:
+    case CQ_EDOMAIN:
+    case CQ_ENONFINITE:
+        PyErr_SetString(PyExc_ValueError, msg);
+        break;
+    case CQ_EDECODE: {
+        PyObject *t = decode_error_type();
+        if (t != NULL) {
+            PyErr_SetString(t, msg);
+            Py_DECREF(t);
+        }
+        break;
+    }
+    case CQ_EINTERRUPT:
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        break;
+    default:
+        PyErr_Format(PyExc_RuntimeError, "convq internal error (status %d): %s", status, msg);
+        break;
+    }
+    return NULL;
+}
+
+static PyArrayObject *typed_array(PyObject *obj, int typenum, const char *name, int min_ndim,
+                                  int max_ndim)
+{
+    PyArrayObject *probe = (PyArrayObject *)PyArray_FROM_O(obj);
+    if (probe == NULL) return NULL;
+    int kind = PyArray_DESCR(probe)->kind;
+    if (typenum == NPY_DOUBLE && !(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b')) {
+        PyErr_Format(PyExc_TypeError, "%s must be a real numeric array, got dtype %R", name,
+                     (PyObject *)PyArray_DESCR(probe));
+        Py_DECREF(probe);
+        return NULL;
+    }
+    if (typenum != NPY_DOUBLE && !(kind == 'i' || kind == 'u' || kind == 'b')) {
+        PyErr_Format(PyExc_TypeError, "%s must be an integer array, got dtype %R", name,
+                     (PyObject *)PyArray_DESCR(probe));
+        Py_DECREF(probe);
+        return NULL;
+    }
+    int nd = PyArray_NDIM(probe);
+    if (nd < min_ndim || nd > max_ndim) {
+        if (min_ndim == max_ndim)
+            PyErr_Format(PyExc_ValueError, "%s must be %d-dimensional, got %d dimensions", name,
+                         min_ndim, nd);
+        else
+            PyErr_Format(PyExc_ValueError, "%s must have %d to %d dimensions, got %d", name,
+                         min_ndim, max_ndim, nd);
+        Py_DECREF(probe);
+        return NULL;
+    }
+    PyArrayObject *out = (PyArrayObject *)PyArray_FromAny(
+        (PyObject *)probe, PyArray_DescrFromType(typenum), 0, 0,
+        NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST, NULL);
+    Py_DECREF(probe);
+    return out;
+}
+
+PyArrayObject *cqb_double_array(PyObject *obj, const char *name, int min_ndim, int max_ndim)
+{
+    return typed_array(obj, NPY_DOUBLE, name, min_ndim, max_ndim);
+}
+
+PyArrayObject *cqb_int64_array(PyObject *obj, const char *name, int min_ndim, int max_ndim)
+{
+    return typed_array(obj, NPY_INT64, name, min_ndim, max_ndim);
+}
+
+PyArrayObject *cqb_uint8_array(PyObject *obj, const char *name, int min_ndim, int max_ndim)
+{
+    if (PyBytes_Check(obj) || PyByteArray_Check(obj) || PyMemoryView_Check(obj)) {
+        PyArrayObject *a = (PyArrayObject *)PyArray_FromBuffer(obj, PyArray_DescrFromType(NPY_UINT8), -1, 0);
+        if (a == NULL) return NULL;
+        PyArrayObject *c = (PyArrayObject *)PyArray_FromAny((PyObject *)a, PyArray_DescrFromType(NPY_UINT8),
+                                                            0, 0, NPY_ARRAY_IN_ARRAY, NULL);
+        Py_DECREF(a);
+        return c;
+    }
+    return typed_array(obj, NPY_UINT8, name, min_ndim, max_ndim);
+}
+
+int cqb_bitgen_acquire(PyObject *gen, cqb_bitgen *out)
+{
+    out->obj = NULL;
+    out->lock = NULL;
+    out->bg = NULL;
+    PyObject *bitgen = NULL;
+    if (PyObject_HasAttrString(gen, "capsule")) {
+        bitgen = gen;
+        Py_INCREF(bitgen);
+    } else {
+        bitgen = PyObject_GetAttrString(gen, "bit_generator");
+        if (bitgen == NULL) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "expected a numpy.random.Generator, got %R", (PyObject *)Py_TYPE(gen));
+            return -1;
+        }
+    }
+    PyObject *capsule = PyObject_GetAttrString(bitgen, "capsule");
+    if (capsule == NULL) {
+        Py_DECREF(bitgen);
+        return -1;
+    }
+    bitgen_t *bg = (bitgen_t *)PyCapsule_GetPointer(capsule, "BitGenerator");
+    Py_DECREF(capsule);
+    if (bg == NULL) {
+        Py_DECREF(bitgen);
+        return -1;
+    }
+    PyObject *lock = PyObject_GetAttrString(bitgen, "lock");
+    if (lock == NULL) {
+        Py_DECREF(bitgen);
+        return -1;
+    }
+    PyObject *r = PyObject_CallMethod(lock, "acquire", NULL);
+    if (r == NULL) {
+        Py_DECREF(lock);
+        Py_DECREF(bitgen);
+        return -1;
+    }
+    Py_DECREF(r);
+    out->obj = bitgen;
+    out->lock = lock;
+    out->bg = bg;
+    return 0;
+}
+
+void cqb_bitgen_release(cqb_bitgen *b)
+{
+    if (b->lock != NULL) {
+        PyObject *exc_type, *exc_value, *exc_tb;
+        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+        PyObject *r = PyObject_CallMethod(b->lock, "release", NULL);
+        if (r == NULL) PyErr_Clear();
+        Py_XDECREF(r);
+        PyErr_Restore(exc_type, exc_value, exc_tb);
+        Py_DECREF(b->lock);
+    }
+    Py_XDECREF(b->obj);
+    b->lock = NULL;
+    b->obj = NULL;
+    b->bg = NULL;
+}
+
+cqb_bitgen *cqb_bitgen_acquire_seq(PyObject *seq, Py_ssize_t *n)
+{
+    PyObject *fast = PySequence_Fast(seq, "expected a sequence of numpy Generators");
+    if (fast == NULL) return NULL;
+    Py_ssize_t m = PySequence_Fast_GET_SIZE(fast);
+    cqb_bitgen *bs = (cqb_bitgen *)PyMem_Calloc(m > 0 ? (size_t)m : 1, sizeof(cqb_bitgen));
+    if (bs == NULL) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (cqb_bitgen_acquire(PySequence_Fast_GET_ITEM(fast, i), &bs[i]) < 0) {
+            cqb_bitgen_release_seq(bs, i);
+            Py_DECREF(fast);
+            return NULL;
+        }
+        for (Py_ssize_t j = 0; j < i; j++) {
+            if (bs[j].bg == bs[i].bg) {
+                PyErr_SetString(PyExc_ValueError, "the same generator was passed twice; parallel streams must be independent");
+                cqb_bitgen_release_seq(bs, i + 1);
+                Py_DECREF(fast);
+                return NULL;
+            }
+        }
+    }
+    Py_DECREF(fast);
+    *n = m;
+    return bs;
+}
+
+void cqb_bitgen_release_seq(cqb_bitgen *bs, Py_ssize_t n)
+{
+    if (bs == NULL) return;
+    for (Py_ssize_t i = 0; i < n; i++) cqb_bitgen_release(&bs[i]);
+    PyMem_Free(bs);
+}
+
+static int nogil_poll(void *ctx)
+{
+    cqb_nogil *g = (cqb_nogil *)ctx;
+    PyEval_RestoreThread(g->ts);
+    int r = PyErr_CheckSignals();
+    g->ts = PyEval_SaveThread();
+    return r != 0;
+}
+
+void cqb_nogil_begin(cqb_nogil *g)
+{
+    g->it.poll = nogil_poll;
+    g->it.ctx = g;
+    g->it.stop = 0;
+    g->ts = PyEval_SaveThread();
+}
+
+void cqb_nogil_end(cqb_nogil *g)
+{
+    PyEval_RestoreThread(g->ts);
+}
+
+int cqb_threads(long n)
+{
+    if (n > 0) return n > 1024 ? 1024 : (int)n;
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)c : 1;
+}

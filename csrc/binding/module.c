@@ -1,0 +1,46 @@
+/* module.c -- convq._core: imports the NumPy C API and adds each area's method table. */
+#define CQB_MODULE_MAIN
+#include "bind.h"
+
+extern PyMethodDef cqb_foundation_methods[];
+extern PyMethodDef cqb_quantize_methods[];
+extern PyMethodDef cqb_objectives_methods[];
+extern PyMethodDef cqb_sampling_methods[];
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    "convq._core",
+    "convq's C core: thin bindings over the pure-C kernels in csrc/. Private; use the "
+    "documented modules of the convq package.",
+    -1,
+    NULL, /* m_methods: added per area in PyInit__core */
+    NULL, /* m_slots */
+    NULL, /* m_traverse */
+    NULL, /* m_clear */
+    NULL, /* m_free */
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    import_array();
+    PyObject *m = PyModule_Create(&core_module);
+    if (m == NULL) return NULL;
+    PyMethodDef *tables[] = {
+        cqb_foundation_methods,
+        cqb_quantize_methods,
+        cqb_objectives_methods,
+        cqb_sampling_methods,
+    };
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        if (PyModule_AddFunctions(m, tables[i]) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    }
+#ifdef CQ_SANITIZE
+    if (PyModule_AddIntConstant(m, "SANITIZED", 1) < 0) { Py_DECREF(m); return NULL; }
+#else
+    if (PyModule_AddIntConstant(m, "SANITIZED", 0) < 0) { Py_DECREF(m); return NULL; }
+#endif
+    return m;
+}

@@ -1,0 +1,49 @@
+"""Build of convq's C extension `convq._core`.
+
+Everything else lives in pyproject.toml. Environment switches:
+  CONVQ_SANITIZE=1  build with -fsanitize=address,undefined (run Python with
+                    LD_PRELOAD=$(gcc -print-file-name=libasan.so)); see .ci/run
+  CONVQ_WERROR=1    turn compiler warnings into errors (CI uses it)
+  CONVQ_DEBUG=1     -O1 -g, assertions on
+"""
+import glob
+import os
+
+import numpy
+from setuptools import Extension, setup
+
+sources = sorted(glob.glob("csrc/*.c")) + sorted(glob.glob("csrc/binding/*.c"))
+
+compile_args = ["-std=c99", "-Wall", "-Wextra", "-pthread"]
+link_args = ["-pthread"]
+macros = [
+    ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+    ("_POSIX_C_SOURCE", "200809L"),
+]
+
+if os.environ.get("CONVQ_SANITIZE") == "1":
+    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
+    compile_args += ["-O1", "-g"] + san
+    link_args += san
+    macros.append(("CQ_SANITIZE", "1"))
+elif os.environ.get("CONVQ_DEBUG") == "1":
+    compile_args += ["-O1", "-g"]
+else:
+    compile_args += ["-O3"]
+
+if os.environ.get("CONVQ_WERROR") == "1":
+    compile_args.append("-Werror")
+
+setup(
+    ext_modules=[
+        Extension(
+            "convq._core",
+            sources=sources,
+            include_dirs=[numpy.get_include(), "csrc"],
+            define_macros=macros,
+            extra_compile_args=compile_args,
+            extra_link_args=link_args,
+            libraries=["m"],
+        )
+    ]
+)
