@@ -1,0 +1,14 @@
+"""Quantized stochastic optimisation (Mayekar & Tyagi, section 2): projected SGD for
+p >= 2 and stochastic mirror descent for p in [1, 2), with gradients passed through a
+convq quantizer and the bits counted from the real messages.
+
+Submodules: :mod:`.domains` (l_p balls and boxes, exact projections, the mirror step),
+:mod:`.problems` (the section-6 oracle constructions).
+"""
+from .domains import Box, LpBall, mirror_exponent, mirror_step
+from .problems import LinearSignProblem, bernoulli_product_problem, paninski_problem
+
+__all__ = [
+    "Box", "LpBall", "mirror_exponent", "mirror_step",
+    "LinearSignProblem", "bernoulli_product_problem", "paninski_problem",
+]
