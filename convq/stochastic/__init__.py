@@ -6,9 +6,11 @@ Submodules: :mod:`.domains` (l_p balls and boxes, exact projections, the mirror 
 :mod:`.problems` (the section-6 oracle constructions).
 """
 from .domains import Box, LpBall, mirror_exponent, mirror_step
+from .methods import SGDResult, mirror_descent, sgd, theory_step
 from .problems import LinearSignProblem, bernoulli_product_problem, paninski_problem
 
 __all__ = [
     "Box", "LpBall", "mirror_exponent", "mirror_step",
     "LinearSignProblem", "bernoulli_product_problem", "paninski_problem",
+    "SGDResult", "sgd", "mirror_descent", "theory_step",
 ]

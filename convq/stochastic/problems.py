@@ -94,10 +94,19 @@ class LinearSignProblem:
         """Almost-sure bound on ||g||_q (assumption (2))."""
         return self.B
 
-    def value(self, x) -> float:
-        return float(self.c * (self.alpha @ np.asarray(x, dtype=float)))
+    @property
+    def _c_spec(self):
+        """How the C loop draws from this oracle (csrc/cq_oracles.h)."""
+        return ("sign", _KINDS[self.kind], self.alpha, self._scale, self.delta)
 
-    def suboptimality(self, x) -> float:
+    def value(self, x) -> np.ndarray | float:
+        """f(x) for a point (d,) or each row of (n, d)."""
+        x = np.asarray(x, dtype=float)
+        v = self.c * (x @ self.alpha)
+        return float(v) if np.ndim(v) == 0 else v
+
+    def suboptimality(self, x):
+        """f(x) - f* for a point or each row."""
         return self.value(x) - self.f_star
 
     def grad(self, x=None) -> np.ndarray:

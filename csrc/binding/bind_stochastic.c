@@ -1,8 +1,10 @@
 /* bind_stochastic.c -- bindings of the domains, the mirror step and the section-6
  * oracles (csrc/cq_domains.h, csrc/cq_oracles.h). Validation lives in convq/stochastic. */
 #include "bind.h"
+#include <string.h>
 #include "../cq_domains.h"
 #include "../cq_oracles.h"
+#include "../cq_sgd.h"
 
 /* Parse (kind, p, radius, lo, hi) into a cq_domain; lo/hi arrays are returned as new
  * references in lo_arr and hi_arr (or NULL) and must be released by the caller. */
@@ -154,9 +156,144 @@ static PyObject *py_oracle_sample(PyObject *self, PyObject *args)
     return (PyObject *)out;
 }
 
+/* ---- the quantized SGD / mirror-descent loop --------------------------------------- */
+
+/* Section-6 oracles adapted to cq_oracle_cb. */
+typedef struct sign_oracle {
+    int kind;
+    const double *alpha;
+    double scale, delta;
+} sign_oracle;
+
+static int sign_oracle_sample(void *ctx, const double *x, size_t d, bitgen_t *g, double *out, cq_errinfo *err)
+{
+    (void)x;
+    (void)err;
+    sign_oracle *o = (sign_oracle *)ctx;
+    if (o->kind == 0) cq_oracle_bernoulli(o->alpha, d, o->scale, o->delta, g, out);
+    else cq_oracle_paninski(o->alpha, d, o->scale, o->delta, g, out);
+    return CQ_OK;
+}
+
+/* Everything an oracle adapter owns; released by oracle_release(). */
+typedef struct oracle_holder {
+    cq_oracle_cb cb;
+    sign_oracle sign;
+    PyArrayObject *arrays[4];
+} oracle_holder;
+
+static void oracle_release(oracle_holder *h)
+{
+    for (int i = 0; i < 4; i++) Py_CLEAR(h->arrays[i]);
+}
+
+/* spec = ("sign", kind, alpha, scale, delta) */
+static int oracle_from_spec(PyObject *spec, npy_intp d, oracle_holder *h)
+{
+    memset(h, 0, sizeof *h);
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))) {
+        PyErr_SetString(PyExc_TypeError, "oracle spec must be a tuple starting with its kind");
+        return -1;
+    }
+    if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "sign") == 0) {
+        PyObject *alpha;
+        const char *name;
+        if (!PyArg_ParseTuple(spec, "siOdd", &name, &h->sign.kind, &alpha, &h->sign.scale, &h->sign.delta))
+            return -1;
+        h->arrays[0] = cqb_double_array(alpha, "alpha", 1, 1);
+        if (h->arrays[0] == NULL) return -1;
+        if (PyArray_DIM(h->arrays[0], 0) != d) {
+            PyErr_Format(PyExc_ValueError, "oracle dimension %zd does not match x0 (%zd)",
+                         (Py_ssize_t)PyArray_DIM(h->arrays[0], 0), (Py_ssize_t)d);
+            return -1;
+        }
+        h->sign.alpha = (const double *)PyArray_DATA(h->arrays[0]);
+        h->cb.sample = sign_oracle_sample;
+        h->cb.ctx = &h->sign;
+        return 0;
+    }
+    PyErr_Format(PyExc_ValueError, "unknown oracle kind %R", PyTuple_GET_ITEM(spec, 0));
+    return -1;
+}
+
+/* _sgd_run(oracle_spec, quant_spec, x0, steps, method, r, dom_kind, p, radius, lo, hi,
+ *          record_every, average, gen) -> (x_T, xbar, snapshots, bits) */
+static PyObject *py_sgd_run(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *ospec, *qspec, *x0o, *stepso, *lo, *hi, *gen;
+    int method, dom_kind, average;
+    double r, p, radius;
+    long long record_every;
+    if (!PyArg_ParseTuple(args, "OOOOididdOOLpO", &ospec, &qspec, &x0o, &stepso, &method, &r, &dom_kind, &p,
+                          &radius, &lo, &hi, &record_every, &average, &gen))
+        return NULL;
+    PyObject *result = NULL;
+    PyArrayObject *x = NULL, *steps = NULL, *xbar = NULL, *snaps = NULL, *bits = NULL, *la = NULL, *ha = NULL;
+    double *work = NULL;
+    oracle_holder oh;
+    memset(&oh, 0, sizeof oh);
+    cq_quant_cb qcb = {NULL, NULL};
+    x = (PyArrayObject *)PyArray_FROM_OTF(x0o, NPY_DOUBLE, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_ENSURECOPY);
+    if (x == NULL) goto done;
+    steps = cqb_double_array(stepso, "steps", 1, 1);
+    if (steps == NULL) goto done;
+    npy_intp d = PyArray_SIZE(x), T = PyArray_DIM(steps, 0);
+    if (PyArray_NDIM(x) != 1 || d < 1 || T < 1 || record_every < 1) {
+        PyErr_SetString(PyExc_ValueError, "need a non-empty vector x0, T >= 1 steps and record_every >= 1");
+        goto done;
+    }
+    if (qspec != Py_None) {
+        PyErr_SetString(PyExc_NotImplementedError, "quantizer specs are not supported by this build");
+        goto done;
+    }
+    cq_domain dom;
+    if (parse_domain(dom_kind, p, radius, lo, hi, d, &dom, &la, &ha) < 0) goto done;
+    if (oracle_from_spec(ospec, d, &oh) < 0) goto done;
+    cq_sgd_params P = {(size_t)d, (int64_t)T, method, r, (const double *)PyArray_DATA(steps),
+                       dom_kind == CQ_DOM_NONE ? NULL : &dom, (int64_t)record_every, average};
+    npy_intp nrec = (npy_intp)cq_sgd_n_records(&P);
+    npy_intp d1[1] = {d}, d2[2] = {nrec, d};
+    xbar = (PyArrayObject *)PyArray_SimpleNew(1, d1, NPY_DOUBLE);
+    snaps = (PyArrayObject *)PyArray_SimpleNew(2, d2, NPY_DOUBLE);
+    bits = (PyArrayObject *)PyArray_SimpleNew(1, d2, NPY_UINT64);
+    work = (double *)PyMem_RawMalloc(sizeof(double) * 3 * (size_t)d);
+    if (xbar == NULL || snaps == NULL || bits == NULL || work == NULL) {
+        if (work == NULL) PyErr_NoMemory();
+        goto done;
+    }
+    cqb_bitgen b;
+    if (cqb_bitgen_acquire(gen, &b) < 0) goto done;
+    cq_errinfo err;
+    err.msg[0] = 0;
+    cqb_nogil ng;
+    cqb_nogil_begin(&ng);
+    int st = cq_sgd_run(&P, &oh.cb, &qcb, b.bg, (double *)PyArray_DATA(x), (double *)PyArray_DATA(xbar),
+                        (double *)PyArray_DATA(snaps), (uint64_t *)PyArray_DATA(bits), work, &ng.it, &err);
+    cqb_nogil_end(&ng);
+    cqb_bitgen_release(&b);
+    if (st != CQ_OK) {
+        cqb_raise(st, &err);
+        goto done;
+    }
+    result = Py_BuildValue("(OOOO)", x, xbar, snaps, bits);
+done:
+    PyMem_RawFree(work);
+    oracle_release(&oh);
+    Py_XDECREF(x);
+    Py_XDECREF(steps);
+    Py_XDECREF(xbar);
+    Py_XDECREF(snaps);
+    Py_XDECREF(bits);
+    Py_XDECREF(la);
+    Py_XDECREF(ha);
+    return result;
+}
+
 PyMethodDef cqb_stochastic_methods[] = {
     {"_project", py_project, METH_VARARGS, "_project(x, kind, p, radius, lo, hi): Euclidean projection."},
     {"_mirror_step", py_mirror_step, METH_VARARGS, "_mirror_step(x, g, r, eta, kind, p, radius): mirror descent step."},
     {"_oracle_sample", py_oracle_sample, METH_VARARGS, "_oracle_sample(kind, alpha, scale, delta, gen, n): section-6 oracle draws."},
+    {"_sgd_run", py_sgd_run, METH_VARARGS, "_sgd_run(...): the quantized SGD / mirror-descent loop in C."},
     {NULL, NULL, 0, NULL},
 };

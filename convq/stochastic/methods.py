@@ -1,0 +1,242 @@
+"""Projected SGD and stochastic mirror descent with quantized gradients.
+
+Mayekar & Tyagi, section 2.2, Theorem 2.3 with Remarks 3 and 4: for an unbiased quantizer
+Q with alpha_0(Q; p) the bound on sqrt(E||Q(Y)||^2) (l_2 norm for p >= 2, l_q norm for
+p < 2), quantized projected SGD (p >= 2) and quantized mirror descent (p in [1, 2)) keep
+the unquantized rates with B replaced by alpha_0:
+
+* projected SGD, step eta = D_2 / (alpha_0 sqrt(T)), average of x_0..x_{T-1}:
+      E f(xbar_T) - f* <= D_2 alpha_0 / sqrt(T)        (D_2 the l_2 diameter of K);
+* mirror descent with psi = ||x||_r^2/(2(r-1)), r = max(p, 1 + 1/ln d), step
+  eta = R_r / (alpha_0 sqrt((r-1) T)):
+      E f(xbar_T) - f* <= R_r alpha_0 / sqrt((r-1) T)  (R_r = max_K ||x||_r; for r = 1 + 1/ln d
+      this is the sqrt(log d) factor of U(T, p)).
+
+The loop oracle -> quantizer -> update runs in C (``csrc/cq_sgd.c``) when the oracle and the
+quantizer have C implementations; otherwise a Python loop does exactly the same steps
+(``engine="python"`` forces it; it is also the reference the tests compare the C loop to).
+Bits are summed from the messages actually produced.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from .. import _core
+from .._rng import as_generator
+from .._validation import as_vector, check_int, check_positive
+from .domains import Box, LpBall, _check_p, mirror_exponent
+
+__all__ = ["SGDResult", "sgd", "mirror_descent", "theory_step"]
+
+
+@dataclasses.dataclass(repr=False)
+class SGDResult:
+    """Result of :func:`sgd` / :func:`mirror_descent`.
+
+    Attributes
+    ----------
+    x : the average of x_0..x_{T-1} if ``average`` else the last iterate
+    x_last : x_T
+    trace : dict of equal-length arrays: ``iteration``, ``fun`` (f at the recorded
+        average/iterate), ``bits`` (bits communicated so far) and, when the oracle knows
+        f*, ``suboptimality``
+    bits_per_step : message length (fixed-length quantizers; 64 d for raw float64)
+    total_bits : bits summed over the T messages
+    nit : T;  step : the step sizes used (array of length T);  time : seconds
+    engine : "c" or "python"
+    """
+    x: np.ndarray
+    x_last: np.ndarray
+    trace: dict
+    bits_per_step: int
+    total_bits: int
+    nit: int
+    step: np.ndarray
+    time: float
+    engine: str
+    method: str
+
+    def __repr__(self):
+        last = {k: v[-1] for k, v in self.trace.items() if k != "iteration"}
+        parts = ", ".join(f"{k}={v:.4g}" for k, v in last.items())
+        return (f"SGDResult(method={self.method!r}, nit={self.nit}, engine={self.engine!r}, "
+                f"bits_per_step={self.bits_per_step}, total_bits={self.total_bits}, {parts})")
+
+
+def _domain_args(domain):
+    if domain is None:
+        return (0, 2.0, 1.0, None, None)
+    if isinstance(domain, (LpBall, Box)):
+        return domain._c_args
+    raise TypeError(f"domain must be an LpBall, a Box or None, got {type(domain).__name__}")
+
+
+def _alpha0(quantizer, oracle, d):
+    """alpha_0 of the quantizer (or the oracle's own bound when unquantized)."""
+    if quantizer is not None:
+        a0 = getattr(quantizer, "alpha0", None)
+        if a0 is None:
+            raise ValueError(f"step='theory' needs a quantizer with alpha0(d); {quantizer!r} has none")
+        return float(a0(d))
+    bound = getattr(oracle, "q_bound", None)
+    if bound is None:
+        raise ValueError("step='theory' needs the oracle's almost-sure gradient bound (attribute q_bound)")
+    return float(bound)
+
+
+def theory_step(method, oracle, domain, quantizer, T, d, r=None) -> float:
+    """The constant step of Theorem 2.3's algorithms (see the module docstring)."""
+    a0 = _alpha0(quantizer, oracle, d)
+    if method == "sgd":
+        if domain is None:
+            raise ValueError("step='theory' needs a bounded domain")
+        return domain.diameter(d, norm=2.0) / (a0 * math.sqrt(T))
+    if not isinstance(domain, LpBall) or domain.p > r + 1e-15 and domain.p != 1.0:
+        raise ValueError("step='theory' for mirror descent needs an LpBall domain with p <= r")
+    return domain.radius / (a0 * math.sqrt((r - 1.0) * T))
+
+
+def _steps(step, T):
+    if callable(step):
+        s = np.array([float(step(t)) for t in range(T)], dtype=float)
+    elif np.ndim(step) == 0:
+        s = np.full(T, check_positive(step, "step"))
+    else:
+        s = as_vector(step, "step", size=T)
+    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+        bad = int(np.flatnonzero(~(np.isfinite(s) & (s > 0)))[0])
+        raise ValueError(f"step sizes must be finite and > 0, got {s[bad]} at t={bad}")
+    return np.ascontiguousarray(s)
+
+
+def _quant_spec(quantizer):
+    if quantizer is None:
+        return None
+    return getattr(quantizer, "_c_quant_spec", None)
+
+
+def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_every, engine, r):
+    t0 = time.perf_counter()
+    x0 = as_vector(x0, "x0")
+    d = x0.size
+    od = getattr(oracle, "d", None)
+    if od is not None and od != d:
+        raise ValueError(f"x0 has length {d}, but the oracle's dimension is {od}")
+    T = check_int(T, "T", minimum=1)
+    if domain is None:
+        domain = getattr(oracle, "domain", None)
+    if isinstance(step, str):
+        if step != "theory":
+            raise ValueError(f"step must be a positive number, a sequence, a callable or 'theory', got {step!r}")
+        step = theory_step(method, oracle, domain, quantizer, T, d, r)
+    steps = _steps(step, T)
+    if record_every is None:
+        record_every = max(1, T // 200)
+    record_every = check_int(record_every, "record_every", minimum=1)
+    if domain is not None and not domain.contains(x0, **({"rtol": 1e-9} if isinstance(domain, LpBall) else {"atol": 1e-12})):
+        raise ValueError(f"x0 must lie in the domain {domain!r}")
+    gen = as_generator(rng)
+    ospec = getattr(oracle, "_c_spec", None)
+    qspec = _quant_spec(quantizer)
+    can_c = ospec is not None and (quantizer is None or qspec is not None)
+    if engine not in ("auto", "c", "python"):
+        raise ValueError(f"engine must be 'auto', 'c' or 'python', got {engine!r}")
+    if engine == "c" and not can_c:
+        raise ValueError("engine='c' needs an oracle and a quantizer with C implementations")
+    use_c = can_c and engine != "python"
+    mcode = 1 if method == "mirror" else 0
+    if use_c:
+        x_last, xbar, snaps, bits = _core._sgd_run(ospec, qspec, x0, steps, mcode, float(r or 2.0),
+                                                   *_domain_args(domain), record_every, bool(average), gen)
+        bits = bits.astype(np.int64)
+    else:
+        x_last, xbar, snaps, bits = _python_loop(mcode, oracle, x0, steps, domain, quantizer, average,
+                                                 gen, record_every, r)
+    n_rec = snaps.shape[0]
+    iters = np.minimum(np.arange(1, n_rec + 1) * record_every, T)
+    trace = {"iteration": iters, "fun": np.asarray(oracle.value(snaps), dtype=float), "bits": bits}
+    if hasattr(oracle, "f_star"):
+        trace["suboptimality"] = trace["fun"] - oracle.f_star
+    total = int(bits[-1])
+    bps = quantizer.bits(d) if quantizer is not None else 64 * d
+    return SGDResult(x=xbar if average else x_last, x_last=x_last, trace=trace, bits_per_step=int(bps),
+                     total_bits=total, nit=T, step=steps, time=time.perf_counter() - t0,
+                     engine="c" if use_c else "python", method="sgd" if mcode == 0 else "mirror_descent")
+
+
+def _python_loop(mcode, oracle, x0, steps, domain, quantizer, average, gen, record_every, r):
+    """The reference loop: the same steps and random draws as csrc/cq_sgd.c."""
+    from .domains import mirror_step
+    T, d = steps.size, x0.size
+    x = x0.copy()
+    xbar = np.zeros(d)
+    snaps, bits = [], []
+    total = 0
+    for t in range(T):
+        xbar += (x - xbar) * (1.0 / (t + 1))
+        g = np.asarray(oracle.sample(x, rng=gen), dtype=float)
+        if quantizer is not None:
+            msg = quantizer.encode(g, rng=gen)
+            total += int(msg.nbits)
+            g = quantizer.decode(msg)
+        else:
+            total += 64 * d
+        if mcode == 1:
+            x = mirror_step(x, g, r, steps[t], domain)
+        else:
+            x = x - steps[t] * g
+            if domain is not None:
+                x = domain.project(x)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"iterate became non-finite at step {t + 1}")
+        done = t + 1
+        if done % record_every == 0 or done == T:
+            snaps.append((xbar if average else x).copy())
+            bits.append(total)
+    return x, xbar, np.array(snaps), np.array(bits, dtype=np.int64)
+
+
+def sgd(oracle, x0, T, step, domain=None, quantizer=None, average=True, rng=None, record_every=None,
+        engine="auto") -> SGDResult:
+    """Projected stochastic (sub)gradient descent with quantized gradients.
+
+        x_{t+1} = P_K(x_t - eta_t Q(g_t)),   g_t ~ oracle(x_t),   xbar_T = (1/T) sum_{t<T} x_t
+
+    (Mayekar & Tyagi, Remark 4 and Theorem 2.3(1): with eta = D_2/(alpha_0 sqrt(T)),
+    E f(xbar_T) - f* <= D_2 alpha_0 / sqrt(T).)
+
+    Parameters
+    ----------
+    oracle : object with ``sample(x, rng)`` (one stochastic gradient) and ``value(x)``
+        (f at a point or at each row); optionally ``f_star``, ``q_bound``, ``domain``.
+    x0 : array_like (d,), a point of the domain.
+    T : int >= 1, iterations.
+    step : float, sequence of T floats, callable t -> eta_t, or "theory".
+    domain : LpBall, Box or None (default: ``oracle.domain`` if it has one).
+    quantizer : a convq quantizer or None (raw float64 gradients, 64 d bits per step).
+    average : return the average of x_0..x_{T-1} (True) or the last iterate.
+    rng : None, int or numpy.random.Generator; the oracle draws first, then the quantizer.
+    record_every : trace period (default T // 200).
+    engine : "auto" (C when possible), "c" or "python".
+    """
+    return _run("sgd", oracle, x0, T, step, domain, quantizer, average, rng, record_every, engine, None)
+
+
+def mirror_descent(oracle, x0, T, p, step, domain=None, quantizer=None, rng=None, record_every=None,
+                   engine="auto", r=None) -> SGDResult:
+    """Stochastic mirror descent for the l_p geometry, p in [1, 2] (Remark 3).
+
+        theta = grad psi(x_t) - eta_t Q(g_t),  x_{t+1} = argmin_{z in K} D_psi(z, grad psi^*(theta)),
+        psi(x) = ||x||_r^2 / (2 (r-1)),  r = max(p, 1 + 1/ln d)  (see :func:`mirror_exponent`)
+
+    The returned ``x`` is the average of x_0..x_{T-1}. Domains: ``LpBall(r, R)`` or
+    ``LpBall(1, R)`` (exact Bregman projections), or None. Other parameters as in :func:`sgd`.
+    """
+    p = _check_p(p)
+    d = np.size(x0)
+    r = mirror_exponent(p, d) if r is None else float(r)
+    return _run("mirror", oracle, x0, T, step, domain, quantizer, True, rng, record_every, engine, r)
