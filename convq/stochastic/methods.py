@@ -239,4 +239,8 @@ def mirror_descent(oracle, x0, T, p, step, domain=None, quantizer=None, rng=None
     p = _check_p(p)
     d = np.size(x0)
     r = mirror_exponent(p, d) if r is None else float(r)
+    dom = domain if domain is not None else getattr(oracle, "domain", None)
+    if dom is not None and not (isinstance(dom, LpBall) and (dom.p == r or dom.p == 1.0)):
+        raise ValueError(f"mirror descent with the mirror map of r = {r:g} needs domain=None, LpBall({r:g}, R) "
+                         f"or LpBall(1, R) (exact Bregman projections); got {dom!r}")
     return _run("mirror", oracle, x0, T, step, domain, quantizer, True, rng, record_every, engine, r)
