@@ -7,6 +7,7 @@ extern PyMethodDef cqb_quantize_methods[];
 extern PyMethodDef cqb_objectives_methods[];
 extern PyMethodDef cqb_sampling_methods[];
 extern PyMethodDef cqb_stochastic_methods[];
+extern PyMethodDef cqb_models_methods[];
 
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
@@ -32,6 +33,7 @@ PyMODINIT_FUNC PyInit__core(void)
         cqb_objectives_methods,
         cqb_sampling_methods,
         cqb_stochastic_methods,
+        cqb_models_methods,
     };
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         if (PyModule_AddFunctions(m, tables[i]) < 0) {

@@ -1,0 +1,142 @@
+"""scikit-learn conventions without a scikit-learn dependency.
+
+When scikit-learn is installed the estimators derive from ``sklearn.base.BaseEstimator``
+and the matching mixins, so they work in ``Pipeline``, ``GridSearchCV``, ``clone`` and
+pass ``check_estimator``. Without it, :class:`_MiniBase` provides the same
+``get_params``/``set_params``/``repr`` behaviour (parameters are the ``__init__``
+arguments, stored unchanged; fitted attributes end in ``_``).
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .._validation import check_finite
+
+try:  # optional dependency
+    from sklearn.base import BaseEstimator as _Base
+    from sklearn.base import ClassifierMixin as _ClassifierMixin
+    from sklearn.base import RegressorMixin as _RegressorMixin
+    from sklearn.exceptions import DataConversionWarning, NotFittedError
+    HAVE_SKLEARN = True
+except ImportError:  # pragma: no cover - exercised in the no-sklearn CI job of the demo
+    HAVE_SKLEARN = False
+
+    class NotFittedError(ValueError, AttributeError):
+        """Raised when predict/score is called before fit (as scikit-learn's)."""
+
+    class DataConversionWarning(UserWarning):
+        """y was converted to the expected shape (as scikit-learn's)."""
+
+    class _Base:
+        @classmethod
+        def _get_param_names(cls):
+            sig = inspect.signature(cls.__init__)
+            return sorted(p.name for p in sig.parameters.values()
+                          if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+        def get_params(self, deep=True):
+            return {name: getattr(self, name) for name in self._get_param_names()}
+
+        def set_params(self, **params):
+            valid = self._get_param_names()
+            for key, value in params.items():
+                if key not in valid:
+                    raise ValueError(f"invalid parameter {key!r} for estimator {type(self).__name__}; "
+                                     f"valid parameters are {valid}")
+                setattr(self, key, value)
+            return self
+
+        def __repr__(self):
+            args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+            return f"{type(self).__name__}({args})"
+
+    class _ClassifierMixin:
+        _estimator_type = "classifier"
+
+        def score(self, X, y):
+            return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    class _RegressorMixin:
+        _estimator_type = "regressor"
+
+        def score(self, X, y):
+            y = np.asarray(y, dtype=float)
+            resid = y - self.predict(X)
+            return float(1.0 - (resid ** 2).sum() / ((y - y.mean()) ** 2).sum())
+
+
+__all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "NotFittedError", "DataConversionWarning",
+           "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets"]
+
+BaseEstimator = _Base
+ClassifierMixin = _ClassifierMixin
+RegressorMixin = _RegressorMixin
+
+
+def check_X(X, estimator=None, reset=False):
+    """X as a finite 2-D float64 C-contiguous array; checks/sets n_features_in_."""
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        raise TypeError("sparse input is not supported: convert it with X.toarray()")
+    arr = np.asarray(X)
+    if arr.dtype.kind == "c":
+        raise ValueError("Complex data not supported: X has dtype {}".format(arr.dtype))
+    if arr.dtype.kind == "O":
+        arr = arr.astype(np.float64)  # raises TypeError for non-numbers, as scikit-learn does
+    elif arr.dtype.kind not in "fiub":
+        raise ValueError(f"X must be numeric, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {arr.ndim}D array instead: X.shape = {arr.shape}. "
+                         "Reshape your data either using array.reshape(-1, 1) if your data has a single "
+                         "feature or array.reshape(1, -1) if it contains a single sample.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    if arr.shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        try:
+            check_finite(arr, "X")
+        except ValueError as exc:
+            raise ValueError(f"Input X contains NaN or infinity: {exc}") from None
+    if estimator is not None:
+        if reset:
+            estimator.n_features_in_ = arr.shape[1]
+        elif arr.shape[1] != estimator.n_features_in_:
+            raise ValueError(f"X has {arr.shape[1]} features, but {type(estimator).__name__} is expecting "
+                             f"{estimator.n_features_in_} features as input.")
+    return arr
+
+
+def check_X_y(X, y, estimator=None):
+    if y is None:
+        name = type(estimator).__name__ if estimator is not None else "this estimator"
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    X = check_X(X, estimator, reset=True)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        import warnings
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change the shape "
+                      "of y to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=3)
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, {y.shape[0]}]")
+    return X, y
+
+
+def check_classification_targets(y):
+    """Reject continuous targets (as scikit-learn's check_classification_targets)."""
+    if y.dtype.kind == "f" and np.any(y != np.round(y)):
+        raise ValueError("Unknown label type: continuous. Maybe you are trying to fit a classifier, "
+                         "which expects discrete classes on a regression target with continuous values.")
+    if y.dtype.kind not in "biufUSO":
+        raise ValueError(f"Unknown label type: {y.dtype}")
+
+
+def check_fitted(estimator, attribute):
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+                             "appropriate arguments before using this estimator.")

@@ -1,0 +1,185 @@
+"""The neural-network classifier of the ML-algebra notes, section 3.
+
+Hypothesis: A[l] = g[l](W[l] A[l-1] + b[l]), hidden activations sigmoid, tanh, ReLU or
+leaky ReLU max(0.001 x, x), sigmoid output units; cost (14)
+
+    J = -(1/m) sum [Y .* ln A[L] + (1 - Y) .* ln(1 - A[L])] + lam/(2m) sum_l ||W[l]||_F^2;
+
+gradients by backpropagation (15); initialisation W uniform in [-0.002, 0.002], b = 0
+(section 3.6); decision rule (13): the class of the largest output. Training is minibatch
+gradient descent in C (``csrc/cq_mlp.c``), optionally with every gradient passed through a
+convq quantizer (gain-shape: see :mod:`convq.models._quantized`).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import _core
+from .._rng import as_generator
+from .._validation import check_int, check_positive
+from ._base import BaseEstimator, ClassifierMixin, check_classification_targets, check_fitted, check_X, check_X_y
+
+__all__ = ["MLPClassifier"]
+
+_ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3}
+
+
+class MLPClassifier(ClassifierMixin, BaseEstimator):
+    """Multilayer perceptron classifier of the ML-algebra notes (section 3).
+
+    Parameters
+    ----------
+    hidden : tuple of int, default (5, 5)
+        Units of the hidden layers n_h[1..L-1].
+    activation : {"relu", "tanh", "sigmoid", "leaky_relu"}, default "relu"
+        Hidden-unit activation; the output units are sigmoids.
+    lam : float >= 0, default 0.0
+        Weight penalty lambda of cost (14) (biases are not penalised).
+    learning_rate : float > 0, default 0.5
+        Step alpha of the gradient update (section 3.6).
+    batch_size : int >= 1, default 32
+        Minibatch size; ``m`` (or larger) gives full-batch gradient descent.
+    epochs : int >= 1, default 100
+        Passes over the data.
+    method : {"sgd"}, default "sgd"
+        Minibatch gradient descent (the notes' algorithm).
+    step : None
+        Reserved for a step rule (the learning rate is the step of "sgd").
+    quantizer : convq quantizer or None
+        Pass every minibatch gradient through this quantizer (gain-shape: the l_q norm is
+        sent as a float32 and the unit-norm shape through the quantizer). The bits used are
+        reported in ``bits_``.
+    rng : None, int or numpy.random.Generator
+        Initialisation and minibatch order.
+
+    Attributes
+    ----------
+    classes_, n_features_in_, coefs_ (list of W[l], shape n_l x n_{l-1}, as in the notes),
+    intercepts_ (list of b[l]), coef_ (= coefs_), intercept_ (= intercepts_),
+    loss_curve_ (cost (14) on the training data after each epoch), n_iter_ (epochs run),
+    bits_ (bits of gradient communicated), result_ (a dict summary), theta_ (flat parameters).
+    """
+
+    def __init__(self, hidden=(5, 5), activation="relu", lam=0.0, learning_rate=0.5, batch_size=32,
+                 epochs=100, method="sgd", step=None, quantizer=None, rng=None):
+        self.hidden = hidden
+        self.activation = activation
+        self.lam = lam
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.method = method
+        self.step = step
+        self.quantizer = quantizer
+        self.rng = rng
+
+    # -- helpers ---------------------------------------------------------------------
+    def _act(self):
+        if self.activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}")
+        return _ACTIVATIONS[self.activation]
+
+    def _targets(self, y):
+        check_classification_targets(y)
+        classes, idx = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(f"MLPClassifier needs samples of at least 2 classes in the data, but the data "
+                             f"contains only one class: {classes[0]!r}")
+        if classes.size == 2:
+            Y = idx.reshape(-1, 1).astype(np.float64)  # one sigmoid output for two classes
+        else:
+            Y = np.zeros((idx.size, classes.size))
+            Y[np.arange(idx.size), idx] = 1.0
+        return classes, Y
+
+    def _sizes(self, n_in, n_out):
+        hidden = (self.hidden,) if np.isscalar(self.hidden) else tuple(self.hidden)
+        for h in hidden:
+            check_int(h, "hidden layer size", minimum=1)
+        return [int(n_in)] + [int(h) for h in hidden] + [int(n_out)]
+
+    # -- the estimator API ----------------------------------------------------------------
+    def fit(self, X, y):
+        """Train by minibatch gradient descent on cost (14); returns self."""
+        t0 = time.perf_counter()
+        X, y = check_X_y(X, y, self)
+        act = self._act()
+        lam = check_positive(self.lam, "lam", allow_zero=True)
+        lr = check_positive(self.learning_rate, "learning_rate")
+        batch = check_int(self.batch_size, "batch_size", minimum=1)
+        epochs = check_int(self.epochs, "epochs", minimum=1)
+        if self.method != "sgd":
+            raise ValueError(f"method must be 'sgd' (minibatch gradient descent), got {self.method!r}")
+        if self.step is not None:
+            raise ValueError("MLPClassifier's step is its learning_rate; leave step=None")
+        self.classes_, Y = self._targets(y)
+        sizes = self._sizes(X.shape[1], Y.shape[1])
+        gen = as_generator(self.rng)
+        theta = _core._mlp_init(sizes, act, gen)
+        if self.quantizer is None:
+            theta, costs, bits = _core._mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen)
+        else:
+            from ._quantized import train_mlp_quantized
+            theta, costs, bits = train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs,
+                                                     self.quantizer, gen)
+        self._sizes_ = sizes
+        self.theta_ = theta
+        self.loss_curve_ = costs
+        self.n_iter_ = epochs
+        self.bits_ = int(bits)
+        self.coefs_, self.intercepts_ = self._unflatten(theta, sizes)
+        self.coef_, self.intercept_ = self.coefs_, self.intercepts_
+        self.result_ = {"loss": float(costs[-1]), "epochs": epochs, "bits": int(bits),
+                        "time": time.perf_counter() - t0}
+        return self
+
+    @staticmethod
+    def _unflatten(theta, sizes):
+        coefs, intercepts, off = [], [], 0
+        for l in range(1, len(sizes)):
+            n_in, n_out = sizes[l - 1], sizes[l]
+            WT = theta[off:off + n_in * n_out].reshape(n_in, n_out)
+            off += n_in * n_out
+            coefs.append(WT.T.copy())
+            intercepts.append(theta[off:off + n_out].copy())
+            off += n_out
+        return coefs, intercepts
+
+    def _outputs(self, X):
+        check_fitted(self, "theta_")
+        X = check_X(X, self)
+        return _core._mlp_forward(self._sizes_, self._act(), self.theta_, X)
+
+    def predict_proba(self, X):
+        """Class probabilities: for two classes [1 - a, a] of the single sigmoid output;
+        for K > 2 the K sigmoid outputs normalised to sum to one."""
+        A = self._outputs(X)
+        if A.shape[1] == 1:
+            return np.hstack([1.0 - A, A])
+        return A / A.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Decision rule (13): the class whose output unit is largest."""
+        A = self._outputs(X)
+        idx = (A[:, 0] >= 0.5).astype(int) if A.shape[1] == 1 else A.argmax(axis=1)
+        return self.classes_[idx]
+
+    def cost(self, X, y):
+        """Cost (14) of the fitted network on (X, y) (labels among classes_)."""
+        check_fitted(self, "theta_")
+        X = check_X(X, self)
+        y = np.asarray(y)
+        idx = np.searchsorted(self.classes_, y)
+        if np.any(idx >= self.classes_.size) or np.any(self.classes_[np.minimum(idx, self.classes_.size - 1)] != y):
+            raise ValueError("y contains labels not seen in fit")
+        K = self._sizes_[-1]
+        Y = idx.reshape(-1, 1).astype(float) if K == 1 else np.eye(K)[idx]
+        J, _ = _core._mlp_cost_grad(self._sizes_, self._act(), self.theta_, X, Y, None, float(self.lam))
+        return float(J)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags

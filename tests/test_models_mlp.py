@@ -1,0 +1,173 @@
+"""MLPClassifier (notes section 3): backprop against finite differences, digits accuracy,
+scikit-learn conventions, quantized training, bad input."""
+import numpy as np
+import pytest
+
+from convq import _core
+from convq.models import MLPClassifier, NotFittedError, f1_score, project
+
+ACTS = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3}
+
+
+def _ref_cost(sizes, act, theta, X, Y, lam):
+    """Slow NumPy twin of cost (14) in the notes' orientation (W[l] is n_l x n_{l-1})."""
+    g = {0: lambda z: 1 / (1 + np.exp(-z)), 1: np.tanh, 2: lambda z: np.maximum(z, 0),
+         3: lambda z: np.maximum(0.001 * z, z)}[act]
+    A, off, pen = X.T, 0, 0.0
+    for l in range(1, len(sizes)):
+        n_in, n_out = sizes[l - 1], sizes[l]
+        W = theta[off:off + n_in * n_out].reshape(n_in, n_out).T
+        off += n_in * n_out
+        b = theta[off:off + n_out]
+        off += n_out
+        Z = W @ A + b[:, None]
+        A = 1 / (1 + np.exp(-Z)) if l == len(sizes) - 1 else g(Z)
+        pen += np.sum(W * W)
+    m = X.shape[0]
+    return -np.sum(Y.T * np.log(A) + (1 - Y.T) * np.log(1 - A)) / m + lam / (2 * m) * pen
+
+
+@pytest.mark.c_heavy
+@pytest.mark.parametrize("act", list(ACTS))
+def test_backprop_matches_finite_differences_and_numpy_twin(act, rng):
+    sizes = [5, 6, 4, 3]
+    X = rng.normal(size=(9, 5))
+    Y = (rng.random((9, 3)) < 0.5).astype(float)
+    theta = rng.normal(size=_core._mlp_n_params(sizes)) * 0.7
+    J, g = _core._mlp_cost_grad(sizes, ACTS[act], theta, X, Y, None, 0.4)
+    assert J == pytest.approx(_ref_cost(sizes, ACTS[act], theta, X, Y, 0.4), rel=1e-12)
+    h = 1e-6
+    fd = np.array([(_core._mlp_cost_grad(sizes, ACTS[act], theta + h * e, X, Y, None, 0.4)[0]
+                    - _core._mlp_cost_grad(sizes, ACTS[act], theta - h * e, X, Y, None, 0.4)[0]) / (2 * h)
+                   for e in np.eye(theta.size)])
+    # Central differences have error O(h^2) ~ 1e-12 plus rounding ~1e-10 / h: 1e-6 relative is safe.
+    assert np.max(np.abs(fd - g)) <= 1e-6 * np.max(np.abs(g))
+
+
+@pytest.mark.c_heavy
+def test_minibatch_gradient_uses_the_batch_rows(rng):
+    sizes = [3, 4, 2]
+    X = rng.normal(size=(10, 3))
+    Y = (rng.random((10, 2)) < 0.5).astype(float)
+    theta = rng.normal(size=_core._mlp_n_params(sizes))
+    rows = np.array([7, 2, 2, 9])
+    J1, g1 = _core._mlp_cost_grad(sizes, 2, theta, X, Y, rows, 0.0)
+    J2, g2 = _core._mlp_cost_grad(sizes, 2, theta, X[rows], Y[rows], None, 0.0)
+    assert J1 == J2
+    np.testing.assert_array_equal(g1, g2)
+    # The penalty keeps lam/(2m) with m = all rows, so minibatch costs average to the full cost.
+    Jr, gr = _core._mlp_cost_grad(sizes, 2, theta, X, Y, rows, 0.7)
+    pen = sum(np.sum(W ** 2) for W in MLPClassifier._unflatten(theta, sizes)[0])
+    assert Jr == pytest.approx(J1 + 0.7 / 20 * pen, rel=1e-12)
+    full = _core._mlp_cost_grad(sizes, 2, theta, X, Y, None, 0.7)[0]
+    halves = [_core._mlp_cost_grad(sizes, 2, theta, X, Y, np.arange(5) + 5 * h, 0.7)[0] for h in (0, 1)]
+    assert np.mean(halves) == pytest.approx(full, rel=1e-12)
+    with pytest.raises(IndexError):
+        _core._mlp_cost_grad(sizes, 2, theta, X, Y, np.array([10]), 0.1)
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+    X, y = load_digits(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    sc = StandardScaler().fit(Xtr)
+    return sc.transform(Xtr), sc.transform(Xte), ytr, yte
+
+
+def test_digits_accuracy():
+    """Stated architecture and seed: 64 -> 64 (relu) -> 10, lam = 1, lr = 0.5, batch 32,
+    60 epochs, rng = 0; test accuracy >= 0.95 on a stratified 25 % split."""
+    Xtr, Xte, ytr, yte = _digits()
+    clf = MLPClassifier(hidden=(64,), activation="relu", lam=1.0, learning_rate=0.5, batch_size=32,
+                        epochs=60, rng=0).fit(Xtr, ytr)
+    assert clf.score(Xte, yte) >= 0.95
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert clf.coefs_[0].shape == (64, 64) and clf.coefs_[1].shape == (10, 64)
+    assert clf.bits_ == 60 * int(np.ceil(Xtr.shape[0] / 32)) * 64 * clf.theta_.size
+    P = clf.predict_proba(Xte)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.classes_[P.argmax(axis=1)], clf.predict(Xte))
+
+
+def test_initialisation_follows_the_notes():
+    theta = _core._mlp_init([30, 20, 5], 2, np.random.default_rng(0))
+    clf = MLPClassifier()
+    coefs, intercepts = clf._unflatten(theta, [30, 20, 5])
+    for W in coefs:
+        assert np.all(np.abs(W) <= 0.002) and W.std() > 0.0005
+    for b in intercepts:
+        assert np.all(b == 0)
+
+
+def test_seeded_fit_is_reproducible(rng):
+    X = rng.normal(size=(80, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    a = MLPClassifier(hidden=(8,), epochs=30, rng=3).fit(X, y)
+    b = MLPClassifier(hidden=(8,), epochs=30, rng=3).fit(X, y)
+    np.testing.assert_array_equal(a.theta_, b.theta_)
+
+
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+    # No check is skipped; hidden=(20,), 200 epochs so the tiny networks of the checks fit.
+    res = check_estimator(MLPClassifier(hidden=(20,), epochs=200, rng=0), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])) for r in res if r["status"] == "failed"]
+    assert failed == []
+
+
+def test_pipeline_and_grid_search():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden=(6,), epochs=40, rng=0))
+    gs = GridSearchCV(pipe, {"mlpclassifier__lam": [0.0, 1.0]}, cv=3).fit(X, y)
+    assert gs.best_score_ > 0.8
+
+
+def test_bad_input():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = np.arange(20) % 2
+    with pytest.raises(NotFittedError):
+        MLPClassifier().predict(X)
+    with pytest.raises(ValueError, match="NaN"):
+        MLPClassifier().fit(np.where(X > 1, np.nan, X), y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        MLPClassifier().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="continuous"):
+        MLPClassifier().fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="one class"):
+        MLPClassifier().fit(X, np.ones(20))
+    clf = MLPClassifier(epochs=2, rng=0).fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features, but MLPClassifier is expecting 3"):
+        clf.predict(X[:, :2])
+    with pytest.raises(ValueError, match="activation"):
+        MLPClassifier(activation="gelu").fit(X, y)
+    with pytest.raises(ValueError, match="learning_rate"):
+        MLPClassifier(learning_rate=0).fit(X, y)
+    with pytest.raises(ValueError, match="diverged"):
+        MLPClassifier(learning_rate=1e200, epochs=3, hidden=(4,), rng=0).fit(X * 1e100, y)
+
+
+def test_f1_score_matches_sklearn(rng):
+    from sklearn.metrics import f1_score as sk_f1
+    for _ in range(20):
+        t = rng.integers(0, 2, 50)
+        p = rng.integers(0, 2, 50)
+        assert f1_score(t, p) == pytest.approx(sk_f1(t, p))
+    assert f1_score([0, 0], [0, 0]) == 0.0
+    with pytest.raises(ValueError):
+        f1_score([1, 0], [1])
+
+
+def test_project():
+    np.testing.assert_allclose(project([2.0, 3.0], [1.0, 0.0]), [2.0, 0.0])
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([1.0, -1.0, 2.0])
+    p = project(x, y)
+    assert np.dot(x - p, y) == pytest.approx(0.0, abs=1e-14)
+    with pytest.raises(ValueError, match="zero vector"):
+        project(x, np.zeros(3))
