@@ -79,7 +79,7 @@ def _check_step_options(method, step, opts, obj, x0, rng):
     """Validate and default the options; returns a dict."""
     o = {}
     known = {"t", "t0", "alpha", "beta", "variant", "nonmonotone", "memory", "eta", "t_min", "t_max",
-             "l1", "ftol", "L"}
+             "l1", "ftol", "L", "restart"}
     unknown = set(opts) - known
     if unknown:
         raise TypeError(f"unknown option(s) {sorted(unknown)}; known options are {sorted(known)}")
@@ -109,6 +109,10 @@ def _check_step_options(method, step, opts, obj, x0, rng):
     if o["t_min"] > o["t_max"]:
         raise ValueError(f"t_min must not exceed t_max, got {o['t_min']} > {o['t_max']}")
     o["ftol"] = check_positive(opts.get("ftol", 0.0), "ftol", allow_zero=True)
+    restart = opts.get("restart", True)
+    if not isinstance(restart, (bool, np.bool_)):
+        raise TypeError(f"restart must be True or False, got {type(restart).__name__}")
+    o["restart"] = bool(restart)
     l1 = opts.get("l1")
     if method in ("proximal", "fista"):
         if l1 is None:
@@ -177,7 +181,10 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         decrease (default 0.5, "bb": 1e-4) and backtracking factor (0.5); ``variant``
         ("bb1" | "bb2"), ``nonmonotone`` ("max" | "average" | None), ``memory`` (M = 10),
         ``eta`` (0.85), ``t_min``/``t_max`` (1e-10, 1e10); ``l1`` (proximal methods);
-        ``ftol`` (stop when |f_k - f_{k-1}| < ftol); ``L`` (Lipschitz constant).
+        ``ftol`` (stop when |f_k - f_{k-1}| < ftol); ``L`` (Lipschitz constant);
+        ``restart`` ("nesterov"/"fista": reset the momentum whenever f increases,
+        O'Donoghue & Candes' function restart; default True, False gives the plain
+        schemes of the notes).
 
     Returns
     -------
@@ -212,7 +219,7 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     else:
         params = (_METHODS[method], _STEPS[step], opts["t"], opts["alpha"], opts["beta"],
                   1 if opts["variant"] == "bb1" else 2, opts["nonmonotone"], opts["memory"], opts["eta"],
-                  opts["t_min"], opts["t_max"], opts["l1"], tol, opts["ftol"])
+                  opts["t_min"], opts["t_max"], opts["l1"], tol, opts["ftol"], int(opts["restart"]))
         c_cb = None
         if state_cb is not None:
             def c_cb(k, x, f, g, t):
@@ -343,6 +350,7 @@ def _python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
     C, Q = F, 1.0
     xp = x.copy()
     tk = 1.0
+    kmom = 1
     best_x, best_f = x.copy(), F
     status = 1
     k = 0
@@ -402,7 +410,7 @@ def _python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
             x, f, g, gu = xn, fn, gn_, gun
             F, gnorm, t = f, float(np.linalg.norm(g)), t_next
         elif method == "nesterov":
-            y = x + (k - 1) / (k + 2) * (x - xp)
+            y = x + (kmom - 1) / (kmom + 2) * (x - xp)
             fy, gy, guy = fgrad(y)
             if step == "fixed":
                 t = o["t"]
@@ -413,7 +421,9 @@ def _python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
                     t *= o["beta"]
             xp = x
             x = y - t * guy
-            f, g, gu = fgrad(x)
+            fn, g, gu = fgrad(x)
+            kmom = 1 if (o["restart"] and fn > f) else kmom + 1
+            f = fn
             F, gnorm, t_used = f, float(np.linalg.norm(g)), t
         elif method in ("proximal", "fista"):
             if method == "fista":
@@ -436,6 +446,8 @@ def _python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
             xp = x
             x, f, g, gu = xn, fn, gn_, gun
             F, t_used = f + l1 * np.abs(x).sum(), t
+            if o["restart"] and method == "fista" and F > Fold:
+                tk = 1.0
         else:  # subgradient
             t = o["t"] / math.sqrt(k)
             x = x - t * gu

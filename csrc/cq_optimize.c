@@ -209,7 +209,7 @@ int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trac
     double l1 = prox ? p->l1 : 0.0;
     double f, F, gnorm, t = p->t, Ck, Qk = 1.0, tk = 1.0, fbest;
     int status = CQ_OPT_MAXITER, st;
-    long k = 0, since_poll = 0;
+    long k = 0, since_poll = 0, kmom = 1;
 
     st = eval(&W, W.x, &f, W.g, W.z, 0);
     if (st != CQ_OK) goto done;
@@ -305,7 +305,7 @@ int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trac
             break;
         }
         case CQ_OPT_NESTEROV: {
-            double beta_k = (double)(k - 1) / (double)(k + 2), fy;
+            double beta_k = (double)(kmom - 1) / (double)(kmom + 2), fy;
             for (size_t j = 0; j < n; j++) W.yv[j] = W.x[j] + beta_k * (W.x[j] - W.xp[j]);
             st = eval(&W, W.yv, &fy, W.gy, W.zy, 0);
             if (st != CQ_OK) goto done;
@@ -321,6 +321,7 @@ int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trac
             }
             if (st != CQ_OK) goto done;
             SWAP(W.xp, W.x); SWAP(W.x, W.xt); SWAP(W.g, W.gt); SWAP(W.z, W.zt);
+            kmom = (p->restart && fnew > f) ? 1 : kmom + 1;
             f = fnew;
             F = f;
             gnorm = sqrt(dotv(W.g, W.g, n));
@@ -360,6 +361,7 @@ int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trac
             SWAP(W.g, W.gt); SWAP(W.z, W.zt);
             f = fnew;
             F = f + l1 * norm1(W.x, n);
+            if (p->restart && p->method == CQ_OPT_FISTA && F > Fold) tk = 1.0;
             gnorm = dn / t;
             if (trace_f) trace_t[k] = t;
             break;

@@ -11,7 +11,7 @@
  * - Methods: gradient (fixed / Armijo / exact step), Barzilai-Borwein (BB1/BB2 with
  *   Raydan's max-type or Zhang-Hager's average-type nonmonotone line search, or none),
  *   Nesterov (constant step or backtracking), proximal gradient and FISTA for
- *   f + l1 ||x||_1, subgradient with t_k = t0 / sqrt(k + 1).
+ *   f + l1 ||x||_1 (both optionally with function-value momentum restart), subgradient with t_k = t0 / sqrt(k + 1).
  * - Stopping: ||g|| <= tol (proximal methods: the gradient mapping ||y - x+|| / t),
  *   |f_k - f_{k-1}| < ftol when ftol > 0, max_iter, or the callback asking to stop.
  */
@@ -43,6 +43,7 @@ typedef struct cq_opt_params {
     double tol;       /* gradient-norm tolerance */
     double ftol;      /* |f_k - f_{k-1}| tolerance, 0 = off */
     long max_iter;
+    int restart;      /* nesterov/fista: reset the momentum when f increases (O'Donoghue-Candes) */
 } cq_opt_params;
 
 typedef struct cq_opt_result {

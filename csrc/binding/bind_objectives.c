@@ -232,7 +232,7 @@ static int py_callback(void *vctx, long k, const double *x, size_t n, double f, 
 
 /* _minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status,
  * trace_f, trace_g, trace_t, trace_time); params = (method, step, t, alpha, beta,
- * bb_variant, nonmonotone, memory, eta, t_min, t_max, l1, tol, ftol) */
+ * bb_variant, nonmonotone, memory, eta, t_min, t_max, l1, tol, ftol, restart) */
 static PyObject *py_minimize(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -241,8 +241,9 @@ static PyObject *py_minimize(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOl", &so, &xo, &po, &cbo, &max_iter)) return NULL;
     if (max_iter < 0) return PyErr_Format(PyExc_ValueError, "max_iter must be >= 0, got %ld", max_iter);
     cq_opt_params p;
-    if (!PyArg_ParseTuple(po, "iidddiiidddddd", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
-                          &p.nonmonotone, &p.memory, &p.eta, &p.t_min, &p.t_max, &p.l1, &p.tol, &p.ftol))
+    if (!PyArg_ParseTuple(po, "iidddiiiddddddi", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
+                          &p.nonmonotone, &p.memory, &p.eta, &p.t_min, &p.t_max, &p.l1, &p.tol, &p.ftol,
+                          &p.restart))
         return NULL;
     p.max_iter = max_iter;
     if (p.memory < 0 || p.memory > 100000) return PyErr_Format(PyExc_ValueError, "memory out of range");
