@@ -55,7 +55,7 @@ def test_convex_examples_no_false_alarms(rng):
         ob.Lasso(X, rng.standard_normal(50), 0.5).smooth(0.1),
         ob.Function(lambda v: float(np.log(np.sum(np.exp(v)))), dim=3),
         ob.Function(lambda v: float(np.sum(np.exp(v)) + v @ v), lambda v: np.exp(v) + 2 * v,
-                    lambda v: np.diag(np.exp(v)) + 2 * np.eye(3)),
+                    lambda v: np.diag(np.exp(v)) + 2 * np.eye(3), dim=3),
     ]
     for obj in cases:
         rep = convexity.check(obj, n=300, rng=3)
