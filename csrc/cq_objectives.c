@@ -23,11 +23,6 @@ static int has_icpt(const cq_obj *o)
 
 /* ---- per-row loss and its derivative in z ------------------------------------------ */
 
-static inline double softplus(double z)
-{
-    return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
-
 static inline double sigmoid(double z)
 {
     if (z >= 0) return 1.0 / (1.0 + exp(-z));
@@ -39,9 +34,12 @@ static inline double sigmoid(double z)
 static inline double row_loss(const cq_obj *o, double z, double y, double *r)
 {
     switch (o->kind) {
-    case CQ_OBJ_LOGISTIC:
-        *r = sigmoid(z) - y;
-        return softplus(z) - y * z;
+    case CQ_OBJ_LOGISTIC: {
+        /* one exp: e = exp(-|z|), softplus(z) = max(z, 0) + log1p(e), sigmoid from e */
+        double e = exp(-fabs(z)), inv = 1.0 / (1.0 + e);
+        *r = (z >= 0 ? inv : e * inv) - y;
+        return (z > 0 ? z : 0.0) + log1p(e) - y * z;
+    }
     case CQ_OBJ_HINGE: {
         double k = o->c;
         if (y > 0.5) {
