@@ -1,0 +1,364 @@
+"""C-backed objectives: value, gradient and Hessian-vector products in one fused pass.
+
+Every built-in objective keeps its data as C-contiguous float64 arrays and evaluates
+``value_and_grad`` with a single row-blocked pass over X in C (for a block of rows:
+z = X_b theta, the loss derivative r, and X_b' r while the rows are in cache), so it
+reads the data once where the textbook ``X @ theta`` then ``X.T @ r`` reads it twice.
+
+Costs are exactly the seeds' formulas (ml-algebra-regression-nn-svm.txt eqs. (11),
+(16)-(18); gradient-method-line-search-bb.txt, "LASSO: smoothing"):
+
+=================  ==========================================================================
+``Quadratic``      f = 1/2 x'Ax - b'x + c
+``LeastSquares``   J = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2
+``Logistic``       J = -1/m sum [y ln h + (1-y) ln(1-h)] + lam/(2m) ||theta_r||^2, h = sigmoid(z)
+``Hinge``          J = C sum [y cost_1(z) + (1-y) cost_0(z)] + 1/2 ||theta_r||^2
+``Lasso``          f = 1/2 ||Ax - b||^2 + mu ||x||_1  (``.smooth(delta)``: Huber l_delta)
+=================  ==========================================================================
+
+With ``intercept=True`` X gets no added column: theta[0] is the intercept (z_i = theta[0]
++ X_i . theta[1:]) and theta_r = theta[1:] is what the penalty sees. With a row subset
+(``rows=``, a minibatch), m is the subset size.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _core
+from ._rng import as_generator
+from ._validation import as_matrix, as_vector, check_positive, check_real, check_threads
+
+__all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "Lasso", "Function"]
+
+_QUAD, _LSQ, _LOGI, _HINGE, _LASSO = 0, 1, 2, 3, 4
+
+
+def _power_iteration(matvec, dim, rng, n_iter=200, rtol=1e-10):
+    """Largest eigenvalue of a symmetric PSD operator by power iteration."""
+    gen = as_generator(rng)
+    v = gen.standard_normal(dim)
+    v /= np.linalg.norm(v)
+    lam = 0.0
+    for _ in range(n_iter):
+        w = matvec(v)
+        nw = np.linalg.norm(w)
+        if nw == 0.0:
+            return 0.0
+        new = float(v @ w)
+        v = w / nw
+        if abs(new - lam) <= rtol * abs(new):
+            lam = new
+            break
+        lam = new
+    return float(lam)
+
+
+class Objective:
+    """Base class: ``value``, ``grad``, ``value_and_grad``, ``hessp``, ``lipschitz``, ``dim``.
+
+    Built-in subclasses are evaluated in C; ``_c_args`` is their private description
+    ``(kind, X, y, intercept, lam, c, threads)`` for other binding code.
+    """
+
+    dim: int
+    _c_args: tuple | None = None
+
+    def _x(self, x, name="x"):
+        return as_vector(x, name, size=self.dim)
+
+    def _rows(self, rows):
+        if rows is None:
+            return None
+        r = np.asarray(rows)
+        if r.ndim != 1 or (r.size and r.dtype.kind not in "iu"):
+            raise TypeError(f"rows must be a 1-D array of integer row indices, got dtype {r.dtype} "
+                            f"and shape {r.shape}")
+        r = np.ascontiguousarray(r, dtype=np.int64)
+        m = self._c_args[1].shape[0]
+        if r.size and (r.min() < 0 or r.max() >= m):
+            raise ValueError(f"rows must be indices in [0, {m}), got values in [{r.min()}, {r.max()}]")
+        return r
+
+    def value_and_grad(self, x, rows=None):
+        """f(x) and grad f(x) from one fused pass over the data.
+
+        Parameters
+        ----------
+        x : array_like, shape (dim,)
+        rows : array_like of int, optional
+            A subset of rows (a minibatch); the cost then uses m = len(rows).
+        """
+        f, g = _core._obj_value_grad(self._c_args, self._x(x), self._rows(rows), True)
+        return f, g
+
+    def value(self, x, rows=None) -> float:
+        """f(x)."""
+        return _core._obj_value_grad(self._c_args, self._x(x), self._rows(rows), False)[0]
+
+    def grad(self, x, rows=None) -> np.ndarray:
+        """grad f(x) (a subgradient for the non-smooth objectives)."""
+        return self.value_and_grad(x, rows)[1]
+
+    def hessp(self, x, v, rows=None) -> np.ndarray:
+        """Hessian-vector product H(x) v (one pass over the data)."""
+        return _core._obj_hessp(self._c_args, self._x(x), self._x(v, "v"), self._rows(rows))
+
+    def _matvec(self, d):
+        return _core._obj_matvec(self._c_args, self._x(d, "d"))
+
+    def lipschitz(self, rng=None) -> float:
+        """Estimate of the Lipschitz constant L of the gradient (power iteration on the
+        Hessian, which is constant or bounded above as documented per class)."""
+        x0 = np.zeros(self.dim)
+        return _power_iteration(lambda v: self.hessp(x0, v), self.dim, rng)
+
+    def __call__(self, x):
+        return self.value(x)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._describe()})"
+
+    def _describe(self):
+        return f"dim={self.dim}"
+
+
+def _data(X, y, rows_name="X"):
+    X = as_matrix(X, rows_name)
+    y = as_vector(y, "y")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have one entry per row of {rows_name}: expected length {X.shape[0]}, "
+                         f"got {y.shape[0]}")
+    return X, y
+
+
+def _bool(v, name):
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(v).__name__}")
+    return bool(v)
+
+
+class Quadratic(Objective):
+    """f(x) = 1/2 x'Ax - b'x + c (A is symmetrised: (A + A')/2).
+
+    The quadratic example of the gradient-method notes is ``Quadratic(diag(1, gamma),
+    0)``; its exact line-search step is t = g'g / g'Ag.
+    """
+
+    def __init__(self, A, b=None, c=0.0, *, threads=None):
+        A = as_matrix(A, "A")
+        if A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be square, got shape {A.shape}")
+        n = A.shape[0]
+        b = np.zeros(n) if b is None else as_vector(b, "b", size=n)
+        self.A = np.ascontiguousarray(0.5 * (A + A.T))
+        self.b = b
+        self.c = check_real(c, "c")
+        self.dim = n
+        self._c_args = (_QUAD, self.A, self.b, 0, 0.0, self.c, check_threads(threads))
+
+    def _rows(self, rows):
+        if rows is not None:
+            raise ValueError("Quadratic has no rows to subsample; rows must be None")
+        return None
+
+    def minimizer(self):
+        """x* = A^{-1} b (least-squares solution if A is singular)."""
+        return np.linalg.lstsq(self.A, self.b, rcond=None)[0]
+
+
+class LeastSquares(Objective):
+    """J(theta) = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2 (ML notes, linear
+    regression cost; theta[0] unpenalised intercept when ``intercept=True``)."""
+
+    _kind = _LSQ
+
+    def __init__(self, X, y, lam=0.0, intercept=False, *, threads=None):
+        self.X, self.y = _data(X, y)
+        self.lam = check_positive(lam, "lam", allow_zero=True)
+        self.intercept = _bool(intercept, "intercept")
+        self.m = self.X.shape[0]
+        self.dim = self.X.shape[1] + int(self.intercept)
+        self.threads = check_threads(threads)
+        self._c_args = (self._kind, self.X, self.y, int(self.intercept), self.lam, 0.0, self.threads)
+
+    def _describe(self):
+        return f"m={self.m}, dim={self.dim}, lam={self.lam:g}, intercept={self.intercept}"
+
+
+class Logistic(LeastSquares):
+    """J(theta) = 1/m sum_i [ln(1 + e^{z_i}) - y_i z_i] + lam/(2m) ||theta_r||^2, which is
+    eq. (11) of the ML notes written stably; labels y in {0, 1}. The Hessian is bounded
+    by X'X/(4m) + lam/m, which ``lipschitz`` returns."""
+
+    _kind = _LOGI
+
+    def __init__(self, X, y, lam=0.0, intercept=False, *, threads=None):
+        super().__init__(X, y, lam, intercept, threads=threads)
+        if not np.all((self.y == 0) | (self.y == 1)):
+            bad = self.y[(self.y != 0) & (self.y != 1)][0]
+            raise ValueError(f"Logistic labels y must be 0 or 1, got {bad}")
+
+    def lipschitz(self, rng=None):
+        lsq = LeastSquares(self.X, self.y, 0.0, self.intercept, threads=self.threads or None)
+        return 0.25 * lsq.lipschitz(rng) + self.lam / self.m
+
+
+class Hinge(LeastSquares):
+    """SVM cost (16): J = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
+    with cost_1(z) = k max(0, 1 - z) (17) and cost_0(z) = k (1 + z) for z >= -1, else 0
+    (18), k = ``slope``; labels y in {0, 1}. Not differentiable: ``grad`` is the
+    subgradient with the case split of (17)-(18); there is no ``hessp``."""
+
+    _kind = _HINGE
+
+    def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, *, threads=None):
+        self.X, self.y = _data(X, y)
+        if not np.all((self.y == 0) | (self.y == 1)):
+            raise ValueError("Hinge labels y must be 0 or 1")
+        self.C = check_positive(C, "C")
+        self.slope = check_positive(slope, "slope")
+        self.intercept = _bool(intercept, "intercept")
+        self.lam = 0.0
+        self.m = self.X.shape[0]
+        self.dim = self.X.shape[1] + int(self.intercept)
+        self.threads = check_threads(threads)
+        self._c_args = (_HINGE, self.X, self.y, int(self.intercept), self.C, self.slope, self.threads)
+
+    def hessp(self, x, v, rows=None):
+        raise ValueError("the hinge loss is not twice differentiable: Hinge has no hessp")
+
+    def lipschitz(self, rng=None):
+        """The gradient of the hinge cost is not Lipschitz: returns inf."""
+        return float("inf")
+
+    def _describe(self):
+        return f"m={self.m}, dim={self.dim}, C={self.C:g}, slope={self.slope:g}, intercept={self.intercept}"
+
+
+class Lasso(Objective):
+    """f(x) = 1/2 ||Ax - b||^2 + mu ||x||_1 (the notes' LASSO; scikit-learn's ``Lasso`` has
+    alpha = mu / m). ``smooth(delta)`` returns the Huber-smoothed f_delta with
+    l_delta(x) = x^2/(2 delta) for |x| < delta, |x| - delta/2 otherwise."""
+
+    def __init__(self, A, b, mu, *, delta=0.0, threads=None):
+        self.A, self.b = _data(A, b, "A")
+        self.mu = check_positive(mu, "mu", allow_zero=True)
+        self.delta = check_positive(delta, "delta", allow_zero=True)
+        self.m = self.A.shape[0]
+        self.dim = self.A.shape[1]
+        self.threads = check_threads(threads)
+        self._c_args = (_LASSO, self.A, self.b, 0, self.mu, self.delta, self.threads)
+
+    def smooth(self, delta):
+        """The Huber-smoothed objective f_delta (delta > 0)."""
+        delta = check_positive(delta, "delta")
+        return Lasso(self.A, self.b, self.mu, delta=delta, threads=self.threads or None)
+
+    def smooth_part(self):
+        """1/2 ||Ax - b||^2 alone (mu = 0), the f of proximal gradient / FISTA."""
+        return Lasso(self.A, self.b, 0.0, threads=self.threads or None)
+
+    def lipschitz(self, rng=None):
+        """||A||_2^2 (+ mu/delta when smoothed)."""
+        L = Lasso(self.A, self.b, 0.0, threads=self.threads or None)
+        base = _power_iteration(lambda v: L.hessp(np.zeros(self.dim), v), self.dim, rng)
+        return base + (self.mu / self.delta if self.delta > 0 else 0.0)
+
+    def _describe(self):
+        s = f"m={self.m}, dim={self.dim}, mu={self.mu:g}"
+        return s + (f", delta={self.delta:g}" if self.delta else "")
+
+
+class Function(Objective):
+    """An objective from Python callables: ``fun(x) -> float``, ``grad(x) -> (dim,)``
+    (central finite differences if None), ``hess(x) -> (dim, dim)`` (optional).
+
+    Outputs are checked: a non-finite value or gradient, or a gradient of the wrong
+    shape, raises ``ValueError`` naming the callable. ``minimize`` iterates these in
+    Python.
+    """
+
+    def __init__(self, fun, grad=None, hess=None, *, dim=None):
+        if not callable(fun):
+            raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+        for name, f in (("grad", grad), ("hess", hess)):
+            if f is not None and not callable(f):
+                raise TypeError(f"{name} must be callable or None, got {type(f).__name__}")
+        self.fun, self._grad, self._hess = fun, grad, hess
+        if dim is not None and (not isinstance(dim, numbers.Integral) or dim < 1):
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        self.dim = None if dim is None else int(dim)
+        self._c_args = None
+
+    def _x(self, x, name="x"):
+        v = as_vector(x, name)
+        if self.dim is None:
+            self.dim = v.shape[0]
+        elif v.shape[0] != self.dim:
+            raise ValueError(f"{name} must have length {self.dim}, got {v.shape[0]}")
+        return v
+
+    def _rows(self, rows):
+        if rows is not None:
+            raise ValueError("Function objectives do not support row subsets")
+        return None
+
+    def value(self, x, rows=None):
+        x = self._x(x)
+        self._rows(rows)
+        try:
+            v = float(self.fun(x.copy()))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"fun must return a real scalar: {exc}") from None
+        if not np.isfinite(v):
+            raise ValueError(f"fun returned a non-finite value {v} at x = {x}")
+        return v
+
+    def grad(self, x, rows=None):
+        x = self._x(x)
+        self._rows(rows)
+        if self._grad is None:
+            h = 1e-6 * np.maximum(1.0, np.abs(x))
+            g = np.empty_like(x)
+            for i in range(x.size):
+                e = np.zeros_like(x)
+                e[i] = h[i]
+                g[i] = (self.value(x + e) - self.value(x - e)) / (2 * h[i])
+            return g
+        g = np.asarray(self._grad(x.copy()), dtype=float)
+        if g.shape != x.shape:
+            raise ValueError(f"grad must return an array of shape {x.shape}, got shape {g.shape}")
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"grad returned non-finite values at x = {x}")
+        return g
+
+    def value_and_grad(self, x, rows=None):
+        return self.value(x, rows), self.grad(x, rows)
+
+    def hessp(self, x, v, rows=None):
+        x = self._x(x)
+        v = self._x(v, "v")
+        if self._hess is not None:
+            H = np.asarray(self._hess(x.copy()), dtype=float)
+            if H.shape != (x.size, x.size):
+                raise ValueError(f"hess must return shape {(x.size, x.size)}, got {H.shape}")
+            if not np.all(np.isfinite(H)):
+                raise ValueError(f"hess returned non-finite values at x = {x}")
+            return H @ v
+        nv = np.linalg.norm(v)
+        if nv == 0:
+            return np.zeros_like(v)
+        h = 1e-6 * max(1.0, np.linalg.norm(x)) / nv
+        return (self.grad(x + h * v) - self.grad(x - h * v)) / (2 * h)
+
+    def lipschitz(self, rng=None, x=None):
+        """Power iteration on the Hessian at x (default 0)."""
+        if self.dim is None and x is None:
+            raise ValueError("Function.lipschitz needs x (or dim=) to know the dimension")
+        x = np.zeros(self.dim) if x is None else self._x(x)
+        return abs(_power_iteration(lambda v: self.hessp(x, v), self.dim, rng))
+
+    def _describe(self):
+        return f"{getattr(self.fun, '__name__', 'fun')}, dim={self.dim}"

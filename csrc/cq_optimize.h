@@ -1,0 +1,65 @@
+/*
+ * cq_optimize.h -- the first-order methods of the gradient-method notes, iterated in C
+ * over a cq_obj (gradient-method-line-search-bb.txt; shared/design/ALGORITHMS.md s. 2).
+ *
+ * Read me first
+ * -------------
+ * - State per iterate: x, g = grad f(x), f, and the cached linear predictor z = X x.
+ *   A line-search trial x + t d costs O(m): z(x + t d) = z + t w with w = X d computed
+ *   once per line search (only when the first trial, evaluated by a fused pass that
+ *   also yields the new gradient, is rejected).
+ * - Methods: gradient (fixed / Armijo / exact step), Barzilai-Borwein (BB1/BB2 with
+ *   Raydan's max-type or Zhang-Hager's average-type nonmonotone line search, or none),
+ *   Nesterov (constant step or backtracking), proximal gradient and FISTA for
+ *   f + l1 ||x||_1 (both optionally with function-value momentum restart), subgradient with t_k = t0 / sqrt(k + 1).
+ * - Stopping: ||g|| <= tol (proximal methods: the gradient mapping ||y - x+|| / t),
+ *   |f_k - f_{k-1}| < ftol when ftol > 0, max_iter, or the callback asking to stop.
+ */
+#ifndef CQ_OPTIMIZE_H
+#define CQ_OPTIMIZE_H
+
+#include "cq_objectives.h"
+
+enum cq_opt_method { CQ_OPT_GD = 0, CQ_OPT_BB = 1, CQ_OPT_NESTEROV = 2, CQ_OPT_PROXIMAL = 3,
+                     CQ_OPT_FISTA = 4, CQ_OPT_SUBGRADIENT = 5 };
+enum cq_opt_step { CQ_STEP_FIXED = 0, CQ_STEP_ARMIJO = 1, CQ_STEP_EXACT = 2 };
+enum cq_opt_nonmono { CQ_NM_NONE = 0, CQ_NM_MAX = 1, CQ_NM_AVERAGE = 2 };
+/* result status */
+enum cq_opt_status { CQ_OPT_CONVERGED = 0, CQ_OPT_MAXITER = 1, CQ_OPT_CALLBACK = 2,
+                     CQ_OPT_LINESEARCH = 3, CQ_OPT_FTOL = 4 };
+
+typedef struct cq_opt_params {
+    int method;       /* enum cq_opt_method */
+    int step;         /* enum cq_opt_step (gd; nesterov/proximal/fista: fixed or armijo) */
+    double t;         /* fixed step, or the initial trial step t0 of a line search */
+    double alpha;     /* sufficient-decrease constant (Armijo alpha, BB c1) in (0, 1) */
+    double beta;      /* backtracking factor (Armijo beta, BB delta) in (0, 1) */
+    int bb_variant;   /* 1: s's/s'y, 2: s'y/y'y */
+    int nonmonotone;  /* enum cq_opt_nonmono */
+    int memory;       /* M of the max-type rule (>= 0) */
+    double eta;       /* Zhang-Hager eta in [0, 1] */
+    double t_min, t_max; /* BB step clip */
+    double l1;        /* proximal/fista: weight of ||x||_1 (>= 0) */
+    double tol;       /* gradient-norm tolerance */
+    double ftol;      /* |f_k - f_{k-1}| tolerance, 0 = off */
+    long max_iter;
+    int restart;      /* nesterov/fista: reset the momentum when f increases (O'Donoghue-Candes) */
+} cq_opt_params;
+
+typedef struct cq_opt_result {
+    long nit, nfev, ngev;
+    int status;       /* enum cq_opt_status */
+    double f, gnorm;
+} cq_opt_result;
+
+/* Called after every iteration k (1-based) with the new iterate; returns 0 to go on,
+ * 1 to stop, -1 on error (the caller keeps the error; the run returns CQ_ECALLBACK). */
+typedef int (*cq_opt_callback)(void *ctx, long k, const double *x, size_t n, double f, double gnorm, double t);
+
+/* Minimise from x (in: x0, out: the result). trace_* (each of length max_iter + 1, or
+ * NULL) receive f, grad norm, step and elapsed seconds of iterates 0..nit. */
+int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trace_f, double *trace_g,
+                double *trace_t, double *trace_time, cq_opt_callback cb, void *cb_ctx, cq_opt_result *res,
+                cq_interrupt *it, cq_errinfo *err);
+
+#endif /* CQ_OPTIMIZE_H */
