@@ -1,6 +1,8 @@
 /* cq_oracles.c -- section-6 oracles; see cq_oracles.h. */
+#include <math.h>
 #include <string.h>
 #include "cq_oracles.h"
+#include "cq_domains.h"
 #include "cq_rng.h"
 
 void cq_oracle_bernoulli(const double *alpha, size_t d, double s, double delta, bitgen_t *g, double *out)
@@ -17,4 +19,38 @@ void cq_oracle_paninski(const double *alpha, size_t d, double B, double delta, b
     size_t i = (size_t)cq_rng_bounded(g, (uint64_t)d);
     double p_plus = 0.5 * (1.0 + 2.0 * delta * alpha[i]);
     out[i] = cq_rng_uniform(g) < p_plus ? B : -B;
+}
+
+int cq_oracle_minibatch(const cq_minibatch_oracle *o, const double *x, bitgen_t *g, double *out, cq_errinfo *err)
+{
+    const cq_obj *obj = o->obj;
+    if (obj->kind == CQ_OBJ_QUADRATIC)
+        return cq_fail(err, CQ_EINVAL, "a minibatch oracle needs an objective with data rows");
+    size_t dim = cq_obj_dim(obj), B = o->batch;
+    for (size_t i = 0; i < B; i++) o->rows[i] = (int64_t)cq_rng_bounded(g, (uint64_t)obj->m);
+    double f;
+    int st = cq_obj_value_grad(obj, o->rows, B, x, &f, out, NULL, NULL, err);
+    if (st != CQ_OK) return st;
+    /* loss part = batch gradient - batch penalty gradient; rescale; add the full penalty */
+    memset(o->work, 0, sizeof(double) * dim);
+    cq_obj_penalty(obj, B, x, o->work);
+    double s = (obj->kind == CQ_OBJ_HINGE || obj->kind == CQ_OBJ_LASSO) ? (double)obj->m / (double)B : 1.0;
+    for (size_t j = 0; j < dim; j++) out[j] = s * (out[j] - o->work[j]);
+    cq_obj_penalty(obj, obj->m, x, out);
+    return CQ_OK;
+}
+
+int cq_oracle_noisy(const cq_noisy_oracle *o, const double *x, bitgen_t *g, double *out, cq_errinfo *err)
+{
+    size_t dim = cq_obj_dim(o->obj);
+    double f;
+    int st = cq_obj_value_grad(o->obj, NULL, 0, x, &f, out, NULL, NULL, err);
+    if (st != CQ_OK) return st;
+    for (size_t j = 0; j < dim; j++) out[j] += o->noise * (2.0 * cq_rng_uniform(g) - 1.0);
+    double n = cq_norm_p(out, dim, o->q);
+    if (!(n <= o->B))
+        return cq_fail(err, CQ_EDOMAIN,
+                       "NoisyOracle output has ||g||_q = %.6g > B = %.6g (q = %g): the oracle violates the "
+                       "almost-sure bound (2); raise B or lower the noise", n, o->B, o->q);
+    return CQ_OK;
 }

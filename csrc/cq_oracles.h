@@ -15,9 +15,41 @@
 #define CQ_ORACLES_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <numpy/random/bitgen.h>
+#include "cq_common.h"
+#include "cq_objectives.h"
 
 void cq_oracle_bernoulli(const double *alpha, size_t d, double s, double delta, bitgen_t *g, double *out);
 void cq_oracle_paninski(const double *alpha, size_t d, double B, double delta, bitgen_t *g, double *out);
+
+/*
+ * Minibatch oracle over a convq objective (LeastSquares, Logistic, Hinge, Lasso): draw
+ * `batch` rows i.i.d. uniformly (with replacement) and return an UNBIASED estimate of the
+ * gradient of the full-data cost: the loss part of the batch gradient is rescaled to the
+ * full data (x1 for the mean-type losses of LeastSquares/Logistic, x m/batch for the
+ * sum-type losses of Hinge/Lasso) and the penalty gradient is the full-data one
+ * (lam/m theta_r, theta_r, mu grad l_delta). rows: `batch` int64s, work: dim doubles.
+ */
+typedef struct cq_minibatch_oracle {
+    const cq_obj *obj;
+    size_t batch;
+    int64_t *rows;
+    double *work;
+} cq_minibatch_oracle;
+
+int cq_oracle_minibatch(const cq_minibatch_oracle *o, const double *x, bitgen_t *g, double *out, cq_errinfo *err);
+
+/*
+ * Noisy oracle: the full gradient plus independent uniform noise on [-noise, noise] in
+ * each coordinate (zero mean, so unbiased), with assumption (2) enforced: a draw with
+ * ||g||_q > B is refused with CQ_EDOMAIN (q in [1, inf]).
+ */
+typedef struct cq_noisy_oracle {
+    const cq_obj *obj;
+    double noise, B, q;
+} cq_noisy_oracle;
+
+int cq_oracle_noisy(const cq_noisy_oracle *o, const double *x, bitgen_t *g, double *out, cq_errinfo *err);
 
 #endif

@@ -3,9 +3,12 @@ p >= 2 and stochastic mirror descent for p in [1, 2), with gradients passed thro
 convq quantizer and the bits counted from the real messages.
 
 Submodules: :mod:`.domains` (l_p balls and boxes, exact projections, the mirror step),
-:mod:`.problems` (the section-6 oracle constructions).
+:mod:`.problems` (the section-6 oracle constructions), :mod:`.oracles` (minibatch and
+noisy oracles over convq objectives, with computed almost-sure bounds), :mod:`.methods`
+(``sgd``, ``mirror_descent``).
 """
 from .domains import Box, LpBall, mirror_exponent, mirror_step
+from .oracles import MinibatchOracle, NoisyOracle
 from .methods import SGDResult, mirror_descent, sgd, theory_step
 from .problems import LinearSignProblem, bernoulli_product_problem, paninski_problem
 
@@ -13,4 +16,5 @@ __all__ = [
     "Box", "LpBall", "mirror_exponent", "mirror_step",
     "LinearSignProblem", "bernoulli_product_problem", "paninski_problem",
     "SGDResult", "sgd", "mirror_descent", "theory_step",
+    "MinibatchOracle", "NoisyOracle",
 ]

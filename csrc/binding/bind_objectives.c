@@ -9,20 +9,18 @@
 #include "bind.h"
 #include "../cq_objectives.h"
 #include "../cq_optimize.h"
+#include "bind_objectives.h"
 
-typedef struct spec {
-    cq_obj o;
-    PyArrayObject *X, *y;
-} spec;
+typedef cqb_obj_spec spec;
 
-static void spec_release(spec *s)
+void cqb_obj_spec_release(spec *s)
 {
     Py_XDECREF(s->X);
     Py_XDECREF(s->y);
     s->X = s->y = NULL;
 }
 
-static int spec_parse(PyObject *tup, spec *s)
+int cqb_obj_spec_parse(PyObject *tup, spec *s)
 {
     PyObject *xo, *yo;
     int kind, icpt, threads;
@@ -41,7 +39,7 @@ static int spec_parse(PyObject *tup, spec *s)
     if (s->X == NULL) return -1;
     s->y = cqb_double_array(yo, "y", 1, 1);
     if (s->y == NULL) {
-        spec_release(s);
+        cqb_obj_spec_release(s);
         return -1;
     }
     npy_intp m = PyArray_DIM(s->X, 0), p = PyArray_DIM(s->X, 1);
@@ -49,7 +47,7 @@ static int spec_parse(PyObject *tup, spec *s)
     if ((kind == CQ_OBJ_QUADRATIC && (m != p || ylen != p)) || (kind != CQ_OBJ_QUADRATIC && ylen != m)) {
         PyErr_Format(PyExc_ValueError, "objective data shapes do not match: X %zd x %zd, y %zd", (Py_ssize_t)m,
                      (Py_ssize_t)p, (Py_ssize_t)ylen);
-        spec_release(s);
+        cqb_obj_spec_release(s);
         return -1;
     }
     s->o.kind = kind;
@@ -93,7 +91,7 @@ static PyObject *py_obj_value_grad(PyObject *self, PyObject *args)
     int want_grad;
     if (!PyArg_ParseTuple(args, "OOOp", &so, &to, &ro, &want_grad)) return NULL;
     spec s;
-    if (spec_parse(so, &s) < 0) return NULL;
+    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
     PyObject *result = NULL;
     PyArrayObject *th = NULL, *rows = NULL, *g = NULL;
     size_t dim = cq_obj_dim(&s.o);
@@ -121,7 +119,7 @@ out:
     Py_XDECREF(th);
     Py_XDECREF(rows);
     Py_XDECREF(g);
-    spec_release(&s);
+    cqb_obj_spec_release(&s);
     return result;
 }
 
@@ -132,7 +130,7 @@ static PyObject *py_obj_hessp(PyObject *self, PyObject *args)
     PyObject *so, *to, *vo, *ro;
     if (!PyArg_ParseTuple(args, "OOOO", &so, &to, &vo, &ro)) return NULL;
     spec s;
-    if (spec_parse(so, &s) < 0) return NULL;
+    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
     PyArrayObject *th = NULL, *v = NULL, *rows = NULL, *out = NULL;
     size_t dim = cq_obj_dim(&s.o);
     th = vec_arg(to, "theta", dim);
@@ -156,14 +154,14 @@ static PyObject *py_obj_hessp(PyObject *self, PyObject *args)
     Py_DECREF(th);
     Py_DECREF(v);
     Py_XDECREF(rows);
-    spec_release(&s);
+    cqb_obj_spec_release(&s);
     return (PyObject *)out;
 fail:
     Py_XDECREF(th);
     Py_XDECREF(v);
     Py_XDECREF(rows);
     Py_XDECREF(out);
-    spec_release(&s);
+    cqb_obj_spec_release(&s);
     return NULL;
 }
 
@@ -174,10 +172,10 @@ static PyObject *py_obj_matvec(PyObject *self, PyObject *args)
     PyObject *so, *dobj;
     if (!PyArg_ParseTuple(args, "OO", &so, &dobj)) return NULL;
     spec s;
-    if (spec_parse(so, &s) < 0) return NULL;
+    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
     PyArrayObject *d = vec_arg(dobj, "d", cq_obj_dim(&s.o));
     if (d == NULL) {
-        spec_release(&s);
+        cqb_obj_spec_release(&s);
         return NULL;
     }
     npy_intp dims[1] = {(npy_intp)cq_obj_zlen(&s.o)};
@@ -190,7 +188,7 @@ static PyObject *py_obj_matvec(PyObject *self, PyObject *args)
         cqb_nogil_end(&gil);
     }
     Py_DECREF(d);
-    spec_release(&s);
+    cqb_obj_spec_release(&s);
     if (st != CQ_OK) {
         Py_XDECREF(out);
         return out == NULL ? NULL : cqb_raise(st, NULL);
@@ -248,11 +246,11 @@ static PyObject *py_minimize(PyObject *self, PyObject *args)
     p.max_iter = max_iter;
     if (p.memory < 0 || p.memory > 100000) return PyErr_Format(PyExc_ValueError, "memory out of range");
     spec s;
-    if (spec_parse(so, &s) < 0) return NULL;
+    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
     size_t dim = cq_obj_dim(&s.o);
     PyArrayObject *x0 = vec_arg(xo, "x0", dim);
     if (x0 == NULL) {
-        spec_release(&s);
+        cqb_obj_spec_release(&s);
         return NULL;
     }
     npy_intp dims[1] = {(npy_intp)dim};
@@ -287,7 +285,7 @@ out:
     Py_XDECREF(tg);
     Py_XDECREF(tt);
     Py_XDECREF(ttime);
-    spec_release(&s);
+    cqb_obj_spec_release(&s);
     return result;
 }
 

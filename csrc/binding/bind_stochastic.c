@@ -5,6 +5,7 @@
 #include "../cq_domains.h"
 #include "../cq_oracles.h"
 #include "../cq_sgd.h"
+#include "bind_objectives.h"
 
 /* Parse (kind, p, radius, lo, hi) into a cq_domain; lo/hi arrays are returned as new
  * references in lo_arr and hi_arr (or NULL) and must be released by the caller. */
@@ -175,16 +176,37 @@ static int sign_oracle_sample(void *ctx, const double *x, size_t d, bitgen_t *g,
     return CQ_OK;
 }
 
+static int minibatch_sample(void *ctx, const double *x, size_t d, bitgen_t *g, double *out, cq_errinfo *err)
+{
+    (void)d;
+    return cq_oracle_minibatch((const cq_minibatch_oracle *)ctx, x, g, out, err);
+}
+
+static int noisy_sample(void *ctx, const double *x, size_t d, bitgen_t *g, double *out, cq_errinfo *err)
+{
+    (void)d;
+    return cq_oracle_noisy((const cq_noisy_oracle *)ctx, x, g, out, err);
+}
+
 /* Everything an oracle adapter owns; released by oracle_release(). */
 typedef struct oracle_holder {
     cq_oracle_cb cb;
     sign_oracle sign;
+    cqb_obj_spec obj;
+    int have_obj;
+    cq_minibatch_oracle mb;
+    cq_noisy_oracle noisy;
+    void *buffers;
     PyArrayObject *arrays[4];
 } oracle_holder;
 
 static void oracle_release(oracle_holder *h)
 {
     for (int i = 0; i < 4; i++) Py_CLEAR(h->arrays[i]);
+    if (h->have_obj) cqb_obj_spec_release(&h->obj);
+    h->have_obj = 0;
+    PyMem_RawFree(h->buffers);
+    h->buffers = NULL;
 }
 
 /* spec = ("sign", kind, alpha, scale, delta) */
@@ -212,8 +234,96 @@ static int oracle_from_spec(PyObject *spec, npy_intp d, oracle_holder *h)
         h->cb.ctx = &h->sign;
         return 0;
     }
+    int is_mb = PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "minibatch") == 0;
+    int is_noisy = PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "noisy") == 0;
+    if (is_mb || is_noisy) {
+        /* ("minibatch", obj_c_args, batch) or ("noisy", obj_c_args, noise, B, q) */
+        PyObject *oargs;
+        const char *name;
+        Py_ssize_t batch = 0;
+        double noise = 0, B = 0, q = 2;
+        int ok = is_mb ? PyArg_ParseTuple(spec, "sOn", &name, &oargs, &batch)
+                       : PyArg_ParseTuple(spec, "sOddd", &name, &oargs, &noise, &B, &q);
+        if (!ok) return -1;
+        if (cqb_obj_spec_parse(oargs, &h->obj) < 0) return -1;
+        h->have_obj = 1;
+        size_t dim = cq_obj_dim(&h->obj.o);
+        if ((npy_intp)dim != d) {
+            PyErr_Format(PyExc_ValueError, "oracle dimension %zu does not match x0 (%zd)", dim, (Py_ssize_t)d);
+            return -1;
+        }
+        if (is_mb) {
+            if (batch < 1) {
+                PyErr_SetString(PyExc_ValueError, "batch must be >= 1");
+                return -1;
+            }
+            h->buffers = PyMem_RawMalloc(sizeof(int64_t) * (size_t)batch + sizeof(double) * dim);
+            if (h->buffers == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            h->mb.obj = &h->obj.o;
+            h->mb.batch = (size_t)batch;
+            h->mb.rows = (int64_t *)h->buffers;
+            h->mb.work = (double *)((int64_t *)h->buffers + batch);
+            h->cb.sample = minibatch_sample;
+            h->cb.ctx = &h->mb;
+        } else {
+            h->noisy.obj = &h->obj.o;
+            h->noisy.noise = noise;
+            h->noisy.B = B;
+            h->noisy.q = q;
+            h->cb.sample = noisy_sample;
+            h->cb.ctx = &h->noisy;
+        }
+        return 0;
+    }
     PyErr_Format(PyExc_ValueError, "unknown oracle kind %R", PyTuple_GET_ITEM(spec, 0));
     return -1;
+}
+
+/* _oracle_draw(spec, x, gen, n) -> (n, d): n draws of any C oracle at x (the exact
+ * draws the C loop makes), for the Python reference loop and for tests. */
+static PyObject *py_oracle_draw(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *spec, *xo, *gen;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "OOOn", &spec, &xo, &gen, &n)) return NULL;
+    PyArrayObject *x = cqb_double_array(xo, "x", 1, 1);
+    if (x == NULL) return NULL;
+    npy_intp d = PyArray_DIM(x, 0);
+    oracle_holder h;
+    memset(&h, 0, sizeof h);
+    PyArrayObject *out = NULL;
+    if (n < 0 || oracle_from_spec(spec, d, &h) < 0) {
+        if (n < 0) PyErr_SetString(PyExc_ValueError, "n must be >= 0");
+        goto done;
+    }
+    npy_intp dims[2] = {n, d};
+    out = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_DOUBLE);
+    if (out == NULL) goto done;
+    cqb_bitgen b;
+    if (cqb_bitgen_acquire(gen, &b) < 0) {
+        Py_CLEAR(out);
+        goto done;
+    }
+    cq_errinfo err;
+    err.msg[0] = 0;
+    int st = CQ_OK;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t t = 0; t < n && st == CQ_OK; t++)
+        st = h.cb.sample(h.cb.ctx, (const double *)PyArray_DATA(x), (size_t)d, b.bg, (double *)PyArray_DATA(out) + t * d, &err);
+    Py_END_ALLOW_THREADS
+    cqb_bitgen_release(&b);
+    if (st != CQ_OK) {
+        Py_CLEAR(out);
+        cqb_raise(st, &err);
+    }
+done:
+    oracle_release(&h);
+    Py_DECREF(x);
+    return (PyObject *)out;
 }
 
 /* _sgd_run(oracle_spec, quant_spec, x0, steps, method, r, dom_kind, p, radius, lo, hi,
@@ -294,6 +404,7 @@ PyMethodDef cqb_stochastic_methods[] = {
     {"_project", py_project, METH_VARARGS, "_project(x, kind, p, radius, lo, hi): Euclidean projection."},
     {"_mirror_step", py_mirror_step, METH_VARARGS, "_mirror_step(x, g, r, eta, kind, p, radius): mirror descent step."},
     {"_oracle_sample", py_oracle_sample, METH_VARARGS, "_oracle_sample(kind, alpha, scale, delta, gen, n): section-6 oracle draws."},
+    {"_oracle_draw", py_oracle_draw, METH_VARARGS, "_oracle_draw(spec, x, gen, n): draws of a C oracle."},
     {"_sgd_run", py_sgd_run, METH_VARARGS, "_sgd_run(...): the quantized SGD / mirror-descent loop in C."},
     {NULL, NULL, 0, NULL},
 };

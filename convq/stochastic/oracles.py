@@ -1,0 +1,178 @@
+"""Stochastic first-order oracles over convq objectives, with almost-surely bounded
+outputs (Mayekar & Tyagi, assumptions (1) and (2)): E[g | x] = grad f(x) and
+||g||_q <= B surely.
+
+* :class:`MinibatchOracle` -- the gradient on `batch` rows drawn i.i.d. uniformly, rescaled
+  so that it is an unbiased estimate of the full-data gradient; its bound B is COMPUTED
+  from the data and the domain (see :meth:`MinibatchOracle.bound`), not assumed.
+* :class:`NoisyOracle` -- the full gradient plus uniform noise on [-noise, noise] per
+  coordinate; a draw whose l_q norm exceeds B is refused with ValueError (never silently
+  passed to a quantizer whose guarantees need the bound).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _core
+from .._rng import as_generator
+from .._validation import check_int, check_positive
+from .domains import Box, LpBall, _check_p
+
+__all__ = ["MinibatchOracle", "NoisyOracle"]
+
+_LSQ, _LOGI, _HINGE, _LASSO = 1, 2, 3, 4
+
+
+def _conj(p):
+    return 1.0 if math.isinf(p) else (math.inf if p == 1.0 else p / (p - 1.0))
+
+
+def _max_norm_over(domain, order, d):
+    """max_{x in K} ||x||_order."""
+    if isinstance(domain, LpBall):
+        inv_o = 0.0 if math.isinf(order) else 1.0 / order
+        inv_p = 0.0 if math.isinf(domain.p) else 1.0 / domain.p
+        return domain.radius * float(d) ** max(0.0, inv_o - inv_p)
+    if isinstance(domain, Box):
+        return float(np.linalg.norm(np.maximum(np.abs(domain.lo), np.abs(domain.hi)), ord=order))
+    raise ValueError("this bound needs a bounded domain (an LpBall or a Box)")
+
+
+def _max_abs_inner(domain, rows):
+    """max_{x in K} |<row, x>| for each row (Hoelder for balls, exact for boxes)."""
+    if isinstance(domain, LpBall):
+        return domain.radius * np.linalg.norm(rows, ord=_conj(domain.p), axis=1)
+    if isinstance(domain, Box):
+        return np.abs(rows) @ np.maximum(np.abs(domain.lo), np.abs(domain.hi))
+    raise ValueError("this bound needs a bounded domain (an LpBall or a Box)")
+
+
+class _ObjectiveOracle:
+    def __init__(self, objective, p, domain, f_star):
+        if getattr(objective, "_c_args", None) is None or objective._c_args[0] not in (_LSQ, _LOGI, _HINGE, _LASSO):
+            raise TypeError(f"{type(self).__name__} needs a convq LeastSquares, Logistic, Hinge or Lasso objective, "
+                            f"got {type(objective).__name__}")
+        self.objective = objective
+        self.p = _check_p(p)
+        self.q = _conj(self.p)
+        self.domain = domain
+        self.d = int(objective.dim)
+        if f_star is not None:
+            self.f_star = float(f_star)
+
+    def value(self, x):
+        """f at a point (d,) or at each row of (n, d)."""
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 1:
+            return self.objective.value(x)
+        return np.array([self.objective.value(row) for row in x])
+
+    def sample(self, x, rng=None, n=None):
+        """One draw (d,) at x, or n draws (n, d)."""
+        gen = as_generator(rng)
+        out = _core._oracle_draw(self._c_spec, np.ascontiguousarray(x, dtype=float), gen, 1 if n is None else int(n))
+        return out[0] if n is None else out
+
+
+class MinibatchOracle(_ObjectiveOracle):
+    """Unbiased minibatch gradients of a convq objective.
+
+    g(x) = s * (grad_batch f(x) - grad_batch penalty(x)) + grad penalty(x), with the
+    batch rows drawn i.i.d. uniformly and s = 1 for the mean-type losses (LeastSquares,
+    Logistic) or m / batch for the sum-type losses (Hinge, Lasso), so E[g] = grad f(x)
+    for the full-data cost of the objective.
+
+    Parameters
+    ----------
+    objective : convq.objectives.LeastSquares, Logistic, Hinge or Lasso
+    batch : int >= 1
+    p : geometry exponent (the oracle bound is on the l_q norm, q = p/(p-1)), default 2
+    domain : LpBall or Box; needed for the bound where the gradient grows with x
+    f_star : optional optimal value, used for suboptimality traces
+
+    Attributes
+    ----------
+    q_bound : the computed almost-sure bound B on ||g||_q (see :meth:`bound`).
+    """
+
+    def __init__(self, objective, batch, p=2.0, domain=None, f_star=None):
+        super().__init__(objective, p, domain, f_star)
+        self.batch = check_int(batch, "batch", minimum=1)
+        self.q_bound = self.bound()
+
+    def __repr__(self):
+        return (f"MinibatchOracle({self.objective!r}, batch={self.batch}, p={self.p:g}, "
+                f"q_bound={self.q_bound:.4g})")
+
+    @property
+    def _c_spec(self):
+        return ("minibatch", self.objective._c_args, self.batch)
+
+    def bound(self) -> float:
+        """The almost-sure bound on ||g||_q, computed from the data:
+
+        * Logistic: |h - y| <= 1, so ||g||_q <= max_i ||a_i||_q + (lam/m) max_K ||theta_r||_q,
+          a_i = (1, x_i) with an intercept, else x_i;
+        * LeastSquares: |a_i'theta - y_i| <= max_K |a_i'theta| + |y_i| (Hoelder over the
+          domain), so ||g||_q <= max_i (max_K |a_i'theta| + |y_i|) ||a_i||_q + penalty term;
+        * Hinge: each subgradient term is at most k ||a_i||_q, times C m (the sum over m
+          rows), plus max_K ||theta_r||_q;
+        * Lasso: ||a_i||_q (max_K |a_i'x| + |b_i|) m + mu d^(1/q).
+        """
+        obj = self.objective
+        kind = obj._c_args[0]
+        X = obj.X if kind != _LASSO else obj.A
+        icpt = bool(getattr(obj, "intercept", False))
+        rows = np.hstack([np.ones((X.shape[0], 1)), X]) if icpt else X
+        rn = np.linalg.norm(rows, ord=self.q, axis=1)
+        m, d = X.shape[0], self.d
+
+        def theta_r_max():
+            if self.domain is None:
+                raise ValueError(f"the oracle bound of {type(obj).__name__} with a penalty needs a bounded domain")
+            return _max_norm_over(self.domain, self.q, d)
+
+        if kind == _LOGI:
+            return float(rn.max() + (obj.lam / m * theta_r_max() if obj.lam > 0 else 0.0))
+        if kind == _LSQ:
+            if self.domain is None:
+                raise ValueError("the oracle bound of LeastSquares needs a bounded domain (residuals grow with x)")
+            y = obj.y
+            return float(np.max((_max_abs_inner(self.domain, rows) + np.abs(y)) * rn)
+                         + (obj.lam / m * theta_r_max() if obj.lam > 0 else 0.0))
+        if kind == _HINGE:
+            return float(obj.C * obj.slope * m * rn.max() + theta_r_max())
+        # Lasso: f = 1/2 ||Ax - b||^2 + mu ||x||_1 (sum over rows)
+        if self.domain is None:
+            raise ValueError("the oracle bound of Lasso needs a bounded domain")
+        l1_sub = float(d) ** (0.0 if math.isinf(self.q) else 1.0 / self.q)  # ||sign(x)||_q <= d^(1/q)
+        return float(m * np.max((_max_abs_inner(self.domain, rows) + np.abs(obj.b)) * rn) + obj.mu * l1_sub)
+
+
+class NoisyOracle(_ObjectiveOracle):
+    """g(x) = grad f(x) + u, u_j i.i.d. uniform on [-noise, noise], with ||g||_q <= B
+    enforced on every draw (ValueError otherwise).
+
+    Parameters
+    ----------
+    objective : a convq objective with data (LeastSquares, Logistic, Hinge, Lasso)
+    noise : float >= 0, half-width of the uniform noise
+    B : float > 0, the almost-sure bound on ||g||_q
+    p : geometry exponent (q = p/(p-1)), default 2
+    domain, f_star : as for :class:`MinibatchOracle`
+    """
+
+    def __init__(self, objective, noise, B, p=2.0, domain=None, f_star=None):
+        super().__init__(objective, p, domain, f_star)
+        self.noise = check_positive(noise, "noise", allow_zero=True)
+        self.B = check_positive(B, "B")
+        self.q_bound = self.B
+
+    def __repr__(self):
+        return f"NoisyOracle({self.objective!r}, noise={self.noise:g}, B={self.B:g}, p={self.p:g})"
+
+    @property
+    def _c_spec(self):
+        return ("noisy", self.objective._c_args, self.noise, self.B, self.q)
