@@ -1,0 +1,167 @@
+"""Run the paper's experiment on a problem: quantized SGD / mirror descent with several
+quantizers, suboptimality against iterations and against bits communicated, beside the
+minimax rate U(T, p) of Mayekar & Tyagi, eq. (4).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+
+import numpy as np
+
+from .._rng import spawn
+from .._validation import check_int
+from .domains import LpBall
+from .methods import mirror_descent, mirror_exponent, sgd
+
+__all__ = ["Comparison", "compare"]
+
+
+def _name(q):
+    if q is None:
+        return "unquantized"
+    return repr(q)
+
+
+@dataclasses.dataclass(repr=False)
+class Comparison:
+    """Result of :func:`compare`.
+
+    rows : list of dicts, one per quantizer: ``name``, ``bits_per_step``, ``total_bits``,
+        ``subopt_mean``, ``subopt_ci95`` (half-width, 1.96 standard errors over repeats),
+        ``factor`` (mean suboptimality / the unquantized one, if it was run), ``alpha0``,
+        ``bound`` (the explicit bound of Theorem 2.3 for that alpha0), ``time``.
+    traces : dict name -> dict(iteration, bits, subopt_mean, subopt_se)
+    """
+    rows: list
+    traces: dict
+    problem: object
+    T: int
+    method: str
+    repeats: int
+
+    def table(self) -> str:
+        head = f"{'quantizer':<34} {'bits/step':>10} {'total bits':>12} {'subopt (mean +- 95%)':>24} {'x unquant.':>10} {'bound':>9} {'time':>7}"
+        lines = [head, "-" * len(head)]
+        for r in self.rows:
+            fac = "-" if r["factor"] is None else f"{r['factor']:.2f}"
+            bnd = "-" if r["bound"] is None else f"{r['bound']:.3g}"
+            lines.append(f"{r['name'][:34]:<34} {r['bits_per_step']:>10} {r['total_bits']:>12.4g} "
+                         f"{r['subopt_mean']:>12.4g} +- {r['subopt_ci95']:<9.2g} {fac:>10} {bnd:>9} {r['time']:>6.2f}s")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"Comparison(T={self.T}, method={self.method!r}, repeats={self.repeats})\n{self.table()}"
+
+    def minimax_rate(self, t):
+        """U(t, p) of eq. (4) with c1 = 1 for this problem (D = l_p diameter, B = oracle bound)."""
+        from ..bounds import minimax_rate
+        prob = self.problem
+        D = prob.domain.diameter(prob.d, norm=prob.p)
+        return np.array([minimax_rate(int(ti), prob.d, prob.p, D, prob.q_bound) for ti in np.atleast_1d(t)])
+
+    def figure(self, path=None, title=None):
+        """Suboptimality vs iteration and vs total bits (log scales), U(t, p) drawn in.
+        Needs matplotlib; saves a PNG when `path` is given. Returns the Figure."""
+        import matplotlib
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+        for name, tr in self.traces.items():
+            y = np.maximum(tr["subopt_mean"], 1e-16)
+            ax1.loglog(tr["iteration"], y, label=name)
+            ax2.loglog(np.maximum(tr["bits"], 1), y, label=name)
+        it = next(iter(self.traces.values()))["iteration"]
+        ax1.loglog(it, self.minimax_rate(it), "k--", lw=1, label="U(t, p), c1 = 1")
+        ax1.set_xlabel("iteration t")
+        ax2.set_xlabel("bits communicated")
+        for ax in (ax1, ax2):
+            ax.set_ylabel("f(x_avg) - f*")
+            ax.grid(True, which="both", alpha=0.3)
+        ax1.legend(fontsize=7)
+        fig.suptitle(title or f"{self.method} on {type(self.problem).__name__}, p = {self.problem.p:g}, "
+                              f"d = {self.problem.d}, T = {self.T}, {self.repeats} repeats")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        return fig
+
+
+def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None, method=None,
+            record_every=None, progress=None) -> Comparison:
+    """Quantized SGD (p >= 2) or mirror descent (p < 2) on `problem` with each quantizer.
+
+    Parameters
+    ----------
+    problem : an oracle with ``sample``, ``value``, ``f_star``, ``domain``, ``p``, ``d``
+        and ``q_bound`` (e.g. :func:`bernoulli_product_problem`, or a MinibatchOracle with
+        a domain and f_star).
+    quantizers : mapping name -> quantizer (None = unquantized), or a sequence of them.
+    T : iterations;  repeats : independent runs per quantizer (seeds spawned from rng).
+    step : "theory" (Theorem 2.3's step for each quantizer's alpha0), a float, or a callable.
+    x0 : start (default: the origin projected onto the domain).
+    method : "sgd" or "mirror" (default by p: sgd for p >= 2).
+    progress : optional callable(message) for progress lines.
+    """
+    T = check_int(T, "T", minimum=1)
+    repeats = check_int(repeats, "repeats", minimum=1)
+    if not hasattr(problem, "f_star"):
+        raise ValueError("compare needs a problem with a known optimal value f_star")
+    if isinstance(quantizers, dict):
+        items = list(quantizers.items())
+    else:
+        items = [(_name(q), q) for q in quantizers]
+    if not items:
+        raise ValueError("give at least one quantizer (None for unquantized)")
+    p = problem.p
+    method = method or ("sgd" if p >= 2 else "mirror")
+    if method not in ("sgd", "mirror"):
+        raise ValueError(f"method must be 'sgd' or 'mirror', got {method!r}")
+    d = problem.d
+    if x0 is None:
+        x0 = problem.domain.project(np.zeros(d)) if problem.domain is not None else np.zeros(d)
+    record_every = record_every or max(1, T // 100)
+    seeds = spawn(rng, repeats)  # the same streams for every quantizer (common random numbers)
+    rows, traces = [], {}
+    r_exp = mirror_exponent(p, d) if method == "mirror" else None
+    for i, (name, q) in enumerate(items):
+        if progress:
+            progress(f"[{i + 1}/{len(items)}] {name}: {repeats} run(s) of T = {T}")
+        finals, curves, times = [], [], []
+        res = None
+        for s in range(repeats):
+            gen = copy.deepcopy(seeds[s])
+            if method == "sgd":
+                res = sgd(problem, x0, T, step, quantizer=q, rng=gen, record_every=record_every)
+            else:
+                res = mirror_descent(problem, x0, T, p, step, quantizer=q, rng=gen, record_every=record_every)
+            finals.append(res.trace["suboptimality"][-1])
+            curves.append(res.trace["suboptimality"])
+            times.append(res.time)
+        finals = np.array(finals)
+        curves = np.array(curves)
+        a0 = None
+        try:
+            a0 = float(q.alpha0(d)) if q is not None else float(problem.q_bound)
+        except (AttributeError, TypeError, ValueError, NotImplementedError):
+            a0 = None
+        bound = None
+        if a0 is not None and isinstance(problem.domain, LpBall):
+            if method == "sgd":
+                bound = problem.domain.diameter(d, 2.0) * a0 / math.sqrt(T)
+            elif problem.domain.p <= r_exp + 1e-15 or problem.domain.p == 1.0:
+                bound = problem.domain.radius * a0 / math.sqrt((r_exp - 1.0) * T)
+        se = finals.std(ddof=1) / math.sqrt(repeats) if repeats > 1 else float("nan")
+        rows.append({"name": name, "bits_per_step": int(res.bits_per_step), "total_bits": int(res.total_bits),
+                     "subopt_mean": float(finals.mean()), "subopt_ci95": float(1.96 * se), "factor": None,
+                     "alpha0": a0, "bound": bound, "time": float(np.mean(times)), "finals": finals})
+        traces[name] = {"iteration": res.trace["iteration"], "bits": res.trace["bits"],
+                        "subopt_mean": curves.mean(axis=0),
+                        "subopt_se": curves.std(axis=0, ddof=1) / math.sqrt(repeats) if repeats > 1 else curves[0] * 0}
+    base = next((r for r in rows if r["name"] == "unquantized"), None)
+    if base is not None and base["subopt_mean"] > 0:
+        for r in rows:
+            r["factor"] = r["subopt_mean"] / base["subopt_mean"]
+    return Comparison(rows=rows, traces=traces, problem=problem, T=T, method=method, repeats=repeats)
