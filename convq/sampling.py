@@ -120,8 +120,9 @@ class _Body:
         if not self.exact_cube:
             return self.contains(x)
         h = 0.5 * delta
-        if self._lo is not None:
-            return np.all((x - h < self._hi) & (x + h > self._lo), axis=1)
+        if self._lo is not None:  # overlap > 1e-9 h: robust when the grid is aligned with the box
+            eps = 1e-9 * h
+            return np.all(((self._hi - (x - h)) > eps) & (((x + h) - self._lo) > eps), axis=1)
         c, r = self._centers[0], self._radii[0]
         d = np.maximum(np.abs(x - c) - h, 0.0)
         return np.sum(d * d, axis=1) < r * r
@@ -588,7 +589,8 @@ class Chain:
     """
 
     def __init__(self, method, samples, acceptance_rates, n_accept, n_prop, *, indices=None, times=None,
-                 delta=None, offset=None, n_steps=0, thin=1, burn_in=0, refined=False):
+                 delta=None, offset=None, n_steps=0, thin=1, burn_in=0, refined=False, start=None,
+                 start_indices=None):
         self.method = method
         self.samples = samples
         self.indices = indices
@@ -600,6 +602,7 @@ class Chain:
         self.delta, self.offset = delta, offset
         self.n_steps, self.thin, self.burn_in = n_steps, thin, burn_in
         self.refined = refined
+        self.start, self.start_indices = start, start_indices
 
     @property
     def n_chains(self):
@@ -617,11 +620,18 @@ class Chain:
             raise ValueError(f"some chains stopped before time {t} (last event at {self.times[:, -1].min():.3g}); "
                              "run more steps")
         pos = np.array([np.searchsorted(tr, t, side="right") - 1 for tr in self.times])
-        if np.any(pos < 0):
+        if np.any(pos < 0) and self.burn_in > 0:
             raise ValueError(f"t={t} is before the first recorded step; use burn_in=0")
         rows = np.arange(self.n_chains)
-        idx = None if self.indices is None else self.indices[rows, pos]
-        return self.samples[rows, pos], idx
+        before = pos < 0  # no jump yet: still at the start point
+        pos = np.maximum(pos, 0)
+        x = self.samples[rows, pos]
+        x[before] = self.start[before]
+        idx = None
+        if self.indices is not None:
+            idx = self.indices[rows, pos]
+            idx[before] = self.start_indices[before]
+        return x, idx
 
     def __repr__(self):
         extra = ", continuous time" if self.times is not None else ""
@@ -762,7 +772,7 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         s, idx, times, na, npr = _run_c(density, body, walk, x0, k0, gens, nthreads)
         rates = na / np.maximum(npr, 1)
         chain = Chain("grid", s, rates, na, npr, indices=idx, times=times, delta=delta, offset=offset,
-                      n_steps=n_steps, thin=thin, burn_in=burn_in)
+                      n_steps=n_steps, thin=thin, burn_in=burn_in, start=centres, start_indices=k0)
     if refine:
         flat = chain.samples.reshape(-1, n)
         chain.samples = _refine(density, body, flat, delta, gen).reshape(chain.samples.shape)
@@ -818,7 +828,8 @@ def _grid_walk_numpy(density, body, delta, offset, k0, n_steps, thin, burn_in, c
                 times[:, kept] = t
             kept += 1
     return Chain("grid", samples, na / np.maximum(npr, 1), na, npr, indices=indices, times=times, delta=delta,
-                 offset=offset, n_steps=n_steps, thin=thin, burn_in=burn_in)
+                 offset=offset, n_steps=n_steps, thin=thin, burn_in=burn_in, start=offset + k0 * delta,
+                 start_indices=k0.copy())
 
 
 def _refine(density, body, centres, delta, gen, max_rounds=10000):
@@ -872,7 +883,7 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     s, _, times, na, npr = _run_c(density, body, walk, x0, np.zeros((n_chains, n), np.int64), spawn(gen, n_chains),
                                   nthreads)
     return Chain("ball", s, na / np.maximum(npr, 1), na, npr, times=times, delta=delta, n_steps=n_steps, thin=thin,
-                 burn_in=burn_in)
+                 burn_in=burn_in, start=x0)
 
 
 def _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen):
@@ -908,7 +919,7 @@ def _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuou
             kept += 1
     npr = np.full(c, burn_in + n_steps, np.int64)
     return Chain("ball", samples, na / npr, na, npr, times=times, delta=delta, n_steps=n_steps, thin=thin,
-                 burn_in=burn_in)
+                 burn_in=burn_in, start=x0)
 
 
 def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, direction="random",

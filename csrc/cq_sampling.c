@@ -153,6 +153,15 @@ typedef struct bstate {
     double *s;    /* slack b - A x, m */
 } bstate;
 
+/* Does the interval [v - h, v + h] overlap [lo, hi] by more than 1e-9 h on each side?
+ * (a positive-volume intersection, robust to rounding when the grid is aligned with the
+ * box; the NumPy twin in convq/sampling.py evaluates the same expressions). */
+static inline int box_cube_meets(double v, double h, double lo, double hi)
+{
+    double eps = 1e-9 * h;
+    return (hi - (v - h)) > eps && ((v + h) - lo) > eps;
+}
+
 /* Squared distance of the interval [v - h, v + h] to c along one axis (h = delta/2). */
 static inline double clip_sq(double v, double c, double h)
 {
@@ -194,7 +203,7 @@ static int grid_contains(const cq_smp_body *b, const double *x, double delta, bs
     if (b->lo != NULL) {
         for (size_t i = 0; i < n; i++) {
             if (b->exact_cube) {
-                if (!(x[i] - h < b->hi[i] && x[i] + h > b->lo[i])) return 0;
+                if (!box_cube_meets(x[i], h, b->lo[i], b->hi[i])) return 0;
             } else if (!(x[i] >= b->lo[i] && x[i] <= b->hi[i])) {
                 return 0;
             }
@@ -215,8 +224,7 @@ static inline int grid_axis_ok(const cq_smp_body *b, const bstate *bs, const dou
 {
     if (b->lo != NULL) {
         if (b->exact_cube) {
-            double hd = 0.5 * delta;
-            if (!(yj - hd < b->hi[j] && yj + hd > b->lo[j])) return 0;
+            if (!box_cube_meets(yj, 0.5 * delta, b->lo[j], b->hi[j])) return 0;
         } else if (!(yj >= b->lo[j] && yj <= b->hi[j])) {
             return 0;
         }
