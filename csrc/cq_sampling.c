@@ -330,6 +330,29 @@ static void chord(const cq_smp_body *b, const double *x, const double *d, long j
     *thi = hi;
 }
 
+/* Metropolis acceptance: true with probability min(1, e^dl). The uniform u is compared
+ * with e^dl through the squeeze 1 + dl <= e^dl <= 1 / (1 - dl) (dl < 0), so exp() is
+ * evaluated only when u falls between the two bounds (rarely, for small |dl|). */
+static inline int cq_accept(bitgen_t *g, double dl)
+{
+    if (dl >= 0) return 1;
+    double u = cq_rng_uniform(g);
+    if (u < 1.0 + dl) return 1;
+    if (u * (1.0 - dl) >= 1.0) return 0;
+    return u < exp(dl);
+}
+
+/* One 64-bit draw: bit 0 is the lazy coin, the high 32 bits give a uniform integer in
+ * [0, m) by Lemire's multiply-and-reject (exact; redraws with probability < m / 2^32). */
+static inline uint32_t draw_move(bitgen_t *g, uint32_t m, uint32_t thresh, int *coin)
+{
+    uint64_t x = g->next_uint64(g->state);
+    *coin = (int)(x & 1u);
+    uint64_t prod = (x >> 32) * (uint64_t)m;
+    while ((uint32_t)prod < thresh) prod = (g->next_uint64(g->state) >> 32) * (uint64_t)m;
+    return (uint32_t)(prod >> 32);
+}
+
 /* ---- the walks ------------------------------------------------------------------------- */
 
 typedef struct run_ctx {
@@ -405,9 +428,12 @@ static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm)
     double lf = dens_full(d, x, &ds, NULL, NULL);
     if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density at the start is %g", ch, lf);
     uint32_t two_n = (uint32_t)(2 * n);
+    uint32_t thresh = (uint32_t)(-two_n) % two_n; /* Lemire's rejection threshold 2^32 mod 2n */
     int64_t acc = 0, prop = 0;
     double t = 0.0;
-    size_t total = w->burn_in + w->n_steps, kept = 0;
+    const int ct = w->continuous_time, lazy = w->lazy;
+    const size_t burn = w->burn_in, thin = w->thin, total = burn + w->n_steps, n_kept = c->n_kept;
+    size_t kept = 0, countdown = burn + thin; /* steps until the next kept state */
     for (size_t step = 0; step < total; step++) {
         if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
             if (poll(c->it, thread)) return CQ_EINTERRUPT;
@@ -415,31 +441,32 @@ static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm)
             lf = dens_full(d, x, &ds, NULL, NULL);
             if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);
         }
-        if (w->continuous_time) t += cq_rng_exponential(g);
-        if (!(w->lazy && (cq_rng_u32(g) & 1u))) {
-            uint32_t r = (uint32_t)cq_rng_bounded(g, two_n);
+        if (ct) t += cq_rng_exponential(g);
+        int coin;
+        uint32_t r = draw_move(g, two_n, thresh, &coin);
+        if (!(lazy && coin)) {
             size_t j = r >> 1;
             int64_t sgn = (r & 1u) ? 1 : -1;
             double h = (double)sgn * delta;
             double yj = off[j] + (double)(k[j] + sgn) * delta;
             prop++;
-            if (grid_axis_ok(b, &bs, x, j, yj, h, delta)) {
-                double dl = dens_axis_delta(d, &ds, x, j, h);
-                if (dl >= 0 || cq_rng_uniform(g) < exp(dl)) {
-                    body_axis_commit(b, &bs, x, j, yj, h, delta);
-                    dens_axis_commit(d, &ds, x, j, h);
-                    x[j] = yj;
-                    k[j] += sgn;
-                    acc++;
-                }
+            if (grid_axis_ok(b, &bs, x, j, yj, h, delta) && cq_accept(g, dens_axis_delta(d, &ds, x, j, h))) {
+                body_axis_commit(b, &bs, x, j, yj, h, delta);
+                dens_axis_commit(d, &ds, x, j, h);
+                x[j] = yj;
+                k[j] += sgn;
+                acc++;
             }
         }
-        if (step >= w->burn_in && (step - w->burn_in + 1) % w->thin == 0 && kept < c->n_kept) {
-            size_t o = (ch * c->n_kept + kept) * n;
-            memcpy(c->samples + o, x, sizeof(double) * n);
-            if (c->indices) memcpy(c->indices + o, k, sizeof(int64_t) * n);
-            if (c->times) c->times[ch * c->n_kept + kept] = t;
-            kept++;
+        if (--countdown == 0) {
+            countdown = thin;
+            if (kept < n_kept) {
+                size_t o = (ch * n_kept + kept) * n;
+                memcpy(c->samples + o, x, sizeof(double) * n);
+                if (c->indices) memcpy(c->indices + o, k, sizeof(int64_t) * n);
+                if (c->times) c->times[ch * n_kept + kept] = t;
+                kept++;
+            }
         }
     }
     c->n_accept[ch] = acc;
@@ -496,7 +523,7 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
             if (thi > tlo && isfinite(tlo) && isfinite(thi)) {
                 double h = tlo + (thi - tlo) * cq_rng_uniform(g);
                 double dl = dens_axis_delta(d, &ds, x, j, h);
-                if (dl >= 0 || cq_rng_uniform(g) < exp(dl)) {
+                if (cq_accept(g, dl)) {
                     for (size_t q = 0; q < b->n_balls; q++) {
                         double cj = b->centers[q * n + j];
                         bs.bq[q] += (x[j] + h - cj) * (x[j] + h - cj) - (x[j] - cj) * (x[j] - cj);
@@ -536,7 +563,7 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
             if (ok) {
                 double ly = dens_full(d, y, NULL, cm->gy, cm->zy);
                 double dl = ly - lf;
-                if (dl >= 0 || cq_rng_uniform(g) < exp(dl)) {
+                if (cq_accept(g, dl)) {
                     memcpy(x, y, sizeof(double) * n);
                     lf = ly;
                     body_init(b, x, 0.0, &bs);
