@@ -651,12 +651,15 @@ def _check_pair(density, body):
     return body.dim
 
 
-def _start_points(x0, body, n_chains):
+def _start_points(x0, body, n_chains, delta=None):
+    """Start points in K (grid walk: in K, or a centre whose cube meets K)."""
     n = body.dim
     if x0 is None:
         x0 = body.start_point()
     x0 = as_float_array_2(x0, n, n_chains)
     inside = body.contains(x0)
+    if delta is not None:
+        inside |= body.grid_contains(x0, delta)
     if not np.all(inside):
         i = int(np.flatnonzero(~inside)[0])
         raise ValueError(f"the start point x0{'' if len(x0) == 1 else f'[{i}]'}={_fmt_vec(x0[i])} is outside the body")
@@ -754,7 +757,7 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
     nthreads = check_threads(threads)
     gen = as_generator(rng)
-    x0 = _start_points(x0, body, n_chains)
+    x0 = _start_points(x0, body, n_chains, delta)
     offset = x0[0].copy() if offset is None else as_vector(offset, "offset", size=n)
     k0 = np.rint((x0 - offset) / delta).astype(np.int64)
     centres = offset + k0 * delta
