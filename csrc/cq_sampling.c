@@ -400,6 +400,15 @@ static int chain_alloc(const cq_smp_body *b, const cq_smp_density *d, chain_mem 
     return CQ_OK;
 }
 
+/* Steps between interrupt polls, minus one (a power-of-two mask): about 2^22 units of
+ * work per poll (a few milliseconds), at most CQ_SMP_RESYNC steps. */
+static size_t poll_mask(size_t work_per_step)
+{
+    size_t iv = ((size_t)1 << 22) / (work_per_step + 1), p = 1;
+    while (p * 2 <= iv && p * 2 <= CQ_SMP_RESYNC) p *= 2;
+    return p - 1;
+}
+
 static inline int poll(cq_interrupt *it, int thread)
 {
     return thread == 0 ? cq_check_interrupt(it) : cq_interrupted(it);
@@ -434,9 +443,10 @@ static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm)
     const int ct = w->continuous_time, lazy = w->lazy;
     const size_t burn = w->burn_in, thin = w->thin, total = burn + w->n_steps, n_kept = c->n_kept;
     size_t kept = 0, countdown = burn + thin; /* steps until the next kept state */
+    const size_t pmask = poll_mask(4 + b->n_balls + b->m + d->N);
     for (size_t step = 0; step < total; step++) {
+        if ((step & pmask) == pmask && poll(c->it, thread)) return CQ_EINTERRUPT;
         if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
-            if (poll(c->it, thread)) return CQ_EINTERRUPT;
             grid_contains(b, x, delta, &bs);
             lf = dens_full(d, x, &ds, NULL, NULL);
             if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);
@@ -507,9 +517,13 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
     double t = 0.0;
     size_t total = w->burn_in + w->n_steps, kept = 0;
     double inv_n = 1.0 / (double)n;
+    size_t work = b->n_balls + b->m + d->N + n;
+    if (w->method != CQ_WALK_HAR_COORD)
+        work = n * (2 + b->n_balls + b->m + d->N) + (d->prec != NULL ? n * n : n);
+    const size_t pmask = poll_mask(work);
     for (size_t step = 0; step < total; step++) {
+        if ((step & pmask) == pmask && poll(c->it, thread)) return CQ_EINTERRUPT;
         if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
-            if (poll(c->it, thread)) return CQ_EINTERRUPT;
             body_init(b, x, 0.0, &bs);
             lf = dens_full(d, x, &ds, NULL, NULL);
             if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);

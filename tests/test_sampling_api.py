@@ -332,3 +332,24 @@ def test_rng_conventions():
         S.grid_walk(d, b, 0.1, None, 100, rng="seed")
     x0 = np.asfortranarray(np.zeros((2, 2)))
     S.grid_walk(d, b, np.float32(0.1), x0.astype(np.float32), 10, n_chains=2, rng=1)
+
+
+@pytest.mark.parametrize("walk", ["grid", "ball"])
+def test_long_walk_is_interruptible(walk):
+    """Ctrl-C (simulated by _thread.interrupt_main) stops the C loop with
+    KeyboardInterrupt; if polling were broken the call would finish (~10 s) and fail."""
+    import _thread
+    import threading
+    d = S.Gaussian(np.zeros(50), cov=np.eye(50) + 0.1)
+    b = S.Box(-np.ones(50) * 3, np.ones(50) * 3)
+    steps = 300_000_000 if walk == "grid" else 10_000_000
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            if walk == "grid":
+                S.grid_walk(d, b, 0.1, None, steps, n_chains=2, thin=steps, rng=1)
+            else:
+                S.ball_walk(d, b, 0.1, None, steps, n_chains=2, thin=steps, rng=1)
+    finally:
+        timer.cancel()
