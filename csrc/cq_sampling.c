@@ -342,15 +342,34 @@ static inline int cq_accept(bitgen_t *g, double dl)
     return u < exp(dl);
 }
 
-/* One 64-bit draw: bit 0 is the lazy coin, the high 32 bits give a uniform integer in
- * [0, m) by Lemire's multiply-and-reject (exact; redraws with probability < m / 2^32). */
-static inline uint32_t draw_move(bitgen_t *g, uint32_t m, uint32_t thresh, int *coin)
+/* One 64-bit draw: bit 0 is the lazy coin, bits 1..31 are the leading bits of the
+ * Metropolis uniform (see accept_bits), the high 32 bits give a uniform integer in [0, m)
+ * by Lemire's multiply-and-reject (exact; redraws with probability < m / 2^32; the
+ * rejection depends on the high bits only, so the low bits stay independent of the move). */
+static inline uint32_t draw_move(bitgen_t *g, uint32_t m, uint32_t thresh, int *coin, uint32_t *ubits)
 {
     uint64_t x = g->next_uint64(g->state);
     *coin = (int)(x & 1u);
+    *ubits = (uint32_t)(x >> 1) & 0x7fffffffu;
     uint64_t prod = (x >> 32) * (uint64_t)m;
     while ((uint32_t)prod < thresh) prod = (g->next_uint64(g->state) >> 32) * (uint64_t)m;
     return (uint32_t)(prod >> 32);
+}
+
+/* Metropolis test with a uniform u = (B + V) 2^-31 whose 31 leading bits B are already
+ * drawn and whose tail V ~ U[0, 1) is drawn only when the leading bits cannot decide:
+ * accept iff u < e^dl. Exact: u is uniform on [0, 1) and is compared with the same
+ * squeeze 1 + dl <= e^dl <= 1/(1 - dl) as cq_accept before exp() is evaluated. */
+static inline int accept_bits(bitgen_t *g, double dl, uint32_t B)
+{
+    const double s = 1.0 / 2147483648.0; /* 2^-31 */
+    double ulo = (double)B * s, uhi = (double)(B + 1u) * s;
+    if (uhi <= 1.0 + dl) return 1;       /* u < uhi <= 1 + dl <= e^dl */
+    if (ulo * (1.0 - dl) >= 1.0) return 0; /* u >= ulo >= 1/(1 - dl) >= e^dl  (dl < 0 here) */
+    double e = exp(dl);
+    if (uhi <= e) return 1;
+    if (ulo >= e) return 0;
+    return ((double)B + cq_rng_uniform(g)) * s < e;
 }
 
 /* ---- the walks ------------------------------------------------------------------------- */
@@ -453,14 +472,15 @@ static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm)
         }
         if (ct) t += cq_rng_exponential(g);
         int coin;
-        uint32_t r = draw_move(g, two_n, thresh, &coin);
+        uint32_t ubits;
+        uint32_t r = draw_move(g, two_n, thresh, &coin, &ubits);
         if (!(lazy && coin)) {
             size_t j = r >> 1;
             int64_t sgn = (r & 1u) ? 1 : -1;
             double h = (double)sgn * delta;
             double yj = off[j] + (double)(k[j] + sgn) * delta;
             prop++;
-            if (grid_axis_ok(b, &bs, x, j, yj, h, delta) && cq_accept(g, dens_axis_delta(d, &ds, x, j, h))) {
+            if (grid_axis_ok(b, &bs, x, j, yj, h, delta) && accept_bits(g, dens_axis_delta(d, &ds, x, j, h), ubits)) {
                 body_axis_commit(b, &bs, x, j, yj, h, delta);
                 dens_axis_commit(d, &ds, x, j, h);
                 x[j] = yj;
