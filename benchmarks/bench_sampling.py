@@ -141,7 +141,7 @@ def run(ctx):
     # uniform on a 100-D polytope
     n = 100
     body = _polytope(n, 100)
-    delta = 0.02
+    delta = 0.05
     steps_c = 200_000 if ctx.quick else 1_000_000
     chains = 2 * nthreads
     x0 = np.tile(body.start_point(), (chains, 1))

@@ -151,6 +151,7 @@ int cq_smp_logf(const cq_smp_density *dens, size_t rows, const double *x, double
 typedef struct bstate {
     double *bq;   /* per ball: sum of (clipped) squared distances to the centre */
     double *s;    /* slack b - A x, m */
+    double *sy;   /* scratch: the slack at the proposal (grid walk), swapped in on accept */
 } bstate;
 
 /* Does the interval [v - h, v + h] overlap [lo, hi] by more than 1e-9 h on each side?
@@ -219,7 +220,7 @@ static int grid_contains(const cq_smp_body *b, const double *x, double delta, bs
 }
 
 /* Is x + h e_j (new coordinate yj) in C, given the caches at x? */
-static inline int grid_axis_ok(const cq_smp_body *b, const bstate *bs, const double *x, size_t j, double yj,
+static inline int grid_axis_ok(const cq_smp_body *b, bstate *bs, const double *x, size_t j, double yj,
                                double h, double delta)
 {
     if (b->lo != NULL) {
@@ -236,10 +237,18 @@ static inline int grid_axis_ok(const cq_smp_body *b, const bstate *bs, const dou
         if (b->exact_cube ? !(v < r2) : !(v <= r2)) return 0;
     }
     if (b->m) {
+        /* one fused pass: the proposal's slack into the scratch buffer (swapped in by
+         * body_axis_commit) and a branch-free and-reduction of its signs */
         const double *col = b->AT + j * b->m;
         const double *s = bs->s;
-        for (size_t k = 0; k < b->m; k++)
-            if (!(s[k] - h * col[k] >= 0)) return 0;
+        double *sy = bs->sy;
+        int ok = 1;
+        for (size_t k = 0; k < b->m; k++) {
+            double v = s[k] - h * col[k];
+            sy[k] = v;
+            ok &= (v >= 0);
+        }
+        return ok;
     }
     return 1;
 }
@@ -251,10 +260,12 @@ static inline void body_axis_commit(const cq_smp_body *b, bstate *bs, const doub
         double cj = b->centers[q * b->n + j];
         bs->bq[q] += ball_term(b, yj, cj, delta) - ball_term(b, x[j], cj, delta);
     }
-    if (b->m) {
-        const double *col = b->AT + j * b->m;
-        for (size_t k = 0; k < b->m; k++) bs->s[k] -= h * col[k];
+    if (b->m) { /* grid_axis_ok left the new slack in sy */
+        double *t = bs->s;
+        bs->s = bs->sy;
+        bs->sy = t;
     }
+    (void)h;
 }
 
 /* Plain membership y in K (closed body). */
@@ -446,7 +457,7 @@ static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm)
     double *x = cm->x;
     int64_t *k = cm->k;
     dstate ds = {cm->g, 0.0, cm->z};
-    bstate bs = {cm->bq, cm->s};
+    bstate bs = {cm->bq, cm->s, cm->sy};
     for (size_t i = 0; i < n; i++) {
         k[i] = c->k0[ch * n + i];
         x[i] = off[i] + (double)k[i] * delta;
@@ -527,7 +538,7 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
     size_t n = b->n;
     double *x = cm->x, *y = cm->y;
     dstate ds = {cm->g, 0.0, cm->z};
-    bstate bs = {cm->bq, cm->s};
+    bstate bs = {cm->bq, cm->s, cm->sy};
     memcpy(x, c->x0 + ch * n, sizeof(double) * n);
     if (!body_contains(b, x)) return cq_fail(err, CQ_EDOMAIN, "chain %zu: the start point is not in the body", ch);
     body_init(b, x, 0.0, &bs);
@@ -674,7 +685,7 @@ int cq_smp_grid_moves(const cq_smp_body *body, const cq_smp_density *dens, doubl
     chain_mem cm;
     if (chain_alloc(body, dens, &cm) != CQ_OK) return cq_fail(err, CQ_ENOMEM, "out of memory");
     dstate ds = {cm.g, 0.0, cm.z};
-    bstate bs = {cm.bq, cm.s};
+    bstate bs = {cm.bq, cm.s, cm.sy};
     double inv = 1.0 / (double)(2 * n);
     for (size_t r = 0; r < rows; r++) {
         const int64_t *kr = k + r * n;

@@ -5,6 +5,8 @@ chosen as if the seed were random (p-values > 1e-6 for chi-square, > 1e-4 for KS
 each test states what it can detect. Where cheap, the test also checks that a *wrong*
 law is rejected by the same statistic (a direct demonstration of power).
 """
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -329,3 +331,20 @@ def test_python_callable_is_called_once_per_step_and_has_the_right_law():
     # the callable's transition matrix equals the built-in's
     P2, _ = S.transition_matrix(S.LogDensity(density.logpdf), body, delta)
     np.testing.assert_allclose(P2.toarray(), P.toarray(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dl", [-1e-3, -0.5, -5.0])
+def test_metropolis_acceptance_is_exact_on_two_cells(dl):
+    """Two cells with log F(high) - log F(low) = -dl: half of the proposals leave the
+    grid, moves low -> high are always accepted and high -> low with probability
+    r = e^dl, so the long-run acceptance rate is exactly r / (1 + r). With 1.6e7
+    proposals the 5-sigma band (sigma inflated x2 for autocorrelation) is ~1e-3 wide,
+    so a bias of that size in the Metropolis test (e.g. in its squeeze or its reuse of
+    the move draw's bits) would fail."""
+    dens = S.Gaussian([0.0], precision=[[-dl]])  # log F(0.5) - log F(1.5) = -dl
+    body = S.Box([0.0], [2.0])
+    ch = S.grid_walk(dens, body, 1.0, [0.5], n_steps=2_000_000, n_chains=8, thin=2_000_000, rng=81)
+    r = math.exp(dl)
+    p = r / (1 + r)
+    se = 2 * math.sqrt(p * (1 - p) / ch.n_prop.sum())
+    assert abs(ch.acceptance_rate - p) < 5 * se
