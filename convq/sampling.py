@@ -82,6 +82,9 @@ class _Body:
         n_parts = (self._lo is not None) + len(self._radii) + (len(self._b) > 0)
         return n_parts == 1 and len(self._b) == 0
 
+    def _usable(self):
+        """Raise if the body cannot be sampled (overridden by unbounded half-space sets)."""
+
     def _c_body(self):
         return (self._lo, self._hi, self._centers, self._radii, self._A, self._AT, self._b, int(self.exact_cube))
 
@@ -263,21 +266,39 @@ class Polytope(_Body):
 
     The grid set uses the centre test (a cube belongs to :math:`C` when its centre lies
     in K); an axis move updates the slack :math:`b - Ax` in O(m) with column j of A.
+
+    ``allow_unbounded=True`` builds a set of half-spaces that is unbounded on its own,
+    for use inside :func:`intersect` with a bounded body (e.g. a :class:`Box`); the
+    walks refuse unbounded bodies.
     """
 
-    def __init__(self, A, b):
+    def __init__(self, A, b, *, allow_unbounded=False):
         A = as_matrix(A, "A")
         b = as_vector(b, "b", size=A.shape[0])
-        if np.linalg.matrix_rank(A) < A.shape[1]:
-            raise ValueError(f"Polytope is unbounded: A has rank {np.linalg.matrix_rank(A)} < n={A.shape[1]}, "
-                             "so K contains a line")
         self._init_parts(A.shape[1], A=A, b=b)
         self.A, self.b = A.copy(), b.copy()
-        _check_bounded_rows(A)
+        self._unbounded = None
+        rank = np.linalg.matrix_rank(A)
+        if rank < A.shape[1]:
+            self._unbounded = (f"Polytope is unbounded: A has rank {rank} < n={A.shape[1]}, so K contains a line "
+                               "(add constraints or intersect with a Box)")
+        else:
+            try:
+                _check_bounded_rows(A)
+            except ValueError as exc:
+                self._unbounded = str(exc)
+        if self._unbounded is not None:
+            if not allow_unbounded:
+                raise ValueError(self._unbounded)
+            return
         self._start = self._compute_start()
 
+    def _usable(self):
+        if self._unbounded is not None:
+            raise ValueError(self._unbounded)
+
     def __repr__(self):
-        return f"Polytope(m={self.A.shape[0]}, n={self.dim})"
+        return f"Polytope(m={self.A.shape[0]}, n={self.dim}{', unbounded' if self._unbounded else ''})"
 
 
 def _check_bounded_rows(A):
@@ -648,6 +669,7 @@ def _check_pair(density, body):
         raise TypeError("density must be Gaussian, ExpNorm, Uniform, LogisticPosterior or LogDensity, "
                         f"got {type(density).__name__}")
     density._check_dim(body.dim)
+    body._usable()
     return body.dim
 
 
@@ -1085,7 +1107,8 @@ def spectral_gap(P, pi):
     r"""Spectral gap :math:`1 - \lambda_2` of a reversible transition matrix ``P``
     (dense or sparse) with stationary law ``pi`` (a vector or a GridDistribution),
     from the symmetric :math:`D^{1/2} P D^{-1/2}`, :math:`D = \mathrm{diag}(\pi)`.
-    Also returns nothing else: for the absolute gap use ``1 - max|lambda_i|, i >= 2``.
+    This is the gap of the (relaxation) rate of reversible chains; for a periodic
+    walk use ``lazy=True`` in :func:`transition_matrix` so that all eigenvalues are >= 0.
     """
     from scipy import sparse
     pi = np.asarray(pi.probs if isinstance(pi, GridDistribution) else pi, float)

@@ -228,6 +228,13 @@ def test_bad_bodies():
         S.Polytope([[1.0, 0.0], [-1.0, 0.0], [0, 1.0], [0, -1.0]], [-1.0, -1.0, 1, 1])  # x <= -1, x >= 1
     with pytest.raises(ValueError, match="empty"):
         S.intersect(S.Ball([0, 0], 1.0), S.Ball([3, 0], 1.0))
+    # a half-space is fine inside an intersection with a bounded body, not on its own
+    half = S.Polytope([[1.0, 1.0]], [0.5], allow_unbounded=True)
+    K = S.intersect(S.Box([0, 0], [1, 1]), half)
+    ch = S.grid_walk(S.Uniform(), K, 0.1, None, 500, rng=1)
+    assert np.all(ch.samples.sum(axis=2) <= 0.5 + 1e-12)
+    with pytest.raises(ValueError, match="unbounded"):
+        S.grid_walk(S.Uniform(), half, 0.1, [0.0, 0.0], 10)
     with pytest.raises(ValueError, match="radius"):
         S.Ball([0, 0], -1.0)
     with pytest.raises(ValueError, match="dimension mismatch"):
