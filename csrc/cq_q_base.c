@@ -1,0 +1,394 @@
+/*
+ * cq_q_base.c -- the baselines users compare against (ALGORITHMS.md section 1):
+ *  Identity   raw float64 (64 d bits) or float32 (32 d bits, round to nearest).
+ *  QSGD(s)    Alistarh et al. 2017: n = ||y||_2 (or ||y||_inf) sent as float32 rounded
+ *             UP (so |y_i|/n <= 1); per coordinate a level l in 0..s, stochastic rounding
+ *             of s|y_i|/n, ceil(log2(s+1)) bits, then a sign bit (0 when l = 0).
+ *             Q(y)_i = sign n l / s. Unbiased. 32 + d (ceil(log2(s+1)) + 1) bits.
+ *  TernGrad   Wen et al. 2017: S = ||y||_inf as float32 rounded up; t_i in {-1, 0, 1} with
+ *             P(|t_i| = 1) = |y_i|/S; 2-bit codes 0 -> 0, 1 -> +1, 2 -> -1 (3 invalid).
+ *             Unbiased. 32 + 2d bits.
+ *  ScaledSign ||y||_1/d sign(y) (sign(0) = +1), float32 scale + d sign bits. Biased.
+ *  TopK(k)    the k largest |y_i| (ties broken by the lower index), sent as increasing
+ *             indices (ceil(log2 d) bits) each followed by its float64 value. Biased.
+ *  RandK(k)   k indices uniformly without replacement from a 64-bit seed sent in the
+ *             message (Floyd's algorithm over a SplitMix64 stream), values y_i d/k as
+ *             float64 in increasing index order. Unbiased. 64 + 64 k bits.
+ * k > d is treated as k = d.
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include "cq_q_internal.h"
+#include "cq_rng.h"
+
+static int check_finite(const double *y, size_t d, cq_errinfo *err)
+{
+    double acc = 0.0;
+    for (size_t i = 0; i < d; i++) acc += y[i] * 0.0; /* NaN iff some y_i is NaN or Inf */
+    if (acc != acc) return cq_q_fail_nonfinite(y, d, err);
+    return CQ_OK;
+}
+
+/* float32 not below x (x >= 0 finite, <= FLT_MAX). */
+static float f32_up(double x)
+{
+    float f = (float)x;
+    if ((double)f < x) f = nextafterf(f, INFINITY);
+    return f;
+}
+
+static int scale_field_ok(uint32_t bits, float *out)
+{
+    float f = cq_q_bitsf(bits);
+    if (!isfinite(f) || (bits >> 31)) return 0;
+    *out = f;
+    return 1;
+}
+
+/* ---- QSGD ------------------------------------------------------------------------------ */
+
+static inline double qsgd_value(double n, uint32_t lev, uint32_t s, int neg)
+{
+    double v = n * ((double)lev / (double)s);
+    return neg ? -v : v;
+}
+
+static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    int st = check_finite(y, d, err);
+    if (st) return st;
+    double n = 0.0;
+    if (P->flags & CQ_QF_NORM_INF) {
+        for (size_t i = 0; i < d; i++) n = fmax(n, fabs(y[i]));
+    } else {
+        double mx = 0.0, acc = 0.0;
+        for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
+        if (mx > 0) {
+            for (size_t i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
+            n = mx * sqrt(acc);
+        }
+    }
+    if (!(n <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.17g exceeds the float32 range of the norm field", n);
+    float nf = f32_up(n);
+    double nd = (double)nf;
+    uint32_t s = P->L;
+    uint64_t key = cq_rng_u64(g);
+    if (w != NULL) cq_bw_put(w, cq_q_fbits(nf), 32);
+    for (size_t i = 0; i < d; i++) {
+        double t = nd > 0 ? fabs(y[i]) / nd * (double)s : 0.0;
+        uint32_t lev = cq_q_round(t, s + 1, cq_q_u32(key, i));
+        int neg = lev > 0 && y[i] < 0;
+        if (w != NULL) {
+            cq_bw_put(w, lev, P->lbits);
+            cq_bw_put(w, (uint64_t)neg, 1);
+        } else {
+            out[i] = qsgd_value(nd, lev, s, neg);
+        }
+    }
+    return CQ_OK;
+}
+
+static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    float nf;
+    if (!scale_field_ok(cq_br_get(r, 32), &nf)) return cq_fail(err, CQ_EDECODE, "QSGD norm field is not a finite float32 >= 0");
+    double nd = (double)nf;
+    uint32_t s = P->L;
+    for (size_t i = 0; i < P->d; i++) {
+        uint32_t lev = cq_br_get(r, P->lbits);
+        uint32_t neg = cq_br_get(r, 1);
+        if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i, s);
+        if (lev == 0 && neg) return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i);
+        out[i] = qsgd_value(nd, lev, s, (int)neg);
+    }
+    return CQ_OK;
+}
+
+/* ---- TernGrad -------------------------------------------------------------------------- */
+
+static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    int st = check_finite(y, d, err);
+    if (st) return st;
+    double S = 0.0;
+    for (size_t i = 0; i < d; i++) S = fmax(S, fabs(y[i]));
+    if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.17g exceeds the float32 range", S);
+    float sf = f32_up(S);
+    double sd = (double)sf;
+    uint64_t key = cq_rng_u64(g);
+    if (w != NULL) cq_bw_put(w, cq_q_fbits(sf), 32);
+    for (size_t i = 0; i < d; i++) {
+        double t = sd > 0 ? fabs(y[i]) / sd : 0.0;
+        uint32_t b = cq_q_round(t, 2, cq_q_u32(key, i));
+        uint32_t code = b ? (y[i] < 0 ? 2u : 1u) : 0u;
+        if (w != NULL) cq_bw_put(w, code, 2);
+        else out[i] = code == 0 ? 0.0 : (code == 1 ? sd : -sd);
+    }
+    return CQ_OK;
+}
+
+static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    float sf;
+    if (!scale_field_ok(cq_br_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "TernGrad scale field is not a finite float32 >= 0");
+    double sd = (double)sf;
+    for (size_t i = 0; i < P->d; i++) {
+        uint32_t code = cq_br_get(r, 2);
+        if (code == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i);
+        out[i] = code == 0 ? 0.0 : (code == 1 ? sd : -sd);
+    }
+    return CQ_OK;
+}
+
+/* ---- ScaledSign ------------------------------------------------------------------------ */
+
+static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    double l1 = 0.0;
+    for (size_t i = 0; i < d; i++) l1 += fabs(y[i]);
+    if (!isfinite(l1)) {
+        int st = check_finite(y, d, err);
+        if (st) return st;
+    }
+    double sc = l1 / (double)d;
+    if (!(sc <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "ScaledSign: ||y||_1/d = %.17g exceeds the float32 range", sc);
+    float sf = (float)sc;
+    double sd = (double)sf;
+    if (w != NULL) {
+        cq_bw_put(w, cq_q_fbits(sf), 32);
+        for (size_t i = 0; i < d; i++) cq_bw_put(w, (uint64_t)(y[i] < 0), 1);
+    } else {
+        for (size_t i = 0; i < d; i++) out[i] = y[i] < 0 ? -sd : sd;
+    }
+    return CQ_OK;
+}
+
+static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    float sf;
+    if (!scale_field_ok(cq_br_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "ScaledSign scale field is not a finite float32 >= 0");
+    double sd = (double)sf;
+    for (size_t i = 0; i < P->d; i++) out[i] = cq_br_get(r, 1) ? -sd : sd;
+    return CQ_OK;
+}
+
+/* ---- TopK ------------------------------------------------------------------------------ */
+
+/* Value at position kth of a[0..n) sorted ascending (a is permuted). */
+static double select_kth(double *a, size_t n, size_t kth)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+        double pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        ptrdiff_t i = (ptrdiff_t)lo, j = (ptrdiff_t)hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) {
+                double t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (j >= 0 && kth <= (size_t)j) hi = (size_t)j;
+        else if (kth >= (size_t)i) lo = (size_t)i;
+        else return a[kth];
+    }
+    return a[kth];
+}
+
+static int topk_run(const cq_qpar *P, const double *y, void *work, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d, k = (size_t)P->k;
+    double *a = (double *)work;
+    double acc = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        a[i] = fabs(y[i]);
+        acc += y[i] * 0.0;
+    }
+    if (acc != acc) return cq_q_fail_nonfinite(y, d, err);
+    double thr = select_kth(a, d, d - k);
+    size_t greater = 0;
+    for (size_t i = 0; i < d; i++) greater += fabs(y[i]) > thr;
+    size_t ties = k - greater;
+    if (w == NULL) memset(out, 0, d * sizeof(double));
+    for (size_t i = 0; i < d; i++) {
+        double v = fabs(y[i]);
+        int take = v > thr || (v == thr && ties > 0);
+        if (!take) continue;
+        if (v == thr && !(v > thr)) ties--;
+        if (w != NULL) {
+            if (P->ibits) cq_bw_put(w, i, P->ibits);
+            cq_q_put64(w, cq_q_dbits(y[i]));
+        } else {
+            out[i] = y[i];
+        }
+    }
+    return CQ_OK;
+}
+
+static int topk_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    memset(out, 0, d * sizeof(double));
+    uint64_t prev = 0;
+    for (uint64_t t = 0; t < P->k; t++) {
+        uint64_t i = P->ibits ? cq_br_get(r, P->ibits) : 0;
+        double v = cq_q_bitsd(cq_q_get64(r));
+        if (r->truncated) return cq_fail(err, CQ_EDECODE, "TopK message truncated");
+        if (i >= d) return cq_fail(err, CQ_EDECODE, "TopK index %llu is out of range 0..%zu", (unsigned long long)i, d - 1);
+        if (t > 0 && i <= prev)
+            return cq_fail(err, CQ_EDECODE, "TopK indices must increase strictly, got %llu after %llu",
+                           (unsigned long long)i, (unsigned long long)prev);
+        if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "TopK value at index %llu is not finite", (unsigned long long)i);
+        out[i] = v;
+        prev = i;
+    }
+    return CQ_OK;
+}
+
+/* ---- RandK ----------------------------------------------------------------------------- */
+
+/* Uniform integer in [0, n) from the SplitMix64 stream `seed` (Lemire, with rejection). */
+static uint64_t stream_bounded(uint64_t seed, uint64_t *ctr, uint64_t n)
+{
+    for (;;) {
+        uint64_t x = cq_q_mix(seed, (*ctr)++);
+        __extension__ unsigned __int128 m = (unsigned __int128)x * n;
+        uint64_t lo = (uint64_t)m;
+        if (lo >= n || lo >= (uint64_t)(-n) % n) return (uint64_t)(m >> 64);
+    }
+}
+
+/* Floyd's algorithm: a uniform k-subset of 0..d-1 as a bitmap (work of ceil(d/64) words). */
+static void randk_set(uint64_t seed, size_t d, size_t k, uint64_t *bm)
+{
+    memset(bm, 0, ((d + 63) / 64) * sizeof(uint64_t));
+    uint64_t ctr = 0;
+    for (size_t j = d - k; j < d; j++) {
+        uint64_t t = stream_bounded(seed, &ctr, (uint64_t)j + 1);
+        if ((bm[t >> 6] >> (t & 63)) & 1u) t = j;
+        bm[t >> 6] |= (uint64_t)1 << (t & 63);
+    }
+}
+
+static int randk_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                     cq_errinfo *err)
+{
+    size_t d = P->d, k = (size_t)P->k;
+    int st = check_finite(y, d, err);
+    if (st) return st;
+    uint64_t seed = cq_rng_u64(g);
+    uint64_t *bm = (uint64_t *)work;
+    randk_set(seed, d, k, bm);
+    double factor = (double)d / (double)k;
+    if (w != NULL) cq_q_put64(w, seed);
+    else memset(out, 0, d * sizeof(double));
+    for (size_t b = 0; b < (d + 63) / 64; b++) {
+        uint64_t word = bm[b];
+        while (word) {
+            size_t i = b * 64 + (size_t)__builtin_ctzll(word);
+            word &= word - 1;
+            double v = y[i] * factor;
+            if (!isfinite(v)) return cq_fail(err, CQ_EDOMAIN, "RandK: y[%zu] * d/k = %g overflows", i, v);
+            if (w != NULL) cq_q_put64(w, cq_q_dbits(v));
+            else out[i] = v;
+        }
+    }
+    return CQ_OK;
+}
+
+static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    uint64_t seed = cq_q_get64(r);
+    if (r->truncated) return cq_fail(err, CQ_EDECODE, "RandK message truncated");
+    uint64_t *bm = (uint64_t *)work;
+    randk_set(seed, d, (size_t)P->k, bm);
+    memset(out, 0, d * sizeof(double));
+    for (size_t b = 0; b < (d + 63) / 64; b++) {
+        uint64_t word = bm[b];
+        while (word) {
+            size_t i = b * 64 + (size_t)__builtin_ctzll(word);
+            word &= word - 1;
+            double v = cq_q_bitsd(cq_q_get64(r));
+            if (r->truncated) return cq_fail(err, CQ_EDECODE, "RandK message truncated");
+            if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "RandK value at index %zu is not finite", i);
+            out[i] = v;
+        }
+    }
+    return CQ_OK;
+}
+
+/* ---- Identity -------------------------------------------------------------------------- */
+
+static int identity_run(const cq_qpar *P, const double *y, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    int st = check_finite(y, d, err);
+    if (st) return st;
+    int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
+    for (size_t i = 0; i < d; i++) {
+        if (f32) {
+            if (fabs(y[i]) > FLT_MAX)
+                return cq_fail(err, CQ_EDOMAIN, "Identity(float32): |y[%zu]| = %.17g exceeds the float32 range", i, y[i]);
+            float f = (float)y[i];
+            if (w != NULL) cq_bw_put(w, cq_q_fbits(f), 32);
+            else out[i] = (double)f;
+        } else {
+            if (w != NULL) cq_q_put64(w, cq_q_dbits(y[i]));
+            else out[i] = y[i];
+        }
+    }
+    return CQ_OK;
+}
+
+static int identity_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
+    for (size_t i = 0; i < P->d; i++) {
+        double v = f32 ? (double)cq_q_bitsf(cq_br_get(r, 32)) : cq_q_bitsd(cq_q_get64(r));
+        if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i);
+        out[i] = v;
+    }
+    return CQ_OK;
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+int cq_q_base_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                  cq_errinfo *err)
+{
+    switch (P->kind) {
+    case CQ_Q_IDENTITY: return identity_run(P, y, w, out, err);
+    case CQ_Q_QSGD: return qsgd_run(P, y, g, w, out, err);
+    case CQ_Q_TERNGRAD: return terngrad_run(P, y, g, w, out, err);
+    case CQ_Q_SCALEDSIGN: return scaledsign_run(P, y, w, out, err);
+    case CQ_Q_TOPK: return topk_run(P, y, work, w, out, err);
+    case CQ_Q_RANDK: return randk_run(P, y, g, work, w, out, err);
+    default: return cq_fail(err, CQ_EINVAL, "unknown quantizer kind %d", (int)P->kind);
+    }
+}
+
+int cq_q_base_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+{
+    int st;
+    switch (P->kind) {
+    case CQ_Q_IDENTITY: st = identity_decode(P, r, out, err); break;
+    case CQ_Q_QSGD: st = qsgd_decode(P, r, out, err); break;
+    case CQ_Q_TERNGRAD: st = terngrad_decode(P, r, out, err); break;
+    case CQ_Q_SCALEDSIGN: st = scaledsign_decode(P, r, out, err); break;
+    case CQ_Q_TOPK: st = topk_decode(P, r, out, err); break;
+    case CQ_Q_RANDK: st = randk_decode(P, r, work, out, err); break;
+    default: return cq_fail(err, CQ_EINVAL, "unknown quantizer kind %d", (int)P->kind);
+    }
+    if (st == CQ_OK && r->truncated) return cq_fail(err, CQ_EDECODE, "message truncated");
+    return st;
+}

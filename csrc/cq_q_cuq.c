@@ -1,0 +1,305 @@
+/*
+ * cq_q_cuq.c -- CUQ (Mayekar & Tyagi, section 5, eq. (7), Lemma 5.1), RATQ (Mayekar &
+ * Tyagi 2019, "RATQ", used with parameters (8), Lemma 5.2) and the l_p composite for
+ * p in [1, 2) (section 5, Theorem 3.1).
+ *
+ * CUQ(M, L): the grid -M + j 2M/(L-1), j = 0..L-1; each coordinate is rounded to one
+ * of its two neighbouring points with the probabilities that make the mean exact;
+ * ceil(log2 L) bits per coordinate.
+ *
+ * RATQ(B): z = H D y / sqrt(d2) (y zero-padded to d2 = 2^ceil(log2 d), D = diag of
+ * random signs from a 64-bit seed sent in the message, H the Walsh-Hadamard matrix);
+ * groups of s consecutive coordinates; each group sends the index j of the smallest
+ * range M_j >= max |z_i| (ceil(log2 h) bits), then CUQ(M_j, L) of its coordinates.
+ * Message: seed (64 bits), then per group [j, levels...]. Decode inverts the rotation.
+ *
+ * l_p composite (p < 2): Y1 = coordinates with |y_i| <= c -> CUQ(c, L_c) for all d
+ * coordinates (a large coordinate is sent as CUQ of 0); then a d-bit support bitmap of
+ * Y2 = the others; then RATQ of the restriction Y2' zero-padded to dmax = floor(d/Delta1)
+ * coordinates. Output = Q(Y1) + Q(Y2). Message: [CUQ levels][bitmap][RATQ].
+ * When dmax = 0 (tiny d) no coordinate can exceed c and the last two parts are absent.
+ */
+#include <math.h>
+#include <string.h>
+#include "cq_hadamard.h"
+#include "cq_q_internal.h"
+#include "cq_rng.h"
+
+/* ---- CUQ ----------------------------------------------------------------------------- */
+
+/* CUQ levels of x[0..n) (|x_i| <= M assumed checked), uniforms from stream `key`. */
+static void cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
+                      cq_bitwriter *w, double *out)
+{
+    double inv = 1.0 / delta;
+    size_t i = 0;
+    if (w != NULL) {
+        for (; i + 2 <= n; i += 2) {
+            uint64_t r = cq_q_mix(key, i >> 1);
+            uint32_t l0 = cq_q_round((x[i] + M) * inv, L, (uint32_t)r);
+            uint32_t l1 = cq_q_round((x[i + 1] + M) * inv, L, (uint32_t)(r >> 32));
+            if (2 * lbits <= 32) cq_bw_put(w, (uint64_t)l0 | ((uint64_t)l1 << lbits), 2 * lbits);
+            else {
+                cq_bw_put(w, l0, lbits);
+                cq_bw_put(w, l1, lbits);
+            }
+        }
+        if (i < n) cq_bw_put(w, cq_q_round((x[i] + M) * inv, L, cq_q_u32(key, i)), lbits);
+    } else {
+        for (; i + 2 <= n; i += 2) {
+            uint64_t r = cq_q_mix(key, i >> 1);
+            out[i] = cq_q_level_value(M, delta, cq_q_round((x[i] + M) * inv, L, (uint32_t)r));
+            out[i + 1] = cq_q_level_value(M, delta, cq_q_round((x[i + 1] + M) * inv, L, (uint32_t)(r >> 32)));
+        }
+        if (i < n) out[i] = cq_q_level_value(M, delta, cq_q_round((x[i] + M) * inv, L, cq_q_u32(key, i)));
+    }
+}
+
+int cq_q_cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    double M = P->M;
+    /* admissibility: every |y_i| <= M (checked first, in a separate read: cheap) */
+    double mx = 0.0;
+    for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
+    if (!(mx <= M)) {
+        for (size_t i = 0; i < d; i++) {
+            if (!isfinite(y[i])) return cq_q_fail_nonfinite(y, d, err);
+            if (fabs(y[i]) > M)
+                return cq_fail(err, CQ_EDOMAIN, "CUQ needs ||y||_inf <= M = %.17g, got ||y||_inf = %.17g (|y[%zu]| = %.17g)",
+                               M, mx, i, fabs(y[i]));
+        }
+        return cq_q_fail_nonfinite(y, d, err);
+    }
+    uint64_t key = cq_rng_u64(g);
+    cuq_block(y, d, M, P->delta, P->L, P->lbits, key, w, out);
+    return CQ_OK;
+}
+
+int cq_q_cuq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    for (size_t i = 0; i < d; i++) {
+        uint32_t lev = cq_br_get(r, P->lbits);
+        if (lev >= P->L)
+            return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu is out of range 0..%u", lev, i, P->L - 1);
+        out[i] = cq_q_level_value(P->M, P->delta, lev);
+    }
+    if (r->truncated) return cq_fail(err, CQ_EDECODE, "CUQ message truncated");
+    return CQ_OK;
+}
+
+/* ---- RATQ ---------------------------------------------------------------------------- */
+
+static inline int ratq_sign(uint64_t seed, size_t i) { return (int)((cq_q_mix(seed, i >> 6) >> (i & 63)) & 1u); }
+
+static inline double ratq_delta(const cq_ratq_par *r, uint64_t j) { return 2.0 * r->M[j] / (double)(r->L - 1); }
+
+/* z (d2 doubles, the quantized rotated vector) -> out[0..dim): D H z / sqrt(d2). */
+static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, double *out)
+{
+    cq_hadamard_fwht(z, r->d2);
+    double scale = 1.0 / sqrt((double)r->d2);
+    for (size_t i = 0; i < r->dim; i++) {
+        double v = z[i] * scale;
+        out[i] = ratq_sign(seed, i) ? -v : v;
+    }
+}
+
+int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
+                   double *out, cq_errinfo *err)
+{
+    uint64_t seed = cq_rng_u64(g);
+    uint64_t key = cq_rng_u64(g);
+    size_t d2 = r->d2, i = 0;
+    for (size_t b = 0; i < n_in; b++) {
+        uint64_t sg = cq_q_mix(seed, b);
+        size_t end = i + 64 < n_in ? i + 64 : n_in;
+        for (unsigned t = 0; i < end; i++, t++) z[i] = ((sg >> t) & 1u) ? -x[i] : x[i];
+    }
+    for (; i < d2; i++) z[i] = 0.0;
+    cq_hadamard_fwht(z, d2);
+    double scale = 1.0 / sqrt((double)d2);
+    if (w != NULL) cq_q_put64(w, seed);
+    uint32_t L = r->L;
+    for (uint64_t gi = 0; gi < r->ngroups; gi++) {
+        size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;
+        if (hi > d2) hi = d2;
+        double mx = 0.0;
+        for (size_t t = lo; t < hi; t++) {
+            z[t] *= scale;
+            mx = fmax(mx, fabs(z[t]));
+        }
+        uint64_t j = 0;
+        while (j + 1 < r->h && !(mx <= r->M[j])) j++;
+        if (!(mx <= r->M[j]))
+            return cq_fail(err, CQ_EDOMAIN, "RATQ: rotated coordinate %.17g exceeds the top range %.17g (||y||_2 > B = %.17g)",
+                           mx, r->M[j], r->B);
+        if (w != NULL && r->hbits) cq_bw_put(w, j, r->hbits);
+        double Mj = r->M[j], delta = ratq_delta(r, j), inv = 1.0 / delta;
+        for (size_t t = lo; t < hi; t++) {
+            uint32_t lev = cq_q_round((z[t] + Mj) * inv, L, cq_q_u32(key, t));
+            if (w != NULL) cq_bw_put(w, lev, r->lbits);
+            else z[t] = cq_q_level_value(Mj, delta, lev);
+        }
+    }
+    if (out != NULL) ratq_inverse(r, seed, z, out);
+    return CQ_OK;
+}
+
+int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, double *out, cq_errinfo *err)
+{
+    uint64_t seed = cq_q_get64(rd);
+    size_t d2 = r->d2;
+    for (uint64_t gi = 0; gi < r->ngroups; gi++) {
+        size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;
+        if (hi > d2) hi = d2;
+        uint64_t j = r->hbits ? cq_br_get(rd, r->hbits) : 0;
+        if (j >= r->h)
+            return cq_fail(err, CQ_EDECODE, "RATQ range index %llu of group %llu is out of range 0..%llu",
+                           (unsigned long long)j, (unsigned long long)gi, (unsigned long long)(r->h - 1));
+        double Mj = r->M[j], delta = ratq_delta(r, j);
+        for (size_t t = lo; t < hi; t++) {
+            uint32_t lev = cq_br_get(rd, r->lbits);
+            if (lev >= r->L)
+                return cq_fail(err, CQ_EDECODE, "RATQ level %u at rotated coordinate %zu is out of range 0..%u", lev, t,
+                               r->L - 1);
+            z[t] = cq_q_level_value(Mj, delta, lev);
+        }
+        if (rd->truncated) return cq_fail(err, CQ_EDECODE, "RATQ message truncated");
+    }
+    ratq_inverse(r, seed, z, out);
+    return CQ_OK;
+}
+
+static double l2norm_checked(const double *y, size_t d, int *nonfinite)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= d; i += 4) {
+        a0 += y[i] * y[i];
+        a1 += y[i + 1] * y[i + 1];
+        a2 += y[i + 2] * y[i + 2];
+        a3 += y[i + 3] * y[i + 3];
+    }
+    for (; i < d; i++) a0 += y[i] * y[i];
+    double s = (a0 + a1) + (a2 + a3);
+    *nonfinite = 0;
+    if (!isfinite(s)) {
+        for (size_t t = 0; t < d; t++)
+            if (!isfinite(y[t])) *nonfinite = 1;
+        if (!*nonfinite) { /* overflow of the squares: rescale */
+            double mx = 0.0, acc = 0.0;
+            for (size_t t = 0; t < d; t++) mx = fmax(mx, fabs(y[t]));
+            for (size_t t = 0; t < d; t++) acc += (y[t] / mx) * (y[t] / mx);
+            return mx * sqrt(acc);
+        }
+    }
+    return sqrt(s);
+}
+
+int cq_q_ratq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                  cq_errinfo *err)
+{
+    int nf;
+    double n2 = l2norm_checked(y, P->d, &nf);
+    if (nf) return cq_q_fail_nonfinite(y, P->d, err);
+    if (!(n2 <= P->r.B * (1.0 + CQ_Q_NORM_RTOL)))
+        return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.17g, got ||y||_2 = %.17g", P->r.B, n2);
+    return cq_q_ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
+}
+
+int cq_q_ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+{
+    return cq_q_ratq_core_decode(&P->r, r, (double *)work, out, err);
+}
+
+/* ---- l_p composite, p in [1, 2) ---------------------------------------------------------- */
+
+static double qnorm(const double *y, size_t d, double q, int *nonfinite)
+{
+    *nonfinite = 0;
+    double mx = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        if (!isfinite(y[i])) {
+            *nonfinite = 1;
+            return NAN;
+        }
+        mx = fmax(mx, fabs(y[i]));
+    }
+    if (isinf(q) || mx == 0.0) return mx;
+    if (q == 2.0) return l2norm_checked(y, d, nonfinite);
+    double acc = 0.0;
+    for (size_t i = 0; i < d; i++) acc += pow(fabs(y[i]) / mx, q);
+    return mx * pow(acc, 1.0 / q);
+}
+
+int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                cq_errinfo *err)
+{
+    size_t d = P->d;
+    int nf;
+    double nq = qnorm(y, d, P->q, &nf);
+    if (nf) return cq_q_fail_nonfinite(y, d, err);
+    if (!(nq <= P->B * (1.0 + CQ_Q_NORM_RTOL)))
+        return cq_fail(err, CQ_EDOMAIN, "l_p quantizer (p=%g) needs ||y||_q <= B = %.17g with q = %g, got ||y||_q = %.17g",
+                       P->p, P->B, P->q, nq);
+    double c = P->c, M = P->M, delta = P->delta, inv = 1.0 / delta;
+    uint64_t key = cq_rng_u64(g);
+    for (size_t i = 0; i < d; i++) {
+        double v = fabs(y[i]) <= c ? y[i] : 0.0;
+        uint32_t lev = cq_q_round((v + M) * inv, P->L, cq_q_u32(key, i));
+        if (w != NULL) cq_bw_put(w, lev, P->lbits);
+        else out[i] = cq_q_level_value(M, delta, lev);
+    }
+    if (P->dmax == 0) return CQ_OK;
+    double *vals = (double *)work;
+    uint64_t *idx = (uint64_t *)(vals + P->dmax);
+    double *z = (double *)(idx + P->dmax);
+    uint64_t n2 = 0;
+    for (size_t i = 0; i < d; i++) {
+        int big = fabs(y[i]) > c;
+        if (w != NULL) cq_bw_put(w, (uint64_t)big, 1);
+        if (big) {
+            if (n2 == P->dmax)
+                return cq_fail(err, CQ_EDOMAIN, "l_p quantizer: more than floor(d/Delta1) = %llu coordinates exceed c = %.17g "
+                               "(||y||_q is over the bound B = %.17g)", (unsigned long long)P->dmax, c, P->B);
+            vals[n2] = y[i];
+            idx[n2] = i;
+            n2++;
+        }
+    }
+    int st = cq_q_ratq_core(&P->r, vals, (size_t)n2, g, z, w, w == NULL ? vals : NULL, err);
+    if (st) return st;
+    if (w == NULL)
+        for (uint64_t t = 0; t < n2; t++) out[idx[t]] += vals[t];
+    return CQ_OK;
+}
+
+int cq_q_lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    for (size_t i = 0; i < d; i++) {
+        uint32_t lev = cq_br_get(r, P->lbits);
+        if (lev >= P->L) return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu out of range", lev, i);
+        out[i] = cq_q_level_value(P->M, P->delta, lev);
+    }
+    if (r->truncated) return cq_fail(err, CQ_EDECODE, "l_p message truncated");
+    if (P->dmax == 0) return CQ_OK;
+    double *vals = (double *)work;
+    uint64_t *idx = (uint64_t *)(vals + P->dmax);
+    double *z = (double *)(idx + P->dmax);
+    uint64_t n2 = 0;
+    for (size_t i = 0; i < d; i++) {
+        if (cq_br_get(r, 1)) {
+            if (n2 == P->dmax)
+                return cq_fail(err, CQ_EDECODE, "l_p support bitmap has more than floor(d/Delta1) = %llu ones",
+                               (unsigned long long)P->dmax);
+            idx[n2++] = i;
+        }
+    }
+    int st = cq_q_ratq_core_decode(&P->r, r, z, vals, err);
+    if (st) return st;
+    for (uint64_t t = 0; t < n2; t++) out[idx[t]] += vals[t];
+    return CQ_OK;
+}

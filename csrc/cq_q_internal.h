@@ -1,0 +1,133 @@
+/*
+ * cq_q_internal.h -- private helpers shared by the quantizer kernels (cq_quantize.c,
+ * cq_q_simq.c, cq_q_cuq.c, cq_q_base.c). Not part of the C API.
+ */
+#ifndef CQ_Q_INTERNAL_H
+#define CQ_Q_INTERNAL_H
+
+#include <math.h>
+#include <stdint.h>
+#include "cq_bitio.h"
+#include "cq_quantize.h"
+
+/* SplitMix64 (Steele, Lea, Flood 2014) used counter-based: word `ctr` of the stream
+ * keyed by `key` is the SplitMix64 output after ctr+1 increments of the state. */
+static inline uint64_t cq_q_mix(uint64_t key, uint64_t ctr)
+{
+    uint64_t z = key + (ctr + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* 32-bit uniform number i of the stream `key` (two per SplitMix64 word). */
+static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
+{
+    uint64_t w = cq_q_mix(key, i >> 1);
+    return (i & 1) ? (uint32_t)(w >> 32) : (uint32_t)w;
+}
+
+#define CQ_Q_TWO32 4294967296.0
+#define CQ_Q_INV_TWO32 (1.0 / 4294967296.0)
+
+/* Stochastic rounding of t in [0, L-1] to an integer level: floor(t) + Bernoulli(frac)
+ * with the 32-bit uniform u. Clamped so the result is always in [0, L-1]. */
+static inline uint32_t cq_q_round(double t, uint32_t L, uint32_t u)
+{
+    double f = floor(t);
+    if (f < 0.0) f = 0.0;
+    if (f > (double)(L - 2)) f = (double)(L - 2);
+    double frac = t - f;
+    uint32_t lev = (uint32_t)f + ((double)u * CQ_Q_INV_TWO32 < frac ? 1u : 0u);
+    return lev;
+}
+
+/* Value of level `lev` of the uniform grid -M + lev * delta (same expression in every
+ * encoder fast path and decoder, so they agree bit for bit). */
+static inline double cq_q_level_value(double M, double delta, uint32_t lev)
+{
+    return -M + (double)lev * delta;
+}
+
+static inline void cq_q_put64(cq_bitwriter *w, uint64_t v)
+{
+    cq_bw_put(w, v & 0xFFFFFFFFull, 32);
+    cq_bw_put(w, v >> 32, 32);
+}
+
+static inline uint64_t cq_q_get64(cq_bitreader *r)
+{
+    uint64_t lo = cq_br_get(r, 32);
+    uint64_t hi = cq_br_get(r, 32);
+    return lo | (hi << 32);
+}
+
+static inline uint64_t cq_q_dbits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline double cq_q_bitsd(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static inline uint32_t cq_q_fbits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline float cq_q_bitsf(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* ceil(log2 n) for n >= 1. */
+static inline unsigned cq_q_clog2(uint64_t n)
+{
+    unsigned b = 0;
+    while (b < 64 && ((uint64_t)1 << b) < n) b++;
+    return b;
+}
+
+/* Error for a non-finite input: finds the first offending index. */
+int cq_q_fail_nonfinite(const double *y, size_t d, cq_errinfo *err);
+
+/* Check reader state at the end of a decode: no truncation, all bits used, zero padding. */
+int cq_q_check_end(const cq_bitreader *r, cq_errinfo *err);
+
+/* Kernels. `w` (writer) is used by encode, `out` by quantize; exactly one is non-NULL. */
+int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err);
+int cq_q_simq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err);
+int cq_q_simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                      cq_errinfo *err);
+int cq_q_simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+
+int cq_q_cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err);
+int cq_q_cuq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err);
+int cq_q_ratq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                  cq_errinfo *err);
+int cq_q_ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                cq_errinfo *err);
+int cq_q_lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+
+int cq_q_base_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                  cq_errinfo *err);
+int cq_q_base_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+
+/* RATQ core on an explicit parameter block: input x[0..n_in) (n_in <= r->dim, the rest
+ * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim). */
+int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
+                   double *out, cq_errinfo *err);
+int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, double *out, cq_errinfo *err);
+
+#endif /* CQ_Q_INTERNAL_H */
