@@ -6,9 +6,12 @@
  *   _q_encode(spec, y, gen) -> (bytes, nbits)
  *   _q_decode(spec, payload, d) -> y_hat  (DecodeError on anything malformed)
  *   _q_quantize(spec, y, gen) -> y_hat    fast path == decode(encode) bit for bit
- *   _q_batch(spec, Y, n, gens, threads, encode) -> (n, d) float64 or (n, nbytes) uint8:
- *                                         row i with its own generator gens[i]; Y is
- *                                         (n, d) or one (d,) vector repeated
+ *   _q_batch(spec, Y, n, rows_per_stream, gens, threads, encode)
+ *                                      -> (n, d) float64 or (n, nbytes) uint8: rows
+ *                                         [b r, (b+1) r) are done in order with gens[b]
+ *                                         (r = rows_per_stream), one task per stream, so
+ *                                         the result is independent of the thread count;
+ *                                         Y is (n, d) or one (d,) vector repeated
  *   _q_decode_many(spec, P, d) -> uint8 status per row of the (m, nbytes) array P
  *   _q_fwht(x) -> H x                     the fast Walsh-Hadamard transform (tests, bench)
  */
@@ -280,6 +283,8 @@ typedef struct batch_ctx {
     double *out;
     uint8_t *pay;
     size_t nbytes;
+    size_t n_rows;
+    size_t rows_per;      /* rows per stream (task) */
     cq_errinfo *errs;     /* per thread */
     size_t *err_task;     /* per thread: lowest failing task */
 } batch_ctx;
@@ -287,15 +292,19 @@ typedef struct batch_ctx {
 static int batch_task(void *ctx, size_t task, int thread)
 {
     batch_ctx *c = (batch_ctx *)ctx;
-    const double *y = c->Y + task * c->row_stride;
     void *work = c->works + (size_t)thread * c->work_stride;
     cq_errinfo e;
     e.msg[0] = 0;
-    int st;
-    if (c->encode)
-        st = cq_q_encode_par(c->P, y, c->bs[task].bg, work, c->pay + task * c->nbytes, &e);
-    else
-        st = cq_q_quantize_par(c->P, y, c->bs[task].bg, work, c->out + task * c->P->d, &e);
+    int st = CQ_OK;
+    size_t lo = task * c->rows_per, hi = lo + c->rows_per;
+    if (hi > c->n_rows) hi = c->n_rows;
+    for (size_t row = lo; row < hi && st == CQ_OK; row++) {
+        const double *y = c->Y + row * c->row_stride;
+        if (c->encode)
+            st = cq_q_encode_par(c->P, y, c->bs[task].bg, work, c->pay + row * c->nbytes, &e);
+        else
+            st = cq_q_quantize_par(c->P, y, c->bs[task].bg, work, c->out + row * c->P->d, &e);
+    }
     if (st != CQ_OK && task < c->err_task[thread]) {
         c->err_task[thread] = task;
         c->errs[thread] = e;
@@ -307,10 +316,11 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *spec, *yo, *gens;
-    Py_ssize_t n;
+    Py_ssize_t n, rows_per;
     long threads;
     int encode;
-    if (!PyArg_ParseTuple(args, "OOnOlp", &spec, &yo, &n, &gens, &threads, &encode)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOnnOlp", &spec, &yo, &n, &rows_per, &gens, &threads, &encode)) return NULL;
+    if (n < 0 || rows_per < 1) return PyErr_Format(PyExc_ValueError, "need n >= 0 and rows_per_stream >= 1");
     PyArrayObject *Y = cqb_double_array(yo, "Y", 1, 2);
     if (Y == NULL) return NULL;
     int two_d = PyArray_NDIM(Y) == 2;
@@ -329,8 +339,9 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
     if (resolve(spec, d, &P) < 0) goto done;
     bs = cqb_bitgen_acquire_seq(gens, &m);
     if (bs == NULL) goto done;
-    if (m != n) {
-        PyErr_Format(PyExc_ValueError, "need one generator per row: %zd rows, %zd generators", n, m);
+    Py_ssize_t n_tasks = (n + rows_per - 1) / rows_per;
+    if (m != n_tasks) {
+        PyErr_Format(PyExc_ValueError, "need one generator per %zd rows: %zd rows, %zd generators", rows_per, n, m);
         goto done;
     }
     size_t nbytes = (size_t)((P.bits + 7) / 8);
@@ -338,7 +349,7 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
     result = PyArray_ZEROS(2, dims, encode ? NPY_UINT8 : NPY_DOUBLE, 0);
     if (result == NULL) goto done;
     int nt = cqb_threads(threads);
-    if (nt > n) nt = n > 0 ? (int)n : 1;
+    if (nt > n_tasks) nt = n_tasks > 0 ? (int)n_tasks : 1;
     size_t ws = (P.work + 63) & ~(size_t)63;
     if (ws == 0) ws = 64;
     works = (uint8_t *)malloc(ws * (size_t)nt);
@@ -361,11 +372,13 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
     c.out = encode ? NULL : (double *)PyArray_DATA((PyArrayObject *)result);
     c.pay = encode ? (uint8_t *)PyArray_DATA((PyArrayObject *)result) : NULL;
     c.nbytes = nbytes;
+    c.n_rows = (size_t)n;
+    c.rows_per = (size_t)rows_per;
     c.errs = errs;
     c.err_task = err_task;
     cqb_nogil g;
     cqb_nogil_begin(&g);
-    int st = cq_parallel_for((size_t)n, nt, batch_task, &c, &g.it);
+    int st = cq_parallel_for((size_t)n_tasks, nt, batch_task, &c, &g.it);
     cqb_nogil_end(&g);
     if (st != CQ_OK) {
         int best = -1;
@@ -487,7 +500,7 @@ PyMethodDef cqb_quantize_methods[] = {
     {"_q_decode", py_q_decode, METH_VARARGS, "_q_decode(spec, payload, d) -> y_hat."},
     {"_q_quantize", py_q_quantize, METH_VARARGS, "_q_quantize(spec, y, gen) -> y_hat (fast path)."},
     {"_q_batch", py_q_batch, METH_VARARGS,
-     "_q_batch(spec, Y, n, gens, threads, encode) -> (n, d) y_hat or (n, nbytes) payloads."},
+     "_q_batch(spec, Y, n, rows_per_stream, gens, threads, encode) -> (n, d) y_hat or (n, nbytes) payloads."},
     {"_q_decode_many", py_q_decode_many, METH_VARARGS, "_q_decode_many(spec, P, d) -> uint8 status per row."},
     {"_q_fwht", py_q_fwht, METH_VARARGS, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."},
     {"_q_fwht_inplace", py_q_fwht_inplace, METH_VARARGS, "_q_fwht_inplace(x): x <- H x."},
