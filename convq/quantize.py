@@ -484,17 +484,21 @@ class LpQuantizer(Quantizer):
       :math:`\Delta_1 = \lceil\log(2 + \sqrt{18 + 6\ln\Delta_2}\, d^{1/2-1/q})\rceil`,
       :math:`c = B\Delta_1^{1/q}/d^{1/q}`: the coordinates with :math:`|y_i| \le c` (Y1) go
       through CUQ(c, 2^{\lceil\log(2\sqrt2\Delta_1^{1/q}+2)\rceil}) (eq. (7), Lemma 5.1);
-      the others (Y2, at most :math:`d' = \lfloor d/\Delta_1\rfloor` of them) are sent as a
+      the others (Y2, at most :math:`d' = \lceil d/\Delta_1\rceil - 1` of them, none for
+      p = 1) are sent as a
       d-bit support bitmap plus RATQ of the restriction with :math:`B' = B d^{1/2-1/q}`,
       :math:`\log(k+1) = \Delta_1` (parameters (8), Lemma 5.2). Output Q(Y1) + Q(Y2);
       :math:`\alpha_0 \le \sqrt{12} B`. When :math:`\Delta_2 = 0` (d <= 3), ln Delta2 is
       taken as 0.
 
     Bits: for p < 2, ``d*ceil(log2 L_c) + d + RATQ bits(d')`` (no bitmap/RATQ when d' = 0).
-    The RATQ part is sized for the largest d' and carries its 64-bit seed and the padding
-    of d' to a power of two, so the total can exceed the Theorem 3.1 upper bound
-    :func:`convq.bounds.precision_upper` by up to 64 + 2 d/Delta1 bits; ``params(d)`` and
-    the tests report both numbers.
+    The RATQ part is sized for the largest d' and carries its 64-bit rotation seed and the
+    zero-padding of d' to :math:`d_2' = 2^{\lceil\log d'\rceil}`, so the total can exceed the
+    Theorem 3.1 upper bound :func:`convq.bounds.precision_upper` by at most
+    :math:`64 + (d_2' - d')(\Delta_1 + 1)` bits (e.g. +55 at d = 7, +110 at d = 1000 for
+    p = 1.9; below the bound for most d). ``params(d)`` and the tests report both numbers.
+    Coordinates with :math:`c < |y_i| \le c(1 + 2\cdot10^{-9})` are treated as small (the
+    norm slack), CUQ clamping them to the end points.
 
     Parameters
     ----------

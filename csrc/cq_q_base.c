@@ -70,7 +70,7 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter
             n = mx * sqrt(acc);
         }
     }
-    if (!(n <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.17g exceeds the float32 range of the norm field", n);
+    if (!(n <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.15g exceeds the float32 range of the norm field", n);
     float nf = f32_up(n);
     double nd = (double)nf;
     uint32_t s = P->L;
@@ -115,7 +115,7 @@ static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwr
     if (st) return st;
     double S = 0.0;
     for (size_t i = 0; i < d; i++) S = fmax(S, fabs(y[i]));
-    if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.17g exceeds the float32 range", S);
+    if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.15g exceeds the float32 range", S);
     float sf = f32_up(S);
     double sd = (double)sf;
     uint64_t key = cq_rng_u64(g);
@@ -155,7 +155,7 @@ static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, do
         if (st) return st;
     }
     double sc = l1 / (double)d;
-    if (!(sc <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "ScaledSign: ||y||_1/d = %.17g exceeds the float32 range", sc);
+    if (!(sc <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "ScaledSign: ||y||_1/d = %.15g exceeds the float32 range", sc);
     float sf = (float)sc;
     double sd = (double)sf;
     if (w != NULL) {
@@ -338,7 +338,7 @@ static int identity_run(const cq_qpar *P, const double *y, cq_bitwriter *w, doub
     for (size_t i = 0; i < d; i++) {
         if (f32) {
             if (fabs(y[i]) > FLT_MAX)
-                return cq_fail(err, CQ_EDOMAIN, "Identity(float32): |y[%zu]| = %.17g exceeds the float32 range", i, y[i]);
+                return cq_fail(err, CQ_EDOMAIN, "Identity(float32): |y[%zu]| = %.15g exceeds the float32 range", i, y[i]);
             float f = (float)y[i];
             if (w != NULL) cq_bw_put(w, cq_q_fbits(f), 32);
             else out[i] = (double)f;

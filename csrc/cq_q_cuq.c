@@ -15,8 +15,8 @@
  *
  * l_p composite (p < 2): Y1 = coordinates with |y_i| <= c -> CUQ(c, L_c) for all d
  * coordinates (a large coordinate is sent as CUQ of 0); then a d-bit support bitmap of
- * Y2 = the others; then RATQ of the restriction Y2' zero-padded to dmax = floor(d/Delta1)
- * coordinates. Output = Q(Y1) + Q(Y2). Message: [CUQ levels][bitmap][RATQ].
+ * Y2 = the others; then RATQ of the restriction Y2' zero-padded to dmax = ceil(d/Delta1) - 1
+ * coordinates (the most there can be; 0 for p = 1). Output = Q(Y1) + Q(Y2). Message: [CUQ levels][bitmap][RATQ].
  * When dmax = 0 (tiny d) no coordinate can exceed c and the last two parts are absent.
  */
 #include <math.h>
@@ -61,12 +61,17 @@ int cq_q_cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w
     double M = P->M;
     /* admissibility: every |y_i| <= M (checked first, in a separate read: cheap) */
     double mx = 0.0;
-    for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
-    if (!(mx <= M)) {
+    int bad = 0;
+    for (size_t i = 0; i < d; i++) {
+        double a = fabs(y[i]);
+        bad |= !(a <= M); /* also NaN */
+        mx = a > mx ? a : mx;
+    }
+    if (bad) {
         for (size_t i = 0; i < d; i++) {
             if (!isfinite(y[i])) return cq_q_fail_nonfinite(y, d, err);
             if (fabs(y[i]) > M)
-                return cq_fail(err, CQ_EDOMAIN, "CUQ needs ||y||_inf <= M = %.17g, got ||y||_inf = %.17g (|y[%zu]| = %.17g)",
+                return cq_fail(err, CQ_EDOMAIN, "CUQ needs ||y||_inf <= M = %.15g, got ||y||_inf = %.15g (|y[%zu]| = %.15g)",
                                M, mx, i, fabs(y[i]));
         }
         return cq_q_fail_nonfinite(y, d, err);
@@ -133,7 +138,7 @@ int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t 
         uint64_t j = 0;
         while (j + 1 < r->h && !(mx <= r->M[j])) j++;
         if (!(mx <= r->M[j]))
-            return cq_fail(err, CQ_EDOMAIN, "RATQ: rotated coordinate %.17g exceeds the top range %.17g (||y||_2 > B = %.17g)",
+            return cq_fail(err, CQ_EDOMAIN, "RATQ: rotated coordinate %.15g exceeds the top range %.15g (||y||_2 > B = %.15g)",
                            mx, r->M[j], r->B);
         if (w != NULL && r->hbits) cq_bw_put(w, j, r->hbits);
         double Mj = r->M[j], delta = ratq_delta(r, j), inv = 1.0 / delta;
@@ -205,7 +210,7 @@ int cq_q_ratq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq
     double n2 = l2norm_checked(y, P->d, &nf);
     if (nf) return cq_q_fail_nonfinite(y, P->d, err);
     if (!(n2 <= P->r.B * (1.0 + CQ_Q_NORM_RTOL)))
-        return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.17g, got ||y||_2 = %.17g", P->r.B, n2);
+        return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.15g, got ||y||_2 = %.15g", P->r.B, n2);
     return cq_q_ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
 }
 
@@ -242,9 +247,9 @@ int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_b
     double nq = qnorm(y, d, P->q, &nf);
     if (nf) return cq_q_fail_nonfinite(y, d, err);
     if (!(nq <= P->B * (1.0 + CQ_Q_NORM_RTOL)))
-        return cq_fail(err, CQ_EDOMAIN, "l_p quantizer (p=%g) needs ||y||_q <= B = %.17g with q = %g, got ||y||_q = %.17g",
+        return cq_fail(err, CQ_EDOMAIN, "l_p quantizer (p=%g) needs ||y||_q <= B = %.15g with q = %g, got ||y||_q = %.15g",
                        P->p, P->B, P->q, nq);
-    double c = P->c, M = P->M, delta = P->delta, inv = 1.0 / delta;
+    double c = P->c * (1.0 + 2.0 * CQ_Q_NORM_RTOL), M = P->M, delta = P->delta, inv = 1.0 / delta;
     uint64_t key = cq_rng_u64(g);
     for (size_t i = 0; i < d; i++) {
         double v = fabs(y[i]) <= c ? y[i] : 0.0;
@@ -262,8 +267,8 @@ int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_b
         if (w != NULL) cq_bw_put(w, (uint64_t)big, 1);
         if (big) {
             if (n2 == P->dmax)
-                return cq_fail(err, CQ_EDOMAIN, "l_p quantizer: more than floor(d/Delta1) = %llu coordinates exceed c = %.17g "
-                               "(||y||_q is over the bound B = %.17g)", (unsigned long long)P->dmax, c, P->B);
+                return cq_fail(err, CQ_EDOMAIN, "l_p quantizer: more than floor(d/Delta1) = %llu coordinates exceed c = %.15g "
+                               "(||y||_q is over the bound B = %.15g)", (unsigned long long)P->dmax, c, P->B);
             vals[n2] = y[i];
             idx[n2] = i;
             n2++;

@@ -52,7 +52,7 @@ int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *
             if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
     }
     if (!(l1 <= B * (1.0 + CQ_Q_NORM_RTOL)))
-        return cq_fail(err, CQ_EDOMAIN, "SimQ needs ||y||_1 <= B = %.17g, got ||y||_1 = %.17g", B, l1);
+        return cq_fail(err, CQ_EDOMAIN, "SimQ needs ||y||_1 <= B = %.15g, got ||y||_1 = %.15g", B, l1);
     int neg = istar > 0 && y[istar - 1] < 0;
     if (w != NULL) {
         uint64_t v = neg ? (uint64_t)d - istar : (uint64_t)d + istar;
@@ -107,10 +107,10 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, cq_
         } else nq = 0.0;
     }
     if (!(nq <= P->B * (1.0 + CQ_Q_NORM_RTOL)))
-        return cq_fail(err, CQ_EDOMAIN, "SimQ+ (p=%g) needs ||y||_q <= B = %.17g with q = %g, got ||y||_q = %.17g",
+        return cq_fail(err, CQ_EDOMAIN, "SimQ+ (p=%g) needs ||y||_q <= B = %.15g with q = %g, got ||y||_q = %.15g",
                        P->p, P->B, q, nq);
     if (!(s1 <= P->Bp * (1.0 + CQ_Q_NORM_RTOL)))
-        return cq_fail(err, CQ_EDOMAIN, "SimQ+ needs ||y||_1 <= B' = B d^(1/p) = %.17g, got ||y||_1 = %.17g", P->Bp,
+        return cq_fail(err, CQ_EDOMAIN, "SimQ+ needs ||y||_1 <= B' = B d^(1/p) = %.15g, got ||y||_1 = %.15g", P->Bp,
                        s1);
     *l1_out = s1;
     return CQ_OK;

@@ -166,7 +166,11 @@ int cq_q_resolve(const cq_qspec *q, size_t d, cq_qpar *P, cq_errinfo *err)
         P->lbits = (unsigned)cbits;
         P->M = P->c;
         P->delta = 2.0 * P->c / (double)(P->L - 1);
-        P->dmax = d / (uint64_t)d1;
+        /* Large coordinates satisfy n2 c^q < ||y||_q^q <= B^q, so n2 < d/Delta1, i.e.
+         * n2 <= ceil(d/Delta1) - 1; none at all for p = 1 (|y_i| <= ||y||_inf <= B = c).
+         * The split uses c (1 + 2 CQ_Q_NORM_RTOL) so that this holds under the norm
+         * slack too (CUQ then clamps |y_i| in (c, c(1+2e-9)] to the end points). */
+        P->dmax = p == 1.0 ? 0 : ((uint64_t)d + (uint64_t)d1 - 1) / (uint64_t)d1 - 1;
         P->bits = (uint64_t)d * P->lbits;
         if (P->dmax > 0) {
             if (d1 > 24) return cq_fail(err, CQ_EINVAL, "l_p composite: Delta1 = %d is too large", d1);

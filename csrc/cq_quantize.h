@@ -112,7 +112,7 @@ typedef struct cq_qpar {
     unsigned ibits;      /* TopK: bits per index                                     */
     double c;            /* LP: the split threshold c = B Delta1^(1/q) / d^(1/q)     */
     int delta1, delta2;  /* LP: Delta1, Delta2 of Theorem 3.1                        */
-    uint64_t dmax;       /* LP: most large coordinates, floor(d / Delta1)            */
+    uint64_t dmax;       /* LP: most large coordinates, ceil(d/Delta1) - 1 (0: p=1)  */
     cq_ratq_par r;       /* RATQ / the composite's RATQ part                         */
 } cq_qpar;
 
