@@ -100,7 +100,8 @@ def test_minimax_rate_eq_4():
 def test_ratq_bound_and_lp_alpha0():
     assert bounds.ratq_mse_bound(2.0, 1, 4) == pytest.approx(4 * 9 / 4)
     assert bounds.ratq_mse_bound(1.0, 3, 8) == pytest.approx((9 + 3 * math.log(3)) / 36)  # k = 7
-    assert bounds.ratq_mse_bound(1.0, 3, 3) == math.inf
+    assert bounds.ratq_mse_bound(1.0, 3, 3) == pytest.approx(9 + 3 * math.log(3))  # k = 2
+    assert bounds.ratq_mse_bound(1.0, 3, 2) == math.inf  # k = 1
     for p in [1, 1.5, 2, 4, math.inf]:
         assert bounds.lp_alpha0(50, p, 2.0) == pytest.approx(Q.LpQuantizer(p, 2.0).alpha0(50))
 
