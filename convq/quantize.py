@@ -386,8 +386,8 @@ class CUQ(Quantizer):
 
     Admissible input: :math:`\|y\|_\infty \le M` (exactly; no slack).
 
-    The rounding uses 32-bit uniforms (a counter-based stream keyed by one draw from the
-    generator), i.e. rounding probabilities are exact to 2^-32.
+    The rounding uses 31-bit uniforms (a counter-based SplitMix64 stream keyed by one
+    draw from the generator), i.e. rounding probabilities are exact to 2^-31.
 
     Parameters
     ----------

@@ -27,47 +27,75 @@
 
 /* ---- CUQ ----------------------------------------------------------------------------- */
 
-/* CUQ levels of x[0..n) (|x_i| <= M assumed checked), uniforms from stream `key`. */
-static void cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
-                      cq_bitwriter *w, double *out)
+#define CUQ_CHUNK 256
+
+/* CUQ levels of x[0..n) with uniforms from stream `key` (uniform i = half i&1 of word
+ * i>>1). Returns non-zero if some |x_i| > M or x_i is NaN (the caller then reports it);
+ * the check is fused into the same pass. Chunked so the rounding loop vectorises. */
+static int cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
+                     int cut_on, double cut, cq_bitwriter *w, double *out)
 {
+    /* cut_on: coordinates with |x_i| > cut are quantized as 0 (the l_p composite's Y1),
+     * and the range check is against cut instead of M */
+    double mcheck = cut_on ? cut : M;
+    double hi = (double)(L - 1), lm2 = (double)(L - 2);
     double inv = 1.0 / delta;
-    size_t i = 0;
-    if (w != NULL) {
-        for (; i + 2 <= n; i += 2) {
-            uint64_t r = cq_q_mix(key, i >> 1);
-            uint32_t l0 = cq_q_round((x[i] + M) * inv, L, (uint32_t)r);
-            uint32_t l1 = cq_q_round((x[i + 1] + M) * inv, L, (uint32_t)(r >> 32));
-            if (2 * lbits <= 32) cq_bw_put(w, (uint64_t)l0 | ((uint64_t)l1 << lbits), 2 * lbits);
-            else {
-                cq_bw_put(w, l0, lbits);
-                cq_bw_put(w, l1, lbits);
+    uint32_t ub[CUQ_CHUNK], lv[CUQ_CHUNK];
+    int bad = 0;
+    for (size_t i0 = 0; i0 < n; i0 += CUQ_CHUNK) {
+        size_t m = n - i0 < CUQ_CHUNK ? n - i0 : CUQ_CHUNK;
+        for (size_t t = 0; t < m; t += 2) {
+            uint64_t r = cq_q_mix(key, (i0 + t) >> 1);
+            ub[t] = (uint32_t)r;
+            ub[t + 1] = (uint32_t)(r >> 32);
+        }
+        const double *xc = x + i0;
+        double av[CUQ_CHUNK];
+        if (cut_on) {
+            for (size_t t = 0; t < m; t++) av[t] = fabs(xc[t]) <= cut ? xc[t] : 0.0;
+            xc = av;
+        }
+        int nb = 0;
+        for (size_t t = 0; t < m; t++) nb |= !(fabs(xc[t]) <= mcheck);
+        bad |= nb;
+        /* the rounding of cq_q_round, written in double lanes so that it vectorises */
+        for (size_t t = 0; t < m; t++) {
+            double tt = (xc[t] + M) * inv;
+            double tc = tt > 0.0 ? tt : 0.0;
+            tc = tc < hi ? tc : hi;
+            double f = (double)(int32_t)tc;
+            f = f < lm2 ? f : lm2;
+            double uu = (double)(int32_t)(ub[t] >> 1) * CQ_Q_INV_TWO31;
+            lv[t] = (uint32_t)(int32_t)(f + (uu < tc - f ? 1.0 : 0.0));
+        }
+        if (w != NULL) {
+            size_t t = 0;
+            if (lbits <= 8) {
+                unsigned per = 32 / lbits;
+                for (; t + per <= m; t += per) {
+                    uint64_t acc = 0;
+                    for (unsigned j = 0; j < per; j++) acc |= (uint64_t)lv[t + j] << (j * lbits);
+                    cq_bw_put(w, acc, per * lbits);
+                }
             }
+            for (; t < m; t++) cq_bw_put(w, lv[t], lbits);
+        } else {
+            double *oc = out + i0;
+            for (size_t t = 0; t < m; t++) oc[t] = cq_q_level_value(M, delta, lv[t]);
         }
-        if (i < n) cq_bw_put(w, cq_q_round((x[i] + M) * inv, L, cq_q_u32(key, i)), lbits);
-    } else {
-        for (; i + 2 <= n; i += 2) {
-            uint64_t r = cq_q_mix(key, i >> 1);
-            out[i] = cq_q_level_value(M, delta, cq_q_round((x[i] + M) * inv, L, (uint32_t)r));
-            out[i + 1] = cq_q_level_value(M, delta, cq_q_round((x[i + 1] + M) * inv, L, (uint32_t)(r >> 32)));
-        }
-        if (i < n) out[i] = cq_q_level_value(M, delta, cq_q_round((x[i] + M) * inv, L, cq_q_u32(key, i)));
     }
+    return bad;
 }
 
 int cq_q_cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
 {
     size_t d = P->d;
     double M = P->M;
-    /* admissibility: every |y_i| <= M (checked first, in a separate read: cheap) */
-    double mx = 0.0;
-    int bad = 0;
-    for (size_t i = 0; i < d; i++) {
-        double a = fabs(y[i]);
-        bad |= !(a <= M); /* also NaN */
-        mx = a > mx ? a : mx;
-    }
-    if (bad) {
+    uint64_t key = cq_rng_u64(g);
+    if (cuq_block(y, d, M, P->delta, P->L, P->lbits, key, 0, 0.0, w, out)) {
+        /* admissibility: every |y_i| <= M (checked in the same pass; report here) */
+        double mx = 0.0;
+        for (size_t i = 0; i < d; i++) mx = fabs(y[i]) > mx ? fabs(y[i]) : mx;
         for (size_t i = 0; i < d; i++) {
             if (!isfinite(y[i])) return cq_q_fail_nonfinite(y, d, err);
             if (fabs(y[i]) > M)
@@ -76,8 +104,6 @@ int cq_q_cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w
         }
         return cq_q_fail_nonfinite(y, d, err);
     }
-    uint64_t key = cq_rng_u64(g);
-    cuq_block(y, d, M, P->delta, P->L, P->lbits, key, w, out);
     return CQ_OK;
 }
 
@@ -142,8 +168,11 @@ int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t 
                            mx, r->M[j], r->B);
         if (w != NULL && r->hbits) cq_bw_put(w, j, r->hbits);
         double Mj = r->M[j], delta = ratq_delta(r, j), inv = 1.0 / delta;
+        uint64_t word = cq_q_mix(key, lo >> 1);
         for (size_t t = lo; t < hi; t++) {
-            uint32_t lev = cq_q_round((z[t] + Mj) * inv, L, cq_q_u32(key, t));
+            if (t != lo && (t & 1) == 0) word = cq_q_mix(key, t >> 1);
+            uint32_t u = (t & 1) ? (uint32_t)(word >> 32) : (uint32_t)word;
+            uint32_t lev = cq_q_round((z[t] + Mj) * inv, L, u);
             if (w != NULL) cq_bw_put(w, lev, r->lbits);
             else z[t] = cq_q_level_value(Mj, delta, lev);
         }
@@ -249,14 +278,10 @@ int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_b
     if (!(nq <= P->B * (1.0 + CQ_Q_NORM_RTOL)))
         return cq_fail(err, CQ_EDOMAIN, "l_p quantizer (p=%g) needs ||y||_q <= B = %.15g with q = %g, got ||y||_q = %.15g",
                        P->p, P->B, P->q, nq);
-    double c = P->c * (1.0 + 2.0 * CQ_Q_NORM_RTOL), M = P->M, delta = P->delta, inv = 1.0 / delta;
+    double c = P->c * (1.0 + 2.0 * CQ_Q_NORM_RTOL);
     uint64_t key = cq_rng_u64(g);
-    for (size_t i = 0; i < d; i++) {
-        double v = fabs(y[i]) <= c ? y[i] : 0.0;
-        uint32_t lev = cq_q_round((v + M) * inv, P->L, cq_q_u32(key, i));
-        if (w != NULL) cq_bw_put(w, lev, P->lbits);
-        else out[i] = cq_q_level_value(M, delta, lev);
-    }
+    if (cuq_block(y, d, P->M, P->delta, P->L, P->lbits, key, 1, c, w, out))
+        return cq_fail(err, CQ_EINTERNAL, "l_p composite: a small coordinate exceeds c");
     if (P->dmax == 0) return CQ_OK;
     double *vals = (double *)work;
     uint64_t *idx = (uint64_t *)(vals + P->dmax);

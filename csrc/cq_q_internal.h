@@ -27,19 +27,21 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
     return (i & 1) ? (uint32_t)(w >> 32) : (uint32_t)w;
 }
 
-#define CQ_Q_TWO32 4294967296.0
-#define CQ_Q_INV_TWO32 (1.0 / 4294967296.0)
+#define CQ_Q_INV_TWO31 (1.0 / 2147483648.0)
 
 /* Stochastic rounding of t in [0, L-1] to an integer level: floor(t) + Bernoulli(frac)
- * with the 32-bit uniform u. Clamped so the result is always in [0, L-1]. */
+ * with the top 31 bits of the 32-bit uniform u (P(up) = ceil(frac 2^31)/2^31). Clamped
+ * so the result is always in [0, L-1] (NaN -> 0); branch-free, no libm call, so loops
+ * over it vectorise. */
 static inline uint32_t cq_q_round(double t, uint32_t L, uint32_t u)
 {
-    double f = floor(t);
-    if (f < 0.0) f = 0.0;
-    if (f > (double)(L - 2)) f = (double)(L - 2);
-    double frac = t - f;
-    uint32_t lev = (uint32_t)f + ((double)u * CQ_Q_INV_TWO32 < frac ? 1u : 0u);
-    return lev;
+    double hi = (double)(L - 1);
+    double tc = t > 0.0 ? t : 0.0;
+    tc = tc < hi ? tc : hi;
+    int32_t f = (int32_t)tc;
+    f = f < (int32_t)L - 2 ? f : (int32_t)L - 2;
+    double frac = tc - (double)f;
+    return (uint32_t)f + ((double)(int32_t)(u >> 1) * CQ_Q_INV_TWO31 < frac ? 1u : 0u);
 }
 
 /* Value of level `lev` of the uniform grid -M + lev * delta (same expression in every

@@ -4,8 +4,9 @@
  *
  * SimQ: i* = i w.p. |y_i|/B, 0 w.p. 1 - ||y||_1/B; j* = sign(y_i*); the message is the
  * integer i* j* + d in ceil(log2(2d+1)) bits. One pass: a uniform u = U B is drawn first,
- * the prefix sums of |y_i| are walked until they exceed u, and the rest of the pass only
- * finishes ||y||_1 for the admissibility check.
+ * the prefix sums of |y_i| are walked (block sums of 64, then a scan inside the block
+ * where the sum passes u) until they exceed u, and the rest of the pass only finishes
+ * ||y||_1 for the admissibility check.
  *
  * SimQ+: k independent SimQ(B') draws, B' = B d^(1/p), averaged. The k draws are sorted
  * uniforms U_(1) <= ... <= U_(k) obtained from k+1 exponential spacings
@@ -24,19 +25,40 @@
 
 /* ---- SimQ ---------------------------------------------------------------------------- */
 
+#define SIMQ_BLK 64
+
 int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
 {
     size_t d = P->d, i = 0, istar = 0;
     double B = P->Bp;
     double u = cq_rng_uniform(g) * B;
+    /* Walk the prefix sums a block at a time: a vectorisable block sum, and a sequential
+     * scan only inside the block where the running sum passes u. */
     double s = 0.0;
-    for (; i < d; i++) {
-        s += fabs(y[i]);
-        if (s > u) {
-            istar = i + 1;
-            i++;
-            break;
+    for (; i < d && istar == 0; i += SIMQ_BLK) {
+        size_t m = d - i < SIMQ_BLK ? d - i : SIMQ_BLK;
+        const double *b = y + i;
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        size_t t = 0;
+        for (; t + 4 <= m; t += 4) {
+            a0 += fabs(b[t]);
+            a1 += fabs(b[t + 1]);
+            a2 += fabs(b[t + 2]);
+            a3 += fabs(b[t + 3]);
         }
+        for (; t < m; t++) a0 += fabs(b[t]);
+        double bs = (a0 + a1) + (a2 + a3);
+        if (s + bs > u) {
+            double r = s;
+            for (t = 0; t < m; t++) {
+                r += fabs(b[t]);
+                if (r > u) {
+                    istar = i + t + 1;
+                    break;
+                }
+            }
+        }
+        s += bs;
     }
     double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
     for (; i + 4 <= d; i += 4) {

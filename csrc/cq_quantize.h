@@ -29,8 +29,9 @@
  *    signs and RandK's index set use a counter-based SplitMix64 stream keyed by one
  *    64-bit draw from `g` (key + counter -> 64 bits; two 32-bit uniforms per word), which
  *    is reproducible, thread-count independent and ~10x cheaper than a bitgen call per
- *    coordinate. A 32-bit uniform rounds with probability ceil(2^32 f)/2^32 instead of f:
- *    a bias below 2^-32 of one quantization step.
+ *    coordinate. Rounding compares the top 31 bits of such a uniform with the fractional
+ *    part f, i.e. rounds up with probability ceil(2^31 f)/2^31: a bias below 2^-31 of one
+ *    quantization step.
  *  - No global state; all functions are thread-safe for distinct work buffers.
  */
 #ifndef CQ_QUANTIZE_H
