@@ -24,10 +24,7 @@
 
 static int check_finite(const double *y, size_t d, cq_errinfo *err)
 {
-    double acc = 0.0;
-    for (size_t i = 0; i < d; i++) acc += y[i] * 0.0; /* NaN iff some y_i is NaN or Inf */
-    if (acc != acc) return cq_q_fail_nonfinite(y, d, err);
-    return CQ_OK;
+    return cq_q_all_finite(y, d) ? CQ_OK : cq_q_fail_nonfinite(y, d, err);
 }
 
 /* float32 not below x (x >= 0 finite, <= FLT_MAX). */
@@ -54,6 +51,41 @@ static inline double qsgd_value(double n, uint32_t lev, uint32_t s, int neg)
     return neg ? -v : v;
 }
 
+#define QB_CHUNK 256
+
+/* Append m fields of `width` bits (width <= 16), several per 32-bit put. */
+static void put_fields(cq_bitwriter *w, const uint32_t *v, size_t m, unsigned width)
+{
+    unsigned per = 32 / width;
+    size_t t = 0;
+    for (; t + per <= m; t += per) {
+        uint64_t acc = 0;
+        for (unsigned j = 0; j < per; j++) acc |= (uint64_t)v[t + j] << (j * width);
+        cq_bw_put(w, acc, per * width);
+    }
+    for (; t < m; t++) cq_bw_put(w, v[t], width);
+}
+
+/* 31-bit uniforms ub[0..m) for coordinates i0.. (i0 even) of stream `key`. */
+static void fill_uniforms(uint64_t key, size_t i0, size_t m, uint32_t *ub)
+{
+    for (size_t t = 0; t < m; t += 2) {
+        uint64_t r = cq_q_mix(key, (i0 + t) >> 1);
+        ub[t] = (uint32_t)r;
+        ub[t + 1] = (uint32_t)(r >> 32);
+    }
+}
+
+static double maxabs(const double *y, size_t d)
+{
+    double mx = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        double a = fabs(y[i]);
+        mx = a > mx ? a : mx;
+    }
+    return mx;
+}
+
 static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
 {
     size_t d = P->d;
@@ -61,30 +93,55 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter
     if (st) return st;
     double n = 0.0;
     if (P->flags & CQ_QF_NORM_INF) {
-        for (size_t i = 0; i < d; i++) n = fmax(n, fabs(y[i]));
+        n = maxabs(y, d);
     } else {
-        double mx = 0.0, acc = 0.0;
-        for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
-        if (mx > 0) {
-            for (size_t i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
-            n = mx * sqrt(acc);
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        size_t i = 0;
+        for (; i + 4 <= d; i += 4) {
+            a0 += y[i] * y[i];
+            a1 += y[i + 1] * y[i + 1];
+            a2 += y[i + 2] * y[i + 2];
+            a3 += y[i + 3] * y[i + 3];
+        }
+        for (; i < d; i++) a0 += y[i] * y[i];
+        double s2 = (a0 + a1) + (a2 + a3);
+        if (isfinite(s2) && s2 > 1e-280) {
+            n = sqrt(s2);
+        } else { /* overflow or underflow of the squares: rescale */
+            double mx = maxabs(y, d), acc = 0.0;
+            if (mx > 0) {
+                for (i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
+                n = mx * sqrt(acc);
+            }
         }
     }
     if (!(n <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.15g exceeds the float32 range of the norm field", n);
     float nf = f32_up(n);
-    double nd = (double)nf;
+    double nd = (double)nf, sc = nd > 0 ? (double)P->L / nd : 0.0;
     uint32_t s = P->L;
     uint64_t key = cq_rng_u64(g);
     if (w != NULL) cq_bw_put(w, cq_q_fbits(nf), 32);
-    for (size_t i = 0; i < d; i++) {
-        double t = nd > 0 ? fabs(y[i]) / nd * (double)s : 0.0;
-        uint32_t lev = cq_q_round(t, s + 1, cq_q_u32(key, i));
-        int neg = lev > 0 && y[i] < 0;
+    uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
+    unsigned width = P->lbits + 1;
+    for (size_t i0 = 0; i0 < d; i0 += QB_CHUNK) {
+        size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
+        fill_uniforms(key, i0, m, ub);
+        const double *yc = y + i0;
+        for (size_t t = 0; t < m; t++) {
+            uint32_t lev = cq_q_round(fabs(yc[t]) * sc, s + 1, ub[t]);
+            uint32_t neg = (lev > 0) & (yc[t] < 0);
+            lv[t] = lev | (neg << P->lbits);
+        }
         if (w != NULL) {
-            cq_bw_put(w, lev, P->lbits);
-            cq_bw_put(w, (uint64_t)neg, 1);
+            if (width <= 16) put_fields(w, lv, m, width);
+            else
+                for (size_t t = 0; t < m; t++) {
+                    cq_bw_put(w, lv[t] & ((1u << P->lbits) - 1u), P->lbits);
+                    cq_bw_put(w, lv[t] >> P->lbits, 1);
+                }
         } else {
-            out[i] = qsgd_value(nd, lev, s, neg);
+            for (size_t t = 0; t < m; t++)
+                out[i0 + t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), s, (int)(lv[t] >> P->lbits));
         }
     }
     return CQ_OK;
@@ -93,12 +150,12 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter
 static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
 {
     float nf;
-    if (!scale_field_ok(cq_br_get(r, 32), &nf)) return cq_fail(err, CQ_EDECODE, "QSGD norm field is not a finite float32 >= 0");
+    if (!scale_field_ok(cq_q_get(r, 32), &nf)) return cq_fail(err, CQ_EDECODE, "QSGD norm field is not a finite float32 >= 0");
     double nd = (double)nf;
     uint32_t s = P->L;
     for (size_t i = 0; i < P->d; i++) {
-        uint32_t lev = cq_br_get(r, P->lbits);
-        uint32_t neg = cq_br_get(r, 1);
+        uint32_t lev = cq_q_get(r, P->lbits);
+        uint32_t neg = cq_q_get(r, 1);
         if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i, s);
         if (lev == 0 && neg) return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i);
         out[i] = qsgd_value(nd, lev, s, (int)neg);
@@ -113,19 +170,24 @@ static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwr
     size_t d = P->d;
     int st = check_finite(y, d, err);
     if (st) return st;
-    double S = 0.0;
-    for (size_t i = 0; i < d; i++) S = fmax(S, fabs(y[i]));
+    double S = maxabs(y, d);
     if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.15g exceeds the float32 range", S);
     float sf = f32_up(S);
-    double sd = (double)sf;
+    double sd = (double)sf, inv = sd > 0 ? 1.0 / sd : 0.0;
     uint64_t key = cq_rng_u64(g);
     if (w != NULL) cq_bw_put(w, cq_q_fbits(sf), 32);
-    for (size_t i = 0; i < d; i++) {
-        double t = sd > 0 ? fabs(y[i]) / sd : 0.0;
-        uint32_t b = cq_q_round(t, 2, cq_q_u32(key, i));
-        uint32_t code = b ? (y[i] < 0 ? 2u : 1u) : 0u;
-        if (w != NULL) cq_bw_put(w, code, 2);
-        else out[i] = code == 0 ? 0.0 : (code == 1 ? sd : -sd);
+    uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
+    for (size_t i0 = 0; i0 < d; i0 += QB_CHUNK) {
+        size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
+        fill_uniforms(key, i0, m, ub);
+        const double *yc = y + i0;
+        for (size_t t = 0; t < m; t++) {
+            uint32_t b = cq_q_round(fabs(yc[t]) * inv, 2, ub[t]);
+            lv[t] = b ? (yc[t] < 0 ? 2u : 1u) : 0u;
+        }
+        if (w != NULL) put_fields(w, lv, m, 2);
+        else
+            for (size_t t = 0; t < m; t++) out[i0 + t] = lv[t] == 0 ? 0.0 : (lv[t] == 1 ? sd : -sd);
     }
     return CQ_OK;
 }
@@ -133,10 +195,10 @@ static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwr
 static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
 {
     float sf;
-    if (!scale_field_ok(cq_br_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "TernGrad scale field is not a finite float32 >= 0");
+    if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "TernGrad scale field is not a finite float32 >= 0");
     double sd = (double)sf;
     for (size_t i = 0; i < P->d; i++) {
-        uint32_t code = cq_br_get(r, 2);
+        uint32_t code = cq_q_get(r, 2);
         if (code == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i);
         out[i] = code == 0 ? 0.0 : (code == 1 ? sd : -sd);
     }
@@ -148,8 +210,16 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_er
 static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, double *out, cq_errinfo *err)
 {
     size_t d = P->d;
-    double l1 = 0.0;
-    for (size_t i = 0; i < d; i++) l1 += fabs(y[i]);
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= d; i += 4) {
+        a0 += fabs(y[i]);
+        a1 += fabs(y[i + 1]);
+        a2 += fabs(y[i + 2]);
+        a3 += fabs(y[i + 3]);
+    }
+    for (; i < d; i++) a0 += fabs(y[i]);
+    double l1 = (a0 + a1) + (a2 + a3);
     if (!isfinite(l1)) {
         int st = check_finite(y, d, err);
         if (st) return st;
@@ -160,9 +230,14 @@ static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, do
     double sd = (double)sf;
     if (w != NULL) {
         cq_bw_put(w, cq_q_fbits(sf), 32);
-        for (size_t i = 0; i < d; i++) cq_bw_put(w, (uint64_t)(y[i] < 0), 1);
+        for (i = 0; i < d; i += 32) {
+            size_t m = d - i < 32 ? d - i : 32;
+            uint64_t word = 0;
+            for (size_t t = 0; t < m; t++) word |= (uint64_t)(y[i + t] < 0) << t;
+            cq_bw_put(w, word, (unsigned)m);
+        }
     } else {
-        for (size_t i = 0; i < d; i++) out[i] = y[i] < 0 ? -sd : sd;
+        for (i = 0; i < d; i++) out[i] = y[i] < 0 ? -sd : sd;
     }
     return CQ_OK;
 }
@@ -170,9 +245,13 @@ static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, do
 static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
 {
     float sf;
-    if (!scale_field_ok(cq_br_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "ScaledSign scale field is not a finite float32 >= 0");
+    if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "ScaledSign scale field is not a finite float32 >= 0");
     double sd = (double)sf;
-    for (size_t i = 0; i < P->d; i++) out[i] = cq_br_get(r, 1) ? -sd : sd;
+    for (size_t i = 0; i < P->d; i += 32) {
+        size_t m = P->d - i < 32 ? P->d - i : 32;
+        uint32_t word = cq_q_get(r, (unsigned)m);
+        for (size_t t = 0; t < m; t++) out[i + t] = ((word >> t) & 1u) ? -sd : sd;
+    }
     return CQ_OK;
 }
 
@@ -208,12 +287,8 @@ static int topk_run(const cq_qpar *P, const double *y, void *work, cq_bitwriter 
 {
     size_t d = P->d, k = (size_t)P->k;
     double *a = (double *)work;
-    double acc = 0.0;
-    for (size_t i = 0; i < d; i++) {
-        a[i] = fabs(y[i]);
-        acc += y[i] * 0.0;
-    }
-    if (acc != acc) return cq_q_fail_nonfinite(y, d, err);
+    if (!cq_q_all_finite(y, d)) return cq_q_fail_nonfinite(y, d, err);
+    for (size_t i = 0; i < d; i++) a[i] = fabs(y[i]);
     double thr = select_kth(a, d, d - k);
     size_t greater = 0;
     for (size_t i = 0; i < d; i++) greater += fabs(y[i]) > thr;
@@ -240,7 +315,7 @@ static int topk_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinf
     memset(out, 0, d * sizeof(double));
     uint64_t prev = 0;
     for (uint64_t t = 0; t < P->k; t++) {
-        uint64_t i = P->ibits ? cq_br_get(r, P->ibits) : 0;
+        uint64_t i = P->ibits ? cq_q_get(r, P->ibits) : 0;
         double v = cq_q_bitsd(cq_q_get64(r));
         if (r->truncated) return cq_fail(err, CQ_EDECODE, "TopK message truncated");
         if (i >= d) return cq_fail(err, CQ_EDECODE, "TopK index %llu is out of range 0..%zu", (unsigned long long)i, d - 1);
@@ -335,6 +410,19 @@ static int identity_run(const cq_qpar *P, const double *y, cq_bitwriter *w, doub
     int st = check_finite(y, d, err);
     if (st) return st;
     int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
+    if (!f32) {
+        if (w == NULL) {
+            memcpy(out, y, d * sizeof(double));
+            return CQ_OK;
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (cq_bw_tell(w) == 0 && (size_t)(w->end - w->p) >= d * 8) {
+            memcpy(w->p, y, d * sizeof(double)); /* the message is the raw little-endian doubles */
+            w->p += d * 8;
+            return CQ_OK;
+        }
+#endif
+    }
     for (size_t i = 0; i < d; i++) {
         if (f32) {
             if (fabs(y[i]) > FLT_MAX)
@@ -343,8 +431,7 @@ static int identity_run(const cq_qpar *P, const double *y, cq_bitwriter *w, doub
             if (w != NULL) cq_bw_put(w, cq_q_fbits(f), 32);
             else out[i] = (double)f;
         } else {
-            if (w != NULL) cq_q_put64(w, cq_q_dbits(y[i]));
-            else out[i] = y[i];
+            cq_q_put64(w, cq_q_dbits(y[i]));
         }
     }
     return CQ_OK;
@@ -353,8 +440,19 @@ static int identity_run(const cq_qpar *P, const double *y, cq_bitwriter *w, doub
 static int identity_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
 {
     int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (!f32 && r->pos == 0 && r->nbits == (uint64_t)P->d * 64) {
+        memcpy(out, r->buf, P->d * sizeof(double));
+        r->pos = r->nbits;
+        if (!cq_q_all_finite(out, P->d)) {
+            for (size_t i = 0; i < P->d; i++)
+                if (!isfinite(out[i])) return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i);
+        }
+        return CQ_OK;
+    }
+#endif
     for (size_t i = 0; i < P->d; i++) {
-        double v = f32 ? (double)cq_q_bitsf(cq_br_get(r, 32)) : cq_q_bitsd(cq_q_get64(r));
+        double v = f32 ? (double)cq_q_bitsf(cq_q_get(r, 32)) : cq_q_bitsd(cq_q_get64(r));
         if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i);
         out[i] = v;
     }

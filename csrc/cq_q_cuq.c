@@ -111,7 +111,7 @@ int cq_q_cuq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *
 {
     size_t d = P->d;
     for (size_t i = 0; i < d; i++) {
-        uint32_t lev = cq_br_get(r, P->lbits);
+        uint32_t lev = cq_q_get(r, P->lbits);
         if (lev >= P->L)
             return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu is out of range 0..%u", lev, i, P->L - 1);
         out[i] = cq_q_level_value(P->M, P->delta, lev);
@@ -188,13 +188,13 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, dou
     for (uint64_t gi = 0; gi < r->ngroups; gi++) {
         size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;
         if (hi > d2) hi = d2;
-        uint64_t j = r->hbits ? cq_br_get(rd, r->hbits) : 0;
+        uint64_t j = r->hbits ? cq_q_get(rd, r->hbits) : 0;
         if (j >= r->h)
             return cq_fail(err, CQ_EDECODE, "RATQ range index %llu of group %llu is out of range 0..%llu",
                            (unsigned long long)j, (unsigned long long)gi, (unsigned long long)(r->h - 1));
         double Mj = r->M[j], delta = ratq_delta(r, j);
         for (size_t t = lo; t < hi; t++) {
-            uint32_t lev = cq_br_get(rd, r->lbits);
+            uint32_t lev = cq_q_get(rd, r->lbits);
             if (lev >= r->L)
                 return cq_fail(err, CQ_EDECODE, "RATQ level %u at rotated coordinate %zu is out of range 0..%u", lev, t,
                                r->L - 1);
@@ -310,7 +310,7 @@ int cq_q_lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, c
 {
     size_t d = P->d;
     for (size_t i = 0; i < d; i++) {
-        uint32_t lev = cq_br_get(r, P->lbits);
+        uint32_t lev = cq_q_get(r, P->lbits);
         if (lev >= P->L) return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu out of range", lev, i);
         out[i] = cq_q_level_value(P->M, P->delta, lev);
     }
@@ -321,7 +321,7 @@ int cq_q_lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, c
     double *z = (double *)(idx + P->dmax);
     uint64_t n2 = 0;
     for (size_t i = 0; i < d; i++) {
-        if (cq_br_get(r, 1)) {
+        if (cq_q_get(r, 1)) {
             if (n2 == P->dmax)
                 return cq_fail(err, CQ_EDECODE, "l_p support bitmap has more than floor(d/Delta1) = %llu ones",
                                (unsigned long long)P->dmax);

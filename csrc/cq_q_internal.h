@@ -57,10 +57,11 @@ static inline void cq_q_put64(cq_bitwriter *w, uint64_t v)
     cq_bw_put(w, v >> 32, 32);
 }
 
+static inline uint32_t cq_q_get(cq_bitreader *r, unsigned n);
 static inline uint64_t cq_q_get64(cq_bitreader *r)
 {
-    uint64_t lo = cq_br_get(r, 32);
-    uint64_t hi = cq_br_get(r, 32);
+    uint64_t lo = cq_q_get(r, 32);
+    uint64_t hi = cq_q_get(r, 32);
     return lo | (hi << 32);
 }
 
@@ -98,6 +99,41 @@ static inline unsigned cq_q_clog2(uint64_t n)
     unsigned b = 0;
     while (b < 64 && ((uint64_t)1 << b) < n) b++;
     return b;
+}
+
+/* cq_br_get with one unaligned 8-byte load (same semantics: n <= 32, sticky truncation). */
+static inline uint32_t cq_q_get(cq_bitreader *r, unsigned n)
+{
+    if (r->pos + n > r->nbits) {
+        r->truncated = 1;
+        r->pos = r->nbits;
+        return 0;
+    }
+    uint64_t byte = r->pos >> 3, total = (r->nbits + 7) >> 3, x = 0;
+    unsigned shift = (unsigned)(r->pos & 7);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (total - byte >= 8) memcpy(&x, r->buf + byte, 8);
+    else
+#endif
+        for (unsigned i = 0; i < 8 && byte + i < total; i++) x |= (uint64_t)r->buf[byte + i] << (8 * i);
+    r->pos += n;
+    return (uint32_t)((x >> shift) & ((n == 32) ? 0xFFFFFFFFull : ((1ull << n) - 1)));
+}
+
+/* Non-zero iff every y[0..d) is finite (vectorisable: y - y is NaN exactly for NaN/Inf). */
+static inline int cq_q_all_finite(const double *y, size_t d)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= d; i += 4) {
+        a0 += y[i] - y[i];
+        a1 += y[i + 1] - y[i + 1];
+        a2 += y[i + 2] - y[i + 2];
+        a3 += y[i + 3] - y[i + 3];
+    }
+    for (; i < d; i++) a0 += y[i] - y[i];
+    double s = (a0 + a1) + (a2 + a3);
+    return s == s;
 }
 
 /* Error for a non-finite input: finds the first offending index. */

@@ -89,7 +89,7 @@ int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *
 int cq_q_simq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
 {
     size_t d = P->d;
-    uint64_t v = cq_br_get(r, (unsigned)P->bits);
+    uint64_t v = cq_q_get(r, (unsigned)P->bits);
     if (r->truncated) return cq_fail(err, CQ_EDECODE, "SimQ message truncated");
     if (v > 2 * (uint64_t)d)
         return cq_fail(err, CQ_EDECODE, "SimQ field %llu out of range 0..2d = %llu", (unsigned long long)v,
@@ -297,14 +297,14 @@ int cq_q_simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *
     for (size_t i = 0; i < d; i++) {
         double c = out[i];
         if (c != 0.0) {
-            uint32_t neg = cq_br_get(r, 1);
+            uint32_t neg = cq_q_get(r, 1);
             double v = c * unit;
             out[i] = neg ? -v : v;
             nsg++;
         }
     }
     for (; nsg < k; nsg++)
-        if (cq_br_get(r, 1)) return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero",
+        if (cq_q_get(r, 1)) return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero",
                                            (unsigned long long)nsg);
     return CQ_OK;
 }
