@@ -122,8 +122,6 @@ int cq_q_cuq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *
 
 /* ---- RATQ ---------------------------------------------------------------------------- */
 
-static inline int ratq_sign(uint64_t seed, size_t i) { return (int)((cq_q_mix(seed, i >> 6) >> (i & 63)) & 1u); }
-
 static inline double ratq_delta(const cq_ratq_par *r, uint64_t j) { return 2.0 * r->M[j] / (double)(r->L - 1); }
 
 /* z (d2 doubles, the quantized rotated vector) -> out[0..dim): D H z / sqrt(d2). */
@@ -131,9 +129,13 @@ static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, double 
 {
     cq_hadamard_fwht(z, r->d2);
     double scale = 1.0 / sqrt((double)r->d2);
-    for (size_t i = 0; i < r->dim; i++) {
-        double v = z[i] * scale;
-        out[i] = ratq_sign(seed, i) ? -v : v;
+    for (size_t i = 0, b = 0; i < r->dim; b++) {
+        uint64_t sg = cq_q_mix(seed, b); /* signs of coordinates 64 b .. 64 b + 63 */
+        size_t end = i + 64 < r->dim ? i + 64 : r->dim;
+        for (unsigned t = 0; i < end; i++, t++) {
+            double v = z[i] * scale;
+            out[i] = ((sg >> t) & 1u) ? -v : v;
+        }
     }
 }
 
