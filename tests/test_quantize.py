@@ -576,3 +576,27 @@ def test_for_geometry():
     assert isinstance(Q.for_geometry(1.5, 1.0, 100), Q.LpQuantizer)
     assert Q.for_geometry("inf", 1.0, 10) == Q.SimQ(1.0)
     assert Q.for_geometry(2, 1.0, 100).bits(100) == Q.LpQuantizer(2, 1.0).bits(100)
+
+
+@pytest.mark.parametrize("kind", ["normal", "sorted", "ties", "periodic", "spiky"])
+def test_topk_sampled_selection_is_exact(kind):
+    """d >= 32768 uses a sample-bracketed selection; it must equal the exact top k
+    (ties to the lower index) on adversarial layouts too."""
+    rng = np.random.default_rng(8)
+    d = 2 ** 15
+    y = rng.standard_normal(d)
+    if kind == "sorted":
+        y = np.sort(y)
+    elif kind == "ties":
+        y = np.round(y, 1)
+    elif kind == "periodic":
+        y = np.tile(np.arange(8.0), d // 8) * (1 + (np.arange(d) % 4096 == 0))
+    elif kind == "spiky":
+        y = np.zeros(d)
+        y[rng.choice(d, 50, replace=False)] = 1.0
+    for k in [1, 7, d // 100, d // 2, d - 1, d]:
+        order = np.lexsort((np.arange(d), -np.abs(y)))[:k]
+        expect = np.zeros(d)
+        expect[order] = y[order]
+        np.testing.assert_array_equal(Q.TopK(k)(y), expect)
+        assert Q.TopK(k).decode(Q.TopK(k).encode(y)).tobytes() == expect.tobytes()
