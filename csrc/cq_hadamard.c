@@ -1,8 +1,12 @@
 /* cq_hadamard.c -- cache-blocked in-place fast Walsh-Hadamard transform; see cq_hadamard.h. */
 #include "cq_hadamard.h"
 
-#define CQ_WHT_BLK ((size_t)4096)   /* doubles per in-cache block (32 KiB) */
-#define CQ_WHT_STRIP ((size_t)16)   /* columns per strip in the high stages */
+#ifndef CQ_WHT_BLK
+#define CQ_WHT_BLK ((size_t)16384)  /* doubles per in-cache block (128 KiB, L2) */
+#endif
+#ifndef CQ_WHT_STRIP
+#define CQ_WHT_STRIP ((size_t)32)   /* columns per strip in the high stages (256 B rows) */
+#endif
 
 int cq_hadamard_is_pow2(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 

@@ -327,7 +327,7 @@ def numpy_fwht(x):
     return x
 
 
-@pytest.mark.parametrize("n", [2 ** 13, 2 ** 14, 2 ** 17])
+@pytest.mark.parametrize("n", [2 ** 13, 2 ** 14, 2 ** 15, 2 ** 16, 2 ** 17, 2 ** 18])
 def test_fwht_blocked_path_matches_numpy_twin(n):
     from convq import _core
     x = np.random.default_rng(n).standard_normal(n)
