@@ -265,9 +265,7 @@ static double qnorm(const double *y, size_t d, double q, int *nonfinite)
     }
     if (isinf(q) || mx == 0.0) return mx;
     if (q == 2.0) return l2norm_checked(y, d, nonfinite);
-    double acc = 0.0;
-    for (size_t i = 0; i < d; i++) acc += pow(fabs(y[i]) / mx, q);
-    return mx * pow(acc, 1.0 / q);
+    return mx * pow(cq_q_sum_pow(y, d, mx, q), 1.0 / q);
 }
 
 int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,

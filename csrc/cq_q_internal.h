@@ -136,6 +136,34 @@ static inline int cq_q_all_finite(const double *y, size_t d)
     return s == s;
 }
 
+/* sum_i (|y_i| / mx)^q for the q-norm checks: integer q (2..16) by multiplication, else pow. */
+static inline double cq_q_sum_pow(const double *y, size_t d, double mx, double q)
+{
+    double acc = 0.0, inv = 1.0 / mx;
+    if (q == floor(q) && q >= 1.0 && q <= 16.0) {
+        int iq = (int)q;
+        double a0 = 0, a1 = 0;
+        size_t i = 0;
+        for (; i + 2 <= d; i += 2) {
+            double u = fabs(y[i]) * inv, v = fabs(y[i + 1]) * inv, pu = u, pv = v;
+            for (int t = 1; t < iq; t++) {
+                pu *= u;
+                pv *= v;
+            }
+            a0 += pu;
+            a1 += pv;
+        }
+        for (; i < d; i++) {
+            double u = fabs(y[i]) * inv, pu = u;
+            for (int t = 1; t < iq; t++) pu *= u;
+            a0 += pu;
+        }
+        return a0 + a1;
+    }
+    for (size_t i = 0; i < d; i++) acc += pow(fabs(y[i]) * inv, q);
+    return acc;
+}
+
 /* Error for a non-finite input: finds the first offending index. */
 int cq_q_fail_nonfinite(const double *y, size_t d, cq_errinfo *err);
 

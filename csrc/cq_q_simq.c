@@ -121,12 +121,9 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, cq_
     if (q == 1.0) nq = s1;
     else if (q == 2.0) nq = sqrt(s2);
     else {
-        double mx = 0.0, acc = 0.0;
+        double mx = 0.0;
         for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
-        if (mx > 0) {
-            for (size_t i = 0; i < d; i++) acc += pow(fabs(y[i]) / mx, q);
-            nq = mx * pow(acc, 1.0 / q);
-        } else nq = 0.0;
+        nq = mx > 0 ? mx * pow(cq_q_sum_pow(y, d, mx, q), 1.0 / q) : 0.0;
     }
     if (!(nq <= P->B * (1.0 + CQ_Q_NORM_RTOL)))
         return cq_fail(err, CQ_EDOMAIN, "SimQ+ (p=%g) needs ||y||_q <= B = %.15g with q = %g, got ||y||_q = %.15g",
