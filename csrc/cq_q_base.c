@@ -51,7 +51,7 @@ static inline double qsgd_value(double n, uint32_t lev, uint32_t s, int neg)
     return neg ? -v : v;
 }
 
-#define QB_CHUNK 256
+#define QB_CHUNK CQ_Q_CHUNK
 
 /* Append m fields of `width` bits (width <= 16), several per 32-bit put. */
 static void put_fields(cq_bitwriter *w, const uint32_t *v, size_t m, unsigned width)
@@ -152,13 +152,24 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinf
     float nf;
     if (!scale_field_ok(cq_q_get(r, 32), &nf)) return cq_fail(err, CQ_EDECODE, "QSGD norm field is not a finite float32 >= 0");
     double nd = (double)nf;
-    uint32_t s = P->L;
-    for (size_t i = 0; i < P->d; i++) {
-        uint32_t lev = cq_q_get(r, P->lbits);
-        uint32_t neg = cq_q_get(r, 1);
-        if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i, s);
-        if (lev == 0 && neg) return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i);
-        out[i] = qsgd_value(nd, lev, s, (int)neg);
+    uint32_t s = P->L, lmask = (1u << P->lbits) - 1u;
+    unsigned width = P->lbits + 1;
+    uint32_t lv[CQ_Q_CHUNK];
+    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
+        size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
+        if (width <= 16) cq_q_get_fields(r, lv, m, width);
+        else
+            for (size_t t = 0; t < m; t++) {
+                uint32_t lev = cq_q_get(r, P->lbits);
+                lv[t] = lev | (cq_q_get(r, 1) << P->lbits);
+            }
+        for (size_t t = 0; t < m; t++) {
+            uint32_t lev = lv[t] & lmask, neg = lv[t] >> P->lbits;
+            if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
+            if (lev == 0 && neg)
+                return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
+            out[i0 + t] = qsgd_value(nd, lev, s, (int)neg);
+        }
     }
     return CQ_OK;
 }
@@ -197,10 +208,14 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_er
     float sf;
     if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "TernGrad scale field is not a finite float32 >= 0");
     double sd = (double)sf;
-    for (size_t i = 0; i < P->d; i++) {
-        uint32_t code = cq_q_get(r, 2);
-        if (code == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i);
-        out[i] = code == 0 ? 0.0 : (code == 1 ? sd : -sd);
+    uint32_t lv[CQ_Q_CHUNK];
+    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
+        size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
+        cq_q_get_fields(r, lv, m, 2);
+        for (size_t t = 0; t < m; t++) {
+            if (lv[t] == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i0 + t);
+            out[i0 + t] = lv[t] == 0 ? 0.0 : (lv[t] == 1 ? sd : -sd);
+        }
     }
     return CQ_OK;
 }

@@ -107,17 +107,33 @@ int cq_q_cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w
     return CQ_OK;
 }
 
-int cq_q_cuq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+/* CUQ levels of n coordinates -> out, rejecting levels >= L. */
+static int cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
+                            cq_errinfo *err)
 {
-    size_t d = P->d;
-    for (size_t i = 0; i < d; i++) {
-        uint32_t lev = cq_q_get(r, P->lbits);
-        if (lev >= P->L)
-            return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu is out of range 0..%u", lev, i, P->L - 1);
-        out[i] = cq_q_level_value(P->M, P->delta, lev);
+    uint32_t lv[CQ_Q_CHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += CQ_Q_CHUNK) {
+        size_t m = n - i0 < CQ_Q_CHUNK ? n - i0 : CQ_Q_CHUNK;
+        if (lbits <= 16) cq_q_get_fields(r, lv, m, lbits);
+        else
+            for (size_t t = 0; t < m; t++) lv[t] = cq_q_get(r, lbits);
+        uint32_t mx = 0;
+        for (size_t t = 0; t < m; t++) mx = lv[t] > mx ? lv[t] : mx;
+        if (mx >= L) {
+            for (size_t t = 0; t < m; t++)
+                if (lv[t] >= L)
+                    return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu is out of range 0..%u", lv[t], i0 + t,
+                                   L - 1);
+        }
+        for (size_t t = 0; t < m; t++) out[i0 + t] = cq_q_level_value(M, delta, lv[t]);
     }
     if (r->truncated) return cq_fail(err, CQ_EDECODE, "CUQ message truncated");
     return CQ_OK;
+}
+
+int cq_q_cuq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    return cuq_decode_block(r, P->d, P->M, P->delta, P->L, P->lbits, out, err);
 }
 
 /* ---- RATQ ---------------------------------------------------------------------------- */
@@ -309,12 +325,8 @@ int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_b
 int cq_q_lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
     size_t d = P->d;
-    for (size_t i = 0; i < d; i++) {
-        uint32_t lev = cq_q_get(r, P->lbits);
-        if (lev >= P->L) return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu out of range", lev, i);
-        out[i] = cq_q_level_value(P->M, P->delta, lev);
-    }
-    if (r->truncated) return cq_fail(err, CQ_EDECODE, "l_p message truncated");
+    int st0 = cuq_decode_block(r, d, P->M, P->delta, P->L, P->lbits, out, err);
+    if (st0) return st0;
     if (P->dmax == 0) return CQ_OK;
     double *vals = (double *)work;
     uint64_t *idx = (uint64_t *)(vals + P->dmax);

@@ -120,6 +120,21 @@ static inline uint32_t cq_q_get(cq_bitreader *r, unsigned n)
     return (uint32_t)((x >> shift) & ((n == 32) ? 0xFFFFFFFFull : ((1ull << n) - 1)));
 }
 
+/* Read m fields of `width` bits (1 <= width <= 16) into v, several per 32-bit read. */
+static inline void cq_q_get_fields(cq_bitreader *r, uint32_t *v, size_t m, unsigned width)
+{
+    unsigned per = 32 / width;
+    uint32_t mask = (1u << width) - 1u;
+    size_t t = 0;
+    for (; t + per <= m; t += per) {
+        uint32_t word = cq_q_get(r, per * width);
+        for (unsigned j = 0; j < per; j++) v[t + j] = (word >> (j * width)) & mask;
+    }
+    for (; t < m; t++) v[t] = cq_q_get(r, width);
+}
+
+#define CQ_Q_CHUNK 256
+
 /* Non-zero iff every y[0..d) is finite (vectorisable: y - y is NaN exactly for NaN/Inf). */
 static inline int cq_q_all_finite(const double *y, size_t d)
 {
