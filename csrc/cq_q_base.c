@@ -127,10 +127,11 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter
         size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
         fill_uniforms(key, i0, m, ub);
         const double *yc = y + i0;
+        double hi = (double)s, lm2 = (double)s - 1.0, sbit = (double)(1u << P->lbits);
         for (size_t t = 0; t < m; t++) {
-            uint32_t lev = cq_q_round(fabs(yc[t]) * sc, s + 1, ub[t]);
-            uint32_t neg = (lev > 0) & (yc[t] < 0);
-            lv[t] = lev | (neg << P->lbits);
+            double lev = cq_q_round_d(fabs(yc[t]) * sc, hi, lm2, ub[t]);
+            double neg = (double)((lev > 0.0) & (yc[t] < 0.0)) * sbit; /* branch-free: signs are random */
+            lv[t] = (uint32_t)(int32_t)(lev + neg);
         }
         if (w != NULL) {
             if (width <= 16) put_fields(w, lv, m, width);
@@ -193,8 +194,8 @@ static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwr
         fill_uniforms(key, i0, m, ub);
         const double *yc = y + i0;
         for (size_t t = 0; t < m; t++) {
-            uint32_t b = cq_q_round(fabs(yc[t]) * inv, 2, ub[t]);
-            lv[t] = b ? (yc[t] < 0 ? 2u : 1u) : 0u;
+            double b = cq_q_round_d(fabs(yc[t]) * inv, 1.0, 0.0, ub[t]);
+            lv[t] = (uint32_t)(int32_t)b << (yc[t] < 0.0); /* 0, 1 (+1) or 2 (-1), branch-free */
         }
         if (w != NULL) put_fields(w, lv, m, 2);
         else
@@ -208,14 +209,17 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_er
     float sf;
     if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "TernGrad scale field is not a finite float32 >= 0");
     double sd = (double)sf;
+    const double tab[4] = {0.0, sd, -sd, 0.0};
     uint32_t lv[CQ_Q_CHUNK];
     for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
         size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
         cq_q_get_fields(r, lv, m, 2);
-        for (size_t t = 0; t < m; t++) {
-            if (lv[t] == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i0 + t);
-            out[i0 + t] = lv[t] == 0 ? 0.0 : (lv[t] == 1 ? sd : -sd);
-        }
+        uint32_t bad = 0;
+        for (size_t t = 0; t < m; t++) bad |= (lv[t] == 3);
+        if (bad)
+            for (size_t t = 0; t < m; t++)
+                if (lv[t] == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i0 + t);
+        for (size_t t = 0; t < m; t++) out[i0 + t] = tab[lv[t]]; /* branch-free: codes are random */
     }
     return CQ_OK;
 }

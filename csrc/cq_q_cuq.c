@@ -59,15 +59,7 @@ static int cuq_block(const double *x, size_t n, double M, double delta, uint32_t
         for (size_t t = 0; t < m; t++) nb |= !(fabs(xc[t]) <= mcheck);
         bad |= nb;
         /* the rounding of cq_q_round, written in double lanes so that it vectorises */
-        for (size_t t = 0; t < m; t++) {
-            double tt = (xc[t] + M) * inv;
-            double tc = tt > 0.0 ? tt : 0.0;
-            tc = tc < hi ? tc : hi;
-            double f = (double)(int32_t)tc;
-            f = f < lm2 ? f : lm2;
-            double uu = (double)(int32_t)(ub[t] >> 1) * CQ_Q_INV_TWO31;
-            lv[t] = (uint32_t)(int32_t)(f + (uu < tc - f ? 1.0 : 0.0));
-        }
+        for (size_t t = 0; t < m; t++) lv[t] = (uint32_t)(int32_t)cq_q_round_d((xc[t] + M) * inv, hi, lm2, ub[t]);
         if (w != NULL) {
             size_t t = 0;
             if (lbits <= 8) {

@@ -44,6 +44,19 @@ static inline uint32_t cq_q_round(double t, uint32_t L, uint32_t u)
     return (uint32_t)f + ((double)(int32_t)(u >> 1) * CQ_Q_INV_TWO31 < frac ? 1u : 0u);
 }
 
+/* cq_q_round in double lanes (vectorisable): t clamped to [0, hi = L-1], floor capped at
+ * lm2 = L-2, rounded up iff the top 31 bits of u, as a fraction, are below frac. Same
+ * distribution as cq_q_round. */
+static inline double cq_q_round_d(double t, double hi, double lm2, uint32_t u)
+{
+    double tc = t > 0.0 ? t : 0.0;
+    tc = tc < hi ? tc : hi;
+    double f = (double)(int32_t)tc;
+    f = f < lm2 ? f : lm2;
+    double uu = (double)(int32_t)(u >> 1) * CQ_Q_INV_TWO31;
+    return f + (uu < tc - f ? 1.0 : 0.0);
+}
+
 /* Value of level `lev` of the uniform grid -M + lev * delta (same expression in every
  * encoder fast path and decoder, so they agree bit for bit). */
 static inline double cq_q_level_value(double M, double delta, uint32_t lev)

@@ -164,7 +164,7 @@ static PyObject *py_q_encode(PyObject *self, PyObject *args)
     size_t nbytes = (size_t)((P.bits + 7) / 8);
     bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
     if (bytes == NULL) goto done;
-    memset(PyBytes_AS_STRING(bytes), 0, nbytes);
+    /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
     work = alloc_work(P.work);
     if (work == NULL) {
         PyErr_NoMemory();
