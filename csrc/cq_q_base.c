@@ -186,6 +186,7 @@ static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwr
     if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.15g exceeds the float32 range", S);
     float sf = f32_up(S);
     double sd = (double)sf, inv = sd > 0 ? 1.0 / sd : 0.0;
+    const double tab[4] = {0.0, sd, -sd, 0.0};
     uint64_t key = cq_rng_u64(g);
     if (w != NULL) cq_bw_put(w, cq_q_fbits(sf), 32);
     uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
@@ -199,7 +200,7 @@ static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwr
         }
         if (w != NULL) put_fields(w, lv, m, 2);
         else
-            for (size_t t = 0; t < m; t++) out[i0 + t] = lv[t] == 0 ? 0.0 : (lv[t] == 1 ? sd : -sd);
+            for (size_t t = 0; t < m; t++) out[i0 + t] = tab[lv[t]]; /* same values as the decoder's table */
     }
     return CQ_OK;
 }
