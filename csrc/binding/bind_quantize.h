@@ -1,0 +1,19 @@
+/*
+ * bind_quantize.h -- the quantizer spec conversion other binding files may reuse
+ * (quantized SGD, the distributed trainer): every Python quantizer object has a private
+ * `_spec` tuple
+ *     (kind, B, M, p, k, levels, s, h, flags)
+ * with kind an int of cq_qkind (csrc/cq_quantize.h); this turns it into a cq_qspec.
+ */
+#ifndef CQ_BIND_QUANTIZE_H
+#define CQ_BIND_QUANTIZE_H
+
+#include "bind.h"
+#include "../cq_quantize.h"
+
+/* 0 on success, -1 with TypeError/ValueError set. Accepts the quantizer object itself
+ * (anything with a `_spec` attribute) or the tuple. Parameter ranges are checked later
+ * by cq_q_resolve for a given d. */
+int cqb_qspec_from_py(PyObject *obj, cq_qspec *out);
+
+#endif /* CQ_BIND_QUANTIZE_H */

@@ -1,0 +1,307 @@
+/*
+ * cq_q_simq.c -- SimQ (Mayekar & Tyagi, Algorithms 1 and 2, Theorem 4.1) and SimQ+
+ * (section 4.2, eq. (5), Theorem 4.2).
+ *
+ * SimQ: i* = i w.p. |y_i|/B, 0 w.p. 1 - ||y||_1/B; j* = sign(y_i*); the message is the
+ * integer i* j* + d in ceil(log2(2d+1)) bits. One pass: a uniform u = U B is drawn first,
+ * the prefix sums of |y_i| are walked (block sums of 64, then a scan inside the block
+ * where the sum passes u) until they exceed u, and the rest of the pass only finishes
+ * ||y||_1 for the admissibility check.
+ *
+ * SimQ+: k independent SimQ(B') draws, B' = B d^(1/p), averaged. The k draws are sorted
+ * uniforms U_(1) <= ... <= U_(k) obtained from k+1 exponential spacings
+ * (U_(j) = (E_0 + ... + E_(j-1)) / (E_0 + ... + E_k)), then matched against the prefix
+ * sums of |y_i| in one merge walk: O(d + k). Message: the type (n_0, n_1, ..., n_d) as
+ * the stars-and-bars string of length d + k with k stars (n_0 stars, bar, n_1 stars,
+ * bar, ..., n_d stars), coded with the fixed-weight range coder (cq_rangecoder.h) and
+ * zero-padded to its fixed field length; then one sign bit (1 = negative) per index with
+ * n_i > 0, in increasing index order, zero-padded to k bits.
+ */
+#include <math.h>
+#include <string.h>
+#include "cq_q_internal.h"
+#include "cq_rangecoder.h"
+#include "cq_rng.h"
+
+/* ---- SimQ ---------------------------------------------------------------------------- */
+
+#define SIMQ_BLK 64
+
+int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d, i = 0, istar = 0;
+    double B = P->Bp;
+    double u = cq_rng_uniform(g) * B;
+    /* Walk the prefix sums a block at a time: a vectorisable block sum, and a sequential
+     * scan only inside the block where the running sum passes u. */
+    double s = 0.0;
+    for (; i < d && istar == 0; i += SIMQ_BLK) {
+        size_t m = d - i < SIMQ_BLK ? d - i : SIMQ_BLK;
+        const double *b = y + i;
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        size_t t = 0;
+        for (; t + 4 <= m; t += 4) {
+            a0 += fabs(b[t]);
+            a1 += fabs(b[t + 1]);
+            a2 += fabs(b[t + 2]);
+            a3 += fabs(b[t + 3]);
+        }
+        for (; t < m; t++) a0 += fabs(b[t]);
+        double bs = (a0 + a1) + (a2 + a3);
+        if (s + bs > u) {
+            double r = s;
+            for (t = 0; t < m; t++) {
+                r += fabs(b[t]);
+                if (r > u) {
+                    istar = i + t + 1;
+                    break;
+                }
+            }
+        }
+        s += bs;
+    }
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    for (; i + 4 <= d; i += 4) {
+        a0 += fabs(y[i]);
+        a1 += fabs(y[i + 1]);
+        a2 += fabs(y[i + 2]);
+        a3 += fabs(y[i + 3]);
+    }
+    for (; i < d; i++) a0 += fabs(y[i]);
+    double l1 = s + ((a0 + a1) + (a2 + a3));
+    if (!isfinite(l1)) {
+        for (size_t t = 0; t < d; t++)
+            if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
+    }
+    if (!(l1 <= B * (1.0 + CQ_Q_NORM_RTOL)))
+        return cq_fail(err, CQ_EDOMAIN, "SimQ needs ||y||_1 <= B = %.15g, got ||y||_1 = %.15g", B, l1);
+    int neg = istar > 0 && y[istar - 1] < 0;
+    if (w != NULL) {
+        uint64_t v = neg ? (uint64_t)d - istar : (uint64_t)d + istar;
+        cq_bw_put(w, v, (unsigned)P->bits);
+    } else {
+        memset(out, 0, d * sizeof(double));
+        if (istar > 0) out[istar - 1] = neg ? -B : B;
+    }
+    return CQ_OK;
+}
+
+int cq_q_simq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    uint64_t v = cq_q_get(r, (unsigned)P->bits);
+    if (r->truncated) return cq_fail(err, CQ_EDECODE, "SimQ message truncated");
+    if (v > 2 * (uint64_t)d)
+        return cq_fail(err, CQ_EDECODE, "SimQ field %llu out of range 0..2d = %llu", (unsigned long long)v,
+                       (unsigned long long)(2 * (uint64_t)d));
+    memset(out, 0, d * sizeof(double));
+    double B = P->Bp;
+    if (v > d) out[v - d - 1] = B;
+    else if (v < d) out[d - v - 1] = -B;
+    return CQ_OK;
+}
+
+/* ---- SimQ+ --------------------------------------------------------------------------- */
+
+/* ||y||_q for the admissibility check, with the sequential l1 sum the walk reproduces. */
+static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    double s1 = 0.0, s2 = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        double a = fabs(y[i]);
+        s1 += a;
+        s2 += a * a;
+    }
+    if (!isfinite(s1) || !isfinite(s2)) {
+        for (size_t t = 0; t < d; t++)
+            if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
+    }
+    double q = P->q, nq;
+    if (q == 1.0) nq = s1;
+    else if (q == 2.0) nq = sqrt(s2);
+    else {
+        double mx = 0.0;
+        for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
+        nq = mx > 0 ? mx * pow(cq_q_sum_pow(y, d, mx, q), 1.0 / q) : 0.0;
+    }
+    if (!(nq <= P->B * (1.0 + CQ_Q_NORM_RTOL)))
+        return cq_fail(err, CQ_EDOMAIN, "SimQ+ (p=%g) needs ||y||_q <= B = %.15g with q = %g, got ||y||_q = %.15g",
+                       P->p, P->B, q, nq);
+    if (!(s1 <= P->Bp * (1.0 + CQ_Q_NORM_RTOL)))
+        return cq_fail(err, CQ_EDOMAIN, "SimQ+ needs ||y||_1 <= B' = B d^(1/p) = %.15g, got ||y||_1 = %.15g", P->Bp,
+                       s1);
+    *l1_out = s1;
+    return CQ_OK;
+}
+
+typedef struct fw_enc {
+    cq_rc_encoder e;
+    uint64_t stars, pos;
+} fw_enc;
+
+static inline void fw_put(fw_enc *f, int bit)
+{
+    cq_rc_enc_bit(&f->e, bit, f->stars, f->pos);
+    f->stars -= (uint64_t)bit;
+    f->pos--;
+}
+
+static inline void fw_stars(fw_enc *f, uint64_t c)
+{
+    for (uint64_t t = 0; t < c; t++) fw_put(f, 1);
+}
+
+int cq_q_simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                      cq_errinfo *err)
+{
+    size_t d = P->d;
+    uint64_t k = P->k;
+    double l1 = 0.0;
+    int st = simqplus_check(P, y, &l1, err);
+    if (st) return st;
+    double *C = (double *)work;
+    double acc = 0.0;
+    for (uint64_t j = 0; j < k; j++) {
+        acc += cq_rng_exponential(g);
+        C[j] = acc;
+    }
+    acc += cq_rng_exponential(g);
+    double scale = P->Bp / acc; /* U_(j) B' = C[j] * scale */
+    uint64_t n0 = 0;
+    while (n0 < k && C[k - 1 - n0] * scale >= l1) n0++;
+    uint64_t kk = k - n0, j = 0;
+    double s = 0.0;
+    if (w == NULL) {
+        double unit = P->Bp / (double)k;
+        for (size_t i = 0; i < d; i++) {
+            s += fabs(y[i]);
+            uint64_t c = 0;
+            while (j < kk && C[j] * scale < s) {
+                c++;
+                j++;
+            }
+            double v = (double)c * unit;
+            out[i] = c ? (y[i] < 0 ? -v : v) : 0.0;
+        }
+        if (j != kk) return cq_fail(err, CQ_EINTERNAL, "SimQ+ walk assigned %llu of %llu draws",
+                                    (unsigned long long)j, (unsigned long long)kk);
+        return CQ_OK;
+    }
+    uint8_t *sb = (uint8_t *)(C + k);
+    memset(sb, 0, (size_t)((k + 7) / 8));
+    uint64_t nsg = 0;
+    fw_enc f;
+    uint64_t start = cq_bw_tell(w);
+    cq_rc_enc_init(&f.e, w);
+    f.stars = k;
+    f.pos = (uint64_t)d + k;
+    fw_stars(&f, n0);
+    fw_put(&f, 0);
+    for (size_t i = 0; i < d; i++) {
+        s += fabs(y[i]);
+        uint64_t c = 0;
+        while (j < kk && C[j] * scale < s) {
+            c++;
+            j++;
+        }
+        fw_stars(&f, c);
+        if (c) {
+            if (y[i] < 0) sb[nsg >> 3] |= (uint8_t)(1u << (nsg & 7));
+            nsg++;
+        }
+        if (i + 1 < d) fw_put(&f, 0);
+    }
+    if (j != kk || f.stars != 0 || f.pos != 0)
+        return cq_fail(err, CQ_EINTERNAL, "SimQ+ walk assigned %llu of %llu draws", (unsigned long long)j,
+                       (unsigned long long)kk);
+    uint64_t used = cq_rc_enc_finish(&f.e);
+    if (used > P->type_bits)
+        return cq_fail(err, CQ_EINTERNAL, "SimQ+ type code used %llu bits, field has %llu", (unsigned long long)used,
+                       (unsigned long long)P->type_bits);
+    cq_bw_zeros(w, P->type_bits - used);
+    (void)start;
+    uint64_t t = 0;
+    for (; t + 8 <= k; t += 8) cq_bw_put(w, sb[t >> 3], 8);
+    if (t < k) cq_bw_put(w, sb[t >> 3], (unsigned)(k - t));
+    return CQ_OK;
+}
+
+/* Re-encode a type (counts n0 and cnt[0..d) as exact doubles) into buf: canonical check. */
+static uint64_t simqplus_reencode(const cq_qpar *P, uint64_t n0, const double *cnt, uint8_t *buf, size_t nbytes)
+{
+    cq_bitwriter w;
+    cq_bw_init(&w, buf, nbytes);
+    fw_enc f;
+    cq_rc_enc_init(&f.e, &w);
+    f.stars = P->k;
+    f.pos = (uint64_t)P->d + P->k;
+    fw_stars(&f, n0);
+    fw_put(&f, 0);
+    for (size_t i = 0; i < P->d; i++) {
+        fw_stars(&f, (uint64_t)cnt[i]);
+        if (i + 1 < P->d) fw_put(&f, 0);
+    }
+    uint64_t used = cq_rc_enc_finish(&f.e);
+    if (used > P->type_bits) return UINT64_MAX;
+    cq_bw_zeros(&w, P->type_bits - used);
+    cq_bw_finish(&w);
+    return w.overflow ? UINT64_MAX : used;
+}
+
+int cq_q_simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    uint64_t k = P->k, F = P->type_bits;
+    if (r->nbits < F + k) return cq_fail(err, CQ_EDECODE, "SimQ+ message truncated");
+    cq_rc_decoder dc;
+    cq_rc_dec_init(&dc, r, F);
+    if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
+    memset(out, 0, d * sizeof(double));
+    uint64_t stars = k, pos = (uint64_t)d + k, n0 = 0;
+    size_t part = 0; /* 0: the zero index; i+1: coordinate i */
+    while (pos > 0) {
+        int bit = cq_rc_dec_bit(&dc, stars, pos);
+        pos--;
+        if (bit) {
+            stars--;
+            if (part == 0) n0++;
+            else out[part - 1] += 1.0;
+        } else {
+            part++;
+        }
+    }
+    cq_rc_dec_finish(&dc);
+    if (part != d || stars != 0) return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
+    /* canonical check: the encoder's code for this type must be exactly the field */
+    uint8_t *buf = (uint8_t *)work;
+    size_t nb = (size_t)((F + 7) / 8);
+    memset(buf, 0, nb + 8);
+    if (simqplus_reencode(P, n0, out, buf, nb + 8) == UINT64_MAX)
+        return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
+    size_t full = (size_t)(F / 8);
+    const uint8_t *pl = r->buf;
+    int bad = memcmp(buf, pl, full) != 0;
+    if (!bad && (F & 7)) {
+        uint8_t mask = (uint8_t)((1u << (F & 7)) - 1u);
+        bad = ((buf[full] ^ pl[full]) & mask) != 0;
+    }
+    if (bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
+    /* signs */
+    r->pos = F;
+    double unit = P->Bp / (double)k;
+    uint64_t nsg = 0;
+    for (size_t i = 0; i < d; i++) {
+        double c = out[i];
+        if (c != 0.0) {
+            uint32_t neg = cq_q_get(r, 1);
+            double v = c * unit;
+            out[i] = neg ? -v : v;
+            nsg++;
+        }
+    }
+    for (; nsg < k; nsg++)
+        if (cq_q_get(r, 1)) return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero",
+                                           (unsigned long long)nsg);
+    return CQ_OK;
+}
