@@ -19,6 +19,12 @@ def command(name, help):
     return register
 
 
+@command("demo", "the main job: quantized SGD on L2-logistic regression with every quantizer (table + PNG)")
+def _demo(argv):
+    from .demo import run
+    return run(argv)
+
+
 @command("info", "print the version, the build (sanitized or not) and the thread count")
 def _info(argv):
     parser = argparse.ArgumentParser(prog="python -m convq info", description="Describe this convq build.")

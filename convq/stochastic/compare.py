@@ -13,7 +13,7 @@ import numpy as np
 from .._rng import spawn
 from .._validation import check_int
 from .domains import LpBall
-from .methods import mirror_descent, mirror_exponent, sgd
+from .methods import mirror_descent, mirror_exponent, sgd, theory_step
 
 __all__ = ["Comparison", "compare"]
 
@@ -31,7 +31,9 @@ class Comparison:
     rows : list of dicts, one per quantizer: ``name``, ``bits_per_step``, ``total_bits``,
         ``subopt_mean``, ``subopt_ci95`` (half-width, 1.96 standard errors over repeats),
         ``factor`` (mean suboptimality / the unquantized one, if it was run), ``alpha0``,
-        ``bound`` (the explicit bound of Theorem 2.3 for that alpha0), ``time``.
+        ``bound`` (the explicit bound of Theorem 2.3 for that alpha0), ``time``, ``finals``
+        (the final suboptimality of every repeat), ``x`` (the first repeat's output) and
+        ``note`` (e.g. when a baseline without alpha0 ran with the unquantized step).
     traces : dict name -> dict(iteration, bits, subopt_mean, subopt_se)
     """
     rows: list
@@ -130,23 +132,28 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
         if progress:
             progress(f"[{i + 1}/{len(items)}] {name}: {repeats} run(s) of T = {T}")
         finals, curves, times = [], [], []
-        res = None
+        res = x_first = None
+        note = ""
+        step_q = step
+        a0q = q.alpha0(d) if q is not None and hasattr(q, "alpha0") else None
+        if isinstance(step, str) and step == "theory" and q is not None and a0q is None:
+            # The paper defines no alpha0 for the baselines: give them the unquantized step.
+            step_q = theory_step(method, problem, problem.domain, None, T, d, r_exp)
+            note = "unquantized step (no alpha0)"
         for s in range(repeats):
             gen = copy.deepcopy(seeds[s])
             if method == "sgd":
-                res = sgd(problem, x0, T, step, quantizer=q, rng=gen, record_every=record_every)
+                res = sgd(problem, x0, T, step_q, quantizer=q, rng=gen, record_every=record_every)
             else:
-                res = mirror_descent(problem, x0, T, p, step, quantizer=q, rng=gen, record_every=record_every)
+                res = mirror_descent(problem, x0, T, p, step_q, quantizer=q, rng=gen, record_every=record_every)
+            if x_first is None:
+                x_first = res.x
             finals.append(res.trace["suboptimality"][-1])
             curves.append(res.trace["suboptimality"])
             times.append(res.time)
         finals = np.array(finals)
         curves = np.array(curves)
-        a0 = None
-        try:
-            a0 = float(q.alpha0(d)) if q is not None else float(problem.q_bound)
-        except (AttributeError, TypeError, ValueError, NotImplementedError):
-            a0 = None
+        a0 = float(problem.q_bound) if q is None else (None if a0q is None else float(a0q))
         bound = None
         if a0 is not None and isinstance(problem.domain, LpBall):
             if method == "sgd":
@@ -156,7 +163,8 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
         se = finals.std(ddof=1) / math.sqrt(repeats) if repeats > 1 else float("nan")
         rows.append({"name": name, "bits_per_step": int(res.bits_per_step), "total_bits": int(res.total_bits),
                      "subopt_mean": float(finals.mean()), "subopt_ci95": float(1.96 * se), "factor": None,
-                     "alpha0": a0, "bound": bound, "time": float(np.mean(times)), "finals": finals})
+                     "alpha0": a0, "bound": bound, "time": float(np.mean(times)), "finals": finals,
+                     "x": x_first, "note": note})
         traces[name] = {"iteration": res.trace["iteration"], "bits": res.trace["bits"],
                         "subopt_mean": curves.mean(axis=0),
                         "subopt_se": curves.std(axis=0, ddof=1) / math.sqrt(repeats) if repeats > 1 else curves[0] * 0}

@@ -79,9 +79,11 @@ def _alpha0(quantizer, oracle, d):
     """alpha_0 of the quantizer (or the oracle's own bound when unquantized)."""
     if quantizer is not None:
         a0 = getattr(quantizer, "alpha0", None)
-        if a0 is None:
-            raise ValueError(f"step='theory' needs a quantizer with alpha0(d); {quantizer!r} has none")
-        return float(a0(d))
+        value = a0(d) if a0 is not None else None
+        if value is None:
+            raise ValueError(f"step='theory' needs the quantizer's alpha0 (Theorem 2.3); {quantizer!r} defines none "
+                             "-- give a numeric step")
+        return float(value)
     bound = getattr(oracle, "q_bound", None)
     if bound is None:
         raise ValueError("step='theory' needs the oracle's almost-sure gradient bound (attribute q_bound)")
@@ -114,9 +116,10 @@ def _steps(step, T):
 
 
 def _quant_spec(quantizer):
+    """The quantizer's C description (its `_spec` tuple) or None if it has none."""
     if quantizer is None:
         return None
-    return getattr(quantizer, "_c_quant_spec", None)
+    return getattr(quantizer, "_spec", None)
 
 
 def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_every, engine, r):

@@ -6,6 +6,7 @@
 #include "../cq_oracles.h"
 #include "../cq_sgd.h"
 #include "bind_objectives.h"
+#include "bind_quantize.h"
 
 /* Parse (kind, p, radius, lo, hi) into a cq_domain; lo/hi arrays are returned as new
  * references in lo_arr and hi_arr (or NULL) and must be released by the caller. */
@@ -326,6 +327,47 @@ done:
     return (PyObject *)out;
 }
 
+/* A convq quantizer adapted to cq_quant_cb: resolved once for d, then the fast path
+ * (bit-identical to decode(encode(y)), same draws), each message exactly par.bits long. */
+typedef struct quant_holder {
+    cq_qpar par;
+    void *work;
+} quant_holder;
+
+static int quant_apply(void *ctx, const double *y, size_t d, bitgen_t *g, double *out, uint64_t *nbits, cq_errinfo *err)
+{
+    (void)d;
+    quant_holder *h = (quant_holder *)ctx;
+    *nbits = h->par.bits;
+    return cq_q_quantize_par(&h->par, y, g, h->work, out, err);
+}
+
+/* 0 and a filled cb on success; -1 with an exception. qspec None: no quantization. */
+static int quant_from_spec(PyObject *qspec, size_t d, quant_holder *h, cq_quant_cb *cb)
+{
+    h->work = NULL;
+    cb->apply = NULL;
+    cb->ctx = NULL;
+    if (qspec == Py_None) return 0;
+    cq_qspec q;
+    if (cqb_qspec_from_py(qspec, &q) < 0) return -1;
+    cq_errinfo err;
+    err.msg[0] = 0;
+    int st = cq_q_resolve(&q, d, &h->par, &err);
+    if (st != CQ_OK) {
+        cqb_raise(st, &err);
+        return -1;
+    }
+    h->work = PyMem_RawMalloc(h->par.work ? h->par.work : 8);
+    if (h->work == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    cb->apply = quant_apply;
+    cb->ctx = h;
+    return 0;
+}
+
 /* _sgd_run(oracle_spec, quant_spec, x0, steps, method, r, dom_kind, p, radius, lo, hi,
  *          record_every, average, gen) -> (x_T, xbar, snapshots, bits) */
 static PyObject *py_sgd_run(PyObject *self, PyObject *args)
@@ -344,6 +386,8 @@ static PyObject *py_sgd_run(PyObject *self, PyObject *args)
     oracle_holder oh;
     memset(&oh, 0, sizeof oh);
     cq_quant_cb qcb = {NULL, NULL};
+    quant_holder qh;
+    qh.work = NULL;
     x = (PyArrayObject *)PyArray_FROM_OTF(x0o, NPY_DOUBLE, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_ENSURECOPY);
     if (x == NULL) goto done;
     steps = cqb_double_array(stepso, "steps", 1, 1);
@@ -353,10 +397,7 @@ static PyObject *py_sgd_run(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "need a non-empty vector x0, T >= 1 steps and record_every >= 1");
         goto done;
     }
-    if (qspec != Py_None) {
-        PyErr_SetString(PyExc_NotImplementedError, "quantizer specs are not supported by this build");
-        goto done;
-    }
+    if (quant_from_spec(qspec, (size_t)d, &qh, &qcb) < 0) goto done;
     cq_domain dom;
     if (parse_domain(dom_kind, p, radius, lo, hi, d, &dom, &la, &ha) < 0) goto done;
     if (oracle_from_spec(ospec, d, &oh) < 0) goto done;
@@ -389,6 +430,7 @@ static PyObject *py_sgd_run(PyObject *self, PyObject *args)
     result = Py_BuildValue("(OOOO)", x, xbar, snaps, bits);
 done:
     PyMem_RawFree(work);
+    PyMem_RawFree(qh.work);
     oracle_release(&oh);
     Py_XDECREF(x);
     Py_XDECREF(steps);
