@@ -16,6 +16,12 @@ double cq_norm_p(const double *x, size_t d, double p)
         for (size_t i = 0; i < d; i++) s += fabs(x[i]);
         return s;
     }
+    if (p == 2.0) {
+        /* one pass; fall back to the scaled two-pass form only on overflow/underflow */
+        double s2 = 0;
+        for (size_t i = 0; i < d; i++) s2 += x[i] * x[i];
+        if (s2 > 1e-290 && s2 < 1e290) return sqrt(s2);
+    }
     /* Scale by the max first so that |x_i|^p neither overflows nor underflows. */
     double m = 0;
     for (size_t i = 0; i < d; i++) m = fmax(m, fabs(x[i]));

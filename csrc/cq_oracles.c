@@ -7,9 +7,22 @@
 
 void cq_oracle_bernoulli(const double *alpha, size_t d, double s, double delta, bitgen_t *g, double *out)
 {
-    for (size_t i = 0; i < d; i++) {
-        double p_plus = 0.5 * (1.0 + 2.0 * delta * alpha[i]);
-        out[i] = cq_rng_uniform(g) < p_plus ? s : -s;
+    /* P(+) = (1 + 2 delta alpha_i)/2 by comparing a 32-bit uniform integer u with
+     * floor(P(+) 2^32): exact up to 2^-32 in each probability; one 64-bit draw serves two
+     * coordinates. alpha_i is +-1, so only two thresholds exist. */
+    const double two32 = 4294967296.0;
+    const uint64_t th_plus = (uint64_t)(0.5 * (1.0 + 2.0 * delta) * two32);
+    const uint64_t th_minus = (uint64_t)(0.5 * (1.0 - 2.0 * delta) * two32);
+    size_t i = 0;
+    for (; i + 1 < d; i += 2) {
+        uint64_t r = cq_rng_u64(g);
+        uint64_t u0 = r & 0xFFFFFFFFu, u1 = r >> 32;
+        out[i] = u0 < (alpha[i] > 0 ? th_plus : th_minus) ? s : -s;
+        out[i + 1] = u1 < (alpha[i + 1] > 0 ? th_plus : th_minus) ? s : -s;
+    }
+    if (i < d) {
+        uint64_t u0 = cq_rng_u64(g) & 0xFFFFFFFFu;
+        out[i] = u0 < (alpha[i] > 0 ? th_plus : th_minus) ? s : -s;
     }
 }
 

@@ -6,7 +6,9 @@
  * {-1, +1}^d, and are unbiased: E[g] = grad f_alpha = c alpha.
  *  - Bernoulli product (second construction): independent coordinates
  *        g_i = +s w.p. (1 + 2 delta alpha_i)/2,  -s otherwise,   s = B / d^(1/q),
- *    so ||g||_q = B surely and c = 2 delta s. Dense: a quantizer has work to do.
+ *    so ||g||_q = B surely and c = 2 delta s. Dense: a quantizer has work to do. The
+ *    coin flips compare 32-bit uniforms (two per 64-bit draw) with floor(P(+) 2^32):
+ *    each probability is exact to within 2^-32.
  *  - Paninski type (first construction): g = +B e_i w.p. (1 + 2 delta alpha_i)/(2d),
  *    -B e_i w.p. (1 - 2 delta alpha_i)/(2d); ||g||_q = B, c = 2 delta B / d. 1-sparse.
  * delta in (0, 1/2].

@@ -248,6 +248,9 @@ static int oracle_from_spec(PyObject *spec, npy_intp d, oracle_holder *h)
         if (!ok) return -1;
         if (cqb_obj_spec_parse(oargs, &h->obj) < 0) return -1;
         h->have_obj = 1;
+        /* One oracle draw is a few rows (or one pass for the noisy oracle) inside a loop of
+         * thousands: starting threads per draw would cost more than the draw itself. */
+        h->obj.o.n_threads = 1;
         size_t dim = cq_obj_dim(&h->obj.o);
         if ((npy_intp)dim != d) {
             PyErr_Format(PyExc_ValueError, "oracle dimension %zu does not match x0 (%zd)", dim, (Py_ssize_t)d);
