@@ -558,3 +558,65 @@ double cq_obj_value_from_z(const cq_obj *o, const double *z, const double *theta
     for (size_t i = 0; i < o->m; i++) fs += row_loss(o, z[i], o->y[i], &r);
     return loss_scale(o, o->m) * fs + cq_obj_penalty(o, o->m, theta, NULL);
 }
+
+double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double *w, const double *theta,
+                                 const double *d, double *slope)
+{
+    size_t dim = cq_obj_dim(o);
+    if (o->kind == CQ_OBJ_QUADRATIC) {
+        /* z = A x, w = A d: f = 1/2 x'z - b'x + c, grad f = z - b */
+        double s = 0.0, bx = 0.0, sl = 0.0;
+        for (size_t j = 0; j < dim; j++) {
+            s += theta[j] * z[j];
+            bx += o->y[j] * theta[j];
+            sl += (z[j] - o->y[j]) * d[j];
+        }
+        (void)w;
+        *slope = sl;
+        return 0.5 * s - bx + o->c;
+    }
+    double fs = 0.0, ss = 0.0, r;
+    for (size_t i = 0; i < o->m; i++) {
+        fs += row_loss(o, z[i], o->y[i], &r);
+        ss += r * w[i];
+    }
+    double sc = loss_scale(o, o->m), pen = 0.0, psl = 0.0;
+    size_t j0 = (size_t)has_icpt(o);
+    switch (o->kind) {
+    case CQ_OBJ_LEASTSQ:
+    case CQ_OBJ_LOGISTIC:
+    case CQ_OBJ_HINGE: {
+        double wt = o->kind == CQ_OBJ_HINGE ? 1.0 : (o->m ? o->lam / (double)o->m : 0.0);
+        double s2 = 0.0, sd = 0.0;
+        if (wt != 0.0)
+            for (size_t j = j0; j < dim; j++) {
+                s2 += theta[j] * theta[j];
+                sd += theta[j] * d[j];
+            }
+        pen = 0.5 * wt * s2;
+        psl = wt * sd;
+        break;
+    }
+    case CQ_OBJ_LASSO: {
+        double mu = o->lam, delta = o->c, s1 = 0.0, sd = 0.0;
+        if (mu != 0.0)
+            for (size_t j = 0; j < dim; j++) {
+                double x = theta[j], a = fabs(x), gj;
+                if (delta > 0 && a < delta) {
+                    s1 += x * x / (2.0 * delta);
+                    gj = x / delta;
+                } else {
+                    s1 += delta > 0 ? a - 0.5 * delta : a;
+                    gj = x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
+                }
+                sd += gj * d[j];
+            }
+        pen = mu * s1;
+        psl = mu * sd;
+        break;
+    }
+    default: break;
+    }
+    *slope = sc * ss + psl;
+    return sc * fs + pen;
+}
