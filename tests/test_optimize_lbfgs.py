@@ -136,7 +136,7 @@ def test_c_loop_equals_python_twin(make, rng):
     a, xa = iterates(o, x0, method="lbfgs", memory=3, tol=1e-7, max_iter=500)
     b, xb = iterates(o, x0, method="lbfgs", memory=3, tol=1e-7, max_iter=500, grad_transform=lambda g: g)
     assert a.success and b.success and a.nit == b.nit
-    np.testing.assert_allclose(xa, xb, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(xa, xb, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(a.trace["fun"], b.trace["fun"], rtol=1e-12)
     # interpolated steps agree while |g| is well above rounding (near x* the slopes that
     # decide a zoom step are O(|g| |d|) and carry relative rounding ~ eps / |g|)
@@ -146,7 +146,7 @@ def test_c_loop_equals_python_twin(make, rng):
     f = ob.Function(o.value, o.grad, dim=o.dim)
     c, xc = iterates(f, x0, method="lbfgs", memory=3, tol=1e-7, max_iter=500)
     assert c.nit == a.nit
-    np.testing.assert_allclose(xc, xa, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(xc, xa, rtol=1e-10, atol=1e-12)
 
 
 def test_function_objective_rosenbrock_and_grad_transform():
