@@ -569,15 +569,17 @@ int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trac
                 if (st != CQ_OK) goto done;
             }
             double sy = 0.0, yy = 0.0;
-            double *S = LM.S + (size_t)LM.head * n, *Y = LM.Y + (size_t)LM.head * n;
             for (size_t j = 0; j < n; j++) {
                 double sj = W.xt[j] - W.x[j], yj = W.gt[j] - W.g[j];
-                S[j] = sj;
-                Y[j] = yj;
                 sy += sj * yj;
                 yy += yj * yj;
             }
-            if (sy > 2.220446049250313e-16 * yy && sy > 0.0) {
+            if (sy > 2.220446049250313e-16 * yy && sy > 0.0) { /* else keep the memory as it is */
+                double *S = LM.S + (size_t)LM.head * n, *Y = LM.Y + (size_t)LM.head * n;
+                for (size_t j = 0; j < n; j++) {
+                    S[j] = W.xt[j] - W.x[j];
+                    Y[j] = W.gt[j] - W.g[j];
+                }
                 LM.rho[LM.head] = 1.0 / sy;
                 LM.head = (LM.head + 1) % LM.M;
                 if (LM.count < LM.M) LM.count++;
