@@ -20,6 +20,12 @@ Methods (gradient-method-line-search-bb.txt; shared/design/ALGORITHMS.md section
 * ``"proximal"`` / ``"fista"``: for f + l1 ||x||_1 with soft-thresholding; on a ``Lasso``
   the l1 weight is its mu.
 * ``"subgradient"``: t_k = t0 / sqrt(k), returns the best iterate.
+* ``"lbfgs"``: limited-memory BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed.,
+  Algorithm 7.4, the two-loop recursion H_k g with H_k^0 = (s'y / y'y) I, eq. (7.20), inside
+  Algorithm 7.5) with a strong-Wolfe line search (N&W Algorithms 3.5 and 3.6, cubic
+  interpolation (3.59)): f(x + t d) <= f(x) + c1 t g'd and |g(x + t d)'d| <= c2 |g'd|.
+  In C its first trial (t = 1) is one fused pass that also yields the next gradient;
+  later trials, value and slope, reuse z = X x and X d: O(m) each.
 """
 from __future__ import annotations
 
@@ -35,7 +41,9 @@ from ._validation import as_vector, check_int, check_open_unit, check_positive, 
 
 __all__ = ["minimize", "lasso", "OptimizeResult"]
 
-_METHODS = {"gd": 0, "bb": 1, "nesterov": 2, "proximal": 3, "fista": 4, "subgradient": 5}
+_METHODS = {"gd": 0, "bb": 1, "nesterov": 2, "proximal": 3, "fista": 4, "subgradient": 5, "lbfgs": 6}
+# options L-BFGS uses; any other option given with method="lbfgs" is an error
+_LBFGS_OPTIONS = {"memory", "alpha", "c1", "c2", "ftol"}
 _STEPS = {"fixed": 0, "armijo": 1, "backtracking": 1, "exact": 2}
 _NONMONO = {None: 0, "none": 0, "max": 1, "average": 2}
 _STATUS = {
@@ -79,12 +87,16 @@ def _check_step_options(method, step, opts, obj, x0, rng):
     """Validate and default the options; returns a dict."""
     o = {}
     known = {"t", "t0", "alpha", "beta", "variant", "nonmonotone", "memory", "eta", "t_min", "t_max",
-             "l1", "ftol", "L", "restart"}
+             "l1", "ftol", "L", "restart", "c1", "c2"}
     unknown = set(opts) - known
     if unknown:
         raise TypeError(f"unknown option(s) {sorted(unknown)}; known options are {sorted(known)}")
     if method not in _METHODS:
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+    if method == "lbfgs":
+        return _check_lbfgs_options(step, opts)
+    if "c1" in opts or "c2" in opts:
+        raise TypeError("options c1 and c2 (strong Wolfe constants) are only used by method='lbfgs'")
     if step not in _STEPS:
         raise ValueError(f"step must be one of 'fixed', 'armijo', 'exact', got {step!r}")
     if step == "exact" and method != "gd":
@@ -143,6 +155,29 @@ def _check_step_options(method, step, opts, obj, x0, rng):
     return o
 
 
+def _check_lbfgs_options(step, opts):
+    """Options of method="lbfgs": memory (>= 1), c1 (alias alpha), c2, ftol."""
+    extra = set(opts) - _LBFGS_OPTIONS
+    if extra:
+        raise TypeError(f"option(s) {sorted(extra)} are not used by method='lbfgs' "
+                        f"(it takes {sorted(_LBFGS_OPTIONS)})")
+    if step not in ("armijo", "backtracking"):
+        raise ValueError(f"method='lbfgs' uses its own strong-Wolfe line search; leave step at its default "
+                         f"'armijo', got step={step!r}")
+    if "alpha" in opts and "c1" in opts:
+        raise TypeError("give either c1 or its alias alpha, not both")
+    o = {}
+    o["memory"] = check_int(opts.get("memory", 10), "memory", minimum=1, maximum=100000)
+    c1 = check_open_unit(opts.get("c1", opts.get("alpha", 1e-4)), "c1")
+    c2 = check_open_unit(opts.get("c2", 0.9), "c2")
+    if not c1 < c2:
+        raise ValueError(f"the strong Wolfe conditions need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
+    o.update(alpha=c1, c2=c2, beta=0.5, variant="bb1", nonmonotone=0, eta=0.85, t_min=1e-10, t_max=1e10,
+             l1=0.0, t=1.0, restart=False)
+    o["ftol"] = check_positive(opts.get("ftol", 0.0), "ftol", allow_zero=True)
+    return o
+
+
 def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callback=None, *,
              verbose=False, grad_transform=None, **options):
     r"""Minimise ``obj`` from ``x0`` with a first-order method of the gradient-method notes.
@@ -159,10 +194,17 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     obj : convq.objectives.Objective
         A built-in objective (iterated in C) or a ``Function`` (iterated in Python).
     x0 : array_like, shape (obj.dim,)
-    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient"}
+    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs"}
+        ``"lbfgs"``: limited-memory BFGS, d_k = -H_k grad f(x_k) from the two-loop
+        recursion over the last ``memory`` pairs s_i = x_{i+1} - x_i, y_i = g_{i+1} - g_i
+        (H_k^0 = s'y / y'y I), with a strong-Wolfe line search (Nocedal & Wright,
+        Numerical Optimization, 2nd ed., Algorithms 7.4, 7.5, 3.5, 3.6). Its first trial
+        step is 1 (1/||g|| while no pair is stored, as in L-BFGS-B); a pair with s'y <= 0 is not
+        stored. Not for Hinge (not differentiable).
     step : {"fixed", "armijo", "exact"}
         Step rule of "gd"; "nesterov", "proximal" and "fista" use "fixed" (t = 1/L by
-        default) or "armijo" (backtracking). Ignored by "bb" and "subgradient".
+        default) or "armijo" (backtracking). Ignored by "bb" and "subgradient"; "lbfgs"
+        accepts only the default (its line search is the strong-Wolfe one).
     tol : float
         Stop when ||grad f(x_k)|| <= tol (proximal methods: the gradient mapping).
     max_iter : int
@@ -185,6 +227,9 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         ``restart`` ("nesterov"/"fista": reset the momentum whenever f increases,
         O'Donoghue & Candes' function restart; default True, False gives the plain
         schemes of the notes).
+        "lbfgs" takes only ``memory`` (number of pairs, default 10), ``c1`` (alias
+        ``alpha``; sufficient decrease, default 1e-4), ``c2`` (curvature, default 0.9;
+        0 < c1 < c2 < 1) and ``ftol``; any other option is a TypeError.
 
     Returns
     -------
@@ -204,6 +249,8 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         raise TypeError(f"verbose must be a bool or a non-negative int, got {verbose!r}")
     if method in ("proximal", "fista") and isinstance(obj, Hinge):
         raise ValueError("proximal methods need a smooth part; Hinge is not smooth (use 'subgradient')")
+    if method == "lbfgs" and isinstance(obj, Hinge):
+        raise ValueError("method='lbfgs' needs a differentiable objective; Hinge is not (use 'subgradient')")
     opts = _check_step_options(method, step, options, obj, x0, rng=0)
     every = 0
     if verbose:
@@ -219,7 +266,8 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     else:
         params = (_METHODS[method], _STEPS[step], opts["t"], opts["alpha"], opts["beta"],
                   1 if opts["variant"] == "bb1" else 2, opts["nonmonotone"], opts["memory"], opts["eta"],
-                  opts["t_min"], opts["t_max"], opts["l1"], tol, opts["ftol"], int(opts["restart"]))
+                  opts["t_min"], opts["t_max"], opts["l1"], tol, opts["ftol"], int(opts["restart"]),
+                  opts.get("c2", 0.9))
         c_cb = None
         if state_cb is not None:
             def c_cb(k, x, f, g, t):
@@ -231,6 +279,8 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
                               step=tt[:nit + 1].copy(), time=ttime[:nit + 1].copy()))
     res["success"] = res["status"] in (0, 4)
     res["message"] = _STATUS[res["status"]]
+    if method == "lbfgs":
+        res["memory"] = opts["memory"]
     res["method"] = method if method not in ("gd", "nesterov", "proximal", "fista") else f"{method}/{step}"
     if every:
         print(f"[convq.minimize] {res['message']} after {res['nit']} iterations: f = {res['fun']:.10g}, "
@@ -306,6 +356,149 @@ def _golden(phi, f0, t_init):
     return best_t
 
 
+def _cubic_min(a, fa, da, b, fb, db):
+    """Minimiser of the cubic through (a, fa, da), (b, fb, db) (N&W eq. 3.59); nan if none."""
+    with np.errstate(all="ignore"):
+        d1 = da + db - 3.0 * (fa - fb) / (a - b)
+        disc = d1 * d1 - da * db
+        if not disc >= 0.0 or not math.isfinite(d1):
+            return math.nan
+        d2 = (1.0 if b > a else -1.0) * math.sqrt(disc)
+        den = db - da + 2.0 * d2
+        if not abs(den) > 0.0:
+            return math.nan
+        return b - (b - a) * (db + d2 - d1) / den
+
+
+_LB_MAXEVAL = 40
+
+
+def _wolfe_search(trial, f0, g0, c1, c2, t):
+    """Strong-Wolfe line search, N&W Algorithms 3.5 / 3.6 -- the same rules, in the same
+    order, as wolfe_search in csrc/cq_optimize.c. trial(t) -> (phi, dphi, point); returns
+    (t, point) of the accepted trial or None."""
+    tp, fp, dp, pp = 0.0, f0, g0, None
+    fa = f0 + 16.0 * 2.220446049250313e-16 * abs(f0)  # f0 with its rounding error
+    tc = t
+    neval = 0
+    while True:
+        fc, dc, pc = trial(tc)
+        neval += 1
+        if fc > fa + c1 * tc * g0 or (neval > 1 and fc >= fp):
+            lo, flo, dlo, plo, hi, fhi, dhi = tp, fp, dp, pp, tc, fc, dc
+            break
+        if abs(dc) <= -c2 * g0:
+            return tc, pc
+        if dc >= 0.0:
+            lo, flo, dlo, plo, hi, fhi, dhi = tc, fc, dc, pc, tp, fp, dp
+            break
+        if neval >= _LB_MAXEVAL:
+            return tc, pc
+        lo_e, hi_e = tc + 1.1 * (tc - tp), tc + 4.0 * (tc - tp)
+        tn = _cubic_min(tp, fp, dp, tc, fc, dc)
+        if math.isnan(tn):
+            tn = hi_e
+        elif tn < lo_e:
+            tn = lo_e
+        elif tn > hi_e:
+            tn = hi_e
+        tp, fp, dp, pp = tc, fc, dc, pc
+        tc = tn
+    while True:
+        a, b = min(lo, hi), max(lo, hi)
+        if neval >= _LB_MAXEVAL or not b - a > 1e-15 * b:
+            break
+        if (dlo < 0.0 < dhi) or (dlo > 0.0 > dhi):
+            tn = lo + (hi - lo) * (dlo / (dlo - dhi))  # secant on phi'
+        else:
+            tn = _cubic_min(lo, flo, dlo, hi, fhi, dhi)
+        if not (a + 0.1 * (b - a) <= tn <= b - 0.1 * (b - a)):
+            tn = 0.5 * (lo + hi)
+        fc, dc, pc = trial(tn)
+        neval += 1
+        if fc > fa + c1 * tn * g0 or fc >= flo:
+            hi, fhi, dhi = tn, fc, dc
+        else:
+            if abs(dc) <= -c2 * g0:
+                return tn, pc
+            if dc * (hi - lo) >= 0.0:
+                hi, fhi, dhi = lo, flo, dlo
+            lo, flo, dlo, plo = tn, fc, dc, pc
+    if lo > 0.0 and flo < f0:
+        return lo, plo
+    return None
+
+
+def _two_loop(g, S, Y, rho):
+    """Algorithm 7.4 (N&W): -H g over the stored pairs (oldest first), H^0 = s'y/y'y I."""
+    q = g.copy()
+    a = [0.0] * len(S)
+    for i in range(len(S) - 1, -1, -1):
+        a[i] = rho[i] * float(S[i] @ q)
+        q -= a[i] * Y[i]
+    if S:
+        q *= float(S[-1] @ Y[-1]) / float(Y[-1] @ Y[-1])
+    for i in range(len(S)):
+        b = rho[i] * float(Y[i] @ q)
+        q += (a[i] - b) * S[i]
+    return -q
+
+
+def _lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
+    """The Python twin of the C L-BFGS loop (Algorithm 7.5)."""
+    from collections import deque
+    M = o["memory"]
+    S, Y, rho = deque(maxlen=M), deque(maxlen=M), deque(maxlen=M)
+    f, g, gu = fval_grad(x, trial=False)
+    gnorm = float(np.linalg.norm(g))
+    record(f, gnorm, 0.0)
+    status, k = 1, 0
+    for k in range(1, max_iter + 1):
+        if gnorm <= tol:
+            status = 0
+            k -= 1
+            break
+        d = _two_loop(gu, list(S), list(Y), list(rho))
+        gd = float(gu @ d)
+        if not gd < 0.0:
+            S.clear(), Y.clear(), rho.clear()
+            d = -gu
+            gd = -float(gu @ gu)
+        t = 1.0 if S else 1.0 / math.sqrt(-gd)  # no pair yet: ||t d|| = 1 (d = -g)
+
+        def trial(s):
+            fs, gs, gus = fval_grad(x + s * d, trial=True)
+            if not math.isfinite(fs):
+                return math.inf, math.nan, None
+            return fs, float(gus @ d), (fs, gs, gus)
+
+        out = _wolfe_search(trial, f, gd, o["alpha"], o["c2"], t)
+        if out is None:
+            status = 3
+            k -= 1
+            break
+        t, (fn, gn_, gun) = out
+        xn = x + t * d
+        s_, y_ = xn - x, gun - gu
+        sy, yy = float(s_ @ y_), float(y_ @ y_)
+        if sy > 2.220446049250313e-16 * yy and sy > 0.0:
+            S.append(s_), Y.append(y_), rho.append(1.0 / sy)
+        Fold = f
+        x, f, g, gu = xn, fn, gn_, gun
+        gnorm = float(np.linalg.norm(g))
+        record(f, gnorm, t)
+        if cb is not None and cb(k, x, f, gnorm, t):
+            status = 2
+            break
+        if o["ftol"] > 0 and abs(f - Fold) < o["ftol"]:
+            status = 4
+            break
+    else:
+        k = max_iter
+    return dict(x=x, fun=float(f), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
+                status=status)
+
+
 def _python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
     counts = {"f": 0, "g": 0}
     tr = {"fun": [], "grad_norm": [], "step": [], "time": []}
@@ -325,19 +518,38 @@ def _python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
         counts["f"] += 1
         counts["g"] += 1
         f, g = obj.value_and_grad(v)
+        return (f, g) + (transform(g),)
+
+    def transform(g):
         g_used = g
         if gt is not None:
             g_used = np.asarray(gt(g.copy()), dtype=float)
             if g_used.shape != g.shape or not np.all(np.isfinite(g_used)):
                 raise ValueError(f"grad_transform must return a finite array of shape {g.shape}, "
                                  f"got shape {g_used.shape}")
-        return f, g, g_used
+        return g_used
 
     def record(F, gn, t):
         tr["fun"].append(F)
         tr["grad_norm"].append(gn)
         tr["step"].append(t)
         tr["time"].append(time.perf_counter() - t_start)
+
+    if method == "lbfgs":
+        def fval_grad(v, trial):
+            # a trial where a built-in objective overflows counts as +inf (as in C)
+            counts["f"] += 1
+            counts["g"] += 1
+            try:
+                f, g = obj.value_and_grad(v)
+            except ValueError:
+                if isinstance(obj, Function) or not trial:
+                    raise
+                return math.inf, None, None
+            return f, g, transform(g)
+        res = _lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record)
+        res["trace"] = {kk: np.asarray(v, dtype=float) for kk, v in tr.items()}
+        return res
 
     f, g, gu = fgrad(x)
     t = o["t"]

@@ -85,6 +85,13 @@ int cq_obj_matvec(const cq_obj *o, const double *d, double *w, cq_interrupt *it)
  * (Quadratic: O(p)). This is what a line-search trial costs: z(theta + t d) = z + t X d. */
 double cq_obj_value_from_z(const cq_obj *o, const double *z, const double *theta);
 
+/* Value and slope phi'(t) = grad f(theta)'d from a cached linear predictor z (as above)
+ * and w = X d (+ d[0] with an intercept; Quadratic: A d): O(m + p). With z = z0 + t w and
+ * theta = theta0 + t d this is phi(t) = f(theta0 + t d) and its derivative, without a pass
+ * over X (the trials of a Wolfe line search). Hinge: the slope of its subgradient. */
+double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double *w, const double *theta,
+                                 const double *d, double *slope);
+
 /* Penalty part only (see the table above) and its gradient added to grad (if non-NULL);
  * m_used is the number of rows used (for the lam/(2m) scaling). */
 double cq_obj_penalty(const cq_obj *o, size_t m_used, const double *theta, double *grad);

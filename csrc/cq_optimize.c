@@ -45,6 +45,7 @@ typedef struct ws {
     double *best;           /* subgradient: best iterate */
     double *hist;           /* max-rule memory, M + 1 values */
     long nfev, ngev, passes;
+    double f_first;         /* L-BFGS: value of the fused first trial */
     cq_interrupt *it;
     cq_errinfo *err;
 } ws;
@@ -181,6 +182,172 @@ static double prox_step(ws *W, const double *y, const double *gy, double t, doub
     return sqrt(s);
 }
 
+
+/* ---- L-BFGS: Nocedal & Wright, Algorithms 7.4 / 7.5, strong-Wolfe search 3.5 / 3.6 ---- */
+
+#define LB_MAXEVAL 40   /* function evaluations per line search */
+
+typedef struct lbfgs_mem {
+    double *S, *Y;      /* M x n ring buffers of s_i = x_{i+1} - x_i, y_i = g_{i+1} - g_i */
+    double *rho, *a;    /* rho_i = 1 / y_i's_i; the alpha_i of the two-loop recursion */
+    int M, count, head; /* capacity, pairs stored, slot of the next pair */
+} lbfgs_mem;
+
+/* Algorithm 7.4: d = -H_k g with H_k^0 = gamma I, gamma = s'y / y'y of the newest pair
+ * (eq. 7.20; gamma = 1 without pairs). */
+static void two_loop(const lbfgs_mem *L, const double *g, double *d, size_t n)
+{
+    for (size_t j = 0; j < n; j++) d[j] = g[j];
+    for (int c = 0; c < L->count; c++) { /* newest to oldest */
+        int i = (L->head - 1 - c + 2 * L->M) % L->M;
+        const double *s = L->S + (size_t)i * n, *y = L->Y + (size_t)i * n;
+        double ai = L->rho[i] * dotv(s, d, n);
+        L->a[i] = ai;
+        for (size_t j = 0; j < n; j++) d[j] -= ai * y[j];
+    }
+    if (L->count > 0) {
+        int i = (L->head - 1 + L->M) % L->M;
+        const double *s = L->S + (size_t)i * n, *y = L->Y + (size_t)i * n;
+        double gamma = dotv(s, y, n) / dotv(y, y, n);
+        for (size_t j = 0; j < n; j++) d[j] *= gamma;
+    }
+    for (int c = L->count - 1; c >= 0; c--) { /* oldest to newest */
+        int i = (L->head - 1 - c + 2 * L->M) % L->M;
+        const double *s = L->S + (size_t)i * n, *y = L->Y + (size_t)i * n;
+        double b = L->rho[i] * dotv(y, d, n);
+        for (size_t j = 0; j < n; j++) d[j] += (L->a[i] - b) * s[j];
+    }
+    for (size_t j = 0; j < n; j++) d[j] = -d[j];
+}
+
+/* minimiser of the cubic through (a, fa, da), (b, fb, db) (N&W eq. 3.59); NAN if none */
+static double cubic_min(double a, double fa, double da, double b, double fb, double db)
+{
+    double d1 = da + db - 3.0 * (fa - fb) / (a - b);
+    double disc = d1 * d1 - da * db;
+    if (!(disc >= 0.0) || !isfinite(d1)) return NAN;
+    double d2 = (b > a ? 1.0 : -1.0) * sqrt(disc);
+    double den = db - da + 2.0 * d2;
+    if (!(fabs(den) > 0.0)) return NAN;
+    return b - (b - a) * (db + d2 - d1) / den;
+}
+
+/* phi(t), phi'(t) along d from x. The first trial is a fused pass into (xt, gt, zt) (the
+ * next gradient if accepted); the others use z + t w (w = X d formed once): O(m). A
+ * non-finite value is reported as +inf. */
+static int lb_trial(ws *W, double t, int first, int *have_w, double *phi, double *dphi)
+{
+    size_t n = W->n, zl = W->zl;
+    if (first) {
+        for (size_t j = 0; j < n; j++) W->xt[j] = W->x[j] + t * W->d[j];
+        int st = eval(W, W->xt, phi, W->gt, W->zt, 1);
+        if (st != CQ_OK) return st;
+        W->f_first = *phi;
+        *dphi = isfinite(*phi) ? dotv(W->gt, W->d, n) : NAN;
+        return CQ_OK;
+    }
+    if (!*have_w) {
+        int st = cq_obj_matvec(W->o, W->d, W->w, W->it);
+        W->passes++;
+        if (st != CQ_OK) return st;
+        *have_w = 1;
+    }
+    for (size_t i = 0; i < zl; i++) W->zy[i] = W->z[i] + t * W->w[i];
+    for (size_t j = 0; j < n; j++) W->yv[j] = W->x[j] + t * W->d[j];
+    W->nfev++;
+    double sl = 0.0, v = cq_obj_value_slope_from_z(W->o, W->zy, W->w, W->yv, W->d, &sl);
+    if (!isfinite(v) || !isfinite(sl)) {
+        v = INFINITY;
+        sl = NAN;
+    }
+    *phi = v;
+    *dphi = sl;
+    return CQ_OK;
+}
+
+/* Strong-Wolfe line search from t (Algorithm 3.5 with zoom, Algorithm 3.6): find t with
+ * phi(t) <= phi(0) + c1 t phi'(0) and |phi'(t)| <= c2 |phi'(0)|; phi(0) is taken with its
+ * rounding error 16 eps |phi(0)|, so that near the solution, where f can no longer resolve
+ * the decrease, the (accurate) slope still decides. Extrapolation: the cubic step clipped
+ * to [t + 1.1 (t - t_prev), t + 4 (t - t_prev)]; zoom: the secant step on phi' when phi'
+ * changes sign over the bracket (it does not use the values, whose rounding dominates near
+ * the solution), else the cubic step (3.59); bisection when that step is outside the middle
+ * 80 % of the bracket. After LB_MAXEVAL evaluations or
+ * a collapsed bracket the best sufficient-decrease point found (if any) is accepted.
+ * Returns CQ_OK (*t, *first_acc: the accepted trial is the fused first one), -1 (no
+ * acceptable step) or an error status. */
+static int wolfe_search(ws *W, double f0, double g0, double c1, double c2, double *t, int *first_acc)
+{
+    double tp = 0.0, fp = f0, dp = g0, tc = *t, fc = 0.0, dc = 0.0;
+    double lo, flo, dlo, hi, fhi, dhi;
+    double fa = f0 + 16.0 * 2.220446049250313e-16 * fabs(f0); /* f0 plus its rounding error */
+    int neval = 0, prev_first = 0, lo_first, have_w = 0, st;
+    for (;;) {
+        int first = neval == 0;
+        st = lb_trial(W, tc, first, &have_w, &fc, &dc);
+        if (st != CQ_OK) return st;
+        neval++;
+        if (fc > fa + c1 * tc * g0 || (neval > 1 && fc >= fp)) {
+            lo = tp; flo = fp; dlo = dp; lo_first = prev_first;
+            hi = tc; fhi = fc; dhi = dc;
+            break;
+        }
+        if (fabs(dc) <= -c2 * g0) {
+            *t = tc;
+            *first_acc = first;
+            return CQ_OK;
+        }
+        if (dc >= 0.0) {
+            lo = tc; flo = fc; dlo = dc; lo_first = first;
+            hi = tp; fhi = fp; dhi = dp;
+            break;
+        }
+        if (neval >= LB_MAXEVAL) {
+            *t = tc;
+            *first_acc = first;
+            return CQ_OK;
+        }
+        double lo_e = tc + 1.1 * (tc - tp), hi_e = tc + 4.0 * (tc - tp);
+        double tn = cubic_min(tp, fp, dp, tc, fc, dc);
+        if (isnan(tn)) tn = hi_e;
+        else if (tn < lo_e) tn = lo_e;
+        else if (tn > hi_e) tn = hi_e;
+        tp = tc; fp = fc; dp = dc; prev_first = first;
+        tc = tn;
+    }
+    /* zoom: lo satisfies sufficient decrease with the lowest value so far */
+    for (;;) {
+        double a = lo < hi ? lo : hi, b = lo < hi ? hi : lo;
+        if (neval >= LB_MAXEVAL || !(b - a > 1e-15 * b)) break;
+        double tn = (dlo < 0.0 && dhi > 0.0) || (dlo > 0.0 && dhi < 0.0)
+                        ? lo + (hi - lo) * (dlo / (dlo - dhi)) /* secant on phi' */
+                        : cubic_min(lo, flo, dlo, hi, fhi, dhi);
+        if (!(tn >= a + 0.1 * (b - a) && tn <= b - 0.1 * (b - a))) tn = 0.5 * (lo + hi);
+        st = lb_trial(W, tn, 0, &have_w, &fc, &dc);
+        if (st != CQ_OK) return st;
+        neval++;
+        if (fc > fa + c1 * tn * g0 || fc >= flo) {
+            hi = tn; fhi = fc; dhi = dc;
+        } else {
+            if (fabs(dc) <= -c2 * g0) {
+                *t = tn;
+                *first_acc = 0;
+                return CQ_OK;
+            }
+            if (dc * (hi - lo) >= 0.0) {
+                hi = lo; fhi = flo; dhi = dlo;
+            }
+            lo = tn; flo = fc; dlo = dc; lo_first = 0;
+        }
+    }
+    if (lo > 0.0 && flo < f0) {
+        *t = lo;
+        *first_acc = lo_first;
+        return CQ_OK;
+    }
+    return -1;
+}
+
 int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trace_f, double *trace_g,
                 double *trace_t, double *trace_time, cq_opt_callback cb, void *cb_ctx, cq_opt_result *res,
                 cq_interrupt *it, cq_errinfo *err)
@@ -203,6 +370,20 @@ int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trac
     q += zz; /* spare */
     W.hist = q;
 
+    lbfgs_mem LM = {NULL, NULL, NULL, NULL, 0, 0, 0};
+    double *lbuf = NULL;
+    if (p->method == CQ_OPT_LBFGS) {
+        LM.M = M < 1 ? 1 : M;
+        lbuf = (double *)malloc((2 * (size_t)LM.M * nn + 2 * (size_t)LM.M) * sizeof(double));
+        if (lbuf == NULL) {
+            free(buf);
+            return cq_fail(err, CQ_ENOMEM, "out of memory for the L-BFGS memory (%d pairs of length %zu)", LM.M, n);
+        }
+        LM.S = lbuf;
+        LM.Y = LM.S + (size_t)LM.M * nn;
+        LM.rho = LM.Y + (size_t)LM.M * nn;
+        LM.a = LM.rho + LM.M;
+    }
     memcpy(W.x, x, n * sizeof(double));
     double t0_time = now_s();
     int prox = p->method == CQ_OPT_PROXIMAL || p->method == CQ_OPT_FISTA;
@@ -366,6 +547,50 @@ int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trac
             if (trace_f) trace_t[k] = t;
             break;
         }
+        case CQ_OPT_LBFGS: {
+            /* Algorithm 7.5: d = -H_k g (7.4), strong-Wolfe step, store (s, y) if s'y > 0 */
+            two_loop(&LM, W.g, W.d, n);
+            double gd = dotv(W.g, W.d, n);
+            if (!(gd < 0.0)) { /* not a descent direction (rounding): restart from -g */
+                LM.count = 0;
+                for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j];
+                gd = -gnorm * gnorm;
+            }
+            t = LM.count > 0 ? 1.0 : 1.0 / sqrt(-gd); /* no pair yet: ||t d|| = 1 (d = -g) */
+            int first_acc = 0;
+            st = wolfe_search(&W, f, gd, p->alpha, p->c2, &t, &first_acc);
+            if (st == -1) { status = CQ_OPT_LINESEARCH; goto finish; }
+            if (st != CQ_OK) goto done;
+            if (first_acc) {
+                fnew = W.f_first; /* (xt, gt, zt) hold the fused pass of the first trial */
+            } else {
+                for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] + t * W.d[j];
+                st = eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
+                if (st != CQ_OK) goto done;
+            }
+            double sy = 0.0, yy = 0.0;
+            for (size_t j = 0; j < n; j++) {
+                double sj = W.xt[j] - W.x[j], yj = W.gt[j] - W.g[j];
+                sy += sj * yj;
+                yy += yj * yj;
+            }
+            if (sy > 2.220446049250313e-16 * yy && sy > 0.0) { /* else keep the memory as it is */
+                double *S = LM.S + (size_t)LM.head * n, *Y = LM.Y + (size_t)LM.head * n;
+                for (size_t j = 0; j < n; j++) {
+                    S[j] = W.xt[j] - W.x[j];
+                    Y[j] = W.gt[j] - W.g[j];
+                }
+                LM.rho[LM.head] = 1.0 / sy;
+                LM.head = (LM.head + 1) % LM.M;
+                if (LM.count < LM.M) LM.count++;
+            }
+            SWAP(W.x, W.xt); SWAP(W.g, W.gt); SWAP(W.z, W.zt);
+            f = fnew;
+            F = f;
+            gnorm = sqrt(dotv(W.g, W.g, n));
+            if (trace_f) trace_t[k] = t;
+            break;
+        }
         case CQ_OPT_SUBGRADIENT: {
             t = p->t / sqrt((double)k);
             for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] - t * W.g[j];
@@ -418,5 +643,6 @@ done:
         cq_fail(err, st, "the iteration diverged at iteration %ld: f or its gradient is not finite "
                 "(is the step too large?)", k);
     free(buf);
+    free(lbuf);
     return st;
 }

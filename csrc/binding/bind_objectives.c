@@ -230,7 +230,8 @@ static int py_callback(void *vctx, long k, const double *x, size_t n, double f, 
 
 /* _minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status,
  * trace_f, trace_g, trace_t, trace_time); params = (method, step, t, alpha, beta,
- * bb_variant, nonmonotone, memory, eta, t_min, t_max, l1, tol, ftol, restart) */
+ * bb_variant, nonmonotone, memory, eta, t_min, t_max, l1, tol, ftol, restart[, c2]); c2 (the
+ * L-BFGS curvature constant of the strong Wolfe conditions) defaults to 0.9 */
 static PyObject *py_minimize(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -239,10 +240,15 @@ static PyObject *py_minimize(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOl", &so, &xo, &po, &cbo, &max_iter)) return NULL;
     if (max_iter < 0) return PyErr_Format(PyExc_ValueError, "max_iter must be >= 0, got %ld", max_iter);
     cq_opt_params p;
-    if (!PyArg_ParseTuple(po, "iidddiiiddddddi", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
+    p.c2 = 0.9;
+    if (!PyTuple_Check(po)) return PyErr_Format(PyExc_TypeError, "params must be a tuple");
+    if (!PyArg_ParseTuple(po, "iidddiiiddddddi|d", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
                           &p.nonmonotone, &p.memory, &p.eta, &p.t_min, &p.t_max, &p.l1, &p.tol, &p.ftol,
-                          &p.restart))
+                          &p.restart, &p.c2))
         return NULL;
+    if (p.method == CQ_OPT_LBFGS && (p.memory < 1 || !(p.alpha > 0.0 && p.alpha < p.c2 && p.c2 < 1.0)))
+        return PyErr_Format(PyExc_ValueError, "L-BFGS needs memory >= 1 and 0 < c1 < c2 < 1, got memory=%d, "
+                            "c1=%g, c2=%g", p.memory, p.alpha, p.c2);
     p.max_iter = max_iter;
     if (p.memory < 0 || p.memory > 100000) return PyErr_Format(PyExc_ValueError, "memory out of range");
     spec s;
