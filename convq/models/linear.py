@@ -137,8 +137,14 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
                 raise ValueError(f"quantizer= needs an iterative solver (one of {list(_MINIMIZE_METHODS)} or "
                                  f"'iterative'), got solver={solver!r}")
             theta, how = _normal_equation(X, y, lam, bool(intercept), qr=(solver == "qr"))
-            obj = _obj.LeastSquares(X, y, lam, bool(intercept))
-            f, g = obj.value_and_grad(theta)
+            # J and ||grad J|| at the solution from two BLAS matrix-vector products
+            tr = theta[1:] if intercept else theta
+            r = X @ tr + (theta[0] if intercept else 0.0) - y
+            m = X.shape[0]
+            g = np.concatenate([[r.sum()], X.T @ r]) if intercept else X.T @ r
+            g /= m
+            g[int(bool(intercept)):] += lam / m * tr
+            f = r @ r / (2 * m) + lam / (2 * m) * (tr @ tr)
             self.result_ = _closed_form_result(theta, f, np.linalg.norm(g), how, t0)
             self.n_iter_ = 1
             self.bits_ = 0
@@ -191,14 +197,22 @@ def _normal_equation(X, y, lam, intercept, qr=False):
     else:
         xbar, ybar = np.zeros(n), 0.0
     if not qr:
-        # Gram matrix of the centred rows, block by block (no m x n copy).
-        G = np.zeros((n, n))
-        b = np.zeros(n)
-        blk = max(1, min(m, (1 << 21) // max(n, 1)))
-        for s in range(0, m, blk):
-            Xb = X[s:s + blk] - xbar
-            G += Xb.T @ Xb
-            b += Xb.T @ (y[s:s + blk] - ybar)
+        # Centred Gram Xc'Xc = X'X - m xbar xbar' from one BLAS syrk over X (no copy) when the
+        # means are small against the spreads (cancellation costs < 2 digits); otherwise
+        # accumulate the centred rows block by block.
+        G = X.T @ X
+        b = X.T @ y - m * ybar * xbar
+        var = np.diag(G) / m - xbar * xbar
+        if intercept and np.any(xbar * xbar > 100.0 * np.maximum(var, 0.0)):
+            G = np.zeros((n, n))
+            b = np.zeros(n)
+            blk = max(1, min(m, (1 << 18) // max(n, 1)))
+            for s in range(0, m, blk):
+                Xb = X[s:s + blk] - xbar
+                G += Xb.T @ Xb
+                b += Xb.T @ (y[s:s + blk] - ybar)
+        elif intercept:
+            G -= m * np.outer(xbar, xbar)
         G[np.diag_indices(n)] += lam
         try:
             c = sl.cho_factor(G, lower=False, check_finite=False)
