@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _core
 from .._rng import as_generator
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_positive, check_threads
 from ._base import BaseEstimator, ClassifierMixin, check_classification_targets, check_fitted, check_X, check_X_y
 
 __all__ = ["MLPClassifier"]
@@ -53,6 +53,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         reported in ``bits_``.
     rng : None, int or numpy.random.Generator
         Initialisation and minibatch order.
+    threads : None or int
+        Threads of the C training loop (None: all cores). A minibatch of >= 64 rows is
+        split into two fixed halves combined in a fixed order, so the result does not
+        depend on the number of threads.
 
     Attributes
     ----------
@@ -63,7 +67,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, hidden=(5, 5), activation="relu", lam=0.0, learning_rate=0.5, batch_size=32,
-                 epochs=100, method="sgd", step=None, quantizer=None, rng=None):
+                 epochs=100, method="sgd", step=None, quantizer=None, rng=None, threads=None):
         self.hidden = hidden
         self.activation = activation
         self.lam = lam
@@ -74,6 +78,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.step = step
         self.quantizer = quantizer
         self.rng = rng
+        self.threads = threads
 
     # -- helpers ---------------------------------------------------------------------
     def _act(self):
@@ -119,7 +124,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         gen = as_generator(self.rng)
         theta = _core._mlp_init(sizes, act, gen)
         if self.quantizer is None:
-            theta, costs, bits = _core._mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen)
+            theta, costs, bits = _core._mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen,
+                                                  check_threads(self.threads))
         else:
             from ._quantized import train_mlp_quantized
             theta, costs, bits = train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs,
