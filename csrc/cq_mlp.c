@@ -251,8 +251,12 @@ static double mlp_eval(const cq_mlp *net, const double *theta, const double *X, 
         size_t r = rows ? (size_t)rows[i] : i;
         const double *y = Y + r * K, *a = A[L] + i * K;
         for (size_t k = 0; k < K; k++) {
-            double p = fmin(fmax(a[k], 1e-300), 1.0 - 1e-16);
-            ce -= y[k] * log(p) + (1.0 - y[k]) * log1p(-p);
+            double p = a[k], yk = y[k];
+            p = p < 1e-300 ? 1e-300 : (p > 1.0 - 1e-16 ? 1.0 - 1e-16 : p);
+            /* labels are 0/1 in practice: one logarithm instead of two */
+            if (yk == 1.0) ce -= log(p);
+            else if (yk == 0.0) ce -= log1p(-p);
+            else ce -= yk * log(p) + (1.0 - yk) * log1p(-p);
         }
     }
     double pen = 0;
@@ -328,6 +332,8 @@ typedef struct {
     double *grads;         /* CQ_MLP_SPLIT x P */
     double *works;         /* n_threads x wsz */
     double *chunk_cost;    /* epoch cost per chunk */
+    double sub_cost[CQ_MLP_SPLIT]; /* cross-entropy of each half (running cost) */
+    int want_cost;
 } mlp_par;
 
 static int mlp_sub_task(void *ctx, size_t task, int thread)
@@ -336,11 +342,13 @@ static int mlp_sub_task(void *ctx, size_t task, int thread)
     size_t off = task * p->sub;
     size_t mb = off >= p->B ? 0 : (p->B - off < p->sub ? p->B - off : p->sub);
     double *g = p->grads + task * p->P;
+    p->sub_cost[task] = 0.0;
     if (mb == 0) {
         memset(g, 0, sizeof(double) * p->P);
         return CQ_OK;
     }
-    mlp_eval(p->net, p->theta, p->X, p->Y, p->rows + off, mb, 0.0, p->m, g, p->works + (size_t)thread * p->wsz, 0);
+    p->sub_cost[task] = mlp_eval(p->net, p->theta, p->X, p->Y, p->rows + off, mb, 0.0, p->m, g,
+                                 p->works + (size_t)thread * p->wsz, p->want_cost) * (double)mb;
     return CQ_OK;
 }
 
@@ -357,7 +365,7 @@ static int mlp_cost_task(void *ctx, size_t task, int thread)
 
 int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double *Y, size_t m, double lam,
                  double lr, size_t batch, int64_t epochs, const cq_quant_cb *quant, bitgen_t *g, double *costs,
-                 uint64_t *bits, int n_threads, cq_interrupt *it, cq_errinfo *err)
+                 uint64_t *bits, int running_cost, int n_threads, cq_interrupt *it, cq_errinfo *err)
 {
     size_t P = cq_mlp_n_params(net);
     if (batch > m) batch = m;
@@ -376,7 +384,7 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
     }
     double *grad = work + (size_t)n_threads * wsz, *qgrad = grad + P, *grads = qgrad + P;
     double *chunk_cost = grads + CQ_MLP_SPLIT * P;
-    mlp_par par = {net, theta, X, Y, perm, m, 0, sub, P, wsz, grads, work, chunk_cost};
+    mlp_par par = {net, theta, X, Y, perm, m, 0, sub, P, wsz, grads, work, chunk_cost, {0.0}, running_cost != 0};
     for (size_t i = 0; i < m; i++) perm[i] = (int64_t)i;
     int st = CQ_OK;
     uint64_t total_bits = 0;
@@ -387,6 +395,7 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
             perm[i - 1] = perm[j];
             perm[j] = t;
         }
+        double run_ce = 0.0; /* sum over the epoch's batches of B * (batch cross-entropy) */
         for (size_t s = 0; s < m; s += batch) {
             if (cq_check_interrupt(it)) { st = CQ_EINTERRUPT; break; }
             size_t B = m - s < batch ? m - s : batch;
@@ -398,6 +407,7 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
                 st = cq_parallel_for(CQ_MLP_SPLIT, n_threads, mlp_sub_task, &par, it);
                 if (st != CQ_OK) break;
                 for (size_t t = 0; t < P; t++) grad[t] = 0.0;
+                for (int h = 0; h < CQ_MLP_SPLIT; h++) run_ce += par.sub_cost[h];
                 for (int h = 0; h < CQ_MLP_SPLIT; h++) {
                     size_t off = (size_t)h * par.sub;
                     size_t mb = off >= B ? 0 : (B - off < par.sub ? B - off : par.sub);
@@ -410,7 +420,12 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
                     for (size_t t = 0; t < nw; t++) grad[o + t] += lam / (double)m * theta[o + t];
                 }
             } else {
-                mlp_eval(net, theta, X, Y, perm + s, B, lam, m, grad, work, 0); /* gradient only */
+                /* lam = 0 inside: the batch cost is the cross-entropy alone; penalty gradient added here */
+                run_ce += mlp_eval(net, theta, X, Y, perm + s, B, 0.0, m, grad, work, running_cost != 0) * (double)B;
+                for (int l = 1; l <= net->n_layers; l++) {
+                    size_t o = cq_mlp_w_offset(net, l), nw = net->sizes[l - 1] * net->sizes[l];
+                    for (size_t t = 0; t < nw; t++) grad[o + t] += lam / (double)m * theta[o + t];
+                }
             }
             const double *step = grad;
             if (quant != NULL && quant->apply != NULL) {
@@ -428,11 +443,15 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
         for (size_t t = 0; t < P; t++)
             if (!isfinite(theta[t])) { st = cq_fail(err, CQ_ENONFINITE, "MLP weights diverged in epoch %lld; lower the learning rate", (long long)e + 1); break; }
         if (st == CQ_OK && costs != NULL) {
-            /* full-data cost (14): fixed chunks of rows, summed in chunk order */
-            st = cq_parallel_for(n_chunks, n_threads, mlp_cost_task, &par, it);
-            if (st != CQ_OK) break;
             double J = 0;
-            for (size_t c = 0; c < n_chunks; c++) J += chunk_cost[c];
+            if (running_cost) {
+                J = run_ce; /* the minibatch cross-entropies of the epoch, weighted by batch size */
+            } else {
+                /* full-data cost (14): fixed chunks of rows, summed in chunk order */
+                st = cq_parallel_for(n_chunks, n_threads, mlp_cost_task, &par, it);
+                if (st != CQ_OK) break;
+                for (size_t c = 0; c < n_chunks; c++) J += chunk_cost[c];
+            }
             double pen = 0;
             for (int l = 1; l <= net->n_layers; l++) {
                 const double *w = theta + cq_mlp_w_offset(net, l);

@@ -191,3 +191,21 @@ def test_project():
     assert np.dot(x - p, y) == pytest.approx(0.0, abs=1e-14)
     with pytest.raises(ValueError, match="zero vector"):
         project(x, np.zeros(3))
+
+
+def test_running_epoch_cost(rng):
+    """epoch_cost="running": the batch-size-weighted mean of the epoch's minibatch
+    cross-entropies + the end-of-epoch penalty; with one batch per epoch it is the cost
+    at the epoch's starting weights, i.e. the previous "full" entry."""
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    kw = dict(hidden=(5,), lam=0.0, epochs=4, batch_size=120, rng=2)
+    full = MLPClassifier(**kw).fit(X, y)
+    run = MLPClassifier(epoch_cost="running", **kw).fit(X, y)
+    np.testing.assert_array_equal(run.theta_, full.theta_)
+    np.testing.assert_allclose(run.loss_curve_[1:], full.loss_curve_[:-1], rtol=1e-12)
+    for bs in (16, 100):  # small batches (one piece) and split batches (two halves)
+        a = MLPClassifier(hidden=(5,), lam=0.5, epochs=3, batch_size=bs, rng=2, epoch_cost="running").fit(X, y)
+        assert np.all(np.isfinite(a.loss_curve_)) and a.loss_curve_[-1] < a.loss_curve_[0]
+    with pytest.raises(ValueError, match="epoch_cost"):
+        MLPClassifier(epoch_cost="sometimes").fit(X, y)

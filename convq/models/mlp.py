@@ -53,6 +53,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         reported in ``bits_``.
     rng : None, int or numpy.random.Generator
         Initialisation and minibatch order.
+    epoch_cost : {"full", "running"}, default "full"
+        What ``loss_curve_`` records after each epoch: "full" is cost (14) on the whole
+        training set (one extra forward pass per epoch); "running" is the mean over the
+        epoch's minibatches of their cross-entropy (each at the weights that batch saw) plus
+        the penalty at the epoch's end -- scikit-learn's ``loss_curve_`` -- at no extra cost.
     threads : None or int
         Threads of the C training loop (None: all cores). A minibatch of >= 64 rows is
         split into two fixed halves combined in a fixed order, so the result does not
@@ -67,7 +72,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, hidden=(5, 5), activation="relu", lam=0.0, learning_rate=0.5, batch_size=32,
-                 epochs=100, method="sgd", step=None, quantizer=None, rng=None, threads=None):
+                 epochs=100, method="sgd", step=None, quantizer=None, rng=None, epoch_cost="full", threads=None):
         self.hidden = hidden
         self.activation = activation
         self.lam = lam
@@ -78,6 +83,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.step = step
         self.quantizer = quantizer
         self.rng = rng
+        self.epoch_cost = epoch_cost
         self.threads = threads
 
     # -- helpers ---------------------------------------------------------------------
@@ -119,17 +125,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"method must be 'sgd' (minibatch gradient descent), got {self.method!r}")
         if self.step is not None:
             raise ValueError("MLPClassifier's step is its learning_rate; leave step=None")
+        if self.epoch_cost not in ("full", "running"):
+            raise ValueError(f"epoch_cost must be 'full' or 'running', got {self.epoch_cost!r}")
+        running = self.epoch_cost == "running"
         self.classes_, Y = self._targets(y)
         sizes = self._sizes(X.shape[1], Y.shape[1])
         gen = as_generator(self.rng)
         theta = _core._mlp_init(sizes, act, gen)
         if self.quantizer is None:
             theta, costs, bits = _core._mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen,
-                                                  check_threads(self.threads))
+                                                  check_threads(self.threads), running)
         else:
             from ._quantized import train_mlp_quantized
             theta, costs, bits = train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs,
-                                                     self.quantizer, gen)
+                                                     self.quantizer, gen, running=running)
         self._sizes_ = sizes
         self.theta_ = theta
         self.loss_curve_ = costs
