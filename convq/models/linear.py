@@ -154,7 +154,7 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
                 if self.method is not None and self.method != solver:
                     raise ValueError(f"solver={solver!r} and method={self.method!r} disagree; give one of them")
                 method = solver
-            obj = _obj.LeastSquares(X, y, lam, bool(intercept))
+            obj = _obj.LeastSquares(X, y, lam, bool(intercept), threads=self.threads)
             res, bits = self._run(obj, method, step, tol, max_iter, as_generator(self.rng))
             self._warn([res])
             theta = res.x
@@ -265,6 +265,9 @@ _LSQ_DOC_PARAMS = """
         Fit theta_0 (the notes' column of ones); never penalised.
     rng : None, int or numpy.random.Generator
         Randomness of the quantizer.
+    threads : None or int
+        Threads of the C objective kernels of the iterative solvers (None: all cores; the
+        results do not depend on it).
 
     Attributes
     ----------
@@ -294,7 +297,7 @@ class LinearRegression(_LeastSquaresBase):
     ----------""" + _LSQ_DOC_PARAMS
 
     def __init__(self, solver="normal", method=None, step=None, tol=1e-10, max_iter=10000, quantizer=None,
-                 fit_intercept=True, rng=None):
+                 fit_intercept=True, rng=None, threads=None):
         self.solver = solver
         self.method = method
         self.step = step
@@ -303,6 +306,7 @@ class LinearRegression(_LeastSquaresBase):
         self.quantizer = quantizer
         self.fit_intercept = fit_intercept
         self.rng = rng
+        self.threads = threads
 
 
 class Ridge(_LeastSquaresBase):
@@ -320,7 +324,7 @@ class Ridge(_LeastSquaresBase):
         The regularisation parameter lambda.""" + _LSQ_DOC_PARAMS
 
     def __init__(self, lam=1.0, solver="normal", method=None, step=None, tol=1e-10, max_iter=10000,
-                 quantizer=None, fit_intercept=True, rng=None):
+                 quantizer=None, fit_intercept=True, rng=None, threads=None):
         self.lam = lam
         self.solver = solver
         self.method = method
@@ -330,6 +334,7 @@ class Ridge(_LeastSquaresBase):
         self.quantizer = quantizer
         self.fit_intercept = fit_intercept
         self.rng = rng
+        self.threads = threads
 
     def _lam(self):
         return check_positive(self.lam, "lam", allow_zero=True)
@@ -421,6 +426,8 @@ _CLF_DOC_COMMON = """
         Fit theta_0 (never penalised).
     rng : None, int or numpy.random.Generator
         Randomness of the quantizer.
+    threads : None or int
+        Threads of the C objective kernels (None: all cores).
 
     Attributes
     ----------
@@ -454,7 +461,7 @@ class LogisticRegression(_LinearClassifier):
         Regularisation parameter lambda.""" + _CLF_DOC_COMMON
 
     def __init__(self, lam=0.0, method=None, step=None, tol=1e-6, max_iter=1000, quantizer=None,
-                 fit_intercept=True, rng=None):
+                 fit_intercept=True, rng=None, threads=None):
         self.lam = lam
         self.method = method
         self.step = step
@@ -463,12 +470,13 @@ class LogisticRegression(_LinearClassifier):
         self.quantizer = quantizer
         self.fit_intercept = fit_intercept
         self.rng = rng
+        self.threads = threads
 
     def _check_params(self):
         check_positive(self.lam, "lam", allow_zero=True)
 
     def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen):
-        obj = _obj.Logistic(X, y01, float(self.lam), intercept)
+        obj = _obj.Logistic(X, y01, float(self.lam), intercept, threads=self.threads)
         return self._run(obj, method, step, tol, max_iter, gen)
 
     def predict_proba(self, X):
@@ -667,7 +675,7 @@ class LinearSVM(_LinearClassifier):
         Last smoothing level of the continuation.""" + _CLF_DOC_COMMON
 
     def __init__(self, C=1.0, slope=1.0, method=None, step=None, tol=1e-8, max_iter=2000, quantizer=None,
-                 fit_intercept=True, delta_min=1e-7, rng=None):
+                 fit_intercept=True, delta_min=1e-7, rng=None, threads=None):
         self.C = C
         self.slope = slope
         self.method = method
@@ -678,6 +686,7 @@ class LinearSVM(_LinearClassifier):
         self.fit_intercept = fit_intercept
         self.delta_min = delta_min
         self.rng = rng
+        self.threads = threads
 
     def _check_params(self):
         check_positive(self.C, "C")
@@ -686,7 +695,7 @@ class LinearSVM(_LinearClassifier):
 
     def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen):
         C, k = float(self.C), float(self.slope)
-        exact = _obj.Hinge(X, y01, C, k, intercept)
+        exact = _obj.Hinge(X, y01, C, k, intercept, threads=self.threads)
         if method == "subgradient":
             opts = {}
             if "t" not in opts:  # t0 / sqrt(k) with t0 ~ 1 / (C k ||X||_F^2 / m) scale
