@@ -214,9 +214,11 @@ static void forward_all(const cq_mlp *net, const double *theta, const double *X,
         off += B * net->sizes[l];
     }
     size_t n0 = net->sizes[0];
-    for (size_t i = 0; i < B; i++) {
-        size_t r = rows ? (size_t)rows[i] : i;
-        memcpy(A[0] + i * n0, X + r * n0, sizeof(double) * n0);
+    if (rows == NULL) {
+        /* contiguous rows: read X in place (A[0] is never written) */
+        A[0] = (double *)X;
+    } else {
+        for (size_t i = 0; i < B; i++) memcpy(A[0] + i * n0, X + (size_t)rows[i] * n0, sizeof(double) * n0);
     }
     for (int l = 1; l <= net->n_layers; l++) layer_forward(net, l, theta, A[l - 1], A[l], B);
 }
@@ -250,14 +252,24 @@ static double mlp_eval(const cq_mlp *net, const double *theta, const double *X, 
     for (size_t i = 0; want_cost && i < m; i++) {
         size_t r = rows ? (size_t)rows[i] : i;
         const double *y = Y + r * K, *a = A[L] + i * K;
+        /* labels are 0/1 in practice: -ln p for y = 1, and the y = 0 terms sum_k ln(1 - p_k)
+         * as the logarithm of a product (flushed every 16 factors, each >= 1e-16, so it
+         * cannot underflow): a couple of logarithms per row instead of 2K */
+        double prod0 = 1.0;
+        int nprod = 0;
         for (size_t k = 0; k < K; k++) {
             double p = a[k], yk = y[k];
             p = p < 1e-300 ? 1e-300 : (p > 1.0 - 1e-16 ? 1.0 - 1e-16 : p);
-            /* labels are 0/1 in practice: one logarithm instead of two */
-            if (yk == 1.0) ce -= log(p);
-            else if (yk == 0.0) ce -= log1p(-p);
-            else ce -= yk * log(p) + (1.0 - yk) * log1p(-p);
+            if (yk == 1.0) {
+                ce -= log(p);
+            } else if (yk == 0.0) {
+                prod0 *= 1.0 - p;
+                if (++nprod == 16) { ce -= log(prod0); prod0 = 1.0; nprod = 0; }
+            } else {
+                ce -= yk * log(p) + (1.0 - yk) * log1p(-p);
+            }
         }
+        if (nprod) ce -= log(prod0);
     }
     double pen = 0;
     for (int l = 1; want_cost && l <= L; l++) {

@@ -200,8 +200,9 @@ def test_running_epoch_cost(rng):
     X = rng.normal(size=(120, 3))
     y = (X[:, 0] > 0).astype(int)
     kw = dict(hidden=(5,), lam=0.0, epochs=4, batch_size=120, rng=2)
-    full = MLPClassifier(**kw).fit(X, y)
-    run = MLPClassifier(epoch_cost="running", **kw).fit(X, y)
+    full = MLPClassifier(epoch_cost="full", **kw).fit(X, y)
+    run = MLPClassifier(**kw).fit(X, y)          # the default
+    assert run.epoch_cost == "running"
     np.testing.assert_array_equal(run.theta_, full.theta_)
     np.testing.assert_allclose(run.loss_curve_[1:], full.loss_curve_[:-1], rtol=1e-12)
     for bs in (16, 100):  # small batches (one piece) and split batches (two halves)

@@ -53,11 +53,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         reported in ``bits_``.
     rng : None, int or numpy.random.Generator
         Initialisation and minibatch order.
-    epoch_cost : {"full", "running"}, default "full"
-        What ``loss_curve_`` records after each epoch: "full" is cost (14) on the whole
-        training set (one extra forward pass per epoch); "running" is the mean over the
-        epoch's minibatches of their cross-entropy (each at the weights that batch saw) plus
-        the penalty at the epoch's end -- scikit-learn's ``loss_curve_`` -- at no extra cost.
+    epoch_cost : {"running", "full"}, default "running"
+        What ``loss_curve_`` records after each epoch: "running" is the notes' step (1) of
+        section 3.6 -- J computed by each forward pass -- i.e. the mean over the epoch's
+        minibatches of their cross-entropy (each at the weights that batch saw) plus the
+        penalty at the epoch's end (scikit-learn's ``loss_curve_`` too), at no extra cost;
+        "full" is cost (14) on the whole training set after the epoch (one extra forward
+        pass per epoch).
     threads : None or int
         Threads of the C training loop (None: all cores). A minibatch of >= 64 rows is
         split into two fixed halves combined in a fixed order, so the result does not
@@ -67,12 +69,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_, n_features_in_, coefs_ (list of W[l], shape n_l x n_{l-1}, as in the notes),
     intercepts_ (list of b[l]), coef_ (= coefs_), intercept_ (= intercepts_),
-    loss_curve_ (cost (14) on the training data after each epoch), n_iter_ (epochs run),
+    loss_curve_ (cost (14) per epoch, see epoch_cost), n_iter_ (epochs run),
     bits_ (bits of gradient communicated), result_ (a dict summary), theta_ (flat parameters).
     """
 
     def __init__(self, hidden=(5, 5), activation="relu", lam=0.0, learning_rate=0.5, batch_size=32,
-                 epochs=100, method="sgd", step=None, quantizer=None, rng=None, epoch_cost="full", threads=None):
+                 epochs=100, method="sgd", step=None, quantizer=None, rng=None, epoch_cost="running", threads=None):
         self.hidden = hidden
         self.activation = activation
         self.lam = lam
