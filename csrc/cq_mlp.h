@@ -65,9 +65,14 @@ double cq_mlp_cost_grad(const cq_mlp *net, const double *theta, const double *X,
  * (Fisher-Yates over g), then for each batch: gradient of (14) on the batch, optionally
  * passed through `quant` (bits summed into *bits), theta -= lr * gradient. The cost on
  * the full data after each epoch is written to costs[epoch] (costs may be NULL).
+ * With running_cost != 0, costs[epoch] is instead the mean over the epoch's minibatches
+ * of their cross-entropy (at the weights each batch saw) + the penalty at the end of the
+ * epoch -- scikit-learn's loss_curve_ -- which saves one forward pass per epoch.
+ * Batches of >= 64 rows are split into two fixed halves computed on up to n_threads
+ * threads and combined in a fixed order, so results do not depend on n_threads.
  */
 int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double *Y, size_t m, double lam,
                  double lr, size_t batch, int64_t epochs, const cq_quant_cb *quant, bitgen_t *g, double *costs,
-                 uint64_t *bits, cq_interrupt *it, cq_errinfo *err);
+                 uint64_t *bits, int running_cost, int n_threads, cq_interrupt *it, cq_errinfo *err);
 
 #endif /* CQ_MLP_H */

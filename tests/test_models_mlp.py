@@ -109,6 +109,26 @@ def test_seeded_fit_is_reproducible(rng):
     np.testing.assert_array_equal(a.theta_, b.theta_)
 
 
+@pytest.mark.c_heavy
+def test_threads_do_not_change_the_result_and_split_batches_are_exact(rng):
+    X = rng.normal(size=(300, 5))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    # batch 100 >= 64: split into two halves on the threads, combined in a fixed order
+    fits = [MLPClassifier(hidden=(7,), epochs=5, batch_size=100, rng=4, threads=t).fit(X, y) for t in (1, 2, 3)]
+    for f in fits[1:]:
+        np.testing.assert_array_equal(f.theta_, fits[0].theta_)
+        np.testing.assert_array_equal(f.loss_curve_, fits[0].loss_curve_)
+    # the split gradient equals the whole-batch gradient: one epoch of full-batch GD (m = 300
+    # rows, one batch) from the same start matches theta - lr * grad computed in one piece
+    sizes, lr, lam = [5, 7, 1], 0.3, 0.2
+    theta0 = _core._mlp_init(sizes, 2, np.random.default_rng(0))
+    Y = y.reshape(-1, 1).astype(float)
+    th, costs, _ = _core._mlp_train(sizes, 2, theta0, X, Y, lam, lr, 300, 1, None, np.random.default_rng(1), 2)
+    _, g = _core._mlp_cost_grad(sizes, 2, theta0, X, Y, None, lam)
+    np.testing.assert_allclose(th, theta0 - lr * g, rtol=1e-12, atol=1e-15)
+    assert costs[0] == pytest.approx(_core._mlp_cost_grad(sizes, 2, th, X, Y, None, lam)[0], rel=1e-12)
+
+
 def test_check_estimator():
     from sklearn.utils.estimator_checks import check_estimator
     # No check is skipped; hidden=(20,), 200 epochs so the tiny networks of the checks fit.
@@ -171,3 +191,22 @@ def test_project():
     assert np.dot(x - p, y) == pytest.approx(0.0, abs=1e-14)
     with pytest.raises(ValueError, match="zero vector"):
         project(x, np.zeros(3))
+
+
+def test_running_epoch_cost(rng):
+    """epoch_cost="running": the batch-size-weighted mean of the epoch's minibatch
+    cross-entropies + the end-of-epoch penalty; with one batch per epoch it is the cost
+    at the epoch's starting weights, i.e. the previous "full" entry."""
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    kw = dict(hidden=(5,), lam=0.0, epochs=4, batch_size=120, rng=2)
+    full = MLPClassifier(epoch_cost="full", **kw).fit(X, y)
+    run = MLPClassifier(**kw).fit(X, y)          # the default
+    assert run.epoch_cost == "running"
+    np.testing.assert_array_equal(run.theta_, full.theta_)
+    np.testing.assert_allclose(run.loss_curve_[1:], full.loss_curve_[:-1], rtol=1e-12)
+    for bs in (16, 100):  # small batches (one piece) and split batches (two halves)
+        a = MLPClassifier(hidden=(5,), lam=0.5, epochs=3, batch_size=bs, rng=2, epoch_cost="running").fit(X, y)
+        assert np.all(np.isfinite(a.loss_curve_)) and a.loss_curve_[-1] < a.loss_curve_[0]
+    with pytest.raises(ValueError, match="epoch_cost"):
+        MLPClassifier(epoch_cost="sometimes").fit(X, y)

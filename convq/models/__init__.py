@@ -1,8 +1,16 @@
 """The estimators of the ML-algebra notes (ml-algebra-regression-nn-svm.txt), with
 scikit-learn conventions: ``fit`` returns self, fitted attributes end in ``_``,
-``get_params``/``set_params``; usable in ``Pipeline`` and ``GridSearchCV``."""
+``get_params``/``set_params``; usable in ``Pipeline`` and ``GridSearchCV``.
+
+``LinearRegression``, ``Ridge`` (section 1), ``LogisticRegression`` (section 2),
+``MLPClassifier`` (section 3), ``LinearSVM`` (section 4), ``f1_score`` (appendix) and
+``project`` (section 4.4). Every iterative model takes ``method=``, ``step=`` and
+``quantizer=`` (gradients through a convq quantizer; bits reported in ``bits_``).
+"""
 from ._base import NotFittedError
+from .linear import ConvergenceWarning, LinearRegression, LinearSVM, LogisticRegression, Ridge
 from .metrics import f1_score, project
 from .mlp import MLPClassifier
 
-__all__ = ["MLPClassifier", "f1_score", "project", "NotFittedError"]
+__all__ = ["LinearRegression", "Ridge", "LogisticRegression", "LinearSVM", "MLPClassifier", "f1_score",
+           "project", "NotFittedError", "ConvergenceWarning"]

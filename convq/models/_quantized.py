@@ -49,9 +49,20 @@ class GainShape:
         return gain * self.quantizer.decode(msg), 32 + int(msg.nbits)
 
 
-def train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs, quantizer, gen):
+def _penalty(sizes, theta):
+    off, pen = 0, 0.0
+    for l in range(1, len(sizes)):
+        nw = sizes[l - 1] * sizes[l]
+        pen += float(theta[off:off + nw] @ theta[off:off + nw])
+        off += nw + sizes[l]
+    return pen
+
+
+def train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs, quantizer, gen, running=False):
     """Minibatch gradient descent where every minibatch gradient goes through the
-    gain-shape quantizer; the same schedule as the C loop (Fisher-Yates per epoch)."""
+    gain-shape quantizer; the same schedule as the C loop (Fisher-Yates per epoch).
+    ``running``: the epoch cost is the batch-size-weighted mean of the minibatch
+    cross-entropies plus the penalty at the epoch's end (as the C loop)."""
     gs = GainShape(quantizer)
     theta = theta.copy()
     m = X.shape[0]
@@ -59,13 +70,18 @@ def train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs, quantiz
     bits = 0
     for e in range(epochs):
         perm = gen.permutation(m)
+        run_ce = 0.0
         for s in range(0, m, batch):
             rows = perm[s:s + batch]
-            _, g = _core._mlp_cost_grad(sizes, act, theta, X, Y, rows, lam)
+            J, g = _core._mlp_cost_grad(sizes, act, theta, X, Y, rows, lam)
+            run_ce += (J - lam / (2 * m) * _penalty(sizes, theta)) * rows.size
             qg, nb = gs(g, gen)
             bits += nb
             theta -= lr * qg
         if not np.all(np.isfinite(theta)):
             raise ValueError(f"MLP weights diverged in epoch {e + 1}; lower the learning rate")
-        costs[e], _ = _core._mlp_cost_grad(sizes, act, theta, X, Y, None, lam)
+        if running:
+            costs[e] = run_ce / m + lam / (2 * m) * _penalty(sizes, theta)
+        else:
+            costs[e], _ = _core._mlp_cost_grad(sizes, act, theta, X, Y, None, lam)
     return theta, costs, bits

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _core
 from .._rng import as_generator
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_positive, check_threads
 from ._base import BaseEstimator, ClassifierMixin, check_classification_targets, check_fitted, check_X, check_X_y
 
 __all__ = ["MLPClassifier"]
@@ -53,17 +53,28 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         reported in ``bits_``.
     rng : None, int or numpy.random.Generator
         Initialisation and minibatch order.
+    epoch_cost : {"running", "full"}, default "running"
+        What ``loss_curve_`` records after each epoch: "running" is the notes' step (1) of
+        section 3.6 -- J computed by each forward pass -- i.e. the mean over the epoch's
+        minibatches of their cross-entropy (each at the weights that batch saw) plus the
+        penalty at the epoch's end (scikit-learn's ``loss_curve_`` too), at no extra cost;
+        "full" is cost (14) on the whole training set after the epoch (one extra forward
+        pass per epoch).
+    threads : None or int
+        Threads of the C training loop (None: all cores). A minibatch of >= 64 rows is
+        split into two fixed halves combined in a fixed order, so the result does not
+        depend on the number of threads.
 
     Attributes
     ----------
     classes_, n_features_in_, coefs_ (list of W[l], shape n_l x n_{l-1}, as in the notes),
     intercepts_ (list of b[l]), coef_ (= coefs_), intercept_ (= intercepts_),
-    loss_curve_ (cost (14) on the training data after each epoch), n_iter_ (epochs run),
+    loss_curve_ (cost (14) per epoch, see epoch_cost), n_iter_ (epochs run),
     bits_ (bits of gradient communicated), result_ (a dict summary), theta_ (flat parameters).
     """
 
     def __init__(self, hidden=(5, 5), activation="relu", lam=0.0, learning_rate=0.5, batch_size=32,
-                 epochs=100, method="sgd", step=None, quantizer=None, rng=None):
+                 epochs=100, method="sgd", step=None, quantizer=None, rng=None, epoch_cost="running", threads=None):
         self.hidden = hidden
         self.activation = activation
         self.lam = lam
@@ -74,6 +85,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.step = step
         self.quantizer = quantizer
         self.rng = rng
+        self.epoch_cost = epoch_cost
+        self.threads = threads
 
     # -- helpers ---------------------------------------------------------------------
     def _act(self):
@@ -114,16 +127,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"method must be 'sgd' (minibatch gradient descent), got {self.method!r}")
         if self.step is not None:
             raise ValueError("MLPClassifier's step is its learning_rate; leave step=None")
+        if self.epoch_cost not in ("full", "running"):
+            raise ValueError(f"epoch_cost must be 'full' or 'running', got {self.epoch_cost!r}")
+        running = self.epoch_cost == "running"
         self.classes_, Y = self._targets(y)
         sizes = self._sizes(X.shape[1], Y.shape[1])
         gen = as_generator(self.rng)
         theta = _core._mlp_init(sizes, act, gen)
         if self.quantizer is None:
-            theta, costs, bits = _core._mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen)
+            theta, costs, bits = _core._mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen,
+                                                  check_threads(self.threads), running)
         else:
             from ._quantized import train_mlp_quantized
             theta, costs, bits = train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs,
-                                                     self.quantizer, gen)
+                                                     self.quantizer, gen, running=running)
         self._sizes_ = sizes
         self.theta_ = theta
         self.loss_curve_ = costs

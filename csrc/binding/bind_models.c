@@ -159,7 +159,10 @@ static PyObject *py_mlp_train(PyObject *self, PyObject *args)
     int act;
     double lam, lr;
     Py_ssize_t batch, epochs;
-    if (!PyArg_ParseTuple(args, "OiOOOddnnOO", &sizes, &act, &to, &xo, &yo, &lam, &lr, &batch, &epochs, &qspec, &gen))
+    long threads = 0;
+    int running = 0;
+    if (!PyArg_ParseTuple(args, "OiOOOddnnOO|lp", &sizes, &act, &to, &xo, &yo, &lam, &lr, &batch, &epochs, &qspec, &gen,
+                          &threads, &running))
         return NULL;
     cq_mlp net;
     if (parse_net(sizes, act, &net) < 0) return NULL;
@@ -187,7 +190,7 @@ static PyObject *py_mlp_train(PyObject *self, PyObject *args)
     cqb_nogil_begin(&ng);
     int st = cq_mlp_train(&net, (double *)PyArray_DATA(theta), (const double *)PyArray_DATA(X),
                           (const double *)PyArray_DATA(Y), (size_t)m, lam, lr, (size_t)batch, (int64_t)epochs, NULL,
-                          b.bg, (double *)PyArray_DATA(costs), &bits, &ng.it, &err);
+                          b.bg, (double *)PyArray_DATA(costs), &bits, running, cqb_threads(threads), &ng.it, &err);
     cqb_nogil_end(&ng);
     cqb_bitgen_release(&b);
     if (st != CQ_OK) { cqb_raise(st, &err); goto done; }
@@ -214,7 +217,7 @@ PyMethodDef cqb_models_methods[] = {
     {"_mlp_init", py_mlp_init, METH_VARARGS, "_mlp_init(sizes, act, gen): the notes' initialisation."},
     {"_mlp_forward", py_mlp_forward, METH_VARARGS, "_mlp_forward(sizes, act, theta, X): output probabilities."},
     {"_mlp_cost_grad", py_mlp_cost_grad, METH_VARARGS, "_mlp_cost_grad(sizes, act, theta, X, Y, rows, lam): cost (14), gradient."},
-    {"_mlp_train", py_mlp_train, METH_VARARGS, "_mlp_train(...): minibatch gradient descent in C."},
+    {"_mlp_train", py_mlp_train, METH_VARARGS, "_mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, threads=0, running_cost=False): minibatch gradient descent in C."},
     {"_mlp_n_params", py_mlp_n_params, METH_VARARGS, "_mlp_n_params(sizes): number of parameters."},
     {NULL, NULL, 0, NULL},
 };

@@ -1,0 +1,146 @@
+"""The estimators of convq.models vs scikit-learn at equal problems and accuracy.
+
+1. LinearRegression and Ridge (lam = 10) on simulated X of 100000 x 100 (quick: 20000 x 50):
+   convq's normal equation (Cholesky, centred Gram accumulated in row blocks) vs
+   scikit-learn's LinearRegression (SciPy lstsq) and Ridge(alpha=lam) (its "auto" solver,
+   Cholesky on centred data). Both are exact solvers: the note gives the relative
+   difference of the two solutions' costs J.
+2. LogisticRegression with lam = 1 and an intercept on simulated 100000 x 100 (quick:
+   20000 x 50): time to 1e-6 relative suboptimality of the notes' cost (11) +
+   lam/(2m)||theta_r||^2 (f* from very tight solves), for convq's default solver ("bb"
+   with the nonmonotone line search, fused C kernels) vs scikit-learn's lbfgs
+   (C = 1/lam: the same minimiser). Each solver runs with tolerances from loose to tight;
+   the first run that reaches the target is timed (median of 3).
+3. MLPClassifier, 10 classes, 20000 x 50 inputs, one hidden layer of 64 ReLU units, plain
+   minibatch SGD (no momentum), batch 200 and 32, 5 epochs: time per epoch vs
+   scikit-learn's MLPClassifier(solver="sgd") with the same architecture, batch size,
+   learning rate and epochs (tol=0, no early stopping). convq's output layer is the notes'
+   sigmoids (cost (14)), scikit-learn's a softmax. convq's default epoch_cost="running"
+   records the minibatch costs like scikit-learn's loss_curve_ (the same work per epoch);
+   the epoch_cost="full" row also evaluates cost (14) on all rows after every epoch -- one
+   extra forward pass.
+
+Everything runs single-threaded: NumPy's/SciPy's BLAS is pinned to one thread with
+threadpoolctl (for convq's closed forms and scikit-learn alike) and convq's C loops get
+threads=1, so the ratios compare the algorithms and kernels, not how two libraries share
+a (busy) machine's cores.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+
+import numpy as np
+
+from convq import objectives as ob
+from convq.models import LinearRegression, LogisticRegression, MLPClassifier, Ridge
+
+from ._harness import Row, time_pair
+
+
+def _single_thread_blas():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
+
+
+def _regression_rows(ctx):
+    from sklearn.linear_model import LinearRegression as SkLR
+    from sklearn.linear_model import Ridge as SkRidge
+    m, n = (20000, 50) if ctx.quick else (100000, 100)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((m, n)) * rng.uniform(0.5, 3, n) + rng.normal(size=n)
+    y = X @ rng.standard_normal(n) + 3.0 + rng.standard_normal(m)
+    rows = []
+    lam = 10.0
+    for name, ours, ref, ref_name, lamv in (
+            ("LinearRegression", lambda: LinearRegression().fit(X, y), lambda: SkLR().fit(X, y),
+             "sklearn LinearRegression (lstsq)", 0.0),
+            ("Ridge lam=10", lambda: Ridge(lam).fit(X, y), lambda: SkRidge(alpha=lam).fit(X, y),
+             "sklearn Ridge (auto: cholesky)", lam)):
+        a, b = ours(), ref()
+        obj = ob.LeastSquares(X, y, lamv, True)
+        fa = obj.value(np.r_[a.intercept_, a.coef_])
+        fb = obj.value(np.r_[b.intercept_, b.coef_])
+        tc, tr = time_pair(ours, ref, repeats=3 if ctx.quick else 5, min_time=0.0)
+        rows.append(Row("models", f"{name} fit {m}x{n}", tc, ref_name, tr,
+                        note=f"exact solvers; relative difference of J: {abs(fa - fb) / fb:.1e}"))
+    return rows
+
+
+def _time_to_accuracy(run, tols, fval, fstar, target, repeats=3):
+    for tol in tols:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            th = run(tol)
+        sub = (fval(th) - fstar) / abs(fstar)
+        if sub <= target:
+            ts = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    run(tol)
+                ts.append(time.perf_counter() - t0)
+            return float(np.median(ts)), tol, sub
+    return float("nan"), None, float("nan")
+
+
+def _logistic_rows(ctx):
+    from sklearn.linear_model import LogisticRegression as SkLogR
+    m, n = (20000, 50) if ctx.quick else (100000, 100)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((m, n))
+    w = rng.standard_normal(n) / np.sqrt(n)
+    y = (rng.random(m) < 1 / (1 + np.exp(-(X @ w + 0.5)))).astype(float)
+    lam = 1.0
+    obj = ob.Logistic(X, y, lam, True, threads=1)
+
+    def ours(tol):
+        e = LogisticRegression(lam=lam, tol=tol, max_iter=100000, threads=1).fit(X, y)
+        return np.r_[e.intercept_, e.coef_[0]]
+
+    def ref(tol):
+        e = SkLogR(C=1 / lam, tol=tol, max_iter=100000).fit(X, y)
+        return np.r_[e.intercept_, e.coef_[0]]
+
+    fstar = min(obj.value(ours(1e-13)), obj.value(ref(1e-14)))
+    tols = list(np.logspace(-2, -12, 21))
+    tc, tolc, subc = _time_to_accuracy(ours, tols, obj.value, fstar, 1e-6)
+    tr, tolr, subr = _time_to_accuracy(ref, tols, obj.value, fstar, 1e-6)
+    return [Row("models", f"LogisticRegression lam=1 {m}x{n} to 1e-6 rel. subopt.", tc, "sklearn lbfgs", tr,
+                note=f"convq bb tol {tolc:.0e} -> {subc:.1e}; lbfgs tol {tolr:.0e} -> {subr:.1e}")]
+
+
+def _mlp_rows(ctx):
+    from sklearn.datasets import make_classification
+    from sklearn.neural_network import MLPClassifier as SkMLP
+    m = 5000 if ctx.quick else 20000
+    X, y = make_classification(m, 50, n_informative=20, n_classes=10, random_state=0)
+    epochs, lr = (2, 0.1) if ctx.quick else (5, 0.1)
+    rows = []
+    for batch, mode in ((200, "running"), (200, "full"), (32, "running")):
+        def ours():
+            MLPClassifier(hidden=(64,), activation="relu", learning_rate=lr, batch_size=batch, epochs=epochs,
+                          epoch_cost=mode, rng=0, threads=1).fit(X, y)
+
+        def ref():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                SkMLP((64,), activation="relu", solver="sgd", learning_rate_init=lr, momentum=0.0,
+                      batch_size=batch, max_iter=epochs, tol=0.0, n_iter_no_change=10 ** 9, shuffle=True,
+                      random_state=0).fit(X, y)
+        tc, tr = time_pair(ours, ref, repeats=3, min_time=0.0)
+        what = ("epoch_cost='full': cost (14) on all rows each epoch (extra forward pass)" if mode == "full"
+                else "default epoch_cost='running' (batch costs, as sklearn's loss_curve_)")
+        rows.append(Row("models", f"MLP 50-64-10 relu, batch {batch}, per epoch ({m} rows)", tc / epochs,
+                        "sklearn MLPClassifier sgd", tr / epochs, note=f"{what}; target: ratio >= 2"))
+    return rows
+
+
+def run(ctx):
+    with _single_thread_blas():
+        return _regression_rows(ctx) + _logistic_rows(ctx) + _mlp_rows(ctx)
