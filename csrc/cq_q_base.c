@@ -95,16 +95,7 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter
     if (P->flags & CQ_QF_NORM_INF) {
         n = maxabs(y, d);
     } else {
-        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        size_t i = 0;
-        for (; i + 4 <= d; i += 4) {
-            a0 += y[i] * y[i];
-            a1 += y[i + 1] * y[i + 1];
-            a2 += y[i + 2] * y[i + 2];
-            a3 += y[i + 3] * y[i + 3];
-        }
-        for (; i < d; i++) a0 += y[i] * y[i];
-        double s2 = (a0 + a1) + (a2 + a3);
+        double s2 = cq_q_sum_sq(y, d);
         if (isfinite(s2) && s2 > 1e-280) {
             n = sqrt(s2);
         } else { /* overflow or underflow of the squares: rescale */
@@ -230,16 +221,7 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_er
 static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, double *out, cq_errinfo *err)
 {
     size_t d = P->d;
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= d; i += 4) {
-        a0 += fabs(y[i]);
-        a1 += fabs(y[i + 1]);
-        a2 += fabs(y[i + 2]);
-        a3 += fabs(y[i + 3]);
-    }
-    for (; i < d; i++) a0 += fabs(y[i]);
-    double l1 = (a0 + a1) + (a2 + a3);
+    double l1 = cq_q_sum_abs(y, d);
     if (!isfinite(l1)) {
         int st = check_finite(y, d, err);
         if (st) return st;

@@ -218,16 +218,7 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, dou
 
 static double l2norm_checked(const double *y, size_t d, int *nonfinite)
 {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= d; i += 4) {
-        a0 += y[i] * y[i];
-        a1 += y[i + 1] * y[i + 1];
-        a2 += y[i + 2] * y[i + 2];
-        a3 += y[i + 3] * y[i + 3];
-    }
-    for (; i < d; i++) a0 += y[i] * y[i];
-    double s = (a0 + a1) + (a2 + a3);
+    double s = cq_q_sum_sq(y, d);
     *nonfinite = 0;
     if (!isfinite(s)) {
         for (size_t t = 0; t < d; t++)

@@ -27,6 +27,36 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
     return (i & 1) ? (uint32_t)(w >> 32) : (uint32_t)w;
 }
 
+/* sum |y_i| and sum y_i^2 with four accumulators (so the loop pipelines without
+ * -ffast-math); the summation order is fixed, so every caller gets identical results. */
+static inline double cq_q_sum_abs(const double *y, size_t n)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 += fabs(y[i]);
+        a1 += fabs(y[i + 1]);
+        a2 += fabs(y[i + 2]);
+        a3 += fabs(y[i + 3]);
+    }
+    for (; i < n; i++) a0 += fabs(y[i]);
+    return (a0 + a1) + (a2 + a3);
+}
+
+static inline double cq_q_sum_sq(const double *y, size_t n)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 += y[i] * y[i];
+        a1 += y[i + 1] * y[i + 1];
+        a2 += y[i + 2] * y[i + 2];
+        a3 += y[i + 3] * y[i + 3];
+    }
+    for (; i < n; i++) a0 += y[i] * y[i];
+    return (a0 + a1) + (a2 + a3);
+}
+
 #define CQ_Q_INV_TWO31 (1.0 / 2147483648.0)
 
 /* Stochastic rounding of t in [0, L-1] to an integer level: floor(t) + Bernoulli(frac)

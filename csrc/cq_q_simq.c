@@ -38,19 +38,10 @@ int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *
     for (; i < d && istar == 0; i += SIMQ_BLK) {
         size_t m = d - i < SIMQ_BLK ? d - i : SIMQ_BLK;
         const double *b = y + i;
-        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
-        size_t t = 0;
-        for (; t + 4 <= m; t += 4) {
-            a0 += fabs(b[t]);
-            a1 += fabs(b[t + 1]);
-            a2 += fabs(b[t + 2]);
-            a3 += fabs(b[t + 3]);
-        }
-        for (; t < m; t++) a0 += fabs(b[t]);
-        double bs = (a0 + a1) + (a2 + a3);
+        double bs = cq_q_sum_abs(b, m);
         if (s + bs > u) {
             double r = s;
-            for (t = 0; t < m; t++) {
+            for (size_t t = 0; t < m; t++) {
                 r += fabs(b[t]);
                 if (r > u) {
                     istar = i + t + 1;
@@ -60,15 +51,7 @@ int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *
         }
         s += bs;
     }
-    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
-    for (; i + 4 <= d; i += 4) {
-        a0 += fabs(y[i]);
-        a1 += fabs(y[i + 1]);
-        a2 += fabs(y[i + 2]);
-        a3 += fabs(y[i + 3]);
-    }
-    for (; i < d; i++) a0 += fabs(y[i]);
-    double l1 = s + ((a0 + a1) + (a2 + a3));
+    double l1 = s + cq_q_sum_abs(y + i, d - i);
     if (!isfinite(l1)) {
         for (size_t t = 0; t < d; t++)
             if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
