@@ -101,7 +101,7 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter
         } else { /* overflow or underflow of the squares: rescale */
             double mx = maxabs(y, d), acc = 0.0;
             if (mx > 0) {
-                for (i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
+                for (size_t i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
                 n = mx * sqrt(acc);
             }
         }
@@ -232,14 +232,14 @@ static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, do
     double sd = (double)sf;
     if (w != NULL) {
         cq_bw_put(w, cq_q_fbits(sf), 32);
-        for (i = 0; i < d; i += 32) {
+        for (size_t i = 0; i < d; i += 32) {
             size_t m = d - i < 32 ? d - i : 32;
             uint64_t word = 0;
             for (size_t t = 0; t < m; t++) word |= (uint64_t)(y[i + t] < 0) << t;
             cq_bw_put(w, word, (unsigned)m);
         }
     } else {
-        for (i = 0; i < d; i++) out[i] = y[i] < 0 ? -sd : sd;
+        for (size_t i = 0; i < d; i++) out[i] = y[i] < 0 ? -sd : sd;
     }
     return CQ_OK;
 }
