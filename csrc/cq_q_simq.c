@@ -51,7 +51,7 @@ int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *
         }
         s += bs;
     }
-    double l1 = s + cq_q_sum_abs(y + i, d - i);
+    double l1 = s + (i < d ? cq_q_sum_abs(y + i, d - i) : 0.0); /* the block loop may stop past d */
     if (!isfinite(l1)) {
         for (size_t t = 0; t < d; t++)
             if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
