@@ -20,7 +20,10 @@ _MEAN_TYPE = (_LSQ, _LOGI)          # cost = (1/m) sum of losses + lam/(2m)||the
 _SUM_TYPE = (_HINGE, _LASSO)        # cost = sum of losses + penalty independent of m
 
 # Status byte that prefixes every rank's buffer (one Allgather per step carries it).
-_OK, _EVALUE, _EOTHER = 0, 1, 2
+_OK, _EBOUND, _EVALUE, _EOTHER = 0, 1, 2, 3
+_WHAT = {_EBOUND: "its gradient is inadmissible for the quantizer (a norm over the quantizer's bound, or a "
+                  "non-finite value)",
+         _EVALUE: "an invalid value (ValueError)", _EOTHER: "an error"}
 _GAIN_BYTES = 4                      # gain-shape: ||g||_q sent as a float32
 
 
@@ -209,9 +212,8 @@ def _raise_collective(statuses, infos, rank, step, own_exc):
     r0 = bad[0]
     detail = infos[r0]
     where = "during set-up" if step == 0 else f"at step {step}"
-    kind = "an inadmissible or invalid value (ValueError)" if statuses[r0] == _EVALUE else "an error"
-    msg = (f"rank {r0} of {len(statuses)} failed {where} with {kind}: {detail}"
-           + (f" (ranks {bad} failed)" if len(bad) > 1 else "")
+    msg = (f"rank {r0} of {len(statuses)} failed {where}: {_WHAT[statuses[r0]]}; {detail}"
+           + (f" (failed ranks: {bad})" if len(bad) > 1 else "")
            + "; every rank stops here")
     err = DistributedError(msg, rank=r0, step=step, detail=detail)
     if own_exc is not None:
@@ -369,10 +371,12 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
         xbar += (x - xbar) * (1.0 / (t + 1))
         t0 = time.perf_counter()
         own_exc = None
+        status = _EVALUE
         try:
             rows = gen.integers(0, shard.m, size=batch, dtype=np.int64) if batch is not None else None
             g = shard.grad(x, rows)
             t1 = time.perf_counter()
+            status = _EBOUND
             if gain_shape:
                 n = float(np.linalg.norm(g, ord=order))
                 if not math.isfinite(n):
@@ -387,10 +391,11 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
         except Exception as e:  # the status byte tells every rank
             own_exc = e
             t1 = time.perf_counter()
-            send[0] = _EVALUE if isinstance(e, ValueError) else _EOTHER
-            text = f"{type(e).__name__}: {e}".encode("utf-8", "replace")[:L - 1]
+            send[0] = status if isinstance(e, ValueError) else _EOTHER
+            text = f"{type(e).__name__}: {e}".encode("utf-8", "replace")
             send[1:] = 0
-            send[1:1 + len(text)] = np.frombuffer(text, dtype=np.uint8)
+            if len(text) <= L - 1:  # the error text travels in the unused payload when it fits
+                send[1:1 + len(text)] = np.frombuffer(text, dtype=np.uint8)
         t2 = time.perf_counter()
         comm.Allgather(send, recv)
         t3 = time.perf_counter()
@@ -398,8 +403,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
             st = [int(s) for s in recv[:, 0]]
             texts = [bytes(recv[k, 1:]).rstrip(b"\0").decode("utf-8", "replace") if st[k] else ""
                      for k in range(size)]
-            texts = [tx + ("..." if len(tx) >= L - 1 else "") if tx else
-                     "(message did not fit the buffer; see that rank's own traceback)" for tx in texts]
+            texts = [tx if tx else f"the full message is raised on rank {k}" for k, tx in enumerate(texts)]
             if own_exc is not None:
                 texts[rank] = f"{type(own_exc).__name__}: {own_exc}"
             _raise_collective(st, texts, rank, t + 1, own_exc)
