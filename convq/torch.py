@@ -138,6 +138,7 @@ class QuantizedHook:
         self.bytes_received += (world - 1) * send.size
         self.payload_bits += self.quantizer.bits(d) + (32 if self.gain_shape else 0)
         q = self.quantizer
+        from . import _core
 
         def decode(f):
             f.wait()
@@ -159,7 +160,7 @@ class QuantizedHook:
                                        "every rank stops here", rank=r0, step=self.calls, detail=detail)
             acc = np.zeros(d)
             for b in bufs:
-                y = q.decode((b[off:].tobytes(), d))
+                y = _core._q_decode(q._spec, b[off:], d)   # q.decode without a copy to bytes
                 if self.gain_shape:
                     y *= float(np.frombuffer(b[1:off].tobytes(), dtype="<f4")[0])
                 acc += y

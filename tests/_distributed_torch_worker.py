@@ -2,6 +2,7 @@
 127.0.0.1). Not collected by pytest."""
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def run(rank, world, port, outdir):
     hook = ct.quantized_hook(None, rng=0, gain_shape=False)
     hooked.register_comm_hook(None, hook)
     out["id_losses"] = _train(torch, hooked, X, y, 20, 0.1)
-    out["id_diff"] = max(float((a - b).abs().max()) for a, b in zip(ref.parameters(), hooked.parameters()))
+    out["id_diff"] = max(float((a - b).detach().abs().max()) for a, b in zip(ref.parameters(), hooked.parameters()))
     out["id_bytes_sent"] = hook.bytes_sent
     out["id_bytes_received"] = hook.bytes_received
     out["id_calls"] = hook.calls
@@ -89,3 +90,10 @@ def run(rank, world, port, outdir):
     dist.destroy_process_group()
     with open(os.path.join(outdir, f"torch{rank}.json"), "w") as f:
         json.dump(out, f)
+    # After the deliberately failed backward of scenario 3, PyTorch 2.13's interpreter
+    # teardown sometimes aborts ("terminate called without an active exception": a C++
+    # thread of the errored DDP reducer still joinable at exit) AFTER all results are
+    # written; leave without running the C++ static destructors so the test never flakes.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

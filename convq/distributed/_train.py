@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from .. import _core
 from .._rng import as_generator, spawn
 from .._validation import as_vector, check_int
 from ..stochastic.domains import Box, LpBall, mirror_step
@@ -359,6 +360,9 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
     recv = np.zeros((size, L), dtype=np.uint8)
     order = _norm_order(q)
     q_bound = float(getattr(q, "B", 1.0))
+    # q.decode((payload, d)) without the copy to bytes: the C decoder reads the uint8 row
+    # of the receive buffer in place (and checks its length and content, DecodeError)
+    spec, decode = q._spec, _core._q_decode
     x = x0.copy()
     xbar = np.zeros(d)
     acc = np.empty(d)
@@ -410,10 +414,10 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
         for k in range(size):
             if gain_shape:
                 gk = float(np.frombuffer(recv[k, 1:off].tobytes(), dtype="<f4")[0])
-                y = q.decode((recv[k, off:].tobytes(), d))
+                y = decode(spec, recv[k, off:], d)
                 y *= gk * weights[k]
             else:
-                y = q.decode((recv[k, off:].tobytes(), d))
+                y = decode(spec, recv[k, off:], d)
                 y *= weights[k]
             if k == 0:
                 acc[:] = y
