@@ -32,6 +32,7 @@ import numbers
 import numpy as np
 
 from . import _core
+from ._optional import import_optional
 from ._rng import as_generator, spawn
 from ._validation import as_matrix, as_vector, check_int, check_positive, check_real, check_threads
 
@@ -152,7 +153,7 @@ class _Body:
             if self._lo is not None:
                 return 0.5 * (self._lo + self._hi)
             return self._centers[0].copy()
-        from scipy import optimize
+        optimize = import_optional("scipy.optimize", "a polytope's start point (Chebyshev centre by linprog)")
         A, b = self._linear_rows()
         norms = np.linalg.norm(A, axis=1)
         n = self.dim
@@ -200,7 +201,7 @@ class _Body:
             for c, r in zip(self._centers, self._radii):
                 lo, hi = np.maximum(lo, c - r), np.minimum(hi, c + r)
             if len(self._b):
-                from scipy import optimize
+                optimize = import_optional("scipy.optimize", "the bounding box of an intersection (linprog)")
                 A, b = self._linear_rows()
                 bounds = [(None if not np.isfinite(l) else l, None if not np.isfinite(h) else h)
                           for l, h in zip(lo, hi)]
@@ -304,7 +305,7 @@ class Polytope(_Body):
 def _check_bounded_rows(A):
     """{Ax <= b} (non-empty) is bounded iff some lambda > 0 has A^T lambda = 0 and
     rank A = n (Stiemke's alternative); one feasibility LP."""
-    from scipy import optimize
+    optimize = import_optional("scipy.optimize", "the boundedness test of a polytope (linprog)")
     m, n = A.shape
     res = optimize.linprog(np.zeros(m), A_eq=A.T, b_eq=np.zeros(n), bounds=[(1.0, None)] * m, method="highs")
     if res.status != 0:
@@ -1053,7 +1054,7 @@ def transition_matrix(density, body, delta, offset=None, *, lazy=False, max_cell
     -------
     (P, dist) : scipy.sparse.csr_matrix, GridDistribution
     """
-    from scipy import sparse
+    sparse = import_optional("scipy.sparse", "transition_matrix")
     n = _check_pair(density, body)
     delta = check_positive(delta, "delta")
     offset = body.start_point() if offset is None else as_vector(offset, "offset", size=n)
@@ -1110,7 +1111,7 @@ def spectral_gap(P, pi):
     This is the gap of the (relaxation) rate of reversible chains; for a periodic
     walk use ``lazy=True`` in :func:`transition_matrix` so that all eigenvalues are >= 0.
     """
-    from scipy import sparse
+    sparse = import_optional("scipy.sparse", "spectral_gap")
     pi = np.asarray(pi.probs if isinstance(pi, GridDistribution) else pi, float)
     m = pi.size
     if P.shape != (m, m):
@@ -1123,7 +1124,7 @@ def spectral_gap(P, pi):
     if m <= 4000:
         ev = np.linalg.eigvalsh(S.toarray())
         return float(1.0 - ev[-2])
-    from scipy.sparse.linalg import eigsh
+    eigsh = import_optional("scipy.sparse.linalg", "spectral_gap").eigsh
     ev = eigsh(S, k=2, which="LA", return_eigenvectors=False)
     return float(1.0 - np.sort(ev)[0])
 
@@ -1232,8 +1233,8 @@ def _split(x):
 
 def _z_scale(x):
     """Rank normalisation: Phi^{-1}((r - 3/8) / (S + 1/4)), average ranks for ties."""
-    from scipy.special import ndtri
-    from scipy.stats import rankdata
+    ndtri = import_optional("scipy.special", "rank-normalised ess/rhat").ndtri
+    rankdata = import_optional("scipy.stats", "rank-normalised ess/rhat").rankdata
     r = rankdata(x, method="average").reshape(x.shape)
     return ndtri((r - 0.375) / (x.size + 0.25))
 

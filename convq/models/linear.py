@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from .._optional import import_optional
 from .. import objectives as _obj
 from .._rng import as_generator
 from .._validation import check_int, check_positive
@@ -190,7 +191,7 @@ def _normal_equation(X, y, lam, intercept, qr=False):
     centred data Xc = X - xbar, yc = y - ybar -- the same solution, better conditioned.
     Cholesky by default (falls back to QR/least squares when X'X is singular); ``qr``
     factors [Xc; sqrt(lam) I] instead of forming X'X."""
-    import scipy.linalg as sl
+    sl = import_optional("scipy.linalg", "the normal equation (Cholesky/QR)")
     m, n = X.shape
     if intercept:
         xbar, ybar = X.mean(axis=0), float(y.mean())
