@@ -353,7 +353,7 @@ def run(ctx):
             tc, tr = time_pair(lambda: q.decode(msg), lambda: twin.decode(tmsg), repeats=reps)
             rows.append(Row("quantize", f"{name} decode d=2^{int(math.log2(d))}", tc, "numpy twin", tr,
                             throughput=f"{d / tc / 1e6:.0f} Mcoord/s",
-                            note="validates every field" + ("; canonical re-encode" if "SimQ+" in name else "")))
+                            note="validates every field" + ("; canonical-code check" if "SimQ+" in name else "")))
     for n in ([2 ** 16] if ctx.quick else [2 ** 16, 2 ** 20]):
         x = base.standard_normal(n)
         tc, tr = time_pair(lambda: _core._q_fwht_inplace(x), lambda: np_fwht(x), repeats=7)

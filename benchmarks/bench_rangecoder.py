@@ -26,5 +26,5 @@ def run(ctx):
         tc, tr = time_pair(lambda: decode_fixed_weight(payload, n, k),
                            lambda: np.unpackbits(packed, bitorder="little"), repeats=5)
         rows.append(Row("rangecoder", f"decode N={n} K={k}", tc, "numpy unpackbits", tr,
-                        throughput=f"{n / tc / 1e6:.0f} Mpos/s", note="includes the canonical re-encode check"))
+                        throughput=f"{n / tc / 1e6:.0f} Mpos/s", note="includes the canonical-code check"))
     return rows

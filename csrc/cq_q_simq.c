@@ -210,28 +210,6 @@ int cq_q_simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work
     return CQ_OK;
 }
 
-/* Re-encode a type (counts n0 and cnt[0..d) as exact doubles) into buf: canonical check. */
-static uint64_t simqplus_reencode(const cq_qpar *P, uint64_t n0, const double *cnt, uint8_t *buf, size_t nbytes)
-{
-    cq_bitwriter w;
-    cq_bw_init(&w, buf, nbytes);
-    fw_enc f;
-    cq_rc_enc_init(&f.e, &w);
-    f.stars = P->k;
-    f.pos = (uint64_t)P->d + P->k;
-    fw_stars(&f, n0);
-    fw_put(&f, 0);
-    for (size_t i = 0; i < P->d; i++) {
-        fw_stars(&f, (uint64_t)cnt[i]);
-        if (i + 1 < P->d) fw_put(&f, 0);
-    }
-    uint64_t used = cq_rc_enc_finish(&f.e);
-    if (used > P->type_bits) return UINT64_MAX;
-    cq_bw_zeros(&w, P->type_bits - used);
-    cq_bw_finish(&w);
-    return w.overflow ? UINT64_MAX : used;
-}
-
 int cq_q_simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
     size_t d = P->d;
@@ -241,35 +219,24 @@ int cq_q_simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *
     cq_rc_dec_init(&dc, r, F);
     if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
     memset(out, 0, d * sizeof(double));
-    uint64_t stars = k, pos = (uint64_t)d + k, n0 = 0;
+    (void)work; /* the canonical check needs no scratch (cq_rc_dec_canonical) */
+    uint64_t stars = k, pos = (uint64_t)d + k;
     size_t part = 0; /* 0: the zero index; i+1: coordinate i */
     while (pos > 0) {
         int bit = cq_rc_dec_bit(&dc, stars, pos);
         pos--;
         if (bit) {
             stars--;
-            if (part == 0) n0++;
-            else out[part - 1] += 1.0;
+            if (part > 0) out[part - 1] += 1.0; /* stars before the first bar: index 0 */
         } else {
             part++;
         }
     }
-    cq_rc_dec_finish(&dc);
     if (part != d || stars != 0) return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
-    /* canonical check: the encoder's code for this type must be exactly the field */
-    uint8_t *buf = (uint8_t *)work;
-    size_t nb = (size_t)((F + 7) / 8);
-    memset(buf, 0, nb + 8);
-    if (simqplus_reencode(P, n0, out, buf, nb + 8) == UINT64_MAX)
+    /* canonical check: the field must be exactly the encoder's code for this type */
+    if (!cq_rc_dec_canonical(&dc))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
-    size_t full = (size_t)(F / 8);
-    const uint8_t *pl = r->buf;
-    int bad = memcmp(buf, pl, full) != 0;
-    if (!bad && (F & 7)) {
-        uint8_t mask = (uint8_t)((1u << (F & 7)) - 1u);
-        bad = ((buf[full] ^ pl[full]) & mask) != 0;
-    }
-    if (bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
+    cq_rc_dec_finish(&dc);
     /* signs */
     r->pos = F;
     double unit = P->Bp / (double)k;

@@ -20,9 +20,12 @@
  *    that a code truncated after its last significant bit is followed by zero bits in
  *    the LSB-first stream; the decoder reads bits the same way and sees zeros past
  *    the field's end.
- *  - Decoding is canonical-checked by the callers that need it (cq_fwrc_decode):
- *    re-encoding the decoded string must reproduce the field bit for bit, so every
- *    field value other than the encoder's own output is rejected.
+ *  - Canonical check without re-encoding (cq_rc_dec_canonical): the encoder sends
+ *    V = low rounded up to a multiple of 2^j, j = floor(log2 range), i.e. the unique
+ *    multiple of 2^j in [low, low + 2^j), as its first L = 8 shifts + 64 - j bits, then
+ *    zeros. The decoder ends with code = V - low and the same range and shift count, so
+ *    the field is the encoder's own output iff code < 2^j and every field bit from L on
+ *    is zero. Every other field value is rejected.
  */
 #ifndef CQ_RANGECODER_H
 #define CQ_RANGECODER_H
@@ -132,11 +135,13 @@ static inline uint64_t cq_rc_enc_finish(cq_rc_encoder *e)
 }
 
 typedef struct cq_rc_decoder {
-    uint64_t code;      /* value - low, inside the window */
+    uint64_t code;        /* value - low, inside the window */
     uint64_t range;
     cq_bitreader *br;
-    uint64_t field_end; /* bit position where the field ends; zeros are read after it */
-    int bad;            /* code fell outside the interval: not a valid code */
+    uint64_t field_start; /* bit position where the field starts */
+    uint64_t field_end;   /* bit position where the field ends; zeros are read after it */
+    uint64_t nshift;      /* renormalisation bytes read (= the encoder's shifts) */
+    int bad;              /* code fell outside the interval: not a valid code */
 } cq_rc_decoder;
 
 static inline uint8_t cq_rc_next_byte_(cq_rc_decoder *d)
@@ -153,7 +158,9 @@ static inline uint8_t cq_rc_next_byte_(cq_rc_decoder *d)
 static inline void cq_rc_dec_init(cq_rc_decoder *d, cq_bitreader *br, uint64_t field_bits)
 {
     d->br = br;
+    d->field_start = br->pos;
     d->field_end = br->pos + field_bits;
+    d->nshift = 0;
     d->range = UINT64_MAX;
     d->code = 0;
     d->bad = 0;
@@ -179,8 +186,31 @@ static inline int cq_rc_dec_bit(cq_rc_decoder *d, uint64_t ones, uint64_t n)
     while (d->range < CQ_RC_TOP) {
         d->code = (d->code << 8) | cq_rc_next_byte_(d);
         d->range <<= 8;
+        d->nshift++;
     }
     return bit;
+}
+
+/* After the last symbol (before cq_rc_dec_finish): non-zero iff the field is exactly the
+ * encoder's output for the decoded string (see the read-me-first note). */
+static inline int cq_rc_dec_canonical(const cq_rc_decoder *d)
+{
+    uint64_t field_bits = d->field_end - d->field_start, L = 0;
+    if (!(d->range == UINT64_MAX && d->nshift == 0)) { /* some symbol was coded */
+        unsigned j = 63;
+        while (!((d->range >> j) & 1u)) j--;
+        if (d->code >> j) return 0;                 /* code >= 2^j: V is not low rounded up */
+        L = 8u * d->nshift + 64u - j;
+    }
+    if (L > field_bits) return 0;
+    cq_bitreader b = *d->br;                        /* the tail of the field must be zeros */
+    b.pos = d->field_start + L;
+    for (uint64_t left = field_bits - L; left > 0;) {
+        unsigned m = left >= 32 ? 32 : (unsigned)left;
+        if (cq_br_get(&b, m) != 0) return 0;
+        left -= m;
+    }
+    return 1;
 }
 
 /* Leave the reader at the end of the field. */
