@@ -23,31 +23,46 @@ DEFAULT_QUANTIZERS = ("unquantized", "simq", "simqplus", "ratq", "lp", "qsgd", "
 ALL_QUANTIZERS = DEFAULT_QUANTIZERS + ("scaledsign", "randk", "topk")
 
 
-def _parser():
-    p = argparse.ArgumentParser(
-        prog="python -m convq demo",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_job_arguments(p, *, T=50000, repeats=3, batch_help="minibatch size of the gradient oracle",
+                      out="convq-demo-output"):
+    """The options the demo shares with ``python -m convq.distributed`` (each command keeps
+    its own defaults for T, repeats and the output folder)."""
     p.add_argument("--dataset", choices=("auto", "breast_cancer", "synthetic"), default="auto",
                    help="data set: breast_cancer (needs scikit-learn), synthetic (built in), or auto "
                         "(breast_cancer if scikit-learn is installed) [default: auto]")
     p.add_argument("--p", type=float, default=2.0,
                    help="geometry exponent p in [1, inf] (oracle bound in the dual l_q norm; "
                         "SGD for p >= 2, mirror descent for p < 2) [default: 2]")
-    p.add_argument("--T", type=int, default=50000, help="iterations per run [default: 50000]")
-    p.add_argument("--batch", type=int, default=8, help="minibatch size of the gradient oracle [default: 8]")
+    p.add_argument("--T", type=int, default=T, help=f"iterations per run [default: {T}]")
+    p.add_argument("--batch", type=int, default=8, help=f"{batch_help} [default: 8]")
     p.add_argument("--lam", type=float, default=1.0, help="L2 penalty lam of the logistic cost [default: 1.0]")
     p.add_argument("--quantizers", default=",".join(DEFAULT_QUANTIZERS),
                    help=f"comma-separated list from {', '.join(ALL_QUANTIZERS)} "
-                        f"[default: {','.join(DEFAULT_QUANTIZERS)}]")
-    p.add_argument("--repeats", type=int, default=3, help="independent runs per quantizer [default: 3]")
+                        f"[default: {','.join(DEFAULT_QUANTIZERS)}]; 'unquantized' sends raw float64")
+    p.add_argument("--repeats", type=int, default=repeats, help=f"independent runs per quantizer [default: {repeats}]")
     p.add_argument("--step", default="theory",
                    help="step size: 'theory' (Theorem 2.3's D/(alpha0 sqrt T) for each quantizer) or a number "
                         "[default: theory]")
     p.add_argument("--seed", type=int, default=0, help="random seed [default: 0]")
-    p.add_argument("--out", default="convq-demo-output", help="output folder for the PNG [default: convq-demo-output]")
+    p.add_argument("--out", default=out, help=f"output folder for the PNG [default: {out}]")
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG even if matplotlib is installed")
     return p
+
+
+def check_job_arguments(args):
+    """Validate the shared options; returns the list of quantizer names."""
+    if not (args.p >= 1):
+        raise SystemExit(f"--p must be in [1, inf], got {args.p}")
+    for flag, v in (("--T", args.T), ("--batch", args.batch), ("--repeats", args.repeats)):
+        if v < 1:
+            raise SystemExit(f"{flag} must be >= 1, got {v}")
+    return [n.strip().lower() for n in args.quantizers.split(",") if n.strip()]
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="python -m convq demo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    return add_job_arguments(p)
 
 
 def _synthetic(seed=2026):
@@ -119,12 +134,7 @@ def run(argv=None) -> int:
     from .optimize import minimize
     from .stochastic import LpBall, MinibatchOracle, compare
 
-    if not (args.p >= 1):
-        raise SystemExit(f"--p must be in [1, inf], got {args.p}")
-    for flag, v in (("--T", args.T), ("--batch", args.batch), ("--repeats", args.repeats)):
-        if v < 1:
-            raise SystemExit(f"{flag} must be >= 1, got {v}")
-    names = [n.strip().lower() for n in args.quantizers.split(",") if n.strip()]
+    names = check_job_arguments(args)
     X, y, label = load_data(args.dataset)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     obj = Logistic(X, y, lam=args.lam, intercept=True)

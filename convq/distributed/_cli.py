@@ -16,31 +16,14 @@ import time
 
 import numpy as np
 
-from ..demo import ALL_QUANTIZERS, DEFAULT_QUANTIZERS, load_data, make_quantizers
+from ..demo import add_job_arguments, check_job_arguments, load_data, make_quantizers
 
 
 def _parser():
     p = argparse.ArgumentParser(prog="mpiexec -n N python -m convq.distributed", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", choices=("auto", "breast_cancer", "synthetic"), default="auto",
-                   help="data set: breast_cancer (needs scikit-learn), synthetic (built in), or auto "
-                        "(breast_cancer if scikit-learn is installed) [default: auto]")
-    p.add_argument("--p", type=float, default=2.0,
-                   help="geometry exponent p in [1, inf] (SGD for p >= 2, mirror descent for p < 2) [default: 2]")
-    p.add_argument("--T", type=int, default=5000, help="iterations per run [default: 5000]")
-    p.add_argument("--batch", type=int, default=8, help="minibatch size per rank [default: 8]")
-    p.add_argument("--lam", type=float, default=1.0, help="L2 penalty lam of the logistic cost [default: 1.0]")
-    p.add_argument("--quantizers", default=",".join(DEFAULT_QUANTIZERS),
-                   help=f"comma-separated list from {', '.join(ALL_QUANTIZERS)} "
-                        f"[default: {','.join(DEFAULT_QUANTIZERS)}]; 'unquantized' sends raw float64")
-    p.add_argument("--repeats", type=int, default=1, help="independent runs per quantizer [default: 1]")
-    p.add_argument("--step", default="theory",
-                   help="step size: 'theory' (Theorem 2.3's D/(alpha0 sqrt T)) or a number [default: theory]")
-    p.add_argument("--seed", type=int, default=0, help="random seed [default: 0]")
-    p.add_argument("--out", default="convq-distributed-output",
-                   help="output folder for the PNG [default: convq-distributed-output]")
-    p.add_argument("--no-plot", action="store_true", help="do not write the PNG even if matplotlib is installed")
-    return p
+    return add_job_arguments(p, T=5000, repeats=1, batch_help="minibatch size per rank",
+                             out="convq-distributed-output")
 
 
 def run(argv=None) -> int:
@@ -56,12 +39,7 @@ def run(argv=None) -> int:
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
     say = (lambda *a, **k: print(*a, **k, flush=True)) if rank == 0 else (lambda *a, **k: None)
-    if not (args.p >= 1):
-        raise SystemExit(f"--p must be in [1, inf], got {args.p}")
-    for flag, v in (("--T", args.T), ("--batch", args.batch), ("--repeats", args.repeats)):
-        if v < 1:
-            raise SystemExit(f"{flag} must be >= 1, got {v}")
-    names = [n.strip().lower() for n in args.quantizers.split(",") if n.strip()]
+    names = check_job_arguments(args)
     t_start = time.perf_counter()
     X, y, label = load_data(args.dataset)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
