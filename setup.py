@@ -14,6 +14,10 @@ from setuptools import Extension, setup
 
 sources = sorted(glob.glob("csrc/*.c")) + sorted(glob.glob("csrc/binding/*.c"))
 
+# NumPy's own random-distribution library (ziggurat normal/exponential over a bitgen_t),
+# shipped as a static library for C extensions: numpy/random/lib/libnpyrandom.a.
+npyrandom_dir = os.path.join(os.path.dirname(numpy.__file__), "random", "lib")
+
 compile_args = ["-std=c99", "-Wall", "-Wextra", "-pthread"]
 link_args = ["-pthread"]
 macros = [
@@ -40,10 +44,11 @@ setup(
             "convq._core",
             sources=sources,
             include_dirs=[numpy.get_include(), "csrc"],
+            library_dirs=[npyrandom_dir],
             define_macros=macros,
             extra_compile_args=compile_args,
             extra_link_args=link_args,
-            libraries=["m"],
+            libraries=["npyrandom", "m"],
         )
     ]
 )

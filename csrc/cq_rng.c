@@ -44,41 +44,9 @@ uint64_t cq_rng_bounded(bitgen_t *g, uint64_t n)
 #endif
 }
 
-/* Marsaglia polar: (u, v) uniform in the unit disc, s = u^2 + v^2,
- * then u*sqrt(-2 ln s / s) and v*sqrt(-2 ln s / s) are independent N(0, 1). */
-static inline void polar_pair(bitgen_t *g, double *a, double *b)
-{
-    double u, v, s;
-    do {
-        u = 2.0 * cq_rng_uniform(g) - 1.0;
-        v = 2.0 * cq_rng_uniform(g) - 1.0;
-        s = u * u + v * v;
-    } while (s >= 1.0 || s == 0.0);
-    s = sqrt(-2.0 * log(s) / s);
-    *a = u * s;
-    *b = v * s;
-}
-
-double cq_rng_normal(bitgen_t *g)
-{
-    double a, b;
-    polar_pair(g, &a, &b);
-    return a;
-}
-
 void cq_rng_normal_fill(bitgen_t *g, size_t n, double *out)
 {
-    size_t i = 0;
-    double a, b;
-    for (; i + 1 < n; i += 2) {
-        polar_pair(g, &a, &b);
-        out[i] = a;
-        out[i + 1] = b;
-    }
-    if (i < n) {
-        polar_pair(g, &a, &b);
-        out[i] = a;
-    }
+    for (size_t i = 0; i < n; i++) out[i] = random_standard_normal(g);
 }
 
 void cq_rng_uniform_fill(bitgen_t *g, size_t n, double *out)

@@ -10,6 +10,9 @@
  *    for the same state (numpy's random_standard_uniform).
  *  - Parallel work uses one bitgen_t per chain/task (SeedSequence.spawn in Python), never
  *    one shared stream, so results do not depend on the number of threads.
+ *  - Normal and exponential variates are NumPy's own ziggurat samplers (libnpyrandom, the
+ *    static library NumPy ships for C extensions), so they equal Generator.standard_normal()
+ *    and Generator.standard_exponential() for the same state.
  */
 #ifndef CQ_RNG_H
 #define CQ_RNG_H
@@ -17,6 +20,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <numpy/random/bitgen.h>
+#include <numpy/random/distributions.h>
 
 /* U[0, 1) with 53 random bits; identical to Generator.random(). */
 static inline double cq_rng_uniform(bitgen_t *g) { return g->next_double(g->state); }
@@ -34,13 +38,13 @@ static inline uint32_t cq_rng_u32(bitgen_t *g) { return g->next_uint32(g->state)
  */
 uint64_t cq_rng_bounded(bitgen_t *g, uint64_t n);
 
-/* Standard exponential, by inversion: -ln(U), U in (0, 1]. */
-static inline double cq_rng_exponential(bitgen_t *g) { return -log(cq_rng_uniform_pos(g)); }
+/* Standard exponential (ziggurat; == Generator.standard_exponential()). */
+static inline double cq_rng_exponential(bitgen_t *g) { return random_standard_exponential(g); }
 
-/* Standard normal by the Marsaglia polar method (one of the pair is kept). */
-double cq_rng_normal(bitgen_t *g);
+/* Standard normal (ziggurat; == Generator.standard_normal()). */
+static inline double cq_rng_normal(bitgen_t *g) { return random_standard_normal(g); }
 
-/* Fill out[0..n) with standard normals, using both variates of each polar pair. */
+/* Fill out[0..n) with standard normals (== Generator.standard_normal(n)). */
 void cq_rng_normal_fill(bitgen_t *g, size_t n, double *out);
 
 /* Fill out[0..n) with U[0,1) (= Generator.random(n)). */

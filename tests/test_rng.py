@@ -47,6 +47,17 @@ def test_lock_is_released_after_call():
     g.bit_generator.lock.release()
 
 
+@pytest.mark.parametrize("bitgen", [np.random.PCG64, np.random.Philox, np.random.SFC64])
+def test_c_normals_and_exponentials_equal_generator(bitgen):
+    """C draws NumPy's own ziggurat samplers (libnpyrandom): the same values as
+    Generator.standard_normal / standard_exponential, and the stream continues identically."""
+    a = np.random.Generator(bitgen(9))
+    b = np.random.Generator(bitgen(9))
+    np.testing.assert_array_equal(_core._rng_normal(a, 999), b.standard_normal(999))
+    np.testing.assert_array_equal(_core._rng_exponential(a, 1001), b.standard_exponential(1001))
+    np.testing.assert_array_equal(a.random(7), b.random(7))
+
+
 def test_normal_and_exponential_distributions():
     g = np.random.default_rng(123)
     z = _core._rng_normal(g, 200_000)
