@@ -348,10 +348,36 @@ static int wolfe_search(ws *W, double f0, double g0, double c1, double c2, doubl
     return -1;
 }
 
-int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trace_f, double *trace_g,
-                double *trace_t, double *trace_time, cq_opt_callback cb, void *cb_ctx, cq_opt_result *res,
-                cq_interrupt *it, cq_errinfo *err)
+void cq_opt_trace_free(cq_opt_trace *tr)
 {
+    free(tr->f);
+    free(tr->g);
+    free(tr->t);
+    free(tr->time);
+    tr->f = tr->g = tr->t = tr->time = NULL;
+    tr->cap = 0;
+}
+
+/* Room for `need` entries (doubling); 0 on success, -1 if out of memory (tr unchanged). */
+static int trace_reserve(cq_opt_trace *tr, size_t need)
+{
+    if (need <= tr->cap) return 0;
+    size_t cap = tr->cap ? 2 * tr->cap : 64;
+    if (cap < need) cap = need;
+    double **bufs[4] = {&tr->f, &tr->g, &tr->t, &tr->time};
+    for (int i = 0; i < 4; i++) {
+        double *nb = (double *)realloc(*bufs[i], cap * sizeof(double));
+        if (nb == NULL) return -1; /* the buffers grown so far stay valid and owned */
+        *bufs[i] = nb;
+    }
+    tr->cap = cap;
+    return 0;
+}
+
+int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
+                void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err)
+{
+    double *trace_f = NULL, *trace_g = NULL, *trace_t = NULL, *trace_time = NULL;
     ws W;
     memset(&W, 0, sizeof W);
     W.o = o;
@@ -403,12 +429,18 @@ int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trac
     memcpy(W.xp, W.x, n * sizeof(double));
     memcpy(W.zp, W.z, zl * sizeof(double));
     for (int j = 0; j <= M; j++) W.hist[j] = F;
-    if (trace_f) {
+    if (trace) {
+        if (trace_reserve(trace, 1)) { st = cq_fail(err, CQ_ENOMEM, "out of memory for the trace"); goto done; }
+        trace_f = trace->f; trace_g = trace->g; trace_t = trace->t; trace_time = trace->time;
         trace_f[0] = F; trace_g[0] = gnorm; trace_t[0] = 0.0; trace_time[0] = now_s() - t0_time;
     }
 
     for (k = 1; k <= p->max_iter; k++) {
         if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
+        if (trace) {
+            if (trace_reserve(trace, (size_t)k + 1)) { st = cq_fail(err, CQ_ENOMEM, "out of memory for the trace"); goto done; }
+            trace_f = trace->f; trace_g = trace->g; trace_t = trace->t; trace_time = trace->time;
+        }
         since_poll += (long)(W.passes ? W.passes : 1) * (long)(zl * (o->kind == CQ_OBJ_QUADRATIC ? 1 : o->p) + n);
         W.passes = 0;
         if (since_poll > (1L << 22)) {

@@ -64,10 +64,18 @@ typedef struct cq_opt_result {
  * 1 to stop, -1 on error (the caller keeps the error; the run returns CQ_ECALLBACK). */
 typedef int (*cq_opt_callback)(void *ctx, long k, const double *x, size_t n, double f, double gnorm, double t);
 
-/* Minimise from x (in: x0, out: the result). trace_* (each of length max_iter + 1, or
- * NULL) receive f, grad norm, step and elapsed seconds of iterates 0..nit. */
-int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, double *trace_f, double *trace_g,
-                double *trace_t, double *trace_time, cq_opt_callback cb, void *cb_ctx, cq_opt_result *res,
-                cq_interrupt *it, cq_errinfo *err);
+/* The trace of iterates 0..nit: f, gradient norm, step and elapsed seconds. The loop grows
+ * the four buffers as it goes (realloc, doubling), so a large max_iter costs nothing up
+ * front. Start from a zeroed struct; release with cq_opt_trace_free. */
+typedef struct cq_opt_trace {
+    double *f, *g, *t, *time;
+    size_t cap;
+} cq_opt_trace;
+
+void cq_opt_trace_free(cq_opt_trace *tr);
+
+/* Minimise from x (in: x0, out: the result); `trace` (or NULL) receives iterates 0..nit. */
+int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
+                void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err);
 
 #endif /* CQ_OPTIMIZE_H */

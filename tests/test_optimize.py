@@ -289,3 +289,19 @@ def test_bad_input_raises_and_writes_nothing(rng):
         minimize(q, x0, method="gd", step="fixed", t=1e3, max_iter=10000)
     with pytest.raises(ValueError, match="Hinge"):
         minimize(ob.Hinge(np.eye(3), [0, 1, 1.0]), np.zeros(3), method="fista")
+
+
+def test_huge_max_iter_allocates_nothing_up_front():
+    """The C loop grows its trace as it iterates: max_iter = 10**12 is fine when the run
+    converges in a few iterations, and the trace has exactly nit + 1 entries."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4))
+    obj = ob.LeastSquares(X, X @ np.ones(4))
+    res = minimize(obj, np.zeros(4), method="bb", tol=1e-10, max_iter=10**12)
+    assert res.success and res.nit < 100
+    for key in ("fun", "grad_norm", "step", "time"):
+        assert res.trace[key].shape == (res.nit + 1,)
+    # a long run crosses many growth steps and keeps every entry
+    long = minimize(obj, np.zeros(4), method="gd", step="fixed", t=1e-4, tol=0, max_iter=5000)
+    assert long.nit == 5000 and long.trace["fun"].shape == (5001,)
+    assert np.all(np.diff(long.trace["fun"]) <= 1e-15)

@@ -260,31 +260,38 @@ static PyObject *py_minimize(PyObject *self, PyObject *args)
         return NULL;
     }
     npy_intp dims[1] = {(npy_intp)dim};
-    npy_intp tdims[1] = {(npy_intp)max_iter + 1};
     PyArrayObject *x = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    PyArrayObject *tf = (PyArrayObject *)PyArray_SimpleNew(1, tdims, NPY_DOUBLE);
-    PyArrayObject *tg = (PyArrayObject *)PyArray_SimpleNew(1, tdims, NPY_DOUBLE);
-    PyArrayObject *tt = (PyArrayObject *)PyArray_SimpleNew(1, tdims, NPY_DOUBLE);
-    PyArrayObject *ttime = (PyArrayObject *)PyArray_SimpleNew(1, tdims, NPY_DOUBLE);
+    PyArrayObject *tf = NULL, *tg = NULL, *tt = NULL, *ttime = NULL;
+    cq_opt_trace trace = {NULL, NULL, NULL, NULL, 0};
     PyObject *result = NULL;
-    if (x == NULL || tf == NULL || tg == NULL || tt == NULL || ttime == NULL) goto out;
+    if (x == NULL) goto out;
     memcpy(PyArray_DATA(x), PyArray_DATA(x0), dim * sizeof(double));
     cq_errinfo err = {{0}};
     cq_opt_result res = {0, 0, 0, 0, 0.0, 0.0};
     cqb_nogil gil;
     cb_ctx cc = {cbo, &gil};
     cqb_nogil_begin(&gil);
-    int st = cq_optimize(&s.o, &p, (double *)PyArray_DATA(x), (double *)PyArray_DATA(tf),
-                         (double *)PyArray_DATA(tg), (double *)PyArray_DATA(tt), (double *)PyArray_DATA(ttime),
-                         cbo == Py_None ? NULL : py_callback, &cc, &res, &gil.it, &err);
+    int st = cq_optimize(&s.o, &p, (double *)PyArray_DATA(x), &trace, cbo == Py_None ? NULL : py_callback, &cc,
+                         &res, &gil.it, &err);
     cqb_nogil_end(&gil);
     if (st != CQ_OK) {
         cqb_raise(st, &err);
         goto out;
     }
+    /* the trace of iterates 0..nit, copied out of the grown C buffers */
+    npy_intp tdims[1] = {(npy_intp)res.nit + 1};
+    if ((size_t)tdims[0] > trace.cap) tdims[0] = (npy_intp)trace.cap;
+    PyArrayObject **outs[4] = {&tf, &tg, &tt, &ttime};
+    double *srcs[4] = {trace.f, trace.g, trace.t, trace.time};
+    for (int i = 0; i < 4; i++) {
+        *outs[i] = (PyArrayObject *)PyArray_SimpleNew(1, tdims, NPY_DOUBLE);
+        if (*outs[i] == NULL) goto out;
+        if (tdims[0] > 0) memcpy(PyArray_DATA(*outs[i]), srcs[i], (size_t)tdims[0] * sizeof(double));
+    }
     result = Py_BuildValue("OddllliOOOO", (PyObject *)x, res.f, res.gnorm, res.nit, res.nfev, res.ngev,
                            res.status, (PyObject *)tf, (PyObject *)tg, (PyObject *)tt, (PyObject *)ttime);
 out:
+    cq_opt_trace_free(&trace);
     Py_DECREF(x0);
     Py_XDECREF(x);
     Py_XDECREF(tf);
