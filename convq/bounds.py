@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from ._lp import check_p
 from ._validation import check_int, check_positive, check_real
 
 __all__ = [
@@ -40,14 +41,7 @@ __all__ = [
 # ---------------------------------------------------------------------------------------
 
 def _p_value(p):
-    if isinstance(p, str) and p.lower() in ("inf", "infinity"):
-        return math.inf
-    if isinstance(p, (int, float)) and not isinstance(p, bool) and math.isinf(p) and p > 0:
-        return math.inf
-    p = check_real(p, "p")
-    if p < 1:
-        raise ValueError(f"p must be in [1, inf], got {p}")
-    return p
+    return check_p(p, "p")
 
 
 def ln_star(a):

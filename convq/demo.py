@@ -98,7 +98,8 @@ def _to_norm(B_q, q, r, d):
 def make_quantizers(names, p, B, d):
     """The quantizer for each name, built for oracle outputs with ||g||_q <= B."""
     from . import quantize as Q
-    q = 1.0 if math.isinf(p) else (math.inf if p == 1.0 else p / (p - 1.0))
+    from ._lp import conjugate
+    q = conjugate(p)
     made = {}
     for name in names:
         if name == "unquantized":

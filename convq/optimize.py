@@ -268,11 +268,7 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
                   1 if opts["variant"] == "bb1" else 2, opts["nonmonotone"], opts["memory"], opts["eta"],
                   opts["t_min"], opts["t_max"], opts["l1"], tol, opts["ftol"], int(opts["restart"]),
                   opts.get("c2", 0.9))
-        c_cb = None
-        if state_cb is not None:
-            def c_cb(k, x, f, g, t):
-                return state_cb(k, x, f, g, t)
-        out = _core._minimize(run_obj._c_args, x0, params, c_cb, max_iter)
+        out = _core._minimize(run_obj._c_args, x0, params, state_cb, max_iter)
         x, f, gn, nit, nfev, ngev, status, tf, tg, tt, ttime = out
         res = dict(x=x, fun=f, grad_norm=gn, nit=nit, nfev=nfev, ngev=ngev, status=status,
                    trace=dict(fun=tf[:nit + 1].copy(), grad_norm=tg[:nit + 1].copy(),

@@ -44,14 +44,15 @@ not depend on ``threads``.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from . import _core
 from ._errors import DecodeError
+from ._lp import check_p as _check_p
+from ._lp import conjugate as _conj
 from ._rng import as_generator, spawn
-from ._validation import as_float_array, check_int, check_positive, check_real, check_threads
+from ._validation import as_float_array, check_int, check_positive, check_threads
 
 __all__ = [
     "Message",
@@ -133,26 +134,6 @@ class Message:
         head = self.payload[:16].hex()
         more = "..." if len(self.payload) > 16 else ""
         return f"Message(nbits={self.nbits}, d={self.d}, payload=0x{head}{more})"
-
-
-def _check_p(p, name="p", minimum=1.0):
-    if isinstance(p, str) and p.lower() in ("inf", "infinity"):
-        return math.inf
-    if isinstance(p, numbers.Real) and not isinstance(p, (bool, np.bool_)) and math.isinf(float(p)) and p > 0:
-        return math.inf
-    p = check_real(p, name)
-    if p < minimum:
-        raise ValueError(f"{name} must be in [{minimum:g}, inf], got {p}")
-    return p
-
-
-def _conj(p):
-    """Hölder conjugate q = p/(p-1)."""
-    if math.isinf(p):
-        return 1.0
-    if p == 1.0:
-        return math.inf
-    return p / (p - 1.0)
 
 
 class Quantizer:

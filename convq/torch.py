@@ -26,6 +26,8 @@ import time
 
 import numpy as np
 
+from ._lp import norm_order_of
+
 __all__ = ["quantized_hook", "QuantizedHook"]
 
 _OK, _EBOUND, _EOTHER = 0, 1, 3
@@ -70,11 +72,7 @@ class QuantizedHook:
         self._seed = rng
         self._gen = None
         q = quantizer
-        order = getattr(q, "q", None)
-        if order is None:
-            p = getattr(q, "p", 2.0)
-            order = math.inf if p == 1 else (1.0 if math.isinf(p) else p / (p - 1.0))
-        self._order = order
+        self._order = norm_order_of(q)
         self._bound = float(getattr(q, "B", 1.0))
         self.calls = self.bytes_sent = self.bytes_received = self.payload_bits = 0
         self.time_encode = self.time_decode = self.time_comm = 0.0

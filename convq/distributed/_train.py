@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .. import _core
+from .._lp import norm_order_of
 from .._rng import as_generator, spawn
 from .._validation import as_vector, check_int
 from ..stochastic.domains import Box, LpBall, mirror_step
@@ -200,11 +201,7 @@ def _quantizer(quantizer):
 
 
 def _norm_order(q):
-    order = getattr(q, "q", None)
-    if order is None:
-        p = getattr(q, "p", 2.0)
-        order = math.inf if p == 1 else (1.0 if math.isinf(p) else p / (p - 1.0))
-    return order
+    return norm_order_of(q)
 
 
 def _raise_collective(statuses, infos, rank, step, own_exc):

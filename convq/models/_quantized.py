@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
+from .._lp import norm_order_of
 
 __all__ = ["GainShape", "train_mlp_quantized"]
 
@@ -26,11 +27,7 @@ class GainShape:
         self.quantizer = quantizer
 
     def _norm_order(self):
-        q = getattr(self.quantizer, "q", None)
-        if q is None:
-            p = getattr(self.quantizer, "p", 2.0)
-            q = np.inf if p == 1 else (1.0 if np.isinf(p) else p / (p - 1.0))
-        return q
+        return norm_order_of(self.quantizer)
 
     def _bound(self):
         return float(getattr(self.quantizer, "B", 1.0))

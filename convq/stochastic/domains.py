@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from .. import _core
+from .._lp import check_p
 from .._validation import as_vector, check_positive, check_real
 
 __all__ = ["Box", "LpBall", "mirror_exponent", "mirror_step"]
@@ -25,12 +26,7 @@ _NONE, _BOX, _LPBALL = 0, 1, 2
 
 
 def _check_p(p, name="p"):
-    if isinstance(p, str) and p.lower() in ("inf", "infinity"):
-        return math.inf
-    p = check_real(p, name) if not (isinstance(p, float) and math.isinf(p)) else p
-    if not p >= 1:
-        raise ValueError(f"{name} must be in [1, inf], got {p}")
-    return float(p)
+    return float(check_p(p, name))
 
 
 class LpBall:

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .. import _core
+from .._lp import conjugate as _conj
 from .._rng import as_generator
 from .._validation import check_int, check_positive
 from .domains import Box, LpBall, _check_p
@@ -23,10 +24,6 @@ from .domains import Box, LpBall, _check_p
 __all__ = ["MinibatchOracle", "NoisyOracle"]
 
 _LSQ, _LOGI, _HINGE, _LASSO = 1, 2, 3, 4
-
-
-def _conj(p):
-    return 1.0 if math.isinf(p) else (math.inf if p == 1.0 else p / (p - 1.0))
 
 
 def _max_norm_over(domain, order, d):

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .. import _core
+from .._lp import conjugate as _conjugate
 from .._rng import as_generator
 from .._validation import check_int, check_positive
 from .domains import Box, LpBall, _check_p
@@ -27,14 +28,6 @@ from .domains import Box, LpBall, _check_p
 __all__ = ["LinearSignProblem", "bernoulli_product_problem", "paninski_problem"]
 
 _KINDS = {"bernoulli": 0, "paninski": 1}
-
-
-def _conjugate(p):
-    if math.isinf(p):
-        return 1.0
-    if p == 1.0:
-        return math.inf
-    return p / (p - 1.0)
 
 
 class LinearSignProblem:

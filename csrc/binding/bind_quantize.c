@@ -60,7 +60,7 @@ int cqb_qspec_from_py(PyObject *obj, cq_qspec *out)
     return 0;
 }
 
-static int resolve(PyObject *spec_obj, Py_ssize_t d, cq_qpar *P)
+int cqb_qpar_resolve(PyObject *spec_obj, Py_ssize_t d, cq_qpar *P)
 {
     cq_qspec q;
     if (cqb_qspec_from_py(spec_obj, &q) < 0) return -1;
@@ -85,7 +85,7 @@ static PyObject *py_q_bits(PyObject *self, PyObject *args)
     Py_ssize_t d;
     if (!PyArg_ParseTuple(args, "On", &spec, &d)) return NULL;
     cq_qpar P;
-    if (resolve(spec, d, &P) < 0) return NULL;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
     return PyLong_FromUnsignedLongLong(P.bits);
 }
 
@@ -99,7 +99,7 @@ static PyObject *py_q_info(PyObject *self, PyObject *args)
     Py_ssize_t d;
     if (!PyArg_ParseTuple(args, "On", &spec, &d)) return NULL;
     cq_qpar P;
-    if (resolve(spec, d, &P) < 0) return NULL;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
     PyObject *dict = PyDict_New();
     if (dict == NULL) return NULL;
     SETI("kind", P.kind);
@@ -160,7 +160,7 @@ static PyObject *py_q_encode(PyObject *self, PyObject *args)
     PyObject *result = NULL, *bytes = NULL;
     void *work = NULL;
     cq_qpar P;
-    if (resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
+    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
     size_t nbytes = (size_t)((P.bits + 7) / 8);
     bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
     if (bytes == NULL) goto done;
@@ -202,7 +202,7 @@ static PyObject *py_q_quantize(PyObject *self, PyObject *args)
     PyArrayObject *out = NULL;
     void *work = NULL;
     cq_qpar P;
-    if (resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
+    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
     npy_intp dims[1] = {PyArray_DIM(y, 0)};
     out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     if (out == NULL) goto done;
@@ -242,7 +242,7 @@ static PyObject *py_q_decode(PyObject *self, PyObject *args)
     Py_ssize_t d;
     if (!PyArg_ParseTuple(args, "OOn", &spec, &po, &d)) return NULL;
     cq_qpar P;
-    if (resolve(spec, d, &P) < 0) return NULL;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
     PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
     if (p == NULL) return NULL;
     npy_intp dims[1] = {d};
@@ -336,7 +336,7 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "Y has %zd rows, expected %zd", (Py_ssize_t)PyArray_DIM(Y, 0), n);
         goto done;
     }
-    if (resolve(spec, d, &P) < 0) goto done;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) goto done;
     bs = cqb_bitgen_acquire_seq(gens, &m);
     if (bs == NULL) goto done;
     Py_ssize_t n_tasks = (n + rows_per - 1) / rows_per;
@@ -404,7 +404,7 @@ static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
     Py_ssize_t d;
     if (!PyArg_ParseTuple(args, "OOn", &spec, &po, &d)) return NULL;
     cq_qpar P;
-    if (resolve(spec, d, &P) < 0) return NULL;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
     PyArrayObject *p = cqb_uint8_array(po, "payloads", 2, 2);
     if (p == NULL) return NULL;
     npy_intp m = PyArray_DIM(p, 0), nb = PyArray_DIM(p, 1);

@@ -16,4 +16,8 @@
  * by cq_q_resolve for a given d. */
 int cqb_qspec_from_py(PyObject *obj, cq_qspec *out);
 
+/* The spec resolved for dimension d (d >= 1): every d-dependent parameter of the
+ * quantizer in *P. 0 on success, -1 with ValueError/TypeError set. */
+int cqb_qpar_resolve(PyObject *spec_obj, Py_ssize_t d, cq_qpar *P);
+
 #endif /* CQ_BIND_QUANTIZE_H */

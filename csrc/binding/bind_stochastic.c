@@ -352,15 +352,7 @@ static int quant_from_spec(PyObject *qspec, size_t d, quant_holder *h, cq_quant_
     cb->apply = NULL;
     cb->ctx = NULL;
     if (qspec == Py_None) return 0;
-    cq_qspec q;
-    if (cqb_qspec_from_py(qspec, &q) < 0) return -1;
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int st = cq_q_resolve(&q, d, &h->par, &err);
-    if (st != CQ_OK) {
-        cqb_raise(st, &err);
-        return -1;
-    }
+    if (cqb_qpar_resolve(qspec, (Py_ssize_t)d, &h->par) < 0) return -1;
     h->work = PyMem_RawMalloc(h->par.work ? h->par.work : 8);
     if (h->work == NULL) {
         PyErr_NoMemory();
