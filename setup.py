@@ -12,7 +12,9 @@ import os
 import numpy
 from setuptools import Extension, setup
 
-sources = sorted(glob.glob("csrc/*.c")) + sorted(glob.glob("csrc/binding/*.c"))
+# csrc/<area>/*.c are the pure-C kernels (core, quantize, optimize, stochastic, sampling,
+# models); csrc/python/*.c is the one binding layer (see ARCHITECTURE.md).
+sources = sorted(glob.glob("csrc/*/*.c"))
 
 # NumPy's own random-distribution library (ziggurat normal/exponential over a bitgen_t),
 # shipped as a static library for C extensions: numpy/random/lib/libnpyrandom.a.

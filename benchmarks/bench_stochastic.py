@@ -1,4 +1,4 @@
-"""Quantized SGD steps per second: convq's C loop (csrc/cq_sgd.c: oracle -> quantizer ->
+"""Quantized SGD steps per second: convq's C loop (csrc/stochastic/cq_sgd.c: oracle -> quantizer ->
 update -> projection, with the quantizer's fast path) beside a NumPy loop doing the same
 quantized SGD with vectorised NumPy twins of the oracle and the quantizers.
 

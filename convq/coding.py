@@ -1,11 +1,11 @@
 """Bit-level coding primitives used by every convq message.
 
-Format (see ``csrc/cq_bitio.h``): fields are written least-significant-bit first into
+Format (see ``csrc/core/cq_bitio.h``): fields are written least-significant-bit first into
 bytes; a message of ``nbits`` bits occupies ``ceil(nbits / 8)`` bytes whose unused high
 bits are zero. ``numpy.packbits(bits, bitorder="little")`` of the bit sequence gives the
 same bytes.
 
-The fixed-weight coder (``csrc/cq_rangecoder.h``) codes a length-``n`` binary string with
+The fixed-weight coder (``csrc/core/cq_rangecoder.h``) codes a length-``n`` binary string with
 exactly ``k`` ones by a binary range coder with P(one) = ones_left / positions_left: an
 exact enumerative code in at most ``ceil(log2 C(n, k)) + 2`` bits (SimQ+ codes its
 sample types this way). Decoders treat payloads as untrusted and raise

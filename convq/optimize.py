@@ -1,7 +1,7 @@
 """Deterministic first-order methods of the gradient-method notes.
 
 ``minimize(obj, x0, method=..., step=...)`` runs, for the built-in objectives of
-:mod:`convq.objectives`, the whole iteration in C (csrc/cq_optimize.c): one fused pass
+:mod:`convq.objectives`, the whole iteration in C (csrc/optimize/cq_optimize.c): one fused pass
 over the data per gradient, and line-search trials that reuse the cached X x and X d,
 so a backtracking trial costs O(m) instead of a pass over X. ``Function`` objectives and
 runs with a ``grad_transform`` (e.g. a gradient quantizer) iterate the same algorithms
@@ -371,7 +371,7 @@ _LB_MAXEVAL = 40
 
 def _wolfe_search(trial, f0, g0, c1, c2, t):
     """Strong-Wolfe line search, N&W Algorithms 3.5 / 3.6 -- the same rules, in the same
-    order, as wolfe_search in csrc/cq_optimize.c. trial(t) -> (phi, dphi, point); returns
+    order, as wolfe_search in csrc/optimize/cq_optimize.c. trial(t) -> (phi, dphi, point); returns
     (t, point) of the accepted trial or None."""
     tp, fp, dp, pp = 0.0, f0, g0, None
     fa = f0 + 16.0 * 2.220446049250313e-16 * abs(f0)  # f0 with its rounding error

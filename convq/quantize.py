@@ -72,7 +72,7 @@ __all__ = [
     "DecodeError",
 ]
 
-# cq_qkind in csrc/cq_quantize.h
+# cq_qkind in csrc/quantize/cq_quantize.h
 _IDENTITY, _SIMQ, _SIMQPLUS, _CUQ, _RATQ, _LP, _QSGD, _TERNGRAD, _SCALEDSIGN, _TOPK, _RANDK = range(11)
 _FLOAT32, _NORM_INF = 1, 2
 
@@ -140,7 +140,7 @@ class Quantizer:
     """Base class: encode/decode/fast path/sample/bits over the C core's generic interface.
 
     Subclasses set ``unbiased`` and implement ``_spec`` (the tuple
-    ``(kind, B, M, p, k, levels, s, h, flags)`` that ``csrc/binding/bind_quantize.h`` turns
+    ``(kind, B, M, p, k, levels, s, h, flags)`` that ``csrc/python/bind_quantize.h`` turns
     into a ``cq_qspec``) and ``alpha0``.
     """
 

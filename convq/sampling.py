@@ -13,7 +13,7 @@ The *grid walk* proposes :math:`y = x \pm \delta e_j` and moves with probability
 .. math:: P(x, y) = \frac{1}{2n}\min\Bigl(1, \frac{F(y)}{F(x)}\Bigr),\quad y \in G(x),
           \qquad \pi(x) = F(x) / \textstyle\sum_{z\in C} F(z).
 
-Everything runs in the C core (``csrc/cq_sampling.c``): many chains at once, one
+Everything runs in the C core (``csrc/sampling/cq_sampling.c``): many chains at once, one
 spawned random stream per chain, all cores, identical results for any thread count.
 
 Bodies: :class:`Box`, :class:`Ball`, :class:`Polytope`, :func:`intersect`.

@@ -1,4 +1,4 @@
-"""The LSB-first bit writer/reader (csrc/cq_bitio.h)."""
+"""The LSB-first bit writer/reader (csrc/core/cq_bitio.h)."""
 import numpy as np
 import pytest
 

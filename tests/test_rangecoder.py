@@ -1,4 +1,4 @@
-"""The fixed-weight range coder (csrc/cq_rangecoder.h).
+"""The fixed-weight range coder (csrc/core/cq_rangecoder.h).
 
 Stated constant: the code of a length-N string with K ones (0 < K < N) has exactly
 fixed_weight_bits(N, K) = ceil(log2 C(N,K) + 1e-6) + 1 <= ceil(log2 C(N,K)) + 2 bits.

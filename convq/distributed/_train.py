@@ -112,7 +112,7 @@ class DistributedResult:
 # --------------------------------------------------------------------------------------
 class _Shard:
     """What a rank knows about its objective: kind, rows, the penalty replicating
-    cq_obj_penalty (csrc/cq_objectives.c), and the unbiased local gradient."""
+    cq_obj_penalty (csrc/optimize/cq_objectives.c), and the unbiased local gradient."""
 
     def __init__(self, objective):
         args = getattr(objective, "_c_args", None)

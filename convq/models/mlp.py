@@ -7,7 +7,7 @@ leaky ReLU max(0.001 x, x), sigmoid output units; cost (14)
 
 gradients by backpropagation (15); initialisation W uniform in [-0.002, 0.002], b = 0
 (section 3.6); decision rule (13): the class of the largest output. Training is minibatch
-gradient descent in C (``csrc/cq_mlp.c``), optionally with every gradient passed through a
+gradient descent in C (``csrc/models/cq_mlp.c``), optionally with every gradient passed through a
 convq quantizer (gain-shape: see :mod:`convq.models._quantized`).
 """
 from __future__ import annotations

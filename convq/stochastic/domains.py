@@ -1,7 +1,7 @@
 """Convex domains for stochastic optimisation: exact Euclidean projections and the
 mirror-descent step (Mayekar & Tyagi, Remarks 3 and 4).
 
-Projections (C, ``csrc/cq_domains.c``):
+Projections (C, ``csrc/stochastic/cq_domains.c``):
 
 * :class:`Box` -- clipping;
 * :class:`LpBall` -- p = inf: clipping; p = 2: scaling; p = 1: the sort-based l_1-ball

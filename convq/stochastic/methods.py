@@ -12,7 +12,7 @@ the unquantized rates with B replaced by alpha_0:
       E f(xbar_T) - f* <= R_r alpha_0 / sqrt((r-1) T)  (R_r = max_K ||x||_r; for r = 1 + 1/ln d
       this is the sqrt(log d) factor of U(T, p)).
 
-The loop oracle -> quantizer -> update runs in C (``csrc/cq_sgd.c``) when the oracle and the
+The loop oracle -> quantizer -> update runs in C (``csrc/stochastic/cq_sgd.c``) when the oracle and the
 quantizer have C implementations; otherwise a Python loop does exactly the same steps
 (``engine="python"`` forces it; it is also the reference the tests compare the C loop to).
 Bits are summed from the messages actually produced.
@@ -172,7 +172,7 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
 
 
 def _python_loop(mcode, oracle, x0, steps, domain, quantizer, average, gen, record_every, r):
-    """The reference loop: the same steps and random draws as csrc/cq_sgd.c."""
+    """The reference loop: the same steps and random draws as csrc/stochastic/cq_sgd.c."""
     from .domains import mirror_step
     T, d = steps.size, x0.size
     x = x0.copy()

@@ -89,7 +89,7 @@ class LinearSignProblem:
 
     @property
     def _c_spec(self):
-        """How the C loop draws from this oracle (csrc/cq_oracles.h)."""
+        """How the C loop draws from this oracle (csrc/stochastic/cq_oracles.h)."""
         return ("sign", _KINDS[self.kind], self.alpha, self._scale, self.delta)
 
     def value(self, x) -> np.ndarray | float:

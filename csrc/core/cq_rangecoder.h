@@ -1,0 +1,238 @@
+/*
+ * cq_rangecoder.h -- exact enumerative code for fixed-weight binary strings by a
+ * binary range coder.
+ *
+ * Read me first:
+ *  - Problem: code a string s of length N with exactly K ones. Position i is coded with
+ *    P(one) = ones_left / positions_left, so the product of the coded probabilities is
+ *    exactly 1 / C(N, K): an enumerative code (Cover 1973) without big integers.
+ *    Positions where the symbol is forced (no ones left, or only ones left) cost nothing.
+ *  - State: `range` in [2^56, 2^64) after each symbol (renormalised a byte at a time),
+ *    `low` a 65-bit value (64 bits + `carry`), LZMA-style carry handling with one cached
+ *    byte and a count of pending 0xFF bytes. The split is r1 = floor(range / n) * a,
+ *    whose rounding loss is at most n / 2^56 of the range: far below one bit in total
+ *    for any N < 2^24.
+ *  - The one-symbol takes the upper part [r0, range) of the interval.
+ *  - Termination is bit-exact: the final value is low rounded up to a multiple of
+ *    2^j, j = floor(log2 range), so only the top 64 - j <= 8 bits of the last window
+ *    are sent. Total length < log2 C(N, K) + 1 + 2^-20 bits; see cq_fwrc_field_bits.
+ *  - Output bytes go into a cq_bitwriter MSB-first within each byte (bit 7 first), so
+ *    that a code truncated after its last significant bit is followed by zero bits in
+ *    the LSB-first stream; the decoder reads bits the same way and sees zeros past
+ *    the field's end.
+ *  - Canonical check without re-encoding (cq_rc_dec_canonical): the encoder sends
+ *    V = low rounded up to a multiple of 2^j, j = floor(log2 range), i.e. the unique
+ *    multiple of 2^j in [low, low + 2^j), as its first L = 8 shifts + 64 - j bits, then
+ *    zeros. The decoder ends with code = V - low and the same range and shift count, so
+ *    the field is the encoder's own output iff code < 2^j and every field bit from L on
+ *    is zero. Every other field value is rejected.
+ */
+#ifndef CQ_RANGECODER_H
+#define CQ_RANGECODER_H
+
+#include <stdint.h>
+#include "core/cq_bitio.h"
+#include "core/cq_common.h"
+
+#define CQ_RC_TOP ((uint64_t)1 << 56)
+
+/* Reverse the bits of a byte (MSB-first bytes inside the LSB-first stream). */
+static inline uint8_t cq_rev8(uint8_t b)
+{
+    b = (uint8_t)(((b & 0xF0u) >> 4) | ((b & 0x0Fu) << 4));
+    b = (uint8_t)(((b & 0xCCu) >> 2) | ((b & 0x33u) << 2));
+    b = (uint8_t)(((b & 0xAAu) >> 1) | ((b & 0x55u) << 1));
+    return b;
+}
+
+typedef struct cq_rc_encoder {
+    uint64_t low;
+    uint64_t range;
+    int carry;          /* bit 64 of low */
+    int have_cache;     /* a byte is held back in `cache` (it may still get a carry) */
+    uint8_t cache;
+    uint64_t pending;   /* 0xFF bytes after `cache`, also waiting for a carry */
+    uint64_t nbits;     /* bits emitted so far */
+    cq_bitwriter *bw;
+} cq_rc_encoder;
+
+static inline void cq_rc_emit_(cq_rc_encoder *e, uint8_t byte)
+{
+    cq_bw_put(e->bw, cq_rev8(byte), 8);
+    e->nbits += 8;
+}
+
+static inline void cq_rc_enc_init(cq_rc_encoder *e, cq_bitwriter *bw)
+{
+    e->low = 0;
+    e->range = UINT64_MAX;
+    e->carry = 0;
+    e->have_cache = 0;
+    e->cache = 0;
+    e->pending = 0;
+    e->nbits = 0;
+    e->bw = bw;
+}
+
+/* Move the top byte of low out of the window (LZMA's ShiftLow with a 65-bit low). */
+static inline void cq_rc_shift_low_(cq_rc_encoder *e)
+{
+    uint8_t top = (uint8_t)(e->low >> 56);
+    if (top != 0xFF || e->carry) {
+        if (e->have_cache) cq_rc_emit_(e, (uint8_t)(e->cache + e->carry));
+        for (; e->pending; e->pending--) cq_rc_emit_(e, (uint8_t)(0xFF + e->carry));
+        e->cache = top;
+        e->have_cache = 1;
+    } else {
+        e->pending++;
+    }
+    e->carry = 0;
+    e->low <<= 8;
+}
+
+/* Code one position: `bit` with `ones` ones among the `n` remaining positions
+ * (0 <= ones <= n, n >= 1). Forced positions emit nothing. */
+static inline void cq_rc_enc_bit(cq_rc_encoder *e, int bit, uint64_t ones, uint64_t n)
+{
+    if (ones == 0 || ones == n) return;
+    uint64_t r1 = (e->range / n) * ones;
+    uint64_t r0 = e->range - r1;
+    if (bit) {
+        uint64_t old = e->low;
+        e->low += r0;
+        e->carry |= (e->low < old);
+        e->range = r1;
+    } else {
+        e->range = r0;
+    }
+    while (e->range < CQ_RC_TOP) {
+        cq_rc_shift_low_(e);
+        e->range <<= 8;
+    }
+}
+
+/* Send the shortest tail that pins a value inside [low, low + range). Returns the
+ * total number of bits this encoder emitted. */
+static inline uint64_t cq_rc_enc_finish(cq_rc_encoder *e)
+{
+    if (!e->have_cache && e->pending == 0 && e->low == 0 && e->range == UINT64_MAX) {
+        return 0; /* nothing was coded: every position was forced */
+    }
+    unsigned j = 63;
+    while (!((e->range >> j) & 1u)) j--;           /* j = floor(log2 range) >= 56 */
+    uint64_t mask = ((uint64_t)1 << j) - 1;
+    uint64_t sum = e->low + mask;                   /* round up to a multiple of 2^j */
+    e->carry |= (sum < e->low);
+    uint64_t v = sum & ~mask;
+    unsigned tail = 64 - j;                         /* 1..8 significant bits left */
+    if (e->have_cache) cq_rc_emit_(e, (uint8_t)(e->cache + e->carry));
+    for (; e->pending; e->pending--) cq_rc_emit_(e, (uint8_t)(0xFF + e->carry));
+    uint8_t top = (uint8_t)(v >> 56);
+    uint8_t rev = cq_rev8(top);                     /* its top `tail` bits, MSB first */
+    cq_bw_put(e->bw, rev & ((1u << tail) - 1u), tail);
+    e->nbits += tail;
+    return e->nbits;
+}
+
+typedef struct cq_rc_decoder {
+    uint64_t code;        /* value - low, inside the window */
+    uint64_t range;
+    cq_bitreader *br;
+    uint64_t field_start; /* bit position where the field starts */
+    uint64_t field_end;   /* bit position where the field ends; zeros are read after it */
+    uint64_t nshift;      /* renormalisation bytes read (= the encoder's shifts) */
+    int bad;              /* code fell outside the interval: not a valid code */
+} cq_rc_decoder;
+
+static inline uint8_t cq_rc_next_byte_(cq_rc_decoder *d)
+{
+    cq_bitreader *r = d->br;
+    if (r->pos >= d->field_end) return 0;
+    uint64_t avail = d->field_end - r->pos;
+    unsigned n = avail >= 8 ? 8 : (unsigned)avail;
+    uint32_t bits = cq_br_get(r, n);                /* MSB of the byte first */
+    return cq_rev8((uint8_t)bits);
+}
+
+/* Start decoding a field of `field_bits` bits at the reader's position. */
+static inline void cq_rc_dec_init(cq_rc_decoder *d, cq_bitreader *br, uint64_t field_bits)
+{
+    d->br = br;
+    d->field_start = br->pos;
+    d->field_end = br->pos + field_bits;
+    d->nshift = 0;
+    d->range = UINT64_MAX;
+    d->code = 0;
+    d->bad = 0;
+    for (int i = 0; i < 8; i++) d->code = (d->code << 8) | cq_rc_next_byte_(d);
+    if (d->code >= d->range) d->bad = 1;
+}
+
+static inline int cq_rc_dec_bit(cq_rc_decoder *d, uint64_t ones, uint64_t n)
+{
+    if (ones == 0) return 0;
+    if (ones == n) return 1;
+    uint64_t r1 = (d->range / n) * ones;
+    uint64_t r0 = d->range - r1;
+    int bit;
+    if (d->code < r0) {
+        d->range = r0;
+        bit = 0;
+    } else {
+        d->code -= r0;
+        d->range = r1;
+        bit = 1;
+    }
+    while (d->range < CQ_RC_TOP) {
+        d->code = (d->code << 8) | cq_rc_next_byte_(d);
+        d->range <<= 8;
+        d->nshift++;
+    }
+    return bit;
+}
+
+/* After the last symbol (before cq_rc_dec_finish): non-zero iff the field is exactly the
+ * encoder's output for the decoded string (see the read-me-first note). */
+static inline int cq_rc_dec_canonical(const cq_rc_decoder *d)
+{
+    uint64_t field_bits = d->field_end - d->field_start, L = 0;
+    if (!(d->range == UINT64_MAX && d->nshift == 0)) { /* some symbol was coded */
+        unsigned j = 63;
+        while (!((d->range >> j) & 1u)) j--;
+        if (d->code >> j) return 0;                 /* code >= 2^j: V is not low rounded up */
+        L = 8u * d->nshift + 64u - j;
+    }
+    if (L > field_bits) return 0;
+    cq_bitreader b = *d->br;                        /* the tail of the field must be zeros */
+    b.pos = d->field_start + L;
+    for (uint64_t left = field_bits - L; left > 0;) {
+        unsigned m = left >= 32 ? 32 : (unsigned)left;
+        if (cq_br_get(&b, m) != 0) return 0;
+        left -= m;
+    }
+    return 1;
+}
+
+/* Leave the reader at the end of the field. */
+static inline void cq_rc_dec_finish(cq_rc_decoder *d)
+{
+    if (d->br->pos < d->field_end) cq_br_skip(d->br, d->field_end - d->br->pos);
+}
+
+/* Fixed field length for strings of length n with k ones:
+ * 0 if k == 0 or k == n, else ceil(log2 C(n, k) + 1e-6) + 1 <= ceil(log2 C(n,k)) + 2.
+ * The encoder's output is always shorter than log2 C(n,k) + 1 + 2^-20. */
+uint64_t cq_fwrc_field_bits(uint64_t n, uint64_t k);
+
+/* log2 C(n, k) in double precision (lgamma; exact-integer path for n <= 60). */
+double cq_log2_binom(uint64_t n, uint64_t k);
+
+/* Whole-string helpers (tests, benchmarks and simple callers).
+ * encode: s[0..n) in {0,1} with exactly k ones -> field of cq_fwrc_field_bits(n,k) bits
+ * appended to w (zero-padded to the field length).
+ * decode: reads the field from r into s[0..n); CQ_EDECODE if the field is not the
+ * canonical code of a string with k ones. */
+int cq_fwrc_encode(const uint8_t *s, uint64_t n, uint64_t k, cq_bitwriter *w, cq_errinfo *err);
+int cq_fwrc_decode(cq_bitreader *r, uint64_t n, uint64_t k, uint8_t *s, cq_errinfo *err);
+
+#endif /* CQ_RANGECODER_H */

@@ -1,0 +1,99 @@
+/*
+ * cq_objectives.h -- the smooth (and piecewise-linear) objectives of convq, evaluated
+ * with one fused, row-blocked pass over the data.
+ *
+ * Read me first
+ * -------------
+ * An objective is a plain description `cq_obj` of borrowed arrays and scalars. X is an
+ * m x p row-major float64 matrix; theta has dim = p + intercept entries; with
+ * intercept = 1, theta[0] is the intercept (the linear predictor of row i is
+ * z_i = theta[0] + X_i . theta[1:]) and is never penalised. theta_r below means theta
+ * without the intercept (all of theta when intercept = 0).
+ *
+ * Costs (m = number of rows used: all rows, or the size of a row subset):
+ *   CQ_OBJ_QUADRATIC  f = 1/2 x'Ax - b'x + c          (X = A, p x p symmetric; y = b; c = c)
+ *   CQ_OBJ_LEASTSQ    f = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2
+ *   CQ_OBJ_LOGISTIC   f = 1/m sum_i [ln(1 + e^{z_i}) - y_i z_i] + lam/(2m) ||theta_r||^2
+ *                       (= eq. (11) of the ML notes, y_i in {0, 1}, z_i = linear predictor)
+ *   CQ_OBJ_HINGE      f = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
+ *                       (eq. (16)-(18): cost_1(z) = k max(0, 1 - z), cost_0(z) = k (1 + z) for
+ *                       z >= -1 else 0; `lam` holds C, `c` holds the slope k; the returned
+ *                       "gradient" is the subgradient with the case split of (17), (18))
+ *   CQ_OBJ_LASSO      f = 1/2 ||A x - b||^2 + mu sum_j l_delta(x_j)   (`lam` = mu, `c` = delta;
+ *                       l_delta(x) = x^2/(2 delta) if |x| < delta else |x| - delta/2; delta = 0
+ *                       means the plain |x|, whose subgradient uses sign(0) = 0). No intercept.
+ *
+ * Every pass reads each row once: for a group of rows the kernel forms z = X_b theta,
+ * the loss derivative r, and accumulates X_b' r while the rows are still in cache.
+ * Parallel passes split the rows into a number of blocks that depends only on (m, p),
+ * and reduce the per-block partial sums in block order, so results never depend on the
+ * number of threads.
+ */
+#ifndef CQ_OBJECTIVES_H
+#define CQ_OBJECTIVES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/cq_common.h"
+
+enum cq_obj_kind {
+    CQ_OBJ_QUADRATIC = 0,
+    CQ_OBJ_LEASTSQ = 1,
+    CQ_OBJ_LOGISTIC = 2,
+    CQ_OBJ_HINGE = 3,
+    CQ_OBJ_LASSO = 4
+};
+
+typedef struct cq_obj {
+    int kind;          /* enum cq_obj_kind */
+    const double *X;   /* m x p, row-major (Quadratic: A, p x p, symmetric) */
+    const double *y;   /* length m: targets / labels (Quadratic: b, length p) */
+    size_t m;          /* number of rows of X */
+    size_t p;          /* number of columns of X */
+    int intercept;     /* 1: theta[0] is an unpenalised intercept (LeastSquares/Logistic/Hinge) */
+    double lam;        /* LeastSquares/Logistic: lam; Hinge: C; Lasso: mu; Quadratic: unused */
+    double c;          /* Quadratic: constant c; Hinge: slope k; Lasso: Huber delta (0 = |x|) */
+    int n_threads;     /* threads for a pass (>= 1) */
+} cq_obj;
+
+/* Number of parameters: p + intercept. */
+size_t cq_obj_dim(const cq_obj *o);
+
+/* Length of the cached linear predictor z of a full pass: m (Quadratic: p, z = A x). */
+size_t cq_obj_zlen(const cq_obj *o);
+
+/* Fused value and gradient at theta (length dim).
+ * rows: optional subset of row indices (each in [0, m)), n_rows of them; NULL = all rows
+ * (then n_rows is ignored); m in the cost is the number of rows used. Not allowed for
+ * Quadratic. grad (length dim) may be NULL (value only). z, if non-NULL, receives the
+ * linear predictor of every row used (length n_rows, or zlen for all rows).
+ * Returns CQ_OK, CQ_EINVAL (bad subset), CQ_ENOMEM, CQ_ENONFINITE (the value or the
+ * gradient overflowed), CQ_EINTERRUPT. */
+int cq_obj_value_grad(const cq_obj *o, const int64_t *rows, size_t n_rows, const double *theta,
+                      double *f, double *grad, double *z, cq_interrupt *it, cq_errinfo *err);
+
+/* Hessian-vector product out = H(theta) v (all rows, or a row subset as above). For
+ * Lasso it is the Hessian of the smoothed cost (of 1/2||Ax-b||^2 when delta = 0);
+ * Hinge has no Hessian (CQ_EINVAL). */
+int cq_obj_hessp(const cq_obj *o, const int64_t *rows, size_t n_rows, const double *theta,
+                 const double *v, double *out, cq_interrupt *it, cq_errinfo *err);
+
+/* w = X d (+ d[0] with an intercept); Quadratic: w = A d. All rows, length zlen. */
+int cq_obj_matvec(const cq_obj *o, const double *d, double *w, cq_interrupt *it);
+
+/* The value from a cached full-data linear predictor z (length zlen) and theta: O(m + p)
+ * (Quadratic: O(p)). This is what a line-search trial costs: z(theta + t d) = z + t X d. */
+double cq_obj_value_from_z(const cq_obj *o, const double *z, const double *theta);
+
+/* Value and slope phi'(t) = grad f(theta)'d from a cached linear predictor z (as above)
+ * and w = X d (+ d[0] with an intercept; Quadratic: A d): O(m + p). With z = z0 + t w and
+ * theta = theta0 + t d this is phi(t) = f(theta0 + t d) and its derivative, without a pass
+ * over X (the trials of a Wolfe line search). Hinge: the slope of its subgradient. */
+double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double *w, const double *theta,
+                                 const double *d, double *slope);
+
+/* Penalty part only (see the table above) and its gradient added to grad (if non-NULL);
+ * m_used is the number of rows used (for the lam/(2m) scaling). */
+double cq_obj_penalty(const cq_obj *o, size_t m_used, const double *theta, double *grad);
+
+#endif /* CQ_OBJECTIVES_H */

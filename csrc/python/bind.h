@@ -1,0 +1,71 @@
+/*
+ * bind.h -- the binding layer's shared helpers (the only code that includes Python.h).
+ *
+ * The binding layer parses arguments, converts arrays (any array-like, any order,
+ * float32/float64 -> C-contiguous float64), allocates outputs, releases the GIL around
+ * kernels, and maps cq_status codes to Python exceptions through cqb_raise(). It does
+ * not validate user-facing semantics: the Python modules in convq/ do that and own the
+ * documentation. Each area has its own file bind_<area>.c exporting a method table
+ * cqb_<area>_methods[]; module.c adds every table to convq._core.
+ */
+#ifndef CQ_BIND_H
+#define CQ_BIND_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#define PY_ARRAY_UNIQUE_SYMBOL convq_ARRAY_API
+#ifndef CQB_MODULE_MAIN
+#define NO_IMPORT_ARRAY
+#endif
+#include <numpy/arrayobject.h>
+#include <numpy/random/bitgen.h>
+
+#include "core/cq_common.h"
+
+/* Set the Python exception for a failing status (unless one is already set, e.g. by
+ * PyErr_CheckSignals or a Python callback) and return NULL. `err` may be NULL. */
+PyObject *cqb_raise(int status, const cq_errinfo *err);
+
+/* Convert `obj` to an aligned, C-contiguous float64 array (new reference) with
+ * ndim in [min_ndim, max_ndim]. TypeError for complex/object/string data, ValueError
+ * for a wrong number of dimensions. `name` is used in messages. */
+PyArrayObject *cqb_double_array(PyObject *obj, const char *name, int min_ndim, int max_ndim);
+
+/* Same for integer arrays (int64) and bytes-like uint8 arrays. */
+PyArrayObject *cqb_int64_array(PyObject *obj, const char *name, int min_ndim, int max_ndim);
+PyArrayObject *cqb_uint8_array(PyObject *obj, const char *name, int min_ndim, int max_ndim);
+
+/* A numpy BitGenerator held for the duration of a C call: its capsule pointer, a
+ * reference to the object, and its lock acquired. */
+typedef struct cqb_bitgen {
+    PyObject *obj;     /* the BitGenerator (strong reference) */
+    PyObject *lock;    /* its lock (strong reference), acquired */
+    bitgen_t *bg;
+} cqb_bitgen;
+
+/* Accept a numpy.random.Generator or a BitGenerator; acquire its lock. 0 on success,
+ * -1 with an exception set. Every successful acquire must be released. */
+int cqb_bitgen_acquire(PyObject *gen_or_bitgen, cqb_bitgen *out);
+void cqb_bitgen_release(cqb_bitgen *b);
+
+/* Acquire a list/tuple of generators (one stream per chain or task). Returns a
+ * PyMem-allocated array of `*n` cqb_bitgen, or NULL with an exception set. */
+cqb_bitgen *cqb_bitgen_acquire_seq(PyObject *seq, Py_ssize_t *n);
+void cqb_bitgen_release_seq(cqb_bitgen *bs, Py_ssize_t n);
+
+/* GIL release with a working Ctrl-C: kernels get `&g.it` as their cq_interrupt and
+ * poll it from the calling thread; the poll re-takes the GIL just long enough to run
+ * PyErr_CheckSignals. */
+typedef struct cqb_nogil {
+    PyThreadState *ts;
+    cq_interrupt it;
+} cqb_nogil;
+
+void cqb_nogil_begin(cqb_nogil *g);
+void cqb_nogil_end(cqb_nogil *g);
+
+/* Number of threads: n <= 0 means "all cores". */
+int cqb_threads(long n);
+
+#endif /* CQ_BIND_H */

@@ -1,0 +1,372 @@
+/*
+ * bind_foundation.c -- bindings of the foundation kernels: the RNG bridge, the bit
+ * writer/reader, the fixed-weight range coder and the benchmark read probe. These are
+ * private (underscore) entry points used by convq.coding, convq._rng, the tests and
+ * the benchmark harness.
+ */
+#include "bind.h"
+#include "core/cq_bench.h"
+#include "core/cq_bitio.h"
+#include "core/cq_parallel.h"
+#include "core/cq_rangecoder.h"
+#include "core/cq_rng.h"
+
+/* ---- RNG ------------------------------------------------------------------------ */
+
+enum { DRAW_UNIFORM, DRAW_NORMAL, DRAW_EXPONENTIAL };
+
+static PyObject *draw(PyObject *args, int kind)
+{
+    PyObject *gen;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "On", &gen, &n)) return NULL;
+    if (n < 0) return PyErr_Format(PyExc_ValueError, "n must be >= 0, got %zd", n);
+    npy_intp dims[1] = {n};
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    if (out == NULL) return NULL;
+    cqb_bitgen b;
+    if (cqb_bitgen_acquire(gen, &b) < 0) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    double *o = (double *)PyArray_DATA(out);
+    Py_BEGIN_ALLOW_THREADS
+    switch (kind) {
+    case DRAW_UNIFORM: cq_rng_uniform_fill(b.bg, (size_t)n, o); break;
+    case DRAW_NORMAL: cq_rng_normal_fill(b.bg, (size_t)n, o); break;
+    default:
+        for (Py_ssize_t i = 0; i < n; i++) o[i] = cq_rng_exponential(b.bg);
+        break;
+    }
+    Py_END_ALLOW_THREADS
+    cqb_bitgen_release(&b);
+    return (PyObject *)out;
+}
+
+static PyObject *py_rng_uniform(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_UNIFORM); }
+static PyObject *py_rng_normal(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_NORMAL); }
+static PyObject *py_rng_exponential(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_EXPONENTIAL); }
+
+static PyObject *py_rng_bounded(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *gen;
+    unsigned long long bound;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "OKn", &gen, &bound, &n)) return NULL;
+    if (n < 0 || bound == 0) return PyErr_Format(PyExc_ValueError, "need n >= 0 and bound >= 1");
+    npy_intp dims[1] = {n};
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT64);
+    if (out == NULL) return NULL;
+    cqb_bitgen b;
+    if (cqb_bitgen_acquire(gen, &b) < 0) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    uint64_t *o = (uint64_t *)PyArray_DATA(out);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) o[i] = cq_rng_bounded(b.bg, (uint64_t)bound);
+    Py_END_ALLOW_THREADS
+    cqb_bitgen_release(&b);
+    return (PyObject *)out;
+}
+
+typedef struct streams_ctx {
+    cqb_bitgen *bs;
+    double *out;
+    size_t n;
+} streams_ctx;
+
+static int fill_stream(void *ctx, size_t task, int thread)
+{
+    (void)thread;
+    streams_ctx *c = (streams_ctx *)ctx;
+    cq_rng_uniform_fill(c->bs[task].bg, c->n, c->out + task * c->n);
+    return CQ_OK;
+}
+
+/* _rng_uniform_streams(generators, n, threads) -> (len(generators), n) uniforms, one
+ * row per independent stream, filled in parallel. */
+static PyObject *py_rng_uniform_streams(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *seq;
+    Py_ssize_t n;
+    long threads;
+    if (!PyArg_ParseTuple(args, "Onl", &seq, &n, &threads)) return NULL;
+    if (n < 0) return PyErr_Format(PyExc_ValueError, "n must be >= 0, got %zd", n);
+    Py_ssize_t m;
+    cqb_bitgen *bs = cqb_bitgen_acquire_seq(seq, &m);
+    if (bs == NULL) return NULL;
+    npy_intp dims[2] = {m, n};
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_DOUBLE);
+    if (out == NULL) {
+        cqb_bitgen_release_seq(bs, m);
+        return NULL;
+    }
+    streams_ctx c = {bs, (double *)PyArray_DATA(out), (size_t)n};
+    int nt = cqb_threads(threads);
+    cqb_nogil g;
+    cqb_nogil_begin(&g);
+    int st = cq_parallel_for((size_t)m, nt, fill_stream, &c, &g.it);
+    cqb_nogil_end(&g);
+    cqb_bitgen_release_seq(bs, m);
+    if (st != CQ_OK) {
+        Py_DECREF(out);
+        return cqb_raise(st, NULL);
+    }
+    return (PyObject *)out;
+}
+
+/* ---- bit writer / reader ----------------------------------------------------------- */
+
+/* _bits_write(values, widths) -> (bytes, nbits): LSB-first fields. */
+static PyObject *py_bits_write(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *vo, *wo;
+    if (!PyArg_ParseTuple(args, "OO", &vo, &wo)) return NULL;
+    PyArrayObject *v = cqb_int64_array(vo, "values", 1, 1);
+    if (v == NULL) return NULL;
+    PyArrayObject *w = cqb_int64_array(wo, "widths", 1, 1);
+    if (w == NULL) {
+        Py_DECREF(v);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    npy_intp n = PyArray_DIM(v, 0);
+    const int64_t *vals = (const int64_t *)PyArray_DATA(v);
+    const int64_t *wid = (const int64_t *)PyArray_DATA(w);
+    if (PyArray_DIM(w, 0) != n) {
+        PyErr_Format(PyExc_ValueError, "values and widths differ in length: %zd vs %zd", (Py_ssize_t)n,
+                     (Py_ssize_t)PyArray_DIM(w, 0));
+        goto done;
+    }
+    uint64_t total = 0;
+    for (npy_intp i = 0; i < n; i++) {
+        if (wid[i] < 1 || wid[i] > 32) {
+            PyErr_Format(PyExc_ValueError, "widths must be in 1..32, got %lld at %zd", (long long)wid[i], (Py_ssize_t)i);
+            goto done;
+        }
+        if (vals[i] < 0 || (uint64_t)vals[i] >> wid[i]) {
+            PyErr_Format(PyExc_ValueError, "value %lld at %zd does not fit in %lld bits", (long long)vals[i],
+                         (Py_ssize_t)i, (long long)wid[i]);
+            goto done;
+        }
+        total += (uint64_t)wid[i];
+    }
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((total + 7) / 8));
+    if (bytes == NULL) goto done;
+    cq_bitwriter bw;
+    cq_bw_init(&bw, (uint8_t *)PyBytes_AS_STRING(bytes), (size_t)((total + 7) / 8));
+    for (npy_intp i = 0; i < n; i++) cq_bw_put(&bw, (uint64_t)vals[i], (unsigned)wid[i]);
+    uint64_t nbits = cq_bw_finish(&bw);
+    if (nbits != total) {
+        Py_DECREF(bytes);
+        cqb_raise(CQ_EOVERFLOW, NULL);
+        goto done;
+    }
+    result = Py_BuildValue("(NK)", bytes, (unsigned long long)nbits);
+done:
+    Py_DECREF(v);
+    Py_DECREF(w);
+    return result;
+}
+
+/* _bits_read(payload, nbits, widths) -> int64 values; DecodeError on a wrong payload
+ * length, on reading past nbits, on unread bits, or on non-zero padding. */
+static PyObject *py_bits_read(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *po, *wo;
+    unsigned long long nbits;
+    if (!PyArg_ParseTuple(args, "OKO", &po, &nbits, &wo)) return NULL;
+    PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
+    if (p == NULL) return NULL;
+    PyArrayObject *w = cqb_int64_array(wo, "widths", 1, 1);
+    if (w == NULL) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    PyArrayObject *out = NULL;
+    cq_errinfo err;
+    npy_intp n = PyArray_DIM(w, 0);
+    const int64_t *wid = (const int64_t *)PyArray_DATA(w);
+    if ((uint64_t)PyArray_DIM(p, 0) != (nbits + 7) / 8) {
+        cq_fail(&err, CQ_EDECODE, "payload has %lld bytes, a %llu-bit message needs %llu",
+                (long long)PyArray_DIM(p, 0), nbits, (nbits + 7) / 8);
+        cqb_raise(CQ_EDECODE, &err);
+        goto done;
+    }
+    for (npy_intp i = 0; i < n; i++) {
+        if (wid[i] < 1 || wid[i] > 32) {
+            PyErr_Format(PyExc_ValueError, "widths must be in 1..32, got %lld", (long long)wid[i]);
+            goto done;
+        }
+    }
+    npy_intp dims[1] = {n};
+    out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_INT64);
+    if (out == NULL) goto done;
+    cq_bitreader br;
+    cq_br_init(&br, (const uint8_t *)PyArray_DATA(p), nbits);
+    int64_t *o = (int64_t *)PyArray_DATA(out);
+    for (npy_intp i = 0; i < n; i++) o[i] = cq_br_get(&br, (unsigned)wid[i]);
+    if (br.truncated) {
+        cq_fail(&err, CQ_EDECODE, "message truncated: fields need more than its %llu bits", nbits);
+    } else if (br.pos != nbits) {
+        cq_fail(&err, CQ_EDECODE, "message has %llu bits, fields use %llu", nbits, (unsigned long long)br.pos);
+    } else if (!cq_br_padding_ok(&br)) {
+        cq_fail(&err, CQ_EDECODE, "non-zero padding bits after bit %llu", nbits);
+    } else {
+        goto done;
+    }
+    Py_CLEAR(out);
+    cqb_raise(CQ_EDECODE, &err);
+done:
+    Py_DECREF(p);
+    Py_DECREF(w);
+    return (PyObject *)out;
+}
+
+/* ---- fixed-weight range coder ---------------------------------------------------- */
+
+static PyObject *py_fwrc_field_bits(PyObject *self, PyObject *args)
+{
+    (void)self;
+    unsigned long long n, k;
+    if (!PyArg_ParseTuple(args, "KK", &n, &k)) return NULL;
+    if (k > n) return PyErr_Format(PyExc_ValueError, "k=%llu exceeds n=%llu", k, n);
+    return PyLong_FromUnsignedLongLong(cq_fwrc_field_bits(n, k));
+}
+
+static PyObject *py_log2_binom(PyObject *self, PyObject *args)
+{
+    (void)self;
+    unsigned long long n, k;
+    if (!PyArg_ParseTuple(args, "KK", &n, &k)) return NULL;
+    return PyFloat_FromDouble(cq_log2_binom(n, k));
+}
+
+/* _fwrc_encode(string uint8 (0/1), k) -> (bytes, nbits); nbits is the field length. */
+static PyObject *py_fwrc_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *so;
+    unsigned long long k;
+    if (!PyArg_ParseTuple(args, "OK", &so, &k)) return NULL;
+    PyArrayObject *s = cqb_uint8_array(so, "string", 1, 1);
+    if (s == NULL) return NULL;
+    uint64_t n = (uint64_t)PyArray_DIM(s, 0);
+    if (k > n) {
+        Py_DECREF(s);
+        return PyErr_Format(PyExc_ValueError, "k=%llu exceeds the string length %llu", k, (unsigned long long)n);
+    }
+    uint64_t field = cq_fwrc_field_bits(n, k);
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((field + 7) / 8));
+    if (bytes == NULL) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    cq_bitwriter bw;
+    cq_errinfo err;
+    err.msg[0] = 0;
+    cq_bw_init(&bw, (uint8_t *)PyBytes_AS_STRING(bytes), (size_t)((field + 7) / 8));
+    int st;
+    Py_BEGIN_ALLOW_THREADS
+    st = cq_fwrc_encode((const uint8_t *)PyArray_DATA(s), n, k, &bw, &err);
+    if (st == CQ_OK && cq_bw_finish(&bw) != field) st = CQ_EOVERFLOW;
+    Py_END_ALLOW_THREADS
+    Py_DECREF(s);
+    if (st != CQ_OK) {
+        Py_DECREF(bytes);
+        return cqb_raise(st, &err);
+    }
+    return Py_BuildValue("(NK)", bytes, (unsigned long long)field);
+}
+
+/* _fwrc_decode(payload, n, k) -> uint8 string; DecodeError if not canonical. */
+static PyObject *py_fwrc_decode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *po;
+    unsigned long long n, k;
+    if (!PyArg_ParseTuple(args, "OKK", &po, &n, &k)) return NULL;
+    if (k > n) return PyErr_Format(PyExc_ValueError, "k=%llu exceeds n=%llu", k, n);
+    PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
+    if (p == NULL) return NULL;
+    uint64_t field = cq_fwrc_field_bits(n, k);
+    cq_errinfo err;
+    err.msg[0] = 0;
+    if ((uint64_t)PyArray_DIM(p, 0) != (field + 7) / 8) {
+        cq_fail(&err, CQ_EDECODE, "payload has %lld bytes, the field needs %llu",
+                (long long)PyArray_DIM(p, 0), (unsigned long long)((field + 7) / 8));
+        Py_DECREF(p);
+        return cqb_raise(CQ_EDECODE, &err);
+    }
+    npy_intp dims[1] = {(npy_intp)n};
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT8);
+    if (out == NULL) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    cq_bitreader br;
+    cq_br_init(&br, (const uint8_t *)PyArray_DATA(p), field);
+    int st;
+    Py_BEGIN_ALLOW_THREADS
+    st = cq_fwrc_decode(&br, n, k, (uint8_t *)PyArray_DATA(out), &err);
+    if (st == CQ_OK && !cq_br_padding_ok(&br))
+        st = cq_fail(&err, CQ_EDECODE, "non-zero padding bits after the %llu-bit field", (unsigned long long)field);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(p);
+    if (st != CQ_OK) {
+        Py_DECREF(out);
+        return cqb_raise(st, &err);
+    }
+    return (PyObject *)out;
+}
+
+/* ---- benchmark probe ---------------------------------------------------------------- */
+
+static PyObject *py_bench_read(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *xo;
+    long threads;
+    if (!PyArg_ParseTuple(args, "Ol", &xo, &threads)) return NULL;
+    if (!PyArray_Check(xo) || PyArray_TYPE((PyArrayObject *)xo) != NPY_DOUBLE ||
+        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)xo))
+        return PyErr_Format(PyExc_TypeError, "expected a C-contiguous float64 array");
+    PyArrayObject *x = (PyArrayObject *)xo;
+    double s;
+    int nt = cqb_threads(threads);
+    Py_BEGIN_ALLOW_THREADS
+    s = cq_bench_read_sum_threads((const double *)PyArray_DATA(x), (size_t)PyArray_SIZE(x), nt);
+    Py_END_ALLOW_THREADS
+    return PyFloat_FromDouble(s);
+}
+
+static PyObject *py_num_threads(PyObject *self, PyObject *args)
+{
+    (void)self;
+    long n = 0;
+    if (!PyArg_ParseTuple(args, "|l", &n)) return NULL;
+    return PyLong_FromLong(cqb_threads(n));
+}
+
+PyMethodDef cqb_foundation_methods[] = {
+    {"_rng_uniform", py_rng_uniform, METH_VARARGS, "_rng_uniform(gen, n): n U[0,1) draws (== Generator.random(n))."},
+    {"_rng_normal", py_rng_normal, METH_VARARGS, "_rng_normal(gen, n): n standard normals (polar method)."},
+    {"_rng_exponential", py_rng_exponential, METH_VARARGS, "_rng_exponential(gen, n): n standard exponentials."},
+    {"_rng_bounded", py_rng_bounded, METH_VARARGS, "_rng_bounded(gen, bound, n): n uniform integers in [0, bound) (Lemire)."},
+    {"_rng_uniform_streams", py_rng_uniform_streams, METH_VARARGS,
+     "_rng_uniform_streams(gens, n, threads): one row of n uniforms per generator, in parallel."},
+    {"_bits_write", py_bits_write, METH_VARARGS, "_bits_write(values, widths) -> (bytes, nbits)."},
+    {"_bits_read", py_bits_read, METH_VARARGS, "_bits_read(payload, nbits, widths) -> values."},
+    {"_fwrc_field_bits", py_fwrc_field_bits, METH_VARARGS, "_fwrc_field_bits(n, k): field length in bits."},
+    {"_log2_binom", py_log2_binom, METH_VARARGS, "_log2_binom(n, k): log2 C(n, k)."},
+    {"_fwrc_encode", py_fwrc_encode, METH_VARARGS, "_fwrc_encode(string, k) -> (bytes, nbits)."},
+    {"_fwrc_decode", py_fwrc_decode, METH_VARARGS, "_fwrc_decode(payload, n, k) -> string."},
+    {"_bench_read", py_bench_read, METH_VARARGS, "_bench_read(x, threads): streaming sum (bandwidth probe)."},
+    {"num_threads", py_num_threads, METH_VARARGS, "num_threads(n=0): threads used for n (0 = all cores)."},
+    {NULL, NULL, 0, NULL},
+};

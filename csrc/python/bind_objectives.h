@@ -1,0 +1,19 @@
+/* bind_objectives.h -- objective specs for other binding files: every convq objective
+ * describes itself by its `_c_args` tuple (kind, X, y, intercept, lam, c, threads); this
+ * turns it into a cq_obj (see csrc/cq_objectives.h) holding references to the arrays. */
+#ifndef CQ_BIND_OBJECTIVES_H
+#define CQ_BIND_OBJECTIVES_H
+
+#include "bind.h"
+#include "optimize/cq_objectives.h"
+
+typedef struct cqb_obj_spec {
+    cq_obj o;
+    PyArrayObject *X, *y;
+} cqb_obj_spec;
+
+/* 0 on success (release with cqb_obj_spec_release), -1 with an exception set. */
+int cqb_obj_spec_parse(PyObject *tup, cqb_obj_spec *s);
+void cqb_obj_spec_release(cqb_obj_spec *s);
+
+#endif

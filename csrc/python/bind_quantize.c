@@ -1,0 +1,508 @@
+/*
+ * bind_quantize.c -- bindings of the quantizer kernels (csrc/cq_quantize.h). Private
+ * entry points used by convq.quantize:
+ *   _q_bits(spec, d) -> int               fixed message length
+ *   _q_info(spec, d) -> dict              every resolved parameter (for repr/tests)
+ *   _q_encode(spec, y, gen) -> (bytes, nbits)
+ *   _q_decode(spec, payload, d) -> y_hat  (DecodeError on anything malformed)
+ *   _q_quantize(spec, y, gen) -> y_hat    fast path == decode(encode) bit for bit
+ *   _q_batch(spec, Y, n, rows_per_stream, gens, threads, encode)
+ *                                      -> (n, d) float64 or (n, nbytes) uint8: rows
+ *                                         [b r, (b+1) r) are done in order with gens[b]
+ *                                         (r = rows_per_stream), one task per stream, so
+ *                                         the result is independent of the thread count;
+ *                                         Y is (n, d) or one (d,) vector repeated
+ *   _q_decode_many(spec, P, d) -> uint8 status per row of the (m, nbytes) array P
+ *   _q_fwht(x) -> H x                     the fast Walsh-Hadamard transform (tests, bench)
+ */
+#include "bind_quantize.h"
+#include <stdlib.h>
+#include <string.h>
+#include "core/cq_hadamard.h"
+#include "core/cq_parallel.h"
+
+int cqb_qspec_from_py(PyObject *obj, cq_qspec *out)
+{
+    PyObject *spec = obj;
+    int owned = 0;
+    if (!PyTuple_Check(obj)) {
+        spec = PyObject_GetAttrString(obj, "_spec");
+        if (spec == NULL) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "expected a convq quantizer or its _spec tuple, got %R", (PyObject *)Py_TYPE(obj));
+            return -1;
+        }
+        owned = 1;
+    }
+    int kind, flags;
+    double B, M, p;
+    long long k, levels, s, h;
+    int ok = PyTuple_Check(spec) &&
+             PyArg_ParseTuple(spec, "idddLLLLi", &kind, &B, &M, &p, &k, &levels, &s, &h, &flags);
+    if (owned) Py_DECREF(spec);
+    if (!ok) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "quantizer _spec must be a tuple (kind, B, M, p, k, levels, s, h, flags)");
+        return -1;
+    }
+    if (kind < 0 || kind >= CQ_Q_NKINDS) {
+        PyErr_Format(PyExc_ValueError, "unknown quantizer kind %d", kind);
+        return -1;
+    }
+    out->kind = (cq_qkind)kind;
+    out->B = B;
+    out->M = M;
+    out->p = p;
+    out->k = k;
+    out->levels = levels;
+    out->s = s;
+    out->h = h;
+    out->flags = flags;
+    return 0;
+}
+
+int cqb_qpar_resolve(PyObject *spec_obj, Py_ssize_t d, cq_qpar *P)
+{
+    cq_qspec q;
+    if (cqb_qspec_from_py(spec_obj, &q) < 0) return -1;
+    if (d < 1) {
+        PyErr_Format(PyExc_ValueError, "dimension d must be >= 1, got %zd", d);
+        return -1;
+    }
+    cq_errinfo err;
+    err.msg[0] = 0;
+    int st = cq_q_resolve(&q, (size_t)d, P, &err);
+    if (st != CQ_OK) {
+        cqb_raise(st, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_q_bits(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *spec;
+    Py_ssize_t d;
+    if (!PyArg_ParseTuple(args, "On", &spec, &d)) return NULL;
+    cq_qpar P;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
+    return PyLong_FromUnsignedLongLong(P.bits);
+}
+
+#define SETI(key, val) do { PyObject *v_ = PyLong_FromLongLong((long long)(val)); if (!v_ || PyDict_SetItemString(dict, key, v_) < 0) { Py_XDECREF(v_); goto fail; } Py_DECREF(v_); } while (0)
+#define SETF(key, val) do { PyObject *v_ = PyFloat_FromDouble((double)(val)); if (!v_ || PyDict_SetItemString(dict, key, v_) < 0) { Py_XDECREF(v_); goto fail; } Py_DECREF(v_); } while (0)
+
+static PyObject *py_q_info(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *spec;
+    Py_ssize_t d;
+    if (!PyArg_ParseTuple(args, "On", &spec, &d)) return NULL;
+    cq_qpar P;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
+    PyObject *dict = PyDict_New();
+    if (dict == NULL) return NULL;
+    SETI("kind", P.kind);
+    SETI("d", P.d);
+    SETI("bits", P.bits);
+    SETI("work", P.work);
+    SETF("B", P.B);
+    SETF("p", P.p);
+    SETF("q", P.q);
+    SETF("Bp", P.Bp);
+    SETI("k", P.k);
+    SETI("type_bits", P.type_bits);
+    SETF("M", P.M);
+    SETF("delta", P.delta);
+    SETI("L", P.L);
+    SETI("lbits", P.lbits);
+    SETI("ibits", P.ibits);
+    SETF("c", P.c);
+    SETI("delta1", P.delta1);
+    SETI("delta2", P.delta2);
+    SETI("dmax", P.dmax);
+    if (P.r.d2 > 0) {
+        SETF("ratq_B", P.r.B);
+        SETI("ratq_dim", P.r.dim);
+        SETI("ratq_d2", P.r.d2);
+        SETI("ratq_s", P.r.s);
+        SETI("ratq_h", P.r.h);
+        SETI("ratq_groups", P.r.ngroups);
+        SETI("ratq_hbits", P.r.hbits);
+        SETI("ratq_lbits", P.r.lbits);
+        SETI("ratq_L", P.r.L);
+        SETI("ratq_bits", P.r.bits);
+        PyObject *ranges = PyList_New((Py_ssize_t)P.r.h);
+        if (ranges == NULL) goto fail;
+        for (uint64_t j = 0; j < P.r.h; j++) PyList_SET_ITEM(ranges, (Py_ssize_t)j, PyFloat_FromDouble(P.r.M[j]));
+        int rc = PyDict_SetItemString(dict, "ratq_ranges", ranges);
+        Py_DECREF(ranges);
+        if (rc < 0) goto fail;
+    }
+    return dict;
+fail:
+    Py_DECREF(dict);
+    return NULL;
+}
+
+static void *alloc_work(size_t n)
+{
+    return malloc(n ? n : 8);
+}
+
+static PyObject *py_q_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *spec, *yo, *gen;
+    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, &gen)) return NULL;
+    PyArrayObject *y = cqb_double_array(yo, "y", 1, 1);
+    if (y == NULL) return NULL;
+    PyObject *result = NULL, *bytes = NULL;
+    void *work = NULL;
+    cq_qpar P;
+    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
+    size_t nbytes = (size_t)((P.bits + 7) / 8);
+    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
+    if (bytes == NULL) goto done;
+    /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
+    work = alloc_work(P.work);
+    if (work == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    cqb_bitgen b;
+    if (cqb_bitgen_acquire(gen, &b) < 0) goto done;
+    cq_errinfo err;
+    err.msg[0] = 0;
+    int st;
+    cqb_nogil g;
+    cqb_nogil_begin(&g);
+    st = cq_q_encode_par(&P, (const double *)PyArray_DATA(y), b.bg, work, (uint8_t *)PyBytes_AS_STRING(bytes), &err);
+    cqb_nogil_end(&g);
+    cqb_bitgen_release(&b);
+    if (st != CQ_OK) {
+        cqb_raise(st, &err);
+        goto done;
+    }
+    result = Py_BuildValue("(OK)", bytes, (unsigned long long)P.bits);
+done:
+    free(work);
+    Py_XDECREF(bytes);
+    Py_DECREF(y);
+    return result;
+}
+
+static PyObject *py_q_quantize(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *spec, *yo, *gen;
+    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, &gen)) return NULL;
+    PyArrayObject *y = cqb_double_array(yo, "y", 1, 1);
+    if (y == NULL) return NULL;
+    PyArrayObject *out = NULL;
+    void *work = NULL;
+    cq_qpar P;
+    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
+    npy_intp dims[1] = {PyArray_DIM(y, 0)};
+    out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    if (out == NULL) goto done;
+    work = alloc_work(P.work);
+    if (work == NULL) {
+        PyErr_NoMemory();
+        Py_CLEAR(out);
+        goto done;
+    }
+    cqb_bitgen b;
+    if (cqb_bitgen_acquire(gen, &b) < 0) {
+        Py_CLEAR(out);
+        goto done;
+    }
+    cq_errinfo err;
+    err.msg[0] = 0;
+    int st;
+    cqb_nogil g;
+    cqb_nogil_begin(&g);
+    st = cq_q_quantize_par(&P, (const double *)PyArray_DATA(y), b.bg, work, (double *)PyArray_DATA(out), &err);
+    cqb_nogil_end(&g);
+    cqb_bitgen_release(&b);
+    if (st != CQ_OK) {
+        Py_CLEAR(out);
+        cqb_raise(st, &err);
+    }
+done:
+    free(work);
+    Py_DECREF(y);
+    return (PyObject *)out;
+}
+
+static PyObject *py_q_decode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *spec, *po;
+    Py_ssize_t d;
+    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, &d)) return NULL;
+    cq_qpar P;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
+    PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
+    if (p == NULL) return NULL;
+    npy_intp dims[1] = {d};
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    void *work = alloc_work(P.work);
+    if (out == NULL || work == NULL) {
+        free(work);
+        Py_XDECREF(out);
+        Py_DECREF(p);
+        return out == NULL ? NULL : PyErr_NoMemory();
+    }
+    cq_errinfo err;
+    err.msg[0] = 0;
+    int st;
+    Py_BEGIN_ALLOW_THREADS
+    st = cq_q_decode_par(&P, (const uint8_t *)PyArray_DATA(p), (uint64_t)PyArray_DIM(p, 0), work,
+                         (double *)PyArray_DATA(out), &err);
+    Py_END_ALLOW_THREADS
+    free(work);
+    Py_DECREF(p);
+    if (st != CQ_OK) {
+        Py_DECREF(out);
+        return cqb_raise(st, &err);
+    }
+    return (PyObject *)out;
+}
+
+/* ---- batch: one stream per row, deterministic for any thread count ------------------ */
+
+typedef struct batch_ctx {
+    const cq_qpar *P;
+    const double *Y;
+    size_t row_stride;    /* 0: the same vector for every row */
+    cqb_bitgen *bs;
+    uint8_t *works;       /* n_threads work buffers */
+    size_t work_stride;
+    int encode;
+    double *out;
+    uint8_t *pay;
+    size_t nbytes;
+    size_t n_rows;
+    size_t rows_per;      /* rows per stream (task) */
+    cq_errinfo *errs;     /* per thread */
+    size_t *err_task;     /* per thread: lowest failing task */
+} batch_ctx;
+
+static int batch_task(void *ctx, size_t task, int thread)
+{
+    batch_ctx *c = (batch_ctx *)ctx;
+    void *work = c->works + (size_t)thread * c->work_stride;
+    cq_errinfo e;
+    e.msg[0] = 0;
+    int st = CQ_OK;
+    size_t lo = task * c->rows_per, hi = lo + c->rows_per;
+    if (hi > c->n_rows) hi = c->n_rows;
+    for (size_t row = lo; row < hi && st == CQ_OK; row++) {
+        const double *y = c->Y + row * c->row_stride;
+        if (c->encode)
+            st = cq_q_encode_par(c->P, y, c->bs[task].bg, work, c->pay + row * c->nbytes, &e);
+        else
+            st = cq_q_quantize_par(c->P, y, c->bs[task].bg, work, c->out + row * c->P->d, &e);
+    }
+    if (st != CQ_OK && task < c->err_task[thread]) {
+        c->err_task[thread] = task;
+        c->errs[thread] = e;
+    }
+    return st;
+}
+
+static PyObject *py_q_batch(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *spec, *yo, *gens;
+    Py_ssize_t n, rows_per;
+    long threads;
+    int encode;
+    if (!PyArg_ParseTuple(args, "OOnnOlp", &spec, &yo, &n, &rows_per, &gens, &threads, &encode)) return NULL;
+    if (n < 0 || rows_per < 1) return PyErr_Format(PyExc_ValueError, "need n >= 0 and rows_per_stream >= 1");
+    PyArrayObject *Y = cqb_double_array(yo, "Y", 1, 2);
+    if (Y == NULL) return NULL;
+    int two_d = PyArray_NDIM(Y) == 2;
+    Py_ssize_t d = two_d ? PyArray_DIM(Y, 1) : PyArray_DIM(Y, 0);
+    PyObject *result = NULL;
+    cqb_bitgen *bs = NULL;
+    Py_ssize_t m = 0;
+    uint8_t *works = NULL;
+    cq_errinfo *errs = NULL;
+    size_t *err_task = NULL;
+    cq_qpar P;
+    if (two_d && PyArray_DIM(Y, 0) != n) {
+        PyErr_Format(PyExc_ValueError, "Y has %zd rows, expected %zd", (Py_ssize_t)PyArray_DIM(Y, 0), n);
+        goto done;
+    }
+    if (cqb_qpar_resolve(spec, d, &P) < 0) goto done;
+    bs = cqb_bitgen_acquire_seq(gens, &m);
+    if (bs == NULL) goto done;
+    Py_ssize_t n_tasks = (n + rows_per - 1) / rows_per;
+    if (m != n_tasks) {
+        PyErr_Format(PyExc_ValueError, "need one generator per %zd rows: %zd rows, %zd generators", rows_per, n, m);
+        goto done;
+    }
+    size_t nbytes = (size_t)((P.bits + 7) / 8);
+    npy_intp dims[2] = {n, encode ? (npy_intp)nbytes : d};
+    result = PyArray_ZEROS(2, dims, encode ? NPY_UINT8 : NPY_DOUBLE, 0);
+    if (result == NULL) goto done;
+    int nt = cqb_threads(threads);
+    if (nt > n_tasks) nt = n_tasks > 0 ? (int)n_tasks : 1;
+    size_t ws = (P.work + 63) & ~(size_t)63;
+    if (ws == 0) ws = 64;
+    works = (uint8_t *)malloc(ws * (size_t)nt);
+    errs = (cq_errinfo *)calloc((size_t)nt, sizeof(cq_errinfo));
+    err_task = (size_t *)malloc(sizeof(size_t) * (size_t)nt);
+    if (works == NULL || errs == NULL || err_task == NULL) {
+        Py_CLEAR(result);
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int t = 0; t < nt; t++) err_task[t] = (size_t)-1;
+    batch_ctx c;
+    c.P = &P;
+    c.Y = (const double *)PyArray_DATA(Y);
+    c.row_stride = two_d ? (size_t)d : 0;
+    c.bs = bs;
+    c.works = works;
+    c.work_stride = ws;
+    c.encode = encode;
+    c.out = encode ? NULL : (double *)PyArray_DATA((PyArrayObject *)result);
+    c.pay = encode ? (uint8_t *)PyArray_DATA((PyArrayObject *)result) : NULL;
+    c.nbytes = nbytes;
+    c.n_rows = (size_t)n;
+    c.rows_per = (size_t)rows_per;
+    c.errs = errs;
+    c.err_task = err_task;
+    cqb_nogil g;
+    cqb_nogil_begin(&g);
+    int st = cq_parallel_for((size_t)n_tasks, nt, batch_task, &c, &g.it);
+    cqb_nogil_end(&g);
+    if (st != CQ_OK) {
+        int best = -1;
+        for (int t = 0; t < nt; t++)
+            if (err_task[t] != (size_t)-1 && (best < 0 || err_task[t] < err_task[best])) best = t;
+        Py_CLEAR(result);
+        cqb_raise(st, best >= 0 ? &errs[best] : NULL);
+    }
+done:
+    free(works);
+    free(errs);
+    free(err_task);
+    if (bs != NULL) cqb_bitgen_release_seq(bs, m);
+    Py_DECREF(Y);
+    return result;
+}
+
+/* _q_decode_many(spec, P (m, nbytes) uint8, d) -> uint8 status per row (0 = decoded). */
+static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *spec, *po;
+    Py_ssize_t d;
+    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, &d)) return NULL;
+    cq_qpar P;
+    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
+    PyArrayObject *p = cqb_uint8_array(po, "payloads", 2, 2);
+    if (p == NULL) return NULL;
+    npy_intp m = PyArray_DIM(p, 0), nb = PyArray_DIM(p, 1);
+    npy_intp dims[1] = {m};
+    PyArrayObject *status = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT8);
+    double *out = (double *)malloc(sizeof(double) * (size_t)d);
+    void *work = alloc_work(P.work);
+    if (status == NULL || out == NULL || work == NULL) {
+        free(out);
+        free(work);
+        Py_XDECREF(status);
+        Py_DECREF(p);
+        return status == NULL ? NULL : PyErr_NoMemory();
+    }
+    const uint8_t *base = (const uint8_t *)PyArray_DATA(p);
+    uint8_t *so = (uint8_t *)PyArray_DATA(status);
+    int bad = CQ_OK;
+    cqb_nogil g;
+    cqb_nogil_begin(&g);
+    for (npy_intp i = 0; i < m; i++) {
+        if ((i & 1023) == 0 && cq_check_interrupt(&g.it)) {
+            bad = CQ_EINTERRUPT;
+            break;
+        }
+        cq_errinfo err;
+        int st = cq_q_decode_par(&P, base + i * nb, (uint64_t)nb, work, out, &err);
+        so[i] = (uint8_t)st;
+        if (st != CQ_OK && st != CQ_EDECODE) {
+            bad = st;
+            break;
+        }
+        if (st == CQ_OK)
+            for (Py_ssize_t t = 0; t < d; t++)
+                if (!isfinite(out[t])) {
+                    so[i] = 255; /* a decoder produced a non-finite value: a bug */
+                    break;
+                }
+    }
+    cqb_nogil_end(&g);
+    free(out);
+    free(work);
+    Py_DECREF(p);
+    if (bad != CQ_OK) {
+        Py_DECREF(status);
+        return cqb_raise(bad, NULL);
+    }
+    return (PyObject *)status;
+}
+
+static PyObject *py_q_fwht(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *xo;
+    if (!PyArg_ParseTuple(args, "O", &xo)) return NULL;
+    PyArrayObject *x = cqb_double_array(xo, "x", 1, 1);
+    if (x == NULL) return NULL;
+    npy_intp n = PyArray_DIM(x, 0);
+    if (!cq_hadamard_is_pow2((size_t)n)) {
+        Py_DECREF(x);
+        return PyErr_Format(PyExc_ValueError, "the length must be a power of two, got %zd", (Py_ssize_t)n);
+    }
+    PyArrayObject *out = (PyArrayObject *)PyArray_NewCopy(x, NPY_CORDER);
+    Py_DECREF(x);
+    if (out == NULL) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    cq_hadamard_fwht((double *)PyArray_DATA(out), (size_t)n);
+    Py_END_ALLOW_THREADS
+    return (PyObject *)out;
+}
+
+/* _q_fwht_inplace(x): transform a C-contiguous float64 array in place (benchmark). */
+static PyObject *py_q_fwht_inplace(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *xo;
+    if (!PyArg_ParseTuple(args, "O", &xo)) return NULL;
+    if (!PyArray_Check(xo) || PyArray_TYPE((PyArrayObject *)xo) != NPY_DOUBLE ||
+        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)xo) || !PyArray_ISWRITEABLE((PyArrayObject *)xo) ||
+        PyArray_NDIM((PyArrayObject *)xo) != 1)
+        return PyErr_Format(PyExc_TypeError, "expected a writeable 1-D C-contiguous float64 array");
+    npy_intp n = PyArray_DIM((PyArrayObject *)xo, 0);
+    if (!cq_hadamard_is_pow2((size_t)n)) return PyErr_Format(PyExc_ValueError, "the length must be a power of two");
+    Py_BEGIN_ALLOW_THREADS
+    cq_hadamard_fwht((double *)PyArray_DATA((PyArrayObject *)xo), (size_t)n);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+PyMethodDef cqb_quantize_methods[] = {
+    {"_q_bits", py_q_bits, METH_VARARGS, "_q_bits(spec, d) -> message length in bits."},
+    {"_q_info", py_q_info, METH_VARARGS, "_q_info(spec, d) -> dict of resolved parameters."},
+    {"_q_encode", py_q_encode, METH_VARARGS, "_q_encode(spec, y, gen) -> (payload, nbits)."},
+    {"_q_decode", py_q_decode, METH_VARARGS, "_q_decode(spec, payload, d) -> y_hat."},
+    {"_q_quantize", py_q_quantize, METH_VARARGS, "_q_quantize(spec, y, gen) -> y_hat (fast path)."},
+    {"_q_batch", py_q_batch, METH_VARARGS,
+     "_q_batch(spec, Y, n, rows_per_stream, gens, threads, encode) -> (n, d) y_hat or (n, nbytes) payloads."},
+    {"_q_decode_many", py_q_decode_many, METH_VARARGS, "_q_decode_many(spec, P, d) -> uint8 status per row."},
+    {"_q_fwht", py_q_fwht, METH_VARARGS, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."},
+    {"_q_fwht_inplace", py_q_fwht_inplace, METH_VARARGS, "_q_fwht_inplace(x): x <- H x."},
+    {NULL, NULL, 0, NULL},
+};

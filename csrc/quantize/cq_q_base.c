@@ -1,0 +1,521 @@
+/*
+ * cq_q_base.c -- the baselines users compare against (ALGORITHMS.md section 1):
+ *  Identity   raw float64 (64 d bits) or float32 (32 d bits, round to nearest).
+ *  QSGD(s)    Alistarh et al. 2017: n = ||y||_2 (or ||y||_inf) sent as float32 rounded
+ *             UP (so |y_i|/n <= 1); per coordinate a level l in 0..s, stochastic rounding
+ *             of s|y_i|/n, ceil(log2(s+1)) bits, then a sign bit (0 when l = 0).
+ *             Q(y)_i = sign n l / s. Unbiased. 32 + d (ceil(log2(s+1)) + 1) bits.
+ *  TernGrad   Wen et al. 2017: S = ||y||_inf as float32 rounded up; t_i in {-1, 0, 1} with
+ *             P(|t_i| = 1) = |y_i|/S; 2-bit codes 0 -> 0, 1 -> +1, 2 -> -1 (3 invalid).
+ *             Unbiased. 32 + 2d bits.
+ *  ScaledSign ||y||_1/d sign(y) (sign(0) = +1), float32 scale + d sign bits. Biased.
+ *  TopK(k)    the k largest |y_i| (ties broken by the lower index), sent as increasing
+ *             indices (ceil(log2 d) bits) each followed by its float64 value. Biased.
+ *  RandK(k)   k indices uniformly without replacement from a 64-bit seed sent in the
+ *             message (Floyd's algorithm over a SplitMix64 stream), values y_i d/k as
+ *             float64 in increasing index order. Unbiased. 64 + 64 k bits.
+ * k > d is treated as k = d.
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include "quantize/cq_q_internal.h"
+#include "core/cq_rng.h"
+
+static int check_finite(const double *y, size_t d, cq_errinfo *err)
+{
+    return cq_q_all_finite(y, d) ? CQ_OK : cq_q_fail_nonfinite(y, d, err);
+}
+
+/* float32 not below x (x >= 0 finite, <= FLT_MAX). */
+static float f32_up(double x)
+{
+    float f = (float)x;
+    if ((double)f < x) f = nextafterf(f, INFINITY);
+    return f;
+}
+
+static int scale_field_ok(uint32_t bits, float *out)
+{
+    float f = cq_q_bitsf(bits);
+    if (!isfinite(f) || (bits >> 31)) return 0;
+    *out = f;
+    return 1;
+}
+
+/* ---- QSGD ------------------------------------------------------------------------------ */
+
+static inline double qsgd_value(double n, uint32_t lev, uint32_t s, int neg)
+{
+    double v = n * ((double)lev / (double)s);
+    return neg ? -v : v;
+}
+
+#define QB_CHUNK CQ_Q_CHUNK
+
+/* Append m fields of `width` bits (width <= 16), several per 32-bit put. */
+static void put_fields(cq_bitwriter *w, const uint32_t *v, size_t m, unsigned width)
+{
+    unsigned per = 32 / width;
+    size_t t = 0;
+    for (; t + per <= m; t += per) {
+        uint64_t acc = 0;
+        for (unsigned j = 0; j < per; j++) acc |= (uint64_t)v[t + j] << (j * width);
+        cq_bw_put(w, acc, per * width);
+    }
+    for (; t < m; t++) cq_bw_put(w, v[t], width);
+}
+
+/* 31-bit uniforms ub[0..m) for coordinates i0.. (i0 even) of stream `key`. */
+static void fill_uniforms(uint64_t key, size_t i0, size_t m, uint32_t *ub)
+{
+    for (size_t t = 0; t < m; t += 2) {
+        uint64_t r = cq_q_mix(key, (i0 + t) >> 1);
+        ub[t] = (uint32_t)r;
+        ub[t + 1] = (uint32_t)(r >> 32);
+    }
+}
+
+static double maxabs(const double *y, size_t d)
+{
+    double mx = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        double a = fabs(y[i]);
+        mx = a > mx ? a : mx;
+    }
+    return mx;
+}
+
+static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    int st = check_finite(y, d, err);
+    if (st) return st;
+    double n = 0.0;
+    if (P->flags & CQ_QF_NORM_INF) {
+        n = maxabs(y, d);
+    } else {
+        double s2 = cq_q_sum_sq(y, d);
+        if (isfinite(s2) && s2 > 1e-280) {
+            n = sqrt(s2);
+        } else { /* overflow or underflow of the squares: rescale */
+            double mx = maxabs(y, d), acc = 0.0;
+            if (mx > 0) {
+                for (size_t i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
+                n = mx * sqrt(acc);
+            }
+        }
+    }
+    if (!(n <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.15g exceeds the float32 range of the norm field", n);
+    float nf = f32_up(n);
+    double nd = (double)nf, sc = nd > 0 ? (double)P->L / nd : 0.0;
+    uint32_t s = P->L;
+    uint64_t key = cq_rng_u64(g);
+    if (w != NULL) cq_bw_put(w, cq_q_fbits(nf), 32);
+    uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
+    unsigned width = P->lbits + 1;
+    for (size_t i0 = 0; i0 < d; i0 += QB_CHUNK) {
+        size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
+        fill_uniforms(key, i0, m, ub);
+        const double *yc = y + i0;
+        double hi = (double)s, lm2 = (double)s - 1.0, sbit = (double)(1u << P->lbits);
+        for (size_t t = 0; t < m; t++) {
+            double lev = cq_q_round_d(fabs(yc[t]) * sc, hi, lm2, ub[t]);
+            double neg = (double)((lev > 0.0) & (yc[t] < 0.0)) * sbit; /* branch-free: signs are random */
+            lv[t] = (uint32_t)(int32_t)(lev + neg);
+        }
+        if (w != NULL) {
+            if (width <= 16) put_fields(w, lv, m, width);
+            else
+                for (size_t t = 0; t < m; t++) {
+                    cq_bw_put(w, lv[t] & ((1u << P->lbits) - 1u), P->lbits);
+                    cq_bw_put(w, lv[t] >> P->lbits, 1);
+                }
+        } else {
+            for (size_t t = 0; t < m; t++)
+                out[i0 + t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), s, (int)(lv[t] >> P->lbits));
+        }
+    }
+    return CQ_OK;
+}
+
+static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    float nf;
+    if (!scale_field_ok(cq_q_get(r, 32), &nf)) return cq_fail(err, CQ_EDECODE, "QSGD norm field is not a finite float32 >= 0");
+    double nd = (double)nf;
+    uint32_t s = P->L, lmask = (1u << P->lbits) - 1u;
+    unsigned width = P->lbits + 1;
+    uint32_t lv[CQ_Q_CHUNK];
+    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
+        size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
+        if (width <= 16) cq_q_get_fields(r, lv, m, width);
+        else
+            for (size_t t = 0; t < m; t++) {
+                uint32_t lev = cq_q_get(r, P->lbits);
+                lv[t] = lev | (cq_q_get(r, 1) << P->lbits);
+            }
+        for (size_t t = 0; t < m; t++) {
+            uint32_t lev = lv[t] & lmask, neg = lv[t] >> P->lbits;
+            if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
+            if (lev == 0 && neg)
+                return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
+            out[i0 + t] = qsgd_value(nd, lev, s, (int)neg);
+        }
+    }
+    return CQ_OK;
+}
+
+/* ---- TernGrad -------------------------------------------------------------------------- */
+
+static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    int st = check_finite(y, d, err);
+    if (st) return st;
+    double S = maxabs(y, d);
+    if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.15g exceeds the float32 range", S);
+    float sf = f32_up(S);
+    double sd = (double)sf, inv = sd > 0 ? 1.0 / sd : 0.0;
+    const double tab[4] = {0.0, sd, -sd, 0.0};
+    uint64_t key = cq_rng_u64(g);
+    if (w != NULL) cq_bw_put(w, cq_q_fbits(sf), 32);
+    uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
+    for (size_t i0 = 0; i0 < d; i0 += QB_CHUNK) {
+        size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
+        fill_uniforms(key, i0, m, ub);
+        const double *yc = y + i0;
+        for (size_t t = 0; t < m; t++) {
+            double b = cq_q_round_d(fabs(yc[t]) * inv, 1.0, 0.0, ub[t]);
+            lv[t] = (uint32_t)(int32_t)b << (yc[t] < 0.0); /* 0, 1 (+1) or 2 (-1), branch-free */
+        }
+        if (w != NULL) put_fields(w, lv, m, 2);
+        else
+            for (size_t t = 0; t < m; t++) out[i0 + t] = tab[lv[t]]; /* same values as the decoder's table */
+    }
+    return CQ_OK;
+}
+
+static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    float sf;
+    if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "TernGrad scale field is not a finite float32 >= 0");
+    double sd = (double)sf;
+    const double tab[4] = {0.0, sd, -sd, 0.0};
+    uint32_t lv[CQ_Q_CHUNK];
+    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
+        size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
+        cq_q_get_fields(r, lv, m, 2);
+        uint32_t bad = 0;
+        for (size_t t = 0; t < m; t++) bad |= (lv[t] == 3);
+        if (bad)
+            for (size_t t = 0; t < m; t++)
+                if (lv[t] == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i0 + t);
+        for (size_t t = 0; t < m; t++) out[i0 + t] = tab[lv[t]]; /* branch-free: codes are random */
+    }
+    return CQ_OK;
+}
+
+/* ---- ScaledSign ------------------------------------------------------------------------ */
+
+static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    double l1 = cq_q_sum_abs(y, d);
+    if (!isfinite(l1)) {
+        int st = check_finite(y, d, err);
+        if (st) return st;
+    }
+    double sc = l1 / (double)d;
+    if (!(sc <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "ScaledSign: ||y||_1/d = %.15g exceeds the float32 range", sc);
+    float sf = (float)sc;
+    double sd = (double)sf;
+    if (w != NULL) {
+        cq_bw_put(w, cq_q_fbits(sf), 32);
+        for (size_t i = 0; i < d; i += 32) {
+            size_t m = d - i < 32 ? d - i : 32;
+            uint64_t word = 0;
+            for (size_t t = 0; t < m; t++) word |= (uint64_t)(y[i + t] < 0) << t;
+            cq_bw_put(w, word, (unsigned)m);
+        }
+    } else {
+        for (size_t i = 0; i < d; i++) out[i] = y[i] < 0 ? -sd : sd;
+    }
+    return CQ_OK;
+}
+
+static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    float sf;
+    if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "ScaledSign scale field is not a finite float32 >= 0");
+    double sd = (double)sf;
+    for (size_t i = 0; i < P->d; i += 32) {
+        size_t m = P->d - i < 32 ? P->d - i : 32;
+        uint32_t word = cq_q_get(r, (unsigned)m);
+        for (size_t t = 0; t < m; t++) out[i + t] = ((word >> t) & 1u) ? -sd : sd;
+    }
+    return CQ_OK;
+}
+
+/* ---- TopK ------------------------------------------------------------------------------ */
+
+/* Value at position kth of a[0..n) sorted ascending (a is permuted). */
+static double select_kth(double *a, size_t n, size_t kth)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+        double pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        ptrdiff_t i = (ptrdiff_t)lo, j = (ptrdiff_t)hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) {
+                double t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (j >= 0 && kth <= (size_t)j) hi = (size_t)j;
+        else if (kth >= (size_t)i) lo = (size_t)i;
+        else return a[kth];
+    }
+    return a[kth];
+}
+
+/* The k-th largest |y_i|. For large d: a strided sample of 4096 values brackets it
+ * ([lo, hi], +-4 sqrt(r) + 32 sample ranks), one pass counts the values above hi and
+ * gathers those inside the bracket, and the selection runs on that small set; if the
+ * bracket misses (adversarial periodic data), the full selection runs. Exact either way. */
+static double topk_threshold(const double *y, size_t d, size_t k, double *a)
+{
+    const size_t ns = 4096;
+    if (d >= 8 * ns) {
+        for (size_t t = 0; t < ns; t++) a[t] = fabs(y[(size_t)((double)t * (double)d / (double)ns)]);
+        double r = (double)k * (double)ns / (double)d; /* expected descending rank in the sample */
+        double margin = 4.0 * sqrt(r + 1.0) + 32.0;
+        double rhi = r - margin, rlo = r + margin;
+        size_t ihi = rhi <= 0 ? ns - 1 : ns - 1 - (size_t)rhi;           /* ascending index of hi */
+        size_t ilo = rlo >= (double)(ns - 1) ? 0 : ns - 1 - (size_t)rlo; /* ascending index of lo */
+        double hi = rhi <= 0 ? INFINITY : select_kth(a, ns, ihi);
+        double lo = rlo >= (double)(ns - 1) ? 0.0 : select_kth(a, ns, ilo);
+        size_t above = 0, nc = 0;
+        for (size_t i = 0; i < d; i++) {
+            double v = fabs(y[i]);
+            above += v > hi;
+            if (v >= lo && v <= hi) a[nc++] = v;
+        }
+        if (above < k && k <= above + nc) return select_kth(a, nc, nc - (k - above));
+    }
+    for (size_t i = 0; i < d; i++) a[i] = fabs(y[i]);
+    return select_kth(a, d, d - k);
+}
+
+static int topk_run(const cq_qpar *P, const double *y, void *work, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d, k = (size_t)P->k;
+    double *a = (double *)work;
+    if (!cq_q_all_finite(y, d)) return cq_q_fail_nonfinite(y, d, err);
+    double thr = topk_threshold(y, d, k, a);
+    size_t greater = 0;
+    for (size_t i = 0; i < d; i++) greater += fabs(y[i]) > thr;
+    size_t ties = k - greater;
+    if (w == NULL) memset(out, 0, d * sizeof(double));
+    for (size_t i = 0; i < d; i++) {
+        double v = fabs(y[i]);
+        int take = v > thr || (v == thr && ties > 0);
+        if (!take) continue;
+        if (v == thr && !(v > thr)) ties--;
+        if (w != NULL) {
+            if (P->ibits) cq_bw_put(w, i, P->ibits);
+            cq_q_put64(w, cq_q_dbits(y[i]));
+        } else {
+            out[i] = y[i];
+        }
+    }
+    return CQ_OK;
+}
+
+static int topk_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    memset(out, 0, d * sizeof(double));
+    uint64_t prev = 0;
+    for (uint64_t t = 0; t < P->k; t++) {
+        uint64_t i = P->ibits ? cq_q_get(r, P->ibits) : 0;
+        double v = cq_q_bitsd(cq_q_get64(r));
+        if (r->truncated) return cq_fail(err, CQ_EDECODE, "TopK message truncated");
+        if (i >= d) return cq_fail(err, CQ_EDECODE, "TopK index %llu is out of range 0..%zu", (unsigned long long)i, d - 1);
+        if (t > 0 && i <= prev)
+            return cq_fail(err, CQ_EDECODE, "TopK indices must increase strictly, got %llu after %llu",
+                           (unsigned long long)i, (unsigned long long)prev);
+        if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "TopK value at index %llu is not finite", (unsigned long long)i);
+        out[i] = v;
+        prev = i;
+    }
+    return CQ_OK;
+}
+
+/* ---- RandK ----------------------------------------------------------------------------- */
+
+/* Uniform integer in [0, n) from the SplitMix64 stream `seed` (Lemire, with rejection). */
+static uint64_t stream_bounded(uint64_t seed, uint64_t *ctr, uint64_t n)
+{
+    for (;;) {
+        uint64_t x = cq_q_mix(seed, (*ctr)++);
+        __extension__ unsigned __int128 m = (unsigned __int128)x * n;
+        uint64_t lo = (uint64_t)m;
+        if (lo >= n || lo >= (uint64_t)(-n) % n) return (uint64_t)(m >> 64);
+    }
+}
+
+/* Floyd's algorithm: a uniform k-subset of 0..d-1 as a bitmap (work of ceil(d/64) words). */
+static void randk_set(uint64_t seed, size_t d, size_t k, uint64_t *bm)
+{
+    memset(bm, 0, ((d + 63) / 64) * sizeof(uint64_t));
+    uint64_t ctr = 0;
+    for (size_t j = d - k; j < d; j++) {
+        uint64_t t = stream_bounded(seed, &ctr, (uint64_t)j + 1);
+        if ((bm[t >> 6] >> (t & 63)) & 1u) t = j;
+        bm[t >> 6] |= (uint64_t)1 << (t & 63);
+    }
+}
+
+static int randk_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                     cq_errinfo *err)
+{
+    size_t d = P->d, k = (size_t)P->k;
+    int st = check_finite(y, d, err);
+    if (st) return st;
+    uint64_t seed = cq_rng_u64(g);
+    uint64_t *bm = (uint64_t *)work;
+    randk_set(seed, d, k, bm);
+    double factor = (double)d / (double)k;
+    if (w != NULL) cq_q_put64(w, seed);
+    else memset(out, 0, d * sizeof(double));
+    for (size_t b = 0; b < (d + 63) / 64; b++) {
+        uint64_t word = bm[b];
+        while (word) {
+            size_t i = b * 64 + (size_t)__builtin_ctzll(word);
+            word &= word - 1;
+            double v = y[i] * factor;
+            if (!isfinite(v)) return cq_fail(err, CQ_EDOMAIN, "RandK: y[%zu] * d/k = %g overflows", i, v);
+            if (w != NULL) cq_q_put64(w, cq_q_dbits(v));
+            else out[i] = v;
+        }
+    }
+    return CQ_OK;
+}
+
+static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    uint64_t seed = cq_q_get64(r);
+    if (r->truncated) return cq_fail(err, CQ_EDECODE, "RandK message truncated");
+    uint64_t *bm = (uint64_t *)work;
+    randk_set(seed, d, (size_t)P->k, bm);
+    memset(out, 0, d * sizeof(double));
+    for (size_t b = 0; b < (d + 63) / 64; b++) {
+        uint64_t word = bm[b];
+        while (word) {
+            size_t i = b * 64 + (size_t)__builtin_ctzll(word);
+            word &= word - 1;
+            double v = cq_q_bitsd(cq_q_get64(r));
+            if (r->truncated) return cq_fail(err, CQ_EDECODE, "RandK message truncated");
+            if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "RandK value at index %zu is not finite", i);
+            out[i] = v;
+        }
+    }
+    return CQ_OK;
+}
+
+/* ---- Identity -------------------------------------------------------------------------- */
+
+static int identity_run(const cq_qpar *P, const double *y, cq_bitwriter *w, double *out, cq_errinfo *err)
+{
+    size_t d = P->d;
+    int st = check_finite(y, d, err);
+    if (st) return st;
+    int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
+    if (!f32) {
+        if (w == NULL) {
+            memcpy(out, y, d * sizeof(double));
+            return CQ_OK;
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (cq_bw_tell(w) == 0 && (size_t)(w->end - w->p) >= d * 8) {
+            memcpy(w->p, y, d * sizeof(double)); /* the message is the raw little-endian doubles */
+            w->p += d * 8;
+            return CQ_OK;
+        }
+#endif
+    }
+    for (size_t i = 0; i < d; i++) {
+        if (f32) {
+            if (fabs(y[i]) > FLT_MAX)
+                return cq_fail(err, CQ_EDOMAIN, "Identity(float32): |y[%zu]| = %.15g exceeds the float32 range", i, y[i]);
+            float f = (float)y[i];
+            if (w != NULL) cq_bw_put(w, cq_q_fbits(f), 32);
+            else out[i] = (double)f;
+        } else {
+            cq_q_put64(w, cq_q_dbits(y[i]));
+        }
+    }
+    return CQ_OK;
+}
+
+static int identity_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+{
+    int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (!f32 && r->pos == 0 && r->nbits == (uint64_t)P->d * 64) {
+        memcpy(out, r->buf, P->d * sizeof(double));
+        r->pos = r->nbits;
+        if (!cq_q_all_finite(out, P->d)) {
+            for (size_t i = 0; i < P->d; i++)
+                if (!isfinite(out[i])) return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i);
+        }
+        return CQ_OK;
+    }
+#endif
+    for (size_t i = 0; i < P->d; i++) {
+        double v = f32 ? (double)cq_q_bitsf(cq_q_get(r, 32)) : cq_q_bitsd(cq_q_get64(r));
+        if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i);
+        out[i] = v;
+    }
+    return CQ_OK;
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+int cq_q_base_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                  cq_errinfo *err)
+{
+    switch (P->kind) {
+    case CQ_Q_IDENTITY: return identity_run(P, y, w, out, err);
+    case CQ_Q_QSGD: return qsgd_run(P, y, g, w, out, err);
+    case CQ_Q_TERNGRAD: return terngrad_run(P, y, g, w, out, err);
+    case CQ_Q_SCALEDSIGN: return scaledsign_run(P, y, w, out, err);
+    case CQ_Q_TOPK: return topk_run(P, y, work, w, out, err);
+    case CQ_Q_RANDK: return randk_run(P, y, g, work, w, out, err);
+    default: return cq_fail(err, CQ_EINVAL, "unknown quantizer kind %d", (int)P->kind);
+    }
+}
+
+int cq_q_base_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+{
+    int st;
+    switch (P->kind) {
+    case CQ_Q_IDENTITY: st = identity_decode(P, r, out, err); break;
+    case CQ_Q_QSGD: st = qsgd_decode(P, r, out, err); break;
+    case CQ_Q_TERNGRAD: st = terngrad_decode(P, r, out, err); break;
+    case CQ_Q_SCALEDSIGN: st = scaledsign_decode(P, r, out, err); break;
+    case CQ_Q_TOPK: st = topk_decode(P, r, out, err); break;
+    case CQ_Q_RANDK: st = randk_decode(P, r, work, out, err); break;
+    default: return cq_fail(err, CQ_EINVAL, "unknown quantizer kind %d", (int)P->kind);
+    }
+    if (st == CQ_OK && r->truncated) return cq_fail(err, CQ_EDECODE, "message truncated");
+    return st;
+}

@@ -1,0 +1,257 @@
+/*
+ * cq_q_internal.h -- private helpers shared by the quantizer kernels (cq_quantize.c,
+ * cq_q_simq.c, cq_q_cuq.c, cq_q_base.c). Not part of the C API.
+ */
+#ifndef CQ_Q_INTERNAL_H
+#define CQ_Q_INTERNAL_H
+
+#include <math.h>
+#include <stdint.h>
+#include "core/cq_bitio.h"
+#include "quantize/cq_quantize.h"
+
+/* SplitMix64 (Steele, Lea, Flood 2014) used counter-based: word `ctr` of the stream
+ * keyed by `key` is the SplitMix64 output after ctr+1 increments of the state. */
+static inline uint64_t cq_q_mix(uint64_t key, uint64_t ctr)
+{
+    uint64_t z = key + (ctr + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* 32-bit uniform number i of the stream `key` (two per SplitMix64 word). */
+static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
+{
+    uint64_t w = cq_q_mix(key, i >> 1);
+    return (i & 1) ? (uint32_t)(w >> 32) : (uint32_t)w;
+}
+
+/* sum |y_i| and sum y_i^2 with four accumulators (so the loop pipelines without
+ * -ffast-math); the summation order is fixed, so every caller gets identical results. */
+static inline double cq_q_sum_abs(const double *y, size_t n)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 += fabs(y[i]);
+        a1 += fabs(y[i + 1]);
+        a2 += fabs(y[i + 2]);
+        a3 += fabs(y[i + 3]);
+    }
+    for (; i < n; i++) a0 += fabs(y[i]);
+    return (a0 + a1) + (a2 + a3);
+}
+
+static inline double cq_q_sum_sq(const double *y, size_t n)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        a0 += y[i] * y[i];
+        a1 += y[i + 1] * y[i + 1];
+        a2 += y[i + 2] * y[i + 2];
+        a3 += y[i + 3] * y[i + 3];
+    }
+    for (; i < n; i++) a0 += y[i] * y[i];
+    return (a0 + a1) + (a2 + a3);
+}
+
+#define CQ_Q_INV_TWO31 (1.0 / 2147483648.0)
+
+/* Stochastic rounding of t in [0, L-1] to an integer level: floor(t) + Bernoulli(frac)
+ * with the top 31 bits of the 32-bit uniform u (P(up) = ceil(frac 2^31)/2^31). Clamped
+ * so the result is always in [0, L-1] (NaN -> 0); branch-free, no libm call, so loops
+ * over it vectorise. */
+static inline uint32_t cq_q_round(double t, uint32_t L, uint32_t u)
+{
+    double hi = (double)(L - 1);
+    double tc = t > 0.0 ? t : 0.0;
+    tc = tc < hi ? tc : hi;
+    int32_t f = (int32_t)tc;
+    f = f < (int32_t)L - 2 ? f : (int32_t)L - 2;
+    double frac = tc - (double)f;
+    return (uint32_t)f + ((double)(int32_t)(u >> 1) * CQ_Q_INV_TWO31 < frac ? 1u : 0u);
+}
+
+/* cq_q_round in double lanes (vectorisable): t clamped to [0, hi = L-1], floor capped at
+ * lm2 = L-2, rounded up iff the top 31 bits of u, as a fraction, are below frac. Same
+ * distribution as cq_q_round. */
+static inline double cq_q_round_d(double t, double hi, double lm2, uint32_t u)
+{
+    double tc = t > 0.0 ? t : 0.0;
+    tc = tc < hi ? tc : hi;
+    double f = (double)(int32_t)tc;
+    f = f < lm2 ? f : lm2;
+    double uu = (double)(int32_t)(u >> 1) * CQ_Q_INV_TWO31;
+    return f + (uu < tc - f ? 1.0 : 0.0);
+}
+
+/* Value of level `lev` of the uniform grid -M + lev * delta (same expression in every
+ * encoder fast path and decoder, so they agree bit for bit). */
+static inline double cq_q_level_value(double M, double delta, uint32_t lev)
+{
+    return -M + (double)lev * delta;
+}
+
+static inline void cq_q_put64(cq_bitwriter *w, uint64_t v)
+{
+    cq_bw_put(w, v & 0xFFFFFFFFull, 32);
+    cq_bw_put(w, v >> 32, 32);
+}
+
+static inline uint32_t cq_q_get(cq_bitreader *r, unsigned n);
+static inline uint64_t cq_q_get64(cq_bitreader *r)
+{
+    uint64_t lo = cq_q_get(r, 32);
+    uint64_t hi = cq_q_get(r, 32);
+    return lo | (hi << 32);
+}
+
+static inline uint64_t cq_q_dbits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline double cq_q_bitsd(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static inline uint32_t cq_q_fbits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline float cq_q_bitsf(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* ceil(log2 n) for n >= 1. */
+static inline unsigned cq_q_clog2(uint64_t n)
+{
+    unsigned b = 0;
+    while (b < 64 && ((uint64_t)1 << b) < n) b++;
+    return b;
+}
+
+/* cq_br_get with one unaligned 8-byte load (same semantics: n <= 32, sticky truncation). */
+static inline uint32_t cq_q_get(cq_bitreader *r, unsigned n)
+{
+    if (r->pos + n > r->nbits) {
+        r->truncated = 1;
+        r->pos = r->nbits;
+        return 0;
+    }
+    uint64_t byte = r->pos >> 3, total = (r->nbits + 7) >> 3, x = 0;
+    unsigned shift = (unsigned)(r->pos & 7);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (total - byte >= 8) memcpy(&x, r->buf + byte, 8);
+    else
+#endif
+        for (unsigned i = 0; i < 8 && byte + i < total; i++) x |= (uint64_t)r->buf[byte + i] << (8 * i);
+    r->pos += n;
+    return (uint32_t)((x >> shift) & ((n == 32) ? 0xFFFFFFFFull : ((1ull << n) - 1)));
+}
+
+/* Read m fields of `width` bits (1 <= width <= 16) into v, several per 32-bit read. */
+static inline void cq_q_get_fields(cq_bitreader *r, uint32_t *v, size_t m, unsigned width)
+{
+    unsigned per = 32 / width;
+    uint32_t mask = (1u << width) - 1u;
+    size_t t = 0;
+    for (; t + per <= m; t += per) {
+        uint32_t word = cq_q_get(r, per * width);
+        for (unsigned j = 0; j < per; j++) v[t + j] = (word >> (j * width)) & mask;
+    }
+    for (; t < m; t++) v[t] = cq_q_get(r, width);
+}
+
+#define CQ_Q_CHUNK 256
+
+/* Non-zero iff every y[0..d) is finite (vectorisable: y - y is NaN exactly for NaN/Inf). */
+static inline int cq_q_all_finite(const double *y, size_t d)
+{
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= d; i += 4) {
+        a0 += y[i] - y[i];
+        a1 += y[i + 1] - y[i + 1];
+        a2 += y[i + 2] - y[i + 2];
+        a3 += y[i + 3] - y[i + 3];
+    }
+    for (; i < d; i++) a0 += y[i] - y[i];
+    double s = (a0 + a1) + (a2 + a3);
+    return s == s;
+}
+
+/* sum_i (|y_i| / mx)^q for the q-norm checks: integer q (2..16) by multiplication, else pow. */
+static inline double cq_q_sum_pow(const double *y, size_t d, double mx, double q)
+{
+    double acc = 0.0, inv = 1.0 / mx;
+    if (q == floor(q) && q >= 1.0 && q <= 16.0) {
+        int iq = (int)q;
+        double a0 = 0, a1 = 0;
+        size_t i = 0;
+        for (; i + 2 <= d; i += 2) {
+            double u = fabs(y[i]) * inv, v = fabs(y[i + 1]) * inv, pu = u, pv = v;
+            for (int t = 1; t < iq; t++) {
+                pu *= u;
+                pv *= v;
+            }
+            a0 += pu;
+            a1 += pv;
+        }
+        for (; i < d; i++) {
+            double u = fabs(y[i]) * inv, pu = u;
+            for (int t = 1; t < iq; t++) pu *= u;
+            a0 += pu;
+        }
+        return a0 + a1;
+    }
+    for (size_t i = 0; i < d; i++) acc += pow(fabs(y[i]) * inv, q);
+    return acc;
+}
+
+/* Error for a non-finite input: finds the first offending index. */
+int cq_q_fail_nonfinite(const double *y, size_t d, cq_errinfo *err);
+
+/* Check reader state at the end of a decode: no truncation, all bits used, zero padding. */
+int cq_q_check_end(const cq_bitreader *r, cq_errinfo *err);
+
+/* Kernels. `w` (writer) is used by encode, `out` by quantize; exactly one is non-NULL. */
+int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err);
+int cq_q_simq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err);
+int cq_q_simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                      cq_errinfo *err);
+int cq_q_simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+
+int cq_q_cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err);
+int cq_q_cuq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err);
+int cq_q_ratq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                  cq_errinfo *err);
+int cq_q_ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                cq_errinfo *err);
+int cq_q_lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+
+int cq_q_base_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                  cq_errinfo *err);
+int cq_q_base_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+
+/* RATQ core on an explicit parameter block: input x[0..n_in) (n_in <= r->dim, the rest
+ * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim). */
+int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
+                   double *out, cq_errinfo *err);
+int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, double *out, cq_errinfo *err);
+
+#endif /* CQ_Q_INTERNAL_H */

@@ -1,0 +1,154 @@
+/*
+ * cq_quantize.h -- the gradient quantizers of Mayekar & Tyagi, "Limits on Gradient
+ * Compression for Stochastic Optimization" (SimQ, SimQ+, CUQ, RATQ, the l_p composite of
+ * Theorem 3.1) and the usual baselines, behind ONE generic interface.
+ *
+ * Read me first:
+ *  - A quantizer is described by a small value struct `cq_qspec` (kind + parameters; d
+ *    is NOT part of it). Every d-dependent quantity (SimQ+'s default k and B' = B d^(1/p),
+ *    RATQ's padded dimension, groups and ranges, the l_p composite's Delta1/Delta2 split)
+ *    is derived inside the kernels by cq_q_resolve(), so Python and C never disagree.
+ *  - Messages have a fixed length for given (spec, d): cq_q_bits(). The payload is
+ *    ceil(bits/8) bytes, fields LSB-first (cq_bitio.h), zero padding bits.
+ *  - cq_q_encode  : y -> payload (draws randomness from `g`).
+ *    cq_q_decode  : payload -> y_hat; the payload is untrusted: a wrong byte count, any
+ *                   out-of-range field, non-canonical range code or non-zero padding is
+ *                   CQ_EDECODE; it never reads outside payload[0..nbytes).
+ *    cq_q_quantize: the fast path y -> y_hat without building the message. It makes
+ *                   exactly the same draws from `g` in the same order and computes the
+ *                   output with the same expressions as decode(encode(y)), so the two
+ *                   are equal bit for bit for the same generator state.
+ *  - `work` is caller scratch of at least cq_q_work_size(q, d) bytes (8-byte aligned,
+ *    e.g. from malloc); kernels allocate nothing else of size O(d).
+ *  - Inputs are validated in the same pass that reads them: non-finite entries give
+ *    CQ_ENONFINITE, a norm over the quantizer's bound CQ_EDOMAIN, with a message naming
+ *    the norm, the bound and the value. Norm bounds are checked with a relative slack of
+ *    CQ_Q_NORM_RTOL so that vectors constructed on the boundary are admissible.
+ *  - Randomness: SimQ and SimQ+ draw uniforms/exponentials from `g` directly. The
+ *    per-coordinate stochastic rounding of CUQ, RATQ, QSGD, TernGrad, the RATQ rotation
+ *    signs and RandK's index set use a counter-based SplitMix64 stream keyed by one
+ *    64-bit draw from `g` (key + counter -> 64 bits; two 32-bit uniforms per word), which
+ *    is reproducible, thread-count independent and ~10x cheaper than a bitgen call per
+ *    coordinate. Rounding compares the top 31 bits of such a uniform with the fractional
+ *    part f, i.e. rounds up with probability ceil(2^31 f)/2^31: a bias below 2^-31 of one
+ *    quantization step.
+ *  - No global state; all functions are thread-safe for distinct work buffers.
+ */
+#ifndef CQ_QUANTIZE_H
+#define CQ_QUANTIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <numpy/random/bitgen.h>
+#include "core/cq_common.h"
+
+typedef enum cq_qkind {
+    CQ_Q_IDENTITY = 0,  /* raw float64 (or float32 with CQ_QF_FLOAT32)                  */
+    CQ_Q_SIMQ = 1,      /* SimQ(B): ||y||_1 <= B, ceil(log2(2d+1)) bits (Alg. 1, 2)     */
+    CQ_Q_SIMQPLUS = 2,  /* SimQ+(B, p, k): ||y||_q <= B, type + signs (eq. (5))         */
+    CQ_Q_CUQ = 3,       /* CUQ(M, levels): ||y||_inf <= M (eq. (7))                     */
+    CQ_Q_RATQ = 4,      /* RATQ(B): ||y||_2 <= B (Mayekar-Tyagi 2019, parameters (8))   */
+    CQ_Q_LP = 5,        /* the l_p composite of Theorem 3.1 (SimQ / SimQ+ / CUQ+RATQ)   */
+    CQ_Q_QSGD = 6,      /* QSGD(s): float32 norm + per coordinate level and sign         */
+    CQ_Q_TERNGRAD = 7,  /* TernGrad: float32 max-norm + 2-bit ternary per coordinate    */
+    CQ_Q_SCALEDSIGN = 8,/* ||y||_1/d sign(y): float32 scale + 1 bit per coordinate       */
+    CQ_Q_TOPK = 9,      /* k largest |y_i|: indices + float64 values (biased)            */
+    CQ_Q_RANDK = 10     /* k random coordinates scaled by d/k: seed + float64 values     */
+} cq_qkind;
+
+#define CQ_Q_NKINDS 11
+
+/* flags */
+#define CQ_QF_FLOAT32 1   /* Identity: send float32 */
+#define CQ_QF_NORM_INF 2  /* QSGD: scale by ||y||_inf instead of ||y||_2 */
+
+/* Relative slack of the norm-bound checks (||y|| <= B (1 + CQ_Q_NORM_RTOL)). */
+#define CQ_Q_NORM_RTOL 1e-9
+
+/* Most RATQ dynamic ranges (h) accepted. */
+#define CQ_RATQ_HMAX 64
+
+typedef struct cq_qspec {
+    cq_qkind kind;
+    double B;        /* SimQ, SimQ+, RATQ, LP: the norm bound (> 0)                       */
+    double M;        /* CUQ: the range [-M, M] (> 0)                                      */
+    double p;        /* SimQ+ (p in [2, inf]), LP (p in [1, inf]); +INFINITY allowed      */
+    int64_t k;       /* SimQ+: repetitions, 0 = ceil(d^(2/p)); TopK/RandK: coordinates kept */
+    int64_t levels;  /* CUQ: points L >= 2; RATQ: points per coordinate (0 = 4);
+                        QSGD: s >= 1 (levels 0, 1/s, ..., 1)                              */
+    int64_t s, h;    /* RATQ: group size and number of ranges, 0 = the RATQ defaults      */
+    int flags;       /* CQ_QF_*                                                            */
+} cq_qspec;
+
+/* Resolved RATQ parameters for one dimension. */
+typedef struct cq_ratq_par {
+    double B;            /* l2 bound                                   */
+    size_t dim;          /* input dimension                            */
+    size_t d2;           /* 2^ceil(log2 dim): the rotation dimension   */
+    uint64_t s, h;       /* group size, number of dynamic ranges       */
+    uint64_t ngroups;    /* ceil(d2 / s)                               */
+    unsigned hbits;      /* ceil(log2 h)                               */
+    unsigned lbits;      /* ceil(log2 L)                               */
+    uint32_t L;          /* CUQ points per coordinate                  */
+    double M[CQ_RATQ_HMAX]; /* ranges M_j = sqrt(m e*^j + m0), capped at B(1+1e-6) */
+    uint64_t bits;       /* 64 + ngroups*hbits + d2*lbits              */
+} cq_ratq_par;
+
+/* Everything a kernel needs for one (spec, d); filled by cq_q_resolve. */
+typedef struct cq_qpar {
+    cq_qkind kind;       /* effective kind (LP with p >= 2 resolves to SimQ / SimQ+) */
+    cq_qkind spec_kind;  /* the kind asked for                                       */
+    size_t d;
+    uint64_t bits;       /* message length                                           */
+    size_t work;         /* scratch bytes                                            */
+    int flags;
+    double B;            /* bound given                                              */
+    double p, q;         /* geometry (q = p/(p-1), INFINITY for p = 1)               */
+    double Bp;           /* SimQ: B; SimQ+: B' = B d^(1/p)                           */
+    uint64_t k;          /* SimQ+: repetitions; TopK/RandK: min(k, d)                */
+    uint64_t type_bits;  /* SimQ+: range-coded type field                            */
+    double M, delta;     /* CUQ (and the composite's CUQ part): range and step       */
+    uint32_t L;          /* CUQ points / QSGD s                                      */
+    unsigned lbits;      /* CUQ bits per coordinate / QSGD level bits                */
+    unsigned ibits;      /* TopK: bits per index                                     */
+    double c;            /* LP: the split threshold c = B Delta1^(1/q) / d^(1/q)     */
+    int delta1, delta2;  /* LP: Delta1, Delta2 of Theorem 3.1                        */
+    uint64_t dmax;       /* LP: most large coordinates, ceil(d/Delta1) - 1 (0: p=1)  */
+    cq_ratq_par r;       /* RATQ / the composite's RATQ part                         */
+} cq_qpar;
+
+/* Validate the spec for dimension d (d >= 1) and derive every parameter.
+ * CQ_EINVAL with a message for a bad parameter. */
+int cq_q_resolve(const cq_qspec *q, size_t d, cq_qpar *par, cq_errinfo *err);
+
+/* Fixed message length in bits (0 if the spec is invalid for d). */
+uint64_t cq_q_bits(const cq_qspec *q, size_t d);
+
+/* Scratch bytes for encode/decode/quantize (0 if none; (size_t)-1 if invalid). */
+size_t cq_q_work_size(const cq_qspec *q, size_t d);
+
+/* y[0..d) -> payload[0..ceil(bits/8)). */
+int cq_q_encode(const cq_qspec *q, const double *y, size_t d, bitgen_t *g, void *work,
+                uint8_t *payload, cq_errinfo *err);
+
+/* payload[0..nbytes) -> out[0..d); validates everything (CQ_EDECODE). */
+int cq_q_decode(const cq_qspec *q, const uint8_t *payload, uint64_t nbytes, size_t d,
+                void *work, double *out, cq_errinfo *err);
+
+/* Fast path: out = decode(encode(y)) bit for bit, same draws from g. */
+int cq_q_quantize(const cq_qspec *q, const double *y, size_t d, bitgen_t *g, void *work,
+                  double *out, cq_errinfo *err);
+
+/* The same three on resolved parameters (what loops over many vectors should call:
+ * resolve once, then reuse `par`). */
+int cq_q_encode_par(const cq_qpar *par, const double *y, bitgen_t *g, void *work,
+                    uint8_t *payload, cq_errinfo *err);
+int cq_q_decode_par(const cq_qpar *par, const uint8_t *payload, uint64_t nbytes, void *work,
+                    double *out, cq_errinfo *err);
+int cq_q_quantize_par(const cq_qpar *par, const double *y, bitgen_t *g, void *work,
+                      double *out, cq_errinfo *err);
+
+/* ln*(a): how many times ln must be applied to a before the result is <= 1. */
+int cq_q_lnstar(double a);
+
+#endif /* CQ_QUANTIZE_H */

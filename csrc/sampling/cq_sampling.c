@@ -1,0 +1,711 @@
+/*
+ * cq_sampling.c -- the Frieze-Kannan grid walk, the ball walk and hit-and-run over a convex
+ * body with a log-concave density; see cq_sampling.h.
+ *
+ * The grid walk (seed section 1, "The random walk"): from the centre x pick j uniformly
+ * from [n] and s from {+1, -1}; y = x + s delta e_j; if y is not in C stay, else move with
+ * probability min(1, F(y)/F(x)) (compared as U < exp(log F(y) - log F(x))). Hence
+ * P(x, y) = (1/2n) min(1, F(y)/F(x)) for y in G(x), and pi = F/D is stationary.
+ * Continuous time adds Exp(1) holding times between proposals.
+ *
+ * The ball walk (end of the seed, Steps 1', 2'): y = x + u, u uniform in the ball of
+ * radius delta; reject y outside K; accept with min(1, F(y)/F(x)).
+ *
+ * Hit-and-run (for comparison; Metropolised): pick a direction (a coordinate axis or a
+ * uniform unit vector), draw y uniformly on the chord of K through x in that direction
+ * (a symmetric proposal) and accept with min(1, F(y)/F(x)). For a uniform F this is the
+ * classical hit-and-run.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cq_parallel.h"
+#include "core/cq_rng.h"
+#include "sampling/cq_sampling.h"
+
+/* ---- log-density --------------------------------------------------------------------- */
+
+static inline double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
+
+static int has_quad(const cq_smp_density *d)
+{
+    return (d->kind == CQ_DENS_GAUSS || d->kind == CQ_DENS_LOGISTIC) && d->prec_diag != NULL;
+}
+
+/* Per-chain cached state of the density. */
+typedef struct dstate {
+    double *g;    /* P (x - mean), n (quadratic part) */
+    double r2;    /* |x|^2 (EXPNORM) */
+    double *z;    /* X x, N (LOGISTIC) */
+} dstate;
+
+/* Full log F(x); fills the caches if `ds` is non-NULL (g, z must then be allocated). */
+static double dens_full(const cq_smp_density *d, const double *x, dstate *ds, double *gbuf, double *zbuf)
+{
+    size_t n = d->n;
+    double lf = 0.0;
+    if (has_quad(d)) {
+        double *g = ds ? ds->g : gbuf;
+        double q = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double gi;
+            if (d->prec != NULL) {
+                const double *row = d->prec + i * n;
+                gi = 0.0;
+                for (size_t l = 0; l < n; l++) gi += row[l] * (x[l] - (d->mean ? d->mean[l] : 0.0));
+            } else {
+                gi = d->prec_diag[i] * (x[i] - (d->mean ? d->mean[i] : 0.0));
+            }
+            g[i] = gi;
+            q += (x[i] - (d->mean ? d->mean[i] : 0.0)) * gi;
+        }
+        lf -= 0.5 * q;
+    }
+    if (d->kind == CQ_DENS_EXPNORM) {
+        double r2 = 0.0;
+        for (size_t i = 0; i < n; i++) r2 += x[i] * x[i];
+        if (ds) ds->r2 = r2;
+        lf -= d->c * (d->power == 1 ? sqrt(r2) : r2);
+    } else if (d->kind == CQ_DENS_LOGISTIC) {
+        double *z = ds ? ds->z : zbuf;
+        double ll = 0.0;
+        for (size_t r = 0; r < d->N; r++) {
+            const double *row = d->X + r * n;
+            double zr = 0.0;
+            for (size_t l = 0; l < n; l++) zr += row[l] * x[l];
+            z[r] = zr;
+            ll += d->y[r] * zr - softplus(zr);
+        }
+        lf += ll;
+    }
+    return lf;
+}
+
+/* log F(x + h e_j) - log F(x) from the caches (x is the current point). */
+static inline double dens_axis_delta(const cq_smp_density *d, const dstate *ds, const double *x, size_t j, double h)
+{
+    double dl = 0.0;
+    if (d->kind == CQ_DENS_UNIFORM) return 0.0;
+    if (has_quad(d)) dl -= h * ds->g[j] + 0.5 * h * h * d->prec_diag[j];
+    if (d->kind == CQ_DENS_EXPNORM) {
+        if (d->power == 2) {
+            dl -= d->c * (2.0 * h * x[j] + h * h);
+        } else {
+            double r2n = ds->r2 + 2.0 * h * x[j] + h * h;
+            if (r2n < 0) r2n = 0;
+            dl -= d->c * (sqrt(r2n) - sqrt(ds->r2));
+        }
+    } else if (d->kind == CQ_DENS_LOGISTIC) {
+        const double *col = d->XT + j * d->N;
+        double ll = 0.0;
+        for (size_t r = 0; r < d->N; r++) {
+            double dz = h * col[r];
+            ll += d->y[r] * dz - softplus(ds->z[r] + dz) + softplus(ds->z[r]);
+        }
+        dl += ll;
+    }
+    return dl;
+}
+
+/* Update the caches for the accepted move x_j += h (call before x_j changes). */
+static inline void dens_axis_commit(const cq_smp_density *d, dstate *ds, const double *x, size_t j, double h)
+{
+    size_t n = d->n;
+    if (has_quad(d)) {
+        if (d->prec != NULL) {
+            const double *col = d->prec + j * n; /* symmetric: row j == column j */
+            double *g = ds->g;
+            for (size_t i = 0; i < n; i++) g[i] += h * col[i];
+        } else {
+            ds->g[j] += h * d->prec_diag[j];
+        }
+    }
+    if (d->kind == CQ_DENS_EXPNORM) {
+        double r2n = ds->r2 + 2.0 * h * x[j] + h * h;
+        ds->r2 = r2n < 0 ? 0 : r2n;
+    } else if (d->kind == CQ_DENS_LOGISTIC) {
+        const double *col = d->XT + j * d->N;
+        for (size_t r = 0; r < d->N; r++) ds->z[r] += h * col[r];
+    }
+}
+
+int cq_smp_logf(const cq_smp_density *dens, size_t rows, const double *x, double *out, cq_errinfo *err)
+{
+    double *g = (double *)malloc(sizeof(double) * (dens->n + 1));
+    double *z = (double *)malloc(sizeof(double) * (dens->N + 1));
+    if (g == NULL || z == NULL) {
+        free(g);
+        free(z);
+        return cq_fail(err, CQ_ENOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < rows; r++) out[r] = dens_full(dens, x + r * dens->n, NULL, g, z);
+    free(g);
+    free(z);
+    return CQ_OK;
+}
+
+/* ---- bodies ---------------------------------------------------------------------------- */
+
+/* Per-chain cached state of the body. */
+typedef struct bstate {
+    double *bq;   /* per ball: sum of (clipped) squared distances to the centre */
+    double *s;    /* slack b - A x, m */
+    double *sy;   /* scratch: the slack at the proposal (grid walk), swapped in on accept */
+} bstate;
+
+/* Does the interval [v - h, v + h] overlap [lo, hi] by more than 1e-9 h on each side?
+ * (a positive-volume intersection, robust to rounding when the grid is aligned with the
+ * box; the NumPy twin in convq/sampling.py evaluates the same expressions). */
+static inline int box_cube_meets(double v, double h, double lo, double hi)
+{
+    double eps = 1e-9 * h;
+    return (hi - (v - h)) > eps && ((v + h) - lo) > eps;
+}
+
+/* Squared distance of the interval [v - h, v + h] to c along one axis (h = delta/2). */
+static inline double clip_sq(double v, double c, double h)
+{
+    double a = fabs(v - c) - h;
+    return a > 0 ? a * a : 0.0;
+}
+
+static inline double ball_term(const cq_smp_body *b, double v, double c, double delta)
+{
+    if (b->exact_cube) return clip_sq(v, c, 0.5 * delta);
+    return (v - c) * (v - c);
+}
+
+/* Fill the body caches at x. `delta` is used by the exact cube test (grid walk) only;
+ * pass 0 for plain membership. */
+static void body_init(const cq_smp_body *b, const double *x, double delta, bstate *bs)
+{
+    size_t n = b->n;
+    for (size_t q = 0; q < b->n_balls; q++) {
+        const double *c = b->centers + q * n;
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) acc += ball_term(b, x[i], c[i], delta);
+        bs->bq[q] = acc;
+    }
+    for (size_t k = 0; k < b->m; k++) {
+        const double *row = b->A + k * n;
+        double ax = 0.0;
+        for (size_t i = 0; i < n; i++) ax += row[i] * x[i];
+        bs->s[k] = b->b[k] - ax;
+    }
+}
+
+/* Is the grid point x in C (full test)? */
+static int grid_contains(const cq_smp_body *b, const double *x, double delta, bstate *bs)
+{
+    size_t n = b->n;
+    double h = 0.5 * delta;
+    body_init(b, x, delta, bs);
+    if (b->lo != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            if (b->exact_cube) {
+                if (!box_cube_meets(x[i], h, b->lo[i], b->hi[i])) return 0;
+            } else if (!(x[i] >= b->lo[i] && x[i] <= b->hi[i])) {
+                return 0;
+            }
+        }
+    }
+    for (size_t q = 0; q < b->n_balls; q++) {
+        double r2 = b->radii[q] * b->radii[q];
+        if (b->exact_cube ? !(bs->bq[q] < r2) : !(bs->bq[q] <= r2)) return 0;
+    }
+    for (size_t k = 0; k < b->m; k++)
+        if (!(bs->s[k] >= 0)) return 0;
+    return 1;
+}
+
+/* Is x + h e_j (new coordinate yj) in C, given the caches at x? */
+static inline int grid_axis_ok(const cq_smp_body *b, bstate *bs, const double *x, size_t j, double yj,
+                               double h, double delta)
+{
+    if (b->lo != NULL) {
+        if (b->exact_cube) {
+            if (!box_cube_meets(yj, 0.5 * delta, b->lo[j], b->hi[j])) return 0;
+        } else if (!(yj >= b->lo[j] && yj <= b->hi[j])) {
+            return 0;
+        }
+    }
+    for (size_t q = 0; q < b->n_balls; q++) {
+        double cj = b->centers[q * b->n + j];
+        double v = bs->bq[q] - ball_term(b, x[j], cj, delta) + ball_term(b, yj, cj, delta);
+        double r2 = b->radii[q] * b->radii[q];
+        if (b->exact_cube ? !(v < r2) : !(v <= r2)) return 0;
+    }
+    if (b->m) {
+        /* one fused pass: the proposal's slack into the scratch buffer (swapped in by
+         * body_axis_commit) and a branch-free and-reduction of its signs */
+        const double *col = b->AT + j * b->m;
+        const double *s = bs->s;
+        double *sy = bs->sy;
+        int ok = 1;
+        for (size_t k = 0; k < b->m; k++) {
+            double v = s[k] - h * col[k];
+            sy[k] = v;
+            ok &= (v >= 0);
+        }
+        return ok;
+    }
+    return 1;
+}
+
+static inline void body_axis_commit(const cq_smp_body *b, bstate *bs, const double *x, size_t j, double yj,
+                                    double h, double delta)
+{
+    for (size_t q = 0; q < b->n_balls; q++) {
+        double cj = b->centers[q * b->n + j];
+        bs->bq[q] += ball_term(b, yj, cj, delta) - ball_term(b, x[j], cj, delta);
+    }
+    if (b->m) { /* grid_axis_ok left the new slack in sy */
+        double *t = bs->s;
+        bs->s = bs->sy;
+        bs->sy = t;
+    }
+    (void)h;
+}
+
+/* Plain membership y in K (closed body). */
+static int body_contains(const cq_smp_body *b, const double *y)
+{
+    size_t n = b->n;
+    if (b->lo != NULL)
+        for (size_t i = 0; i < n; i++)
+            if (!(y[i] >= b->lo[i] && y[i] <= b->hi[i])) return 0;
+    for (size_t q = 0; q < b->n_balls; q++) {
+        const double *c = b->centers + q * n;
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) acc += (y[i] - c[i]) * (y[i] - c[i]);
+        if (!(acc <= b->radii[q] * b->radii[q])) return 0;
+    }
+    for (size_t k = 0; k < b->m; k++) {
+        const double *row = b->A + k * n;
+        double ax = 0.0;
+        for (size_t i = 0; i < n; i++) ax += row[i] * y[i];
+        if (!(ax <= b->b[k])) return 0;
+    }
+    return 1;
+}
+
+/* Chord {t : x + t d in K} = [*tlo, *thi] (x in K). `Ad` = A d (m) or NULL to compute it
+ * from the column `jcol` (coordinate direction, d = e_j). `bq` = |x - c_q|^2 per ball. */
+static void chord(const cq_smp_body *b, const double *x, const double *d, long jcol, const double *Ad,
+                  const bstate *bs, double *tlo, double *thi)
+{
+    size_t n = b->n;
+    double lo = -HUGE_VAL, hi = HUGE_VAL;
+    if (b->lo != NULL) {
+        size_t i0 = jcol >= 0 ? (size_t)jcol : 0, i1 = jcol >= 0 ? (size_t)jcol + 1 : n;
+        for (size_t i = i0; i < i1; i++) {
+            double di = jcol >= 0 ? 1.0 : d[i];
+            if (di > 0) {
+                double a = (b->lo[i] - x[i]) / di, c = (b->hi[i] - x[i]) / di;
+                if (a > lo) lo = a;
+                if (c < hi) hi = c;
+            } else if (di < 0) {
+                double a = (b->hi[i] - x[i]) / di, c = (b->lo[i] - x[i]) / di;
+                if (a > lo) lo = a;
+                if (c < hi) hi = c;
+            }
+        }
+    }
+    for (size_t q = 0; q < b->n_balls; q++) {
+        const double *c = b->centers + q * n;
+        /* |x - c + t d|^2 <= r^2, |d| = 1: t^2 + 2 p t + (Q - r^2) <= 0 */
+        double p;
+        if (jcol >= 0) {
+            p = x[jcol] - c[jcol];
+        } else {
+            p = 0.0;
+            for (size_t i = 0; i < n; i++) p += (x[i] - c[i]) * d[i];
+        }
+        double disc = p * p - (bs->bq[q] - b->radii[q] * b->radii[q]);
+        if (disc < 0) disc = 0;
+        double sq = sqrt(disc);
+        if (-p - sq > lo) lo = -p - sq;
+        if (-p + sq < hi) hi = -p + sq;
+    }
+    for (size_t k = 0; k < b->m; k++) {
+        double a = jcol >= 0 ? b->AT[(size_t)jcol * b->m + k] : Ad[k];
+        double s = bs->s[k] < 0 ? 0.0 : bs->s[k];
+        if (a > 0) {
+            if (s / a < hi) hi = s / a;
+        } else if (a < 0) {
+            if (s / a > lo) lo = s / a;
+        }
+    }
+    *tlo = lo;
+    *thi = hi;
+}
+
+/* Metropolis acceptance: true with probability min(1, e^dl). The uniform u is compared
+ * with e^dl through the squeeze 1 + dl <= e^dl <= 1 / (1 - dl) (dl < 0), so exp() is
+ * evaluated only when u falls between the two bounds (rarely, for small |dl|). */
+static inline int cq_accept(bitgen_t *g, double dl)
+{
+    if (dl >= 0) return 1;
+    double u = cq_rng_uniform(g);
+    if (u < 1.0 + dl) return 1;
+    if (u * (1.0 - dl) >= 1.0) return 0;
+    return u < exp(dl);
+}
+
+/* One 64-bit draw: bit 0 is the lazy coin, bits 1..31 are the leading bits of the
+ * Metropolis uniform (see accept_bits), the high 32 bits give a uniform integer in [0, m)
+ * by Lemire's multiply-and-reject (exact; redraws with probability < m / 2^32; the
+ * rejection depends on the high bits only, so the low bits stay independent of the move). */
+static inline uint32_t draw_move(bitgen_t *g, uint32_t m, uint32_t thresh, int *coin, uint32_t *ubits)
+{
+    uint64_t x = g->next_uint64(g->state);
+    *coin = (int)(x & 1u);
+    *ubits = (uint32_t)(x >> 1) & 0x7fffffffu;
+    uint64_t prod = (x >> 32) * (uint64_t)m;
+    while ((uint32_t)prod < thresh) prod = (g->next_uint64(g->state) >> 32) * (uint64_t)m;
+    return (uint32_t)(prod >> 32);
+}
+
+/* Metropolis test with a uniform u = (B + V) 2^-31 whose 31 leading bits B are already
+ * drawn and whose tail V ~ U[0, 1) is drawn only when the leading bits cannot decide:
+ * accept iff u < e^dl. Exact: u is uniform on [0, 1) and is compared with the same
+ * squeeze 1 + dl <= e^dl <= 1/(1 - dl) as cq_accept before exp() is evaluated. */
+static inline int accept_bits(bitgen_t *g, double dl, uint32_t B)
+{
+    const double s = 1.0 / 2147483648.0; /* 2^-31 */
+    double ulo = (double)B * s, uhi = (double)(B + 1u) * s;
+    if (uhi <= 1.0 + dl) return 1;       /* u < uhi <= 1 + dl <= e^dl */
+    if (ulo * (1.0 - dl) >= 1.0) return 0; /* u >= ulo >= 1/(1 - dl) >= e^dl  (dl < 0 here) */
+    double e = exp(dl);
+    if (uhi <= e) return 1;
+    if (ulo >= e) return 0;
+    return ((double)B + cq_rng_uniform(g)) * s < e;
+}
+
+/* ---- the walks ------------------------------------------------------------------------- */
+
+typedef struct run_ctx {
+    const cq_smp_body *body;
+    const cq_smp_density *dens;
+    const cq_smp_walk *walk;
+    size_t n_kept;
+    const double *x0;
+    const int64_t *k0;
+    bitgen_t **streams;
+    double *samples;
+    int64_t *indices;
+    double *times;
+    int64_t *n_accept, *n_prop;
+    cq_interrupt *it;
+    cq_errinfo *errs; /* one per chain */
+} run_ctx;
+
+typedef struct chain_mem {
+    double *x, *y, *g, *gy, *z, *zy, *bq, *s, *sy, *d, *Ad;
+    int64_t *k;
+    void *block;
+} chain_mem;
+
+static int chain_alloc(const cq_smp_body *b, const cq_smp_density *d, chain_mem *cm)
+{
+    size_t n = b->n, m = b->m, N = d->N, nb = b->n_balls;
+    size_t total = 6 * n + 2 * N + nb + 3 * m + 8;
+    cm->block = malloc(sizeof(double) * total + sizeof(int64_t) * (n + 1));
+    if (cm->block == NULL) return CQ_ENOMEM;
+    double *p = (double *)cm->block;
+    cm->x = p; p += n;
+    cm->y = p; p += n;
+    cm->g = p; p += n;
+    cm->gy = p; p += n;
+    cm->d = p; p += n;
+    cm->Ad = p; p += m + 1;
+    cm->z = p; p += N + 1;
+    cm->zy = p; p += N + 1;
+    cm->bq = p; p += nb + 1;
+    cm->s = p; p += m + 1;
+    cm->sy = p; p += m + 1;
+    p += 2;
+    cm->k = (int64_t *)(void *)((double *)cm->block + total);
+    return CQ_OK;
+}
+
+/* Steps between interrupt polls, minus one (a power-of-two mask): about 2^22 units of
+ * work per poll (a few milliseconds), at most CQ_SMP_RESYNC steps. */
+static size_t poll_mask(size_t work_per_step)
+{
+    size_t iv = ((size_t)1 << 22) / (work_per_step + 1), p = 1;
+    while (p * 2 <= iv && p * 2 <= CQ_SMP_RESYNC) p *= 2;
+    return p - 1;
+}
+
+static inline int poll(cq_interrupt *it, int thread)
+{
+    return thread == 0 ? cq_check_interrupt(it) : cq_interrupted(it);
+}
+
+static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm)
+{
+    const cq_smp_body *b = c->body;
+    const cq_smp_density *d = c->dens;
+    const cq_smp_walk *w = c->walk;
+    cq_errinfo *err = &c->errs[ch];
+    bitgen_t *g = c->streams[ch];
+    size_t n = b->n;
+    double delta = w->delta;
+    const double *off = w->offset;
+    double *x = cm->x;
+    int64_t *k = cm->k;
+    dstate ds = {cm->g, 0.0, cm->z};
+    bstate bs = {cm->bq, cm->s, cm->sy};
+    for (size_t i = 0; i < n; i++) {
+        k[i] = c->k0[ch * n + i];
+        x[i] = off[i] + (double)k[i] * delta;
+    }
+    if (!grid_contains(b, x, delta, &bs))
+        return cq_fail(err, CQ_EDOMAIN, "chain %zu: the start cube does not meet the body", ch);
+    double lf = dens_full(d, x, &ds, NULL, NULL);
+    if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density at the start is %g", ch, lf);
+    uint32_t two_n = (uint32_t)(2 * n);
+    uint32_t thresh = (uint32_t)(-two_n) % two_n; /* Lemire's rejection threshold 2^32 mod 2n */
+    int64_t acc = 0, prop = 0;
+    double t = 0.0;
+    const int ct = w->continuous_time, lazy = w->lazy;
+    const size_t burn = w->burn_in, thin = w->thin, total = burn + w->n_steps, n_kept = c->n_kept;
+    size_t kept = 0, countdown = burn + thin; /* steps until the next kept state */
+    const size_t pmask = poll_mask(4 + b->n_balls + b->m + d->N);
+    for (size_t step = 0; step < total; step++) {
+        if ((step & pmask) == pmask && poll(c->it, thread)) return CQ_EINTERRUPT;
+        if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
+            grid_contains(b, x, delta, &bs);
+            lf = dens_full(d, x, &ds, NULL, NULL);
+            if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);
+        }
+        if (ct) t += cq_rng_exponential(g);
+        int coin;
+        uint32_t ubits;
+        uint32_t r = draw_move(g, two_n, thresh, &coin, &ubits);
+        if (!(lazy && coin)) {
+            size_t j = r >> 1;
+            int64_t sgn = (r & 1u) ? 1 : -1;
+            double h = (double)sgn * delta;
+            double yj = off[j] + (double)(k[j] + sgn) * delta;
+            prop++;
+            if (grid_axis_ok(b, &bs, x, j, yj, h, delta) && accept_bits(g, dens_axis_delta(d, &ds, x, j, h), ubits)) {
+                body_axis_commit(b, &bs, x, j, yj, h, delta);
+                dens_axis_commit(d, &ds, x, j, h);
+                x[j] = yj;
+                k[j] += sgn;
+                acc++;
+            }
+        }
+        if (--countdown == 0) {
+            countdown = thin;
+            if (kept < n_kept) {
+                size_t o = (ch * n_kept + kept) * n;
+                memcpy(c->samples + o, x, sizeof(double) * n);
+                if (c->indices) memcpy(c->indices + o, k, sizeof(int64_t) * n);
+                if (c->times) c->times[ch * n_kept + kept] = t;
+                kept++;
+            }
+        }
+    }
+    c->n_accept[ch] = acc;
+    c->n_prop[ch] = prop;
+    return CQ_OK;
+}
+
+/* Unit vector uniform on the sphere, into d. */
+static void random_direction(bitgen_t *g, size_t n, double *d)
+{
+    double nrm;
+    do {
+        cq_rng_normal_fill(g, n, d);
+        nrm = 0.0;
+        for (size_t i = 0; i < n; i++) nrm += d[i] * d[i];
+    } while (nrm == 0.0);
+    nrm = 1.0 / sqrt(nrm);
+    for (size_t i = 0; i < n; i++) d[i] *= nrm;
+}
+
+static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
+{
+    const cq_smp_body *b = c->body;
+    const cq_smp_density *d = c->dens;
+    const cq_smp_walk *w = c->walk;
+    cq_errinfo *err = &c->errs[ch];
+    bitgen_t *g = c->streams[ch];
+    size_t n = b->n;
+    double *x = cm->x, *y = cm->y;
+    dstate ds = {cm->g, 0.0, cm->z};
+    bstate bs = {cm->bq, cm->s, cm->sy};
+    memcpy(x, c->x0 + ch * n, sizeof(double) * n);
+    if (!body_contains(b, x)) return cq_fail(err, CQ_EDOMAIN, "chain %zu: the start point is not in the body", ch);
+    body_init(b, x, 0.0, &bs);
+    double lf = dens_full(d, x, &ds, NULL, NULL);
+    if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density at the start is %g", ch, lf);
+    int64_t acc = 0, prop = 0;
+    double t = 0.0;
+    size_t total = w->burn_in + w->n_steps, kept = 0;
+    double inv_n = 1.0 / (double)n;
+    size_t work = b->n_balls + b->m + d->N + n;
+    if (w->method != CQ_WALK_HAR_COORD)
+        work = n * (2 + b->n_balls + b->m + d->N) + (d->prec != NULL ? n * n : n);
+    const size_t pmask = poll_mask(work);
+    for (size_t step = 0; step < total; step++) {
+        if ((step & pmask) == pmask && poll(c->it, thread)) return CQ_EINTERRUPT;
+        if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
+            body_init(b, x, 0.0, &bs);
+            lf = dens_full(d, x, &ds, NULL, NULL);
+            if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);
+        }
+        if (w->continuous_time) t += cq_rng_exponential(g);
+        prop++;
+        if (w->method == CQ_WALK_HAR_COORD) {
+            size_t j = (size_t)cq_rng_bounded(g, n);
+            double tlo, thi;
+            chord(b, x, NULL, (long)j, NULL, &bs, &tlo, &thi);
+            if (thi > tlo && isfinite(tlo) && isfinite(thi)) {
+                double h = tlo + (thi - tlo) * cq_rng_uniform(g);
+                double dl = dens_axis_delta(d, &ds, x, j, h);
+                if (cq_accept(g, dl)) {
+                    for (size_t q = 0; q < b->n_balls; q++) {
+                        double cj = b->centers[q * n + j];
+                        bs.bq[q] += (x[j] + h - cj) * (x[j] + h - cj) - (x[j] - cj) * (x[j] - cj);
+                    }
+                    if (b->m) {
+                        const double *col = b->AT + j * b->m;
+                        for (size_t kk = 0; kk < b->m; kk++) bs.s[kk] -= h * col[kk];
+                    }
+                    dens_axis_commit(d, &ds, x, j, h);
+                    x[j] += h;
+                    acc++;
+                }
+            }
+        } else {
+            int ok;
+            if (w->method == CQ_WALK_BALL) {
+                random_direction(g, n, cm->d);
+                double rad = w->delta * pow(cq_rng_uniform_pos(g), inv_n);
+                for (size_t i = 0; i < n; i++) y[i] = x[i] + rad * cm->d[i];
+                ok = body_contains(b, y);
+            } else {
+                random_direction(g, n, cm->d);
+                for (size_t kk = 0; kk < b->m; kk++) {
+                    const double *row = b->A + kk * n;
+                    double a = 0.0;
+                    for (size_t i = 0; i < n; i++) a += row[i] * cm->d[i];
+                    cm->Ad[kk] = a;
+                }
+                double tlo, thi;
+                chord(b, x, cm->d, -1, cm->Ad, &bs, &tlo, &thi);
+                ok = thi > tlo && isfinite(tlo) && isfinite(thi);
+                if (ok) {
+                    double h = tlo + (thi - tlo) * cq_rng_uniform(g);
+                    for (size_t i = 0; i < n; i++) y[i] = x[i] + h * cm->d[i];
+                }
+            }
+            if (ok) {
+                double ly = dens_full(d, y, NULL, cm->gy, cm->zy);
+                double dl = ly - lf;
+                if (cq_accept(g, dl)) {
+                    memcpy(x, y, sizeof(double) * n);
+                    lf = ly;
+                    body_init(b, x, 0.0, &bs);
+                    acc++;
+                }
+            }
+        }
+        if (step >= w->burn_in && (step - w->burn_in + 1) % w->thin == 0 && kept < c->n_kept) {
+            size_t o = (ch * c->n_kept + kept) * n;
+            memcpy(c->samples + o, x, sizeof(double) * n);
+            if (c->times) c->times[ch * c->n_kept + kept] = t;
+            kept++;
+        }
+    }
+    c->n_accept[ch] = acc;
+    c->n_prop[ch] = prop;
+    return CQ_OK;
+}
+
+static int run_task(void *ctx, size_t task, int thread)
+{
+    run_ctx *c = (run_ctx *)ctx;
+    chain_mem cm;
+    if (chain_alloc(c->body, c->dens, &cm) != CQ_OK) return cq_fail(&c->errs[task], CQ_ENOMEM, "out of memory");
+    int st = c->walk->method == CQ_WALK_GRID ? run_grid(c, task, thread, &cm) : run_continuous(c, task, thread, &cm);
+    free(cm.block);
+    return st;
+}
+
+int cq_smp_run(const cq_smp_body *body, const cq_smp_density *dens, const cq_smp_walk *walk,
+               size_t n_chains, const double *x0, const int64_t *k0, bitgen_t **streams,
+               int n_threads, double *samples, int64_t *indices, double *times, int64_t *n_accept,
+               int64_t *n_prop, cq_interrupt *it, cq_errinfo *err)
+{
+    if (body->n == 0 || body->n != dens->n) return cq_fail(err, CQ_EINVAL, "dimension mismatch");
+    if (!(walk->delta > 0) && walk->method != CQ_WALK_HAR_COORD && walk->method != CQ_WALK_HAR_DIR)
+        return cq_fail(err, CQ_EINVAL, "delta must be > 0, got %g", walk->delta);
+    if (walk->thin == 0) return cq_fail(err, CQ_EINVAL, "thin must be >= 1");
+    if (body->n > UINT32_MAX / 4) return cq_fail(err, CQ_EINVAL, "dimension too large");
+    run_ctx c;
+    c.body = body;
+    c.dens = dens;
+    c.walk = walk;
+    c.n_kept = walk->n_steps / walk->thin;
+    c.x0 = x0;
+    c.k0 = k0;
+    c.streams = streams;
+    c.samples = samples;
+    c.indices = indices;
+    c.times = times;
+    c.n_accept = n_accept;
+    c.n_prop = n_prop;
+    c.it = it;
+    c.errs = (cq_errinfo *)calloc(n_chains ? n_chains : 1, sizeof(cq_errinfo));
+    if (c.errs == NULL) return cq_fail(err, CQ_ENOMEM, "out of memory");
+    int st = cq_parallel_for(n_chains, n_threads, run_task, &c, it);
+    if (st != CQ_OK && err != NULL) {
+        for (size_t i = 0; i < n_chains; i++)
+            if (c.errs[i].msg[0]) {
+                memcpy(err->msg, c.errs[i].msg, sizeof(err->msg));
+                break;
+            }
+    }
+    free(c.errs);
+    return st;
+}
+
+int cq_smp_grid_moves(const cq_smp_body *body, const cq_smp_density *dens, double delta,
+                      const double *offset, size_t rows, const int64_t *k, double *out,
+                      uint8_t *in_grid, cq_errinfo *err)
+{
+    size_t n = body->n;
+    if (n == 0 || n != dens->n) return cq_fail(err, CQ_EINVAL, "dimension mismatch");
+    chain_mem cm;
+    if (chain_alloc(body, dens, &cm) != CQ_OK) return cq_fail(err, CQ_ENOMEM, "out of memory");
+    dstate ds = {cm.g, 0.0, cm.z};
+    bstate bs = {cm.bq, cm.s, cm.sy};
+    double inv = 1.0 / (double)(2 * n);
+    for (size_t r = 0; r < rows; r++) {
+        const int64_t *kr = k + r * n;
+        for (size_t i = 0; i < n; i++) cm.x[i] = offset[i] + (double)kr[i] * delta;
+        in_grid[r] = (uint8_t)grid_contains(body, cm.x, delta, &bs);
+        dens_full(dens, cm.x, &ds, NULL, NULL);
+        for (size_t j = 0; j < n; j++) {
+            for (int sp = 0; sp < 2; sp++) {
+                int64_t sgn = sp ? 1 : -1;
+                double h = (double)sgn * delta;
+                double yj = offset[j] + (double)(kr[j] + sgn) * delta;
+                double p = 0.0;
+                if (grid_axis_ok(body, &bs, cm.x, j, yj, h, delta)) {
+                    double dl = dens_axis_delta(dens, &ds, cm.x, j, h);
+                    p = (dl >= 0 ? 1.0 : exp(dl)) * inv;
+                }
+                out[r * 2 * n + 2 * j + (size_t)sp] = p;
+            }
+        }
+    }
+    free(cm.block);
+    return CQ_OK;
+}
