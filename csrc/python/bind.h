@@ -5,8 +5,17 @@
  * float32/float64 -> C-contiguous float64), allocates outputs, releases the GIL around
  * kernels, and maps cq_status codes to Python exceptions through cqb_raise(). It does
  * not validate user-facing semantics: the Python modules in convq/ do that and own the
- * documentation. Each area has its own file bind_<area>.c exporting a method table
- * cqb_<area>_methods[]; module.c adds every table to convq._core.
+ * documentation. Each Python module has its own binding file (csrc/python/_<module>.c
+ * for convq.<module>) exporting a method table cqb_<module>_methods[] and, where it
+ * exports C enums and constants, cqb_<module>_constants(module); module.c adds every
+ * table and constant set to convq._core.
+ *
+ * Every entry point runs its kernel through cqb_call() / cqb_call_streams(): the one
+ * place that acquires the BitGenerator(s) and their locks, releases the GIL with a
+ * working Ctrl-C, runs the kernel and maps its status to an exception. An entry point
+ * only converts its arguments into a small struct and writes a trampoline
+ *     static int run_x(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+ * (numpy.random's _common.pyx `cont` / `double_fill` are the model).
  */
 #ifndef CQ_BIND_H
 #define CQ_BIND_H
@@ -64,6 +73,29 @@ typedef struct cqb_nogil {
 
 void cqb_nogil_begin(cqb_nogil *g);
 void cqb_nogil_end(cqb_nogil *g);
+
+/* A kernel as the call helper runs it: `args` is the entry point's own struct, `bg` the
+ * acquired BitGenerator (NULL when the call has none), `it` the interrupt hook to poll,
+ * `err` the detail record. Returns a cq_status. Runs without the GIL: it must not touch
+ * Python objects (a kernel that calls back into Python uses cqb_call_with_gil below). */
+typedef int (*cqb_kernel)(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err);
+
+/* A kernel over many streams (one BitGenerator per task): `bgs[i]` for i < n_streams. */
+typedef int (*cqb_kernel_streams)(void *args, bitgen_t **bgs, size_t n_streams, cq_interrupt *it,
+                                  cq_errinfo *err);
+
+/* Run `fn(args, bitgen of gen, ...)`: `gen` is a numpy Generator, a BitGenerator, or NULL
+ * (no randomness). Acquires its lock, releases the GIL interruptibly, runs, re-takes
+ * the GIL, releases the lock and maps a failing status to an exception (cqb_raise).
+ * Returns 0 on success, -1 with an exception set. */
+int cqb_call(cqb_kernel fn, void *args, PyObject *gen);
+
+/* The same over a sequence of independent generators (one stream per chain/task). */
+int cqb_call_streams(cqb_kernel_streams fn, void *args, PyObject *gens);
+
+/* For kernels that call back into Python (objective callbacks): the GIL stays held and
+ * the interrupt hook polls PyErr_CheckSignals directly; status mapping as cqb_call. */
+int cqb_call_with_gil(cqb_kernel fn, void *args, PyObject *gen);
 
 /* Number of threads: n <= 0 means "all cores". */
 int cqb_threads(long n);

@@ -1,13 +1,16 @@
-/* module.c -- convq._core: imports the NumPy C API and adds each area's method table. */
+/* module.c -- convq._core: imports the NumPy C API, adds each binding file's method table
+ * and the C enums / constants that the Python layer reads (never re-types). To add a
+ * binding file: declare its table (and constants function) here and list it below. */
 #define CQB_MODULE_MAIN
 #include "bind.h"
 
-extern PyMethodDef cqb_foundation_methods[];
+extern PyMethodDef cqb_rng_methods[];
+extern PyMethodDef cqb_coding_methods[];
 extern PyMethodDef cqb_quantize_methods[];
 extern PyMethodDef cqb_objectives_methods[];
 extern PyMethodDef cqb_sampling_methods[];
 extern PyMethodDef cqb_stochastic_methods[];
-extern PyMethodDef cqb_models_methods[];
+extern PyMethodDef cqb_mlp_methods[];
 
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
@@ -28,12 +31,13 @@ PyMODINIT_FUNC PyInit__core(void)
     PyObject *m = PyModule_Create(&core_module);
     if (m == NULL) return NULL;
     PyMethodDef *tables[] = {
-        cqb_foundation_methods,
+        cqb_rng_methods,
+        cqb_coding_methods,
         cqb_quantize_methods,
         cqb_objectives_methods,
         cqb_sampling_methods,
         cqb_stochastic_methods,
-        cqb_models_methods,
+        cqb_mlp_methods,
     };
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         if (PyModule_AddFunctions(m, tables[i]) < 0) {

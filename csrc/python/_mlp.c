@@ -213,7 +213,7 @@ static PyObject *py_mlp_n_params(PyObject *self, PyObject *args)
     return PyLong_FromSize_t(cq_mlp_n_params(&net));
 }
 
-PyMethodDef cqb_models_methods[] = {
+PyMethodDef cqb_mlp_methods[] = {
     {"_mlp_init", py_mlp_init, METH_VARARGS, "_mlp_init(sizes, act, gen): the notes' initialisation."},
     {"_mlp_forward", py_mlp_forward, METH_VARARGS, "_mlp_forward(sizes, act, theta, X): output probabilities."},
     {"_mlp_cost_grad", py_mlp_cost_grad, METH_VARARGS, "_mlp_cost_grad(sizes, act, theta, X, Y, rows, lam): cost (14), gradient."},

@@ -9,7 +9,7 @@
 #include "bind.h"
 #include "optimize/cq_objectives.h"
 #include "optimize/cq_optimize.h"
-#include "bind_objectives.h"
+#include "_objectives.h"
 
 typedef cqb_obj_spec spec;
 

@@ -1,4 +1,4 @@
-/* bind_common.c -- shared binding helpers; see bind.h. */
+/* _call.c -- the binding layer's one call helper and shared conversions; see bind.h. */
 #include "bind.h"
 #include <unistd.h>
 
@@ -229,4 +229,66 @@ int cqb_threads(long n)
     if (n > 0) return n > 1024 ? 1024 : (int)n;
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     return c > 0 ? (int)c : 1;
+}
+
+static int gil_poll(void *ctx)
+{
+    (void)ctx;
+    return PyErr_CheckSignals() != 0;
+}
+
+static int finish(int st, const cq_errinfo *err)
+{
+    if (st == CQ_OK && !PyErr_Occurred()) return 0;
+    cqb_raise(st == CQ_OK ? CQ_ECALLBACK : st, err);
+    return -1;
+}
+
+int cqb_call(cqb_kernel fn, void *args, PyObject *gen)
+{
+    cqb_bitgen b = {NULL, NULL, NULL};
+    if (gen != NULL && cqb_bitgen_acquire(gen, &b) < 0) return -1;
+    cq_errinfo err;
+    err.msg[0] = 0;
+    cqb_nogil g;
+    cqb_nogil_begin(&g);
+    int st = fn(args, b.bg, &g.it, &err);
+    cqb_nogil_end(&g);
+    if (gen != NULL) cqb_bitgen_release(&b);
+    return finish(st, &err);
+}
+
+int cqb_call_streams(cqb_kernel_streams fn, void *args, PyObject *gens)
+{
+    Py_ssize_t m = 0;
+    cqb_bitgen *bs = cqb_bitgen_acquire_seq(gens, &m);
+    if (bs == NULL) return -1;
+    bitgen_t **bgs = (bitgen_t **)PyMem_Malloc((size_t)(m > 0 ? m : 1) * sizeof(bitgen_t *));
+    if (bgs == NULL) {
+        cqb_bitgen_release_seq(bs, m);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) bgs[i] = bs[i].bg;
+    cq_errinfo err;
+    err.msg[0] = 0;
+    cqb_nogil g;
+    cqb_nogil_begin(&g);
+    int st = fn(args, bgs, (size_t)m, &g.it, &err);
+    cqb_nogil_end(&g);
+    PyMem_Free(bgs);
+    cqb_bitgen_release_seq(bs, m);
+    return finish(st, &err);
+}
+
+int cqb_call_with_gil(cqb_kernel fn, void *args, PyObject *gen)
+{
+    cqb_bitgen b = {NULL, NULL, NULL};
+    if (gen != NULL && cqb_bitgen_acquire(gen, &b) < 0) return -1;
+    cq_errinfo err;
+    err.msg[0] = 0;
+    cq_interrupt it = {gil_poll, NULL, 0};
+    int st = fn(args, b.bg, &it, &err);
+    if (gen != NULL) cqb_bitgen_release(&b);
+    return finish(st, &err);
 }

@@ -15,7 +15,7 @@
  *   _q_decode_many(spec, P, d) -> uint8 status per row of the (m, nbytes) array P
  *   _q_fwht(x) -> H x                     the fast Walsh-Hadamard transform (tests, bench)
  */
-#include "bind_quantize.h"
+#include "_quantize.h"
 #include <stdlib.h>
 #include <string.h>
 #include "core/cq_hadamard.h"

@@ -5,8 +5,8 @@
 #include "stochastic/cq_domains.h"
 #include "stochastic/cq_oracles.h"
 #include "stochastic/cq_sgd.h"
-#include "bind_objectives.h"
-#include "bind_quantize.h"
+#include "_objectives.h"
+#include "_quantize.h"
 
 /* Parse (kind, p, radius, lo, hi) into a cq_domain; lo/hi arrays are returned as new
  * references in lo_arr and hi_arr (or NULL) and must be released by the caller. */
