@@ -137,6 +137,22 @@ static PyObject *py_log2_binom(PyObject *self, PyObject *args)
 }
 
 /* _fwrc_encode(string uint8 (0/1), k) -> (bytes, nbits); nbits is the field length. */
+typedef struct fwrc_enc_args {
+    const uint8_t *string;
+    uint64_t n, k, field;
+    cq_bitwriter *bw;
+} fwrc_enc_args;
+
+static int run_fwrc_encode(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    fwrc_enc_args *a = (fwrc_enc_args *)args;
+    int st = cq_fwrc_encode(a->string, a->n, a->k, a->bw, err);
+    if (st == CQ_OK && cq_bw_finish(a->bw) != a->field) st = CQ_EOVERFLOW;
+    return st;
+}
+
 static PyObject *py_fwrc_encode(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -157,23 +173,35 @@ static PyObject *py_fwrc_encode(PyObject *self, PyObject *args)
         return NULL;
     }
     cq_bitwriter bw;
-    cq_errinfo err;
-    err.msg[0] = 0;
     cq_bw_init(&bw, (uint8_t *)PyBytes_AS_STRING(bytes), (size_t)((field + 7) / 8));
-    int st;
-    Py_BEGIN_ALLOW_THREADS
-    st = cq_fwrc_encode((const uint8_t *)PyArray_DATA(s), n, k, &bw, &err);
-    if (st == CQ_OK && cq_bw_finish(&bw) != field) st = CQ_EOVERFLOW;
-    Py_END_ALLOW_THREADS
+    fwrc_enc_args a = {(const uint8_t *)PyArray_DATA(s), n, k, field, &bw};
+    int rc = cqb_call(run_fwrc_encode, &a, NULL);
     Py_DECREF(s);
-    if (st != CQ_OK) {
+    if (rc < 0) {
         Py_DECREF(bytes);
-        return cqb_raise(st, &err);
+        return NULL;
     }
     return Py_BuildValue("(NK)", bytes, (unsigned long long)field);
 }
 
 /* _fwrc_decode(payload, n, k) -> uint8 string; DecodeError if not canonical. */
+typedef struct fwrc_dec_args {
+    cq_bitreader *br;
+    uint64_t n, k, field;
+    uint8_t *out;
+} fwrc_dec_args;
+
+static int run_fwrc_decode(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    fwrc_dec_args *a = (fwrc_dec_args *)args;
+    int st = cq_fwrc_decode(a->br, a->n, a->k, a->out, err);
+    if (st == CQ_OK && !cq_br_padding_ok(a->br))
+        st = cq_fail(err, CQ_EDECODE, "non-zero padding bits after the %llu-bit field", (unsigned long long)a->field);
+    return st;
+}
+
 static PyObject *py_fwrc_decode(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -200,21 +228,34 @@ static PyObject *py_fwrc_decode(PyObject *self, PyObject *args)
     }
     cq_bitreader br;
     cq_br_init(&br, (const uint8_t *)PyArray_DATA(p), field);
-    int st;
-    Py_BEGIN_ALLOW_THREADS
-    st = cq_fwrc_decode(&br, n, k, (uint8_t *)PyArray_DATA(out), &err);
-    if (st == CQ_OK && !cq_br_padding_ok(&br))
-        st = cq_fail(&err, CQ_EDECODE, "non-zero padding bits after the %llu-bit field", (unsigned long long)field);
-    Py_END_ALLOW_THREADS
+    fwrc_dec_args a = {&br, n, k, field, (uint8_t *)PyArray_DATA(out)};
+    int rc = cqb_call(run_fwrc_decode, &a, NULL);
     Py_DECREF(p);
-    if (st != CQ_OK) {
+    if (rc < 0) {
         Py_DECREF(out);
-        return cqb_raise(st, &err);
+        return NULL;
     }
     return (PyObject *)out;
 }
 
 /* ---- benchmark probe ---------------------------------------------------------------- */
+
+typedef struct bench_args {
+    const double *x;
+    size_t n;
+    int threads;
+    double sum;
+} bench_args;
+
+static int run_bench_read(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    (void)err;
+    bench_args *a = (bench_args *)args;
+    a->sum = cq_bench_read_sum_threads(a->x, a->n, a->threads);
+    return CQ_OK;
+}
 
 static PyObject *py_bench_read(PyObject *self, PyObject *args)
 {
@@ -226,12 +267,9 @@ static PyObject *py_bench_read(PyObject *self, PyObject *args)
         !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)xo))
         return PyErr_Format(PyExc_TypeError, "expected a C-contiguous float64 array");
     PyArrayObject *x = (PyArrayObject *)xo;
-    double s;
-    int nt = cqb_threads(threads);
-    Py_BEGIN_ALLOW_THREADS
-    s = cq_bench_read_sum_threads((const double *)PyArray_DATA(x), (size_t)PyArray_SIZE(x), nt);
-    Py_END_ALLOW_THREADS
-    return PyFloat_FromDouble(s);
+    bench_args a = {(const double *)PyArray_DATA(x), (size_t)PyArray_SIZE(x), cqb_threads(threads), 0.0};
+    if (cqb_call(run_bench_read, &a, NULL) < 0) return NULL;
+    return PyFloat_FromDouble(a.sum);
 }
 
 PyMethodDef cqb_coding_methods[] = {

@@ -9,7 +9,50 @@
 
 /* ---- RNG ------------------------------------------------------------------------ */
 
-enum { DRAW_UNIFORM, DRAW_NORMAL, DRAW_EXPONENTIAL };
+enum { DRAW_UNIFORM, DRAW_NORMAL, DRAW_EXPONENTIAL, DRAW_BOUNDED };
+
+typedef struct draw_args {
+    int kind;
+    size_t n;
+    uint64_t bound; /* DRAW_BOUNDED only */
+    void *out;
+} draw_args;
+
+/* n draws of one law into `out`, in the order numpy.random.Generator draws them. */
+static int run_draw(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)it;
+    (void)err;
+    draw_args *a = (draw_args *)args;
+    double *o = (double *)a->out;
+    switch (a->kind) {
+    case DRAW_UNIFORM: cq_rng_uniform_fill(bg, a->n, o); break;
+    case DRAW_NORMAL: cq_rng_normal_fill(bg, a->n, o); break;
+    case DRAW_EXPONENTIAL:
+        for (size_t i = 0; i < a->n; i++) o[i] = cq_rng_exponential(bg);
+        break;
+    default: {
+        uint64_t *u = (uint64_t *)a->out;
+        for (size_t i = 0; i < a->n; i++) u[i] = cq_rng_bounded(bg, a->bound);
+        break;
+    }
+    }
+    return CQ_OK;
+}
+
+static PyObject *draw_into(PyObject *gen, draw_args *a, Py_ssize_t n, int typenum)
+{
+    npy_intp dims[1] = {n};
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, typenum);
+    if (out == NULL) return NULL;
+    a->n = (size_t)n;
+    a->out = PyArray_DATA(out);
+    if (cqb_call(run_draw, a, gen) < 0) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return (PyObject *)out;
+}
 
 static PyObject *draw(PyObject *args, int kind)
 {
@@ -17,26 +60,8 @@ static PyObject *draw(PyObject *args, int kind)
     Py_ssize_t n;
     if (!PyArg_ParseTuple(args, "On", &gen, &n)) return NULL;
     if (n < 0) return PyErr_Format(PyExc_ValueError, "n must be >= 0, got %zd", n);
-    npy_intp dims[1] = {n};
-    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    if (out == NULL) return NULL;
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) {
-        Py_DECREF(out);
-        return NULL;
-    }
-    double *o = (double *)PyArray_DATA(out);
-    Py_BEGIN_ALLOW_THREADS
-    switch (kind) {
-    case DRAW_UNIFORM: cq_rng_uniform_fill(b.bg, (size_t)n, o); break;
-    case DRAW_NORMAL: cq_rng_normal_fill(b.bg, (size_t)n, o); break;
-    default:
-        for (Py_ssize_t i = 0; i < n; i++) o[i] = cq_rng_exponential(b.bg);
-        break;
-    }
-    Py_END_ALLOW_THREADS
-    cqb_bitgen_release(&b);
-    return (PyObject *)out;
+    draw_args a = {kind, 0, 0, NULL};
+    return draw_into(gen, &a, n, NPY_DOUBLE);
 }
 
 static PyObject *py_rng_uniform(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_UNIFORM); }
@@ -51,34 +76,31 @@ static PyObject *py_rng_bounded(PyObject *self, PyObject *args)
     Py_ssize_t n;
     if (!PyArg_ParseTuple(args, "OKn", &gen, &bound, &n)) return NULL;
     if (n < 0 || bound == 0) return PyErr_Format(PyExc_ValueError, "need n >= 0 and bound >= 1");
-    npy_intp dims[1] = {n};
-    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT64);
-    if (out == NULL) return NULL;
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) {
-        Py_DECREF(out);
-        return NULL;
-    }
-    uint64_t *o = (uint64_t *)PyArray_DATA(out);
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) o[i] = cq_rng_bounded(b.bg, (uint64_t)bound);
-    Py_END_ALLOW_THREADS
-    cqb_bitgen_release(&b);
-    return (PyObject *)out;
+    draw_args a = {DRAW_BOUNDED, 0, (uint64_t)bound, NULL};
+    return draw_into(gen, &a, n, NPY_UINT64);
 }
 
-typedef struct streams_ctx {
-    cqb_bitgen *bs;
+typedef struct streams_args {
+    bitgen_t **bgs;
     double *out;
     size_t n;
-} streams_ctx;
+    int threads;
+} streams_args;
 
 static int fill_stream(void *ctx, size_t task, int thread)
 {
     (void)thread;
-    streams_ctx *c = (streams_ctx *)ctx;
-    cq_rng_uniform_fill(c->bs[task].bg, c->n, c->out + task * c->n);
+    streams_args *c = (streams_args *)ctx;
+    cq_rng_uniform_fill(c->bgs[task], c->n, c->out + task * c->n);
     return CQ_OK;
+}
+
+static int run_streams(void *args, bitgen_t **bgs, size_t n_streams, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)err;
+    streams_args *a = (streams_args *)args;
+    a->bgs = bgs;
+    return cq_parallel_for(n_streams, a->threads, fill_stream, a, it);
 }
 
 /* _rng_uniform_streams(generators, n, threads) -> (len(generators), n) uniforms, one
@@ -91,25 +113,15 @@ static PyObject *py_rng_uniform_streams(PyObject *self, PyObject *args)
     long threads;
     if (!PyArg_ParseTuple(args, "Onl", &seq, &n, &threads)) return NULL;
     if (n < 0) return PyErr_Format(PyExc_ValueError, "n must be >= 0, got %zd", n);
-    Py_ssize_t m;
-    cqb_bitgen *bs = cqb_bitgen_acquire_seq(seq, &m);
-    if (bs == NULL) return NULL;
+    Py_ssize_t m = PySequence_Size(seq);
+    if (m < 0) return NULL;
     npy_intp dims[2] = {m, n};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_DOUBLE);
-    if (out == NULL) {
-        cqb_bitgen_release_seq(bs, m);
-        return NULL;
-    }
-    streams_ctx c = {bs, (double *)PyArray_DATA(out), (size_t)n};
-    int nt = cqb_threads(threads);
-    cqb_nogil g;
-    cqb_nogil_begin(&g);
-    int st = cq_parallel_for((size_t)m, nt, fill_stream, &c, &g.it);
-    cqb_nogil_end(&g);
-    cqb_bitgen_release_seq(bs, m);
-    if (st != CQ_OK) {
+    if (out == NULL) return NULL;
+    streams_args a = {NULL, (double *)PyArray_DATA(out), (size_t)n, cqb_threads(threads)};
+    if (cqb_call_streams(run_streams, &a, seq) < 0) {
         Py_DECREF(out);
-        return cqb_raise(st, NULL);
+        return NULL;
     }
     return (PyObject *)out;
 }
