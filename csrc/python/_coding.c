@@ -9,6 +9,45 @@
 
 /* ---- bit writer / reader ----------------------------------------------------------- */
 
+typedef struct fields_args {
+    const int64_t *vals; /* put: the values (checked to fit their widths) */
+    const int64_t *wid;  /* field widths, each in 1..32 */
+    size_t n;
+    uint64_t nbits;      /* the message length */
+    cq_bitwriter *bw;    /* put */
+    cq_bitreader *br;    /* get */
+    int64_t *out;        /* get */
+} fields_args;
+
+static int run_fields_put(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    (void)err;
+    fields_args *a = (fields_args *)args;
+    for (size_t i = 0; i < a->n; i++) cq_bw_put(a->bw, (uint64_t)a->vals[i], (unsigned)a->wid[i]);
+    return cq_bw_finish(a->bw) == a->nbits ? CQ_OK : CQ_EOVERFLOW;
+}
+
+/* The fields must use exactly nbits bits, with zero padding after them. */
+static int run_fields_get(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    fields_args *a = (fields_args *)args;
+    cq_bitreader *br = a->br;
+    for (size_t i = 0; i < a->n; i++) a->out[i] = cq_br_get(br, (unsigned)a->wid[i]);
+    if (br->truncated)
+        return cq_fail(err, CQ_EDECODE, "message truncated: fields need more than its %llu bits",
+                       (unsigned long long)a->nbits);
+    if (br->pos != a->nbits)
+        return cq_fail(err, CQ_EDECODE, "message has %llu bits, fields use %llu", (unsigned long long)a->nbits,
+                       (unsigned long long)br->pos);
+    if (!cq_br_padding_ok(br))
+        return cq_fail(err, CQ_EDECODE, "non-zero padding bits after bit %llu", (unsigned long long)a->nbits);
+    return CQ_OK;
+}
+
 /* _bits_write(values, widths) -> (bytes, nbits): LSB-first fields. */
 static PyObject *py_bits_write(PyObject *self, PyObject *args)
 {
@@ -48,14 +87,12 @@ static PyObject *py_bits_write(PyObject *self, PyObject *args)
     if (bytes == NULL) goto done;
     cq_bitwriter bw;
     cq_bw_init(&bw, (uint8_t *)PyBytes_AS_STRING(bytes), (size_t)((total + 7) / 8));
-    for (npy_intp i = 0; i < n; i++) cq_bw_put(&bw, (uint64_t)vals[i], (unsigned)wid[i]);
-    uint64_t nbits = cq_bw_finish(&bw);
-    if (nbits != total) {
+    fields_args a = {vals, wid, (size_t)n, total, &bw, NULL, NULL};
+    if (cqb_call(run_fields_put, &a, NULL) < 0) {
         Py_DECREF(bytes);
-        cqb_raise(CQ_EOVERFLOW, NULL);
         goto done;
     }
-    result = Py_BuildValue("(NK)", bytes, (unsigned long long)nbits);
+    result = Py_BuildValue("(NK)", bytes, (unsigned long long)total);
 done:
     Py_DECREF(v);
     Py_DECREF(w);
@@ -98,19 +135,8 @@ static PyObject *py_bits_read(PyObject *self, PyObject *args)
     if (out == NULL) goto done;
     cq_bitreader br;
     cq_br_init(&br, (const uint8_t *)PyArray_DATA(p), nbits);
-    int64_t *o = (int64_t *)PyArray_DATA(out);
-    for (npy_intp i = 0; i < n; i++) o[i] = cq_br_get(&br, (unsigned)wid[i]);
-    if (br.truncated) {
-        cq_fail(&err, CQ_EDECODE, "message truncated: fields need more than its %llu bits", nbits);
-    } else if (br.pos != nbits) {
-        cq_fail(&err, CQ_EDECODE, "message has %llu bits, fields use %llu", nbits, (unsigned long long)br.pos);
-    } else if (!cq_br_padding_ok(&br)) {
-        cq_fail(&err, CQ_EDECODE, "non-zero padding bits after bit %llu", nbits);
-    } else {
-        goto done;
-    }
-    Py_CLEAR(out);
-    cqb_raise(CQ_EDECODE, &err);
+    fields_args a = {NULL, wid, (size_t)n, (uint64_t)nbits, NULL, &br, (int64_t *)PyArray_DATA(out)};
+    if (cqb_call(run_fields_get, &a, NULL) < 0) Py_CLEAR(out);
 done:
     Py_DECREF(p);
     Py_DECREF(w);
