@@ -1,0 +1,185 @@
+"""Slow NumPy/Python twins of :mod:`convq.coding` (bit fields and the fixed-weight coder).
+
+The fixed-weight range coder is replayed with Python integers: ``low`` is kept at full
+precision, so the carry propagation of the C coder (LZMA's cache byte and pending 0xFF
+bytes, ``csrc/core/cq_rangecoder.h``) is simply integer addition. Position i with
+``a`` ones among ``m`` remaining positions splits the range ``R`` as
+``r1 = floor(R / m) a`` (the one-symbol, upper part) and ``r0 = R - r1``; the range is
+renormalised a byte at a time below 2^56; the code ends with the value ``low`` rounded up
+to a multiple of 2^j, j = floor(log2 R), sent MSB-first up to its last significant bit.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._errors import DecodeError
+from .._validation import check_int
+
+_TOP = 1 << 56
+
+
+def _bits_of(values, widths):
+    out = []
+    for v, w in zip(values, widths):
+        out.extend((int(v) >> i) & 1 for i in range(int(w)))
+    return np.array(out, dtype=np.uint8)
+
+
+def _check_widths(widths):
+    widths = np.asarray(widths)
+    if widths.dtype.kind not in "iub":
+        raise TypeError("widths must be an integer array")
+    widths = widths.astype(np.int64).ravel()
+    if widths.size and (widths.min() < 1 or widths.max() > 32):
+        raise ValueError("widths must be in 1..32")
+    return widths
+
+
+def pack_fields(values, widths):
+    values = np.asarray(values)
+    if values.dtype.kind not in "iub":
+        raise TypeError("values and widths must be integer arrays")
+    widths = _check_widths(widths)
+    values = values.astype(np.int64).ravel()
+    if values.size != widths.size:
+        raise ValueError("values and widths differ in length")
+    for v, w in zip(values, widths):
+        if v < 0 or int(v) >> int(w):
+            raise ValueError(f"value {v} does not fit in {w} bits")
+    bits = _bits_of(values, widths)
+    return np.packbits(bits, bitorder="little").tobytes(), int(widths.sum())
+
+
+def _payload(payload):
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    arr = np.asarray(payload)
+    if arr.dtype != np.uint8 or arr.ndim != 1:
+        raise TypeError("payload must be bytes or a 1-D uint8 array")
+    return arr.tobytes()
+
+
+def unpack_fields(payload, nbits, widths):
+    nbits = check_int(nbits, "nbits", minimum=0)
+    widths = _check_widths(widths)
+    payload = _payload(payload)
+    if len(payload) != (nbits + 7) // 8:
+        raise DecodeError("wrong payload length")
+    bits = np.unpackbits(np.frombuffer(payload, np.uint8), bitorder="little")
+    if int(widths.sum()) > nbits:
+        raise DecodeError("message truncated")
+    if int(widths.sum()) != nbits:
+        raise DecodeError("unread bits")
+    if bits[nbits:].any():
+        raise DecodeError("non-zero padding bits")
+    out = np.empty(widths.size, np.int64)
+    pos = 0
+    for i, w in enumerate(widths):
+        out[i] = sum(int(bits[pos + t]) << t for t in range(int(w)))
+        pos += int(w)
+    return out
+
+
+def log2_binomial(n, k):
+    n = check_int(n, "n", minimum=0)
+    k = check_int(k, "k", minimum=0, maximum=n)
+    return math.log2(math.comb(n, k))
+
+
+def fixed_weight_bits(n, k):
+    """``ceil(log2 C(n, k) + 1e-6) + 1`` (0 for a forced string), as the C coder; the
+    log is taken as the C core takes it (exact below n = 61, lgamma above)."""
+    n = check_int(n, "n", minimum=0)
+    k = check_int(k, "k", minimum=0, maximum=n)
+    if k == 0 or k >= n:
+        return 0
+    kk = min(k, n - k)
+    if n <= 60:
+        l2 = math.log2(float(math.comb(n, kk)))
+    else:
+        l2 = (math.lgamma(n + 1.0) - math.lgamma(kk + 1.0) - math.lgamma(n - kk + 1.0)) / math.log(2.0)
+    return int(math.ceil(l2 + 1e-6)) + 1
+
+
+def _code_bits(s, k):
+    """The significant bits of the code of ``s`` (a list of 0/1), MSB-first."""
+    n = len(s)
+    low, rng, shifts, coded, ones = 0, (1 << 64) - 1, 0, False, k
+    for i, b in enumerate(s):
+        m = n - i
+        if 0 < ones < m:
+            coded = True
+            r1 = (rng // m) * ones
+            r0 = rng - r1
+            if b:
+                low, rng = low + r0, r1
+            else:
+                rng = r0
+            while rng < _TOP:
+                low, rng, shifts = low << 8, rng << 8, shifts + 1
+        ones -= b
+    if not coded:
+        return []
+    j = rng.bit_length() - 1
+    v = ((low + (1 << j) - 1) >> j) << j
+    width, used = 64 + 8 * shifts, 8 * shifts + 64 - j
+    return [(v >> (width - 1 - t)) & 1 for t in range(used)]
+
+
+def encode_fixed_weight(bits):
+    arr = np.asarray(bits)
+    if arr.ndim != 1:
+        raise ValueError(f"bits must be 1-dimensional, got shape {arr.shape}")
+    if arr.dtype.kind not in "iub":
+        raise TypeError(f"bits must be integers 0/1, got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError("bits must contain only 0 and 1")
+    s = [int(b) for b in arr]
+    k = sum(s)
+    field = fixed_weight_bits(len(s), k)
+    stream = _code_bits(s, k)
+    stream = np.array(stream + [0] * (field - len(stream)), dtype=np.uint8)
+    return np.packbits(stream, bitorder="little").tobytes(), field
+
+
+def decode_fixed_weight(payload, n, k):
+    """Decode by replaying the coder against the field value, then accept only the
+    canonical code (the re-encoding must give the payload back)."""
+    n = check_int(n, "n", minimum=0)
+    k = check_int(k, "k", minimum=0, maximum=n)
+    payload = _payload(payload)
+    field = fixed_weight_bits(n, k)
+    if len(payload) != (field + 7) // 8:
+        raise DecodeError("wrong payload length")
+    bits = np.unpackbits(np.frombuffer(payload, np.uint8), bitorder="little")
+    if bits[field:].any():
+        raise DecodeError("non-zero padding bits")
+    F = 0
+    for b in bits[:field]:
+        F = (F << 1) | int(b)
+    low, rng, shifts, ones = 0, (1 << 64) - 1, 0, k
+    out = np.zeros(n, np.uint8)
+    for i in range(n):
+        m = n - i
+        if ones == 0:
+            continue
+        if ones == m:
+            out[i:] = 1
+            break
+        r1 = (rng // m) * ones
+        r0 = rng - r1
+        width = 64 + 8 * shifts
+        W = F >> (field - width) if field >= width else F << (width - field)
+        if W >= low + r0:
+            out[i] = 1
+            ones -= 1
+            low, rng = low + r0, r1
+        else:
+            rng = r0
+        while rng < _TOP:
+            low, rng, shifts = low << 8, rng << 8, shifts + 1
+    if encode_fixed_weight(out)[0] != payload:
+        raise DecodeError("not the canonical code of a fixed-weight string")
+    return out
