@@ -19,6 +19,10 @@ from . import _core
 from ._errors import DecodeError
 from ._validation import check_int
 
+# Lengths cross into C as uint64 counts of bits: anything at or above 2^63 is refused
+# here (a ValueError) instead of wrapping around.
+MAX_LENGTH = 2**63 - 1
+
 __all__ = [
     "pack_fields",
     "unpack_fields",
@@ -69,7 +73,7 @@ def pack_fields(values, widths) -> tuple[bytes, int]:
 def unpack_fields(payload, nbits: int, widths) -> np.ndarray:
     """Inverse of :func:`pack_fields`; raises DecodeError on a wrong payload length,
     fields that do not fill exactly ``nbits`` bits, or non-zero padding."""
-    nbits = check_int(nbits, "nbits", minimum=0)
+    nbits = check_int(nbits, "nbits", minimum=0, maximum=MAX_LENGTH)
     widths = np.asarray(widths)
     if widths.dtype.kind not in "iub":
         raise TypeError("widths must be an integer array")
@@ -79,7 +83,7 @@ def unpack_fields(payload, nbits: int, widths) -> np.ndarray:
 
 def log2_binomial(n: int, k: int) -> float:
     """log2 of the binomial coefficient C(n, k)."""
-    n = check_int(n, "n", minimum=0)
+    n = check_int(n, "n", minimum=0, maximum=MAX_LENGTH)
     k = check_int(k, "k", minimum=0, maximum=n)
     return float(_core._log2_binom(n, k))
 
@@ -88,7 +92,7 @@ def fixed_weight_bits(n: int, k: int) -> int:
     """Length in bits of the fixed-weight code of a length-``n`` string with ``k`` ones:
     0 if the string is forced (k = 0 or k = n), else ``ceil(log2 C(n,k) + 1e-6) + 1``,
     which is at most ``ceil(log2 C(n, k)) + 2``."""
-    n = check_int(n, "n", minimum=0)
+    n = check_int(n, "n", minimum=0, maximum=MAX_LENGTH)
     k = check_int(k, "k", minimum=0, maximum=n)
     return int(_core._fwrc_field_bits(n, k))
 
@@ -116,6 +120,6 @@ def decode_fixed_weight(payload, n: int, k: int) -> np.ndarray:
 
     Raises DecodeError unless ``payload`` is exactly the canonical code of a length-n
     string with k ones (the encoder's own output)."""
-    n = check_int(n, "n", minimum=0)
+    n = check_int(n, "n", minimum=0, maximum=MAX_LENGTH)
     k = check_int(k, "k", minimum=0, maximum=n)
     return _core._fwrc_decode(_payload_bytes(payload), n, k)

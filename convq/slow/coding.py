@@ -16,6 +16,7 @@ import numpy as np
 
 from .._errors import DecodeError
 from .._validation import check_int
+from ..coding import MAX_LENGTH
 
 _TOP = 1 << 56
 
@@ -62,7 +63,7 @@ def _payload(payload):
 
 
 def unpack_fields(payload, nbits, widths):
-    nbits = check_int(nbits, "nbits", minimum=0)
+    nbits = check_int(nbits, "nbits", minimum=0, maximum=MAX_LENGTH)
     widths = _check_widths(widths)
     payload = _payload(payload)
     if len(payload) != (nbits + 7) // 8:
@@ -83,7 +84,7 @@ def unpack_fields(payload, nbits, widths):
 
 
 def log2_binomial(n, k):
-    n = check_int(n, "n", minimum=0)
+    n = check_int(n, "n", minimum=0, maximum=MAX_LENGTH)
     k = check_int(k, "k", minimum=0, maximum=n)
     return math.log2(math.comb(n, k))
 
@@ -91,7 +92,7 @@ def log2_binomial(n, k):
 def fixed_weight_bits(n, k):
     """``ceil(log2 C(n, k) + 1e-6) + 1`` (0 for a forced string), as the C coder; the
     log is taken as the C core takes it (exact below n = 61, lgamma above)."""
-    n = check_int(n, "n", minimum=0)
+    n = check_int(n, "n", minimum=0, maximum=MAX_LENGTH)
     k = check_int(k, "k", minimum=0, maximum=n)
     if k == 0 or k >= n:
         return 0
@@ -147,7 +148,7 @@ def encode_fixed_weight(bits):
 def decode_fixed_weight(payload, n, k):
     """Decode by replaying the coder against the field value, then accept only the
     canonical code (the re-encoding must give the payload back)."""
-    n = check_int(n, "n", minimum=0)
+    n = check_int(n, "n", minimum=0, maximum=MAX_LENGTH)
     k = check_int(k, "k", minimum=0, maximum=n)
     payload = _payload(payload)
     field = fixed_weight_bits(n, k)
