@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 
 import convq.coding as coding
+import convq.objectives as objectives
 import convq.slow.coding as slow_coding
+import convq.slow.objectives as slow_objectives
 
 
 class Twin(NamedTuple):
@@ -80,7 +82,39 @@ def _unpack_cases(rng):
             yield (bytes(q), n, w)
 
 
+def _objectives():
+    r = np.random.default_rng(7)
+    X = r.standard_normal((40, 5))
+    X[3] *= 1e3                      # one huge row: overflow-prone margins
+    y = r.standard_normal(40)
+    yl = (r.random(40) < 0.5).astype(float)
+    return [objectives.LeastSquares(X, y, 0.3, True, threads=1), objectives.Logistic(X, yl, 0.2, True, threads=1),
+            objectives.Logistic(X, yl, 0.0, False, threads=2), objectives.Hinge(X, yl, 0.7, 2.0, True, threads=1),
+            objectives.Lasso(X, y, 0.1, threads=1), objectives.Lasso(X, y, 0.1, delta=0.01, threads=1),
+            objectives.Quadratic(X.T @ X, np.ones(5), 0.5, threads=1)]
+
+
+def _objective_points(rng):
+    for o in _objectives():
+        d = o.dim
+        for th in (np.zeros(d), np.full(d, 1e3), np.full(d, -1e3), rng.standard_normal(d),
+                   np.full(d, 1e-300), rng.standard_normal(d)[::-1]):
+            yield (o, th, None)
+            if not isinstance(o, objectives.Quadratic):
+                yield (o, th, np.array([3, 0, 0, 39]))
+            if isinstance(o, (objectives.Hinge, objectives.Lasso)):   # sums, not means: defined on no rows
+                yield (o, th, np.zeros(0, np.int64))
+
+
+def _objective_bad():
+    o = _objectives()[1]
+    return [(o, np.zeros(4), None), (o, np.full(6, np.nan), None), (o, np.zeros((6, 1)), None), (o, "x", None),
+            (o, np.zeros(6), np.array([40])), (o, np.zeros(6), np.array([0.5])), (o, np.zeros(6), np.array([-1]))]
+
+
 TWINS = [
+    Twin("Objective.value_and_grad", lambda o, x, rows: o.value_and_grad(x, rows), slow_objectives.value_and_grad,
+         _objective_points, _objective_bad, rtol=1e-9),
     Twin("encode_fixed_weight", coding.encode_fixed_weight, slow_coding.encode_fixed_weight, _strings,
          lambda: [(np.array([0, 2]),), (np.zeros((2, 2), np.uint8),), (np.array([0.5, 1.0]),), (np.array([-1, 1]),)]),
     Twin("decode_fixed_weight", coding.decode_fixed_weight, slow_coding.decode_fixed_weight, _fw_payloads,
@@ -112,8 +146,8 @@ def _same(a, b, rtol):
     assert a.shape == b.shape
     if rtol == 0:
         np.testing.assert_array_equal(a, b)
-    else:
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=0)
+    else:   # relative to the scale of the whole result (gradients have cancelling entries)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * max(1.0, float(np.max(np.abs(b), initial=0))))
 
 
 def _outcome(f, args):
