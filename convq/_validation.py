@@ -121,11 +121,18 @@ def check_open_unit(value, name) -> float:
     return value
 
 
+# Every integer crosses into C as a 64-bit count: larger ones are refused here with a
+# ValueError naming the argument, never left to overflow (OverflowError) or wrap in C.
+INT64_MAX = 2**63 - 1
+
+
 def check_int(value, name, *, minimum=None, maximum=None) -> int:
-    """An integer (bools rejected) within optional bounds."""
+    """An integer (bools rejected) within optional bounds; at most 2^63 - 1 always."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     value = int(value)
+    if maximum is None or maximum > INT64_MAX:
+        maximum = INT64_MAX
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     if maximum is not None and value > maximum:

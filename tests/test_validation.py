@@ -89,3 +89,14 @@ def test_binding_rejects_bad_types_without_crashing():
         _core._bits_write(np.ones((2, 2), dtype=np.int64), np.array([3, 3]))
     with pytest.raises(TypeError):
         _core._bench_read([1.0, 2.0], 1)
+
+
+def test_check_int_refuses_ints_beyond_int64_with_a_value_error():
+    from convq._validation import check_int
+    for big in (2**63, 2**64 + 3, 10**30):
+        with pytest.raises(ValueError, match="n must be <="):
+            check_int(big, "n", minimum=0)
+    assert check_int(2**63 - 1, "n") == 2**63 - 1
+    from convq.coding import unpack_fields
+    with pytest.raises(ValueError, match="nbits"):
+        unpack_fields(b"\x05", 2**64 + 3, [3])
