@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 
-def _payload_bytes(payload) -> bytes:
+def payload_bytes(payload) -> bytes:
+    """A payload (bytes-like or 1-D uint8 array) as bytes."""
     if isinstance(payload, (bytes, bytearray, memoryview)):
         return bytes(payload)
     arr = np.asarray(payload)
@@ -78,7 +79,7 @@ def unpack_fields(payload, nbits: int, widths) -> np.ndarray:
     if widths.dtype.kind not in "iub":
         raise TypeError("widths must be an integer array")
     widths = np.ascontiguousarray(widths, dtype=np.int64).ravel()
-    return _core._bits_read(_payload_bytes(payload), nbits, widths)
+    return _core._bits_read(payload_bytes(payload), nbits, widths)
 
 
 def log2_binomial(n: int, k: int) -> float:
@@ -97,12 +98,8 @@ def fixed_weight_bits(n: int, k: int) -> int:
     return int(_core._fwrc_field_bits(n, k))
 
 
-def encode_fixed_weight(bits) -> tuple[bytes, int]:
-    """Code a 0/1 string by the fixed-weight range coder.
-
-    Returns ``(payload, nbits)`` with ``nbits == fixed_weight_bits(len(bits), sum(bits))``.
-    The decoder must be told ``n`` and ``k``.
-    """
+def as_bit_string(bits) -> np.ndarray:
+    """``bits`` as a C-contiguous uint8 0/1 vector (TypeError / ValueError otherwise)."""
     arr = np.asarray(bits)
     if arr.ndim != 1:
         raise ValueError(f"bits must be 1-dimensional, got shape {arr.shape}")
@@ -110,7 +107,16 @@ def encode_fixed_weight(bits) -> tuple[bytes, int]:
         raise TypeError(f"bits must be integers 0/1, got dtype {arr.dtype}")
     if arr.size and (arr.min() < 0 or arr.max() > 1):
         raise ValueError("bits must contain only 0 and 1")
-    s = np.ascontiguousarray(arr, dtype=np.uint8)
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def encode_fixed_weight(bits) -> tuple[bytes, int]:
+    """Code a 0/1 string by the fixed-weight range coder.
+
+    Returns ``(payload, nbits)`` with ``nbits == fixed_weight_bits(len(bits), sum(bits))``.
+    The decoder must be told ``n`` and ``k``.
+    """
+    s = as_bit_string(bits)
     payload, nbits = _core._fwrc_encode(s, int(s.sum(dtype=np.int64)))
     return payload, int(nbits)
 
@@ -122,4 +128,4 @@ def decode_fixed_weight(payload, n: int, k: int) -> np.ndarray:
     string with k ones (the encoder's own output)."""
     n = check_int(n, "n", minimum=0, maximum=MAX_LENGTH)
     k = check_int(k, "k", minimum=0, maximum=n)
-    return _core._fwrc_decode(_payload_bytes(payload), n, k)
+    return _core._fwrc_decode(payload_bytes(payload), n, k)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._errors import DecodeError
 from .._validation import check_int
-from ..coding import MAX_LENGTH
+from ..coding import MAX_LENGTH, as_bit_string, payload_bytes
 
 _TOP = 1 << 56
 
@@ -53,19 +53,10 @@ def pack_fields(values, widths):
     return np.packbits(bits, bitorder="little").tobytes(), int(widths.sum())
 
 
-def _payload(payload):
-    if isinstance(payload, (bytes, bytearray, memoryview)):
-        return bytes(payload)
-    arr = np.asarray(payload)
-    if arr.dtype != np.uint8 or arr.ndim != 1:
-        raise TypeError("payload must be bytes or a 1-D uint8 array")
-    return arr.tobytes()
-
-
 def unpack_fields(payload, nbits, widths):
     nbits = check_int(nbits, "nbits", minimum=0, maximum=MAX_LENGTH)
     widths = _check_widths(widths)
-    payload = _payload(payload)
+    payload = payload_bytes(payload)
     if len(payload) != (nbits + 7) // 8:
         raise DecodeError("wrong payload length")
     bits = np.unpackbits(np.frombuffer(payload, np.uint8), bitorder="little")
@@ -130,14 +121,7 @@ def _code_bits(s, k):
 
 
 def encode_fixed_weight(bits):
-    arr = np.asarray(bits)
-    if arr.ndim != 1:
-        raise ValueError(f"bits must be 1-dimensional, got shape {arr.shape}")
-    if arr.dtype.kind not in "iub":
-        raise TypeError(f"bits must be integers 0/1, got dtype {arr.dtype}")
-    if arr.size and (arr.min() < 0 or arr.max() > 1):
-        raise ValueError("bits must contain only 0 and 1")
-    s = [int(b) for b in arr]
+    s = [int(b) for b in as_bit_string(bits)]
     k = sum(s)
     field = fixed_weight_bits(len(s), k)
     stream = _code_bits(s, k)
@@ -150,7 +134,7 @@ def decode_fixed_weight(payload, n, k):
     canonical code (the re-encoding must give the payload back)."""
     n = check_int(n, "n", minimum=0, maximum=MAX_LENGTH)
     k = check_int(k, "k", minimum=0, maximum=n)
-    payload = _payload(payload)
+    payload = payload_bytes(payload)
     field = fixed_weight_bits(n, k)
     if len(payload) != (field + 7) // 8:
         raise DecodeError("wrong payload length")
