@@ -1,5 +1,7 @@
 /*
  * cq_optimize.h -- the first-order methods of the gradient-method notes, iterated in C
+ * (one solver function per file, cq_solver_<name>.c, dispatched by cq_optimize.c through a
+ * table; line searches in cq_linesearch.c; shared loop helpers in cq_opt_ws.c)
  * over a cq_obj (gradient-method-line-search-bb.txt; shared/design/ALGORITHMS.md s. 2).
  *
  * Read me first
@@ -28,7 +30,8 @@
 #include "optimize/cq_objectives.h"
 
 enum cq_opt_method { CQ_OPT_GD = 0, CQ_OPT_BB = 1, CQ_OPT_NESTEROV = 2, CQ_OPT_PROXIMAL = 3,
-                     CQ_OPT_FISTA = 4, CQ_OPT_SUBGRADIENT = 5, CQ_OPT_LBFGS = 6 };
+                     CQ_OPT_FISTA = 4, CQ_OPT_SUBGRADIENT = 5, CQ_OPT_LBFGS = 6,
+                     CQ_OPT_N_METHODS /* number of methods; keep last */ };
 enum cq_opt_step { CQ_STEP_FIXED = 0, CQ_STEP_ARMIJO = 1, CQ_STEP_EXACT = 2 };
 enum cq_opt_nonmono { CQ_NM_NONE = 0, CQ_NM_MAX = 1, CQ_NM_AVERAGE = 2 };
 /* result status */
