@@ -1,11 +1,11 @@
 """Deterministic first-order methods of the gradient-method notes.
 
 ``minimize(obj, x0, method=..., step=...)`` runs, for the built-in objectives of
-:mod:`convq.objectives`, the whole iteration in C (csrc/optimize/cq_optimize.c): one fused pass
+:mod:`convq.objectives`, the whole iteration in C (csrc/optimize/cq_solver_*.c): one fused pass
 over the data per gradient, and line-search trials that reuse the cached X x and X d,
 so a backtracking trial costs O(m) instead of a pass over X. ``Function`` objectives and
 runs with a ``grad_transform`` (e.g. a gradient quantizer) iterate the same algorithms
-in Python.
+in Python (:mod:`convq.slow.optimize`; ``engine="python"`` forces it).
 
 Methods (gradient-method-line-search-bb.txt; shared/design/ALGORITHMS.md section 2):
 
