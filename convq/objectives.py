@@ -32,7 +32,9 @@ from ._validation import as_matrix, as_vector, check_positive, check_real, check
 
 __all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "Lasso", "Function"]
 
-_QUAD, _LSQ, _LOGI, _HINGE, _LASSO = 0, 1, 2, 3, 4
+# objective kinds: the C enum cq_obj_kind, exported by the binding (never re-typed)
+_QUAD, _LSQ, _LOGI, _HINGE, _LASSO = (_core.OBJ_QUADRATIC, _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC,
+                                       _core.OBJ_HINGE, _core.OBJ_LASSO)
 
 
 def _power_iteration(matvec, dim, rng, n_iter=200, rtol=1e-10):

@@ -1,11 +1,11 @@
 """Deterministic first-order methods of the gradient-method notes.
 
 ``minimize(obj, x0, method=..., step=...)`` runs, for the built-in objectives of
-:mod:`convq.objectives`, the whole iteration in C (csrc/optimize/cq_optimize.c): one fused pass
+:mod:`convq.objectives`, the whole iteration in C (csrc/optimize/cq_solver_*.c): one fused pass
 over the data per gradient, and line-search trials that reuse the cached X x and X d,
 so a backtracking trial costs O(m) instead of a pass over X. ``Function`` objectives and
 runs with a ``grad_transform`` (e.g. a gradient quantizer) iterate the same algorithms
-in Python.
+in Python (:mod:`convq.slow.optimize`; ``engine="python"`` forces it).
 
 Methods (gradient-method-line-search-bb.txt; shared/design/ALGORITHMS.md section 2):
 
@@ -36,119 +36,142 @@ import time
 import numpy as np
 
 from . import _core
-from .objectives import Function, LeastSquares, Lasso, Logistic, Objective, Quadratic, Hinge
-from ._validation import as_vector, check_int, check_open_unit, check_positive, check_real
+from ._engine import resolve_engine
+from ._params import InstanceOf, Interval, Options, check, validate
+from ._result import Result
+from .objectives import Function, Lasso, Objective, Hinge
+from ._validation import as_vector, check_int, check_open_unit, check_positive
+from .slow.optimize import python_loop
 
 __all__ = ["minimize", "lasso", "OptimizeResult"]
 
-_METHODS = {"gd": 0, "bb": 1, "nesterov": 2, "proximal": 3, "fista": 4, "subgradient": 5, "lbfgs": 6}
-# options L-BFGS uses; any other option given with method="lbfgs" is an error
-_LBFGS_OPTIONS = {"memory", "alpha", "c1", "c2", "ftol"}
-_STEPS = {"fixed": 0, "armijo": 1, "backtracking": 1, "exact": 2}
-_NONMONO = {None: 0, "none": 0, "max": 1, "average": 2}
+# the C enums (csrc/optimize/cq_optimize.h), exported by the binding: never re-typed here
+_METHODS = {"gd": _core.OPT_GD, "bb": _core.OPT_BB, "nesterov": _core.OPT_NESTEROV,
+            "proximal": _core.OPT_PROXIMAL, "fista": _core.OPT_FISTA, "subgradient": _core.OPT_SUBGRADIENT,
+            "lbfgs": _core.OPT_LBFGS}
+_STEPS = {"fixed": _core.STEP_FIXED, "armijo": _core.STEP_ARMIJO, "backtracking": _core.STEP_ARMIJO,
+          "exact": _core.STEP_EXACT}
+_NONMONO = {None: _core.NM_NONE, "none": _core.NM_NONE, "max": _core.NM_MAX, "average": _core.NM_AVERAGE}
 _STATUS = {
-    0: "converged: gradient norm <= tol",
-    1: "maximum number of iterations reached",
-    2: "stopped by the callback",
-    3: "line search failed to find an acceptable step",
-    4: "converged: |f_k - f_{k-1}| < ftol",
+    _core.OPT_CONVERGED: "converged: gradient norm <= tol",
+    _core.OPT_MAXITER: "maximum number of iterations reached",
+    _core.OPT_CALLBACK: "stopped by the callback",
+    _core.OPT_LINESEARCH: "line search failed to find an acceptable step",
+    _core.OPT_FTOL: "converged: |f_k - f_{k-1}| < ftol",
+}
+_SUCCESS = (_core.OPT_CONVERGED, _core.OPT_FTOL)
+
+_POSITIVE = Interval(float, 0, math.inf, closed="neither")      # finite, > 0
+_NONNEGATIVE = Interval(float, 0, math.inf, closed="left")      # finite, >= 0
+_OPEN_UNIT = Interval(float, 0, 1, closed="neither")
+
+# arguments of minimize()
+_MINIMIZE_CONSTRAINTS = {
+    "method": [Options(tuple(_METHODS))],
+    "tol": [_NONNEGATIVE],
+    "max_iter": [Interval(int, 0, None)],
+    "callback": [callable, None],
+    "grad_transform": [callable, None],
 }
 
+# options of every method but "lbfgs": constraint and default (a default lives here only;
+# _METHOD_DEFAULTS overrides per method; t, t0, L and l1 have computed defaults)
+_STEP_OPTIONS = {
+    "t": ([_POSITIVE, None], None),
+    "t0": ([_POSITIVE, None], None),
+    "L": ([_POSITIVE, None], None),
+    "l1": ([_NONNEGATIVE, None], None),
+    "alpha": ([_OPEN_UNIT], 0.5),
+    "beta": ([_OPEN_UNIT], 0.5),
+    "variant": ([Options(("bb1", "bb2"))], "bb1"),
+    "nonmonotone": ([Options(tuple(_NONMONO))], "max"),
+    "memory": ([Interval(int, 0, 100000)], 10),
+    "eta": ([Interval(float, 0, 1)], 0.85),
+    "t_min": ([_POSITIVE], 1e-10),
+    "t_max": ([_POSITIVE], 1e10),
+    "ftol": ([_NONNEGATIVE], 0.0),
+    "restart": ([InstanceOf(bool, np.bool_, name="True or False")], True),
+}
+_METHOD_DEFAULTS = {"bb": {"alpha": 1e-4}}
 
-class OptimizeResult:
+# options of method="lbfgs" (alpha is an alias of c1); any other option is a TypeError
+_LBFGS_OPTIONS = {
+    "memory": ([Interval(int, 1, 100000)], 10),
+    "c1": ([_OPEN_UNIT], 1e-4),
+    "alpha": ([_OPEN_UNIT], None),
+    "c2": ([_OPEN_UNIT], 0.9),
+    "ftol": ([_NONNEGATIVE], 0.0),
+}
+_KNOWN_OPTIONS = set(_STEP_OPTIONS) | set(_LBFGS_OPTIONS)
+
+
+class OptimizeResult(Result):
     """Result of :func:`minimize`: ``x, fun, grad_norm, nit, nfev, ngev, success, status,
     message`` and ``trace`` (dict of equal-length arrays ``fun, grad_norm, step, time``,
     entry k describing iterate k, entry 0 the start)."""
 
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
+    _order = ("x", "fun", "grad_norm", "nit", "nfev", "ngev", "success", "status", "message", "method")
 
-    def __repr__(self):
-        keys = ["x", "fun", "grad_norm", "nit", "nfev", "ngev", "success", "status", "message", "method"]
-        lines = []
-        for k in keys + [k for k in self.__dict__ if k not in keys and k != "trace"]:
-            if k not in self.__dict__:
-                continue
-            v = self.__dict__[k]
-            if isinstance(v, np.ndarray):
-                s = np.array2string(v, precision=6, threshold=8, edgeitems=3)
-            elif isinstance(v, float):
-                s = f"{v:.10g}"
-            else:
-                s = repr(v)
-            lines.append(f"{k:>10}: {s}")
-        tr = self.__dict__.get("trace")
-        if tr is not None:
-            lines.append(f"{'trace':>10}: dict of {len(tr['fun'])} entries x ({', '.join(tr)})")
-        return "OptimizeResult(\n" + "\n".join(lines) + "\n)"
+    def _keys_in_order(self):
+        keys = [k for k in super()._keys_in_order() if k != "trace"]
+        return keys + (["trace"] if "trace" in self else [])
+
+
+def _options(table, opts, overrides=None):
+    """Check every given option against its constraint and fill in the defaults."""
+    o = {}
+    for name, (constraints, default) in table.items():
+        if overrides and name in overrides:
+            default = overrides[name]
+        o[name] = check(name, opts[name], constraints) if name in opts else default
+    return o
 
 
 def _check_step_options(method, step, opts, obj, x0, rng):
     """Validate and default the options; returns a dict."""
-    o = {}
-    known = {"t", "t0", "alpha", "beta", "variant", "nonmonotone", "memory", "eta", "t_min", "t_max",
-             "l1", "ftol", "L", "restart", "c1", "c2"}
-    unknown = set(opts) - known
+    unknown = set(opts) - _KNOWN_OPTIONS
     if unknown:
-        raise TypeError(f"unknown option(s) {sorted(unknown)}; known options are {sorted(known)}")
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; known options are {sorted(_KNOWN_OPTIONS)}")
+    check("method", method, _MINIMIZE_CONSTRAINTS["method"])
     if method == "lbfgs":
         return _check_lbfgs_options(step, opts)
     if "c1" in opts or "c2" in opts:
         raise TypeError("options c1 and c2 (strong Wolfe constants) are only used by method='lbfgs'")
-    if step not in _STEPS:
-        raise ValueError(f"step must be one of 'fixed', 'armijo', 'exact', got {step!r}")
+    check("step", step, [Options(tuple(_STEPS))])
     if step == "exact" and method != "gd":
         raise ValueError(f"step='exact' is only available with method='gd', got method={method!r}")
-    bb = method == "bb"
-    o["alpha"] = check_open_unit(opts.get("alpha", 1e-4 if bb else 0.5), "alpha")
-    o["beta"] = check_open_unit(opts.get("beta", 0.5), "beta")
-    o["variant"] = opts.get("variant", "bb1")
-    if o["variant"] not in ("bb1", "bb2"):
-        raise ValueError(f"variant must be 'bb1' or 'bb2', got {o['variant']!r}")
-    nm = opts.get("nonmonotone", "max")
-    if nm not in _NONMONO:
-        raise ValueError(f"nonmonotone must be 'max', 'average' or None, got {nm!r}")
-    o["nonmonotone"] = _NONMONO[nm]
-    o["memory"] = check_int(opts.get("memory", 10), "memory", minimum=0, maximum=100000)
-    eta = check_real(opts.get("eta", 0.85), "eta")
-    if not 0.0 <= eta <= 1.0:
-        raise ValueError(f"eta must be in [0, 1], got {eta}")
-    o["eta"] = eta
-    o["t_min"] = check_positive(opts.get("t_min", 1e-10), "t_min")
-    o["t_max"] = check_positive(opts.get("t_max", 1e10), "t_max")
-    if o["t_min"] > o["t_max"]:
-        raise ValueError(f"t_min must not exceed t_max, got {o['t_min']} > {o['t_max']}")
-    o["ftol"] = check_positive(opts.get("ftol", 0.0), "ftol", allow_zero=True)
-    restart = opts.get("restart", True)
-    if not isinstance(restart, (bool, np.bool_)):
-        raise TypeError(f"restart must be True or False, got {type(restart).__name__}")
-    o["restart"] = bool(restart)
-    l1 = opts.get("l1")
-    if method in ("proximal", "fista"):
-        if l1 is None:
-            l1 = obj.mu if isinstance(obj, Lasso) and obj.delta == 0 else 0.0
-        l1 = check_positive(l1, "l1", allow_zero=True)
-    elif l1 is not None:
-        raise TypeError("option l1 is only used by method='proximal' or 'fista'")
-    o["l1"] = float(l1 or 0.0)
     if "t" in opts and "t0" in opts:
         raise TypeError("give either t or t0, not both")
-    t = opts.get("t", opts.get("t0"))
-    needs_L = t is None and ((method == "gd" and step == "fixed") or
-                             (method in ("nesterov", "proximal", "fista") and step == "fixed"))
+    if "l1" in opts and method not in ("proximal", "fista"):
+        raise TypeError("option l1 is only used by method='proximal' or 'fista'")
+    o = _options(_STEP_OPTIONS, opts, _METHOD_DEFAULTS.get(method))
+    for name in ("alpha", "beta", "eta", "t_min", "t_max", "ftol"):
+        o[name] = float(o[name])
+    o["memory"] = int(o["memory"])
+    o["nonmonotone"] = _NONMONO[o["nonmonotone"]]
+    o["restart"] = bool(o["restart"])
+    if o["t_min"] > o["t_max"]:
+        raise ValueError(f"t_min must not exceed t_max, got {o['t_min']} > {o['t_max']}")
+    l1 = o.pop("l1")
+    if method in ("proximal", "fista") and l1 is None:
+        l1 = obj.mu if isinstance(obj, Lasso) and obj.delta == 0 else 0.0
+        l1 = check("l1", l1, [_NONNEGATIVE])
+    o["l1"] = float(l1 or 0.0)
+    t = o.pop("t") if o["t"] is not None else o["t0"]
+    L = o.pop("L")
+    o.pop("t0", None)
+    o.pop("t", None)
+    needs_L = t is None and step == "fixed" and method in ("gd", "nesterov", "proximal", "fista")
     if t is not None:
-        t = check_positive(t, "t")
+        t = float(t)
     elif needs_L:
-        L = opts.get("L")
         if L is None:
             smooth = obj.smooth_part() if (isinstance(obj, Lasso) and method in ("proximal", "fista")) else obj
             L = smooth.lipschitz(rng=0) if not isinstance(obj, Function) else obj.lipschitz(rng=0, x=x0)
-        L = check_positive(L, "L")
+            check("L", L, [Interval(float, 0, None, closed="neither")])
         if not math.isfinite(L):
             raise ValueError("a fixed step needs a finite Lipschitz constant; give t= explicitly")
-        t = 1.0 / L
+        t = 1.0 / float(L)
     else:
         t = 1.0
     o["t"] = t
@@ -157,7 +180,7 @@ def _check_step_options(method, step, opts, obj, x0, rng):
 
 def _check_lbfgs_options(step, opts):
     """Options of method="lbfgs": memory (>= 1), c1 (alias alpha), c2, ftol."""
-    extra = set(opts) - _LBFGS_OPTIONS
+    extra = set(opts) - set(_LBFGS_OPTIONS)
     if extra:
         raise TypeError(f"option(s) {sorted(extra)} are not used by method='lbfgs' "
                         f"(it takes {sorted(_LBFGS_OPTIONS)})")
@@ -166,20 +189,19 @@ def _check_lbfgs_options(step, opts):
                          f"'armijo', got step={step!r}")
     if "alpha" in opts and "c1" in opts:
         raise TypeError("give either c1 or its alias alpha, not both")
-    o = {}
-    o["memory"] = check_int(opts.get("memory", 10), "memory", minimum=1, maximum=100000)
-    c1 = check_open_unit(opts.get("c1", opts.get("alpha", 1e-4)), "c1")
-    c2 = check_open_unit(opts.get("c2", 0.9), "c2")
+    o = _options(_LBFGS_OPTIONS, opts)
+    c1 = float(o.pop("alpha") if o["alpha"] is not None else o["c1"])
+    c2 = float(o["c2"])
     if not c1 < c2:
         raise ValueError(f"the strong Wolfe conditions need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
-    o.update(alpha=c1, c2=c2, beta=0.5, variant="bb1", nonmonotone=0, eta=0.85, t_min=1e-10, t_max=1e10,
-             l1=0.0, t=1.0, restart=False)
-    o["ftol"] = check_positive(opts.get("ftol", 0.0), "ftol", allow_zero=True)
-    return o
+    # the parameters L-BFGS does not use keep the common defaults
+    common = {k: d for k, (_, d) in _STEP_OPTIONS.items() if k in ("beta", "variant", "eta", "t_min", "t_max")}
+    return dict(memory=int(o["memory"]), alpha=c1, c2=c2, ftol=float(o["ftol"]), nonmonotone=_core.NM_NONE,
+                l1=0.0, t=1.0, restart=False, **common)
 
 
 def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callback=None, *,
-             verbose=False, grad_transform=None, **options):
+             verbose=False, grad_transform=None, engine="auto", **options):
     r"""Minimise ``obj`` from ``x0`` with a first-order method of the gradient-method notes.
 
     Gradient method  x^{k+1} = x^k - t_k \nabla f(x^k)  with fixed, backtracking (Armijo)
@@ -217,6 +239,11 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         Applied to every gradient before it is used in the step (for instance a
         quantizer); the line-search tests and BB differences use the transformed
         gradient. With it, the loop runs in Python.
+    engine : {"auto", "c", "python"}
+        ``"auto"`` runs the C loop for a built-in objective without ``grad_transform``
+        and the NumPy twin (:mod:`convq.slow.optimize`) otherwise; ``"c"`` insists on C
+        (ValueError for a ``Function`` or a ``grad_transform``); ``"python"`` runs the
+        twin, which agrees with C up to rounding.
     **options
         ``t`` (or ``t0``): fixed step / initial trial step (default 1/L for fixed steps,
         1 otherwise; the subgradient step is t0/sqrt(k)); ``alpha``, ``beta``: sufficient
@@ -239,12 +266,12 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         raise TypeError(f"obj must be a convq.objectives objective (wrap callables in "
                         f"convq.objectives.Function), got {type(obj).__name__}")
     x0 = obj._x(x0, "x0").copy()
-    tol = check_positive(tol, "tol", allow_zero=True)
-    max_iter = check_int(max_iter, "max_iter", minimum=0)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    if grad_transform is not None and not callable(grad_transform):
-        raise TypeError(f"grad_transform must be callable, got {type(grad_transform).__name__}")
+    validate(_MINIMIZE_CONSTRAINTS, dict(tol=tol, max_iter=max_iter, callback=callback,
+                                         grad_transform=grad_transform))
+    tol, max_iter = float(tol), int(max_iter)
+    why_not = ("a Function objective is iterated in Python" if isinstance(obj, Function)
+               else "grad_transform runs in Python" if grad_transform is not None else "")
+    engine = resolve_engine(engine, not why_not, why_not)
     if not isinstance(verbose, (bool, int, np.integer)) or (not isinstance(verbose, bool) and verbose < 0):
         raise TypeError(f"verbose must be a bool or a non-negative int, got {verbose!r}")
     if method in ("proximal", "fista") and isinstance(obj, Hinge):
@@ -261,8 +288,8 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         run_obj = obj.smooth_part()
 
     state_cb = _make_callback(callback, every, max_iter)
-    if isinstance(obj, Function) or grad_transform is not None:
-        res = _python_loop(run_obj, x0, method, step, tol, max_iter, opts, state_cb, grad_transform)
+    if engine == "python":
+        res = python_loop(run_obj, x0, method, step, tol, max_iter, opts, state_cb, grad_transform)
     else:
         params = (_METHODS[method], _STEPS[step], opts["t"], opts["alpha"], opts["beta"],
                   1 if opts["variant"] == "bb1" else 2, opts["nonmonotone"], opts["memory"], opts["eta"],
@@ -273,7 +300,7 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         res = dict(x=x, fun=f, grad_norm=gn, nit=nit, nfev=nfev, ngev=ngev, status=status,
                    trace=dict(fun=tf[:nit + 1].copy(), grad_norm=tg[:nit + 1].copy(),
                               step=tt[:nit + 1].copy(), time=ttime[:nit + 1].copy()))
-    res["success"] = res["status"] in (0, 4)
+    res["success"] = res["status"] in _SUCCESS
     res["message"] = _STATUS[res["status"]]
     if method == "lbfgs":
         res["memory"] = opts["memory"]
@@ -298,385 +325,6 @@ def _make_callback(callback, every, max_iter):
                                                               step=float(t))))
         return False
     return cb
-
-
-# ---- the Python twin of the C loop (Function objectives, grad_transform) ------------------
-
-def _soft(v, k):
-    return np.sign(v) * np.maximum(np.abs(v) - k, 0.0)
-
-
-def _golden(phi, f0, t_init):
-    """Bracket by doubling, then golden section (same rule as the C loop)."""
-    best_t, best_f = 0.0, f0
-    a, b = 0.0, t_init
-    fb = phi(b)
-    if fb < best_f:
-        best_t, best_f = b, fb
-    if fb < f0:
-        c = 2 * b
-        fc = phi(c)
-        for _ in range(200):
-            if not fc < fb:
-                break
-            a, b, fb = b, c, fc
-            c = 2 * c
-            fc = phi(c)
-        if fb < best_f:
-            best_t, best_f = b, fb
-        lo, hi = a, c
-    else:
-        lo, hi = 0.0, b
-    r = 0.6180339887498949
-    x1, x2 = hi - r * (hi - lo), lo + r * (hi - lo)
-    f1, f2 = phi(x1), phi(x2)
-    for _ in range(300):
-        if not hi - lo > 1e-12 * hi:
-            break
-        if f1 < best_f:
-            best_t, best_f = x1, f1
-        if f2 < best_f:
-            best_t, best_f = x2, f2
-        if f1 <= f2:
-            hi, x2, f2 = x2, x1, f1
-            x1 = hi - r * (hi - lo)
-            f1 = phi(x1)
-        else:
-            lo, x1, f1 = x1, x2, f2
-            x2 = lo + r * (hi - lo)
-            f2 = phi(x2)
-    if f1 < best_f:
-        best_t, best_f = x1, f1
-    if f2 < best_f:
-        best_t = x2
-    return best_t
-
-
-def _cubic_min(a, fa, da, b, fb, db):
-    """Minimiser of the cubic through (a, fa, da), (b, fb, db) (N&W eq. 3.59); nan if none."""
-    with np.errstate(all="ignore"):
-        d1 = da + db - 3.0 * (fa - fb) / (a - b)
-        disc = d1 * d1 - da * db
-        if not disc >= 0.0 or not math.isfinite(d1):
-            return math.nan
-        d2 = (1.0 if b > a else -1.0) * math.sqrt(disc)
-        den = db - da + 2.0 * d2
-        if not abs(den) > 0.0:
-            return math.nan
-        return b - (b - a) * (db + d2 - d1) / den
-
-
-_LB_MAXEVAL = 40
-
-
-def _wolfe_search(trial, f0, g0, c1, c2, t):
-    """Strong-Wolfe line search, N&W Algorithms 3.5 / 3.6 -- the same rules, in the same
-    order, as wolfe_search in csrc/optimize/cq_optimize.c. trial(t) -> (phi, dphi, point); returns
-    (t, point) of the accepted trial or None."""
-    tp, fp, dp, pp = 0.0, f0, g0, None
-    fa = f0 + 16.0 * 2.220446049250313e-16 * abs(f0)  # f0 with its rounding error
-    tc = t
-    neval = 0
-    while True:
-        fc, dc, pc = trial(tc)
-        neval += 1
-        if fc > fa + c1 * tc * g0 or (neval > 1 and fc >= fp):
-            lo, flo, dlo, plo, hi, fhi, dhi = tp, fp, dp, pp, tc, fc, dc
-            break
-        if abs(dc) <= -c2 * g0:
-            return tc, pc
-        if dc >= 0.0:
-            lo, flo, dlo, plo, hi, fhi, dhi = tc, fc, dc, pc, tp, fp, dp
-            break
-        if neval >= _LB_MAXEVAL:
-            return tc, pc
-        lo_e, hi_e = tc + 1.1 * (tc - tp), tc + 4.0 * (tc - tp)
-        tn = _cubic_min(tp, fp, dp, tc, fc, dc)
-        if math.isnan(tn):
-            tn = hi_e
-        elif tn < lo_e:
-            tn = lo_e
-        elif tn > hi_e:
-            tn = hi_e
-        tp, fp, dp, pp = tc, fc, dc, pc
-        tc = tn
-    while True:
-        a, b = min(lo, hi), max(lo, hi)
-        if neval >= _LB_MAXEVAL or not b - a > 1e-15 * b:
-            break
-        if (dlo < 0.0 < dhi) or (dlo > 0.0 > dhi):
-            tn = lo + (hi - lo) * (dlo / (dlo - dhi))  # secant on phi'
-        else:
-            tn = _cubic_min(lo, flo, dlo, hi, fhi, dhi)
-        if not (a + 0.1 * (b - a) <= tn <= b - 0.1 * (b - a)):
-            tn = 0.5 * (lo + hi)
-        fc, dc, pc = trial(tn)
-        neval += 1
-        if fc > fa + c1 * tn * g0 or fc >= flo:
-            hi, fhi, dhi = tn, fc, dc
-        else:
-            if abs(dc) <= -c2 * g0:
-                return tn, pc
-            if dc * (hi - lo) >= 0.0:
-                hi, fhi, dhi = lo, flo, dlo
-            lo, flo, dlo, plo = tn, fc, dc, pc
-    if lo > 0.0 and flo < f0:
-        return lo, plo
-    return None
-
-
-def _two_loop(g, S, Y, rho):
-    """Algorithm 7.4 (N&W): -H g over the stored pairs (oldest first), H^0 = s'y/y'y I."""
-    q = g.copy()
-    a = [0.0] * len(S)
-    for i in range(len(S) - 1, -1, -1):
-        a[i] = rho[i] * float(S[i] @ q)
-        q -= a[i] * Y[i]
-    if S:
-        q *= float(S[-1] @ Y[-1]) / float(Y[-1] @ Y[-1])
-    for i in range(len(S)):
-        b = rho[i] * float(Y[i] @ q)
-        q += (a[i] - b) * S[i]
-    return -q
-
-
-def _lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
-    """The Python twin of the C L-BFGS loop (Algorithm 7.5)."""
-    from collections import deque
-    M = o["memory"]
-    S, Y, rho = deque(maxlen=M), deque(maxlen=M), deque(maxlen=M)
-    f, g, gu = fval_grad(x, trial=False)
-    gnorm = float(np.linalg.norm(g))
-    record(f, gnorm, 0.0)
-    status, k = 1, 0
-    for k in range(1, max_iter + 1):
-        if gnorm <= tol:
-            status = 0
-            k -= 1
-            break
-        d = _two_loop(gu, list(S), list(Y), list(rho))
-        gd = float(gu @ d)
-        if not gd < 0.0:
-            S.clear(), Y.clear(), rho.clear()
-            d = -gu
-            gd = -float(gu @ gu)
-        t = 1.0 if S else 1.0 / math.sqrt(-gd)  # no pair yet: ||t d|| = 1 (d = -g)
-
-        def trial(s):
-            fs, gs, gus = fval_grad(x + s * d, trial=True)
-            if not math.isfinite(fs):
-                return math.inf, math.nan, None
-            return fs, float(gus @ d), (fs, gs, gus)
-
-        out = _wolfe_search(trial, f, gd, o["alpha"], o["c2"], t)
-        if out is None:
-            status = 3
-            k -= 1
-            break
-        t, (fn, gn_, gun) = out
-        xn = x + t * d
-        s_, y_ = xn - x, gun - gu
-        sy, yy = float(s_ @ y_), float(y_ @ y_)
-        if sy > 2.220446049250313e-16 * yy and sy > 0.0:
-            S.append(s_), Y.append(y_), rho.append(1.0 / sy)
-        Fold = f
-        x, f, g, gu = xn, fn, gn_, gun
-        gnorm = float(np.linalg.norm(g))
-        record(f, gnorm, t)
-        if cb is not None and cb(k, x, f, gnorm, t):
-            status = 2
-            break
-        if o["ftol"] > 0 and abs(f - Fold) < o["ftol"]:
-            status = 4
-            break
-    else:
-        k = max_iter
-    return dict(x=x, fun=float(f), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
-                status=status)
-
-
-def _python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
-    counts = {"f": 0, "g": 0}
-    tr = {"fun": [], "grad_norm": [], "step": [], "time": []}
-    t_start = time.perf_counter()
-    l1 = o["l1"] if method in ("proximal", "fista") else 0.0
-
-    def fval(v):
-        counts["f"] += 1
-        try:
-            return obj.value(v)
-        except ValueError:
-            if isinstance(obj, Function):
-                raise
-            return math.inf
-
-    def fgrad(v):
-        counts["f"] += 1
-        counts["g"] += 1
-        f, g = obj.value_and_grad(v)
-        return (f, g) + (transform(g),)
-
-    def transform(g):
-        g_used = g
-        if gt is not None:
-            g_used = np.asarray(gt(g.copy()), dtype=float)
-            if g_used.shape != g.shape or not np.all(np.isfinite(g_used)):
-                raise ValueError(f"grad_transform must return a finite array of shape {g.shape}, "
-                                 f"got shape {g_used.shape}")
-        return g_used
-
-    def record(F, gn, t):
-        tr["fun"].append(F)
-        tr["grad_norm"].append(gn)
-        tr["step"].append(t)
-        tr["time"].append(time.perf_counter() - t_start)
-
-    if method == "lbfgs":
-        def fval_grad(v, trial):
-            # a trial where a built-in objective overflows counts as +inf (as in C)
-            counts["f"] += 1
-            counts["g"] += 1
-            try:
-                f, g = obj.value_and_grad(v)
-            except ValueError:
-                if isinstance(obj, Function) or not trial:
-                    raise
-                return math.inf, None, None
-            return f, g, transform(g)
-        res = _lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record)
-        res["trace"] = {kk: np.asarray(v, dtype=float) for kk, v in tr.items()}
-        return res
-
-    f, g, gu = fgrad(x)
-    t = o["t"]
-    F = f + l1 * np.abs(x).sum()
-    gnorm = (np.linalg.norm(_soft(x - t * gu, t * l1) - x) / t) if method in ("proximal", "fista") \
-        else float(np.linalg.norm(g))
-    record(F, gnorm, 0.0)
-    M = o["memory"]
-    hist = [F]
-    C, Q = F, 1.0
-    xp = x.copy()
-    tk = 1.0
-    kmom = 1
-    best_x, best_f = x.copy(), F
-    status = 1
-    k = 0
-    for k in range(1, max_iter + 1):
-        if gnorm <= tol:
-            status = 0
-            k -= 1
-            break
-        Fold = F
-        if method in ("gd", "bb"):
-            d = -gu
-            gd = float(gu @ d)
-            if method == "gd" and step == "fixed":
-                t = o["t"]
-            elif method == "gd" and step == "exact":
-                if isinstance(obj, (Quadratic, LeastSquares)) and not isinstance(obj, (Logistic, Hinge)):
-                    curv = float(d @ obj.hessp(x, d))
-                    t = -gd / curv if curv > 0 else _golden(lambda s: fval(x + s * d), f, t)
-                else:
-                    t = _golden(lambda s: fval(x + s * d), f, t if t > 0 else 1.0)
-                if not t > 0:
-                    status = 3
-                    k -= 1
-                    break
-            elif not (method == "bb" and o["nonmonotone"] == 0):
-                if method == "gd":
-                    t, ref = o["t"], f
-                elif o["nonmonotone"] == 1:
-                    ref = max(hist[-(min(k - 1, M) + 1):])
-                else:
-                    ref = C
-                ok = False
-                for _ in range(401):
-                    if fval(x + t * d) <= ref + o["alpha"] * t * gd:
-                        ok = True
-                        break
-                    t *= o["beta"]
-                if not ok:
-                    status = 3
-                    k -= 1
-                    break
-            xn = x + t * d
-            fn, gn_, gun = fgrad(xn)
-            if method == "bb":
-                s, y = xn - x, gun - gu
-                sy = float(s @ y)
-                tn = o["t_max"] if sy <= 0 else (float(s @ s) / sy if o["variant"] == "bb1" else sy / float(y @ y))
-                tn = min(max(tn, o["t_min"]), o["t_max"])
-                if o["nonmonotone"] == 2:
-                    Qn = o["eta"] * Q + 1
-                    C = (o["eta"] * Q * C + fn) / Qn
-                    Q = Qn
-                hist.append(fn)
-                t_used, t_next = t, tn
-            else:
-                t_used = t_next = t
-            x, f, g, gu = xn, fn, gn_, gun
-            F, gnorm, t = f, float(np.linalg.norm(g)), t_next
-        elif method == "nesterov":
-            y = x + (kmom - 1) / (kmom + 2) * (x - xp)
-            fy, gy, guy = fgrad(y)
-            if step == "fixed":
-                t = o["t"]
-            else:
-                for _ in range(401):
-                    if fval(y - t * guy) <= fy - o["alpha"] * t * float(guy @ guy):
-                        break
-                    t *= o["beta"]
-            xp = x
-            x = y - t * guy
-            fn, g, gu = fgrad(x)
-            kmom = 1 if (o["restart"] and fn > f) else kmom + 1
-            f = fn
-            F, gnorm, t_used = f, float(np.linalg.norm(g)), t
-        elif method in ("proximal", "fista"):
-            if method == "fista":
-                tk1 = 0.5 * (1 + math.sqrt(1 + 4 * tk * tk))
-                y = x + (tk - 1) / tk1 * (x - xp)
-                tk = tk1
-                fy, gy, guy = fgrad(y)
-            else:
-                y, fy, guy = x, f, gu
-            while True:
-                xn = _soft(y - t * guy, t * l1)
-                fn, gn_, gun = fgrad(xn)
-                if step == "fixed":
-                    break
-                diff = xn - y
-                if fn <= fy + float(guy @ diff) + float(diff @ diff) / (2 * t):
-                    break
-                t *= o["beta"]
-            gnorm = float(np.linalg.norm(xn - y)) / t
-            xp = x
-            x, f, g, gu = xn, fn, gn_, gun
-            F, t_used = f + l1 * np.abs(x).sum(), t
-            if o["restart"] and method == "fista" and F > Fold:
-                tk = 1.0
-        else:  # subgradient
-            t = o["t"] / math.sqrt(k)
-            x = x - t * gu
-            f, g, gu = fgrad(x)
-            F, gnorm, t_used = f, float(np.linalg.norm(g)), t
-            if F < best_f:
-                best_f, best_x = F, x.copy()
-        record(F, gnorm, t_used)
-        if cb is not None and cb(k, x, F, gnorm, t_used):
-            status = 2
-            break
-        if o["ftol"] > 0 and abs(F - Fold) < o["ftol"]:
-            status = 4
-            break
-    else:
-        k = max_iter
-    if method == "subgradient" and best_f < F:
-        x, F = best_x, best_f
-        gnorm = float(np.linalg.norm(obj.grad(x)))
-    return dict(x=x, fun=float(F), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
-                status=status, trace={kk: np.asarray(v, dtype=float) for kk, v in tr.items()})
 
 
 # ---- LASSO -----------------------------------------------------------------------------------
@@ -744,5 +392,5 @@ def lasso(A, b, mu, method="continuation", *, x0=None, tol=1e-8, max_iter=10000,
     trace = {k: np.concatenate([t[k] for t in traces]) for k in traces[0]}
     status = r.status
     return OptimizeResult(x=x, fun=float(F), grad_norm=float(r.grad_norm), nit=total, nfev=nfev, ngev=ngev,
-                          success=status in (0, 4), status=status, message=_STATUS[status],
+                          success=status in _SUCCESS, status=status, message=_STATUS[status],
                           method="lasso/continuation", stages=stages, trace=trace)

@@ -1,5 +1,7 @@
 /*
  * cq_optimize.h -- the first-order methods of the gradient-method notes, iterated in C
+ * (one solver function per file, cq_solver_<name>.c, dispatched by cq_optimize.c through a
+ * table; line searches in cq_linesearch.c; shared loop helpers in cq_opt_ws.c)
  * over a cq_obj (gradient-method-line-search-bb.txt; shared/design/ALGORITHMS.md s. 2).
  *
  * Read me first
@@ -21,6 +23,20 @@
  *   costs O(m) (cq_obj_value_slope_from_z); the accepted point then gets one fused pass.
  * - Stopping: ||g|| <= tol (proximal methods: the gradient mapping ||y - x+|| / t),
  *   |f_k - f_{k-1}| < ftol when ftol > 0, max_iter, or the callback asking to stop.
+ *
+ * Adding a solver
+ * ---------------
+ * 1. Add its enum value to cq_opt_method below (before CQ_OPT_N_METHODS) and any new
+ *    parameter, with a comment, to cq_opt_params.
+ * 2. Write csrc/optimize/cq_solver_<name>.c: one function cq_solver_<name>() with the
+ *    cq_solver_fn signature (declared in cq_opt_ws.h), opening with a block comment (problem,
+ *    iteration in words and formulas, source), built from the cq_opt_ws / cq_opt_loop helpers
+ *    (init, eval, loop_begin/poll/end/finish/done) and the line searches of cq_linesearch.h.
+ * 3. Add it to the table in cq_optimize.c.
+ * 4. Export the enum in cqb_optimize_constants (csrc/python/_optimize.c) and add the name to
+ *    _METHODS in convq/optimize.py, its options to the constraint tables there, and the NumPy
+ *    twin to convq/slow/optimize.py (python_loop).
+ * 5. Tests: C vs twin (engine="c" / "python"), and a golden case if its output is seeded.
  */
 #ifndef CQ_OPTIMIZE_H
 #define CQ_OPTIMIZE_H
@@ -28,7 +44,8 @@
 #include "optimize/cq_objectives.h"
 
 enum cq_opt_method { CQ_OPT_GD = 0, CQ_OPT_BB = 1, CQ_OPT_NESTEROV = 2, CQ_OPT_PROXIMAL = 3,
-                     CQ_OPT_FISTA = 4, CQ_OPT_SUBGRADIENT = 5, CQ_OPT_LBFGS = 6 };
+                     CQ_OPT_FISTA = 4, CQ_OPT_SUBGRADIENT = 5, CQ_OPT_LBFGS = 6,
+                     CQ_OPT_N_METHODS /* number of methods; keep last */ };
 enum cq_opt_step { CQ_STEP_FIXED = 0, CQ_STEP_ARMIJO = 1, CQ_STEP_EXACT = 2 };
 enum cq_opt_nonmono { CQ_NM_NONE = 0, CQ_NM_MAX = 1, CQ_NM_AVERAGE = 2 };
 /* result status */

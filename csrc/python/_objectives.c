@@ -1,14 +1,12 @@
 /*
- * bind_objectives.c -- bindings of the objective kernels (cq_objectives.h) and of the
- * C optimisation loop (cq_optimize.h). Private entry points used by convq.objectives
- * and convq.optimize; every objective is described by its `_c_args` tuple
+ * _objectives.c -- bindings of convq.objectives: the objective kernels (cq_objectives.h).
+ * Private entry points; every objective is described by its `_c_args` tuple
  *     (kind, X, y, intercept, lam, c, threads)
  * (see cq_obj in cq_objectives.h for the meaning of each field). Semantic validation
  * lives in the Python layer; this layer re-checks only what memory safety needs.
  */
 #include "bind.h"
 #include "optimize/cq_objectives.h"
-#include "optimize/cq_optimize.h"
 #include "_objectives.h"
 
 typedef cqb_obj_spec spec;
@@ -62,7 +60,7 @@ int cqb_obj_spec_parse(PyObject *tup, spec *s)
     return 0;
 }
 
-static PyArrayObject *vec_arg(PyObject *obj, const char *name, size_t n)
+PyArrayObject *cqb_vec_arg(PyObject *obj, const char *name, size_t n)
 {
     PyArrayObject *a = cqb_double_array(obj, name, 1, 1);
     if (a == NULL) return NULL;
@@ -83,6 +81,52 @@ static int rows_arg(PyObject *obj, PyArrayObject **out)
     return *out == NULL ? -1 : 0;
 }
 
+/* the kernels, run through cqb_call (GIL released, Ctrl-C polled) */
+typedef struct value_grad_args {
+    const cq_obj *o;
+    const int64_t *rows;
+    size_t n_rows;
+    const double *theta;
+    double f;
+    double *g;            /* NULL: value only */
+} value_grad_args;
+
+static int run_value_grad(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    value_grad_args *a = (value_grad_args *)va;
+    return cq_obj_value_grad(a->o, a->rows, a->n_rows, a->theta, &a->f, a->g, NULL, it, err);
+}
+
+typedef struct hessp_args {
+    const cq_obj *o;
+    const int64_t *rows;
+    size_t n_rows;
+    const double *theta, *v;
+    double *out;
+} hessp_args;
+
+static int run_hessp(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    hessp_args *a = (hessp_args *)va;
+    return cq_obj_hessp(a->o, a->rows, a->n_rows, a->theta, a->v, a->out, it, err);
+}
+
+typedef struct matvec_args {
+    const cq_obj *o;
+    const double *d;
+    double *out;
+} matvec_args;
+
+static int run_matvec(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)err;
+    matvec_args *a = (matvec_args *)va;
+    return cq_obj_matvec(a->o, a->d, a->out, it);
+}
+
 /* _obj_value_grad(spec, theta, rows, want_grad) -> (f, grad or None) */
 static PyObject *py_obj_value_grad(PyObject *self, PyObject *args)
 {
@@ -95,26 +139,18 @@ static PyObject *py_obj_value_grad(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     PyArrayObject *th = NULL, *rows = NULL, *g = NULL;
     size_t dim = cq_obj_dim(&s.o);
-    th = vec_arg(to, "theta", dim);
+    th = cqb_vec_arg(to, "theta", dim);
     if (th == NULL || rows_arg(ro, &rows) < 0) goto out;
     if (want_grad) {
         npy_intp dims[1] = {(npy_intp)dim};
         g = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
         if (g == NULL) goto out;
     }
-    double f = 0.0;
-    cq_errinfo err = {{0}};
-    cqb_nogil gil;
-    cqb_nogil_begin(&gil);
-    int st = cq_obj_value_grad(&s.o, rows ? (const int64_t *)PyArray_DATA(rows) : NULL,
-                               rows ? (size_t)PyArray_DIM(rows, 0) : 0, (const double *)PyArray_DATA(th), &f,
-                               g ? (double *)PyArray_DATA(g) : NULL, NULL, &gil.it, &err);
-    cqb_nogil_end(&gil);
-    if (st != CQ_OK) {
-        cqb_raise(st, &err);
-        goto out;
-    }
-    result = Py_BuildValue("dO", f, g ? (PyObject *)g : Py_None);
+    value_grad_args a = {&s.o, rows ? (const int64_t *)PyArray_DATA(rows) : NULL,
+                         rows ? (size_t)PyArray_DIM(rows, 0) : 0, (const double *)PyArray_DATA(th), 0.0,
+                         g ? (double *)PyArray_DATA(g) : NULL};
+    if (cqb_call(run_value_grad, &a, NULL) < 0) goto out;
+    result = Py_BuildValue("dO", a.f, g ? (PyObject *)g : Py_None);
 out:
     Py_XDECREF(th);
     Py_XDECREF(rows);
@@ -133,24 +169,17 @@ static PyObject *py_obj_hessp(PyObject *self, PyObject *args)
     if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
     PyArrayObject *th = NULL, *v = NULL, *rows = NULL, *out = NULL;
     size_t dim = cq_obj_dim(&s.o);
-    th = vec_arg(to, "theta", dim);
+    th = cqb_vec_arg(to, "theta", dim);
     if (th == NULL) goto fail;
-    v = vec_arg(vo, "v", dim);
+    v = cqb_vec_arg(vo, "v", dim);
     if (v == NULL || rows_arg(ro, &rows) < 0) goto fail;
     npy_intp dims[1] = {(npy_intp)dim};
     out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     if (out == NULL) goto fail;
-    cq_errinfo err = {{0}};
-    cqb_nogil gil;
-    cqb_nogil_begin(&gil);
-    int st = cq_obj_hessp(&s.o, rows ? (const int64_t *)PyArray_DATA(rows) : NULL,
-                          rows ? (size_t)PyArray_DIM(rows, 0) : 0, (const double *)PyArray_DATA(th),
-                          (const double *)PyArray_DATA(v), (double *)PyArray_DATA(out), &gil.it, &err);
-    cqb_nogil_end(&gil);
-    if (st != CQ_OK) {
-        cqb_raise(st, &err);
-        goto fail;
-    }
+    hessp_args a = {&s.o, rows ? (const int64_t *)PyArray_DATA(rows) : NULL,
+                    rows ? (size_t)PyArray_DIM(rows, 0) : 0, (const double *)PyArray_DATA(th),
+                    (const double *)PyArray_DATA(v), (double *)PyArray_DATA(out)};
+    if (cqb_call(run_hessp, &a, NULL) < 0) goto fail;
     Py_DECREF(th);
     Py_DECREF(v);
     Py_XDECREF(rows);
@@ -173,133 +202,34 @@ static PyObject *py_obj_matvec(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO", &so, &dobj)) return NULL;
     spec s;
     if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
-    PyArrayObject *d = vec_arg(dobj, "d", cq_obj_dim(&s.o));
+    PyArrayObject *d = cqb_vec_arg(dobj, "d", cq_obj_dim(&s.o));
     if (d == NULL) {
         cqb_obj_spec_release(&s);
         return NULL;
     }
     npy_intp dims[1] = {(npy_intp)cq_obj_zlen(&s.o)};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    int st = CQ_ENOMEM;
     if (out != NULL) {
-        cqb_nogil gil;
-        cqb_nogil_begin(&gil);
-        st = cq_obj_matvec(&s.o, (const double *)PyArray_DATA(d), (double *)PyArray_DATA(out), &gil.it);
-        cqb_nogil_end(&gil);
+        matvec_args a = {&s.o, (const double *)PyArray_DATA(d), (double *)PyArray_DATA(out)};
+        if (cqb_call(run_matvec, &a, NULL) < 0) Py_CLEAR(out);
     }
     Py_DECREF(d);
     cqb_obj_spec_release(&s);
-    if (st != CQ_OK) {
-        Py_XDECREF(out);
-        return out == NULL ? NULL : cqb_raise(st, NULL);
-    }
     return (PyObject *)out;
 }
 
-/* ---- the optimisation loop -------------------------------------------------------- */
-
-typedef struct cb_ctx {
-    PyObject *fn;         /* callable(k, x, f, gnorm, t) -> truthy to stop */
-    cqb_nogil *gil;
-} cb_ctx;
-
-static int py_callback(void *vctx, long k, const double *x, size_t n, double f, double gnorm, double t)
+int cqb_objectives_constants(PyObject *m)
 {
-    cb_ctx *c = (cb_ctx *)vctx;
-    PyEval_RestoreThread(c->gil->ts);
-    int r = 0;
-    npy_intp dims[1] = {(npy_intp)n};
-    PyArrayObject *xa = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    if (xa == NULL) {
-        r = -1;
-    } else {
-        memcpy(PyArray_DATA(xa), x, n * sizeof(double));
-        PyObject *out = PyObject_CallFunction(c->fn, "lOddd", k, (PyObject *)xa, f, gnorm, t);
-        Py_DECREF(xa);
-        if (out == NULL) {
-            r = -1;
-        } else {
-            int truth = PyObject_IsTrue(out);
-            Py_DECREF(out);
-            r = truth < 0 ? -1 : truth;
-        }
-    }
-    c->gil->ts = PyEval_SaveThread();
-    return r;
-}
-
-/* _minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status,
- * trace_f, trace_g, trace_t, trace_time); params = (method, step, t, alpha, beta,
- * bb_variant, nonmonotone, memory, eta, t_min, t_max, l1, tol, ftol, restart[, c2]); c2 (the
- * L-BFGS curvature constant of the strong Wolfe conditions) defaults to 0.9 */
-static PyObject *py_minimize(PyObject *self, PyObject *args)
-{
-    (void)self;
-    PyObject *so, *xo, *po, *cbo;
-    long max_iter;
-    if (!PyArg_ParseTuple(args, "OOOOl", &so, &xo, &po, &cbo, &max_iter)) return NULL;
-    if (max_iter < 0) return PyErr_Format(PyExc_ValueError, "max_iter must be >= 0, got %ld", max_iter);
-    cq_opt_params p;
-    p.c2 = 0.9;
-    if (!PyTuple_Check(po)) return PyErr_Format(PyExc_TypeError, "params must be a tuple");
-    if (!PyArg_ParseTuple(po, "iidddiiiddddddi|d", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
-                          &p.nonmonotone, &p.memory, &p.eta, &p.t_min, &p.t_max, &p.l1, &p.tol, &p.ftol,
-                          &p.restart, &p.c2))
-        return NULL;
-    if (p.method == CQ_OPT_LBFGS && (p.memory < 1 || !(p.alpha > 0.0 && p.alpha < p.c2 && p.c2 < 1.0)))
-        return PyErr_Format(PyExc_ValueError, "L-BFGS needs memory >= 1 and 0 < c1 < c2 < 1, got memory=%d, "
-                            "c1=%g, c2=%g", p.memory, p.alpha, p.c2);
-    p.max_iter = max_iter;
-    if (p.memory < 0 || p.memory > 100000) return PyErr_Format(PyExc_ValueError, "memory out of range");
-    spec s;
-    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
-    size_t dim = cq_obj_dim(&s.o);
-    PyArrayObject *x0 = vec_arg(xo, "x0", dim);
-    if (x0 == NULL) {
-        cqb_obj_spec_release(&s);
-        return NULL;
-    }
-    npy_intp dims[1] = {(npy_intp)dim};
-    PyArrayObject *x = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    PyArrayObject *tf = NULL, *tg = NULL, *tt = NULL, *ttime = NULL;
-    cq_opt_trace trace = {NULL, NULL, NULL, NULL, 0};
-    PyObject *result = NULL;
-    if (x == NULL) goto out;
-    memcpy(PyArray_DATA(x), PyArray_DATA(x0), dim * sizeof(double));
-    cq_errinfo err = {{0}};
-    cq_opt_result res = {0, 0, 0, 0, 0.0, 0.0};
-    cqb_nogil gil;
-    cb_ctx cc = {cbo, &gil};
-    cqb_nogil_begin(&gil);
-    int st = cq_optimize(&s.o, &p, (double *)PyArray_DATA(x), &trace, cbo == Py_None ? NULL : py_callback, &cc,
-                         &res, &gil.it, &err);
-    cqb_nogil_end(&gil);
-    if (st != CQ_OK) {
-        cqb_raise(st, &err);
-        goto out;
-    }
-    /* the trace of iterates 0..nit, copied out of the grown C buffers */
-    npy_intp tdims[1] = {(npy_intp)res.nit + 1};
-    if ((size_t)tdims[0] > trace.cap) tdims[0] = (npy_intp)trace.cap;
-    PyArrayObject **outs[4] = {&tf, &tg, &tt, &ttime};
-    double *srcs[4] = {trace.f, trace.g, trace.t, trace.time};
-    for (int i = 0; i < 4; i++) {
-        *outs[i] = (PyArrayObject *)PyArray_SimpleNew(1, tdims, NPY_DOUBLE);
-        if (*outs[i] == NULL) goto out;
-        if (tdims[0] > 0) memcpy(PyArray_DATA(*outs[i]), srcs[i], (size_t)tdims[0] * sizeof(double));
-    }
-    result = Py_BuildValue("OddllliOOOO", (PyObject *)x, res.f, res.gnorm, res.nit, res.nfev, res.ngev,
-                           res.status, (PyObject *)tf, (PyObject *)tg, (PyObject *)tt, (PyObject *)ttime);
-out:
-    cq_opt_trace_free(&trace);
-    Py_DECREF(x0);
-    Py_XDECREF(x);
-    Py_XDECREF(tf);
-    Py_XDECREF(tg);
-    Py_XDECREF(tt);
-    Py_XDECREF(ttime);
-    cqb_obj_spec_release(&s);
-    return result;
+    static const struct { const char *name; int value; } c[] = {
+        {"OBJ_QUADRATIC", CQ_OBJ_QUADRATIC},
+        {"OBJ_LEASTSQ", CQ_OBJ_LEASTSQ},
+        {"OBJ_LOGISTIC", CQ_OBJ_LOGISTIC},
+        {"OBJ_HINGE", CQ_OBJ_HINGE},
+        {"OBJ_LASSO", CQ_OBJ_LASSO},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
+    return 0;
 }
 
 PyMethodDef cqb_objectives_methods[] = {
@@ -307,8 +237,5 @@ PyMethodDef cqb_objectives_methods[] = {
      "_obj_value_grad(spec, theta, rows, want_grad) -> (f, grad|None): one fused pass."},
     {"_obj_hessp", py_obj_hessp, METH_VARARGS, "_obj_hessp(spec, theta, v, rows) -> H(theta) v."},
     {"_obj_matvec", py_obj_matvec, METH_VARARGS, "_obj_matvec(spec, d) -> X d (+ d0)."},
-    {"_minimize", py_minimize, METH_VARARGS,
-     "_minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status, "
-     "trace_f, trace_g, trace_t, trace_time)."},
     {NULL, NULL, 0, NULL},
 };

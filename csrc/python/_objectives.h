@@ -1,4 +1,4 @@
-/* bind_objectives.h -- objective specs for other binding files: every convq objective
+/* _objectives.h -- objective specs for other binding files: every convq objective
  * describes itself by its `_c_args` tuple (kind, X, y, intercept, lam, c, threads); this
  * turns it into a cq_obj (see csrc/cq_objectives.h) holding references to the arrays. */
 #ifndef CQ_BIND_OBJECTIVES_H
@@ -15,5 +15,9 @@ typedef struct cqb_obj_spec {
 /* 0 on success (release with cqb_obj_spec_release), -1 with an exception set. */
 int cqb_obj_spec_parse(PyObject *tup, cqb_obj_spec *s);
 void cqb_obj_spec_release(cqb_obj_spec *s);
+
+/* `obj` as a float64 vector of length n (new reference), or NULL with ValueError/TypeError
+ * naming `name`. */
+PyArrayObject *cqb_vec_arg(PyObject *obj, const char *name, size_t n);
 
 #endif

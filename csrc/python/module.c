@@ -8,6 +8,9 @@ extern PyMethodDef cqb_rng_methods[];
 extern PyMethodDef cqb_coding_methods[];
 extern PyMethodDef cqb_quantize_methods[];
 extern PyMethodDef cqb_objectives_methods[];
+extern PyMethodDef cqb_optimize_methods[];
+int cqb_objectives_constants(PyObject *m);
+int cqb_optimize_constants(PyObject *m);
 extern PyMethodDef cqb_sampling_methods[];
 extern PyMethodDef cqb_stochastic_methods[];
 extern PyMethodDef cqb_mlp_methods[];
@@ -35,6 +38,7 @@ PyMODINIT_FUNC PyInit__core(void)
         cqb_coding_methods,
         cqb_quantize_methods,
         cqb_objectives_methods,
+        cqb_optimize_methods,
         cqb_sampling_methods,
         cqb_stochastic_methods,
         cqb_mlp_methods,
@@ -44,6 +48,10 @@ PyMODINIT_FUNC PyInit__core(void)
             Py_DECREF(m);
             return NULL;
         }
+    }
+    if (cqb_objectives_constants(m) < 0 || cqb_optimize_constants(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
     }
 #ifdef CQ_SANITIZE
     if (PyModule_AddIntConstant(m, "SANITIZED", 1) < 0) { Py_DECREF(m); return NULL; }

@@ -1,0 +1,393 @@
+"""Slow NumPy twin of the C optimisation loop (csrc/optimize/): the same methods, step
+rules and line searches, in the same order, as the C solvers cq_solver_<name>.c and
+cq_linesearch.c. It runs ``Function`` objectives, ``grad_transform`` runs and
+``minimize(..., engine="python")``; on a built-in objective it agrees with C up to rounding.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .. import _core
+from ..objectives import Function, Hinge, LeastSquares, Logistic, Quadratic
+
+__all__ = ["python_loop", "lbfgs_loop"]
+
+
+def _soft(v, k):
+    return np.sign(v) * np.maximum(np.abs(v) - k, 0.0)
+
+
+def _golden(phi, f0, t_init):
+    """Bracket by doubling, then golden section (same rule as the C loop)."""
+    best_t, best_f = 0.0, f0
+    a, b = 0.0, t_init
+    fb = phi(b)
+    if fb < best_f:
+        best_t, best_f = b, fb
+    if fb < f0:
+        c = 2 * b
+        fc = phi(c)
+        for _ in range(200):
+            if not fc < fb:
+                break
+            a, b, fb = b, c, fc
+            c = 2 * c
+            fc = phi(c)
+        if fb < best_f:
+            best_t, best_f = b, fb
+        lo, hi = a, c
+    else:
+        lo, hi = 0.0, b
+    r = 0.6180339887498949
+    x1, x2 = hi - r * (hi - lo), lo + r * (hi - lo)
+    f1, f2 = phi(x1), phi(x2)
+    for _ in range(300):
+        if not hi - lo > 1e-12 * hi:
+            break
+        if f1 < best_f:
+            best_t, best_f = x1, f1
+        if f2 < best_f:
+            best_t, best_f = x2, f2
+        if f1 <= f2:
+            hi, x2, f2 = x2, x1, f1
+            x1 = hi - r * (hi - lo)
+            f1 = phi(x1)
+        else:
+            lo, x1, f1 = x1, x2, f2
+            x2 = lo + r * (hi - lo)
+            f2 = phi(x2)
+    if f1 < best_f:
+        best_t, best_f = x1, f1
+    if f2 < best_f:
+        best_t = x2
+    return best_t
+
+
+def _cubic_min(a, fa, da, b, fb, db):
+    """Minimiser of the cubic through (a, fa, da), (b, fb, db) (N&W eq. 3.59); nan if none."""
+    with np.errstate(all="ignore"):
+        d1 = da + db - 3.0 * (fa - fb) / (a - b)
+        disc = d1 * d1 - da * db
+        if not disc >= 0.0 or not math.isfinite(d1):
+            return math.nan
+        d2 = (1.0 if b > a else -1.0) * math.sqrt(disc)
+        den = db - da + 2.0 * d2
+        if not abs(den) > 0.0:
+            return math.nan
+        return b - (b - a) * (db + d2 - d1) / den
+
+
+_LB_MAXEVAL = 40
+
+
+def _wolfe_search(trial, f0, g0, c1, c2, t):
+    """Strong-Wolfe line search, N&W Algorithms 3.5 / 3.6 -- the same rules, in the same
+    order, as wolfe_search in csrc/optimize/cq_linesearch.c. trial(t) -> (phi, dphi, point); returns
+    (t, point) of the accepted trial or None."""
+    tp, fp, dp, pp = 0.0, f0, g0, None
+    fa = f0 + 16.0 * 2.220446049250313e-16 * abs(f0)  # f0 with its rounding error
+    tc = t
+    neval = 0
+    while True:
+        fc, dc, pc = trial(tc)
+        neval += 1
+        if fc > fa + c1 * tc * g0 or (neval > 1 and fc >= fp):
+            lo, flo, dlo, plo, hi, fhi, dhi = tp, fp, dp, pp, tc, fc, dc
+            break
+        if abs(dc) <= -c2 * g0:
+            return tc, pc
+        if dc >= 0.0:
+            lo, flo, dlo, plo, hi, fhi, dhi = tc, fc, dc, pc, tp, fp, dp
+            break
+        if neval >= _LB_MAXEVAL:
+            return tc, pc
+        lo_e, hi_e = tc + 1.1 * (tc - tp), tc + 4.0 * (tc - tp)
+        tn = _cubic_min(tp, fp, dp, tc, fc, dc)
+        if math.isnan(tn):
+            tn = hi_e
+        elif tn < lo_e:
+            tn = lo_e
+        elif tn > hi_e:
+            tn = hi_e
+        tp, fp, dp, pp = tc, fc, dc, pc
+        tc = tn
+    while True:
+        a, b = min(lo, hi), max(lo, hi)
+        if neval >= _LB_MAXEVAL or not b - a > 1e-15 * b:
+            break
+        if (dlo < 0.0 < dhi) or (dlo > 0.0 > dhi):
+            tn = lo + (hi - lo) * (dlo / (dlo - dhi))  # secant on phi'
+        else:
+            tn = _cubic_min(lo, flo, dlo, hi, fhi, dhi)
+        if not (a + 0.1 * (b - a) <= tn <= b - 0.1 * (b - a)):
+            tn = 0.5 * (lo + hi)
+        fc, dc, pc = trial(tn)
+        neval += 1
+        if fc > fa + c1 * tn * g0 or fc >= flo:
+            hi, fhi, dhi = tn, fc, dc
+        else:
+            if abs(dc) <= -c2 * g0:
+                return tn, pc
+            if dc * (hi - lo) >= 0.0:
+                hi, fhi, dhi = lo, flo, dlo
+            lo, flo, dlo, plo = tn, fc, dc, pc
+    if lo > 0.0 and flo < f0:
+        return lo, plo
+    return None
+
+
+def _two_loop(g, S, Y, rho):
+    """Algorithm 7.4 (N&W): -H g over the stored pairs (oldest first), H^0 = s'y/y'y I."""
+    q = g.copy()
+    a = [0.0] * len(S)
+    for i in range(len(S) - 1, -1, -1):
+        a[i] = rho[i] * float(S[i] @ q)
+        q -= a[i] * Y[i]
+    if S:
+        q *= float(S[-1] @ Y[-1]) / float(Y[-1] @ Y[-1])
+    for i in range(len(S)):
+        b = rho[i] * float(Y[i] @ q)
+        q += (a[i] - b) * S[i]
+    return -q
+
+
+def lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
+    """The Python twin of the C L-BFGS loop (Algorithm 7.5)."""
+    from collections import deque
+    M = o["memory"]
+    S, Y, rho = deque(maxlen=M), deque(maxlen=M), deque(maxlen=M)
+    f, g, gu = fval_grad(x, trial=False)
+    gnorm = float(np.linalg.norm(g))
+    record(f, gnorm, 0.0)
+    status, k = _core.OPT_MAXITER, 0
+    for k in range(1, max_iter + 1):
+        if gnorm <= tol:
+            status = _core.OPT_CONVERGED
+            k -= 1
+            break
+        d = _two_loop(gu, list(S), list(Y), list(rho))
+        gd = float(gu @ d)
+        if not gd < 0.0:
+            S.clear(), Y.clear(), rho.clear()
+            d = -gu
+            gd = -float(gu @ gu)
+        t = 1.0 if S else 1.0 / math.sqrt(-gd)  # no pair yet: ||t d|| = 1 (d = -g)
+
+        def trial(s):
+            fs, gs, gus = fval_grad(x + s * d, trial=True)
+            if not math.isfinite(fs):
+                return math.inf, math.nan, None
+            return fs, float(gus @ d), (fs, gs, gus)
+
+        out = _wolfe_search(trial, f, gd, o["alpha"], o["c2"], t)
+        if out is None:
+            status = _core.OPT_LINESEARCH
+            k -= 1
+            break
+        t, (fn, gn_, gun) = out
+        xn = x + t * d
+        s_, y_ = xn - x, gun - gu
+        sy, yy = float(s_ @ y_), float(y_ @ y_)
+        if sy > 2.220446049250313e-16 * yy and sy > 0.0:
+            S.append(s_), Y.append(y_), rho.append(1.0 / sy)
+        Fold = f
+        x, f, g, gu = xn, fn, gn_, gun
+        gnorm = float(np.linalg.norm(g))
+        record(f, gnorm, t)
+        if cb is not None and cb(k, x, f, gnorm, t):
+            status = _core.OPT_CALLBACK
+            break
+        if o["ftol"] > 0 and abs(f - Fold) < o["ftol"]:
+            status = _core.OPT_FTOL
+            break
+    else:
+        k = max_iter
+    return dict(x=x, fun=float(f), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
+                status=status)
+
+
+def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
+    counts = {"f": 0, "g": 0}
+    tr = {"fun": [], "grad_norm": [], "step": [], "time": []}
+    t_start = time.perf_counter()
+    l1 = o["l1"] if method in ("proximal", "fista") else 0.0
+
+    def fval(v):
+        counts["f"] += 1
+        try:
+            return obj.value(v)
+        except ValueError:
+            if isinstance(obj, Function):
+                raise
+            return math.inf
+
+    def fgrad(v):
+        counts["f"] += 1
+        counts["g"] += 1
+        f, g = obj.value_and_grad(v)
+        return (f, g) + (transform(g),)
+
+    def transform(g):
+        g_used = g
+        if gt is not None:
+            g_used = np.asarray(gt(g.copy()), dtype=float)
+            if g_used.shape != g.shape or not np.all(np.isfinite(g_used)):
+                raise ValueError(f"grad_transform must return a finite array of shape {g.shape}, "
+                                 f"got shape {g_used.shape}")
+        return g_used
+
+    def record(F, gn, t):
+        tr["fun"].append(F)
+        tr["grad_norm"].append(gn)
+        tr["step"].append(t)
+        tr["time"].append(time.perf_counter() - t_start)
+
+    if method == "lbfgs":
+        def fval_grad(v, trial):
+            # a trial where a built-in objective overflows counts as +inf (as in C)
+            counts["f"] += 1
+            counts["g"] += 1
+            try:
+                f, g = obj.value_and_grad(v)
+            except ValueError:
+                if isinstance(obj, Function) or not trial:
+                    raise
+                return math.inf, None, None
+            return f, g, transform(g)
+        res = lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record)
+        res["trace"] = {kk: np.asarray(v, dtype=float) for kk, v in tr.items()}
+        return res
+
+    f, g, gu = fgrad(x)
+    t = o["t"]
+    F = f + l1 * np.abs(x).sum()
+    gnorm = (np.linalg.norm(_soft(x - t * gu, t * l1) - x) / t) if method in ("proximal", "fista") \
+        else float(np.linalg.norm(g))
+    record(F, gnorm, 0.0)
+    M = o["memory"]
+    hist = [F]
+    C, Q = F, 1.0
+    xp = x.copy()
+    tk = 1.0
+    kmom = 1
+    best_x, best_f = x.copy(), F
+    status = _core.OPT_MAXITER
+    k = 0
+    for k in range(1, max_iter + 1):
+        if gnorm <= tol:
+            status = _core.OPT_CONVERGED
+            k -= 1
+            break
+        Fold = F
+        if method in ("gd", "bb"):
+            d = -gu
+            gd = float(gu @ d)
+            if method == "gd" and step == "fixed":
+                t = o["t"]
+            elif method == "gd" and step == "exact":
+                if isinstance(obj, (Quadratic, LeastSquares)) and not isinstance(obj, (Logistic, Hinge)):
+                    curv = float(d @ obj.hessp(x, d))
+                    t = -gd / curv if curv > 0 else _golden(lambda s: fval(x + s * d), f, t)
+                else:
+                    t = _golden(lambda s: fval(x + s * d), f, t if t > 0 else 1.0)
+                if not t > 0:
+                    status = _core.OPT_LINESEARCH
+                    k -= 1
+                    break
+            elif not (method == "bb" and o["nonmonotone"] == _core.NM_NONE):
+                if method == "gd":
+                    t, ref = o["t"], f
+                elif o["nonmonotone"] == _core.NM_MAX:
+                    ref = max(hist[-(min(k - 1, M) + 1):])
+                else:
+                    ref = C
+                ok = False
+                for _ in range(401):
+                    if fval(x + t * d) <= ref + o["alpha"] * t * gd:
+                        ok = True
+                        break
+                    t *= o["beta"]
+                if not ok:
+                    status = _core.OPT_LINESEARCH
+                    k -= 1
+                    break
+            xn = x + t * d
+            fn, gn_, gun = fgrad(xn)
+            if method == "bb":
+                s, y = xn - x, gun - gu
+                sy = float(s @ y)
+                tn = o["t_max"] if sy <= 0 else (float(s @ s) / sy if o["variant"] == "bb1" else sy / float(y @ y))
+                tn = min(max(tn, o["t_min"]), o["t_max"])
+                if o["nonmonotone"] == _core.NM_AVERAGE:
+                    Qn = o["eta"] * Q + 1
+                    C = (o["eta"] * Q * C + fn) / Qn
+                    Q = Qn
+                hist.append(fn)
+                t_used, t_next = t, tn
+            else:
+                t_used = t_next = t
+            x, f, g, gu = xn, fn, gn_, gun
+            F, gnorm, t = f, float(np.linalg.norm(g)), t_next
+        elif method == "nesterov":
+            y = x + (kmom - 1) / (kmom + 2) * (x - xp)
+            fy, gy, guy = fgrad(y)
+            if step == "fixed":
+                t = o["t"]
+            else:
+                for _ in range(401):
+                    if fval(y - t * guy) <= fy - o["alpha"] * t * float(guy @ guy):
+                        break
+                    t *= o["beta"]
+            xp = x
+            x = y - t * guy
+            fn, g, gu = fgrad(x)
+            kmom = 1 if (o["restart"] and fn > f) else kmom + 1
+            f = fn
+            F, gnorm, t_used = f, float(np.linalg.norm(g)), t
+        elif method in ("proximal", "fista"):
+            if method == "fista":
+                tk1 = 0.5 * (1 + math.sqrt(1 + 4 * tk * tk))
+                y = x + (tk - 1) / tk1 * (x - xp)
+                tk = tk1
+                fy, gy, guy = fgrad(y)
+            else:
+                y, fy, guy = x, f, gu
+            while True:
+                xn = _soft(y - t * guy, t * l1)
+                fn, gn_, gun = fgrad(xn)
+                if step == "fixed":
+                    break
+                diff = xn - y
+                if fn <= fy + float(guy @ diff) + float(diff @ diff) / (2 * t):
+                    break
+                t *= o["beta"]
+            gnorm = float(np.linalg.norm(xn - y)) / t
+            xp = x
+            x, f, g, gu = xn, fn, gn_, gun
+            F, t_used = f + l1 * np.abs(x).sum(), t
+            if o["restart"] and method == "fista" and F > Fold:
+                tk = 1.0
+        else:  # subgradient
+            t = o["t"] / math.sqrt(k)
+            x = x - t * gu
+            f, g, gu = fgrad(x)
+            F, gnorm, t_used = f, float(np.linalg.norm(g)), t
+            if F < best_f:
+                best_f, best_x = F, x.copy()
+        record(F, gnorm, t_used)
+        if cb is not None and cb(k, x, F, gnorm, t_used):
+            status = _core.OPT_CALLBACK
+            break
+        if o["ftol"] > 0 and abs(F - Fold) < o["ftol"]:
+            status = _core.OPT_FTOL
+            break
+    else:
+        k = max_iter
+    if method == "subgradient" and best_f < F:
+        x, F = best_x, best_f
+        gnorm = float(np.linalg.norm(obj.grad(x)))
+    return dict(x=x, fun=float(F), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
+                status=status, trace={kk: np.asarray(v, dtype=float) for kk, v in tr.items()})

@@ -1,0 +1,146 @@
+/* cq_solver_lbfgs.c -- limited-memory BFGS with a strong-Wolfe line search. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "optimize/cq_linesearch.h"
+
+/* ---- L-BFGS: Nocedal & Wright, Algorithms 7.4 / 7.5, strong-Wolfe search 3.5 / 3.6 ---- */
+
+#define LB_MAXEVAL 40   /* function evaluations per line search */
+
+typedef struct lbfgs_mem {
+    double *S, *Y;      /* M x n ring buffers of s_i = x_{i+1} - x_i, y_i = g_{i+1} - g_i */
+    double *rho, *a;    /* rho_i = 1 / y_i's_i; the alpha_i of the two-loop recursion */
+    int M, count, head; /* capacity, pairs stored, slot of the next pair */
+} lbfgs_mem;
+
+/* Algorithm 7.4: d = -H_k g with H_k^0 = gamma I, gamma = s'y / y'y of the newest pair
+ * (eq. 7.20; gamma = 1 without pairs). */
+static void two_loop(const lbfgs_mem *L, const double *g, double *d, size_t n)
+{
+    for (size_t j = 0; j < n; j++) d[j] = g[j];
+    for (int c = 0; c < L->count; c++) { /* newest to oldest */
+        int i = (L->head - 1 - c + 2 * L->M) % L->M;
+        const double *s = L->S + (size_t)i * n, *y = L->Y + (size_t)i * n;
+        double ai = L->rho[i] * cq_opt_dot(s, d, n);
+        L->a[i] = ai;
+        for (size_t j = 0; j < n; j++) d[j] -= ai * y[j];
+    }
+    if (L->count > 0) {
+        int i = (L->head - 1 + L->M) % L->M;
+        const double *s = L->S + (size_t)i * n, *y = L->Y + (size_t)i * n;
+        double gamma = cq_opt_dot(s, y, n) / cq_opt_dot(y, y, n);
+        for (size_t j = 0; j < n; j++) d[j] *= gamma;
+    }
+    for (int c = L->count - 1; c >= 0; c--) { /* oldest to newest */
+        int i = (L->head - 1 - c + 2 * L->M) % L->M;
+        const double *s = L->S + (size_t)i * n, *y = L->Y + (size_t)i * n;
+        double b = L->rho[i] * cq_opt_dot(y, d, n);
+        for (size_t j = 0; j < n; j++) d[j] += (L->a[i] - b) * s[j];
+    }
+    for (size_t j = 0; j < n; j++) d[j] = -d[j];
+}
+
+/*
+ * Problem: min_x f(x), f smooth (not for Hinge).
+ *
+ * Iteration (Nocedal & Wright, Numerical Optimization, 2nd ed., ch. 7, Algorithm 7.5):
+ *   d_k = -H_k g_k by the two-loop recursion (Algorithm 7.4) over the last m pairs
+ *   s_i = x_{i+1} - x_i, y_i = g_{i+1} - g_i, rho_i = 1 / y_i's_i, with H_k^0 = gamma_k I,
+ *   gamma_k = s'_{k-1} y_{k-1} / y'_{k-1} y_{k-1} (eq. 7.20);
+ *   x_{k+1} = x_k + alpha_k d_k, alpha_k from the strong-Wolfe search (Algorithms 3.5,
+ *   3.6; cq_ls_wolfe) from alpha = 1 (1/||g|| while no pair is stored);
+ *   the pair (s_k, y_k) is stored only when s'y > eps y'y (curvature), else the memory is
+ *   kept; a non-descent d_k (rounding) restarts from d_k = -g_k with an empty memory.
+ * The accepted first trial is a fused pass that also yields g_{k+1}; otherwise one more
+ * fused pass at the accepted point.
+ */
+int cq_solver_lbfgs(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
+                    void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err)
+{
+    assert(o != NULL && p != NULL && x != NULL && res != NULL);
+    assert(p->method == CQ_OPT_LBFGS && p->max_iter >= 0);
+    cq_opt_ws W;
+    cq_opt_loop L;
+    int M = p->memory < 0 ? 0 : p->memory;
+    int st = cq_opt_ws_init(&W, o, M, x, it, err);
+    if (st != CQ_OK) return st;
+    size_t n = W.n, nn = n ? n : 1;
+    lbfgs_mem LM = {NULL, NULL, NULL, NULL, 0, 0, 0};
+    LM.M = M < 1 ? 1 : M;
+    double *lbuf = (double *)malloc((2 * (size_t)LM.M * nn + 2 * (size_t)LM.M) * sizeof(double));
+    if (lbuf == NULL) {
+        cq_opt_ws_free(&W);
+        return cq_fail(err, CQ_ENOMEM, "out of memory for the L-BFGS memory (%d pairs of length %zu)", LM.M, n);
+    }
+    LM.S = lbuf;
+    LM.Y = LM.S + (size_t)LM.M * nn;
+    LM.rho = LM.Y + (size_t)LM.M * nn;
+    LM.a = LM.rho + LM.M;
+    double f, F = 0.0, gnorm = 0.0, t, fnew;
+    int status = CQ_OPT_MAXITER, stop;
+    long k = 0;
+
+    st = cq_opt_eval(&W, W.x, &f, W.g, W.z, 0);
+    if (st != CQ_OK) goto done;
+    F = f;
+    gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
+    st = cq_opt_loop_begin(&L, &W, p, trace, cb, cb_ctx, F, gnorm);
+    if (st != CQ_OK) goto done;
+
+    for (k = 1; k <= p->max_iter; k++) {
+        if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
+        st = cq_opt_loop_poll(&L, &W, k);
+        if (st != CQ_OK) goto done;
+        double Fold = F;
+        /* Algorithm 7.5: d = -H_k g (7.4), strong-Wolfe step, store (s, y) if s'y > 0 */
+        two_loop(&LM, W.g, W.d, n);
+        double gd = cq_opt_dot(W.g, W.d, n);
+        if (!(gd < 0.0)) { /* not a descent direction (rounding): restart from -g */
+            LM.count = 0;
+            for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j];
+            gd = -gnorm * gnorm;
+        }
+        t = LM.count > 0 ? 1.0 : 1.0 / sqrt(-gd); /* no pair yet: ||t d|| = 1 (d = -g) */
+        int first_acc = 0;
+        st = cq_ls_wolfe(&W, f, gd, p->alpha, p->c2, &t, &first_acc);
+        if (st == -1) { status = CQ_OPT_LINESEARCH; goto finish; }
+        if (st != CQ_OK) goto done;
+        if (first_acc) {
+            fnew = W.f_first; /* (xt, gt, zt) hold the fused pass of the first trial */
+        } else {
+            for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] + t * W.d[j];
+            st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
+            if (st != CQ_OK) goto done;
+        }
+        double sy = 0.0, yy = 0.0;
+        for (size_t j = 0; j < n; j++) {
+            double sj = W.xt[j] - W.x[j], yj = W.gt[j] - W.g[j];
+            sy += sj * yj;
+            yy += yj * yj;
+        }
+        if (sy > 2.220446049250313e-16 * yy && sy > 0.0) { /* else keep the memory as it is */
+            double *S = LM.S + (size_t)LM.head * n, *Y = LM.Y + (size_t)LM.head * n;
+            for (size_t j = 0; j < n; j++) {
+                S[j] = W.xt[j] - W.x[j];
+                Y[j] = W.gt[j] - W.g[j];
+            }
+            LM.rho[LM.head] = 1.0 / sy;
+            LM.head = (LM.head + 1) % LM.M;
+            if (LM.count < LM.M) LM.count++;
+        }
+        CQ_SWAP(W.x, W.xt); CQ_SWAP(W.g, W.gt); CQ_SWAP(W.z, W.zt);
+        f = fnew;
+        F = f;
+        gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
+        st = cq_opt_loop_end(&L, &W, k, F, Fold, gnorm, t, &stop);
+        if (st != CQ_OK) goto done;
+        if (stop) { status = stop; k++; break; }
+    }
+finish:
+    cq_opt_loop_finish(&L, &W, x, k, status, F, gnorm, res);
+    st = CQ_OK;
+done:
+    free(lbuf);
+    return cq_opt_loop_done(&W, st, k);
+}

@@ -1,0 +1,148 @@
+/*
+ * _optimize.c -- bindings of convq.optimize: the C optimisation loop (cq_optimize.h).
+ * Private entry point `_minimize`; the objective is its `_c_args` spec (see _objectives.h).
+ * The run goes through the call helper: cqb_call (GIL released, Ctrl-C polled) without a
+ * callback, cqb_call_with_gil when a Python callback is called after every iteration (the
+ * GIL stays held, so the callback calls Python directly and the poll runs
+ * PyErr_CheckSignals).
+ */
+#include "bind.h"
+#include "optimize/cq_objectives.h"
+#include "optimize/cq_optimize.h"
+#include "_objectives.h"
+
+/* called with the GIL held (cqb_call_with_gil) */
+static int py_callback(void *vctx, long k, const double *x, size_t n, double f, double gnorm, double t)
+{
+    PyObject *fn = (PyObject *)vctx; /* callable(k, x, f, gnorm, t) -> truthy to stop */
+    npy_intp dims[1] = {(npy_intp)n};
+    PyArrayObject *xa = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    if (xa == NULL) return -1;
+    memcpy(PyArray_DATA(xa), x, n * sizeof(double));
+    PyObject *out = PyObject_CallFunction(fn, "lOddd", k, (PyObject *)xa, f, gnorm, t);
+    Py_DECREF(xa);
+    if (out == NULL) return -1;
+    int truth = PyObject_IsTrue(out);
+    Py_DECREF(out);
+    return truth < 0 ? -1 : truth;
+}
+
+typedef struct minimize_args {
+    const cq_obj *o;
+    const cq_opt_params *p;
+    double *x;             /* in: x0, out: the result */
+    cq_opt_trace *trace;
+    PyObject *callback;    /* NULL: none */
+    cq_opt_result res;
+} minimize_args;
+
+static int run_minimize(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    minimize_args *a = (minimize_args *)va;
+    return cq_optimize(a->o, a->p, a->x, a->trace, a->callback ? py_callback : NULL, a->callback, &a->res, it,
+                       err);
+}
+
+/* _minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status,
+ * trace_f, trace_g, trace_t, trace_time); params = (method, step, t, alpha, beta,
+ * bb_variant, nonmonotone, memory, eta, t_min, t_max, l1, tol, ftol, restart[, c2]); c2 (the
+ * L-BFGS curvature constant of the strong Wolfe conditions) defaults to 0.9 */
+static PyObject *py_minimize(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *so, *xo, *po, *cbo;
+    long max_iter;
+    if (!PyArg_ParseTuple(args, "OOOOl", &so, &xo, &po, &cbo, &max_iter)) return NULL;
+    if (max_iter < 0) return PyErr_Format(PyExc_ValueError, "max_iter must be >= 0, got %ld", max_iter);
+    cq_opt_params p;
+    p.c2 = 0.9;
+    if (!PyTuple_Check(po)) return PyErr_Format(PyExc_TypeError, "params must be a tuple");
+    if (!PyArg_ParseTuple(po, "iidddiiiddddddi|d", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
+                          &p.nonmonotone, &p.memory, &p.eta, &p.t_min, &p.t_max, &p.l1, &p.tol, &p.ftol,
+                          &p.restart, &p.c2))
+        return NULL;
+    if (p.method < 0 || p.method >= CQ_OPT_N_METHODS)
+        return PyErr_Format(PyExc_ValueError, "unknown method %d", p.method);
+    if (p.method == CQ_OPT_LBFGS && (p.memory < 1 || !(p.alpha > 0.0 && p.alpha < p.c2 && p.c2 < 1.0)))
+        return PyErr_Format(PyExc_ValueError, "L-BFGS needs memory >= 1 and 0 < c1 < c2 < 1, got memory=%d, "
+                            "c1=%g, c2=%g", p.memory, p.alpha, p.c2);
+    p.max_iter = max_iter;
+    if (p.memory < 0 || p.memory > 100000) return PyErr_Format(PyExc_ValueError, "memory out of range");
+    cqb_obj_spec s;
+    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
+    size_t dim = cq_obj_dim(&s.o);
+    PyArrayObject *x0 = cqb_vec_arg(xo, "x0", dim);
+    if (x0 == NULL) {
+        cqb_obj_spec_release(&s);
+        return NULL;
+    }
+    npy_intp dims[1] = {(npy_intp)dim};
+    PyArrayObject *x = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    PyArrayObject *tf = NULL, *tg = NULL, *tt = NULL, *ttime = NULL;
+    cq_opt_trace trace = {NULL, NULL, NULL, NULL, 0};
+    PyObject *result = NULL;
+    if (x == NULL) goto out;
+    memcpy(PyArray_DATA(x), PyArray_DATA(x0), dim * sizeof(double));
+    minimize_args a = {&s.o, &p, (double *)PyArray_DATA(x), &trace, cbo == Py_None ? NULL : cbo,
+                       {0, 0, 0, 0, 0.0, 0.0}};
+    if ((a.callback ? cqb_call_with_gil(run_minimize, &a, NULL) : cqb_call(run_minimize, &a, NULL)) < 0) goto out;
+    /* the trace of iterates 0..nit, copied out of the grown C buffers */
+    npy_intp tdims[1] = {(npy_intp)a.res.nit + 1};
+    if ((size_t)tdims[0] > trace.cap) tdims[0] = (npy_intp)trace.cap;
+    PyArrayObject **outs[4] = {&tf, &tg, &tt, &ttime};
+    double *srcs[4] = {trace.f, trace.g, trace.t, trace.time};
+    for (int i = 0; i < 4; i++) {
+        *outs[i] = (PyArrayObject *)PyArray_SimpleNew(1, tdims, NPY_DOUBLE);
+        if (*outs[i] == NULL) goto out;
+        if (tdims[0] > 0) memcpy(PyArray_DATA(*outs[i]), srcs[i], (size_t)tdims[0] * sizeof(double));
+    }
+    result = Py_BuildValue("OddllliOOOO", (PyObject *)x, a.res.f, a.res.gnorm, a.res.nit, a.res.nfev, a.res.ngev,
+                           a.res.status, (PyObject *)tf, (PyObject *)tg, (PyObject *)tt, (PyObject *)ttime);
+out:
+    cq_opt_trace_free(&trace);
+    Py_DECREF(x0);
+    Py_XDECREF(x);
+    Py_XDECREF(tf);
+    Py_XDECREF(tg);
+    Py_XDECREF(tt);
+    Py_XDECREF(ttime);
+    cqb_obj_spec_release(&s);
+    return result;
+}
+
+/* The C enums convq.optimize reads (never re-types): methods, step rules, nonmonotone
+ * kinds and result statuses. */
+int cqb_optimize_constants(PyObject *m)
+{
+    static const struct { const char *name; int value; } c[] = {
+        {"OPT_GD", CQ_OPT_GD},
+        {"OPT_BB", CQ_OPT_BB},
+        {"OPT_NESTEROV", CQ_OPT_NESTEROV},
+        {"OPT_PROXIMAL", CQ_OPT_PROXIMAL},
+        {"OPT_FISTA", CQ_OPT_FISTA},
+        {"OPT_SUBGRADIENT", CQ_OPT_SUBGRADIENT},
+        {"OPT_LBFGS", CQ_OPT_LBFGS},
+        {"STEP_FIXED", CQ_STEP_FIXED},
+        {"STEP_ARMIJO", CQ_STEP_ARMIJO},
+        {"STEP_EXACT", CQ_STEP_EXACT},
+        {"NM_NONE", CQ_NM_NONE},
+        {"NM_MAX", CQ_NM_MAX},
+        {"NM_AVERAGE", CQ_NM_AVERAGE},
+        {"OPT_CONVERGED", CQ_OPT_CONVERGED},
+        {"OPT_MAXITER", CQ_OPT_MAXITER},
+        {"OPT_CALLBACK", CQ_OPT_CALLBACK},
+        {"OPT_LINESEARCH", CQ_OPT_LINESEARCH},
+        {"OPT_FTOL", CQ_OPT_FTOL},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
+    return 0;
+}
+
+PyMethodDef cqb_optimize_methods[] = {
+    {"_minimize", py_minimize, METH_VARARGS,
+     "_minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status, "
+     "trace_f, trace_g, trace_t, trace_time)."},
+    {NULL, NULL, 0, NULL},
+};
