@@ -22,6 +22,7 @@ __all__ = [
     "check_int",
     "check_real",
     "check_threads",
+    "check_quantizer",
 ]
 
 
@@ -145,3 +146,22 @@ def check_threads(threads) -> int:
     if threads is None:
         return 0
     return check_int(threads, "threads", minimum=1)
+
+
+def check_quantizer(quantizer, name="quantizer", *, allow_none=True):
+    """A quantizer *instance* (anything with ``encode``, ``decode`` and ``bits``), or None.
+
+    A quantizer class passed uncalled (``quantizer=SimQ``) and any other object get a
+    TypeError that names the argument, instead of an AttributeError deep inside a loop."""
+    if quantizer is None:
+        if allow_none:
+            return None
+        raise TypeError(f"{name} must be a quantizer instance such as SimQ(1.0), got None")
+    if isinstance(quantizer, type):
+        raise TypeError(f"{name} must be a quantizer instance, got the class {quantizer.__name__}; "
+                        f"call it with its parameters, e.g. {quantizer.__name__}(...)")
+    missing = [m for m in ("encode", "decode", "bits") if not callable(getattr(quantizer, m, None))]
+    if missing:
+        raise TypeError(f"{name} must be a quantizer (an object with encode, decode and bits, such as "
+                        f"SimQ(1.0)), got {type(quantizer).__name__} without {', '.join(missing)}")
+    return quantizer

@@ -114,6 +114,8 @@ def test_ridge_matches_closed_form_with_M(rng, lam):
     # sklearn's Ridge(alpha) solves the same problem with alpha = lam (its intercept is unpenalised too)
     from sklearn.linear_model import Ridge as SkRidge
     sk = SkRidge(alpha=lam).fit(X, y)
+    g_sk = ob.LeastSquares(X, y, lam, True).grad(np.r_[sk.intercept_, sk.coef_])
+    assert np.linalg.norm(g_sk) <= 1e-9 * np.linalg.norm(Xt.T @ y) / len(y)  # sklearn checked first
     assert _rel(_theta(Ridge(lam).fit(X, y)), np.r_[sk.intercept_, sk.coef_]) <= 1e-8
     # theta_0 unpenalised: shifting y shifts only the intercept, by exactly the shift
     a, b = Ridge(lam).fit(X, y), Ridge(lam).fit(X, y + 1000.0)
@@ -150,6 +152,9 @@ def test_logistic_matches_sklearn_on_breast_cancer(C):
     X, y = _cancer()
     # sklearn: C sum_i loss_i + 1/2 ||w||^2 (intercept unpenalised) == m C [cost (11) + lam/(2m)||w||^2], lam = 1/C
     sk = SkLR(C=C, tol=1e-12, max_iter=100000).fit(X, y)
+    # sklearn checked before it is trusted: its point is stationary for cost (11) + penalty
+    g_sk = ob.Logistic(X, y, 1.0 / C, True).grad(np.r_[sk.intercept_, sk.coef_[0]])
+    assert np.linalg.norm(g_sk) <= 1e-7
     est = LogisticRegression(lam=1.0 / C, tol=1e-10).fit(X, y)
     assert est.coef_.shape == (1, 30) and est.intercept_.shape == (1,)
     assert np.max(np.abs(est.coef_ - sk.coef_)) <= 1e-5

@@ -146,6 +146,7 @@ def test_bb_on_logistic_matches_sklearn(rng):
     o = ob.Logistic(X, yl, lam=lam, intercept=True)
     clf = sk.LogisticRegression(C=1 / lam, tol=1e-12, max_iter=10000).fit(X, yl)
     ref = np.concatenate([clf.intercept_, clf.coef_[0]])
+    assert np.linalg.norm(o.grad(ref)) <= 1e-8  # sklearn's answer is checked before it is trusted
     for method in ("bb", "nesterov"):
         res = minimize(o, np.zeros(7), method=method, tol=1e-10, max_iter=20000)
         np.testing.assert_allclose(res.x, ref, rtol=1e-6, atol=1e-7)
@@ -189,6 +190,10 @@ def test_lasso_matches_sklearn(rng):
     b = A @ xt + 0.1 * rng.standard_normal(80)
     mu = 4.0
     w = sk.Lasso(alpha=mu / 80, fit_intercept=False, tol=1e-14, max_iter=200000).fit(A, b).coef_
+    # sklearn's answer is checked before it is trusted: the LASSO optimality conditions
+    # A'(b - Aw) = mu sign(w_j) where w_j != 0 and |A'(b - Aw)|_j <= mu where w_j = 0
+    c, nz = A.T @ (b - A @ w), w != 0
+    assert np.abs(c[nz] - mu * np.sign(w[nz])).max() <= 1e-8 * mu and np.abs(c[~nz]).max() <= mu * (1 + 1e-10)
     obj = ob.Lasso(A, b, mu)
     fref = obj.value(w)
     for method in ("continuation", "fista", "proximal"):

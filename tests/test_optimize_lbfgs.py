@@ -34,9 +34,11 @@ def test_logistic_matches_scipy_and_sklearn(logreg):
     assert res.success and res.status == 0 and res.grad_norm <= 1e-10
     clf = sk.LogisticRegression(C=1 / lam, tol=1e-12, max_iter=10000).fit(X, y)
     ref_sk = np.concatenate([clf.intercept_, clf.coef_[0]])
+    assert np.linalg.norm(o.grad(ref_sk)) <= 1e-8  # sklearn's answer checked before it is trusted
     np.testing.assert_allclose(res.x, ref_sk, rtol=1e-6, atol=1e-7)
     ref_sp = so.minimize(o.value_and_grad, np.zeros(13), jac=True, method="L-BFGS-B",
                          options=dict(gtol=1e-12, ftol=1e-16, maxiter=10000)).x
+    assert np.linalg.norm(o.grad(ref_sp)) <= 1e-7  # SciPy's answer checked before it is trusted
     np.testing.assert_allclose(res.x, ref_sp, rtol=1e-6, atol=1e-7)
     assert res.fun <= o.value(ref_sp) * (1 + 1e-12)
     # without intercept and with another memory
