@@ -128,6 +128,22 @@ def make_quantizers(names, p, B, d):
     return made
 
 
+def merge_identical(made, d):
+    """One entry per distinct quantizer: the l_p composite of Theorem 3.1 *is* SimQ+ at
+    p in [2, inf) and SimQ at p = inf, so running it twice would draw two identical curves on
+    top of each other; such entries are joined under one name ("simqplus = lp")."""
+    entries, where = [], {}
+    for name, q in made.items():
+        # identical = the same resolved parameters in dimension d (the C core's own record)
+        key = "unquantized" if q is None else (type(q).__name__, repr(sorted(q.params(d).items())))
+        if key in where:
+            entries[where[key]][0] += f" = {name}"
+        else:
+            where[key] = len(entries)
+            entries.append([name, q])
+    return dict((name, q) for name, q in entries)
+
+
 def run(argv=None) -> int:
     args = _parser().parse_args(argv)
     t_start = time.perf_counter()
@@ -149,7 +165,8 @@ def run(argv=None) -> int:
     print(f"  f* = {star.fun:.6f} ({star.nit} BB iterations); domain {domain!r}; oracle: minibatch of "
           f"{args.batch}, computed bound ||g||_q <= B = {oracle.q_bound:.3f}")
     print(f"  {method}, T = {args.T}, {args.repeats} repeat(s), step = {args.step}, seed = {args.seed}")
-    quantizers = make_quantizers(names, args.p, oracle.q_bound, d)
+    quantizers = merge_identical(make_quantizers(names, args.p, oracle.q_bound, d), d)
+    names = list(quantizers)
     step = args.step if args.step == "theory" else float(args.step)
     cmp = compare(oracle, quantizers, args.T, repeats=args.repeats, rng=args.seed, step=step,
                   progress=lambda msg: print("  " + msg, flush=True))

@@ -66,23 +66,33 @@ class Comparison:
     def figure(self, path=None, title=None):
         """Suboptimality vs iteration and vs total bits (log scales), U(t, p) drawn in.
         Needs matplotlib; saves a PNG when `path` is given. Returns the Figure."""
-        import matplotlib
-        if path is not None:
-            matplotlib.use("Agg", force=False)
+        # No backend is forced here: saving a PNG works with any backend, and forcing Agg
+        # would stop figures from showing inline in Jupyter.
         import matplotlib.pyplot as plt
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-        for name, tr in self.traces.items():
+        # Curves of different quantizers often lie on top of each other (at low noise every
+        # unbiased quantizer tracks the unquantized run): give each its own line style and
+        # marker so that covered curves stay visible, and draw the unquantized run last, in black.
+        styles = [("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ("-", "v"), ("--", "P"), ("-.", "X"),
+                  (":", "*"), ("-", "<"), ("--", ">")]
+        names = sorted(self.traces, key=lambda n: n == "unquantized")
+        for i, name in enumerate(names):
+            tr = self.traces[name]
             y = np.maximum(tr["subopt_mean"], 1e-16)
-            ax1.loglog(tr["iteration"], y, label=name)
-            ax2.loglog(np.maximum(tr["bits"], 1), y, label=name)
+            ls, mk = styles[i % len(styles)]
+            kw = dict(ls=ls, marker=mk, markevery=max(1, len(y) // 8), ms=4, lw=1.4, label=name)
+            if name == "unquantized":
+                kw.update(color="k", lw=2.2, ms=5, zorder=5, alpha=0.8)
+            ax1.loglog(tr["iteration"], y, **kw)
+            ax2.loglog(np.maximum(tr["bits"], 1), y, **kw)
         it = next(iter(self.traces.values()))["iteration"]
-        ax1.loglog(it, self.minimax_rate(it), "k--", lw=1, label="U(t, p), c1 = 1")
+        ax1.loglog(it, self.minimax_rate(it), color="0.4", ls=(0, (1, 3)), lw=1, label="U(t, p), c1 = 1")
         ax1.set_xlabel("iteration t")
         ax2.set_xlabel("bits communicated")
         for ax in (ax1, ax2):
             ax.set_ylabel("f(x_avg) - f*")
             ax.grid(True, which="both", alpha=0.3)
-        ax1.legend(fontsize=7)
+            ax.legend(fontsize=7)
         fig.suptitle(title or f"{self.method} on {type(self.problem).__name__}, p = {self.problem.p:g}, "
                               f"d = {self.problem.d}, T = {self.T}, {self.repeats} repeats")
         fig.tight_layout()
