@@ -22,12 +22,16 @@ import numbers
 
 __all__ = ["Interval", "Options", "InstanceOf", "validate", "check"]
 
+INT64_MAX = 2**63 - 1
+
 
 class Interval:
     """``kind`` (int or float) in [left, right] (``closed``: 'both', 'left', 'right', 'neither';
     ``None`` for an unbounded end)."""
 
     def __init__(self, kind, left, right, closed="both"):
+        if kind is int and right is None:
+            right = INT64_MAX  # integers cross into C as int64: larger is a ValueError, not a wrap
         self.kind, self.left, self.right, self.closed = kind, left, right, closed
 
     def _type_ok(self, v):
@@ -52,8 +56,9 @@ class Interval:
     def describe(self):
         lb = "[" if self.closed in ("both", "left") else "("
         rb = "]" if self.closed in ("both", "right") else ")"
-        lo = "-inf" if self.left is None else f"{self.left:g}"
-        hi = "inf" if self.right is None else f"{self.right:g}"
+        lo = "-inf" if self.left is None else f"{self.left}" if self.kind is int else f"{self.left:g}"
+        hi = ("inf" if self.right is None else "2^63 - 1" if self.right == INT64_MAX
+              else f"{self.right}" if self.kind is int else f"{self.right:g}")
         return f"{'an int' if self.kind is int else 'a real number'} in {lb}{lo}, {hi}{rb}"
 
 

@@ -44,6 +44,42 @@ def payload_bytes(payload) -> bytes:
     return arr.tobytes()
 
 
+def field_widths(widths) -> np.ndarray:
+    """Field widths as a 1-D int64 array, each in 1..32 bits (shared with the twin)."""
+    arr = np.asarray(widths)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"widths must be integers, got {type(widths).__name__} of dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"widths must be a 1-D sequence of field widths, got shape {arr.shape}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > 32:
+        raise ValueError(f"widths must be in 1..32 bits, got {int(arr.max())}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    bad = np.flatnonzero((arr < 1) | (arr > 32))
+    if bad.size:
+        raise ValueError(f"widths must be in 1..32 bits, got widths[{bad[0]}] = {arr[bad[0]]}")
+    return arr
+
+
+def field_values(values, widths) -> np.ndarray:
+    """Field values as a 1-D int64 array, values[i] in [0, 2^widths[i]) (shared with the twin)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"values must be integers, got {type(values).__name__} of dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"values must be a 1-D sequence of field values, got shape {arr.shape}")
+    if arr.size != widths.size:
+        raise ValueError(f"values and widths must have the same length, got {arr.size} values and {widths.size} widths")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > 2**32:
+        i = int(np.argmax(arr))
+        raise ValueError(f"values[{i}] = {int(arr[i])} does not fit in widths[{i}] = {int(widths[i])} bits")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    bad = np.flatnonzero((arr < 0) | (arr >= (np.int64(1) << widths)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"values[{i}] = {int(arr[i])} does not fit in widths[{i}] = {int(widths[i])} bits")
+    return arr
+
+
 def pack_fields(values, widths) -> tuple[bytes, int]:
     """Pack unsigned integer fields LSB-first.
 
@@ -61,12 +97,8 @@ def pack_fields(values, widths) -> tuple[bytes, int]:
     nbits : int
         ``sum(widths)``.
     """
-    values = np.asarray(values)
-    widths = np.asarray(widths)
-    if values.dtype.kind not in "iub" or widths.dtype.kind not in "iub":
-        raise TypeError("values and widths must be integer arrays")
-    values = np.ascontiguousarray(values, dtype=np.int64).ravel()
-    widths = np.ascontiguousarray(widths, dtype=np.int64).ravel()
+    widths = field_widths(widths)
+    values = field_values(values, widths)
     payload, nbits = _core._bits_write(values, widths)
     return payload, int(nbits)
 
@@ -75,10 +107,7 @@ def unpack_fields(payload, nbits: int, widths) -> np.ndarray:
     """Inverse of :func:`pack_fields`; raises DecodeError on a wrong payload length,
     fields that do not fill exactly ``nbits`` bits, or non-zero padding."""
     nbits = check_int(nbits, "nbits", minimum=0, maximum=MAX_LENGTH)
-    widths = np.asarray(widths)
-    if widths.dtype.kind not in "iub":
-        raise TypeError("widths must be an integer array")
-    widths = np.ascontiguousarray(widths, dtype=np.int64).ravel()
+    widths = field_widths(widths)
     return _core._bits_read(payload_bytes(payload), nbits, widths)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import _core
 from ._rng import as_generator
-from ._validation import as_matrix, as_vector, check_positive, check_real, check_threads
+from ._validation import as_matrix, as_vector, check_int, check_positive, check_real, check_threads
 
 __all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "Lasso", "Function"]
 
@@ -126,11 +126,11 @@ class Objective:
         return f"dim={self.dim}"
 
 
-def _data(X, y, rows_name="X"):
+def _data(X, y, rows_name="X", y_name="y"):
     X = as_matrix(X, rows_name)
-    y = as_vector(y, "y")
+    y = as_vector(y, y_name)
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have one entry per row of {rows_name}: expected length {X.shape[0]}, "
+        raise ValueError(f"{y_name} must have one entry per row of {rows_name}: expected length {X.shape[0]}, "
                          f"got {y.shape[0]}")
     return X, y
 
@@ -245,7 +245,7 @@ class Lasso(Objective):
     l_delta(x) = x^2/(2 delta) for |x| < delta, |x| - delta/2 otherwise."""
 
     def __init__(self, A, b, mu, *, delta=0.0, threads=None):
-        self.A, self.b = _data(A, b, "A")
+        self.A, self.b = _data(A, b, "A", "b")
         self.mu = check_positive(mu, "mu", allow_zero=True)
         self.delta = check_positive(delta, "delta", allow_zero=True)
         self.m = self.A.shape[0]
@@ -289,9 +289,7 @@ class Function(Objective):
             if f is not None and not callable(f):
                 raise TypeError(f"{name} must be callable or None, got {type(f).__name__}")
         self.fun, self._grad, self._hess = fun, grad, hess
-        if dim is not None and (not isinstance(dim, numbers.Integral) or dim < 1):
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
-        self.dim = None if dim is None else int(dim)
+        self.dim = None if dim is None else check_int(dim, "dim", minimum=1)
         self._c_args = None
 
     def _x(self, x, name="x"):

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._errors import DecodeError
 from .._validation import check_int
-from ..coding import MAX_LENGTH, as_bit_string, payload_bytes
+from ..coding import MAX_LENGTH, as_bit_string, field_values, field_widths, payload_bytes
 
 _TOP = 1 << 56
 
@@ -28,34 +28,16 @@ def _bits_of(values, widths):
     return np.array(out, dtype=np.uint8)
 
 
-def _check_widths(widths):
-    widths = np.asarray(widths)
-    if widths.dtype.kind not in "iub":
-        raise TypeError("widths must be an integer array")
-    widths = widths.astype(np.int64).ravel()
-    if widths.size and (widths.min() < 1 or widths.max() > 32):
-        raise ValueError("widths must be in 1..32")
-    return widths
-
-
 def pack_fields(values, widths):
-    values = np.asarray(values)
-    if values.dtype.kind not in "iub":
-        raise TypeError("values and widths must be integer arrays")
-    widths = _check_widths(widths)
-    values = values.astype(np.int64).ravel()
-    if values.size != widths.size:
-        raise ValueError("values and widths differ in length")
-    for v, w in zip(values, widths):
-        if v < 0 or int(v) >> int(w):
-            raise ValueError(f"value {v} does not fit in {w} bits")
+    widths = field_widths(widths)
+    values = field_values(values, widths)
     bits = _bits_of(values, widths)
     return np.packbits(bits, bitorder="little").tobytes(), int(widths.sum())
 
 
 def unpack_fields(payload, nbits, widths):
     nbits = check_int(nbits, "nbits", minimum=0, maximum=MAX_LENGTH)
-    widths = _check_widths(widths)
+    widths = field_widths(widths)
     payload = payload_bytes(payload)
     if len(payload) != (nbits + 7) // 8:
         raise DecodeError("wrong payload length")
