@@ -160,3 +160,52 @@ def test_sweep_covers_every_public_function():
                 continue  # an abstract base, a result record, an exception class
             assert name in covered, f"{mod.__name__}.{name} is not in the sweep"
     assert len(CASES) > 500
+
+
+# ---- inputs that are unusual but valid: same answer as the plain float64 C-contiguous array ----
+
+def _layouts(a):
+    """The same values as a Fortran-ordered copy, a strided view, float32 (when exact), ints."""
+    out = {"fortran": np.asfortranarray(a)}
+    big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
+    big[..., ::2] = a
+    out["strided"] = big[..., ::2]
+    if np.all(a.astype(np.float32) == a):
+        out["float32"] = a.astype(np.float32)
+    if np.all(np.round(a) == a):
+        out["int32"] = a.astype(np.int32)
+        out["int64"] = a.astype(np.int64)
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda X, y: O.LeastSquares(X, y, lam=0.5),
+    lambda X, y: O.Logistic(X, (y > 0).astype(float), lam=0.5, intercept=True),
+    lambda X, y: O.Hinge(X, (y > 0).astype(float)),
+    lambda X, y: O.Lasso(X, y, 0.3),
+], ids=["least_squares", "logistic", "hinge", "lasso"])
+def test_layouts_and_dtypes_give_the_same_objective(make):
+    Xi = np.round(RNG.standard_normal((20, 4)) * 4)  # integer-valued: exact in every dtype
+    yi = np.round(RNG.standard_normal(20) * 4)
+    ref = make(Xi, yi)
+    x = RNG.standard_normal(ref.dim)
+    v0, g0 = ref.value_and_grad(x)
+    for name, Xv in _layouts(Xi).items():
+        o = make(Xv, yi)
+        v, g = o.value_and_grad(x)
+        assert v == pytest.approx(v0, rel=1e-14), name
+        np.testing.assert_allclose(g, g0, rtol=1e-13, atol=1e-14, err_msg=name)
+    for name, xv in _layouts(np.round(x * 8) / 8).items():
+        np.testing.assert_allclose(ref.grad(xv), ref.grad(np.round(x * 8) / 8), rtol=1e-14, err_msg=name)
+
+
+def test_layouts_give_the_same_minimiser_and_lasso():
+    Xi = np.round(RNG.standard_normal((30, 5)) * 4)
+    yi = np.round(RNG.standard_normal(30) * 4)
+    ref = OPT.lasso(Xi, yi, 2.0, tol=1e-10)
+    for name, Xv in _layouts(Xi).items():
+        np.testing.assert_allclose(OPT.lasso(Xv, yi, 2.0, tol=1e-10).x, ref.x, rtol=1e-9, atol=1e-12, err_msg=name)
+    o = O.LeastSquares(Xi, yi)
+    r0 = OPT.minimize(o, np.zeros(5), method="bb", tol=1e-10)
+    for name, x0 in _layouts(np.zeros(5)).items():
+        np.testing.assert_array_equal(OPT.minimize(o, x0, method="bb", tol=1e-10).x, r0.x, err_msg=name)
