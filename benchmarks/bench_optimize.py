@@ -145,5 +145,72 @@ def _logreg_rows(ctx):
     return rows
 
 
+def _lasso_problem(m, n, correlated, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    if correlated:
+        for j in range(1, n):
+            A[:, j] = 0.9 * A[:, j - 1] + np.sqrt(1 - 0.81) * A[:, j]
+    xt = np.zeros(n)
+    xt[rng.choice(n, 20, replace=False)] = rng.standard_normal(20) * 3
+    return A, A @ xt + 0.5 * rng.standard_normal(m)
+
+
+def _lasso_rows(ctx):
+    from convq.optimize import lasso
+    rows = []
+    target = 1e-6
+    limit, note = _single_thread_blas()
+    peers = {}
+    try:
+        from sklearn.linear_model import Lasso as SkLasso
+        peers["sklearn Lasso"] = lambda A, b, mu, tol: SkLasso(alpha=mu / A.shape[0], fit_intercept=False, tol=tol,
+                                                               max_iter=100000).fit(A, b).coef_
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import celer
+        peers["celer"] = lambda A, b, mu, tol: celer.Lasso(alpha=mu / A.shape[0], fit_intercept=False, tol=tol,
+                                                           max_iter=1000).fit(A, b).coef_
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import skglm
+        peers["skglm"] = lambda A, b, mu, tol: skglm.Lasso(alpha=mu / A.shape[0], fit_intercept=False, tol=tol,
+                                                           max_iter=1000).fit(A, b).coef_
+    except ImportError:  # pragma: no cover
+        pass
+    cases = [(500, 2000, False, 10), (500, 2000, False, 100), (500, 2000, True, 10), (500, 2000, True, 100)]
+    if ctx.quick:
+        cases = cases[:2]
+    import warnings
+    with limit, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peers' convergence warnings at loose tolerances
+        for m, n, corr, frac in cases:
+            A, b = _lasso_problem(m, n, corr, 7)
+            mu = float(np.abs(A.T @ b).max()) / frac
+            f = ob.Lasso(A, b, mu)
+            cands = [lasso(A, b, mu, tol=1e-15).x] + [fn(A, b, mu, 1e-12) for fn in peers.values()]
+            for c in cands[:1]:  # convq's reference point passes the optimality conditions
+                g = A.T @ (b - A @ c)
+                nz = c != 0
+                assert np.abs(g[nz] - mu * np.sign(c[nz])).max(initial=0) <= 1e-6 * mu
+                assert np.abs(g[~nz]).max(initial=0) <= mu * (1 + 1e-6)
+            fstar = min(f.value(c) for c in cands)
+            tols = list(np.logspace(-2, -14, 25))
+            solvers = {"convq cd": lambda tol: lasso(A, b, mu, tol=tol).x,
+                       "convq fista": lambda tol: lasso(A, b, mu, method="fista", tol=tol, max_iter=100000).x}
+            solvers.update({k: (lambda fn: lambda tol: fn(A, b, mu, tol))(fn) for k, fn in peers.items()})
+            res = {k: _time_to_accuracy(fn, tols, f.value, fstar, target) for k, fn in solvers.items()}
+            label = f"lasso {m}x{n} {'corr 0.9' if corr else 'gaussian'} lmax/{frac} to 1e-6"
+            tc, tolc, subc = res["convq cd"]
+            for ref in peers:
+                tr, tolr, subr = res[ref]
+                rows.append(Row("optimize", f"{label}: convq cd", tc, ref, tr,
+                                note=f"tol {tolc:.1e} -> {subc:.1e}; ref tol {tolr:.1e} -> {subr:.1e}; 1 thread"))
+            rows[-1].note += f"; convq fista {res['convq fista'][0] * 1e3:.1f} ms"
+    return rows
+
+
 def run(ctx):
-    return _fused_rows(ctx) + _logreg_rows(ctx)
+    return _fused_rows(ctx) + _logreg_rows(ctx) + _lasso_rows(ctx)

@@ -87,11 +87,15 @@ def _cases():
     add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "mu", BAD_REAL + [-1.0])
     add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "method", ["newton", None, 3])
     add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "x0", _bad_arrays((3,), none_ok=True))
-    add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "tol", BAD_REAL + [-1.0])
-    add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "max_iter", [-1, 2**63, 1.5, "x"])
-    add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "eta", BAD_REAL + [0.0, 1.0, 2.0])
-    add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "mu0", BAD_OPTIONAL + [-1.0])
-    add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "delta_factor", BAD_REAL + [-1.0, 0.0])
+    for method in ("cd", "continuation"):
+        add(OPT.lasso, dict(A=X, b=Y, mu=1.0, method=method), "tol", BAD_OPTIONAL + [-1.0, 0.0])
+        add(OPT.lasso, dict(A=X, b=Y, mu=1.0, method=method), "max_iter", [-1, 0, 2**63, 1.5, "x"])
+    add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "ws_start", [-1, 0, 2**63, 1.5, "x", None])
+    add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "anderson", [-1, 11, 2**63, 1.5, "x", None])
+    cont = dict(A=X, b=Y, mu=1.0, method="continuation")
+    add(OPT.lasso, cont, "eta", BAD_REAL + [0.0, 1.0, 2.0])
+    add(OPT.lasso, cont, "mu0", BAD_OPTIONAL + [-1.0])
+    add(OPT.lasso, cont, "delta_factor", BAD_REAL + [-1.0, 0.0])
     # bounds: closed forms
     for fn, kw in [(B.lp_deltas, dict(d=16, p=1.5)), (B.precision_upper, dict(d=16, p=1.5)),
                    (B.simq_bits, dict(d=16)), (B.simqplus_bits, dict(d=16, k=4)),

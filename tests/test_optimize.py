@@ -196,11 +196,11 @@ def test_lasso_matches_sklearn(rng):
     assert np.abs(c[nz] - mu * np.sign(w[nz])).max() <= 1e-8 * mu and np.abs(c[~nz]).max() <= mu * (1 + 1e-10)
     obj = ob.Lasso(A, b, mu)
     fref = obj.value(w)
-    for method in ("continuation", "fista", "proximal"):
+    for method in ("continuation", "fista", "proximal", "cd"):
         res = lasso(A, b, mu, method=method, tol=1e-9, max_iter=100000)
         assert abs(res.fun - fref) <= 1e-6 * fref, (method, res.fun, fref)
         assert res.fun == pytest.approx(obj.value(res.x), rel=1e-12)
-    res = lasso(A, b, mu)
+    res = lasso(A, b, mu, method="continuation")
     # the continuation follows mu_{t+1} = max(0.1 mu_t, mu) from ||A'b||_inf
     mus = [s[0] for s in res.stages if s[0] != "polish"]
     assert mus[0] == pytest.approx(np.max(np.abs(A.T @ b)))

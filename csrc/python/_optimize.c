@@ -8,6 +8,7 @@
  */
 #include "bind.h"
 #include "optimize/cq_objectives.h"
+#include "optimize/cq_lasso_cd.h"
 #include "optimize/cq_optimize.h"
 #include "_objectives.h"
 
@@ -111,6 +112,87 @@ out:
     return result;
 }
 
+/* ---- LASSO by working-set coordinate descent (cq_lasso_cd.h) ---------------------------- */
+
+typedef struct {
+    const double *AT, *b;
+    size_t m, n;
+    cq_lasso_cd_opts o;
+    double *x, *work;
+    size_t *iwork;
+    cq_lasso_cd_info info;
+} lasso_cd_args;
+
+static int run_lasso_cd(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    lasso_cd_args *a = (lasso_cd_args *)p;
+    return cq_lasso_cd(a->AT, a->b, a->m, a->n, &a->o, a->x, a->work, a->iwork, &a->info, it, err);
+}
+
+/* _lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k)
+ *   -> (x, primal, dual, gap, n_outer, n_epochs, n_extrapolated, ws_size, converged) */
+static PyObject *py_lasso_cd(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *ato, *bo, *xo;
+    double mu, tol;
+    long max_outer, max_epochs, ws_start;
+    int K;
+    if (!PyArg_ParseTuple(args, "OOOddllli", &ato, &bo, &xo, &mu, &tol, &max_outer, &max_epochs, &ws_start, &K))
+        return NULL;
+    if (!(mu > 0.0) || !(tol >= 0.0) || max_outer < 1 || max_epochs < 1 || ws_start < 1 || K < 0 ||
+        K > CQ_LASSO_MAX_K)
+        return PyErr_Format(PyExc_ValueError, "invalid coordinate-descent options");
+    PyArrayObject *AT = cqb_double_array(ato, "A", 2, 2), *b = NULL, *x0 = NULL, *x = NULL;
+    PyObject *result = NULL;
+    lasso_cd_args a;
+    memset(&a, 0, sizeof a);
+    if (AT == NULL) return NULL;
+    size_t n = (size_t)PyArray_DIM(AT, 0), m = (size_t)PyArray_DIM(AT, 1);
+    b = cqb_vec_arg(bo, "b", m);
+    if (b == NULL) goto out;
+    x0 = cqb_vec_arg(xo, "x0", n);
+    if (x0 == NULL) goto out;
+    size_t nw = cq_lasso_cd_work(m, n, K);
+    if (n > PY_SSIZE_T_MAX / sizeof(size_t) || nw > PY_SSIZE_T_MAX / sizeof(double)) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    npy_intp dims[1] = {(npy_intp)n};
+    x = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    a.work = (double *)PyMem_Malloc(nw * sizeof(double));
+    a.iwork = (size_t *)PyMem_Malloc((n ? n : 1) * sizeof(size_t));
+    if (x == NULL || a.work == NULL || a.iwork == NULL) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto out;
+    }
+    memcpy(PyArray_DATA(x), PyArray_DATA(x0), n * sizeof(double));
+    a.AT = (const double *)PyArray_DATA(AT);
+    a.b = (const double *)PyArray_DATA(b);
+    a.m = m;
+    a.n = n;
+    a.o.mu = mu;
+    a.o.tol = tol;
+    a.o.max_outer = max_outer;
+    a.o.max_epochs = max_epochs;
+    a.o.ws_start = (size_t)ws_start;
+    a.o.anderson_k = K;
+    a.x = (double *)PyArray_DATA(x);
+    if (cqb_call(run_lasso_cd, &a, NULL) < 0) goto out;
+    result = Py_BuildValue("OdddlllnO", (PyObject *)x, a.info.primal, a.info.dual, a.info.gap, a.info.n_outer,
+                           a.info.n_epochs, a.info.n_extrapolated, (Py_ssize_t)a.info.ws_size,
+                           a.info.converged ? Py_True : Py_False);
+out:
+    PyMem_Free(a.work);
+    PyMem_Free(a.iwork);
+    Py_XDECREF(AT);
+    Py_XDECREF(b);
+    Py_XDECREF(x0);
+    Py_XDECREF(x);
+    return result;
+}
+
 /* The C enums convq.optimize reads (never re-types): methods, step rules, nonmonotone
  * kinds and result statuses. */
 int cqb_optimize_constants(PyObject *m)
@@ -144,5 +226,8 @@ PyMethodDef cqb_optimize_methods[] = {
     {"_minimize", py_minimize, METH_VARARGS,
      "_minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status, "
      "trace_f, trace_g, trace_t, trace_time)."},
+    {"_lasso_cd", py_lasso_cd, METH_VARARGS,
+     "_lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k) -> (x, primal, dual, gap, "
+     "n_outer, n_epochs, n_extrapolated, ws_size, converged)."},
     {NULL, NULL, 0, NULL},
 };

@@ -91,7 +91,7 @@ def case_optimize():
             out[f"{m}/{s}/{kw}/{name}"] = [r.x, r.fun, r.nit, r.nfev, r.ngev, r.trace["fun"], r.trace["grad_norm"], r.trace["step"]]
     A = rng.standard_normal((40, 20))
     b = rng.standard_normal(40)
-    r = optimize.lasso(A, b, 0.1)
+    r = optimize.lasso(A, b, 0.1, method="continuation")
     out["lasso"] = [r.x, r.fun]
     la = O.Lasso(A, b, 0.1)
     for m in ("proximal", "fista"):

@@ -1,0 +1,107 @@
+"""LASSO by working-set coordinate descent (``lasso(method="cd")``, the default): the
+solution is checked against the LASSO optimality conditions directly (no solver trusted),
+the reported duality gap against a tightly solved reference, and scikit-learn's answer
+only after its own optimality conditions were verified."""
+import numpy as np
+import pytest
+
+from convq import objectives as ob
+from convq.optimize import lasso
+
+
+def _kkt_violation(A, b, mu, x):
+    """max over j of the violation of A_j'(b - Ax) = mu sign(x_j) (x_j != 0),
+    |A_j'(b - Ax)| <= mu (x_j = 0), relative to mu."""
+    c = A.T @ (b - A @ x)
+    nz = x != 0
+    v_nz = np.abs(c[nz] - mu * np.sign(x[nz])).max(initial=0.0)
+    v_z = np.maximum(np.abs(c[~nz]) - mu, 0).max(initial=0.0)
+    return max(v_nz, v_z) / mu
+
+
+def _problem(kind, m, n, seed):
+    rng = np.random.default_rng(seed)
+    if kind == "correlated":  # Toeplitz correlation 0.9^|i-j| between columns
+        Z = rng.standard_normal((m, n))
+        A = np.empty((m, n))
+        A[:, 0] = Z[:, 0]
+        for j in range(1, n):
+            A[:, j] = 0.9 * A[:, j - 1] + np.sqrt(1 - 0.81) * Z[:, j]
+    else:
+        A = rng.standard_normal((m, n))
+    xt = np.zeros(n)
+    xt[rng.choice(n, max(1, n // 20), replace=False)] = rng.standard_normal(max(1, n // 20)) * 3
+    b = A @ xt + 0.3 * rng.standard_normal(m)
+    return A, b
+
+
+@pytest.mark.parametrize("kind", ["plain", "correlated"])
+@pytest.mark.parametrize("m, n", [(60, 200), (200, 40)])
+@pytest.mark.parametrize("frac", [0.5, 0.1, 0.01])
+def test_solution_satisfies_the_optimality_conditions(kind, m, n, frac):
+    A, b = _problem(kind, m, n, seed=m + n)
+    mu = frac * np.abs(A.T @ b).max()
+    res = lasso(A, b, mu, tol=1e-14)
+    assert res.success and res.method == "lasso/cd"
+    assert _kkt_violation(A, b, mu, res.x) <= 1e-6
+    P = ob.Lasso(A, b, mu).value(res.x)
+    assert res.fun == pytest.approx(P, rel=1e-13)
+    # the gap is a certificate: P(x) - D(theta) >= P(x) - P* >= 0, and below the tolerance
+    assert -1e-9 * P <= res.gap <= 1e-14 * (b @ b) + 1e-9 * P
+    assert res.dual <= P * (1 + 1e-12)
+
+
+def test_default_tolerance_is_sklearns_gap_rule():
+    A, b = _problem("plain", 80, 300, seed=1)
+    mu = 0.1 * np.abs(A.T @ b).max()
+    res = lasso(A, b, mu)
+    assert res.success and res.gap <= 1e-4 * (b @ b)
+    tight = lasso(A, b, mu, tol=1e-14)
+    assert res.fun - tight.fun <= res.gap * (1 + 1e-9) + 1e-12  # the gap bounds the suboptimality
+
+
+def test_agrees_with_sklearn_after_checking_it():
+    sk = pytest.importorskip("sklearn.linear_model")
+    A, b = _problem("correlated", 100, 150, seed=3)
+    m = A.shape[0]
+    mu = 0.05 * np.abs(A.T @ b).max()
+    w = sk.Lasso(alpha=mu / m, fit_intercept=False, tol=1e-14, max_iter=100000).fit(A, b).coef_
+    assert _kkt_violation(A, b, mu, w) <= 1e-5  # sklearn checked before it is trusted
+    res = lasso(A, b, mu, tol=1e-14)
+    f = ob.Lasso(A, b, mu)
+    assert res.fun <= f.value(w) * (1 + 1e-12)
+    np.testing.assert_allclose(res.x, w, atol=1e-6 * np.abs(w).max())
+
+
+def test_variants_agree_and_warm_start():
+    A, b = _problem("plain", 50, 120, seed=4)
+    mu = 0.05 * np.abs(A.T @ b).max()
+    ref = lasso(A, b, mu, tol=1e-14)
+    for kw in (dict(anderson=0), dict(ws_start=120), dict(ws_start=1), dict(anderson=10), dict(x0=ref.x * 1.1)):
+        r = lasso(A, b, mu, tol=1e-14, **kw)
+        assert r.success, kw
+        assert r.fun == pytest.approx(ref.fun, rel=1e-11), kw
+    # warm start at the solution: converged at once
+    assert lasso(A, b, mu, tol=1e-12, x0=ref.x).nit <= ref.nit
+
+
+def test_edge_cases():
+    A, b = _problem("plain", 30, 10, seed=5)
+    lmax = np.abs(A.T @ b).max()
+    r = lasso(A, b, lmax * 1.0001)  # mu >= ||A'b||_inf: x = 0 exactly, gap 0 at once
+    assert r.success and np.all(r.x == 0) and r.nit == 0
+    Az = A.copy()
+    Az[:, 3] = 0.0  # a zero column never enters
+    Az[:, 5] = Az[:, 4]  # duplicated columns: still optimal (the minimiser is not unique)
+    r = lasso(Az, b, 0.05 * lmax, tol=1e-14)
+    assert r.success and r.x[3] == 0.0 and _kkt_violation(Az, b, 0.05 * lmax, r.x) <= 1e-6
+    r = lasso(A, b, 0.01 * lmax, max_iter=1, tol=1e-15)
+    assert not r.success and "epochs" in r.message and r.nit == 1
+    assert r.fun == pytest.approx(ob.Lasso(A, b, 0.01 * lmax).value(r.x), rel=1e-13)
+    with pytest.raises(ValueError, match="mu > 0"):
+        lasso(A, b, 0.0, method="cd")
+    assert lasso(A, b, 0.0).method != "lasso/cd"  # auto: least squares by FISTA
+    for kw, name in ((dict(ws_start=0), "ws_start"), (dict(anderson=11), "anderson"), (dict(anderson=-1), "anderson"),
+                     (dict(max_iter=0), "max_iter"), (dict(tol=-1.0), "tol"), (dict(method="celer"), "method")):
+        with pytest.raises(ValueError, match=name):
+            lasso(A, b, 1.0, **kw)
