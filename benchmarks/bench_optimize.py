@@ -212,5 +212,57 @@ def _lasso_rows(ctx):
     return rows
 
 
+def _svm_rows(ctx):
+    import warnings
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.svm import LinearSVC
+    from convq.models import LinearSVM
+    from convq.optimize import svm_dual_cd
+    rows = []
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((20000, 50))
+    yz = (Z @ rng.standard_normal(50) + 0.5 + 2 * rng.standard_normal(20000) > 0).astype(float)
+    cases = [("breast cancer 569x30", X, y.astype(float))]
+    if not ctx.quick:
+        cases.append(("simulated 20000x50", Z, yz))
+    C, target = 1.0, 1e-6
+    tols = list(np.logspace(-1, -10, 19))
+    limit, _ = _single_thread_blas()
+    with limit, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for label, A, b in cases:
+            for icpt in (False, True):
+                f = ob.Hinge(A, b, C, 1.0, icpt)
+                ref = svm_dual_cd(A, b, C, intercept=icpt, tol=1e-11, max_iter=10**7, rng=0)
+                fstar = ref.fun
+
+                def lin(tol):
+                    m = LinearSVC(C=C, loss="hinge", fit_intercept=icpt, tol=tol, max_iter=10**6).fit(A, b)
+                    return np.r_[m.intercept_, m.coef_[0]] if icpt else m.coef_[0]
+
+                if icpt:  # liblinear's own problem: the intercept is a penalised feature of value 1,
+                    # whose optimum convq certifies (KKT) by solving it without an intercept
+                    A1 = np.column_stack([np.ones(len(b)), A])
+                    f_lin = ob.Hinge(A1, b, C, 1.0, False).value
+                    fstar_lin = svm_dual_cd(A1, b, C, intercept=False, tol=1e-11, max_iter=10**7, rng=0).fun
+                else:
+                    f_lin, fstar_lin = f.value, fstar
+                tc, tolc, subc = _time_to_accuracy(lambda tol: svm_dual_cd(A, b, C, intercept=icpt, tol=tol,
+                                                                          max_iter=10**7, rng=0).x,
+                                                   tols, f.value, fstar, target)
+                tl, toll, subl = _time_to_accuracy(lin, tols, f_lin, fstar_lin, target)
+                t0 = time.perf_counter()
+                LinearSVM(C=C, fit_intercept=icpt).fit(A, b)
+                t_exact = time.perf_counter() - t0
+                what = "same problem" if not icpt else "intercept: each to its own problem's optimum"
+                rows.append(Row("optimize", f"svm hinge {label} {'no ' if not icpt else ''}intercept to 1e-6: "
+                                f"convq svm_dual_cd", tc, "LinearSVC", tl,
+                                note=f"{what}; tol {tolc:.1e} -> {subc:.1e}; ref tol {toll:.1e} -> {subl:.1e}; "
+                                     f"convq LinearSVM (exact active set) {t_exact * 1e3:.0f} ms"))
+    return rows
+
+
 def run(ctx):
-    return _fused_rows(ctx) + _logreg_rows(ctx) + _lasso_rows(ctx)
+    return _fused_rows(ctx) + _logreg_rows(ctx) + _lasso_rows(ctx) + _svm_rows(ctx)

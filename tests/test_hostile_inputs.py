@@ -96,6 +96,16 @@ def _cases():
     add(OPT.lasso, cont, "eta", BAD_REAL + [0.0, 1.0, 2.0])
     add(OPT.lasso, cont, "mu0", BAD_OPTIONAL + [-1.0])
     add(OPT.lasso, cont, "delta_factor", BAD_REAL + [-1.0, 0.0])
+    svm = dict(X=X, y=Y01)
+    add(OPT.svm_dual_cd, svm, "X", _bad_arrays(X.shape, length_fixed=False))
+    add(OPT.svm_dual_cd, svm, "y", _bad_arrays(Y.shape) + [np.full(12, 0.5), np.full(12, 2.0)])
+    add(OPT.svm_dual_cd, svm, "C", BAD_REAL + [-1.0, 0.0])
+    add(OPT.svm_dual_cd, svm, "slope", BAD_REAL + [-1.0, 0.0])
+    add(OPT.svm_dual_cd, svm, "intercept", [1, "yes", None])
+    add(OPT.svm_dual_cd, svm, "tol", BAD_REAL + [-1.0, 0.0])
+    add(OPT.svm_dual_cd, svm, "max_iter", [-1, 0, 2**63, 1.5, "x", None])
+    add(OPT.svm_dual_cd, svm, "rho", BAD_OPTIONAL + [-1.0, 0.0])
+    add(OPT.svm_dual_cd, svm, "rng", ["x", 1.5, -1, object()])
     # bounds: closed forms
     for fn, kw in [(B.lp_deltas, dict(d=16, p=1.5)), (B.precision_upper, dict(d=16, p=1.5)),
                    (B.simq_bits, dict(d=16)), (B.simqplus_bits, dict(d=16, k=4)),

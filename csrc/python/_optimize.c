@@ -10,6 +10,7 @@
 #include "optimize/cq_objectives.h"
 #include "optimize/cq_lasso_cd.h"
 #include "optimize/cq_optimize.h"
+#include "optimize/cq_svm_dcd.h"
 #include "_objectives.h"
 
 /* called with the GIL held (cqb_call_with_gil) */
@@ -193,6 +194,84 @@ out:
     return result;
 }
 
+/* ---- linear SVM by dual coordinate descent (cq_svm_dcd.h) --------------------------------- */
+
+typedef struct {
+    const double *X, *s;
+    size_t m, n;
+    cq_svm_dcd_opts o;
+    double *alpha, *w, *qii;
+    size_t *perm;
+    cq_svm_dcd_info info;
+} svm_dcd_args;
+
+static int run_svm_dcd(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    svm_dcd_args *a = (svm_dcd_args *)p;
+    return cq_svm_dcd(a->X, a->s, a->m, a->n, &a->o, a->alpha, a->w, a->qii, a->perm, bg, &a->info, it, err);
+}
+
+/* _svm_dcd(X, s, alpha0, U, eps, max_epochs, max_outer, intercept, rho, gen)
+ *   -> (alpha, w, t, pg_spread, eq_violation, n_epochs, n_outer, converged) */
+static PyObject *py_svm_dcd(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *xo, *so, *ao, *gen;
+    double U, eps, rho;
+    long max_epochs, max_outer;
+    int intercept;
+    if (!PyArg_ParseTuple(args, "OOOddllidO", &xo, &so, &ao, &U, &eps, &max_epochs, &max_outer, &intercept, &rho,
+                          &gen))
+        return NULL;
+    if (!(U > 0.0) || !(eps > 0.0) || max_epochs < 1 || max_outer < 1)
+        return PyErr_Format(PyExc_ValueError, "invalid dual coordinate descent options");
+    PyArrayObject *X = cqb_double_array(xo, "X", 2, 2), *sv = NULL, *a0 = NULL, *alpha = NULL, *w = NULL;
+    PyObject *result = NULL;
+    svm_dcd_args a;
+    memset(&a, 0, sizeof a);
+    if (X == NULL) return NULL;
+    size_t m = (size_t)PyArray_DIM(X, 0), n = (size_t)PyArray_DIM(X, 1);
+    sv = cqb_vec_arg(so, "s", m);
+    if (sv == NULL) goto out;
+    a0 = cqb_vec_arg(ao, "alpha0", m);
+    if (a0 == NULL) goto out;
+    npy_intp dm[1] = {(npy_intp)m}, dn[1] = {(npy_intp)n};
+    alpha = (PyArrayObject *)PyArray_SimpleNew(1, dm, NPY_DOUBLE);
+    w = (PyArrayObject *)PyArray_SimpleNew(1, dn, NPY_DOUBLE);
+    a.qii = (double *)PyMem_Malloc((m ? m : 1) * sizeof(double));
+    a.perm = (size_t *)PyMem_Malloc((m ? m : 1) * sizeof(size_t));
+    if (alpha == NULL || w == NULL || a.qii == NULL || a.perm == NULL) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto out;
+    }
+    memcpy(PyArray_DATA(alpha), PyArray_DATA(a0), m * sizeof(double));
+    a.X = (const double *)PyArray_DATA(X);
+    a.s = (const double *)PyArray_DATA(sv);
+    a.m = m;
+    a.n = n;
+    a.o.U = U;
+    a.o.eps = eps;
+    a.o.max_epochs = max_epochs;
+    a.o.max_outer = max_outer;
+    a.o.intercept = intercept != 0;
+    a.o.rho = rho;
+    a.alpha = (double *)PyArray_DATA(alpha);
+    a.w = (double *)PyArray_DATA(w);
+    if (cqb_call(run_svm_dcd, &a, gen) < 0) goto out;
+    result = Py_BuildValue("OOdddllO", (PyObject *)alpha, (PyObject *)w, a.info.intercept, a.info.pg_spread,
+                           a.info.eq_violation, a.info.n_epochs, a.info.n_outer,
+                           a.info.converged ? Py_True : Py_False);
+out:
+    PyMem_Free(a.qii);
+    PyMem_Free(a.perm);
+    Py_XDECREF(X);
+    Py_XDECREF(sv);
+    Py_XDECREF(a0);
+    Py_XDECREF(alpha);
+    Py_XDECREF(w);
+    return result;
+}
+
 /* The C enums convq.optimize reads (never re-types): methods, step rules, nonmonotone
  * kinds and result statuses. */
 int cqb_optimize_constants(PyObject *m)
@@ -229,5 +308,8 @@ PyMethodDef cqb_optimize_methods[] = {
     {"_lasso_cd", py_lasso_cd, METH_VARARGS,
      "_lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k) -> (x, primal, dual, gap, "
      "n_outer, n_epochs, n_extrapolated, ws_size, converged)."},
+    {"_svm_dcd", py_svm_dcd, METH_VARARGS,
+     "_svm_dcd(X, s, alpha0, U, eps, max_epochs, max_outer, intercept, rho, gen) -> (alpha, w, t, pg_spread, "
+     "eq_violation, n_epochs, n_outer, converged)."},
     {NULL, NULL, 0, NULL},
 };
