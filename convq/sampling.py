@@ -782,7 +782,13 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains, delta)
     offset = x0[0].copy() if offset is None else as_vector(offset, "offset", size=n)
-    k0 = np.rint((x0 - offset) / delta).astype(np.int64)
+    _check_grid_resolution(delta, offset, "grid_walk")
+    with np.errstate(over="ignore", invalid="ignore"):
+        r0 = np.rint((x0 - offset) / delta)
+    if not np.all(np.abs(r0) <= _INDEX_LIMIT):  # also catches inf / NaN: the int64 cast would wrap
+        raise ValueError(f"delta={delta:.6g} is too small for the distance between x0 and offset "
+                         f"({float(np.max(np.abs(x0 - offset))):.6g}): the start's grid index would exceed 2^53")
+    k0 = r0.astype(np.int64)
     centres = offset + k0 * delta
     ok = body.grid_contains(centres, delta)
     if not np.all(ok):
@@ -996,15 +1002,39 @@ class GridDistribution(tuple):
                 f"p_min={self.probs.min():.3g}, p_max={self.probs.max():.3g})")
 
 
+# Grid indices k (centre = offset + delta k) are kept below 2^53: exact integers in
+# float64 and far from the int64 range, so no float -> int64 cast can wrap.
+_INDEX_LIMIT = 2.0 ** 53
+
+
+def _check_grid_resolution(delta, offset, where):
+    """The centres offset + delta k must be distinct floats: delta above the rounding
+    unit of every offset coordinate."""
+    if np.any(offset + delta == offset) or np.any(offset - delta == offset):
+        j = int(np.flatnonzero((offset + delta == offset) | (offset - delta == offset))[0])
+        raise ValueError(f"{where}: delta={delta:.6g} is below the float64 resolution of offset[{j}]={offset[j]:.6g}: "
+                         "the grid centres offset + delta*k would coincide; use a larger delta")
+
+
 def _grid_candidates(body, delta, offset, max_cells):
     lo, hi = body.bounding_box()
-    kmin = np.ceil((lo - 0.5 * delta - offset) / delta).astype(np.int64) - 1
-    kmax = np.floor((hi + 0.5 * delta - offset) / delta).astype(np.int64) + 1
-    shape = kmax - kmin + 1
-    total = float(np.prod(shape.astype(float)))
+    _check_grid_resolution(delta, offset, "exact_grid_distribution")
+    # in floats first: a tiny delta gives indices beyond int64, whose cast would wrap
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        a = np.ceil((lo - 0.5 * delta - offset) / delta) - 1.0
+        b = np.floor((hi + 0.5 * delta - offset) / delta) + 1.0
+        counts = b - a + 1.0
+        total = float(np.prod(counts))
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))) or \
+            max(np.abs(a).max(), np.abs(b).max()) > _INDEX_LIMIT:
+        raise ValueError(f"delta={delta:.6g} is too small for the body (bounding box extent "
+                         f"{float(np.max(hi - lo)):.6g}): the grid would have {total:.3g} cells with indices "
+                         f"beyond 2^53 (max_cells={max_cells}); use a larger delta")
     if total > max_cells:
-        raise ValueError(f"the grid's bounding box has {total:.3g} cells, more than max_cells={max_cells}; "
-                         "use a larger delta or raise max_cells")
+        raise ValueError(f"the grid's bounding box has {total:.3g} cells for delta={delta:.6g}, more than "
+                         f"max_cells={max_cells}; use a larger delta or raise max_cells")
+    kmin, kmax = a.astype(np.int64), b.astype(np.int64)
+    shape = kmax - kmin + 1
     grids = np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(kmin, kmax)], indexing="ij")
     k = np.stack([g.ravel() for g in grids], axis=1).astype(np.int64)
     return k, kmin, shape
