@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import warnings
 
 import numpy as np
 
 from . import _core
 from ._optional import import_optional
 from ._rng import as_generator, spawn
-from ._validation import as_matrix, as_vector, check_int, check_positive, check_real, check_threads
+from ._validation import (as_float_array, as_matrix, as_vector, check_int, check_positive, check_real,
+                          check_threads)
 
 __all__ = [
     "Box", "Ball", "Polytope", "Intersection", "intersect",
@@ -367,6 +370,14 @@ class _Density:
         if self.dim is not None and self.dim != n:
             raise ValueError(f"dimension mismatch: {self!r} has n={self.dim}, the body has n={n}")
 
+    def _points_in(self, x, name="x"):
+        """``x`` as a finite (k, n) float array (a single point (n,) becomes one row)."""
+        x = as_float_array(x, name, ndim=(1, 2))
+        x = x[None, :] if x.ndim == 1 else x
+        if self.dim is not None and x.shape[1] != self.dim:
+            raise ValueError(f"{name} must have {self.dim} columns (the density's dimension), got shape {x.shape}")
+        return x
+
     def logpdf(self, x):
         """Unnormalised log F at each row of ``x`` (NumPy)."""
         raise NotImplementedError
@@ -383,11 +394,11 @@ class Uniform(_Density):
     """The uniform density F = 1 on K (log F = 0)."""
 
     def logpdf(self, x):
-        x = np.atleast_2d(np.asarray(x, float))
+        x = self._points_in(x)
         return np.zeros(len(x))
 
     def grad(self, x):
-        return np.zeros_like(np.atleast_2d(np.asarray(x, float)))
+        return np.zeros_like(self._points_in(x))
 
     def _c_dens(self, n):
         return (0, n, None, None, None, 0.0, 0, None, None, None)
@@ -432,11 +443,11 @@ class Gaussian(_Density):
         return np.linalg.inv(self.precision)
 
     def logpdf(self, x):
-        d = np.atleast_2d(np.asarray(x, float)) - self.mean
+        d = self._points_in(x) - self.mean
         return -0.5 * np.einsum("ij,ij->i", d @ self.precision, d)
 
     def grad(self, x):
-        d = np.atleast_2d(np.asarray(x, float)) - self.mean
+        d = self._points_in(x) - self.mean
         return -(d @ self.precision)
 
     def _c_dens(self, n):
@@ -458,11 +469,11 @@ class ExpNorm(_Density):
         self.power = int(power)
 
     def logpdf(self, x):
-        r = np.linalg.norm(np.atleast_2d(np.asarray(x, float)), axis=1)
+        r = np.linalg.norm(self._points_in(x), axis=1)
         return -self.c * r ** self.power
 
     def grad(self, x):
-        x = np.atleast_2d(np.asarray(x, float))
+        x = self._points_in(x)
         if self.power == 2:
             return -2 * self.c * x
         r = np.linalg.norm(x, axis=1, keepdims=True)
@@ -518,13 +529,13 @@ class LogisticPosterior(_Density):
         self._diag = bool(np.count_nonzero(L - np.diag(np.diag(L))) == 0)
 
     def logpdf(self, x):
-        t = np.atleast_2d(np.asarray(x, float))
+        t = self._points_in(x)
         z = t @ self.X.T
         ll = np.sum(self.y * z - np.logaddexp(0.0, z), axis=1)
         return ll - 0.5 * np.einsum("ij,ij->i", t @ self.prior_precision, t)
 
     def grad(self, x):
-        t = np.atleast_2d(np.asarray(x, float))
+        t = self._points_in(x)
         z = t @ self.X.T
         return (self.y - 0.5 * (1 + np.tanh(0.5 * z))) @ self.X - t @ self.prior_precision
 
@@ -560,17 +571,59 @@ class LogDensity(_Density):
         self.dim = None if dim is None else check_int(dim, "dim", minimum=1)
         self.n_calls = 0
 
+    def _label(self, which="fun"):
+        f = self.fun if which == "fun" else self._grad
+        return f"LogDensity {which} {getattr(f, '__qualname__', None) or type(f).__name__}"
+
+    def _batch_values(self, out, x, which):
+        """The vectorised result for the (k, n) batch ``x``: k real numbers."""
+        k = len(x)
+        label = self._label(which)
+        if out is None or isinstance(out, (str, bytes)):
+            raise TypeError(f"{label} returned {type(out).__name__} for a ({k}, {x.shape[1]}) array of points; "
+                            f"expected {k} real values (one per row)")
+        try:
+            arr = np.asarray(out)
+        except Exception as exc:
+            raise ValueError(f"{label} returned a value that is not an array of numbers: {exc}") from None
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{label} returned {type(out).__name__} of dtype {arr.dtype} for a ({k}, {x.shape[1]}) "
+                            f"array of points; expected {k} real values (one per row)")
+        if arr.ndim == 0:
+            raise ValueError(f"{label} returned a scalar ({type(out).__name__} {arr.item()!r}) for a "
+                             f"({k}, {x.shape[1]}) array of points; with vectorized=True it must return one value "
+                             f"per row, an array of shape ({k},); pass vectorized=False for a function of one point")
+        arr = arr.astype(float).reshape(-1)
+        if arr.shape != (k,):
+            raise ValueError(f"{label}: the log-density returned {arr.size} values for {k} points "
+                             f"(shape {np.shape(out)}; expected one value per row of a ({k}, n) array)")
+        return arr
+
+    def _point_value(self, v, row):
+        """The result of a one-point call: one real number."""
+        label = self._label()
+        if v is None or isinstance(v, (str, bytes)):
+            raise TypeError(f"{label} returned {type(v).__name__} at x={_fmt_vec(row)}; expected a real number")
+        try:
+            arr = np.asarray(v)
+        except Exception as exc:
+            raise ValueError(f"{label} returned a value that is not a number: {exc}") from None
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{label} returned {type(v).__name__} of dtype {arr.dtype} at x={_fmt_vec(row)}; "
+                            "expected a real number")
+        if arr.size != 1:
+            raise ValueError(f"{label} returned an array of shape {arr.shape} at the point x={_fmt_vec(row)}; "
+                             "with vectorized=False it must return one real number per point (use "
+                             "vectorized=True for a function of a (k, n) batch)")
+        return float(arr.reshape(-1)[0])
+
     def logpdf(self, x):
-        x = np.atleast_2d(np.asarray(x, float))
+        x = self._points_in(x)
         self.n_calls += 1
         if self.vectorized:
-            out = self.fun(x)
+            out = self._batch_values(self.fun(x), x, "fun")
         else:
-            out = [self.fun(row) for row in x]
-        out = np.asarray(out, dtype=float).reshape(-1)
-        if out.shape != (len(x),):
-            raise ValueError(f"the log-density returned {out.size} values for {len(x)} points "
-                             f"(expected one value per row of a ({len(x)}, n) array)")
+            out = np.array([self._point_value(self.fun(row), row) for row in x], dtype=float).reshape(-1)
         bad = np.isnan(out) | (out == np.inf)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -581,9 +634,22 @@ class LogDensity(_Density):
     def grad(self, x):
         if self._grad is None:
             return None
-        x = np.atleast_2d(np.asarray(x, float))
-        g = np.asarray(self._grad(x) if self.vectorized else [self._grad(r) for r in x], float)
-        return g.reshape(x.shape)
+        x = self._points_in(x)
+        g = self._grad(x) if self.vectorized else [self._grad(r) for r in x]
+        label = self._label("grad")
+        try:
+            g = np.asarray(g)
+        except Exception as exc:
+            raise ValueError(f"{label} returned a value that is not an array of numbers: {exc}") from None
+        if g.dtype.kind not in "fiub":
+            raise TypeError(f"{label} returned dtype {g.dtype}; expected real numbers of shape {x.shape}")
+        if g.size != x.size:
+            raise ValueError(f"{label} returned shape {g.shape} for points of shape {x.shape}; expected one gradient "
+                             "(n values) per point")
+        g = g.astype(float).reshape(x.shape)
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"{label} returned a non-finite gradient")
+        return g
 
     def __repr__(self):
         name = getattr(self.fun, "__name__", type(self.fun).__name__)
@@ -795,6 +861,7 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         i = int(np.flatnonzero(~ok)[0])
         raise ValueError(f"the start point x0[{i}] snaps to the grid centre {_fmt_vec(centres[i])}, which is not in "
                          "the grid set C; use another offset, a smaller delta or a start point deeper inside K")
+    stuck = _warn_if_grid_stuck(body, delta, offset, k0)
     if isinstance(density, LogDensity):
         chain = _grid_walk_numpy(density, body, delta, offset, k0, n_steps, thin, burn_in,
                                  continuous_time, lazy, gen)
@@ -805,11 +872,38 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         rates = na / np.maximum(npr, 1)
         chain = Chain("grid", s, rates, na, npr, indices=idx, times=times, delta=delta, offset=offset,
                       n_steps=n_steps, thin=thin, burn_in=burn_in, start=centres, start_indices=k0)
+    if not stuck:
+        _warn_if_nothing_accepted("grid_walk", chain, delta)
     if refine:
         flat = chain.samples.reshape(-1, n)
         chain.samples = _refine(density, body, flat, delta, gen).reshape(chain.samples.shape)
         chain.refined = True
     return chain
+
+
+def _warn_if_grid_stuck(body, delta, offset, k0):
+    """RuntimeWarning when no start cell has a neighbour in C: no move can ever be
+    accepted (delta is larger than the body's extent around the starts)."""
+    ku = np.unique(k0, axis=0)
+    for j in range(body.dim):
+        for sgn in (-1, 1):
+            yk = ku.copy()
+            yk[:, j] += sgn
+            if np.any(body.grid_contains(offset + yk * delta, delta)):
+                return False
+    lo, hi = body._lo, body._hi
+    extent = "" if lo is None else f" (the box's smallest side is {float(np.min(hi - lo)):.4g})"
+    warnings.warn(f"grid_walk: delta={delta:.6g} is too large for the body{extent}: no start cell has a neighbouring "
+                  "cell in the grid set C, so no move can be accepted and every chain stays at its start; "
+                  "use a smaller delta", RuntimeWarning, stacklevel=3)
+    return True
+
+
+def _warn_if_nothing_accepted(where, chain, delta):
+    props = int(np.sum(chain.n_prop))
+    if props >= 100 and int(np.sum(chain.n_accept)) == 0:  # fewer: too few to tell
+        warnings.warn(f"{where}: no proposal was accepted in {props} proposals (acceptance rate 0) with "
+                      f"delta={delta:.6g}; delta is probably too large for the body", RuntimeWarning, stacklevel=3)
 
 
 def _accept_log(gen, dl):
@@ -909,13 +1003,24 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains)
+    warned = False
+    if len(body._b) == 0 or body._bbox is not None:  # the bounding box is free (no linear programmes)
+        diam = body.diameter()
+        if delta > diam:
+            warned = True
+            warnings.warn(f"ball_walk: delta={delta:.6g} exceeds the body's diameter (at most {diam:.4g}): almost "
+                          "every proposal leaves K and is rejected; use a smaller delta", RuntimeWarning, stacklevel=2)
     if isinstance(density, LogDensity):
-        return _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen)
-    walk = (_WALK_BALL, delta, None, int(bool(continuous_time)), 0, n_steps, thin, burn_in)
-    s, _, times, na, npr = _run_c(density, body, walk, x0, np.zeros((n_chains, n), np.int64), spawn(gen, n_chains),
-                                  nthreads)
-    return Chain("ball", s, na / np.maximum(npr, 1), na, npr, times=times, delta=delta, n_steps=n_steps, thin=thin,
-                 burn_in=burn_in, start=x0)
+        chain = _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen)
+    else:
+        walk = (_WALK_BALL, delta, None, int(bool(continuous_time)), 0, n_steps, thin, burn_in)
+        s, _, times, na, npr = _run_c(density, body, walk, x0, np.zeros((n_chains, n), np.int64),
+                                      spawn(gen, n_chains), nthreads)
+        chain = Chain("ball", s, na / np.maximum(npr, 1), na, npr, times=times, delta=delta, n_steps=n_steps,
+                      thin=thin, burn_in=burn_in, start=x0)
+    if not warned:
+        _warn_if_nothing_accepted("ball_walk", chain, delta)
+    return chain
 
 
 def _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen):
@@ -1240,19 +1345,44 @@ def theorem1_bound(t, n, delta, diameter, p_min, *, u=0.1, M_pi_u=0.0, gamma=1.0
 
 # ---- ESS and R-hat (Vehtari, Gelman, Simpson, Carpenter, Buerkner 2021) -------------------
 
-def _as_draws(samples, name="samples"):
-    if isinstance(samples, Chain):
+_LAYOUTS = ("chain_draw", "draw_chain")
+
+
+def _as_draws(samples, name="samples", layout=None):
+    """Draws as a (n_chains, n_draws[, n]) float array (the ArviZ layout (chain, draw[, dim]))."""
+    if layout is not None:
+        if not isinstance(layout, str):
+            raise TypeError(f"layout must be None, 'chain_draw' or 'draw_chain', got {type(layout).__name__}")
+        if layout not in _LAYOUTS:
+            raise ValueError(f"layout must be None, 'chain_draw' or 'draw_chain', got {layout!r}")
+    from_chain = isinstance(samples, Chain)
+    if from_chain:
         samples = samples.samples
-    x = np.asarray(samples, dtype=float)
+    x = as_float_array(samples, name, ndim=(1, 2, 3))
     if x.ndim == 1:
         x = x[None, :]
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{name} must have shape (n_chains, n_draws) or (n_chains, n_draws, n), got {x.shape}")
+    elif layout == "draw_chain":
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1))
     if x.shape[1] < 4:
-        raise ValueError(f"{name} needs at least 4 draws per chain, got {x.shape[1]}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} must be finite")
+        raise ValueError(f"{name} needs at least 4 draws per chain, got {x.shape[1]} (shape {x.shape} read as "
+                         "(n_chains, n_draws[, n]))")
+    if layout is None and not from_chain and x.shape[0] > x.shape[1]:
+        raise ValueError(
+            f"{name} has shape {np.shape(samples)}, read as (n_chains, n_draws[, n]): {x.shape[0]} chains of only "
+            f"{x.shape[1]} draws each. More chains than draws usually means the transposed layout: pass "
+            f"layout='draw_chain' for (n_draws, n_chains[, n]) input, {name}[None] for (n_draws, n) draws of a "
+            f"vector from one chain, or layout='chain_draw' if there really are more chains than draws")
     return x
+
+
+def _warn_ess_above_draws(e, total):
+    big = np.atleast_1d(np.asarray(e, float)) > total
+    if np.any(big):
+        worst = float(np.nanmax(np.atleast_1d(e)))
+        where = f" (coordinates {np.flatnonzero(big).tolist()})" if np.ndim(e) else ""
+        warnings.warn(f"ess: the estimate {worst:.6g} exceeds the number of draws {total}{where}: "
+                      "the draws are anti-correlated (or independent, up to estimation noise), or the array is "
+                      "not in the (n_chains, n_draws[, n]) layout", RuntimeWarning, stacklevel=3)
 
 
 def _split(x):
@@ -1322,7 +1452,7 @@ def _rhat_basic(x):
     return float(math.sqrt(((n - 1) / n * w + b / n) / w))
 
 
-def ess(samples, kind="bulk"):
+def ess(samples, kind="bulk", *, layout=None):
     r"""Effective sample size (Vehtari et al. 2021, "Rank-normalization, folding, and
     localization: an improved R-hat").
 
@@ -1334,17 +1464,38 @@ def ess(samples, kind="bulk"):
 
     Parameters
     ----------
-    samples : Chain or array (n_chains, n_draws) or (n_chains, n_draws, n)
+    samples : Chain or array
+        Layout (chain, draw[, dim]) as in ArviZ: ``(n_chains, n_draws)`` or
+        ``(n_chains, n_draws, n)``; a 1-D array is one chain. An array with more chains
+        than draws (e.g. a ``(1000, 4)`` array that holds 1000 draws of 4 chains or of a
+        4-vector) is refused as ambiguous unless ``layout`` is given.
+    kind : {"bulk", "tail", "mean"}
+    layout : None, "chain_draw" or "draw_chain"
+        ``"chain_draw"``: the array is (n_chains, n_draws[, n]) even with more chains
+        than draws; ``"draw_chain"``: it is (n_draws, n_chains[, n]) and is transposed.
 
     Returns
     -------
     float or ndarray (n,)
+        At most about ``total log10(total)`` for ``total`` draws (Stan's cap). An ESS
+        above the number of draws (anti-correlated draws, or independent ones up to
+        estimation noise) comes with a ``RuntimeWarning``.
     """
-    x = _as_draws(samples)
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be 'bulk', 'tail' or 'mean', got {type(kind).__name__}")
     if kind not in ("bulk", "tail", "mean"):
         raise ValueError(f"kind must be 'bulk', 'tail' or 'mean', got {kind!r}")
+    x = _as_draws(samples, "samples", layout)
+    total = x.shape[0] * x.shape[1]
     if x.ndim == 3:
-        return np.array([ess(x[:, :, i], kind) for i in range(x.shape[2])])
+        out = np.array([_ess_2d(x[:, :, i], kind) for i in range(x.shape[2])])
+    else:
+        out = _ess_2d(x, kind)
+    _warn_ess_above_draws(out, total)
+    return out
+
+
+def _ess_2d(x, kind):
     if kind == "mean":
         return _ess_basic(_split(x))
     if kind == "bulk":
@@ -1356,7 +1507,7 @@ def ess(samples, kind="bulk"):
     return float(min(out))
 
 
-def rhat(chains):
+def rhat(chains, *, layout=None):
     r"""Rank-normalised split :math:`\hat R` (Vehtari et al. 2021): the maximum of the
     split-:math:`\hat R` of the rank-normalised draws and of the rank-normalised folded
     draws :math:`|\theta - \mathrm{median}|`. Values below 1.01 indicate mixing.
@@ -1364,14 +1515,18 @@ def rhat(chains):
     Parameters
     ----------
     chains : Chain or array (n_chains, n_draws) or (n_chains, n_draws, n)
+        The layout (chain, draw[, dim]) of :func:`ess`, with the same refusal of arrays
+        with more chains than draws unless ``layout`` is given.
+    layout : None, "chain_draw" or "draw_chain"
+        As in :func:`ess`.
 
     Returns
     -------
     float or ndarray (n,)
     """
-    x = _as_draws(chains, "chains")
+    x = _as_draws(chains, "chains", layout)
     if x.ndim == 3:
-        return np.array([rhat(x[:, :, i]) for i in range(x.shape[2])])
+        return np.array([rhat(x[:, :, i], layout="chain_draw") for i in range(x.shape[2])])
     s = _split(x)
     bulk = _rhat_basic(_z_scale(s))
     tail = _rhat_basic(_z_scale(np.abs(s - np.median(s))))
