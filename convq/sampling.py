@@ -774,6 +774,15 @@ def as_float_array_2(x0, n, n_chains):
     return x0
 
 
+def _check_flag(value, name):
+    """A bool (or numpy bool, or the integers 0 and 1)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and int(value) in (0, 1):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
 def _common(n_steps, n_chains, thin, burn_in):
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
@@ -782,6 +791,37 @@ def _common(n_steps, n_chains, thin, burn_in):
     if thin > n_steps:
         raise ValueError(f"thin={thin} exceeds n_steps={n_steps}: nothing would be kept")
     return n_steps, n_chains, thin, burn_in
+
+
+# What a walk holds per chain besides its kept states: a spawned Generator with its
+# PCG64 state (about 1 KiB measured), start point, grid index, counters, temporaries.
+_PER_CHAIN_BYTES = 4096
+
+
+def _memory_limit():
+    """The machine's physical memory in bytes (no output may be larger)."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        if pages > 0 and size > 0:
+            return int(pages) * int(size)
+    except (AttributeError, ValueError, OSError):
+        pass
+    return 2 ** 46
+
+
+def _check_walk_memory(where, n_chains, n_steps, thin, n, *, indices=False, times=False, refine=False):
+    """Refuse, before anything is built, a run whose output (n_chains x n_kept x n
+    float64, plus indices/times) and per-chain state exceed the machine's memory."""
+    n_kept = n_steps // thin
+    arrays = ["samples"] + (["indices"] if indices else []) + (["times"] if times else [])
+    per_state = 8 * n * (1 + int(indices) + 3 * int(refine)) + 8 * int(times)
+    need = n_chains * n_kept * per_state + n_chains * (_PER_CHAIN_BYTES + 48 * n)
+    limit = _memory_limit()
+    if need > limit:
+        raise ValueError(f"{where} would need {need:.4g} bytes: n_chains={n_chains} chains x n_steps // thin = "
+                         f"{n_steps} // {thin} = {n_kept} kept states x n={n} coordinates x 8 bytes "
+                         f"({', '.join(arrays)}{', refinement' if refine else ''}), more than this machine's memory "
+                         f"({limit:.4g} bytes); lower n_chains or n_steps, or raise thin")
 
 
 def _run_c(density, body, walk, x0, k0, gens, threads):
@@ -844,6 +884,10 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     n = _check_pair(density, body)
     delta = check_positive(delta, "delta")
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    continuous_time = _check_flag(continuous_time, "continuous_time")
+    refine = _check_flag(refine, "refine")
+    lazy = _check_flag(lazy, "lazy")
+    _check_walk_memory("grid_walk", n_chains, n_steps, thin, n, indices=True, times=continuous_time, refine=refine)
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains, delta)
@@ -1000,6 +1044,8 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     n = _check_pair(density, body)
     delta = check_positive(delta, "delta")
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    continuous_time = _check_flag(continuous_time, "continuous_time")
+    _check_walk_memory("ball_walk", n_chains, n_steps, thin, n, times=continuous_time)
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains)
@@ -1079,6 +1125,7 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     if direction not in ("random", "coordinate"):
         raise ValueError(f"direction must be 'random' or 'coordinate', got {direction!r}")
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    _check_walk_memory("hit_and_run", n_chains, n_steps, thin, n)
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains)
@@ -1138,6 +1185,12 @@ def _grid_candidates(body, delta, offset, max_cells):
     if total > max_cells:
         raise ValueError(f"the grid's bounding box has {total:.3g} cells for delta={delta:.6g}, more than "
                          f"max_cells={max_cells}; use a larger delta or raise max_cells")
+    need = total * (8 * body.dim * 5 + 64)  # index grids, stacked indices, centres, test, log F
+    limit = _memory_limit()
+    if need > limit:
+        raise ValueError(f"the grid for delta={delta:.6g} has {total:.4g} cells (max_cells={max_cells}) and would need "
+                         f"{need:.4g} bytes, more than this machine's memory ({limit:.4g} bytes); use a larger delta "
+                         "or a smaller max_cells")
     kmin, kmax = a.astype(np.int64), b.astype(np.int64)
     shape = kmax - kmin + 1
     grids = np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(kmin, kmax)], indexing="ij")

@@ -120,3 +120,53 @@ def test_log_density_returning_the_wrong_thing_is_named(fun, vectorized, exc, wh
     g = S.LogDensity(lambda x: -np.sum(x * x, axis=1), grad=lambda x: np.zeros(3))
     with pytest.raises(ValueError, match="LogDensity grad"):
         g.grad(np.zeros((2, 2)))
+
+
+# ---- item 15: sizes checked before anything is built; loops interruptible ------------------
+
+# issue hardening item 15
+@pytest.mark.parametrize("walk", ["grid", "ball", "hit_and_run", "grid_callable", "ball_callable"])
+def test_huge_walks_are_refused_before_building_anything(walk):
+    d, b = _gauss_box()
+    if walk.endswith("callable"):
+        d = S.LogDensity(lambda x: -np.sum(x * x, axis=1))
+    kw = dict(n_steps=10**6, n_chains=10**6, rng=1)
+    with pytest.raises(ValueError, match="n_chains") as info:
+        if walk.startswith("grid"):
+            S.grid_walk(d, b, 0.1, None, **kw)
+        elif walk.startswith("ball"):
+            S.ball_walk(d, b, 0.1, None, **kw)
+        else:
+            S.hit_and_run(d, b, None, **kw)
+    msg = str(info.value)
+    assert "bytes" in msg and "n_steps" in msg and "thin" in msg
+    # thinning brings the output down to what fits: the check is on n_steps // thin, and
+    # the same sizes fail the same way with continuous time (times are counted too)
+    with pytest.raises(ValueError, match="bytes"):
+        S.grid_walk(S.Gaussian([0.0, 0.0]), b, 0.1, None, 10**9, n_chains=10**4, continuous_time=True, rng=1)
+
+
+# issue hardening item 15
+def test_huge_exact_grid_is_refused_by_memory_even_with_a_large_max_cells():
+    d, b = _gauss_box()
+    with pytest.raises(ValueError, match="max_cells") as info:
+        S.exact_grid_distribution(d, b, 1e-6, max_cells=2**62)
+    assert "bytes" in str(info.value) and "delta" in str(info.value)
+
+
+# issue hardening item 15
+def test_long_callable_walk_is_interruptible():
+    """The NumPy loop of a LogDensity walk stops on Ctrl-C (simulated by interrupt_main);
+    10^9 steps would otherwise run for hours."""
+    import _thread
+    import threading
+    _, b = _gauss_box()
+    d = S.LogDensity(lambda x: -np.sum(x * x, axis=1))
+    for walk in (S.grid_walk, S.ball_walk):
+        timer = threading.Timer(0.2, _thread.interrupt_main)
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                walk(d, b, 0.1, None, 10**9, n_chains=2, thin=10**9, rng=1)
+        finally:
+            timer.cancel()
