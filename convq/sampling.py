@@ -93,18 +93,20 @@ class _Body:
         return (self._lo, self._hi, self._centers, self._radii, self._A, self._AT, self._b, int(self.exact_cube))
 
     def _points(self, x, name="x"):
-        x = np.asarray(x, dtype=float)
+        x = as_float_array(x, name, ndim=(1, 2))
         if x.ndim == 1:
             x = x[None, :]
-        if x.ndim != 2 or x.shape[1] != self.dim:
+        if x.shape[1] != self.dim:
             raise ValueError(f"{name} must have {self.dim} columns (the body's dimension), got shape {x.shape}")
         return x
 
     def contains(self, x):
-        """Membership of each point (rows of ``x``) in the closed body K."""
-        x = np.asarray(x, dtype=float)
-        single = x.ndim == 1
-        x = self._points(x)
+        """Membership of each point (rows of ``x``; a single point (n,) gives a bool) in
+        the closed body K."""
+        single = np.ndim(x) == 1
+        return self._contains(self._points(x), single)
+
+    def _contains(self, x, single=False):
         ok = np.ones(len(x), bool)
         if self._lo is not None:
             ok &= np.all((x >= self._lo) & (x <= self._hi), axis=1)
@@ -124,8 +126,12 @@ class _Body:
         a linear programme per cube; the centre test keeps the walk's step O(m)).
         """
         x = self._points(centers, "centers")
+        delta = check_positive(delta, "delta")
+        return self._grid_contains(x, delta)
+
+    def _grid_contains(self, x, delta):
         if not self.exact_cube:
-            return self.contains(x)
+            return self._contains(x)
         h = 0.5 * delta
         if self._lo is not None:  # overlap > 1e-9 h: robust when the grid is aligned with the box
             eps = 1e-9 * h
@@ -186,7 +192,7 @@ class _Body:
             res = optimize.minimize(neg_r, v0, constraints=cons, method="SLSQP",
                                     options={"maxiter": 500, "ftol": 1e-12})
             x = res.x[:n]
-            if res.x[-1] > 0 and self.contains(x) and (best is None or res.x[-1] > best[1]):
+            if res.x[-1] > 0 and np.all(np.isfinite(x)) and self._contains(x[None, :], True) and (best is None or res.x[-1] > best[1]):
                 best = (x, res.x[-1])
         if best is None:
             raise ValueError(f"{type(self).__name__} is empty (or has empty interior): "
@@ -238,10 +244,11 @@ class Box(_Body):
     def __init__(self, lo, hi):
         lo = as_vector(lo, "lo", finite=False)
         hi = as_vector(hi, "hi", size=lo.size, finite=False)
-        if np.isnan(lo).any() or np.isnan(hi).any():
-            raise ValueError("Box bounds must not be NaN")
-        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            raise ValueError(f"Box is unbounded: lo and hi must be finite, got lo={_fmt_vec(lo)}, hi={_fmt_vec(hi)}")
+        for name, v in (("lo", lo), ("hi", hi)):
+            if np.isnan(v).any():
+                raise ValueError(f"Box bounds must not be NaN: {name}[{int(np.flatnonzero(np.isnan(v))[0])}] is NaN")
+            if not np.isfinite(v).all():
+                raise ValueError(f"Box is unbounded: lo and hi must be finite, got {name}={_fmt_vec(v)}")
         if not np.all(lo < hi):
             i = int(np.flatnonzero(~(lo < hi))[0])
             raise ValueError(f"Box is empty: need lo < hi in every coordinate, got lo[{i}]={lo[i]} >= hi[{i}]={hi[i]}")
@@ -277,6 +284,7 @@ class Polytope(_Body):
     """
 
     def __init__(self, A, b, *, allow_unbounded=False):
+        allow_unbounded = _check_flag(allow_unbounded, "allow_unbounded")
         A = as_matrix(A, "A")
         b = as_vector(b, "b", size=A.shape[0])
         self._init_parts(A.shape[1], A=A, b=b)
@@ -321,14 +329,16 @@ class Intersection(_Body):
 
     def __init__(self, *bodies):
         if not bodies:
-            raise ValueError("intersect needs at least one body")
-        for bd in bodies:
+            raise ValueError("intersect needs at least one body, got none (bodies is empty)")
+        for i, bd in enumerate(bodies):
             if not isinstance(bd, _Body):
-                raise TypeError(f"intersect takes Box, Ball, Polytope or Intersection, got {type(bd).__name__}")
+                raise TypeError(f"intersect takes Box, Ball, Polytope or Intersection bodies, got bodies[{i}] of type "
+                                f"{type(bd).__name__}")
         n = bodies[0].dim
-        for bd in bodies:
+        for i, bd in enumerate(bodies):
             if bd.dim != n:
-                raise ValueError(f"dimension mismatch in intersect: {bodies[0]!r} has n={n}, {bd!r} has n={bd.dim}")
+                raise ValueError(f"dimension mismatch in intersect: bodies[0] = {bodies[0]!r} has n={n}, "
+                                 f"bodies[{i}] = {bd!r} has n={bd.dim}")
         lo = hi = None
         cen, rad, As, bs = [], [], [], []
         for bd in bodies:
@@ -464,7 +474,9 @@ class ExpNorm(_Density):
 
     def __init__(self, c, power=1):
         self.c = check_positive(c, "c")
-        if isinstance(power, bool) or power not in (1, 2):
+        if isinstance(power, (bool, np.bool_)) or not isinstance(power, numbers.Real):
+            raise TypeError(f"power must be the number 1 or 2, got {type(power).__name__}")
+        if power not in (1, 2):
             raise ValueError(f"power must be 1 or 2, got {power!r}")
         self.power = int(power)
 
@@ -508,10 +520,12 @@ class LogisticPosterior(_Density):
         else:
             raise ValueError(f"y must hold labels in {{0, 1}} or {{-1, +1}}, got values {sorted(labels)[:5]}")
         n = X.shape[1]
-        pp = np.asarray(prior_precision, dtype=float) if not isinstance(prior_precision, numbers.Real) \
-            else np.float64(check_positive(prior_precision, "prior_precision"))
+        if isinstance(prior_precision, numbers.Real):
+            pp = np.float64(check_positive(prior_precision, "prior_precision"))
+        else:
+            pp = as_float_array(prior_precision, "prior_precision", ndim=(0, 1, 2))
         if pp.ndim == 0:
-            L = np.eye(n) * float(pp)
+            L = np.eye(n) * check_positive(float(pp), "prior_precision")
         elif pp.ndim == 1:
             pp = as_vector(pp, "prior_precision", size=n)
             if np.any(pp <= 0):
@@ -567,7 +581,7 @@ class LogDensity(_Density):
             raise TypeError(f"fun must be callable, got {type(fun).__name__}")
         if grad is not None and not callable(grad):
             raise TypeError(f"grad must be callable or None, got {type(grad).__name__}")
-        self.fun, self._grad, self.vectorized = fun, grad, bool(vectorized)
+        self.fun, self._grad, self.vectorized = fun, grad, _check_flag(vectorized, "vectorized")
         self.dim = None if dim is None else check_int(dim, "dim", minimum=1)
         self.n_calls = 0
 
@@ -983,7 +997,7 @@ def _grid_walk_numpy(density, body, delta, offset, k0, n_steps, thin, burn_in, c
         yk = k.copy()
         yk[rows, j] += s
         y = offset + yk * delta
-        ok = active & body.grid_contains(y, delta)
+        ok = active & body._grid_contains(y, delta)
         npr += active
         ly = np.full(c, -np.inf)
         if ok.any():
@@ -1017,7 +1031,7 @@ def _refine(density, body, centres, delta, gen, max_rounds=10000):
         if todo.size == 0:
             return out
         z = centres[todo] + delta * (gen.random((todo.size, n)) - 0.5)
-        ok = body.contains(z)
+        ok = body._contains(z)
         if bound is not None and ok.any():
             lz = np.full(todo.size, -np.inf)
             lz[ok] = density.logpdf(z[ok])
@@ -1087,7 +1101,7 @@ def _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuou
         d = gen.standard_normal((c, n))
         d /= np.linalg.norm(d, axis=1, keepdims=True)
         y = x + delta * gen.random(c)[:, None] ** (1.0 / n) * d
-        ok = body.contains(y)
+        ok = body._contains(y)
         ly = np.full(c, -np.inf)
         if ok.any():
             ly[ok] = density.logpdf(y[ok])
@@ -1122,6 +1136,8 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     n = _check_pair(density, body)
     if isinstance(density, LogDensity):
         raise TypeError("hit_and_run supports the built-in densities; for a Python callable use grid_walk or ball_walk")
+    if not isinstance(direction, str):
+        raise TypeError(f"direction must be 'random' or 'coordinate', got {type(direction).__name__}")
     if direction not in ("random", "coordinate"):
         raise ValueError(f"direction must be 'random' or 'coordinate', got {direction!r}")
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
@@ -1243,6 +1259,7 @@ def transition_matrix(density, body, delta, offset=None, *, lazy=False, max_cell
     (P, dist) : scipy.sparse.csr_matrix, GridDistribution
     """
     sparse = import_optional("scipy.sparse", "transition_matrix")
+    lazy = _check_flag(lazy, "lazy")
     n = _check_pair(density, body)
     delta = check_positive(delta, "delta")
     offset = body.start_point() if offset is None else as_vector(offset, "offset", size=n)
@@ -1300,12 +1317,24 @@ def spectral_gap(P, pi):
     walk use ``lazy=True`` in :func:`transition_matrix` so that all eigenvalues are >= 0.
     """
     sparse = import_optional("scipy.sparse", "spectral_gap")
-    pi = np.asarray(pi.probs if isinstance(pi, GridDistribution) else pi, float)
+    pi = as_vector(pi.probs if isinstance(pi, GridDistribution) else pi, "pi")
+    if np.any(pi <= 0):
+        i = int(np.flatnonzero(pi <= 0)[0])
+        raise ValueError(f"pi must be a stationary law with every entry > 0, got pi[{i}]={pi[i]}")
     m = pi.size
+    if sparse.issparse(P):
+        if P.dtype.kind not in "fiub":
+            raise TypeError(f"P must be a real matrix, got dtype {P.dtype}")
+        if P.ndim != 2:
+            raise ValueError(f"P must be 2-dimensional, got shape {P.shape}")
+        if not np.all(np.isfinite(P.data)):
+            raise ValueError("P must be finite")
+    else:
+        P = as_matrix(P, "P")
     if P.shape != (m, m):
         raise ValueError(f"P must be ({m}, {m}) to match pi, got {P.shape}")
     if m < 2:
-        raise ValueError("need at least two states")
+        raise ValueError(f"P and pi need at least two states, got {m}")
     s = np.sqrt(pi)
     S = sparse.diags(s) @ sparse.csr_matrix(P) @ sparse.diags(1.0 / s)
     S = 0.5 * (S + S.T)
@@ -1332,15 +1361,21 @@ def tv_distance(chain, exact, *, step=None):
     Note: the seed's :math:`\|\cdot\|_{TV}` is :math:`\sum_x|\cdot|` (twice this value).
     """
     if not isinstance(chain, Chain):
-        p = np.asarray(chain, float)
-        q = np.asarray(exact.probs if isinstance(exact, GridDistribution) else exact, float)
-        if p.shape != q.shape or p.ndim != 1:
-            raise ValueError(f"probability vectors must have equal 1-D shapes, got {p.shape} and {q.shape}")
+        if step is not None:
+            raise ValueError(f"step applies to a Chain; chain is an array of probabilities, got step={step!r}")
+        p = as_vector(chain, "chain")
+        q = as_vector(exact.probs if isinstance(exact, GridDistribution) else exact, "exact")
+        if p.shape != q.shape:
+            raise ValueError(f"chain and exact (probability vectors) must have equal lengths, got {p.shape} "
+                             f"and {q.shape}")
         return float(0.5 * np.abs(p - q).sum())
     if chain.indices is None:
         raise ValueError("tv_distance needs a grid-walk Chain (one with integer grid indices)")
     if not isinstance(exact, GridDistribution):
-        raise TypeError("exact must be the GridDistribution from exact_grid_distribution")
+        raise TypeError(f"exact must be the GridDistribution from exact_grid_distribution, got {type(exact).__name__}")
+    if step is not None:
+        n_kept = chain.indices.shape[1]
+        step = check_int(step, "step", minimum=-n_kept, maximum=n_kept - 1)
     if chain.delta != exact.delta or not np.allclose(chain.offset, exact.offset, rtol=0, atol=1e-12 * chain.delta):
         raise ValueError("the chain and the exact law use different grids: pass offset=chain.offset and the same "
                          "delta to exact_grid_distribution")
@@ -1378,7 +1413,9 @@ def theorem1_bound(t, n, delta, diameter, p_min, *, u=0.1, M_pi_u=0.0, gamma=1.0
     (exponential decay in t at rate :math:`\propto\delta^2/(n d^2)`), not its constant.
     ``t`` may be an array.
     """
-    t = np.asarray(t, float)
+    t = as_float_array(t, "t")
+    if np.any(t < 0):
+        raise ValueError(f"t must be >= 0 (a time), got {float(t.min())}")
     n = check_int(n, "n", minimum=1)
     delta = check_positive(delta, "delta")
     d = check_positive(diameter, "diameter")
