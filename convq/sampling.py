@@ -192,7 +192,8 @@ class _Body:
             res = optimize.minimize(neg_r, v0, constraints=cons, method="SLSQP",
                                     options={"maxiter": 500, "ftol": 1e-12})
             x = res.x[:n]
-            if res.x[-1] > 0 and np.all(np.isfinite(x)) and self._contains(x[None, :], True) and (best is None or res.x[-1] > best[1]):
+            inside = bool(np.all(np.isfinite(x))) and self._contains(x[None, :], True)
+            if res.x[-1] > 0 and inside and (best is None or res.x[-1] > best[1]):
                 best = (x, res.x[-1])
         if best is None:
             raise ValueError(f"{type(self).__name__} is empty (or has empty interior): "
@@ -894,6 +895,13 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     Chain
         ``samples`` (n_chains, n_steps // thin, n), ``indices`` (integer grid
         coordinates), ``times`` (continuous time), ``acceptance_rate``.
+
+    Raises ``ValueError`` before anything is built when the output (n_chains x
+    n_steps // thin x n float64 samples and indices, plus times) would not fit in the
+    machine's memory, or when delta is so small that grid indices would pass 2^53 or the
+    centres offset + delta k would coincide in float64. Warns (``RuntimeWarning``) when
+    delta is so large that no start cell has a neighbour in C (no move can be accepted)
+    or when no proposal was accepted.
     """
     n = _check_pair(density, body)
     delta = check_positive(delta, "delta")
@@ -1049,7 +1057,10 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     probability :math:`\min(1, F(y)/F(x))`. Stationary law: F restricted to K.
 
     Parameters are as in :func:`grid_walk` (``delta`` is the ball radius); x0 must be
-    in K. A :class:`LogDensity` runs in NumPy, one call per step over all chains.
+    in K. A :class:`LogDensity` runs in NumPy, one call per step over all chains. The
+    same size check as :func:`grid_walk` runs first; a ``RuntimeWarning`` says when
+    delta exceeds the body's diameter (checked when the bounding box needs no linear
+    programme) or when no proposal was accepted.
 
     Returns
     -------
@@ -1196,8 +1207,10 @@ def _grid_candidates(body, delta, offset, max_cells):
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))) or \
             max(np.abs(a).max(), np.abs(b).max()) > _INDEX_LIMIT:
         raise ValueError(f"delta={delta:.6g} is too small for the body (bounding box extent "
-                         f"{float(np.max(hi - lo)):.6g}): the grid would have {total:.3g} cells with indices "
-                         f"beyond 2^53 (max_cells={max_cells}); use a larger delta")
+                         f"{float(np.max(hi - lo)):.6g}, at distance up to "
+                         f"{float(np.max(np.maximum(np.abs(lo - offset), np.abs(hi - offset)))):.6g} from the offset): "
+                         f"the grid would have {total:.3g} cells with indices beyond 2^53 (max_cells={max_cells}); "
+                         "use a larger delta, or an offset inside the body")
     if total > max_cells:
         raise ValueError(f"the grid's bounding box has {total:.3g} cells for delta={delta:.6g}, more than "
                          f"max_cells={max_cells}; use a larger delta or raise max_cells")
@@ -1577,6 +1590,12 @@ def ess(samples, kind="bulk", *, layout=None):
         raise ValueError(f"kind must be 'bulk', 'tail' or 'mean', got {kind!r}")
     x = _as_draws(samples, "samples", layout)
     total = x.shape[0] * x.shape[1]
+    # the FFT autocovariance holds a padded real copy and its complex transform per chain
+    nfft = 1 << (2 * (x.shape[1] // 2) - 1).bit_length()
+    need = 2 * x.shape[0] * nfft * 8 * 4
+    if need > _memory_limit():
+        raise ValueError(f"ess of samples with shape {x.shape} would need {need:.4g} bytes for the autocovariances, "
+                         f"more than this machine's memory ({_memory_limit():.4g} bytes); thin the draws first")
     if x.ndim == 3:
         out = np.array([_ess_2d(x[:, :, i], kind) for i in range(x.shape[2])])
     else:

@@ -268,7 +268,8 @@ def _bodies_and_densities():
     f = lambda x: -np.sum(x * x, axis=1)  # noqa: E731
     tab["LogDensity"] = (S.LogDensity, dict(fun=f), {
         "fun": [("x", TypeError), (None, TypeError), (3.0, TypeError)],
-        "dim": [v for v in POS_INT if v[0] is not None], "grad": [("x", TypeError), (3.0, TypeError)], "vectorized": FLAG})
+        "dim": [v for v in POS_INT if v[0] is not None], "grad": [("x", TypeError), (3.0, TypeError)],
+        "vectorized": FLAG})
     return tab
 
 
@@ -293,7 +294,8 @@ def _methods():
 def _walks():
     tab = {}
     common = {
-        "density": [(lambda x: 0.0, TypeError), ("x", TypeError), (None, TypeError), (S.Gaussian([0.0] * 3), ValueError)],
+        "density": [(lambda x: 0.0, TypeError), ("x", TypeError), (None, TypeError),
+                    (S.Gaussian([0.0] * 3), ValueError)],
         "body": [([0, 1], TypeError), ("x", TypeError), (None, TypeError), (S.Box([0.0] * 3, [1.0] * 3), ValueError),
                  (S.Polytope([[1.0, 0.0], [0.0, 1.0]], [1.0, 1.0], allow_unbounded=True), ValueError)],
         "x0": [p for p in _vec2(allow_none=True) if p[0] != [[0.0, 0.0]]] + [([3.0, 0.0], ValueError),
@@ -385,3 +387,14 @@ def test_bad_argument_raises_naming_it(fname, arg, i):
     msg = str(info.value)
     assert name in msg or (arg == "density" and "dimension" in msg) or (arg == "body" and "unbounded" in msg) or \
         (arg == "body" and "dimension" in msg), f"{fname}({arg}={value!r}): message does not name {arg!r}: {msg}"
+
+
+# issue hardening item 15
+def test_c_binding_refuses_an_output_that_overflows():
+    """The private entry point guards its own size arithmetic (convq.sampling checks first)."""
+    from convq import _core
+    d, b = _gauss_box()
+    walk = (1, 0.1, None, 0, 0, 2**62, 1, 0)
+    gens = [np.random.default_rng(1), np.random.default_rng(2)]
+    with pytest.raises(ValueError, match="n_chains or n_steps"):
+        _core._smp_run(b._c_body(), d._c_dens(2), walk, np.zeros((2, 2)), np.zeros((2, 2), np.int64), gens, 0)
