@@ -950,13 +950,18 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
 def _warn_if_grid_stuck(body, delta, offset, k0):
     """RuntimeWarning when no start cell has a neighbour in C: no move can ever be
     accepted (delta is larger than the body's extent around the starts)."""
-    ku = np.unique(k0, axis=0)
-    for j in range(body.dim):
-        for sgn in (-1, 1):
-            yk = ku.copy()
-            yk[:, j] += sgn
-            if np.any(body.grid_contains(offset + yk * delta, delta)):
-                return False
+    def has_neighbour(ks):
+        for j in range(body.dim):
+            for sgn in (-1, 1):
+                yk = ks.copy()
+                yk[:, j] += sgn
+                if np.any(body._grid_contains(offset + yk * delta, delta)):
+                    return True
+        return False
+
+    # the first chain's start usually settles it; all distinct starts only when it is stuck
+    if has_neighbour(k0[:1]) or (len(k0) > 1 and has_neighbour(np.unique(k0, axis=0))):
+        return False
     lo, hi = body._lo, body._hi
     extent = "" if lo is None else f" (the box's smallest side is {float(np.min(hi - lo)):.4g})"
     warnings.warn(f"grid_walk: delta={delta:.6g} is too large for the body{extent}: no start cell has a neighbouring "
