@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import warnings
 
 import numpy as np
 
 from . import _core
 from ._optional import import_optional
 from ._rng import as_generator, spawn
-from ._validation import as_matrix, as_vector, check_int, check_positive, check_real, check_threads
+from ._validation import (as_float_array, as_matrix, as_vector, check_int, check_positive, check_real,
+                          check_threads)
 
 __all__ = [
     "Box", "Ball", "Polytope", "Intersection", "intersect",
@@ -90,18 +93,20 @@ class _Body:
         return (self._lo, self._hi, self._centers, self._radii, self._A, self._AT, self._b, int(self.exact_cube))
 
     def _points(self, x, name="x"):
-        x = np.asarray(x, dtype=float)
+        x = as_float_array(x, name, ndim=(1, 2))
         if x.ndim == 1:
             x = x[None, :]
-        if x.ndim != 2 or x.shape[1] != self.dim:
+        if x.shape[1] != self.dim:
             raise ValueError(f"{name} must have {self.dim} columns (the body's dimension), got shape {x.shape}")
         return x
 
     def contains(self, x):
-        """Membership of each point (rows of ``x``) in the closed body K."""
-        x = np.asarray(x, dtype=float)
-        single = x.ndim == 1
-        x = self._points(x)
+        """Membership of each point (rows of ``x``; a single point (n,) gives a bool) in
+        the closed body K."""
+        single = np.ndim(x) == 1
+        return self._contains(self._points(x), single)
+
+    def _contains(self, x, single=False):
         ok = np.ones(len(x), bool)
         if self._lo is not None:
             ok &= np.all((x >= self._lo) & (x <= self._hi), axis=1)
@@ -121,8 +126,12 @@ class _Body:
         a linear programme per cube; the centre test keeps the walk's step O(m)).
         """
         x = self._points(centers, "centers")
+        delta = check_positive(delta, "delta")
+        return self._grid_contains(x, delta)
+
+    def _grid_contains(self, x, delta):
         if not self.exact_cube:
-            return self.contains(x)
+            return self._contains(x)
         h = 0.5 * delta
         if self._lo is not None:  # overlap > 1e-9 h: robust when the grid is aligned with the box
             eps = 1e-9 * h
@@ -183,7 +192,8 @@ class _Body:
             res = optimize.minimize(neg_r, v0, constraints=cons, method="SLSQP",
                                     options={"maxiter": 500, "ftol": 1e-12})
             x = res.x[:n]
-            if res.x[-1] > 0 and self.contains(x) and (best is None or res.x[-1] > best[1]):
+            inside = bool(np.all(np.isfinite(x))) and self._contains(x[None, :], True)
+            if res.x[-1] > 0 and inside and (best is None or res.x[-1] > best[1]):
                 best = (x, res.x[-1])
         if best is None:
             raise ValueError(f"{type(self).__name__} is empty (or has empty interior): "
@@ -235,10 +245,11 @@ class Box(_Body):
     def __init__(self, lo, hi):
         lo = as_vector(lo, "lo", finite=False)
         hi = as_vector(hi, "hi", size=lo.size, finite=False)
-        if np.isnan(lo).any() or np.isnan(hi).any():
-            raise ValueError("Box bounds must not be NaN")
-        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            raise ValueError(f"Box is unbounded: lo and hi must be finite, got lo={_fmt_vec(lo)}, hi={_fmt_vec(hi)}")
+        for name, v in (("lo", lo), ("hi", hi)):
+            if np.isnan(v).any():
+                raise ValueError(f"Box bounds must not be NaN: {name}[{int(np.flatnonzero(np.isnan(v))[0])}] is NaN")
+            if not np.isfinite(v).all():
+                raise ValueError(f"Box is unbounded: lo and hi must be finite, got {name}={_fmt_vec(v)}")
         if not np.all(lo < hi):
             i = int(np.flatnonzero(~(lo < hi))[0])
             raise ValueError(f"Box is empty: need lo < hi in every coordinate, got lo[{i}]={lo[i]} >= hi[{i}]={hi[i]}")
@@ -274,6 +285,7 @@ class Polytope(_Body):
     """
 
     def __init__(self, A, b, *, allow_unbounded=False):
+        allow_unbounded = _check_flag(allow_unbounded, "allow_unbounded")
         A = as_matrix(A, "A")
         b = as_vector(b, "b", size=A.shape[0])
         self._init_parts(A.shape[1], A=A, b=b)
@@ -318,14 +330,16 @@ class Intersection(_Body):
 
     def __init__(self, *bodies):
         if not bodies:
-            raise ValueError("intersect needs at least one body")
-        for bd in bodies:
+            raise ValueError("intersect needs at least one body, got none (bodies is empty)")
+        for i, bd in enumerate(bodies):
             if not isinstance(bd, _Body):
-                raise TypeError(f"intersect takes Box, Ball, Polytope or Intersection, got {type(bd).__name__}")
+                raise TypeError(f"intersect takes Box, Ball, Polytope or Intersection bodies, got bodies[{i}] of type "
+                                f"{type(bd).__name__}")
         n = bodies[0].dim
-        for bd in bodies:
+        for i, bd in enumerate(bodies):
             if bd.dim != n:
-                raise ValueError(f"dimension mismatch in intersect: {bodies[0]!r} has n={n}, {bd!r} has n={bd.dim}")
+                raise ValueError(f"dimension mismatch in intersect: bodies[0] = {bodies[0]!r} has n={n}, "
+                                 f"bodies[{i}] = {bd!r} has n={bd.dim}")
         lo = hi = None
         cen, rad, As, bs = [], [], [], []
         for bd in bodies:
@@ -367,6 +381,14 @@ class _Density:
         if self.dim is not None and self.dim != n:
             raise ValueError(f"dimension mismatch: {self!r} has n={self.dim}, the body has n={n}")
 
+    def _points_in(self, x, name="x"):
+        """``x`` as a finite (k, n) float array (a single point (n,) becomes one row)."""
+        x = as_float_array(x, name, ndim=(1, 2))
+        x = x[None, :] if x.ndim == 1 else x
+        if self.dim is not None and x.shape[1] != self.dim:
+            raise ValueError(f"{name} must have {self.dim} columns (the density's dimension), got shape {x.shape}")
+        return x
+
     def logpdf(self, x):
         """Unnormalised log F at each row of ``x`` (NumPy)."""
         raise NotImplementedError
@@ -383,11 +405,11 @@ class Uniform(_Density):
     """The uniform density F = 1 on K (log F = 0)."""
 
     def logpdf(self, x):
-        x = np.atleast_2d(np.asarray(x, float))
+        x = self._points_in(x)
         return np.zeros(len(x))
 
     def grad(self, x):
-        return np.zeros_like(np.atleast_2d(np.asarray(x, float)))
+        return np.zeros_like(self._points_in(x))
 
     def _c_dens(self, n):
         return (0, n, None, None, None, 0.0, 0, None, None, None)
@@ -432,11 +454,11 @@ class Gaussian(_Density):
         return np.linalg.inv(self.precision)
 
     def logpdf(self, x):
-        d = np.atleast_2d(np.asarray(x, float)) - self.mean
+        d = self._points_in(x) - self.mean
         return -0.5 * np.einsum("ij,ij->i", d @ self.precision, d)
 
     def grad(self, x):
-        d = np.atleast_2d(np.asarray(x, float)) - self.mean
+        d = self._points_in(x) - self.mean
         return -(d @ self.precision)
 
     def _c_dens(self, n):
@@ -453,16 +475,18 @@ class ExpNorm(_Density):
 
     def __init__(self, c, power=1):
         self.c = check_positive(c, "c")
-        if isinstance(power, bool) or power not in (1, 2):
+        if isinstance(power, (bool, np.bool_)) or not isinstance(power, numbers.Real):
+            raise TypeError(f"power must be the number 1 or 2, got {type(power).__name__}")
+        if power not in (1, 2):
             raise ValueError(f"power must be 1 or 2, got {power!r}")
         self.power = int(power)
 
     def logpdf(self, x):
-        r = np.linalg.norm(np.atleast_2d(np.asarray(x, float)), axis=1)
+        r = np.linalg.norm(self._points_in(x), axis=1)
         return -self.c * r ** self.power
 
     def grad(self, x):
-        x = np.atleast_2d(np.asarray(x, float))
+        x = self._points_in(x)
         if self.power == 2:
             return -2 * self.c * x
         r = np.linalg.norm(x, axis=1, keepdims=True)
@@ -497,10 +521,12 @@ class LogisticPosterior(_Density):
         else:
             raise ValueError(f"y must hold labels in {{0, 1}} or {{-1, +1}}, got values {sorted(labels)[:5]}")
         n = X.shape[1]
-        pp = np.asarray(prior_precision, dtype=float) if not isinstance(prior_precision, numbers.Real) \
-            else np.float64(check_positive(prior_precision, "prior_precision"))
+        if isinstance(prior_precision, numbers.Real):
+            pp = np.float64(check_positive(prior_precision, "prior_precision"))
+        else:
+            pp = as_float_array(prior_precision, "prior_precision", ndim=(0, 1, 2))
         if pp.ndim == 0:
-            L = np.eye(n) * float(pp)
+            L = np.eye(n) * check_positive(float(pp), "prior_precision")
         elif pp.ndim == 1:
             pp = as_vector(pp, "prior_precision", size=n)
             if np.any(pp <= 0):
@@ -518,13 +544,13 @@ class LogisticPosterior(_Density):
         self._diag = bool(np.count_nonzero(L - np.diag(np.diag(L))) == 0)
 
     def logpdf(self, x):
-        t = np.atleast_2d(np.asarray(x, float))
+        t = self._points_in(x)
         z = t @ self.X.T
         ll = np.sum(self.y * z - np.logaddexp(0.0, z), axis=1)
         return ll - 0.5 * np.einsum("ij,ij->i", t @ self.prior_precision, t)
 
     def grad(self, x):
-        t = np.atleast_2d(np.asarray(x, float))
+        t = self._points_in(x)
         z = t @ self.X.T
         return (self.y - 0.5 * (1 + np.tanh(0.5 * z))) @ self.X - t @ self.prior_precision
 
@@ -556,21 +582,63 @@ class LogDensity(_Density):
             raise TypeError(f"fun must be callable, got {type(fun).__name__}")
         if grad is not None and not callable(grad):
             raise TypeError(f"grad must be callable or None, got {type(grad).__name__}")
-        self.fun, self._grad, self.vectorized = fun, grad, bool(vectorized)
+        self.fun, self._grad, self.vectorized = fun, grad, _check_flag(vectorized, "vectorized")
         self.dim = None if dim is None else check_int(dim, "dim", minimum=1)
         self.n_calls = 0
 
+    def _label(self, which="fun"):
+        f = self.fun if which == "fun" else self._grad
+        return f"LogDensity {which} {getattr(f, '__qualname__', None) or type(f).__name__}"
+
+    def _batch_values(self, out, x, which):
+        """The vectorised result for the (k, n) batch ``x``: k real numbers."""
+        k = len(x)
+        label = self._label(which)
+        if out is None or isinstance(out, (str, bytes)):
+            raise TypeError(f"{label} returned {type(out).__name__} for a ({k}, {x.shape[1]}) array of points; "
+                            f"expected {k} real values (one per row)")
+        try:
+            arr = np.asarray(out)
+        except Exception as exc:
+            raise ValueError(f"{label} returned a value that is not an array of numbers: {exc}") from None
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{label} returned {type(out).__name__} of dtype {arr.dtype} for a ({k}, {x.shape[1]}) "
+                            f"array of points; expected {k} real values (one per row)")
+        if arr.ndim == 0:
+            raise ValueError(f"{label} returned a scalar ({type(out).__name__} {arr.item()!r}) for a "
+                             f"({k}, {x.shape[1]}) array of points; with vectorized=True it must return one value "
+                             f"per row, an array of shape ({k},); pass vectorized=False for a function of one point")
+        arr = arr.astype(float).reshape(-1)
+        if arr.shape != (k,):
+            raise ValueError(f"{label}: the log-density returned {arr.size} values for {k} points "
+                             f"(shape {np.shape(out)}; expected one value per row of a ({k}, n) array)")
+        return arr
+
+    def _point_value(self, v, row):
+        """The result of a one-point call: one real number."""
+        label = self._label()
+        if v is None or isinstance(v, (str, bytes)):
+            raise TypeError(f"{label} returned {type(v).__name__} at x={_fmt_vec(row)}; expected a real number")
+        try:
+            arr = np.asarray(v)
+        except Exception as exc:
+            raise ValueError(f"{label} returned a value that is not a number: {exc}") from None
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{label} returned {type(v).__name__} of dtype {arr.dtype} at x={_fmt_vec(row)}; "
+                            "expected a real number")
+        if arr.size != 1:
+            raise ValueError(f"{label} returned an array of shape {arr.shape} at the point x={_fmt_vec(row)}; "
+                             "with vectorized=False it must return one real number per point (use "
+                             "vectorized=True for a function of a (k, n) batch)")
+        return float(arr.reshape(-1)[0])
+
     def logpdf(self, x):
-        x = np.atleast_2d(np.asarray(x, float))
+        x = self._points_in(x)
         self.n_calls += 1
         if self.vectorized:
-            out = self.fun(x)
+            out = self._batch_values(self.fun(x), x, "fun")
         else:
-            out = [self.fun(row) for row in x]
-        out = np.asarray(out, dtype=float).reshape(-1)
-        if out.shape != (len(x),):
-            raise ValueError(f"the log-density returned {out.size} values for {len(x)} points "
-                             f"(expected one value per row of a ({len(x)}, n) array)")
+            out = np.array([self._point_value(self.fun(row), row) for row in x], dtype=float).reshape(-1)
         bad = np.isnan(out) | (out == np.inf)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -581,9 +649,22 @@ class LogDensity(_Density):
     def grad(self, x):
         if self._grad is None:
             return None
-        x = np.atleast_2d(np.asarray(x, float))
-        g = np.asarray(self._grad(x) if self.vectorized else [self._grad(r) for r in x], float)
-        return g.reshape(x.shape)
+        x = self._points_in(x)
+        g = self._grad(x) if self.vectorized else [self._grad(r) for r in x]
+        label = self._label("grad")
+        try:
+            g = np.asarray(g)
+        except Exception as exc:
+            raise ValueError(f"{label} returned a value that is not an array of numbers: {exc}") from None
+        if g.dtype.kind not in "fiub":
+            raise TypeError(f"{label} returned dtype {g.dtype}; expected real numbers of shape {x.shape}")
+        if g.size != x.size:
+            raise ValueError(f"{label} returned shape {g.shape} for points of shape {x.shape}; expected one gradient "
+                             "(n values) per point")
+        g = g.astype(float).reshape(x.shape)
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"{label} returned a non-finite gradient")
+        return g
 
     def __repr__(self):
         name = getattr(self.fun, "__name__", type(self.fun).__name__)
@@ -708,6 +789,15 @@ def as_float_array_2(x0, n, n_chains):
     return x0
 
 
+def _check_flag(value, name):
+    """A bool (or numpy bool, or the integers 0 and 1)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and int(value) in (0, 1):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
 def _common(n_steps, n_chains, thin, burn_in):
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
@@ -716,6 +806,37 @@ def _common(n_steps, n_chains, thin, burn_in):
     if thin > n_steps:
         raise ValueError(f"thin={thin} exceeds n_steps={n_steps}: nothing would be kept")
     return n_steps, n_chains, thin, burn_in
+
+
+# What a walk holds per chain besides its kept states: a spawned Generator with its
+# PCG64 state (about 1 KiB measured), start point, grid index, counters, temporaries.
+_PER_CHAIN_BYTES = 4096
+
+
+def _memory_limit():
+    """The machine's physical memory in bytes (no output may be larger)."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        if pages > 0 and size > 0:
+            return int(pages) * int(size)
+    except (AttributeError, ValueError, OSError):
+        pass
+    return 2 ** 46
+
+
+def _check_walk_memory(where, n_chains, n_steps, thin, n, *, indices=False, times=False, refine=False):
+    """Refuse, before anything is built, a run whose output (n_chains x n_kept x n
+    float64, plus indices/times) and per-chain state exceed the machine's memory."""
+    n_kept = n_steps // thin
+    arrays = ["samples"] + (["indices"] if indices else []) + (["times"] if times else [])
+    per_state = 8 * n * (1 + int(indices) + 3 * int(refine)) + 8 * int(times)
+    need = n_chains * n_kept * per_state + n_chains * (_PER_CHAIN_BYTES + 48 * n)
+    limit = _memory_limit()
+    if need > limit:
+        raise ValueError(f"{where} would need {need:.4g} bytes: n_chains={n_chains} chains x n_steps // thin = "
+                         f"{n_steps} // {thin} = {n_kept} kept states x n={n} coordinates x 8 bytes "
+                         f"({', '.join(arrays)}{', refinement' if refine else ''}), more than this machine's memory "
+                         f"({limit:.4g} bytes); lower n_chains or n_steps, or raise thin")
 
 
 def _run_c(density, body, walk, x0, k0, gens, threads):
@@ -774,21 +895,39 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     Chain
         ``samples`` (n_chains, n_steps // thin, n), ``indices`` (integer grid
         coordinates), ``times`` (continuous time), ``acceptance_rate``.
+
+    Raises ``ValueError`` before anything is built when the output (n_chains x
+    n_steps // thin x n float64 samples and indices, plus times) would not fit in the
+    machine's memory, or when delta is so small that grid indices would pass 2^53 or the
+    centres offset + delta k would coincide in float64. Warns (``RuntimeWarning``) when
+    delta is so large that no start cell has a neighbour in C (no move can be accepted)
+    or when no proposal was accepted.
     """
     n = _check_pair(density, body)
     delta = check_positive(delta, "delta")
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    continuous_time = _check_flag(continuous_time, "continuous_time")
+    refine = _check_flag(refine, "refine")
+    lazy = _check_flag(lazy, "lazy")
+    _check_walk_memory("grid_walk", n_chains, n_steps, thin, n, indices=True, times=continuous_time, refine=refine)
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains, delta)
     offset = x0[0].copy() if offset is None else as_vector(offset, "offset", size=n)
-    k0 = np.rint((x0 - offset) / delta).astype(np.int64)
+    _check_grid_resolution(delta, offset, "grid_walk")
+    with np.errstate(over="ignore", invalid="ignore"):
+        r0 = np.rint((x0 - offset) / delta)
+    if not np.all(np.abs(r0) <= _INDEX_LIMIT):  # also catches inf / NaN: the int64 cast would wrap
+        raise ValueError(f"delta={delta:.6g} is too small for the distance between x0 and offset "
+                         f"({float(np.max(np.abs(x0 - offset))):.6g}): the start's grid index would exceed 2^53")
+    k0 = r0.astype(np.int64)
     centres = offset + k0 * delta
     ok = body.grid_contains(centres, delta)
     if not np.all(ok):
         i = int(np.flatnonzero(~ok)[0])
         raise ValueError(f"the start point x0[{i}] snaps to the grid centre {_fmt_vec(centres[i])}, which is not in "
                          "the grid set C; use another offset, a smaller delta or a start point deeper inside K")
+    stuck = _warn_if_grid_stuck(body, delta, offset, k0)
     if isinstance(density, LogDensity):
         chain = _grid_walk_numpy(density, body, delta, offset, k0, n_steps, thin, burn_in,
                                  continuous_time, lazy, gen)
@@ -799,11 +938,43 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         rates = na / np.maximum(npr, 1)
         chain = Chain("grid", s, rates, na, npr, indices=idx, times=times, delta=delta, offset=offset,
                       n_steps=n_steps, thin=thin, burn_in=burn_in, start=centres, start_indices=k0)
+    if not stuck:
+        _warn_if_nothing_accepted("grid_walk", chain, delta)
     if refine:
         flat = chain.samples.reshape(-1, n)
         chain.samples = _refine(density, body, flat, delta, gen).reshape(chain.samples.shape)
         chain.refined = True
     return chain
+
+
+def _warn_if_grid_stuck(body, delta, offset, k0):
+    """RuntimeWarning when no start cell has a neighbour in C: no move can ever be
+    accepted (delta is larger than the body's extent around the starts)."""
+    def has_neighbour(ks):
+        for j in range(body.dim):
+            for sgn in (-1, 1):
+                yk = ks.copy()
+                yk[:, j] += sgn
+                if np.any(body._grid_contains(offset + yk * delta, delta)):
+                    return True
+        return False
+
+    # the first chain's start usually settles it; all distinct starts only when it is stuck
+    if has_neighbour(k0[:1]) or (len(k0) > 1 and has_neighbour(np.unique(k0, axis=0))):
+        return False
+    lo, hi = body._lo, body._hi
+    extent = "" if lo is None else f" (the box's smallest side is {float(np.min(hi - lo)):.4g})"
+    warnings.warn(f"grid_walk: delta={delta:.6g} is too large for the body{extent}: no start cell has a neighbouring "
+                  "cell in the grid set C, so no move can be accepted and every chain stays at its start; "
+                  "use a smaller delta", RuntimeWarning, stacklevel=3)
+    return True
+
+
+def _warn_if_nothing_accepted(where, chain, delta):
+    props = int(np.sum(chain.n_prop))
+    if props >= 100 and int(np.sum(chain.n_accept)) == 0:  # fewer: too few to tell
+        warnings.warn(f"{where}: no proposal was accepted in {props} proposals (acceptance rate 0) with "
+                      f"delta={delta:.6g}; delta is probably too large for the body", RuntimeWarning, stacklevel=3)
 
 
 def _accept_log(gen, dl):
@@ -839,7 +1010,7 @@ def _grid_walk_numpy(density, body, delta, offset, k0, n_steps, thin, burn_in, c
         yk = k.copy()
         yk[rows, j] += s
         y = offset + yk * delta
-        ok = active & body.grid_contains(y, delta)
+        ok = active & body._grid_contains(y, delta)
         npr += active
         ly = np.full(c, -np.inf)
         if ok.any():
@@ -873,7 +1044,7 @@ def _refine(density, body, centres, delta, gen, max_rounds=10000):
         if todo.size == 0:
             return out
         z = centres[todo] + delta * (gen.random((todo.size, n)) - 0.5)
-        ok = body.contains(z)
+        ok = body._contains(z)
         if bound is not None and ok.any():
             lz = np.full(todo.size, -np.inf)
             lz[ok] = density.logpdf(z[ok])
@@ -891,7 +1062,10 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     probability :math:`\min(1, F(y)/F(x))`. Stationary law: F restricted to K.
 
     Parameters are as in :func:`grid_walk` (``delta`` is the ball radius); x0 must be
-    in K. A :class:`LogDensity` runs in NumPy, one call per step over all chains.
+    in K. A :class:`LogDensity` runs in NumPy, one call per step over all chains. The
+    same size check as :func:`grid_walk` runs first; a ``RuntimeWarning`` says when
+    delta exceeds the body's diameter (checked when the bounding box needs no linear
+    programme) or when no proposal was accepted.
 
     Returns
     -------
@@ -900,16 +1074,29 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     n = _check_pair(density, body)
     delta = check_positive(delta, "delta")
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    continuous_time = _check_flag(continuous_time, "continuous_time")
+    _check_walk_memory("ball_walk", n_chains, n_steps, thin, n, times=continuous_time)
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains)
+    warned = False
+    if len(body._b) == 0 or body._bbox is not None:  # the bounding box is free (no linear programmes)
+        diam = body.diameter()
+        if delta > diam:
+            warned = True
+            warnings.warn(f"ball_walk: delta={delta:.6g} exceeds the body's diameter (at most {diam:.4g}): almost "
+                          "every proposal leaves K and is rejected; use a smaller delta", RuntimeWarning, stacklevel=2)
     if isinstance(density, LogDensity):
-        return _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen)
-    walk = (_WALK_BALL, delta, None, int(bool(continuous_time)), 0, n_steps, thin, burn_in)
-    s, _, times, na, npr = _run_c(density, body, walk, x0, np.zeros((n_chains, n), np.int64), spawn(gen, n_chains),
-                                  nthreads)
-    return Chain("ball", s, na / np.maximum(npr, 1), na, npr, times=times, delta=delta, n_steps=n_steps, thin=thin,
-                 burn_in=burn_in, start=x0)
+        chain = _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen)
+    else:
+        walk = (_WALK_BALL, delta, None, int(bool(continuous_time)), 0, n_steps, thin, burn_in)
+        s, _, times, na, npr = _run_c(density, body, walk, x0, np.zeros((n_chains, n), np.int64),
+                                      spawn(gen, n_chains), nthreads)
+        chain = Chain("ball", s, na / np.maximum(npr, 1), na, npr, times=times, delta=delta, n_steps=n_steps,
+                      thin=thin, burn_in=burn_in, start=x0)
+    if not warned:
+        _warn_if_nothing_accepted("ball_walk", chain, delta)
+    return chain
 
 
 def _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen):
@@ -930,7 +1117,7 @@ def _ball_walk_numpy(density, body, delta, x0, n_steps, thin, burn_in, continuou
         d = gen.standard_normal((c, n))
         d /= np.linalg.norm(d, axis=1, keepdims=True)
         y = x + delta * gen.random(c)[:, None] ** (1.0 / n) * d
-        ok = body.contains(y)
+        ok = body._contains(y)
         ly = np.full(c, -np.inf)
         if ok.any():
             ly[ok] = density.logpdf(y[ok])
@@ -965,9 +1152,12 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     n = _check_pair(density, body)
     if isinstance(density, LogDensity):
         raise TypeError("hit_and_run supports the built-in densities; for a Python callable use grid_walk or ball_walk")
+    if not isinstance(direction, str):
+        raise TypeError(f"direction must be 'random' or 'coordinate', got {type(direction).__name__}")
     if direction not in ("random", "coordinate"):
         raise ValueError(f"direction must be 'random' or 'coordinate', got {direction!r}")
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    _check_walk_memory("hit_and_run", n_chains, n_steps, thin, n)
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains)
@@ -996,15 +1186,47 @@ class GridDistribution(tuple):
                 f"p_min={self.probs.min():.3g}, p_max={self.probs.max():.3g})")
 
 
+# Grid indices k (centre = offset + delta k) are kept below 2^53: exact integers in
+# float64 and far from the int64 range, so no float -> int64 cast can wrap.
+_INDEX_LIMIT = 2.0 ** 53
+
+
+def _check_grid_resolution(delta, offset, where):
+    """The centres offset + delta k must be distinct floats: delta above the rounding
+    unit of every offset coordinate."""
+    if np.any(offset + delta == offset) or np.any(offset - delta == offset):
+        j = int(np.flatnonzero((offset + delta == offset) | (offset - delta == offset))[0])
+        raise ValueError(f"{where}: delta={delta:.6g} is below the float64 resolution of offset[{j}]={offset[j]:.6g}: "
+                         "the grid centres offset + delta*k would coincide; use a larger delta")
+
+
 def _grid_candidates(body, delta, offset, max_cells):
     lo, hi = body.bounding_box()
-    kmin = np.ceil((lo - 0.5 * delta - offset) / delta).astype(np.int64) - 1
-    kmax = np.floor((hi + 0.5 * delta - offset) / delta).astype(np.int64) + 1
-    shape = kmax - kmin + 1
-    total = float(np.prod(shape.astype(float)))
+    _check_grid_resolution(delta, offset, "exact_grid_distribution")
+    # in floats first: a tiny delta gives indices beyond int64, whose cast would wrap
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        a = np.ceil((lo - 0.5 * delta - offset) / delta) - 1.0
+        b = np.floor((hi + 0.5 * delta - offset) / delta) + 1.0
+        counts = b - a + 1.0
+        total = float(np.prod(counts))
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))) or \
+            max(np.abs(a).max(), np.abs(b).max()) > _INDEX_LIMIT:
+        raise ValueError(f"delta={delta:.6g} is too small for the body (bounding box extent "
+                         f"{float(np.max(hi - lo)):.6g}, at distance up to "
+                         f"{float(np.max(np.maximum(np.abs(lo - offset), np.abs(hi - offset)))):.6g} from the offset): "
+                         f"the grid would have {total:.3g} cells with indices beyond 2^53 (max_cells={max_cells}); "
+                         "use a larger delta, or an offset inside the body")
     if total > max_cells:
-        raise ValueError(f"the grid's bounding box has {total:.3g} cells, more than max_cells={max_cells}; "
-                         "use a larger delta or raise max_cells")
+        raise ValueError(f"the grid's bounding box has {total:.3g} cells for delta={delta:.6g}, more than "
+                         f"max_cells={max_cells}; use a larger delta or raise max_cells")
+    need = total * (8 * body.dim * 5 + 64)  # index grids, stacked indices, centres, test, log F
+    limit = _memory_limit()
+    if need > limit:
+        raise ValueError(f"the grid for delta={delta:.6g} has {total:.4g} cells (max_cells={max_cells}) and would need "
+                         f"{need:.4g} bytes, more than this machine's memory ({limit:.4g} bytes); use a larger delta "
+                         "or a smaller max_cells")
+    kmin, kmax = a.astype(np.int64), b.astype(np.int64)
+    shape = kmax - kmin + 1
     grids = np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(kmin, kmax)], indexing="ij")
     k = np.stack([g.ravel() for g in grids], axis=1).astype(np.int64)
     return k, kmin, shape
@@ -1055,6 +1277,7 @@ def transition_matrix(density, body, delta, offset=None, *, lazy=False, max_cell
     (P, dist) : scipy.sparse.csr_matrix, GridDistribution
     """
     sparse = import_optional("scipy.sparse", "transition_matrix")
+    lazy = _check_flag(lazy, "lazy")
     n = _check_pair(density, body)
     delta = check_positive(delta, "delta")
     offset = body.start_point() if offset is None else as_vector(offset, "offset", size=n)
@@ -1112,12 +1335,24 @@ def spectral_gap(P, pi):
     walk use ``lazy=True`` in :func:`transition_matrix` so that all eigenvalues are >= 0.
     """
     sparse = import_optional("scipy.sparse", "spectral_gap")
-    pi = np.asarray(pi.probs if isinstance(pi, GridDistribution) else pi, float)
+    pi = as_vector(pi.probs if isinstance(pi, GridDistribution) else pi, "pi")
+    if np.any(pi <= 0):
+        i = int(np.flatnonzero(pi <= 0)[0])
+        raise ValueError(f"pi must be a stationary law with every entry > 0, got pi[{i}]={pi[i]}")
     m = pi.size
+    if sparse.issparse(P):
+        if P.dtype.kind not in "fiub":
+            raise TypeError(f"P must be a real matrix, got dtype {P.dtype}")
+        if P.ndim != 2:
+            raise ValueError(f"P must be 2-dimensional, got shape {P.shape}")
+        if not np.all(np.isfinite(P.data)):
+            raise ValueError("P must be finite")
+    else:
+        P = as_matrix(P, "P")
     if P.shape != (m, m):
         raise ValueError(f"P must be ({m}, {m}) to match pi, got {P.shape}")
     if m < 2:
-        raise ValueError("need at least two states")
+        raise ValueError(f"P and pi need at least two states, got {m}")
     s = np.sqrt(pi)
     S = sparse.diags(s) @ sparse.csr_matrix(P) @ sparse.diags(1.0 / s)
     S = 0.5 * (S + S.T)
@@ -1144,15 +1379,21 @@ def tv_distance(chain, exact, *, step=None):
     Note: the seed's :math:`\|\cdot\|_{TV}` is :math:`\sum_x|\cdot|` (twice this value).
     """
     if not isinstance(chain, Chain):
-        p = np.asarray(chain, float)
-        q = np.asarray(exact.probs if isinstance(exact, GridDistribution) else exact, float)
-        if p.shape != q.shape or p.ndim != 1:
-            raise ValueError(f"probability vectors must have equal 1-D shapes, got {p.shape} and {q.shape}")
+        if step is not None:
+            raise ValueError(f"step applies to a Chain; chain is an array of probabilities, got step={step!r}")
+        p = as_vector(chain, "chain")
+        q = as_vector(exact.probs if isinstance(exact, GridDistribution) else exact, "exact")
+        if p.shape != q.shape:
+            raise ValueError(f"chain and exact (probability vectors) must have equal lengths, got {p.shape} "
+                             f"and {q.shape}")
         return float(0.5 * np.abs(p - q).sum())
     if chain.indices is None:
         raise ValueError("tv_distance needs a grid-walk Chain (one with integer grid indices)")
     if not isinstance(exact, GridDistribution):
-        raise TypeError("exact must be the GridDistribution from exact_grid_distribution")
+        raise TypeError(f"exact must be the GridDistribution from exact_grid_distribution, got {type(exact).__name__}")
+    if step is not None:
+        n_kept = chain.indices.shape[1]
+        step = check_int(step, "step", minimum=-n_kept, maximum=n_kept - 1)
     if chain.delta != exact.delta or not np.allclose(chain.offset, exact.offset, rtol=0, atol=1e-12 * chain.delta):
         raise ValueError("the chain and the exact law use different grids: pass offset=chain.offset and the same "
                          "delta to exact_grid_distribution")
@@ -1190,7 +1431,9 @@ def theorem1_bound(t, n, delta, diameter, p_min, *, u=0.1, M_pi_u=0.0, gamma=1.0
     (exponential decay in t at rate :math:`\propto\delta^2/(n d^2)`), not its constant.
     ``t`` may be an array.
     """
-    t = np.asarray(t, float)
+    t = as_float_array(t, "t")
+    if np.any(t < 0):
+        raise ValueError(f"t must be >= 0 (a time), got {float(t.min())}")
     n = check_int(n, "n", minimum=1)
     delta = check_positive(delta, "delta")
     d = check_positive(diameter, "diameter")
@@ -1210,19 +1453,44 @@ def theorem1_bound(t, n, delta, diameter, p_min, *, u=0.1, M_pi_u=0.0, gamma=1.0
 
 # ---- ESS and R-hat (Vehtari, Gelman, Simpson, Carpenter, Buerkner 2021) -------------------
 
-def _as_draws(samples, name="samples"):
-    if isinstance(samples, Chain):
+_LAYOUTS = ("chain_draw", "draw_chain")
+
+
+def _as_draws(samples, name="samples", layout=None):
+    """Draws as a (n_chains, n_draws[, n]) float array (the ArviZ layout (chain, draw[, dim]))."""
+    if layout is not None:
+        if not isinstance(layout, str):
+            raise TypeError(f"layout must be None, 'chain_draw' or 'draw_chain', got {type(layout).__name__}")
+        if layout not in _LAYOUTS:
+            raise ValueError(f"layout must be None, 'chain_draw' or 'draw_chain', got {layout!r}")
+    from_chain = isinstance(samples, Chain)
+    if from_chain:
         samples = samples.samples
-    x = np.asarray(samples, dtype=float)
+    x = as_float_array(samples, name, ndim=(1, 2, 3))
     if x.ndim == 1:
         x = x[None, :]
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{name} must have shape (n_chains, n_draws) or (n_chains, n_draws, n), got {x.shape}")
+    elif layout == "draw_chain":
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1))
     if x.shape[1] < 4:
-        raise ValueError(f"{name} needs at least 4 draws per chain, got {x.shape[1]}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} must be finite")
+        raise ValueError(f"{name} needs at least 4 draws per chain, got {x.shape[1]} (shape {x.shape} read as "
+                         "(n_chains, n_draws[, n]))")
+    if layout is None and not from_chain and x.shape[0] > x.shape[1]:
+        raise ValueError(
+            f"{name} has shape {np.shape(samples)}, read as (n_chains, n_draws[, n]): {x.shape[0]} chains of only "
+            f"{x.shape[1]} draws each. More chains than draws usually means the transposed layout: pass "
+            f"layout='draw_chain' for (n_draws, n_chains[, n]) input, {name}[None] for (n_draws, n) draws of a "
+            f"vector from one chain, or layout='chain_draw' if there really are more chains than draws")
     return x
+
+
+def _warn_ess_above_draws(e, total):
+    big = np.atleast_1d(np.asarray(e, float)) > total
+    if np.any(big):
+        worst = float(np.nanmax(np.atleast_1d(e)))
+        where = f" (coordinates {np.flatnonzero(big).tolist()})" if np.ndim(e) else ""
+        warnings.warn(f"ess: the estimate {worst:.6g} exceeds the number of draws {total}{where}: "
+                      "the draws are anti-correlated (or independent, up to estimation noise), or the array is "
+                      "not in the (n_chains, n_draws[, n]) layout", RuntimeWarning, stacklevel=3)
 
 
 def _split(x):
@@ -1292,7 +1560,7 @@ def _rhat_basic(x):
     return float(math.sqrt(((n - 1) / n * w + b / n) / w))
 
 
-def ess(samples, kind="bulk"):
+def ess(samples, kind="bulk", *, layout=None):
     r"""Effective sample size (Vehtari et al. 2021, "Rank-normalization, folding, and
     localization: an improved R-hat").
 
@@ -1304,17 +1572,44 @@ def ess(samples, kind="bulk"):
 
     Parameters
     ----------
-    samples : Chain or array (n_chains, n_draws) or (n_chains, n_draws, n)
+    samples : Chain or array
+        Layout (chain, draw[, dim]) as in ArviZ: ``(n_chains, n_draws)`` or
+        ``(n_chains, n_draws, n)``; a 1-D array is one chain. An array with more chains
+        than draws (e.g. a ``(1000, 4)`` array that holds 1000 draws of 4 chains or of a
+        4-vector) is refused as ambiguous unless ``layout`` is given.
+    kind : {"bulk", "tail", "mean"}
+    layout : None, "chain_draw" or "draw_chain"
+        ``"chain_draw"``: the array is (n_chains, n_draws[, n]) even with more chains
+        than draws; ``"draw_chain"``: it is (n_draws, n_chains[, n]) and is transposed.
 
     Returns
     -------
     float or ndarray (n,)
+        At most about ``total log10(total)`` for ``total`` draws (Stan's cap). An ESS
+        above the number of draws (anti-correlated draws, or independent ones up to
+        estimation noise) comes with a ``RuntimeWarning``.
     """
-    x = _as_draws(samples)
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be 'bulk', 'tail' or 'mean', got {type(kind).__name__}")
     if kind not in ("bulk", "tail", "mean"):
         raise ValueError(f"kind must be 'bulk', 'tail' or 'mean', got {kind!r}")
+    x = _as_draws(samples, "samples", layout)
+    total = x.shape[0] * x.shape[1]
+    # the FFT autocovariance holds a padded real copy and its complex transform per chain
+    nfft = 1 << (2 * (x.shape[1] // 2) - 1).bit_length()
+    need = 2 * x.shape[0] * nfft * 8 * 4
+    if need > _memory_limit():
+        raise ValueError(f"ess of samples with shape {x.shape} would need {need:.4g} bytes for the autocovariances, "
+                         f"more than this machine's memory ({_memory_limit():.4g} bytes); thin the draws first")
     if x.ndim == 3:
-        return np.array([ess(x[:, :, i], kind) for i in range(x.shape[2])])
+        out = np.array([_ess_2d(x[:, :, i], kind) for i in range(x.shape[2])])
+    else:
+        out = _ess_2d(x, kind)
+    _warn_ess_above_draws(out, total)
+    return out
+
+
+def _ess_2d(x, kind):
     if kind == "mean":
         return _ess_basic(_split(x))
     if kind == "bulk":
@@ -1326,7 +1621,7 @@ def ess(samples, kind="bulk"):
     return float(min(out))
 
 
-def rhat(chains):
+def rhat(chains, *, layout=None):
     r"""Rank-normalised split :math:`\hat R` (Vehtari et al. 2021): the maximum of the
     split-:math:`\hat R` of the rank-normalised draws and of the rank-normalised folded
     draws :math:`|\theta - \mathrm{median}|`. Values below 1.01 indicate mixing.
@@ -1334,14 +1629,18 @@ def rhat(chains):
     Parameters
     ----------
     chains : Chain or array (n_chains, n_draws) or (n_chains, n_draws, n)
+        The layout (chain, draw[, dim]) of :func:`ess`, with the same refusal of arrays
+        with more chains than draws unless ``layout`` is given.
+    layout : None, "chain_draw" or "draw_chain"
+        As in :func:`ess`.
 
     Returns
     -------
     float or ndarray (n,)
     """
-    x = _as_draws(chains, "chains")
+    x = _as_draws(chains, "chains", layout)
     if x.ndim == 3:
-        return np.array([rhat(x[:, :, i]) for i in range(x.shape[2])])
+        return np.array([rhat(x[:, :, i], layout="chain_draw") for i in range(x.shape[2])])
     s = _split(x)
     bulk = _rhat_basic(_z_scale(s))
     tail = _rhat_basic(_z_scale(np.abs(s - np.median(s))))

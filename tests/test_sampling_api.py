@@ -23,6 +23,9 @@ def _ar1(rho, m, n, seed):
     return lfilter([1.0], [1.0, -rho], e, axis=1)
 
 
+# independent draws (rho = 0): the estimate lands above the number of draws about half the
+# time, which ess reports with a RuntimeWarning (hardening item 14)
+@pytest.mark.filterwarnings("ignore:ess. the estimate:RuntimeWarning")
 @pytest.mark.parametrize("rho,n,tol", [(0.0, 5000, 0.11), (0.5, 5000, 0.15), (0.9, 20000, 0.18)])
 def test_ess_matches_ar1_theory(rho, n, tol):
     x = _ar1(rho, 4, n, seed=int(rho * 10) + 1)

@@ -174,6 +174,14 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     }
     for (Py_ssize_t i = 0; i < n_chains; i++) streams[i] = bs[i].bg;
     npy_intp n_kept = (npy_intp)(walk.n_steps / walk.thin);
+    /* convq.sampling checks sizes against the machine's memory first; this guard only
+     * keeps n_chains * n_kept * n * 8 bytes from overflowing if it is called directly */
+    if (n_kept > 0 && ((size_t)n_chains > (size_t)PY_SSIZE_T_MAX / (size_t)n_kept ||
+                       (size_t)n_chains * (size_t)n_kept > (size_t)PY_SSIZE_T_MAX / 8 / n)) {
+        PyErr_Format(PyExc_ValueError, "the output of %zd chains x %zd kept states x %zu coordinates does not fit "
+                     "in memory: lower n_chains or n_steps, or raise thin", n_chains, (Py_ssize_t)n_kept, n);
+        goto done;
+    }
     npy_intp sd[3] = {n_chains, n_kept, (npy_intp)n};
     npy_intp td[2] = {n_chains, n_kept};
     npy_intp cd[1] = {n_chains};
