@@ -333,6 +333,9 @@ def hessian(obj, x) -> np.ndarray:
     product X' D X is one BLAS call (NumPy's matmul)."""
     from .objectives import LeastSquares, Logistic, Quadratic
     x = obj._x(x, "x")
+    if isinstance(obj, Hinge):
+        raise ValueError("method='newton' needs a twice-differentiable objective; Hinge is not differentiable "
+                         "(use optimize.svm_dual_cd or 'subgradient')")
     if isinstance(obj, Quadratic):
         return obj.A.copy()
     if isinstance(obj, (LeastSquares, Logistic)):
@@ -361,8 +364,8 @@ def hessian(obj, x) -> np.ndarray:
         H = obj.A.T @ obj.A
         H[np.diag_indices_from(H)] += np.where(np.abs(x) < obj.delta, obj.mu / obj.delta, 0.0)
         return H
-    if isinstance(obj, Function) and obj.hess is not None:
-        H = np.asarray(obj.hess(x), dtype=float)
+    if isinstance(obj, Function) and obj._hess is not None:
+        H = np.asarray(obj._hess(x.copy()), dtype=float)
         if H.shape != (obj.dim, obj.dim) or not np.all(np.isfinite(H)):
             raise ValueError(f"hess(x) must return a finite ({obj.dim}, {obj.dim}) array, got shape {H.shape}")
         return 0.5 * (H + H.T)
@@ -372,8 +375,9 @@ def hessian(obj, x) -> np.ndarray:
 
 def _check_has_hessian(obj):
     from .objectives import LeastSquares, Logistic, Quadratic
-    if isinstance(obj, (Quadratic, LeastSquares, Logistic)) or (isinstance(obj, Lasso) and obj.delta > 0) or \
-            (isinstance(obj, Function) and obj.hess is not None):
+    if (isinstance(obj, (Quadratic, LeastSquares, Logistic)) and not isinstance(obj, Hinge)) or \
+            (isinstance(obj, Lasso) and obj.delta > 0) or \
+            (isinstance(obj, Function) and obj._hess is not None):
         return
     hessian(obj, np.zeros(obj.dim))  # raises the reason
 
