@@ -49,7 +49,7 @@ __all__ = ["minimize", "lasso", "svm_dual_cd", "hessian", "OptimizeResult"]
 # the C enums (csrc/optimize/cq_optimize.h), exported by the binding: never re-typed here
 _METHODS = {"gd": _core.OPT_GD, "bb": _core.OPT_BB, "nesterov": _core.OPT_NESTEROV,
             "proximal": _core.OPT_PROXIMAL, "fista": _core.OPT_FISTA, "subgradient": _core.OPT_SUBGRADIENT,
-            "lbfgs": _core.OPT_LBFGS}
+            "lbfgs": _core.OPT_LBFGS, "newton-cg": _core.OPT_NEWTON_CG}
 _STEPS = {"fixed": _core.STEP_FIXED, "armijo": _core.STEP_ARMIJO, "backtracking": _core.STEP_ARMIJO,
           "exact": _core.STEP_EXACT}
 _NONMONO = {None: _core.NM_NONE, "none": _core.NM_NONE, "max": _core.NM_MAX, "average": _core.NM_AVERAGE}
@@ -136,6 +136,15 @@ def _check_step_options(method, step, opts, obj, x0, rng):
     check("method", method, _MINIMIZE_CONSTRAINTS["method"])
     if method == "lbfgs":
         return _check_lbfgs_options(step, opts)
+    if method == "newton-cg":
+        extra = set(opts) - {"ftol"}
+        if extra:
+            raise TypeError(f"option(s) {sorted(extra)} are not used by method='newton-cg' (it takes ['ftol'])")
+        if step not in ("armijo", "backtracking"):
+            raise ValueError(f"method='newton-cg' controls its steps by a trust region; leave step at its "
+                             f"default 'armijo', got step={step!r}")
+        o = _check_lbfgs_options("armijo", {k: v for k, v in opts.items() if k == "ftol"})
+        return dict(o, memory=1)
     if "c1" in opts or "c2" in opts:
         raise TypeError("options c1 and c2 (strong Wolfe constants) are only used by method='lbfgs'")
     check("step", step, [Options(tuple(_STEPS))])
@@ -217,7 +226,11 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     obj : convq.objectives.Objective
         A built-in objective (iterated in C) or a ``Function`` (iterated in Python).
     x0 : array_like, shape (obj.dim,)
-    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "newton"}
+    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "newton-cg", "newton"}
+        ``"newton-cg"``: trust-region Newton with conjugate gradients on Hessian-vector
+        products (TRON: Lin, Weng & Keerthi, "Trust Region Newton Method for Large-Scale
+        Logistic Regression", JMLR 2008, the solver of liblinear), one fused pass over the
+        data per CG iteration; option ``ftol``; for twice-differentiable objectives.
         ``"newton"``: damped Newton with the exact Hessian (:func:`hessian`), Cholesky through
         NumPy's LAPACK and Armijo backtracking from t = 1 (options ``alpha`` = 1e-4 and
         ``beta`` = 0.5); each iteration costs one Hessian, O(m dim^2), so it suits
@@ -286,8 +299,11 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         return _newton(obj, x0, tol, max_iter, callback, verbose, options)
     if method in ("proximal", "fista") and isinstance(obj, Hinge):
         raise ValueError("proximal methods need a smooth part; Hinge is not smooth (use 'subgradient')")
-    if method == "lbfgs" and isinstance(obj, Hinge):
-        raise ValueError("method='lbfgs' needs a differentiable objective; Hinge is not (use 'subgradient')")
+    if method in ("lbfgs", "newton-cg") and isinstance(obj, Hinge):
+        raise ValueError(f"method={method!r} needs a differentiable objective; Hinge is not (use 'subgradient')")
+    if method == "newton-cg" and isinstance(obj, Lasso) and obj.delta == 0:
+        raise ValueError("method='newton-cg' needs a twice-differentiable objective; smooth the Lasso first "
+                         "(Lasso(...).smooth(delta))")
     opts = _check_step_options(method, step, options, obj, x0, rng=0)
     every = 0
     if verbose:

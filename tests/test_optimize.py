@@ -259,7 +259,7 @@ def test_bad_input_raises_and_writes_nothing(rng):
         (dict(alpha=1.0), ValueError, "alpha"),
         (dict(beta=0.0), ValueError, "beta"),
         (dict(method="bb", beta=1.5), ValueError, "beta"),
-        (dict(method="newton"), ValueError, "method"),
+        (dict(method="newtons"), ValueError, "method"),
         (dict(step="wolfe"), ValueError, "step"),
         (dict(method="bb", nonmonotone="min"), ValueError, "nonmonotone"),
         (dict(method="bb", variant="bb3"), ValueError, "variant"),

@@ -105,3 +105,56 @@ def test_objectives_without_a_hessian_are_refused(data):
     bad = ob.Function(lambda x: float(x @ x), lambda x: 2 * x, lambda x: np.ones((2, 2)), dim=4)
     with pytest.raises(ValueError, match="hess"):
         minimize(bad, np.ones(4), method="newton")
+
+
+# ---- trust-region Newton-CG (TRON) -----------------------------------------------------------
+
+def _ill_logistic(m=3000, n=30, seed=2):
+    rng = np.random.default_rng(seed)
+    scale = 10.0 ** np.linspace(-2, 2, n)
+    X = rng.standard_normal((m, n)) * scale
+    y = (rng.random(m) < 1 / (1 + np.exp(-(X @ (rng.standard_normal(n) / scale) + 0.3)))).astype(float)
+    return X, y
+
+
+def test_newton_cg_c_loop_equals_its_twin():
+    X, y = _ill_logistic()
+    # (least squares on this design reaches ||g|| ~ 3e-9 before rounding stalls the trust region)
+    for o, tol in ((ob.Logistic(X, y, lam=1.0, intercept=True), 1e-9), (ob.LeastSquares(X, y, lam=0.1), 1e-7),
+                   (ob.Lasso(X[:, :8], y, 2.0).smooth(0.1), 1e-5)):  # Huber: H jumps at its kinks
+        a = minimize(o, np.zeros(o.dim), method="newton-cg", tol=tol, max_iter=200)
+        b = minimize(o, np.zeros(o.dim), method="newton-cg", tol=tol, max_iter=200, engine="python")
+        assert a.success and b.success, (a.message, b.message)
+        assert a.nit == b.nit and a.ngev == b.ngev
+        np.testing.assert_allclose(a.x, b.x, rtol=1e-7, atol=1e-10)
+        np.testing.assert_allclose(a.trace["fun"], b.trace["fun"], rtol=1e-11)
+
+
+def test_newton_cg_on_an_ill_conditioned_design():
+    X, y = _ill_logistic()
+    o = ob.Logistic(X, y, lam=1.0, intercept=True)
+    r = minimize(o, np.zeros(o.dim), method="newton-cg", tol=1e-9, max_iter=100)
+    assert r.success and r.nit <= 30
+    ref = minimize(o, np.zeros(o.dim), method="newton", tol=1e-11)
+    assert r.fun == pytest.approx(ref.fun, rel=1e-13)
+    # trust-region logic: f never increases, a rejected step leaves x (step 0 in the trace)
+    f, step = r.trace["fun"], r.trace["step"]
+    assert np.all(np.diff(f) <= 1e-15 * abs(f[0]))
+    assert np.all(f[1:][step[1:] == 0] == f[:-1][step[1:] == 0])
+    # the Jacobi-preconditioned CG needs few Hessian products despite cond(X) ~ 1e8
+    assert r.ngev <= 40 * r.nit
+
+
+def test_newton_cg_refusals_and_function_objectives(data):
+    X, y, yb, _ = data
+    with pytest.raises(ValueError, match="Hinge"):
+        minimize(ob.Hinge(X, yb), np.zeros(4), method="newton-cg")
+    with pytest.raises(ValueError, match="smooth"):
+        minimize(ob.Lasso(X, y, 1.0), np.zeros(4), method="newton-cg")
+    with pytest.raises(TypeError, match="newton-cg"):
+        minimize(ob.LeastSquares(X, y), np.zeros(4), method="newton-cg", memory=3)
+    with pytest.raises(ValueError, match="trust region"):
+        minimize(ob.LeastSquares(X, y), np.zeros(4), method="newton-cg", step="fixed")
+    f = ob.Function(lambda x: float(np.sum((x - 1) ** 4) + x @ x), lambda x: 4 * (x - 1) ** 3 + 2 * x, dim=3)
+    r = minimize(f, np.zeros(3), method="newton-cg", tol=1e-8)
+    assert r.success and np.linalg.norm(f.grad(r.x)) <= 1e-8

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _core
 from ..objectives import Function, Hinge, LeastSquares, Logistic, Quadratic
 
-__all__ = ["python_loop", "lbfgs_loop"]
+__all__ = ["python_loop", "lbfgs_loop", "newton_cg_loop"]
 
 
 def _soft(v, k):
@@ -209,6 +209,126 @@ def lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
                 status=status)
 
 
+def hess_diag(obj, x):
+    """The Hessian's diagonal (the C cq_obj_hess_diag): the Jacobi preconditioner of Newton-CG."""
+    from ..objectives import Lasso
+    if isinstance(obj, Quadratic):
+        return np.diag(obj.A).copy()
+    if isinstance(obj, (LeastSquares, Logistic)) and not isinstance(obj, Hinge):
+        X, m = obj.X, obj.m
+        xr = x[1:] if obj.intercept else x
+        z = X @ xr + (x[0] if obj.intercept else 0.0)
+        if isinstance(obj, Logistic):
+            h = 0.5 * (1.0 + np.tanh(0.5 * z))
+            w = h * (1.0 - h)
+        else:
+            w = np.ones(m)
+        dr = (w @ (X * X)) / m + obj.lam / m
+        return np.r_[w.sum() / m, dr] if obj.intercept else dr
+    if isinstance(obj, Lasso) and obj.delta > 0:
+        return np.sum(obj.A * obj.A, axis=0) + np.where(np.abs(x) < obj.delta, obj.mu / obj.delta, 0.0)
+    if isinstance(obj, Function):
+        return np.ones(obj.dim)  # no cheap diagonal: plain CG
+    raise ValueError(f"newton-cg needs a twice-differentiable objective, got {type(obj).__name__}")
+
+
+def _precond(obj, x):
+    M = hess_diag(obj, x)
+    mx = float(np.max(M[np.isfinite(M)], initial=0.0))
+    mx = mx if mx > 0 else 1.0
+    return np.where(np.isfinite(M) & (M > 1e-10 * mx), M, 1e-10 * mx)
+
+
+def _tron_cg(hessp, g, M, delta, gnorm):
+    """Preconditioned Steihaug CG on g's + s'Hs/2, ||s||_M <= delta (the C tron_cg)."""
+    n = g.size
+    s = np.zeros(n)
+    r = -g.copy()
+    zv = r / M
+    p = zv.copy()
+    rz, sMs = float(r @ zv), 0.0
+    stop = 0.1 * gnorm
+    nh = 0
+    it = 0
+    while math.sqrt(float(r @ r)) > stop and it < 2 * n + 10:
+        Hp = hessp(p)
+        nh += 1
+        pHp, pMp, sMp = float(p @ Hp), float(p @ (M * p)), float(s @ (M * p))
+        alpha = rz / pHp if pHp > 0 else math.inf
+        if not pHp > 0 or sMs + 2 * alpha * sMp + alpha * alpha * pMp >= delta * delta:
+            rad = sMp * sMp + pMp * (delta * delta - sMs)
+            tau = (-sMp + math.sqrt(max(rad, 0.0))) / pMp if pMp > 0 else 0.0
+            s += tau * p
+            r -= tau * Hp
+            break
+        s += alpha * p
+        r -= alpha * Hp
+        sMs += 2 * alpha * sMp + alpha * alpha * pMp
+        zv = r / M
+        rz_new = float(r @ zv)
+        p = zv + (rz_new / rz) * p
+        rz = rz_new
+        it += 1
+    gs = float(g @ s)
+    return s, gs, 0.5 * (gs - float(r @ s)), math.sqrt(float(s @ (M * s))), nh
+
+
+def newton_cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
+    """The Python twin of the C trust-region Newton-CG loop (csrc/optimize/cq_solver_newton_cg.c)."""
+    f, g, _ = fval_grad(x, trial=False)
+    gnorm = float(np.linalg.norm(g))
+    M = _precond(obj, x)
+    delta = math.sqrt(float(g @ (g / M)))
+    record(f, gnorm, 0.0)
+    status, k = _core.OPT_MAXITER, 0
+    for k in range(1, max_iter + 1):
+        if gnorm <= tol:
+            status = _core.OPT_CONVERGED
+            k -= 1
+            break
+        Fold = f
+        s, gs, q, snorm, nh = _tron_cg(lambda v: obj.hessp(x, v), g, M, delta, gnorm)
+        counts["g"] += nh
+        fn, gn_, _ = fval_grad(x + s, trial=True)
+        ared, pred = f - fn, -q
+        if k == 1 and snorm < delta:
+            delta = snorm
+        if not math.isfinite(fn):
+            alpha, ared = 0.25, -math.inf
+        else:
+            curv = fn - f - gs
+            alpha = 4.0 if curv <= 0 else max(0.25, -0.5 * gs / curv)
+        if ared < 1e-4 * pred:
+            delta = min(max(alpha, 0.25) * snorm, 0.5 * delta)
+        elif ared < 0.25 * pred:
+            delta = max(0.25 * delta, min(alpha * snorm, 0.5 * delta))
+        elif ared < 0.75 * pred:
+            delta = max(0.25 * delta, min(alpha * snorm, 4.0 * delta))
+        else:
+            delta = max(delta, min(alpha * snorm, 4.0 * delta))
+        t = 0.0
+        if ared > 1e-4 * pred and math.isfinite(fn):
+            x, f, g = x + s, fn, gn_
+            gnorm = float(np.linalg.norm(g))
+            t = snorm
+            M = _precond(obj, x)
+        elif delta <= 1e-14 * (1 + float(np.linalg.norm(x))):
+            status = _core.OPT_LINESEARCH
+            k -= 1
+            break
+        record(f, gnorm, t)
+        if cb is not None and cb(k, x, f, gnorm, t):
+            status = _core.OPT_CALLBACK
+            break
+        if o["ftol"] > 0 and t > 0 and abs(f - Fold) < o["ftol"]:
+            status = _core.OPT_FTOL
+            break
+    else:
+        k = max_iter
+    return dict(x=x, fun=float(f), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
+                status=status)
+
+
 def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
     counts = {"f": 0, "g": 0}
     tr = {"fun": [], "grad_norm": [], "step": [], "time": []}
@@ -245,7 +365,7 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
         tr["step"].append(t)
         tr["time"].append(time.perf_counter() - t_start)
 
-    if method == "lbfgs":
+    if method in ("lbfgs", "newton-cg"):
         def fval_grad(v, trial):
             # a trial where a built-in objective overflows counts as +inf (as in C)
             counts["f"] += 1
@@ -257,7 +377,8 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
                     raise
                 return math.inf, None, None
             return f, g, transform(g)
-        res = lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record)
+        loop = lbfgs_loop if method == "lbfgs" else newton_cg_loop
+        res = loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record)
         res["trace"] = {kk: np.asarray(v, dtype=float) for kk, v in tr.items()}
         return res
 

@@ -468,6 +468,39 @@ int cq_obj_hessp(const cq_obj *o, const int64_t *rows, size_t n_rows, const doub
     return st;
 }
 
+int cq_obj_hess_diag(const cq_obj *o, const double *theta, const double *z, double *diag, cq_errinfo *err)
+{
+    size_t dim = cq_obj_dim(o), p = o->p, j0 = (size_t)has_icpt(o);
+    if (o->kind == CQ_OBJ_HINGE) return cq_fail(err, CQ_EINVAL, "the hinge loss is not twice differentiable");
+    if (o->kind == CQ_OBJ_QUADRATIC) {
+        for (size_t j = 0; j < dim; j++) diag[j] = o->X[j * p + j];
+        return CQ_OK;
+    }
+    for (size_t j = 0; j < dim; j++) diag[j] = 0.0;
+    double *dr = diag + j0;
+    for (size_t i = 0; i < o->m; i++) {
+        /* the loss curvature of row i: 1 (squares), h (1 - h) (logistic, h the sigmoid) */
+        double w = 1.0;
+        if (o->kind == CQ_OBJ_LOGISTIC) {
+            double h = 0.5 * (1.0 + tanh(0.5 * z[i]));
+            w = h * (1.0 - h);
+        }
+        const double *xi = o->X + i * p;
+        for (size_t j = 0; j < p; j++) dr[j] += w * xi[j] * xi[j];
+        if (j0) diag[0] += w;
+    }
+    double sc = loss_scale(o, o->m);
+    for (size_t j = 0; j < dim; j++) diag[j] *= sc;
+    if (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC) {
+        double w = o->m ? o->lam / (double)o->m : 0.0;
+        for (size_t j = j0; j < dim; j++) diag[j] += w;
+    } else if (o->kind == CQ_OBJ_LASSO && o->c > 0) {
+        for (size_t j = 0; j < dim; j++)
+            if (fabs(theta[j]) < o->c) diag[j] += o->lam / o->c;
+    }
+    return CQ_OK;
+}
+
 int cq_obj_matvec(const cq_obj *o, const double *d, double *w, cq_interrupt *it)
 {
     size_t n_rows = cq_obj_zlen(o), nb;

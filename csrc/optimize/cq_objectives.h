@@ -78,6 +78,11 @@ int cq_obj_value_grad(const cq_obj *o, const int64_t *rows, size_t n_rows, const
 int cq_obj_hessp(const cq_obj *o, const int64_t *rows, size_t n_rows, const double *theta,
                  const double *v, double *out, cq_interrupt *it, cq_errinfo *err);
 
+/* The diagonal of the Hessian at theta (all rows), given the cached linear predictor z = X theta
+ * (+ theta[0]; length zlen; unused for Quadratic): one sequential pass over X. The
+ * preconditioner of Newton-CG. Hinge: CQ_EINVAL. */
+int cq_obj_hess_diag(const cq_obj *o, const double *theta, const double *z, double *diag, cq_errinfo *err);
+
 /* w = X d (+ d[0] with an intercept); Quadratic: w = A d. All rows, length zlen. */
 int cq_obj_matvec(const cq_obj *o, const double *d, double *w, cq_interrupt *it);
 

@@ -14,6 +14,7 @@
  *   Raydan's max-type or Zhang-Hager's average-type nonmonotone line search, or none),
  *   Nesterov (constant step or backtracking), proximal gradient and FISTA for
  *   f + l1 ||x||_1 (both optionally with function-value momentum restart), subgradient with t_k = t0 / sqrt(k + 1),
+ *   trust-region Newton-CG (TRON: Lin, Weng & Keerthi 2008; cq_solver_newton_cg.c),
  *   and L-BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed., Algorithm 7.4 (two-loop
  *   recursion, H_k^0 = gamma_k I with gamma_k = s'y / y'y, eq. (7.20)) and Algorithm 7.5)
  *   with a strong-Wolfe line search (N&W Algorithms 3.5 and 3.6, cubic interpolation
@@ -44,7 +45,7 @@
 #include "optimize/cq_objectives.h"
 
 enum cq_opt_method { CQ_OPT_GD = 0, CQ_OPT_BB = 1, CQ_OPT_NESTEROV = 2, CQ_OPT_PROXIMAL = 3,
-                     CQ_OPT_FISTA = 4, CQ_OPT_SUBGRADIENT = 5, CQ_OPT_LBFGS = 6,
+                     CQ_OPT_FISTA = 4, CQ_OPT_SUBGRADIENT = 5, CQ_OPT_LBFGS = 6, CQ_OPT_NEWTON_CG = 7,
                      CQ_OPT_N_METHODS /* number of methods; keep last */ };
 enum cq_opt_step { CQ_STEP_FIXED = 0, CQ_STEP_ARMIJO = 1, CQ_STEP_EXACT = 2 };
 enum cq_opt_nonmono { CQ_NM_NONE = 0, CQ_NM_MAX = 1, CQ_NM_AVERAGE = 2 };

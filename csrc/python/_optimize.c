@@ -284,6 +284,7 @@ int cqb_optimize_constants(PyObject *m)
         {"OPT_FISTA", CQ_OPT_FISTA},
         {"OPT_SUBGRADIENT", CQ_OPT_SUBGRADIENT},
         {"OPT_LBFGS", CQ_OPT_LBFGS},
+        {"OPT_NEWTON_CG", CQ_OPT_NEWTON_CG},
         {"STEP_FIXED", CQ_STEP_FIXED},
         {"STEP_ARMIJO", CQ_STEP_ARMIJO},
         {"STEP_EXACT", CQ_STEP_EXACT},
