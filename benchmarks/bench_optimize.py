@@ -264,5 +264,45 @@ def _svm_rows(ctx):
     return rows
 
 
+def _illcond_rows(ctx):
+    import warnings
+    from sklearn.linear_model import LogisticRegression
+    rows = []
+    m, n = (5000, 100) if ctx.quick else (20000, 100)
+    rng = np.random.default_rng(3)
+    scale = 10.0 ** np.linspace(-2, 2, n)
+    X = rng.standard_normal((m, n)) * scale
+    y = (rng.random(m) < 1 / (1 + np.exp(-(X @ (rng.standard_normal(n) / scale) + 0.3)))).astype(float)
+    lam, target = 1.0, 1e-6
+    limit, note = _single_thread_blas()
+    with limit, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = ob.Logistic(X, y, lam=lam, intercept=True, threads=1)
+        ref = minimize(o, np.zeros(n + 1), method="newton", tol=1e-12, max_iter=100)
+        assert ref.grad_norm <= 1e-9  # the reference optimum is certified by its gradient
+        fstar = ref.fun
+        tols = list(np.logspace(-1, -12, 23))
+        solvers = {
+            "convq newton-cg": lambda tol: minimize(ob.Logistic(X, y, lam=lam, intercept=True, threads=1),
+                                                    np.zeros(n + 1), method="newton-cg", tol=tol, max_iter=1000).x,
+            "convq newton": lambda tol: minimize(ob.Logistic(X, y, lam=lam, intercept=True, threads=1),
+                                                 np.zeros(n + 1), method="newton", tol=tol, max_iter=1000).x,
+            "sklearn newton-cholesky": lambda tol: (lambda c: np.r_[c.intercept_, c.coef_[0]])(
+                LogisticRegression(C=1 / lam, solver="newton-cholesky", tol=tol, max_iter=1000).fit(X, y)),
+            "sklearn lbfgs": lambda tol: (lambda c: np.r_[c.intercept_, c.coef_[0]])(
+                LogisticRegression(C=1 / lam, solver="lbfgs", tol=tol, max_iter=100000).fit(X, y)),
+        }
+        res = {k: _time_to_accuracy(fn, tols, o.value, fstar, target) for k, fn in solvers.items()}
+    best = min((k for k in res if k.startswith("convq")), key=lambda k: res[k][0])
+    for ref_name in ("sklearn newton-cholesky", "sklearn lbfgs"):
+        tc, tolc, subc = res[best]
+        tr, tolr, subr = res[ref_name]
+        rows.append(Row("optimize", f"logreg ill-conditioned {m}x{n} (+intercept) to 1e-6: {best}", tc, ref_name, tr,
+                        note=f"tol {tolc:.1e} -> {subc:.1e}; ref tol {tolr:.1e} -> {subr:.1e}; {note}"))
+    other = [k for k in res if k.startswith("convq") and k != best][0]
+    rows[-1].note += f"; {other} {res[other][0] * 1e3:.0f} ms"
+    return rows
+
+
 def run(ctx):
-    return _fused_rows(ctx) + _logreg_rows(ctx) + _lasso_rows(ctx) + _svm_rows(ctx)
+    return _fused_rows(ctx) + _logreg_rows(ctx) + _lasso_rows(ctx) + _svm_rows(ctx) + _illcond_rows(ctx)
