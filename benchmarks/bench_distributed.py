@@ -11,7 +11,7 @@ The reference ("the best NumPy way") is the same loop with Identity(float64) -- 
 float64 in the same Allgather, i.e. uncompressed -- and, as a floor, one plain MPI
 Allreduce of the float64 gradient (what an uncompressed data-parallel step costs
 without any encode/decode). On loopback (shared memory, GB/s) the wire is nearly free,
-so the notes also give the time the Allgather needs on a 1 Gbit/s link, (N-1) x bytes x 8
+so the table also gives the time the Allgather needs on a 1 Gbit/s link, (N-1) x bytes x 8
 / 1e9 per rank: the bytes column is what compression buys.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ Submodules (imported on first use):
 - :mod:`convq.objectives` C-backed objectives with one fused pass over the data
 - :mod:`convq.optimize`   gradient, Barzilai-Borwein, accelerated and proximal methods
 - :mod:`convq.convexity`  numerical convexity / smoothness / PL diagnostics
-- :mod:`convq.models`     the estimators of the ML-algebra notes
+- :mod:`convq.models`     the estimators of Lagarde, "Machine Learning Algebra"
 - :mod:`convq.stochastic` quantized projected SGD and mirror descent
 - :mod:`convq.sampling`   the Frieze-Kannan grid walk and the ball walk
 - :mod:`convq.coding`     bit writer/reader and the fixed-weight range coder

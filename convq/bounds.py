@@ -5,8 +5,9 @@ Two families live here:
 * quantization: the precision and bit counts of Mayekar & Tyagi, "Limits on Gradient
   Compression for Stochastic Optimization" (Theorem 3.1, Theorems 4.1 and 4.2, the
   minimax rate U(T, p)) -- section "Quantization bounds" below;
-* first-order methods: the rates of the gradient-method notes
-  (gradient-method-line-search-bb.txt) -- section "Rate bounds" at the end.
+* first-order methods: the rates of the lecture slides "Gradient method" (after
+  L. Vandenberghe's EE236C notes, "Analysis of gradient method") -- section "Rate bounds"
+  at the end.
 
 Every function validates its arguments and works on Python scalars (floats/ints).
 """
@@ -181,7 +182,7 @@ def minimax_rate(T, d, p, D, B, c1=1.0):
 
 
 # ---------------------------------------------------------------------------------------
-# Rate bounds of the gradient method (gradient-method-line-search-bb.txt).
+# Rate bounds of the gradient method (slides "Gradient method", "Analysis of gradient method").
 # ---------------------------------------------------------------------------------------
 
 def gd_sublinear_bound(k, t, r0):

@@ -1,6 +1,7 @@
 """``python -m convq demo``: the main job.
 
-L2-regularised logistic regression (cost (11) of the ML-algebra notes + lam/(2m)||theta_r||^2)
+L2-regularised logistic regression (the cross-entropy cost of Lagarde, "Machine Learning Algebra",
+section 2.3, + lam/(2m)||theta_r||^2)
 trained by quantized stochastic optimisation (Mayekar & Tyagi, Theorem 2.3): projected SGD
 for p >= 2, mirror descent for p < 2, on minibatch gradients whose almost-sure l_q bound B
 is computed from the data, with unquantized gradients and with SimQ, SimQ+, RATQ, the l_p

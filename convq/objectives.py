@@ -5,8 +5,11 @@ Every built-in objective keeps its data as C-contiguous float64 arrays and evalu
 z = X_b theta, the loss derivative r, and X_b' r while the rows are in cache), so it
 reads the data once where the textbook ``X @ theta`` then ``X.T @ r`` reads it twice.
 
-Costs are exactly the seeds' formulas (ml-algebra-regression-nn-svm.txt eqs. (11),
-(16)-(18); gradient-method-line-search-bb.txt, "LASSO: smoothing"):
+Costs are exactly those of M. Lagarde, "Machine Learning Algebra" (2022): the regularised
+least-squares cost (section 1.6), the cross-entropy cost of logistic regression (section 2.3,
+eq. (11)), the SVM hinge cost (section 4.2, eq. (16), with the slope-k hinges (17)-(18) of
+section 4.3); and the smoothed LASSO of the lecture slides "Gradient method" (section
+"LASSO: smoothing"):
 
 =================  ==========================================================================
 ``Quadratic``      f = 1/2 x'Ax - b'x + c
@@ -208,7 +211,7 @@ class Logistic(LeastSquares):
 
 
 class Hinge(LeastSquares):
-    """SVM cost (16): J = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
+    """SVM hinge cost (Lagarde, "Machine Learning Algebra", section 4.2, eq. (16)): J = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
     with cost_1(z) = k max(0, 1 - z) (17) and cost_0(z) = k (1 + z) for z >= -1, else 0
     (18), k = ``slope``; labels y in {0, 1}. Not differentiable: ``grad`` is the
     subgradient with the case split of (17)-(18); there is no ``hessp``."""
@@ -240,7 +243,7 @@ class Hinge(LeastSquares):
 
 
 class Lasso(Objective):
-    """f(x) = 1/2 ||Ax - b||^2 + mu ||x||_1 (the notes' LASSO; scikit-learn's ``Lasso`` has
+    """f(x) = 1/2 ||Ax - b||^2 + mu ||x||_1 (the LASSO of the lecture slides "Gradient method"; scikit-learn's ``Lasso`` has
     alpha = mu / m). ``smooth(delta)`` returns the Huber-smoothed f_delta with
     l_delta(x) = x^2/(2 delta) for |x| < delta, |x| - delta/2 otherwise."""
 

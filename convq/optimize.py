@@ -1,4 +1,4 @@
-"""Deterministic first-order methods of the gradient-method notes.
+"""Deterministic first-order methods: gradient method, Barzilai-Borwein, Nesterov, proximal, L-BFGS, Newton.
 
 ``minimize(obj, x0, method=..., step=...)`` runs, for the built-in objectives of
 :mod:`convq.objectives`, the whole iteration in C (csrc/optimize/cq_solver_*.c): one fused pass
@@ -7,7 +7,9 @@ so a backtracking trial costs O(m) instead of a pass over X. ``Function`` object
 runs with a ``grad_transform`` (e.g. a gradient quantizer) iterate the same algorithms
 in Python (:mod:`convq.slow.optimize`; ``engine="python"`` forces it).
 
-Methods (gradient-method-line-search-bb.txt; shared/design/ALGORITHMS.md section 2):
+Methods (lecture slides "Gradient method", after L. Vandenberghe's EE236C notes: the
+gradient method, backtracking line search, the Barzilai-Borwein method and its
+nonmonotone globalisations):
 
 * ``"gd"``: x+ = x - t grad f(x), step ``"fixed"`` (t), ``"armijo"`` (t := beta t from t0
   until f(x - t g) <= f(x) - alpha t ||g||^2) or ``"exact"`` (t = g'g / g'Hg on
@@ -212,12 +214,13 @@ def _check_lbfgs_options(step, opts):
 
 def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callback=None, *,
              verbose=False, grad_transform=None, engine="auto", **options):
-    r"""Minimise ``obj`` from ``x0`` with a first-order method of the gradient-method notes.
+    r"""Minimise ``obj`` from ``x0`` with a first-order (or Newton) method.
 
     Gradient method  x^{k+1} = x^k - t_k \nabla f(x^k)  with fixed, backtracking (Armijo)
     or exact steps; Barzilai-Borwein steps with Raydan's / Zhang-Hager's nonmonotone line
     searches; Nesterov's accelerated gradient; proximal gradient / FISTA for
-    f + l1 ||x||_1; the subgradient method (gradient-method-line-search-bb.txt, pages
+    f + l1 ||x||_1; the subgradient method (lecture slides "Gradient method", after
+    L. Vandenberghe's EE236C notes, pages
     "Gradient method", "Backtracking line search", "Barzilai-Borwein (BB) gradient
     method", "Globalization strategy for BB method", Algorithms 1 and 2).
 
@@ -271,7 +274,7 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         ``ftol`` (stop when |f_k - f_{k-1}| < ftol); ``L`` (Lipschitz constant);
         ``restart`` ("nesterov"/"fista": reset the momentum whenever f increases,
         O'Donoghue & Candes' function restart; default True, False gives the plain
-        schemes of the notes).
+        textbook schemes).
         "lbfgs" takes only ``memory`` (number of pairs, default 10), ``c1`` (alias
         ``alpha``; sufficient decrease, default 1e-4), ``c2`` (curvature, default 0.9;
         0 < c1 < c2 < 1) and ``ftol``; any other option is a TypeError.
@@ -604,7 +607,7 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
 # ---- linear SVM --------------------------------------------------------------------------------
 
 def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=100000, rho=None, rng=None):
-    r"""The linear SVM of the ML-algebra notes (section 4, cost (16)) by dual coordinate descent.
+    r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,
     z_i = t + w'x_i, cost_1(z) = k max(0, 1 - z), cost_0(z) = k max(0, 1 + z) (labels y in
@@ -618,7 +621,7 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=10
     of liblinear — and the intercept's equality constraint by the method of multipliers
     (Nocedal & Wright, "Numerical Optimization", section 17.3): its multiplier is the
     intercept t. liblinear instead penalises the intercept (a constant feature), which
-    changes the problem; this one is the notes' cost exactly.
+    changes the problem; this one is the section 4.2 cost exactly.
 
     Stops when the spread max - min of the projected dual gradient is at most ``tol`` and
     |sum_i a_i s_i| <= tol max(1, U) (Hsieh et al.'s rule; liblinear's default is 0.1),

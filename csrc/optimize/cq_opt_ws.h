@@ -5,7 +5,7 @@
  * calls back into the dispatcher (cq_optimize.c); each solver is one function
  * cq_solver_<name>() with the signature cq_solver_fn.
  *
- * Variable names follow the notes: x^k, g^k, t (alpha in Raydan's / Zhang-Hager's
+ * Variable names follow the "Gradient method" slides: x^k, g^k, t (alpha in Raydan's / Zhang-Hager's
  * algorithms), s = x^{k+1} - x^k, y = g^{k+1} - g^k, C^k, Q^k (Zhang-Hager), M (memory).
  */
 #ifndef CQ_OPT_WS_H

@@ -2,7 +2,7 @@
  * cq_optimize.h -- the first-order methods of the gradient-method notes, iterated in C
  * (one solver function per file, cq_solver_<name>.c, dispatched by cq_optimize.c through a
  * table; line searches in cq_linesearch.c; shared loop helpers in cq_opt_ws.c)
- * over a cq_obj (gradient-method-line-search-bb.txt; shared/design/ALGORITHMS.md s. 2).
+ * over a cq_obj (lecture slides "Gradient method", after L. Vandenberghe's EE236C notes).
  *
  * Read me first
  * -------------

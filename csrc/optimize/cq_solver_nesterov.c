@@ -7,7 +7,7 @@
 /*
  * Problem: min_x f(x), f smooth (L-Lipschitz gradient).
  *
- * Iteration (Nesterov 1983; the notes' accelerated gradient):
+ * Iteration (Nesterov 1983, accelerated gradient):
  *   y^k     = x^k + (k-1)/(k+2) (x^k - x^{k-1}),
  *   x^{k+1} = y^k - t grad f(y^k),
  * with t = 1/L (step "fixed") or backtracking f(y - t g_y) <= f(y) - alpha t ||g_y||^2

@@ -93,7 +93,7 @@ done:
 /*
  * Problem: min_x F(x) = f(x) + l1 ||x||_1, f smooth.
  *
- * Iteration (proximal gradient, the notes' ISTA): x^{k+1} = prox_{t l1 ||.||_1}(x^k - t grad f(x^k))
+ * Iteration (proximal gradient, ISTA; Beck & Teboulle, SIAM J. Imaging Sci. 2009): x^{k+1} = prox_{t l1 ||.||_1}(x^k - t grad f(x^k))
  * = S_{t l1}(x^k - t g^k), soft-thresholding S_k(v) = sign(v) max(|v| - k, 0); t = 1/L
  * (step "fixed") or backtracking t := beta t until
  *   f(x+) <= f(x) + g'(x+ - x) + ||x+ - x||^2 / (2t)   (Beck & Teboulle 2009, backtracking).

@@ -8,7 +8,7 @@
  * Problem: min_x f(x), f convex, possibly non-differentiable (e.g. Hinge); g^k is the
  * subgradient the objective returns.
  *
- * Iteration (the notes' subgradient method): x^{k+1} = x^k - t_k g^k, t_k = t0 / sqrt(k).
+ * Iteration (the subgradient method, Shor; Boyd's EE364b notes): x^{k+1} = x^k - t_k g^k, t_k = t0 / sqrt(k).
  * Not a descent method: the best iterate f_best = min_k f(x^k) is kept and returned.
  */
 int cq_solver_subgradient(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace,

@@ -2,7 +2,7 @@
  * cq_svm_dcd.h -- the linear SVM by dual coordinate descent, with an exact, unpenalised
  * intercept.
  *
- * Primal (the cost of the ML-algebra notes' section 4, labels s_i = +-1, slope k):
+ * Primal (the hinge cost of Lagarde, "Machine Learning Algebra", section 4.2, labels s_i = +-1, slope k):
  *     min_{w, t}  1/2 ||w||^2 + U sum_i max(0, 1 - s_i (t + w'x_i)),      U = C k.
  * Dual:
  *     min_a  f(a) = 1/2 ||sum_i a_i s_i x_i||^2 - sum_i a_i   s.t. 0 <= a_i <= U,
