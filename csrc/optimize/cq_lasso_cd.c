@@ -7,6 +7,7 @@
  * X[(K+1) n] the last K+1 iterates on the working set, G[K K] and z[K] the Anderson system.
  */
 #include "optimize/cq_lasso_cd.h"
+#include "core/cq_reduce.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -19,21 +20,6 @@ size_t cq_lasso_cd_work(size_t m, size_t n, int anderson_k)
     return 2 * m + 2 * n + (K + 1) * n + K * K + 2 * K + 1;
 }
 
-static double dot(const double *a, const double *b, size_t n)
-{
-    /* four accumulators: independent chains the compiler can vectorise; fixed order, so
-     * results do not depend on anything but the data */
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
 
 static void axpy(double alpha, const double *x, double *y, size_t n)
 {
@@ -125,10 +111,10 @@ static void gap_on(const double *AT, const double *b, const double *r, const dou
     double cmax = 0.0;
     for (size_t t = 0; t < k; t++) {
         size_t j = idx[t];
-        c[j] = dot(AT + j * m, r, m);
+        c[j] = cq_dot(AT + j * m, r, m);
         if (fabs(c[j]) > cmax) cmax = fabs(c[j]);
     }
-    double rr = dot(r, r, m), rb = dot(r, b, m);
+    double rr = cq_dot(r, r, m), rb = cq_dot(r, b, m);
     double scale = cmax > mu ? cmax / mu : 1.0;
     *P = 0.5 * rr + mu * l1(x, idx, k);
     *D = rb / scale - 0.5 * rr / (scale * scale);
@@ -151,7 +137,7 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
 
     memcpy(r, b, m * sizeof(double));
     for (size_t j = 0; j < n; j++) {
-        colsq[j] = dot(AT + j * m, AT + j * m, m);
+        colsq[j] = cq_dot(AT + j * m, AT + j * m, m);
         if (x[j] != 0.0) axpy(-x[j], AT + j * m, r, m);
     }
     size_t ws = 0;
@@ -205,7 +191,7 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
                 if (colsq[j] == 0.0) continue;
                 const double *aj = AT + j * m;
                 double old = x[j];
-                double nw = soft(old + dot(aj, r, m) / colsq[j], mu / colsq[j]);
+                double nw = soft(old + cq_dot(aj, r, m) / colsq[j], mu / colsq[j]);
                 if (nw != old) {
                     axpy(old - nw, aj, r, m);
                     x[j] = nw;
@@ -246,8 +232,8 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
                                 if (xe[t] != x[j]) axpy(x[j] - xe[t], AT + j * m, re, m);
                                 l1e += fabs(xe[t]);
                             }
-                            double Pe = 0.5 * dot(re, re, m) + mu * l1e;
-                            double Pc = 0.5 * dot(r, r, m) + mu * l1(x, idx, ws);
+                            double Pe = 0.5 * cq_dot(re, re, m) + mu * l1e;
+                            double Pc = 0.5 * cq_dot(r, r, m) + mu * l1(x, idx, ws);
                             if (Pe < Pc) {
                                 for (size_t t = 0; t < ws; t++) x[idx[t]] = xe[t];
                                 memcpy(r, re, m * sizeof(double));

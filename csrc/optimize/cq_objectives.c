@@ -5,6 +5,7 @@
 
 #include "optimize/cq_objectives.h"
 #include "core/cq_parallel.h"
+#include "core/cq_reduce.h"
 
 size_t cq_obj_dim(const cq_obj *o)
 {
@@ -118,19 +119,6 @@ double cq_obj_penalty(const cq_obj *o, size_t m_used, const double *theta, doubl
 
 /* ---- dense helpers: explicit accumulators (no -ffast-math needed to vectorise) ------ */
 
-static inline double dot(const double *a, const double *b, size_t n)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        s0 += a[j] * b[j];
-        s1 += a[j + 1] * b[j + 1];
-        s2 += a[j + 2] * b[j + 2];
-        s3 += a[j + 3] * b[j + 3];
-    }
-    for (; j < n; j++) s0 += a[j] * b[j];
-    return (s0 + s1) + (s2 + s3);
-}
 
 /* g += r0 a0 + r1 a1 + r2 a2 + r3 a3 */
 static inline void axpy4(double r0, const double *a0, double r1, const double *a1, double r2,
@@ -203,13 +191,13 @@ static int cpu_avx2(void)
 {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
-#define DOT(simd, a, b, n) ((simd) ? dot_avx2(a, b, n) : dot(a, b, n))
+#define DOT(simd, a, b, n) ((simd) ? dot_avx2(a, b, n) : cq_dot(a, b, n))
 #define AXPY4(simd, r0, a0, r1, a1, r2, a2, r3, a3, g, n) \
     ((simd) ? axpy4_avx2(r0, a0, r1, a1, r2, a2, r3, a3, g, n) : axpy4(r0, a0, r1, a1, r2, a2, r3, a3, g, n))
 #define AXPY(simd, r, a, g, n) ((simd) ? axpy_avx2(r, a, g, n) : axpy(r, a, g, n))
 #else
 static int cpu_avx2(void) { return 0; }
-#define DOT(simd, a, b, n) dot(a, b, n)
+#define DOT(simd, a, b, n) cq_dot(a, b, n)
 #define AXPY4(simd, r0, a0, r1, a1, r2, a2, r3, a3, g, n) axpy4(r0, a0, r1, a1, r2, a2, r3, a3, g, n)
 #define AXPY(simd, r, a, g, n) axpy(r, a, g, n)
 #endif

@@ -8,20 +8,8 @@
 #include <math.h>
 
 #include "core/cq_rng.h"
+#include "core/cq_reduce.h"
 
-static double dot(const double *a, const double *b, size_t n)
-{
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
 
 int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_svm_dcd_opts *o, double *alpha,
                double *w, double *qii, size_t *perm, bitgen_t *bg, cq_svm_dcd_info *info, cq_interrupt *it,
@@ -37,7 +25,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
     for (size_t i = 0; i < m; i++) {
         if (!(alpha[i] >= 0.0 && alpha[i] <= U)) return cq_fail(err, CQ_EINVAL, "alpha0 outside [0, C k]");
         const double *xi = X + i * n;
-        qii[i] = dot(xi, xi, n);
+        qii[i] = cq_dot(xi, xi, n);
         qmean += qii[i] / (double)m;
         if (alpha[i] != 0.0) {
             double c = alpha[i] * s[i];
@@ -72,7 +60,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
             for (size_t t = 0; t < active;) {
                 size_t i = perm[t];
                 const double *xi = X + i * n;
-                double G = s[i] * (dot(w, xi, n) + lambda + rho * S) - 1.0;
+                double G = s[i] * (cq_dot(w, xi, n) + lambda + rho * S) - 1.0;
                 double a = alpha[i];
                 double pg = 0.0;
                 if (a == 0.0) {
