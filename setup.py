@@ -4,7 +4,7 @@ Everything else lives in pyproject.toml. Environment switches:
   CONVQ_SANITIZE=1  build with -fsanitize=address,undefined (run Python with
                     LD_PRELOAD=$(gcc -print-file-name=libasan.so)); see .ci/run
   CONVQ_WERROR=1    turn compiler warnings into errors (CI uses it)
-  CONVQ_DEBUG=1     -O1 -g, assertions on
+  CONVQ_DEBUG=1     -O1 -g, assertions on (the C asserts; Python's CFLAGS carry -DNDEBUG)
 """
 import glob
 import os
@@ -29,11 +29,13 @@ macros = [
 
 if os.environ.get("CONVQ_SANITIZE") == "1":
     san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
-    compile_args += ["-O1", "-g"] + san
+    # the sanitizer build also checks the kernels' assert()s (-UNDEBUG overrides Python's
+    # -DNDEBUG, which comes earlier on the command line)
+    compile_args += ["-O1", "-g", "-UNDEBUG"] + san
     link_args += san
     macros.append(("CQ_SANITIZE", "1"))
 elif os.environ.get("CONVQ_DEBUG") == "1":
-    compile_args += ["-O1", "-g"]
+    compile_args += ["-O1", "-g", "-UNDEBUG"]
 else:
     compile_args += ["-O3"]
 
