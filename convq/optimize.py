@@ -22,6 +22,8 @@ nonmonotone globalisations):
 * ``"proximal"`` / ``"fista"``: for f + l1 ||x||_1 with soft-thresholding; on a ``Lasso``
   the l1 weight is its mu.
 * ``"subgradient"``: t_k = t0 / sqrt(k), returns the best iterate.
+* ``"cg"``: linear CG (exact steps on quadratic models) and nonlinear CG (PR+, FR,
+  Hager-Zhang) with a strong-Wolfe search (Nocedal & Wright, ch. 5).
 * ``"lbfgs"``: limited-memory BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed.,
   Algorithm 7.4, the two-loop recursion H_k g with H_k^0 = (s'y / y'y) I, eq. (7.20), inside
   Algorithm 7.5) with a strong-Wolfe line search (N&W Algorithms 3.5 and 3.6, cubic
@@ -51,7 +53,8 @@ __all__ = ["minimize", "lasso", "svm_dual_cd", "hessian", "OptimizeResult"]
 # the C enums (csrc/optimize/cq_optimize.h), exported by the binding: never re-typed here
 _METHODS = {"gd": _core.OPT_GD, "bb": _core.OPT_BB, "nesterov": _core.OPT_NESTEROV,
             "proximal": _core.OPT_PROXIMAL, "fista": _core.OPT_FISTA, "subgradient": _core.OPT_SUBGRADIENT,
-            "lbfgs": _core.OPT_LBFGS, "newton-cg": _core.OPT_NEWTON_CG}
+            "lbfgs": _core.OPT_LBFGS, "newton-cg": _core.OPT_NEWTON_CG, "cg": _core.OPT_CG}
+_CG_RULES = {"fr": _core.CG_FR, "pr+": _core.CG_PRPLUS, "hz": _core.CG_HZ}
 _STEPS = {"fixed": _core.STEP_FIXED, "armijo": _core.STEP_ARMIJO, "backtracking": _core.STEP_ARMIJO,
           "exact": _core.STEP_EXACT}
 _NONMONO = {None: _core.NM_NONE, "none": _core.NM_NONE, "max": _core.NM_MAX, "average": _core.NM_AVERAGE}
@@ -105,7 +108,15 @@ _LBFGS_OPTIONS = {
     "c2": ([_OPEN_UNIT], 0.9),
     "ftol": ([_NONNEGATIVE], 0.0),
 }
-_KNOWN_OPTIONS = set(_STEP_OPTIONS) | set(_LBFGS_OPTIONS)
+# options of method="cg" (alpha is an alias of c1; c2 = 0.1 as Nocedal & Wright advise for CG)
+_CG_OPTIONS = {
+    "variant": ([Options(tuple(_CG_RULES))], "pr+"),
+    "c1": ([_OPEN_UNIT], 1e-4),
+    "alpha": ([_OPEN_UNIT], None),
+    "c2": ([_OPEN_UNIT], 0.1),
+    "ftol": ([_NONNEGATIVE], 0.0),
+}
+_KNOWN_OPTIONS = set(_STEP_OPTIONS) | set(_LBFGS_OPTIONS) | set(_CG_OPTIONS)
 
 
 class OptimizeResult(Result):
@@ -138,6 +149,8 @@ def _check_step_options(method, step, opts, obj, x0, rng):
     check("method", method, _MINIMIZE_CONSTRAINTS["method"])
     if method == "lbfgs":
         return _check_lbfgs_options(step, opts)
+    if method == "cg":
+        return _check_cg_options(step, opts)
     if method == "newton-cg":
         extra = set(opts) - {"ftol"}
         if extra:
@@ -212,6 +225,28 @@ def _check_lbfgs_options(step, opts):
                 l1=0.0, t=1.0, restart=False, **common)
 
 
+def _check_cg_options(step, opts):
+    """Options of method="cg": variant ("pr+", "fr", "hz"), c1 (alias alpha), c2, ftol;
+    step "exact" (linear CG on quadratic models) or a line-search name (strong Wolfe)."""
+    extra = set(opts) - set(_CG_OPTIONS)
+    if extra:
+        raise TypeError(f"option(s) {sorted(extra)} are not used by method='cg' (it takes {sorted(_CG_OPTIONS)})")
+    if step not in ("armijo", "backtracking", "wolfe", "exact"):
+        raise ValueError(f"method='cg' takes step='exact' (exact steps: linear CG on Quadratic / LeastSquares) "
+                         f"or step='wolfe' (the strong-Wolfe search; the default 'armijo' means the same), "
+                         f"got step={step!r}")
+    if "alpha" in opts and "c1" in opts:
+        raise TypeError("give either c1 or its alias alpha, not both")
+    o = _options(_CG_OPTIONS, opts)
+    c1 = float(o["alpha"] if o["alpha"] is not None else o["c1"])
+    c2 = float(o["c2"])
+    if not c1 < c2:
+        raise ValueError(f"the strong Wolfe conditions need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
+    common = {k: d for k, (_, d) in _STEP_OPTIONS.items() if k in ("beta", "eta", "t_min", "t_max")}
+    return dict(memory=0, alpha=c1, c2=c2, ftol=float(o["ftol"]), nonmonotone=_core.NM_NONE, l1=0.0, t=1.0,
+                restart=False, variant="bb1", cg_rule=o["variant"], exact=step == "exact", **common)
+
+
 def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callback=None, *,
              verbose=False, grad_transform=None, engine="auto", **options):
     r"""Minimise ``obj`` from ``x0`` with a first-order (or Newton) method.
@@ -229,7 +264,13 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     obj : convq.objectives.Objective
         A built-in objective (iterated in C) or a ``Function`` (iterated in Python).
     x0 : array_like, shape (obj.dim,)
-    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "newton-cg", "newton"}
+    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "cg", "newton-cg", "newton"}
+        ``"cg"``: conjugate gradients (Nocedal & Wright, "Numerical Optimization", ch. 5).
+        ``step="exact"`` on Quadratic / LeastSquares is linear CG (Algorithm 5.2: at most
+        dim steps in exact arithmetic); otherwise nonlinear CG with a strong-Wolfe search
+        (options ``c1`` = 1e-4, ``c2`` = 0.1) and ``variant`` "pr+" (Polak-Ribiere+,
+        default), "fr" (Fletcher-Reeves) or "hz" (Hager & Zhang, SIAM J. Optim. 2005);
+        restarts with -g on a non-descent direction and every dim iterations.
         ``"newton-cg"``: trust-region Newton with conjugate gradients on Hessian-vector
         products (TRON: Lin, Weng & Keerthi, "Trust Region Newton Method for Large-Scale
         Logistic Regression", JMLR 2008, the solver of liblinear), one fused pass over the
@@ -302,7 +343,7 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         return _newton(obj, x0, tol, max_iter, callback, verbose, options)
     if method in ("proximal", "fista") and isinstance(obj, Hinge):
         raise ValueError("proximal methods need a smooth part; Hinge is not smooth (use 'subgradient')")
-    if method in ("lbfgs", "newton-cg") and isinstance(obj, Hinge):
+    if method in ("lbfgs", "newton-cg", "cg") and isinstance(obj, Hinge):
         raise ValueError(f"method={method!r} needs a differentiable objective; Hinge is not (use 'subgradient')")
     if method == "newton-cg" and isinstance(obj, Lasso) and obj.delta == 0:
         raise ValueError("method='newton-cg' needs a twice-differentiable objective; smooth the Lasso first "
@@ -320,10 +361,12 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     if engine == "python":
         res = python_loop(run_obj, x0, method, step, tol, max_iter, opts, state_cb, grad_transform)
     else:
-        params = (_METHODS[method], _STEPS[step], opts["t"], opts["alpha"], opts["beta"],
+        params = (_METHODS[method], _STEPS.get(step, _core.STEP_ARMIJO), opts["t"], opts["alpha"], opts["beta"],
                   1 if opts["variant"] == "bb1" else 2, opts["nonmonotone"], opts["memory"], opts["eta"],
                   opts["t_min"], opts["t_max"], opts["l1"], tol, opts["ftol"], int(opts["restart"]),
-                  opts.get("c2", 0.9))
+                  opts.get("c2", 0.9), _CG_RULES[opts.get("cg_rule", "pr+")])
+        if method == "cg":  # the C solver reads only EXACT or not: every other name is strong Wolfe
+            params = (params[0], _core.STEP_EXACT if opts["exact"] else _core.STEP_ARMIJO) + params[2:]
         out = _core._minimize(run_obj._c_args, x0, params, state_cb, max_iter)
         x, f, gn, nit, nfev, ngev, status, tf, tg, tt, ttime = out
         res = dict(x=x, fun=f, grad_norm=gn, nit=nit, nfev=nfev, ngev=ngev, status=status,
@@ -334,6 +377,8 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     if method == "lbfgs":
         res["memory"] = opts["memory"]
     res["method"] = method if method not in ("gd", "nesterov", "proximal", "fista") else f"{method}/{step}"
+    if method == "cg":
+        res["method"] = f"cg/{opts['cg_rule']}/{'exact' if opts['exact'] else 'wolfe'}"
     if every:
         print(f"[convq.minimize] {res['message']} after {res['nit']} iterations: f = {res['fun']:.10g}, "
               f"|g| = {res['grad_norm']:.3e}", file=sys.stdout, flush=True)

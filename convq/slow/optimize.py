@@ -209,6 +209,88 @@ def lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
                 status=status)
 
 
+def cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
+    """The Python twin of the C conjugate-gradient loop (csrc/optimize/cq_solver_cg.c):
+    FR / PR+ / Hager-Zhang beta, strong-Wolfe or exact steps, restart on non-descent
+    and every n iterations."""
+    from ..objectives import Hinge, LeastSquares, Logistic, Quadratic
+    rule, exact = o["cg_rule"], o["exact"]
+    n = x.size
+    f, g, gu = fval_grad(x, trial=False)
+    gnorm = float(np.linalg.norm(g))
+    d = -gu
+    record(f, gnorm, 0.0)
+    status, k, since, t_prev, gd_prev = _core.OPT_MAXITER, 0, 0, 0.0, 0.0
+    for k in range(1, max_iter + 1):
+        if gnorm <= tol:
+            status = _core.OPT_CONVERGED
+            k -= 1
+            break
+        gd = float(gu @ d)
+        if not gd < 0.0:
+            d, gd, since = -gu, -gnorm * gnorm, 0
+        if exact:
+            t0 = t_prev if t_prev > 0 else 1.0  # the golden section starts from the last step (as in C)
+            if isinstance(obj, (Quadratic, LeastSquares)) and not isinstance(obj, (Logistic, Hinge)):
+                curv = float(d @ obj.hessp(x, d))
+                t = -gd / curv if curv > 0 else _golden(lambda s: fval_grad(x + s * d, trial=True)[0], f, t0)
+            else:
+                t = _golden(lambda s: fval_grad(x + s * d, trial=True)[0], f, t0)
+            if not t > 0:
+                status = _core.OPT_LINESEARCH
+                k -= 1
+                break
+            fn, gn_, gun = fval_grad(x + t * d, trial=False)
+        else:
+            t = 1.0 / gnorm if k == 1 else t_prev * gd_prev / gd
+            if not (t > 0.0 and math.isfinite(t)):
+                t = 1.0 / gnorm
+
+            def trial(s):
+                fs, gs, gus = fval_grad(x + s * d, trial=True)
+                if not math.isfinite(fs):
+                    return math.inf, math.nan, None
+                return fs, float(gus @ d), (fs, gs, gus)
+
+            out = _wolfe_search(trial, f, gd, o["alpha"], o["c2"], t)
+            if out is None:
+                status = _core.OPT_LINESEARCH
+                k -= 1
+                break
+            t, (fn, gn_, gun) = out
+        y = gun - gu
+        gg_old, gg = gnorm * gnorm, float(gun @ gun)
+        if rule == "fr":
+            beta = gg / gg_old
+        elif rule == "pr+":
+            beta = max(0.0, float(gun @ y) / gg_old)
+        else:
+            dy = float(d @ y)
+            beta = (float(gun @ y) - 2.0 * float(y @ y) * float(d @ gun) / dy) / dy if dy != 0.0 else 0.0
+            beta = max(beta, -1.0 / (float(np.linalg.norm(d)) * min(0.01, gnorm)))
+        if not math.isfinite(beta):
+            beta = 0.0
+        since += 1
+        if since >= n:
+            beta, since = 0.0, 0
+        Fold = f
+        x = x + t * d
+        d = -gun + beta * d
+        t_prev, gd_prev = t, gd
+        f, g, gu = fn, gn_, gun
+        gnorm = math.sqrt(gg)
+        record(f, gnorm, t)
+        if cb is not None and cb(k, x, f, gnorm, t):
+            status = _core.OPT_CALLBACK
+            break
+        if o["ftol"] > 0 and abs(f - Fold) < o["ftol"]:
+            status = _core.OPT_FTOL
+            break
+    else:
+        k = max_iter
+    return dict(x=x, fun=float(f), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
+                status=status)
+
 def hess_diag(obj, x):
     """The Hessian's diagonal (the C cq_obj_hess_diag): the Jacobi preconditioner of Newton-CG."""
     from ..objectives import Lasso
@@ -365,7 +447,7 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
         tr["step"].append(t)
         tr["time"].append(time.perf_counter() - t_start)
 
-    if method in ("lbfgs", "newton-cg"):
+    if method in ("lbfgs", "newton-cg", "cg"):
         def fval_grad(v, trial):
             # a trial where a built-in objective overflows counts as +inf (as in C)
             counts["f"] += 1
@@ -377,7 +459,7 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
                     raise
                 return math.inf, None, None
             return f, g, transform(g)
-        loop = lbfgs_loop if method == "lbfgs" else newton_cg_loop
+        loop = {"lbfgs": lbfgs_loop, "newton-cg": newton_cg_loop, "cg": cg_loop}[method]
         res = loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record)
         res["trace"] = {kk: np.asarray(v, dtype=float) for kk, v in tr.items()}
         return res

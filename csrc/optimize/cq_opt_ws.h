@@ -37,6 +37,8 @@ int cq_solver_subgradient(const cq_obj *o, const cq_opt_params *p, double *x, cq
                           cq_errinfo *err);
 int cq_solver_newton_cg(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace,
                         cq_opt_callback cb, void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err);
+int cq_solver_cg(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
+                 void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err);
 int cq_solver_lbfgs(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
                     void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err);
 

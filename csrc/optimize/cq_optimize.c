@@ -12,6 +12,7 @@ static const cq_solver_fn solvers[CQ_OPT_N_METHODS] = {
     [CQ_OPT_SUBGRADIENT] = cq_solver_subgradient,
     [CQ_OPT_LBFGS] = cq_solver_lbfgs,
     [CQ_OPT_NEWTON_CG] = cq_solver_newton_cg,
+    [CQ_OPT_CG] = cq_solver_cg,
 };
 
 int cq_optimize(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,

@@ -15,6 +15,7 @@
  *   Nesterov (constant step or backtracking), proximal gradient and FISTA for
  *   f + l1 ||x||_1 (both optionally with function-value momentum restart), subgradient with t_k = t0 / sqrt(k + 1),
  *   trust-region Newton-CG (TRON: Lin, Weng & Keerthi 2008; cq_solver_newton_cg.c),
+ *   linear and nonlinear conjugate gradients (FR, PR+, Hager-Zhang; cq_solver_cg.c),
  *   and L-BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed., Algorithm 7.4 (two-loop
  *   recursion, H_k^0 = gamma_k I with gamma_k = s'y / y'y, eq. (7.20)) and Algorithm 7.5)
  *   with a strong-Wolfe line search (N&W Algorithms 3.5 and 3.6, cubic interpolation
@@ -46,9 +47,12 @@
 
 enum cq_opt_method { CQ_OPT_GD = 0, CQ_OPT_BB = 1, CQ_OPT_NESTEROV = 2, CQ_OPT_PROXIMAL = 3,
                      CQ_OPT_FISTA = 4, CQ_OPT_SUBGRADIENT = 5, CQ_OPT_LBFGS = 6, CQ_OPT_NEWTON_CG = 7,
+                     CQ_OPT_CG = 8,
                      CQ_OPT_N_METHODS /* number of methods; keep last */ };
 enum cq_opt_step { CQ_STEP_FIXED = 0, CQ_STEP_ARMIJO = 1, CQ_STEP_EXACT = 2 };
 enum cq_opt_nonmono { CQ_NM_NONE = 0, CQ_NM_MAX = 1, CQ_NM_AVERAGE = 2 };
+/* the beta_k of nonlinear conjugate gradients (cq_solver_cg.c) */
+enum cq_cg_rule { CQ_CG_FR = 0, CQ_CG_PRPLUS = 1, CQ_CG_HZ = 2 };
 /* result status */
 enum cq_opt_status { CQ_OPT_CONVERGED = 0, CQ_OPT_MAXITER = 1, CQ_OPT_CALLBACK = 2,
                      CQ_OPT_LINESEARCH = 3, CQ_OPT_FTOL = 4 };
@@ -69,7 +73,8 @@ typedef struct cq_opt_params {
     double ftol;      /* |f_k - f_{k-1}| tolerance, 0 = off */
     long max_iter;
     int restart;      /* nesterov/fista: reset the momentum when f increases (O'Donoghue-Candes) */
-    double c2;        /* L-BFGS: curvature constant of the strong Wolfe conditions, alpha < c2 < 1 */
+    double c2;        /* L-BFGS, CG: curvature constant of the strong Wolfe conditions, alpha < c2 < 1 */
+    int cg_rule;      /* CG: enum cq_cg_rule */
 } cq_opt_params;
 
 typedef struct cq_opt_result {

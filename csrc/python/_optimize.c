@@ -59,16 +59,21 @@ static PyObject *py_minimize(PyObject *self, PyObject *args)
     if (max_iter < 0) return PyErr_Format(PyExc_ValueError, "max_iter must be >= 0, got %ld", max_iter);
     cq_opt_params p;
     p.c2 = 0.9;
+    p.cg_rule = CQ_CG_PRPLUS;
     if (!PyTuple_Check(po)) return PyErr_Format(PyExc_TypeError, "params must be a tuple");
-    if (!PyArg_ParseTuple(po, "iidddiiiddddddi|d", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
+    if (!PyArg_ParseTuple(po, "iidddiiiddddddi|di", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
                           &p.nonmonotone, &p.memory, &p.eta, &p.t_min, &p.t_max, &p.l1, &p.tol, &p.ftol,
-                          &p.restart, &p.c2))
+                          &p.restart, &p.c2, &p.cg_rule))
         return NULL;
     if (p.method < 0 || p.method >= CQ_OPT_N_METHODS)
         return PyErr_Format(PyExc_ValueError, "unknown method %d", p.method);
     if (p.method == CQ_OPT_LBFGS && (p.memory < 1 || !(p.alpha > 0.0 && p.alpha < p.c2 && p.c2 < 1.0)))
         return PyErr_Format(PyExc_ValueError, "L-BFGS needs memory >= 1 and 0 < c1 < c2 < 1, got memory=%d, "
                             "c1=%g, c2=%g", p.memory, p.alpha, p.c2);
+    if (p.method == CQ_OPT_CG && (!(p.cg_rule == CQ_CG_FR || p.cg_rule == CQ_CG_PRPLUS || p.cg_rule == CQ_CG_HZ)
+                                  || !(p.alpha > 0.0 && p.alpha < p.c2 && p.c2 < 1.0)))
+        return PyErr_Format(PyExc_ValueError, "CG needs a known beta rule and 0 < c1 < c2 < 1, got rule=%d, "
+                            "c1=%g, c2=%g", p.cg_rule, p.alpha, p.c2);
     p.max_iter = max_iter;
     if (p.memory < 0 || p.memory > 100000) return PyErr_Format(PyExc_ValueError, "memory out of range");
     cqb_obj_spec s;
@@ -285,6 +290,10 @@ int cqb_optimize_constants(PyObject *m)
         {"OPT_SUBGRADIENT", CQ_OPT_SUBGRADIENT},
         {"OPT_LBFGS", CQ_OPT_LBFGS},
         {"OPT_NEWTON_CG", CQ_OPT_NEWTON_CG},
+        {"OPT_CG", CQ_OPT_CG},
+        {"CG_FR", CQ_CG_FR},
+        {"CG_PRPLUS", CQ_CG_PRPLUS},
+        {"CG_HZ", CQ_CG_HZ},
         {"STEP_FIXED", CQ_STEP_FIXED},
         {"STEP_ARMIJO", CQ_STEP_ARMIJO},
         {"STEP_EXACT", CQ_STEP_EXACT},
