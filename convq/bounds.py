@@ -228,7 +228,8 @@ def gd_linear_bound(k, m, L, t, r0):
 
 def nesterov_lower_bound(k, L, r0):
     """Nesterov's lower bound for first-order methods on L-smooth convex functions
-    (k <= (n-1)/2):  f(x_k) - f* >= 3 L ||x_0 - x*||^2 / (32 (k+1)^2)."""
+    (k <= (n-1)/2):  f(x_k) - f* >= 3 L ||x_0 - x*||^2 / (32 (k+1)^2). The function that
+    attains it is :func:`convq.objectives.nesterov_hard`."""
     k = check_int(k, "k", minimum=0)
     L = check_positive(L, "L")
     r0 = check_positive(r0, "r0", allow_zero=True)

@@ -33,7 +33,8 @@ from . import _core
 from ._rng import as_generator
 from ._validation import as_matrix, as_vector, check_int, check_positive, check_real, check_threads
 
-__all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "Lasso", "Function"]
+__all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "Lasso", "Function", "nesterov_hard",
+           "NesterovHard"]
 
 # objective kinds: the C enum cq_obj_kind, exported by the binding (never re-typed)
 _QUAD, _LSQ, _LOGI, _HINGE, _LASSO = (_core.OBJ_QUADRATIC, _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC,
@@ -171,6 +172,62 @@ class Quadratic(Objective):
     def minimizer(self):
         """x* = A^{-1} b (least-squares solution if A is singular)."""
         return np.linalg.lstsq(self.A, self.b, rcond=None)[0]
+
+
+class NesterovHard(Quadratic):
+    r"""The worst function in the world for first-order methods (Nesterov, "Introductory
+    Lectures on Convex Optimization", 2004, section 2.1.2, eq. (2.1.11)).
+
+    On R^n, with the first p coordinates active,
+
+    .. math:: f_p(x) = \frac{L}{4}\Bigl(\frac12\Bigl[x_1^2 + \sum_{i=1}^{p-1}(x_i - x_{i+1})^2
+              + x_p^2\Bigr] - x_1\Bigr),
+
+    a quadratic 1/2 x'Ax - b'x with A = (L/4) tridiag(-1, 2, -1) on the leading p x p block
+    (0 elsewhere) and b = (L/4) e_1. Its gradient is L-Lipschitz (||A|| < L), its minimiser
+    is x*_i = 1 - i/(p+1) for i <= p (0 beyond), f* = (L/8)(1/(p+1) - 1). From x_0 = 0 a
+    first-order method's k-th iterate lies in x_0 + span{grad f(x_0), ..., grad f(x_{k-1})}
+    = span{e_1, ..., e_k}, which is what makes it slow: with p = 2k + 1 (and n >= p),
+
+        f(x_k) - f* >= 3 L ||x_0 - x*||^2 / (32 (k + 1)^2)
+
+    (Theorem 2.1.7 there; the "Limits on convergence rate of first-order methods" page of
+    the lecture slides "Gradient method"), :func:`convq.bounds.nesterov_lower_bound`.
+    Attributes ``xstar``, ``fstar``, ``p``, ``L``.
+    """
+
+    def __init__(self, n, L=1.0, p=None, *, threads=None):
+        n = check_int(n, "n", minimum=1, maximum=1 << 14)
+        L = check_positive(L, "L")
+        p = n if p is None else check_int(p, "p", minimum=1, maximum=n)
+        A = np.zeros((n, n))
+        idx = np.arange(p)
+        A[idx, idx] = 2.0
+        A[idx[:-1], idx[:-1] + 1] = -1.0
+        A[idx[:-1] + 1, idx[:-1]] = -1.0
+        b = np.zeros(n)
+        b[0] = 1.0
+        super().__init__(0.25 * L * A, 0.25 * L * b, threads=threads)
+        self.n, self.L, self.p = n, L, p
+        self.xstar = np.zeros(n)
+        self.xstar[:p] = 1.0 - np.arange(1, p + 1) / (p + 1.0)
+        self.fstar = L / 8.0 * (1.0 / (p + 1.0) - 1.0)
+
+    def minimizer(self):
+        """x*_i = 1 - i/(p+1) for i <= p, 0 beyond (closed form)."""
+        return self.xstar.copy()
+
+
+def nesterov_hard(n, L=1.0, k=None, *, threads=None):
+    """Nesterov's worst-case quadratic on R^n for iteration budget k: :class:`NesterovHard`
+    with p = 2k + 1 active coordinates (k <= (n-1)/2), or p = n when k is None."""
+    n = check_int(n, "n", minimum=1, maximum=1 << 14)
+    if k is None:
+        return NesterovHard(n, L, threads=threads)
+    k = check_int(k, "k", minimum=0)
+    if 2 * k + 1 > n:
+        raise ValueError(f"k must be <= (n-1)/2 = {(n - 1) // 2} for n = {n}, got k={k}")
+    return NesterovHard(n, L, 2 * k + 1, threads=threads)
 
 
 class LeastSquares(Objective):
