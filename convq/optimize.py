@@ -36,11 +36,13 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 
 import numpy as np
 
 from . import _core
 from ._engine import resolve_engine
+from ._errors import ConvergenceWarning
 from ._params import InstanceOf, Interval, Options, check, validate
 from ._result import Result
 from .objectives import Function, Lasso, Objective, Hinge
@@ -48,7 +50,7 @@ from ._validation import as_vector, check_int, check_open_unit, check_positive
 from ._rng import as_generator
 from .slow.optimize import python_loop
 
-__all__ = ["minimize", "lasso", "svm_dual_cd", "hessian", "OptimizeResult"]
+__all__ = ["minimize", "lasso", "lasso_path", "svm_dual_cd", "hessian", "OptimizeResult", "LassoPath"]
 
 # the C enums (csrc/optimize/cq_optimize.h), exported by the binding: never re-typed here
 _METHODS = {"gd": _core.OPT_GD, "bb": _core.OPT_BB, "nesterov": _core.OPT_NESTEROV,
@@ -560,14 +562,14 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     ``ws_start`` is the first working-set size, ``anderson`` the extrapolation memory K
     (0 switches it off); ``max_iter`` caps the coordinate-descent epochs (default 10000).
 
-    ``"continuation"`` is the smoothing scheme of the gradient-method lecture notes
+    ``"continuation"`` is the smoothing scheme of the lecture slides "Gradient method"
     (section "LASSO: smoothing strategy"): starting from mu_0 (default ||A'b||_inf), each
     stage minimises the Huber-smoothed f_delta (delta_t = 1e-3 mu_t) with BB steps
     (Zhang-Hager nonmonotone search), stops when |f(x_k) - f(x_{k-1})| < 10^{-4-t} or
     ||grad f_delta|| < 10^{-1-t}, and sets mu_{t+1} = max(eta mu_t, mu), eta = 0.1. The
     smoothing leaves an O(mu delta n) bias; with ``polish=True`` (default) a final FISTA run on
     the exact objective from the continuation's point removes it (``polish=False`` for the
-    notes' scheme alone). ``"fista"`` / ``"proximal"``: accelerated / plain proximal
+    slides' scheme alone). ``"fista"`` / ``"proximal"``: accelerated / plain proximal
     gradient with backtracking. For these three, ``tol`` (default 1e-8) is the gradient-
     mapping tolerance of :func:`minimize` and ``max_iter`` (default 10000) its iteration cap.
 
@@ -650,6 +652,58 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
 
 
 # ---- linear SVM --------------------------------------------------------------------------------
+
+class LassoPath(Result):
+    """Result of :func:`lasso_path`: ``mus`` (decreasing), ``coefs`` (len(mus) x n, row i the
+    solution at mus[i]), ``gaps`` (duality gaps), ``n_iter`` (coordinate-descent epochs per
+    mu), ``converged`` (per mu) and ``tol``."""
+
+    _order = ("mus", "coefs", "gaps", "n_iter", "converged", "tol")
+
+
+def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5):
+    r"""The LASSO solutions x(mu) of  min_x 1/2 ||Ax - b||^2 + mu ||x||_1  along a grid of mu.
+
+    ``mus`` defaults to ``n_mus`` values spaced evenly in log scale from
+    mu_max = ||A'b||_inf (where x(mu) = 0 starts) down to ``eps`` mu_max, as scikit-learn's
+    ``lasso_path`` does (its alphas are mu / m). Each mu is solved by the working-set
+    coordinate descent of :func:`lasso` (``method="cd"``) started from the previous
+    solution (warm start), each to duality gap <= tol ||b||^2; the data are converted
+    once for the whole path.
+    """
+    obj = Lasso(A, b, 0.0)
+    n = obj.dim
+    AT = np.ascontiguousarray(obj.A.T)  # the kernel's layout, converted once for the whole path
+    mu_max = float(np.max(np.abs(AT @ obj.b))) if n else 0.0
+    if mus is None:
+        n_mus = check_int(n_mus, "n_mus", minimum=1, maximum=10**6)
+        eps = check_open_unit(eps, "eps")
+        if not mu_max > 0:
+            raise ValueError("A'b = 0: every mu > 0 gives x = 0; pass mus explicitly")
+        mus = np.geomspace(mu_max, eps * mu_max, n_mus)
+    else:
+        mus = as_vector(mus, "mus")
+        if mus.size == 0 or not np.all(mus > 0):
+            raise ValueError(f"mus must be a non-empty array of values > 0, got {mus!r}")
+        mus = np.sort(mus)[::-1].copy()  # decreasing: each warm start comes from a sparser solution
+    tol = check_positive(tol, "tol")
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    ws_start = check_int(ws_start, "ws_start", minimum=1)
+    anderson = check_int(anderson, "anderson", minimum=0, maximum=10)
+    bb = float(obj.b @ obj.b)
+    coefs = np.zeros((mus.size, n))
+    gaps, n_iter, conv = np.zeros(mus.size), np.zeros(mus.size, dtype=np.int64), np.zeros(mus.size, dtype=bool)
+    x = np.zeros(n)
+    for i, mu in enumerate(mus):
+        (x, _, _, gap, _, epochs, _, _, ok) = _core._lasso_cd(AT, obj.b, x, float(mu), tol * bb, 1000, max_iter,
+                                                              ws_start, anderson)
+        coefs[i], gaps[i], n_iter[i], conv[i] = x, gap, epochs, ok
+    if not conv.all():
+        warnings.warn(f"lasso_path: {int((~conv).sum())} of {mus.size} values of mu did not reach the duality gap "
+                      f"tol ||b||^2 = {tol * bb:.3g} within max_iter = {max_iter} epochs", ConvergenceWarning,
+                      stacklevel=2)
+    return LassoPath(mus=mus, coefs=coefs, gaps=gaps, n_iter=n_iter, converged=conv, tol=tol)
+
 
 def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=100000, rho=None, rng=None):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.

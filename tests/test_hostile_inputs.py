@@ -94,6 +94,13 @@ def _cases():
     add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "b", _bad_arrays(Y.shape))
     add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "mu", BAD_REAL + [-1.0])
     add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "method", ["newton", None, 3])
+    add(OPT.lasso_path, dict(A=X, b=Y), "A", _bad_arrays(X.shape, length_fixed=False))
+    add(OPT.lasso_path, dict(A=X, b=Y), "b", _bad_arrays(Y.shape))
+    add(OPT.lasso_path, dict(A=X, b=Y), "mus", [[], [1.0, -1.0], [math.nan], [math.inf], "x", [[1.0]]])
+    add(OPT.lasso_path, dict(A=X, b=Y), "n_mus", [0, -1, 2**63, 1.5, "x"])
+    add(OPT.lasso_path, dict(A=X, b=Y), "eps", BAD_REAL + [0.0, 1.0, -1.0])
+    add(OPT.lasso_path, dict(A=X, b=Y), "tol", BAD_REAL + [-1.0, 0.0])
+    add(OPT.lasso_path, dict(A=X, b=Y), "max_iter", [0, 2**63, 1.5, "x"])
     add(OPT.lasso, dict(A=X, b=Y, mu=1.0), "x0", _bad_arrays((3,), none_ok=True))
     for method in ("cd", "continuation"):
         add(OPT.lasso, dict(A=X, b=Y, mu=1.0, method=method), "tol", BAD_OPTIONAL + [-1.0, 0.0])
@@ -183,7 +190,7 @@ def test_sweep_covers_every_public_function():
     for mod in (O, OPT, B, C):
         for name in mod.__all__:
             obj = getattr(mod, name)
-            if name in ("Objective", "OptimizeResult") or (isinstance(obj, type) and issubclass(obj, BaseException)):
+            if name in ("Objective", "OptimizeResult", "LassoPath") or (isinstance(obj, type) and issubclass(obj, BaseException)):
                 continue  # an abstract base, a result record, an exception class
             assert name in covered, f"{mod.__name__}.{name} is not in the sweep"
     assert len(CASES) > 500

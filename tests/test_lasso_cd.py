@@ -105,3 +105,69 @@ def test_edge_cases():
                      (dict(max_iter=0), "max_iter"), (dict(tol=-1.0), "tol"), (dict(method="celer"), "method")):
         with pytest.raises(ValueError, match=name):
             lasso(A, b, 1.0, **kw)
+
+
+# ---- lasso_path: warm-started coordinate descent along a grid of mu ------------------------
+
+def _path_kkt(A, b, x, mu):
+    """max over j of the LASSO optimality residual: |A_j'r| <= mu where x_j = 0 and
+    A_j'r = mu sign(x_j) where x_j != 0 (r = b - Ax), relative to mu."""
+    c = A.T @ (b - A @ x)
+    act = x != 0
+    v_act = np.abs(c[act] - mu * np.sign(x[act])).max(initial=0.0)
+    v_in = np.maximum(np.abs(c[~act]) - mu, 0.0).max(initial=0.0)
+    return max(v_act, v_in) / mu
+
+
+def test_lasso_path_solves_every_mu_and_matches_a_checked_sklearn_path():
+    from sklearn.linear_model import lasso_path as sk_lasso_path
+    from convq.optimize import lasso_path
+    rng = np.random.default_rng(5)
+    m, n = 80, 120
+    A = rng.standard_normal((m, n))
+    b = A[:, :5] @ rng.standard_normal(5) + 0.1 * rng.standard_normal(m)
+    path = lasso_path(A, b, n_mus=20, eps=1e-2, tol=1e-12)
+    mu_max = np.abs(A.T @ b).max()
+    np.testing.assert_allclose(path.mus, np.geomspace(mu_max, 1e-2 * mu_max, 20))
+    assert path.converged.all() and path.coefs.shape == (20, n)
+    assert np.all(path.gaps <= 1e-12 * (b @ b))
+    assert not path.coefs[0].any()  # x(mu_max) = 0
+    for mu, x in zip(path.mus, path.coefs):
+        assert _path_kkt(A, b, x, mu) <= 1e-4
+    # scikit-learn's path (alpha = mu / m), trusted after its own KKT check
+    _, sk_coefs, _ = sk_lasso_path(A, b, alphas=path.mus / m, tol=1e-14, max_iter=100000)
+    sk_coefs = sk_coefs.T
+    for mu, xs, xc in zip(path.mus, sk_coefs, path.coefs):
+        assert _path_kkt(A, b, xs, mu) <= 1e-4, "the reference is not optimal"
+        P = lambda x: 0.5 * np.sum((A @ x - b) ** 2) + mu * np.abs(x).sum()
+        assert P(xc) <= P(xs) * (1 + 1e-10)
+
+
+def test_lasso_path_warm_starts_save_epochs():
+    from convq.optimize import lasso, lasso_path
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((100, 300))
+    b = A[:, :10] @ rng.standard_normal(10) + 0.1 * rng.standard_normal(100)
+    path = lasso_path(A, b, n_mus=15, eps=1e-2, tol=1e-8)
+    cold = [lasso(A, b, mu, tol=1e-8) for mu in path.mus]
+    for r, x in zip(cold, path.coefs):  # the same solutions ...
+        assert r.success
+        np.testing.assert_allclose(x, r.x, atol=1e-5 * max(1.0, np.abs(r.x).max()))
+    assert path.n_iter.sum() < sum(r.nit for r in cold)  # ... for fewer epochs
+
+
+def test_lasso_path_bad_input():
+    from convq.optimize import lasso_path
+    A, b = np.eye(3), np.ones(3)
+    for bad, exc in [([], ValueError), ([1.0, -1.0], ValueError), ([np.nan], ValueError), ("x", TypeError)]:
+        with pytest.raises(exc, match="mus"):
+            lasso_path(A, b, mus=bad)
+    with pytest.raises(ValueError, match="n_mus"):
+        lasso_path(A, b, n_mus=0)
+    with pytest.raises(ValueError, match="eps"):
+        lasso_path(A, b, eps=1.5)
+    with pytest.raises(ValueError, match="pass mus"):
+        lasso_path(A, np.zeros(3))
+    r = lasso_path(A, b, mus=[0.5, 2.0])  # sorted decreasing
+    np.testing.assert_allclose(r.mus, [2.0, 0.5])
+    np.testing.assert_allclose(r.coefs, [[0, 0, 0], [0.5, 0.5, 0.5]], atol=1e-6)
