@@ -106,17 +106,25 @@ def test_direction_is_the_bfgs_update_and_steps_satisfy_strong_wolfe(rng):
     gs = np.array([o.grad(x) for x in xs])
     ts = res.trace["step"]
     pairs = []
+    checked = 0
     for k in range(len(xs) - 1):
         d = (-gs[k] if not pairs else dense_bfgs_direction(gs[k], pairs[-M:]))
         step = xs[k + 1] - xs[k]
         if np.linalg.norm(gs[k]) > 1e-6:  # below, x_{k+1} - x_k has lost digits to rounding
             assert np.linalg.norm(step - ts[k + 1] * d) <= 1e-7 * np.linalg.norm(step), k
         gd = gs[k] @ d
-        assert o.value(xs[k + 1]) <= o.value(xs[k]) + 1e-4 * ts[k + 1] * gd + 1e-14 * abs(o.value(xs[k]))
-        assert abs(gs[k + 1] @ d) <= 0.9 * abs(gd) * (1 + 1e-9)
+        # The Wolfe conditions are decidable only while the predicted decrease t |g'd| is
+        # above the rounding of f itself (about 1e-16 |f|); past that point (g ~ 1e-8 here)
+        # the line search compares values that differ in their last bits and neither
+        # condition says anything about the direction.
+        if ts[k + 1] * abs(gd) > 1e-12 * abs(o.value(xs[k])):
+            assert o.value(xs[k + 1]) <= o.value(xs[k]) + 1e-4 * ts[k + 1] * gd + 1e-14 * abs(o.value(xs[k]))
+            assert abs(gs[k + 1] @ d) <= 0.9 * abs(gd) * (1 + 1e-9)
+            checked += 1
         s, yv = step, gs[k + 1] - gs[k]
         if s @ yv > 0:
             pairs.append((s, yv))
+    assert checked >= (len(xs) - 1) // 2, (checked, len(xs) - 1)
     # some steps were interpolated; their trials reused X x and X d (value and slope, no
     # gradient pass), so there are more function evaluations than gradient passes
     assert np.any(ts[1:] != 1.0) and res.nfev > res.ngev
