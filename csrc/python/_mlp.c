@@ -1,5 +1,6 @@
-/* bind_models.c -- bindings of the model kernels (csrc/cq_mlp.h). Validation and the
- * scikit-learn-style estimators live in convq/models. */
+/* _mlp.c -- bindings of the MLP kernels (csrc/models/cq_mlp.h) for convq.models.mlp.
+ * Validation and the scikit-learn-style estimators live in convq/models; every kernel
+ * runs through the one call helper (cqb_call, csrc/python/_call.c). */
 #include "bind.h"
 #include <string.h>
 #include "models/cq_mlp.h"
@@ -54,6 +55,17 @@ static PyArrayObject *check_matrix(PyObject *o, const char *name, size_t cols, n
     return a;
 }
 
+typedef struct { const cq_mlp *net; double *theta; } init_args;
+
+static int run_init(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)it;
+    (void)err;
+    init_args *a = (init_args *)p;
+    cq_mlp_init(a->net, a->theta, bg);
+    return CQ_OK;
+}
+
 static PyObject *py_mlp_init(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -65,11 +77,21 @@ static PyObject *py_mlp_init(PyObject *self, PyObject *args)
     npy_intp dims[1] = {(npy_intp)cq_mlp_n_params(&net)};
     PyArrayObject *theta = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     if (theta == NULL) return NULL;
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) { Py_DECREF(theta); return NULL; }
-    cq_mlp_init(&net, (double *)PyArray_DATA(theta), b.bg);
-    cqb_bitgen_release(&b);
+    init_args a = {&net, (double *)PyArray_DATA(theta)};
+    if (cqb_call(run_init, &a, gen) < 0) { Py_DECREF(theta); return NULL; }
     return (PyObject *)theta;
+}
+
+typedef struct { const cq_mlp *net; const double *theta, *X; size_t m; double *out, *work; } forward_args;
+
+static int run_forward(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    (void)err;
+    forward_args *a = (forward_args *)p;
+    cq_mlp_forward(a->net, a->theta, a->X, a->m, a->out, a->work);
+    return CQ_OK;
 }
 
 static PyObject *py_mlp_forward(PyObject *self, PyObject *args)
@@ -89,10 +111,9 @@ static PyObject *py_mlp_forward(PyObject *self, PyObject *args)
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_DOUBLE);
     double *work = (double *)PyMem_RawMalloc(sizeof(double) * (cq_mlp_work_size(&net, (size_t)m) + 1));
     if (out != NULL && work != NULL) {
-        Py_BEGIN_ALLOW_THREADS
-        cq_mlp_forward(&net, (const double *)PyArray_DATA(theta), (const double *)PyArray_DATA(X), (size_t)m,
-                       (double *)PyArray_DATA(out), work);
-        Py_END_ALLOW_THREADS
+        forward_args a = {&net, (const double *)PyArray_DATA(theta), (const double *)PyArray_DATA(X), (size_t)m,
+                          (double *)PyArray_DATA(out), work};
+        if (cqb_call(run_forward, &a, NULL) < 0) Py_CLEAR(out);
     } else if (work == NULL) {
         Py_CLEAR(out);
         PyErr_NoMemory();
@@ -101,6 +122,26 @@ static PyObject *py_mlp_forward(PyObject *self, PyObject *args)
     Py_DECREF(theta);
     Py_DECREF(X);
     return (PyObject *)out;
+}
+
+typedef struct {
+    const cq_mlp *net;
+    const double *theta, *X, *Y;
+    const int64_t *rows;
+    size_t nb;
+    double lam;
+    size_t m;
+    double *grad, *work, J;
+} cost_grad_args;
+
+static int run_cost_grad(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    (void)err;
+    cost_grad_args *a = (cost_grad_args *)p;
+    a->J = cq_mlp_cost_grad(a->net, a->theta, a->X, a->Y, a->rows, a->nb, a->lam, a->m, a->grad, a->work);
+    return CQ_OK;
 }
 
 /* _mlp_cost_grad(sizes, act, theta, X, Y, rows or None, lam) -> (J, grad): cost (14) on the
@@ -134,13 +175,11 @@ static PyObject *py_mlp_cost_grad(PyObject *self, PyObject *args)
     grad = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     work = (double *)PyMem_RawMalloc(sizeof(double) * cq_mlp_work_size(&net, (size_t)nb));
     if (grad == NULL || work == NULL) { if (work == NULL) PyErr_NoMemory(); goto done; }
-    double J;
-    Py_BEGIN_ALLOW_THREADS
-    J = cq_mlp_cost_grad(&net, (const double *)PyArray_DATA(theta), (const double *)PyArray_DATA(X),
-                         (const double *)PyArray_DATA(Y), rows ? (const int64_t *)PyArray_DATA(rows) : NULL,
-                         (size_t)nb, lam, (size_t)m, (double *)PyArray_DATA(grad), work);
-    Py_END_ALLOW_THREADS
-    result = Py_BuildValue("(dO)", J, grad);
+    cost_grad_args a = {&net, (const double *)PyArray_DATA(theta), (const double *)PyArray_DATA(X),
+                        (const double *)PyArray_DATA(Y), rows ? (const int64_t *)PyArray_DATA(rows) : NULL,
+                        (size_t)nb, lam, (size_t)m, (double *)PyArray_DATA(grad), work, 0.0};
+    if (cqb_call(run_cost_grad, &a, NULL) < 0) goto done;
+    result = Py_BuildValue("(dO)", a.J, grad);
 done:
     PyMem_RawFree(work);
     Py_XDECREF(theta);
@@ -149,6 +188,26 @@ done:
     Py_XDECREF(rows);
     Py_XDECREF(grad);
     return result;
+}
+
+typedef struct {
+    const cq_mlp *net;
+    double *theta;
+    const double *X, *Y;
+    size_t m;
+    double lam, lr;
+    size_t batch;
+    int64_t epochs;
+    double *costs;
+    uint64_t bits;
+    int running, threads;
+} train_args;
+
+static int run_train(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    train_args *a = (train_args *)p;
+    return cq_mlp_train(a->net, a->theta, a->X, a->Y, a->m, a->lam, a->lr, a->batch, a->epochs, NULL, bg, a->costs,
+                        &a->bits, a->running, a->threads, it, err);
 }
 
 /* _mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, quant_spec, gen) -> (theta, costs, bits) */
@@ -181,20 +240,11 @@ static PyObject *py_mlp_train(PyObject *self, PyObject *args)
     if ((Y = check_matrix(yo, "Y", net.sizes[net.n_layers], m)) == NULL) goto done;
     npy_intp dims[1] = {epochs};
     if ((costs = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE)) == NULL) goto done;
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) goto done;
-    cq_errinfo err;
-    err.msg[0] = 0;
-    uint64_t bits = 0;
-    cqb_nogil ng;
-    cqb_nogil_begin(&ng);
-    int st = cq_mlp_train(&net, (double *)PyArray_DATA(theta), (const double *)PyArray_DATA(X),
-                          (const double *)PyArray_DATA(Y), (size_t)m, lam, lr, (size_t)batch, (int64_t)epochs, NULL,
-                          b.bg, (double *)PyArray_DATA(costs), &bits, running, cqb_threads(threads), &ng.it, &err);
-    cqb_nogil_end(&ng);
-    cqb_bitgen_release(&b);
-    if (st != CQ_OK) { cqb_raise(st, &err); goto done; }
-    result = Py_BuildValue("(OOK)", theta, costs, (unsigned long long)bits);
+    train_args a = {&net, (double *)PyArray_DATA(theta), (const double *)PyArray_DATA(X),
+                    (const double *)PyArray_DATA(Y), (size_t)m, lam, lr, (size_t)batch, (int64_t)epochs,
+                    (double *)PyArray_DATA(costs), 0, running, cqb_threads(threads)};
+    if (cqb_call(run_train, &a, gen) < 0) goto done;
+    result = Py_BuildValue("(OOK)", theta, costs, (unsigned long long)a.bits);
 done:
     Py_XDECREF(theta);
     Py_XDECREF(X);
