@@ -35,8 +35,15 @@ def _chol_solve(H, r):
     try:
         from scipy.linalg import cho_factor, cho_solve
     except ImportError:  # pragma: no cover - NumPy only
-        return np.linalg.solve(H, r)
-    return cho_solve(cho_factor(H, lower=True, check_finite=False), r, check_finite=False)
+        cho_factor = None
+    try:
+        if cho_factor is None:
+            return np.linalg.solve(H, r)
+        return cho_solve(cho_factor(H, lower=True, check_finite=False), r, check_finite=False)
+    except np.linalg.LinAlgError:
+        # near the end the barrier terms z/s of active constraints grow without bound and
+        # rounding can cost H its definiteness: a least-squares solve is still accurate
+        return np.linalg.lstsq(H, r, rcond=None)[0]
 
 
 def _max_step(v, dv):
@@ -115,3 +122,49 @@ def box_qp_interior_point(Q, c, lo, hi, *, tol=1e-10, max_iter=200, x0=None):
     else:
         k = max_iter
     return x, zl, zu, k, converged, rd_norm, mu
+
+
+def inequality_qp_interior_point(Q, c, A, b, *, tol=1e-12, max_iter=100):
+    """Mehrotra predictor-corrector for min 1/2 x'Qx + c'x s.t. Ax <= b (Nocedal & Wright,
+    Algorithm 16.4): with slacks s = b - Ax > 0 and multipliers z > 0 the Newton system
+    reduces to (Q + A' diag(z/s) A) dx = r, which must be positive definite (Q + A'A
+    nonsingular). The start needs a strictly feasible x only through s = max(b - Ax, 1).
+    Returns (x, z, n_iter, converged)."""
+    n, mc = c.size, b.size
+    x = np.zeros(n)
+    s = np.maximum(b - A @ x, 1.0)
+    z = np.ones(mc)
+    scale = 1.0 + max(float(np.abs(c).max(initial=0.0)), float(np.abs(b).max(initial=0.0)))
+    converged = False
+    k = 0
+    for k in range(1, max_iter + 1):
+        rd = Q @ x + c + A.T @ z
+        rp = A @ x + s - b
+        mu = float(s @ z) / mc
+        if (np.abs(rd).max(initial=0.0) <= tol * scale and np.abs(rp).max(initial=0.0) <= tol * scale
+                and mu * mc <= tol * max(1.0, abs(0.5 * x @ (Q @ x) + c @ x))):
+            converged = True
+            k -= 1
+            break
+        D = z / s
+        H = Q + (A.T * D) @ A
+
+        def direction(tau, corr):
+            # s z = tau - corr linearised: z ds + s dz = tau - s z - corr; ds = -rp - A dx
+            rc = tau - s * z - corr
+            dx = _chol_solve(H, -rd - A.T @ ((rc + z * rp) / s))
+            ds = -rp - A @ dx
+            dz = (rc - z * ds) / s
+            return dx, ds, dz
+
+        dx, ds, dz = direction(0.0, 0.0)
+        a_p, a_d = _max_step(s, ds), _max_step(z, dz)
+        mu_aff = float((s + a_p * ds) @ (z + a_d * dz)) / mc
+        sigma = (mu_aff / mu) ** 3 if mu > 0 else 0.0
+        dx, ds, dz = direction(sigma * mu, ds * dz)
+        a_p, a_d = min(1.0, 0.995 * _max_step(s, ds)), min(1.0, 0.995 * _max_step(z, dz))
+        a = min(a_p, a_d)
+        x, s, z = x + a * dx, s + a * ds, z + a * dz
+    else:
+        k = max_iter
+    return x, z, k, converged
