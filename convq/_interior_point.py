@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["box_qp_interior_point"]
+__all__ = ["box_qp_interior_point", "inequality_qp_interior_point"]
 
 
 def _chol_solve(H, r):
