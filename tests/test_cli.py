@@ -38,8 +38,8 @@ def test_comparison_figure_legends_styles_and_no_forced_backend(monkeypatch):
     """Both panels have a legend, every curve its own line style or marker (covered curves stay
     visible), the unquantized run is drawn on top, and no backend is forced (which would stop
     inline figures in Jupyter)."""
-    matplotlib = pytest.importorskip("matplotlib")
-    import matplotlib.pyplot as plt
+    plt = pytest.importorskip("matplotlib.pyplot")   # skips under the sanitizer build (tests/conftest.py)
+    import matplotlib
     from convq import quantize as Q
     from convq.stochastic import bernoulli_product_problem, compare
 
