@@ -24,6 +24,7 @@ import numpy as np
 from .. import _core
 from .._engine import resolve_engine
 from .._result import Result
+from .._result import _fmt as _result_fmt
 from .._rng import as_generator, spawn
 from .._validation import as_vector, check_int, check_positive, check_threads
 from ..slow import sampling as _slow
@@ -58,7 +59,7 @@ class Chain(Result):
         coordinates, grid walk only).
     """
 
-    _order = ("method", "samples", "indices", "times", "acceptance_rate", "acceptance_rates", "n_accept", "n_prop",
+    _order = ("method", "acceptance_rate", "samples", "indices", "times", "acceptance_rates", "n_accept", "n_prop",
               "delta", "offset", "n_steps", "thin", "burn_in", "refined", "start", "start_indices")
 
     def __init__(self, method=None, samples=None, acceptance_rates=None, n_accept=None, n_prop=None, *,
@@ -112,14 +113,19 @@ class Chain(Result):
         return x, idx
 
     def __repr__(self):
-        if "samples" not in self:
-            return super().__repr__()
-        extra = ", continuous time" if self.times is not None else ""
-        extra += ", refined" if self.refined else ""
-        d = "" if self.delta is None else f", delta={self.delta:.4g}"
-        return (f"Chain(method={self.method!r}, n_chains={self.samples.shape[0]}, n_kept={self.samples.shape[1]}, "
-                f"n={self.samples.shape[2]}{d}, acceptance_rate={self.acceptance_rate:.4f}{extra})")
+        """The ordered repr of :class:`~convq._result.Result`, with the per-step arrays
+        (samples, indices, times, start points) summarised by shape and dtype."""
+        keys = self._keys_in_order()
+        if not keys:
+            return "Chain()"
+        w = max(len(k) for k in keys)
 
+        def fmt(v):
+            if isinstance(v, np.ndarray) and v.ndim >= 2:
+                return f"ndarray{v.shape} {v.dtype}"
+            return _result_fmt(v)
+        body = "\n".join(f"{k:>{w}}: {fmt(self[k])}" for k in keys)
+        return f"Chain(\n{body}\n)"
 
 def _check_pair(density, body):
     if not isinstance(body, _Body):
