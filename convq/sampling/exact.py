@@ -74,7 +74,7 @@ def _grid_candidates(body, delta, offset, max_cells):
 
 def exact_grid_distribution(density, body, delta, offset=None, *, max_cells=10**6):
     r"""The grid walk's stationary law :math:`\pi(x) = F(x)/D` on :math:`C`, by
-    enumeration (seed section 1: :math:`\pi(x) = F(x)/D`, :math:`D = \sum_{x\in C}F(x)`).
+    enumeration (Frieze and Kannan, section 1: :math:`\pi(x) = F(x)/D`, :math:`D = \sum_{x\in C}F(x)`).
 
     Parameters
     ----------
@@ -213,7 +213,7 @@ def tv_distance(chain, exact, *, step=None):
     exact : GridDistribution or array of probabilities
         If both are arrays they must have equal length.
 
-    Note: the seed's :math:`\|\cdot\|_{TV}` is :math:`\sum_x|\cdot|` (twice this value).
+    Note: Frieze and Kannan's :math:`\|\cdot\|_{TV}` is :math:`\sum_x|\cdot|` (twice this value).
     """
     if not isinstance(chain, Chain):
         if step is not None:
@@ -254,7 +254,7 @@ def _empirical(idx, support):
 
 
 def theorem1_bound(t, n, delta, diameter, p_min, *, u=0.1, M_pi_u=0.0, gamma=1.0):
-    r"""The right-hand side of Theorem 1 of the seed:
+    r"""The right-hand side of Theorem 1 of Frieze and Kannan (section 1):
 
     .. math:: \|p_t - \pi\|_{TV} \le \Bigl(\exp\Bigl(-\frac{\gamma u t\delta^2}{2 n d^2}\Bigr)
               \log\frac1{p_\#} + \frac{M\pi_u\, n d^2}{\gamma\delta^2 u}\Bigr)^{1/2},
@@ -263,7 +263,7 @@ def theorem1_bound(t, n, delta, diameter, p_min, *, u=0.1, M_pi_u=0.0, gamma=1.0
     (twice :func:`tv_distance`), :math:`p_\# = \min_x \pi(x)`, :math:`\gamma` is the
     paper's unspecified absolute constant, :math:`u \in (0, 1]` the boundary-cube
     fraction and :math:`M\pi_u` the boundary term. The constants in the displayed
-    formula are reconstructed from the scanned seed text (the exponent rate is
+    formula are reconstructed from a scan of the paper (the exponent rate is
     :math:`\beta/2`-type up to the constant :math:`\gamma`); use it for its shape
     (exponential decay in t at rate :math:`\propto\delta^2/(n d^2)`), not its constant.
     ``t`` may be an array.

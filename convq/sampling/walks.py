@@ -218,14 +218,14 @@ def _run(engine, density, body, walk, x0, k0, gens, threads):
 def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, continuous_time=False,
               refine=False, rng=None, *, burn_in=0, lazy=False, offset=None, threads=None,
               engine="auto"):
-    r"""The Frieze-Kannan grid walk (seed section 1, "The random walk").
+    r"""The Frieze-Kannan grid walk (section 1 of the paper, "The random walk").
 
     From the centre :math:`x \in C` choose :math:`j` uniformly from :math:`[n]` and
     :math:`s \in \{\pm1\}`, put :math:`y = x + s\delta e_j`; if :math:`y \notin C` stay,
     otherwise move with probability :math:`\min(1, F(y)/F(x))`. So
     :math:`P(x, y) = \frac{1}{2n}\min(1, F(y)/F(x))` for :math:`y \in G(x)` and the
     stationary law is :math:`\pi(x) = F(x)/D`, :math:`D = \sum_{x\in C}F(x)`; the chain
-    is reversible (seed, the display after Step 3).
+    is reversible (the display after Step 3 of the paper).
 
     Parameters
     ----------
@@ -243,7 +243,7 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     thin : int
         Keep every ``thin``-th state (``n_steps // thin`` per chain).
     continuous_time : bool
-        The seed's continuous-time version: Exp(1) holding times between proposals,
+        The paper's continuous-time version: Exp(1) holding times between proposals,
         reported in ``Chain.times``; the law at time t is
         :math:`\delta_{x_0} e^{t(P - I)}`.
     refine : bool
@@ -382,7 +382,7 @@ def _refine(density, body, centres, delta, gen, max_rounds=10000):
 
 def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, burn_in=0,
               continuous_time=False, threads=None, engine="auto"):
-    r"""The ball walk (end of the seed, Steps 1', 2'): :math:`y = x + u` with :math:`u`
+    r"""The ball walk (end of Frieze and Kannan's paper, Steps 1', 2'): :math:`y = x + u` with :math:`u`
     uniform in the ball of radius ``delta``; reject :math:`y \notin K`; accept with
     probability :math:`\min(1, F(y)/F(x))`. Stationary law: F restricted to K.
 

@@ -1,7 +1,7 @@
 /*
  * cq_sampling.h -- random walks for sampling a log-concave density F over a convex body K
- * (seed: frieze-kannan-log-sobolev-sampling.txt, section 1 and the ball walk at the end;
- * design: ALGORITHMS.md section 4).
+ * (A. Frieze and R. Kannan, "Log-Sobolev inequalities and sampling from log-concave
+ * distributions", section 1, and the ball walk at the end of the paper).
  *
  * Read me first:
  *  - A body is the intersection of at most one axis box, any number of Euclidean balls
