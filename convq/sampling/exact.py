@@ -39,7 +39,6 @@ class GridDistribution(tuple):
                 f"p_min={self.probs.min():.3g}, p_max={self.probs.max():.3g})")
 
 
-
 def _grid_candidates(body, delta, offset, max_cells):
     lo, hi = body.bounding_box()
     _check_grid_resolution(delta, offset, "exact_grid_distribution")

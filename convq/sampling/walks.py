@@ -183,10 +183,8 @@ def _common(n_steps, n_chains, thin, burn_in):
 
 
 # What a walk holds per chain besides its kept states: a spawned Generator with its
-
 # PCG64 state (about 1 KiB measured), start point, grid index, counters, temporaries.
 _PER_CHAIN_BYTES = 4096
-
 
 
 def _check_walk_memory(where, n_chains, n_steps, thin, n, *, indices=False, times=False, refine=False):
@@ -202,7 +200,6 @@ def _check_walk_memory(where, n_chains, n_steps, thin, n, *, indices=False, time
                          f"{n_steps} // {thin} = {n_kept} kept states x n={n} coordinates x 8 bytes "
                          f"({', '.join(arrays)}{', refinement' if refine else ''}), more than this machine's memory "
                          f"({limit:.4g} bytes); lower n_chains or n_steps, or raise thin")
-
 
 
 _NO_C = "a LogDensity (a Python callable) has no C path"
