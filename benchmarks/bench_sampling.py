@@ -20,7 +20,14 @@ from convq import sampling as S
 from ._harness import Row, time_pair
 
 
-# ---- NumPy twins (vectorised over chains) -----------------------------------------------
+# ---- NumPy references (vectorised over chains) ---------------------------------------------
+# These are NOT the slow twins of convq/slow/sampling.py. The slow twins replay the C
+# kernel chain by chain, draw for draw, in scalar Python (the test oracle and
+# engine="python": exact, and far too slow to time against). The functions below are a
+# different formulation of the same walk, the fastest one NumPy allows: all chains advance
+# together, one vectorised step per proposal, with their own random stream (so their
+# chains differ from convq's; only their speed and, in law, their output compare). No
+# code here is shared with the slow twins, so nothing is imported from them.
 
 def numpy_grid_walk_gaussian(P, mean, lo, hi, delta, x0, n_steps, rng):
     """Grid walk for N(mean, P^-1) restricted to a box, all chains at once."""

@@ -1,10 +1,12 @@
 /*
- * bind_sampling.c -- bindings of the sampling kernels (csrc/cq_sampling.c). Private entry
- * points used by convq.sampling, which validates everything user-facing and builds the
- * tuples below:
+ * _sampling.c -- bindings of the sampling kernels (csrc/sampling/cq_sampling.c). Private
+ * entry points used by convq.sampling, which validates everything user-facing and builds
+ * the tuples below (their NumPy twins, taking the same tuples, are in convq/slow/sampling.py):
  *   body  = (lo|None, hi|None, centers (nb, n), radii (nb,), A (m, n), AT (n, m), b (m,), exact_cube)
  *   dens  = (kind, n, mean|None, prec|None, prec_diag|None, c, power, X|None, XT|None, y|None)
  *   walk  = (method, delta, offset|None, continuous_time, lazy, n_steps, thin, burn_in)
+ * `kind` and `method` are the constants cqb_sampling_constants exports (SMP_DENS_<NAME>,
+ * SMP_WALK_<NAME>), generated from the lists in cq_sampling.h.
  */
 #include "bind.h"
 #include "sampling/cq_sampling.h"
@@ -78,7 +80,7 @@ static int parse_density(PyObject *t, holder *h, cq_smp_density *d, size_t *n_ou
     Py_ssize_t n;
     double c;
     if (!PyArg_ParseTuple(t, "inOOOdiOOO", &kind, &n, &mean, &prec, &pd, &c, &power, &X, &XT, &y)) return -1;
-    if (n < 1 || kind < 0 || kind > 3 || (kind == CQ_DENS_EXPNORM && power != 1 && power != 2)) {
+    if (n < 1 || kind < 0 || kind >= CQ_DENS_COUNT || (kind == CQ_DENS_EXPNORM && power != 1 && power != 2)) {
         PyErr_SetString(PyExc_ValueError, "bad density description");
         return -1;
     }
@@ -134,7 +136,7 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
         if (!PyArg_ParseTuple(wt, "idOiinnn", &walk.method, &walk.delta, &off, &walk.continuous_time, &walk.lazy,
                               &ns, &thin, &burn))
             goto done;
-        if (ns < 0 || thin < 1 || burn < 0 || walk.method < 0 || walk.method > 3) {
+        if (ns < 0 || thin < 1 || burn < 0 || walk.method < 0 || walk.method >= CQ_WALK_COUNT) {
             PyErr_SetString(PyExc_ValueError, "bad walk description");
             goto done;
         }
@@ -308,6 +310,23 @@ static PyObject *py_smp_logf(PyObject *self, PyObject *args)
 done:
     hold_release(&h);
     return result;
+}
+
+/* The C enums convq.sampling reads (never re-types), generated from the X-macro lists of
+ * cq_sampling.h: SMP_DENS_<NAME> (density kinds), SMP_WALK_<NAME> (walk methods), and
+ * SMP_RESYNC (proposals between recomputations of the cached log-density and slack). */
+int cqb_sampling_constants(PyObject *m)
+{
+#define CQB_SMP_DENS_(name) \
+    if (PyModule_AddIntConstant(m, "SMP_DENS_" #name, CQ_DENS_##name) < 0) return -1;
+#define CQB_SMP_WALK_(name) \
+    if (PyModule_AddIntConstant(m, "SMP_WALK_" #name, CQ_WALK_##name) < 0) return -1;
+    CQ_SMP_DENSITY_KINDS(CQB_SMP_DENS_)
+    CQ_SMP_WALK_METHODS(CQB_SMP_WALK_)
+    if (PyModule_AddIntConstant(m, "SMP_RESYNC", CQ_SMP_RESYNC) < 0) return -1;
+#undef CQB_SMP_DENS_
+#undef CQB_SMP_WALK_
+    return 0;
 }
 
 PyMethodDef cqb_sampling_methods[] = {

@@ -12,6 +12,7 @@ extern PyMethodDef cqb_optimize_methods[];
 int cqb_objectives_constants(PyObject *m);
 int cqb_optimize_constants(PyObject *m);
 extern PyMethodDef cqb_sampling_methods[];
+int cqb_sampling_constants(PyObject *m);
 extern PyMethodDef cqb_stochastic_methods[];
 extern PyMethodDef cqb_mlp_methods[];
 
@@ -50,6 +51,10 @@ PyMODINIT_FUNC PyInit__core(void)
         }
     }
     if (cqb_objectives_constants(m) < 0 || cqb_optimize_constants(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (cqb_sampling_constants(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -2,19 +2,24 @@
  * cq_sampling.c -- the Frieze-Kannan grid walk, the ball walk and hit-and-run over a convex
  * body with a log-concave density; see cq_sampling.h.
  *
- * The grid walk (seed section 1, "The random walk"): from the centre x pick j uniformly
+ * The grid walk (A. Frieze and R. Kannan, "Log-Sobolev inequalities and sampling from
+ * log-concave distributions", section 1, "The random walk"): from the centre x pick j uniformly
  * from [n] and s from {+1, -1}; y = x + s delta e_j; if y is not in C stay, else move with
  * probability min(1, F(y)/F(x)) (compared as U < exp(log F(y) - log F(x))). Hence
  * P(x, y) = (1/2n) min(1, F(y)/F(x)) for y in G(x), and pi = F/D is stationary.
  * Continuous time adds Exp(1) holding times between proposals.
  *
- * The ball walk (end of the seed, Steps 1', 2'): y = x + u, u uniform in the ball of
+ * The ball walk (end of the same paper, Steps 1', 2'): y = x + u, u uniform in the ball of
  * radius delta; reject y outside K; accept with min(1, F(y)/F(x)).
  *
- * Hit-and-run (for comparison; Metropolised): pick a direction (a coordinate axis or a
+ * Hit-and-run (for comparison; Metropolised; R. L. Smith, "Efficient Monte Carlo procedures
+ * for generating points uniformly distributed over bounded regions", 1984): pick a direction (a coordinate axis or a
  * uniform unit vector), draw y uniformly on the chord of K through x in that direction
  * (a symmetric proposal) and accept with min(1, F(y)/F(x)). For a uniform F this is the
  * classical hit-and-run.
+ *
+ * The slow NumPy twin of this file (convq/slow/sampling.py, smp_run) makes the same draws
+ * and the same floating-point operations in the same order: keep the two in step.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -156,7 +161,8 @@ typedef struct bstate {
 
 /* Does the interval [v - h, v + h] overlap [lo, hi] by more than 1e-9 h on each side?
  * (a positive-volume intersection, robust to rounding when the grid is aligned with the
- * box; the NumPy twin in convq/sampling.py evaluates the same expressions). */
+ * box; convq/sampling/bodies.py and the twin in
+ * convq/slow/sampling.py evaluate the same expressions). */
 static inline int box_cube_meets(double v, double h, double lo, double hi)
 {
     double eps = 1e-9 * h;

@@ -1,7 +1,7 @@
 /*
  * cq_sampling.h -- random walks for sampling a log-concave density F over a convex body K
- * (seed: frieze-kannan-log-sobolev-sampling.txt, section 1 and the ball walk at the end;
- * design: ALGORITHMS.md section 4).
+ * (A. Frieze and R. Kannan, "Log-Sobolev inequalities and sampling from log-concave
+ * distributions", section 1, and the ball walk at the end of the paper).
  *
  * Read me first:
  *  - A body is the intersection of at most one axis box, any number of Euclidean balls
@@ -43,7 +43,18 @@ typedef struct cq_smp_body {
     int exact_cube;         /* grid set: 1 = exact cube test (lone box or lone ball), 0 = centre test */
 } cq_smp_body;
 
-enum { CQ_DENS_UNIFORM = 0, CQ_DENS_GAUSS = 1, CQ_DENS_EXPNORM = 2, CQ_DENS_LOGISTIC = 3 };
+/* The one list of density kinds (X-macro): the enum below numbers them 0, 1, ... in this
+ * order, and csrc/python/_sampling.c exports each as _core.SMP_DENS_<NAME>, which
+ * convq.sampling reads (never re-types). Add a kind here, not anywhere else. */
+#define CQ_SMP_DENSITY_KINDS(X) \
+    X(UNIFORM)                  \
+    X(GAUSS)                    \
+    X(EXPNORM)                  \
+    X(LOGISTIC)
+
+#define CQ_SMP_DENS_ENUM_(name) CQ_DENS_##name,
+enum cq_smp_dens_kind { CQ_SMP_DENSITY_KINDS(CQ_SMP_DENS_ENUM_) CQ_DENS_COUNT };
+#undef CQ_SMP_DENS_ENUM_
 
 /* log F. GAUSS: -1/2 (x-mean)' P (x-mean). EXPNORM: -c |x|^power, power in {1, 2}.
  * LOGISTIC: sum_i [y_i z_i - log(1 + e^{z_i})] - 1/2 x' P x with z = X x. */
@@ -61,7 +72,18 @@ typedef struct cq_smp_density {
     const double *y;         /* N labels in {0, 1} */
 } cq_smp_density;
 
-enum { CQ_WALK_GRID = 0, CQ_WALK_BALL = 1, CQ_WALK_HAR_COORD = 2, CQ_WALK_HAR_DIR = 3 };
+/* The one list of walk methods (X-macro), exported as _core.SMP_WALK_<NAME>; a new walk
+ * adds one line here and its case in cq_sampling.c (see ARCHITECTURE.md, "How to add a
+ * walk"). */
+#define CQ_SMP_WALK_METHODS(X) \
+    X(GRID)                    \
+    X(BALL)                    \
+    X(HAR_COORD)               \
+    X(HAR_DIR)
+
+#define CQ_SMP_WALK_ENUM_(name) CQ_WALK_##name,
+enum cq_smp_walk_method { CQ_SMP_WALK_METHODS(CQ_SMP_WALK_ENUM_) CQ_WALK_COUNT };
+#undef CQ_SMP_WALK_ENUM_
 
 typedef struct cq_smp_walk {
     int method;

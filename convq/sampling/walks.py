@@ -1,0 +1,462 @@
+r"""The walks of :mod:`convq.sampling`: the Frieze-Kannan grid walk, the ball walk and
+(Metropolised) hit-and-run, and their result :class:`Chain`.
+
+A. Frieze and R. Kannan, "Log-Sobolev inequalities and sampling from log-concave
+distributions", section 1 ("The random walk": from the centre :math:`x` propose
+:math:`y = x \pm \delta e_j` and move with probability :math:`\min(1, F(y)/F(x))`) and
+the ball walk at the end of the paper (Steps 1', 2'); hit-and-run after R. L. Smith,
+"Efficient Monte Carlo procedures for generating points uniformly distributed over
+bounded regions" (Operations Research 32(6), 1984).
+
+Every walk takes ``engine="auto" | "c" | "python"`` (:func:`convq._engine.resolve_engine`):
+the built-in densities run in the C kernel (``"c"``) or in its slow NumPy twin
+(``"python"``, :mod:`convq.slow.sampling`), which gets the same spawned generators and
+makes the same draws in the same order, so both give the same chains. A
+:class:`~convq.sampling.LogDensity` (a Python callable) has no C path; it runs in NumPy,
+all chains advancing together with one call of the callable per step.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import _core
+from .._engine import resolve_engine
+from .._result import Result
+from .._result import _fmt as _result_fmt
+from .._rng import as_generator, spawn
+from .._validation import as_vector, check_int, check_positive, check_threads
+from ..slow import sampling as _slow
+from ._checks import (_INDEX_LIMIT, WALK_BALL, WALK_GRID, WALK_HAR_COORD, WALK_HAR_DIR, _check_flag,
+                      _check_grid_resolution, _fmt_vec, _memory_limit)
+from .bodies import _Body
+from .densities import LogDensity, _Density
+
+__all__ = ["Chain", "grid_walk", "ball_walk", "hit_and_run"]
+
+
+class Chain(Result):
+    """The output of a walk: a :class:`convq._result.Result` (a dict whose keys are also
+    attributes, with an ordered repr).
+
+    Attributes
+    ----------
+    samples : ndarray, shape (n_chains, n_kept, n)
+        Kept states (after burn-in, every ``thin``-th step).
+    indices : ndarray of int64 or None
+        Grid walk: integer grid coordinates k of the samples (centre = offset + delta k).
+    times : ndarray or None
+        Continuous time: the time of each kept step (sum of Exp(1) holding times).
+    acceptance_rate : float
+        Accepted moves / proposals over all chains (lazy holds are not proposals).
+    acceptance_rates : ndarray
+        The same per chain.
+    n_accept, n_prop : ndarray of int64
+        Accepted moves and proposals per chain.
+    method, delta, offset, n_steps, thin, burn_in, refined, start, start_indices :
+        run parameters (``start``: the start states; ``start_indices``: their grid
+        coordinates, grid walk only).
+    """
+
+    _order = ("method", "acceptance_rate", "samples", "indices", "times", "acceptance_rates", "n_accept", "n_prop",
+              "delta", "offset", "n_steps", "thin", "burn_in", "refined", "start", "start_indices")
+
+    def __init__(self, method=None, samples=None, acceptance_rates=None, n_accept=None, n_prop=None, *,
+                 indices=None, times=None, delta=None, offset=None, n_steps=0, thin=1, burn_in=0, refined=False,
+                 start=None, start_indices=None):
+        super().__init__()
+        if samples is None:   # Chain() or Chain(mapping): filled by unpickling / copy
+            if isinstance(method, dict):
+                self.update(method)
+            return
+        self.method = method
+        self.samples = samples
+        self.indices = indices
+        self.times = times
+        tot = float(np.sum(n_prop))
+        self.acceptance_rate = float(np.sum(n_accept)) / tot if tot > 0 else float("nan")
+        self.acceptance_rates = acceptance_rates
+        self.n_accept, self.n_prop = n_accept, n_prop
+        self.delta, self.offset = delta, offset
+        self.n_steps, self.thin, self.burn_in = n_steps, thin, burn_in
+        self.refined = refined
+        self.start, self.start_indices = start, start_indices
+
+    @property
+    def n_chains(self):
+        return self.samples.shape[0]
+
+    def state_at(self, t):
+        """States of every chain at continuous time ``t`` (needs ``continuous_time=True``
+        and ``thin=1``; the chains must have run past ``t``). Returns ``(centres, indices)``."""
+        if self.times is None:
+            raise ValueError("state_at needs a continuous-time run (continuous_time=True)")
+        if self.thin != 1:
+            raise ValueError(f"state_at needs thin=1, the run used thin={self.thin}")
+        t = check_positive(t, "t", allow_zero=True)
+        if np.any(self.times[:, -1] <= t):
+            raise ValueError(f"some chains stopped before time {t} (last event at {self.times[:, -1].min():.3g}); "
+                             "run more steps")
+        pos = np.array([np.searchsorted(tr, t, side="right") - 1 for tr in self.times])
+        if np.any(pos < 0) and self.burn_in > 0:
+            raise ValueError(f"t={t} is before the first recorded step; use burn_in=0")
+        rows = np.arange(self.n_chains)
+        before = pos < 0  # no jump yet: still at the start point
+        pos = np.maximum(pos, 0)
+        x = self.samples[rows, pos]
+        x[before] = self.start[before]
+        idx = None
+        if self.indices is not None:
+            idx = self.indices[rows, pos]
+            idx[before] = self.start_indices[before]
+        return x, idx
+
+    def __repr__(self):
+        """The ordered repr of :class:`~convq._result.Result`, with the per-step arrays
+        (samples, indices, times, start points) summarised by shape and dtype."""
+        keys = self._keys_in_order()
+        if not keys:
+            return "Chain()"
+        w = max(len(k) for k in keys)
+
+        def fmt(v):
+            if isinstance(v, np.ndarray) and v.ndim >= 2:
+                return f"ndarray{v.shape} {v.dtype}"
+            return _result_fmt(v)
+        body = "\n".join(f"{k:>{w}}: {fmt(self[k])}" for k in keys)
+        return f"Chain(\n{body}\n)"
+
+def _check_pair(density, body):
+    if not isinstance(body, _Body):
+        raise TypeError(f"body must be a Box, Ball, Polytope or intersect(...), got {type(body).__name__}")
+    if not isinstance(density, _Density):
+        raise TypeError("density must be Gaussian, ExpNorm, Uniform, LogisticPosterior or LogDensity, "
+                        f"got {type(density).__name__}")
+    density._check_dim(body.dim)
+    body._usable()
+    return body.dim
+
+
+def _start_points(x0, body, n_chains, delta=None):
+    """Start points in K (grid walk: in K, or a centre whose cube meets K)."""
+    n = body.dim
+    if x0 is None:
+        x0 = body.start_point()
+    x0 = as_float_array_2(x0, n, n_chains)
+    inside = body.contains(x0)
+    if delta is not None:
+        inside |= body.grid_contains(x0, delta)
+    if not np.all(inside):
+        i = int(np.flatnonzero(~inside)[0])
+        raise ValueError(f"the start point x0{'' if len(x0) == 1 else f'[{i}]'}={_fmt_vec(x0[i])} is outside the body")
+    return np.ascontiguousarray(np.broadcast_to(x0, (n_chains, n)))
+
+
+def as_float_array_2(x0, n, n_chains):
+    x0 = np.asarray(x0)
+    if x0.dtype.kind not in "fiub":
+        raise TypeError(f"x0 must be real numbers, got dtype {x0.dtype}")
+    x0 = x0.astype(float)
+    if x0.ndim == 1:
+        if x0.size != n:
+            raise ValueError(f"x0 must have length {n} (the body's dimension), got {x0.size}")
+        x0 = x0[None, :]
+    elif x0.ndim == 2:
+        if x0.shape[1] != n or x0.shape[0] not in (1, n_chains):
+            raise ValueError(f"x0 must have shape ({n},) or ({n_chains}, {n}), got {x0.shape}")
+    else:
+        raise ValueError(f"x0 must be 1- or 2-dimensional, got shape {x0.shape}")
+    if not np.isfinite(x0).all():
+        raise ValueError("x0 must be finite")
+    return x0
+
+
+def _common(n_steps, n_chains, thin, burn_in):
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    n_chains = check_int(n_chains, "n_chains", minimum=1)
+    thin = check_int(thin, "thin", minimum=1)
+    burn_in = check_int(burn_in, "burn_in", minimum=0)
+    if thin > n_steps:
+        raise ValueError(f"thin={thin} exceeds n_steps={n_steps}: nothing would be kept")
+    return n_steps, n_chains, thin, burn_in
+
+
+# What a walk holds per chain besides its kept states: a spawned Generator with its
+# PCG64 state (about 1 KiB measured), start point, grid index, counters, temporaries.
+_PER_CHAIN_BYTES = 4096
+
+
+def _check_walk_memory(where, n_chains, n_steps, thin, n, *, indices=False, times=False, refine=False):
+    """Refuse, before anything is built, a run whose output (n_chains x n_kept x n
+    float64, plus indices/times) and per-chain state exceed the machine's memory."""
+    n_kept = n_steps // thin
+    arrays = ["samples"] + (["indices"] if indices else []) + (["times"] if times else [])
+    per_state = 8 * n * (1 + int(indices) + 3 * int(refine)) + 8 * int(times)
+    need = n_chains * n_kept * per_state + n_chains * (_PER_CHAIN_BYTES + 48 * n)
+    limit = _memory_limit()
+    if need > limit:
+        raise ValueError(f"{where} would need {need:.4g} bytes: n_chains={n_chains} chains x n_steps // thin = "
+                         f"{n_steps} // {thin} = {n_kept} kept states x n={n} coordinates x 8 bytes "
+                         f"({', '.join(arrays)}{', refinement' if refine else ''}), more than this machine's memory "
+                         f"({limit:.4g} bytes); lower n_chains or n_steps, or raise thin")
+
+
+_NO_C = "a LogDensity (a Python callable) has no C path"
+
+
+def _run(engine, density, body, walk, x0, k0, gens, threads):
+    """One call of the kernel entry point `_smp_run`: the C kernel or its NumPy twin, with
+    the same tuples and the same generators."""
+    run = _core._smp_run if engine == "c" else _slow.smp_run
+    return run(body._c_body(), density._c_dens(body.dim), walk, x0, k0, gens, threads)
+
+
+def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, continuous_time=False,
+              refine=False, rng=None, *, burn_in=0, lazy=False, offset=None, threads=None,
+              engine="auto"):
+    r"""The Frieze-Kannan grid walk (section 1 of the paper, "The random walk").
+
+    From the centre :math:`x \in C` choose :math:`j` uniformly from :math:`[n]` and
+    :math:`s \in \{\pm1\}`, put :math:`y = x + s\delta e_j`; if :math:`y \notin C` stay,
+    otherwise move with probability :math:`\min(1, F(y)/F(x))`. So
+    :math:`P(x, y) = \frac{1}{2n}\min(1, F(y)/F(x))` for :math:`y \in G(x)` and the
+    stationary law is :math:`\pi(x) = F(x)/D`, :math:`D = \sum_{x\in C}F(x)`; the chain
+    is reversible (the display after Step 3 of the paper).
+
+    Parameters
+    ----------
+    density : Gaussian, ExpNorm, Uniform, LogisticPosterior or LogDensity
+    body : Box, Ball, Polytope or intersect(...)
+    delta : float > 0
+        Side of the grid cubes.
+    x0 : array_like (n,) or (n_chains, n), optional
+        Start point(s) in K, snapped to the nearest grid centre. Default: the body's
+        :meth:`~_Body.start_point`.
+    n_steps : int
+        Steps recorded after burn-in (each step is one proposal, or a lazy hold).
+    n_chains : int
+        Independent chains, each with its own spawned random stream.
+    thin : int
+        Keep every ``thin``-th state (``n_steps // thin`` per chain).
+    continuous_time : bool
+        The paper's continuous-time version: Exp(1) holding times between proposals,
+        reported in ``Chain.times``; the law at time t is
+        :math:`\delta_{x_0} e^{t(P - I)}`.
+    refine : bool
+        Turn each kept centre into a point of :math:`\mathbb R^n` by rejection sampling
+        inside its cube (the paper's "standard rejection sampling"): uniform proposals
+        in :math:`C(x)\cap K` accepted with probability
+        :math:`F(z)/(F(x)e^{\delta\|\nabla\log F(x)\|_1/2})`, an exact envelope for
+        log-concave F, so the point has density :math:`\propto F` within the cube.
+    rng : None, int or numpy.random.Generator
+    burn_in : int
+        Steps run and discarded first.
+    lazy : bool
+        Hold with probability 1/2 before each proposal (transition :math:`(I + P)/2`;
+        the plain walk can be periodic, e.g. for a uniform F).
+    offset : array_like (n,), optional
+        Grid offset (centres are offset + delta Z^n). Default: ``x0`` (the first chain's).
+    threads : int or None
+        Threads for the chains (None: all cores). Results do not depend on it.
+    engine : {"auto", "c", "python"}
+        ``"c"``: the C kernel (built-in densities only); ``"python"``: its slow NumPy
+        twin (:func:`convq.slow.sampling.smp_run`), the same chains; ``"auto"``: C
+        whenever the density is built in. A :class:`LogDensity` always runs in NumPy.
+
+    Returns
+    -------
+    Chain
+        ``samples`` (n_chains, n_steps // thin, n), ``indices`` (integer grid
+        coordinates), ``times`` (continuous time), ``acceptance_rate``.
+
+    Raises ``ValueError`` before anything is built when the output (n_chains x
+    n_steps // thin x n float64 samples and indices, plus times) would not fit in the
+    machine's memory, or when delta is so small that grid indices would pass 2^53 or the
+    centres offset + delta k would coincide in float64. Warns (``RuntimeWarning``) when
+    delta is so large that no start cell has a neighbour in C (no move can be accepted)
+    or when no proposal was accepted.
+    """
+    n = _check_pair(density, body)
+    engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
+    delta = check_positive(delta, "delta")
+    n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    continuous_time = _check_flag(continuous_time, "continuous_time")
+    refine = _check_flag(refine, "refine")
+    lazy = _check_flag(lazy, "lazy")
+    _check_walk_memory("grid_walk", n_chains, n_steps, thin, n, indices=True, times=continuous_time, refine=refine)
+    nthreads = check_threads(threads)
+    gen = as_generator(rng)
+    x0 = _start_points(x0, body, n_chains, delta)
+    offset = x0[0].copy() if offset is None else as_vector(offset, "offset", size=n)
+    _check_grid_resolution(delta, offset, "grid_walk")
+    with np.errstate(over="ignore", invalid="ignore"):
+        r0 = np.rint((x0 - offset) / delta)
+    if not np.all(np.abs(r0) <= _INDEX_LIMIT):  # also catches inf / NaN: the int64 cast would wrap
+        raise ValueError(f"delta={delta:.6g} is too small for the distance between x0 and offset "
+                         f"({float(np.max(np.abs(x0 - offset))):.6g}): the start's grid index would exceed 2^53")
+    k0 = r0.astype(np.int64)
+    centres = offset + k0 * delta
+    ok = body.grid_contains(centres, delta)
+    if not np.all(ok):
+        i = int(np.flatnonzero(~ok)[0])
+        raise ValueError(f"the start point x0[{i}] snaps to the grid centre {_fmt_vec(centres[i])}, which is not in "
+                         "the grid set C; use another offset, a smaller delta or a start point deeper inside K")
+    stuck = _warn_if_grid_stuck(body, delta, offset, k0)
+    if isinstance(density, LogDensity):
+        s, idx, times, na, npr = _slow.grid_walk_callable(density, body, delta, offset, k0, n_steps, thin, burn_in,
+                                                          continuous_time, lazy, gen)
+    else:
+        walk = (WALK_GRID, delta, offset, int(bool(continuous_time)), int(bool(lazy)), n_steps, thin, burn_in)
+        gens = spawn(gen, n_chains)
+        s, idx, times, na, npr = _run(engine, density, body, walk, x0, k0, gens, nthreads)
+    chain = Chain("grid", s, na / np.maximum(npr, 1), na, npr, indices=idx, times=times, delta=delta, offset=offset,
+                  n_steps=n_steps, thin=thin, burn_in=burn_in, start=centres, start_indices=k0)
+    if not stuck:
+        _warn_if_nothing_accepted("grid_walk", chain, delta)
+    if refine:
+        flat = chain.samples.reshape(-1, n)
+        chain.samples = _refine(density, body, flat, delta, gen).reshape(chain.samples.shape)
+        chain.refined = True
+    return chain
+
+
+def _warn_if_grid_stuck(body, delta, offset, k0):
+    """RuntimeWarning when no start cell has a neighbour in C: no move can ever be
+    accepted (delta is larger than the body's extent around the starts)."""
+    def has_neighbour(ks):
+        for j in range(body.dim):
+            for sgn in (-1, 1):
+                yk = ks.copy()
+                yk[:, j] += sgn
+                if np.any(body._grid_contains(offset + yk * delta, delta)):
+                    return True
+        return False
+
+    # the first chain's start usually settles it; all distinct starts only when it is stuck
+    if has_neighbour(k0[:1]) or (len(k0) > 1 and has_neighbour(np.unique(k0, axis=0))):
+        return False
+    lo, hi = body._lo, body._hi
+    extent = "" if lo is None else f" (the box's smallest side is {float(np.min(hi - lo)):.4g})"
+    warnings.warn(f"grid_walk: delta={delta:.6g} is too large for the body{extent}: no start cell has a neighbouring "
+                  "cell in the grid set C, so no move can be accepted and every chain stays at its start; "
+                  "use a smaller delta", RuntimeWarning, stacklevel=3)
+    return True
+
+
+def _warn_if_nothing_accepted(where, chain, delta):
+    props = int(np.sum(chain.n_prop))
+    if props >= 100 and int(np.sum(chain.n_accept)) == 0:  # fewer: too few to tell
+        warnings.warn(f"{where}: no proposal was accepted in {props} proposals (acceptance rate 0) with "
+                      f"delta={delta:.6g}; delta is probably too large for the body", RuntimeWarning, stacklevel=3)
+
+
+def _refine(density, body, centres, delta, gen, max_rounds=10000):
+    """Rejection sampling inside each cube C(x) ∩ K with the log-concave envelope
+    log F(z) <= log F(x) + (delta/2) |grad log F(x)|_1 (uniform if no gradient)."""
+    m, n = centres.shape
+    out = np.empty_like(centres)
+    todo = np.arange(m)
+    g = density.grad(centres)
+    if g is None:
+        bound = None
+    else:
+        bound = density.logpdf(centres) + 0.5 * delta * np.abs(g).sum(axis=1)
+    for _ in range(max_rounds):
+        if todo.size == 0:
+            return out
+        z = centres[todo] + delta * (gen.random((todo.size, n)) - 0.5)
+        ok = body._contains(z)
+        if bound is not None and ok.any():
+            lz = np.full(todo.size, -np.inf)
+            lz[ok] = density.logpdf(z[ok])
+            ok &= np.log(gen.random(todo.size)) < lz - bound[todo]
+        out[todo[ok]] = z[ok]
+        todo = todo[~ok]
+    raise RuntimeError(f"refine: rejection sampling failed for {todo.size} cubes after {max_rounds} rounds "
+                       "(cube barely meets K); use a smaller delta")
+
+
+def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, burn_in=0,
+              continuous_time=False, threads=None, engine="auto"):
+    r"""The ball walk (end of Frieze and Kannan's paper, Steps 1', 2'): :math:`y = x + u` with :math:`u`
+    uniform in the ball of radius ``delta``; reject :math:`y \notin K`; accept with
+    probability :math:`\min(1, F(y)/F(x))`. Stationary law: F restricted to K.
+
+    Parameters are as in :func:`grid_walk` (``delta`` is the ball radius, ``engine`` picks
+    the C kernel or its NumPy twin); x0 must be
+    in K. A :class:`LogDensity` runs in NumPy, one call per step over all chains. The
+    same size check as :func:`grid_walk` runs first; a ``RuntimeWarning`` says when
+    delta exceeds the body's diameter (checked when the bounding box needs no linear
+    programme) or when no proposal was accepted.
+
+    Returns
+    -------
+    Chain
+    """
+    n = _check_pair(density, body)
+    engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
+    delta = check_positive(delta, "delta")
+    n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    continuous_time = _check_flag(continuous_time, "continuous_time")
+    _check_walk_memory("ball_walk", n_chains, n_steps, thin, n, times=continuous_time)
+    nthreads = check_threads(threads)
+    gen = as_generator(rng)
+    x0 = _start_points(x0, body, n_chains)
+    warned = False
+    if len(body._b) == 0 or body._bbox is not None:  # the bounding box is free (no linear programmes)
+        diam = body.diameter()
+        if delta > diam:
+            warned = True
+            warnings.warn(f"ball_walk: delta={delta:.6g} exceeds the body's diameter (at most {diam:.4g}): almost "
+                          "every proposal leaves K and is rejected; use a smaller delta", RuntimeWarning, stacklevel=2)
+    if isinstance(density, LogDensity):
+        s, times, na, npr = _slow.ball_walk_callable(density, body, delta, x0, n_steps, thin, burn_in,
+                                                     continuous_time, gen)
+        rates = na / npr
+    else:
+        walk = (WALK_BALL, delta, None, int(bool(continuous_time)), 0, n_steps, thin, burn_in)
+        s, _, times, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
+                                    spawn(gen, n_chains), nthreads)
+        rates = na / np.maximum(npr, 1)
+    chain = Chain("ball", s, rates, na, npr, times=times, delta=delta, n_steps=n_steps, thin=thin, burn_in=burn_in,
+                  start=x0)
+    if not warned:
+        _warn_if_nothing_accepted("ball_walk", chain, delta)
+    return chain
+
+
+def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, direction="random",
+                burn_in=0, threads=None, engine="auto"):
+    r"""Metropolised hit-and-run, for comparison with the grid and ball walks.
+
+    Pick a direction :math:`d` (``"random"``: uniform on the sphere; ``"coordinate"``:
+    a uniform axis), draw :math:`y` uniformly on the chord :math:`K \cap \{x + td\}`
+    (a symmetric proposal) and accept with :math:`\min(1, F(y)/F(x))`. For
+    :class:`Uniform` every proposal is accepted: classical hit-and-run (Smith 1984).
+    Built-in densities only. ``engine`` picks the C kernel or its NumPy twin (the same
+    chains), as in :func:`grid_walk`.
+
+    Returns
+    -------
+    Chain
+    """
+    n = _check_pair(density, body)
+    if isinstance(density, LogDensity):
+        raise TypeError("hit_and_run supports the built-in densities; for a Python callable use grid_walk or ball_walk")
+    engine = resolve_engine(engine, True)
+    if not isinstance(direction, str):
+        raise TypeError(f"direction must be 'random' or 'coordinate', got {type(direction).__name__}")
+    if direction not in ("random", "coordinate"):
+        raise ValueError(f"direction must be 'random' or 'coordinate', got {direction!r}")
+    n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    _check_walk_memory("hit_and_run", n_chains, n_steps, thin, n)
+    nthreads = check_threads(threads)
+    gen = as_generator(rng)
+    x0 = _start_points(x0, body, n_chains)
+    method = WALK_HAR_DIR if direction == "random" else WALK_HAR_COORD
+    walk = (method, 1.0, None, 0, 0, n_steps, thin, burn_in)
+    s, _, _, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
+                            spawn(gen, n_chains), nthreads)
+    return Chain(f"hit_and_run:{direction}", s, na / np.maximum(npr, 1), na, npr, n_steps=n_steps, thin=thin,
+                 burn_in=burn_in)
