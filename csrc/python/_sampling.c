@@ -110,6 +110,26 @@ static int parse_density(PyObject *t, holder *h, cq_smp_density *d, size_t *n_ou
     return 0;
 }
 
+typedef struct {
+    const cq_smp_body *body;
+    const cq_smp_density *dens;
+    const cq_smp_walk *walk;
+    const double *x0;
+    const int64_t *k0;
+    int threads;
+    double *samples;
+    int64_t *indices;
+    double *times;
+    int64_t *nacc, *nprop;
+} run_args;
+
+static int run_walk(void *p, bitgen_t **streams, size_t n_streams, cq_interrupt *it, cq_errinfo *err)
+{
+    run_args *a = (run_args *)p;
+    return cq_smp_run(a->body, a->dens, a->walk, n_streams, a->x0, a->k0, streams, a->threads, a->samples,
+                      a->indices, a->times, a->nacc, a->nprop, it, err);
+}
+
 /* _smp_run(body, dens, walk, x0 (c, n), k0 (c, n) int64, generators, threads)
  *   -> (samples, indices|None, times|None, n_accept, n_prop) */
 static PyObject *py_smp_run(PyObject *self, PyObject *args)
@@ -125,8 +145,6 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     cq_smp_walk walk;
     size_t n;
     PyArrayObject *k0 = NULL, *samples = NULL, *indices = NULL, *times = NULL, *nacc = NULL, *nprop = NULL;
-    cqb_bitgen *bs = NULL;
-    bitgen_t **streams = NULL;
     Py_ssize_t n_chains = 0;
     if (parse_density(dt, &h, &dens, &n) < 0 || parse_body(bt, &h, &body, n) < 0) goto done;
     {
@@ -162,19 +180,13 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "x0 and k0 must have shape (n_chains, n)");
         goto done;
     }
-    bs = cqb_bitgen_acquire_seq(gens, &n_chains);
-    if (bs == NULL) goto done;
+    n_chains = PySequence_Size(gens);
+    if (n_chains < 0) goto done;
     if (n_chains != xd[0]) {
         PyErr_Format(PyExc_ValueError, "need one generator per chain: %zd chains, %zd generators", (Py_ssize_t)xd[0],
                      n_chains);
         goto done;
     }
-    streams = (bitgen_t **)PyMem_Malloc(sizeof(bitgen_t *) * (size_t)(n_chains + 1));
-    if (streams == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < n_chains; i++) streams[i] = bs[i].bg;
     npy_intp n_kept = (npy_intp)(walk.n_steps / walk.thin);
     /* convq.sampling checks sizes against the machine's memory first; this guard only
      * keeps n_chains * n_kept * n * 8 bytes from overflowing if it is called directly */
@@ -195,26 +207,14 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     if (samples == NULL || nacc == NULL || nprop == NULL || (walk.method == CQ_WALK_GRID && indices == NULL) ||
         (walk.continuous_time && times == NULL))
         goto done;
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int nt = cqb_threads(threads);
-    cqb_nogil g;
-    cqb_nogil_begin(&g);
-    int st = cq_smp_run(&body, &dens, &walk, (size_t)n_chains, x0, (const int64_t *)PyArray_DATA(k0), streams, nt,
-                        (double *)PyArray_DATA(samples),
-                        indices ? (int64_t *)PyArray_DATA(indices) : NULL,
-                        times ? (double *)PyArray_DATA(times) : NULL, (int64_t *)PyArray_DATA(nacc),
-                        (int64_t *)PyArray_DATA(nprop), &g.it, &err);
-    cqb_nogil_end(&g);
-    if (st != CQ_OK) {
-        cqb_raise(st, &err);
-        goto done;
-    }
+    run_args a = {&body, &dens, &walk, x0, (const int64_t *)PyArray_DATA(k0), cqb_threads(threads),
+                  (double *)PyArray_DATA(samples), indices ? (int64_t *)PyArray_DATA(indices) : NULL,
+                  times ? (double *)PyArray_DATA(times) : NULL, (int64_t *)PyArray_DATA(nacc),
+                  (int64_t *)PyArray_DATA(nprop)};
+    if (cqb_call_streams(run_walk, &a, gens) < 0) goto done;
     result = Py_BuildValue("(OOOOO)", samples, indices ? (PyObject *)indices : Py_None,
                            times ? (PyObject *)times : Py_None, nacc, nprop);
 done:
-    if (bs != NULL) cqb_bitgen_release_seq(bs, n_chains);
-    PyMem_Free(streams);
     Py_XDECREF(k0);
     Py_XDECREF(samples);
     Py_XDECREF(indices);
@@ -223,6 +223,25 @@ done:
     Py_XDECREF(nprop);
     hold_release(&h);
     return result;
+}
+
+typedef struct {
+    const cq_smp_body *body;
+    const cq_smp_density *dens;
+    double delta;
+    const double *off;
+    size_t rows;
+    const int64_t *k;
+    double *out;
+    uint8_t *in_grid;
+} moves_args;
+
+static int run_moves(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    moves_args *a = (moves_args *)p;
+    return cq_smp_grid_moves(a->body, a->dens, a->delta, a->off, a->rows, a->k, a->out, a->in_grid, err);
 }
 
 /* _smp_grid_moves(body, dens, delta, offset, k (rows, n) int64) -> (probs (rows, 2n), in_grid (rows,) bool) */
@@ -254,17 +273,9 @@ static PyObject *py_smp_grid_moves(PyObject *self, PyObject *args)
     out = (PyArrayObject *)PyArray_SimpleNew(2, od2, NPY_DOUBLE);
     ing = (PyArrayObject *)PyArray_SimpleNew(1, gd, NPY_BOOL);
     if (out == NULL || ing == NULL) goto done;
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int st;
-    Py_BEGIN_ALLOW_THREADS
-    st = cq_smp_grid_moves(&body, &dens, delta, off, (size_t)rows, (const int64_t *)PyArray_DATA(k),
-                           (double *)PyArray_DATA(out), (uint8_t *)PyArray_DATA(ing), &err);
-    Py_END_ALLOW_THREADS
-    if (st != CQ_OK) {
-        cqb_raise(st, &err);
-        goto done;
-    }
+    moves_args a = {&body, &dens, delta, off, (size_t)rows, (const int64_t *)PyArray_DATA(k),
+                    (double *)PyArray_DATA(out), (uint8_t *)PyArray_DATA(ing)};
+    if (cqb_call(run_moves, &a, NULL) < 0) goto done;
     result = Py_BuildValue("(OO)", out, ing);
 done:
     Py_XDECREF(k);
@@ -272,6 +283,21 @@ done:
     Py_XDECREF(ing);
     hold_release(&h);
     return result;
+}
+
+typedef struct {
+    const cq_smp_density *dens;
+    size_t rows;
+    const double *x;
+    double *out;
+} logf_args;
+
+static int run_logf(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    logf_args *a = (logf_args *)p;
+    return cq_smp_logf(a->dens, a->rows, a->x, a->out, err);
 }
 
 /* _smp_logf(dens, x (rows, n)) -> log F at each row (C full evaluation). */
@@ -295,15 +321,9 @@ static PyObject *py_smp_logf(PyObject *self, PyObject *args)
     npy_intp od[1] = {xd[0]};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, od, NPY_DOUBLE);
     if (out == NULL) goto done;
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int st;
-    Py_BEGIN_ALLOW_THREADS
-    st = cq_smp_logf(&dens, (size_t)xd[0], x, (double *)PyArray_DATA(out), &err);
-    Py_END_ALLOW_THREADS
-    if (st != CQ_OK) {
+    logf_args a = {&dens, (size_t)xd[0], x, (double *)PyArray_DATA(out)};
+    if (cqb_call(run_logf, &a, NULL) < 0) {
         Py_DECREF(out);
-        cqb_raise(st, &err);
         goto done;
     }
     result = (PyObject *)out;
