@@ -966,14 +966,16 @@ def encode(q, y, rng=None):
     encoder for the same generator state, leaving the generator in the same state."""
     y, g, P = _prepare(q, y, rng)
     w = _Msg()
-    _RUN[P.kind](P, y, g, w)
+    with np.errstate(all="ignore"):     # IEEE arithmetic, as in C: overflow is checked, not warned
+        _RUN[P.kind](P, y, g, w)
     return w.finish(P.bits), P.bits
 
 
 def quantize(q, y, rng=None) -> np.ndarray:
     """Twin of ``q(y, rng)`` (the fast path): equal to ``decode(q, *encode(q, y, rng))``."""
     y, g, P = _prepare(q, y, rng)
-    return _RUN[P.kind](P, y, g, None)
+    with np.errstate(all="ignore"):
+        return _RUN[P.kind](P, y, g, None)
 
 
 def decode(q, payload, d) -> np.ndarray:
@@ -993,7 +995,8 @@ def decode(q, payload, d) -> np.ndarray:
     if len(payload) != need:
         raise DecodeError(f"payload has {len(payload)} bytes, a {P.bits}-bit message for d={d} needs {need}")
     b = np.unpackbits(np.frombuffer(payload, np.uint8), bitorder="little")
-    out = _DECODE[P.kind](P, b)
+    with np.errstate(all="ignore"):
+        out = _DECODE[P.kind](P, b)
     if b[P.bits:].any():
         raise DecodeError(f"non-zero padding bits after bit {P.bits}")
     return out
