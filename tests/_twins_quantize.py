@@ -109,6 +109,27 @@ def _vectors(q, d, rng):
         yield u
 
 
+def _threshold_pair(q, y):
+    """(f_lo y, f_hi y) with adjacent floats f_lo < f_hi such that C accepts f_lo y and
+    rejects f_hi y: the vectors that straddle C's norm-bound check, where a twin that sums
+    in another order (or compares another way) disagrees."""
+    def ok(f):
+        try:
+            q.encode(y * f, rng=0)
+            return True
+        except ValueError:
+            return False
+    lo, hi = 1.0 - 1e-6, 1.0 + 1e-6
+    if not ok(lo) or ok(hi):
+        return ()
+    while np.nextafter(lo, 2.0) < hi:
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return (y * lo, y * hi)
+
+
 def _inputs(name):
     def cases(rng):
         for q in QUANTIZERS[name]:
@@ -116,6 +137,11 @@ def _inputs(name):
                 for y in _vectors(q, d, rng):
                     for seed in SEEDS:
                         yield (q, y, seed)
+            if _bound(q) is not None:          # vectors at the exact edge of the bound check
+                for d in (7, 64, 1000):
+                    v = rng.standard_normal(d) * 10.0 ** rng.uniform(-8, 0, d)   # a wide dynamic range
+                    for y in _threshold_pair(q, _on_boundary(q, v)):
+                        yield (q, y, 0)
     return cases
 
 

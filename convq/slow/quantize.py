@@ -287,7 +287,8 @@ def bits(q, d) -> int:
 def _field_bits(values, width):
     """(n, width) uint8: the low ``width`` bits of each uint64 value, bit 0 first."""
     v = np.ascontiguousarray(np.asarray(values, dtype=np.uint64).reshape(-1), dtype="<u8")
-    b = np.unpackbits(v.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    nb = (width + 7) // 8
+    b = np.unpackbits(v.view(np.uint8).reshape(-1, 8)[:, :nb], axis=1, bitorder="little")
     return b[:, :width]
 
 
@@ -295,21 +296,34 @@ def _fields_to_bits(values, widths):
     """The bit sequence of fields ``values`` (widths per field, each <= 64), in order."""
     values = np.asarray(values, dtype=np.uint64).reshape(-1)
     widths = np.broadcast_to(np.asarray(widths, dtype=np.int64), values.shape)
-    b = _field_bits(values, 64)
-    return b[np.arange(64) < widths[:, None]]
+    wmax = int(widths.max(initial=0))
+    return _field_bits(values, wmax)[np.arange(wmax) < widths[:, None]]
+
+
+def _rows_to_u64(m):
+    """(n, w) bits, bit 0 first, w <= 64 -> n uint64 values."""
+    b = np.packbits(m, axis=1, bitorder="little")
+    full = np.zeros((m.shape[0], 8), np.uint8)
+    full[:, :b.shape[1]] = b
+    return full.view("<u8").reshape(-1).astype(np.uint64)
 
 
 def _bits_to_fields(bits, pos, widths):
-    """Fields of ``widths`` (each <= 64) read from ``bits`` starting at ``pos``, as uint64."""
+    """Fields of ``widths`` (each <= 64) read from ``bits`` starting at ``pos``, as uint64
+    (the message length is checked first, so every field lies inside ``bits``)."""
     widths = np.asarray(widths, dtype=np.int64).reshape(-1)
-    if widths.size == 0 or bits.size == 0:
-        return np.zeros(0, np.uint64)
+    out = np.zeros(widths.size, np.uint64)
+    if widths.size == 0:
+        return out
+    if (widths == widths[0]).all():                     # equal widths: one reshape
+        w = int(widths[0])
+        return _rows_to_u64(bits[pos:pos + widths.size * w].reshape(-1, w)) if w else out
     starts = pos + np.concatenate(([0], np.cumsum(widths)[:-1]))
-    col = np.arange(64)
-    idx = starts[:, None] + col
-    take = col < widths[:, None]
-    m = np.where(take, bits[np.minimum(idx, bits.size - 1)], 0).astype(np.uint8)
-    return np.packbits(m, axis=1, bitorder="little").view("<u8").reshape(-1).astype(np.uint64)
+    for w in np.unique(widths):                          # a few distinct widths: one gather each
+        sel = np.flatnonzero(widths == w)
+        if w:
+            out[sel] = _rows_to_u64(bits[starts[sel][:, None] + np.arange(w)])
+    return out
 
 
 def _mix(key, ctr):
@@ -398,9 +412,10 @@ def _fwht(x):
     n, h = x.size, 1
     while h < n:
         v = x.reshape(-1, 2, h)
-        a, b = v[:, 0, :].copy(), v[:, 1, :].copy()
-        v[:, 0, :] = a + b
-        v[:, 1, :] = a - b
+        a, b = v[:, 0, :], v[:, 1, :]
+        s, t = a + b, a - b
+        v[:, 0, :] = s
+        v[:, 1, :] = t
         h *= 2
     return x
 
@@ -614,8 +629,8 @@ def _ratq_inverse(r, seed, z):
 
 
 def _ratq_core(r, x, g, w):
-    """RATQ of x (len(x) <= r.dim, the rest zero): message parts into w, returns Q(x)
-    of length r.dim."""
+    """RATQ of x (len(x) <= r.dim, the rest zero): the message parts into w (then None is
+    returned), else Q(x) of length r.dim."""
     seed = _draw_u64(g)
     key = _draw_u64(g)
     z = np.zeros(r.d2)
@@ -640,6 +655,7 @@ def _ratq_core(r, x, g, w):
         vals = np.insert(lev.astype(np.uint64), starts, j.astype(np.uint64))
         wid = np.insert(np.full(r.d2, r.lbits), starts, r.hbits)
         w.put_bits(_fields_to_bits(vals, wid))
+        return None
     return _ratq_inverse(r, seed, _level_value(Mj, delta, lev))
 
 
@@ -713,7 +729,8 @@ def _lp_run(P, y, g, w):
     if w is not None:
         w.put_bits(big)
     vals = _ratq_core(P.r, y[idx], g, w)
-    out[idx] += vals[:idx.size]
+    if w is None:
+        out[idx] += vals[:idx.size]
     return out
 
 
