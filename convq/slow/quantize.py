@@ -317,6 +317,9 @@ def _bits_to_fields(bits, pos, widths):
         return out
     if (widths == widths[0]).all():                     # equal widths: one reshape
         w = int(widths[0])
+        if w in (8, 16, 32, 64) and pos % 8 == 0:        # whole little-endian bytes
+            seg = np.packbits(bits[pos:pos + widths.size * w], bitorder="little")
+            return seg.view(f"<u{w // 8}").astype(np.uint64)
         return _rows_to_u64(bits[pos:pos + widths.size * w].reshape(-1, w)) if w else out
     starts = pos + np.concatenate(([0], np.cumsum(widths)[:-1]))
     for w in np.unique(widths):                          # a few distinct widths: one gather each
@@ -431,23 +434,45 @@ def _check_finite(y):
 
 
 class _Msg:
-    """Bits of a message under construction (uint8 0/1 arrays, in order)."""
+    """A message under construction: a list of parts in order, each a uint8 array of bits
+    (0/1) or, for whole bytes starting on a byte boundary, the little-endian bytes."""
 
     def __init__(self):
         self.parts = []
+        self.nbits = 0
 
     def put(self, values, width):
-        if width > 0:
-            self.parts.append(_field_bits(values, width).reshape(-1))
+        """Fields of ``width`` bits (<= 64), each value bit 0 first."""
+        if width <= 0:
+            return
+        v = np.asarray(values, dtype=np.uint64).reshape(-1)
+        if width in (8, 16, 32, 64) and self.nbits % 8 == 0:     # whole little-endian bytes
+            self.parts.append(v.astype(f"<u{width // 8}").tobytes())
+            self.nbits += v.size * width
+        else:
+            self.put_bits(_field_bits(v, width))
 
     def put_bits(self, b):
-        self.parts.append(np.asarray(b, dtype=np.uint8).reshape(-1))
+        b = np.asarray(b, dtype=np.uint8).reshape(-1)
+        self.parts.append(b)
+        self.nbits += b.size
 
     def finish(self, nbits):
-        b = np.concatenate(self.parts) if self.parts else np.zeros(0, np.uint8)
-        if b.size != nbits:
-            raise RuntimeError(f"convq internal error: encoder wrote {b.size} bits, the message has {nbits}")
-        return np.packbits(b, bitorder="little").tobytes()
+        """The payload: ceil(nbits/8) bytes, zero padding bits."""
+        if self.nbits != nbits:
+            raise RuntimeError(f"convq internal error: encoder wrote {self.nbits} bits, the message has {nbits}")
+        out, bits = [], []
+        for part in self.parts:
+            if isinstance(part, bytes):        # starts on a byte boundary: the bits before are whole bytes
+                if bits:
+                    out.append(np.packbits(np.concatenate(bits), bitorder="little").tobytes())
+                    bits = []
+                out.append(part)
+            else:
+                bits.append(part)
+        if bits:
+            out.append(np.packbits(np.concatenate(bits), bitorder="little").tobytes())
+        return b"".join(out)
 
 
 # ---- SimQ and SimQ+ ----------------------------------------------------------------------
