@@ -114,7 +114,7 @@ def _round8(n):
     return (n + 7) & ~7
 
 
-def lnstar(a):
+def _lnstar(a):
     """ln*(a): how many times ln must be applied to a before the result is <= 1."""
     n = 0
     while a > 1.0 and n < 64:
@@ -136,7 +136,7 @@ def _ratq_resolve(B, dim, s, h, L):
     d2 = 1
     while d2 < dim:
         d2 <<= 1
-    logh = _clog2(1 + lnstar(d2 / 3.0))
+    logh = _clog2(1 + _lnstar(d2 / 3.0))
     h = h or (1 << logh)
     s = s or (logh if logh > 0 else 1)
     L = L or 4
@@ -220,7 +220,7 @@ def _resolve(q, d):
         invq = (p - 1.0) / p
         P.q = math.inf if p == 1.0 else p / (p - 1.0)
         dd = float(d)
-        d2 = _clog2(1 + lnstar(dd / 3.0))
+        d2 = _clog2(1 + _lnstar(dd / 3.0))
         lnd2 = math.log(d2) if d2 >= 1 else 0.0
         d1 = int(math.ceil(math.log2(2.0 + math.sqrt(18.0 + 6.0 * lnd2) * math.pow(dd, 0.5 - invq))))
         d1 = max(d1, 1)
@@ -476,6 +476,18 @@ class _Msg:
 
 
 # ---- SimQ and SimQ+ ----------------------------------------------------------------------
+# Mayekar & Tyagi, "Limits on Gradient Compression for Stochastic Optimization":
+#   SimQ(B) (Algorithms 1 and 2, Theorem 4.1): i* = i w.p. |y_i|/B, i* = 0 w.p.
+#     1 - ||y||_1/B; Q(y) = B sign(y_i*) e_i*; message i* sign(y_i*) + d in
+#     ceil(log2(2d+1)) bits. Drawn with one uniform u B against the prefix sums of |y_i|.
+#   SimQ+(B, p, k) (section 4.2, eq. (5), Theorem 4.2): the mean of k SimQ(B d^(1/p))
+#     draws, taken as k sorted uniforms (partial sums of k + 1 exponentials, normalised)
+#     merged with the prefix sums. Message: the type (n_0, ..., n_d) as a stars-and-bars
+#     string (fixed-weight range code, zero-padded to its fixed field), then one sign bit
+#     (1 = negative) per index with n_i > 0, padded to k bits.
+# Every _<kind>_run(P, y, g, w) takes the resolved parameters, the input, the generator
+# and the message under construction w: with w it appends the message's fields (its
+# return value is then not used), with w = None it returns Q(y) (the fast path).
 
 _SIMQ_BLK = 64
 
@@ -606,6 +618,16 @@ def _simqplus_decode(P, bits):
 
 
 # ---- CUQ, RATQ and the l_p composite -----------------------------------------------------------
+# CUQ(M, L) (Mayekar & Tyagi, "Limits on Gradient Compression for Stochastic Optimization",
+#   section 5, eq. (7)): the grid -M + j 2M/(L-1), j = 0..L-1; each coordinate rounded to
+#   a neighbouring point with the probabilities that keep the mean; ceil(log2 L) bits each.
+# RATQ(B) (Mayekar & Tyagi, "RATQ: A Universal Fixed-Length Quantizer for Stochastic
+#   Optimization", AISTATS 2020; the parameters (8) of the paper above): z = H D y / sqrt(d2)
+#   with D random signs from a 64-bit seed sent first; per group of s rotated coordinates
+#   the smallest range M_j >= max |z_i| (ceil(log2 h) bits), then CUQ(M_j, L) of the group.
+# The l_p composite, p in [1, 2) (section 5, Theorem 3.1): CUQ(c, L_c) of the coordinates
+#   with |y_i| <= c (the others sent as 0), a d-bit support bitmap of the others, and
+#   RATQ of those, zero-padded to the most there can be (dmax).
 
 def _cuq_levels(x, M, delta, L, key):
     return _round((x + M) * (1.0 / delta), L, _uniforms(key, 0, x.size))
@@ -773,6 +795,21 @@ def _lp_decode(P, bits):
 
 
 # ---- the baselines --------------------------------------------------------------------------
+# QSGD (Alistarh, Grubic, Li, Tomioka and Vojnovic, "QSGD: Communication-Efficient SGD via
+#   Gradient Quantization and Encoding", NeurIPS 2017): n = ||y||_2 (or
+#   ||y||_inf) as a float32 rounded up; level l_i = stochastic rounding of s |y_i| / n;
+#   per coordinate ceil(log2(s+1)) level bits, then a sign bit (0 on a zero level).
+# TernGrad (Wen et al., "TernGrad: Ternary Gradients to Reduce Communication in Distributed
+#   Deep Learning", NeurIPS 2017): S = ||y||_inf (float32 rounded up),
+#   t_i in {-1, 0, 1} with P(|t_i| = 1) = |y_i|/S; 2-bit codes 0, 1 (+1), 2 (-1).
+# ScaledSign (Karimireddy et al., "Error Feedback Fixes SignSGD and other Gradient
+#   Compression Schemes", ICML 2019): ||y||_1/d sign(y), sign(0) = +1.
+# TopK and RandK (Stich, Cordonnier and Jaggi, "Sparsified SGD with Memory", NeurIPS 2018):
+#   the k largest |y_i| (ties to the lower index) as [index, float64 value]
+#   pairs; k uniform indices without replacement (Floyd's algorithm: Bentley and Floyd,
+#   "Programming Pearls: A Sample of Brilliance", CACM 1987) from a 64-bit seed sent
+#   first, values y_i d/k as float64 in increasing index order.
+# Identity: the float64 (or float32, rounded to nearest) values.
 
 def _maxabs(y):
     return float(np.abs(y).max())
@@ -913,7 +950,9 @@ def _topk_decode(P, bits):
 
 
 def _randk_set(seed, d, k):
-    """Floyd's uniform k-subset of 0..d-1 over the stream ``seed`` (sorted indices)."""
+    """Floyd's uniform k-subset of 0..d-1 over the stream ``seed`` (sorted indices); the
+    integers in [0, n) by Lemire's multiply-and-reject ("Fast Random Integer Generation in
+    an Interval", ACM TOMACS 2019) on successive 64-bit words of the stream."""
     words = _mix(seed, np.arange(k + 8, dtype=np.uint64))
     ctr, chosen = 0, set()
     for j in range(d - k, d):
