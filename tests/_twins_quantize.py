@@ -4,8 +4,9 @@ For each quantizer class: ``encode``, ``decode`` and the fast path ``quantize`` 
 ``bits`` and ``params`` for all of them). The random entry points take ``(q, y, seed)``;
 the adapters seed a fresh ``np.random.default_rng(seed)`` on each side and return, with
 the result, one draw made from the generator afterwards, so the two sides must also leave
-the generator in the same state (the same number of draws). A seed that is not a
-non-negative int is passed through as ``rng`` unchanged (bad-``rng`` cases). Everything
+the generator in the same state (the same number of draws). A seed ``("MT19937", 5)``
+runs on that BitGenerator instead of PCG64; any other seed that is not a non-negative int
+is passed through as ``rng`` unchanged (bad-``rng`` cases). Everything
 is compared bit for bit (rtol=0).
 
 Left out on purpose: QSGD and TernGrad payloads with a zero norm (scale) field and a
@@ -137,6 +138,9 @@ def _inputs(name):
                 for y in _vectors(q, d, rng):
                     for seed in SEEDS:
                         yield (q, y, seed)
+            y = _on_boundary(q, rng.standard_normal(64))
+            for bitgen in ("MT19937", "Philox", "SFC64"):    # other BitGenerators: next_uint64 and
+                yield (q, y, (bitgen, 5))                   # next_double are drawn differently
             if _bound(q) is not None:          # vectors at the exact edge of the bound check
                 for d in (7, 64, 1000):
                     v = rng.standard_normal(d) * 10.0 ** rng.uniform(-8, 0, d)   # a wide dynamic range
@@ -178,25 +182,35 @@ def _bad_inputs(name):
     return bad
 
 
+def _generator(seed):
+    """A fresh generator for a seed, or for ("MT19937", seed) and the like; anything else is
+    passed through as ``rng`` (the bad-rng cases)."""
+    if isinstance(seed, int) and seed >= 0:
+        return np.random.default_rng(seed)
+    if isinstance(seed, tuple):
+        return np.random.Generator(getattr(np.random, seed[0])(seed[1]))
+    return seed
+
+
 def _c_encode(q, y, seed):
-    g = np.random.default_rng(seed) if isinstance(seed, int) and seed >= 0 else seed
+    g = _generator(seed)
     m = q.encode(y, rng=g)
     return m.payload, m.nbits, _after(g)
 
 
 def _slow_encode(q, y, seed):
-    g = np.random.default_rng(seed) if isinstance(seed, int) and seed >= 0 else seed
+    g = _generator(seed)
     payload, nbits = slow.encode(q, y, g)
     return payload, nbits, _after(g)
 
 
 def _c_quantize(q, y, seed):
-    g = np.random.default_rng(seed) if isinstance(seed, int) and seed >= 0 else seed
+    g = _generator(seed)
     return q(y, rng=g), _after(g)
 
 
 def _slow_quantize(q, y, seed):
-    g = np.random.default_rng(seed) if isinstance(seed, int) and seed >= 0 else seed
+    g = _generator(seed)
     return slow.quantize(q, y, g), _after(g)
 
 
