@@ -6,8 +6,8 @@ the adapters seed a fresh ``np.random.default_rng(seed)`` on each side and retur
 the result, one draw made from the generator afterwards, so the two sides must also leave
 the generator in the same state (the same number of draws). A seed ``("MT19937", 5)``
 runs on that BitGenerator instead of PCG64; any other seed that is not a non-negative int
-is passed through as ``rng`` unchanged (bad-``rng`` cases). Everything
-is compared bit for bit (rtol=0).
+is passed through as ``rng`` unchanged (bad-``rng`` cases). Everything is compared bit
+for bit (rtol=0).
 
 Left out on purpose: QSGD and TernGrad payloads with a zero norm (scale) field and a
 non-zero level. No encoder emits them and the twin rejects them, but the C decoder still
@@ -121,8 +121,7 @@ def _threshold_pair(q, y):
         except ValueError:
             return False
     lo, hi = 1.0 - 1e-6, 1.0 + 1e-6
-    if not ok(lo) or ok(hi):
-        return ()
+    assert ok(lo) and not ok(hi), f"{q!r}: C does not switch from accepting to rejecting near the bound"
     while np.nextafter(lo, 2.0) < hi:
         mid = 0.5 * (lo + hi)
         if mid in (lo, hi):
