@@ -14,7 +14,9 @@ For a quantizer ``q`` (any of :class:`~convq.quantize.SimQ`, ``SimQPlus``, ``CUQ
 and each makes the same random draws from ``rng`` in the same order, so the Generator
 continues from the same state afterwards. The parameters (message length, RATQ ranges,
 the split of the l_p composite, ...) are derived here from the quantizer's public
-attributes with the same formulas and the same libm calls as the C core.
+attributes with the same formulas and the same libm functions as the C core (Python's
+``math`` module calls them), except the log-gamma behind SimQ+'s type-field length, which
+CPython computes itself; that length is rounded up with a 1e-6 guard on both sides.
 
 How the draws are replayed
 --------------------------
