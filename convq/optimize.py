@@ -822,7 +822,8 @@ def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
 
 # ---- linear SVM --------------------------------------------------------------------------------
 
-def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=100000, rho=None, rng=None):
+def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
+                rng=None):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,
@@ -838,6 +839,13 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=10
     (Nocedal & Wright, "Numerical Optimization", section 17.3): its multiplier is the
     intercept t. liblinear instead penalises the intercept (a constant feature), which
     changes the problem; this one is the section 4.2 cost exactly.
+
+    ``loss="squared_hinge"`` squares the slope-k cost: C sum_i [y_i cost_1(z_i)^2 +
+    (1 - y_i) cost_0(z_i)^2] + 1/2 ||w||^2, i.e. C k^2 sum_i max(0, 1 - s_i z_i)^2 (the
+    L2-loss SVM of Hsieh et al.; a smooth primal). Its dual has no upper bound (U = inf) and
+    adds D/2 ||a||^2 with D = 1/(2 C k^2) (Hsieh et al., section 2), so
+    a_i = 2 C k^2 max(0, 1 - s_i z_i) at the optimum; the equality tolerance is then
+    tol max(1, 2 C k^2).
 
     Stops when the spread max - min of the projected dual gradient is at most ``tol`` and
     |sum_i a_i s_i| <= tol max(1, U) (Hsieh et al.'s rule; liblinear's default is 0.1),
@@ -857,16 +865,21 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=10
     slope = check_positive(slope, "slope")
     if not isinstance(intercept, (bool, np.bool_)):
         raise TypeError(f"intercept must be True or False, got {type(intercept).__name__}")
+    check("loss", loss, [Options(("hinge", "squared_hinge"))])
     tol = check_positive(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     rho = -1.0 if rho is None else check_positive(rho, "rho")
     gen = as_generator(rng)
     s = 2.0 * y - 1.0
-    U = C * slope
+    kind = _core.SVM_SQUARED_HINGE if loss == "squared_hinge" else _core.SVM_HINGE
     alpha, w, t, spread, eqv, epochs, outer, converged = _core._svm_dcd(
-        X, s, np.zeros(X.shape[0]), U, tol, max_iter, 1000, bool(intercept), rho, gen)
+        X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
     theta = np.concatenate([[t], w]) if intercept else w
-    fun = Hinge(X, y, C, slope, bool(intercept)).value(theta)
+    if loss == "hinge":
+        fun = Hinge(X, y, C, slope, bool(intercept)).value(theta)
+    else:
+        xi = slope * np.maximum(0.0, 1.0 - s * (X @ w + t))
+        fun = C * float(xi @ xi) + 0.5 * float(w @ w)
     status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER
     message = (f"converged: projected-gradient spread {spread:.2g} <= tol" if converged else
                f"stopped after {epochs} passes: projected-gradient spread {spread:.2g}, "
