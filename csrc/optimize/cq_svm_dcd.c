@@ -21,12 +21,12 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
         return cq_fail(err, CQ_EINVAL, "invalid dual coordinate descent options");
     const int squared = o->loss == CQ_SVM_SQUARED_HINGE;
     const double Ck = o->C * o->k, Ckk = Ck * o->k;
-    /* the box bound U and the diagonal D of the dual (cq_svm_dcd.h); A scales the
-     * equality tolerance: the size of a_i for a unit margin violation */
+    /* the box bound U and the diagonal D of the dual (cq_svm_dcd.h); a_scale scales the
+     * equality tolerance (a_scale: the size of a_i for a unit margin violation) */
     const double U = squared ? HUGE_VAL : Ck;
     const double D = squared ? 0.5 / Ckk : 0.0;
-    const double A = squared ? 2.0 * Ckk : Ck;
-    if (!(isfinite(A) && A > 0.0 && isfinite(D)))
+    const double a_scale = squared ? 2.0 * Ckk : Ck;
+    if (!(isfinite(a_scale) && a_scale > 0.0 && isfinite(D)))
         return cq_fail(err, CQ_EINVAL, "C k (hinge) or C k^2 (squared hinge) must be positive and finite");
     double qmean = 0.0;
     for (size_t j = 0; j < n; j++) w[j] = 0.0;
@@ -46,7 +46,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
     /* the default penalty: a tenth of the mean curvature ||x_i||^2 (measured: fewer passes than
      * rho = mean ||x_i||^2 or a hundredth of it on breast cancer and 20000 x 50) */
     const double rho = o->intercept ? (o->rho > 0.0 ? o->rho : (qmean > 0.0 ? 0.1 * qmean : 1.0)) : 0.0;
-    const double tol_eq = o->eps * (A > 1.0 ? A : 1.0);
+    const double tol_eq = o->eps * (a_scale > 1.0 ? a_scale : 1.0);
     double lambda = 0.0, spread = HUGE_VAL;
     long epochs = 0, outer = 0;
     info->converged = 0;
