@@ -55,7 +55,7 @@ def test_kkt_and_agreement_with_cd(m, n, correlated, frac):
     # the reference, checked before it is trusted
     cd = lasso(A, b, mu, method="cd", tol=1e-14, max_iter=10**6)
     assert cd.success
-    _check_kkt(A, b, cd.x, mu, rtol=1e-6)
+    _check_kkt(A, b, cd.x, mu, rtol=1e-8)
     assert r.fun == pytest.approx(cd.fun, rel=1e-8)
 
 
