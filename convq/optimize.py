@@ -541,7 +541,7 @@ def _make_callback(callback, every, max_iter):
 
 # ---- LASSO -----------------------------------------------------------------------------------
 
-_LASSO_METHODS = ("auto", "cd", "admm", "interior-point", "continuation", "fista", "proximal")
+_LASSO_METHODS = ("auto", "cd", "admm", "interior-point", "ssnal", "continuation", "fista", "proximal")
 
 
 def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,
@@ -573,6 +573,18 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     x+, x- >= 0, solved by the primal-dual predictor-corrector of :func:`box_qp`; dense
     (2n x 2n Newton systems), for n up to a few thousand and high accuracy (``tol``, default
     1e-10, bounds the duality gap relative to the objective).
+
+    ``"ssnal"``: the semismooth Newton augmented Lagrangian method of Li, Sun & Toh, "A highly
+    efficient semismooth Newton augmented Lagrangian method for solving Lasso problems"
+    (SIAM J. Optim. 28, 2018): the augmented Lagrangian method on the dual, each subproblem
+    solved by semismooth Newton steps whose m x m systems I + sigma A_J A_J' involve only the
+    columns J of A in the current active set (Cholesky, or the |J| x |J| Woodbury form when
+    |J| < m), with their Armijo line search and inner stopping criteria (A), (B1), (B2).
+    Dense, for high accuracy on sparse solutions; ``x0`` is the first multiplier. Stops when
+    the duality gap (as for ``"cd"``) is at most tol ||b||^2 and the paper's relative KKT
+    residual ||x - prox(x - A'(Ax - b))|| / (1 + ||x|| + ||Ax - b||) at most ``tol``
+    (default 1e-6, as in its experiments); ``max_iter`` caps the augmented Lagrangian steps
+    (default 200). Also returns ``kkt`` (that residual), ``n_newton`` and ``sigma``.
 
     ``"continuation"`` is the smoothing scheme of the lecture slides "Gradient method"
     (section "LASSO: smoothing strategy"): starting from mu_0 (default ||A'b||_inf), each
@@ -630,6 +642,23 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         return OptimizeResult(x=xs, fun=float(obj.value(xs)), grad_norm=float("nan"), nit=r.nit, nfev=0, ngev=0,
                               success=r.success, status=r.status, message=r.message, method="lasso/interior-point",
                               gap=float(gap), dual=float(dual))
+    if method == "ssnal":
+        from ._ssnal import lasso_ssnal
+        if obj.mu == 0:
+            raise ValueError("method='ssnal' needs mu > 0 (its dual point scales by 1/mu); use 'fista' for "
+                             "least squares")
+        tol = 1e-6 if tol is None else check_positive(tol, "tol")
+        max_iter = 200 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
+        bb = float(obj.b @ obj.b)
+        xs, k, n_newton, ok, primal, dual, gap, eta, sigma = lasso_ssnal(obj.A, obj.b, obj.mu, x, tol=tol,
+                                                                        max_iter=max_iter)
+        message = (f"converged: duality gap {gap:.3g} <= tol ||b||^2 = {tol * bb:.3g}, KKT residual {eta:.3g}"
+                   if ok else f"stopped after {k} iterations with duality gap {gap:.3g} (tol ||b||^2 = "
+                   f"{tol * bb:.3g}) and KKT residual {eta:.3g} (tol {tol:.3g})")
+        return OptimizeResult(x=xs, fun=float(obj.value(xs)), grad_norm=float("nan"), nit=int(k), nfev=0, ngev=0,
+                              success=bool(ok), status=_core.OPT_CONVERGED if ok else _core.OPT_MAXITER,
+                              message=message, method="lasso/ssnal", gap=float(gap), dual=float(dual),
+                              kkt=float(eta), n_newton=int(n_newton), sigma=float(sigma))
     if method == "cd":
         if obj.mu == 0:
             raise ValueError("method='cd' needs mu > 0 (its dual point scales by 1/mu); use 'fista' for "
@@ -822,7 +851,8 @@ def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
 
 # ---- linear SVM --------------------------------------------------------------------------------
 
-def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=100000, rho=None, rng=None):
+def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
+                rng=None):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,
@@ -838,6 +868,13 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=10
     (Nocedal & Wright, "Numerical Optimization", section 17.3): its multiplier is the
     intercept t. liblinear instead penalises the intercept (a constant feature), which
     changes the problem; this one is the section 4.2 cost exactly.
+
+    ``loss="squared_hinge"`` squares the slope-k cost: C sum_i [y_i cost_1(z_i)^2 +
+    (1 - y_i) cost_0(z_i)^2] + 1/2 ||w||^2, i.e. C k^2 sum_i max(0, 1 - s_i z_i)^2 (the
+    L2-loss SVM of Hsieh et al.; a smooth primal). Its dual has no upper bound (U = inf) and
+    adds D/2 ||a||^2 with D = 1/(2 C k^2) (Hsieh et al., section 2), so
+    a_i = 2 C k^2 max(0, 1 - s_i z_i) at the optimum; the equality tolerance is then
+    tol max(1, 2 C k^2).
 
     Stops when the spread max - min of the projected dual gradient is at most ``tol`` and
     |sum_i a_i s_i| <= tol max(1, U) (Hsieh et al.'s rule; liblinear's default is 0.1),
@@ -857,16 +894,21 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=10
     slope = check_positive(slope, "slope")
     if not isinstance(intercept, (bool, np.bool_)):
         raise TypeError(f"intercept must be True or False, got {type(intercept).__name__}")
+    check("loss", loss, [Options(("hinge", "squared_hinge"))])
     tol = check_positive(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     rho = -1.0 if rho is None else check_positive(rho, "rho")
     gen = as_generator(rng)
     s = 2.0 * y - 1.0
-    U = C * slope
+    kind = _core.SVM_SQUARED_HINGE if loss == "squared_hinge" else _core.SVM_HINGE
     alpha, w, t, spread, eqv, epochs, outer, converged = _core._svm_dcd(
-        X, s, np.zeros(X.shape[0]), U, tol, max_iter, 1000, bool(intercept), rho, gen)
+        X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
     theta = np.concatenate([[t], w]) if intercept else w
-    fun = Hinge(X, y, C, slope, bool(intercept)).value(theta)
+    if loss == "hinge":
+        fun = Hinge(X, y, C, slope, bool(intercept)).value(theta)
+    else:
+        xi = slope * np.maximum(0.0, 1.0 - s * (X @ w + t))
+        fun = C * float(xi @ xi) + 0.5 * float(w @ w)
     status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER
     message = (f"converged: projected-gradient spread {spread:.2g} <= tol" if converged else
                f"stopped after {epochs} passes: projected-gradient spread {spread:.2g}, "

@@ -1,7 +1,7 @@
 /*
- * cq_svm_dcd.c -- linear SVM by dual coordinate descent with the intercept's equality
- * constraint handled by the method of multipliers (the math and the references are in
- * cq_svm_dcd.h).
+ * cq_svm_dcd.c -- linear SVM (hinge or squared hinge) by dual coordinate descent with the
+ * intercept's equality constraint handled by the method of multipliers (the math, the
+ * constants U and D of each loss and the references are in cq_svm_dcd.h).
  */
 #include "optimize/cq_svm_dcd.h"
 
@@ -16,14 +16,24 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
                cq_errinfo *err)
 {
     if (m == 0 || n == 0) return cq_fail(err, CQ_EINVAL, "X must have at least one row and one column");
-    if (!(o->U > 0.0) || !isfinite(o->U) || !(o->eps > 0.0) || o->max_epochs < 1 || o->max_outer < 1)
+    if (!(o->C > 0.0) || !(o->k > 0.0) || !(o->eps > 0.0) || o->max_epochs < 1 || o->max_outer < 1 ||
+        (o->loss != CQ_SVM_HINGE && o->loss != CQ_SVM_SQUARED_HINGE))
         return cq_fail(err, CQ_EINVAL, "invalid dual coordinate descent options");
-    const double U = o->U;
+    const int squared = o->loss == CQ_SVM_SQUARED_HINGE;
+    const double Ck = o->C * o->k, Ckk = Ck * o->k;
+    /* the box bound U and the diagonal D of the dual (cq_svm_dcd.h); a_scale scales the
+     * equality tolerance (a_scale: the size of a_i for a unit margin violation) */
+    const double U = squared ? HUGE_VAL : Ck;
+    const double D = squared ? 0.5 / Ckk : 0.0;
+    const double a_scale = squared ? 2.0 * Ckk : Ck;
+    if (!(isfinite(a_scale) && a_scale > 0.0 && isfinite(D)))
+        return cq_fail(err, CQ_EINVAL, "C k (hinge) or C k^2 (squared hinge) must be positive and finite");
     double qmean = 0.0;
     for (size_t j = 0; j < n; j++) w[j] = 0.0;
     double S = 0.0;
     for (size_t i = 0; i < m; i++) {
-        if (!(alpha[i] >= 0.0 && alpha[i] <= U)) return cq_fail(err, CQ_EINVAL, "alpha0 outside [0, C k]");
+        if (!(alpha[i] >= 0.0 && alpha[i] <= U && isfinite(alpha[i])))
+            return cq_fail(err, CQ_EINVAL, squared ? "alpha0 must be finite and >= 0" : "alpha0 outside [0, C k]");
         const double *xi = X + i * n;
         qii[i] = cq_dot(xi, xi, n);
         qmean += qii[i] / (double)m;
@@ -36,7 +46,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
     /* the default penalty: a tenth of the mean curvature ||x_i||^2 (measured: fewer passes than
      * rho = mean ||x_i||^2 or a hundredth of it on breast cancer and 20000 x 50) */
     const double rho = o->intercept ? (o->rho > 0.0 ? o->rho : (qmean > 0.0 ? 0.1 * qmean : 1.0)) : 0.0;
-    const double tol_eq = o->eps * (U > 1.0 ? U : 1.0);
+    const double tol_eq = o->eps * (a_scale > 1.0 ? a_scale : 1.0);
     double lambda = 0.0, spread = HUGE_VAL;
     long epochs = 0, outer = 0;
     info->converged = 0;
@@ -62,6 +72,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
                 const double *xi = X + i * n;
                 double G = s[i] * (cq_dot(w, xi, n) + lambda + rho * S) - 1.0;
                 double a = alpha[i];
+                if (squared) G += D * a;
                 double pg = 0.0;
                 if (a == 0.0) {
                     if (G > pgmax_old) { /* shrink: swap out of the active prefix */
@@ -71,7 +82,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
                         continue;
                     }
                     if (G < 0.0) pg = G;
-                } else if (a == U) {
+                } else if (a == U) { /* never for the squared hinge: U = inf */
                     if (G < pgmin_old) {
                         active--;
                         perm[t] = perm[active];
@@ -85,7 +96,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
                 t++;
                 if (pg > pgmax) pgmax = pg;
                 if (pg < pgmin) pgmin = pg;
-                double d = qii[i] + rho;
+                double d = squared ? qii[i] + D + rho : qii[i] + rho;
                 if (pg == 0.0 || !(d > 0.0)) continue;
                 double an = a - G / d;
                 an = an < 0.0 ? 0.0 : (an > U ? U : an);

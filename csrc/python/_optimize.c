@@ -216,19 +216,21 @@ static int run_svm_dcd(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
     return cq_svm_dcd(a->X, a->s, a->m, a->n, &a->o, a->alpha, a->w, a->qii, a->perm, bg, &a->info, it, err);
 }
 
-/* _svm_dcd(X, s, alpha0, U, eps, max_epochs, max_outer, intercept, rho, gen)
- *   -> (alpha, w, t, pg_spread, eq_violation, n_epochs, n_outer, converged) */
+/* _svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho, gen)
+ *   -> (alpha, w, t, pg_spread, eq_violation, n_epochs, n_outer, converged); loss is SVM_HINGE or
+ *   SVM_SQUARED_HINGE */
 static PyObject *py_svm_dcd(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *xo, *so, *ao, *gen;
-    double U, eps, rho;
+    double C, k, eps, rho;
     long max_epochs, max_outer;
-    int intercept;
-    if (!PyArg_ParseTuple(args, "OOOddllidO", &xo, &so, &ao, &U, &eps, &max_epochs, &max_outer, &intercept, &rho,
-                          &gen))
+    int loss, intercept;
+    if (!PyArg_ParseTuple(args, "OOOddidllidO", &xo, &so, &ao, &C, &k, &loss, &eps, &max_epochs, &max_outer,
+                          &intercept, &rho, &gen))
         return NULL;
-    if (!(U > 0.0) || !(eps > 0.0) || max_epochs < 1 || max_outer < 1)
+    if (!(C > 0.0) || !(k > 0.0) || !(eps > 0.0) || max_epochs < 1 || max_outer < 1 ||
+        (loss != CQ_SVM_HINGE && loss != CQ_SVM_SQUARED_HINGE))
         return PyErr_Format(PyExc_ValueError, "invalid dual coordinate descent options");
     PyArrayObject *X = cqb_double_array(xo, "X", 2, 2), *sv = NULL, *a0 = NULL, *alpha = NULL, *w = NULL;
     PyObject *result = NULL;
@@ -254,7 +256,9 @@ static PyObject *py_svm_dcd(PyObject *self, PyObject *args)
     a.s = (const double *)PyArray_DATA(sv);
     a.m = m;
     a.n = n;
-    a.o.U = U;
+    a.o.loss = loss;
+    a.o.C = C;
+    a.o.k = k;
     a.o.eps = eps;
     a.o.max_epochs = max_epochs;
     a.o.max_outer = max_outer;
@@ -305,6 +309,8 @@ int cqb_optimize_constants(PyObject *m)
         {"OPT_CALLBACK", CQ_OPT_CALLBACK},
         {"OPT_LINESEARCH", CQ_OPT_LINESEARCH},
         {"OPT_FTOL", CQ_OPT_FTOL},
+        {"SVM_HINGE", CQ_SVM_HINGE},
+        {"SVM_SQUARED_HINGE", CQ_SVM_SQUARED_HINGE},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
@@ -319,7 +325,8 @@ PyMethodDef cqb_optimize_methods[] = {
      "_lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k) -> (x, primal, dual, gap, "
      "n_outer, n_epochs, n_extrapolated, ws_size, converged)."},
     {"_svm_dcd", py_svm_dcd, METH_VARARGS,
-     "_svm_dcd(X, s, alpha0, U, eps, max_epochs, max_outer, intercept, rho, gen) -> (alpha, w, t, pg_spread, "
+     "_svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho, gen) -> (alpha, w, t, "
+     "pg_spread, "
      "eq_violation, n_epochs, n_outer, converged)."},
     {NULL, NULL, 0, NULL},
 };
