@@ -19,13 +19,13 @@ Bits are summed from the messages actually produced.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
 import numpy as np
 
 from .. import _core
+from .._result import Result
 from .._rng import as_generator
 from .._validation import as_vector, check_int, check_positive
 from .domains import Box, LpBall, _check_p, mirror_exponent
@@ -33,9 +33,9 @@ from .domains import Box, LpBall, _check_p, mirror_exponent
 __all__ = ["SGDResult", "sgd", "mirror_descent", "theory_step"]
 
 
-@dataclasses.dataclass(repr=False)
-class SGDResult:
-    """Result of :func:`sgd` / :func:`mirror_descent`.
+class SGDResult(Result):
+    """Result of :func:`sgd` / :func:`mirror_descent`: a dict with attribute access
+    (``res.x == res["x"]``) and an ordered repr.
 
     Attributes
     ----------
@@ -47,24 +47,10 @@ class SGDResult:
     bits_per_step : message length (fixed-length quantizers; 64 d for raw float64)
     total_bits : bits summed over the T messages
     nit : T;  step : the step sizes used (array of length T);  time : seconds
-    engine : "c" or "python"
+    engine : "c" or "python";  method : "sgd" or "mirror_descent"
     """
-    x: np.ndarray
-    x_last: np.ndarray
-    trace: dict
-    bits_per_step: int
-    total_bits: int
-    nit: int
-    step: np.ndarray
-    time: float
-    engine: str
-    method: str
 
-    def __repr__(self):
-        last = {k: v[-1] for k, v in self.trace.items() if k != "iteration"}
-        parts = ", ".join(f"{k}={v:.4g}" for k, v in last.items())
-        return (f"SGDResult(method={self.method!r}, nit={self.nit}, engine={self.engine!r}, "
-                f"bits_per_step={self.bits_per_step}, total_bits={self.total_bits}, {parts})")
+    _order = ("x", "x_last", "method", "engine", "nit", "bits_per_step", "total_bits", "step", "time", "trace")
 
 
 def _domain_args(domain):
