@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from .._validation import as_vector, check_positive, check_real
 from .objectives import value_and_grad
 
 __all__ = ["bounded", "oracle_sample", "oracle_draw", "norm_p", "project", "mirror_step", "sgd_loop"]
@@ -206,6 +207,11 @@ def _lp_coord(a, nu, p):
 
 
 def _lp_ball(x, p, radius):
+    with np.errstate(all="ignore"):   # as in C: w^(p-2) at w = 0 gives inf * 0 and the safeguard takes over
+        return _lp_ball_unguarded(x, p, radius)
+
+
+def _lp_ball_unguarded(x, p, radius):
     if norm_p(x, p) <= radius:
         return x
     m = float(np.max(np.abs(x)))
@@ -237,15 +243,12 @@ def project(domain, x):
     """The Euclidean projection of x onto ``domain`` (a Box, an LpBall or None): the twin
     of ``_core._project``."""
     from ..stochastic.domains import Box, LpBall
-    x = np.array(x, dtype=float)
-    if x.ndim != 1:
-        raise ValueError("x must be 1-dimensional")
     if domain is None:
-        return x
+        return as_vector(x, "x").copy()
     if isinstance(domain, Box):
-        if domain.lo.size != x.size:
-            raise ValueError(f"x must have length {domain.lo.size}, got {x.size}")
+        x = as_vector(x, "x", size=domain.lo.size)
         return np.fmin(np.fmax(x, domain.lo), domain.hi)
+    x = as_vector(x, "x").copy()
     if not isinstance(domain, LpBall):
         raise TypeError(f"domain must be an LpBall, a Box or None, got {type(domain).__name__}")
     p, R = domain.p, domain.radius
@@ -272,10 +275,12 @@ def mirror_step(x, g, r, eta, domain=None):
     """theta = grad psi(x) - eta g, x+ = the Bregman projection of grad psi^*(theta) onto
     ``domain`` (None, LpBall(r, R) or LpBall(1, R)): the twin of ``_core._mirror_step``."""
     from ..stochastic.domains import LpBall
-    x = np.asarray(x, dtype=float)
-    g = np.asarray(g, dtype=float)
-    if x.ndim != 1 or g.shape != x.shape:
-        raise ValueError("x and g must be vectors of the same length")
+    x = as_vector(x, "x")
+    g = as_vector(g, "g", size=x.size)
+    r = check_real(r, "r")
+    eta = check_positive(eta, "eta")
+    if domain is not None and not isinstance(domain, LpBall):
+        raise ValueError(f"mirror descent supports LpBall domains or None, got {domain!r}")
     if not (1.0 < r <= 2.0):
         raise ValueError(f"mirror-map exponent r must be in (1, 2], got {r:g}")
     if domain is not None and not (isinstance(domain, LpBall) and (domain.p == r or domain.p == 1.0)):
