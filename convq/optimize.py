@@ -37,6 +37,7 @@ import math
 import sys
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -82,13 +83,15 @@ _MINIMIZE_CONSTRAINTS = {
     "grad_transform": [callable, None],
 }
 
-# options of every method but "lbfgs": constraint and default (a default lives here only;
-# _METHOD_DEFAULTS overrides per method; t, t0, L and l1 have computed defaults)
-_STEP_OPTIONS = {
+# ---- the options of each method, declared once ------------------------------------------------
+# Each method lists the step rules it takes and its options as name -> (constraints, default);
+# a default lives here only (t, t0, L and l1 of the first-order methods have computed defaults:
+# None). Aliases name a second spelling of an option; relations are checked after the values.
+
+_FIRST_ORDER = {
     "t": ([_POSITIVE, None], None),
     "t0": ([_POSITIVE, None], None),
     "L": ([_POSITIVE, None], None),
-    "l1": ([_NONNEGATIVE, None], None),
     "alpha": ([_OPEN_UNIT], 0.5),
     "beta": ([_OPEN_UNIT], 0.5),
     "variant": ([Options(("bb1", "bb2"))], "bb1"),
@@ -100,25 +103,44 @@ _STEP_OPTIONS = {
     "ftol": ([_NONNEGATIVE], 0.0),
     "restart": ([InstanceOf(bool, np.bool_, name="True or False")], True),
 }
-_METHOD_DEFAULTS = {"bb": {"alpha": 1e-4}}
+_PROXIMAL = dict(_FIRST_ORDER, l1=([_NONNEGATIVE, None], None))
+_FTOL = {"ftol": ([_NONNEGATIVE], 0.0)}
+_WOLFE = {"c1": ([_OPEN_UNIT], 1e-4), "alpha": ([_OPEN_UNIT], None), **_FTOL}   # alpha: an alias of c1
+_STEPPED = ("fixed", "armijo", "backtracking")
+_T_RANGE = (("t_min", "t_max", False),)
+_WOLFE_PAIR = (("c1", "c2", True),)     # the strong Wolfe conditions need 0 < c1 < c2 < 1
 
-# options of method="lbfgs" (alpha is an alias of c1); any other option is a TypeError
-_LBFGS_OPTIONS = {
-    "memory": ([Interval(int, 1, 100000)], 10),
-    "c1": ([_OPEN_UNIT], 1e-4),
-    "alpha": ([_OPEN_UNIT], None),
-    "c2": ([_OPEN_UNIT], 0.9),
-    "ftol": ([_NONNEGATIVE], 0.0),
+
+class _MethodSpec(NamedTuple):
+    steps: tuple            # the step rules it accepts
+    options: dict           # name -> (constraints, default)
+    aliases: dict = {}      # alias -> option
+    step_rule: str = ""     # what to say about any other step rule
+    relations: tuple = ()   # (a, b, strict): a < b (strict) or a <= b must hold
+
+
+_METHOD_SPECS = {
+    "gd": _MethodSpec(_STEPPED + ("exact",), _FIRST_ORDER, {"t0": "t"}, relations=_T_RANGE),
+    "bb": _MethodSpec(_STEPPED, dict(_FIRST_ORDER, alpha=([_OPEN_UNIT], 1e-4)), {"t0": "t"},
+                      relations=_T_RANGE),
+    "nesterov": _MethodSpec(_STEPPED, _FIRST_ORDER, {"t0": "t"}, relations=_T_RANGE),
+    "proximal": _MethodSpec(_STEPPED, _PROXIMAL, {"t0": "t"}, relations=_T_RANGE),
+    "fista": _MethodSpec(_STEPPED, _PROXIMAL, {"t0": "t"}, relations=_T_RANGE),
+    "subgradient": _MethodSpec(_STEPPED, _FIRST_ORDER, {"t0": "t"}, relations=_T_RANGE),
+    "lbfgs": _MethodSpec(("armijo", "backtracking"),
+                         {"memory": ([Interval(int, 1, 100000)], 10), **_WOLFE, "c2": ([_OPEN_UNIT], 0.9)},
+                         {"alpha": "c1"}, "method='lbfgs' uses its own strong-Wolfe line search; leave step at its "
+                         "default 'armijo'", _WOLFE_PAIR),
+    # c2 = 0.1 as Nocedal & Wright advise for CG
+    "cg": _MethodSpec(("armijo", "backtracking", "wolfe", "exact"),
+                      {"variant": ([Options(tuple(_CG_RULES))], "pr+"), **_WOLFE, "c2": ([_OPEN_UNIT], 0.1)},
+                      {"alpha": "c1"}, "method='cg' takes step='exact' (exact steps: linear CG on Quadratic / "
+                      "LeastSquares) or step='wolfe' (the strong-Wolfe search; the default 'armijo' means the same)",
+                      _WOLFE_PAIR),
+    "newton-cg": _MethodSpec(("armijo", "backtracking"), _FTOL, {}, "method='newton-cg' controls its steps by a "
+                             "trust region; leave step at its default 'armijo'"),
 }
-# options of method="cg" (alpha is an alias of c1; c2 = 0.1 as Nocedal & Wright advise for CG)
-_CG_OPTIONS = {
-    "variant": ([Options(tuple(_CG_RULES))], "pr+"),
-    "c1": ([_OPEN_UNIT], 1e-4),
-    "alpha": ([_OPEN_UNIT], None),
-    "c2": ([_OPEN_UNIT], 0.1),
-    "ftol": ([_NONNEGATIVE], 0.0),
-}
-_KNOWN_OPTIONS = set(_STEP_OPTIONS) | set(_LBFGS_OPTIONS) | set(_CG_OPTIONS)
+_KNOWN_OPTIONS = set().union(*(spec.options for spec in _METHOD_SPECS.values()))
 
 
 class OptimizeResult(Result):
@@ -133,61 +155,73 @@ class OptimizeResult(Result):
         return keys + (["trace"] if "trace" in self else [])
 
 
-def _options(table, opts, overrides=None):
+def _options(table, opts):
     """Check every given option against its constraint and fill in the defaults."""
-    o = {}
-    for name, (constraints, default) in table.items():
-        if overrides and name in overrides:
-            default = overrides[name]
-        o[name] = check(name, opts[name], constraints) if name in opts else default
+    return {name: check(name, opts[name], constraints) if name in opts else default
+            for name, (constraints, default) in table.items()}
+
+
+def _declared_options(method, step, opts):
+    """The options of ``method`` checked against its declaration (_METHOD_SPECS) and defaulted."""
+    check("method", method, _MINIMIZE_CONSTRAINTS["method"])
+    spec = _METHOD_SPECS[method]
+    unknown = set(opts) - _KNOWN_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; known options are {sorted(_KNOWN_OPTIONS)}")
+    extra = sorted(set(opts) - set(spec.options))
+    if extra:
+        users = "; ".join(f"{name} is only used by method="
+                          + ", ".join(repr(m) for m, sp in _METHOD_SPECS.items() if name in sp.options)
+                          for name in extra)
+        raise TypeError(f"option(s) {extra} are not used by method={method!r} (it takes {sorted(spec.options)}); "
+                        f"{users}")
+    if step not in spec.steps:
+        if spec.step_rule:
+            raise ValueError(f"{spec.step_rule}, got step={step!r}")
+        if step not in _STEPS:
+            check("step", step, [Options(spec.steps)])
+        users = ", ".join(repr(m) for m, sp in _METHOD_SPECS.items() if step in sp.steps)
+        raise ValueError(f"step={step!r} is only available with method={users}, got method={method!r}")
+    for alias, name in spec.aliases.items():
+        if alias in opts and name in opts:
+            raise TypeError(f"give either {name} or its alias {alias}, not both")
+    o = _options(spec.options, opts)
+    for alias, name in spec.aliases.items():
+        value = o.pop(alias)
+        if value is not None:
+            o[name] = value
+    for a, b, strict in spec.relations:
+        if (o[a] >= o[b]) if strict else (o[a] > o[b]):
+            raise ValueError(f"{a} must be {'smaller than' if strict else 'at most'} {b}, got {a}={o[a]}, {b}={o[b]}"
+                             + (" (the strong Wolfe conditions need 0 < c1 < c2 < 1)" if a == "c1" else ""))
     return o
 
 
 def _check_step_options(method, step, opts, obj, x0, rng):
-    """Validate and default the options; returns a dict."""
-    unknown = set(opts) - _KNOWN_OPTIONS
-    if unknown:
-        raise TypeError(f"unknown option(s) {sorted(unknown)}; known options are {sorted(_KNOWN_OPTIONS)}")
-    check("method", method, _MINIMIZE_CONSTRAINTS["method"])
-    if method == "lbfgs":
-        return _check_lbfgs_options(step, opts)
+    """The checked options of ``method`` as the parameters of the C solvers (and their twins)."""
+    o = _declared_options(method, step, opts)
+    # what the C solvers read but a method does not take: the common defaults
+    common = {k: d for k, (_, d) in _FIRST_ORDER.items() if k in ("beta", "variant", "eta", "t_min", "t_max")}
+    if method == "newton-cg":   # the Wolfe constants it does not use keep L-BFGS' defaults
+        o = dict(_options(_METHOD_SPECS["lbfgs"].options, {}), memory=1, **o)
+    if method in ("lbfgs", "newton-cg"):
+        return dict(common, memory=int(o["memory"]), alpha=float(o["c1"]), c2=float(o["c2"]), ftol=float(o["ftol"]),
+                    nonmonotone=_core.NM_NONE, l1=0.0, t=1.0, restart=False)
     if method == "cg":
-        return _check_cg_options(step, opts)
-    if method == "newton-cg":
-        extra = set(opts) - {"ftol"}
-        if extra:
-            raise TypeError(f"option(s) {sorted(extra)} are not used by method='newton-cg' (it takes ['ftol'])")
-        if step not in ("armijo", "backtracking"):
-            raise ValueError(f"method='newton-cg' controls its steps by a trust region; leave step at its "
-                             f"default 'armijo', got step={step!r}")
-        o = _check_lbfgs_options("armijo", {k: v for k, v in opts.items() if k == "ftol"})
-        return dict(o, memory=1)
-    if "c1" in opts or "c2" in opts:
-        raise TypeError("options c1 and c2 (strong Wolfe constants) are only used by method='lbfgs'")
-    check("step", step, [Options(tuple(_STEPS))])
-    if step == "exact" and method != "gd":
-        raise ValueError(f"step='exact' is only available with method='gd', got method={method!r}")
-    if "t" in opts and "t0" in opts:
-        raise TypeError("give either t or t0, not both")
-    if "l1" in opts and method not in ("proximal", "fista"):
-        raise TypeError("option l1 is only used by method='proximal' or 'fista'")
-    o = _options(_STEP_OPTIONS, opts, _METHOD_DEFAULTS.get(method))
+        return dict(common, memory=0, alpha=float(o["c1"]), c2=float(o["c2"]), ftol=float(o["ftol"]),
+                    nonmonotone=_core.NM_NONE, l1=0.0, t=1.0, restart=False, variant="bb1", cg_rule=o["variant"],
+                    exact=step == "exact")
     for name in ("alpha", "beta", "eta", "t_min", "t_max", "ftol"):
         o[name] = float(o[name])
     o["memory"] = int(o["memory"])
     o["nonmonotone"] = _NONMONO[o["nonmonotone"]]
     o["restart"] = bool(o["restart"])
-    if o["t_min"] > o["t_max"]:
-        raise ValueError(f"t_min must not exceed t_max, got {o['t_min']} > {o['t_max']}")
-    l1 = o.pop("l1")
+    l1 = o.pop("l1", None)
     if method in ("proximal", "fista") and l1 is None:
         l1 = obj.mu if isinstance(obj, Lasso) and obj.delta == 0 else 0.0
         l1 = check("l1", l1, [_NONNEGATIVE])
     o["l1"] = float(l1 or 0.0)
-    t = o.pop("t") if o["t"] is not None else o["t0"]
-    L = o.pop("L")
-    o.pop("t0", None)
-    o.pop("t", None)
+    t, L = o["t"], o.pop("L")
     needs_L = t is None and step == "fixed" and method in ("gd", "nesterov", "proximal", "fista")
     if t is not None:
         t = float(t)
@@ -203,50 +237,6 @@ def _check_step_options(method, step, opts, obj, x0, rng):
         t = 1.0
     o["t"] = t
     return o
-
-
-def _check_lbfgs_options(step, opts):
-    """Options of method="lbfgs": memory (>= 1), c1 (alias alpha), c2, ftol."""
-    extra = set(opts) - set(_LBFGS_OPTIONS)
-    if extra:
-        raise TypeError(f"option(s) {sorted(extra)} are not used by method='lbfgs' "
-                        f"(it takes {sorted(_LBFGS_OPTIONS)})")
-    if step not in ("armijo", "backtracking"):
-        raise ValueError(f"method='lbfgs' uses its own strong-Wolfe line search; leave step at its default "
-                         f"'armijo', got step={step!r}")
-    if "alpha" in opts and "c1" in opts:
-        raise TypeError("give either c1 or its alias alpha, not both")
-    o = _options(_LBFGS_OPTIONS, opts)
-    c1 = float(o.pop("alpha") if o["alpha"] is not None else o["c1"])
-    c2 = float(o["c2"])
-    if not c1 < c2:
-        raise ValueError(f"the strong Wolfe conditions need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
-    # the parameters L-BFGS does not use keep the common defaults
-    common = {k: d for k, (_, d) in _STEP_OPTIONS.items() if k in ("beta", "variant", "eta", "t_min", "t_max")}
-    return dict(memory=int(o["memory"]), alpha=c1, c2=c2, ftol=float(o["ftol"]), nonmonotone=_core.NM_NONE,
-                l1=0.0, t=1.0, restart=False, **common)
-
-
-def _check_cg_options(step, opts):
-    """Options of method="cg": variant ("pr+", "fr", "hz"), c1 (alias alpha), c2, ftol;
-    step "exact" (linear CG on quadratic models) or a line-search name (strong Wolfe)."""
-    extra = set(opts) - set(_CG_OPTIONS)
-    if extra:
-        raise TypeError(f"option(s) {sorted(extra)} are not used by method='cg' (it takes {sorted(_CG_OPTIONS)})")
-    if step not in ("armijo", "backtracking", "wolfe", "exact"):
-        raise ValueError(f"method='cg' takes step='exact' (exact steps: linear CG on Quadratic / LeastSquares) "
-                         f"or step='wolfe' (the strong-Wolfe search; the default 'armijo' means the same), "
-                         f"got step={step!r}")
-    if "alpha" in opts and "c1" in opts:
-        raise TypeError("give either c1 or its alias alpha, not both")
-    o = _options(_CG_OPTIONS, opts)
-    c1 = float(o["alpha"] if o["alpha"] is not None else o["c1"])
-    c2 = float(o["c2"])
-    if not c1 < c2:
-        raise ValueError(f"the strong Wolfe conditions need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
-    common = {k: d for k, (_, d) in _STEP_OPTIONS.items() if k in ("beta", "eta", "t_min", "t_max")}
-    return dict(memory=0, alpha=c1, c2=c2, ftol=float(o["ftol"]), nonmonotone=_core.NM_NONE, l1=0.0, t=1.0,
-                restart=False, variant="bb1", cg_rule=o["variant"], exact=step == "exact", **common)
 
 
 def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callback=None, *,
