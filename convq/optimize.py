@@ -532,6 +532,20 @@ def _make_callback(callback, every, max_iter):
 # ---- LASSO -----------------------------------------------------------------------------------
 
 _LASSO_METHODS = ("auto", "cd", "admm", "interior-point", "continuation", "fista", "proximal")
+_LASSO_CONSTRAINTS = {
+    "method": [Options(_LASSO_METHODS)],
+    "tol": [_POSITIVE, None],
+    "max_iter": [Interval(int, 1, None), None],
+    "mu0": [_NONNEGATIVE, None],
+    "eta": [_OPEN_UNIT],
+    "delta_factor": [_POSITIVE],
+    "ws_start": [Interval(int, 1, None)],
+    "anderson": [Interval(int, 0, 10)],
+    "rho": [_POSITIVE, None],
+}
+# tol and max_iter when left at None, by method (their meaning differs: see the docstring)
+_LASSO_DEFAULTS = {"cd": (1e-4, 10000), "admm": (1e-4, 100000), "interior-point": (1e-10, 200),
+                   "continuation": (1e-8, 10000), "fista": (1e-8, 10000), "proximal": (1e-8, 10000)}
 
 
 def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,
@@ -583,19 +597,21 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     OptimizeResult; for ``"cd"`` also ``gap``, ``dual``, ``n_outer``, ``ws_size`` and
     ``n_extrapolated``; for the continuation ``stages`` (list of (mu_t, nit)).
     """
-    check("method", method, [Options(_LASSO_METHODS)])
+    validate(_LASSO_CONSTRAINTS, dict(method=method, tol=tol, max_iter=max_iter, mu0=mu0, eta=eta,
+                                      delta_factor=delta_factor, ws_start=ws_start, anderson=anderson, rho=rho))
     obj = Lasso(A, b, mu)
     x = np.zeros(obj.dim) if x0 is None else as_vector(x0, "x0", size=obj.dim).copy()
     if method == "auto":
         method = "cd" if obj.mu > 0 else "fista"
+    tol = float(_LASSO_DEFAULTS[method][0] if tol is None else tol)
+    max_iter = int(_LASSO_DEFAULTS[method][1] if max_iter is None else max_iter)
+    ws_start, anderson, eta, delta_factor = int(ws_start), int(anderson), float(eta), float(delta_factor)
+    rho = None if rho is None else float(rho)
     if method == "admm":
         from ._admm import lasso_admm
         if obj.mu == 0:
             raise ValueError("method='admm' needs mu > 0 (its stopping rule is the duality gap); use 'fista' "
                              "for least squares")
-        tol = 1e-4 if tol is None else check_positive(tol, "tol")
-        max_iter = 100000 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
-        rho = None if rho is None else check_positive(rho, "rho")
         bb = float(obj.b @ obj.b)
         z, k, ok, gap, primal, dual, rho_end = lasso_admm(obj.A, obj.b, obj.mu, x, tol=tol, max_iter=max_iter,
                                                           rho=rho)
@@ -606,8 +622,6 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
                               message=message, method="lasso/admm", gap=float(gap), dual=float(dual),
                               rho=float(rho_end))
     if method == "interior-point":
-        tol = 1e-10 if tol is None else check_positive(tol, "tol")
-        max_iter = 200 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
         n = obj.dim
         G = obj.A.T @ obj.A
         Atb = obj.A.T @ obj.b
@@ -624,10 +638,6 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         if obj.mu == 0:
             raise ValueError("method='cd' needs mu > 0 (its dual point scales by 1/mu); use 'fista' for "
                              "least squares")
-        tol = 1e-4 if tol is None else check_positive(tol, "tol")
-        max_iter = 10000 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
-        ws_start = check_int(ws_start, "ws_start", minimum=1)
-        anderson = check_int(anderson, "anderson", minimum=0, maximum=10)
         bb = float(obj.b @ obj.b)
         t0 = time.perf_counter()
         (xs, primal, dual, gap, n_outer, n_epochs, n_extr, ws_size,
@@ -642,16 +652,12 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
                               ngev=0, success=bool(converged), status=status, message=message, method="lasso/cd",
                               gap=float(gap), dual=float(dual), n_outer=int(n_outer), ws_size=int(ws_size),
                               n_extrapolated=int(n_extr))
-    tol = 1e-8 if tol is None else check_positive(tol, "tol")
-    max_iter = 10000 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
     if method in ("fista", "proximal"):
         return minimize(obj, x, method=method, step="armijo", tol=tol, max_iter=max_iter, verbose=verbose)
-    eta = check_open_unit(eta, "eta")
-    delta_factor = check_positive(delta_factor, "delta_factor")
     mu = obj.mu
     if mu0 is None:
         mu0 = float(np.max(np.abs(obj.A.T @ obj.b)))
-    mu_t = max(check_positive(mu0, "mu0", allow_zero=True), mu)
+    mu_t = max(float(mu0), mu)
     stages, total, nfev, ngev = [], 0, 0, 0
     traces = []
     stage = 0
