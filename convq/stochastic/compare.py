@@ -11,11 +11,20 @@ import numpy as np
 
 from .._result import Result
 from .._rng import spawn
-from .._validation import check_int
+from .._params import Interval, Options, validate
 from .domains import LpBall
 from .methods import mirror_descent, mirror_exponent, sgd, theory_step
 
 __all__ = ["Comparison", "compare"]
+
+
+_COMPARE_CONSTRAINTS = {
+    "T": [Interval(int, 1, None)],
+    "repeats": [Interval(int, 1, None)],
+    "method": [Options(("sgd", "mirror")), None],
+    "record_every": [Interval(int, 1, None), None],
+    "progress": [callable, None],
+}
 
 
 def _name(q):
@@ -117,8 +126,9 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
     method : "sgd" or "mirror" (default by p: sgd for p >= 2).
     progress : optional callable(message) for progress lines.
     """
-    T = check_int(T, "T", minimum=1)
-    repeats = check_int(repeats, "repeats", minimum=1)
+    validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=record_every,
+                                        progress=progress))
+    T, repeats = int(T), int(repeats)
     if not hasattr(problem, "f_star"):
         raise ValueError("compare needs a problem with a known optimal value f_star")
     if isinstance(quantizers, dict):
@@ -129,8 +139,6 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
         raise ValueError("give at least one quantizer (None for unquantized)")
     p = problem.p
     method = method or ("sgd" if p >= 2 else "mirror")
-    if method not in ("sgd", "mirror"):
-        raise ValueError(f"method must be 'sgd' or 'mirror', got {method!r}")
     d = problem.d
     if x0 is None:
         x0 = problem.domain.project(np.zeros(d)) if problem.domain is not None else np.zeros(d)
