@@ -49,7 +49,7 @@ from ._result import Result
 from .objectives import Function, Lasso, Objective, Hinge
 from ._validation import as_vector, check_int, check_open_unit, check_positive
 from ._rng import as_generator
-from .slow.optimize import python_loop
+from .slow.optimize import lasso_cd as slow_lasso_cd, python_loop, svm_dcd as slow_svm_dcd
 
 __all__ = ["minimize", "lasso", "lasso_path", "box_qp", "svm_dual_cd", "hessian", "OptimizeResult", "LassoPath"]
 
@@ -549,7 +549,7 @@ _LASSO_DEFAULTS = {"cd": (1e-4, 10000), "admm": (1e-4, 100000), "interior-point"
 
 
 def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,
-          delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None):
+          delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None, engine="auto"):
     r"""Solve the LASSO  min_x 1/2 ||Ax - b||^2 + mu ||x||_1.
 
     Methods
@@ -592,6 +592,10 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     scikit-learn's ``Lasso(alpha)`` minimises 1/(2m)||Ax - b||^2 + alpha ||x||_1, the same
     problem with alpha = mu / m.
 
+    ``engine``: "auto" or "c" runs the C loops of ``"cd"`` and of the :func:`minimize`-based
+    methods, "python" their NumPy twins (:func:`convq.slow.optimize.lasso_cd` is
+    bit-identical to C); ``"admm"`` and ``"interior-point"`` are NumPy/LAPACK code either way.
+
     Returns
     -------
     OptimizeResult; for ``"cd"`` also ``gap``, ``dual``, ``n_outer``, ``ws_size`` and
@@ -599,6 +603,7 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     """
     validate(_LASSO_CONSTRAINTS, dict(method=method, tol=tol, max_iter=max_iter, mu0=mu0, eta=eta,
                                       delta_factor=delta_factor, ws_start=ws_start, anderson=anderson, rho=rho))
+    engine = resolve_engine(engine, True)
     obj = Lasso(A, b, mu)
     x = np.zeros(obj.dim) if x0 is None else as_vector(x0, "x0", size=obj.dim).copy()
     if method == "auto":
@@ -641,7 +646,8 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         bb = float(obj.b @ obj.b)
         t0 = time.perf_counter()
         (xs, primal, dual, gap, n_outer, n_epochs, n_extr, ws_size,
-         converged) = _core._lasso_cd(obj.A.T, obj.b, x, obj.mu, tol * bb, 1000, max_iter, ws_start, anderson)
+         converged) = (_core._lasso_cd if engine == "c" else slow_lasso_cd)(obj.A.T, obj.b, x, obj.mu, tol * bb, 1000,
+                                                                            max_iter, ws_start, anderson)
         status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER
         message = (f"converged: duality gap {gap:.3g} <= tol ||b||^2 = {tol * bb:.3g}" if converged else
                    f"stopped after {n_epochs} epochs with duality gap {gap:.3g} > tol ||b||^2 = {tol * bb:.3g}")
@@ -653,7 +659,8 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
                               gap=float(gap), dual=float(dual), n_outer=int(n_outer), ws_size=int(ws_size),
                               n_extrapolated=int(n_extr))
     if method in ("fista", "proximal"):
-        return minimize(obj, x, method=method, step="armijo", tol=tol, max_iter=max_iter, verbose=verbose)
+        return minimize(obj, x, method=method, step="armijo", tol=tol, max_iter=max_iter, verbose=verbose,
+                        engine=engine)
     mu = obj.mu
     if mu0 is None:
         mu0 = float(np.max(np.abs(obj.A.T @ obj.b)))
@@ -664,7 +671,7 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     while True:
         sub = Lasso(obj.A, obj.b, mu_t).smooth(delta_factor * mu_t) if mu_t > 0 else Lasso(obj.A, obj.b, 0.0)
         r = minimize(sub, x, method="bb", nonmonotone="average", tol=10.0 ** (-1 - stage),
-                     ftol=10.0 ** (-4 - stage), max_iter=max_iter, verbose=verbose)
+                     ftol=10.0 ** (-4 - stage), max_iter=max_iter, verbose=verbose, engine=engine)
         x = r.x
         stages.append((mu_t, r.nit))
         total += r.nit
@@ -676,7 +683,8 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         mu_t = max(mu_t * eta, mu)
         stage += 1
     if polish:
-        r = minimize(obj, x, method="fista", step="armijo", tol=tol, max_iter=max_iter, verbose=verbose)
+        r = minimize(obj, x, method="fista", step="armijo", tol=tol, max_iter=max_iter, verbose=verbose,
+                     engine=engine)
         x = r.x
         total += r.nit
         nfev += r.nfev
@@ -699,7 +707,8 @@ class LassoPath(Result):
     _order = ("mus", "coefs", "gaps", "n_iter", "converged", "tol")
 
 
-def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5):
+def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5,
+               engine="auto"):
     r"""The LASSO solutions x(mu) of  min_x 1/2 ||Ax - b||^2 + mu ||x||_1  along a grid of mu.
 
     ``mus`` defaults to ``n_mus`` values spaced evenly in log scale from
@@ -707,7 +716,8 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
     ``lasso_path`` does (its alphas are mu / m). Each mu is solved by the working-set
     coordinate descent of :func:`lasso` (``method="cd"``) started from the previous
     solution (warm start), each to duality gap <= tol ||b||^2; the data are converted
-    once for the whole path.
+    once for the whole path. ``engine``: "auto" or "c" runs the C loop, "python" its
+    bit-identical NumPy twin (:func:`convq.slow.optimize.lasso_cd`).
     """
     obj = Lasso(A, b, 0.0)
     n = obj.dim
@@ -728,13 +738,14 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     ws_start = check_int(ws_start, "ws_start", minimum=1)
     anderson = check_int(anderson, "anderson", minimum=0, maximum=10)
+    kernel = _core._lasso_cd if resolve_engine(engine, True) == "c" else slow_lasso_cd
     bb = float(obj.b @ obj.b)
     coefs = np.zeros((mus.size, n))
     gaps, n_iter, conv = np.zeros(mus.size), np.zeros(mus.size, dtype=np.int64), np.zeros(mus.size, dtype=bool)
     x = np.zeros(n)
     for i, mu in enumerate(mus):
-        (x, _, _, gap, _, epochs, _, _, ok) = _core._lasso_cd(AT, obj.b, x, float(mu), tol * bb, 1000, max_iter,
-                                                              ws_start, anderson)
+        (x, _, _, gap, _, epochs, _, _, ok) = kernel(AT, obj.b, x, float(mu), tol * bb, 1000, max_iter, ws_start,
+                                                     anderson)
         coefs[i], gaps[i], n_iter[i], conv[i] = x, gap, epochs, ok
     if not conv.all():
         warnings.warn(f"lasso_path: {int((~conv).sum())} of {mus.size} values of mu did not reach the duality gap "
@@ -818,7 +829,8 @@ def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
 
 # ---- linear SVM --------------------------------------------------------------------------------
 
-def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=100000, rho=None, rng=None):
+def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=100000, rho=None, rng=None,
+                engine="auto"):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,
@@ -839,6 +851,8 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=10
     |sum_i a_i s_i| <= tol max(1, U) (Hsieh et al.'s rule; liblinear's default is 0.1),
     or after ``max_iter`` passes over the (shrunk) coordinates. ``rho`` is the multiplier
     method's penalty (default a tenth of the mean ||x_i||^2). Random order from ``rng``.
+    ``engine``: "auto" or "c" runs the C loop, "python" its NumPy twin
+    (:func:`convq.slow.optimize.svm_dcd`: the same draws and sums, bit-identical).
 
     Returns
     -------
@@ -859,7 +873,8 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=10
     gen = as_generator(rng)
     s = 2.0 * y - 1.0
     U = C * slope
-    alpha, w, t, spread, eqv, epochs, outer, converged = _core._svm_dcd(
+    kernel = _core._svm_dcd if resolve_engine(engine, True) == "c" else slow_svm_dcd
+    alpha, w, t, spread, eqv, epochs, outer, converged = kernel(
         X, s, np.zeros(X.shape[0]), U, tol, max_iter, 1000, bool(intercept), rho, gen)
     theta = np.concatenate([[t], w]) if intercept else w
     fun = Hinge(X, y, C, slope, bool(intercept)).value(theta)

@@ -3,7 +3,10 @@ csrc/optimize/) against ``engine="python"`` (the NumPy loop of :mod:`convq.slow.
 for every method with a C solver, on adversarial problems: ill-conditioned quadratics and
 least squares, an overflow-prone logistic, x0 at the optimum, max_iter = 0 and 1.
 
-Compared: x, f, the iteration count, the status and the trace (f, ||g||, step). The twin
+``lasso(method="cd")``, ``lasso_path`` and ``svm_dual_cd`` are compared with their twins
+bit for bit (the twins replay C's sums in C's order, and the same random draws).
+
+Compared for minimize: x, f, the iteration count, the status and the trace (f, ||g||, step). The twin
 replays the same operations in NumPy, whose dot products and norms sum in a different
 order: the runs agree to rtol = 1e-7 of the largest entry (the counts exactly), over the
 short runs used here (a long run on an ill-conditioned problem may take a different
@@ -14,7 +17,7 @@ import numpy as np
 
 import convq.objectives as O
 from _twin import Twin
-from convq.optimize import minimize
+from convq.optimize import lasso, lasso_path, minimize, svm_dual_cd
 
 
 def _run(engine):
@@ -99,4 +102,77 @@ def _bad():
             (q, x0, "lbfgs", "armijo", 10, dict(c1=0.9, c2=0.5)), (q, np.full(q.dim, np.nan), "cg", "armijo", 10, {})]
 
 
-TWINS = [Twin("minimize", _run("c"), _run("python"), _cases, _bad, rtol=1e-7)]
+# ---- lasso(method="cd"), lasso_path and svm_dual_cd: C against twins that replay its sums ------
+
+def _lasso_data(m, n, seed):
+    r = np.random.default_rng(seed)
+    A = r.standard_normal((m, n))
+    A[:, min(3, n - 1)] = 0.0                  # an empty column
+    if n > 5:
+        A[:, 5] = A[:, 4]                      # a duplicated column: ties in the working-set ranking
+    b = A @ np.r_[np.ones(min(3, n)), np.zeros(n - min(3, n))] + 0.1 * r.standard_normal(m)
+    return A, b, float(np.max(np.abs(A.T @ b)))
+
+
+def _lasso(engine):
+    def run(A, b, mu, x0, tol, max_iter, ws_start, anderson):
+        r = lasso(A, b, mu, method="cd", x0=x0, tol=tol, max_iter=max_iter, ws_start=ws_start, anderson=anderson,
+                  engine=engine)
+        return r.x, r.fun, r.gap, r.dual, r.nit, r.n_outer, r.ws_size, r.n_extrapolated, r.success
+    return run
+
+
+def _lasso_cases(rng):
+    for m, n in ((40, 30), (30, 80), (12, 6), (5, 2)):
+        A, b, mu_max = _lasso_data(m, n, m + n)
+        for frac in (1.0001, 0.5, 0.05, 0.005):             # from x = 0 at once to a dense solution
+            for anderson in (0, 3, 10):
+                yield (A, b, frac * mu_max, None, 1e-8, 300, 10, anderson)
+        yield (A, b, 0.1 * mu_max, None, 1e-15, 1, 10, 5)     # one epoch
+        yield (A, b, 0.1 * mu_max, rng.standard_normal(n), 1e-8, 300, 1, 5)   # a warm start (the empty column too)
+        yield (A * 1e150, b * 1e150, 0.1 * mu_max * 1e300, None, 1e-6, 200, 10, 5)   # squares near overflow
+
+
+def _path(engine):
+    def run(A, b, n_mus, anderson):
+        p = lasso_path(A, b, n_mus=n_mus, eps=1e-2, tol=1e-8, anderson=anderson, engine=engine)
+        return p.mus, p.coefs, p.gaps, p.n_iter, p.converged
+    return run
+
+
+def _svm(engine):
+    def run(X, y, C, intercept, tol, max_iter, seed):
+        r = svm_dual_cd(X, y, C, 1.0, intercept, tol=tol, max_iter=max_iter, rng=seed, engine=engine)
+        return r.x, r.alpha, r.fun, r.nit, r.n_outer, r.pg_spread, r.eq_violation, r.success
+    return run
+
+
+def _svm_cases(rng):
+    for m, n in ((40, 3), (60, 7), (15, 1)):
+        r = np.random.default_rng(m)
+        X = r.standard_normal((m, n))
+        y = (X[:, 0] + 0.3 * r.standard_normal(m) > 0).astype(float)
+        for C in (0.01, 1.0, 100.0):
+            for intercept in (True, False):
+                yield (X, y, C, intercept, 1e-4, 200, int(rng.integers(2**31)))
+        yield (X, y, 1.0, True, 1e-6, 1, 0)                   # one pass
+        yield (X * 1e-8, y, 1.0, True, 1e-4, 500, 1)          # tiny curvature
+        yield (np.vstack([X, X]), np.r_[y, 1 - y], 1.0, True, 1e-4, 500, 2)   # every point twice, both labels
+    yield (np.ones((4, 2)), np.array([0.0, 1.0, 0.0, 1.0]), 1.0, True, 1e-4, 100, 3)   # identical rows
+
+
+TWINS = [
+    Twin("minimize", _run("c"), _run("python"), _cases, _bad, rtol=1e-7),
+    Twin("lasso(method='cd')", _lasso("c"), _lasso("python"), _lasso_cases,
+         lambda: [(np.ones((3, 2)), np.ones(3), 0.0, None, 1e-4, 10, 10, 5),
+                  (np.ones((3, 2)), np.ones(3), 1.0, None, 1e-4, 10, 10, 11),
+                  (np.ones((3, 2)), np.ones(3), 1.0, None, 1e-4, 10, 0, 5),
+                  (np.ones((3, 2)), np.ones(3), 1.0, np.ones(3), 1e-4, 10, 10, 5)]),
+    Twin("lasso_path", _path("c"), _path("python"),
+         lambda rng: [(*_lasso_data(30, 50, 1)[:2], k, a) for k in (1, 8) for a in (0, 5)],
+         lambda: [(np.zeros((3, 2)), np.ones(3), 5, 5), (np.ones((3, 2)), np.ones(3), 0, 5)]),
+    Twin("svm_dual_cd", _svm("c"), _svm("python"), _svm_cases,
+         lambda: [(np.ones((3, 2)), np.array([0.0, 1.0, 2.0]), 1.0, True, 1e-4, 10, 0),
+                  (np.ones((3, 2)), np.array([0.0, 1.0, 1.0]), -1.0, True, 1e-4, 10, 0),
+                  (np.ones((3, 2)), np.array([0.0, 1.0, 1.0]), 1.0, 1, 1e-4, 10, 0)]),
+]
