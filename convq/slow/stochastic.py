@@ -11,8 +11,8 @@ SGD / mirror-descent loop.
   l_1 ball by the sort-based method of Duchi, Shalev-Shwartz, Singer & Chandra, "Efficient
   Projections onto the l1-Ball for Learning in High Dimensions", ICML 2008; other p by
   bisection on the KKT multiplier) and the mirror step of psi(x) = ||x||_r^2 / (2 (r-1))
-  (Mayekar & Tyagi, "RATQ: A Universal Fixed-Length Quantizer for Stochastic
-  Optimization", Remark 3). Sums run left to right (``np.cumsum``) as in C, so most
+  (Mayekar & Tyagi, "Limits on Gradient Compression for Stochastic Optimization",
+  Remark 3). Sums run left to right (``np.cumsum``) as in C, so most
   results agree with C bit for bit.
 * :func:`sgd_loop`: the loop oracle -> quantizer -> update of ``cq_sgd_run``, which really
   encodes and decodes every message (the C loop's fast path is documented bit-identical
