@@ -47,7 +47,7 @@ from ._errors import ConvergenceWarning
 from ._params import InstanceOf, Interval, Options, check, validate
 from ._result import Result
 from .objectives import Function, Lasso, Objective, Hinge
-from ._validation import as_vector, check_int, check_open_unit, check_positive
+from ._validation import as_vector
 from ._rng import as_generator
 from .slow.optimize import lasso_cd as slow_lasso_cd, python_loop, svm_dcd as slow_svm_dcd
 
@@ -707,6 +707,16 @@ class LassoPath(Result):
     _order = ("mus", "coefs", "gaps", "n_iter", "converged", "tol")
 
 
+_LASSO_PATH_CONSTRAINTS = {
+    "n_mus": [Interval(int, 1, 10**6)],
+    "eps": [_OPEN_UNIT],
+    "tol": [_POSITIVE],
+    "max_iter": [Interval(int, 1, None)],
+    "ws_start": [Interval(int, 1, None)],
+    "anderson": [Interval(int, 0, 10)],
+}
+
+
 def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5,
                engine="auto"):
     r"""The LASSO solutions x(mu) of  min_x 1/2 ||Ax - b||^2 + mu ||x||_1  along a grid of mu.
@@ -723,21 +733,18 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
     n = obj.dim
     AT = np.ascontiguousarray(obj.A.T)  # the kernel's layout, converted once for the whole path
     mu_max = float(np.max(np.abs(AT @ obj.b))) if n else 0.0
+    validate(_LASSO_PATH_CONSTRAINTS, dict(n_mus=n_mus, eps=eps, tol=tol, max_iter=max_iter, ws_start=ws_start,
+                                           anderson=anderson))
+    tol, max_iter, ws_start, anderson = float(tol), int(max_iter), int(ws_start), int(anderson)
     if mus is None:
-        n_mus = check_int(n_mus, "n_mus", minimum=1, maximum=10**6)
-        eps = check_open_unit(eps, "eps")
         if not mu_max > 0:
             raise ValueError("A'b = 0: every mu > 0 gives x = 0; pass mus explicitly")
-        mus = np.geomspace(mu_max, eps * mu_max, n_mus)
+        mus = np.geomspace(mu_max, float(eps) * mu_max, int(n_mus))
     else:
         mus = as_vector(mus, "mus")
         if mus.size == 0 or not np.all(mus > 0):
             raise ValueError(f"mus must be a non-empty array of values > 0, got {mus!r}")
         mus = np.sort(mus)[::-1].copy()  # decreasing: each warm start comes from a sparser solution
-    tol = check_positive(tol, "tol")
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
-    ws_start = check_int(ws_start, "ws_start", minimum=1)
-    anderson = check_int(anderson, "anderson", minimum=0, maximum=10)
     kernel = _core._lasso_cd if resolve_engine(engine, True) == "c" else slow_lasso_cd
     bb = float(obj.b @ obj.b)
     coefs = np.zeros((mus.size, n))
@@ -755,6 +762,9 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
 
 
 # ---- box-constrained QP by a primal-dual interior-point method ---------------------------------
+
+_BOX_QP_CONSTRAINTS = {"tol": [_POSITIVE], "max_iter": [Interval(int, 1, None)]}
+
 
 def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
     r"""Solve the convex QP  min_x 1/2 x'Qx + c'x  subject to  lo <= x <= hi.
@@ -799,8 +809,8 @@ def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
     hi = bound(hi, "hi", np.inf)
     if np.any(lo > hi):
         raise ValueError(f"need lo <= hi, got lo > hi at indices {np.flatnonzero(lo > hi)[:5].tolist()}")
-    tol = check_positive(tol, "tol")
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    validate(_BOX_QP_CONSTRAINTS, dict(tol=tol, max_iter=max_iter))
+    tol, max_iter = float(tol), int(max_iter)
     fixed = lo == hi  # a fixed variable has no interior: solve for the others
     if np.any(fixed):
         free = ~fixed
@@ -828,6 +838,16 @@ def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
 
 
 # ---- linear SVM --------------------------------------------------------------------------------
+
+_SVM_CONSTRAINTS = {
+    "C": [_POSITIVE],
+    "slope": [_POSITIVE],
+    "intercept": [InstanceOf(bool, np.bool_, name="True or False")],
+    "tol": [_POSITIVE],
+    "max_iter": [Interval(int, 1, None)],
+    "rho": [_POSITIVE, None],
+}
+
 
 def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=100000, rho=None, rng=None,
                 engine="auto"):
@@ -863,13 +883,9 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, tol=1e-4, max_iter=10
     X, y = _data(X, y)
     if not np.all((y == 0) | (y == 1)):
         raise ValueError("y must be labels in {0, 1}")
-    C = check_positive(C, "C")
-    slope = check_positive(slope, "slope")
-    if not isinstance(intercept, (bool, np.bool_)):
-        raise TypeError(f"intercept must be True or False, got {type(intercept).__name__}")
-    tol = check_positive(tol, "tol")
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
-    rho = -1.0 if rho is None else check_positive(rho, "rho")
+    validate(_SVM_CONSTRAINTS, dict(C=C, slope=slope, intercept=intercept, tol=tol, max_iter=max_iter, rho=rho))
+    C, slope, tol, max_iter = float(C), float(slope), float(tol), int(max_iter)
+    rho = -1.0 if rho is None else float(rho)   # -1: the kernel's default penalty
     gen = as_generator(rng)
     s = 2.0 * y - 1.0
     U = C * slope
