@@ -1,6 +1,7 @@
 """Quantized SGD steps per second: convq's C loop (csrc/stochastic/cq_sgd.c: oracle -> quantizer ->
 update -> projection, with the quantizer's fast path) beside a NumPy loop doing the same
-quantized SGD with vectorised NumPy twins of the oracle and the quantizers.
+quantized SGD with the oracle's NumPy twin (:mod:`convq.slow.stochastic`, the same draws)
+and vectorised NumPy versions of the quantizers.
 
 Cases: the section-6 Bernoulli-product oracle at d = 1000 (the issue's target: >= 20x) and
 d = 100, and a minibatch logistic oracle; quantizers none, SimQ (p = inf), SimQ+ (p = 2),
@@ -12,6 +13,7 @@ import numpy as np
 from scipy.linalg import hadamard
 
 import convq.quantize as Q
+import convq.slow.stochastic as slow_stochastic
 from convq.objectives import Logistic
 from convq.stochastic import LpBall, MinibatchOracle, bernoulli_product_problem, sgd
 
@@ -21,8 +23,8 @@ from ._harness import Row, time_pair
 # ---- NumPy twins -------------------------------------------------------------------------
 
 def np_bernoulli(prob, rng):
-    p_plus = 0.5 * (1 + 2 * prob.delta * prob.alpha)
-    return np.where(rng.random(prob.d) < p_plus, prob._scale, -prob._scale)
+    """The oracle's NumPy twin (convq.slow.stochastic): the C loop's draws, one row."""
+    return slow_stochastic.oracle_sample(0, prob.alpha, prob._scale, prob.delta, rng, 1)[0]
 
 
 def np_simq(y, B, rng):

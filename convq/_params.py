@@ -54,6 +54,8 @@ class Interval:
         return lo_ok and hi_ok
 
     def describe(self):
+        if self.kind is int and self.right == INT64_MAX and self.left is not None:
+            return f"an integer >= {self.left} (at most 2^63 - 1)"
         lb = "[" if self.closed in ("both", "left") else "("
         rb = "]" if self.closed in ("both", "right") else ")"
         lo = "-inf" if self.left is None else f"{self.left}" if self.kind is int else f"{self.left:g}"

@@ -50,12 +50,16 @@ class Result(dict):
         first = [k for k in self._order if k in self]
         return first + [k for k in self if k not in self._order]
 
+    def _repr_value(self, key, value):
+        """How one value is shown in the repr (subclasses summarise long entries)."""
+        return _fmt(value)
+
     def __repr__(self):
         keys = self._keys_in_order()
         if not keys:
             return f"{type(self).__name__}()"
         w = max(len(k) for k in keys)
-        body = "\n".join(f"{k:>{w}}: {_fmt(self[k])}" for k in keys)
+        body = "\n".join(f"{k:>{w}}: {self._repr_value(k, self[k])}" for k in keys)
         return f"{type(self).__name__}(\n{body}\n)"
 
     def _repr_pretty_(self, p, cycle):  # IPython

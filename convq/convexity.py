@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._result import Result
 from ._rng import as_generator
 from ._validation import as_float_array, check_int, check_positive
 from .objectives import Function, Objective
@@ -27,18 +28,25 @@ from .objectives import Function, Objective
 __all__ = ["check", "ConvexityReport"]
 
 
-class ConvexityReport:
+class ConvexityReport(Result):
     """Result of :func:`check`: ``convex``, ``strongly_convex_mu``, ``smoothness_L``,
     ``pl_mu``, ``violations`` (list of ``(x, y, criterion, margin)``, margin < 0),
-    ``n_tests`` (dict criterion -> number of tests) and ``summary()``."""
+    ``n_tests`` (dict criterion -> number of tests) and ``summary()``; a dict with
+    attribute access (``rep.convex == rep["convex"]``)."""
 
-    def __init__(self, convex, mu, L, pl_mu, violations, n_tests):
-        self.convex = convex
-        self.strongly_convex_mu = mu
-        self.smoothness_L = L
-        self.pl_mu = pl_mu
-        self.violations = violations
-        self.n_tests = n_tests
+    _order = ("convex", "strongly_convex_mu", "smoothness_L", "pl_mu", "violations", "n_tests")
+
+    def __init__(self, *args, **kwargs):
+        if args and not (len(args) == 1 and isinstance(args[0], dict)):  # (convex, mu, L, pl_mu, violations, n_tests)
+            if len(args) != len(self._order):
+                raise TypeError(f"ConvexityReport takes {len(self._order)} positional values, got {len(args)}")
+            args = (dict(zip(self._order, args)),)
+        super().__init__(*args, **kwargs)
+
+    def _repr_value(self, key, value):
+        if key == "violations":
+            return f"{len(value)} found" + (f", worst margin {min(v[3] for v in value):.6g}" if value else "")
+        return super()._repr_value(key, value)
 
     def summary(self) -> str:
         lines = [f"convex: {'no violation found' if self.convex else 'NOT convex'} "
@@ -57,11 +65,6 @@ class ConvexityReport:
         if self.pl_mu is not None:
             lines.append(f"PL constant ~ {self.pl_mu:.6g}")
         return "\n".join(lines)
-
-    def __repr__(self):
-        return (f"ConvexityReport(convex={self.convex}, strongly_convex_mu={self.strongly_convex_mu:.6g}, "
-                f"smoothness_L={self.smoothness_L:.6g}, pl_mu={self.pl_mu}, "
-                f"violations={len(self.violations)})")
 
 
 def _as_function(f, grad, hess):

@@ -37,6 +37,7 @@ import math
 import sys
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,9 +47,9 @@ from ._errors import ConvergenceWarning
 from ._params import InstanceOf, Interval, Options, check, validate
 from ._result import Result
 from .objectives import Function, Lasso, Objective, Hinge
-from ._validation import as_vector, check_int, check_open_unit, check_positive
+from ._validation import as_vector
 from ._rng import as_generator
-from .slow.optimize import python_loop
+from .slow.optimize import lasso_cd as slow_lasso_cd, python_loop, svm_dcd as slow_svm_dcd
 
 __all__ = ["minimize", "lasso", "lasso_path", "box_qp", "svm_dual_cd", "hessian", "OptimizeResult", "LassoPath"]
 
@@ -82,13 +83,15 @@ _MINIMIZE_CONSTRAINTS = {
     "grad_transform": [callable, None],
 }
 
-# options of every method but "lbfgs": constraint and default (a default lives here only;
-# _METHOD_DEFAULTS overrides per method; t, t0, L and l1 have computed defaults)
-_STEP_OPTIONS = {
+# ---- the options of each method, declared once ------------------------------------------------
+# Each method lists the step rules it takes and its options as name -> (constraints, default);
+# a default lives here only (t, t0, L and l1 of the first-order methods have computed defaults:
+# None). Aliases name a second spelling of an option; relations are checked after the values.
+
+_FIRST_ORDER = {
     "t": ([_POSITIVE, None], None),
     "t0": ([_POSITIVE, None], None),
     "L": ([_POSITIVE, None], None),
-    "l1": ([_NONNEGATIVE, None], None),
     "alpha": ([_OPEN_UNIT], 0.5),
     "beta": ([_OPEN_UNIT], 0.5),
     "variant": ([Options(("bb1", "bb2"))], "bb1"),
@@ -100,25 +103,44 @@ _STEP_OPTIONS = {
     "ftol": ([_NONNEGATIVE], 0.0),
     "restart": ([InstanceOf(bool, np.bool_, name="True or False")], True),
 }
-_METHOD_DEFAULTS = {"bb": {"alpha": 1e-4}}
+_PROXIMAL = dict(_FIRST_ORDER, l1=([_NONNEGATIVE, None], None))
+_FTOL = {"ftol": ([_NONNEGATIVE], 0.0)}
+_WOLFE = {"c1": ([_OPEN_UNIT], 1e-4), "alpha": ([_OPEN_UNIT], None), **_FTOL}   # alpha: an alias of c1
+_STEPPED = ("fixed", "armijo", "backtracking")
+_T_RANGE = (("t_min", "t_max", False),)
+_WOLFE_PAIR = (("c1", "c2", True),)     # the strong Wolfe conditions need 0 < c1 < c2 < 1
 
-# options of method="lbfgs" (alpha is an alias of c1); any other option is a TypeError
-_LBFGS_OPTIONS = {
-    "memory": ([Interval(int, 1, 100000)], 10),
-    "c1": ([_OPEN_UNIT], 1e-4),
-    "alpha": ([_OPEN_UNIT], None),
-    "c2": ([_OPEN_UNIT], 0.9),
-    "ftol": ([_NONNEGATIVE], 0.0),
+
+class _MethodSpec(NamedTuple):
+    steps: tuple            # the step rules it accepts
+    options: dict           # name -> (constraints, default)
+    aliases: dict = {}      # alias -> option
+    step_rule: str = ""     # what to say about any other step rule
+    relations: tuple = ()   # (a, b, strict): a < b (strict) or a <= b must hold
+
+
+_METHOD_SPECS = {
+    "gd": _MethodSpec(_STEPPED + ("exact",), _FIRST_ORDER, {"t0": "t"}, relations=_T_RANGE),
+    "bb": _MethodSpec(_STEPPED, dict(_FIRST_ORDER, alpha=([_OPEN_UNIT], 1e-4)), {"t0": "t"},
+                      relations=_T_RANGE),
+    "nesterov": _MethodSpec(_STEPPED, _FIRST_ORDER, {"t0": "t"}, relations=_T_RANGE),
+    "proximal": _MethodSpec(_STEPPED, _PROXIMAL, {"t0": "t"}, relations=_T_RANGE),
+    "fista": _MethodSpec(_STEPPED, _PROXIMAL, {"t0": "t"}, relations=_T_RANGE),
+    "subgradient": _MethodSpec(_STEPPED, _FIRST_ORDER, {"t0": "t"}, relations=_T_RANGE),
+    "lbfgs": _MethodSpec(("armijo", "backtracking"),
+                         {"memory": ([Interval(int, 1, 100000)], 10), **_WOLFE, "c2": ([_OPEN_UNIT], 0.9)},
+                         {"alpha": "c1"}, "method='lbfgs' uses its own strong-Wolfe line search; leave step at its "
+                         "default 'armijo'", _WOLFE_PAIR),
+    # c2 = 0.1 as Nocedal & Wright advise for CG
+    "cg": _MethodSpec(("armijo", "backtracking", "wolfe", "exact"),
+                      {"variant": ([Options(tuple(_CG_RULES))], "pr+"), **_WOLFE, "c2": ([_OPEN_UNIT], 0.1)},
+                      {"alpha": "c1"}, "method='cg' takes step='exact' (exact steps: linear CG on Quadratic / "
+                      "LeastSquares) or step='wolfe' (the strong-Wolfe search; the default 'armijo' means the same)",
+                      _WOLFE_PAIR),
+    "newton-cg": _MethodSpec(("armijo", "backtracking"), _FTOL, {}, "method='newton-cg' controls its steps by a "
+                             "trust region; leave step at its default 'armijo'"),
 }
-# options of method="cg" (alpha is an alias of c1; c2 = 0.1 as Nocedal & Wright advise for CG)
-_CG_OPTIONS = {
-    "variant": ([Options(tuple(_CG_RULES))], "pr+"),
-    "c1": ([_OPEN_UNIT], 1e-4),
-    "alpha": ([_OPEN_UNIT], None),
-    "c2": ([_OPEN_UNIT], 0.1),
-    "ftol": ([_NONNEGATIVE], 0.0),
-}
-_KNOWN_OPTIONS = set(_STEP_OPTIONS) | set(_LBFGS_OPTIONS) | set(_CG_OPTIONS)
+_KNOWN_OPTIONS = set().union(*(spec.options for spec in _METHOD_SPECS.values()))
 
 
 class OptimizeResult(Result):
@@ -133,61 +155,73 @@ class OptimizeResult(Result):
         return keys + (["trace"] if "trace" in self else [])
 
 
-def _options(table, opts, overrides=None):
+def _options(table, opts):
     """Check every given option against its constraint and fill in the defaults."""
-    o = {}
-    for name, (constraints, default) in table.items():
-        if overrides and name in overrides:
-            default = overrides[name]
-        o[name] = check(name, opts[name], constraints) if name in opts else default
+    return {name: check(name, opts[name], constraints) if name in opts else default
+            for name, (constraints, default) in table.items()}
+
+
+def _declared_options(method, step, opts):
+    """The options of ``method`` checked against its declaration (_METHOD_SPECS) and defaulted."""
+    check("method", method, _MINIMIZE_CONSTRAINTS["method"])
+    spec = _METHOD_SPECS[method]
+    unknown = set(opts) - _KNOWN_OPTIONS
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; known options are {sorted(_KNOWN_OPTIONS)}")
+    extra = sorted(set(opts) - set(spec.options))
+    if extra:
+        users = "; ".join(f"{name} is only used by method="
+                          + ", ".join(repr(m) for m, sp in _METHOD_SPECS.items() if name in sp.options)
+                          for name in extra)
+        raise TypeError(f"option(s) {extra} are not used by method={method!r} (it takes {sorted(spec.options)}); "
+                        f"{users}")
+    if step not in spec.steps:
+        if spec.step_rule:
+            raise ValueError(f"{spec.step_rule}, got step={step!r}")
+        if step not in _STEPS:
+            check("step", step, [Options(spec.steps)])
+        users = ", ".join(repr(m) for m, sp in _METHOD_SPECS.items() if step in sp.steps)
+        raise ValueError(f"step={step!r} is only available with method={users}, got method={method!r}")
+    for alias, name in spec.aliases.items():
+        if alias in opts and name in opts:
+            raise TypeError(f"give either {name} or its alias {alias}, not both")
+    o = _options(spec.options, opts)
+    for alias, name in spec.aliases.items():
+        value = o.pop(alias)
+        if value is not None:
+            o[name] = value
+    for a, b, strict in spec.relations:
+        if (o[a] >= o[b]) if strict else (o[a] > o[b]):
+            raise ValueError(f"{a} must be {'smaller than' if strict else 'at most'} {b}, got {a}={o[a]}, {b}={o[b]}"
+                             + (" (the strong Wolfe conditions need 0 < c1 < c2 < 1)" if a == "c1" else ""))
     return o
 
 
 def _check_step_options(method, step, opts, obj, x0, rng):
-    """Validate and default the options; returns a dict."""
-    unknown = set(opts) - _KNOWN_OPTIONS
-    if unknown:
-        raise TypeError(f"unknown option(s) {sorted(unknown)}; known options are {sorted(_KNOWN_OPTIONS)}")
-    check("method", method, _MINIMIZE_CONSTRAINTS["method"])
-    if method == "lbfgs":
-        return _check_lbfgs_options(step, opts)
+    """The checked options of ``method`` as the parameters of the C solvers (and their twins)."""
+    o = _declared_options(method, step, opts)
+    # what the C solvers read but a method does not take: the common defaults
+    common = {k: d for k, (_, d) in _FIRST_ORDER.items() if k in ("beta", "variant", "eta", "t_min", "t_max")}
+    if method == "newton-cg":   # the Wolfe constants it does not use keep L-BFGS' defaults
+        o = dict(_options(_METHOD_SPECS["lbfgs"].options, {}), memory=1, **o)
+    if method in ("lbfgs", "newton-cg"):
+        return dict(common, memory=int(o["memory"]), alpha=float(o["c1"]), c2=float(o["c2"]), ftol=float(o["ftol"]),
+                    nonmonotone=_core.NM_NONE, l1=0.0, t=1.0, restart=False)
     if method == "cg":
-        return _check_cg_options(step, opts)
-    if method == "newton-cg":
-        extra = set(opts) - {"ftol"}
-        if extra:
-            raise TypeError(f"option(s) {sorted(extra)} are not used by method='newton-cg' (it takes ['ftol'])")
-        if step not in ("armijo", "backtracking"):
-            raise ValueError(f"method='newton-cg' controls its steps by a trust region; leave step at its "
-                             f"default 'armijo', got step={step!r}")
-        o = _check_lbfgs_options("armijo", {k: v for k, v in opts.items() if k == "ftol"})
-        return dict(o, memory=1)
-    if "c1" in opts or "c2" in opts:
-        raise TypeError("options c1 and c2 (strong Wolfe constants) are only used by method='lbfgs'")
-    check("step", step, [Options(tuple(_STEPS))])
-    if step == "exact" and method != "gd":
-        raise ValueError(f"step='exact' is only available with method='gd', got method={method!r}")
-    if "t" in opts and "t0" in opts:
-        raise TypeError("give either t or t0, not both")
-    if "l1" in opts and method not in ("proximal", "fista"):
-        raise TypeError("option l1 is only used by method='proximal' or 'fista'")
-    o = _options(_STEP_OPTIONS, opts, _METHOD_DEFAULTS.get(method))
+        return dict(common, memory=0, alpha=float(o["c1"]), c2=float(o["c2"]), ftol=float(o["ftol"]),
+                    nonmonotone=_core.NM_NONE, l1=0.0, t=1.0, restart=False, variant="bb1", cg_rule=o["variant"],
+                    exact=step == "exact")
     for name in ("alpha", "beta", "eta", "t_min", "t_max", "ftol"):
         o[name] = float(o[name])
     o["memory"] = int(o["memory"])
     o["nonmonotone"] = _NONMONO[o["nonmonotone"]]
     o["restart"] = bool(o["restart"])
-    if o["t_min"] > o["t_max"]:
-        raise ValueError(f"t_min must not exceed t_max, got {o['t_min']} > {o['t_max']}")
-    l1 = o.pop("l1")
+    l1 = o.pop("l1", None)
     if method in ("proximal", "fista") and l1 is None:
         l1 = obj.mu if isinstance(obj, Lasso) and obj.delta == 0 else 0.0
         l1 = check("l1", l1, [_NONNEGATIVE])
     o["l1"] = float(l1 or 0.0)
-    t = o.pop("t") if o["t"] is not None else o["t0"]
-    L = o.pop("L")
-    o.pop("t0", None)
-    o.pop("t", None)
+    t, L = o["t"], o.pop("L")
     needs_L = t is None and step == "fixed" and method in ("gd", "nesterov", "proximal", "fista")
     if t is not None:
         t = float(t)
@@ -203,50 +237,6 @@ def _check_step_options(method, step, opts, obj, x0, rng):
         t = 1.0
     o["t"] = t
     return o
-
-
-def _check_lbfgs_options(step, opts):
-    """Options of method="lbfgs": memory (>= 1), c1 (alias alpha), c2, ftol."""
-    extra = set(opts) - set(_LBFGS_OPTIONS)
-    if extra:
-        raise TypeError(f"option(s) {sorted(extra)} are not used by method='lbfgs' "
-                        f"(it takes {sorted(_LBFGS_OPTIONS)})")
-    if step not in ("armijo", "backtracking"):
-        raise ValueError(f"method='lbfgs' uses its own strong-Wolfe line search; leave step at its default "
-                         f"'armijo', got step={step!r}")
-    if "alpha" in opts and "c1" in opts:
-        raise TypeError("give either c1 or its alias alpha, not both")
-    o = _options(_LBFGS_OPTIONS, opts)
-    c1 = float(o.pop("alpha") if o["alpha"] is not None else o["c1"])
-    c2 = float(o["c2"])
-    if not c1 < c2:
-        raise ValueError(f"the strong Wolfe conditions need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
-    # the parameters L-BFGS does not use keep the common defaults
-    common = {k: d for k, (_, d) in _STEP_OPTIONS.items() if k in ("beta", "variant", "eta", "t_min", "t_max")}
-    return dict(memory=int(o["memory"]), alpha=c1, c2=c2, ftol=float(o["ftol"]), nonmonotone=_core.NM_NONE,
-                l1=0.0, t=1.0, restart=False, **common)
-
-
-def _check_cg_options(step, opts):
-    """Options of method="cg": variant ("pr+", "fr", "hz"), c1 (alias alpha), c2, ftol;
-    step "exact" (linear CG on quadratic models) or a line-search name (strong Wolfe)."""
-    extra = set(opts) - set(_CG_OPTIONS)
-    if extra:
-        raise TypeError(f"option(s) {sorted(extra)} are not used by method='cg' (it takes {sorted(_CG_OPTIONS)})")
-    if step not in ("armijo", "backtracking", "wolfe", "exact"):
-        raise ValueError(f"method='cg' takes step='exact' (exact steps: linear CG on Quadratic / LeastSquares) "
-                         f"or step='wolfe' (the strong-Wolfe search; the default 'armijo' means the same), "
-                         f"got step={step!r}")
-    if "alpha" in opts and "c1" in opts:
-        raise TypeError("give either c1 or its alias alpha, not both")
-    o = _options(_CG_OPTIONS, opts)
-    c1 = float(o["alpha"] if o["alpha"] is not None else o["c1"])
-    c2 = float(o["c2"])
-    if not c1 < c2:
-        raise ValueError(f"the strong Wolfe conditions need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
-    common = {k: d for k, (_, d) in _STEP_OPTIONS.items() if k in ("beta", "eta", "t_min", "t_max")}
-    return dict(memory=0, alpha=c1, c2=c2, ftol=float(o["ftol"]), nonmonotone=_core.NM_NONE, l1=0.0, t=1.0,
-                restart=False, variant="bb1", cg_rule=o["variant"], exact=step == "exact", **common)
 
 
 def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callback=None, *,
@@ -542,10 +532,24 @@ def _make_callback(callback, every, max_iter):
 # ---- LASSO -----------------------------------------------------------------------------------
 
 _LASSO_METHODS = ("auto", "cd", "admm", "interior-point", "ssnal", "continuation", "fista", "proximal")
+_LASSO_CONSTRAINTS = {
+    "method": [Options(_LASSO_METHODS)],
+    "tol": [_POSITIVE, None],
+    "max_iter": [Interval(int, 1, None), None],
+    "mu0": [_NONNEGATIVE, None],
+    "eta": [_OPEN_UNIT],
+    "delta_factor": [_POSITIVE],
+    "ws_start": [Interval(int, 1, None)],
+    "anderson": [Interval(int, 0, 10)],
+    "rho": [_POSITIVE, None],
+}
+# tol and max_iter when left at None, by method (their meaning differs: see the docstring)
+_LASSO_DEFAULTS = {"cd": (1e-4, 10000), "admm": (1e-4, 100000), "interior-point": (1e-10, 200), "ssnal": (1e-6, 200),
+                   "continuation": (1e-8, 10000), "fista": (1e-8, 10000), "proximal": (1e-8, 10000)}
 
 
 def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,
-          delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None):
+          delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None, engine="auto"):
     r"""Solve the LASSO  min_x 1/2 ||Ax - b||^2 + mu ||x||_1.
 
     Methods
@@ -600,24 +604,32 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     scikit-learn's ``Lasso(alpha)`` minimises 1/(2m)||Ax - b||^2 + alpha ||x||_1, the same
     problem with alpha = mu / m.
 
+    ``engine``: "auto" or "c" runs the C loops of ``"cd"`` and of the :func:`minimize`-based
+    methods, "python" their NumPy twins (:func:`convq.slow.optimize.lasso_cd` is
+    bit-identical to C); ``"admm"``, ``"interior-point"`` and ``"ssnal"`` are NumPy/LAPACK
+    code either way.
+
     Returns
     -------
     OptimizeResult; for ``"cd"`` also ``gap``, ``dual``, ``n_outer``, ``ws_size`` and
     ``n_extrapolated``; for the continuation ``stages`` (list of (mu_t, nit)).
     """
-    check("method", method, [Options(_LASSO_METHODS)])
+    validate(_LASSO_CONSTRAINTS, dict(method=method, tol=tol, max_iter=max_iter, mu0=mu0, eta=eta,
+                                      delta_factor=delta_factor, ws_start=ws_start, anderson=anderson, rho=rho))
+    engine = resolve_engine(engine, True)
     obj = Lasso(A, b, mu)
     x = np.zeros(obj.dim) if x0 is None else as_vector(x0, "x0", size=obj.dim).copy()
     if method == "auto":
         method = "cd" if obj.mu > 0 else "fista"
+    tol = float(_LASSO_DEFAULTS[method][0] if tol is None else tol)
+    max_iter = int(_LASSO_DEFAULTS[method][1] if max_iter is None else max_iter)
+    ws_start, anderson, eta, delta_factor = int(ws_start), int(anderson), float(eta), float(delta_factor)
+    rho = None if rho is None else float(rho)
     if method == "admm":
         from ._admm import lasso_admm
         if obj.mu == 0:
             raise ValueError("method='admm' needs mu > 0 (its stopping rule is the duality gap); use 'fista' "
                              "for least squares")
-        tol = 1e-4 if tol is None else check_positive(tol, "tol")
-        max_iter = 100000 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
-        rho = None if rho is None else check_positive(rho, "rho")
         bb = float(obj.b @ obj.b)
         z, k, ok, gap, primal, dual, rho_end = lasso_admm(obj.A, obj.b, obj.mu, x, tol=tol, max_iter=max_iter,
                                                           rho=rho)
@@ -628,8 +640,6 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
                               message=message, method="lasso/admm", gap=float(gap), dual=float(dual),
                               rho=float(rho_end))
     if method == "interior-point":
-        tol = 1e-10 if tol is None else check_positive(tol, "tol")
-        max_iter = 200 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
         n = obj.dim
         G = obj.A.T @ obj.A
         Atb = obj.A.T @ obj.b
@@ -647,8 +657,6 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         if obj.mu == 0:
             raise ValueError("method='ssnal' needs mu > 0 (its dual point scales by 1/mu); use 'fista' for "
                              "least squares")
-        tol = 1e-6 if tol is None else check_positive(tol, "tol")
-        max_iter = 200 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
         bb = float(obj.b @ obj.b)
         xs, k, n_newton, ok, primal, dual, gap, eta, sigma = lasso_ssnal(obj.A, obj.b, obj.mu, x, tol=tol,
                                                                         max_iter=max_iter)
@@ -663,14 +671,11 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         if obj.mu == 0:
             raise ValueError("method='cd' needs mu > 0 (its dual point scales by 1/mu); use 'fista' for "
                              "least squares")
-        tol = 1e-4 if tol is None else check_positive(tol, "tol")
-        max_iter = 10000 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
-        ws_start = check_int(ws_start, "ws_start", minimum=1)
-        anderson = check_int(anderson, "anderson", minimum=0, maximum=10)
         bb = float(obj.b @ obj.b)
         t0 = time.perf_counter()
         (xs, primal, dual, gap, n_outer, n_epochs, n_extr, ws_size,
-         converged) = _core._lasso_cd(obj.A.T, obj.b, x, obj.mu, tol * bb, 1000, max_iter, ws_start, anderson)
+         converged) = (_core._lasso_cd if engine == "c" else slow_lasso_cd)(obj.A.T, obj.b, x, obj.mu, tol * bb, 1000,
+                                                                            max_iter, ws_start, anderson)
         status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER
         message = (f"converged: duality gap {gap:.3g} <= tol ||b||^2 = {tol * bb:.3g}" if converged else
                    f"stopped after {n_epochs} epochs with duality gap {gap:.3g} > tol ||b||^2 = {tol * bb:.3g}")
@@ -681,23 +686,20 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
                               ngev=0, success=bool(converged), status=status, message=message, method="lasso/cd",
                               gap=float(gap), dual=float(dual), n_outer=int(n_outer), ws_size=int(ws_size),
                               n_extrapolated=int(n_extr))
-    tol = 1e-8 if tol is None else check_positive(tol, "tol")
-    max_iter = 10000 if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
     if method in ("fista", "proximal"):
-        return minimize(obj, x, method=method, step="armijo", tol=tol, max_iter=max_iter, verbose=verbose)
-    eta = check_open_unit(eta, "eta")
-    delta_factor = check_positive(delta_factor, "delta_factor")
+        return minimize(obj, x, method=method, step="armijo", tol=tol, max_iter=max_iter, verbose=verbose,
+                        engine=engine)
     mu = obj.mu
     if mu0 is None:
         mu0 = float(np.max(np.abs(obj.A.T @ obj.b)))
-    mu_t = max(check_positive(mu0, "mu0", allow_zero=True), mu)
+    mu_t = max(float(mu0), mu)
     stages, total, nfev, ngev = [], 0, 0, 0
     traces = []
     stage = 0
     while True:
         sub = Lasso(obj.A, obj.b, mu_t).smooth(delta_factor * mu_t) if mu_t > 0 else Lasso(obj.A, obj.b, 0.0)
         r = minimize(sub, x, method="bb", nonmonotone="average", tol=10.0 ** (-1 - stage),
-                     ftol=10.0 ** (-4 - stage), max_iter=max_iter, verbose=verbose)
+                     ftol=10.0 ** (-4 - stage), max_iter=max_iter, verbose=verbose, engine=engine)
         x = r.x
         stages.append((mu_t, r.nit))
         total += r.nit
@@ -709,7 +711,8 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         mu_t = max(mu_t * eta, mu)
         stage += 1
     if polish:
-        r = minimize(obj, x, method="fista", step="armijo", tol=tol, max_iter=max_iter, verbose=verbose)
+        r = minimize(obj, x, method="fista", step="armijo", tol=tol, max_iter=max_iter, verbose=verbose,
+                     engine=engine)
         x = r.x
         total += r.nit
         nfev += r.nfev
@@ -732,7 +735,18 @@ class LassoPath(Result):
     _order = ("mus", "coefs", "gaps", "n_iter", "converged", "tol")
 
 
-def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5):
+_LASSO_PATH_CONSTRAINTS = {
+    "n_mus": [Interval(int, 1, 10**6)],
+    "eps": [_OPEN_UNIT],
+    "tol": [_POSITIVE],
+    "max_iter": [Interval(int, 1, None)],
+    "ws_start": [Interval(int, 1, None)],
+    "anderson": [Interval(int, 0, 10)],
+}
+
+
+def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5,
+               engine="auto"):
     r"""The LASSO solutions x(mu) of  min_x 1/2 ||Ax - b||^2 + mu ||x||_1  along a grid of mu.
 
     ``mus`` defaults to ``n_mus`` values spaced evenly in log scale from
@@ -740,34 +754,33 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
     ``lasso_path`` does (its alphas are mu / m). Each mu is solved by the working-set
     coordinate descent of :func:`lasso` (``method="cd"``) started from the previous
     solution (warm start), each to duality gap <= tol ||b||^2; the data are converted
-    once for the whole path.
+    once for the whole path. ``engine``: "auto" or "c" runs the C loop, "python" its
+    bit-identical NumPy twin (:func:`convq.slow.optimize.lasso_cd`).
     """
     obj = Lasso(A, b, 0.0)
     n = obj.dim
     AT = np.ascontiguousarray(obj.A.T)  # the kernel's layout, converted once for the whole path
     mu_max = float(np.max(np.abs(AT @ obj.b))) if n else 0.0
+    validate(_LASSO_PATH_CONSTRAINTS, dict(n_mus=n_mus, eps=eps, tol=tol, max_iter=max_iter, ws_start=ws_start,
+                                           anderson=anderson))
+    tol, max_iter, ws_start, anderson = float(tol), int(max_iter), int(ws_start), int(anderson)
     if mus is None:
-        n_mus = check_int(n_mus, "n_mus", minimum=1, maximum=10**6)
-        eps = check_open_unit(eps, "eps")
         if not mu_max > 0:
             raise ValueError("A'b = 0: every mu > 0 gives x = 0; pass mus explicitly")
-        mus = np.geomspace(mu_max, eps * mu_max, n_mus)
+        mus = np.geomspace(mu_max, float(eps) * mu_max, int(n_mus))
     else:
         mus = as_vector(mus, "mus")
         if mus.size == 0 or not np.all(mus > 0):
             raise ValueError(f"mus must be a non-empty array of values > 0, got {mus!r}")
         mus = np.sort(mus)[::-1].copy()  # decreasing: each warm start comes from a sparser solution
-    tol = check_positive(tol, "tol")
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
-    ws_start = check_int(ws_start, "ws_start", minimum=1)
-    anderson = check_int(anderson, "anderson", minimum=0, maximum=10)
+    kernel = _core._lasso_cd if resolve_engine(engine, True) == "c" else slow_lasso_cd
     bb = float(obj.b @ obj.b)
     coefs = np.zeros((mus.size, n))
     gaps, n_iter, conv = np.zeros(mus.size), np.zeros(mus.size, dtype=np.int64), np.zeros(mus.size, dtype=bool)
     x = np.zeros(n)
     for i, mu in enumerate(mus):
-        (x, _, _, gap, _, epochs, _, _, ok) = _core._lasso_cd(AT, obj.b, x, float(mu), tol * bb, 1000, max_iter,
-                                                              ws_start, anderson)
+        (x, _, _, gap, _, epochs, _, _, ok) = kernel(AT, obj.b, x, float(mu), tol * bb, 1000, max_iter, ws_start,
+                                                     anderson)
         coefs[i], gaps[i], n_iter[i], conv[i] = x, gap, epochs, ok
     if not conv.all():
         warnings.warn(f"lasso_path: {int((~conv).sum())} of {mus.size} values of mu did not reach the duality gap "
@@ -777,6 +790,9 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
 
 
 # ---- box-constrained QP by a primal-dual interior-point method ---------------------------------
+
+_BOX_QP_CONSTRAINTS = {"tol": [_POSITIVE], "max_iter": [Interval(int, 1, None)]}
+
 
 def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
     r"""Solve the convex QP  min_x 1/2 x'Qx + c'x  subject to  lo <= x <= hi.
@@ -821,8 +837,8 @@ def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
     hi = bound(hi, "hi", np.inf)
     if np.any(lo > hi):
         raise ValueError(f"need lo <= hi, got lo > hi at indices {np.flatnonzero(lo > hi)[:5].tolist()}")
-    tol = check_positive(tol, "tol")
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    validate(_BOX_QP_CONSTRAINTS, dict(tol=tol, max_iter=max_iter))
+    tol, max_iter = float(tol), int(max_iter)
     fixed = lo == hi  # a fixed variable has no interior: solve for the others
     if np.any(fixed):
         free = ~fixed
@@ -851,8 +867,19 @@ def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
 
 # ---- linear SVM --------------------------------------------------------------------------------
 
+_SVM_CONSTRAINTS = {
+    "C": [_POSITIVE],
+    "slope": [_POSITIVE],
+    "intercept": [InstanceOf(bool, np.bool_, name="True or False")],
+    "tol": [_POSITIVE],
+    "max_iter": [Interval(int, 1, None)],
+    "loss": [Options(("hinge", "squared_hinge"))],
+    "rho": [_POSITIVE, None],
+}
+
+
 def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
-                rng=None):
+                rng=None, engine="auto"):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,
@@ -880,6 +907,8 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
     |sum_i a_i s_i| <= tol max(1, U) (Hsieh et al.'s rule; liblinear's default is 0.1),
     or after ``max_iter`` passes over the (shrunk) coordinates. ``rho`` is the multiplier
     method's penalty (default a tenth of the mean ||x_i||^2). Random order from ``rng``.
+    ``engine``: "auto" or "c" runs the C loop, "python" its NumPy twin
+    (:func:`convq.slow.optimize.svm_dcd`: the same draws and sums, bit-identical).
 
     Returns
     -------
@@ -890,18 +919,15 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
     X, y = _data(X, y)
     if not np.all((y == 0) | (y == 1)):
         raise ValueError("y must be labels in {0, 1}")
-    C = check_positive(C, "C")
-    slope = check_positive(slope, "slope")
-    if not isinstance(intercept, (bool, np.bool_)):
-        raise TypeError(f"intercept must be True or False, got {type(intercept).__name__}")
-    check("loss", loss, [Options(("hinge", "squared_hinge"))])
-    tol = check_positive(tol, "tol")
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
-    rho = -1.0 if rho is None else check_positive(rho, "rho")
+    validate(_SVM_CONSTRAINTS, dict(C=C, slope=slope, intercept=intercept, loss=loss, tol=tol, max_iter=max_iter,
+                                    rho=rho))
+    C, slope, tol, max_iter = float(C), float(slope), float(tol), int(max_iter)
+    rho = -1.0 if rho is None else float(rho)   # -1: the kernel's default penalty
     gen = as_generator(rng)
     s = 2.0 * y - 1.0
     kind = _core.SVM_SQUARED_HINGE if loss == "squared_hinge" else _core.SVM_HINGE
-    alpha, w, t, spread, eqv, epochs, outer, converged = _core._svm_dcd(
+    kernel = _core._svm_dcd if resolve_engine(engine, True) == "c" else slow_svm_dcd
+    alpha, w, t, spread, eqv, epochs, outer, converged = kernel(
         X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
     theta = np.concatenate([[t], w]) if intercept else w
     if loss == "hinge":

@@ -258,7 +258,7 @@ def test_one_rank_identity_equals_reference():
         g[1:] += x[1:] / M
         x = domain.project(x - IDENT_STEP * g)
     np.testing.assert_allclose(res.x_last, x, rtol=0, atol=1e-13)
-    assert "DistributedResult(" in repr(res) and "size=1" in repr(res)
+    assert "DistributedResult(" in repr(res) and "size: 1" in repr(res)
     assert res.summary()["bytes_per_step"] == 1 + 8 * obj.dim
 
 

@@ -171,3 +171,17 @@ def test_lasso_path_bad_input():
     r = lasso_path(A, b, mus=[0.5, 2.0])  # sorted decreasing
     np.testing.assert_allclose(r.mus, [2.0, 0.5])
     np.testing.assert_allclose(r.coefs, [[0, 0, 0], [0.5, 0.5, 0.5]], atol=1e-6)
+
+
+def test_a_warm_start_on_an_empty_column_is_zeroed():
+    """A column of zeros leaves only mu |x_j|: its coordinate must go to 0 from any warm start
+    (it used to be skipped, so the gap never closed and the run stopped at max_iter)."""
+    rng = np.random.default_rng(5)
+    A, b = rng.standard_normal((20, 5)), rng.standard_normal(20)
+    A[:, 3] = 0.0
+    x0 = np.zeros(5)
+    x0[3] = 1.0
+    res = lasso(A, b, 1.0, method="cd", x0=x0, tol=1e-10)
+    ref = lasso(A, b, 1.0, method="cd", tol=1e-10)
+    assert res.success and res.x[3] == 0.0
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-6, atol=1e-8)

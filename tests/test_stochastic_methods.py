@@ -70,7 +70,7 @@ def test_bad_inputs():
         sgd(prob, np.zeros(8), 10, -0.1)
     with pytest.raises(ValueError, match=r"> 0, got 0.0 at t=3"):
         sgd(prob, np.zeros(8), 5, [0.1, 0.1, 0.1, 0.0, 0.1])
-    with pytest.raises(ValueError, match="T must be >= 1"):
+    with pytest.raises(ValueError, match="T must be an integer >= 1"):
         sgd(prob, np.zeros(8), 0, 0.1)
     with pytest.raises(ValueError, match="finite"):
         sgd(prob, [0.0] * 7 + [np.nan], 10, 0.1)

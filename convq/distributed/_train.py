@@ -2,7 +2,6 @@
 :func:`convq.distributed.train` (see the package docstring for the maths)."""
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from .. import _core
 from .._lp import norm_order_of
+from .._result import Result
 from .._rng import as_generator, spawn
 from .._validation import as_vector, check_int
 from ..stochastic.domains import Box, LpBall, mirror_step
@@ -45,9 +45,9 @@ class DistributedError(ValueError):
         self.detail = detail
 
 
-@dataclasses.dataclass(repr=False)
-class DistributedResult:
-    """Result of :func:`train` (identical on every rank).
+class DistributedResult(Result):
+    """Result of :func:`train` (identical on every rank): a dict with attribute access
+    (``res.x == res["x"]``) and an ordered repr.
 
     Attributes
     ----------
@@ -68,32 +68,10 @@ class DistributedResult:
     time : float array (size,), wall time of the loop per rank
     step : the step sizes used;  weights : the averaging weight of each rank
     """
-    x: np.ndarray
-    x_last: np.ndarray
-    trace: dict
-    nit: int
-    size: int
-    quantizer: str
-    payload_bits_per_step: int
-    bytes_per_step: int
-    bytes_sent: np.ndarray
-    bytes_received: np.ndarray
-    time_grad: np.ndarray
-    time_encode: np.ndarray
-    time_comm: np.ndarray
-    time_decode: np.ndarray
-    time: np.ndarray
-    step: np.ndarray
-    weights: np.ndarray
-    method: str
 
-    def __repr__(self):
-        f = self.trace["fun"][-1] if len(self.trace["fun"]) else float("nan")
-        return (f"DistributedResult(method={self.method!r}, size={self.size}, nit={self.nit}, "
-                f"quantizer={self.quantizer}, fun={f:.6g}, bytes_per_step={self.bytes_per_step}, "
-                f"bytes_sent_per_rank={int(self.bytes_sent.max())}, "
-                f"time={float(self.time.max()):.3g}s (encode {float(self.time_encode.max()):.3g}s, "
-                f"comm {float(self.time_comm.max()):.3g}s, decode {float(self.time_decode.max()):.3g}s))")
+    _order = ("x", "x_last", "method", "size", "nit", "quantizer", "payload_bits_per_step", "bytes_per_step",
+              "bytes_sent", "bytes_received", "time", "time_grad", "time_encode", "time_comm", "time_decode",
+              "step", "weights", "trace")
 
     def summary(self) -> dict:
         """Per-step means (max over ranks) as a plain dict, e.g. for a table."""

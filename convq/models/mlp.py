@@ -17,8 +17,10 @@ import time
 import numpy as np
 
 from .. import _core
+from .._engine import resolve_engine
 from .._rng import as_generator
 from .._validation import check_int, check_positive, check_threads
+from ..slow import models as slow_models
 from ._base import BaseEstimator, ClassifierMixin, check_classification_targets, check_fitted, check_X, check_X_y
 
 __all__ = ["MLPClassifier"]
@@ -114,8 +116,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return [int(n_in)] + [int(h) for h in hidden] + [int(n_out)]
 
     # -- the estimator API ----------------------------------------------------------------
-    def fit(self, X, y):
-        """Train by minibatch gradient descent on cost (14); returns self."""
+    def fit(self, X, y, *, engine="auto"):
+        """Train by minibatch gradient descent on cost (14); returns self.
+
+        ``engine``: "auto" or "c" runs the C loop, "python" its NumPy twin
+        (:mod:`convq.slow.models`, the same draws; equal weights up to rounding). With a
+        quantizer the gain-shape loop runs in Python ("c" is then a ValueError)."""
         t0 = time.perf_counter()
         X, y = check_X_y(X, y, self)
         act = self._act()
@@ -133,10 +139,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, Y = self._targets(y)
         sizes = self._sizes(X.shape[1], Y.shape[1])
         gen = as_generator(self.rng)
-        theta = _core._mlp_init(sizes, act, gen)
+        c = resolve_engine(engine, self.quantizer is None, "a quantizer runs the gain-shape loop in Python") == "c"
+        theta = (_core._mlp_init if c else slow_models.mlp_init)(sizes, act, gen)
         if self.quantizer is None:
-            theta, costs, bits = _core._mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen,
-                                                  check_threads(self.threads), running)
+            theta, costs, bits = (_core._mlp_train if c else slow_models.mlp_train)(
+                sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, check_threads(self.threads), running)
         else:
             from ._quantized import train_mlp_quantized
             theta, costs, bits = train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs,

@@ -5,17 +5,26 @@ minimax rate U(T, p) of Mayekar & Tyagi, eq. (4).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 
 import numpy as np
 
+from .._result import Result
 from .._rng import spawn
-from .._validation import check_int
+from .._params import Interval, Options, validate
 from .domains import LpBall
 from .methods import mirror_descent, mirror_exponent, sgd, theory_step
 
 __all__ = ["Comparison", "compare"]
+
+
+_COMPARE_CONSTRAINTS = {
+    "T": [Interval(int, 1, None)],
+    "repeats": [Interval(int, 1, None)],
+    "method": [Options(("sgd", "mirror")), None],
+    "record_every": [Interval(int, 1, None), None],
+    "progress": [callable, None],
+}
 
 
 def _name(q):
@@ -24,9 +33,9 @@ def _name(q):
     return repr(q)
 
 
-@dataclasses.dataclass(repr=False)
-class Comparison:
-    """Result of :func:`compare`.
+class Comparison(Result):
+    """Result of :func:`compare`: a dict with attribute access (``c.rows == c["rows"]``)
+    whose repr shows the rows as :meth:`table` does.
 
     rows : list of dicts, one per quantizer: ``name``, ``bits_per_step``, ``total_bits``,
         ``subopt_mean``, ``subopt_ci95`` (half-width, 1.96 standard errors over repeats),
@@ -36,12 +45,15 @@ class Comparison:
         ``note`` (e.g. when a baseline without alpha0 ran with the unquantized step).
     traces : dict name -> dict(iteration, bits, subopt_mean, subopt_se)
     """
-    rows: list
-    traces: dict
-    problem: object
-    T: int
-    method: str
-    repeats: int
+
+    _order = ("method", "T", "repeats", "problem", "rows", "traces")
+
+    def _repr_value(self, key, value):
+        if key == "rows":
+            return "\n" + "\n".join("    " + line for line in self.table().splitlines())
+        if key == "traces":
+            return f"dict of {len(value)} traces ({', '.join(map(str, value))})"
+        return super()._repr_value(key, value)
 
     def table(self) -> str:
         head = f"{'quantizer':<34} {'bits/step':>10} {'total bits':>12} {'subopt (mean +- 95%)':>24} {'x unquant.':>10} {'bound':>9} {'time':>7}"
@@ -52,9 +64,6 @@ class Comparison:
             lines.append(f"{r['name'][:34]:<34} {r['bits_per_step']:>10} {r['total_bits']:>12.4g} "
                          f"{r['subopt_mean']:>12.4g} +- {r['subopt_ci95']:<9.2g} {fac:>10} {bnd:>9} {r['time']:>6.2f}s")
         return "\n".join(lines)
-
-    def __repr__(self):
-        return f"Comparison(T={self.T}, method={self.method!r}, repeats={self.repeats})\n{self.table()}"
 
     def minimax_rate(self, t):
         """U(t, p) of eq. (4) with c1 = 1 for this problem (D = l_p diameter, B = oracle bound)."""
@@ -117,8 +126,9 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
     method : "sgd" or "mirror" (default by p: sgd for p >= 2).
     progress : optional callable(message) for progress lines.
     """
-    T = check_int(T, "T", minimum=1)
-    repeats = check_int(repeats, "repeats", minimum=1)
+    validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=record_every,
+                                        progress=progress))
+    T, repeats = int(T), int(repeats)
     if not hasattr(problem, "f_star"):
         raise ValueError("compare needs a problem with a known optimal value f_star")
     if isinstance(quantizers, dict):
@@ -129,8 +139,6 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
         raise ValueError("give at least one quantizer (None for unquantized)")
     p = problem.p
     method = method or ("sgd" if p >= 2 else "mirror")
-    if method not in ("sgd", "mirror"):
-        raise ValueError(f"method must be 'sgd' or 'mirror', got {method!r}")
     d = problem.d
     if x0 is None:
         x0 = problem.domain.project(np.zeros(d)) if problem.domain is not None else np.zeros(d)

@@ -19,23 +19,26 @@ Bits are summed from the messages actually produced.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
 import numpy as np
 
 from .. import _core
+from .._engine import ENGINES, resolve_engine
+from .._params import InstanceOf, Interval, Options, validate
+from .._result import Result
 from .._rng import as_generator
-from .._validation import as_vector, check_int, check_positive
+from .._validation import as_vector, check_positive, check_quantizer
+from ..slow.stochastic import sgd_loop
 from .domains import Box, LpBall, _check_p, mirror_exponent
 
 __all__ = ["SGDResult", "sgd", "mirror_descent", "theory_step"]
 
 
-@dataclasses.dataclass(repr=False)
-class SGDResult:
-    """Result of :func:`sgd` / :func:`mirror_descent`.
+class SGDResult(Result):
+    """Result of :func:`sgd` / :func:`mirror_descent`: a dict with attribute access
+    (``res.x == res["x"]``) and an ordered repr.
 
     Attributes
     ----------
@@ -47,24 +50,23 @@ class SGDResult:
     bits_per_step : message length (fixed-length quantizers; 64 d for raw float64)
     total_bits : bits summed over the T messages
     nit : T;  step : the step sizes used (array of length T);  time : seconds
-    engine : "c" or "python"
+    engine : "c" or "python";  method : "sgd" or "mirror_descent"
     """
-    x: np.ndarray
-    x_last: np.ndarray
-    trace: dict
-    bits_per_step: int
-    total_bits: int
-    nit: int
-    step: np.ndarray
-    time: float
-    engine: str
-    method: str
 
-    def __repr__(self):
-        last = {k: v[-1] for k, v in self.trace.items() if k != "iteration"}
-        parts = ", ".join(f"{k}={v:.4g}" for k, v in last.items())
-        return (f"SGDResult(method={self.method!r}, nit={self.nit}, engine={self.engine!r}, "
-                f"bits_per_step={self.bits_per_step}, total_bits={self.total_bits}, {parts})")
+    _order = ("x", "x_last", "method", "engine", "nit", "bits_per_step", "total_bits", "step", "time", "trace")
+
+
+# the arguments of sgd() and mirror_descent(), declared once (their defaults are in the signatures)
+_SGD_CONSTRAINTS = {
+    "T": [Interval(int, 1, None)],
+    "step": [Interval(float, 0, math.inf, closed="neither"), Options(("theory",)), callable,
+             InstanceOf(list, tuple, np.ndarray, name="a sequence of T step sizes")],
+    "domain": [InstanceOf(LpBall, Box, name="an LpBall or a Box"), None],
+    "average": [InstanceOf(bool, np.bool_, name="True or False")],
+    "record_every": [Interval(int, 1, None), None],
+    "engine": [Options(ENGINES)],
+}
+_MIRROR_CONSTRAINTS = dict(_SGD_CONSTRAINTS, r=[Interval(float, 1, 2, closed="right"), None])
 
 
 def _domain_args(domain):
@@ -129,36 +131,29 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
     od = getattr(oracle, "d", None)
     if od is not None and od != d:
         raise ValueError(f"x0 has length {d}, but the oracle's dimension is {od}")
-    T = check_int(T, "T", minimum=1)
+    quantizer = check_quantizer(quantizer)
+    T = int(T)
     if domain is None:
         domain = getattr(oracle, "domain", None)
     if isinstance(step, str):
-        if step != "theory":
-            raise ValueError(f"step must be a positive number, a sequence, a callable or 'theory', got {step!r}")
         step = theory_step(method, oracle, domain, quantizer, T, d, r)
     steps = _steps(step, T)
-    if record_every is None:
-        record_every = max(1, T // 200)
-    record_every = check_int(record_every, "record_every", minimum=1)
+    record_every = max(1, T // 200) if record_every is None else int(record_every)
     if domain is not None and not domain.contains(x0, **({"rtol": 1e-9} if isinstance(domain, LpBall) else {"atol": 1e-12})):
         raise ValueError(f"x0 must lie in the domain {domain!r}")
     gen = as_generator(rng)
     ospec = getattr(oracle, "_c_spec", None)
     qspec = _quant_spec(quantizer)
-    can_c = ospec is not None and (quantizer is None or qspec is not None)
-    if engine not in ("auto", "c", "python"):
-        raise ValueError(f"engine must be 'auto', 'c' or 'python', got {engine!r}")
-    if engine == "c" and not can_c:
-        raise ValueError("engine='c' needs an oracle and a quantizer with C implementations")
-    use_c = can_c and engine != "python"
+    engine = resolve_engine(engine, ospec is not None and (quantizer is None or qspec is not None),
+                            "needs an oracle and a quantizer with C implementations")
     mcode = 1 if method == "mirror" else 0
-    if use_c:
+    if engine == "c":
         x_last, xbar, snaps, bits = _core._sgd_run(ospec, qspec, x0, steps, mcode, float(r or 2.0),
                                                    *_domain_args(domain), record_every, bool(average), gen)
         bits = bits.astype(np.int64)
     else:
-        x_last, xbar, snaps, bits = _python_loop(mcode, oracle, x0, steps, domain, quantizer, average,
-                                                 gen, record_every, r)
+        x_last, xbar, snaps, bits = sgd_loop(mcode, oracle, x0, steps, domain, quantizer, average, gen,
+                                             record_every, r)
     n_rec = snaps.shape[0]
     iters = np.minimum(np.arange(1, n_rec + 1) * record_every, T)
     trace = {"iteration": iters, "fun": np.asarray(oracle.value(snaps), dtype=float), "bits": bits}
@@ -168,39 +163,7 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
     bps = quantizer.bits(d) if quantizer is not None else 64 * d
     return SGDResult(x=xbar if average else x_last, x_last=x_last, trace=trace, bits_per_step=int(bps),
                      total_bits=total, nit=T, step=steps, time=time.perf_counter() - t0,
-                     engine="c" if use_c else "python", method="sgd" if mcode == 0 else "mirror_descent")
-
-
-def _python_loop(mcode, oracle, x0, steps, domain, quantizer, average, gen, record_every, r):
-    """The reference loop: the same steps and random draws as csrc/stochastic/cq_sgd.c."""
-    from .domains import mirror_step
-    T, d = steps.size, x0.size
-    x = x0.copy()
-    xbar = np.zeros(d)
-    snaps, bits = [], []
-    total = 0
-    for t in range(T):
-        xbar += (x - xbar) * (1.0 / (t + 1))
-        g = np.asarray(oracle.sample(x, rng=gen), dtype=float)
-        if quantizer is not None:
-            msg = quantizer.encode(g, rng=gen)
-            total += int(msg.nbits)
-            g = quantizer.decode(msg)
-        else:
-            total += 64 * d
-        if mcode == 1:
-            x = mirror_step(x, g, r, steps[t], domain)
-        else:
-            x = x - steps[t] * g
-            if domain is not None:
-                x = domain.project(x)
-        if not np.all(np.isfinite(x)):
-            raise ValueError(f"iterate became non-finite at step {t + 1}")
-        done = t + 1
-        if done % record_every == 0 or done == T:
-            snaps.append((xbar if average else x).copy())
-            bits.append(total)
-    return x, xbar, np.array(snaps), np.array(bits, dtype=np.int64)
+                     engine=engine, method="sgd" if mcode == 0 else "mirror_descent")
 
 
 def sgd(oracle, x0, T, step, domain=None, quantizer=None, average=True, rng=None, record_every=None,
@@ -224,8 +187,13 @@ def sgd(oracle, x0, T, step, domain=None, quantizer=None, average=True, rng=None
     average : return the average of x_0..x_{T-1} (True) or the last iterate.
     rng : None, int or numpy.random.Generator; the oracle draws first, then the quantizer.
     record_every : trace period (default T // 200).
-    engine : "auto" (C when possible), "c" or "python".
+    engine : {"auto", "c", "python"}
+        "auto": the C loop when the oracle and the quantizer have C implementations;
+        "python": the loop of :func:`convq.slow.stochastic.sgd_loop`, which encodes and
+        decodes every message and gives the same iterates, bit for bit.
     """
+    validate(_SGD_CONSTRAINTS, dict(T=T, step=step, domain=domain, average=average, record_every=record_every,
+                                    engine=engine))
     return _run("sgd", oracle, x0, T, step, domain, quantizer, average, rng, record_every, engine, None)
 
 
@@ -239,6 +207,8 @@ def mirror_descent(oracle, x0, T, p, step, domain=None, quantizer=None, rng=None
     The returned ``x`` is the average of x_0..x_{T-1}. Domains: ``LpBall(r, R)`` or
     ``LpBall(1, R)`` (exact Bregman projections), or None. Other parameters as in :func:`sgd`.
     """
+    validate(_MIRROR_CONSTRAINTS, dict(T=T, step=step, domain=domain, record_every=record_every, engine=engine,
+                                       r=r))
     p = _check_p(p)
     d = np.size(x0)
     r = mirror_exponent(p, d) if r is None else float(r)

@@ -188,7 +188,10 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
         for (size_t ep = 1; epochs < o->max_epochs; ep++) {
             for (size_t t = 0; t < ws; t++) {
                 size_t j = idx[t];
-                if (colsq[j] == 0.0) continue;
+                if (colsq[j] == 0.0) { /* an empty column: mu |x_j| alone, minimised at 0 (r does not move) */
+                    x[j] = 0.0;
+                    continue;
+                }
                 const double *aj = AT + j * m;
                 double old = x[j];
                 double nw = soft(old + cq_dot(aj, r, m) / colsq[j], mu / colsq[j]);
