@@ -1,0 +1,94 @@
+"""Regression tests for defects found in the hardening review: each test failed before
+its fix (the item it covers is named in its docstring)."""
+import math
+
+import numpy as np
+import pytest
+
+from convq import stochastic as S
+
+
+# ---- l_p ball projections at extreme scales (item 8) ------------------------------------------
+
+def _l1_kkt(x, z, R, tol):
+    """z is the Euclidean projection of x onto {||z||_1 <= R} (x outside the ball) iff
+    ||z||_1 = R and, with tau >= 0, z_i = sign(x_i) (|x_i| - tau) where z_i != 0 and
+    |x_i| <= tau where z_i = 0 (the KKT conditions of the problem)."""
+    assert np.abs(z).sum() == pytest.approx(R, rel=1e-12)
+    on = z != 0
+    assert on.any()
+    assert np.all(np.sign(z[on]) == np.sign(x[on]))
+    tau = np.abs(x[on]) - np.abs(z[on])
+    assert tau.min() >= -tol and tau.max() - tau.min() <= tol
+    assert np.all(np.abs(x[~on]) <= tau.max() + tol)
+
+
+@pytest.mark.parametrize("e", list(range(-300, 301, 50)))
+def test_l1_projection_is_exact_at_every_scale(e, rng):
+    """item 8: LpBall(1, R).project(x) at scales 1e-300 .. 1e300 is in the ball and meets
+    the KKT conditions; scaling x and R together scales the projection."""
+    s = 10.0 ** e
+    for trial in range(20):
+        v = rng.normal(size=9) * rng.choice([1.0, 1e-8, 1e4], size=9)
+        v[rng.integers(0, 9)] = v[0]       # a tie
+        R = float(np.abs(v).sum() * (rng.uniform(0.01, 0.9) if trial % 4 else 1e-17))
+        x = s * v
+        z = S.LpBall(1, s * R).project(x)
+        assert np.abs(z).sum() <= s * R * (1 + 1e-12)
+        _l1_kkt(x, z, s * R, tol=1e-12 * np.abs(x).max())
+        z1 = S.LpBall(1, R).project(v)
+        np.testing.assert_allclose(z / s, z1, rtol=1e-12, atol=1e-12 * np.abs(v).max())
+
+
+def test_l1_projection_of_a_huge_point_onto_a_small_ball():
+    """item 8: x = 1e16 e_1, R = 1 kept tau = 0 (the threshold rounded away): the point came
+    back unchanged, 1e16 outside the ball."""
+    np.testing.assert_array_equal(S.LpBall(1, 1.0).project(np.array([1e16, 0, 0])), [1.0, 0, 0])
+    np.testing.assert_array_equal(S.LpBall(1, 1.0).project(np.array([-1e300, 1e300 / 3, 2.0])),
+                                  [-1.0, 0, 0])
+    z = S.LpBall(1, 1.0).project(np.array([1e16, 1e16 - 2, 3.0]))
+    np.testing.assert_array_equal(z, [1.0, 0, 0])
+    for big in (1e20, 1e100, 1e300, 1.7e308):
+        for R in (1e-3, 1.0, 7.0):
+            x = np.array([big, -big / 2, big / 4, 1.0])
+            z = S.LpBall(1, R).project(x)
+            assert np.abs(z).sum() <= R * (1 + 1e-12)
+            assert z[0] == pytest.approx(R, rel=1e-12)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.5, 3.0, math.inf])
+def test_other_lp_projections_at_extreme_scales(p, rng):
+    """item 8 (audit): the l_2 scaling overflowed to ||x||_2 = inf for entries near the
+    double limit and returned 0; every l_p projection stays in the ball and scales."""
+    for e in range(-300, 301, 100):
+        s = 10.0 ** e
+        v = rng.normal(size=6)
+        R = 0.3 * float(np.linalg.norm(v, ord=p))
+        z = S.LpBall(p, s * R).project(s * v)
+        assert np.linalg.norm(z / s, ord=p) <= R * (1 + 1e-12)
+        np.testing.assert_allclose(z / s, S.LpBall(p, R).project(v), rtol=1e-9, atol=1e-12)
+    x = np.array([1.7e308, -1.7e308, 3.0])
+    z = S.LpBall(p, 1.0).project(x)
+    assert np.linalg.norm(z, ord=p) <= 1.0 + 1e-12 and z[0] > 0.5
+    if p == 2.0:
+        np.testing.assert_allclose(z, [2 ** -0.5, -(2 ** -0.5), 0.0], atol=1e-15)
+
+
+# ---- convq.torch.quantized_hook takes rng= like the rest of the library (item 6) --------------
+
+def test_quantized_hook_accepts_a_generator():
+    """item 6: rng=np.random.default_rng(0) was rejected with TypeError."""
+    pytest.importorskip("torch")
+    from convq.torch import quantized_hook
+    for rng in (None, 3, 2 ** 70, np.random.SeedSequence(5), np.random.default_rng(0), np.random.PCG64(1)):
+        quantized_hook(None, rng=rng)
+    # rank r of N gets child r of convq._rng.spawn(rng, N): equally seeded Generators give
+    # every rank the same family of streams, distinct across ranks
+    draws = [quantized_hook(None, rng=np.random.default_rng(0))._generator(r, 3).random(4) for r in range(3)]
+    again = quantized_hook(None, rng=np.random.default_rng(0))._generator(1, 3).random(4)
+    np.testing.assert_array_equal(draws[1], again)
+    assert not np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[1], draws[2])
+    for bad, exc in [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError),
+                     (np.random.RandomState(0), TypeError)]:
+        with pytest.raises(exc, match="rng"):
+            quantized_hook(None, rng=bad)
