@@ -92,3 +92,44 @@ def test_quantized_hook_accepts_a_generator():
                      (np.random.RandomState(0), TypeError)]:
         with pytest.raises(exc, match="rng"):
             quantized_hook(None, rng=bad)
+
+
+# ---- models refuse non-finite labels (item 11) ---------------------------------------------------
+
+@pytest.mark.parametrize("name", ["LogisticRegression", "LinearSVM", "MLPClassifier", "LinearRegression", "Ridge"])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_models_refuse_non_finite_y(name, bad):
+    """item 11: LogisticRegression().fit(np.eye(3), [1, inf, 0]) made inf a class."""
+    from convq import models
+    X = np.eye(3)
+    for y in ([1.0, bad, 0.0], np.array([1, bad, 0], dtype=object)):
+        with pytest.raises(ValueError, match="Input y contains NaN or infinity"):
+            getattr(models, name)().fit(X, y)
+
+
+# ---- convexity.check validates the sampler and never reports convex from NaN (item 12) ----------
+
+def test_convexity_check_validates_sampler_output():
+    """item 12: a sampler with the wrong output dimension was accepted, and degenerate points
+    gave convex=True with NaN estimates of mu and L."""
+    from convq import convexity
+    from convq import objectives as ob
+    sq = lambda x: float(x @ x)  # noqa: E731
+    bad_samplers = [
+        (dict(f=ob.Quadratic(np.eye(2)), sampler=lambda g, n: g.standard_normal((n, 3))), "shape \\(1000, 2\\)"),
+        (dict(f=sq, dim=3, sampler=lambda g, n: g.standard_normal(n)), "shape \\(1000, 3\\)"),
+        (dict(f=sq, dim=2, sampler=lambda g, n: g.standard_normal((5, 2))), "got shape \\(5, 2\\)"),
+        (dict(f=sq, dim=3, sampler=lambda g, n: np.zeros((n, 0))), "empty"),
+        (dict(f=sq, sampler=lambda g, n: np.ones((n, 2))), "distinct"),
+    ]
+    for kw, msg in bad_samplers:
+        with pytest.raises(ValueError, match="sampler") as info:
+            convexity.check(**kw, rng=0)
+        assert info.match(msg)
+    with pytest.raises(ValueError, match="points.*distinct"):
+        convexity.check(sq, points=np.ones((5, 2)))
+    with pytest.raises(ValueError, match="points must have 3 columns"):
+        convexity.check(sq, dim=3, points=np.ones((4, 2)))
+    rep = convexity.check(sq, dim=2, sampler=lambda g, n: g.standard_normal((n, 2)), n=50, rng=0)
+    assert rep.convex and np.isfinite(rep.strongly_convex_mu) and np.isfinite(rep.smoothness_L)
+    assert rep.strongly_convex_mu == pytest.approx(2.0, rel=1e-6)

@@ -128,7 +128,21 @@ def check_X_y(X, y, estimator=None):
 
 
 def check_classification_targets(y):
-    """Reject continuous targets (as scikit-learn's check_classification_targets)."""
+    """Reject non-finite and continuous targets (as scikit-learn's check_classification_targets).
+
+    NaN and +-inf are never class labels: a float (or object) y holding one raises
+    ValueError naming y, before any label is made of it."""
+    if y.dtype.kind in "fc":
+        finite = np.isfinite(y)
+    elif y.dtype.kind == "O":
+        finite = np.array([not (isinstance(v, (float, complex, np.floating, np.complexfloating))
+                                and not np.isfinite(v)) for v in y.ravel()], dtype=bool)
+    else:
+        finite = None
+    if finite is not None and not np.all(finite):
+        i = int(np.flatnonzero(~np.asarray(finite).ravel())[0])
+        raise ValueError(f"Input y contains NaN or infinity: a class label must be finite, got "
+                         f"{y.ravel()[i]} at index {i}")
     if y.dtype.kind == "f" and np.any(y != np.round(y)):
         raise ValueError("Unknown label type: continuous. Maybe you are trying to fit a classifier, "
                          "which expects discrete classes on a regression target with continuous values.")
