@@ -130,6 +130,6 @@ def test_convexity_check_validates_sampler_output():
         convexity.check(sq, points=np.ones((5, 2)))
     with pytest.raises(ValueError, match="points must have 3 columns"):
         convexity.check(sq, dim=3, points=np.ones((4, 2)))
-    rep = convexity.check(sq, dim=2, sampler=lambda g, n: g.standard_normal((n, 2)), n=50, rng=0)
+    rep = convexity.check(sq, lambda x: 2 * x, dim=2, sampler=lambda g, n: g.standard_normal((n, 2)), n=50, rng=0)
     assert rep.convex and np.isfinite(rep.strongly_convex_mu) and np.isfinite(rep.smoothness_L)
     assert rep.strongly_convex_mu == pytest.approx(2.0, rel=1e-6)
