@@ -133,3 +133,48 @@ def test_convexity_check_validates_sampler_output():
     rep = convexity.check(sq, lambda x: 2 * x, dim=2, sampler=lambda g, n: g.standard_normal((n, 2)), n=50, rng=0)
     assert rep.convex and np.isfinite(rep.strongly_convex_mu) and np.isfinite(rep.smoothness_L)
     assert rep.strongly_convex_mu == pytest.approx(2.0, rel=1e-6)
+
+
+# ---- sgd never expands a constant step and checks its sizes first (item 15) ----------------------
+
+def _small_oracle():
+    from convq import objectives as ob
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4))
+    obj = ob.LeastSquares(X, X @ np.ones(4))
+    return S.MinibatchOracle(obj, 5, domain=S.LpBall(2, 3.0))
+
+
+@pytest.mark.parametrize("engine", ["c", "python"])
+def test_sgd_constant_step_is_not_expanded(engine):
+    """item 15: a fixed step was expanded to a length-T array (8 GB at T = 10^9) before the
+    run; now C reads one double, and the result's step is a stride-0 view."""
+    orc = _small_oracle()
+    a = S.sgd(orc, np.zeros(4), 2000, 0.01, rng=1, engine=engine)
+    b = S.sgd(orc, np.zeros(4), 2000, np.full(2000, 0.01), rng=1, engine=engine)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.x_last, b.x_last)
+    assert a.step.shape == (2000,) and a.step.strides == (0,) and np.all(a.step == 0.01)
+    assert a.nit == 2000
+
+
+def test_sgd_refuses_unallocatable_sizes_before_building_anything():
+    """item 15: T = 10^9 with record_every = 1, or with a callable step, needs more memory than
+    exists: ValueError naming T at once (the callable is never called)."""
+    orc = _small_oracle()
+    calls = []
+
+    def step(t):
+        calls.append(t)
+        return 0.01
+
+    for T in (10**12, 2**62):
+        with pytest.raises(ValueError, match="T = "):
+            S.sgd(orc, np.zeros(4), T, 0.01, record_every=1, rng=0)
+        with pytest.raises(ValueError, match="T = .*step sizes"):
+            S.sgd(orc, np.zeros(4), T, step, rng=0)
+        with pytest.raises(ValueError, match="T = "):
+            S.mirror_descent(orc, np.zeros(4), T, 1.5, step, domain=S.LpBall(1, 3.0), rng=0)
+    assert calls == []
+    with pytest.raises(ValueError, match="T must be <="):
+        S.sgd(orc, np.zeros(4), 2**63, 0.01, rng=0)

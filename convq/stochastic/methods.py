@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 
 import numpy as np
@@ -102,11 +103,38 @@ def theory_step(method, oracle, domain, quantizer, T, d, r=None) -> float:
     return domain.radius / (a0 * math.sqrt((r - 1.0) * T))
 
 
+def _memory_bytes() -> int:
+    """Physical memory of this machine (2^40 where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return 2**40
+
+
+def _check_sizes(T, d, record_every, step):
+    """Refuse, before anything is built, a run whose outputs cannot be allocated: the
+    trace keeps ceil(T / record_every) snapshots of d doubles, and a callable or
+    sequence step needs T doubles (a constant step is never expanded)."""
+    n_rec = -(-T // record_every)
+    need = 8 * n_rec * (d + 2)
+    if callable(step) or (not isinstance(step, str) and np.ndim(step) != 0):
+        need += 8 * T
+    limit = _memory_bytes()
+    if need > limit // 2:
+        raise ValueError(f"T = {T} needs {need / 2**30:.3g} GiB for the trace ({n_rec} snapshots of {d} "
+                         f"doubles, record_every = {record_every})"
+                         + (" and the T step sizes" if need > 8 * n_rec * (d + 2) else "")
+                         + f", more than half of this machine's {limit / 2**30:.3g} GiB of memory; "
+                         "lower T, raise record_every or give a constant step")
+
+
 def _steps(step, T):
+    """The T step sizes; a constant step is a read-only length-T view of one double
+    (stride 0), which the C loop receives as that one double."""
     if callable(step):
         s = np.array([float(step(t)) for t in range(T)], dtype=float)
     elif np.ndim(step) == 0:
-        s = np.full(T, check_positive(step, "step"))
+        return np.broadcast_to(np.array([check_positive(step, "step")]), (T,))
     else:
         s = as_vector(step, "step", size=T)
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
@@ -136,10 +164,12 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
         if step != "theory":
             raise ValueError(f"step must be a positive number, a sequence, a callable or 'theory', got {step!r}")
         step = theory_step(method, oracle, domain, quantizer, T, d, r)
-    steps = _steps(step, T)
     if record_every is None:
         record_every = max(1, T // 200)
     record_every = check_int(record_every, "record_every", minimum=1)
+    _check_sizes(T, d, record_every, step)
+    steps = _steps(step, T)
+    c_steps = steps[:1] if steps.strides == (0,) else steps
     if domain is not None and not domain.contains(x0, **({"rtol": 1e-9} if isinstance(domain, LpBall) else {"atol": 1e-12})):
         raise ValueError(f"x0 must lie in the domain {domain!r}")
     gen = as_generator(rng)
@@ -153,8 +183,8 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
     use_c = can_c and engine != "python"
     mcode = 1 if method == "mirror" else 0
     if use_c:
-        x_last, xbar, snaps, bits = _core._sgd_run(ospec, qspec, x0, steps, mcode, float(r or 2.0),
-                                                   *_domain_args(domain), record_every, bool(average), gen)
+        x_last, xbar, snaps, bits = _core._sgd_run(ospec, qspec, x0, c_steps, mcode, float(r or 2.0),
+                                                   *_domain_args(domain), record_every, bool(average), gen, T)
         bits = bits.astype(np.int64)
     else:
         x_last, xbar, snaps, bits = _python_loop(mcode, oracle, x0, steps, domain, quantizer, average,
