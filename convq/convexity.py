@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._rng import as_generator
-from ._validation import as_float_array, check_int, check_positive
+from ._validation import as_float_array, check_int, check_positive, check_real
 from .objectives import Function, Objective
 
 __all__ = ["check", "ConvexityReport"]
@@ -119,6 +119,9 @@ def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, 
     n = check_int(n, "n", minimum=2)
     scale = check_positive(scale, "scale")
     rtol = check_positive(rtol, "rtol")
+    max_violations = check_int(max_violations, "max_violations", minimum=0)
+    if f_star is not None:
+        f_star = check_real(f_star, "f_star")
     d_known = getattr(obj, "dim", None) or (None if dim is None else check_int(dim, "dim", minimum=1))
     if points is not None:
         P = as_float_array(points, "points", ndim=2)

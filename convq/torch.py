@@ -64,6 +64,8 @@ class QuantizedHook:
             as_generator(rng)  # the library's checks: TypeError/ValueError naming rng
             if isinstance(rng, np.random.BitGenerator):
                 rng = np.random.Generator(rng)
+        if not isinstance(gain_shape, (bool, np.bool_)):
+            raise TypeError(f"gain_shape must be True or False, got {gain_shape!r}")
         # DDP's register_comm_hook logs hook.__name__ / __qualname__ (function attributes)
         self.__name__ = self.__qualname__ = "convq_quantized_hook"
         self.quantizer = quantizer

@@ -32,7 +32,7 @@ import numpy as np
 from .._optional import import_optional
 from .. import objectives as _obj
 from .._rng import as_generator
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_positive, check_quantizer, check_threads
 from ..optimize import OptimizeResult, minimize
 from ._base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_classification_targets, check_fitted,
                     check_X, check_X_y)
@@ -70,11 +70,10 @@ class _Iterative:
             raise ValueError(f"step must be 'fixed', 'armijo', 'exact' or None, got {step!r}")
         tol = check_positive(self.tol, "tol", allow_zero=True)
         max_iter = check_int(self.max_iter, "max_iter", minimum=1)
-        if self.quantizer is not None:
-            for attr in ("encode", "decode", "bits"):
-                if not callable(getattr(self.quantizer, attr, None)):
-                    raise TypeError(f"quantizer must provide encode/decode/bits (a convq quantizer), got "
-                                    f"{type(self.quantizer).__name__} without {attr}()")
+        check_quantizer(self.quantizer, "quantizer")
+        # checked whether or not the solver uses them (scikit-learn checks every parameter in fit)
+        check_threads(self.threads)
+        as_generator(self.rng)
         return method, step, tol, max_iter
 
     def _run(self, obj, method, step, tol, max_iter, gen, x0=None, **options):
@@ -121,6 +120,8 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
         t0 = time.perf_counter()
         X, y = check_X_y(X, y, self)
         if y.dtype.kind not in "biuf":
+            if y.dtype.kind in "cUSV":
+                raise ValueError(f"y must be real numbers for a regression, got dtype {y.dtype}")
             try:
                 y = y.astype(np.float64)
             except (TypeError, ValueError):
@@ -133,6 +134,7 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
         if not isinstance(intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be True or False, got {type(intercept).__name__}")
         solver = self.solver
+        self._resolve()  # every parameter is checked, also those the closed forms do not use
         if solver in ("normal", "qr"):
             if self.quantizer is not None:
                 raise ValueError(f"quantizer= needs an iterative solver (one of {list(_MINIMIZE_METHODS)} or "

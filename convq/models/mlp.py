@@ -18,13 +18,14 @@ convq quantizer (gain-shape: see :mod:`convq.models._quantized`).
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 
 from .. import _core
 from .._rng import as_generator
-from .._validation import check_int, check_positive, check_threads
+from .._validation import check_int, check_positive, check_quantizer, check_threads
 from ._base import BaseEstimator, ClassifierMixin, check_classification_targets, check_fitted, check_X, check_X_y
 
 __all__ = ["MLPClassifier"]
@@ -153,10 +154,27 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return classes, Y
 
     def _sizes(self, n_in, n_out):
-        hidden = (self.hidden,) if np.isscalar(self.hidden) else tuple(self.hidden)
+        if isinstance(self.hidden, (str, bytes)) or self.hidden is None:
+            raise TypeError(f"hidden must be a tuple of layer sizes such as (100,), got {self.hidden!r}")
+        try:
+            hidden = (self.hidden,) if np.isscalar(self.hidden) else tuple(self.hidden)
+        except TypeError:
+            raise TypeError(f"hidden must be a tuple of layer sizes such as (100,), got "
+                            f"{type(self.hidden).__name__}") from None
+        if len(hidden) > 31:
+            raise ValueError(f"hidden must have at most 31 layers, got {len(hidden)}")
         for h in hidden:
-            check_int(h, "hidden layer size", minimum=1)
-        return [int(n_in)] + [int(h) for h in hidden] + [int(n_out)]
+            check_int(h, "hidden layer size", minimum=1, maximum=2**31 - 1)
+        sizes = [int(n_in)] + [int(h) for h in hidden] + [int(n_out)]
+        n_params = sum((sizes[l - 1] + 1) * sizes[l] for l in range(1, len(sizes)))
+        try:
+            mem = int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+            mem = 2**40
+        if 8 * 4 * n_params > mem:  # theta, its gradient, the update and a copy
+            raise ValueError(f"hidden = {tuple(hidden)} gives {n_params} parameters, more than this machine's "
+                             f"{mem / 2**30:.3g} GiB of memory can train")
+        return sizes
 
     # -- the estimator API ----------------------------------------------------------------
     def fit(self, X, y):
@@ -175,6 +193,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if self.epoch_cost not in ("full", "running"):
             raise ValueError(f"epoch_cost must be 'full' or 'running', got {self.epoch_cost!r}")
         running = self.epoch_cost == "running"
+        check_quantizer(self.quantizer, "quantizer")
         if not isinstance(self.init, str) or self.init not in _INITS:
             raise ValueError(f"init must be one of {list(_INITS)}, got {self.init!r}")
         self.classes_, Y = self._targets(y)

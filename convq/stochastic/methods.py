@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import _core
 from .._rng import as_generator
-from .._validation import as_vector, check_int, check_positive
+from .._validation import as_vector, check_int, check_positive, check_quantizer, check_real
 from .domains import Box, LpBall, _check_p, mirror_exponent
 
 __all__ = ["SGDResult", "sgd", "mirror_descent", "theory_step"]
@@ -93,6 +93,14 @@ def _alpha0(quantizer, oracle, d):
 
 def theory_step(method, oracle, domain, quantizer, T, d, r=None) -> float:
     """The constant step of Theorem 2.3's algorithms (see the module docstring)."""
+    if method not in ("sgd", "mirror"):
+        raise ValueError(f"method must be 'sgd' or 'mirror', got {method!r}")
+    T = check_int(T, "T", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    _domain_args(domain)
+    check_quantizer(quantizer, "quantizer")
+    if method == "mirror":
+        r = check_real(r, "r")
     a0 = _alpha0(quantizer, oracle, d)
     if method == "sgd":
         if domain is None:
@@ -152,6 +160,11 @@ def _quant_spec(quantizer):
 
 def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_every, engine, r):
     t0 = time.perf_counter()
+    for attr in ("sample", "value"):
+        if not callable(getattr(oracle, attr, None)):
+            raise TypeError(f"oracle must have sample(x, rng) and value(x) methods (e.g. a MinibatchOracle), "
+                            f"got {type(oracle).__name__} without {attr}()")
+    check_quantizer(quantizer, "quantizer")
     x0 = as_vector(x0, "x0")
     d = x0.size
     od = getattr(oracle, "d", None)
@@ -160,6 +173,7 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
     T = check_int(T, "T", minimum=1)
     if domain is None:
         domain = getattr(oracle, "domain", None)
+    _domain_args(domain)
     if isinstance(step, str):
         if step != "theory":
             raise ValueError(f"step must be a positive number, a sequence, a callable or 'theory', got {step!r}")
@@ -270,7 +284,7 @@ def mirror_descent(oracle, x0, T, p, step, domain=None, quantizer=None, rng=None
     ``LpBall(1, R)`` (exact Bregman projections), or None. Other parameters as in :func:`sgd`.
     """
     p = _check_p(p)
-    d = np.size(x0)
+    d = as_vector(x0, "x0").size
     r = mirror_exponent(p, d) if r is None else float(r)
     dom = domain if domain is not None else getattr(oracle, "domain", None)
     if dom is not None and not (isinstance(dom, LpBall) and (dom.p == r or dom.p == 1.0)):
