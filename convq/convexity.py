@@ -1,8 +1,10 @@
-"""Numerical convexity diagnostics (convexity-criteria-optimality.txt; gradient-method
-notes, "Convex function", "Monotonicity of gradient", "Lipschitz continuous gradient",
-"Strongly convex function"; the Polyak-Lojasiewicz page).
+"""Numerical convexity diagnostics (D. Merkulov, "Strong convexity criteria. Optimality
+conditions. Lagrange function", lecture notes, Optimization for ML, HSE University: the
+first- and second-order criteria and the Polyak-Lojasiewicz condition; the lecture slides
+"Gradient method" after L. Vandenberghe's EE236C notes: "Convex function", "Monotonicity of
+gradient", "Lipschitz continuous gradient", "Strongly convex function").
 
-``check`` samples points and tests the criteria of the notes on them:
+``check`` samples points and tests these criteria on them:
 
 * Jensen along random chords: f(th x + (1-th) y) <= th f(x) + (1-th) f(y);
 * first-order: f(y) >= f(x) + g(x)'(y - x);
@@ -12,7 +14,7 @@ notes, "Convex function", "Monotonicity of gradient", "Lipschitz continuous grad
 
 and estimates mu (strong convexity: min of (g(x)-g(y))'(x-y)/||x-y||^2 and of the
 Hessian eigenvalues), L (max of ||g(x)-g(y)||/||x-y|| and of the Hessian eigenvalues) and,
-given f*, the PL constant min ||g(x)||^2 / (f(x) - f*) (the notes' form
+given f*, the PL constant min ||g(x)||^2 / (f(x) - f*) (Merkulov's form
 ||grad f||^2 >= mu (f - f*)). A sampling check can only refute convexity: ``convex=True``
 means no violation was found.
 """
@@ -89,7 +91,7 @@ def _check_finite_values(F, G, P):
 
 def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, *, f_star=None, dim=None,
           scale=1.0, rtol=1e-8, max_violations=100):
-    """Look for violations of the convexity criteria of the notes and estimate mu, L, PL.
+    """Look for violations of the convexity criteria above and estimate mu, L, PL.
 
     Parameters
     ----------

@@ -150,7 +150,8 @@ def check_classification_targets(y):
         raise ValueError(f"Input y contains NaN or infinity: a class label must be finite, got "
                          f"{y.ravel()[i]} at index {i}")
     if y.dtype.kind == "f" and np.any(y != np.round(y)):
-        raise ValueError("Unknown label type: continuous (y holds non-integer values). Maybe you are trying to fit a classifier, "
+        raise ValueError("Unknown label type: continuous (y holds non-integer values). Maybe you are trying to "
+                         "fit a classifier, "
                          "which expects discrete classes on a regression target with continuous values.")
     if y.dtype.kind not in "biufUSO":
         raise ValueError(f"Unknown label type: {y.dtype} (y must hold integers, strings or whole floats)")
