@@ -357,8 +357,8 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         classes, idx = np.unique(y, return_inverse=True)
         if classes.size < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the data, but the "
-                             f"data contains only one class: {classes[0]!r}")
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the data, but "
+                             f"y contains only one class: {classes[0]!r}")
         return classes, idx
 
     def _fit_binary(self, X, y01, method, step, tol, max_iter, gen):  # pragma: no cover - abstract

@@ -144,7 +144,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         classes, idx = np.unique(y, return_inverse=True)
         if classes.size < 2:
-            raise ValueError(f"MLPClassifier needs samples of at least 2 classes in the data, but the data "
+            raise ValueError(f"MLPClassifier needs samples of at least 2 classes in the data, but y "
                              f"contains only one class: {classes[0]!r}")
         if classes.size == 2:
             Y = idx.reshape(-1, 1).astype(np.float64)  # one sigmoid output for two classes

@@ -140,5 +140,5 @@ def mirror_step(x, g, r, eta, domain=None) -> np.ndarray:
     elif isinstance(domain, LpBall):
         kind, p, radius = _LPBALL, domain.p, domain.radius
     else:
-        raise ValueError(f"mirror descent supports LpBall domains or None, got {domain!r}")
+        raise ValueError(f"domain must be an LpBall or None (mirror descent supports only those), got {domain!r}")
     return _core._mirror_step(x, g, r, eta, kind, p, radius)

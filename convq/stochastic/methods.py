@@ -285,7 +285,7 @@ def mirror_descent(oracle, x0, T, p, step, domain=None, quantizer=None, rng=None
     """
     p = _check_p(p)
     d = as_vector(x0, "x0").size
-    r = mirror_exponent(p, d) if r is None else float(r)
+    r = mirror_exponent(p, d) if r is None else check_real(r, "r")
     dom = domain if domain is not None else getattr(oracle, "domain", None)
     if dom is not None and not (isinstance(dom, LpBall) and (dom.p == r or dom.p == 1.0)):
         raise ValueError(f"mirror descent with the mirror map of r = {r:g} needs domain=None, LpBall({r:g}, R) "
