@@ -6,18 +6,18 @@
    Cholesky on centred data). Both are exact solvers: the note gives the relative
    difference of the two solutions' costs J.
 2. LogisticRegression with lam = 1 and an intercept on simulated 100000 x 100 (quick:
-   20000 x 50): time to 1e-6 relative suboptimality of the notes' cost (11) +
-   lam/(2m)||theta_r||^2 (f* from very tight solves), for convq's default solver ("bb"
+   20000 x 50): time to 1e-6 relative suboptimality of the cross-entropy cost (Lagarde,
+   "Machine Learning Algebra", section 2.3) + lam/(2m)||theta_r||^2 (f* from very tight solves), for convq's default solver ("bb"
    with the nonmonotone line search, fused C kernels) vs scikit-learn's lbfgs
    (C = 1/lam: the same minimiser). Each solver runs with tolerances from loose to tight;
    the first run that reaches the target is timed (median of 3).
 3. MLPClassifier, 10 classes, 20000 x 50 inputs, one hidden layer of 64 ReLU units, plain
    minibatch SGD (no momentum), batch 200 and 32, 5 epochs: time per epoch vs
    scikit-learn's MLPClassifier(solver="sgd") with the same architecture, batch size,
-   learning rate and epochs (tol=0, no early stopping). convq's output layer is the notes'
-   sigmoids (cost (14)), scikit-learn's a softmax. convq's default epoch_cost="running"
-   records the minibatch costs like scikit-learn's loss_curve_ (the same work per epoch);
-   the epoch_cost="full" row also evaluates cost (14) on all rows after every epoch -- one
+   learning rate and epochs (tol=0, no early stopping). convq's output layer is Lagarde's
+   sigmoids (the cross-entropy of section 3.4), scikit-learn's a softmax. convq's default
+   epoch_cost="running" records the minibatch costs like scikit-learn's loss_curve_ (the same work per epoch);
+   the epoch_cost="full" row also evaluates the cost on all rows after every epoch -- one
    extra forward pass.
 
 Everything runs single-threaded: NumPy's/SciPy's BLAS is pinned to one thread with
@@ -134,7 +134,7 @@ def _mlp_rows(ctx):
                       batch_size=batch, max_iter=epochs, tol=0.0, n_iter_no_change=10 ** 9, shuffle=True,
                       random_state=0).fit(X, y)
         tc, tr = time_pair(ours, ref, repeats=3, min_time=0.0)
-        what = ("epoch_cost='full': cost (14) on all rows each epoch (extra forward pass)" if mode == "full"
+        what = ("epoch_cost='full': the cost on all rows each epoch (extra forward pass)" if mode == "full"
                 else "default epoch_cost='running' (batch costs, as sklearn's loss_curve_)")
         rows.append(Row("models", f"MLP 50-64-10 relu, batch {batch}, per epoch ({m} rows)", tc / epochs,
                         "sklearn MLPClassifier sgd", tr / epochs, note=f"{what}; target: ratio >= 2"))

@@ -1,8 +1,10 @@
-"""Numerical convexity diagnostics (convexity-criteria-optimality.txt; gradient-method
-notes, "Convex function", "Monotonicity of gradient", "Lipschitz continuous gradient",
-"Strongly convex function"; the Polyak-Lojasiewicz page).
+"""Numerical convexity diagnostics (D. Merkulov, "Strong convexity criteria. Optimality
+conditions. Lagrange function", lecture notes, Optimization for ML, HSE University: the
+first- and second-order criteria and the Polyak-Lojasiewicz condition; the lecture slides
+"Gradient method" after L. Vandenberghe's EE236C notes: "Convex function", "Monotonicity of
+gradient", "Lipschitz continuous gradient", "Strongly convex function").
 
-``check`` samples points and tests the criteria of the notes on them:
+``check`` samples points and tests these criteria on them:
 
 * Jensen along random chords: f(th x + (1-th) y) <= th f(x) + (1-th) f(y);
 * first-order: f(y) >= f(x) + g(x)'(y - x);
@@ -12,7 +14,7 @@ notes, "Convex function", "Monotonicity of gradient", "Lipschitz continuous grad
 
 and estimates mu (strong convexity: min of (g(x)-g(y))'(x-y)/||x-y||^2 and of the
 Hessian eigenvalues), L (max of ||g(x)-g(y)||/||x-y|| and of the Hessian eigenvalues) and,
-given f*, the PL constant min ||g(x)||^2 / (f(x) - f*) (the notes' form
+given f*, the PL constant min ||g(x)||^2 / (f(x) - f*) (Merkulov's form
 ||grad f||^2 >= mu (f - f*)). A sampling check can only refute convexity: ``convex=True``
 means no violation was found.
 """
@@ -22,7 +24,7 @@ import numpy as np
 
 from ._result import Result
 from ._rng import as_generator
-from ._validation import as_float_array, check_int, check_positive
+from ._validation import as_float_array, check_int, check_positive, check_real
 from .objectives import Function, Objective
 
 __all__ = ["check", "ConvexityReport"]
@@ -77,9 +79,22 @@ def _as_function(f, grad, hess):
     return Function(f, grad, hess)
 
 
+def _check_finite_values(F, G, P):
+    """f (and grad) must be finite at every test point: a NaN would make every criterion
+    silently pass."""
+    for what, V in (("f", F), ("grad", G)):
+        if V is None:
+            continue
+        bad = ~np.isfinite(V.reshape(V.shape[0], -1)).all(axis=1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{what} is not finite at the test point x = {np.array2string(P[i], threshold=6)}: "
+                             "sample inside the domain of f (sampler= or points=)")
+
+
 def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, *, f_star=None, dim=None,
           scale=1.0, rtol=1e-8, max_violations=100):
-    """Look for violations of the convexity criteria of the notes and estimate mu, L, PL.
+    """Look for violations of the convexity criteria above and estimate mu, L, PL.
 
     Parameters
     ----------
@@ -109,27 +124,37 @@ def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, 
     n = check_int(n, "n", minimum=2)
     scale = check_positive(scale, "scale")
     rtol = check_positive(rtol, "rtol")
+    max_violations = check_int(max_violations, "max_violations", minimum=0)
+    if f_star is not None:
+        f_star = check_real(f_star, "f_star")
+    d_known = getattr(obj, "dim", None) or (None if dim is None else check_int(dim, "dim", minimum=1))
     if points is not None:
         P = as_float_array(points, "points", ndim=2)
+        src = "points"
+        if d_known is not None and P.shape[1] != d_known:
+            raise ValueError(f"points must have {d_known} columns (the dimension of f), got {P.shape[1]}")
+    elif sampler is not None:
+        if not callable(sampler):
+            raise TypeError(f"sampler must be callable(rng, n), got {type(sampler).__name__}")
+        P = as_float_array(sampler(gen, n), "sampler output", ndim=(1, 2))
+        src = "sampler"
+        if P.ndim == 1 and d_known in (None, 1):
+            P = P[:, None]
+        want = f"({n}, {d_known if d_known is not None else 'dim'})"
+        if P.ndim != 2 or P.shape[0] != n or (d_known is not None and P.shape[1] != d_known):
+            raise ValueError(f"sampler(rng, n) must return an array of shape {want} (n points of the dimension "
+                             f"of f), got shape {P.shape}")
     else:
-        d = getattr(obj, "dim", None) or dim
-        if sampler is not None:
-            if not callable(sampler):
-                raise TypeError(f"sampler must be callable(rng, n), got {type(sampler).__name__}")
-            P = as_float_array(sampler(gen, n), "sampler output", ndim=(1, 2))
-            if P.ndim == 1:
-                P = P[:, None]
-        else:
-            if d is None:
-                raise ValueError("give dim=, points= or sampler= so that check knows the dimension")
-            P = scale * gen.standard_normal((n, check_int(d, "dim", minimum=1)))
+        if d_known is None:
+            raise ValueError("give dim=, points= or sampler= so that check knows the dimension")
+        P = scale * gen.standard_normal((n, d_known))
+        src = "dim"
     if P.shape[0] < 2:
         raise ValueError(f"need at least 2 points, got {P.shape[0]}")
-    if getattr(obj, "dim", None) not in (None, P.shape[1]):
-        raise ValueError(f"points must have {obj.dim} columns, got {P.shape[1]}")
     npts, d = P.shape
-    F = np.array([obj.value(p) for p in P])
-    G = np.array([obj.grad(p) for p in P])
+    F = np.array([obj.value(p) for p in P], dtype=float)
+    G = np.array([obj.grad(p) for p in P], dtype=float)
+    _check_finite_values(F, G, P)
     perm = gen.permutation(npts)
     same = perm == np.arange(npts)
     perm[same] = (perm[same] + 1) % npts
@@ -145,7 +170,8 @@ def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, 
 
     # Jensen along chords
     Z = theta[:, None] * P + (1 - theta)[:, None] * Y
-    FZ = np.array([obj.value(z) for z in Z])
+    FZ = np.array([obj.value(z) for z in Z], dtype=float)
+    _check_finite_values(FZ, None, Z)
     jm = theta * F + (1 - theta) * FY - FZ
     scale_j = 1 + np.abs(F) + np.abs(FY)
     add(jm < -rtol * scale_j, jm, "jensen", P, Y)
@@ -159,6 +185,8 @@ def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, 
     gsc = np.linalg.norm(G, axis=1) + np.linalg.norm(GY, axis=1)
     add(mono < -rtol * (1 + gsc * np.sqrt(dist2)), mono, "monotone-gradient", P, Y)
     ok = dist2 > 0
+    if not ok.any():
+        raise ValueError(f"{src} gave no two distinct points: the estimates of mu and L need at least two")
     mu = float(np.min(mono[ok] / dist2[ok])) if ok.any() else np.nan
     L = float(np.max(np.linalg.norm(G - GY, axis=1)[ok] / np.sqrt(dist2[ok]))) if ok.any() else np.nan
     # second order: Hessians at a few points (full matrices when d is small)
@@ -171,6 +199,8 @@ def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, 
                 H = np.column_stack([obj.hessp(p, e) for e in np.eye(d)])
             except ValueError:
                 break
+            if not np.all(np.isfinite(H)):
+                raise ValueError(f"the Hessian of f is not finite at x = {np.array2string(p, threshold=6)}")
             H = 0.5 * (H + H.T)
             w = np.linalg.eigvalsh(H)
             eig_min, eig_max = min(eig_min, w[0]), max(eig_max, w[-1])
@@ -192,5 +222,7 @@ def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, 
         gap = F - float(f_star)
         okp = gap > 1e-12 * (1 + abs(float(f_star)))
         pl = float(np.min(np.einsum("ij,ij->i", G, G)[okp] / gap[okp])) if okp.any() else np.nan
+    if not (np.isfinite(mu) and np.isfinite(L)):  # never claim convexity from NaN estimates
+        raise ValueError(f"the estimates of mu and L are not finite (mu = {mu}, L = {L}) on these {src} points")
     convex = len(violations) == 0
     return ConvexityReport(convex, max(mu, 0.0) if convex else mu, L, pl, violations, n_tests)

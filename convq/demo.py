@@ -184,7 +184,7 @@ def run(argv=None) -> int:
         ci = "-" if math.isnan(row["subopt_ci95"]) else f"{row['subopt_ci95']:.2g}"
         print(f"{name:<14} {row['bits_per_step']:>10} {row['total_bits']:>12.4g} {row['subopt_mean']:>11.3e} "
               f"{ci:>9} {accuracy(row['x']):>9.3f} {row['time']:>7.2f}s")
-    print(f"\n(accuracy of the unregularised decision rule (10) on the training data; full-batch optimum: "
+    print(f"\n(accuracy of the unregularised decision rule (predict 1 iff h >= 1/2) on the training data; full-batch optimum: "
           f"{accuracy(star.x):.3f})")
     if not args.no_plot:
         try:

@@ -6,8 +6,8 @@ z = X_b theta, the loss derivative r, and X_b' r while the rows are in cache), s
 reads the data once where the textbook ``X @ theta`` then ``X.T @ r`` reads it twice.
 
 Costs are exactly those of M. Lagarde, "Machine Learning Algebra" (2022): the regularised
-least-squares cost (section 1.6), the cross-entropy cost of logistic regression (section 2.3,
-eq. (11)), the SVM hinge cost (section 4.2, eq. (16), with the slope-k hinges (17)-(18) of
+least-squares cost (section 1.6), the cross-entropy cost of logistic regression (section 2.3),
+the SVM hinge cost (section 4.2, with the slope-k hinge costs cost_1 and cost_0 of
 section 4.3); and the smoothed LASSO of the lecture slides "Gradient method" (section
 "LASSO: smoothing"):
 
@@ -231,8 +231,9 @@ def nesterov_hard(n, L=1.0, k=None, *, threads=None):
 
 
 class LeastSquares(Objective):
-    """J(theta) = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2 (ML notes, linear
-    regression cost; theta[0] unpenalised intercept when ``intercept=True``)."""
+    """J(theta) = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2 (Lagarde, "Machine
+    Learning Algebra", sections 1.3 and 1.6: the regularised least-squares cost; theta[0]
+    unpenalised intercept when ``intercept=True``)."""
 
     _kind = _LSQ
 
@@ -251,7 +252,8 @@ class LeastSquares(Objective):
 
 class Logistic(LeastSquares):
     """J(theta) = 1/m sum_i [ln(1 + e^{z_i}) - y_i z_i] + lam/(2m) ||theta_r||^2, which is
-    eq. (11) of the ML notes written stably; labels y in {0, 1}. The Hessian is bounded
+    the cross-entropy cost of Lagarde's "Machine Learning Algebra" (section 2.3) written
+    stably; labels y in {0, 1}. The Hessian is bounded
     by X'X/(4m) + lam/m, which ``lipschitz`` returns."""
 
     _kind = _LOGI
@@ -268,10 +270,10 @@ class Logistic(LeastSquares):
 
 
 class Hinge(LeastSquares):
-    """SVM hinge cost (Lagarde, "Machine Learning Algebra", section 4.2, eq. (16)): J = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
-    with cost_1(z) = k max(0, 1 - z) (17) and cost_0(z) = k (1 + z) for z >= -1, else 0
-    (18), k = ``slope``; labels y in {0, 1}. Not differentiable: ``grad`` is the
-    subgradient with the case split of (17)-(18); there is no ``hessp``."""
+    """SVM hinge cost (Lagarde, "Machine Learning Algebra", section 4.2): J = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
+    with cost_1(z) = k max(0, 1 - z) and cost_0(z) = k (1 + z) for z >= -1, else 0
+    (section 4.3), k = ``slope``; labels y in {0, 1}. Not differentiable: ``grad`` is the
+    subgradient with the case split of cost_1 and cost_0; there is no ``hessp``."""
 
     _kind = _HINGE
 

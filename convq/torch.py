@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from ._lp import norm_order_of
+from ._rng import as_generator, spawn
 
 __all__ = ["quantized_hook", "QuantizedHook"]
 
@@ -59,11 +60,12 @@ class QuantizedHook:
             quantizer = Identity("float64")
         if not isinstance(quantizer, Quantizer):
             raise TypeError(f"quantizer must be a convq.quantize quantizer, got {type(quantizer).__name__}")
-        if rng is not None and not isinstance(rng, (int, np.integer, np.random.SeedSequence)):
-            raise TypeError("rng must be None, a non-negative int seed or a numpy.random.SeedSequence (each rank "
-                            f"derives its own stream from it), got {type(rng).__name__}")
-        if isinstance(rng, (int, np.integer)) and int(rng) < 0:
-            raise ValueError(f"rng seed must be non-negative, got {int(rng)}")
+        if rng is not None and not isinstance(rng, (np.random.SeedSequence, np.random.Generator)):
+            as_generator(rng)  # the library's checks: TypeError/ValueError naming rng
+            if isinstance(rng, np.random.BitGenerator):
+                rng = np.random.Generator(rng)
+        if not isinstance(gain_shape, (bool, np.bool_)):
+            raise TypeError(f"gain_shape must be True or False, got {gain_shape!r}")
         # DDP's register_comm_hook logs hook.__name__ / __qualname__ (function attributes)
         self.__name__ = self.__qualname__ = "convq_quantized_hook"
         self.quantizer = quantizer
@@ -83,9 +85,13 @@ class QuantizedHook:
 
     def _generator(self, rank, world):
         if self._gen is None:
-            seq = (self._seed if isinstance(self._seed, np.random.SeedSequence)
-                   else np.random.SeedSequence(None if self._seed is None else int(self._seed)))
-            self._gen = np.random.default_rng(seq.spawn(world)[rank])
+            if isinstance(self._seed, np.random.Generator):
+                # every rank draws the same children from its own copy of the same Generator
+                self._gen = spawn(self._seed, world)[rank]
+            else:
+                seq = (self._seed if isinstance(self._seed, np.random.SeedSequence)
+                       else np.random.SeedSequence(None if self._seed is None else int(self._seed)))
+                self._gen = np.random.default_rng(seq.spawn(world)[rank])
         return self._gen
 
     def _encode(self, g):
@@ -184,7 +190,9 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> Qua
     Parameters
     ----------
     quantizer : a convq.quantize quantizer (None = Identity("float64"): raw float64)
-    rng : None, int or SeedSequence; rank r uses child r of ``SeedSequence(rng).spawn(N)``
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator; rank r uses child
+        r of ``SeedSequence(rng).spawn(N)`` (for a Generator: child r of
+        ``convq._rng.spawn(rng, N)``, so every rank must pass an equally seeded Generator)
     gain_shape : bool, default True; False sends each bucket to the quantizer as it is
         (it must then be admissible; otherwise every rank raises DistributedError)
     group : process group (default: the ``state`` passed to ``register_comm_hook`` if it

@@ -70,8 +70,9 @@ def test_hook_validation():
     import convq.torch as ct
     with pytest.raises(TypeError, match="convq.quantize quantizer"):
         ct.quantized_hook("qsgd")
+    ct.quantized_hook(None, rng=np.random.default_rng(0))  # a Generator, as everywhere else
     with pytest.raises(TypeError, match="rng must be"):
-        ct.quantized_hook(None, rng=np.random.default_rng(0))
+        ct.quantized_hook(None, rng="0")
     with pytest.raises(ValueError, match="non-negative"):
         ct.quantized_hook(None, rng=-1)
     assert repr(ct.quantized_hook(None)).startswith("QuantizedHook(Identity(")

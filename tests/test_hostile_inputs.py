@@ -3,9 +3,12 @@ optimisation, objective, bound and coding modules, each argument fed the hostile
 kind (NaN, Inf, empty, wrong ndim/length, complex/str/object dtypes, non-contiguous views,
 negative/zero/huge numbers, integers >= 2^63, wrong types). Each must raise ValueError or
 TypeError (DecodeError for malformed payloads) whose message names the argument; none may
-crash, hang, overflow or answer. The sampling, models and stochastic modules have their own
-sweeps (test_hardening_sampling.py, test_hardening_models.py)."""
+crash, hang, overflow or answer. A second table below does the same for convq.models (fit,
+predict, score... of every estimator and every constructor parameter), convq.stochastic,
+convq.convexity and convq.torch. The sampling module has its own sweep
+(test_hardening_sampling.py)."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -251,3 +254,267 @@ def test_layouts_give_the_same_minimiser_and_lasso():
     r0 = OPT.minimize(o, np.zeros(5), method="bb", tol=1e-10)
     for name, x0 in _layouts(np.zeros(5)).items():
         np.testing.assert_array_equal(OPT.minimize(o, x0, method="bb", tol=1e-10).x, r0.x, err_msg=name)
+
+
+# ---- the same sweep over convq.models, convq.stochastic, convq.convexity, convq.torch -----------
+
+from convq import convexity as CVX  # noqa: E402
+from convq import models as M  # noqa: E402
+from convq import stochastic as S  # noqa: E402
+from convq.quantize import SimQ  # noqa: E402
+
+XC = RNG.standard_normal((30, 3))
+YC = (XC[:, 0] + 0.5 * RNG.standard_normal(30) > 0).astype(int)
+YR = XC @ np.array([1.0, -2.0, 0.5]) + 0.1 * RNG.standard_normal(30)
+BAD_INT = [0, -1, 2**63, 2**64 + 3, 1.5, "x", None]
+BAD_INT_OR_NONE = [0, -1, 2**63, 2**64 + 3, 1.5, "x"]
+BAD_QUANTIZER = [object(), SimQ, "simq", 3]
+BAD_RNG = ["x", 1.5, -1, object(), np.random.RandomState(0)]
+_ESTIMATORS = {
+    "LinearRegression": (M.LinearRegression, dict(), YR),
+    "Ridge": (M.Ridge, dict(), YR),
+    "LogisticRegression": (M.LogisticRegression, dict(max_iter=50), YC),
+    "LinearSVM": (M.LinearSVM, dict(max_iter=50), YC),
+    "MLPClassifier": (M.MLPClassifier, dict(hidden=(4,), epochs=2), YC),
+}
+
+
+def _fitter(name):
+    """est(**params).fit(X, y) as one function whose parameters are the sweep's arguments."""
+    cls, base, y_default = _ESTIMATORS[name]
+
+    def fit(X=XC, y=y_default, **params):
+        return cls(**{**base, **params}).fit(X, y)
+    fit.__qualname__ = f"{name}.fit"
+    return fit
+
+
+def _method(name, meth):
+    """The fitted estimator's method `meth` (predict, score, ...) with keyword X (and y)."""
+    cls, base, y_default = _ESTIMATORS[name]
+    est = cls(**base).fit(XC, y_default)
+    bound = getattr(est, meth)
+
+    def call(X=XC, y=y_default):
+        return bound(X) if meth in ("predict", "predict_proba", "predict_log_proba", "decision_function") \
+            else bound(X, y)
+    call.__qualname__ = f"{name}.{meth}"
+    return call
+
+
+def _oracle():
+    return S.MinibatchOracle(O.LeastSquares(XC, YR), 5, domain=S.LpBall(2, 3.0))
+
+
+def _cases_models_stochastic():
+    cases = []
+
+    def add(fn, kwargs, arg, bads, ok=(ValueError, TypeError)):
+        for i, bad in enumerate(bads):
+            cases.append(pytest.param(fn, kwargs, arg, bad, ok, id=f"{getattr(fn, '__qualname__', fn)}-{arg}-{i}"))
+
+    # models: fit(X, y) and every constructor parameter, then predict/score/... on a fitted model
+    y_bad_cls = _bad_arrays((30,)) + [np.full(30, 0.5), np.ones(30)]
+    for name in _ESTIMATORS:
+        fit = _fitter(name)
+        add(fit, {}, "X", _bad_arrays(XC.shape, length_fixed=False))
+        add(fit, {}, "y", _bad_arrays((30,)) if name in ("LinearRegression", "Ridge") else y_bad_cls)
+        add(fit, {}, "quantizer", BAD_QUANTIZER)
+        add(fit, {}, "rng", BAD_RNG)
+        add(fit, {}, "threads", BAD_INT_OR_NONE)
+        if name != "MLPClassifier":
+            add(fit, {}, "fit_intercept", [1, "yes", None])
+            add(fit, {}, "tol", BAD_REAL + [-1.0])
+            add(fit, {}, "max_iter", BAD_INT)
+            add(fit, {}, "method", ["newton-cg", 3])
+            add(fit, {}, "step", ["wolfe", 3])
+        for meth in ("predict", "score") + (("predict_proba",) if name in ("LogisticRegression", "MLPClassifier")
+                                           else ()) + (("decision_function",) if name in ("LogisticRegression",
+                                                                                           "LinearSVM") else ()):
+            add(_method(name, meth), {}, "X", _bad_arrays(XC.shape))
+        if name in ("LinearRegression", "Ridge", "LogisticRegression", "MLPClassifier"):
+            add(_method(name, "cost"), {}, "X", _bad_arrays(XC.shape))
+    add(_fitter("LinearRegression"), {}, "solver", ["svd", None, 3])
+    add(_fitter("Ridge"), {}, "lam", BAD_REAL + [-1.0])
+    add(_fitter("LogisticRegression"), {}, "lam", BAD_REAL + [-1.0])
+    add(_fitter("LinearSVM"), {}, "C", BAD_REAL + [-1.0, 0.0])
+    add(_fitter("LinearSVM"), {}, "slope", BAD_REAL + [-1.0, 0.0])
+    add(_fitter("LinearSVM"), {}, "delta_min", BAD_REAL + [-1.0, 0.0])
+    mlp = _fitter("MLPClassifier")
+    add(mlp, {}, "hidden", [(0,), (-1,), (2**63,), (1.5,), ("x",), None, "x", (4,) * 40, (2**40,)])
+    add(mlp, {}, "activation", ["gelu", None, 3])
+    add(mlp, {}, "lam", BAD_REAL + [-1.0])
+    add(mlp, {}, "learning_rate", BAD_REAL + [-1.0, 0.0])
+    add(mlp, {}, "batch_size", BAD_INT)
+    add(mlp, {}, "epochs", BAD_INT)
+    add(mlp, {}, "init", ["xavier", None, 3])
+    add(mlp, {}, "method", ["adam", None, 3])
+    add(mlp, {}, "step", [0.1, "fixed"])
+    add(mlp, {}, "epoch_cost", ["last", None, 3])
+    add(M.f1_score, dict(y_true=[1, 0, 1], y_pred=[1, 1, 0]), "y_true", [[], [1, 0], None])
+    add(M.f1_score, dict(y_true=[1, 0, 1], y_pred=[1, 1, 0]), "y_pred", [[1, 0], [[1, 0, 1, 1]], None])
+    add(M.project, dict(x=[1.0, 2.0], onto=[1.0, 0.0]), "x", _bad_arrays((2,), length_fixed=False))
+    add(M.project, dict(x=[1.0, 2.0], onto=[1.0, 0.0]), "onto", _bad_arrays((2,)) + [[0.0, 0.0]])
+
+    # stochastic: domains
+    add(S.LpBall, dict(p=2.0, radius=1.0), "p", [math.nan, -math.inf, "x", None, 1j, 0.5, -1.0])
+    add(S.LpBall, dict(p=2.0, radius=1.0), "radius", BAD_REAL + [-1.0, 0.0])
+    ball = S.LpBall(1, 1.0)
+    add(ball.project, dict(x=np.ones(3)), "x", _bad_arrays((3,), length_fixed=False))
+    add(ball.contains, dict(x=np.ones(3)), "x", _bad_arrays((3,), length_fixed=False))
+    add(ball.diameter, dict(d=3), "d", BAD_INT)
+    add(ball.diameter, dict(d=3), "norm", [math.nan, "x", None, 0.5])
+    add(S.Box, dict(lo=np.zeros(3), hi=np.ones(3)), "lo", [[math.nan] * 3, "x", None, [[0.0] * 3], 1j, [2.0] * 3])
+    add(S.Box, dict(lo=np.zeros(3), hi=np.ones(3)), "hi", [[math.nan] * 3, "x", None, [0.0, 0.0], 1j, [-1.0] * 3])
+    add(S.Box, dict(lo=0.0, hi=1.0, d=3), "d", BAD_INT)
+    box = S.Box(np.zeros(3), np.ones(3))
+    add(box.project, dict(x=np.ones(3)), "x", _bad_arrays((3,)))
+    add(box.contains, dict(x=np.ones(3)), "x", _bad_arrays((3,)))
+    add(box.diameter, dict(), "norm", [math.nan, "x", None, 0.5])
+    add(S.mirror_exponent, dict(p=1.5, d=10), "p", [math.nan, "x", None, 0.5, 3.0])
+    add(S.mirror_exponent, dict(p=1.5, d=10), "d", BAD_INT)
+    add(S.mirror_step, dict(x=np.ones(3) * 0.1, g=np.ones(3), r=1.5, eta=0.1), "x", _bad_arrays((3,), length_fixed=False))
+    add(S.mirror_step, dict(x=np.ones(3) * 0.1, g=np.ones(3), r=1.5, eta=0.1), "g", _bad_arrays((3,)))
+    add(S.mirror_step, dict(x=np.ones(3) * 0.1, g=np.ones(3), r=1.5, eta=0.1), "r", BAD_REAL + [1.0, 3.0])
+    add(S.mirror_step, dict(x=np.ones(3) * 0.1, g=np.ones(3), r=1.5, eta=0.1), "eta", BAD_REAL + [-1.0, 0.0])
+    add(S.mirror_step, dict(x=np.ones(3) * 0.1, g=np.ones(3), r=1.5, eta=0.1), "domain", ["ball", 3, box])
+    # stochastic: problems and oracles
+    for fn in (S.bernoulli_product_problem, S.paninski_problem):
+        add(fn, dict(d=8, p=2.0), "d", BAD_INT)
+        add(fn, dict(d=8, p=2.0), "p", [math.nan, "x", None, 0.5])
+        add(fn, dict(d=8, p=2.0), "B", BAD_REAL + [-1.0, 0.0])
+        add(fn, dict(d=8, p=2.0), "D", BAD_REAL + [-1.0, 0.0])
+        add(fn, dict(d=8, p=2.0), "delta", BAD_REAL + [-1.0, 0.0, 0.75])
+        add(fn, dict(d=8, p=2.0), "domain", ["sphere", None, 3])
+        add(fn, dict(d=8, p=2.0), "rng", BAD_RNG)
+    add(S.LinearSignProblem, dict(kind="bernoulli", d=3, p=2.0, B=1.0, D=1.0, delta=0.25, alpha=np.ones(3)), "alpha",
+        [np.zeros(3), np.ones(4), "x", None, [math.nan] * 3])
+    add(S.LinearSignProblem, dict(kind="bernoulli", d=3, p=2.0, B=1.0, D=1.0, delta=0.25, alpha=np.ones(3)), "kind",
+        ["gauss", None, 3])
+    prob = S.bernoulli_product_problem(8, 2.0, rng=0)
+    add(prob.sample, dict(), "n", [-1, 2**63, 1.5, "x"])
+    add(prob.sample, dict(), "rng", BAD_RNG)
+    add(S.MinibatchOracle, dict(objective=O.LeastSquares(XC, YR), batch=5, domain=S.LpBall(2, 3.0)), "objective",
+        [None, 3, "x", O.Quadratic(np.eye(3)), lambda x: 0.0])
+    add(S.MinibatchOracle, dict(objective=O.LeastSquares(XC, YR), batch=5, domain=S.LpBall(2, 3.0)), "batch", BAD_INT)
+    add(S.MinibatchOracle, dict(objective=O.LeastSquares(XC, YR), batch=5, domain=S.LpBall(2, 3.0)), "p",
+        [math.nan, "x", None, 0.5])
+    add(S.MinibatchOracle, dict(objective=O.LeastSquares(XC, YR), batch=5, domain=S.LpBall(2, 3.0)), "domain",
+        ["ball", 3, None])
+    add(S.MinibatchOracle, dict(objective=O.LeastSquares(XC, YR), batch=5, domain=S.LpBall(2, 3.0)), "f_star",
+        [math.nan, math.inf, "x", 1j])
+    add(S.NoisyOracle, dict(objective=O.LeastSquares(XC, YR), noise=0.1, B=10.0), "noise", BAD_REAL + [-1.0])
+    add(S.NoisyOracle, dict(objective=O.LeastSquares(XC, YR), noise=0.1, B=10.0), "B", BAD_REAL + [-1.0, 0.0])
+    orc = _oracle()
+    add(orc.sample, dict(x=np.zeros(3)), "x", _bad_arrays((3,)))
+    add(orc.sample, dict(x=np.zeros(3)), "n", [0, -1, 2**63, 1.5, "x"])
+    add(orc.sample, dict(x=np.zeros(3)), "rng", BAD_RNG)
+    add(orc.value, dict(x=np.zeros(3)), "x", _bad_arrays((3,)))
+    # stochastic: the methods
+    sg = dict(oracle=orc, x0=np.zeros(3), T=20, step=0.01)
+    add(S.sgd, sg, "oracle", [None, 3, "x", lambda x: 0.0])
+    add(S.sgd, sg, "x0", _bad_arrays((3,)) + [np.full(3, 10.0)])
+    add(S.sgd, sg, "T", BAD_INT)
+    add(S.sgd, sg, "step", [math.nan, math.inf, -1.0, 0.0, "fast", None, 1j, [0.1, 0.2], np.full(20, np.nan),
+                            lambda t: -1.0])
+    add(S.sgd, sg, "domain", ["ball", 3])
+    add(S.sgd, sg, "quantizer", BAD_QUANTIZER)
+    add(S.sgd, sg, "rng", BAD_RNG)
+    add(S.sgd, sg, "record_every", [0, -1, 2**63, 1.5, "x"])
+    add(S.sgd, sg, "engine", ["fast", None, 3])
+    md = dict(oracle=orc, x0=np.zeros(3), T=20, p=1.5, step=0.01, domain=S.LpBall(1, 3.0))
+    add(S.mirror_descent, md, "x0", _bad_arrays((3,)))
+    add(S.mirror_descent, md, "T", BAD_INT)
+    add(S.mirror_descent, md, "p", [math.nan, "x", None, 0.5, 3.0])
+    add(S.mirror_descent, md, "step", [math.nan, -1.0, 0.0, "fast", None])
+    add(S.mirror_descent, md, "domain", ["ball", 3, box])
+    add(S.mirror_descent, md, "quantizer", BAD_QUANTIZER)
+    add(S.mirror_descent, md, "rng", BAD_RNG)
+    add(S.mirror_descent, md, "r", [math.nan, "x", 1.0, 3.0])
+    th = dict(method="sgd", oracle=orc, domain=S.LpBall(2, 3.0), quantizer=None, T=100, d=3)
+    add(S.theory_step, th, "method", ["adam", None, 3])
+    add(S.theory_step, th, "T", BAD_INT)
+    add(S.theory_step, th, "d", BAD_INT)
+    add(S.theory_step, th, "quantizer", BAD_QUANTIZER)
+    add(S.theory_step, th, "domain", ["ball", 3])
+    cmp = dict(problem=prob, quantizers=[None], T=10, repeats=2)
+    add(S.compare, cmp, "problem", [None, 3, "x", orc])
+    add(S.compare, cmp, "quantizers", [[], None, 3, [object()], [SimQ]])
+    add(S.compare, cmp, "T", BAD_INT)
+    add(S.compare, cmp, "repeats", BAD_INT)
+    add(S.compare, cmp, "rng", BAD_RNG)
+    add(S.compare, cmp, "step", ["fast", -1.0, math.nan])
+    add(S.compare, cmp, "method", ["adam", 3])
+    add(S.compare, cmp, "x0", _bad_arrays((8,), none_ok=True))
+    add(S.compare, cmp, "record_every", [-1, 2**63, 1.5, "x"])
+    add(S.compare, cmp, "progress", [3, "x"])
+    # convexity
+    quad = O.Quadratic(np.eye(3))
+    add(CVX.check, dict(f=quad, n=10, rng=0), "f", [None, 3, "x"])
+    add(CVX.check, dict(f=lambda x: float(x @ x), n=10, dim=3, rng=0), "grad", [3, "x"])
+    add(CVX.check, dict(f=lambda x: float(x @ x), n=10, dim=3, rng=0), "hess", [3, "x"])
+    add(CVX.check, dict(f=quad, n=10, rng=0), "sampler", [3, "x", lambda g, n: np.ones((n, 2)),
+                                                          lambda g, n: np.full((n, 3), np.nan),
+                                                          lambda g, n: np.ones((n, 3)), lambda g, n: "x"])
+    add(CVX.check, dict(f=quad, n=10, rng=0), "points", _bad_arrays((10, 3), none_ok=True))
+    add(CVX.check, dict(f=quad, n=10, rng=0), "n", [1, -1, 2**63, 1.5, "x", None])
+    add(CVX.check, dict(f=quad, n=10, rng=0), "rng", BAD_RNG)
+    add(CVX.check, dict(f=quad, n=10, rng=0), "f_star", [math.nan, "x", 1j])
+    add(CVX.check, dict(f=lambda x: float(x @ x), n=10, rng=0), "dim", [0, -1, 2**63, 1.5, "x"])
+    add(CVX.check, dict(f=quad, n=10, rng=0), "scale", BAD_REAL + [-1.0, 0.0])
+    add(CVX.check, dict(f=quad, n=10, rng=0), "rtol", BAD_REAL + [-1.0])
+    add(CVX.check, dict(f=quad, n=10, rng=0), "max_violations", [-1, 2**63, 1.5, "x", None])
+    # torch
+    try:
+        import torch  # noqa: F401
+        from convq import torch as CT
+    except ImportError:  # pragma: no cover - optional dependency
+        CT = None
+    if CT is not None:
+        add(CT.quantized_hook, dict(), "quantizer", BAD_QUANTIZER)
+        add(CT.quantized_hook, dict(), "rng", BAD_RNG + [2**64 * -1])
+        add(CT.quantized_hook, dict(), "gain_shape", ["yes", None, 2])
+    return cases
+
+
+CASES2 = _cases_models_stochastic()
+
+
+@pytest.mark.parametrize("fn, kwargs, arg, bad, ok", CASES2)
+def test_bad_argument_is_named_models_stochastic(fn, kwargs, arg, bad, ok):
+    import warnings
+    kw = dict(kwargs)
+    kw[arg] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ok) as info:
+            fn(**kw)
+    # the name as a word: a one-letter argument (X, y, T, d, p, r, n) must not match inside other words
+    named = re.search(r"(?<![A-Za-z0-9_])" + re.escape(arg) + r"(?![A-Za-z0-9])", str(info.value))
+    assert named, f"{fn.__qualname__}({arg}={bad!r}) raised {info.value!r} without naming {arg!r}"
+
+
+def test_sweep_covers_models_stochastic_convexity_torch():
+    covered = {getattr(c.values[0], "__qualname__", "") for c in CASES2}
+    for name in M.__all__:
+        obj = getattr(M, name)
+        if isinstance(obj, type) and issubclass(obj, (BaseException, Warning)):
+            continue
+        if name in _ESTIMATORS:
+            for meth in ("fit", "predict", "score"):
+                assert f"{name}.{meth}" in covered, f"convq.models.{name}.{meth} is not in the sweep"
+        else:
+            assert name in covered, f"convq.models.{name} is not in the sweep"
+    for name in S.__all__:
+        if name in ("SGDResult", "Comparison"):
+            continue  # result records
+        assert name in covered, f"convq.stochastic.{name} is not in the sweep"
+    for meth in ("LpBall.project", "LpBall.contains", "LpBall.diameter", "Box.project", "Box.contains",
+                 "Box.diameter", "_ObjectiveOracle.sample", "_ObjectiveOracle.value", "LinearSignProblem.sample"):
+        assert meth in covered, f"{meth} is not in the sweep"
+    assert "check" in covered
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover
+        return
+    assert "quantized_hook" in covered

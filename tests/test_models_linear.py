@@ -313,7 +313,7 @@ def test_quantized_least_squares_svm_and_mlp(rng):
         warnings.simplefilter("ignore", ConvergenceWarning)
         svm.fit(X, yc)
     assert svm.bits_ == svm.result_.ngev * (32 + q.bits(4)) and svm.score(X, yc) > 0.8
-    mlp = MLPClassifier(hidden=(4,), epochs=20, batch_size=20, quantizer=q, rng=3).fit(X, yc)
+    mlp = MLPClassifier(hidden=(4,), epochs=20, batch_size=20, learning_rate=0.5, init="notes", quantizer=q, rng=3).fit(X, yc)
     n_batches = 20 * 5
     assert mlp.bits_ == n_batches * (32 + q.bits(mlp.theta_.size)) and mlp.score(X, yc) > 0.8
     with pytest.raises(TypeError, match="quantizer"):

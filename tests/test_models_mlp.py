@@ -129,12 +129,38 @@ def test_threads_do_not_change_the_result_and_split_batches_are_exact(rng):
     assert costs[0] == pytest.approx(_core._mlp_cost_grad(sizes, 2, th, X, Y, None, lam)[0], rel=1e-12)
 
 
-def test_check_estimator():
+def test_check_estimator_at_default_parameters():
     from sklearn.utils.estimator_checks import check_estimator
-    # No check is skipped; hidden=(20,), 200 epochs so the tiny networks of the checks fit.
-    res = check_estimator(MLPClassifier(hidden=(20,), epochs=200, rng=0), on_fail=None)
+    # No check is skipped, and the estimator is the default one.
+    res = check_estimator(MLPClassifier(), on_fail=None)
     failed = [(r["check_name"], str(r["exception"])) for r in res if r["status"] == "failed"]
     assert failed == []
+
+
+@pytest.mark.parametrize("loader", ["load_digits", "load_iris"])
+def test_defaults_learn_digits_and_iris(loader):
+    """MLPClassifier() with no argument learns the usual data sets on raw features (a
+    fixed stratified 25 % split; the defaults are seeded, so the accuracy is fixed)."""
+    import sklearn.datasets
+    from sklearn.model_selection import train_test_split
+    X, y = getattr(sklearn.datasets, loader)(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    clf = MLPClassifier().fit(Xtr, ytr)
+    assert clf.score(Xte, yte) >= 0.9
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+
+
+def test_init_options(rng):
+    X = rng.normal(size=(40, 30))
+    y = np.arange(40) % 5
+    for init, bound in [("glorot", lambda a, b: np.sqrt(6 / (a + b))), ("notes", lambda a, b: 0.002),
+                        ("he", lambda a, b: np.sqrt(6 / a))]:
+        clf = MLPClassifier(hidden=(20,), epochs=1, learning_rate=1e-12, init=init, rng=1).fit(X, y)
+        W = clf.coefs_[0]  # 20 x 30, moved by at most 1e-12 from its initial values
+        r = bound(30, 20)
+        assert np.all(np.abs(W) <= r + 1e-9) and W.std() > 0.4 * r
+    with pytest.raises(ValueError, match="init must be one of"):
+        MLPClassifier(init="xavier").fit(X, y)
 
 
 def test_pipeline_and_grid_search():

@@ -1,4 +1,4 @@
-"""The estimators of the ML-algebra notes (ml-algebra-regression-nn-svm.txt), with
+"""The estimators of M. Lagarde's lecture notes "Machine Learning Algebra" (2022), with
 scikit-learn conventions: ``fit`` returns self, fitted attributes end in ``_``,
 ``get_params``/``set_params``; usable in ``Pipeline`` and ``GridSearchCV``.
 

@@ -83,7 +83,10 @@ def check_X(X, estimator=None, reset=False):
     if arr.dtype.kind == "c":
         raise ValueError("Complex data not supported: X has dtype {}".format(arr.dtype))
     if arr.dtype.kind == "O":
-        arr = arr.astype(np.float64)  # raises TypeError for non-numbers, as scikit-learn does
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:  # TypeError for non-numbers, as scikit-learn does
+            raise type(exc)(f"X must hold real numbers: {exc}") from None
     elif arr.dtype.kind not in "fiub":
         raise ValueError(f"X must be numeric, got dtype {arr.dtype}")
     if arr.ndim != 2:
@@ -91,9 +94,11 @@ def check_X(X, estimator=None, reset=False):
                          "Reshape your data either using array.reshape(-1, 1) if your data has a single "
                          "feature or array.reshape(1, -1) if it contains a single sample.")
     if arr.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
+        raise ValueError(f"X is empty: found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
+                         "required.")
     if arr.shape[1] == 0:
-        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
+        raise ValueError(f"X is empty: found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                         "required.")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):  # fast path: one sum, no mask
         try:
@@ -123,17 +128,39 @@ def check_X_y(X, y, estimator=None):
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, {y.shape[0]}]")
+        raise ValueError(f"X and y have inconsistent lengths: found input variables with inconsistent numbers of "
+                         f"samples: [{X.shape[0]}, {y.shape[0]}]")
     return X, y
 
 
 def check_classification_targets(y):
-    """Reject continuous targets (as scikit-learn's check_classification_targets)."""
+    """Reject non-finite and continuous targets (as scikit-learn's check_classification_targets).
+
+    NaN and +-inf are never class labels: a float (or object) y holding one raises
+    ValueError naming y, before any label is made of it."""
+    if y.dtype.kind in "fc":
+        finite = np.isfinite(y)
+    elif y.dtype.kind == "O":
+        finite = np.array([not (isinstance(v, (float, complex, np.floating, np.complexfloating))
+                                and not np.isfinite(v)) for v in y.ravel()], dtype=bool)
+    else:
+        finite = None
+    if finite is not None and not np.all(finite):
+        i = int(np.flatnonzero(~np.asarray(finite).ravel())[0])
+        raise ValueError(f"Input y contains NaN or infinity: a class label must be finite, got "
+                         f"{y.ravel()[i]} at index {i}")
     if y.dtype.kind == "f" and np.any(y != np.round(y)):
-        raise ValueError("Unknown label type: continuous. Maybe you are trying to fit a classifier, "
+        raise ValueError("Unknown label type: continuous (y holds non-integer values). Maybe you are trying to "
+                         "fit a classifier, "
                          "which expects discrete classes on a regression target with continuous values.")
     if y.dtype.kind not in "biufUSO":
-        raise ValueError(f"Unknown label type: {y.dtype}")
+        raise ValueError(f"Unknown label type: {y.dtype} (y must hold integers, strings or whole floats)")
+    if y.dtype.kind == "O":
+        try:
+            np.unique(y)
+        except TypeError:
+            raise TypeError("y holds labels that cannot be compared with each other (class labels must be "
+                            "numbers or strings)") from None
 
 
 def check_fitted(estimator, attribute):

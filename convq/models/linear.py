@@ -1,20 +1,23 @@
-r"""The linear models of the ML-algebra notes (ml-algebra-regression-nn-svm.txt, sections
-1, 2 and 4), as scikit-learn-style estimators trained by convq's objectives and
+r"""The linear models of M. Lagarde, "Machine Learning Algebra" (2022, sections 1, 2 and 4),
+as scikit-learn-style estimators trained by convq's objectives and
 :func:`convq.optimize.minimize`.
 
 =====================  ====================================================================
-``LinearRegression``   J = 1/(2m) ||X theta - y||^2 (eq. 6); normal equation (section 1.4)
-                       by Cholesky or QR, or any ``minimize`` method (GD is eq. 7)
+``LinearRegression``   the least-squares cost J = 1/(2m) ||X theta - y||^2 (section 1.3);
+                       normal equation (section 1.4) by Cholesky or QR, or any ``minimize``
+                       method (gradient descent is section 1.5)
 ``Ridge``              J + lam/(2m) ||theta_r||^2 (section 1.6); regularised normal equation
                        theta = (X'X + lam M)^{-1} X'y, M = diag(0, 1, ..., 1) (section 1.7)
-``LogisticRegression`` cost (11) + lam/(2m) ||theta_r||^2 (section 2.5), h = g(X theta),
-                       decision rule (10); one-vs-all for K > 2 classes
-``LinearSVM``          cost (16) with the slope-k hinge costs cost_1 (17), cost_0 (18),
-                       labels {0, 1}; h = 1 iff theta'x >= 0 (section 4.1); one-vs-all
+``LogisticRegression`` the cross-entropy cost (section 2.3) + lam/(2m) ||theta_r||^2
+                       (section 2.5), h = g(X theta), predicting 1 iff h >= 1/2 (section 2.2);
+                       one-vs-all for K > 2 classes
+``LinearSVM``          the SVM hinge cost (section 4.2) with the slope-k hinge costs cost_1,
+                       cost_0 (section 4.3), labels {0, 1}; h = 1 iff theta'x >= 0
+                       (section 4.1); one-vs-all
 =====================  ====================================================================
 
-Here X carries the notes' column of ones implicitly: theta_0 is ``intercept_`` and is never
-penalised; theta_r is ``coef_``.
+Here X carries the notes' column of ones (section 1.1) implicitly: theta_0 is ``intercept_``
+and is never penalised; theta_r is ``coef_``.
 
 Quantized gradients: with ``quantizer=q`` every gradient that the optimiser uses passes
 through the gain-shape wrapper :class:`convq.models._quantized.GainShape` (||g|| as a
@@ -32,7 +35,7 @@ import numpy as np
 from .._optional import import_optional
 from .. import objectives as _obj
 from .._rng import as_generator
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_positive, check_quantizer, check_threads
 from ..optimize import OptimizeResult, minimize
 from ._base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_classification_targets, check_fitted,
                     check_X, check_X_y)
@@ -49,7 +52,7 @@ _MINIMIZE_METHODS = ("gd", "bb", "nesterov", "proximal", "fista", "subgradient")
 
 
 def _sigmoid(z):
-    """g(z) = 1 / (1 + e^{-z}) (eq. 8), evaluated without overflow."""
+    """The sigmoid g(z) = 1 / (1 + e^{-z}) (section 2.1), evaluated without overflow."""
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
@@ -70,11 +73,10 @@ class _Iterative:
             raise ValueError(f"step must be 'fixed', 'armijo', 'exact' or None, got {step!r}")
         tol = check_positive(self.tol, "tol", allow_zero=True)
         max_iter = check_int(self.max_iter, "max_iter", minimum=1)
-        if self.quantizer is not None:
-            for attr in ("encode", "decode", "bits"):
-                if not callable(getattr(self.quantizer, attr, None)):
-                    raise TypeError(f"quantizer must provide encode/decode/bits (a convq quantizer), got "
-                                    f"{type(self.quantizer).__name__} without {attr}()")
+        check_quantizer(self.quantizer, "quantizer")
+        # checked whether or not the solver uses them (scikit-learn checks every parameter in fit)
+        check_threads(self.threads)
+        as_generator(self.rng)
         return method, step, tol, max_iter
 
     def _run(self, obj, method, step, tol, max_iter, gen, x0=None, **options):
@@ -121,6 +123,8 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
         t0 = time.perf_counter()
         X, y = check_X_y(X, y, self)
         if y.dtype.kind not in "biuf":
+            if y.dtype.kind in "cUSV":
+                raise ValueError(f"y must be real numbers for a regression, got dtype {y.dtype}")
             try:
                 y = y.astype(np.float64)
             except (TypeError, ValueError):
@@ -133,6 +137,7 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
         if not isinstance(intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be True or False, got {type(intercept).__name__}")
         solver = self.solver
+        self._resolve()  # every parameter is checked, also those the closed forms do not use
         if solver in ("normal", "qr"):
             if self.quantizer is not None:
                 raise ValueError(f"quantizer= needs an iterative solver (one of {list(_MINIMIZE_METHODS)} or "
@@ -170,13 +175,14 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """h_theta(X) = X theta (eq. 5)."""
+        """The hypothesis h_theta(X) = X theta (section 1.2)."""
         check_fitted(self, "coef_")
         X = check_X(X, self)
         return X @ self.coef_ + self.intercept_
 
     def cost(self, X, y):
-        """The notes' cost J(theta) (eq. 6, + lam/(2m) ||theta_r||^2 for Ridge) on (X, y)."""
+        """The least-squares cost J(theta) (section 1.3; + lam/(2m) ||theta_r||^2 for Ridge,
+        section 1.6) on (X, y)."""
         check_fitted(self, "coef_")
         X = check_X(X, self)
         r = X @ self.coef_ + self.intercept_ - np.asarray(y, dtype=float)
@@ -263,7 +269,7 @@ _LSQ_DOC_PARAMS = """
     quantizer : convq quantizer or None
         Pass each gradient through the quantizer (gain-shape); needs an iterative solver.
     fit_intercept : bool, default True
-        Fit theta_0 (the notes' column of ones); never penalised.
+        Fit theta_0 (the column of ones of section 1.1); never penalised.
     rng : None, int or numpy.random.Generator
         Randomness of the quantizer.
     threads : None or int
@@ -287,12 +293,12 @@ _LSQ_DOC_PARAMS = """
 
 
 class LinearRegression(_LeastSquaresBase):
-    __doc__ = r"""Multivariate linear regression (ML-algebra notes, section 1).
+    __doc__ = r"""Multivariate linear regression (Lagarde, "Machine Learning Algebra", section 1).
 
-    Hypothesis h_theta(x) = theta_0 + theta_r'x (eq. 4); cost
-    J(theta) = 1/(2m) (X theta - y)'(X theta - y) (eq. 6); solved by the normal equation
+    Hypothesis h_theta(x) = theta_0 + theta_r'x (section 1.2); the least-squares cost
+    J(theta) = 1/(2m) (X theta - y)'(X theta - y) (section 1.3); solved by the normal equation
     X'X theta = X'y (section 1.4) with a Cholesky or QR factorisation -- never an explicit
-    inverse -- or iteratively (gradient descent is eq. 7).
+    inverse -- or iteratively (gradient descent is section 1.5).
 
     Parameters
     ----------""" + _LSQ_DOC_PARAMS
@@ -311,7 +317,7 @@ class LinearRegression(_LeastSquaresBase):
 
 
 class Ridge(_LeastSquaresBase):
-    __doc__ = r"""Regularised linear regression (ML-algebra notes, sections 1.6-1.8).
+    __doc__ = r"""Regularised linear regression (Lagarde, "Machine Learning Algebra", sections 1.6-1.8).
 
     J(theta) = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2 (theta_0 not penalised);
     regularised normal equation theta = (X'X + lam M)^{-1} X'y with
@@ -351,8 +357,8 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         classes, idx = np.unique(y, return_inverse=True)
         if classes.size < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the data, but the "
-                             f"data contains only one class: {classes[0]!r}")
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the data, but "
+                             f"y contains only one class: {classes[0]!r}")
         return classes, idx
 
     def _fit_binary(self, X, y01, method, step, tol, max_iter, gen):  # pragma: no cover - abstract
@@ -400,7 +406,7 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
     def predict(self, X):
-        """Two classes: classes_[1] iff theta'x >= 0 (rule (10) / section 4.1); one-vs-all:
+        """Two classes: classes_[1] iff theta'x >= 0 (h >= 1/2, section 2.2; section 4.1); one-vs-all:
         the class with the largest score."""
         Z = self.decision_function(X)
         idx = (Z >= 0).astype(int) if Z.ndim == 1 else Z.argmax(axis=1)
@@ -445,14 +451,14 @@ _CLF_DOC_COMMON = """
 
 
 class LogisticRegression(_LinearClassifier):
-    __doc__ = r"""Logistic regression of the ML-algebra notes (section 2).
+    __doc__ = r"""Logistic regression (Lagarde, "Machine Learning Algebra", section 2).
 
-    h_theta(x) = g(theta'x), g(z) = 1/(1 + e^{-z}) (eq. 8), P(y = 1 | x) = h (eq. 9);
-    cost (11) with the penalty of section 2.5:
+    h_theta(x) = g(theta'x), g(z) = 1/(1 + e^{-z}) the sigmoid (section 2.1), P(y = 1 | x) = h
+    (section 2.2); the cross-entropy cost (section 2.3) with the penalty of section 2.5:
 
         J(theta) = -1/m [y' ln h + (1 - y)' ln(1 - h)] + lam/(2m) ||theta_r||^2,
 
-    gradient 1/m X'(h - y) (+ lam/m theta_r) (eq. 12); decision rule (10): y = 1 iff
+    gradient 1/m X'(h - y) (+ lam/m theta_r) (section 2.4); decision rule (section 2.2): y = 1 iff
     h >= 0.5. K > 2 classes: one-vs-all. scikit-learn's L2 ``LogisticRegression(C)``
     minimises C sum_i loss_i + 1/2 ||w||^2, the same problem with lam = 1/C.
 
@@ -494,7 +500,8 @@ class LogisticRegression(_LinearClassifier):
             return np.log(self.predict_proba(X))
 
     def cost(self, X, y):
-        """Cost (11) + lam/(2m) ||theta_r||^2 of the fitted model (two classes; y in classes_)."""
+        """The cross-entropy cost + lam/(2m) ||theta_r||^2 of the fitted model (two classes; y in
+        classes_)."""
         check_fitted(self, "coef_")
         if self.classes_.size != 2:
             raise ValueError("cost() is defined for two classes; use the one-vs-all problems' result_")
@@ -514,7 +521,7 @@ def _labels01(classes, y):
 
 
 class _SmoothHinge(_obj.Function):
-    """Huber-smoothed cost (16): C sum_i k h_delta(v_i) + 1/2 ||theta_r||^2 with the margin
+    """Huber-smoothed SVM hinge cost (section 4.2): C sum_i k h_delta(v_i) + 1/2 ||theta_r||^2 with the margin
     violation v_i = 1 - s_i z_i (s_i = 2 y_i - 1) and h_delta(v) = 0 (v <= 0), v^2/(2 delta)
     (0 < v < delta), v - delta/2 (v >= delta). h_delta <= max(0, v) <= h_delta + delta/2,
     so J_delta <= J <= J_delta + C k m delta / 2 (the smoothing of the LASSO notes applied
@@ -606,7 +613,7 @@ def _smooth_newton(sm, theta, tol, max_iter=100):
 
 
 def _hinge_polish(X, y01, C, k, intercept, theta, delta, max_active=3000, rtol=1e-9):
-    r"""Exact minimiser of (16) from a smoothed solution, by the KKT conditions.
+    r"""Exact minimiser of the SVM hinge cost from a smoothed solution, by the KKT conditions.
 
     With the margin violation v_i = 1 - s_i z_i, a minimiser satisfies
     theta_r = sum_i beta_i s_i x_i, sum_i beta_i s_i = 0 (intercept), beta_i = C k where
@@ -650,28 +657,28 @@ def _hinge_polish(X, y01, C, k, intercept, theta, delta, max_active=3000, rtol=1
 
 
 class LinearSVM(_LinearClassifier):
-    __doc__ = r"""Linear support vector machine of the ML-algebra notes (section 4).
+    __doc__ = r"""Linear support vector machine (Lagarde, "Machine Learning Algebra", section 4).
 
-    h_theta(x) = 1 if theta'x >= 0 else 0 (section 4.1); cost (16)
+    h_theta(x) = 1 if theta'x >= 0 else 0 (section 4.1); the hinge cost (section 4.2)
 
         J(theta) = C sum_i [y_i cost_1(theta'x_i) + (1 - y_i) cost_0(theta'x_i)] + 1/2 ||theta_r||^2
 
-    with cost_1(z) = k max(0, 1 - z) (17) and cost_0(z) = k max(0, 1 + z) (18), slope k,
+    with cost_1(z) = k max(0, 1 - z) and cost_0(z) = k max(0, 1 + z) (section 4.3), slope k,
     labels {0, 1} (any two labels are encoded as {0, 1} via ``classes_``; K > 2: one-vs-all).
 
     J is not differentiable. ``method="subgradient"`` runs the subgradient method on J
     itself; every other method minimises the Huber-smoothed J_delta (margin violations
     below delta squared, J_delta <= J <= J_delta + C k m delta/2) by continuation, delta =
     1, 0.1, ..., ``delta_min``, each stage warm-started from the last (the smoothing
-    scheme of the LASSO notes, gradient-method-line-search-bb.txt). ``result_.fun`` is the
-    exact cost (16) of the returned theta. scikit-learn's ``LinearSVC(C, loss="hinge")``
+    scheme of the lecture slides "Gradient method", section "LASSO: smoothing"). ``result_.fun`` is the
+    exact hinge cost of the returned theta. scikit-learn's ``LinearSVC(C, loss="hinge")``
     minimises the same cost with k = 1 (but also penalises its intercept).
 
     Parameters
     ----------
     C : float > 0, default 1.0
     slope : float > 0, default 1.0
-        The hinge slope k of (17), (18).
+        The hinge slope k of cost_1 and cost_0 (section 4.3).
     delta_min : float > 0, default 1e-7
         Last smoothing level of the continuation.""" + _CLF_DOC_COMMON
 
@@ -724,14 +731,14 @@ class LinearSVM(_LinearClassifier):
                 cand, kkt = _hinge_polish(X, y01, C, k, intercept, theta, delta)
                 if cand is not None and exact.value(cand) <= exact.value(theta):
                     theta = cand
-                    if kkt:  # the exact minimiser of (16): the KKT conditions hold
+                    if kkt:  # the exact minimiser of the hinge cost: the KKT conditions hold
                         polished = True
                         break
             if delta <= self.delta_min * (1 + 1e-9):
                 break
             delta = max(delta * 0.1, float(self.delta_min))
         f = exact.value(theta)
-        msg = "exact minimiser of (16) (KKT system on the active set of the smoothed solution)" if polished \
+        msg = "exact minimiser of the hinge cost (KKT system on the active set of the smoothed solution)" if polished \
             else f"{res.message} (smoothed hinge, delta = {delta:g})"
         out = OptimizeResult(x=theta, fun=float(f), grad_norm=float(res.grad_norm), nit=int(total), nfev=nf,
                              ngev=ng, success=bool(res.success or polished), status=0 if polished else res.status,
@@ -740,7 +747,7 @@ class LinearSVM(_LinearClassifier):
         return out, bits
 
     def cost(self, X, y):
-        """Cost (16) of the fitted model (two classes; y in classes_)."""
+        """The hinge cost (section 4.2) of the fitted model (two classes; y in classes_)."""
         check_fitted(self, "coef_")
         if self.classes_.size != 2:
             raise ValueError("cost() is defined for two classes; use the one-vs-all problems' result_")

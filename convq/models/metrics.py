@@ -1,5 +1,5 @@
-"""The appendix's F-score and the orthogonal projection of section 4.4
-(ml-algebra-regression-nn-svm.txt)."""
+"""The F-score (appendix 5.1) and the orthogonal projection (section 4.4) of M. Lagarde,
+"Machine Learning Algebra" (2022)."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +11,7 @@ __all__ = ["f1_score", "project"]
 
 def f1_score(y_true, y_pred, positive=1) -> float:
     """F1 = 2 P R / (P + R) with precision P = tp/(tp+fp) and recall R = tp/(tp+fn) for the
-    `positive` label (the notes' appendix). Returns 0.0 when there is no true or predicted
+    `positive` label (Lagarde, "Machine Learning Algebra", appendix 5.1). Returns 0.0 when there is no true or predicted
     positive (P + R = 0)."""
     y_true = np.asarray(y_true).ravel()
     y_pred = np.asarray(y_pred).ravel()

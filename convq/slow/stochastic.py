@@ -22,10 +22,11 @@ SGD / mirror-descent loop.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
-from .._validation import as_vector, check_positive, check_real
+from .._validation import as_vector, check_int, check_positive, check_real
 from .objectives import value_and_grad
 
 __all__ = ["bounded", "oracle_sample", "oracle_draw", "norm_p", "project", "mirror_step", "sgd_loop"]
@@ -124,6 +125,8 @@ def oracle_draw(oracle, x, gen, n=1):
     if isinstance(oracle, LinearSignProblem):
         return oracle_sample(_KINDS[oracle.kind], oracle.alpha, oracle._scale, oracle.delta, gen, n)
     obj = getattr(oracle, "objective", None)
+    x = as_vector(x, "x", size=oracle.d)             # the checks of the public sample()
+    n = check_int(n, "n", minimum=1, maximum=2**40)
     out = np.empty((n, x.size))
     if isinstance(oracle, MinibatchOracle):
         m = obj.m if not isinstance(obj, Lasso) else obj.A.shape[0]
@@ -172,16 +175,63 @@ def norm_p(x, p):
     return m * _sum((np.abs(x) / m) ** p) ** (1.0 / p)
 
 
+def _fma(a, b, c):
+    """a b + c rounded once, as C99's fma (exact rational arithmetic; math.fma needs 3.13)."""
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def _two_sum(a, b):
+    """s + e = a + b exactly (Knuth's TwoSum)."""
+    x = a + b
+    bv = x - a
+    return x, (a - (x - bv)) + (b - bv)
+
+
 def _l1_ball(x, radius):
+    """The twin of cq_proj_l1ball: Duchi et al.'s threshold ("Efficient projections onto
+    the l1-ball for learning in high dimensions", Figure 1) on |x| scaled by the power of two
+    2^-e that brings max|x_i| into [0.5, 1), with the partial sums and t_j carried in
+    double-double, in the C loop's order (Python floats are C doubles)."""
     if norm_p(x, 1.0) <= radius:
         return x
-    u = np.sort(np.abs(x))[::-1]
-    t = (np.cumsum(u) - radius) / np.arange(1, u.size + 1)
-    ok = np.flatnonzero(u - t > 0)
-    tau = t[ok[-1]] if ok.size else 0.0
-    tau = tau if tau > 0 else 0.0
-    a = np.abs(x) - tau
-    return np.where(a > 0, np.copysign(a, x), 0.0)
+    m = float(np.max(np.abs(x)))
+    e = math.frexp(m)[1]
+    u = sorted((math.ldexp(abs(float(v)), -e) for v in x), reverse=True)
+    r = math.ldexp(radius, -e)
+    cum_hi = cum_lo = 0.0
+    tau_hi = tau_lo = 0.0
+    for j, uj in enumerate(u):
+        cum_hi, b = _two_sum(cum_hi, uj)
+        cum_lo += b
+        a, b = _two_sum(cum_hi, -r)
+        b += cum_lo
+        a, b = _two_sum(a, b)
+        k = float(j + 1)
+        t_hi = a / k
+        t_lo = (_fma(-t_hi, k, a) + b) / k
+        if j == 0 or (uj - t_hi) - t_lo > 0:
+            tau_hi, tau_lo = t_hi, t_lo
+    if tau_hi + tau_lo <= 0:
+        return x
+    a = (np.ldexp(np.abs(x), -e) - tau_hi) - tau_lo
+    return np.where(a > 0, np.copysign(np.ldexp(np.where(a > 0, a, 0.0), e), x), 0.0)
+
+
+def _l2_ball(x, radius):
+    """The twin of cq_proj_l2ball: x R/||x||_2, or in units of max|x_i| when ||x||_2
+    overflows or R/||x||_2 underflows."""
+    n = norm_p(x, 2.0)
+    if not n > radius:
+        return x
+    s = radius / n
+    if math.isfinite(n) and s >= 1e-290:
+        return x * s
+    m = float(np.max(np.abs(x)))
+    ns = 0.0
+    for v in x:
+        t = float(v) / m
+        ns += t * t
+    return (x / m) * (radius / math.sqrt(ns))
 
 
 def _lp_coord(a, nu, p):
@@ -257,8 +307,7 @@ def project(domain, x):
     if math.isinf(p):
         return np.fmin(np.fmax(x, -R), R)
     if p == 2.0:
-        n = norm_p(x, 2.0)
-        return x * (R / n) if n > R else x
+        return _l2_ball(x, R)
     return _lp_ball(x, p, R)
 
 

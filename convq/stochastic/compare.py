@@ -12,6 +12,7 @@ import numpy as np
 from .._result import Result
 from .._rng import spawn
 from .._params import Interval, Options, validate
+from .._validation import check_quantizer
 from .domains import LpBall
 from .methods import mirror_descent, mirror_exponent, sgd, theory_step
 
@@ -131,12 +132,19 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
     T, repeats = int(T), int(repeats)
     if not hasattr(problem, "f_star"):
         raise ValueError("compare needs a problem with a known optimal value f_star")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be None or a callable(message), got {type(progress).__name__}")
     if isinstance(quantizers, dict):
         items = list(quantizers.items())
-    else:
+    elif isinstance(quantizers, (list, tuple)):
         items = [(_name(q), q) for q in quantizers]
+    else:
+        raise TypeError(f"quantizers must be a dict name -> quantizer or a list of quantizers (None for "
+                        f"unquantized), got {type(quantizers).__name__}")
     if not items:
-        raise ValueError("give at least one quantizer (None for unquantized)")
+        raise ValueError("quantizers is empty: give at least one quantizer (None for unquantized)")
+    for _, q in items:
+        check_quantizer(q, "quantizers")
     p = problem.p
     method = method or ("sgd" if p >= 2 else "mirror")
     d = problem.d

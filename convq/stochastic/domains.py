@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _core
 from .._lp import check_p
-from .._validation import as_vector, check_positive, check_real
+from .._validation import as_float_array, as_vector, check_int, check_positive, check_real
 
 __all__ = ["Box", "LpBall", "mirror_exponent", "mirror_step"]
 
@@ -61,6 +61,7 @@ class LpBall:
     def diameter(self, d, norm=2.0) -> float:
         """sup ||x - y||_norm over the ball in dimension d: 2 R d^max(0, 1/norm - 1/p)."""
         norm = _check_p(norm, "norm")
+        d = check_int(d, "d", minimum=1)
         expo = max(0.0, (0.0 if math.isinf(norm) else 1.0 / norm) - (0.0 if math.isinf(self.p) else 1.0 / self.p))
         return 2.0 * self.radius * float(d) ** expo
 
@@ -69,15 +70,22 @@ class Box:
     """The box {x : lo <= x <= hi} (lo, hi vectors, or scalars broadcast to `d`)."""
 
     def __init__(self, lo, hi, d=None):
-        lo_arr = np.asarray(lo, dtype=float)
-        hi_arr = np.asarray(hi, dtype=float)
+        lo_arr = as_float_array(lo, "lo", ndim=(0, 1)).reshape(np.shape(lo))  # a scalar stays 0-d
+        hi_arr = as_float_array(hi, "hi", ndim=(0, 1)).reshape(np.shape(hi))
+        if d is not None:
+            d = check_int(d, "d", minimum=1, maximum=2**40)
         if lo_arr.ndim == 0 and hi_arr.ndim == 0:
             if d is None:
                 raise ValueError("Box with scalar bounds needs the dimension d")
-            lo_arr = np.full(int(d), float(lo_arr))
-            hi_arr = np.full(int(d), float(hi_arr))
-        lo_arr = as_vector(np.broadcast_to(lo_arr, np.broadcast_shapes(lo_arr.shape, hi_arr.shape)), "lo")
-        hi_arr = as_vector(np.broadcast_to(hi_arr, lo_arr.shape), "hi")
+            lo_arr = np.full(d, float(lo_arr))
+            hi_arr = np.full(d, float(hi_arr))
+        if lo_arr.ndim == 1 and hi_arr.ndim == 1 and lo_arr.size != hi_arr.size:
+            raise ValueError(f"lo and hi must have the same length, got {lo_arr.size} and {hi_arr.size}")
+        n = max(lo_arr.size if lo_arr.ndim else 1, hi_arr.size if hi_arr.ndim else 1)
+        if d is not None and n != d and not (lo_arr.ndim == 0 and hi_arr.ndim == 0):
+            raise ValueError(f"d = {d} differs from the length {n} of lo/hi")
+        lo_arr = as_vector(np.broadcast_to(lo_arr, (n,)), "lo")
+        hi_arr = as_vector(np.broadcast_to(hi_arr, (n,)), "hi")
         if np.any(lo_arr > hi_arr):
             i = int(np.flatnonzero(lo_arr > hi_arr)[0])
             raise ValueError(f"empty box: lo[{i}] = {lo_arr[i]} > hi[{i}] = {hi_arr[i]}")
@@ -110,7 +118,8 @@ def mirror_exponent(p, d) -> float:
     p = _check_p(p)
     if p > 2:
         raise ValueError(f"mirror descent is for p in [1, 2], got p={p}")
-    return max(p, 1.0 + 1.0 / math.log(max(int(d), 3)))
+    d = check_int(d, "d", minimum=1)
+    return max(p, 1.0 + 1.0 / math.log(max(d, 3)))
 
 
 def mirror_step(x, g, r, eta, domain=None) -> np.ndarray:
@@ -131,5 +140,5 @@ def mirror_step(x, g, r, eta, domain=None) -> np.ndarray:
     elif isinstance(domain, LpBall):
         kind, p, radius = _LPBALL, domain.p, domain.radius
     else:
-        raise ValueError(f"mirror descent supports LpBall domains or None, got {domain!r}")
+        raise ValueError(f"domain must be an LpBall or None (mirror descent supports only those), got {domain!r}")
     return _core._mirror_step(x, g, r, eta, kind, p, radius)

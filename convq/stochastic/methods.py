@@ -20,6 +20,7 @@ Bits are summed from the messages actually produced.
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -29,7 +30,7 @@ from .._engine import ENGINES, resolve_engine
 from .._params import InstanceOf, Interval, Options, validate
 from .._result import Result
 from .._rng import as_generator
-from .._validation import as_vector, check_positive, check_quantizer
+from .._validation import as_vector, check_int, check_positive, check_quantizer, check_real
 from ..slow.stochastic import sgd_loop
 from .domains import Box, LpBall, _check_p, mirror_exponent
 
@@ -94,6 +95,14 @@ def _alpha0(quantizer, oracle, d):
 
 def theory_step(method, oracle, domain, quantizer, T, d, r=None) -> float:
     """The constant step of Theorem 2.3's algorithms (see the module docstring)."""
+    if method not in ("sgd", "mirror"):
+        raise ValueError(f"method must be 'sgd' or 'mirror', got {method!r}")
+    T = check_int(T, "T", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    _domain_args(domain)
+    check_quantizer(quantizer, "quantizer")
+    if method == "mirror":
+        r = check_real(r, "r")
     a0 = _alpha0(quantizer, oracle, d)
     if method == "sgd":
         if domain is None:
@@ -104,11 +113,38 @@ def theory_step(method, oracle, domain, quantizer, T, d, r=None) -> float:
     return domain.radius / (a0 * math.sqrt((r - 1.0) * T))
 
 
+def _memory_bytes() -> int:
+    """Physical memory of this machine (2^40 where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return 2**40
+
+
+def _check_sizes(T, d, record_every, step):
+    """Refuse, before anything is built, a run whose outputs cannot be allocated: the
+    trace keeps ceil(T / record_every) snapshots of d doubles, and a callable or
+    sequence step needs T doubles (a constant step is never expanded)."""
+    n_rec = -(-T // record_every)
+    need = 8 * n_rec * (d + 2)
+    if callable(step) or (not isinstance(step, str) and np.ndim(step) != 0):
+        need += 8 * T
+    limit = _memory_bytes()
+    if need > limit // 2:
+        raise ValueError(f"T = {T} needs {need / 2**30:.3g} GiB for the trace ({n_rec} snapshots of {d} "
+                         f"doubles, record_every = {record_every})"
+                         + (" and the T step sizes" if need > 8 * n_rec * (d + 2) else "")
+                         + f", more than half of this machine's {limit / 2**30:.3g} GiB of memory; "
+                         "lower T, raise record_every or give a constant step")
+
+
 def _steps(step, T):
+    """The T step sizes; a constant step is a read-only length-T view of one double
+    (stride 0), which the C loop receives as that one double."""
     if callable(step):
         s = np.array([float(step(t)) for t in range(T)], dtype=float)
     elif np.ndim(step) == 0:
-        s = np.full(T, check_positive(step, "step"))
+        return np.broadcast_to(np.array([check_positive(step, "step")]), (T,))
     else:
         s = as_vector(step, "step", size=T)
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
@@ -126,6 +162,11 @@ def _quant_spec(quantizer):
 
 def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_every, engine, r):
     t0 = time.perf_counter()
+    for attr in ("sample", "value"):
+        if not callable(getattr(oracle, attr, None)):
+            raise TypeError(f"oracle must have sample(x, rng) and value(x) methods (e.g. a MinibatchOracle), "
+                            f"got {type(oracle).__name__} without {attr}()")
+    check_quantizer(quantizer, "quantizer")
     x0 = as_vector(x0, "x0")
     d = x0.size
     od = getattr(oracle, "d", None)
@@ -135,10 +176,15 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
     T = int(T)
     if domain is None:
         domain = getattr(oracle, "domain", None)
+    _domain_args(domain)
     if isinstance(step, str):
         step = theory_step(method, oracle, domain, quantizer, T, d, r)
+    if record_every is None:
+        record_every = max(1, T // 200)
+    record_every = check_int(record_every, "record_every", minimum=1)
+    _check_sizes(T, d, record_every, step)
     steps = _steps(step, T)
-    record_every = max(1, T // 200) if record_every is None else int(record_every)
+    c_steps = steps[:1] if steps.strides == (0,) else steps
     if domain is not None and not domain.contains(x0, **({"rtol": 1e-9} if isinstance(domain, LpBall) else {"atol": 1e-12})):
         raise ValueError(f"x0 must lie in the domain {domain!r}")
     gen = as_generator(rng)
@@ -148,8 +194,8 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
                             "needs an oracle and a quantizer with C implementations")
     mcode = 1 if method == "mirror" else 0
     if engine == "c":
-        x_last, xbar, snaps, bits = _core._sgd_run(ospec, qspec, x0, steps, mcode, float(r or 2.0),
-                                                   *_domain_args(domain), record_every, bool(average), gen)
+        x_last, xbar, snaps, bits = _core._sgd_run(ospec, qspec, x0, c_steps, mcode, float(r or 2.0),
+                                                   *_domain_args(domain), record_every, bool(average), gen, T)
         bits = bits.astype(np.int64)
     else:
         x_last, xbar, snaps, bits = sgd_loop(mcode, oracle, x0, steps, domain, quantizer, average, gen,
@@ -210,8 +256,8 @@ def mirror_descent(oracle, x0, T, p, step, domain=None, quantizer=None, rng=None
     validate(_MIRROR_CONSTRAINTS, dict(T=T, step=step, domain=domain, record_every=record_every, engine=engine,
                                        r=r))
     p = _check_p(p)
-    d = np.size(x0)
-    r = mirror_exponent(p, d) if r is None else float(r)
+    d = as_vector(x0, "x0").size
+    r = mirror_exponent(p, d) if r is None else check_real(r, "r")
     dom = domain if domain is not None else getattr(oracle, "domain", None)
     if dom is not None and not (isinstance(dom, LpBall) and (dom.p == r or dom.p == 1.0)):
         raise ValueError(f"mirror descent with the mirror map of r = {r:g} needs domain=None, LpBall({r:g}, R) "

@@ -18,7 +18,7 @@ import numpy as np
 from .. import _core
 from .._lp import conjugate as _conj
 from .._rng import as_generator
-from .._validation import check_int, check_positive
+from .._validation import as_float_array, as_vector, check_int, check_positive, check_real
 from .domains import Box, LpBall, _check_p
 
 __all__ = ["MinibatchOracle", "NoisyOracle"]
@@ -56,20 +56,26 @@ class _ObjectiveOracle:
         self.q = _conj(self.p)
         self.domain = domain
         self.d = int(objective.dim)
+        if domain is not None and not isinstance(domain, (LpBall, Box)):
+            raise TypeError(f"domain must be an LpBall, a Box or None, got {type(domain).__name__}")
         if f_star is not None:
-            self.f_star = float(f_star)
+            self.f_star = check_real(f_star, "f_star")
 
     def value(self, x):
         """f at a point (d,) or at each row of (n, d)."""
-        x = np.asarray(x, dtype=float)
+        x = as_float_array(x, "x", ndim=(1, 2))
+        if x.shape[-1] != self.d:
+            raise ValueError(f"x must have {self.d} entries (per row), got shape {x.shape}")
         if x.ndim == 1:
             return self.objective.value(x)
         return np.array([self.objective.value(row) for row in x])
 
     def sample(self, x, rng=None, n=None):
         """One draw (d,) at x, or n draws (n, d)."""
+        x = as_vector(x, "x", size=self.d)
+        n_draws = 1 if n is None else check_int(n, "n", minimum=1, maximum=2**40)
         gen = as_generator(rng)
-        out = _core._oracle_draw(self._c_spec, np.ascontiguousarray(x, dtype=float), gen, 1 if n is None else int(n))
+        out = _core._oracle_draw(self._c_spec, x, gen, n_draws)
         return out[0] if n is None else out
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from .. import _core
 from .._lp import conjugate as _conjugate
 from .._rng import as_generator
-from .._validation import check_int, check_positive
+from .._validation import as_float_array, check_int, check_positive
 from .domains import Box, LpBall, _check_p
 
 __all__ = ["LinearSignProblem", "bernoulli_product_problem", "paninski_problem"]
@@ -54,7 +54,7 @@ class LinearSignProblem:
         self.delta = check_positive(delta, "delta")
         if self.delta > 0.5:
             raise ValueError(f"delta must be in (0, 1/2], got {delta}")
-        alpha = np.asarray(alpha, dtype=float)
+        alpha = as_float_array(alpha, "alpha", ndim=1)
         if alpha.shape != (self.d,) or not np.all(np.abs(alpha) == 1):
             raise ValueError(f"alpha must be a sign vector of length {self.d}")
         self.alpha = np.ascontiguousarray(alpha)

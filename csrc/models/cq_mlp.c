@@ -230,7 +230,7 @@ void cq_mlp_forward(const cq_mlp *net, const double *theta, const double *X, siz
     memcpy(out, A[net->n_layers], sizeof(double) * m * net->sizes[net->n_layers]);
 }
 
-/* Cost (14) (if want_cost; else returns 0) and gradient (if grad != NULL). */
+/* The cross-entropy cost + penalty (if want_cost; else returns 0) and gradient (if grad != NULL). */
 static double mlp_eval(const cq_mlp *net, const double *theta, const double *X, const double *Y,
                        const int64_t *rows, size_t m, double lam, size_t m_reg, double *grad, double *work,
                        int want_cost)
@@ -247,7 +247,7 @@ static double mlp_eval(const cq_mlp *net, const double *theta, const double *X, 
     double *delta = work + m * units, *delta_prev = delta + m * widest;
     double *AT = delta_prev + m * widest, *Wn = AT + m * widest;
 
-    /* Cost (14): cross-entropy of the sigmoid outputs, then the weight penalty. */
+    /* The cost: cross-entropy of the sigmoid outputs, then the weight penalty. */
     double ce = 0;
     for (size_t i = 0; want_cost && i < m; i++) {
         size_t r = rows ? (size_t)rows[i] : i;
@@ -412,7 +412,7 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
             if (cq_check_interrupt(it)) { st = CQ_EINTERRUPT; break; }
             size_t B = m - s < batch ? m - s : batch;
             if (B >= CQ_MLP_SPLIT_MIN) {
-                /* gradient of (14) on the batch = sum over the halves of (rows_h / B) grad_h + lam/m W */
+                /* gradient of the cost on the batch = sum over the halves of (rows_h / B) grad_h + lam/m W */
                 par.rows = perm + s;
                 par.B = B;
                 par.sub = (B + CQ_MLP_SPLIT - 1) / CQ_MLP_SPLIT;
@@ -459,7 +459,7 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
             if (running_cost) {
                 J = run_ce; /* the minibatch cross-entropies of the epoch, weighted by batch size */
             } else {
-                /* full-data cost (14): fixed chunks of rows, summed in chunk order */
+                /* full-data cost: fixed chunks of rows, summed in chunk order */
                 st = cq_parallel_for(n_chunks, n_threads, mlp_cost_task, &par, it);
                 if (st != CQ_OK) break;
                 for (size_t c = 0; c < n_chunks; c++) J += chunk_cost[c];

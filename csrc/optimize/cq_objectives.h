@@ -14,11 +14,12 @@
  *   CQ_OBJ_QUADRATIC  f = 1/2 x'Ax - b'x + c          (X = A, p x p symmetric; y = b; c = c)
  *   CQ_OBJ_LEASTSQ    f = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2
  *   CQ_OBJ_LOGISTIC   f = 1/m sum_i [ln(1 + e^{z_i}) - y_i z_i] + lam/(2m) ||theta_r||^2
- *                       (= eq. (11) of the ML notes, y_i in {0, 1}, z_i = linear predictor)
+ *                       (= the cross-entropy cost of Lagarde, "Machine Learning Algebra", section 2.3,
+ *                       y_i in {0, 1}, z_i = linear predictor)
  *   CQ_OBJ_HINGE      f = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
- *                       (eq. (16)-(18): cost_1(z) = k max(0, 1 - z), cost_0(z) = k (1 + z) for
+ *                       (Lagarde, sections 4.2-4.3: cost_1(z) = k max(0, 1 - z), cost_0(z) = k (1 + z) for
  *                       z >= -1 else 0; `lam` holds C, `c` holds the slope k; the returned
- *                       "gradient" is the subgradient with the case split of (17), (18))
+ *                       "gradient" is the subgradient with the case split of cost_1 and cost_0)
  *   CQ_OBJ_LASSO      f = 1/2 ||A x - b||^2 + mu sum_j l_delta(x_j)   (`lam` = mu, `c` = delta;
  *                       l_delta(x) = x^2/(2 delta) if |x| < delta else |x| - delta/2; delta = 0
  *                       means the plain |x|, whose subgradient uses sign(0) = 0). No intercept.

@@ -144,7 +144,7 @@ static int run_cost_grad(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *er
     return CQ_OK;
 }
 
-/* _mlp_cost_grad(sizes, act, theta, X, Y, rows or None, lam) -> (J, grad): cost (14) on the
+/* _mlp_cost_grad(sizes, act, theta, X, Y, rows or None, lam) -> (J, grad): the cross-entropy cost on the
  * rows (all if None) with the penalty lam/(2 m), m = the number of rows of X. */
 static PyObject *py_mlp_cost_grad(PyObject *self, PyObject *args)
 {
@@ -264,9 +264,9 @@ static PyObject *py_mlp_n_params(PyObject *self, PyObject *args)
 }
 
 PyMethodDef cqb_mlp_methods[] = {
-    {"_mlp_init", py_mlp_init, METH_VARARGS, "_mlp_init(sizes, act, gen): the notes' initialisation."},
+    {"_mlp_init", py_mlp_init, METH_VARARGS, "_mlp_init(sizes, act, gen): W uniform in [-0.002, 0.002], b = 0 (Lagarde, section 3.6)."},
     {"_mlp_forward", py_mlp_forward, METH_VARARGS, "_mlp_forward(sizes, act, theta, X): output probabilities."},
-    {"_mlp_cost_grad", py_mlp_cost_grad, METH_VARARGS, "_mlp_cost_grad(sizes, act, theta, X, Y, rows, lam): cost (14), gradient."},
+    {"_mlp_cost_grad", py_mlp_cost_grad, METH_VARARGS, "_mlp_cost_grad(sizes, act, theta, X, Y, rows, lam): cross-entropy cost + penalty, gradient."},
     {"_mlp_train", py_mlp_train, METH_VARARGS, "_mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, threads=0, running_cost=False): minibatch gradient descent in C."},
     {"_mlp_n_params", py_mlp_n_params, METH_VARARGS, "_mlp_n_params(sizes): number of parameters."},
     {NULL, NULL, 0, NULL},

@@ -364,16 +364,18 @@ static int quant_from_spec(PyObject *qspec, size_t d, quant_holder *h, cq_quant_
 }
 
 /* _sgd_run(oracle_spec, quant_spec, x0, steps, method, r, dom_kind, p, radius, lo, hi,
- *          record_every, average, gen) -> (x_T, xbar, snapshots, bits) */
+ *          record_every, average, gen[, T]) -> (x_T, xbar, snapshots, bits)
+ * T given (> 0) with a one-entry steps: the constant step steps[0] for T iterations
+ * (never expanded to T doubles); otherwise T = len(steps). */
 static PyObject *py_sgd_run(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *ospec, *qspec, *x0o, *stepso, *lo, *hi, *gen;
     int method, dom_kind, average;
     double r, p, radius;
-    long long record_every;
-    if (!PyArg_ParseTuple(args, "OOOOididdOOLpO", &ospec, &qspec, &x0o, &stepso, &method, &r, &dom_kind, &p,
-                          &radius, &lo, &hi, &record_every, &average, &gen))
+    long long record_every, n_iter = 0;
+    if (!PyArg_ParseTuple(args, "OOOOididdOOLpO|L", &ospec, &qspec, &x0o, &stepso, &method, &r, &dom_kind, &p,
+                          &radius, &lo, &hi, &record_every, &average, &gen, &n_iter))
         return NULL;
     PyObject *result = NULL;
     PyArrayObject *x = NULL, *steps = NULL, *xbar = NULL, *snaps = NULL, *bits = NULL, *la = NULL, *ha = NULL;
@@ -388,6 +390,15 @@ static PyObject *py_sgd_run(PyObject *self, PyObject *args)
     steps = cqb_double_array(stepso, "steps", 1, 1);
     if (steps == NULL) goto done;
     npy_intp d = PyArray_SIZE(x), T = PyArray_DIM(steps, 0);
+    int constant_step = 0;
+    if (n_iter > 0 && T == 1) {
+        T = (npy_intp)n_iter;
+        constant_step = 1;
+    } else if (n_iter > 0 && n_iter != (long long)T) {
+        PyErr_Format(PyExc_ValueError, "steps must have T = %lld entries or one (a constant step), got %lld",
+                     n_iter, (long long)T);
+        goto done;
+    }
     if (PyArray_NDIM(x) != 1 || d < 1 || T < 1 || record_every < 1) {
         PyErr_SetString(PyExc_ValueError, "need a non-empty vector x0, T >= 1 steps and record_every >= 1");
         goto done;
@@ -397,7 +408,7 @@ static PyObject *py_sgd_run(PyObject *self, PyObject *args)
     if (parse_domain(dom_kind, p, radius, lo, hi, d, &dom, &la, &ha) < 0) goto done;
     if (oracle_from_spec(ospec, d, &oh) < 0) goto done;
     cq_sgd_params P = {(size_t)d, (int64_t)T, method, r, (const double *)PyArray_DATA(steps),
-                       dom_kind == CQ_DOM_NONE ? NULL : &dom, (int64_t)record_every, average};
+                       dom_kind == CQ_DOM_NONE ? NULL : &dom, (int64_t)record_every, average, constant_step};
     npy_intp nrec = (npy_intp)cq_sgd_n_records(&P);
     npy_intp d1[1] = {d}, d2[2] = {nrec, d};
     xbar = (PyArrayObject *)PyArray_SimpleNew(1, d1, NPY_DOUBLE);

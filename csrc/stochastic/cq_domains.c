@@ -48,10 +48,20 @@ void cq_proj_linfball(double *x, size_t d, double radius)
 void cq_proj_l2ball(double *x, size_t d, double radius)
 {
     double n = cq_norm_p(x, d, 2.0);
-    if (n > radius) {
-        double s = radius / n;
+    if (!(n > radius)) return;
+    double s = radius / n;
+    if (isfinite(n) && s >= 1e-290) {
         for (size_t i = 0; i < d; i++) x[i] *= s;
+        return;
     }
+    /* ||x||_2 overflowed, or radius / ||x||_2 underflows: scale by m = max|x_i| first,
+     * x_i <- (x_i / m) * (radius / ||x / m||_2), where ||x / m||_2 lies in [1, sqrt(d)]. */
+    double m = 0;
+    for (size_t i = 0; i < d; i++) m = fmax(m, fabs(x[i]));
+    double ns = 0;
+    for (size_t i = 0; i < d; i++) { double t = x[i] / m; ns += t * t; }
+    s = radius / sqrt(ns);
+    for (size_t i = 0; i < d; i++) x[i] = (x[i] / m) * s;
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -60,27 +70,60 @@ static int cmp_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* Threshold tau >= 0 with sum max(a_i - tau, 0) = R for a_i = |x_i| (Duchi et al. 2008). */
-static double l1_threshold(const double *x, size_t d, double radius, double *work)
+/* s + e = a + b exactly (Knuth's TwoSum; needs round-to-nearest, no -ffast-math). */
+static void two_sum(double a, double b, double *s, double *e)
 {
-    for (size_t i = 0; i < d; i++) work[i] = fabs(x[i]);
+    double x = a + b, bv = x - a;
+    *e = (a - (x - bv)) + (b - bv);
+    *s = x;
+}
+
+/*
+ * Threshold tau >= 0 with sum max(a_i - tau, 0) = R for a_i = |x_i| (Duchi et al. 2008,
+ * "Efficient projections onto the l1-ball for learning in high dimensions", Figure 1),
+ * returned as tau = 2^e (tau_hi + tau_lo). The |x_i| are first scaled by the power of two
+ * 2^-e that brings max|x_i| into [0.5, 1) (exact), so that no partial sum overflows; the
+ * partial sums and t_j = (cumsum_j - R) / j are carried in double-double, so that a radius
+ * far below max|x_i| (R = 1 against x = 1e16 e_1) is not lost to rounding: the
+ * support always keeps j = 1 (u_1 - t_1 = R > 0) and the kept coordinates
+ * (a_i - tau_hi) - tau_lo are exact whenever a_i is within a factor 2 of tau.
+ */
+static void l1_threshold(const double *x, size_t d, double radius, double *work, int *e, double *tau_hi,
+                         double *tau_lo)
+{
+    double m = 0;
+    for (size_t i = 0; i < d; i++) m = fmax(m, fabs(x[i]));
+    frexp(m, e);
+    for (size_t i = 0; i < d; i++) work[i] = ldexp(fabs(x[i]), -*e);
+    double r = ldexp(radius, -*e);
     qsort(work, d, sizeof(double), cmp_desc);
-    double cum = 0, tau = 0;
+    double cum_hi = 0, cum_lo = 0;
+    *tau_hi = *tau_lo = 0;
     for (size_t j = 0; j < d; j++) {
-        cum += work[j];
-        double t = (cum - radius) / (double)(j + 1);
-        if (work[j] - t > 0) tau = t; /* the largest j with u_j > (cumsum_j - R)/j */
+        double a, b;
+        two_sum(cum_hi, work[j], &cum_hi, &b);
+        cum_lo += b;
+        two_sum(cum_hi, -r, &a, &b);          /* cumsum_j - R = a + b + cum_lo */
+        b += cum_lo;
+        two_sum(a, b, &a, &b);
+        double k = (double)(j + 1);
+        double t_hi = a / k;
+        double t_lo = (fma(-t_hi, k, a) + b) / k; /* the division's exact remainder, then b */
+        /* the largest j with u_j > (cumsum_j - R) / j; j = 1 always qualifies */
+        if (j == 0 || (work[j] - t_hi) - t_lo > 0) { *tau_hi = t_hi; *tau_lo = t_lo; }
     }
-    return tau > 0 ? tau : 0;
 }
 
 void cq_proj_l1ball(double *x, size_t d, double radius, double *work)
 {
     if (cq_norm_p(x, d, 1.0) <= radius) return;
-    double tau = l1_threshold(x, d, radius, work);
+    int e;
+    double tau_hi, tau_lo;
+    l1_threshold(x, d, radius, work, &e, &tau_hi, &tau_lo);
+    if (tau_hi + tau_lo <= 0) return;  /* cannot happen for ||x||_1 > R; kept as a guard */
     for (size_t i = 0; i < d; i++) {
-        double a = fabs(x[i]) - tau;
-        x[i] = a > 0 ? copysign(a, x[i]) : 0.0;
+        double a = (ldexp(fabs(x[i]), -e) - tau_hi) - tau_lo;
+        x[i] = a > 0 ? copysign(ldexp(a, e), x[i]) : 0.0;
     }
 }
 

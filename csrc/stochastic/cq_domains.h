@@ -10,6 +10,11 @@
  *        z_i = sign(x_i) w_i,   w_i + nu w_i^(p-1) = |x_i|,   sum w_i^p = R^p,
  *    solved by bisection on log(nu) (outer) and a safeguarded Newton iteration per
  *    coordinate (inner), to relative accuracy ~1e-14 in the constraint.
+ *  - Extreme scales: the l_1 projection scales |x| by the power of two that brings max|x_i|
+ *    into [0.5, 1) and carries its threshold in double-double, so a radius far below
+ *    max|x_i| (R = 1, x = 1e16 e_1) still gives the exact projection; the l_2 scaling falls
+ *    back to max-scaled arithmetic when ||x||_2 overflows or R / ||x||_2 underflows; the
+ *    general-p bisection works in units of max|x_i| throughout.
  *  - In-place: x is overwritten by its projection. `work` needs d doubles (l_1 only).
  */
 #ifndef CQ_DOMAINS_H

@@ -34,7 +34,7 @@ int cq_sgd_run(const cq_sgd_params *P, const cq_oracle_cb *oracle, const cq_quan
         }
         /* xbar_{t+1} = xbar_t + (x_t - xbar_t) / (t + 1): the average of x_0..x_t */
         double w = 1.0 / (double)(t + 1);
-        double eta = P->steps[t];
+        double eta = P->constant_step ? P->steps[0] : P->steps[t];
         if (P->method == CQ_SGD_MIRROR) {
             for (size_t i = 0; i < d; i++) xbar[i] += (x[i] - xbar[i]) * w;
             st = cq_mirror_step(x, step_dir, d, P->r, eta, P->dom, scratch, err);

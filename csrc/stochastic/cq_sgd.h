@@ -40,10 +40,11 @@ typedef struct cq_sgd_params {
     int64_t T;               /* iterations >= 1 */
     int method;              /* CQ_SGD_PROJECTED or CQ_SGD_MIRROR */
     double r;                /* mirror-map exponent in (1, 2] (mirror descent only) */
-    const double *steps;     /* eta_t, length T */
+    const double *steps;     /* eta_t, length T (length 1 when constant_step) */
     const cq_domain *dom;    /* NULL: unconstrained */
     int64_t record_every;    /* snapshot period >= 1 */
     int average;             /* snapshots of the running average (1) or of the iterate (0) */
+    int constant_step;       /* 1: eta_t = steps[0] for every t (a fixed step is never expanded to T doubles) */
 } cq_sgd_params;
 
 /* Number of snapshots the loop writes: ceil(T / record_every). */

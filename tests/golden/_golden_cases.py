@@ -148,7 +148,9 @@ def case_models():
     out["logistic"] = [m.coef_, m.intercept_]
     m = models.Ridge(lam=0.5).fit(X, X[:, 1] * 2.0)
     out["ridge"] = [m.coef_]
-    m = models.MLPClassifier(hidden=(6,), epochs=20, rng=0, threads=1).fit(X, y)
+    # every parameter pinned (the recorded digest used the defaults of the time)
+    m = models.MLPClassifier(hidden=(6,), activation="relu", lam=0.0, learning_rate=0.5, batch_size=32,
+                             epochs=20, init="notes", rng=0, threads=1).fit(X, y)
     out["mlp"] = [m.predict_proba(X)]
     m = models.LinearSVM(C=1.0).fit(X, y)
     out["svm"] = [m.coef_, m.intercept_]
