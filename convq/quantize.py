@@ -52,6 +52,9 @@ from ._errors import DecodeError
 from ._lp import check_p as _check_p
 from ._lp import conjugate as _conj
 from ._rng import as_generator, spawn
+from ._spec import FLOAT32 as _FLOAT32
+from ._spec import NORM_INF as _NORM_INF
+from ._spec import Kind, QuantizerSpec
 from ._validation import as_float_array, check_int, check_positive, check_threads
 
 __all__ = [
@@ -72,9 +75,6 @@ __all__ = [
     "DecodeError",
 ]
 
-# cq_qkind in csrc/quantize/cq_quantize.h
-_IDENTITY, _SIMQ, _SIMQPLUS, _CUQ, _RATQ, _LP, _QSGD, _TERNGRAD, _SCALEDSIGN, _TOPK, _RANDK = range(11)
-_FLOAT32, _NORM_INF = 1, 2
 
 _HEADER = 8  # bytes of the little-endian nbits header of Message.to_bytes()
 
@@ -139,15 +139,15 @@ class Message:
 class Quantizer:
     """Base class: encode/decode/fast path/sample/bits over the C core's generic interface.
 
-    Subclasses set ``unbiased`` and implement ``_spec`` (the tuple
-    ``(kind, B, M, p, k, levels, s, h, flags)`` that ``csrc/python/bind_quantize.h`` turns
-    into a ``cq_qspec``) and ``alpha0``.
+    Subclasses set ``unbiased`` and implement ``_spec`` (a
+    :class:`convq._spec.QuantizerSpec`, which the C binding reads by field name into a
+    ``cq_qspec``), ``norm_order`` and ``alpha0``.
     """
 
     unbiased: bool = True
 
     @property
-    def _spec(self) -> tuple:  # pragma: no cover - overridden
+    def _spec(self) -> QuantizerSpec:  # pragma: no cover - overridden
         raise NotImplementedError
 
     # -- sizes and parameters ---------------------------------------------------------
@@ -290,7 +290,7 @@ class SimQ(Quantizer):
 
     @property
     def _spec(self):
-        return (_SIMQ, self.B, 0.0, math.inf, 0, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.SIMQ, B=self.B, p=math.inf)
 
     def alpha0(self, d):
         """Theorem 4.1: B."""
@@ -339,7 +339,7 @@ class SimQPlus(Quantizer):
 
     @property
     def _spec(self):
-        return (_SIMQPLUS, self.B, 0.0, self.p, 0 if self.k is None else self.k, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.SIMQPLUS, B=self.B, p=self.p, k=0 if self.k is None else self.k)
 
     def k_for(self, d) -> int:
         """The number of repetitions used for dimension d."""
@@ -384,7 +384,7 @@ class CUQ(Quantizer):
 
     @property
     def _spec(self):
-        return (_CUQ, 0.0, self.M, 0.0, 0, self.levels, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.CUQ, M=self.M, levels=self.levels)
 
     @property
     def step(self):
@@ -438,7 +438,7 @@ class RATQ(Quantizer):
 
     @property
     def _spec(self):
-        return (_RATQ, self.B, 0.0, 2.0, 0, self.levels, self.s or 0, self.h or 0, 0)
+        return QuantizerSpec(kind=Kind.RATQ, B=self.B, p=2.0, levels=self.levels, s=self.s or 0, h=self.h or 0)
 
     def mse_bound(self, d):
         """The RATQ paper's bound B^2 (9 + 3 ln s)/(k-1)^2 on E||Q(y) - y||_2^2 (k = levels-1)."""
@@ -501,7 +501,7 @@ class LpQuantizer(Quantizer):
 
     @property
     def _spec(self):
-        return (_LP, self.B, 0.0, self.p, 0, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.LP, B=self.B, p=self.p)
 
     def alpha0(self, d):
         """p = inf: B; p in [2, inf): Theorem 4.2 with k = ceil(d^(2/p)); p < 2: sqrt(12) B."""
@@ -559,7 +559,7 @@ class QSGD(Quantizer):
 
     @property
     def _spec(self):
-        return (_QSGD, 0.0, 0.0, 0.0, 0, self.levels, 0, 0, _NORM_INF if self.norm == "inf" else 0)
+        return QuantizerSpec(kind=Kind.QSGD, levels=self.levels, flags=_NORM_INF if self.norm == "inf" else 0)
 
     def _repr_args(self):
         return f"levels={self.levels}, norm={self.norm!r}"
@@ -574,7 +574,7 @@ class TernGrad(Quantizer):
 
     @property
     def _spec(self):
-        return (_TERNGRAD, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.TERNGRAD)
 
     def _repr_args(self):
         return ""
@@ -588,7 +588,7 @@ class ScaledSign(Quantizer):
 
     @property
     def _spec(self):
-        return (_SCALEDSIGN, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.SCALEDSIGN)
 
     def _repr_args(self):
         return ""
@@ -606,7 +606,7 @@ class TopK(Quantizer):
 
     @property
     def _spec(self):
-        return (_TOPK, 0.0, 0.0, 0.0, self.k, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.TOPK, k=self.k)
 
     def _repr_args(self):
         return f"k={self.k}"
@@ -624,7 +624,7 @@ class RandK(Quantizer):
 
     @property
     def _spec(self):
-        return (_RANDK, 0.0, 0.0, 0.0, self.k, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.RANDK, k=self.k)
 
     def _repr_args(self):
         return f"k={self.k}"
@@ -646,7 +646,7 @@ class Identity(Quantizer):
 
     @property
     def _spec(self):
-        return (_IDENTITY, 0.0, 0.0, 0.0, 0, 0, 0, 0, _FLOAT32 if self.dtype == np.float32 else 0)
+        return QuantizerSpec(kind=Kind.IDENTITY, flags=_FLOAT32 if self.dtype == np.float32 else 0)
 
     def _repr_args(self):
         return f"dtype={self.dtype.name!r}"

@@ -11,6 +11,7 @@ extern PyMethodDef cqb_objectives_methods[];
 extern PyMethodDef cqb_optimize_methods[];
 int cqb_objectives_constants(PyObject *m);
 int cqb_optimize_constants(PyObject *m);
+int cqb_quantize_constants(PyObject *m);
 extern PyMethodDef cqb_sampling_methods[];
 extern PyMethodDef cqb_stochastic_methods[];
 extern PyMethodDef cqb_mlp_methods[];
@@ -49,7 +50,7 @@ PyMODINIT_FUNC PyInit__core(void)
             return NULL;
         }
     }
-    if (cqb_objectives_constants(m) < 0 || cqb_optimize_constants(m) < 0) {
+    if (cqb_objectives_constants(m) < 0 || cqb_optimize_constants(m) < 0 || cqb_quantize_constants(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }
