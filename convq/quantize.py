@@ -44,6 +44,7 @@ not depend on ``threads``.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -52,6 +53,7 @@ from ._errors import DecodeError
 from ._lp import check_p as _check_p
 from ._lp import conjugate as _conj
 from ._rng import as_generator, spawn
+from ._spec import DMAX as _DMAX
 from ._spec import FLOAT32 as _FLOAT32
 from ._spec import NORM_INF as _NORM_INF
 from ._spec import Kind, QuantizerSpec
@@ -77,6 +79,27 @@ __all__ = [
 
 
 _HEADER = 8  # bytes of the little-endian nbits header of Message.to_bytes()
+
+
+def _dim(d, name="d") -> int:
+    """A dimension: an int in [1, 2**48] (the C core's limit, ``convq._spec.DMAX``)."""
+    return check_int(d, name, minimum=1, maximum=_DMAX)
+
+
+def _physical_memory():
+    """Bytes of physical memory, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def _check_memory(nbytes, what):
+    """MemoryError, before anything is built, for an output that cannot fit in memory."""
+    total = _physical_memory()
+    if total is not None and nbytes > total:
+        raise MemoryError(f"{what} needs {nbytes / 2 ** 30:.4g} GiB, more than this machine's "
+                          f"{total / 2 ** 30:.4g} GiB of memory")
 
 
 class Message:
@@ -147,17 +170,28 @@ class Quantizer:
     unbiased: bool = True
 
     @property
+    def norm_order(self) -> float:
+        """The norm in which this quantizer's admissible set is stated: ``||y||_r <= bound``
+        with ``r = norm_order`` (1 for SimQ, q = p/(p-1) for SimQ+ and the l_p quantizer,
+        inf for CUQ, 2 for RATQ). Quantizers that admit every finite y (the baselines)
+        give the norm their scale is computed in. Gain-shape schemes
+        (:class:`convq.models.LogisticRegression` with ``quantizer=``,
+        :func:`convq.torch.quantized_hook`, :func:`convq.distributed.train`) normalise the
+        gradient in this norm."""
+        raise NotImplementedError(f"{type(self).__name__} does not state its norm_order")
+
+    @property
     def _spec(self) -> QuantizerSpec:  # pragma: no cover - overridden
         raise NotImplementedError
 
     # -- sizes and parameters ---------------------------------------------------------
     def bits(self, d) -> int:
         """Fixed message length in bits for dimension ``d``."""
-        return int(_core._q_bits(self._spec, check_int(d, "d", minimum=1)))
+        return int(_core._q_bits(self._spec, _dim(d)))
 
     def params(self, d) -> dict:
         """Every parameter the C core derives for dimension ``d`` (bits, k, ranges, ...)."""
-        return dict(_core._q_info(self._spec, check_int(d, "d", minimum=1)))
+        return dict(_core._q_info(self._spec, _dim(d)))
 
     def alpha0(self, d):
         """The paper's bound on ``sqrt(E||Q(Y)||^2)`` (None where the paper defines none)."""
@@ -180,7 +214,7 @@ class Quantizer:
         The payload length is checked against ``bits(d)`` (a Message's own ``nbits`` is
         not trusted); malformed payloads raise :class:`convq.DecodeError`."""
         if isinstance(msg, Message):
-            if d is not None and check_int(d, "d", minimum=1) != msg.d:
+            if d is not None and _dim(d) != msg.d:
                 raise ValueError(f"d={d} does not match the message's d={msg.d}")
             payload, d = msg.payload, msg.d
             nbits = self.bits(d)
@@ -192,7 +226,7 @@ class Quantizer:
             payload = msg
         if d is None:
             raise TypeError("decode needs a Message, a (payload, d) pair, or payload and d")
-        d = check_int(d, "d", minimum=1)
+        d = _dim(d)
         if isinstance(payload, (bytearray, memoryview)):
             payload = bytes(payload)
         if not isinstance(payload, bytes):
@@ -200,6 +234,8 @@ class Quantizer:
                 payload = payload.tobytes()
             else:
                 raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+        # the C binding checks len(payload) against bits(d) (DecodeError) and the output's
+        # size against memory before it allocates anything
         return _core._q_decode(self._spec, payload, d)
 
     def __call__(self, y, rng=None) -> np.ndarray:
@@ -209,6 +245,9 @@ class Quantizer:
 
     # -- many vectors -------------------------------------------------------------------
     def _batch(self, Y, n, d, rng, threads, encode):
+        d = _dim(d)
+        row = (self.bits(d) + 7) // 8 if encode else 8 * d
+        _check_memory(n * row, f"{'encoding' if encode else 'quantizing'} n={n} rows of d={d}")
         r = _rows_per_stream(d)
         gens = spawn(rng, -(-n // r))
         return _core._q_batch(self._spec, Y, n, r, gens, check_threads(threads), encode)
@@ -289,6 +328,11 @@ class SimQ(Quantizer):
         self.B = check_positive(B, "B")
 
     @property
+    def norm_order(self) -> float:
+        """1: the bound is ``||y||_1 <= B``."""
+        return 1.0
+
+    @property
     def _spec(self):
         return QuantizerSpec(kind=Kind.SIMQ, B=self.B, p=math.inf)
 
@@ -335,7 +379,13 @@ class SimQPlus(Quantizer):
 
     @property
     def q(self):
+        """The conjugate exponent q = p/(p-1) (1 for p = inf)."""
         return _conj(self.p)
+
+    @property
+    def norm_order(self) -> float:
+        """q = p/(p-1): the bound is ``||y||_q <= B``."""
+        return self.q
 
     @property
     def _spec(self):
@@ -381,6 +431,11 @@ class CUQ(Quantizer):
     def __init__(self, M=1.0, levels=16):
         self.M = check_positive(M, "M")
         self.levels = check_int(levels, "levels", minimum=2, maximum=2 ** 24)
+
+    @property
+    def norm_order(self) -> float:
+        """inf: the bound is ``||y||_inf <= M``."""
+        return math.inf
 
     @property
     def _spec(self):
@@ -435,6 +490,11 @@ class RATQ(Quantizer):
         self.s = None if s is None else check_int(s, "s", minimum=1)
         self.h = None if h is None else check_int(h, "h", minimum=1, maximum=64)
         self.levels = check_int(levels, "levels", minimum=2, maximum=2 ** 24)
+
+    @property
+    def norm_order(self) -> float:
+        """2: the bound is ``||y||_2 <= B``."""
+        return 2.0
 
     @property
     def _spec(self):
@@ -493,7 +553,13 @@ class LpQuantizer(Quantizer):
 
     @property
     def q(self):
+        """The conjugate exponent q = p/(p-1) (1 for p = inf, inf for p = 1)."""
         return _conj(self.p)
+
+    @property
+    def norm_order(self) -> float:
+        """q = p/(p-1): the bound is ``||y||_q <= B``."""
+        return self.q
 
     @property
     def unbiased(self):
@@ -558,6 +624,11 @@ class QSGD(Quantizer):
             raise ValueError(f"norm must be 2 or 'inf', got {norm!r}")
 
     @property
+    def norm_order(self) -> float:
+        """The norm QSGD scales by (2, or inf with ``norm="inf"``); any finite y is admissible."""
+        return math.inf if self.norm == "inf" else 2.0
+
+    @property
     def _spec(self):
         return QuantizerSpec(kind=Kind.QSGD, levels=self.levels, flags=_NORM_INF if self.norm == "inf" else 0)
 
@@ -573,6 +644,11 @@ class TernGrad(Quantizer):
     unbiased = True
 
     @property
+    def norm_order(self) -> float:
+        """inf, the norm of the scale S; any finite y is admissible."""
+        return math.inf
+
+    @property
     def _spec(self):
         return QuantizerSpec(kind=Kind.TERNGRAD)
 
@@ -585,6 +661,11 @@ class ScaledSign(Quantizer):
     float32 scale + d sign bits: ``32 + d`` bits. Deterministic and biased."""
 
     unbiased = False
+
+    @property
+    def norm_order(self) -> float:
+        """1, the norm of the scale ||y||_1/d; any finite y is admissible."""
+        return 1.0
 
     @property
     def _spec(self):
@@ -605,6 +686,11 @@ class TopK(Quantizer):
         self.k = check_int(k, "k", minimum=1)
 
     @property
+    def norm_order(self) -> float:
+        """2 (no bound: any finite y is admissible)."""
+        return 2.0
+
+    @property
     def _spec(self):
         return QuantizerSpec(kind=Kind.TOPK, k=self.k)
 
@@ -621,6 +707,11 @@ class RandK(Quantizer):
 
     def __init__(self, k):
         self.k = check_int(k, "k", minimum=1)
+
+    @property
+    def norm_order(self) -> float:
+        """2 (no bound: any finite y is admissible)."""
+        return 2.0
 
     @property
     def _spec(self):
@@ -643,6 +734,11 @@ class Identity(Quantizer):
     @property
     def unbiased(self):
         return self.dtype == np.float64
+
+    @property
+    def norm_order(self) -> float:
+        """2 (no bound: any finite y is admissible, within float32 range for float32)."""
+        return 2.0
 
     @property
     def _spec(self):

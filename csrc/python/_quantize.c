@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "core/cq_hadamard.h"
 #include "core/cq_parallel.h"
 
@@ -224,6 +225,33 @@ static void *alloc_work(size_t n)
     return malloc(n ? n : 8);
 }
 
+/* 0 if `nbytes` (a double: products of sizes cannot overflow it) can fit in this machine's
+ * physical memory, else -1 with a MemoryError saying what needed it. Called before
+ * anything of that size is allocated, so an impossible request fails at once. */
+static int check_memory(double nbytes, Py_ssize_t n, Py_ssize_t d)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return 0; /* the platform does not say */
+    double total = (double)pages * (double)page;
+    if (nbytes <= total) return 0;
+    PyErr_Format(PyExc_MemoryError, "the output for n=%zd rows of d=%zd coordinates needs %.4g GiB, more than this "
+                 "machine's %.4g GiB of memory", n, d, nbytes / 1073741824.0, total / 1073741824.0);
+    return -1;
+}
+
+/* DecodeError unless the payload has exactly the ceil(bits/8) bytes of P's message;
+ * checked before the output is allocated. */
+static int check_payload_length(const cq_qpar *P, npy_intp nbytes)
+{
+    uint64_t need = (P->bits + 7) / 8;
+    if ((uint64_t)nbytes == need) return 0;
+    cq_errinfo err;
+    cq_fail(&err, CQ_EDECODE, "payload has %llu bytes, a %llu-bit message for d=%zu needs %llu",
+            (unsigned long long)nbytes, (unsigned long long)P->bits, P->d, (unsigned long long)need);
+    cqb_raise(CQ_EDECODE, &err);
+    return -1;
+}
+
 static PyObject *py_q_encode(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -319,6 +347,11 @@ static PyObject *py_q_decode(PyObject *self, PyObject *args)
     if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
     PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
     if (p == NULL) return NULL;
+    if (check_payload_length(&P, PyArray_DIM(p, 0)) < 0 ||
+        check_memory(8.0 * (double)d + (double)P.work, 1, d) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
     npy_intp dims[1] = {d};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     void *work = alloc_work(P.work);
@@ -411,6 +444,9 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
         goto done;
     }
     if (cqb_qpar_resolve(spec, d, &P) < 0) goto done;
+    size_t nbytes = (size_t)((P.bits + 7) / 8);
+    /* before the generators are touched or anything of the output's size is allocated */
+    if (check_memory((double)n * (encode ? (double)nbytes : 8.0 * (double)d), n, d) < 0) goto done;
     bs = cqb_bitgen_acquire_seq(gens, &m);
     if (bs == NULL) goto done;
     Py_ssize_t n_tasks = (n + rows_per - 1) / rows_per;
@@ -418,7 +454,6 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "need one generator per %zd rows: %zd rows, %zd generators", rows_per, n, m);
         goto done;
     }
-    size_t nbytes = (size_t)((P.bits + 7) / 8);
     npy_intp dims[2] = {n, encode ? (npy_intp)nbytes : d};
     result = PyArray_ZEROS(2, dims, encode ? NPY_UINT8 : NPY_DOUBLE, 0);
     if (result == NULL) goto done;
@@ -481,6 +516,10 @@ static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
     if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
     PyArrayObject *p = cqb_uint8_array(po, "payloads", 2, 2);
     if (p == NULL) return NULL;
+    if (check_memory(8.0 * (double)d + (double)P.work, 1, d) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
     npy_intp m = PyArray_DIM(p, 0), nb = PyArray_DIM(p, 1);
     npy_intp dims[1] = {m};
     PyArrayObject *status = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT8);

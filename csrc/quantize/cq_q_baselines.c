@@ -226,6 +226,9 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *ou
             if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
             if (lev == 0 && neg)
                 return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
+            /* a zero norm comes only from y = 0, whose levels are all 0 */
+            if (lev != 0 && nd == 0.0)
+                return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu with a zero norm field", lev, i0 + t);
             out[i0 + t] = qsgd_value(nd, lev, s, (int)neg);
         }
     }
@@ -277,9 +280,15 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
         cq_q_get_fields(r, lv, m, 2);
         uint32_t bad = 0;
         for (size_t t = 0; t < m; t++) bad |= (lv[t] == 3);
+        if (sd == 0.0) /* a zero scale comes only from y = 0, whose codes are all 0 */
+            for (size_t t = 0; t < m; t++) bad |= (lv[t] != 0);
         if (bad)
-            for (size_t t = 0; t < m; t++)
+            for (size_t t = 0; t < m; t++) {
                 if (lv[t] == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i0 + t);
+                if (lv[t] != 0 && sd == 0.0)
+                    return cq_fail(err, CQ_EDECODE, "TernGrad code %u at coordinate %zu with a zero scale field", lv[t],
+                                   i0 + t);
+            }
         for (size_t t = 0; t < m; t++) out[i0 + t] = tab[lv[t]]; /* branch-free: codes are random */
     }
     return CQ_OK;
@@ -435,6 +444,11 @@ static int topk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *ou
             return cq_fail(err, CQ_EDECODE, "TopK indices must increase strictly, got %llu after %llu",
                            (unsigned long long)i, (unsigned long long)prev);
         if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "TopK value at index %llu is not finite", (unsigned long long)i);
+        /* a kept 0 means the k-th largest |y_i| is 0, so every index below it (|y_j| >= 0,
+         * ties go to the lower index) was kept too */
+        if (v == 0.0 && i != t)
+            return cq_fail(err, CQ_EDECODE, "TopK keeps a zero at index %llu but not every index below it",
+                           (unsigned long long)i);
         out[i] = v;
         prev = i;
     }

@@ -134,6 +134,12 @@ static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out,
             if (n2 == P->dmax)
                 return cq_fail(err, CQ_EDECODE, "l_p support bitmap has more than floor(d/Delta1) = %llu ones",
                                (unsigned long long)P->dmax);
+            /* a large coordinate went through CUQ as 0, i.e. t = (L-1)/2 rounded: level
+             * L/2 - 1 or L/2 (L is a power of two) */
+            double v = out[i];
+            if (v != cq_q_level_value(P->M, P->delta, P->L / 2 - 1) && v != cq_q_level_value(P->M, P->delta, P->L / 2))
+                return cq_fail(err, CQ_EDECODE,
+                               "l_p coordinate %zu is in the support bitmap but its CUQ level is not that of 0", i);
             idx[n2++] = i;
         }
     }

@@ -147,6 +147,11 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, dou
         if (j >= r->h)
             return cq_fail(err, CQ_EDECODE, "RATQ range index %llu of group %llu is out of range 0..%llu",
                            (unsigned long long)j, (unsigned long long)gi, (unsigned long long)(r->h - 1));
+        /* the encoder sends the smallest range that fits: a range equal to the one below
+         * it (ranges capped at B(1 + 1e-6)) is never sent */
+        if (j > 0 && !(r->M[j] > r->M[j - 1]))
+            return cq_fail(err, CQ_EDECODE, "RATQ range index %llu of group %llu is never sent (range %llu is equal)",
+                           (unsigned long long)j, (unsigned long long)gi, (unsigned long long)(j - 1));
         double Mj = r->M[j], delta = ratq_delta(r, j);
         for (size_t t = lo; t < hi; t++) {
             uint32_t lev = cq_q_get(rd, r->lbits);
