@@ -1,6 +1,5 @@
 r"""Unbiased fixed-length gradient quantizers of Mayekar & Tyagi, "Limits on Gradient
-Compression for Stochastic Optimization" (seed ``mayekar-tyagi-gradient-compression.txt``),
-and the usual baselines.
+Compression for Stochastic Optimization", and the usual baselines.
 
 A quantizer maps :math:`y \in \mathbb{R}^d` to a bit string of fixed length
 ``q.bits(d)`` (Remark 2 of the paper: memoryless, fixed length) and back:
@@ -29,6 +28,16 @@ Baselines: :class:`QSGD`, :class:`TernGrad`, :class:`ScaledSign`, :class:`TopK`,
 :class:`RandK`, :class:`Identity`. Every class states its bits, ``unbiased`` and, where
 the paper defines it, ``alpha0(d)``: the bound on :math:`\sqrt{E\|Q(Y)\|^2}` in the norm
 that matters for p (section 2.2).
+Every class also states ``norm_order``, the norm its admissible set is stated in (1 for
+SimQ, q for SimQ+ and the l_p quantizer, inf for CUQ, 2 for RATQ); the gain-shape schemes
+(section 7) normalise gradients in it.
+
+Sizes: d is at most ``2**48`` (``ValueError`` naming d beyond; SimQ+ and the l_p
+quantizer for p in [2, inf) need ``d + k <= 2**24``). ``decode`` checks the payload
+length against ``bits(d)`` before it allocates the output, and a result that cannot fit
+in this machine's memory (``sample(y, n)`` with a huge n, say) raises ``MemoryError``
+before anything is built. An input that another thread rewrites during a call gives a
+``ValueError`` saying so.
 
 Message format: fields least-significant-bit first, ``ceil(nbits/8)`` bytes, zero padding
 (:mod:`convq.coding`). Decoders treat payloads as untrusted and raise

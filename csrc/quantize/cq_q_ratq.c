@@ -19,7 +19,8 @@
 #include "quantize/cq_q_internal.h"
 #include "core/cq_rng.h"
 
-/* RATQ parameters (the RATQ paper's defaults, ALGORITHMS.md section 1). */
+/* RATQ parameters: the defaults of parameters (8) of "Limits on Gradient Compression for
+ * Stochastic Optimization" (s = log h, levels = 4), from the RATQ paper. */
 int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, cq_ratq_par *r, cq_errinfo *err)
 {
     memset(r, 0, sizeof *r);
