@@ -360,3 +360,32 @@ def test_input_changed_during_the_call_is_reported_as_such(q):
         stop.set()
         t.join()
     assert outcomes["ok"] + outcomes["changed"] == 120
+
+
+def test_lp_composite_rejects_a_ratq_part_that_is_not_the_encoding_of_zero():
+    """With no large coordinate the RATQ part encodes the zero vector: range 0 in every
+    group and levels L/2 - 1 or L/2 (the two roundings of 0 on an even grid)."""
+    from convq.coding import unpack_fields
+    q = Q.LpQuantizer(1.5)
+    d = 64
+    P = q.params(d)
+    L, hb, lb, s, d2 = P["ratq_L"], P["ratq_hbits"], P["ratq_lbits"], P["ratq_s"], P["ratq_d2"]
+    assert (L, hb, lb, s, d2) == (16, 2, 4, 2, 16)
+    widths = [P["lbits"]] * d + [1] * d + [32, 32] + [hb, lb, lb] * (d2 // s)
+    assert sum(widths) == P["bits"]
+    msg = q.encode(np.full(d, 0.01), rng=3)
+    f = [int(v) for v in unpack_fields(msg.payload, msg.nbits, widths)]
+    head = 2 * d + 2
+    assert not any(f[d:2 * d]) and f[head] == 0 and f[head + 1] in (7, 8)
+
+    def with_fields(changes):
+        g = list(f)
+        for i, v in changes.items():
+            g[head + i] = v
+        return pack_fields(g, widths)[0]
+
+    q.decode(with_fields({1: 15 - f[head + 1]}), d)  # the other rounding of 0
+    with pytest.raises(DecodeError, match="zero vector: level 0"):
+        q.decode(with_fields({1: 0}), d)
+    with pytest.raises(DecodeError, match="zero vector uses range 0"):
+        q.decode(with_fields({0: 1}), d)

@@ -291,6 +291,10 @@ int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, cq_r
  * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim). */
 int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
                    double *out, cq_errinfo *err);
-int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, double *out, cq_errinfo *err);
+/* zero_input (L even): the encoder's input was the zero vector, so every group must use
+ * range 0 and levels L/2 - 1 or L/2 (what the l_p composite sends with no large
+ * coordinate); anything else is CQ_EDECODE. */
+int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
+                          cq_errinfo *err);
 
 #endif /* CQ_Q_INTERNAL_H */

@@ -143,7 +143,9 @@ static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out,
             idx[n2++] = i;
         }
     }
-    int st = cq_q_ratq_core_decode(&P->r, r, z, vals, err);
+    /* no large coordinate: the RATQ part is the encoding of 0 */
+    assert(P->r.L % 2 == 0);
+    int st = cq_q_ratq_core_decode(&P->r, r, n2 == 0, z, vals, err);
     if (st) return st;
     for (uint64_t t = 0; t < n2; t++) out[idx[t]] += vals[t];
     return CQ_OK;

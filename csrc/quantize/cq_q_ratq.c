@@ -137,7 +137,8 @@ int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t 
     return CQ_OK;
 }
 
-int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, double *out, cq_errinfo *err)
+int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
+                          cq_errinfo *err)
 {
     uint64_t seed = cq_q_get64(rd);
     size_t d2 = r->d2;
@@ -153,12 +154,19 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, dou
         if (j > 0 && !(r->M[j] > r->M[j - 1]))
             return cq_fail(err, CQ_EDECODE, "RATQ range index %llu of group %llu is never sent (range %llu is equal)",
                            (unsigned long long)j, (unsigned long long)gi, (unsigned long long)(j - 1));
+        if (zero_input && j != 0)
+            return cq_fail(err, CQ_EDECODE, "RATQ of a zero vector uses range 0, group %llu says %llu",
+                           (unsigned long long)gi, (unsigned long long)j);
         double Mj = r->M[j], delta = ratq_delta(r, j);
         for (size_t t = lo; t < hi; t++) {
             uint32_t lev = cq_q_get(rd, r->lbits);
             if (lev >= r->L)
                 return cq_fail(err, CQ_EDECODE, "RATQ level %u at rotated coordinate %zu is out of range 0..%u", lev, t,
                                r->L - 1);
+            /* 0 sits at t = (L-1)/2 on the grid: rounded to L/2 - 1 or L/2 (L even) */
+            if (zero_input && lev != r->L / 2 - 1 && lev != r->L / 2)
+                return cq_fail(err, CQ_EDECODE, "RATQ of a zero vector: level %u at rotated coordinate %zu is not "
+                               "a rounding of 0", lev, t);
             z[t] = cq_q_level_value(Mj, delta, lev);
         }
         if (rd->truncated) return cq_fail(err, CQ_EDECODE, "RATQ message truncated");
@@ -180,7 +188,7 @@ static int ratq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
 
 static int ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
-    return cq_q_ratq_core_decode(&P->r, r, (double *)work, out, err);
+    return cq_q_ratq_core_decode(&P->r, r, 0, (double *)work, out, err);
 }
 
 const cq_qops cq_q_ratq_ops = {ratq_resolve, ratq_run, ratq_decode};
