@@ -46,7 +46,10 @@ def norm_order_of(quantizer, name="quantizer") -> float:
         raise TypeError(f"{name} must be a quantizer instance, got the class {quantizer.__name__} "
                         f"(call it, e.g. {quantizer.__name__}(...))")
     for attr, conj in (("norm_order", False), ("q", False), ("p", True)):
-        v = getattr(quantizer, attr, None)
+        try:
+            v = getattr(quantizer, attr, None)
+        except NotImplementedError:  # a Quantizer subclass that does not state it
+            v = None
         if v is None:
             continue
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v) >= 1.0:

@@ -119,6 +119,13 @@ def test_class_or_non_quantizer_gives_type_error_naming_the_argument():
         norm_order_of(object())
     with pytest.raises(TypeError, match=r"q\.norm_order must be a real number"):
         norm_order_of(type("Odd", (), {"norm_order": "l2"})(), name="q")
+    class Unstated(Q.Quantizer):  # a subclass that forgot norm_order
+        pass
+
+    with pytest.raises(NotImplementedError, match="Unstated does not state its norm_order"):
+        Unstated().norm_order
+    with pytest.raises(TypeError, match="norm_order attribute"):
+        norm_order_of(Unstated())
     with pytest.raises(TypeError, match="class"):
         _core._q_bits(Q.SimQ, 3)
     with pytest.raises(TypeError, match="convq quantizer"):
