@@ -234,8 +234,11 @@ static int check_memory(double nbytes, Py_ssize_t n, Py_ssize_t d)
     if (pages <= 0 || page <= 0) return 0; /* the platform does not say */
     double total = (double)pages * (double)page;
     if (nbytes <= total) return 0;
-    PyErr_Format(PyExc_MemoryError, "the output for n=%zd rows of d=%zd coordinates needs %.4g GiB, more than this "
-                 "machine's %.4g GiB of memory", n, d, nbytes / 1073741824.0, total / 1073741824.0);
+    char msg[200]; /* PyErr_Format has no %g */
+    PyOS_snprintf(msg, sizeof msg, "the output for n=%lld rows of d=%lld coordinates needs %.4g GiB, more than this "
+                  "machine's %.4g GiB of memory", (long long)n, (long long)d, nbytes / 1073741824.0,
+                  total / 1073741824.0);
+    PyErr_SetString(PyExc_MemoryError, msg);
     return -1;
 }
 
