@@ -396,3 +396,16 @@ def test_lp_composite_rejects_a_ratq_part_that_is_not_the_encoding_of_zero():
         q.decode(with_fields({1: 0}), d)
     with pytest.raises(DecodeError, match="zero vector uses range 0"):
         q.decode(with_fields({0: 1}), d)
+
+
+def test_scaledsign_zero_scale_with_signs_is_emitted_so_it_is_accepted():
+    """The audit's other side: ScaledSign's scale is ||y||_1/d rounded to float32, which is
+    0 for a tiny non-zero y whose signs are still sent; such a payload is the encoder's
+    own, so the decoder accepts it (and agrees with the fast path, -0.0 included)."""
+    q = Q.ScaledSign()
+    y = np.array([-1e-300, 2e-300, -3e-300])
+    msg = q.encode(y)
+    assert msg.payload[:4] == bytes(4) and msg.payload[4] == 0b101
+    out = q.decode(msg)
+    np.testing.assert_array_equal(np.signbit(out), [True, False, True])
+    np.testing.assert_array_equal(np.signbit(q(y)), np.signbit(out))
