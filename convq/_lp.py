@@ -33,8 +33,27 @@ def conjugate(p) -> float:
     return p / (p - 1.0)
 
 
-def norm_order_of(quantizer) -> float:
-    """The norm in which a quantizer's bound B holds: its ``q`` attribute, else the
-    conjugate of its ``p`` (default 2, the l_2 norm)."""
-    q = getattr(quantizer, "q", None)
-    return float(q) if q is not None else conjugate(getattr(quantizer, "p", 2.0))
+def norm_order_of(quantizer, name="quantizer") -> float:
+    """The norm in which a quantizer's bound holds (the gain-shape schemes normalise the
+    gradient in it): the quantizer's public ``norm_order`` property (see
+    :attr:`convq.quantize.Quantizer.norm_order`).
+
+    An object that is not a convq quantizer but quacks like one (encode/decode/bits) may
+    state the same with a ``norm_order`` attribute, or with ``q`` (the norm itself) or
+    ``p`` (the geometry, whose conjugate is the norm). A class instead of an instance, or
+    an object that states no norm, raises TypeError naming ``name``."""
+    if isinstance(quantizer, type):
+        raise TypeError(f"{name} must be a quantizer instance, got the class {quantizer.__name__} "
+                        f"(call it, e.g. {quantizer.__name__}(...))")
+    for attr, conj in (("norm_order", False), ("q", False), ("p", True)):
+        try:
+            v = getattr(quantizer, attr, None)
+        except NotImplementedError:  # a Quantizer subclass that does not state it
+            v = None
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v) >= 1.0:
+            raise TypeError(f"{name}.{attr} must be a real number >= 1 (an l_p norm order), got {v!r}")
+        return conjugate(float(v)) if conj else float(v)
+    raise TypeError(f"{name} must be a convq quantizer (or state the norm its bound is in through a "
+                    f"norm_order attribute), got {type(quantizer).__name__}")

@@ -1,6 +1,5 @@
 r"""Unbiased fixed-length gradient quantizers of Mayekar & Tyagi, "Limits on Gradient
-Compression for Stochastic Optimization" (seed ``mayekar-tyagi-gradient-compression.txt``),
-and the usual baselines.
+Compression for Stochastic Optimization", and the usual baselines.
 
 A quantizer maps :math:`y \in \mathbb{R}^d` to a bit string of fixed length
 ``q.bits(d)`` (Remark 2 of the paper: memoryless, fixed length) and back:
@@ -29,6 +28,16 @@ Baselines: :class:`QSGD`, :class:`TernGrad`, :class:`ScaledSign`, :class:`TopK`,
 :class:`RandK`, :class:`Identity`. Every class states its bits, ``unbiased`` and, where
 the paper defines it, ``alpha0(d)``: the bound on :math:`\sqrt{E\|Q(Y)\|^2}` in the norm
 that matters for p (section 2.2).
+Every class also states ``norm_order``, the norm its admissible set is stated in (1 for
+SimQ, q for SimQ+ and the l_p quantizer, inf for CUQ, 2 for RATQ); the gain-shape schemes
+(section 7) normalise gradients in it.
+
+Sizes: d is at most ``2**48`` (``ValueError`` naming d beyond; SimQ+ and the l_p
+quantizer for p in [2, inf) need ``d + k <= 2**24``). ``decode`` checks the payload
+length against ``bits(d)`` before it allocates the output, and a result that cannot fit
+in this machine's memory (``sample(y, n)`` with a huge n, say) raises ``MemoryError``
+before anything is built. An input that another thread rewrites during a call gives a
+``ValueError`` saying so.
 
 Message format: fields least-significant-bit first, ``ceil(nbits/8)`` bytes, zero padding
 (:mod:`convq.coding`). Decoders treat payloads as untrusted and raise
@@ -44,6 +53,7 @@ not depend on ``threads``.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -52,6 +62,10 @@ from ._errors import DecodeError
 from ._lp import check_p as _check_p
 from ._lp import conjugate as _conj
 from ._rng import as_generator, spawn
+from ._spec import DMAX as _DMAX
+from ._spec import FLOAT32 as _FLOAT32
+from ._spec import NORM_INF as _NORM_INF
+from ._spec import Kind, QuantizerSpec
 from ._validation import as_float_array, check_int, check_positive, check_threads
 
 __all__ = [
@@ -72,11 +86,29 @@ __all__ = [
     "DecodeError",
 ]
 
-# cq_qkind in csrc/quantize/cq_quantize.h
-_IDENTITY, _SIMQ, _SIMQPLUS, _CUQ, _RATQ, _LP, _QSGD, _TERNGRAD, _SCALEDSIGN, _TOPK, _RANDK = range(11)
-_FLOAT32, _NORM_INF = 1, 2
 
 _HEADER = 8  # bytes of the little-endian nbits header of Message.to_bytes()
+
+
+def _dim(d, name="d") -> int:
+    """A dimension: an int in [1, 2**48] (the C core's limit, ``convq._spec.DMAX``)."""
+    return check_int(d, name, minimum=1, maximum=_DMAX)
+
+
+def _physical_memory():
+    """Bytes of physical memory, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def _check_memory(nbytes, what):
+    """MemoryError, before anything is built, for an output that cannot fit in memory."""
+    total = _physical_memory()
+    if total is not None and nbytes > total:
+        raise MemoryError(f"{what} needs {nbytes / 2 ** 30:.4g} GiB, more than this machine's "
+                          f"{total / 2 ** 30:.4g} GiB of memory")
 
 
 class Message:
@@ -139,25 +171,36 @@ class Message:
 class Quantizer:
     """Base class: encode/decode/fast path/sample/bits over the C core's generic interface.
 
-    Subclasses set ``unbiased`` and implement ``_spec`` (the tuple
-    ``(kind, B, M, p, k, levels, s, h, flags)`` that ``csrc/python/bind_quantize.h`` turns
-    into a ``cq_qspec``) and ``alpha0``.
+    Subclasses set ``unbiased`` and implement ``_spec`` (a
+    :class:`convq._spec.QuantizerSpec`, which the C binding reads by field name into a
+    ``cq_qspec``), ``norm_order`` and ``alpha0``.
     """
 
     unbiased: bool = True
 
     @property
-    def _spec(self) -> tuple:  # pragma: no cover - overridden
+    def norm_order(self) -> float:
+        """The norm in which this quantizer's admissible set is stated: ``||y||_r <= bound``
+        with ``r = norm_order`` (1 for SimQ, q = p/(p-1) for SimQ+ and the l_p quantizer,
+        inf for CUQ, 2 for RATQ). Quantizers that admit every finite y (the baselines)
+        give the norm their scale is computed in. Gain-shape schemes
+        (:class:`convq.models.LogisticRegression` with ``quantizer=``,
+        :func:`convq.torch.quantized_hook`, :func:`convq.distributed.train`) normalise the
+        gradient in this norm."""
+        raise NotImplementedError(f"{type(self).__name__} does not state its norm_order")
+
+    @property
+    def _spec(self) -> QuantizerSpec:  # pragma: no cover - overridden
         raise NotImplementedError
 
     # -- sizes and parameters ---------------------------------------------------------
     def bits(self, d) -> int:
         """Fixed message length in bits for dimension ``d``."""
-        return int(_core._q_bits(self._spec, check_int(d, "d", minimum=1)))
+        return int(_core._q_bits(self._spec, _dim(d)))
 
     def params(self, d) -> dict:
         """Every parameter the C core derives for dimension ``d`` (bits, k, ranges, ...)."""
-        return dict(_core._q_info(self._spec, check_int(d, "d", minimum=1)))
+        return dict(_core._q_info(self._spec, _dim(d)))
 
     def alpha0(self, d):
         """The paper's bound on ``sqrt(E||Q(Y)||^2)`` (None where the paper defines none)."""
@@ -180,7 +223,7 @@ class Quantizer:
         The payload length is checked against ``bits(d)`` (a Message's own ``nbits`` is
         not trusted); malformed payloads raise :class:`convq.DecodeError`."""
         if isinstance(msg, Message):
-            if d is not None and check_int(d, "d", minimum=1) != msg.d:
+            if d is not None and _dim(d) != msg.d:
                 raise ValueError(f"d={d} does not match the message's d={msg.d}")
             payload, d = msg.payload, msg.d
             nbits = self.bits(d)
@@ -192,7 +235,7 @@ class Quantizer:
             payload = msg
         if d is None:
             raise TypeError("decode needs a Message, a (payload, d) pair, or payload and d")
-        d = check_int(d, "d", minimum=1)
+        d = _dim(d)
         if isinstance(payload, (bytearray, memoryview)):
             payload = bytes(payload)
         if not isinstance(payload, bytes):
@@ -200,6 +243,8 @@ class Quantizer:
                 payload = payload.tobytes()
             else:
                 raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+        # the C binding checks len(payload) against bits(d) (DecodeError) and the output's
+        # size against memory before it allocates anything
         return _core._q_decode(self._spec, payload, d)
 
     def __call__(self, y, rng=None) -> np.ndarray:
@@ -209,6 +254,9 @@ class Quantizer:
 
     # -- many vectors -------------------------------------------------------------------
     def _batch(self, Y, n, d, rng, threads, encode):
+        d = _dim(d)
+        row = (self.bits(d) + 7) // 8 if encode else 8 * d
+        _check_memory(n * row, f"{'encoding' if encode else 'quantizing'} n={n} rows of d={d}")
         r = _rows_per_stream(d)
         gens = spawn(rng, -(-n // r))
         return _core._q_batch(self._spec, Y, n, r, gens, check_threads(threads), encode)
@@ -289,8 +337,13 @@ class SimQ(Quantizer):
         self.B = check_positive(B, "B")
 
     @property
+    def norm_order(self) -> float:
+        """1: the bound is ``||y||_1 <= B``."""
+        return 1.0
+
+    @property
     def _spec(self):
-        return (_SIMQ, self.B, 0.0, math.inf, 0, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.SIMQ, B=self.B, p=math.inf)
 
     def alpha0(self, d):
         """Theorem 4.1: B."""
@@ -335,11 +388,17 @@ class SimQPlus(Quantizer):
 
     @property
     def q(self):
+        """The conjugate exponent q = p/(p-1) (1 for p = inf)."""
         return _conj(self.p)
 
     @property
+    def norm_order(self) -> float:
+        """q = p/(p-1): the bound is ``||y||_q <= B``."""
+        return self.q
+
+    @property
     def _spec(self):
-        return (_SIMQPLUS, self.B, 0.0, self.p, 0 if self.k is None else self.k, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.SIMQPLUS, B=self.B, p=self.p, k=0 if self.k is None else self.k)
 
     def k_for(self, d) -> int:
         """The number of repetitions used for dimension d."""
@@ -383,8 +442,13 @@ class CUQ(Quantizer):
         self.levels = check_int(levels, "levels", minimum=2, maximum=2 ** 24)
 
     @property
+    def norm_order(self) -> float:
+        """inf: the bound is ``||y||_inf <= M``."""
+        return math.inf
+
+    @property
     def _spec(self):
-        return (_CUQ, 0.0, self.M, 0.0, 0, self.levels, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.CUQ, M=self.M, levels=self.levels)
 
     @property
     def step(self):
@@ -437,8 +501,13 @@ class RATQ(Quantizer):
         self.levels = check_int(levels, "levels", minimum=2, maximum=2 ** 24)
 
     @property
+    def norm_order(self) -> float:
+        """2: the bound is ``||y||_2 <= B``."""
+        return 2.0
+
+    @property
     def _spec(self):
-        return (_RATQ, self.B, 0.0, 2.0, 0, self.levels, self.s or 0, self.h or 0, 0)
+        return QuantizerSpec(kind=Kind.RATQ, B=self.B, p=2.0, levels=self.levels, s=self.s or 0, h=self.h or 0)
 
     def mse_bound(self, d):
         """The RATQ paper's bound B^2 (9 + 3 ln s)/(k-1)^2 on E||Q(y) - y||_2^2 (k = levels-1)."""
@@ -493,7 +562,13 @@ class LpQuantizer(Quantizer):
 
     @property
     def q(self):
+        """The conjugate exponent q = p/(p-1) (1 for p = inf, inf for p = 1)."""
         return _conj(self.p)
+
+    @property
+    def norm_order(self) -> float:
+        """q = p/(p-1): the bound is ``||y||_q <= B``."""
+        return self.q
 
     @property
     def unbiased(self):
@@ -501,7 +576,7 @@ class LpQuantizer(Quantizer):
 
     @property
     def _spec(self):
-        return (_LP, self.B, 0.0, self.p, 0, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.LP, B=self.B, p=self.p)
 
     def alpha0(self, d):
         """p = inf: B; p in [2, inf): Theorem 4.2 with k = ceil(d^(2/p)); p < 2: sqrt(12) B."""
@@ -558,8 +633,13 @@ class QSGD(Quantizer):
             raise ValueError(f"norm must be 2 or 'inf', got {norm!r}")
 
     @property
+    def norm_order(self) -> float:
+        """The norm QSGD scales by (2, or inf with ``norm="inf"``); any finite y is admissible."""
+        return math.inf if self.norm == "inf" else 2.0
+
+    @property
     def _spec(self):
-        return (_QSGD, 0.0, 0.0, 0.0, 0, self.levels, 0, 0, _NORM_INF if self.norm == "inf" else 0)
+        return QuantizerSpec(kind=Kind.QSGD, levels=self.levels, flags=_NORM_INF if self.norm == "inf" else 0)
 
     def _repr_args(self):
         return f"levels={self.levels}, norm={self.norm!r}"
@@ -573,8 +653,13 @@ class TernGrad(Quantizer):
     unbiased = True
 
     @property
+    def norm_order(self) -> float:
+        """inf, the norm of the scale S; any finite y is admissible."""
+        return math.inf
+
+    @property
     def _spec(self):
-        return (_TERNGRAD, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.TERNGRAD)
 
     def _repr_args(self):
         return ""
@@ -587,8 +672,13 @@ class ScaledSign(Quantizer):
     unbiased = False
 
     @property
+    def norm_order(self) -> float:
+        """1, the norm of the scale ||y||_1/d; any finite y is admissible."""
+        return 1.0
+
+    @property
     def _spec(self):
-        return (_SCALEDSIGN, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.SCALEDSIGN)
 
     def _repr_args(self):
         return ""
@@ -605,8 +695,13 @@ class TopK(Quantizer):
         self.k = check_int(k, "k", minimum=1)
 
     @property
+    def norm_order(self) -> float:
+        """2 (no bound: any finite y is admissible)."""
+        return 2.0
+
+    @property
     def _spec(self):
-        return (_TOPK, 0.0, 0.0, 0.0, self.k, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.TOPK, k=self.k)
 
     def _repr_args(self):
         return f"k={self.k}"
@@ -623,8 +718,13 @@ class RandK(Quantizer):
         self.k = check_int(k, "k", minimum=1)
 
     @property
+    def norm_order(self) -> float:
+        """2 (no bound: any finite y is admissible)."""
+        return 2.0
+
+    @property
     def _spec(self):
-        return (_RANDK, 0.0, 0.0, 0.0, self.k, 0, 0, 0, 0)
+        return QuantizerSpec(kind=Kind.RANDK, k=self.k)
 
     def _repr_args(self):
         return f"k={self.k}"
@@ -645,8 +745,13 @@ class Identity(Quantizer):
         return self.dtype == np.float64
 
     @property
+    def norm_order(self) -> float:
+        """2 (no bound: any finite y is admissible, within float32 range for float32)."""
+        return 2.0
+
+    @property
     def _spec(self):
-        return (_IDENTITY, 0.0, 0.0, 0.0, 0, 0, 0, 0, _FLOAT32 if self.dtype == np.float32 else 0)
+        return QuantizerSpec(kind=Kind.IDENTITY, flags=_FLOAT32 if self.dtype == np.float32 else 0)
 
     def _repr_args(self):
         return f"dtype={self.dtype.name!r}"

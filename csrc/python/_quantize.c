@@ -16,36 +16,93 @@
  *   _q_fwht(x) -> H x                     the fast Walsh-Hadamard transform (tests, bench)
  */
 #include "_quantize.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "core/cq_hadamard.h"
 #include "core/cq_parallel.h"
 
+/* One field of a QuantizerSpec, by name. 0 on success, -1 with TypeError naming it. */
+static int spec_double(PyObject *spec, const char *name, double *out)
+{
+    PyObject *v = PyObject_GetAttrString(spec, name);
+    if (v == NULL) return -1;
+    double x = PyFloat_AsDouble(v);
+    Py_DECREF(v);
+    if (x == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "QuantizerSpec.%s must be a real number", name);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int spec_int(PyObject *spec, const char *name, long long *out)
+{
+    PyObject *v = PyObject_GetAttrString(spec, name);
+    if (v == NULL) return -1;
+    if (!PyLong_Check(v)) {
+        Py_DECREF(v);
+        PyErr_Format(PyExc_TypeError, "QuantizerSpec.%s must be an int", name);
+        return -1;
+    }
+    long long x = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    if (x == -1 && PyErr_Occurred()) {
+        int overflow = PyErr_ExceptionMatches(PyExc_OverflowError);
+        PyErr_Clear();
+        PyErr_Format(overflow ? PyExc_ValueError : PyExc_TypeError,
+                     overflow ? "QuantizerSpec.%s does not fit a signed 64-bit integer" : "QuantizerSpec.%s must be an int",
+                     name);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
 int cqb_qspec_from_py(PyObject *obj, cq_qspec *out)
 {
+    /* a QuantizerSpec (convq/_spec.py) is a tuple subclass; anything else must be a
+     * quantizer carrying one in `_spec` */
     PyObject *spec = obj;
     int owned = 0;
     if (!PyTuple_Check(obj)) {
+        if (PyType_Check(obj)) {
+            PyErr_Format(PyExc_TypeError, "expected a convq quantizer instance, got the class %R (call it: %R(...))",
+                         obj, obj);
+            return -1;
+        }
         spec = PyObject_GetAttrString(obj, "_spec");
         if (spec == NULL) {
             PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "expected a convq quantizer or its _spec tuple, got %R", (PyObject *)Py_TYPE(obj));
+            PyErr_Format(PyExc_TypeError, "expected a convq quantizer or its QuantizerSpec, got %R",
+                         (PyObject *)Py_TYPE(obj));
             return -1;
         }
         owned = 1;
     }
-    int kind, flags;
-    double B, M, p;
-    long long k, levels, s, h;
-    int ok = PyTuple_Check(spec) &&
-             PyArg_ParseTuple(spec, "idddLLLLi", &kind, &B, &M, &p, &k, &levels, &s, &h, &flags);
-    if (owned) Py_DECREF(spec);
+    long long kind = 0, k = 0, levels = 0, s = 0, h = 0, flags = 0;
+    double B = 0, M = 0, p = 0;
+    int ok = PyTuple_Check(spec) && PyObject_HasAttrString(spec, "_fields");
     if (!ok) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "quantizer _spec must be a tuple (kind, B, M, p, k, levels, s, h, flags)");
+        PyErr_Format(PyExc_TypeError, "a quantizer's _spec must be a convq._spec.QuantizerSpec, got %R",
+                     (PyObject *)Py_TYPE(spec));
+    } else {
+        ok = spec_int(spec, "kind", &kind) == 0 && spec_double(spec, "B", &B) == 0 && spec_double(spec, "M", &M) == 0 &&
+             spec_double(spec, "p", &p) == 0 && spec_int(spec, "k", &k) == 0 &&
+             spec_int(spec, "levels", &levels) == 0 && spec_int(spec, "s", &s) == 0 && spec_int(spec, "h", &h) == 0 &&
+             spec_int(spec, "flags", &flags) == 0;
+    }
+    if (owned) Py_DECREF(spec);
+    if (!ok) return -1;
+    if (kind < 0 || kind >= CQ_Q_NKINDS) {
+        PyErr_Format(PyExc_ValueError, "unknown quantizer kind %lld (the kinds are 0..%d)", kind, CQ_Q_NKINDS - 1);
         return -1;
     }
-    if (kind < 0 || kind >= CQ_Q_NKINDS) {
-        PyErr_Format(PyExc_ValueError, "unknown quantizer kind %d", kind);
+    if (flags < 0 || flags > INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "QuantizerSpec.flags must be a small non-negative int, got %lld", flags);
         return -1;
     }
     out->kind = (cq_qkind)kind;
@@ -56,7 +113,25 @@ int cqb_qspec_from_py(PyObject *obj, cq_qspec *out)
     out->levels = levels;
     out->s = s;
     out->h = h;
-    out->flags = flags;
+    out->flags = (int)flags;
+    return 0;
+}
+
+/* The kinds (Q_KIND_<NAME>, generated from csrc/quantize/cq_qkinds.h) and the flags, for
+ * convq._spec. Called from module.c. */
+int cqb_quantize_constants(PyObject *m)
+{
+#define CQB_Q_KIND_CONST_(name, num, ops) \
+    if (PyModule_AddIntConstant(m, "Q_KIND_" #name, (long)CQ_Q_##name) < 0) return -1;
+    CQ_Q_KIND_LIST(CQB_Q_KIND_CONST_)
+#undef CQB_Q_KIND_CONST_
+    if (PyModule_AddIntConstant(m, "Q_FLAG_FLOAT32", CQ_QF_FLOAT32) < 0) return -1;
+    if (PyModule_AddIntConstant(m, "Q_FLAG_NORM_INF", CQ_QF_NORM_INF) < 0) return -1;
+    PyObject *dmax = PyLong_FromUnsignedLongLong((unsigned long long)CQ_Q_DMAX);
+    if (dmax == NULL || PyModule_AddObject(m, "Q_DMAX", dmax) < 0) {
+        Py_XDECREF(dmax);
+        return -1;
+    }
     return 0;
 }
 
@@ -148,6 +223,36 @@ fail:
 static void *alloc_work(size_t n)
 {
     return malloc(n ? n : 8);
+}
+
+/* 0 if `nbytes` (a double: products of sizes cannot overflow it) can fit in this machine's
+ * physical memory, else -1 with a MemoryError saying what needed it. Called before
+ * anything of that size is allocated, so an impossible request fails at once. */
+static int check_memory(double nbytes, Py_ssize_t n, Py_ssize_t d)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return 0; /* the platform does not say */
+    double total = (double)pages * (double)page;
+    if (nbytes <= total) return 0;
+    char msg[200]; /* PyErr_Format has no %g */
+    PyOS_snprintf(msg, sizeof msg, "the output for n=%lld rows of d=%lld coordinates needs %.4g GiB, more than this "
+                  "machine's %.4g GiB of memory", (long long)n, (long long)d, nbytes / 1073741824.0,
+                  total / 1073741824.0);
+    PyErr_SetString(PyExc_MemoryError, msg);
+    return -1;
+}
+
+/* DecodeError unless the payload has exactly the ceil(bits/8) bytes of P's message;
+ * checked before the output is allocated. */
+static int check_payload_length(const cq_qpar *P, npy_intp nbytes)
+{
+    uint64_t need = (P->bits + 7) / 8;
+    if ((uint64_t)nbytes == need) return 0;
+    cq_errinfo err;
+    cq_fail(&err, CQ_EDECODE, "payload has %llu bytes, a %llu-bit message for d=%zu needs %llu",
+            (unsigned long long)nbytes, (unsigned long long)P->bits, P->d, (unsigned long long)need);
+    cqb_raise(CQ_EDECODE, &err);
+    return -1;
 }
 
 static PyObject *py_q_encode(PyObject *self, PyObject *args)
@@ -245,6 +350,11 @@ static PyObject *py_q_decode(PyObject *self, PyObject *args)
     if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
     PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
     if (p == NULL) return NULL;
+    if (check_payload_length(&P, PyArray_DIM(p, 0)) < 0 ||
+        check_memory(8.0 * (double)d + (double)P.work, 1, d) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
     npy_intp dims[1] = {d};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     void *work = alloc_work(P.work);
@@ -337,6 +447,9 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
         goto done;
     }
     if (cqb_qpar_resolve(spec, d, &P) < 0) goto done;
+    size_t nbytes = (size_t)((P.bits + 7) / 8);
+    /* before the generators are touched or anything of the output's size is allocated */
+    if (check_memory((double)n * (encode ? (double)nbytes : 8.0 * (double)d), n, d) < 0) goto done;
     bs = cqb_bitgen_acquire_seq(gens, &m);
     if (bs == NULL) goto done;
     Py_ssize_t n_tasks = (n + rows_per - 1) / rows_per;
@@ -344,7 +457,6 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "need one generator per %zd rows: %zd rows, %zd generators", rows_per, n, m);
         goto done;
     }
-    size_t nbytes = (size_t)((P.bits + 7) / 8);
     npy_intp dims[2] = {n, encode ? (npy_intp)nbytes : d};
     result = PyArray_ZEROS(2, dims, encode ? NPY_UINT8 : NPY_DOUBLE, 0);
     if (result == NULL) goto done;
@@ -407,6 +519,10 @@ static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
     if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
     PyArrayObject *p = cqb_uint8_array(po, "payloads", 2, 2);
     if (p == NULL) return NULL;
+    if (check_memory(8.0 * (double)d + (double)P.work, 1, d) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
     npy_intp m = PyArray_DIM(p, 0), nb = PyArray_DIM(p, 1);
     npy_intp dims[1] = {m};
     PyArrayObject *status = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT8);

@@ -11,6 +11,7 @@ extern PyMethodDef cqb_objectives_methods[];
 extern PyMethodDef cqb_optimize_methods[];
 int cqb_objectives_constants(PyObject *m);
 int cqb_optimize_constants(PyObject *m);
+int cqb_quantize_constants(PyObject *m);
 extern PyMethodDef cqb_sampling_methods[];
 int cqb_sampling_constants(PyObject *m);
 extern PyMethodDef cqb_stochastic_methods[];
@@ -50,7 +51,7 @@ PyMODINIT_FUNC PyInit__core(void)
             return NULL;
         }
     }
-    if (cqb_objectives_constants(m) < 0 || cqb_optimize_constants(m) < 0) {
+    if (cqb_objectives_constants(m) < 0 || cqb_optimize_constants(m) < 0 || cqb_quantize_constants(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

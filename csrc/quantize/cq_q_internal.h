@@ -1,12 +1,19 @@
 /*
- * cq_q_internal.h -- private helpers shared by the quantizer kernels (cq_quantize.c,
- * cq_q_simq.c, cq_q_cuq.c, cq_q_base.c). Not part of the C API.
+ * cq_q_internal.h -- private to csrc/quantize/: the ops table every quantizer family
+ * defines, the helpers the family files share (inline here, the rest in cq_q_helpers.c),
+ * and the few family entry points the l_p composite reuses. Not part of the C API.
+ *
+ * Dependencies point one way: cq_quantize.c (dispatcher) -> family files -> helpers.
+ * No family file calls the dispatcher; the only family-to-family calls are the l_p
+ * composite's (cq_q_lp.c) into CUQ, RATQ, SimQ and SimQ+ through the declarations below.
  */
 #ifndef CQ_Q_INTERNAL_H
 #define CQ_Q_INTERNAL_H
 
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #include "core/cq_bitio.h"
 #include "quantize/cq_quantize.h"
 
@@ -222,36 +229,72 @@ static inline double cq_q_sum_pow(const double *y, size_t d, double mx, double q
     return acc;
 }
 
+/* ---- the ops table ------------------------------------------------------------------- */
+
+/* One per kind (cq_qkinds.h). The dispatcher has already zeroed *P, checked d (1..CQ_Q_DMAX)
+ * and the kind, and set P->kind, P->spec_kind, P->d, P->flags, P->B, P->p from the spec.
+ *  resolve: check the family's parameters (CQ_EINVAL with a message naming the parameter),
+ *           set P->bits (the message length) and P->work (scratch bytes, rounded up to 8
+ *           by the dispatcher) and whatever the kernels need; may change P->kind to the
+ *           effective kind (the l_p composite with p >= 2 becomes SimQ or SimQ+).
+ *  run:     encode (w != NULL, out == NULL) or quantize (w == NULL, out != NULL) y[0..d).
+ *  decode:  read the fields of a payload whose length the dispatcher has checked; reject
+ *           (CQ_EDECODE) every field value the encoder cannot emit. The dispatcher checks
+ *           truncation, that every bit was used and the zero padding afterwards. */
+typedef struct cq_qops {
+    int (*resolve)(const cq_qspec *q, cq_qpar *P, cq_errinfo *err);
+    int (*run)(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+               cq_errinfo *err);
+    int (*decode)(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+} cq_qops;
+
+#define CQ_Q_DECLARE_OPS_(name, num, ops) extern const cq_qops ops;
+CQ_Q_KIND_LIST(CQ_Q_DECLARE_OPS_)
+#undef CQ_Q_DECLARE_OPS_
+
+/* ---- shared helpers (cq_q_helpers.c) -------------------------------------------------- */
+
+static inline size_t cq_q_round8(size_t n) { return (n + 7) & ~(size_t)7; }
+
 /* Error for a non-finite input: finds the first offending index. */
 int cq_q_fail_nonfinite(const double *y, size_t d, cq_errinfo *err);
 
 /* Check reader state at the end of a decode: no truncation, all bits used, zero padding. */
 int cq_q_check_end(const cq_bitreader *r, cq_errinfo *err);
 
-/* Kernels. `w` (writer) is used by encode, `out` by quantize; exactly one is non-NULL. */
-int cq_q_simq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err);
-int cq_q_simq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err);
-int cq_q_simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
-                      cq_errinfo *err);
-int cq_q_simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+/* The norm bound B of SimQ, SimQ+, RATQ and the composite: finite and > 0. */
+int cq_q_check_B(double B, cq_errinfo *err);
 
-int cq_q_cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err);
-int cq_q_cuq_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err);
-int cq_q_ratq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
-                  cq_errinfo *err);
-int cq_q_ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
-int cq_q_lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
-                cq_errinfo *err);
-int cq_q_lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+/* ||y||_2 with a rescaled second pass when the squares overflow; *nonfinite = 1 (result
+ * meaningless) if some y_i is NaN or infinite. */
+double cq_q_l2norm_checked(const double *y, size_t d, int *nonfinite);
 
-int cq_q_base_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
-                  cq_errinfo *err);
-int cq_q_base_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
+/* Error for an input that another thread changed while the kernel read it (two reads
+ * of the same coordinates disagreed). */
+int cq_q_fail_changed(const char *who, cq_errinfo *err);
 
+/* ---- family entry points the l_p composite reuses --------------------------------------- */
+
+/* CUQ (cq_q_cuq.c): levels of x[0..n) on the grid of (M, delta, L) with uniforms from the
+ * stream `key`; cut_on: coordinates with |x_i| > cut are quantized as 0 and the range
+ * check is against cut. Returns non-zero if some coordinate failed the range check. */
+int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
+                   int cut_on, double cut, cq_bitwriter *w, double *out);
+/* CUQ levels of n coordinates -> out, rejecting levels >= L (CQ_EDECODE). */
+int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
+                          cq_errinfo *err);
+
+/* RATQ (cq_q_ratq.c): the parameters for bound B and dimension dim (s, h, L = 0: the
+ * defaults of parameters (8)). */
+int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, cq_ratq_par *r, cq_errinfo *err);
 /* RATQ core on an explicit parameter block: input x[0..n_in) (n_in <= r->dim, the rest
  * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim). */
 int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
                    double *out, cq_errinfo *err);
-int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, double *z, double *out, cq_errinfo *err);
+/* zero_input (L even): the encoder's input was the zero vector, so every group must use
+ * range 0 and levels L/2 - 1 or L/2 (what the l_p composite sends with no large
+ * coordinate); anything else is CQ_EDECODE. */
+int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
+                          cq_errinfo *err);
 
 #endif /* CQ_Q_INTERNAL_H */

@@ -33,6 +33,10 @@
  *    part f, i.e. rounds up with probability ceil(2^31 f)/2^31: a bias below 2^-31 of one
  *    quantization step.
  *  - No global state; all functions are thread-safe for distinct work buffers.
+ *  - Layout: cq_quantize.c is a thin dispatcher over one ops table {resolve, run, decode}
+ *    per kind (cq_q_internal.h), defined in the family files cq_q_simq.c,
+ *    cq_q_simqplus.c, cq_q_cuq.c, cq_q_ratq.c, cq_q_lp.c and cq_q_baselines.c; shared
+ *    helpers live in cq_q_helpers.c; the kinds are listed once, in cq_qkinds.h.
  */
 #ifndef CQ_QUANTIZE_H
 #define CQ_QUANTIZE_H
@@ -41,22 +45,24 @@
 #include <stdint.h>
 #include <numpy/random/bitgen.h>
 #include "core/cq_common.h"
+#include "quantize/cq_qkinds.h"
 
+/* The kinds, generated from the one list in cq_qkinds.h: CQ_Q_IDENTITY = 0, CQ_Q_SIMQ,
+ * CQ_Q_SIMQPLUS, CQ_Q_CUQ, CQ_Q_RATQ, CQ_Q_LP, CQ_Q_QSGD, CQ_Q_TERNGRAD, CQ_Q_SCALEDSIGN,
+ * CQ_Q_TOPK, CQ_Q_RANDK. */
 typedef enum cq_qkind {
-    CQ_Q_IDENTITY = 0,  /* raw float64 (or float32 with CQ_QF_FLOAT32)                  */
-    CQ_Q_SIMQ = 1,      /* SimQ(B): ||y||_1 <= B, ceil(log2(2d+1)) bits (Alg. 1, 2)     */
-    CQ_Q_SIMQPLUS = 2,  /* SimQ+(B, p, k): ||y||_q <= B, type + signs (eq. (5))         */
-    CQ_Q_CUQ = 3,       /* CUQ(M, levels): ||y||_inf <= M (eq. (7))                     */
-    CQ_Q_RATQ = 4,      /* RATQ(B): ||y||_2 <= B (Mayekar-Tyagi 2019, parameters (8))   */
-    CQ_Q_LP = 5,        /* the l_p composite of Theorem 3.1 (SimQ / SimQ+ / CUQ+RATQ)   */
-    CQ_Q_QSGD = 6,      /* QSGD(s): float32 norm + per coordinate level and sign         */
-    CQ_Q_TERNGRAD = 7,  /* TernGrad: float32 max-norm + 2-bit ternary per coordinate    */
-    CQ_Q_SCALEDSIGN = 8,/* ||y||_1/d sign(y): float32 scale + 1 bit per coordinate       */
-    CQ_Q_TOPK = 9,      /* k largest |y_i|: indices + float64 values (biased)            */
-    CQ_Q_RANDK = 10     /* k random coordinates scaled by d/k: seed + float64 values     */
+#define CQ_Q_ENUM_(name, num, ops) CQ_Q_##name = num,
+    CQ_Q_KIND_LIST(CQ_Q_ENUM_)
+#undef CQ_Q_ENUM_
 } cq_qkind;
 
-#define CQ_Q_NKINDS 11
+#define CQ_Q_COUNT_(name, num, ops) +1
+#define CQ_Q_NKINDS (0 CQ_Q_KIND_LIST(CQ_Q_COUNT_))
+
+/* Largest dimension accepted: 2^48 coordinates (a 2 PiB float64 vector). Below it every
+ * message length and work size fits in 63 bits, so no size computation can overflow;
+ * above it cq_q_resolve refuses with CQ_EINVAL naming d. */
+#define CQ_Q_DMAX ((uint64_t)1 << 48)
 
 /* flags */
 #define CQ_QF_FLOAT32 1   /* Identity: send float32 */

@@ -1,5 +1,5 @@
 /*
- * cq_q_base.c -- the baselines users compare against (ALGORITHMS.md section 1):
+ * cq_q_baselines.c -- the baselines users compare against:
  *  Identity   raw float64 (64 d bits) or float32 (32 d bits, round to nearest).
  *  QSGD(s)    Alistarh et al. 2017: n = ||y||_2 (or ||y||_inf) sent as float32 rounded
  *             UP (so |y_i|/n <= 1); per coordinate a level l in 0..s, stochastic rounding
@@ -34,6 +34,69 @@ static float f32_up(double x)
     if ((double)f < x) f = nextafterf(f, INFINITY);
     return f;
 }
+
+/* ---- resolve: message length and scratch for dimension d -------------------------------- */
+
+static int identity_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
+{
+    (void)err;
+    P->bits = (uint64_t)P->d * ((q->flags & CQ_QF_FLOAT32) ? 32u : 64u);
+    return CQ_OK;
+}
+
+static int qsgd_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
+{
+    if (q->levels < 1 || q->levels > ((int64_t)1 << 24))
+        return cq_fail(err, CQ_EINVAL, "QSGD levels s must be in 1..2^24, got %lld", (long long)q->levels);
+    P->L = (uint32_t)q->levels;
+    P->lbits = cq_q_clog2((uint64_t)P->L + 1);
+    P->bits = 32 + (uint64_t)P->d * (P->lbits + 1);
+    return CQ_OK;
+}
+
+static int terngrad_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
+{
+    (void)q;
+    (void)err;
+    P->bits = 32 + 2 * (uint64_t)P->d;
+    return CQ_OK;
+}
+
+static int scaledsign_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
+{
+    (void)q;
+    (void)err;
+    P->bits = 32 + (uint64_t)P->d;
+    return CQ_OK;
+}
+
+static int sparse_k(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
+{
+    if (q->k < 1) return cq_fail(err, CQ_EINVAL, "k must be >= 1, got %lld", (long long)q->k);
+    P->k = (uint64_t)q->k < P->d ? (uint64_t)q->k : P->d;
+    return CQ_OK;
+}
+
+static int topk_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
+{
+    int st = sparse_k(q, P, err);
+    if (st) return st;
+    P->ibits = cq_q_clog2(P->d);
+    P->bits = P->k * (P->ibits + 64);
+    P->work = P->d * sizeof(double);
+    return CQ_OK;
+}
+
+static int randk_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
+{
+    int st = sparse_k(q, P, err);
+    if (st) return st;
+    P->bits = 64 + 64 * P->k;
+    P->work = ((P->d + 63) / 64) * sizeof(uint64_t);
+    return CQ_OK;
+}
+
+/* ---- shared ------------------------------------------------------------------------------ */
 
 static int scale_field_ok(uint32_t bits, float *out)
 {
@@ -86,8 +149,10 @@ static double maxabs(const double *y, size_t d)
     return mx;
 }
 
-static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
+static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                    cq_errinfo *err)
 {
+    (void)work;
     size_t d = P->d;
     int st = check_finite(y, d, err);
     if (st) return st;
@@ -139,8 +204,9 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter
     return CQ_OK;
 }
 
-static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
+    (void)work;
     float nf;
     if (!scale_field_ok(cq_q_get(r, 32), &nf)) return cq_fail(err, CQ_EDECODE, "QSGD norm field is not a finite float32 >= 0");
     double nd = (double)nf;
@@ -160,6 +226,9 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinf
             if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
             if (lev == 0 && neg)
                 return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
+            /* a zero norm comes only from y = 0, whose levels are all 0 */
+            if (lev != 0 && nd == 0.0)
+                return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu with a zero norm field", lev, i0 + t);
             out[i0 + t] = qsgd_value(nd, lev, s, (int)neg);
         }
     }
@@ -168,8 +237,10 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinf
 
 /* ---- TernGrad -------------------------------------------------------------------------- */
 
-static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwriter *w, double *out, cq_errinfo *err)
+static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                        cq_errinfo *err)
 {
+    (void)work;
     size_t d = P->d;
     int st = check_finite(y, d, err);
     if (st) return st;
@@ -196,8 +267,9 @@ static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, cq_bitwr
     return CQ_OK;
 }
 
-static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
+    (void)work;
     float sf;
     if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "TernGrad scale field is not a finite float32 >= 0");
     double sd = (double)sf;
@@ -208,9 +280,15 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_er
         cq_q_get_fields(r, lv, m, 2);
         uint32_t bad = 0;
         for (size_t t = 0; t < m; t++) bad |= (lv[t] == 3);
+        if (sd == 0.0) /* a zero scale comes only from y = 0, whose codes are all 0 */
+            for (size_t t = 0; t < m; t++) bad |= (lv[t] != 0);
         if (bad)
-            for (size_t t = 0; t < m; t++)
+            for (size_t t = 0; t < m; t++) {
                 if (lv[t] == 3) return cq_fail(err, CQ_EDECODE, "TernGrad code 3 at coordinate %zu is invalid", i0 + t);
+                if (lv[t] != 0 && sd == 0.0)
+                    return cq_fail(err, CQ_EDECODE, "TernGrad code %u at coordinate %zu with a zero scale field", lv[t],
+                                   i0 + t);
+            }
         for (size_t t = 0; t < m; t++) out[i0 + t] = tab[lv[t]]; /* branch-free: codes are random */
     }
     return CQ_OK;
@@ -218,8 +296,11 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_er
 
 /* ---- ScaledSign ------------------------------------------------------------------------ */
 
-static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, double *out, cq_errinfo *err)
+static int scaledsign_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                          cq_errinfo *err)
 {
+    (void)g;
+    (void)work;
     size_t d = P->d;
     double l1 = cq_q_sum_abs(y, d);
     if (!isfinite(l1)) {
@@ -244,8 +325,9 @@ static int scaledsign_run(const cq_qpar *P, const double *y, cq_bitwriter *w, do
     return CQ_OK;
 }
 
-static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
+    (void)work;
     float sf;
     if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "ScaledSign scale field is not a finite float32 >= 0");
     double sd = (double)sf;
@@ -313,33 +395,43 @@ static double topk_threshold(const double *y, size_t d, size_t k, double *a)
     return select_kth(a, d, d - k);
 }
 
-static int topk_run(const cq_qpar *P, const double *y, void *work, cq_bitwriter *w, double *out, cq_errinfo *err)
+static int topk_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                    cq_errinfo *err)
 {
+    (void)g;
     size_t d = P->d, k = (size_t)P->k;
     double *a = (double *)work;
     if (!cq_q_all_finite(y, d)) return cq_q_fail_nonfinite(y, d, err);
     double thr = topk_threshold(y, d, k, a);
     size_t greater = 0;
     for (size_t i = 0; i < d; i++) greater += fabs(y[i]) > thr;
-    size_t ties = k - greater;
+    /* y is read once for the threshold, once to count and once to select: if another
+     * thread writes to it meanwhile the counts disagree; report that, never a message
+     * with the wrong number of fields */
+    if (greater > k) return cq_q_fail_changed("TopK", err);
+    size_t ties = k - greater, taken = 0;
     if (w == NULL) memset(out, 0, d * sizeof(double));
     for (size_t i = 0; i < d; i++) {
-        double v = fabs(y[i]);
+        double yi = y[i], v = fabs(yi);
         int take = v > thr || (v == thr && ties > 0);
         if (!take) continue;
         if (v == thr && !(v > thr)) ties--;
+        if (taken == k || !isfinite(yi)) return cq_q_fail_changed("TopK", err);
+        taken++;
         if (w != NULL) {
             if (P->ibits) cq_bw_put(w, i, P->ibits);
-            cq_q_put64(w, cq_q_dbits(y[i]));
+            cq_q_put64(w, cq_q_dbits(yi));
         } else {
-            out[i] = y[i];
+            out[i] = yi;
         }
     }
+    if (taken != k) return cq_q_fail_changed("TopK", err);
     return CQ_OK;
 }
 
-static int topk_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+static int topk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
+    (void)work;
     size_t d = P->d;
     memset(out, 0, d * sizeof(double));
     uint64_t prev = 0;
@@ -352,6 +444,11 @@ static int topk_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinf
             return cq_fail(err, CQ_EDECODE, "TopK indices must increase strictly, got %llu after %llu",
                            (unsigned long long)i, (unsigned long long)prev);
         if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "TopK value at index %llu is not finite", (unsigned long long)i);
+        /* a kept 0 means the k-th largest |y_i| is 0, so every index below it (|y_j| >= 0,
+         * ties go to the lower index) was kept too */
+        if (v == 0.0 && i != t)
+            return cq_fail(err, CQ_EDECODE, "TopK keeps a zero at index %llu but not every index below it",
+                           (unsigned long long)i);
         out[i] = v;
         prev = i;
     }
@@ -433,8 +530,11 @@ static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *o
 
 /* ---- Identity -------------------------------------------------------------------------- */
 
-static int identity_run(const cq_qpar *P, const double *y, cq_bitwriter *w, double *out, cq_errinfo *err)
+static int identity_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+                        cq_errinfo *err)
 {
+    (void)g;
+    (void)work;
     size_t d = P->d;
     int st = check_finite(y, d, err);
     if (st) return st;
@@ -466,8 +566,9 @@ static int identity_run(const cq_qpar *P, const double *y, cq_bitwriter *w, doub
     return CQ_OK;
 }
 
-static int identity_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_errinfo *err)
+static int identity_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
+    (void)work;
     int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (!f32 && r->pos == 0 && r->nbits == (uint64_t)P->d * 64) {
@@ -488,34 +589,11 @@ static int identity_decode(const cq_qpar *P, cq_bitreader *r, double *out, cq_er
     return CQ_OK;
 }
 
-/* ---- dispatch -------------------------------------------------------------------------- */
+/* ---- ops tables ---------------------------------------------------------------------------- */
 
-int cq_q_base_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
-                  cq_errinfo *err)
-{
-    switch (P->kind) {
-    case CQ_Q_IDENTITY: return identity_run(P, y, w, out, err);
-    case CQ_Q_QSGD: return qsgd_run(P, y, g, w, out, err);
-    case CQ_Q_TERNGRAD: return terngrad_run(P, y, g, w, out, err);
-    case CQ_Q_SCALEDSIGN: return scaledsign_run(P, y, w, out, err);
-    case CQ_Q_TOPK: return topk_run(P, y, work, w, out, err);
-    case CQ_Q_RANDK: return randk_run(P, y, g, work, w, out, err);
-    default: return cq_fail(err, CQ_EINVAL, "unknown quantizer kind %d", (int)P->kind);
-    }
-}
-
-int cq_q_base_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
-{
-    int st;
-    switch (P->kind) {
-    case CQ_Q_IDENTITY: st = identity_decode(P, r, out, err); break;
-    case CQ_Q_QSGD: st = qsgd_decode(P, r, out, err); break;
-    case CQ_Q_TERNGRAD: st = terngrad_decode(P, r, out, err); break;
-    case CQ_Q_SCALEDSIGN: st = scaledsign_decode(P, r, out, err); break;
-    case CQ_Q_TOPK: st = topk_decode(P, r, out, err); break;
-    case CQ_Q_RANDK: st = randk_decode(P, r, work, out, err); break;
-    default: return cq_fail(err, CQ_EINVAL, "unknown quantizer kind %d", (int)P->kind);
-    }
-    if (st == CQ_OK && r->truncated) return cq_fail(err, CQ_EDECODE, "message truncated");
-    return st;
-}
+const cq_qops cq_q_identity_ops = {identity_resolve, identity_run, identity_decode};
+const cq_qops cq_q_qsgd_ops = {qsgd_resolve, qsgd_run, qsgd_decode};
+const cq_qops cq_q_terngrad_ops = {terngrad_resolve, terngrad_run, terngrad_decode};
+const cq_qops cq_q_scaledsign_ops = {scaledsign_resolve, scaledsign_run, scaledsign_decode};
+const cq_qops cq_q_topk_ops = {topk_resolve, topk_run, topk_decode};
+const cq_qops cq_q_randk_ops = {randk_resolve, randk_run, randk_decode};
