@@ -9,10 +9,8 @@ runs on that BitGenerator instead of PCG64; any other seed that is not a non-neg
 is passed through as ``rng`` unchanged (bad-``rng`` cases). Everything is compared bit
 for bit (rtol=0).
 
-Left out on purpose: QSGD and TernGrad payloads with a zero norm (scale) field and a
-non-zero level. No encoder emits them and the twin rejects them, but the C decoder still
-decodes them (to zeros) in this tree, so neither the cases (no such payload is generated:
-bit flips start from messages of non-zero vectors) nor the bad table holds one.
+QSGD and TernGrad payloads with a zero norm (scale) field and a non-zero level are in
+the cases: no encoder emits them, and both decoders reject them (DecodeError).
 """
 from __future__ import annotations
 
@@ -256,11 +254,13 @@ def _payloads(name):
                     if nbits % 8:
                         r[-1] &= (1 << (nbits % 8)) - 1
                     yield (q, bytes(r), d)
-                for _ in range(2):                             # random fields, sparse ones
+                for rep in range(3):                           # random fields, sparse ones
                     r = np.zeros(nbits, np.uint8)
                     r[rng.integers(0, nbits, 3)] = 1
-                    if name in ("QSGD", "TernGrad"):           # a non-zero norm field (see above)
-                        r[:32] = np.unpackbits(np.array([1.0], "<f4").view(np.uint8), bitorder="little")
+                    if name in ("QSGD", "TernGrad"):           # norm field 1.0, or 0 with levels set
+                        r[:32] = np.unpackbits(np.array([float(rep < 2)], "<f4").view(np.uint8), bitorder="little")
+                        if rep == 2 and nbits > 32:
+                            r[32] = 1
                     yield (q, np.packbits(r, bitorder="little").tobytes(), d)
     return cases
 

@@ -708,7 +708,7 @@ def _ratq_core(r, x, g, w):
     return _ratq_inverse(r, seed, _level_value(Mj, delta, lev))
 
 
-def _ratq_decode_core(r, bits, pos):
+def _ratq_decode_core(r, bits, pos, zero_input=False):
     seed = int(_bits_to_fields(bits, pos, [64])[0])
     starts = np.arange(r.ngroups) * r.s
     wid = np.insert(np.full(r.d2, r.lbits), starts, r.hbits)
@@ -719,9 +719,20 @@ def _ratq_decode_core(r, bits, pos):
     if (j >= r.h).any():
         gi = int(np.argmax(j >= r.h))
         raise DecodeError(f"RATQ range index {j[gi]} of group {gi} is out of range 0..{r.h - 1}")
+    # the encoder sends the smallest range that fits: a range equal to the one below it is
+    # never sent
+    never = np.r_[False, ~(r.M[1:] > r.M[:-1])]
+    if never[j].any():
+        gi = int(np.argmax(never[j]))
+        raise DecodeError(f"RATQ range index {j[gi]} of group {gi} is never sent (range {j[gi] - 1} is equal)")
     if (lev >= r.L).any():
         t = int(np.argmax(lev >= r.L))
         raise DecodeError(f"RATQ level {lev[t]} at rotated coordinate {t} is out of range 0..{r.L - 1}")
+    if zero_input:   # the encoding of 0: range 0, and 0 = t (L-1)/2 rounded to level L/2 - 1 or L/2
+        if (j != 0).any():
+            raise DecodeError(f"RATQ of a zero vector uses range 0, a group says {int(j[np.argmax(j != 0)])}")
+        if ((lev != r.L // 2 - 1) & (lev != r.L // 2)).any():
+            raise DecodeError("RATQ of a zero vector: a level is not a rounding of 0")
     Mj = r.M[j][np.arange(r.d2) // r.s]
     return _ratq_inverse(r, seed, _level_value(Mj, 2.0 * Mj / (r.L - 1), lev)), pos + r.bits
 
@@ -791,7 +802,13 @@ def _lp_decode(P, bits):
     idx = np.flatnonzero(bits[pos:pos + d])
     if idx.size > P.dmax:
         raise DecodeError(f"l_p support bitmap has more than floor(d/Delta1) = {P.dmax} ones")
-    vals, _ = _ratq_decode_core(P.r, bits, pos + d)
+    # a large coordinate went through CUQ as 0: level L/2 - 1 or L/2
+    zero = _level_value(P.M, P.delta, np.array([P.L // 2 - 1, P.L // 2]))
+    bad = (out[idx] != zero[0]) & (out[idx] != zero[1])
+    if bad.any():
+        raise DecodeError(f"l_p coordinate {int(idx[np.argmax(bad)])} is in the support bitmap but its CUQ level "
+                          "is not that of 0")
+    vals, _ = _ratq_decode_core(P.r, bits, pos + d, zero_input=idx.size == 0)
     out[idx] += vals[:idx.size]
     return out
 
@@ -946,6 +963,9 @@ def _topk_decode(P, bits):
             raise DecodeError(f"TopK indices must increase strictly, got {i} after {int(idx[t - 1])}")
         if not math.isfinite(float(v[t])):
             raise DecodeError(f"TopK value at index {i} is not finite")
+        # a kept 0 means the k-th largest |y_i| is 0, so every index below it was kept too
+        if float(v[t]) == 0.0 and i != t:
+            raise DecodeError(f"TopK keeps a zero at index {i} but not every index below it")
     out = np.zeros(d)
     out[idx] = v
     return out
