@@ -83,6 +83,17 @@ def _cubic_min(a, fa, da, b, fb, db):
 _LB_MAXEVAL = 40
 
 
+def _wolfe_along(fval_grad, x, d, f, gd, o, t):
+    """The strong-Wolfe search along x + s d from the trial step t (L-BFGS and nonlinear CG):
+    each trial is one fused value-and-gradient call; returns (t, (f, g, g_u)) or None."""
+    def trial(s):
+        fs, gs, gus = fval_grad(x + s * d, trial=True)
+        if not math.isfinite(fs):
+            return math.inf, math.nan, None
+        return fs, float(gus @ d), (fs, gs, gus)
+    return _wolfe_search(trial, f, gd, o["alpha"], o["c2"], t)
+
+
 def _wolfe_search(trial, f0, g0, c1, c2, t):
     """Strong-Wolfe line search, N&W Algorithms 3.5 / 3.6 -- the same rules, in the same
     order, as wolfe_search in csrc/optimize/cq_linesearch.c. trial(t) -> (phi, dphi, point); returns
@@ -176,13 +187,7 @@ def lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
             gd = -float(gu @ gu)
         t = 1.0 if S else 1.0 / math.sqrt(-gd)  # no pair yet: ||t d|| = 1 (d = -g)
 
-        def trial(s):
-            fs, gs, gus = fval_grad(x + s * d, trial=True)
-            if not math.isfinite(fs):
-                return math.inf, math.nan, None
-            return fs, float(gus @ d), (fs, gs, gus)
-
-        out = _wolfe_search(trial, f, gd, o["alpha"], o["c2"], t)
+        out = _wolfe_along(fval_grad, x, d, f, gd, o, t)
         if out is None:
             status = _core.OPT_LINESEARCH
             k -= 1
@@ -246,13 +251,7 @@ def cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
             if not (t > 0.0 and math.isfinite(t)):
                 t = 1.0 / gnorm
 
-            def trial(s):
-                fs, gs, gus = fval_grad(x + s * d, trial=True)
-                if not math.isfinite(fs):
-                    return math.inf, math.nan, None
-                return fs, float(gus @ d), (fs, gs, gus)
-
-            out = _wolfe_search(trial, f, gd, o["alpha"], o["c2"], t)
+            out = _wolfe_along(fval_grad, x, d, f, gd, o, t)
             if out is None:
                 status = _core.OPT_LINESEARCH
                 k -= 1
