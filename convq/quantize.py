@@ -66,6 +66,7 @@ from ._spec import DMAX as _DMAX
 from ._spec import FLOAT32 as _FLOAT32
 from ._spec import NORM_INF as _NORM_INF
 from ._spec import Kind, QuantizerSpec
+from ._engine import resolve_engine
 from ._validation import as_float_array, check_int, check_positive, check_threads
 
 __all__ = [
@@ -109,6 +110,12 @@ def _check_memory(nbytes, what):
     if total is not None and nbytes > total:
         raise MemoryError(f"{what} needs {nbytes / 2 ** 30:.4g} GiB, more than this machine's "
                           f"{total / 2 ** 30:.4g} GiB of memory")
+
+
+def _twin():
+    """convq.slow.quantize, the NumPy twins (imported on use: it imports this module)."""
+    from .slow import quantize
+    return quantize
 
 
 class Message:
@@ -211,17 +218,25 @@ class Quantizer:
     def _vector(y):
         return as_float_array(y, "y", ndim=1, finite=False)
 
-    def encode(self, y, rng=None) -> Message:
-        """Quantize ``y`` to a :class:`Message` of exactly ``bits(len(y))`` bits."""
+    def encode(self, y, rng=None, *, engine="auto") -> Message:
+        """Quantize ``y`` to a :class:`Message` of exactly ``bits(len(y))`` bits.
+
+        ``engine="python"`` runs the NumPy twin (:mod:`convq.slow.quantize`: the same draws,
+        the same message bit for bit); "auto" and "c" the C kernel."""
+        if resolve_engine(engine, True) == "python":
+            payload, nbits = _twin().encode(self, y, rng)
+            return Message(payload, int(nbits), np.size(y))
         y = self._vector(y)
         payload, nbits = _core._q_encode(self._spec, y, as_generator(rng))
         return Message(payload, int(nbits), y.shape[0])
 
-    def decode(self, msg, d=None) -> np.ndarray:
+    def decode(self, msg, d=None, *, engine="auto") -> np.ndarray:
         """Decode a :class:`Message`, a ``(payload_bytes, d)`` pair, or ``payload, d``.
 
         The payload length is checked against ``bits(d)`` (a Message's own ``nbits`` is
-        not trusted); malformed payloads raise :class:`convq.DecodeError`."""
+        not trusted); malformed payloads raise :class:`convq.DecodeError`.
+        ``engine="python"`` decodes with the NumPy twin (the same output, the same
+        rejections)."""
         if isinstance(msg, Message):
             if d is not None and _dim(d) != msg.d:
                 raise ValueError(f"d={d} does not match the message's d={msg.d}")
@@ -243,13 +258,18 @@ class Quantizer:
                 payload = payload.tobytes()
             else:
                 raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+        if resolve_engine(engine, True) == "python":
+            return _twin().decode(self, payload, d)
         # the C binding checks len(payload) against bits(d) (DecodeError) and the output's
         # size against memory before it allocates anything
         return _core._q_decode(self._spec, payload, d)
 
-    def __call__(self, y, rng=None) -> np.ndarray:
+    def __call__(self, y, rng=None, *, engine="auto") -> np.ndarray:
         """Fast path: ``decode(encode(y, rng))`` without building the message; the same
-        draws from ``rng`` in the same order, so the result is identical bit for bit."""
+        draws from ``rng`` in the same order, so the result is identical bit for bit
+        (``engine="python"``: the NumPy twin's fast path)."""
+        if resolve_engine(engine, True) == "python":
+            return _twin().quantize(self, y, rng)
         return _core._q_quantize(self._spec, self._vector(y), as_generator(rng))
 
     # -- many vectors -------------------------------------------------------------------

@@ -57,3 +57,20 @@ def test_mlp_engines_agree_and_quantized_training_has_no_c_loop():
 def test_a_misspelt_engine_names_the_argument(call):
     with pytest.raises(ValueError, match=r"engine must be one of 'auto', 'c', 'python', got 'C'"):
         call("C")
+
+
+@pytest.mark.parametrize("make", [lambda: Q.SimQ(1.0), lambda: Q.SimQPlus(1.0, p=3), lambda: Q.CUQ(1.0, 8),
+                                  lambda: Q.RATQ(1.0), lambda: Q.LpQuantizer(1.5, 1.0), lambda: Q.QSGD(4),
+                                  lambda: Q.TernGrad(), lambda: Q.TopK(3), lambda: Q.RandK(3), lambda: Q.Identity()])
+def test_quantizers_take_the_engine_switch(make):
+    """encode / decode / the fast path with engine="python" run convq.slow.quantize: the same
+    message and the same output bit for bit; a misspelt engine is named."""
+    q = make()
+    y = np.random.default_rng(1).uniform(-1, 1, 37)
+    y /= np.abs(y).sum()
+    a, b = q.encode(y, rng=4), q.encode(y, rng=4, engine="python")
+    assert (a.payload, a.nbits, a.d) == (b.payload, b.nbits, b.d)
+    np.testing.assert_array_equal(q.decode(a), q.decode(a, engine="python"))
+    np.testing.assert_array_equal(q(y, rng=6), q(y, rng=6, engine="python"))
+    with pytest.raises(ValueError, match="engine"):
+        q.encode(y, engine="gpu")
