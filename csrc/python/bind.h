@@ -97,6 +97,18 @@ int cqb_call_streams(cqb_kernel_streams fn, void *args, PyObject *gens);
  * the interrupt hook polls PyErr_CheckSignals directly; status mapping as cqb_call. */
 int cqb_call_with_gil(cqb_kernel fn, void *args, PyObject *gen);
 
+/* Named specs (convq/_spec.py): NamedTuples read by field name. cqb_spec_check: 0 if `obj`
+ * is an instance of the NamedTuple called `type_name`, else -1 with a TypeError naming
+ * `what`, the type expected and the type given (a positional plain tuple is refused).
+ * cqb_spec_double / cqb_spec_int: the field `field` as a real number / an int (bool
+ * counts), TypeError "<type_name>.<field> must be ..." otherwise. cqb_spec_get: the field
+ * itself (new reference). All return 0 / an object on success, -1 / NULL with an
+ * exception set. */
+int cqb_spec_check(PyObject *obj, const char *type_name, const char *what);
+int cqb_spec_double(PyObject *spec, const char *type_name, const char *field, double *out);
+int cqb_spec_int(PyObject *spec, const char *type_name, const char *field, long long *out);
+PyObject *cqb_spec_get(PyObject *spec, const char *field);
+
 /* Number of threads: n <= 0 means "all cores". */
 int cqb_threads(long n);
 
