@@ -203,6 +203,15 @@ void cqb_bitgen_release_seq(cqb_bitgen *bs, Py_ssize_t n)
     PyMem_Free(bs);
 }
 
+/* GIL release with a working Ctrl-C, private to the call helpers below (no entry point
+ * releases the GIL by itself): kernels get `&g.it` as their cq_interrupt and poll it from
+ * the calling thread; the poll re-takes the GIL just long enough to run
+ * PyErr_CheckSignals. */
+typedef struct cqb_nogil {
+    PyThreadState *ts;
+    cq_interrupt it;
+} cqb_nogil;
+
 static int nogil_poll(void *ctx)
 {
     cqb_nogil *g = (cqb_nogil *)ctx;
@@ -212,7 +221,7 @@ static int nogil_poll(void *ctx)
     return r != 0;
 }
 
-void cqb_nogil_begin(cqb_nogil *g)
+static void cqb_nogil_begin(cqb_nogil *g)
 {
     g->it.poll = nogil_poll;
     g->it.ctx = g;
@@ -220,7 +229,7 @@ void cqb_nogil_begin(cqb_nogil *g)
     g->ts = PyEval_SaveThread();
 }
 
-void cqb_nogil_end(cqb_nogil *g)
+static void cqb_nogil_end(cqb_nogil *g)
 {
     PyEval_RestoreThread(g->ts);
 }

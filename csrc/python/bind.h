@@ -63,17 +63,6 @@ void cqb_bitgen_release(cqb_bitgen *b);
 cqb_bitgen *cqb_bitgen_acquire_seq(PyObject *seq, Py_ssize_t *n);
 void cqb_bitgen_release_seq(cqb_bitgen *bs, Py_ssize_t n);
 
-/* GIL release with a working Ctrl-C: kernels get `&g.it` as their cq_interrupt and
- * poll it from the calling thread; the poll re-takes the GIL just long enough to run
- * PyErr_CheckSignals. */
-typedef struct cqb_nogil {
-    PyThreadState *ts;
-    cq_interrupt it;
-} cqb_nogil;
-
-void cqb_nogil_begin(cqb_nogil *g);
-void cqb_nogil_end(cqb_nogil *g);
-
 /* A kernel as the call helper runs it: `args` is the entry point's own struct, `bg` the
  * acquired BitGenerator (NULL when the call has none), `it` the interrupt hook to poll,
  * `err` the detail record. Returns a cq_status. Runs without the GIL: it must not touch
