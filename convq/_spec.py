@@ -1,18 +1,26 @@
-"""Named quantizer specs: what a Python quantizer hands to the C core.
+"""Named specs: what the Python layer hands to the C core.
 
-``Kind`` is built from the ``Q_KIND_<NAME>`` constants that ``convq._core`` exports from
-the one kind list of the C core (``csrc/quantize/cq_qkinds.h``); the numbers are never
-typed in Python. ``QuantizerSpec`` names every field the C struct ``cq_qspec`` has, with
-the defaults in one place; the binding reads it by field name.
+Every parameter set that crosses from Python to C is one NamedTuple here, read by the
+binding BY FIELD NAME (a positional plain tuple is refused with TypeError):
+
+* ``QuantizerSpec`` -- a quantizer (the C struct ``cq_qspec``);
+* ``ObjectiveSpec`` -- a built-in objective (``cq_obj``);
+* ``DomainSpec`` -- a projection domain (``cq_domain``);
+* ``OracleSpec`` -- a C stochastic oracle (the section-6 sign oracles, the minibatch and
+  the noisy oracle over an objective).
+
+The kinds are read from the constants ``convq._core`` exports from the C lists
+(``Q_KIND_<NAME>`` from ``csrc/quantize/cq_qkinds.h``, ``OBJ_<NAME>``,
+``DOM_<NAME>`` and ``ORACLE_<NAME>``); the numbers are never typed in Python.
 """
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import _core
 
-__all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX"]
+__all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX", "ObjectiveSpec", "DomainSpec", "NO_DOMAIN", "OracleSpec"]
 
 Kind = enum.IntEnum(
     "Kind",
@@ -41,3 +49,54 @@ class QuantizerSpec(NamedTuple):
     s: int = 0          # RATQ: group size (0 = default)
     h: int = 0          # RATQ: number of ranges (0 = default)
     flags: int = 0      # FLOAT32 (Identity), NORM_INF (QSGD)
+
+
+class ObjectiveSpec(NamedTuple):
+    """A built-in objective as the C core sees it (``cq_obj``, csrc/optimize/cq_objectives.h).
+
+    ``kind`` is one of ``_core.OBJ_QUADRATIC``, ``OBJ_LEASTSQ``, ``OBJ_LOGISTIC``,
+    ``OBJ_HINGE``, ``OBJ_LASSO``."""
+
+    kind: int
+    X: Any               # (m, p) float64 data (A for Quadratic and Lasso)
+    y: Any               # (m,) targets (b for Quadratic and Lasso)
+    intercept: bool = False   # theta[0] is an unpenalised intercept
+    lam: float = 0.0     # LeastSquares/Logistic: lam; Hinge: C; Lasso: mu
+    c: float = 0.0       # Quadratic: the constant; Hinge: the slope k; Lasso: the Huber delta
+    threads: int = 0     # 0 = all cores
+
+
+class DomainSpec(NamedTuple):
+    """A projection domain as the C core sees it (``cq_domain``, csrc/stochastic/cq_domains.h).
+
+    ``kind`` is ``_core.DOM_NONE`` (unconstrained), ``DOM_BOX`` (lo, hi) or
+    ``DOM_LPBALL`` (p, radius)."""
+
+    kind: int
+    p: float = 2.0       # LPBALL: the exponent in [1, inf]
+    radius: float = 1.0  # LPBALL: the radius > 0
+    lo: Any = None       # BOX: (d,) lower bounds
+    hi: Any = None       # BOX: (d,) upper bounds
+
+
+NO_DOMAIN = DomainSpec(_core.DOM_NONE)
+
+
+# One OracleSpec with a kind field (as QuantizerSpec), not one NamedTuple per family: the
+# binding dispatches on the integer kind exported from the C list (csrc/stochastic/
+# cq_oracles.h, CQ_ORACLE_KINDS) instead of on Python type names or strings, and every
+# field has its default in one place; a kind reads only the fields it uses.
+class OracleSpec(NamedTuple):
+    """A C stochastic oracle: ``kind`` is ``_core.ORACLE_BERNOULLI`` or ``ORACLE_PANINSKI``
+    (the section-6 sign oracles: alpha, scale, delta), ``ORACLE_MINIBATCH`` (objective,
+    batch) or ``ORACLE_NOISY`` (objective, noise, B, q)."""
+
+    kind: int
+    alpha: Any = None    # sign oracles: the sign vector (d,)
+    scale: float = 0.0   # sign oracles: +-scale outputs (B / d^(1/q) for Bernoulli, B for Paninski)
+    delta: float = 0.0   # sign oracles: the bias in (0, 1/2]
+    objective: Any = None  # minibatch/noisy: the objective's ObjectiveSpec
+    batch: int = 0       # minibatch: rows per draw >= 1
+    noise: float = 0.0   # noisy: half-width of the uniform noise
+    B: float = 0.0       # noisy: the almost-sure bound on ||g||_q
+    q: float = 2.0       # noisy: the norm of that bound

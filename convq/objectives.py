@@ -30,6 +30,7 @@ import numbers
 import numpy as np
 
 from . import _core
+from ._spec import ObjectiveSpec
 from ._rng import as_generator
 from ._validation import as_matrix, as_vector, check_int, check_positive, check_real, check_threads
 
@@ -64,12 +65,13 @@ def _power_iteration(matvec, dim, rng, n_iter=200, rtol=1e-10):
 class Objective:
     """Base class: ``value``, ``grad``, ``value_and_grad``, ``hessp``, ``lipschitz``, ``dim``.
 
-    Built-in subclasses are evaluated in C; ``_c_args`` is their private description
-    ``(kind, X, y, intercept, lam, c, threads)`` for other binding code.
+    Built-in subclasses are evaluated in C; ``_c_spec`` is their private description, a
+    :class:`convq._spec.ObjectiveSpec` ``(kind, X, y, intercept, lam, c, threads)``, for
+    the binding code.
     """
 
     dim: int
-    _c_args: tuple | None = None
+    _c_spec: ObjectiveSpec | None = None
 
     def _x(self, x, name="x"):
         return as_vector(x, name, size=self.dim)
@@ -82,7 +84,7 @@ class Objective:
             raise TypeError(f"rows must be a 1-D array of integer row indices, got dtype {r.dtype} "
                             f"and shape {r.shape}")
         r = np.ascontiguousarray(r, dtype=np.int64)
-        m = self._c_args[1].shape[0]
+        m = self._c_spec.X.shape[0]
         if r.size and (r.min() < 0 or r.max() >= m):
             raise ValueError(f"rows must be indices in [0, {m}), got values in [{r.min()}, {r.max()}]")
         return r
@@ -96,12 +98,12 @@ class Objective:
         rows : array_like of int, optional
             A subset of rows (a minibatch); the cost then uses m = len(rows).
         """
-        f, g = _core._obj_value_grad(self._c_args, self._x(x), self._rows(rows), True)
+        f, g = _core._obj_value_grad(self._c_spec, self._x(x), self._rows(rows), True)
         return f, g
 
     def value(self, x, rows=None) -> float:
         """f(x)."""
-        return _core._obj_value_grad(self._c_args, self._x(x), self._rows(rows), False)[0]
+        return _core._obj_value_grad(self._c_spec, self._x(x), self._rows(rows), False)[0]
 
     def grad(self, x, rows=None) -> np.ndarray:
         """grad f(x) (a subgradient for the non-smooth objectives)."""
@@ -109,10 +111,10 @@ class Objective:
 
     def hessp(self, x, v, rows=None) -> np.ndarray:
         """Hessian-vector product H(x) v (one pass over the data)."""
-        return _core._obj_hessp(self._c_args, self._x(x), self._x(v, "v"), self._rows(rows))
+        return _core._obj_hessp(self._c_spec, self._x(x), self._x(v, "v"), self._rows(rows))
 
     def _matvec(self, d):
-        return _core._obj_matvec(self._c_args, self._x(d, "d"))
+        return _core._obj_matvec(self._c_spec, self._x(d, "d"))
 
     def lipschitz(self, rng=None) -> float:
         """Estimate of the Lipschitz constant L of the gradient (power iteration on the
@@ -162,7 +164,7 @@ class Quadratic(Objective):
         self.b = b
         self.c = check_real(c, "c")
         self.dim = n
-        self._c_args = (_QUAD, self.A, self.b, 0, 0.0, self.c, check_threads(threads))
+        self._c_spec = ObjectiveSpec(_QUAD, self.A, self.b, c=self.c, threads=check_threads(threads))
 
     def _rows(self, rows):
         if rows is not None:
@@ -244,7 +246,7 @@ class LeastSquares(Objective):
         self.m = self.X.shape[0]
         self.dim = self.X.shape[1] + int(self.intercept)
         self.threads = check_threads(threads)
-        self._c_args = (self._kind, self.X, self.y, int(self.intercept), self.lam, 0.0, self.threads)
+        self._c_spec = ObjectiveSpec(self._kind, self.X, self.y, self.intercept, lam=self.lam, threads=self.threads)
 
     def _describe(self):
         return f"m={self.m}, dim={self.dim}, lam={self.lam:g}, intercept={self.intercept}"
@@ -288,7 +290,8 @@ class Hinge(LeastSquares):
         self.m = self.X.shape[0]
         self.dim = self.X.shape[1] + int(self.intercept)
         self.threads = check_threads(threads)
-        self._c_args = (_HINGE, self.X, self.y, int(self.intercept), self.C, self.slope, self.threads)
+        self._c_spec = ObjectiveSpec(_HINGE, self.X, self.y, self.intercept, lam=self.C, c=self.slope,
+                                     threads=self.threads)
 
     def hessp(self, x, v, rows=None):
         raise ValueError("the hinge loss is not twice differentiable: Hinge has no hessp")
@@ -313,7 +316,7 @@ class Lasso(Objective):
         self.m = self.A.shape[0]
         self.dim = self.A.shape[1]
         self.threads = check_threads(threads)
-        self._c_args = (_LASSO, self.A, self.b, 0, self.mu, self.delta, self.threads)
+        self._c_spec = ObjectiveSpec(_LASSO, self.A, self.b, lam=self.mu, c=self.delta, threads=self.threads)
 
     def smooth(self, delta):
         """The Huber-smoothed objective f_delta (delta > 0)."""
@@ -352,7 +355,7 @@ class Function(Objective):
                 raise TypeError(f"{name} must be callable or None, got {type(f).__name__}")
         self.fun, self._grad, self._hess = fun, grad, hess
         self.dim = None if dim is None else check_int(dim, "dim", minimum=1)
-        self._c_args = None
+        self._c_spec = None
 
     def _x(self, x, name="x"):
         v = as_vector(x, name)

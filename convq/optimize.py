@@ -359,7 +359,7 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
                   opts.get("c2", 0.9), _CG_RULES[opts.get("cg_rule", "pr+")])
         if method == "cg":  # the C solver reads only EXACT or not: every other name is strong Wolfe
             params = (params[0], _core.STEP_EXACT if opts["exact"] else _core.STEP_ARMIJO) + params[2:]
-        out = _core._minimize(run_obj._c_args, x0, params, state_cb, max_iter)
+        out = _core._minimize(run_obj._c_spec, x0, params, state_cb, max_iter)
         x, f, gn, nit, nfev, ngev, status, tf, tg, tt, ttime = out
         res = dict(x=x, fun=f, grad_norm=gn, nit=nit, nfev=nfev, ngev=ngev, status=status,
                    trace=dict(fun=tf[:nit + 1].copy(), grad_norm=tg[:nit + 1].copy(),

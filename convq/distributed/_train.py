@@ -17,7 +17,8 @@ from ..stochastic.methods import _steps
 
 __all__ = ["train", "DistributedResult", "DistributedError"]
 
-_LSQ, _LOGI, _HINGE, _LASSO = 1, 2, 3, 4
+# objective kinds: the C enum cq_obj_kind, exported by the binding (never re-typed)
+_LSQ, _LOGI, _HINGE, _LASSO = _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC, _core.OBJ_HINGE, _core.OBJ_LASSO
 _MEAN_TYPE = (_LSQ, _LOGI)          # cost = (1/m) sum of losses + lam/(2m)||theta_r||^2
 _SUM_TYPE = (_HINGE, _LASSO)        # cost = sum of losses + penalty independent of m
 
@@ -93,14 +94,14 @@ class _Shard:
     cq_obj_penalty (csrc/optimize/cq_objectives.c), and the unbiased local gradient."""
 
     def __init__(self, objective):
-        args = getattr(objective, "_c_args", None)
+        spec = getattr(objective, "_c_spec", None)
         if not (hasattr(objective, "value_and_grad") and hasattr(objective, "dim")):
             raise TypeError("objective_shard must be a convq objective (convq.objectives.LeastSquares, Logistic, "
                             f"Hinge, Lasso, Quadratic or Function), got {type(objective).__name__}")
         self.obj = objective
-        self.kind = args[0] if args is not None and args[0] in (_LSQ, _LOGI, _HINGE, _LASSO) else None
+        self.kind = spec.kind if spec is not None and spec.kind in (_LSQ, _LOGI, _HINGE, _LASSO) else None
         self.dim = int(objective.dim)
-        self.m = int(args[1].shape[0]) if self.kind is not None else None
+        self.m = int(spec.X.shape[0]) if self.kind is not None else None
         self.M = None  # rows of the union, set after the set-up exchange
         self.j0 = int(bool(getattr(objective, "intercept", False)))
 

@@ -32,7 +32,8 @@ from ._base import BaseEstimator, ClassifierMixin, check_classification_targets,
 
 __all__ = ["MLPClassifier"]
 
-_ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3}
+# the hidden activations: the C enum CQ_ACT_* (csrc/models/cq_mlp.h), exported as _core.MLP_ACT_<NAME>
+_ACTIVATIONS = {name[len("MLP_ACT_"):].lower(): getattr(_core, name) for name in dir(_core) if name.startswith("MLP_ACT_")}
 _INITS = ("glorot", "he", "notes")
 
 

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _core
 from .stochastic import bounded
 
 __all__ = ["mlp_init", "mlp_forward", "mlp_cost_grad", "mlp_train"]
 
-_SIGMOID, _TANH, _RELU, _LEAKY = 0, 1, 2, 3
+# the activation codes of the C core (CQ_ACT_*), read from the constants it exports
+_SIGMOID, _TANH, _RELU, _LEAKY = _core.MLP_ACT_SIGMOID, _core.MLP_ACT_TANH, _core.MLP_ACT_RELU, _core.MLP_ACT_LEAKY_RELU
 _SPLIT_MIN = 64      # CQ_MLP_SPLIT_MIN
 _COST_CHUNK = 256    # CQ_MLP_COST_CHUNK
 

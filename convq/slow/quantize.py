@@ -56,14 +56,17 @@ import numpy as np
 from .. import quantize as _q
 from .._errors import DecodeError
 from .._rng import as_generator
+from .._spec import FLOAT32, NORM_INF, Kind
 from .._validation import as_float_array, check_int
 from . import coding as _coding
 
 __all__ = ["encode", "decode", "quantize", "bits", "params"]
 
-# cq_qkind and the flags of csrc/quantize/cq_quantize.h
-IDENTITY, SIMQ, SIMQPLUS, CUQ, RATQ, LP, QSGD, TERNGRAD, SCALEDSIGN, TOPK, RANDK = range(11)
-_FLOAT32, _NORM_INF = 1, 2
+# cq_qkind and the flags of csrc/quantize/cq_quantize.h, read from the constants the C core exports
+(IDENTITY, SIMQ, SIMQPLUS, CUQ, RATQ, LP, QSGD, TERNGRAD, SCALEDSIGN, TOPK,
+ RANDK) = (int(Kind[name]) for name in ("IDENTITY", "SIMQ", "SIMQPLUS", "CUQ", "RATQ", "LP", "QSGD", "TERNGRAD",
+                                         "SCALEDSIGN", "TOPK", "RANDK"))
+_FLOAT32, _NORM_INF = FLOAT32, NORM_INF
 
 NORM_RTOL = 1e-9      # relative slack of the norm-bound checks
 RATQ_HMAX = 64        # most RATQ ranges

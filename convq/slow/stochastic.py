@@ -26,6 +26,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .. import _core
 from .._validation import as_vector, check_int, check_positive, check_real
 from .objectives import value_and_grad
 
@@ -72,12 +73,13 @@ def bounded(gen, n):
 
 
 def oracle_sample(kind, alpha, scale, delta, gen, n):
-    """n draws (n, d) of the section-6 sign oracles (kind 0: Bernoulli product, 1: Paninski),
-    the twin of ``_core._oracle_sample``."""
+    """n draws (n, d) of the section-6 sign oracles (kind ``_core.ORACLE_BERNOULLI``: Bernoulli
+    product, ``_core.ORACLE_PANINSKI``: Paninski), the twin of ``_core._oracle_draw`` for
+    those kinds."""
     alpha = np.asarray(alpha, dtype=float)
     d = alpha.size
     out = np.zeros((n, d))
-    if kind == 0:
+    if kind == _core.ORACLE_BERNOULLI:
         two32 = 4294967296.0
         th = np.where(alpha > 0, int(0.5 * (1.0 + 2.0 * delta) * two32), int(0.5 * (1.0 - 2.0 * delta) * two32))
         for t in range(n):
@@ -85,13 +87,14 @@ def oracle_sample(kind, alpha, scale, delta, gen, n):
             u = np.empty(2 * r.size, dtype=np.uint64)
             u[0::2], u[1::2] = r & np.uint64(_U32), r >> np.uint64(32)   # the odd last word: low half only
             out[t] = np.where(u[:d] < th.astype(np.uint64), scale, -scale)
-    elif kind == 1:
+    elif kind == _core.ORACLE_PANINSKI:
         for t in range(n):
             i = bounded(gen, d)
             p_plus = 0.5 * (1.0 + 2.0 * delta * alpha[i])
             out[t, i] = scale if gen.random() < p_plus else -scale
     else:
-        raise ValueError(f"kind must be 0 (Bernoulli product) or 1 (Paninski), got {kind!r}")
+        raise ValueError(f"kind must be _core.ORACLE_BERNOULLI ({_core.ORACLE_BERNOULLI}) or ORACLE_PANINSKI "
+                         f"({_core.ORACLE_PANINSKI}), got {kind!r}")
     return out
 
 
@@ -363,7 +366,8 @@ def mirror_step(x, g, r, eta, domain=None):
 # ---- the loop -------------------------------------------------------------------------------
 
 def sgd_loop(mcode, oracle, x0, steps, domain, quantizer, average, gen, record_every, r, *, kernels="public"):
-    """The quantized SGD (mcode 0) / mirror-descent (mcode 1) loop of ``cq_sgd_run``.
+    """The quantized SGD (mcode ``_core.SGD_PROJECTED``) / mirror-descent (``_core.SGD_MIRROR``)
+    loop of ``cq_sgd_run``.
 
     Each step draws g ~ oracle(x_t), encodes it with ``quantizer`` and decodes the message
     (the bits summed are the messages' ``nbits``; 64 d per step unquantized), updates the
@@ -410,7 +414,7 @@ def sgd_loop(mcode, oracle, x0, steps, domain, quantizer, average, gen, record_e
         else:
             total += 64 * d
         xbar += (x - xbar) * (1.0 / (t + 1))
-        if mcode == 1:
+        if mcode == _core.SGD_MIRROR:
             x = mirror(x, g, steps[t])
         else:
             x = x - steps[t] * g

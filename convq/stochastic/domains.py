@@ -18,11 +18,11 @@ import numpy as np
 
 from .. import _core
 from .._lp import check_p
+from .._spec import NO_DOMAIN, DomainSpec
 from .._validation import as_float_array, as_vector, check_int, check_positive, check_real
 
 __all__ = ["Box", "LpBall", "mirror_exponent", "mirror_step"]
 
-_NONE, _BOX, _LPBALL = 0, 1, 2
 
 
 def _check_p(p, name="p"):
@@ -46,13 +46,13 @@ class LpBall:
         return f"LpBall(p={self.p:g}, radius={self.radius:g})"
 
     @property
-    def _c_args(self):
-        return (_LPBALL, self.p, self.radius, None, None)
+    def _c_spec(self):
+        return DomainSpec(_core.DOM_LPBALL, p=self.p, radius=self.radius)
 
     def project(self, x) -> np.ndarray:
         """Euclidean projection argmin_{z in K} ||z - x||_2 (a new array)."""
         x = as_vector(x, "x")
-        return _core._project(x, *self._c_args)
+        return _core._project(x, self._c_spec)
 
     def contains(self, x, rtol=1e-12) -> bool:
         x = as_vector(x, "x")
@@ -95,12 +95,12 @@ class Box:
         return f"Box(d={self.lo.size}, lo in [{self.lo.min():g}, {self.lo.max():g}], hi in [{self.hi.min():g}, {self.hi.max():g}])"
 
     @property
-    def _c_args(self):
-        return (_BOX, math.inf, 1.0, self.lo, self.hi)
+    def _c_spec(self):
+        return DomainSpec(_core.DOM_BOX, p=math.inf, radius=1.0, lo=self.lo, hi=self.hi)
 
     def project(self, x) -> np.ndarray:
         x = as_vector(x, "x", size=self.lo.size)
-        return _core._project(x, *self._c_args)
+        return _core._project(x, self._c_spec)
 
     def contains(self, x, atol=0.0) -> bool:
         x = as_vector(x, "x", size=self.lo.size)
@@ -136,9 +136,9 @@ def mirror_step(x, g, r, eta, domain=None) -> np.ndarray:
     r = check_real(r, "r")
     eta = check_positive(eta, "eta")
     if domain is None:
-        kind, p, radius = _NONE, 2.0, 1.0
+        spec = NO_DOMAIN
     elif isinstance(domain, LpBall):
-        kind, p, radius = _LPBALL, domain.p, domain.radius
+        spec = domain._c_spec
     else:
         raise ValueError(f"domain must be an LpBall or None (mirror descent supports only those), got {domain!r}")
-    return _core._mirror_step(x, g, r, eta, kind, p, radius)
+    return _core._mirror_step(x, g, r, eta, spec)

@@ -30,6 +30,7 @@ from .._engine import ENGINES, resolve_engine
 from .._params import InstanceOf, Interval, Options, validate
 from .._result import Result
 from .._rng import as_generator
+from .._spec import NO_DOMAIN
 from .._validation import as_vector, check_int, check_positive, check_quantizer, check_real
 from ..slow.stochastic import sgd_loop
 from .domains import Box, LpBall, _check_p, mirror_exponent
@@ -70,11 +71,12 @@ _SGD_CONSTRAINTS = {
 _MIRROR_CONSTRAINTS = dict(_SGD_CONSTRAINTS, r=[Interval(float, 1, 2, closed="right"), None])
 
 
-def _domain_args(domain):
+def _domain_spec(domain):
+    """The domain's DomainSpec (NO_DOMAIN for None)."""
     if domain is None:
-        return (0, 2.0, 1.0, None, None)
+        return NO_DOMAIN
     if isinstance(domain, (LpBall, Box)):
-        return domain._c_args
+        return domain._c_spec
     raise TypeError(f"domain must be an LpBall, a Box or None, got {type(domain).__name__}")
 
 
@@ -99,7 +101,7 @@ def theory_step(method, oracle, domain, quantizer, T, d, r=None) -> float:
         raise ValueError(f"method must be 'sgd' or 'mirror', got {method!r}")
     T = check_int(T, "T", minimum=1)
     d = check_int(d, "d", minimum=1)
-    _domain_args(domain)
+    _domain_spec(domain)
     check_quantizer(quantizer, "quantizer")
     if method == "mirror":
         r = check_real(r, "r")
@@ -176,7 +178,7 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
     T = int(T)
     if domain is None:
         domain = getattr(oracle, "domain", None)
-    _domain_args(domain)
+    _domain_spec(domain)
     if isinstance(step, str):
         step = theory_step(method, oracle, domain, quantizer, T, d, r)
     if record_every is None:
@@ -192,10 +194,10 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
     qspec = _quant_spec(quantizer)
     engine = resolve_engine(engine, ospec is not None and (quantizer is None or qspec is not None),
                             "needs an oracle and a quantizer with C implementations")
-    mcode = 1 if method == "mirror" else 0
+    mcode = _core.SGD_MIRROR if method == "mirror" else _core.SGD_PROJECTED
     if engine == "c":
         x_last, xbar, snaps, bits = _core._sgd_run(ospec, qspec, x0, c_steps, mcode, float(r or 2.0),
-                                                   *_domain_args(domain), record_every, bool(average), gen, T)
+                                                   _domain_spec(domain), record_every, bool(average), gen, T)
         bits = bits.astype(np.int64)
     else:
         x_last, xbar, snaps, bits = sgd_loop(mcode, oracle, x0, steps, domain, quantizer, average, gen,
@@ -209,7 +211,7 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
     bps = quantizer.bits(d) if quantizer is not None else 64 * d
     return SGDResult(x=xbar if average else x_last, x_last=x_last, trace=trace, bits_per_step=int(bps),
                      total_bits=total, nit=T, step=steps, time=time.perf_counter() - t0,
-                     engine=engine, method="sgd" if mcode == 0 else "mirror_descent")
+                     engine=engine, method="sgd" if mcode == _core.SGD_PROJECTED else "mirror_descent")
 
 
 def sgd(oracle, x0, T, step, domain=None, quantizer=None, average=True, rng=None, record_every=None,

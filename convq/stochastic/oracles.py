@@ -18,12 +18,14 @@ import numpy as np
 from .. import _core
 from .._lp import conjugate as _conj
 from .._rng import as_generator
+from .._spec import OracleSpec
 from .._validation import as_float_array, as_vector, check_int, check_positive, check_real
 from .domains import Box, LpBall, _check_p
 
 __all__ = ["MinibatchOracle", "NoisyOracle"]
 
-_LSQ, _LOGI, _HINGE, _LASSO = 1, 2, 3, 4
+# objective kinds: the C enum cq_obj_kind, exported by the binding (never re-typed)
+_LSQ, _LOGI, _HINGE, _LASSO = _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC, _core.OBJ_HINGE, _core.OBJ_LASSO
 
 
 def _max_norm_over(domain, order, d):
@@ -48,7 +50,8 @@ def _max_abs_inner(domain, rows):
 
 class _ObjectiveOracle:
     def __init__(self, objective, p, domain, f_star):
-        if getattr(objective, "_c_args", None) is None or objective._c_args[0] not in (_LSQ, _LOGI, _HINGE, _LASSO):
+        spec = getattr(objective, "_c_spec", None)
+        if spec is None or spec.kind not in (_LSQ, _LOGI, _HINGE, _LASSO):
             raise TypeError(f"{type(self).__name__} needs a convq LeastSquares, Logistic, Hinge or Lasso objective, "
                             f"got {type(objective).__name__}")
         self.objective = objective
@@ -111,7 +114,7 @@ class MinibatchOracle(_ObjectiveOracle):
 
     @property
     def _c_spec(self):
-        return ("minibatch", self.objective._c_args, self.batch)
+        return OracleSpec(_core.ORACLE_MINIBATCH, objective=self.objective._c_spec, batch=self.batch)
 
     def bound(self) -> float:
         """The almost-sure bound on ||g||_q, computed from the data:
@@ -125,7 +128,7 @@ class MinibatchOracle(_ObjectiveOracle):
         * Lasso: ||a_i||_q (max_K |a_i'x| + |b_i|) m + mu d^(1/q).
         """
         obj = self.objective
-        kind = obj._c_args[0]
+        kind = obj._c_spec.kind
         X = obj.X if kind != _LASSO else obj.A
         icpt = bool(getattr(obj, "intercept", False))
         rows = np.hstack([np.ones((X.shape[0], 1)), X]) if icpt else X
@@ -178,4 +181,4 @@ class NoisyOracle(_ObjectiveOracle):
 
     @property
     def _c_spec(self):
-        return ("noisy", self.objective._c_args, self.noise, self.B, self.q)
+        return OracleSpec(_core.ORACLE_NOISY, objective=self.objective._c_spec, noise=self.noise, B=self.B, q=self.q)

@@ -22,12 +22,14 @@ import numpy as np
 from .. import _core
 from .._lp import conjugate as _conjugate
 from .._rng import as_generator
+from .._spec import OracleSpec
 from .._validation import as_float_array, check_int, check_positive
 from .domains import Box, LpBall, _check_p
 
 __all__ = ["LinearSignProblem", "bernoulli_product_problem", "paninski_problem"]
 
-_KINDS = {"bernoulli": 0, "paninski": 1}
+# the oracle kinds of the C list CQ_ORACLE_KINDS (csrc/stochastic/cq_oracles.h), exported by the binding
+_KINDS = {"bernoulli": _core.ORACLE_BERNOULLI, "paninski": _core.ORACLE_PANINSKI}
 
 
 class LinearSignProblem:
@@ -90,7 +92,7 @@ class LinearSignProblem:
     @property
     def _c_spec(self):
         """How the C loop draws from this oracle (csrc/stochastic/cq_oracles.h)."""
-        return ("sign", _KINDS[self.kind], self.alpha, self._scale, self.delta)
+        return OracleSpec(_KINDS[self.kind], alpha=self.alpha, scale=self._scale, delta=self.delta)
 
     def value(self, x) -> np.ndarray | float:
         """f(x) for a point (d,) or each row of (n, d)."""
@@ -111,7 +113,7 @@ class LinearSignProblem:
         or (n, d)."""
         gen = as_generator(rng)
         m = 1 if n is None else check_int(n, "n", minimum=0)
-        out = _core._oracle_sample(_KINDS[self.kind], self.alpha, self._scale, self.delta, gen, m)
+        out = _core._oracle_draw(self._c_spec, np.zeros(self.d), gen, m)
         return out[0] if n is None else out
 
 

@@ -1,5 +1,6 @@
 /* _call.c -- the binding layer's one call helper and shared conversions; see bind.h. */
 #include "bind.h"
+#include <string.h>
 #include <unistd.h>
 
 static PyObject *decode_error_type(void)
@@ -202,6 +203,15 @@ void cqb_bitgen_release_seq(cqb_bitgen *bs, Py_ssize_t n)
     PyMem_Free(bs);
 }
 
+/* GIL release with a working Ctrl-C, private to the call helpers below (no entry point
+ * releases the GIL by itself): kernels get `&g.it` as their cq_interrupt and poll it from
+ * the calling thread; the poll re-takes the GIL just long enough to run
+ * PyErr_CheckSignals. */
+typedef struct cqb_nogil {
+    PyThreadState *ts;
+    cq_interrupt it;
+} cqb_nogil;
+
 static int nogil_poll(void *ctx)
 {
     cqb_nogil *g = (cqb_nogil *)ctx;
@@ -211,7 +221,7 @@ static int nogil_poll(void *ctx)
     return r != 0;
 }
 
-void cqb_nogil_begin(cqb_nogil *g)
+static void cqb_nogil_begin(cqb_nogil *g)
 {
     g->it.poll = nogil_poll;
     g->it.ctx = g;
@@ -219,9 +229,59 @@ void cqb_nogil_begin(cqb_nogil *g)
     g->ts = PyEval_SaveThread();
 }
 
-void cqb_nogil_end(cqb_nogil *g)
+static void cqb_nogil_end(cqb_nogil *g)
 {
     PyEval_RestoreThread(g->ts);
+}
+
+int cqb_spec_check(PyObject *obj, const char *type_name, const char *what)
+{
+    if (PyTuple_Check(obj) && strcmp(Py_TYPE(obj)->tp_name, type_name) == 0 && PyObject_HasAttrString(obj, "_fields"))
+        return 0;
+    PyErr_Format(PyExc_TypeError, "%s must be a convq._spec.%s (a named spec), got %R", what, type_name,
+                 (PyObject *)Py_TYPE(obj));
+    return -1;
+}
+
+PyObject *cqb_spec_get(PyObject *spec, const char *field)
+{
+    return PyObject_GetAttrString(spec, field);
+}
+
+int cqb_spec_double(PyObject *spec, const char *type_name, const char *field, double *out)
+{
+    PyObject *v = PyObject_GetAttrString(spec, field);
+    if (v == NULL) return -1;
+    double x = PyFloat_AsDouble(v);
+    if (x == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s.%s must be a real number, got %R", type_name, field, (PyObject *)Py_TYPE(v));
+        Py_DECREF(v);
+        return -1;
+    }
+    Py_DECREF(v);
+    *out = x;
+    return 0;
+}
+
+int cqb_spec_int(PyObject *spec, const char *type_name, const char *field, long long *out)
+{
+    PyObject *v = PyObject_GetAttrString(spec, field);
+    if (v == NULL) return -1;
+    if (!PyLong_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s must be an int, got %R", type_name, field, (PyObject *)Py_TYPE(v));
+        Py_DECREF(v);
+        return -1;
+    }
+    long long x = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    if (x == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s.%s does not fit a signed 64-bit integer", type_name, field);
+        return -1;
+    }
+    *out = x;
+    return 0;
 }
 
 int cqb_threads(long n)

@@ -263,6 +263,21 @@ static PyObject *py_mlp_n_params(PyObject *self, PyObject *args)
     return PyLong_FromSize_t(cq_mlp_n_params(&net));
 }
 
+/* The hidden activations MLP_ACT_<NAME> (the CQ_ACT_* enum of cq_mlp.h), for
+ * convq.models.mlp and its twin. Called from module.c. */
+int cqb_mlp_constants(PyObject *m)
+{
+    static const struct { const char *name; int value; } c[] = {
+        {"MLP_ACT_SIGMOID", CQ_ACT_SIGMOID},
+        {"MLP_ACT_TANH", CQ_ACT_TANH},
+        {"MLP_ACT_RELU", CQ_ACT_RELU},
+        {"MLP_ACT_LEAKY_RELU", CQ_ACT_LEAKY_RELU},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
+    return 0;
+}
+
 PyMethodDef cqb_mlp_methods[] = {
     {"_mlp_init", py_mlp_init, METH_VARARGS, "_mlp_init(sizes, act, gen): W uniform in [-0.002, 0.002], b = 0 (Lagarde, section 3.6)."},
     {"_mlp_forward", py_mlp_forward, METH_VARARGS, "_mlp_forward(sizes, act, theta, X): output probabilities."},

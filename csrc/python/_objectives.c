@@ -1,8 +1,8 @@
 /*
  * _objectives.c -- bindings of convq.objectives: the objective kernels (cq_objectives.h).
- * Private entry points; every objective is described by its `_c_args` tuple
- *     (kind, X, y, intercept, lam, c, threads)
- * (see cq_obj in cq_objectives.h for the meaning of each field). Semantic validation
+ * Private entry points; every objective is described by its named spec
+ *     convq._spec.ObjectiveSpec(kind, X, y, intercept, lam, c, threads),
+ * read by field name (see cq_obj in cq_objectives.h for the meaning of each field). Semantic validation
  * lives in the Python layer; this layer re-checks only what memory safety needs.
  */
 #include "bind.h"
@@ -18,24 +18,36 @@ void cqb_obj_spec_release(spec *s)
     s->X = s->y = NULL;
 }
 
-int cqb_obj_spec_parse(PyObject *tup, spec *s)
+int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
 {
-    PyObject *xo, *yo;
-    int kind, icpt, threads;
-    double lam, c;
     s->X = s->y = NULL;
-    if (!PyTuple_Check(tup)) {
-        PyErr_SetString(PyExc_TypeError, "objective spec must be a tuple");
+    if (cqb_spec_check(spec_obj, "ObjectiveSpec", "an objective's spec") < 0) return -1;
+    long long kind, icpt, threads;
+    double lam, c;
+    if (cqb_spec_int(spec_obj, "ObjectiveSpec", "kind", &kind) < 0 ||
+        cqb_spec_int(spec_obj, "ObjectiveSpec", "intercept", &icpt) < 0 ||
+        cqb_spec_double(spec_obj, "ObjectiveSpec", "lam", &lam) < 0 ||
+        cqb_spec_double(spec_obj, "ObjectiveSpec", "c", &c) < 0 ||
+        cqb_spec_int(spec_obj, "ObjectiveSpec", "threads", &threads) < 0)
         return -1;
-    }
-    if (!PyArg_ParseTuple(tup, "iOOiddi", &kind, &xo, &yo, &icpt, &lam, &c, &threads)) return -1;
     if (kind < CQ_OBJ_QUADRATIC || kind > CQ_OBJ_LASSO) {
-        PyErr_Format(PyExc_ValueError, "unknown objective kind %d", kind);
+        PyErr_Format(PyExc_ValueError, "unknown objective kind %lld (ObjectiveSpec.kind must be one of _core.OBJ_*)",
+                     kind);
         return -1;
     }
+    if (threads < 0 || threads > 1024) threads = threads < 0 ? 0 : 1024;
+    PyObject *xo = cqb_spec_get(spec_obj, "X");
+    if (xo == NULL) return -1;
     s->X = cqb_double_array(xo, "X", 2, 2);
+    Py_DECREF(xo);
     if (s->X == NULL) return -1;
+    PyObject *yo = cqb_spec_get(spec_obj, "y");
+    if (yo == NULL) {
+        cqb_obj_spec_release(s);
+        return -1;
+    }
     s->y = cqb_double_array(yo, "y", 1, 1);
+    Py_DECREF(yo);
     if (s->y == NULL) {
         cqb_obj_spec_release(s);
         return -1;
@@ -48,7 +60,7 @@ int cqb_obj_spec_parse(PyObject *tup, spec *s)
         cqb_obj_spec_release(s);
         return -1;
     }
-    s->o.kind = kind;
+    s->o.kind = (int)kind;
     s->o.X = (const double *)PyArray_DATA(s->X);
     s->o.y = (const double *)PyArray_DATA(s->y);
     s->o.m = (size_t)m;
@@ -56,7 +68,7 @@ int cqb_obj_spec_parse(PyObject *tup, spec *s)
     s->o.intercept = icpt != 0;
     s->o.lam = lam;
     s->o.c = c;
-    s->o.n_threads = cqb_threads(threads);
+    s->o.n_threads = cqb_threads((long)threads);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* _objectives.h -- objective specs for other binding files: every convq objective
- * describes itself by its `_c_args` tuple (kind, X, y, intercept, lam, c, threads); this
- * turns it into a cq_obj (see csrc/cq_objectives.h) holding references to the arrays. */
+ * describes itself by its named spec convq._spec.ObjectiveSpec(kind, X, y, intercept, lam,
+ * c, threads), read by field name; this turns it into a cq_obj (see csrc/cq_objectives.h) holding references to the arrays. */
 #ifndef CQ_BIND_OBJECTIVES_H
 #define CQ_BIND_OBJECTIVES_H
 
@@ -13,7 +13,8 @@ typedef struct cqb_obj_spec {
 } cqb_obj_spec;
 
 /* 0 on success (release with cqb_obj_spec_release), -1 with an exception set. */
-int cqb_obj_spec_parse(PyObject *tup, cqb_obj_spec *s);
+/* A spec that is not an ObjectiveSpec (a plain tuple) is a TypeError. */
+int cqb_obj_spec_parse(PyObject *spec_obj, cqb_obj_spec *s);
 void cqb_obj_spec_release(cqb_obj_spec *s);
 
 /* `obj` as a float64 vector of length n (new reference), or NULL with ValueError/TypeError

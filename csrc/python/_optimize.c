@@ -1,6 +1,6 @@
 /*
  * _optimize.c -- bindings of convq.optimize: the C optimisation loop (cq_optimize.h).
- * Private entry point `_minimize`; the objective is its `_c_args` spec (see _objectives.h).
+ * Private entry point `_minimize`; the objective is its named spec convq._spec.ObjectiveSpec (see _objectives.h).
  * The run goes through the call helper: cqb_call (GIL released, Ctrl-C polled) without a
  * callback, cqb_call_with_gil when a Python callback is called after every iteration (the
  * GIL stays held, so the callback calls Python directly and the poll runs

@@ -255,6 +255,45 @@ static int check_payload_length(const cq_qpar *P, npy_intp nbytes)
     return -1;
 }
 
+/* the kernels, run through cqb_call / cqb_call_streams (GIL released, Ctrl-C polled) */
+typedef struct code_args {
+    const cq_qpar *P;
+    const double *y;
+    void *work;
+    uint8_t *payload;     /* encode: the message */
+    double *out;          /* quantize: y_hat */
+} code_args;
+
+static int run_encode(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)it;
+    code_args *a = (code_args *)va;
+    return cq_q_encode_par(a->P, a->y, bg, a->work, a->payload, err);
+}
+
+static int run_quantize(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)it;
+    code_args *a = (code_args *)va;
+    return cq_q_quantize_par(a->P, a->y, bg, a->work, a->out, err);
+}
+
+typedef struct decode_args {
+    const cq_qpar *P;
+    const uint8_t *payload;
+    uint64_t nbytes;
+    void *work;
+    double *out;
+} decode_args;
+
+static int run_decode(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    decode_args *a = (decode_args *)va;
+    return cq_q_decode_par(a->P, a->payload, a->nbytes, a->work, a->out, err);
+}
+
 static PyObject *py_q_encode(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -275,20 +314,8 @@ static PyObject *py_q_encode(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) goto done;
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int st;
-    cqb_nogil g;
-    cqb_nogil_begin(&g);
-    st = cq_q_encode_par(&P, (const double *)PyArray_DATA(y), b.bg, work, (uint8_t *)PyBytes_AS_STRING(bytes), &err);
-    cqb_nogil_end(&g);
-    cqb_bitgen_release(&b);
-    if (st != CQ_OK) {
-        cqb_raise(st, &err);
-        goto done;
-    }
+    code_args a = {&P, (const double *)PyArray_DATA(y), work, (uint8_t *)PyBytes_AS_STRING(bytes), NULL};
+    if (cqb_call(run_encode, &a, gen) < 0) goto done;
     result = Py_BuildValue("(OK)", bytes, (unsigned long long)P.bits);
 done:
     free(work);
@@ -317,23 +344,8 @@ static PyObject *py_q_quantize(PyObject *self, PyObject *args)
         Py_CLEAR(out);
         goto done;
     }
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) {
-        Py_CLEAR(out);
-        goto done;
-    }
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int st;
-    cqb_nogil g;
-    cqb_nogil_begin(&g);
-    st = cq_q_quantize_par(&P, (const double *)PyArray_DATA(y), b.bg, work, (double *)PyArray_DATA(out), &err);
-    cqb_nogil_end(&g);
-    cqb_bitgen_release(&b);
-    if (st != CQ_OK) {
-        Py_CLEAR(out);
-        cqb_raise(st, &err);
-    }
+    code_args a = {&P, (const double *)PyArray_DATA(y), work, NULL, (double *)PyArray_DATA(out)};
+    if (cqb_call(run_quantize, &a, gen) < 0) Py_CLEAR(out);
 done:
     free(work);
     Py_DECREF(y);
@@ -364,19 +376,12 @@ static PyObject *py_q_decode(PyObject *self, PyObject *args)
         Py_DECREF(p);
         return out == NULL ? NULL : PyErr_NoMemory();
     }
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int st;
-    Py_BEGIN_ALLOW_THREADS
-    st = cq_q_decode_par(&P, (const uint8_t *)PyArray_DATA(p), (uint64_t)PyArray_DIM(p, 0), work,
-                         (double *)PyArray_DATA(out), &err);
-    Py_END_ALLOW_THREADS
+    decode_args a = {&P, (const uint8_t *)PyArray_DATA(p), (uint64_t)PyArray_DIM(p, 0), work,
+                     (double *)PyArray_DATA(out)};
+    int rc = cqb_call(run_decode, &a, NULL);
     free(work);
     Py_DECREF(p);
-    if (st != CQ_OK) {
-        Py_DECREF(out);
-        return cqb_raise(st, &err);
-    }
+    if (rc < 0) Py_CLEAR(out);
     return (PyObject *)out;
 }
 
@@ -386,7 +391,7 @@ typedef struct batch_ctx {
     const cq_qpar *P;
     const double *Y;
     size_t row_stride;    /* 0: the same vector for every row */
-    cqb_bitgen *bs;
+    bitgen_t **bgs;       /* one stream per task */
     uint8_t *works;       /* n_threads work buffers */
     size_t work_stride;
     int encode;
@@ -397,6 +402,8 @@ typedef struct batch_ctx {
     size_t rows_per;      /* rows per stream (task) */
     cq_errinfo *errs;     /* per thread */
     size_t *err_task;     /* per thread: lowest failing task */
+    size_t n_tasks;
+    int n_threads;
 } batch_ctx;
 
 static int batch_task(void *ctx, size_t task, int thread)
@@ -411,13 +418,29 @@ static int batch_task(void *ctx, size_t task, int thread)
     for (size_t row = lo; row < hi && st == CQ_OK; row++) {
         const double *y = c->Y + row * c->row_stride;
         if (c->encode)
-            st = cq_q_encode_par(c->P, y, c->bs[task].bg, work, c->pay + row * c->nbytes, &e);
+            st = cq_q_encode_par(c->P, y, c->bgs[task], work, c->pay + row * c->nbytes, &e);
         else
-            st = cq_q_quantize_par(c->P, y, c->bs[task].bg, work, c->out + row * c->P->d, &e);
+            st = cq_q_quantize_par(c->P, y, c->bgs[task], work, c->out + row * c->P->d, &e);
     }
     if (st != CQ_OK && task < c->err_task[thread]) {
         c->err_task[thread] = task;
         c->errs[thread] = e;
+    }
+    return st;
+}
+
+/* The batch over its streams: the lowest failing task's message is the one reported. */
+static int run_batch(void *va, bitgen_t **bgs, size_t n_streams, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)n_streams;
+    batch_ctx *c = (batch_ctx *)va;
+    c->bgs = bgs;
+    int st = cq_parallel_for(c->n_tasks, c->n_threads, batch_task, c, it);
+    if (st != CQ_OK) {
+        int best = -1;
+        for (int t = 0; t < c->n_threads; t++)
+            if (c->err_task[t] != (size_t)-1 && (best < 0 || c->err_task[t] < c->err_task[best])) best = t;
+        if (best >= 0) *err = c->errs[best];
     }
     return st;
 }
@@ -435,8 +458,7 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
     if (Y == NULL) return NULL;
     int two_d = PyArray_NDIM(Y) == 2;
     Py_ssize_t d = two_d ? PyArray_DIM(Y, 1) : PyArray_DIM(Y, 0);
-    PyObject *result = NULL;
-    cqb_bitgen *bs = NULL;
+    PyObject *result = NULL, *streams = NULL;
     Py_ssize_t m = 0;
     uint8_t *works = NULL;
     cq_errinfo *errs = NULL;
@@ -450,8 +472,9 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
     size_t nbytes = (size_t)((P.bits + 7) / 8);
     /* before the generators are touched or anything of the output's size is allocated */
     if (check_memory((double)n * (encode ? (double)nbytes : 8.0 * (double)d), n, d) < 0) goto done;
-    bs = cqb_bitgen_acquire_seq(gens, &m);
-    if (bs == NULL) goto done;
+    streams = PySequence_Fast(gens, "gens must be a sequence of numpy Generators");
+    if (streams == NULL) goto done;
+    m = PySequence_Fast_GET_SIZE(streams);
     Py_ssize_t n_tasks = (n + rows_per - 1) / rows_per;
     if (m != n_tasks) {
         PyErr_Format(PyExc_ValueError, "need one generator per %zd rows: %zd rows, %zd generators", rows_per, n, m);
@@ -477,7 +500,7 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
     c.P = &P;
     c.Y = (const double *)PyArray_DATA(Y);
     c.row_stride = two_d ? (size_t)d : 0;
-    c.bs = bs;
+    c.bgs = NULL;
     c.works = works;
     c.work_stride = ws;
     c.encode = encode;
@@ -488,24 +511,51 @@ static PyObject *py_q_batch(PyObject *self, PyObject *args)
     c.rows_per = (size_t)rows_per;
     c.errs = errs;
     c.err_task = err_task;
-    cqb_nogil g;
-    cqb_nogil_begin(&g);
-    int st = cq_parallel_for((size_t)n_tasks, nt, batch_task, &c, &g.it);
-    cqb_nogil_end(&g);
-    if (st != CQ_OK) {
-        int best = -1;
-        for (int t = 0; t < nt; t++)
-            if (err_task[t] != (size_t)-1 && (best < 0 || err_task[t] < err_task[best])) best = t;
-        Py_CLEAR(result);
-        cqb_raise(st, best >= 0 ? &errs[best] : NULL);
-    }
+    c.n_tasks = (size_t)n_tasks;
+    c.n_threads = nt;
+    if (cqb_call_streams(run_batch, &c, streams) < 0) Py_CLEAR(result);
 done:
     free(works);
     free(errs);
     free(err_task);
-    if (bs != NULL) cqb_bitgen_release_seq(bs, m);
+    Py_XDECREF(streams);
     Py_DECREF(Y);
     return result;
+}
+
+typedef struct decode_many_args {
+    const cq_qpar *P;
+    const uint8_t *base;
+    npy_intp m, nb;
+    Py_ssize_t d;
+    void *work;
+    double *out;
+    uint8_t *status;
+} decode_many_args;
+
+/* Decode every row; a decoder's CQ_EDECODE is that row's status, any other failure stops. */
+static int run_decode_many(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    decode_many_args *a = (decode_many_args *)va;
+    for (npy_intp i = 0; i < a->m; i++) {
+        if ((i & 1023) == 0 && cq_check_interrupt(it)) return CQ_EINTERRUPT;
+        cq_errinfo e;
+        e.msg[0] = 0;
+        int st = cq_q_decode_par(a->P, a->base + i * a->nb, (uint64_t)a->nb, a->work, a->out, &e);
+        a->status[i] = (uint8_t)st;
+        if (st != CQ_OK && st != CQ_EDECODE) {
+            *err = e;
+            return st;
+        }
+        if (st == CQ_OK)
+            for (Py_ssize_t t = 0; t < a->d; t++)
+                if (!isfinite(a->out[t])) {
+                    a->status[i] = 255; /* a decoder produced a non-finite value: a bug */
+                    break;
+                }
+    }
+    return CQ_OK;
 }
 
 /* _q_decode_many(spec, P (m, nbytes) uint8, d) -> uint8 status per row (0 = decoded). */
@@ -535,39 +585,29 @@ static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
         Py_DECREF(p);
         return status == NULL ? NULL : PyErr_NoMemory();
     }
-    const uint8_t *base = (const uint8_t *)PyArray_DATA(p);
-    uint8_t *so = (uint8_t *)PyArray_DATA(status);
-    int bad = CQ_OK;
-    cqb_nogil g;
-    cqb_nogil_begin(&g);
-    for (npy_intp i = 0; i < m; i++) {
-        if ((i & 1023) == 0 && cq_check_interrupt(&g.it)) {
-            bad = CQ_EINTERRUPT;
-            break;
-        }
-        cq_errinfo err;
-        int st = cq_q_decode_par(&P, base + i * nb, (uint64_t)nb, work, out, &err);
-        so[i] = (uint8_t)st;
-        if (st != CQ_OK && st != CQ_EDECODE) {
-            bad = st;
-            break;
-        }
-        if (st == CQ_OK)
-            for (Py_ssize_t t = 0; t < d; t++)
-                if (!isfinite(out[t])) {
-                    so[i] = 255; /* a decoder produced a non-finite value: a bug */
-                    break;
-                }
-    }
-    cqb_nogil_end(&g);
+    decode_many_args a = {&P, (const uint8_t *)PyArray_DATA(p), m, nb, d, work, out,
+                          (uint8_t *)PyArray_DATA(status)};
+    int rc = cqb_call(run_decode_many, &a, NULL);
     free(out);
     free(work);
     Py_DECREF(p);
-    if (bad != CQ_OK) {
-        Py_DECREF(status);
-        return cqb_raise(bad, NULL);
-    }
+    if (rc < 0) Py_CLEAR(status);
     return (PyObject *)status;
+}
+
+typedef struct fwht_args {
+    double *x;
+    size_t n;
+} fwht_args;
+
+static int run_fwht(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    (void)err;
+    fwht_args *a = (fwht_args *)va;
+    cq_hadamard_fwht(a->x, a->n);
+    return CQ_OK;
 }
 
 static PyObject *py_q_fwht(PyObject *self, PyObject *args)
@@ -585,9 +625,8 @@ static PyObject *py_q_fwht(PyObject *self, PyObject *args)
     PyArrayObject *out = (PyArrayObject *)PyArray_NewCopy(x, NPY_CORDER);
     Py_DECREF(x);
     if (out == NULL) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    cq_hadamard_fwht((double *)PyArray_DATA(out), (size_t)n);
-    Py_END_ALLOW_THREADS
+    fwht_args a = {(double *)PyArray_DATA(out), (size_t)n};
+    if (cqb_call(run_fwht, &a, NULL) < 0) Py_CLEAR(out);
     return (PyObject *)out;
 }
 
@@ -603,9 +642,8 @@ static PyObject *py_q_fwht_inplace(PyObject *self, PyObject *args)
         return PyErr_Format(PyExc_TypeError, "expected a writeable 1-D C-contiguous float64 array");
     npy_intp n = PyArray_DIM((PyArrayObject *)xo, 0);
     if (!cq_hadamard_is_pow2((size_t)n)) return PyErr_Format(PyExc_ValueError, "the length must be a power of two");
-    Py_BEGIN_ALLOW_THREADS
-    cq_hadamard_fwht((double *)PyArray_DATA((PyArrayObject *)xo), (size_t)n);
-    Py_END_ALLOW_THREADS
+    fwht_args a = {(double *)PyArray_DATA((PyArrayObject *)xo), (size_t)n};
+    if (cqb_call(run_fwht, &a, NULL) < 0) return NULL;
     Py_RETURN_NONE;
 }
 

@@ -1,5 +1,10 @@
-/* bind_stochastic.c -- bindings of the domains, the mirror step and the section-6
- * oracles (csrc/cq_domains.h, csrc/cq_oracles.h). Validation lives in convq/stochastic. */
+/* _stochastic.c -- bindings of the domains, the mirror step, the oracles and the quantized
+ * SGD loop (csrc/stochastic/cq_domains.h, cq_oracles.h, cq_sgd.h) for convq.stochastic.
+ * Validation lives in convq/stochastic. Domains and oracles arrive as named specs read by
+ * field name (convq._spec.DomainSpec, OracleSpec; objectives as ObjectiveSpec); their
+ * kinds are the constants DOM_<NAME> / ORACLE_<NAME> exported below from the lists in
+ * cq_domains.h / cq_oracles.h, and the loop's methods SGD_PROJECTED / SGD_MIRROR. Every
+ * kernel runs through the one call helper cqb_call (csrc/python/_call.c). */
 #include "bind.h"
 #include <string.h>
 #include "stochastic/cq_domains.h"
@@ -8,20 +13,31 @@
 #include "_objectives.h"
 #include "_quantize.h"
 
-/* Parse (kind, p, radius, lo, hi) into a cq_domain; lo/hi arrays are returned as new
- * references in lo_arr and hi_arr (or NULL) and must be released by the caller. */
-static int parse_domain(int kind, double p, double radius, PyObject *lo, PyObject *hi, npy_intp d,
-                        cq_domain *dom, PyArrayObject **lo_arr, PyArrayObject **hi_arr)
+/* A DomainSpec(kind, p, radius, lo, hi) -> cq_domain for dimension d; the box bounds are
+ * returned as new references in lo_arr and hi_arr (or NULL), released by the caller
+ * (also on failure). */
+static int parse_domain(PyObject *spec, npy_intp d, cq_domain *dom, PyArrayObject **lo_arr, PyArrayObject **hi_arr)
 {
     *lo_arr = *hi_arr = NULL;
-    dom->kind = (cq_domain_kind)kind;
+    if (cqb_spec_check(spec, "DomainSpec", "a domain's spec") < 0) return -1;
+    long long kind;
+    double p, radius;
+    if (cqb_spec_int(spec, "DomainSpec", "kind", &kind) < 0 || cqb_spec_double(spec, "DomainSpec", "p", &p) < 0 ||
+        cqb_spec_double(spec, "DomainSpec", "radius", &radius) < 0)
+        return -1;
     dom->p = p;
     dom->radius = radius;
     dom->lo = dom->hi = NULL;
     if (kind == CQ_DOM_BOX) {
+        PyObject *lo = cqb_spec_get(spec, "lo");
+        if (lo == NULL) return -1;
         *lo_arr = cqb_double_array(lo, "lo", 1, 1);
+        Py_DECREF(lo);
         if (*lo_arr == NULL) return -1;
+        PyObject *hi = cqb_spec_get(spec, "hi");
+        if (hi == NULL) return -1;
         *hi_arr = cqb_double_array(hi, "hi", 1, 1);
+        Py_DECREF(hi);
         if (*hi_arr == NULL) return -1;
         if (PyArray_DIM(*lo_arr, 0) != d || PyArray_DIM(*hi_arr, 0) != d) {
             PyErr_Format(PyExc_ValueError, "box bounds must have length %zd", (Py_ssize_t)d);
@@ -30,20 +46,37 @@ static int parse_domain(int kind, double p, double radius, PyObject *lo, PyObjec
         dom->lo = (const double *)PyArray_DATA(*lo_arr);
         dom->hi = (const double *)PyArray_DATA(*hi_arr);
     } else if (kind != CQ_DOM_LPBALL && kind != CQ_DOM_NONE) {
-        PyErr_Format(PyExc_ValueError, "unknown domain kind %d", kind);
+        PyErr_Format(PyExc_ValueError, "unknown domain kind %lld (DomainSpec.kind must be one of _core.DOM_*)", kind);
         return -1;
     }
+    dom->kind = (cq_domain_kind)kind;
     return 0;
 }
 
-/* _project(x, kind, p, radius, lo, hi) -> projection of x (a new array). */
+/* the kernels, run through cqb_call (GIL released, Ctrl-C polled) */
+typedef struct project_args {
+    const cq_domain *dom;
+    double *x;
+    size_t d;
+    double *work;
+} project_args;
+
+static int run_project(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    (void)err;
+    project_args *a = (project_args *)va;
+    cq_project(a->dom, a->x, a->d, a->work);
+    return CQ_OK;
+}
+
+/* _project(x, domain_spec) -> projection of x (a new array). */
 static PyObject *py_project(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *xo, *lo, *hi;
-    int kind;
-    double p, radius;
-    if (!PyArg_ParseTuple(args, "OiddOO", &xo, &kind, &p, &radius, &lo, &hi)) return NULL;
+    PyObject *xo, *so;
+    if (!PyArg_ParseTuple(args, "OO", &xo, &so)) return NULL;
     PyArrayObject *x = (PyArrayObject *)PyArray_FROM_OTF(xo, NPY_DOUBLE, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_ENSURECOPY);
     if (x == NULL) return NULL;
     if (PyArray_NDIM(x) != 1) {
@@ -53,36 +86,51 @@ static PyObject *py_project(PyObject *self, PyObject *args)
     npy_intp d = PyArray_DIM(x, 0);
     cq_domain dom;
     PyArrayObject *la, *ha;
-    if (parse_domain(kind, p, radius, lo, hi, d, &dom, &la, &ha) < 0) {
-        Py_XDECREF(la);
-        Py_XDECREF(ha);
-        Py_DECREF(x);
-        return NULL;
-    }
-    double *work = (double *)PyMem_RawMalloc(sizeof(double) * (size_t)(d ? d : 1));
+    double *work = NULL;
+    if (parse_domain(so, d, &dom, &la, &ha) < 0) goto fail;
+    work = (double *)PyMem_RawMalloc(sizeof(double) * (size_t)(d ? d : 1));
     if (work == NULL) {
-        Py_XDECREF(la);
-        Py_XDECREF(ha);
-        Py_DECREF(x);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto fail;
     }
-    Py_BEGIN_ALLOW_THREADS
-    cq_project(&dom, (double *)PyArray_DATA(x), (size_t)d, work);
-    Py_END_ALLOW_THREADS
+    project_args a = {&dom, (double *)PyArray_DATA(x), (size_t)d, work};
+    if (cqb_call(run_project, &a, NULL) < 0) goto fail;
     PyMem_RawFree(work);
     Py_XDECREF(la);
     Py_XDECREF(ha);
     return (PyObject *)x;
+fail:
+    PyMem_RawFree(work);
+    Py_XDECREF(la);
+    Py_XDECREF(ha);
+    Py_DECREF(x);
+    return NULL;
 }
 
-/* _mirror_step(x, g, r, eta, kind, p, radius) -> the next iterate (a new array). */
+typedef struct mirror_args {
+    double *x;
+    const double *g;
+    size_t d;
+    double r, eta;
+    const cq_domain *dom;   /* NULL: unconstrained */
+    double *work;
+} mirror_args;
+
+static int run_mirror(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    (void)it;
+    mirror_args *a = (mirror_args *)va;
+    return cq_mirror_step(a->x, a->g, a->d, a->r, a->eta, a->dom, a->work, err);
+}
+
+/* _mirror_step(x, g, r, eta, domain_spec) -> the next iterate (a new array). */
 static PyObject *py_mirror_step(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *xo, *go;
-    double r, eta, p, radius;
-    int kind;
-    if (!PyArg_ParseTuple(args, "OOddidd", &xo, &go, &r, &eta, &kind, &p, &radius)) return NULL;
+    PyObject *xo, *go, *so;
+    double r, eta;
+    if (!PyArg_ParseTuple(args, "OOddO", &xo, &go, &r, &eta, &so)) return NULL;
     PyArrayObject *x = (PyArrayObject *)PyArray_FROM_OTF(xo, NPY_DOUBLE, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_ENSURECOPY);
     if (x == NULL) return NULL;
     PyArrayObject *g = cqb_double_array(go, "g", 1, 1);
@@ -91,71 +139,34 @@ static PyObject *py_mirror_step(PyObject *self, PyObject *args)
         return NULL;
     }
     npy_intp d = PyArray_SIZE(x);
+    PyArrayObject *la = NULL, *ha = NULL;
+    double *work = NULL;
+    cq_domain dom;
     if (PyArray_NDIM(x) != 1 || PyArray_DIM(g, 0) != d) {
-        Py_DECREF(x);
-        Py_DECREF(g);
-        return PyErr_Format(PyExc_ValueError, "x and g must be vectors of the same length");
+        PyErr_Format(PyExc_ValueError, "x and g must be vectors of the same length");
+        goto fail;
     }
-    cq_domain dom = {(cq_domain_kind)kind, NULL, NULL, p, radius};
-    double *work = (double *)PyMem_RawMalloc(sizeof(double) * (size_t)(d ? d : 1));
+    if (parse_domain(so, d, &dom, &la, &ha) < 0) goto fail;
+    work = (double *)PyMem_RawMalloc(sizeof(double) * (size_t)(d ? d : 1));
     if (work == NULL) {
-        Py_DECREF(x);
-        Py_DECREF(g);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto fail;
     }
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int st;
-    Py_BEGIN_ALLOW_THREADS
-    st = cq_mirror_step((double *)PyArray_DATA(x), (const double *)PyArray_DATA(g), (size_t)d, r, eta,
-                        kind == CQ_DOM_NONE ? NULL : &dom, work, &err);
-    Py_END_ALLOW_THREADS
+    mirror_args a = {(double *)PyArray_DATA(x), (const double *)PyArray_DATA(g), (size_t)d, r, eta,
+                     dom.kind == CQ_DOM_NONE ? NULL : &dom, work};
+    if (cqb_call(run_mirror, &a, NULL) < 0) goto fail;
     PyMem_RawFree(work);
+    Py_XDECREF(la);
+    Py_XDECREF(ha);
     Py_DECREF(g);
-    if (st != CQ_OK) {
-        Py_DECREF(x);
-        return cqb_raise(st, &err);
-    }
     return (PyObject *)x;
-}
-
-/* _oracle_sample(kind, alpha, scale, delta, gen, n) -> (n, d) oracle outputs;
- * kind 0 = Bernoulli product (scale = B / d^(1/q)), 1 = Paninski (scale = B). */
-static PyObject *py_oracle_sample(PyObject *self, PyObject *args)
-{
-    (void)self;
-    int kind;
-    PyObject *ao, *gen;
-    double scale, delta;
-    Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "iOddOn", &kind, &ao, &scale, &delta, &gen, &n)) return NULL;
-    if (n < 0 || (kind != 0 && kind != 1)) return PyErr_Format(PyExc_ValueError, "bad oracle arguments");
-    PyArrayObject *a = cqb_double_array(ao, "alpha", 1, 1);
-    if (a == NULL) return NULL;
-    npy_intp d = PyArray_DIM(a, 0);
-    npy_intp dims[2] = {n, d};
-    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_DOUBLE);
-    if (out == NULL) {
-        Py_DECREF(a);
-        return NULL;
-    }
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) {
-        Py_DECREF(a);
-        Py_DECREF(out);
-        return NULL;
-    }
-    const double *alpha = (const double *)PyArray_DATA(a);
-    double *o = (double *)PyArray_DATA(out);
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t t = 0; t < n; t++) {
-        if (kind == 0) cq_oracle_bernoulli(alpha, (size_t)d, scale, delta, b.bg, o + t * d);
-        else cq_oracle_paninski(alpha, (size_t)d, scale, delta, b.bg, o + t * d);
-    }
-    Py_END_ALLOW_THREADS
-    cqb_bitgen_release(&b);
-    Py_DECREF(a);
-    return (PyObject *)out;
+fail:
+    PyMem_RawFree(work);
+    Py_XDECREF(la);
+    Py_XDECREF(ha);
+    Py_DECREF(g);
+    Py_DECREF(x);
+    return NULL;
 }
 
 /* ---- the quantized SGD / mirror-descent loop --------------------------------------- */
@@ -172,7 +183,7 @@ static int sign_oracle_sample(void *ctx, const double *x, size_t d, bitgen_t *g,
     (void)x;
     (void)err;
     sign_oracle *o = (sign_oracle *)ctx;
-    if (o->kind == 0) cq_oracle_bernoulli(o->alpha, d, o->scale, o->delta, g, out);
+    if (o->kind == CQ_ORACLE_BERNOULLI) cq_oracle_bernoulli(o->alpha, d, o->scale, o->delta, g, out);
     else cq_oracle_paninski(o->alpha, d, o->scale, o->delta, g, out);
     return CQ_OK;
 }
@@ -210,20 +221,23 @@ static void oracle_release(oracle_holder *h)
     h->buffers = NULL;
 }
 
-/* spec = ("sign", kind, alpha, scale, delta) */
+/* An OracleSpec (convq._spec) for dimension d -> h (release with oracle_release, also on
+ * failure). The kind says which fields are read. */
 static int oracle_from_spec(PyObject *spec, npy_intp d, oracle_holder *h)
 {
+    static const char T[] = "OracleSpec";
     memset(h, 0, sizeof *h);
-    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))) {
-        PyErr_SetString(PyExc_TypeError, "oracle spec must be a tuple starting with its kind");
-        return -1;
-    }
-    if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "sign") == 0) {
-        PyObject *alpha;
-        const char *name;
-        if (!PyArg_ParseTuple(spec, "siOdd", &name, &h->sign.kind, &alpha, &h->sign.scale, &h->sign.delta))
+    if (cqb_spec_check(spec, T, "an oracle's spec") < 0) return -1;
+    long long kind;
+    if (cqb_spec_int(spec, T, "kind", &kind) < 0) return -1;
+    if (kind == CQ_ORACLE_BERNOULLI || kind == CQ_ORACLE_PANINSKI) {
+        h->sign.kind = (int)kind;
+        if (cqb_spec_double(spec, T, "scale", &h->sign.scale) < 0 || cqb_spec_double(spec, T, "delta", &h->sign.delta) < 0)
             return -1;
+        PyObject *alpha = cqb_spec_get(spec, "alpha");
+        if (alpha == NULL) return -1;
         h->arrays[0] = cqb_double_array(alpha, "alpha", 1, 1);
+        Py_DECREF(alpha);
         if (h->arrays[0] == NULL) return -1;
         if (PyArray_DIM(h->arrays[0], 0) != d) {
             PyErr_Format(PyExc_ValueError, "oracle dimension %zd does not match x0 (%zd)",
@@ -235,59 +249,79 @@ static int oracle_from_spec(PyObject *spec, npy_intp d, oracle_holder *h)
         h->cb.ctx = &h->sign;
         return 0;
     }
-    int is_mb = PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "minibatch") == 0;
-    int is_noisy = PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "noisy") == 0;
-    if (is_mb || is_noisy) {
-        /* ("minibatch", obj_c_args, batch) or ("noisy", obj_c_args, noise, B, q) */
-        PyObject *oargs;
-        const char *name;
-        Py_ssize_t batch = 0;
-        double noise = 0, B = 0, q = 2;
-        int ok = is_mb ? PyArg_ParseTuple(spec, "sOn", &name, &oargs, &batch)
-                       : PyArg_ParseTuple(spec, "sOddd", &name, &oargs, &noise, &B, &q);
-        if (!ok) return -1;
-        if (cqb_obj_spec_parse(oargs, &h->obj) < 0) return -1;
-        h->have_obj = 1;
-        /* One oracle draw is a few rows (or one pass for the noisy oracle) inside a loop of
-         * thousands: starting threads per draw would cost more than the draw itself. */
-        h->obj.o.n_threads = 1;
-        size_t dim = cq_obj_dim(&h->obj.o);
-        if ((npy_intp)dim != d) {
-            PyErr_Format(PyExc_ValueError, "oracle dimension %zu does not match x0 (%zd)", dim, (Py_ssize_t)d);
+    if (kind != CQ_ORACLE_MINIBATCH && kind != CQ_ORACLE_NOISY) {
+        PyErr_Format(PyExc_ValueError, "unknown oracle kind %lld (OracleSpec.kind must be one of _core.ORACLE_*)", kind);
+        return -1;
+    }
+    int is_mb = kind == CQ_ORACLE_MINIBATCH;
+    long long batch = 0;
+    double noise = 0, B = 0, q = 2;
+    int ok = is_mb ? cqb_spec_int(spec, T, "batch", &batch) == 0
+                   : (cqb_spec_double(spec, T, "noise", &noise) == 0 && cqb_spec_double(spec, T, "B", &B) == 0 &&
+                      cqb_spec_double(spec, T, "q", &q) == 0);
+    if (!ok) return -1;
+    PyObject *oargs = cqb_spec_get(spec, "objective");
+    if (oargs == NULL) return -1;
+    int rc = cqb_obj_spec_parse(oargs, &h->obj);
+    Py_DECREF(oargs);
+    if (rc < 0) return -1;
+    h->have_obj = 1;
+    /* One oracle draw is a few rows (or one pass for the noisy oracle) inside a loop of
+     * thousands: starting threads per draw would cost more than the draw itself. */
+    h->obj.o.n_threads = 1;
+    size_t dim = cq_obj_dim(&h->obj.o);
+    if ((npy_intp)dim != d) {
+        PyErr_Format(PyExc_ValueError, "oracle dimension %zu does not match x0 (%zd)", dim, (Py_ssize_t)d);
+        return -1;
+    }
+    if (is_mb) {
+        if (batch < 1 || (unsigned long long)batch > ((size_t)-1 - sizeof(double) * dim) / sizeof(int64_t)) {
+            PyErr_Format(PyExc_ValueError, "OracleSpec.batch must be >= 1 (and fit in memory), got %lld", batch);
             return -1;
         }
-        if (is_mb) {
-            if (batch < 1) {
-                PyErr_SetString(PyExc_ValueError, "batch must be >= 1");
-                return -1;
-            }
-            h->buffers = PyMem_RawMalloc(sizeof(int64_t) * (size_t)batch + sizeof(double) * dim);
-            if (h->buffers == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            h->mb.obj = &h->obj.o;
-            h->mb.batch = (size_t)batch;
-            h->mb.rows = (int64_t *)h->buffers;
-            h->mb.work = (double *)((int64_t *)h->buffers + batch);
-            h->cb.sample = minibatch_sample;
-            h->cb.ctx = &h->mb;
-        } else {
-            h->noisy.obj = &h->obj.o;
-            h->noisy.noise = noise;
-            h->noisy.B = B;
-            h->noisy.q = q;
-            h->cb.sample = noisy_sample;
-            h->cb.ctx = &h->noisy;
+        h->buffers = PyMem_RawMalloc(sizeof(int64_t) * (size_t)batch + sizeof(double) * dim);
+        if (h->buffers == NULL) {
+            PyErr_NoMemory();
+            return -1;
         }
-        return 0;
+        h->mb.obj = &h->obj.o;
+        h->mb.batch = (size_t)batch;
+        h->mb.rows = (int64_t *)h->buffers;
+        h->mb.work = (double *)((int64_t *)h->buffers + batch);
+        h->cb.sample = minibatch_sample;
+        h->cb.ctx = &h->mb;
+    } else {
+        h->noisy.obj = &h->obj.o;
+        h->noisy.noise = noise;
+        h->noisy.B = B;
+        h->noisy.q = q;
+        h->cb.sample = noisy_sample;
+        h->cb.ctx = &h->noisy;
     }
-    PyErr_Format(PyExc_ValueError, "unknown oracle kind %R", PyTuple_GET_ITEM(spec, 0));
-    return -1;
+    return 0;
+}
+
+typedef struct draw_args {
+    const cq_oracle_cb *cb;
+    const double *x;
+    size_t d, n;
+    double *out;
+} draw_args;
+
+static int run_draw(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    draw_args *a = (draw_args *)va;
+    int st = CQ_OK;
+    for (size_t t = 0; t < a->n && st == CQ_OK; t++) {
+        if ((t & 1023) == 1023 && cq_check_interrupt(it)) return CQ_EINTERRUPT;
+        st = a->cb->sample(a->cb->ctx, a->x, a->d, bg, a->out + t * a->d, err);
+    }
+    return st;
 }
 
 /* _oracle_draw(spec, x, gen, n) -> (n, d): n draws of any C oracle at x (the exact
- * draws the C loop makes), for the Python reference loop and for tests. */
+ * draws the C loop makes), for the Python reference loop, the section-6 problems'
+ * sample() and tests. */
 static PyObject *py_oracle_draw(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -307,23 +341,8 @@ static PyObject *py_oracle_draw(PyObject *self, PyObject *args)
     npy_intp dims[2] = {n, d};
     out = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_DOUBLE);
     if (out == NULL) goto done;
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) {
-        Py_CLEAR(out);
-        goto done;
-    }
-    cq_errinfo err;
-    err.msg[0] = 0;
-    int st = CQ_OK;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t t = 0; t < n && st == CQ_OK; t++)
-        st = h.cb.sample(h.cb.ctx, (const double *)PyArray_DATA(x), (size_t)d, b.bg, (double *)PyArray_DATA(out) + t * d, &err);
-    Py_END_ALLOW_THREADS
-    cqb_bitgen_release(&b);
-    if (st != CQ_OK) {
-        Py_CLEAR(out);
-        cqb_raise(st, &err);
-    }
+    draw_args a = {&h.cb, (const double *)PyArray_DATA(x), (size_t)d, (size_t)n, (double *)PyArray_DATA(out)};
+    if (cqb_call(run_draw, &a, gen) < 0) Py_CLEAR(out);
 done:
     oracle_release(&h);
     Py_DECREF(x);
@@ -363,19 +382,34 @@ static int quant_from_spec(PyObject *qspec, size_t d, quant_holder *h, cq_quant_
     return 0;
 }
 
-/* _sgd_run(oracle_spec, quant_spec, x0, steps, method, r, dom_kind, p, radius, lo, hi,
- *          record_every, average, gen[, T]) -> (x_T, xbar, snapshots, bits)
+typedef struct sgd_args {
+    const cq_sgd_params *P;
+    const cq_oracle_cb *oracle;
+    const cq_quant_cb *quant;
+    double *x, *xbar, *snaps, *work;
+    uint64_t *bits;
+} sgd_args;
+
+static int run_sgd(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    sgd_args *a = (sgd_args *)va;
+    return cq_sgd_run(a->P, a->oracle, a->quant, bg, a->x, a->xbar, a->snaps, a->bits, a->work, it, err);
+}
+
+/* _sgd_run(oracle_spec, quant_spec, x0, steps, method, r, domain_spec, record_every,
+ *          average, gen[, T]) -> (x_T, xbar, snapshots, bits); method: SGD_PROJECTED or
+ * SGD_MIRROR
  * T given (> 0) with a one-entry steps: the constant step steps[0] for T iterations
  * (never expanded to T doubles); otherwise T = len(steps). */
 static PyObject *py_sgd_run(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *ospec, *qspec, *x0o, *stepso, *lo, *hi, *gen;
-    int method, dom_kind, average;
-    double r, p, radius;
+    PyObject *ospec, *qspec, *x0o, *stepso, *dspec, *gen;
+    int method, average;
+    double r;
     long long record_every, n_iter = 0;
-    if (!PyArg_ParseTuple(args, "OOOOididdOOLpO|L", &ospec, &qspec, &x0o, &stepso, &method, &r, &dom_kind, &p,
-                          &radius, &lo, &hi, &record_every, &average, &gen, &n_iter))
+    if (!PyArg_ParseTuple(args, "OOOOidOLpO|L", &ospec, &qspec, &x0o, &stepso, &method, &r, &dspec, &record_every,
+                          &average, &gen, &n_iter))
         return NULL;
     PyObject *result = NULL;
     PyArrayObject *x = NULL, *steps = NULL, *xbar = NULL, *snaps = NULL, *bits = NULL, *la = NULL, *ha = NULL;
@@ -405,10 +439,10 @@ static PyObject *py_sgd_run(PyObject *self, PyObject *args)
     }
     if (quant_from_spec(qspec, (size_t)d, &qh, &qcb) < 0) goto done;
     cq_domain dom;
-    if (parse_domain(dom_kind, p, radius, lo, hi, d, &dom, &la, &ha) < 0) goto done;
+    if (parse_domain(dspec, d, &dom, &la, &ha) < 0) goto done;
     if (oracle_from_spec(ospec, d, &oh) < 0) goto done;
     cq_sgd_params P = {(size_t)d, (int64_t)T, method, r, (const double *)PyArray_DATA(steps),
-                       dom_kind == CQ_DOM_NONE ? NULL : &dom, (int64_t)record_every, average, constant_step};
+                       dom.kind == CQ_DOM_NONE ? NULL : &dom, (int64_t)record_every, average, constant_step};
     npy_intp nrec = (npy_intp)cq_sgd_n_records(&P);
     npy_intp d1[1] = {d}, d2[2] = {nrec, d};
     xbar = (PyArrayObject *)PyArray_SimpleNew(1, d1, NPY_DOUBLE);
@@ -419,20 +453,9 @@ static PyObject *py_sgd_run(PyObject *self, PyObject *args)
         if (work == NULL) PyErr_NoMemory();
         goto done;
     }
-    cqb_bitgen b;
-    if (cqb_bitgen_acquire(gen, &b) < 0) goto done;
-    cq_errinfo err;
-    err.msg[0] = 0;
-    cqb_nogil ng;
-    cqb_nogil_begin(&ng);
-    int st = cq_sgd_run(&P, &oh.cb, &qcb, b.bg, (double *)PyArray_DATA(x), (double *)PyArray_DATA(xbar),
-                        (double *)PyArray_DATA(snaps), (uint64_t *)PyArray_DATA(bits), work, &ng.it, &err);
-    cqb_nogil_end(&ng);
-    cqb_bitgen_release(&b);
-    if (st != CQ_OK) {
-        cqb_raise(st, &err);
-        goto done;
-    }
+    sgd_args a = {&P, &oh.cb, &qcb, (double *)PyArray_DATA(x), (double *)PyArray_DATA(xbar),
+                  (double *)PyArray_DATA(snaps), work, (uint64_t *)PyArray_DATA(bits)};
+    if (cqb_call(run_sgd, &a, gen) < 0) goto done;
     result = Py_BuildValue("(OOOO)", x, xbar, snaps, bits);
 done:
     PyMem_RawFree(work);
@@ -449,10 +472,27 @@ done:
 }
 
 PyMethodDef cqb_stochastic_methods[] = {
-    {"_project", py_project, METH_VARARGS, "_project(x, kind, p, radius, lo, hi): Euclidean projection."},
-    {"_mirror_step", py_mirror_step, METH_VARARGS, "_mirror_step(x, g, r, eta, kind, p, radius): mirror descent step."},
-    {"_oracle_sample", py_oracle_sample, METH_VARARGS, "_oracle_sample(kind, alpha, scale, delta, gen, n): section-6 oracle draws."},
+    {"_project", py_project, METH_VARARGS, "_project(x, domain_spec): Euclidean projection."},
+    {"_mirror_step", py_mirror_step, METH_VARARGS, "_mirror_step(x, g, r, eta, domain_spec): mirror descent step."},
     {"_oracle_draw", py_oracle_draw, METH_VARARGS, "_oracle_draw(spec, x, gen, n): draws of a C oracle."},
     {"_sgd_run", py_sgd_run, METH_VARARGS, "_sgd_run(...): the quantized SGD / mirror-descent loop in C."},
     {NULL, NULL, 0, NULL},
 };
+
+/* The domain kinds DOM_<NAME>, the oracle kinds ORACLE_<NAME> (generated from the lists in
+ * cq_domains.h and cq_oracles.h) and the loop's methods, for convq._spec and
+ * convq.stochastic. Called from module.c. */
+int cqb_stochastic_constants(PyObject *m)
+{
+#define CQB_DOM_(name, num) \
+    if (PyModule_AddIntConstant(m, "DOM_" #name, CQ_DOM_##name) < 0) return -1;
+#define CQB_ORACLE_(name, num) \
+    if (PyModule_AddIntConstant(m, "ORACLE_" #name, CQ_ORACLE_##name) < 0) return -1;
+    CQ_DOM_KINDS(CQB_DOM_)
+    CQ_ORACLE_KINDS(CQB_ORACLE_)
+#undef CQB_DOM_
+#undef CQB_ORACLE_
+    if (PyModule_AddIntConstant(m, "SGD_PROJECTED", CQ_SGD_PROJECTED) < 0) return -1;
+    if (PyModule_AddIntConstant(m, "SGD_MIRROR", CQ_SGD_MIRROR) < 0) return -1;
+    return 0;
+}

@@ -63,17 +63,6 @@ void cqb_bitgen_release(cqb_bitgen *b);
 cqb_bitgen *cqb_bitgen_acquire_seq(PyObject *seq, Py_ssize_t *n);
 void cqb_bitgen_release_seq(cqb_bitgen *bs, Py_ssize_t n);
 
-/* GIL release with a working Ctrl-C: kernels get `&g.it` as their cq_interrupt and
- * poll it from the calling thread; the poll re-takes the GIL just long enough to run
- * PyErr_CheckSignals. */
-typedef struct cqb_nogil {
-    PyThreadState *ts;
-    cq_interrupt it;
-} cqb_nogil;
-
-void cqb_nogil_begin(cqb_nogil *g);
-void cqb_nogil_end(cqb_nogil *g);
-
 /* A kernel as the call helper runs it: `args` is the entry point's own struct, `bg` the
  * acquired BitGenerator (NULL when the call has none), `it` the interrupt hook to poll,
  * `err` the detail record. Returns a cq_status. Runs without the GIL: it must not touch
@@ -96,6 +85,18 @@ int cqb_call_streams(cqb_kernel_streams fn, void *args, PyObject *gens);
 /* For kernels that call back into Python (objective callbacks): the GIL stays held and
  * the interrupt hook polls PyErr_CheckSignals directly; status mapping as cqb_call. */
 int cqb_call_with_gil(cqb_kernel fn, void *args, PyObject *gen);
+
+/* Named specs (convq/_spec.py): NamedTuples read by field name. cqb_spec_check: 0 if `obj`
+ * is an instance of the NamedTuple called `type_name`, else -1 with a TypeError naming
+ * `what`, the type expected and the type given (a positional plain tuple is refused).
+ * cqb_spec_double / cqb_spec_int: the field `field` as a real number / an int (bool
+ * counts), TypeError "<type_name>.<field> must be ..." otherwise. cqb_spec_get: the field
+ * itself (new reference). All return 0 / an object on success, -1 / NULL with an
+ * exception set. */
+int cqb_spec_check(PyObject *obj, const char *type_name, const char *what);
+int cqb_spec_double(PyObject *spec, const char *type_name, const char *field, double *out);
+int cqb_spec_int(PyObject *spec, const char *type_name, const char *field, long long *out);
+PyObject *cqb_spec_get(PyObject *spec, const char *field);
 
 /* Number of threads: n <= 0 means "all cores". */
 int cqb_threads(long n);

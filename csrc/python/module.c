@@ -15,7 +15,9 @@ int cqb_quantize_constants(PyObject *m);
 extern PyMethodDef cqb_sampling_methods[];
 int cqb_sampling_constants(PyObject *m);
 extern PyMethodDef cqb_stochastic_methods[];
+int cqb_stochastic_constants(PyObject *m);
 extern PyMethodDef cqb_mlp_methods[];
+int cqb_mlp_constants(PyObject *m);
 
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
@@ -55,7 +57,7 @@ PyMODINIT_FUNC PyInit__core(void)
         Py_DECREF(m);
         return NULL;
     }
-    if (cqb_sampling_constants(m) < 0) {
+    if (cqb_sampling_constants(m) < 0 || cqb_stochastic_constants(m) < 0 || cqb_mlp_constants(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -23,7 +23,16 @@
 #include <stddef.h>
 #include "core/cq_common.h"
 
-typedef enum { CQ_DOM_NONE = 0, CQ_DOM_BOX = 1, CQ_DOM_LPBALL = 2 } cq_domain_kind;
+/* The domain kinds, one list: the enum below and the constants DOM_<NAME> of convq._core
+ * (csrc/python/_stochastic.c) are generated from it. */
+#define CQ_DOM_KINDS(X) \
+    X(NONE, 0)          \
+    X(BOX, 1)           \
+    X(LPBALL, 2)
+
+#define CQ_DOM_ENUM_(name, num) CQ_DOM_##name = num,
+typedef enum { CQ_DOM_KINDS(CQ_DOM_ENUM_) } cq_domain_kind;
+#undef CQ_DOM_ENUM_
 
 typedef struct cq_domain {
     cq_domain_kind kind;

@@ -22,6 +22,20 @@
 #include "core/cq_common.h"
 #include "optimize/cq_objectives.h"
 
+/* The oracle kinds the binding adapts to the SGD loop's callback (cq_sgd.h), one list:
+ * the enum below and the constants ORACLE_<NAME> of convq._core (csrc/python/_stochastic.c)
+ * are generated from it. BERNOULLI and PANINSKI are the two section-6 constructions;
+ * MINIBATCH and NOISY the oracles over an objective below. */
+#define CQ_ORACLE_KINDS(X) \
+    X(BERNOULLI, 0)        \
+    X(PANINSKI, 1)         \
+    X(MINIBATCH, 2)        \
+    X(NOISY, 3)
+
+#define CQ_ORACLE_ENUM_(name, num) CQ_ORACLE_##name = num,
+typedef enum { CQ_ORACLE_KINDS(CQ_ORACLE_ENUM_) } cq_oracle_kind;
+#undef CQ_ORACLE_ENUM_
+
 void cq_oracle_bernoulli(const double *alpha, size_t d, double s, double delta, bitgen_t *g, double *out);
 void cq_oracle_paninski(const double *alpha, size_t d, double B, double delta, bitgen_t *g, double *out);
 
