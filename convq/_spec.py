@@ -7,7 +7,9 @@ binding BY FIELD NAME (a positional plain tuple is refused with TypeError):
 * ``ObjectiveSpec`` -- a built-in objective (``cq_obj``);
 * ``DomainSpec`` -- a projection domain (``cq_domain``);
 * ``OracleSpec`` -- a C stochastic oracle (the section-6 sign oracles, the minibatch and
-  the noisy oracle over an objective).
+  the noisy oracle over an objective);
+* ``BodySpec``, ``DensitySpec``, ``WalkSpec`` -- a convex body, a log-concave density and a
+  walk of :mod:`convq.sampling` (``cq_smp_body``, ``cq_smp_density``, ``cq_smp_walk``).
 
 The kinds are read from the constants ``convq._core`` exports from the C lists
 (``Q_KIND_<NAME>`` from ``csrc/quantize/cq_qkinds.h``, ``OBJ_<NAME>``,
@@ -20,7 +22,8 @@ from typing import Any, NamedTuple
 
 from . import _core
 
-__all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX", "ObjectiveSpec", "DomainSpec", "NO_DOMAIN", "OracleSpec"]
+__all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX", "ObjectiveSpec", "DomainSpec", "NO_DOMAIN",
+           "OracleSpec", "BodySpec", "DensitySpec", "WalkSpec"]
 
 Kind = enum.IntEnum(
     "Kind",
@@ -100,3 +103,60 @@ class OracleSpec(NamedTuple):
     noise: float = 0.0   # noisy: half-width of the uniform noise
     B: float = 0.0       # noisy: the almost-sure bound on ||g||_q
     q: float = 2.0       # noisy: the norm of that bound
+
+
+# ---- sampling ----
+# The sampling kernels' parameters (csrc/sampling/cq_sampling.h: cq_smp_body, cq_smp_density,
+# cq_smp_walk), read by field name by csrc/python/_sampling.c and by the NumPy twins of
+# convq/slow/sampling.py; a plain tuple is refused. Arrays are float64 and C-contiguous
+# (converted if not); None marks an absent part. The dimension n is the density's; the
+# counts (balls, polytope rows, observations) are the arrays' lengths.
+
+class BodySpec(NamedTuple):
+    """A convex body ``K = box ∩ balls ∩ {x : A x <= b}`` as the C core sees it (``cq_smp_body``).
+
+    Every part is optional; its dimension is the density's ``n``."""
+
+    lo: object = None            # box lower bounds (n,); None = no box (then hi is None too)
+    hi: object = None            # box upper bounds (n,)
+    centers: object = None       # ball centres (n_balls, n); None = no balls (then radii is None too)
+    radii: object = None         # ball radii (n_balls,)
+    A: object = None             # polytope rows (m, n); None = no polytope (then AT and b are None too)
+    AT: object = None            # A transposed, (n, m)
+    b: object = None             # right-hand sides (m,)
+    exact_cube: int = 0          # grid set: 1 = exact cube test (a lone box or a lone ball), 0 = centre test
+
+
+class DensitySpec(NamedTuple):
+    """A log-concave density ``log F`` as the C core sees it (``cq_smp_density``).
+
+    ``kind`` is one of the ``_core.SMP_DENS_<NAME>`` constants; only the fields a kind uses
+    matter, the others keep their defaults."""
+
+    kind: int                    # SMP_DENS_UNIFORM, _GAUSS, _EXPNORM or _LOGISTIC
+    n: int                       # the dimension
+    mean: object = None          # GAUSS: (n,); None = 0
+    prec: object = None          # GAUSS, LOGISTIC prior: the precision P (n, n); None when diagonal
+    prec_diag: object = None     # the diagonal of P (n,); None = no quadratic part
+    c: float = 0.0               # EXPNORM: log F = -c |x|^power
+    power: int = 0               # EXPNORM: 1 or 2
+    X: object = None             # LOGISTIC: the observations (N, n)
+    XT: object = None            # LOGISTIC: X transposed, (n, N)
+    y: object = None             # LOGISTIC: the labels (N,) in {0, 1}
+
+
+class WalkSpec(NamedTuple):
+    """A walk and its run length as the C core sees it (``cq_smp_walk``).
+
+    ``method`` is one of the ``_core.SMP_WALK_<NAME>`` constants."""
+
+    method: int                  # SMP_WALK_GRID, _BALL, _HAR_COORD or _HAR_DIR
+    delta: float = 1.0           # grid side / ball-walk radius (unused by hit-and-run)
+    offset: object = None        # grid walk: (n,), the centres are offset + delta * k
+    continuous_time: int = 0     # 1: Exp(1) holding times between proposals, reported
+    lazy: int = 0                # grid walk: 1 = stay put with probability 1/2 before proposing
+    n_steps: int = 0             # recorded steps (after burn-in)
+    thin: int = 1                # keep every thin-th step: n_steps // thin states
+    burn_in: int = 0             # steps run and discarded first
+
+

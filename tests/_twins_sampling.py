@@ -11,6 +11,7 @@ Gaussian given as a LogDensity.
 """
 from __future__ import annotations
 
+import collections
 import warnings
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 import convq.slow.sampling as slow
 from convq import _core
 from convq import sampling as S
+from convq._spec import BodySpec, DensitySpec, WalkSpec
 from _twin import Twin
 
 
@@ -131,7 +133,7 @@ def _walk_bad(with_delta):
     return [pre(*a) for a in bad]
 
 
-# ---- the kernel entry points, called with the tuples the Python layer builds -------------
+# ---- the kernel entry points, called with the named specs the Python layer builds --------
 
 def _run_args(d, b, walk, x0, k0):
     return (b._c_body(), d._c_dens(b.dim), walk, x0, k0)
@@ -156,35 +158,54 @@ def _kernel_cases(rng):
                 x0 = np.tile(b.start_point(), (2, 1))
                 for delta in (1e-3, 0.35):
                     off = x0[0].copy()
-                    yield _run_args(d, b, (_core.SMP_WALK_GRID, delta, off, 1, 1, 40, 3, 2), x0,
-                                    np.zeros((2, n), np.int64))
-                    yield _run_args(d, b, (_core.SMP_WALK_BALL, delta, None, 0, 0, 40, 1, 0), x0,
+                    grid = WalkSpec(_core.SMP_WALK_GRID, delta, off, continuous_time=1, lazy=1, n_steps=40, thin=3,
+                                    burn_in=2)
+                    yield _run_args(d, b, grid, x0, np.zeros((2, n), np.int64))
+                    yield _run_args(d, b, WalkSpec(_core.SMP_WALK_BALL, delta, n_steps=40), x0,
                                     np.zeros((2, n), np.int64))
                 for m in (_core.SMP_WALK_HAR_COORD, _core.SMP_WALK_HAR_DIR):
-                    yield _run_args(d, b, (m, 1.0, None, 1, 0, 40, 2, 3), x0, np.zeros((2, n), np.int64))
+                    yield _run_args(d, b, WalkSpec(m, continuous_time=1, n_steps=40, thin=2, burn_in=3), x0,
+                                    np.zeros((2, n), np.int64))
     # a grid start whose cube does not meet the body: both refuse (ValueError)
     g, box = S.Gaussian([0.0, 0.0]), S.Box([-1.0, -1.0], [1.0, 1.0])
-    yield _run_args(g, box, (_core.SMP_WALK_GRID, 0.5, np.zeros(2), 0, 0, 10, 1, 0), np.zeros((1, 2)),
+    yield _run_args(g, box, WalkSpec(_core.SMP_WALK_GRID, 0.5, np.zeros(2), n_steps=10), np.zeros((1, 2)),
                     np.array([[5, 0]], np.int64))
     # a start on the boundary of a ball, for the continuous walks
     for m in (_core.SMP_WALK_BALL, _core.SMP_WALK_HAR_DIR, _core.SMP_WALK_HAR_COORD):
-        yield _run_args(g, S.Ball([0.0, 0.0], 1.0), (m, 0.3, None, 0, 0, 30, 1, 0), np.array([[1.0, 0.0]]),
+        yield _run_args(g, S.Ball([0.0, 0.0], 1.0), WalkSpec(m, 0.3, n_steps=30), np.array([[1.0, 0.0]]),
                         np.zeros((1, 2), np.int64))
+    # a body with no parts (every BodySpec field at its default: K = R^n) and a Gaussian
+    for m in (_core.SMP_WALK_GRID, _core.SMP_WALK_BALL, _core.SMP_WALK_HAR_DIR, _core.SMP_WALK_HAR_COORD):
+        yield (BodySpec(), g._c_dens(2), WalkSpec(m, 0.4, np.zeros(2), n_steps=30), np.zeros((1, 2)),
+               np.zeros((1, 2), np.int64))
 
 
 def _kernel_bad():
     g, box = S.Gaussian([0.0, 0.0]), S.Box([-1.0, -1.0], [1.0, 1.0])
     x0, k0 = np.zeros((1, 2)), np.zeros((1, 2), np.int64)
-    walk = (_core.SMP_WALK_GRID, 0.5, np.zeros(2), 0, 0, 10, 1, 0)
+    walk = WalkSpec(_core.SMP_WALK_GRID, 0.5, np.zeros(2), n_steps=10)
     b, d = box._c_body(), g._c_dens(2)
-    bad_kind = (99,) + d[1:]
+    fake = collections.namedtuple("Fake", "method delta")(_core.SMP_WALK_GRID, 0.5)
     return [(b, d, walk, np.zeros((1, 3)), k0),                                   # x0 of the wrong width
             (b, d, walk, x0, np.zeros((2, 2), np.int64)),                         # k0 of other chains
-            (b, d, (99,) + walk[1:], x0, k0),                                      # no such walk
-            (b, bad_kind, walk, x0, k0),                                           # no such density
-            (b, d, (_core.SMP_WALK_GRID, 0.5, None, 0, 0, 10, 1, 0), x0, k0),     # grid walk without offset
-            (b, d, walk[:5] + (10, 0, 0), x0, k0),                                 # thin = 0
-            (b, d, (_core.SMP_WALK_BALL, -1.0, None, 0, 0, 10, 1, 0), x0, k0)]    # delta < 0
+            (b, d, walk._replace(method=99), x0, k0),                              # no such walk
+            (b, d._replace(kind=99), walk, x0, k0),                                # no such density
+            (b, d, walk._replace(offset=None), x0, k0),                            # grid walk without offset
+            (b, d, walk._replace(thin=0), x0, k0),                                 # thin = 0
+            (b, d, walk._replace(n_steps=2**70), x0, k0),                          # n_steps beyond any size
+            (b, d, WalkSpec(_core.SMP_WALK_BALL, -1.0, n_steps=10), x0, k0),       # delta < 0
+            (tuple(b), d, walk, x0, k0),                                           # plain tuples: TypeError
+            (b, tuple(d), walk, x0, k0),
+            (b, d, tuple(walk), x0, k0),
+            (b, d, fake, x0, k0),                                                  # a named tuple without the fields
+            (b, d, walk._replace(method=1.0), x0, k0),                             # a float where an int belongs
+            (b, d, walk._replace(delta="0.5"), x0, k0),                            # a string where a float belongs
+            (b, d._replace(n="2"), walk, x0, k0),
+            (b, d._replace(power=None), walk, x0, k0),
+            (b._replace(exact_cube=0.5), d, walk, x0, k0),
+            (b._replace(radii=None), d, walk, x0, k0),                             # centers without radii
+            (b._replace(AT=None), d, walk, x0, k0),                                # a polytope part missing
+            (b._replace(hi=None), d, walk, x0, k0)]                                # a box bound missing
 
 
 def _moves_cases(rng):
@@ -230,10 +251,16 @@ TWINS = [
          lambda: [(S.Box([-1.0], [1.0])._c_body(), S.Uniform()._c_dens(1), 0.0, np.zeros(1),
                    np.zeros((1, 1), np.int64)),
                   (S.Box([-1.0], [1.0])._c_body(), S.Uniform()._c_dens(1), 0.5, np.zeros(2),
+                   np.zeros((1, 1), np.int64)),
+                  (tuple(S.Box([-1.0], [1.0])._c_body()), S.Uniform()._c_dens(1), 0.5, np.zeros(1),
                    np.zeros((1, 1), np.int64))]),
     Twin("_smp_logf", _core._smp_logf, slow.smp_logf, _logf_cases,
          lambda: [(S.Uniform()._c_dens(2), np.zeros((3, 3))), (S.Uniform()._c_dens(2), np.zeros(2)),
-                  ((7, 2, None, None, None, 0.0, 0, None, None, None), np.zeros((1, 2)))]),
+                  (DensitySpec(7, 2), np.zeros((1, 2))),
+                  (tuple(S.Uniform()._c_dens(2)), np.zeros((1, 2))),
+                  (DensitySpec(_core.SMP_DENS_EXPNORM, 2, c=1.0, power=3), np.zeros((1, 2))),
+                  (DensitySpec(_core.SMP_DENS_EXPNORM, 2, c="1", power=1), np.zeros((1, 2))),
+                  (DensitySpec(_core.SMP_DENS_UNIFORM, -2**70), np.zeros((1, 2)))]),
     # the callable path against the C path: the same Gaussian, as a LogDensity (NumPy
     # log F, evaluated in full) and built in (C, incremental): equal up to rounding
     Twin("transition_matrix(LogDensity)", _tm(False), _tm(True), _tm_cases,

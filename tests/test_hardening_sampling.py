@@ -393,8 +393,9 @@ def test_bad_argument_raises_naming_it(fname, arg, i):
 def test_c_binding_refuses_an_output_that_overflows():
     """The private entry point guards its own size arithmetic (convq.sampling checks first)."""
     from convq import _core
+    from convq._spec import WalkSpec
     d, b = _gauss_box()
-    walk = (1, 0.1, None, 0, 0, 2**62, 1, 0)
+    walk = WalkSpec(_core.SMP_WALK_BALL, 0.1, n_steps=2**62)
     gens = [np.random.default_rng(1), np.random.default_rng(2)]
     with pytest.raises(ValueError, match="n_chains or n_steps"):
         _core._smp_run(b._c_body(), d._c_dens(2), walk, np.zeros((2, 2)), np.zeros((2, 2), np.int64), gens, 0)

@@ -35,10 +35,62 @@ def test_kinds_crossing_to_c_are_the_constants_core_exports():
     kinds = [getattr(_core, f"SMP_DENS_{v}") for v in dens.values()]
     assert sorted(kinds) == list(range(4))          # the C enum, numbered from its one list
     for d, name in dens.items():
-        assert d._c_dens(2)[0] == getattr(_core, f"SMP_DENS_{name}")
+        assert d._c_dens(2).kind == getattr(_core, f"SMP_DENS_{name}")
     walks = [getattr(_core, f"SMP_WALK_{m}") for m in ("GRID", "BALL", "HAR_COORD", "HAR_DIR")]
     assert sorted(walks) == list(range(4))
     assert _core.SMP_RESYNC == 65536
+
+
+def _c_struct_fields(struct):
+    """The member names of a struct of csrc/sampling/cq_sampling.h."""
+    import pathlib
+    import re
+    src = (pathlib.Path(__file__).resolve().parents[1] / "csrc" / "sampling" / "cq_sampling.h").read_text()
+    body = re.search(r"typedef struct %s \{(.*?)\} %s;" % (struct, struct), src, re.S).group(1)
+    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+    names = set()
+    for decl in body.split(";"):
+        for part in decl.split(","):
+            m = re.search(r"(\w+)\s*$", part.strip())
+            if m:
+                names.add(m.group(1))
+    return names
+
+
+@pytest.mark.parametrize("spec, struct, derived", [
+    ("BodySpec", "cq_smp_body", {"n", "n_balls", "m"}),
+    ("DensitySpec", "cq_smp_density", {"N"}),
+    ("WalkSpec", "cq_smp_walk", set()),
+])
+def test_specs_name_the_fields_of_the_c_structs(spec, struct, derived):
+    """Each named spec has exactly the fields of its C struct, less the counts the binding
+    derives from the arrays' shapes (and a body's n, which is the density's)."""
+    import convq._spec as specs
+    assert set(getattr(specs, spec)._fields) == _c_struct_fields(struct) - derived
+
+
+def test_specs_are_read_by_field_name_and_plain_tuples_are_refused():
+    """A named tuple with the spec's fields in another order runs the same chain (the binding
+    and the twin read by name); a plain tuple is a TypeError naming the spec."""
+    import collections
+
+    from convq._spec import WalkSpec
+    d, b = _gauss_box()
+    walk = WalkSpec(_core.SMP_WALK_GRID, 0.25, np.zeros(2), continuous_time=1, n_steps=50, thin=2, burn_in=3)
+    shuffled = collections.namedtuple("Shuffled", list(reversed(WalkSpec._fields)))(
+        **{f: getattr(walk, f) for f in WalkSpec._fields})
+    x0, k0 = np.zeros((1, 2)), np.zeros((1, 2), np.int64)
+    for run in (_core._smp_run, slow.smp_run):
+        ref = run(b._c_body(), d._c_dens(2), walk, x0, k0, [np.random.default_rng(3)], 1)
+        got = run(b._c_body(), d._c_dens(2), shuffled, x0, k0, [np.random.default_rng(3)], 1)
+        for r, g in zip(ref, got):
+            np.testing.assert_array_equal(r, g)
+        assert ref[2] is not None and ref[0].shape == (1, 25, 2)
+        for args, spec in [((tuple(b._c_body()), d._c_dens(2), walk), "BodySpec"),
+                           ((b._c_body(), tuple(d._c_dens(2)), walk), "DensitySpec"),
+                           ((b._c_body(), d._c_dens(2), tuple(walk)), "WalkSpec")]:
+            with pytest.raises(TypeError, match=spec):
+                run(*args, x0, k0, [np.random.default_rng(3)], 1)
 
 
 def _gauss_box():

@@ -8,7 +8,7 @@ centres :math:`x \in \delta\mathbb Z^n + \mathrm{offset}` whose cube :math:`C(x)
 :math:`\delta` meets K (:meth:`_Body.grid_contains`).
 
 The membership and grid tests here are NumPy; the C kernel evaluates the same tests
-incrementally (``csrc/sampling/cq_sampling.c``) and its twin, evaluating them in the
+incrementally (``csrc/sampling/cq_smp_body.h``) and its twin, evaluating them in the
 kernel's order, is in :mod:`convq.slow.sampling`.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._optional import import_optional
+from .._spec import BodySpec
 from .._validation import as_float_array, as_matrix, as_vector, check_positive
 from ._checks import _check_flag, _fmt_vec
 
@@ -53,7 +54,8 @@ class _Body:
         """Raise if the body cannot be sampled (overridden by unbounded half-space sets)."""
 
     def _c_body(self):
-        return (self._lo, self._hi, self._centers, self._radii, self._A, self._AT, self._b, int(self.exact_cube))
+        return BodySpec(lo=self._lo, hi=self._hi, centers=self._centers, radii=self._radii, A=self._A, AT=self._AT,
+                        b=self._b, exact_cube=int(self.exact_cube))
 
     def _points(self, x, name="x"):
         x = as_float_array(x, name, ndim=(1, 2))

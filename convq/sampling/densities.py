@@ -5,8 +5,8 @@ from log-concave distributions"), :class:`LogisticPosterior` and :class:`LogDens
 (a Python callable).
 
 ``logpdf`` and ``grad`` are NumPy. The built-in densities also describe themselves to
-the C kernel (``_c_dens``: a kind from the constants ``convq._core`` exports and the
-arrays), which evaluates :math:`\log F` incrementally along axis moves.
+the C kernel (``_c_dens``: a :class:`convq._spec.DensitySpec`, a kind from the constants
+``convq._core`` exports and the arrays), which evaluates :math:`\log F` incrementally along axis moves.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from .._spec import DensitySpec
 from .._validation import as_float_array, as_matrix, as_vector, check_int, check_positive
 from ._checks import DENS_EXPNORM, DENS_GAUSS, DENS_LOGISTIC, DENS_UNIFORM, _check_flag, _fmt_vec
 
@@ -58,7 +59,7 @@ class Uniform(_Density):
         return np.zeros_like(self._points_in(x))
 
     def _c_dens(self, n):
-        return (DENS_UNIFORM, n, None, None, None, 0.0, 0, None, None, None)
+        return DensitySpec(kind=DENS_UNIFORM, n=n)
 
     def __repr__(self):
         return "Uniform()"
@@ -108,8 +109,8 @@ class Gaussian(_Density):
         return -(d @ self.precision)
 
     def _c_dens(self, n):
-        return (DENS_GAUSS, n, self.mean, None if self._diag else self.precision,
-                np.ascontiguousarray(np.diag(self.precision)), 0.0, 0, None, None, None)
+        return DensitySpec(kind=DENS_GAUSS, n=n, mean=self.mean, prec=None if self._diag else self.precision,
+                           prec_diag=np.ascontiguousarray(np.diag(self.precision)))
 
     def __repr__(self):
         return f"Gaussian(mean={_fmt_vec(self.mean)}, {'diagonal' if self._diag else 'dense'} precision, n={self.dim})"
@@ -139,7 +140,7 @@ class ExpNorm(_Density):
         return -self.c * np.divide(x, r, out=np.zeros_like(x), where=r > 0)
 
     def _c_dens(self, n):
-        return (DENS_EXPNORM, n, None, None, None, self.c, self.power, None, None, None)
+        return DensitySpec(kind=DENS_EXPNORM, n=n, c=self.c, power=self.power)
 
     def __repr__(self):
         return f"ExpNorm(c={self.c:.4g}, power={self.power})"
@@ -201,9 +202,9 @@ class LogisticPosterior(_Density):
         return (self.y - 0.5 * (1 + np.tanh(0.5 * z))) @ self.X - t @ self.prior_precision
 
     def _c_dens(self, n):
-        return (DENS_LOGISTIC, n, None, None if self._diag else self.prior_precision,
-                np.ascontiguousarray(np.diag(self.prior_precision)), 0.0, 0,
-                self.X, np.ascontiguousarray(self.X.T), self.y)
+        return DensitySpec(kind=DENS_LOGISTIC, n=n, prec=None if self._diag else self.prior_precision,
+                           prec_diag=np.ascontiguousarray(np.diag(self.prior_precision)),
+                           X=self.X, XT=np.ascontiguousarray(self.X.T), y=self.y)
 
     def __repr__(self):
         return f"LogisticPosterior(N={self.X.shape[0]}, n={self.dim})"

@@ -26,6 +26,7 @@ from .._engine import resolve_engine
 from .._result import Result
 from .._result import _fmt as _result_fmt
 from .._rng import as_generator, spawn
+from .._spec import WalkSpec
 from .._validation import as_vector, check_int, check_positive, check_threads
 from ..slow import sampling as _slow
 from ._checks import (_INDEX_LIMIT, WALK_BALL, WALK_GRID, WALK_HAR_COORD, WALK_HAR_DIR, _check_flag,
@@ -207,7 +208,7 @@ _NO_C = "a LogDensity (a Python callable) has no C path"
 
 def _run(engine, density, body, walk, x0, k0, gens, threads):
     """One call of the kernel entry point `_smp_run`: the C kernel or its NumPy twin, with
-    the same tuples and the same generators."""
+    the same specs (BodySpec, DensitySpec, WalkSpec) and the same generators."""
     run = _core._smp_run if engine == "c" else _slow.smp_run
     return run(body._c_body(), density._c_dens(body.dim), walk, x0, k0, gens, threads)
 
@@ -307,7 +308,8 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         s, idx, times, na, npr = _slow.grid_walk_callable(density, body, delta, offset, k0, n_steps, thin, burn_in,
                                                           continuous_time, lazy, gen)
     else:
-        walk = (WALK_GRID, delta, offset, int(bool(continuous_time)), int(bool(lazy)), n_steps, thin, burn_in)
+        walk = WalkSpec(method=WALK_GRID, delta=delta, offset=offset, continuous_time=int(bool(continuous_time)),
+                        lazy=int(bool(lazy)), n_steps=n_steps, thin=thin, burn_in=burn_in)
         gens = spawn(gen, n_chains)
         s, idx, times, na, npr = _run(engine, density, body, walk, x0, k0, gens, nthreads)
     chain = Chain("grid", s, na / np.maximum(npr, 1), na, npr, indices=idx, times=times, delta=delta, offset=offset,
@@ -415,7 +417,8 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
                                                      continuous_time, gen)
         rates = na / npr
     else:
-        walk = (WALK_BALL, delta, None, int(bool(continuous_time)), 0, n_steps, thin, burn_in)
+        walk = WalkSpec(method=WALK_BALL, delta=delta, continuous_time=int(bool(continuous_time)), n_steps=n_steps,
+                        thin=thin, burn_in=burn_in)
         s, _, times, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
                                     spawn(gen, n_chains), nthreads)
         rates = na / np.maximum(npr, 1)
@@ -455,7 +458,7 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains)
     method = WALK_HAR_DIR if direction == "random" else WALK_HAR_COORD
-    walk = (method, 1.0, None, 0, 0, n_steps, thin, burn_in)
+    walk = WalkSpec(method=method, n_steps=n_steps, thin=thin, burn_in=burn_in)
     s, _, _, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
                             spawn(gen, n_chains), nthreads)
     return Chain(f"hit_and_run:{direction}", s, na / np.maximum(npr, 1), na, npr, n_steps=n_steps, thin=thin,

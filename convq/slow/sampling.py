@@ -1,10 +1,13 @@
-r"""Slow NumPy twins of the sampling kernels (``csrc/sampling/cq_sampling.c``), and the
-NumPy walks for a Python log-density.
+r"""Slow NumPy twins of the sampling kernels (``csrc/sampling/``: the walks of
+``cq_smp_walks.c``, the move probabilities and log-density of ``cq_smp_exact.c``, the
+body and density steps of ``cq_smp_body.h`` and ``cq_smp_density.h``), and the NumPy walks
+for a Python log-density.
 
-The twins take exactly what the binding functions of ``_core`` take — the ``body``,
-``dens`` and ``walk`` tuples built by ``_Body._c_body``, ``_Density._c_dens`` and the
-walks, with the kinds and methods read from the constants ``_core`` exports — and return
-what they return:
+The twins take exactly what the binding functions of ``_core`` take — the named specs
+:class:`convq._spec.BodySpec`, :class:`~convq._spec.DensitySpec` and
+:class:`~convq._spec.WalkSpec` built by ``_Body._c_body``, ``_Density._c_dens`` and the
+walks, read by field name (a plain tuple is refused), with the kinds and methods read from
+the constants ``_core`` exports — and return what they return:
 
 - :func:`smp_run` is ``_core._smp_run``: the grid walk, the ball walk and hit-and-run,
   one chain after the other, each with its own generator, making the same draws in the
@@ -35,6 +38,7 @@ integer on ``next_uint32`` is ``Generator.integers(0, n)``.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -49,7 +53,46 @@ _RESYNC = _core.SMP_RESYNC          # the caches are recomputed every _RESYNC pr
 _TWO_M31 = 1.0 / 2147483648.0        # 2^-31
 
 
-# ---- the descriptions: the binding's checks, then plain Python lists -------------------------
+# ---- the specs: the binding's checks, then plain Python lists --------------------------------
+
+_SSIZE_MAX = 2**63 - 1
+
+
+def _spec(o, arg, spec):
+    """Refuse anything but a named spec (a tuple subclass with ``_fields``), as the binding does."""
+    if type(o) is tuple or not isinstance(o, tuple) or not hasattr(o, "_fields"):
+        raise TypeError(f"{arg}: expected a convq._spec.{spec}, got {type(o).__name__}")
+    return o
+
+
+def _field(o, spec, name):
+    try:
+        return getattr(o, name)
+    except AttributeError:
+        raise TypeError(f"{spec}: expected a convq._spec.{spec} with a field '{name}', "
+                        f"got {type(o).__name__}") from None
+
+
+def _field_int(o, spec, name):
+    v = _field(o, spec, name)
+    try:
+        i = operator.index(v)
+    except TypeError:
+        raise TypeError(f"{spec}.{name}: expected an integer, got {type(v).__name__}") from None
+    if not -2**63 <= i < 2**63:
+        raise ValueError(f"{spec}.{name}: {i} is out of range")
+    return i
+
+
+def _field_float(o, spec, name):
+    v = _field(o, spec, name)
+    if isinstance(v, (str, bytes, bytearray)):
+        raise TypeError(f"{spec}.{name}: expected a real number, got {type(v).__name__}")
+    try:
+        return float(v)
+    except TypeError:
+        raise TypeError(f"{spec}.{name}: expected a real number, got {type(v).__name__}") from None
+
 
 def _opt(a, name, nd):
     if a is None:
@@ -66,28 +109,30 @@ def _opt(a, name, nd):
 
 
 class _Dens:
-    """The `dens` tuple unpacked: (kind, n, mean, prec, prec_diag, c, power, X, XT, y)."""
+    """A `DensitySpec` read by field name: (kind, n, mean, prec, prec_diag, c, power, X, XT, y)."""
 
     def __init__(self, t):
-        if not isinstance(t, tuple) or len(t) != 10:
-            raise TypeError("dens must be a tuple of 10 items")
-        kind, n, mean, prec, pd, c, power, X, XT, y = t
-        if not isinstance(kind, (int, np.integer)) or not isinstance(n, (int, np.integer)):
-            raise TypeError("dens: kind and n must be integers")
-        kind, n, c, power = int(kind), int(n), float(c), int(power)
-        if n < 1 or kind not in _DENS_KINDS or (kind == _core.SMP_DENS_EXPNORM and power not in (1, 2)):
-            raise ValueError("bad density description")
-        mean, prec, pd = _opt(mean, "mean", 1), _opt(prec, "prec", 2), _opt(pd, "prec_diag", 1)
-        X, XT, y = _opt(X, "X", 2), _opt(XT, "XT", 2), _opt(y, "y", 1)
+        S = "DensitySpec"
+        _spec(t, "dens", S)
+        kind, n, c, power = (_field_int(t, S, "kind"), _field_int(t, S, "n"), _field_float(t, S, "c"),
+                             _field_int(t, S, "power"))
+        if (n < 1 or n > _SSIZE_MAX or kind not in _DENS_KINDS
+                or (kind == _core.SMP_DENS_EXPNORM and power not in (1, 2))):
+            raise ValueError(f"bad DensitySpec: kind {kind} (expected 0..{len(_DENS_KINDS) - 1}), n {n} "
+                             f"(expected >= 1), power {power} (EXPNORM: 1 or 2)")
+        mean, prec, pd = (_opt(_field(t, S, "mean"), "mean", 1), _opt(_field(t, S, "prec"), "prec", 2),
+                          _opt(_field(t, S, "prec_diag"), "prec_diag", 1))
+        X, XT, y = (_opt(_field(t, S, "X"), "X", 2), _opt(_field(t, S, "XT"), "XT", 2),
+                    _opt(_field(t, S, "y"), "y", 1))
         if ((mean is not None and mean.shape[0] != n) or (prec is not None and prec.shape != (n, n))
                 or (pd is not None and pd.shape[0] != n) or (prec is not None and pd is None)):
-            raise ValueError("density: mean/precision shapes do not match the dimension")
+            raise ValueError("DensitySpec: mean/precision shapes do not match the dimension")
         self.kind, self.n, self.c, self.power = kind, n, c, power
         self.N = 0
         if kind == _core.SMP_DENS_LOGISTIC:
             if (X is None or XT is None or y is None or X.shape[1] != n or XT.shape[0] != n
                     or XT.shape[1] != X.shape[0] or y.shape[0] != X.shape[0]):
-                raise ValueError("density: logistic data shapes do not match")
+                raise ValueError("DensitySpec: logistic data shapes do not match")
             self.N = X.shape[0]
         self.uniform = kind == _core.SMP_DENS_UNIFORM
         self.expnorm = kind == _core.SMP_DENS_EXPNORM
@@ -187,29 +232,38 @@ def _softplus(z):
 
 
 class _Body:
-    """The `body` tuple unpacked: (lo, hi, centers, radii, A, AT, b, exact_cube)."""
+    """A `BodySpec` read by field name: (lo, hi, centers, radii, A, AT, b, exact_cube)."""
 
     def __init__(self, t, n):
-        if not isinstance(t, tuple) or len(t) != 8:
-            raise TypeError("body must be a tuple of 8 items")
-        lo, hi, cen, rad, A, AT, b, exact = t
-        lo, hi = _opt(lo, "lo", 1), _opt(hi, "hi", 1)
+        S = "BodySpec"
+        _spec(t, "body", S)
+        lo, hi = _opt(_field(t, S, "lo"), "lo", 1), _opt(_field(t, S, "hi"), "hi", 1)
         if (lo is None) != (hi is None) or (lo is not None and (lo.shape[0] != n or hi.shape[0] != n)):
-            raise ValueError("body box bounds: expected two arrays of the dimension")
-        cen, rad = _opt(cen, "centers", 2), _opt(rad, "radii", 1)
-        if cen is None or rad is None or (cen.shape[0] > 0 and cen.shape[1] != n) or rad.shape[0] != cen.shape[0]:
-            raise ValueError("body balls: expected centers (nb, n) and radii (nb,)")
-        A, AT, b = _opt(A, "A", 2), _opt(AT, "AT", 2), _opt(b, "b", 1)
-        if (A is None or AT is None or b is None or (A.shape[0] > 0 and A.shape[1] != n) or AT.shape[1] != A.shape[0]
+            raise ValueError("BodySpec box bounds: expected lo and hi, two arrays of the dimension, or both None")
+        cen, rad = _opt(_field(t, S, "centers"), "centers", 2), _opt(_field(t, S, "radii"), "radii", 1)
+        if (cen is None) != (rad is None):
+            raise ValueError("BodySpec balls: expected centers (nb, n) and radii (nb,), or both None")
+        cen = np.zeros((0, n)) if cen is None else cen
+        rad = np.zeros(0) if rad is None else rad
+        if (cen.shape[0] > 0 and cen.shape[1] != n) or rad.shape[0] != cen.shape[0]:
+            raise ValueError("BodySpec balls: expected centers (nb, n) and radii (nb,), or both None")
+        A, AT, b = (_opt(_field(t, S, "A"), "A", 2), _opt(_field(t, S, "AT"), "AT", 2),
+                    _opt(_field(t, S, "b"), "b", 1))
+        if (A is None) != (AT is None) or (A is None) != (b is None):
+            raise ValueError("BodySpec polytope: expected A (m, n), AT (n, m), b (m,), or all None")
+        if A is None:
+            A, AT, b = np.zeros((0, n)), np.zeros((n, 0)), np.zeros(0)
+        if ((A.shape[0] > 0 and A.shape[1] != n) or AT.shape[1] != A.shape[0]
                 or (A.shape[0] > 0 and AT.shape[0] != n) or b.shape[0] != A.shape[0]):
-            raise ValueError("body polytope: expected A (m, n), AT (n, m), b (m,)")
+            raise ValueError("BodySpec polytope: expected A (m, n), AT (n, m), b (m,), or all None")
+        exact = _field_int(t, S, "exact_cube")
         self.n = n
         self.lo = None if lo is None else lo.tolist()
         self.hi = None if hi is None else hi.tolist()
         self.centers, self.radii = cen.tolist(), rad.tolist()
         self.nb, self.m = len(self.radii), A.shape[0]
         self.A, self.AT, self.b = A.tolist(), (AT.tolist() if self.m else [[] for _ in range(n)]), b.tolist()
-        self.exact = int(exact)
+        self.exact = int(exact != 0)
 
     def ball_term(self, v, c, delta):
         if self.exact:
@@ -538,17 +592,20 @@ def smp_run(body, dens, walk, x0, k0, generators, threads=None):
     D = _Dens(dens)
     n = D.n
     B = _Body(body, n)
-    if not isinstance(walk, tuple) or len(walk) != 8:
-        raise TypeError("walk must be a tuple of 8 items")
-    method, delta, off, ct, lazy, ns, thin, burn = walk
-    method, delta, ct, lazy, ns, thin, burn = (int(method), float(delta), int(ct), int(lazy), int(ns), int(thin),
-                                               int(burn))
-    if ns < 0 or thin < 1 or burn < 0 or method not in _WALK_METHODS:
-        raise ValueError("bad walk description")
+    S = "WalkSpec"
+    _spec(walk, "walk", S)
+    method, delta, ct, lazy = (_field_int(walk, S, "method"), _field_float(walk, S, "delta"),
+                               _field_int(walk, S, "continuous_time"), _field_int(walk, S, "lazy"))
+    ns, thin, burn = _field_int(walk, S, "n_steps"), _field_int(walk, S, "thin"), _field_int(walk, S, "burn_in")
+    if (ns < 0 or ns > _SSIZE_MAX or thin < 1 or thin > _SSIZE_MAX or burn < 0 or burn > _SSIZE_MAX
+            or method not in _WALK_METHODS):
+        raise ValueError(f"bad WalkSpec: method {method} (expected 0..{len(_WALK_METHODS) - 1}), n_steps {ns} "
+                         f"(expected >= 0), thin {thin} (expected >= 1), burn_in {burn} (expected >= 0)")
+    ct, lazy = int(ct != 0), int(lazy != 0)
     grid = method == _core.SMP_WALK_GRID
-    off = _opt(off, "offset", 1)
+    off = _opt(_field(walk, S, "offset"), "offset", 1)
     if grid and (off is None or off.shape[0] != n):
-        raise ValueError("grid walk needs an offset of the dimension")
+        raise ValueError("WalkSpec: the grid walk needs an offset of the dimension")
     x0 = _opt(x0, "x0", 2)
     k0 = np.asarray(k0)
     if k0.dtype.kind not in "iu" or k0.ndim != 2:

@@ -1,12 +1,14 @@
 /*
- * _sampling.c -- bindings of the sampling kernels (csrc/sampling/cq_sampling.c). Private
- * entry points used by convq.sampling, which validates everything user-facing and builds
- * the tuples below (their NumPy twins, taking the same tuples, are in convq/slow/sampling.py):
- *   body  = (lo|None, hi|None, centers (nb, n), radii (nb,), A (m, n), AT (n, m), b (m,), exact_cube)
- *   dens  = (kind, n, mean|None, prec|None, prec_diag|None, c, power, X|None, XT|None, y|None)
- *   walk  = (method, delta, offset|None, continuous_time, lazy, n_steps, thin, burn_in)
- * `kind` and `method` are the constants cqb_sampling_constants exports (SMP_DENS_<NAME>,
- * SMP_WALK_<NAME>), generated from the lists in cq_sampling.h.
+ * _sampling.c -- bindings of the sampling kernels (csrc/sampling/: cq_smp_walks.c,
+ * cq_smp_exact.c). Private entry points used by convq.sampling, which validates everything
+ * user-facing and builds the named specs of convq/_spec.py that these read by field name
+ * (their NumPy twins, taking the same specs, are in convq/slow/sampling.py):
+ *   body  BodySpec(lo, hi, centers, radii, A, AT, b, exact_cube)            -> cq_smp_body
+ *   dens  DensitySpec(kind, n, mean, prec, prec_diag, c, power, X, XT, y)   -> cq_smp_density
+ *   walk  WalkSpec(method, delta, offset, continuous_time, lazy, n_steps, thin, burn_in) -> cq_smp_walk
+ * A plain tuple is refused with a TypeError naming the spec. `kind` and `method` are the
+ * constants cqb_sampling_constants exports (SMP_DENS_<NAME>, SMP_WALK_<NAME>), generated
+ * from the lists in cq_sampling.h.
  */
 #include "bind.h"
 #include "sampling/cq_sampling.h"
@@ -40,73 +42,190 @@ static int opt_array(holder *h, PyObject *o, const char *name, int nd, const dou
     return 0;
 }
 
-static int parse_body(PyObject *t, holder *h, cq_smp_body *b, size_t n)
+/* ---- the named specs of convq/_spec.py, read by field name ----------------------------- */
+
+/* A spec is a named tuple (a tuple subclass with _fields); a plain tuple is refused. */
+static int check_spec(PyObject *o, const char *arg, const char *spec)
 {
-    PyObject *lo, *hi, *cen, *rad, *A, *AT, *bb;
-    int exact;
-    if (!PyArg_ParseTuple(t, "OOOOOOOi", &lo, &hi, &cen, &rad, &A, &AT, &bb, &exact)) return -1;
-    npy_intp d1[1] = {0}, d2[2] = {0, 0}, d3[2] = {0, 0}, d4[2] = {0, 0}, d5[1] = {0}, d6[1] = {0}, d7[1] = {0};
-    memset(b, 0, sizeof(*b));
-    b->n = n;
-    if (opt_array(h, lo, "lo", 1, &b->lo, d1) < 0 || opt_array(h, hi, "hi", 1, &b->hi, d6) < 0) return -1;
-    if ((b->lo == NULL) != (b->hi == NULL) || (b->lo && ((size_t)d1[0] != n || (size_t)d6[0] != n))) {
-        PyErr_SetString(PyExc_ValueError, "body box bounds: expected two arrays of the dimension");
+    if (PyTuple_Check(o) && !PyTuple_CheckExact(o) && PyObject_HasAttrString(o, "_fields")) return 0;
+    PyErr_Format(PyExc_TypeError, "%s: expected a convq._spec.%s, got %s", arg, spec, Py_TYPE(o)->tp_name);
+    return -1;
+}
+
+/* The field `name` of a spec (a new reference), or NULL with a TypeError naming it. */
+static PyObject *spec_field(PyObject *o, const char *spec, const char *name)
+{
+    PyObject *v = PyObject_GetAttrString(o, name);
+    if (v == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s: expected a convq._spec.%s with a field '%s', got %s", spec, spec, name,
+                     Py_TYPE(o)->tp_name);
+    }
+    return v;
+}
+
+/* An integer field; one beyond long long is a ValueError naming it. */
+static int spec_ll(PyObject *o, const char *spec, const char *name, long long *out)
+{
+    PyObject *v = spec_field(o, spec, name);
+    if (v == NULL) return -1;
+    PyObject *i = PyNumber_Index(v);
+    if (i == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "%s.%s: expected an integer, got %s", spec, name, Py_TYPE(v)->tp_name);
+        }
+        Py_DECREF(v);
         return -1;
     }
-    if (opt_array(h, cen, "centers", 2, &b->centers, d2) < 0 || opt_array(h, rad, "radii", 1, &b->radii, d5) < 0)
-        return -1;
-    if (b->centers == NULL || b->radii == NULL || (d2[0] > 0 && (size_t)d2[1] != n) || d5[0] != d2[0]) {
-        PyErr_SetString(PyExc_ValueError, "body balls: expected centers (nb, n) and radii (nb,)");
-        return -1;
-    }
-    b->n_balls = (size_t)d2[0];
-    if (opt_array(h, A, "A", 2, &b->A, d3) < 0 || opt_array(h, AT, "AT", 2, &b->AT, d4) < 0 ||
-        opt_array(h, bb, "b", 1, &b->b, d7) < 0)
-        return -1;
-    if (b->A == NULL || b->AT == NULL || b->b == NULL || (d3[0] > 0 && (size_t)d3[1] != n) || d4[1] != d3[0] ||
-        (d3[0] > 0 && (size_t)d4[0] != n) || d7[0] != d3[0]) {
-        PyErr_SetString(PyExc_ValueError, "body polytope: expected A (m, n), AT (n, m), b (m,)");
-        return -1;
-    }
-    b->m = (size_t)d3[0];
-    b->exact_cube = exact;
+    Py_DECREF(v);
+    int ovf = 0;
+    long long x = PyLong_AsLongLongAndOverflow(i, &ovf);
+    if (ovf != 0) PyErr_Format(PyExc_ValueError, "%s.%s: %R is out of range", spec, name, i);
+    Py_DECREF(i);
+    if (ovf != 0 || (x == -1 && PyErr_Occurred())) return -1;
+    *out = x;
     return 0;
 }
 
-static int parse_density(PyObject *t, holder *h, cq_smp_density *d, size_t *n_out)
+static int spec_double(PyObject *o, const char *spec, const char *name, double *out)
 {
-    PyObject *mean, *prec, *pd, *X, *XT, *y;
-    int kind, power;
-    Py_ssize_t n;
+    PyObject *v = spec_field(o, spec, name);
+    if (v == NULL) return -1;
+    double x = PyFloat_AsDouble(v);
+    if (x == -1.0 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "%s.%s: expected a real number, got %s", spec, name, Py_TYPE(v)->tp_name);
+        }
+        Py_DECREF(v);
+        return -1;
+    }
+    Py_DECREF(v);
+    *out = x;
+    return 0;
+}
+
+/* An optional float64 array field (None -> NULL), kept alive by the holder. */
+static int spec_array(PyObject *o, const char *spec, const char *name, holder *h, int nd, const double **out,
+                      npy_intp *dims)
+{
+    PyObject *v = spec_field(o, spec, name);
+    if (v == NULL) return -1;
+    int st = opt_array(h, v, name, nd, out, dims);
+    Py_DECREF(v);
+    return st;
+}
+
+/* BodySpec -> cq_smp_body of dimension n (the density's). */
+static int parse_body(PyObject *o, holder *h, cq_smp_body *b, size_t n)
+{
+    static const char S[] = "BodySpec";
+    long long exact;
+    if (check_spec(o, "body", S) < 0) return -1;
+    npy_intp d1[1] = {0}, d2[2] = {0, 0}, d3[2] = {0, 0}, d4[2] = {0, 0}, d5[1] = {0}, d6[1] = {0}, d7[1] = {0};
+    memset(b, 0, sizeof(*b));
+    b->n = n;
+    if (spec_array(o, S, "lo", h, 1, &b->lo, d1) < 0 || spec_array(o, S, "hi", h, 1, &b->hi, d6) < 0) return -1;
+    if ((b->lo == NULL) != (b->hi == NULL) || (b->lo && ((size_t)d1[0] != n || (size_t)d6[0] != n))) {
+        PyErr_SetString(PyExc_ValueError, "BodySpec box bounds: expected lo and hi, two arrays of the dimension, "
+                                          "or both None");
+        return -1;
+    }
+    if (spec_array(o, S, "centers", h, 2, &b->centers, d2) < 0 || spec_array(o, S, "radii", h, 1, &b->radii, d5) < 0)
+        return -1;
+    if ((b->centers == NULL) != (b->radii == NULL) || (d2[0] > 0 && (size_t)d2[1] != n) || d5[0] != d2[0]) {
+        PyErr_SetString(PyExc_ValueError, "BodySpec balls: expected centers (nb, n) and radii (nb,), or both None");
+        return -1;
+    }
+    b->n_balls = (size_t)d2[0];
+    if (spec_array(o, S, "A", h, 2, &b->A, d3) < 0 || spec_array(o, S, "AT", h, 2, &b->AT, d4) < 0 ||
+        spec_array(o, S, "b", h, 1, &b->b, d7) < 0)
+        return -1;
+    if ((b->A == NULL) != (b->AT == NULL) || (b->A == NULL) != (b->b == NULL) ||
+        (d3[0] > 0 && (size_t)d3[1] != n) || d4[1] != d3[0] || (d3[0] > 0 && (size_t)d4[0] != n) ||
+        d7[0] != d3[0]) {
+        PyErr_SetString(PyExc_ValueError, "BodySpec polytope: expected A (m, n), AT (n, m), b (m,), or all None");
+        return -1;
+    }
+    b->m = (size_t)d3[0];
+    if (spec_ll(o, S, "exact_cube", &exact) < 0) return -1;
+    b->exact_cube = exact != 0;
+    return 0;
+}
+
+/* DensitySpec -> cq_smp_density; its dimension into *n_out. */
+static int parse_density(PyObject *o, holder *h, cq_smp_density *d, size_t *n_out)
+{
+    static const char S[] = "DensitySpec";
+    long long kind, n, power;
     double c;
-    if (!PyArg_ParseTuple(t, "inOOOdiOOO", &kind, &n, &mean, &prec, &pd, &c, &power, &X, &XT, &y)) return -1;
-    if (n < 1 || kind < 0 || kind >= CQ_DENS_COUNT || (kind == CQ_DENS_EXPNORM && power != 1 && power != 2)) {
-        PyErr_SetString(PyExc_ValueError, "bad density description");
+    if (check_spec(o, "dens", S) < 0) return -1;
+    if (spec_ll(o, S, "kind", &kind) < 0 || spec_ll(o, S, "n", &n) < 0 || spec_double(o, S, "c", &c) < 0 ||
+        spec_ll(o, S, "power", &power) < 0)
+        return -1;
+    if (n < 1 || n > PY_SSIZE_T_MAX || kind < 0 || kind >= CQ_DENS_COUNT ||
+        (kind == CQ_DENS_EXPNORM && power != 1 && power != 2)) {
+        PyErr_Format(PyExc_ValueError, "bad DensitySpec: kind %lld (expected 0..%d), n %lld (expected >= 1), "
+                     "power %lld (EXPNORM: 1 or 2)", kind, CQ_DENS_COUNT - 1, n, power);
         return -1;
     }
     memset(d, 0, sizeof(*d));
-    d->kind = kind;
+    d->kind = (int)kind;
     d->n = (size_t)n;
     d->c = c;
-    d->power = power;
+    d->power = power == 1 || power == 2 ? (int)power : 0;
     npy_intp dm[1] = {0}, dp[2] = {0, 0}, dd[1] = {0}, dx[2] = {0, 0}, dxt[2] = {0, 0}, dy[1] = {0};
-    if (opt_array(h, mean, "mean", 1, &d->mean, dm) < 0 || opt_array(h, prec, "prec", 2, &d->prec, dp) < 0 ||
-        opt_array(h, pd, "prec_diag", 1, &d->prec_diag, dd) < 0 || opt_array(h, X, "X", 2, &d->X, dx) < 0 ||
-        opt_array(h, XT, "XT", 2, &d->XT, dxt) < 0 || opt_array(h, y, "y", 1, &d->y, dy) < 0)
+    if (spec_array(o, S, "mean", h, 1, &d->mean, dm) < 0 || spec_array(o, S, "prec", h, 2, &d->prec, dp) < 0 ||
+        spec_array(o, S, "prec_diag", h, 1, &d->prec_diag, dd) < 0 || spec_array(o, S, "X", h, 2, &d->X, dx) < 0 ||
+        spec_array(o, S, "XT", h, 2, &d->XT, dxt) < 0 || spec_array(o, S, "y", h, 1, &d->y, dy) < 0)
         return -1;
     if ((d->mean && dm[0] != n) || (d->prec && (dp[0] != n || dp[1] != n)) || (d->prec_diag && dd[0] != n) ||
         (d->prec && !d->prec_diag)) {
-        PyErr_SetString(PyExc_ValueError, "density: mean/precision shapes do not match the dimension");
+        PyErr_SetString(PyExc_ValueError, "DensitySpec: mean/precision shapes do not match the dimension");
         return -1;
     }
     if (kind == CQ_DENS_LOGISTIC) {
         if (!d->X || !d->XT || !d->y || dx[1] != n || dxt[0] != n || dxt[1] != dx[0] || dy[0] != dx[0]) {
-            PyErr_SetString(PyExc_ValueError, "density: logistic data shapes do not match");
+            PyErr_SetString(PyExc_ValueError, "DensitySpec: logistic data shapes do not match");
             return -1;
         }
         d->N = (size_t)dx[0];
     }
     *n_out = (size_t)n;
+    return 0;
+}
+
+/* WalkSpec -> cq_smp_walk for dimension n. */
+static int parse_walk(PyObject *o, holder *h, cq_smp_walk *w, size_t n)
+{
+    static const char S[] = "WalkSpec";
+    long long method, ct, lazy, ns, thin, burn;
+    if (check_spec(o, "walk", S) < 0) return -1;
+    memset(w, 0, sizeof(*w));
+    if (spec_ll(o, S, "method", &method) < 0 || spec_double(o, S, "delta", &w->delta) < 0 ||
+        spec_ll(o, S, "continuous_time", &ct) < 0 || spec_ll(o, S, "lazy", &lazy) < 0 ||
+        spec_ll(o, S, "n_steps", &ns) < 0 || spec_ll(o, S, "thin", &thin) < 0 || spec_ll(o, S, "burn_in", &burn) < 0)
+        return -1;
+    if (ns < 0 || ns > PY_SSIZE_T_MAX || thin < 1 || thin > PY_SSIZE_T_MAX || burn < 0 || burn > PY_SSIZE_T_MAX ||
+        method < 0 || method >= CQ_WALK_COUNT) {
+        PyErr_Format(PyExc_ValueError, "bad WalkSpec: method %lld (expected 0..%d), n_steps %lld (expected >= 0), "
+                     "thin %lld (expected >= 1), burn_in %lld (expected >= 0)", method, CQ_WALK_COUNT - 1, ns, thin,
+                     burn);
+        return -1;
+    }
+    w->method = (int)method;
+    w->continuous_time = ct != 0;
+    w->lazy = lazy != 0;
+    w->n_steps = (size_t)ns;
+    w->thin = (size_t)thin;
+    w->burn_in = (size_t)burn;
+    npy_intp od[1] = {0};
+    if (spec_array(o, S, "offset", h, 1, &w->offset, od) < 0) return -1;
+    if (w->method == CQ_WALK_GRID && (w->offset == NULL || (size_t)od[0] != n)) {
+        PyErr_SetString(PyExc_ValueError, "WalkSpec: the grid walk needs an offset of the dimension");
+        return -1;
+    }
     return 0;
 }
 
@@ -146,28 +265,8 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     size_t n;
     PyArrayObject *k0 = NULL, *samples = NULL, *indices = NULL, *times = NULL, *nacc = NULL, *nprop = NULL;
     Py_ssize_t n_chains = 0;
-    if (parse_density(dt, &h, &dens, &n) < 0 || parse_body(bt, &h, &body, n) < 0) goto done;
-    {
-        PyObject *off;
-        Py_ssize_t ns, thin, burn;
-        memset(&walk, 0, sizeof(walk));
-        if (!PyArg_ParseTuple(wt, "idOiinnn", &walk.method, &walk.delta, &off, &walk.continuous_time, &walk.lazy,
-                              &ns, &thin, &burn))
-            goto done;
-        if (ns < 0 || thin < 1 || burn < 0 || walk.method < 0 || walk.method >= CQ_WALK_COUNT) {
-            PyErr_SetString(PyExc_ValueError, "bad walk description");
-            goto done;
-        }
-        walk.n_steps = (size_t)ns;
-        walk.thin = (size_t)thin;
-        walk.burn_in = (size_t)burn;
-        npy_intp od[1] = {0};
-        if (opt_array(&h, off, "offset", 1, &walk.offset, od) < 0) goto done;
-        if (walk.method == CQ_WALK_GRID && (walk.offset == NULL || (size_t)od[0] != n)) {
-            PyErr_SetString(PyExc_ValueError, "grid walk needs an offset of the dimension");
-            goto done;
-        }
-    }
+    if (parse_density(dt, &h, &dens, &n) < 0 || parse_body(bt, &h, &body, n) < 0 || parse_walk(wt, &h, &walk, n) < 0)
+        goto done;
     npy_intp xd[2] = {0, 0};
     const double *x0;
     if (opt_array(&h, x0o, "x0", 2, &x0, xd) < 0) goto done;

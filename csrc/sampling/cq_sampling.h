@@ -73,7 +73,7 @@ typedef struct cq_smp_density {
 } cq_smp_density;
 
 /* The one list of walk methods (X-macro), exported as _core.SMP_WALK_<NAME>; a new walk
- * adds one line here and its case in cq_sampling.c (see ARCHITECTURE.md, "How to add a
+ * adds one line here and its case in cq_smp_walks.c (see ARCHITECTURE.md, "How to add a
  * walk"). */
 #define CQ_SMP_WALK_METHODS(X) \
     X(GRID)                    \
