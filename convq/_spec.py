@@ -8,6 +8,8 @@ binding BY FIELD NAME (a positional plain tuple is refused with TypeError):
 * ``DomainSpec`` -- a projection domain (``cq_domain``);
 * ``OracleSpec`` -- a C stochastic oracle (the section-6 sign oracles, the minibatch and
   the noisy oracle over an objective);
+* ``SolverSpec`` -- the options of a :func:`convq.optimize.minimize` run in C
+  (``cq_opt_params``);
 * ``BodySpec``, ``DensitySpec``, ``WalkSpec`` -- a convex body, a log-concave density and a
   walk of :mod:`convq.sampling` (``cq_smp_body``, ``cq_smp_density``, ``cq_smp_walk``).
 
@@ -23,7 +25,7 @@ from typing import Any, NamedTuple
 from . import _core
 
 __all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX", "ObjectiveSpec", "DomainSpec", "NO_DOMAIN",
-           "OracleSpec", "BodySpec", "DensitySpec", "WalkSpec"]
+           "OracleSpec", "SolverSpec", "BodySpec", "DensitySpec", "WalkSpec"]
 
 Kind = enum.IntEnum(
     "Kind",
@@ -103,6 +105,30 @@ class OracleSpec(NamedTuple):
     noise: float = 0.0   # noisy: half-width of the uniform noise
     B: float = 0.0       # noisy: the almost-sure bound on ||g||_q
     q: float = 2.0       # noisy: the norm of that bound
+
+
+class SolverSpec(NamedTuple):
+    """The options of a C solver run (``cq_opt_params``, csrc/optimize/cq_optimize.h); the
+    method, step rule, nonmonotone rule and CG rule are the constants ``_core.OPT_*``,
+    ``STEP_*``, ``NM_*`` and ``CG_*``. Only the fields a method reads matter."""
+
+    method: int
+    step: int = int(_core.STEP_ARMIJO)
+    t: float = 1.0            # fixed step, or a line search's first trial
+    alpha: float = 1e-4       # sufficient decrease (Armijo alpha, BB and L-BFGS/CG c1)
+    beta: float = 0.5         # backtracking factor
+    bb_variant: int = 1       # 1: s's/s'y, 2: s'y/y'y
+    nonmonotone: int = int(_core.NM_NONE)
+    memory: int = 10          # max-type rule's M; L-BFGS pairs
+    eta: float = 0.85         # Zhang-Hager average
+    t_min: float = 1e-10      # BB step clip
+    t_max: float = 1e10
+    l1: float = 0.0           # proximal / FISTA: weight of ||x||_1
+    tol: float = 1e-6         # gradient-norm tolerance
+    ftol: float = 0.0         # |f_k - f_(k-1)| tolerance, 0 = off
+    restart: int = 0          # Nesterov / FISTA momentum restart
+    c2: float = 0.9           # strong-Wolfe curvature constant (L-BFGS, CG)
+    cg_rule: int = int(_core.CG_PRPLUS)
 
 
 # ---- sampling ----

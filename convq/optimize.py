@@ -46,6 +46,7 @@ from ._engine import resolve_engine
 from ._errors import ConvergenceWarning
 from ._params import InstanceOf, Interval, Options, check, validate
 from ._result import Result
+from ._spec import SolverSpec
 from .objectives import Function, Lasso, Objective, Hinge
 from ._validation import as_vector
 from ._rng import as_generator
@@ -353,12 +354,15 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     if engine == "python":
         res = python_loop(run_obj, x0, method, step, tol, max_iter, opts, state_cb, grad_transform)
     else:
-        params = (_METHODS[method], _STEPS.get(step, _core.STEP_ARMIJO), opts["t"], opts["alpha"], opts["beta"],
-                  1 if opts["variant"] == "bb1" else 2, opts["nonmonotone"], opts["memory"], opts["eta"],
-                  opts["t_min"], opts["t_max"], opts["l1"], tol, opts["ftol"], int(opts["restart"]),
-                  opts.get("c2", 0.9), _CG_RULES[opts.get("cg_rule", "pr+")])
+        step_rule = _STEPS.get(step, _core.STEP_ARMIJO)
         if method == "cg":  # the C solver reads only EXACT or not: every other name is strong Wolfe
-            params = (params[0], _core.STEP_EXACT if opts["exact"] else _core.STEP_ARMIJO) + params[2:]
+            step_rule = _core.STEP_EXACT if opts["exact"] else _core.STEP_ARMIJO
+        params = SolverSpec(method=_METHODS[method], step=step_rule, t=opts["t"], alpha=opts["alpha"],
+                            beta=opts["beta"], bb_variant=1 if opts["variant"] == "bb1" else 2,
+                            nonmonotone=opts["nonmonotone"], memory=opts["memory"], eta=opts["eta"],
+                            t_min=opts["t_min"], t_max=opts["t_max"], l1=opts["l1"], tol=tol, ftol=opts["ftol"],
+                            restart=int(opts["restart"]), c2=opts.get("c2", 0.9),
+                            cg_rule=_CG_RULES[opts.get("cg_rule", "pr+")])
         out = _core._minimize(run_obj._c_spec, x0, params, state_cb, max_iter)
         x, f, gn, nit, nfev, ngev, status, tf, tg, tt, ttime = out
         res = dict(x=x, fun=f, grad_norm=gn, nit=nit, nfev=nfev, ngev=ngev, status=status,

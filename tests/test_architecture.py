@@ -127,6 +127,21 @@ def test_objective_entry_points_refuse_plain_tuples(call):
         call(_spec.DomainSpec(*spec[:5]), theta)          # another spec type
 
 
+def test_the_solver_spec_is_read_by_name_and_plain_tuples_are_refused():
+    """minimize's options cross as a SolverSpec: a spec built with its keywords in another
+    order runs the same iteration; a plain tuple (the old positional form) is a TypeError."""
+    obj = _lsq()
+    spec = _spec.SolverSpec(method=_core.OPT_GD, step=_core.STEP_ARMIJO, tol=1e-10)
+    again = _spec.SolverSpec(tol=1e-10, step=_core.STEP_ARMIJO, method=_core.OPT_GD)
+    a = _core._minimize(obj._c_spec, np.zeros(3), spec, None, 50)
+    b = _core._minimize(obj._c_spec, np.zeros(3), again, None, 50)
+    assert np.array_equal(a[0], b[0]) and a[3] == b[3]
+    with pytest.raises(TypeError, match="SolverSpec"):
+        _core._minimize(obj._c_spec, np.zeros(3), tuple(spec), None, 50)
+    with pytest.raises(TypeError, match="SolverSpec.tol"):
+        _core._minimize(obj._c_spec, np.zeros(3), spec._replace(tol="small"), None, 50)
+
+
 def test_quantizer_entry_points_refuse_plain_tuples():
     spec = Q.SimQPlus(1.0, p=2)._spec
     assert isinstance(spec, _spec.QuantizerSpec) and _core._q_bits(spec, 8) > 0

@@ -7,6 +7,7 @@
  * PyErr_CheckSignals).
  */
 #include "bind.h"
+#include <limits.h>
 #include "optimize/cq_objectives.h"
 #include "optimize/cq_lasso_cd.h"
 #include "optimize/cq_optimize.h"
@@ -46,10 +47,37 @@ static int run_minimize(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *er
                        err);
 }
 
-/* _minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status,
- * trace_f, trace_g, trace_t, trace_time); params = (method, step, t, alpha, beta,
- * bb_variant, nonmonotone, memory, eta, t_min, t_max, l1, tol, ftol, restart[, c2]); c2 (the
- * L-BFGS curvature constant of the strong Wolfe conditions) defaults to 0.9 */
+/* A convq._spec.SolverSpec -> cq_opt_params, field by field by name (a plain tuple is a
+ * TypeError); the integer fields must fit an int. */
+static int parse_solver(PyObject *spec, cq_opt_params *p)
+{
+    static const char *T = "SolverSpec";
+    if (cqb_spec_check(spec, T, "the solver's spec") < 0) return -1;
+    struct { const char *name; int *dst; } ints[] = {
+        {"method", &p->method}, {"step", &p->step}, {"bb_variant", &p->bb_variant},
+        {"nonmonotone", &p->nonmonotone}, {"memory", &p->memory}, {"restart", &p->restart},
+        {"cg_rule", &p->cg_rule},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        long long v;
+        if (cqb_spec_int(spec, T, ints[i].name, &v) < 0) return -1;
+        if (v < INT_MIN || v > INT_MAX) {
+            PyErr_Format(PyExc_ValueError, "SolverSpec.%s = %lld does not fit an int", ints[i].name, v);
+            return -1;
+        }
+        *ints[i].dst = (int)v;
+    }
+    struct { const char *name; double *dst; } reals[] = {
+        {"t", &p->t}, {"alpha", &p->alpha}, {"beta", &p->beta}, {"eta", &p->eta}, {"t_min", &p->t_min},
+        {"t_max", &p->t_max}, {"l1", &p->l1}, {"tol", &p->tol}, {"ftol", &p->ftol}, {"c2", &p->c2},
+    };
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        if (cqb_spec_double(spec, T, reals[i].name, reals[i].dst) < 0) return -1;
+    return 0;
+}
+
+/* _minimize(objective spec, x0, solver spec, callback, max_iter) -> (x, f, gnorm, nit, nfev,
+ * ngev, status, trace_f, trace_g, trace_t, trace_time): an ObjectiveSpec and a SolverSpec. */
 static PyObject *py_minimize(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -58,13 +86,7 @@ static PyObject *py_minimize(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOl", &so, &xo, &po, &cbo, &max_iter)) return NULL;
     if (max_iter < 0) return PyErr_Format(PyExc_ValueError, "max_iter must be >= 0, got %ld", max_iter);
     cq_opt_params p;
-    p.c2 = 0.9;
-    p.cg_rule = CQ_CG_PRPLUS;
-    if (!PyTuple_Check(po)) return PyErr_Format(PyExc_TypeError, "params must be a tuple");
-    if (!PyArg_ParseTuple(po, "iidddiiiddddddi|di", &p.method, &p.step, &p.t, &p.alpha, &p.beta, &p.bb_variant,
-                          &p.nonmonotone, &p.memory, &p.eta, &p.t_min, &p.t_max, &p.l1, &p.tol, &p.ftol,
-                          &p.restart, &p.c2, &p.cg_rule))
-        return NULL;
+    if (parse_solver(po, &p) < 0) return NULL;
     if (p.method < 0 || p.method >= CQ_OPT_N_METHODS)
         return PyErr_Format(PyExc_ValueError, "unknown method %d", p.method);
     if (p.method == CQ_OPT_LBFGS && (p.memory < 1 || !(p.alpha > 0.0 && p.alpha < p.c2 && p.c2 < 1.0)))
@@ -319,7 +341,7 @@ int cqb_optimize_constants(PyObject *m)
 
 PyMethodDef cqb_optimize_methods[] = {
     {"_minimize", py_minimize, METH_VARARGS,
-     "_minimize(spec, x0, params, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status, "
+     "_minimize(ObjectiveSpec, x0, SolverSpec, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status, "
      "trace_f, trace_g, trace_t, trace_time)."},
     {"_lasso_cd", py_lasso_cd, METH_VARARGS,
      "_lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k) -> (x, primal, dual, gap, "
