@@ -16,7 +16,7 @@ as scikit-learn-style estimators trained by convq's objectives and
                        (section 4.1); one-vs-all
 =====================  ====================================================================
 
-Here X carries the notes' column of ones (section 1.1) implicitly: theta_0 is ``intercept_``
+Here X carries the column of ones of Lagarde's "Machine Learning Algebra" (section 1.1) implicitly: theta_0 is ``intercept_``
 and is never penalised; theta_r is ``coef_``.
 
 Quantized gradients: with ``quantizer=q`` every gradient that the optimiser uses passes
