@@ -88,7 +88,24 @@ def _objective_bad():
             (o, np.zeros(6), np.array([40])), (o, np.zeros(6), np.array([0.5])), (o, np.zeros(6), np.array([-1]))]
 
 
+def _hessp_points(rng):
+    """(objective, x, v, rows) for every objective but the hinge (it has no Hessian: both
+    sides raise, which _hessp_bad checks)."""
+    for o, th, rows in _objective_points(rng):
+        if not isinstance(o, objectives.Hinge) and not (isinstance(o, objectives.LeastSquares) and rows is not None
+                                                        and rows.size == 0):
+            yield (o, th, rng.standard_normal(o.dim), rows)
+
+
+def _hessp_bad():
+    o, h = _objectives()[1], _objectives()[3]
+    return [(o, np.zeros(6), np.zeros(5), None), (o, np.zeros(6), np.full(6, np.inf), None),
+            (o, np.zeros(6), np.zeros(6), np.array([40])), (h, np.zeros(6), np.zeros(6), None)]
+
+
 TWINS = [
+    Twin("Objective.hessp", lambda o, x, v, rows: o.hessp(x, v, rows), slow_objectives.hessp, _hessp_points,
+         _hessp_bad, rtol=1e-9),
     Twin("Objective.value_and_grad", lambda o, x, rows: o.value_and_grad(x, rows), slow_objectives.value_and_grad,
          _objective_points, _objective_bad, rtol=1e-9),
     Twin("encode_fixed_weight", coding.encode_fixed_weight, slow_coding.encode_fixed_weight, _strings,

@@ -384,3 +384,34 @@ TWINS += [
     Twin("Quantizer.params", lambda q, d: _items(q.params(d)), lambda q, d: _items(slow.params(q, d)), _all_sizes,
          _size_bad),
 ]
+
+
+# ---- the batch entry points: rows in blocks, one spawned stream per block ---------------------
+
+def _batch_cases(rng):
+    for qs in QUANTIZERS.values():
+        for q in qs[:2]:
+            for n, d in ((0, 5), (1, 1), (3, 7), (300, 3), (2, 70000)):
+                if isinstance(q, (Q.TopK, Q.RandK)) and q.k > d:
+                    continue
+                Y = rng.uniform(-1, 1, (n, d))
+                Y *= 0.5 / np.maximum(np.abs(Y).sum(axis=1, keepdims=True), 1e-300)   # ||y||_1 = 0.5: admissible
+                yield (q, Y, int(rng.integers(2**31)))
+
+
+def _batch_bad():
+    q = QUANTIZERS["SimQ"][0]
+    return [(q, np.zeros(5), 0), (q, np.full((2, 3), np.nan), 0), (q, np.ones((2, 3)), 0), (q, "Y", 0),
+            (q, np.zeros((2, 3)), -1)]
+
+
+TWINS += [
+    Twin("Quantizer.quantize_batch", lambda q, Y, s: q.quantize_batch(Y, rng=s),
+         lambda q, Y, s: slow.quantize_batch(q, Y, s), _batch_cases, _batch_bad),
+    Twin("Quantizer.encode_batch", lambda q, Y, s: np.array([np.frombuffer(m.payload, np.uint8)
+                                                             for m in q.encode_batch(Y, rng=s)]).reshape(len(Y), -1),
+         lambda q, Y, s: slow.quantize_batch(q, Y, s, encode=True), _batch_cases, _batch_bad),
+    Twin("Quantizer.sample", lambda q, Y, s: q.sample(Y[0], 5, rng=s) if len(Y) else q.sample(np.zeros(3), 0, rng=s),
+         lambda q, Y, s: slow.sample(q, Y[0], 5, s) if len(Y) else slow.sample(q, np.zeros(3), 0, s),
+         _batch_cases, lambda: [(QUANTIZERS["SimQ"][0], np.full((1, 3), np.inf), 0)]),
+]

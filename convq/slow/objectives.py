@@ -100,3 +100,35 @@ def value_and_grad(obj, x, rows=None):
     if isinstance(obj, O.LeastSquares):
         return lsq(X, y, obj.lam, obj.intercept, x)
     raise TypeError(f"no twin for {type(obj).__name__}")
+
+
+def hessp(obj, x, v, rows=None):
+    """The twin of ``obj.hessp(x, v, rows)`` (``cq_obj_hessp``): the Hessian of the built-in
+    objective at x times v, on the rows given (all if None), in plain NumPy. Least squares
+    and logistic: (1/m) X' D X v (D = I, or h(1 - h) for the logistic sigmoid h) plus the
+    penalty lam/m on the non-intercept entries; the smoothed LASSO: A'A v plus mu/delta on
+    the coordinates inside the quadratic zone; a quadratic: A v. The hinge loss has none."""
+    from .. import objectives as O
+
+    x = as_vector(x, "x", size=obj.dim)
+    v = as_vector(v, "v", size=obj.dim)
+    rows = obj._rows(rows)
+    if isinstance(obj, O.Hinge):
+        raise ValueError("the hinge loss is not twice differentiable")
+    if isinstance(obj, O.Quadratic):
+        return obj.A @ v
+    if isinstance(obj, O.Lasso):
+        A = obj.A if rows is None else obj.A[rows]
+        out = A.T @ (A @ v)
+        if obj.delta > 0:
+            out = out + np.where(np.abs(x) < obj.delta, obj.mu / obj.delta * v, 0.0)
+        return out
+    X = obj.X if rows is None else obj.X[rows]
+    m = X.shape[0]
+    icpt = bool(obj.intercept)
+    Xv = _z(X, v, icpt)
+    if isinstance(obj, O.Logistic):
+        h = np.exp(-np.logaddexp(0.0, -_z(X, x, icpt)))
+        Xv = h * (1.0 - h) * Xv
+    out = _grad_rows(X, Xv, icpt) / m if m else np.zeros(obj.dim)
+    return out + _penalty_grad(v.copy(), obj.lam / m if m else 0.0, icpt)

@@ -1106,3 +1106,34 @@ def decode(q, payload, d) -> np.ndarray:
     if b[P.bits:].any():
         raise DecodeError(f"non-zero padding bits after bit {P.bits}")
     return out
+
+
+def quantize_batch(q, Y, rng=None, encode=False):
+    """The twin of ``q.quantize_batch(Y, rng)`` (``encode=True``: the payloads of
+    ``q.encode_batch``, an (n, bytes) uint8 array): rows in blocks of
+    ``_rows_per_stream(d)``, block b quantized one row after the other with the b-th child of
+    ``convq._rng.spawn(rng, n_blocks)``, exactly as the C batch entry assigns its streams."""
+    from .._rng import spawn
+    Y = as_float_array(Y, "Y", ndim=2, finite=False)
+    n, d = Y.shape
+    r = _q._rows_per_stream(d)
+    gens = spawn(rng, -(-n // r))
+    if encode:
+        out = np.zeros((n, (bits(q, d) + 7) // 8), np.uint8)
+        for i in range(n):
+            payload, _ = globals()["encode"](q, Y[i], gens[i // r])
+            out[i] = np.frombuffer(payload, np.uint8)
+        return out
+    out = np.empty((n, d))
+    for i in range(n):
+        out[i] = quantize(q, Y[i], gens[i // r])
+    return out
+
+
+def sample(q, y, n, rng=None):
+    """The twin of ``q.sample(y, n, rng)``: ``quantize_batch`` of n copies of y."""
+    y = as_float_array(y, "y", ndim=1, finite=False)
+    n = check_int(n, "n", minimum=0)
+    if n == 0:   # no rows: no streams, nothing drawn
+        return np.empty((0, y.size))
+    return quantize_batch(q, np.broadcast_to(y, (n, y.size)), rng)
