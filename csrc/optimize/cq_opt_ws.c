@@ -96,6 +96,26 @@ static int trace_reserve(cq_opt_trace *tr, size_t need)
     return 0;
 }
 
+int cq_opt_start(cq_opt_loop *L, cq_opt_ws *W, const cq_opt_params *p, cq_opt_trace *trace,
+                 cq_opt_callback cb, void *cb_ctx, double *f, double *gnorm)
+{
+    int st = cq_opt_eval(W, W->x, f, W->g, W->z, 0);
+    if (st != CQ_OK) return st;
+    *gnorm = sqrt(cq_opt_dot(W->g, W->g, W->n));
+    return cq_opt_loop_begin(L, W, p, trace, cb, cb_ctx, *f, *gnorm);
+}
+
+int cq_opt_next(cq_opt_loop *L, cq_opt_ws *W, long k, double fnew, double Fold, double t, double *f,
+                double *gnorm, int *stop)
+{
+    CQ_SWAP(W->x, W->xt);
+    CQ_SWAP(W->g, W->gt);
+    CQ_SWAP(W->z, W->zt);
+    *f = fnew;
+    *gnorm = sqrt(cq_opt_dot(W->g, W->g, W->n));
+    return cq_opt_loop_end(L, W, k, fnew, Fold, *gnorm, t, stop);
+}
+
 int cq_opt_loop_begin(cq_opt_loop *L, cq_opt_ws *W, const cq_opt_params *p, cq_opt_trace *trace,
                       cq_opt_callback cb, void *cb_ctx, double F, double gnorm)
 {

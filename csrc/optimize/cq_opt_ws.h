@@ -93,6 +93,13 @@ int cq_opt_eval(cq_opt_ws *W, const double *x, double *f, double *g, double *z, 
 /* Start the loop: the clock, and trace entry 0 = (F, gnorm, 0). */
 int cq_opt_loop_begin(cq_opt_loop *L, cq_opt_ws *W, const cq_opt_params *p, cq_opt_trace *trace,
                       cq_opt_callback cb, void *cb_ctx, double F, double gnorm);
+/* The usual start: f, g, z at W->x, *gnorm = ||g||_2, then cq_opt_loop_begin with F = f. */
+int cq_opt_start(cq_opt_loop *L, cq_opt_ws *W, const cq_opt_params *p, cq_opt_trace *trace,
+                 cq_opt_callback cb, void *cb_ctx, double *f, double *gnorm);
+/* The usual bottom of iteration k for a gradient step: the trial (xt, gt, zt) becomes the
+ * iterate, *f = fnew, *gnorm = ||g||_2, then cq_opt_loop_end with F = fnew and step t. */
+int cq_opt_next(cq_opt_loop *L, cq_opt_ws *W, long k, double fnew, double Fold, double t, double *f,
+                double *gnorm, int *stop);
 /* Top of iteration k: room for trace entry k, and an interrupt poll about every 4M
  * flops of work. CQ_OK or a failing status. */
 int cq_opt_loop_poll(cq_opt_loop *L, cq_opt_ws *W, long k);

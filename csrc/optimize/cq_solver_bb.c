@@ -37,14 +37,11 @@ int cq_solver_bb(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trac
     int status = CQ_OPT_MAXITER, stop;
     long k = 0;
 
-    st = cq_opt_eval(&W, W.x, &f, W.g, W.z, 0);
+    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
     if (st != CQ_OK) goto done;
     F = f;
-    gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
     Ck = F;
     for (int j = 0; j <= M; j++) W.hist[j] = F;
-    st = cq_opt_loop_begin(&L, &W, p, trace, cb, cb_ctx, F, gnorm);
-    if (st != CQ_OK) goto done;
 
     for (k = 1; k <= p->max_iter; k++) {
         if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
@@ -74,13 +71,10 @@ int cq_solver_bb(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trac
         if (tn < p->t_min) tn = p->t_min;
         if (p->nonmonotone == CQ_NM_AVERAGE) cq_ls_nonmonotone_average(p->eta, fnew, &Ck, &Qk);
         W.hist[k % (M + 1)] = fnew;
-        CQ_SWAP(W.x, W.xt); CQ_SWAP(W.g, W.gt); CQ_SWAP(W.z, W.zt);
-        f = fnew;
-        F = f;
-        gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
         double t_used = t;
         t = tn;
-        st = cq_opt_loop_end(&L, &W, k, F, Fold, gnorm, t_used, &stop);
+        st = cq_opt_next(&L, &W, k, fnew, Fold, t_used, &f, &gnorm, &stop);
+        F = f;
         if (st != CQ_OK) goto done;
         if (stop) { status = stop; k++; break; }
     }

@@ -41,13 +41,10 @@ int cq_solver_cg(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trac
     int status = CQ_OPT_MAXITER, stop;
     long k = 0, since_restart = 0;
 
-    st = cq_opt_eval(&W, W.x, &f, W.g, W.z, 0);
+    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
     if (st != CQ_OK) goto done;
     F = f;
-    gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
     for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j];
-    st = cq_opt_loop_begin(&L, &W, p, trace, cb, cb_ctx, F, gnorm);
-    if (st != CQ_OK) goto done;
 
     for (k = 1; k <= p->max_iter; k++) {
         if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }

@@ -81,12 +81,9 @@ int cq_solver_lbfgs(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_t
     int status = CQ_OPT_MAXITER, stop;
     long k = 0;
 
-    st = cq_opt_eval(&W, W.x, &f, W.g, W.z, 0);
+    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
     if (st != CQ_OK) goto done;
     F = f;
-    gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
-    st = cq_opt_loop_begin(&L, &W, p, trace, cb, cb_ctx, F, gnorm);
-    if (st != CQ_OK) goto done;
 
     for (k = 1; k <= p->max_iter; k++) {
         if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
@@ -129,11 +126,8 @@ int cq_solver_lbfgs(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_t
             LM.head = (LM.head + 1) % LM.M;
             if (LM.count < LM.M) LM.count++;
         }
-        CQ_SWAP(W.x, W.xt); CQ_SWAP(W.g, W.gt); CQ_SWAP(W.z, W.zt);
-        f = fnew;
+        st = cq_opt_next(&L, &W, k, fnew, Fold, t, &f, &gnorm, &stop);
         F = f;
-        gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
-        st = cq_opt_loop_end(&L, &W, k, F, Fold, gnorm, t, &stop);
         if (st != CQ_OK) goto done;
         if (stop) { status = stop; k++; break; }
     }

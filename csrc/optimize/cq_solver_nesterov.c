@@ -28,14 +28,11 @@ int cq_solver_nesterov(const cq_obj *o, const cq_opt_params *p, double *x, cq_op
     int status = CQ_OPT_MAXITER, stop;
     long k = 0, kmom = 1;
 
-    st = cq_opt_eval(&W, W.x, &f, W.g, W.z, 0);
+    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
     if (st != CQ_OK) goto done;
     F = f;
-    gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
     memcpy(W.xp, W.x, n * sizeof(double));
     memcpy(W.zp, W.z, W.zl * sizeof(double));
-    st = cq_opt_loop_begin(&L, &W, p, trace, cb, cb_ctx, F, gnorm);
-    if (st != CQ_OK) goto done;
 
     for (k = 1; k <= p->max_iter; k++) {
         if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
@@ -57,12 +54,10 @@ int cq_solver_nesterov(const cq_obj *o, const cq_opt_params *p, double *x, cq_op
             if (st == -1) { status = CQ_OPT_LINESEARCH; goto finish; }
         }
         if (st != CQ_OK) goto done;
-        CQ_SWAP(W.xp, W.x); CQ_SWAP(W.x, W.xt); CQ_SWAP(W.g, W.gt); CQ_SWAP(W.z, W.zt);
+        CQ_SWAP(W.xp, W.x);   /* the previous iterate; cq_opt_next makes the trial the current one */
         kmom = (p->restart && fnew > f) ? 1 : kmom + 1;
-        f = fnew;
+        st = cq_opt_next(&L, &W, k, fnew, Fold, t, &f, &gnorm, &stop);
         F = f;
-        gnorm = sqrt(cq_opt_dot(W.g, W.g, n));
-        st = cq_opt_loop_end(&L, &W, k, F, Fold, gnorm, t, &stop);
         if (st != CQ_OK) goto done;
         if (stop) { status = stop; k++; break; }
     }
