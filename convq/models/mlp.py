@@ -61,9 +61,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     """Multilayer perceptron classifier (M. Lagarde, "Machine Learning Algebra", section 3).
 
     The defaults (one hidden layer of 100 ReLU units, Glorot initialisation, learning rate
-    0.05, minibatches of 32, 100 epochs, seed 0) learn the usual small data sets: about 0.97
-    test accuracy on scikit-learn's digits and iris (raw features, a stratified 25 % test
-    split). As with any network trained by plain gradient descent, standardised features
+    0.05, minibatches of 32, 100 epochs, seed 0) learn the usual small data sets: 0.97-0.98
+    test accuracy on scikit-learn's digits and 0.68-1.0 on iris (mean 0.90) over five
+    stratified 75/25 splits of the raw features; on a data set as small as iris 100 epochs
+    are few steps, and ``epochs=300`` gives 0.92-0.97. As with any network trained by plain gradient descent, standardised features
     train most reliably; features of very different scales (in the thousands) need
     standardising or a smaller learning rate.
 
