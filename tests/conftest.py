@@ -11,12 +11,13 @@ from convq import _core
 class _NoMatplotlib:
     """Under the sanitizer build (LD_PRELOAD=libasan) matplotlib's own C++ extensions abort
     the interpreter at import, which is not convq's code and would end the whole run.
-    There, importing matplotlib raises ImportError instead: tests that draw skip through
+    There, importing matplotlib raises ModuleNotFoundError instead: tests that draw skip through
     pytest.importorskip, and convq's optional plotting takes its no-matplotlib path."""
 
     def find_spec(self, name, path=None, target=None):
         if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ImportError("matplotlib is not imported under the sanitizer build (its C++ aborts under ASan)")
+            raise ModuleNotFoundError("matplotlib is not imported under the sanitizer build (its C++ aborts under ASan)",
+                                      name=name)
         return None
 
 
