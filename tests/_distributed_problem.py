@@ -9,6 +9,22 @@ SIMQ_T, SIMQ_SEED = 3000, 11
 M = 568
 
 
+class SelfComm:
+    """A one-rank stand-in for an mpi4py communicator (single-process tests, no MPI)."""
+
+    def Get_rank(self):
+        return 0
+
+    def Get_size(self):
+        return 1
+
+    def Allgather(self, send, recv):
+        recv[0] = send
+
+    def allgather(self, obj):
+        return [obj]
+
+
 def problem():
     from convq.demo import _synthetic
     from convq.stochastic import LpBall

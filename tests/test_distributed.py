@@ -16,8 +16,8 @@ import sys
 import numpy as np
 import pytest
 
-from _distributed_problem import (BATCH, IDENT_SEED, IDENT_STEP, IDENT_T, M, SIMQ_SEED, SIMQ_T, full_objective,
-                                  problem, shard_rows, simqplus_setup)
+from _distributed_problem import (BATCH, IDENT_SEED, IDENT_STEP, IDENT_T, M, SIMQ_SEED, SIMQ_T, SelfComm,
+                                  full_objective, problem, shard_rows, simqplus_setup)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -226,20 +226,6 @@ def test_command_line_under_mpiexec(tmp_path):
 
 
 # ---------------------------------------------------------------- single-process unit tests
-class _SelfComm:
-    """A one-rank stand-in for an mpi4py communicator (no MPI needed)."""
-
-    def Get_rank(self):
-        return 0
-
-    def Get_size(self):
-        return 1
-
-    def Allgather(self, send, recv):
-        recv[0] = send
-
-    def allgather(self, obj):
-        return [obj]
 
 
 def test_one_rank_identity_equals_reference():
@@ -247,7 +233,7 @@ def test_one_rank_identity_equals_reference():
     X, y, domain = problem()
     from convq.objectives import Logistic
     obj = Logistic(X, y, lam=1.0, intercept=True)
-    res = train(obj, np.zeros(obj.dim), 50, IDENT_STEP, comm=_SelfComm(), batch=BATCH * 2, domain=domain, rng=3)
+    res = train(obj, np.zeros(obj.dim), 50, IDENT_STEP, comm=SelfComm(), batch=BATCH * 2, domain=domain, rng=3)
     # the one-rank reference: the same NumPy SGD, one rank drawing 2*BATCH rows
     gen = np.random.default_rng(np.random.SeedSequence(3).spawn(1)[0])
     A = np.hstack([np.ones((M, 1)), X])
@@ -269,11 +255,11 @@ def test_full_batch_function_objective_and_mirror():
     from convq.stochastic import LpBall, mirror_exponent
     A = np.diag([1.0, 2.0, 3.0])
     obj = Quadratic(A, np.array([1.0, -1.0, 0.5]))
-    res = train(obj, np.zeros(3), 400, 0.2, comm=_SelfComm(), rng=0)
+    res = train(obj, np.zeros(3), 400, 0.2, comm=SelfComm(), rng=0)
     np.testing.assert_allclose(res.x_last, np.linalg.solve(A, [1.0, -1.0, 0.5]), atol=1e-10)
     r = mirror_exponent(1.5, 3)
     dom = LpBall(r, 2.0)
-    res = train(obj, np.zeros(3), 50, 0.05, QSGD(levels=4), comm=_SelfComm(), domain=dom, method="mirror",
+    res = train(obj, np.zeros(3), 50, 0.05, QSGD(levels=4), comm=SelfComm(), domain=dom, method="mirror",
                 r=r, rng=0)
     assert dom.contains(res.x_last, rtol=1e-9) and res.method == "mirror"
 
@@ -283,7 +269,7 @@ def test_validation_messages():
     from convq.objectives import Logistic, Quadratic
     X, y, _ = problem()
     obj = Logistic(X, y, intercept=True)
-    c = _SelfComm()
+    c = SelfComm()
     with pytest.raises(DistributedError, match="x0 must have shape"):
         train(obj, np.zeros(3), 5, 0.1, comm=c)
     with pytest.raises(DistributedError, match="T must be"):
@@ -309,5 +295,5 @@ def test_inadmissible_one_rank_message():
     X, y, _ = problem()
     obj = Logistic(1000 * X, y, intercept=True)
     with pytest.raises(DistributedError, match=r"rank 0 of 1 failed at step 1: its gradient is inadmissible") as ei:
-        train(obj, np.zeros(obj.dim), 5, 0.1, SimQ(B=1.0), comm=_SelfComm(), batch=4, rng=0)
+        train(obj, np.zeros(obj.dim), 5, 0.1, SimQ(B=1.0), comm=SelfComm(), batch=4, rng=0)
     assert "SimQ needs ||y||_1 <= B" in str(ei.value) and ei.value.rank == 0 and ei.value.step == 1

@@ -74,18 +74,7 @@ def test_distributed_train_gain_shape_with_simq():
     from convq.distributed import train
     from convq.objectives import Logistic
 
-    class SelfComm:  # one rank, no MPI (the pattern of tests/test_distributed.py)
-        def Get_rank(self):
-            return 0
-
-        def Get_size(self):
-            return 1
-
-        def Allgather(self, send, recv):
-            recv[0] = send
-
-        def allgather(self, obj):
-            return [obj]
+    from _distributed_problem import SelfComm   # one rank, no MPI
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(80, 3))

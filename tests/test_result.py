@@ -15,22 +15,9 @@ import convq.stochastic as S
 from convq import convexity, optimize
 from convq._result import Result
 from convq.distributed import DistributedResult, train
+from _distributed_problem import SelfComm
 
 
-class _SelfComm:
-    """A one-rank stand-in for an mpi4py communicator."""
-
-    def Get_rank(self):
-        return 0
-
-    def Get_size(self):
-        return 1
-
-    def Allgather(self, send, recv):
-        recv[0] = send
-
-    def allgather(self, obj):
-        return [obj]
 
 
 def _data():
@@ -66,7 +53,7 @@ def _convexity_report():
 def _distributed_result():
     X, y = _data()
     obj = O.Logistic(X, y, 0.1)
-    return train(obj, np.zeros(obj.dim), 10, 0.1, comm=_SelfComm(), batch=5, domain=S.LpBall(2, 5.0), rng=3)
+    return train(obj, np.zeros(obj.dim), 10, 0.1, comm=SelfComm(), batch=5, domain=S.LpBall(2, 5.0), rng=3)
 
 
 # (factory, result type, keys that must be there, a method that must still work)
