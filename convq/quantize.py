@@ -257,7 +257,8 @@ class Quantizer:
             if isinstance(payload, np.ndarray) and payload.dtype == np.uint8 and payload.ndim == 1:
                 payload = payload.tobytes()
             else:
-                raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+                raise TypeError(f"msg must be a Message, a (payload, d) pair or a bytes payload, got "
+                                f"{type(payload).__name__}")
         if resolve_engine(engine, True) == "python":
             return _twin().decode(self, payload, d)
         # the C binding checks len(payload) against bits(d) (DecodeError) and the output's
@@ -755,7 +756,12 @@ class Identity(Quantizer):
     to nearest, hence biased; |y_i| must fit float32)."""
 
     def __init__(self, dtype="float64"):
-        dt = np.dtype(dtype)
+        if dtype is None:
+            raise TypeError("dtype must be 'float64' or 'float32', got None")
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be 'float64' or 'float32', got {dtype!r}") from None
         if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"dtype must be float64 or float32, got {dt}")
         self.dtype = dt

@@ -265,6 +265,8 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
         T = check_int(T, "T", minimum=1)
         steps = _steps(step, T)
         q = _quantizer(quantizer)
+        if not isinstance(gain_shape, (bool, np.bool_)):
+            raise TypeError(f"gain_shape must be True or False, got {gain_shape!r}")
         if batch is not None:
             batch = check_int(batch, "batch", minimum=1)
             if shard.kind is None:
