@@ -57,3 +57,13 @@ def norm_order_of(quantizer, name="quantizer") -> float:
         return conjugate(float(v)) if conj else float(v)
     raise TypeError(f"{name} must be a convq quantizer (or state the norm its bound is in through a "
                     f"norm_order attribute), got {type(quantizer).__name__}")
+
+
+def gain_bound(quantizer) -> float:
+    """The radius a gain-shape scheme scales the shape g/||g|| to: the quantizer's public
+    ``bound`` (B, or CUQ's M), or 1 for a quantizer that admits every finite vector."""
+    b = getattr(quantizer, "bound", None)
+    if b is None:   # a duck-typed quantizer: its B, else 1
+        b = getattr(quantizer, "B", 1.0)
+    b = float(b)
+    return b if math.isfinite(b) and b > 0 else 1.0

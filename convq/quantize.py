@@ -197,6 +197,18 @@ class Quantizer:
         raise NotImplementedError(f"{type(self).__name__} does not state its norm_order")
 
     @property
+    def bound(self) -> float:
+        """The radius of the admissible set, ``||y||_{norm_order} <= bound``: ``B`` (SimQ,
+        SimQ+, RATQ, the l_p quantizer) or ``M`` (CUQ); ``math.inf`` for the baselines, which
+        admit every finite y. Gain-shape schemes scale the shape g/||g|| to this radius
+        (to 1 when it is infinite)."""
+        for attr in ("B", "M"):
+            v = getattr(self, attr, None)
+            if v is not None:
+                return float(v)
+        return math.inf
+
+    @property
     def _spec(self) -> QuantizerSpec:  # pragma: no cover - overridden
         raise NotImplementedError
 

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from ._lp import norm_order_of
+from ._lp import gain_bound, norm_order_of
 from ._rng import as_generator, spawn
 
 __all__ = ["quantized_hook", "QuantizedHook"]
@@ -75,7 +75,7 @@ class QuantizedHook:
         self._gen = None
         q = quantizer
         self._order = norm_order_of(q)
-        self._bound = float(getattr(q, "B", 1.0))
+        self._bound = gain_bound(q)
         self.calls = self.bytes_sent = self.bytes_received = self.payload_bits = 0
         self.time_encode = self.time_decode = self.time_comm = 0.0
 

@@ -398,3 +398,15 @@ def test_scaledsign_zero_scale_with_signs_is_emitted_so_it_is_accepted():
     out = q.decode(msg)
     np.testing.assert_array_equal(np.signbit(out), [True, False, True])
     np.testing.assert_array_equal(np.signbit(q(y)), np.signbit(out))
+
+
+def test_every_quantizer_states_its_bound_and_gain_shape_uses_it():
+    """bound is the radius of the admissible set in norm_order (CUQ's is M, not B): the
+    gain-shape callers scale the shape to it, so CUQ(M = 4) sees shapes of l_inf norm 4."""
+    import convq.quantize as Q
+    from convq._lp import gain_bound
+    assert Q.SimQ(2.0).bound == 2.0 and Q.CUQ(4.0, 8).bound == 4.0 and Q.RATQ(0.5).bound == 0.5
+    assert Q.SimQPlus(3.0).bound == 3.0 and Q.LpQuantizer(1.5, 2.5).bound == 2.5
+    for q in (Q.QSGD(4), Q.TernGrad(), Q.ScaledSign(), Q.TopK(2), Q.RandK(2), Q.Identity()):
+        assert q.bound == math.inf and gain_bound(q) == 1.0
+    assert gain_bound(Q.CUQ(4.0, 8)) == 4.0

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from .. import _core
-from .._lp import norm_order_of
+from .._lp import gain_bound, norm_order_of
 from .._result import Result
 from .._rng import as_generator, spawn
 from .._validation import as_vector, check_int
@@ -337,7 +337,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
     send = np.zeros(L, dtype=np.uint8)
     recv = np.zeros((size, L), dtype=np.uint8)
     order = _norm_order(q)
-    q_bound = float(getattr(q, "B", 1.0))
+    q_bound = gain_bound(q)
     # q.decode((payload, d)) without the copy to bytes: the C decoder reads the uint8 row
     # of the receive buffer in place (and checks its length and content, DecodeError)
     spec, decode = q._spec, _core._q_decode

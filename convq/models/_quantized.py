@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .._lp import norm_order_of
+from .._lp import gain_bound, norm_order_of
 
 __all__ = ["GainShape", "train_mlp_quantized"]
 
@@ -30,7 +30,7 @@ class GainShape:
         return norm_order_of(self.quantizer)
 
     def _bound(self):
-        return float(getattr(self.quantizer, "B", 1.0))
+        return gain_bound(self.quantizer)
 
     def bits(self, d):
         return 32 + int(self.quantizer.bits(d))
