@@ -51,8 +51,8 @@ def _n_params(sizes):
 
 def _check(sizes, act, theta=None):
     sizes = [int(s) for s in sizes]
-    if not 2 <= len(sizes) <= 17 or min(sizes) < 1:
-        raise ValueError(f"an MLP needs 2 to 17 layer sizes >= 1, got {sizes}")
+    if not 2 <= len(sizes) <= _core.MLP_MAX_LAYERS + 1 or min(sizes) < 1:
+        raise ValueError(f"an MLP needs 2 to {_core.MLP_MAX_LAYERS + 1} layer sizes >= 1, got {sizes}")
     if act not in (_SIGMOID, _TANH, _RELU, _LEAKY):
         raise ValueError(f"unknown activation code {act}")
     if theta is not None:

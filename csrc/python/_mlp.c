@@ -272,6 +272,7 @@ int cqb_mlp_constants(PyObject *m)
         {"MLP_ACT_TANH", CQ_ACT_TANH},
         {"MLP_ACT_RELU", CQ_ACT_RELU},
         {"MLP_ACT_LEAKY_RELU", CQ_ACT_LEAKY_RELU},
+        {"MLP_MAX_LAYERS", CQ_MLP_MAX_LAYERS},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
