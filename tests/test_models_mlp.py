@@ -137,17 +137,21 @@ def test_check_estimator_at_default_parameters():
     assert failed == []
 
 
-@pytest.mark.parametrize("loader", ["load_digits", "load_iris"])
-def test_defaults_learn_digits_and_iris(loader):
-    """MLPClassifier() with no argument learns the usual data sets on raw features (a
-    fixed stratified 25 % split; the defaults are seeded, so the accuracy is fixed)."""
+@pytest.mark.parametrize("loader, splits, worst", [("load_digits", 1, 0.95), ("load_iris", 5, 0.85)])
+def test_defaults_learn_digits_and_iris(loader, splits, worst):
+    """MLPClassifier() with no argument learns the usual data sets on raw features (stratified
+    25 % test splits; the defaults are seeded, so the accuracies are fixed): on iris every one
+    of five splits, not one lucky split (100 epochs gave 0.68 on one of them)."""
     import sklearn.datasets
     from sklearn.model_selection import train_test_split
     X, y = getattr(sklearn.datasets, loader)(return_X_y=True)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
-    clf = MLPClassifier().fit(Xtr, ytr)
-    assert clf.score(Xte, yte) >= 0.9
-    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    scores = []
+    for seed in range(splits):
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
+        clf = MLPClassifier().fit(Xtr, ytr)
+        scores.append(clf.score(Xte, yte))
+        assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    assert min(scores) >= worst and np.mean(scores) >= 0.9, scores
 
 
 def test_init_options(rng):
