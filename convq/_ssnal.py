@@ -66,6 +66,8 @@ import math
 
 import numpy as np
 
+from ._admm import _solve
+
 __all__ = ["lasso_ssnal"]
 
 _LS_MU = 1e-4       # Armijo's sufficient-decrease constant
@@ -83,13 +85,7 @@ def _soft(u, t):
 
 def _cholesky_solve(M, r):
     """Solve M y = r for symmetric positive definite M by a Cholesky factor."""
-    L = np.linalg.cholesky(M)
-    try:
-        from scipy.linalg import solve_triangular
-    except ImportError:  # pragma: no cover - NumPy only
-        return np.linalg.solve(L.T, np.linalg.solve(L, r))
-    return solve_triangular(L.T, solve_triangular(L, r, lower=True, check_finite=False), lower=False,
-                            check_finite=False)
+    return _solve(np.linalg.cholesky(M), r)
 
 
 def _newton_direction(A, J, sigma, g):

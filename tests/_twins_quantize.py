@@ -46,15 +46,7 @@ QUANTIZERS = {
 
 def _bound(q):
     """(order of the norm, bound) of the admissible set, or None for any finite y."""
-    if isinstance(q, Q.SimQ):
-        return 1.0, q.B
-    if isinstance(q, (Q.SimQPlus, Q.LpQuantizer)):
-        return q.q, q.B
-    if isinstance(q, Q.CUQ):
-        return math.inf, q.M
-    if isinstance(q, Q.RATQ):
-        return 2.0, q.B
-    return None
+    return (q.norm_order, q.bound) if math.isfinite(q.bound) else None
 
 
 def _norm(y, order):

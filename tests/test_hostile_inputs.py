@@ -187,13 +187,18 @@ def _cases():
 CASES = _cases()
 
 
-@pytest.mark.parametrize("fn, kwargs, arg, bad, ok", CASES)
-def test_bad_argument_is_named(fn, kwargs, arg, bad, ok):
+def check_named(fn, kwargs, arg, bad, ok):
+    """fn(**kwargs, arg=bad) raises one of `ok` and the message names `arg` (every sweep table)."""
     kw = dict(kwargs)
     kw[arg] = bad
     with pytest.raises(ok) as info:
         fn(**kw)
     assert arg in str(info.value), f"{fn.__qualname__}({arg}={bad!r}) raised {info.value!r} without naming {arg!r}"
+
+
+@pytest.mark.parametrize("fn, kwargs, arg, bad, ok", CASES)
+def test_bad_argument_is_named(fn, kwargs, arg, bad, ok):
+    check_named(fn, kwargs, arg, bad, ok)
 
 
 def test_sweep_covers_every_public_function():

@@ -14,7 +14,7 @@ from _distributed_problem import SelfComm
 from convq import cutting_plane as CP
 from convq import objectives as O
 from convq.distributed import train
-from test_hostile_inputs import BAD_REAL, HUGE_INTS, _bad_arrays
+from test_hostile_inputs import BAD_REAL, HUGE_INTS, _bad_arrays, check_named
 
 Y = np.array([0.2, -0.1, 0.05, 0.0])          # inside every l_q ball of radius 1
 BAD_INT = [0, -1, 1.5, "x", None, 1j] + HUGE_INTS
@@ -100,11 +100,7 @@ CASES3 = _cases()
 
 @pytest.mark.parametrize("fn, kwargs, arg, bad, ok", CASES3)
 def test_bad_argument_is_named_quantize_distributed_cutting_plane(fn, kwargs, arg, bad, ok):
-    kw = dict(kwargs)
-    kw[arg] = bad
-    with pytest.raises(ok) as info:
-        fn(**kw)
-    assert arg in str(info.value), f"{fn.__qualname__}({arg}={bad!r}) raised {info.value!r} without naming {arg!r}"
+    check_named(fn, kwargs, arg, bad, ok)
 
 
 def test_sweep_covers_quantize_distributed_cutting_plane():

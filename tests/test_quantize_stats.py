@@ -34,14 +34,8 @@ def lq(Y, order, axis=-1):
 
 
 def admissible_set(q):
-    if isinstance(q, Q.SimQ):
-        return 1.0, q.B
-    if isinstance(q, (Q.SimQPlus, Q.LpQuantizer)):
-        return q.q, q.B
-    if isinstance(q, Q.CUQ):
-        return math.inf, q.M
-    if isinstance(q, Q.RATQ):
-        return 2.0, q.B
+    if math.isfinite(q.bound):
+        return q.norm_order, q.bound
     return 2.0, 1.0  # baselines: any finite y; use the unit l2 sphere
 
 
