@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import importlib
 
-from ._errors import DecodeError
+from ._errors import DecodeError, NotLogConcaveWarning
 
 __version__ = "0.1.0"
-__all__ = ["DecodeError", "__version__"]
+__all__ = ["DecodeError", "NotLogConcaveWarning", "__version__"]
 
 _SUBMODULES = {
     "quantize", "bounds", "objectives", "optimize", "convexity", "models",
