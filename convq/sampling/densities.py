@@ -221,7 +221,10 @@ class LogDensity(_Density):
     they are reproducible for a seed but slower than the C built-ins. ``-inf`` means
     F = 0 (the proposal is rejected); ``+inf`` or NaN raise ``ValueError``.
     ``grad`` (optional, same calling convention) enables the exact density envelope of
-    ``refine=True``; without it refinement is uniform within the cube.
+    ``refine=True``; without it refinement is uniform within the cube. The walks assume
+    log F concave: at set-up they test it on a few chords of the body, within the call
+    at the start points, and warn with :class:`convq.NotLogConcaveWarning` when it fails
+    (:func:`convq.convexity.check_log_concave` runs the same test on more chords).
     """
 
     def __init__(self, fun, dim=None, grad=None, vectorized=True):

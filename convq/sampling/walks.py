@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import _core
 from .._engine import resolve_engine
+from .._errors import NotLogConcaveWarning
 from .._result import Result
 from .._result import _fmt as _result_fmt
 from .._rng import as_generator, spawn
@@ -205,6 +206,53 @@ def _check_walk_memory(where, n_chains, n_steps, thin, n, *, indices=False, time
 
 _NO_C = "a LogDensity (a Python callable) has no C path"
 
+# The set-up test of a Python log-density: this many chords of K, drawn from a generator of
+# their own (fixed seed), never from the walk's rng; their 3 x _CHORDS points go into the
+# same call of the density as the start points.
+_CHORDS = 32
+_CHORD_SEED = 0x10C0C4
+
+
+def _chords_in(body, base, m, gen):
+    """m chords of K: ends at uniform fractions of the extent of K along random rays from
+    the point ``base`` of K (the extent by doubling, then bisection, of membership tests)."""
+    n = body.dim
+    u = gen.standard_normal((2 * m, n))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    t_in, t = np.zeros(2 * m), np.ones(2 * m)
+    for _ in range(60):
+        grow = body._contains(base + t[:, None] * u)
+        if not grow.any():
+            break
+        t_in[grow] = t[grow]
+        t[grow] *= 2
+    for _ in range(30):
+        mid = 0.5 * (t_in + t)
+        ok = body._contains(base + mid[:, None] * u)
+        t_in[ok], t[~ok] = mid[ok], mid[~ok]
+    ends = base + (gen.random(2 * m) * t_in)[:, None] * u
+    return ends[:m], ends[m:], gen.uniform(0.05, 0.95, m)
+
+
+def _start_values(where, density, body, starts):
+    """log F at the start points of a walk with a Python log-density, from one call that
+    also tests log-concavity on _CHORDS chords of K; NotLogConcaveWarning on a violation."""
+    from ..convexity import _chord_concavity
+    base = starts[0] if body._contains(starts[:1])[0] else body.start_point()
+    X, Y, theta = _chords_in(body, base, _CHORDS, np.random.default_rng(_CHORD_SEED))
+    lf0, margins, _, viol = _chord_concavity(density, X, Y, theta, extra=starts)
+    if viol.any():
+        i = int(np.argmin(np.where(viol, margins, np.inf)))
+        gap = ("F vanishes inside the chord although it is positive at both ends (its support in K is not convex)"
+               if margins[i] == -np.inf else f"log F falls {-margins[i]:.4g} below the chord at theta={theta[i]:.3f}")
+        warnings.warn(f"{where}: the log-density {density._label()} is not log-concave on {int(viol.sum())} of "
+                      f"{_CHORDS} sampled chords of the body: from x={_fmt_vec(X[i])} to y={_fmt_vec(Y[i])}, {gap}. "
+                      "The walk still targets F, but the mixing bounds of Frieze and Kannan (and the envelope of "
+                      "refine=True) assume a log-concave F; silence with "
+                      "warnings.simplefilter('ignore', convq.NotLogConcaveWarning)",
+                      NotLogConcaveWarning, stacklevel=3)
+    return lf0
+
 
 def _run(engine, density, body, walk, x0, k0, gens, threads):
     """One call of the kernel entry point `_smp_run`: the C kernel or its NumPy twin, with
@@ -276,7 +324,10 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     machine's memory, or when delta is so small that grid indices would pass 2^53 or the
     centres offset + delta k would coincide in float64. Warns (``RuntimeWarning``) when
     delta is so large that no start cell has a neighbour in C (no move can be accepted)
-    or when no proposal was accepted.
+    or when no proposal was accepted. With a :class:`LogDensity`, the call of the density
+    at the start points also tests log-concavity on 32 chords of K (drawn by a fixed-seed
+    generator of their own: the chains are those of a run without the test) and warns
+    with :class:`convq.NotLogConcaveWarning` when log F falls below a chord.
     """
     n = _check_pair(density, body)
     engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
@@ -305,8 +356,9 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
                          "the grid set C; use another offset, a smaller delta or a start point deeper inside K")
     stuck = _warn_if_grid_stuck(body, delta, offset, k0)
     if isinstance(density, LogDensity):
+        lf0 = _start_values("grid_walk", density, body, centres)
         s, idx, times, na, npr = _slow.grid_walk_callable(density, body, delta, offset, k0, n_steps, thin, burn_in,
-                                                          continuous_time, lazy, gen)
+                                                          continuous_time, lazy, gen, lf0)
     else:
         walk = WalkSpec(method=WALK_GRID, delta=delta, offset=offset, continuous_time=int(bool(continuous_time)),
                         lazy=int(bool(lazy)), n_steps=n_steps, thin=thin, burn_in=burn_in)
@@ -390,7 +442,8 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     in K. A :class:`LogDensity` runs in NumPy, one call per step over all chains. The
     same size check as :func:`grid_walk` runs first; a ``RuntimeWarning`` says when
     delta exceeds the body's diameter (checked when the bounding box needs no linear
-    programme) or when no proposal was accepted.
+    programme) or when no proposal was accepted; a :class:`LogDensity` is tested for
+    log-concavity at set-up as in :func:`grid_walk` (:class:`convq.NotLogConcaveWarning`).
 
     Returns
     -------
@@ -414,7 +467,7 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
                           "every proposal leaves K and is rejected; use a smaller delta", RuntimeWarning, stacklevel=2)
     if isinstance(density, LogDensity):
         s, times, na, npr = _slow.ball_walk_callable(density, body, delta, x0, n_steps, thin, burn_in,
-                                                     continuous_time, gen)
+                                                     continuous_time, gen, _start_values("ball_walk", density, body, x0))
         rates = na / npr
     else:
         walk = WalkSpec(method=WALK_BALL, delta=delta, continuous_time=int(bool(continuous_time)), n_steps=n_steps,

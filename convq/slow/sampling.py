@@ -686,14 +686,16 @@ def _accept_log(gen, dl):
         return (dl >= 0) | (u < np.exp(np.minimum(dl, 0.0)))
 
 
-def grid_walk_callable(density, body, delta, offset, k0, n_steps, thin, burn_in, continuous_time, lazy, gen):
+def grid_walk_callable(density, body, delta, offset, k0, n_steps, thin, burn_in, continuous_time, lazy, gen,
+                       lf0=None):
     """The grid walk for a Python log-density: all chains advance together, one call of
-    the log-density per step on the (n_chains, n) batch of proposals, one generator.
+    the log-density per step on the (n_chains, n) batch of proposals, one generator
+    (``lf0``: log F at the start centres when the caller has it already).
     Returns ``(samples, indices, times|None, n_accept, n_prop)``."""
     c, n = k0.shape
     k = k0.copy()
     x = offset + k * delta
-    lf = density.logpdf(x)
+    lf = density.logpdf(x) if lf0 is None else np.array(lf0, dtype=float)
     if not np.all(np.isfinite(lf)):
         raise ValueError("the log-density is -inf at a start point (F must be positive on C)")
     n_kept = n_steps // thin
@@ -731,12 +733,13 @@ def grid_walk_callable(density, body, delta, offset, k0, n_steps, thin, burn_in,
     return samples, indices, times, na, npr
 
 
-def ball_walk_callable(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen):
-    """The ball walk for a Python log-density, all chains together (one call per step).
+def ball_walk_callable(density, body, delta, x0, n_steps, thin, burn_in, continuous_time, gen, lf0=None):
+    """The ball walk for a Python log-density, all chains together (one call per step;
+    ``lf0``: log F at x0 when the caller has it already).
     Returns ``(samples, times|None, n_accept, n_prop)``."""
     c, n = x0.shape
     x = x0.copy()
-    lf = density.logpdf(x)
+    lf = density.logpdf(x) if lf0 is None else np.array(lf0, dtype=float)
     if not np.all(np.isfinite(lf)):
         raise ValueError("the log-density is -inf at a start point")
     n_kept = n_steps // thin
