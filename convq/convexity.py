@@ -187,6 +187,12 @@ def _check_finite_values(F, G, P):
                              "sample inside the domain of f (sampler= or points=)")
 
 
+def _sampling_args(rng, n, scale, rtol, max_violations):
+    """The arguments that :func:`check` and :func:`check_log_concave` share, checked."""
+    return (as_generator(rng), check_int(n, "n", minimum=2), check_positive(scale, "scale"),
+            check_positive(rtol, "rtol"), check_int(max_violations, "max_violations", minimum=0))
+
+
 def _test_points(gen, n, dim, scale, points, sampler, d_known, what="f"):
     """The (n, dim) test points from ``points``, ``sampler(rng, n)`` or ``scale`` times
     standard normal points, and where they came from."""
@@ -322,11 +328,7 @@ def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, 
     ConvexityReport
     """
     obj = _as_function(f, grad, hess)
-    gen = as_generator(rng)
-    n = check_int(n, "n", minimum=2)
-    scale = check_positive(scale, "scale")
-    rtol = check_positive(rtol, "rtol")
-    max_violations = check_int(max_violations, "max_violations", minimum=0)
+    gen, n, scale, rtol, max_violations = _sampling_args(rng, n, scale, rtol, max_violations)
     if f_star is not None:
         f_star = check_real(f_star, "f_star")
     L_given = None if L is None else check_positive(L, "L")
@@ -575,11 +577,7 @@ def check_log_concave(logdensity, points=None, sampler=None, n=200, rng=None, *,
     LogConcavityReport
     """
     dens = _as_log_density(logdensity, dim, vectorized)
-    gen = as_generator(rng)
-    n = check_int(n, "n", minimum=2)
-    scale = check_positive(scale, "scale")
-    rtol = check_positive(rtol, "rtol")
-    max_violations = check_int(max_violations, "max_violations", minimum=0)
+    gen, n, scale, rtol, max_violations = _sampling_args(rng, n, scale, rtol, max_violations)
     d_known = getattr(dens, "dim", None) or (None if dim is None else check_int(dim, "dim", minimum=1))
     P, _ = _test_points(gen, n, dim, scale, points, sampler, d_known, what="logdensity")
     perm, theta = _chords(gen, len(P))

@@ -469,6 +469,17 @@ def _cases_models_stochastic():
     add(CVX.check, dict(f=quad, n=10, rng=0), "scale", BAD_REAL + [-1.0, 0.0])
     add(CVX.check, dict(f=quad, n=10, rng=0), "rtol", BAD_REAL + [-1.0])
     add(CVX.check, dict(f=quad, n=10, rng=0), "max_violations", [-1, 2**63, 1.5, "x", None])
+    add(CVX.check, dict(f=quad, n=10, rng=0), "L", BAD_OPTIONAL + [0.0, -1.0])
+    add(CVX.check, dict(f=quad, n=10, rng=0), "mu", BAD_OPTIONAL)
+    lcv = dict(logdensity=lambda x: -np.sum(x * x, axis=1), dim=2, n=10, rng=0)
+    add(CVX.check_log_concave, lcv, "logdensity", [None, 3, "x"])
+    for arg, bad in (("n", [1, -1, 1.5, "x", None]), ("dim", [0, -1, 1.5, "x"]), ("rng", BAD_RNG),
+                     ("scale", BAD_REAL + [0.0]), ("rtol", BAD_REAL + [-1.0]), ("points", _bad_arrays((10, 2), none_ok=True)),
+                     ("vectorized", ["x", 2]), ("max_violations", [-1, 1.5, None])):
+        add(CVX.check_log_concave, lcv, arg, bad)
+    for arg, bad in (("mu", BAD_REAL + [0.0, 9.0]), ("L", BAD_REAL + [0.0]), ("k", [-1, 1.5, "x", None]),
+                     ("gap0", BAD_REAL + [-1.0]), ("form", ["x", 3, None])):
+        add(CVX.pl_rate, dict(mu=1.0, L=2.0, k=3), arg, bad)
     # torch
     try:
         import torch  # noqa: F401
@@ -517,7 +528,7 @@ def test_sweep_covers_models_stochastic_convexity_torch():
     for meth in ("LpBall.project", "LpBall.contains", "LpBall.diameter", "Box.project", "Box.contains",
                  "Box.diameter", "_ObjectiveOracle.sample", "_ObjectiveOracle.value", "LinearSignProblem.sample"):
         assert meth in covered, f"{meth} is not in the sweep"
-    assert "check" in covered
+    assert {"check", "check_log_concave", "pl_rate"} <= covered
     try:
         import torch  # noqa: F401
     except ImportError:  # pragma: no cover

@@ -234,11 +234,14 @@ def _chords_in(body, base, m, gen):
     return ends[:m], ends[m:], gen.uniform(0.05, 0.95, m)
 
 
-def _start_values(where, density, body, starts):
+def _start_values(where, density, body, starts, x0=None):
     """log F at the start points of a walk with a Python log-density, from one call that
-    also tests log-concavity on _CHORDS chords of K; NotLogConcaveWarning on a violation."""
+    also tests log-concavity on _CHORDS chords of K (from the first start point or x0 in
+    K); NotLogConcaveWarning on a violation."""
     from ..convexity import _chord_concavity
-    base = starts[0] if body._contains(starts[:1])[0] else body.start_point()
+    cand = starts if x0 is None else np.vstack([starts, x0])
+    inside = np.flatnonzero(body._contains(cand))
+    base = cand[inside[0]] if inside.size else body.start_point()
     X, Y, theta = _chords_in(body, base, _CHORDS, np.random.default_rng(_CHORD_SEED))
     lf0, margins, _, viol = _chord_concavity(density, X, Y, theta, extra=starts)
     if viol.any():
@@ -356,7 +359,7 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
                          "the grid set C; use another offset, a smaller delta or a start point deeper inside K")
     stuck = _warn_if_grid_stuck(body, delta, offset, k0)
     if isinstance(density, LogDensity):
-        lf0 = _start_values("grid_walk", density, body, centres)
+        lf0 = _start_values("grid_walk", density, body, centres, x0)
         s, idx, times, na, npr = _slow.grid_walk_callable(density, body, delta, offset, k0, n_steps, thin, burn_in,
                                                           continuous_time, lazy, gen, lf0)
     else:
@@ -466,8 +469,9 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
             warnings.warn(f"ball_walk: delta={delta:.6g} exceeds the body's diameter (at most {diam:.4g}): almost "
                           "every proposal leaves K and is rejected; use a smaller delta", RuntimeWarning, stacklevel=2)
     if isinstance(density, LogDensity):
+        lf0 = _start_values("ball_walk", density, body, x0)
         s, times, na, npr = _slow.ball_walk_callable(density, body, delta, x0, n_steps, thin, burn_in,
-                                                     continuous_time, gen, _start_values("ball_walk", density, body, x0))
+                                                     continuous_time, gen, lf0)
         rates = na / npr
     else:
         walk = WalkSpec(method=WALK_BALL, delta=delta, continuous_time=int(bool(continuous_time)), n_steps=n_steps,
