@@ -39,7 +39,8 @@ differences of an analytic gradient, 1e-3 when the gradient is a difference too)
   is then 0. Otherwise **strongly convex** with mu the smallest curvature met (the search
   drives, e.g., L2-regularised logistic regression to its regularisation constant). A
   strongly convex function whose L/mu exceeds 1/resolution is indistinguishable from one
-  that is not strongly convex.
+  that is not strongly convex. A negative eigenvalue met by the search is a "hessian"
+  violation like one at a sampled point.
 * **not strictly convex** when f is affine on a segment: a sampled pair, or a probe
   segment through a flat sampled point along its flattest direction (at the sampling
   scale and an eighth of it), with (g(x) - g(y))'(x - y) <= rtol ||x - y|| (||g(x)|| +
@@ -409,9 +410,11 @@ def check(f, grad=None, hess=None, sampler=None, points=None, n=1000, rng=None, 
         strongly, strictly, mu_rep = _strict_strong(obj, P, d, src, second, rtol_g, strictly, mu_rep, evidence,
                                                     add)
         convex = not any(v[2] in _CONVEXITY for v in violations)
-        if not convex:
+        if not convex:  # the search met a negative Hessian eigenvalue
             strictly = strongly = False
             mu_rep = min(mu_rep, min(v[3] for v in violations if v[2] == "hessian"))
+            evidence["strict"] = evidence["strong"] = ("not convex: the search for a flat point met a negative "
+                                                       "Hessian eigenvalue (see the violations)")
     # the quadratic bounds and co-coercivity of "quadratic bounds on convex functions"
     L_t = L_est if L_given is None else L_given
     mu_t = mu_rep if mu_given is None else mu_given
@@ -478,8 +481,7 @@ def _strict_strong(obj, P, d, src, second, rtol_g, strictly, mu_rep, evidence, a
                 w, V = _hessian_eigh(obj, x, d)
         except (ValueError, FloatingPointError, OverflowError, ZeroDivisionError):
             return None
-        if w[0] < -tolh:
-            add(np.array([True]), w[:1], "hessian", x[None, :], x[None, :])
+        add(np.array([w[0] < -tolh]), w[:1], "hessian", x[None, :], x[None, :])
         return w[0], V[:, 0]
 
     order = np.argsort(second["lam_min"], kind="stable")

@@ -82,6 +82,19 @@ def test_not_convex_is_neither_strictly_nor_strongly():
     assert not rep.convex and rep.strictly_convex is False and rep.strongly_convex is False
 
 
+def test_the_search_can_find_a_hessian_witness_outside_the_sample():
+    """x^2 - 1e-3 x^4 per coordinate is convex for |x| < 12.9, where the normal sample lies;
+    the search along the flattest direction walks out to negative curvature."""
+    h = lambda x: np.diag(2 - 12e-3 * x ** 2)  # noqa: E731
+    f = ob.Function(lambda x: float(np.sum(x ** 2 - 1e-3 * x ** 4)), lambda x: 2 * x - 4e-3 * x ** 3, h, dim=2)
+    rep = convexity.check(f, n=100, rng=0)
+    assert not rep.convex and rep.strictly_convex is False and rep.strongly_convex is False
+    (x, _, crit, margin), = rep.violations
+    assert crit == "hessian" and np.max(np.abs(x)) > 12.9
+    assert margin == pytest.approx(np.linalg.eigvalsh(h(x))[0]) and margin < 0
+    assert rep.strongly_convex_mu <= margin
+
+
 def test_affine_piece_is_not_strictly_convex():
     """max(0, x)^2 is convex, affine (zero) on x < 0: sampled pairs there are flat."""
     f = lambda x: float(max(0.0, x[0]) ** 2)  # noqa: E731
