@@ -466,6 +466,9 @@ def _strict_strong(obj, P, d, src, second, rtol_g, strictly, mu_rep, evidence, a
     """The strict and strong convexity rules of the module docstring, for a convex-looking f
     with Hessians."""
     tolh = second["tol"]
+    if strictly is False:  # affine on a sampled segment: zero curvature along it
+        evidence["strong"] = "not strictly convex: zero curvature along an affine sampled segment"
+        return False, False, 0.0
     lo, hi = (P.min(axis=0), P.max(axis=0)) if src != "dim" else (None, None)
     step = float(np.median(np.linalg.norm(P - P.mean(axis=0), axis=1))) or 1.0
 
@@ -502,12 +505,14 @@ def _strict_strong(obj, P, d, src, second, rtol_g, strictly, mu_rep, evidence, a
     if strongly:
         strictly = True
         evidence.setdefault("strict", "strongly convex")
-    elif strictly is None:
+    else:
         # probe segments through the flattest sampled points along their flattest direction
         bases = [(p, v) for p, _, v in starts] + [(starts[0][0], vc)]
-        strictly = True
+        strictly, probes = True, 0
         for p, v in bases:
             for t in (step, step / 8):
+                while not (inside(p + t * v) and inside(p - t * v)) and t > 1e-3 * step:
+                    t /= 2  # stay in the box of the given points
                 x, y = p + t * v, p - t * v
                 if not (inside(x) and inside(y)):
                     continue
@@ -515,6 +520,7 @@ def _strict_strong(obj, P, d, src, second, rtol_g, strictly, mu_rep, evidence, a
                     gx, gy = obj.grad(x), obj.grad(y)
                 except ValueError:
                     continue
+                probes += 1
                 m = float((gx - gy) @ (x - y))
                 if _is_flat(m, gx, gy, 2 * t, rtol_g):
                     strictly = False
@@ -524,9 +530,13 @@ def _strict_strong(obj, P, d, src, second, rtol_g, strictly, mu_rep, evidence, a
                     break
             if not strictly:
                 break
-        if strictly:
+        if strictly and probes == 0:
+            strictly = None
+            evidence["strict"] = ("every sampled pair is strictly monotone, but no probe segment along a flattest "
+                                  "direction fits in the box of the points")
+        elif strictly:
             evidence["strict"] = (f"every sampled pair is strictly monotone and no probe segment along a flattest "
-                                  f"direction (length {2 * step:.3g} and {step / 4:.3g}) is affine")
+                                  f"direction ({probes} segments, up to {2 * step:.3g} long) is affine")
     return strongly, strictly, mu_rep
 
 

@@ -117,6 +117,14 @@ def test_search_stays_in_the_box_of_given_points():
     rep = convexity.check(**_EXP, points=pts, rng=0)
     assert rep.strongly_convex is True
     assert rep.strongly_convex_mu >= 1.0 and rep.strongly_convex_mu <= np.exp(pts.min()) + 1e-12
+    # a rank-deficient least squares on given points: the probe segments shrink into their box
+    pts = np.random.default_rng(1).random((100, 3))
+    rep = convexity.check(ob.LeastSquares(_XD, _YR), points=pts, rng=0)
+    assert rep.convex and rep.strictly_convex is False and rep.strongly_convex is False
+    assert "probe segment" in rep.evidence["strict"]
+    x, y = (np.array([float(t) for t in part.split("]")[0].split()])
+            for part in rep.evidence["strict"].split("= [")[1:3])
+    assert np.all((x >= pts.min(0)) & (x <= pts.max(0)) & (y >= pts.min(0)) & (y <= pts.max(0)))
 
 
 def test_quadratic_bounds_and_co_coercivity_witnesses():
