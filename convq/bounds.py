@@ -32,7 +32,6 @@ __all__ = [
     "lp_alpha0",
     "ratq_mse_bound",
     "minimax_rate",
-    "PACKING_C2",
     "unquantized_upper",
     "unquantized_lower",
     "quantized_upper",
