@@ -34,7 +34,23 @@ def _name(q):
     return repr(q)
 
 
-class Comparison(Result):
+class _TableResult(Result):
+    """A result whose ``rows`` print as its :meth:`table` (on their own lines, indented)."""
+
+    def _repr_value(self, key, value):
+        if key == "rows":
+            return "\n" + "\n".join("    " + line for line in self.table().splitlines())
+        return super()._repr_value(key, value)
+
+    def table(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _table(head, lines):
+    return "\n".join([head, "-" * len(head), *lines])
+
+
+class Comparison(_TableResult):
     """Result of :func:`compare`: a dict with attribute access (``c.rows == c["rows"]``)
     whose repr shows the rows as :meth:`table` does.
 
@@ -50,8 +66,6 @@ class Comparison(Result):
     _order = ("method", "T", "repeats", "problem", "rows", "traces")
 
     def _repr_value(self, key, value):
-        if key == "rows":
-            return "\n" + "\n".join("    " + line for line in self.table().splitlines())
         if key == "traces":
             return f"dict of {len(value)} traces ({', '.join(map(str, value))})"
         return super()._repr_value(key, value)
@@ -201,7 +215,7 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
     return Comparison(rows=rows, traces=traces, problem=problem, T=T, method=method, repeats=repeats)
 
 
-class BudgetComparison(Result):
+class BudgetComparison(_TableResult):
     """Result of :func:`compare_budgets`: the section 7 trade-off at fixed T.
 
     rows : list of dicts, one per budget: ``r``, ``name`` (the quantizer
@@ -216,19 +230,14 @@ class BudgetComparison(Result):
     _order = ("T", "p", "d", "rows", "comparison")
 
     def _repr_value(self, key, value):
-        if key == "rows":
-            return "\n" + "\n".join("    " + line for line in self.table().splitlines())
         if key == "comparison":
             return f"Comparison of {len(value.rows)} runs"
         return super()._repr_value(key, value)
 
     def table(self) -> str:
-        head = f"{'r':>8} {'bits':>8} {'quantizer':<44} {'subopt (mean +- 95%)':>24} {'lower':>9} {'upper':>9}"
-        lines = [head, "-" * len(head)]
-        for r in self.rows:
-            lines.append(f"{r['r']:>8} {r['bits_per_step']:>8} {r['name'][:44]:<44} {r['subopt_mean']:>12.4g} +- "
-                         f"{r['subopt_ci95']:<9.2g} {r['lower']:>9.3g} {r['upper']:>9.3g}")
-        return "\n".join(lines)
+        return _table(f"{'r':>8} {'bits':>8} {'quantizer':<44} {'subopt (mean +- 95%)':>24} {'lower':>9} {'upper':>9}",
+                      [f"{r['r']:>8} {r['bits_per_step']:>8} {r['name'][:44]:<44} {r['subopt_mean']:>12.4g} +- "
+                       f"{r['subopt_ci95']:<9.2g} {r['lower']:>9.3g} {r['upper']:>9.3g}" for r in self.rows])
 
 
 def _explicit_lower(bounds, T, r, d, p, D, B):
