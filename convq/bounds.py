@@ -238,7 +238,8 @@ def unquantized_upper(T, d, p, D, B, c1=1.0):
     * p in [1, 2):  c1 sqrt(log2 d) D B / sqrt(T)
 
     Attained by projected SGD (p >= 2, Remark 4) and mirror descent (p < 2, Remark 3).
-    ``minimax_rate`` (U(T, p), eq. (4)) is this bound with c1 replaced by 4 c1."""
+    ``minimax_rate`` (U(T, p), eq. (4)) is this bound with c1 replaced by 4 c1. For p < 2
+    and d = 1 the formula's sqrt(log2 d) is 0 (the theorem is meant for d >= 2)."""
     T, d, p, D, B = _TdpDB(T, d, p, D, B)
     c1 = check_positive(c1, "c1")
     return c1 * _rate_factor(d, p) * D * B / math.sqrt(T)

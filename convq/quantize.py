@@ -787,7 +787,7 @@ class CoordinateSampling(Quantizer):
         bound = self.bound
         if math.isfinite(bound):
             nrm = float(np.linalg.norm(y, ord=self.norm_order))
-            if nrm > bound * (1 + 1e-9):
+            if nrm > bound * (1.0 if isinstance(self.inner, CUQ) else 1 + 1e-9):   # inner's own slack
                 raise ValueError(f"y must satisfy ||y||_{self.norm_order:g} <= {bound:g} ({self!r}), got "
                                  f"||y|| = {nrm:.6g}")
         d = y.shape[0]
