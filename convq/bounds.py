@@ -4,7 +4,9 @@ Two families live here:
 
 * quantization: the precision and bit counts of Mayekar & Tyagi, "Limits on Gradient
   Compression for Stochastic Optimization" (Theorem 3.1, Theorems 4.1 and 4.2, the
-  minimax rate U(T, p)) -- section "Quantization bounds" below;
+  minimax rate U(T, p)) -- section "Quantization bounds" below -- and its error bounds
+  (Theorems 2.2 and 2.3, the section 6 lower bounds with the steps of their proofs,
+  r*(T, p) both ways, the section 7 trade-off for a bit budget) -- section "Error bounds";
 * first-order methods: the rates of the lecture slides "Gradient method" (after
   L. Vandenberghe's EE236C notes, "Analysis of gradient method") -- section "Rate bounds"
   at the end.
@@ -30,6 +32,19 @@ __all__ = [
     "lp_alpha0",
     "ratq_mse_bound",
     "minimax_rate",
+    "unquantized_upper",
+    "unquantized_lower",
+    "quantized_upper",
+    "quantized_lower",
+    "mi_paninski",
+    "mi_bernoulli",
+    "fano_lower",
+    "hard_instance_delta",
+    "hard_instance_lower",
+    "rstar_lower",
+    "rstar_upper",
+    "tradeoff_upper",
+    "tradeoff_lower",
     "gd_sublinear_bound",
     "gd_linear_rate",
     "gd_linear_bound",
@@ -164,21 +179,283 @@ def ratq_mse_bound(B, s, levels):
 
 
 def minimax_rate(T, d, p, D, B, c1=1.0):
-    """The benchmark accuracy U(T, p) of eq. (4):
+    """The benchmark accuracy U(T, p) of eq. (4): Theorem 2.2's upper bound with 4 c1,
 
     * p in [2, inf]: 4 c1 d^(1/2 - 1/p) D B / sqrt(T)
     * p in [1, 2):   4 c1 sqrt(log2 d) D B / sqrt(T)
     """
+    return unquantized_upper(T, d, p, D, B, 4 * check_positive(c1, "c1"))
+
+
+# ---------------------------------------------------------------------------------------
+# Error bounds (Mayekar & Tyagi): Theorems 2.2 and 2.3 (unquantized and quantized upper
+# bounds), the section 6 lower bounds (Theorems 6.1 and 6.2 with the steps of their proof),
+# r*(T, p) both ways, and the section 7 trade-off E0*(T, r, p) for a bit budget r.
+# ---------------------------------------------------------------------------------------
+
+#: c2 of section 6: a d/4-packing of {-1, 1}^d in Hamming distance with 2^(c2 d) points.
+#: The Gilbert-Varshamov argument gives c2 = 1 - h(1/4) (h the binary entropy): a maximal
+#: packing's Hamming balls of radius d/4 cover {-1, 1}^d and each holds at most
+#: 2^(d h(1/4)) points.
+PACKING_C2 = 1.0 + 0.25 * math.log2(0.25) + 0.75 * math.log2(0.75)
+
+_KINDS = ("paninski", "bernoulli")
+
+
+def _rate_factor(d, p):
+    """The dimension factor of Theorem 2.2's rates: d^(1/2 - 1/p) for p >= 2 (d^(1/2) for
+    p = inf), sqrt(log2 d) for p in [1, 2)."""
+    if p >= 2:
+        return d ** (0.5 if math.isinf(p) else 0.5 - 1.0 / p)
+    return math.sqrt(math.log2(d))
+
+
+def _TdpDB(T, d, p, D, B):
+    return (check_int(T, "T", minimum=1), check_int(d, "d", minimum=1), _p_value(p),
+            check_positive(D, "D"), check_positive(B, "B"))
+
+
+def _budget(r):
+    """A bit budget: an int >= 1."""
+    return check_int(r, "r", minimum=1)
+
+
+def _min_pow2(r, d):
+    """min(2^r, d) without forming 2^r for a huge r."""
+    return d if r >= d.bit_length() else min(d, 1 << r)
+
+
+def _kind(kind):
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+    return kind
+
+
+def unquantized_upper(T, d, p, D, B, c1=1.0):
+    """Theorem 2.2, upper bound on E0*(T, inf, p) (no quantization):
+
+    * p >= 2:       c1 d^(1/2 - 1/p) D B / sqrt(T)
+    * p in [1, 2):  c1 sqrt(log2 d) D B / sqrt(T)
+
+    Attained by projected SGD (p >= 2, Remark 4) and mirror descent (p < 2, Remark 3).
+    ``minimax_rate`` (U(T, p), eq. (4)) is this bound with c1 replaced by 4 c1. For p < 2
+    and d = 1 the formula's sqrt(log2 d) is 0 (the theorem is meant for d >= 2)."""
+    T, d, p, D, B = _TdpDB(T, d, p, D, B)
+    c1 = check_positive(c1, "c1")
+    return c1 * _rate_factor(d, p) * D * B / math.sqrt(T)
+
+
+def unquantized_lower(T, d, p, D, B, c0=1.0):
+    """Theorem 2.2, lower bound on E0*(T, inf, p):
+
+    * p >= 2:       c0 d^(1/2 - 1/p) D B / sqrt(T)
+    * p in [1, 2):  c0 D B / sqrt(T)
+    """
+    T, d, p, D, B = _TdpDB(T, d, p, D, B)
+    c0 = check_positive(c0, "c0")
+    f = _rate_factor(d, p) if p >= 2 else 1.0
+    return c0 * f * D * B / math.sqrt(T)
+
+
+def quantized_upper(T, d, p, D, alpha0, c1=1.0):
+    """Theorem 2.3: the error of the algorithm of Remarks 3/4 fed gradients quantized by
+    an unbiased Q is at most
+
+    * p >= 2:       c1 d^(1/2 - 1/p) D alpha0(Q; p) / sqrt(T)
+    * p in [1, 2):  c1 sqrt(log2 d) D alpha0(Q; p) / sqrt(T)
+
+    i.e. Theorem 2.2's upper bound with B replaced by alpha0 (``q.alpha0(d)`` of a convq
+    quantizer)."""
+    return unquantized_upper(T, d, p, D, check_positive(alpha0, "alpha0"), c1)
+
+
+def quantized_lower(T, r, d, p, D, B, c0=1.0):
+    """Lower bound on E0*(T, r, p) for r-bit quantizers, section 6:
+
+    * p >= 2 (Theorem 6.1):
+      max(c0 D B d^(1/2 - 1/p) / sqrt(T) * sqrt(d / min(d, 2^r)),
+          c0 D B / sqrt(T) * sqrt(d / min(d, r)))
+    * p in [1, 2) (Theorem 6.2):  c0 D B / sqrt(T) * sqrt(d / min(d, r))
+
+    The first term comes from the Paninski-type construction, the second from the
+    Bernoulli-product one (:func:`hard_instance_lower` gives each with the explicit
+    constants of the proof). For r >= d it is Theorem 2.2's lower bound (p >= 2)."""
+    T, d, p, D, B = _TdpDB(T, d, p, D, B)
+    r = _budget(r)
+    c0 = check_positive(c0, "c0")
+    base = c0 * D * B / math.sqrt(T)
+    second = base * math.sqrt(d / min(d, r))
+    if p < 2:
+        return second
+    return max(base * _rate_factor(d, p) * math.sqrt(d / _min_pow2(r, d)), second)
+
+
+def mi_paninski(delta, r, d):
+    """First lower bound of Theorem 6.1, the information step: an r-bit quantizer of the
+    Paninski-type oracle (outputs +-B e_i w.p. (1 +- 2 delta alpha_i)/(2d)) leaks
+
+        I(V; Q(Y)) <= delta^2 min(2^r, d) / d
+
+    per sample (the chi-square contraction bound of Acharya, Canonne & Tyagi, "Inference
+    under Information Constraints I")."""
+    delta = _delta(delta)
+    r = _budget(r)
+    d = check_int(d, "d", minimum=1)
+    return delta * delta * _min_pow2(r, d) / d
+
+
+def mi_bernoulli(delta, r, d):
+    """Second lower bound of Theorem 6.1, the information step: an r-bit quantizer of the
+    Bernoulli-product oracle (independent coordinates +-B/d^(1/q), P(+) = (1 + 2 delta
+    alpha_i)/2) leaks
+
+        I(V; Q(Y)) <= 360 delta^2 min(r, d)
+
+    per sample (the strong data processing inequality of Duchi, Jordan, Wainwright & Zhang,
+    "Optimality guarantees for distributed statistical estimation", Proposition 2)."""
+    delta = _delta(delta)
+    r = _budget(r)
+    d = check_int(d, "d", minimum=1)
+    return 360.0 * delta * delta * min(r, d)
+
+
+def _delta(delta):
+    delta = check_positive(delta, "delta")
+    if delta > 0.5:
+        raise ValueError(f"delta must be in (0, 1/2] (the oracle's probabilities (1 +- 2 delta)/2), got {delta}")
+    return delta
+
+
+def _c2(c2):
+    c2 = check_positive(c2, "c2")
+    if c2 > 1:
+        raise ValueError(f"c2 must be in (0, 1] (a packing of {{-1, 1}}^d has at most 2^d points), got {c2}")
+    return c2
+
+
+def fano_lower(scale, T, mi, d, c2=PACKING_C2):
+    """The Fano step of Theorem 6.1's proof:
+
+        E[f_alpha(x_T) - f_alpha(x*)] >= scale (1 - (T I(V; Q(Y)) + 1) / log|V|),
+
+    log|V| = c2 d, with ``scale`` = D B delta / (4 d^(1/p)) (first bound) or D B delta / 4
+    (second bound) and ``mi`` the per-sample information. Clipped at 0 (the bound is
+    vacuous once T I + 1 >= log|V|)."""
+    scale = check_positive(scale, "scale", allow_zero=True)
     T = check_int(T, "T", minimum=1)
+    mi = check_positive(mi, "mi", allow_zero=True)
+    d = check_int(d, "d", minimum=1)
+    c2 = _c2(c2)
+    return max(0.0, scale * (1.0 - (T * mi + 1.0) / (c2 * d)))
+
+
+def _info_per_delta2(kind, r, d):
+    """I(V; Q(Y)) / delta^2 of the construction ``kind`` (both bounds are quadratic in delta)."""
+    return mi_paninski(0.5, r, d) / 0.25 if kind == "paninski" else mi_bernoulli(0.5, r, d) / 0.25
+
+
+def hard_instance_delta(kind, T, r, d, c2=PACKING_C2):
+    """The delta in (0, 1/2] that maximises :func:`hard_instance_lower` ("the proof is
+    completed by maximizing the right-side over delta"): with the bound written
+    a delta (1 - b - c delta^2), b = 1/(c2 d) and c = T I(V; Q(Y))/(delta^2 c2 d), the
+    maximiser is sqrt((1 - b) / (3 c)), capped at 1/2 (and 1/2 when 1 - b <= 0)."""
+    kind = _kind(kind)
+    T = check_int(T, "T", minimum=1)
+    r = _budget(r)
+    d = check_int(d, "d", minimum=1)
+    c2 = _c2(c2)
+    b = 1.0 / (c2 * d)
+    c = T * _info_per_delta2(kind, r, d) / (c2 * d)
+    if b >= 1.0:
+        return 0.5
+    return min(0.5, math.sqrt((1.0 - b) / (3.0 * c)))
+
+
+def hard_instance_lower(kind, T, r, d, p, D, B, delta=None, c2=PACKING_C2):
+    """Theorem 6.1's two lower bounds with the explicit constants of their proofs, for the
+    hard instance ``kind`` with bias ``delta`` (default: :func:`hard_instance_delta`):
+
+    * ``"paninski"`` (first bound; the instance of
+      :func:`convq.stochastic.paninski_problem` with ``domain="box"``):
+      D B delta / (4 d^(1/p)) (1 - (T delta^2 min(2^r, d)/d + 1) / (c2 d));
+    * ``"bernoulli"`` (second bound, also Theorem 6.2 for p in [1, 2); the instance of
+      :func:`convq.stochastic.bernoulli_product_problem` with ``domain="box"``):
+      D B delta / 4 (1 - (360 T delta^2 min(r, d) + 1) / (c2 d)).
+
+    Every T-step protocol whose oracle outputs pass through an r-bit quantizer has an
+    expected error at least this large on the instance for some sign vector in the packing
+    (on average over a uniform one). The paper's display after the first bound drops
+    Fano's "+1"; it is kept here, so the value is the (smaller) one the argument proves.
+    Maximised over delta it is Theorem 6.1's ``c0 ... sqrt(d / min(d, .))`` form."""
+    kind = _kind(kind)
+    T, d, p, D, B = _TdpDB(T, d, p, D, B)
+    r = _budget(r)
+    delta = hard_instance_delta(kind, T, r, d, c2) if delta is None else _delta(delta)
+    if kind == "paninski":
+        scale = D * B * delta / (4.0 * d ** (0.0 if math.isinf(p) else 1.0 / p))
+        mi = mi_paninski(delta, r, d)
+    else:
+        scale = D * B * delta / 4.0
+        mi = mi_bernoulli(delta, r, d)
+    return fano_lower(scale, T, mi, d, c2)
+
+
+def _ratio(c0, c1):
+    c0 = check_positive(c0, "c0")
+    c1 = check_positive(c1, "c1")
+    if c0 > c1:
+        raise ValueError(f"Theorem 2.2 has c1 >= c0 > 0, got c0={c0} > c1={c1}")
+    return c0 / (4.0 * c1)
+
+
+def rstar_lower(T, d, p, c0=1.0, c1=1.0):
+    """Lower bound on r*(T, p) of eq. (3), the least r with E0*(T, r, p) <= U(T, p): the
+    least integer r >= 1 at which :func:`quantized_lower` drops to U(T, p) =
+    :func:`minimax_rate` (section 6 -> Theorem 3.1). With ratio = c0/(4 c1) that is
+
+    * p >= 2:       r >= (ratio d^(1/p))^2  and  2^r >= ratio^2 d;
+    * p in [1, 2):  r >= ratio^2 d / log2 d  (d >= 2);
+
+    the ceiling of :func:`precision_lower`. Independent of T (Remark 5)."""
+    check_int(T, "T", minimum=1)
     d = check_int(d, "d", minimum=1)
     p = _p_value(p)
-    D = check_positive(D, "D")
-    B = check_positive(B, "B")
-    c1 = check_positive(c1, "c1")
-    if p >= 2:
-        e = 0.5 if math.isinf(p) else 0.5 - 1.0 / p
-        return 4 * c1 * d ** e * D * B / math.sqrt(T)
-    return 4 * c1 * math.sqrt(math.log2(d)) * D * B / math.sqrt(T)
+    ratio = _ratio(c0, c1)
+    if p < 2:
+        if d < 2:
+            raise ValueError(f"U(T, p) is 0 for p < 2 and d = 1 (sqrt(log2 d)); r* needs d >= 2, got d={d}")
+        need = ratio * ratio * d / math.log2(d)
+    else:
+        need = max((ratio * d ** (0.0 if math.isinf(p) else 1.0 / p)) ** 2, math.log2(ratio * ratio * d))
+    return max(1, math.ceil(need * (1 - 1e-12)))
+
+
+def rstar_upper(T, d, p):
+    """Upper bound on r*(T, p) (Theorem 3.1): the quantizers of sections 4 and 5 reach
+    U(T, p) with ceil(:func:`precision_upper`) bits. Independent of T (Remark 5)."""
+    check_int(T, "T", minimum=1)
+    return math.ceil(precision_upper(d, p))
+
+
+def tradeoff_upper(T, r, d, p, D, B, c1=1.0):
+    """Section 7, upper bound on E0*(T, r, p) for a budget of r bits per gradient:
+    Theorem 2.3 with alpha0 of :func:`convq.quantize.for_budget` (r, p, d, B) -- SimQ+
+    with the largest k that fits r (p >= 2), coordinate sampling without replacement
+    composed with the section 5 quantizer (p in [1, 2)):
+
+        c1 d^(1/2 - 1/p) D alpha0 / sqrt(T)   or   c1 sqrt(log2 d) D alpha0 / sqrt(T).
+
+    Raises ValueError naming r when no quantizer fits r bits."""
+    from .quantize import for_budget
+    T, d, p, D, B = _TdpDB(T, d, p, D, B)
+    q = for_budget(_budget(r), p, d, B)
+    return quantized_upper(T, d, p, D, q.alpha0(d), c1)
+
+
+def tradeoff_lower(T, r, d, p, D, B, c0=1.0):
+    """Section 7, lower bound on E0*(T, r, p): the section 6 bound (Theorems 6.1/6.2),
+    which holds for every r (:func:`quantized_lower`)."""
+    return quantized_lower(T, r, d, p, D, B, c0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -77,7 +77,9 @@ __all__ = [
     "CUQ",
     "RATQ",
     "LpQuantizer",
+    "CoordinateSampling",
     "for_geometry",
+    "for_budget",
     "QSGD",
     "TernGrad",
     "ScaledSign",
@@ -271,6 +273,10 @@ class Quantizer:
             else:
                 raise TypeError(f"msg must be a Message, a (payload, d) pair or a bytes payload, got "
                                 f"{type(payload).__name__}")
+        return self._decode_payload(payload, d, engine)
+
+    def _decode_payload(self, payload, d, engine):
+        """Decode checked ``bytes`` for dimension ``d`` (the step after :meth:`decode`'s parsing)."""
         if resolve_engine(engine, True) == "python":
             return _twin().decode(self, payload, d)
         # the C binding checks len(payload) against bits(d) (DecodeError) and the output's
@@ -292,7 +298,11 @@ class Quantizer:
         _check_memory(n * row, f"{'encoding' if encode else 'quantizing'} n={n} rows of d={d}")
         r = _rows_per_stream(d)
         gens = spawn(rng, -(-n // r))
-        return _core._q_batch(self._spec, Y, n, r, gens, check_threads(threads), encode)
+        return self._batch_rows(Y, n, r, gens, check_threads(threads), encode)
+
+    def _batch_rows(self, Y, n, r, gens, threads, encode):
+        """Rows of :meth:`_batch`: row i on ``gens[i // r]`` (the C core, ``threads`` threads)."""
+        return _core._q_batch(self._spec, Y, n, r, gens, threads, encode)
 
     def sample(self, y, n, rng=None, threads=None) -> np.ndarray:
         """``n`` independent quantizations of one ``y`` as an ``(n, d)`` array.
@@ -624,6 +634,227 @@ class LpQuantizer(Quantizer):
         return f"p={_fmt_p(self.p)}, B={self.B:g}"
 
 
+_RANK_MAX = 2 ** 64  # index sets with at most this many values are sent by rank, others by a seed
+
+
+def _subset_rank(idx):
+    """Rank of a sorted index set in the combinatorial number system: sum_i C(c_i, i)."""
+    return sum(math.comb(int(c), i) for i, c in enumerate(idx, 1))
+
+
+def _subset_unrank(rank, n, t):
+    """The sorted t-subset of {0..n-1} with rank ``rank`` (< C(n, t)): greedily the largest
+    c_t with C(c_t, t) <= rank, then c_{t-1} < c_t for what is left, and so on."""
+    out = []
+    for i in range(t, 0, -1):
+        lo, hi = i - 1, n - 1          # C(i-1, i) = 0 <= rank
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if math.comb(mid, i) <= rank:
+                lo = mid
+            else:
+                hi = mid - 1
+        out.append(lo)
+        rank -= math.comb(lo, i)
+        n = lo
+    return np.array(out[::-1], dtype=np.int64)
+
+
+def _comb_capped(n, t, cap):
+    """C(n, t), or None when it exceeds ``cap`` (at most ~log2(cap) steps for t <= n/2)."""
+    c = 1
+    for i in range(t):
+        c = c * (n - i) // (i + 1)
+        if c > cap:
+            return None
+    return c
+
+
+class CoordinateSampling(Quantizer):
+    r"""CoordinateSampling(inner, s): uniform sampling of s coordinates without
+    replacement, scaled by d/s, with the sampled sub-vector quantized by ``inner``
+    (Mayekar & Tyagi, section 7: the precision trade-off for p in [1, 2)).
+
+    .. math::
+
+        S \subset [d],\ |S| = s \text{ uniform},\qquad
+        Q(y) = \frac{d}{s}\, \iota_S\big(Q_{\mathrm{in}}(y_S)\big),
+
+    :math:`\iota_S` putting the s values back at the indices S (zeros elsewhere).
+
+    * Unbiased when ``inner`` is: each i is in S with probability s/d, so
+      :math:`E\,Q(y) = \frac{d}{s} E_S[\iota_S(y_S)] = y`.
+    * :math:`\alpha_0 \le \frac{d}{s}\,\alpha_0(Q_{\mathrm{in}})` at dimension s: since
+      :math:`\|y_S\| \le \|y\|` in every norm, y_S is admissible for ``inner`` and
+      :math:`E\|Q(y)\|^2 = (d/s)^2\, E_S E\|Q_{\mathrm{in}}(y_S)\|^2 \le (d/s)^2 \alpha_0(Q_{\mathrm{in}})^2`.
+    * Admissible input: that of ``inner`` (``norm_order`` and ``bound`` are its own).
+
+    Message: the index set, then ``inner``'s message for dimension s. The set is sent as
+    whichever of S and its complement is smaller (t = min(s, d - s) indices): by its rank
+    in ``ceil(log2 C(d, t))`` bits when :math:`C(d, t) \le 2^{64}` (decoding rejects a rank
+    >= C(d, t)), otherwise as a 64-bit seed from which the t indices are drawn
+    (``numpy.random.Generator(PCG64(seed)).choice(d, t, replace=False)``). Bits:
+    ``index_bits(d) + inner.bits(s)``. With s >= d every coordinate is kept (no index
+    bits, no scaling). Encoding draws the index set first, then ``inner``'s draws.
+
+    This class runs in Python over ``inner``'s C core; ``engine=`` is passed on to
+    ``inner``; the batch methods run their rows one after another (``threads`` is checked
+    and otherwise ignored).
+
+    Parameters
+    ----------
+    inner : Quantizer
+        The quantizer of the sampled sub-vector (section 7: :func:`for_geometry` of p, B;
+        :func:`for_budget` builds it).
+    s : int >= 1
+        Coordinates sampled (min(s, d) at dimension d).
+    """
+
+    def __init__(self, inner, s):
+        from ._validation import check_quantizer
+        check_quantizer(inner, "inner", allow_none=False)
+        if not isinstance(inner, Quantizer) or isinstance(inner, CoordinateSampling):
+            raise TypeError(f"inner must be a convq quantizer other than CoordinateSampling, got {inner!r}")
+        self.inner = inner
+        self.s = check_int(s, "s", minimum=1, maximum=_DMAX)
+
+    @property
+    def unbiased(self):
+        return bool(self.inner.unbiased)
+
+    @property
+    def norm_order(self) -> float:
+        """``inner``'s: sampling never increases a norm."""
+        return self.inner.norm_order
+
+    @property
+    def bound(self) -> float:
+        """``inner``'s."""
+        return self.inner.bound
+
+    @property
+    def _spec(self):
+        """None: no C kernel of its own (the SGD loops then run it in Python)."""
+        return None
+
+    def _layout(self, d):
+        """(s, t, index bits, rank?) at dimension d."""
+        d = _dim(d)
+        s = min(self.s, d)
+        t = min(s, d - s)
+        c = _comb_capped(d, t, _RANK_MAX)
+        if c is None:
+            return s, t, 64, False
+        return s, t, (c - 1).bit_length(), True
+
+    def index_bits(self, d) -> int:
+        """Bits of the index field at dimension d."""
+        return self._layout(d)[2]
+
+    def bits(self, d) -> int:
+        s, _, ib, _ = self._layout(d)
+        return ib + self.inner.bits(s)
+
+    def params(self, d) -> dict:
+        s, t, ib, by_rank = self._layout(d)
+        return {"bits": ib + self.inner.bits(s), "s": s, "index_bits": ib,
+                "index_code": "rank" if by_rank else "seed", "scale": _dim(d) / s, "inner": self.inner.params(s)}
+
+    def alpha0(self, d):
+        """(d/s) ``inner.alpha0(s)`` (class docstring); None when ``inner`` defines none."""
+        s = self._layout(d)[0]
+        a = self.inner.alpha0(s)
+        return None if a is None else _dim(d) / s * a
+
+    # -- the index set ---------------------------------------------------------------
+    def _indices(self, d, field, s, t, by_rank):
+        """The sorted sampled indices S encoded by ``field`` (DecodeError if impossible)."""
+        if by_rank:
+            if field >= math.comb(d, t):
+                raise DecodeError(f"index rank {field} is not below C({d}, {t})")
+            T = _subset_unrank(field, d, t)
+        else:
+            T = np.sort(np.random.Generator(np.random.PCG64(field)).choice(d, t, replace=False))
+        if t == s:
+            return T
+        keep = np.ones(d, dtype=bool)
+        keep[T] = False
+        return np.flatnonzero(keep)
+
+    def _draw(self, y, gen):
+        """Check y, draw the index set: (field, S, s, d)."""
+        y = as_float_array(y, "y", ndim=1)
+        bound = self.bound
+        if math.isfinite(bound):
+            nrm = float(np.linalg.norm(y, ord=self.norm_order))
+            if nrm > bound * (1.0 if isinstance(self.inner, CUQ) else 1 + 1e-9):   # inner's own slack
+                raise ValueError(f"y must satisfy ||y||_{self.norm_order:g} <= {bound:g} ({self!r}), got "
+                                 f"||y|| = {nrm:.6g}")
+        d = y.shape[0]
+        s, t, _, by_rank = self._layout(d)
+        if by_rank:
+            T = np.sort(gen.choice(d, t, replace=False)) if t else np.zeros(0, np.int64)
+            field = _subset_rank(T)
+        else:
+            field = int(gen.integers(0, 2 ** 64, dtype=np.uint64))
+        return y, field, self._indices(d, field, s, t, by_rank), s, d
+
+    # -- one vector ------------------------------------------------------------------
+    def encode(self, y, rng=None, *, engine="auto") -> Message:
+        gen = as_generator(rng)
+        y, field, S, s, d = self._draw(y, gen)
+        inner = self.inner.encode(y[S], rng=gen, engine=engine)
+        ib = self.index_bits(d)
+        nbits = ib + inner.nbits
+        value = field | (int.from_bytes(inner.payload, "little") << ib)
+        return Message(value.to_bytes((nbits + 7) // 8, "little"), nbits, d)
+
+    def _decode_payload(self, payload, d, engine):
+        s, t, ib, by_rank = self._layout(d)
+        nbits = ib + self.inner.bits(s)
+        if len(payload) != (nbits + 7) // 8:
+            raise DecodeError(f"{self!r} sends {(nbits + 7) // 8} bytes for d={d}, got {len(payload)}")
+        value = int.from_bytes(payload, "little")
+        if value >> nbits:
+            raise DecodeError("non-zero padding bits after the message")
+        S = self._indices(d, value & ((1 << ib) - 1), s, t, by_rank)
+        z = self.inner.decode((value >> ib).to_bytes((nbits - ib + 7) // 8, "little"), s, engine=engine)
+        return self._place(z, S, d)
+
+    @staticmethod
+    def _place(z, S, d):
+        out = np.zeros(d)
+        out[S] = z if S.size == d else z * (d / S.size)
+        return out
+
+    def __call__(self, y, rng=None, *, engine="auto") -> np.ndarray:
+        gen = as_generator(rng)
+        y, _, S, _, d = self._draw(y, gen)
+        return self._place(self.inner(y[S], rng=gen, engine=engine), S, d)
+
+    def _batch_rows(self, Y, n, r, gens, threads, encode):
+        rows = [Y if Y.ndim == 1 else Y[i] for i in range(n)]
+        if encode:
+            nbytes = (self.bits(Y.shape[-1]) + 7) // 8
+            out = np.zeros((n, nbytes), dtype=np.uint8)
+            for i, y in enumerate(rows):
+                out[i] = np.frombuffer(self.encode(y, rng=gens[i // r]).payload, np.uint8)
+            return out
+        out = np.zeros((n, Y.shape[-1]))
+        for i, y in enumerate(rows):
+            out[i] = self(y, rng=gens[i // r])
+        return out
+
+    def __eq__(self, other):
+        return type(self) is type(other) and (self.inner, self.s) == (other.inner, other.s)
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.inner, self.s))
+
+    def _repr_args(self):
+        return f"{self.inner!r}, s={self.s}"
+
+
 def for_geometry(p, B, d):
     """The quantizer Theorem 3.1 prescribes for l_p geometry in dimension d.
 
@@ -638,6 +869,65 @@ def for_geometry(p, B, d):
     if p >= 2:
         return SimQPlus(B, p, k=math.ceil(d ** (2.0 / p)))
     return LpQuantizer(p, B)
+
+
+def _largest(fits, lo, hi):
+    """The largest n in [lo, hi] with fits(n), by bisection, given fits(lo)."""
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def for_budget(r, p, d, B=1.0):
+    """The quantizer that meets a budget of ``r`` bits per gradient in l_p geometry
+    (Mayekar & Tyagi, section 7, the precision trade-off E0*(T, r, p)):
+
+    * p = inf: :class:`SimQ` (B) (Theorem 4.1, alpha0 = B with ceil(log2(2d+1)) bits;
+      SimQ+ could only raise alpha0 to B sqrt(1 + 1/k));
+    * p in [2, inf): :class:`SimQPlus` (B, p, k) with the largest k whose message fits r
+      bits (k is the lever: alpha0 = sqrt(B^2 d^(2/p)/k + B^2), Theorem 4.2), at most
+      2^24 - d (the range coder's limit);
+    * p in [1, 2): :class:`LpQuantizer` (p, B) when its message fits r bits, else
+      :class:`CoordinateSampling` (LpQuantizer(p, B), s) with the largest s that fits
+      (alpha0 = (d/s) sqrt(12) B).
+
+    The result's ``bits(d) <= r`` and its ``alpha0(d)`` is the one Theorem 2.3 turns into
+    the upper bound :func:`convq.bounds.tradeoff_upper`. Raises ValueError naming r when
+    no such quantizer fits r bits (and naming d when SimQ+ cannot run at that d).
+    k is found by bisection (SimQ+'s bits grow with k), s by a scan down from min(d-1, r)
+    (the l_p quantizer's bits are not monotone in the dimension), so both are the largest.
+    """
+    r = check_int(r, "r", minimum=1)
+    p = _check_p(p, "p", minimum=1.0)
+    B = check_positive(B, "B")
+    d = _dim(d)
+    if math.isinf(p) or p >= 2:
+        least = SimQ(B) if math.isinf(p) else None
+        if least is None:
+            kmax = 2 ** 24 - d
+            if kmax < 1:
+                raise ValueError(f"SimQ+ needs d + k <= 2**24, so d must be < 2**24, got d={d}")
+            least = SimQPlus(B, p, k=1)
+        if least.bits(d) > r:
+            raise ValueError(f"r={r} bits per gradient is too few: {least!r} needs {least.bits(d)} bits at d={d}")
+        if math.isinf(p):
+            return least
+        return SimQPlus(B, p, k=_largest(lambda k: SimQPlus(B, p, k=k).bits(d) <= r, 1, kmax))
+    full = LpQuantizer(p, B)
+    if full.bits(d) <= r:
+        return full
+    least = CoordinateSampling(full, 1)
+    if least.bits(d) > r:
+        raise ValueError(f"r={r} bits per gradient is too few: sampling one coordinate needs {least.bits(d)} "
+                         f"bits at d={d}")
+    # LpQuantizer's bits are not monotone in the dimension (RATQ's padding), so scan down from
+    # the most coordinates r bits could carry (every coordinate costs at least one bit)
+    s = next(s for s in range(min(d - 1, r), 0, -1) if CoordinateSampling(full, s).bits(d) <= r)
+    return CoordinateSampling(full, s)
 
 
 # ---- baselines -------------------------------------------------------------------------

@@ -154,6 +154,36 @@ def _cases():
     add(B.ratq_mse_bound, dict(B=1.0, s=4, levels=8), "levels", [0, -1, "x", 2**63])
     add(B.minimax_rate, dict(T=100, d=16, p=2.0, D=1.0, B=1.0), "D", BAD_REAL + [-1.0, 0.0])
     add(B.minimax_rate, dict(T=100, d=16, p=2.0, D=1.0, B=1.0), "p", [math.nan, -math.inf, "x", None, 1j, 0.5])
+    # bounds: the error bounds (Theorems 2.2, 2.3, section 6, r*, section 7)
+    err = dict(T=100, d=16, p=2.0, D=1.0, B=1.0)
+    for fn, kw in [(B.unquantized_upper, err), (B.unquantized_lower, err),
+                   (B.quantized_upper, dict(T=100, d=16, p=2.0, D=1.0, alpha0=1.0)),
+                   (B.quantized_lower, dict(err, r=8)), (B.tradeoff_lower, dict(err, r=8)),
+                   (B.tradeoff_upper, dict(err, r=64)),
+                   (B.hard_instance_lower, dict(err, kind="bernoulli", r=8)),
+                   (B.rstar_lower, dict(T=100, d=16, p=2.0)), (B.rstar_upper, dict(T=100, d=16, p=2.0))]:
+        for arg in ("T", "d", "r"):
+            if arg in kw:
+                add(fn, kw, arg, [0, -1, 1.5, "x", None] + HUGE_INTS[2:])
+        for arg in ("D", "B", "alpha0", "c0", "c1", "delta"):
+            if arg in kw:
+                add(fn, kw, arg, BAD_REAL + [-1.0, 0.0])
+        add(fn, kw, "p", [math.nan, -math.inf, "x", None, 1j, 0.5])
+    add(B.tradeoff_upper, dict(err, r=64), "r", [1, 5])                 # no quantizer fits
+    add(B.hard_instance_lower, dict(err, kind="bernoulli", r=8), "kind", ["x", None, 3])
+    add(B.hard_instance_lower, dict(err, kind="bernoulli", r=8), "delta", [math.nan, math.inf, "x", 1j, -1.0, 0.0, 0.6])
+    add(B.hard_instance_lower, dict(err, kind="bernoulli", r=8), "c2", BAD_REAL + [-1.0, 0.0, 1.5])
+    add(B.hard_instance_delta, dict(kind="paninski", T=100, r=8, d=16), "kind", ["x", None, 3])
+    add(B.hard_instance_delta, dict(kind="paninski", T=100, r=8, d=16), "r", [0, -1, 1.5, "x", None])
+    add(B.rstar_lower, dict(T=100, d=16, p=2.0), "c0", BAD_REAL + [-1.0, 0.0, 2.0])
+    add(B.rstar_lower, dict(T=100, d=1, p=1.5), "d", [1])            # U(T, p) = 0 for p < 2, d = 1
+    add(B.mi_paninski, dict(delta=0.1, r=8, d=16), "delta", BAD_REAL + [-1.0, 0.0, 0.6])
+    add(B.mi_bernoulli, dict(delta=0.1, r=8, d=16), "r", [0, -1, 1.5, "x", None])
+    add(B.mi_bernoulli, dict(delta=0.1, r=8, d=16), "d", [0, -1, 1.5, "x", None])
+    add(B.fano_lower, dict(scale=1.0, T=10, mi=0.1, d=16), "scale", BAD_REAL + [-1.0])
+    add(B.fano_lower, dict(scale=1.0, T=10, mi=0.1, d=16), "mi", BAD_REAL + [-1.0])
+    add(B.fano_lower, dict(scale=1.0, T=10, mi=0.1, d=16), "T", [0, -1, 1.5, "x", None])
+    add(B.fano_lower, dict(scale=1.0, T=10, mi=0.1, d=16), "c2", BAD_REAL + [-1.0, 0.0, 1.5])
     add(B.gd_sublinear_bound, dict(k=10, t=0.1, r0=1.0), "k", [-1, "x", 2**63])
     add(B.gd_sublinear_bound, dict(k=10, t=0.1, r0=1.0), "t", BAD_REAL + [-1.0, 0.0])
     add(B.gd_sublinear_bound, dict(k=10, t=0.1, r0=1.0), "r0", BAD_REAL + [-1.0])
@@ -453,6 +483,12 @@ def _cases_models_stochastic():
     add(S.compare, cmp, "x0", _bad_arrays((8,), none_ok=True))
     add(S.compare, cmp, "record_every", [-1, 2**63, 1.5, "x"])
     add(S.compare, cmp, "progress", [3, "x"])
+    cb = dict(problem=prob, budgets=[16], T=10, repeats=2)
+    add(S.compare_budgets, cb, "budgets", [[], None, 3, "x", [0], [1.5], [2**63]])
+    add(S.compare_budgets, cb, "T", BAD_INT)
+    add(S.compare_budgets, cb, "repeats", BAD_INT)
+    add(S.compare_budgets, cb, "c0", [math.nan, -1.0, 0.0, "x", 2.0])   # 2.0: c0 > c1 = 1
+    add(S.compare_budgets, cb, "c1", [math.nan, -1.0, 0.0, "x", 0.5])
     # convexity
     quad = O.Quadratic(np.eye(3))
     add(CVX.check, dict(f=quad, n=10, rng=0), "f", [None, 3, "x"])
@@ -522,7 +558,7 @@ def test_sweep_covers_models_stochastic_convexity_torch():
         else:
             assert name in covered, f"convq.models.{name} is not in the sweep"
     for name in S.__all__:
-        if name in ("SGDResult", "Comparison"):
+        if name in ("SGDResult", "Comparison", "BudgetComparison"):
             continue  # result records
         assert name in covered, f"convq.stochastic.{name} is not in the sweep"
     for meth in ("LpBall.project", "LpBall.contains", "LpBall.diameter", "Box.project", "Box.contains",

@@ -20,7 +20,8 @@ Y = np.array([0.2, -0.1, 0.05, 0.0])          # inside every l_q ball of radius 
 BAD_INT = [0, -1, 1.5, "x", None, 1j] + HUGE_INTS
 BAD_POS = BAD_REAL + [-1.0, 0.0]
 _QUANTIZERS = [Q.SimQ(1.0), Q.SimQPlus(1.0), Q.CUQ(1.0, 8), Q.RATQ(1.0), Q.LpQuantizer(1.5), Q.QSGD(4),
-               Q.TernGrad(), Q.ScaledSign(), Q.TopK(2), Q.RandK(2), Q.Identity()]
+               Q.TernGrad(), Q.ScaledSign(), Q.TopK(2), Q.RandK(2), Q.Identity(),
+               Q.CoordinateSampling(Q.LpQuantizer(1.5), 2)]
 
 
 def _cases():
@@ -46,6 +47,15 @@ def _cases():
     add(Q.for_geometry, dict(p=2.0, B=1.0, d=4), "p", [math.nan, -math.inf, "x", None, 1j, [1.0], 0.5])
     add(Q.for_geometry, dict(p=2.0, B=1.0, d=4), "B", BAD_POS)
     add(Q.for_geometry, dict(p=2.0, B=1.0, d=4), "d", BAD_INT)
+    add(Q.CoordinateSampling, dict(inner=Q.LpQuantizer(1.5), s=2), "inner",
+        [None, 3, "x", Q.SimQ, Q.CoordinateSampling(Q.SimQ(1.0), 2)])
+    add(Q.CoordinateSampling, dict(inner=Q.LpQuantizer(1.5), s=2), "s", BAD_INT)
+    add(Q.for_budget, dict(r=64, p=1.5, d=4, B=1.0), "r", BAD_INT + [1, 2])      # 1, 2: nothing fits
+    add(Q.for_budget, dict(r=64, p=2.0, d=4, B=1.0), "r", [1, 3])
+    add(Q.for_budget, dict(r=64, p=1.5, d=4, B=1.0), "p", [math.nan, -math.inf, "x", None, 1j, [1.0], 0.5])
+    add(Q.for_budget, dict(r=64, p=1.5, d=4, B=1.0), "d", BAD_INT)
+    add(Q.for_budget, dict(r=10**9, p=2.0, d=2**24, B=1.0), "d", [2**24 + 5])  # SimQ+ needs d + k <= 2**24
+    add(Q.for_budget, dict(r=64, p=1.5, d=4, B=1.0), "B", BAD_POS)
     add(Q.QSGD, dict(levels=4), "levels", BAD_INT)
     add(Q.QSGD, dict(levels=4), "norm", ["l3", 3, None, math.nan])
     add(Q.TopK, dict(k=2), "k", BAD_INT)

@@ -27,7 +27,7 @@ def quantizers():
         Q.LpQuantizer(1, 1.0), Q.LpQuantizer(1.5, 1.0), Q.LpQuantizer(1.2, 3.0), Q.LpQuantizer(2, 1.0),
         Q.LpQuantizer(3, 1.0), Q.LpQuantizer(math.inf, 1.0),
         Q.QSGD(4), Q.QSGD(1, norm="inf"), Q.TernGrad(), Q.ScaledSign(), Q.TopK(5), Q.RandK(5),
-        Q.Identity(), Q.Identity("float32"),
+        Q.Identity(), Q.Identity("float32"), Q.CoordinateSampling(Q.LpQuantizer(1.5, 1.0), 3),
     ]
 
 

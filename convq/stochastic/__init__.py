@@ -8,7 +8,7 @@ noisy oracles over convq objectives, with computed almost-sure bounds), :mod:`.m
 (``sgd``, ``mirror_descent``).
 """
 from .domains import Box, LpBall, mirror_exponent, mirror_step
-from .compare import Comparison, compare
+from .compare import BudgetComparison, Comparison, compare, compare_budgets
 from .oracles import MinibatchOracle, NoisyOracle
 from .methods import SGDResult, mirror_descent, sgd, theory_step
 from .problems import LinearSignProblem, bernoulli_product_problem, paninski_problem
@@ -17,5 +17,5 @@ __all__ = [
     "Box", "LpBall", "mirror_exponent", "mirror_step",
     "LinearSignProblem", "bernoulli_product_problem", "paninski_problem",
     "SGDResult", "sgd", "mirror_descent", "theory_step",
-    "MinibatchOracle", "NoisyOracle", "Comparison", "compare",
+    "MinibatchOracle", "NoisyOracle", "Comparison", "compare", "BudgetComparison", "compare_budgets",
 ]

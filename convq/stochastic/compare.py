@@ -12,11 +12,11 @@ import numpy as np
 from .._result import Result
 from .._rng import spawn
 from .._params import Interval, Options, validate
-from .._validation import check_quantizer
+from .._validation import check_int, check_quantizer
 from .domains import LpBall
 from .methods import mirror_descent, mirror_exponent, sgd, theory_step
 
-__all__ = ["Comparison", "compare"]
+__all__ = ["Comparison", "compare", "BudgetComparison", "compare_budgets"]
 
 
 _COMPARE_CONSTRAINTS = {
@@ -34,7 +34,23 @@ def _name(q):
     return repr(q)
 
 
-class Comparison(Result):
+class _TableResult(Result):
+    """A result whose ``rows`` print as its :meth:`table` (on their own lines, indented)."""
+
+    def _repr_value(self, key, value):
+        if key == "rows":
+            return "\n" + "\n".join("    " + line for line in self.table().splitlines())
+        return super()._repr_value(key, value)
+
+    def table(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _table(head, lines):
+    return "\n".join([head, "-" * len(head), *lines])
+
+
+class Comparison(_TableResult):
     """Result of :func:`compare`: a dict with attribute access (``c.rows == c["rows"]``)
     whose repr shows the rows as :meth:`table` does.
 
@@ -50,8 +66,6 @@ class Comparison(Result):
     _order = ("method", "T", "repeats", "problem", "rows", "traces")
 
     def _repr_value(self, key, value):
-        if key == "rows":
-            return "\n" + "\n".join("    " + line for line in self.table().splitlines())
         if key == "traces":
             return f"dict of {len(value)} traces ({', '.join(map(str, value))})"
         return super()._repr_value(key, value)
@@ -199,3 +213,76 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
         for r in rows:
             r["factor"] = r["subopt_mean"] / base["subopt_mean"]
     return Comparison(rows=rows, traces=traces, problem=problem, T=T, method=method, repeats=repeats)
+
+
+class BudgetComparison(_TableResult):
+    """Result of :func:`compare_budgets`: the section 7 trade-off at fixed T.
+
+    rows : list of dicts, one per budget: ``r``, ``name`` (the quantizer
+        :func:`convq.quantize.for_budget` chose), ``bits_per_step`` (<= r), ``alpha0``,
+        ``subopt_mean``, ``subopt_ci95``, ``lower`` (:func:`convq.bounds.tradeoff_lower`),
+        ``lower_explicit`` (the larger of :func:`convq.bounds.hard_instance_lower` over the
+        constructions that apply to p: the same bound with the constants of the proof),
+        ``upper`` (:func:`convq.bounds.tradeoff_upper`).
+    comparison : the :class:`Comparison` of the runs (traces, finals).
+    """
+
+    _order = ("T", "p", "d", "rows", "comparison")
+
+    def _repr_value(self, key, value):
+        if key == "comparison":
+            return f"Comparison of {len(value.rows)} runs"
+        return super()._repr_value(key, value)
+
+    def table(self) -> str:
+        return _table(f"{'r':>8} {'bits':>8} {'quantizer':<44} {'subopt (mean +- 95%)':>24} {'lower':>9} {'upper':>9}",
+                      [f"{r['r']:>8} {r['bits_per_step']:>8} {r['name'][:44]:<44} {r['subopt_mean']:>12.4g} +- "
+                       f"{r['subopt_ci95']:<9.2g} {r['lower']:>9.3g} {r['upper']:>9.3g}" for r in self.rows])
+
+
+def _explicit_lower(bounds, T, r, d, p, D, B):
+    """Section 6 with the proof's constants: Paninski-type (p >= 2) and Bernoulli-product."""
+    kinds = ("paninski", "bernoulli") if p >= 2 else ("bernoulli",)
+    return max(bounds.hard_instance_lower(k, T, r, d, p, D, B) for k in kinds)
+
+
+def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, method=None) -> BudgetComparison:
+    """Mayekar & Tyagi, section 7: the error of quantized SGD (p >= 2) or mirror descent
+    (p < 2) at fixed T as the bit budget r per gradient varies, beside the bounds on
+    E0*(T, r, p).
+
+    For every r in ``budgets`` the quantizer is :func:`convq.quantize.for_budget` (r, p, d,
+    B) (SimQ+ with the largest k that fits for p >= 2, coordinate sampling composed with the
+    section 5 quantizer for p in [1, 2)), run by :func:`compare` with the step of Theorem
+    2.3 for its alpha0; the rows carry :func:`convq.bounds.tradeoff_lower` (section 6, with
+    ``c0``) and :func:`convq.bounds.tradeoff_upper` (Theorem 2.3, with ``c1``), where D is
+    the domain's l_p diameter and B the oracle's bound ``problem.q_bound``.
+
+    Parameters
+    ----------
+    problem : as for :func:`compare` (e.g. :func:`bernoulli_product_problem`).
+    budgets : sequence of ints >= 1, the budgets r (bits per gradient).
+    T, repeats, rng, method : as for :func:`compare`.
+    c0, c1 : the constants of Theorem 2.2 used in the bounds (c1 >= c0 > 0).
+    """
+    from .. import bounds
+    from ..quantize import for_budget
+    validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=None, progress=None))
+    if isinstance(budgets, (str, bytes)) or not hasattr(budgets, "__iter__"):
+        raise TypeError(f"budgets must be a sequence of bit budgets r, got {type(budgets).__name__}")
+    budgets = [check_int(r, f"budgets[{i}]", minimum=1) for i, r in enumerate(budgets)]
+    if not budgets:
+        raise ValueError("budgets is empty: give at least one bit budget r")
+    bounds._ratio(c0, c1)  # c1 >= c0 > 0
+    p, d, B = problem.p, problem.d, float(problem.q_bound)
+    D = problem.domain.diameter(d, norm=p)
+    quantizers = {f"r={r}": for_budget(r, p, d, B) for r in budgets}
+    comp = compare(problem, quantizers, T, repeats=repeats, rng=rng, method=method)
+    rows = []
+    for r, row in zip(budgets, comp.rows):
+        rows.append({"r": r, "name": repr(quantizers[row["name"]]), "bits_per_step": row["bits_per_step"],
+                     "alpha0": row["alpha0"], "subopt_mean": row["subopt_mean"], "subopt_ci95": row["subopt_ci95"],
+                     "lower": bounds.tradeoff_lower(T, r, d, p, D, B, c0),
+                     "lower_explicit": _explicit_lower(bounds, T, r, d, p, D, B),
+                     "upper": bounds.tradeoff_upper(T, r, d, p, D, B, c1)})
+    return BudgetComparison(rows=rows, comparison=comp, T=int(T), p=p, d=d)
