@@ -872,6 +872,7 @@ class AGUQ:
             raise ValueError(f"a = {self.a!r} is too close to 1: reaching DBL_MAX/2 from B = {self.B:g} "
                              f"takes {h_all} ranges, more than {_AGUQ_MAX_RANGES}")
         self.h = h_all if h is None else check_int(h, "h", minimum=1, maximum=h_all)
+        self._cuqs = {}
 
     # -- the ranges --------------------------------------------------------------------
     def _half(self, i):
@@ -885,7 +886,7 @@ class AGUQ:
     def _ranges_to_cover(self):
         """The smallest h with M_{h-1} = DBL_MAX/2."""
         top = 0.5 * _AGUQ_TOP
-        i = max(0, math.ceil(math.log(_AGUQ_TOP / self.B) / math.log(self.a)))
+        i = max(0, math.ceil((math.log(_AGUQ_TOP) - math.log(self.B)) / math.log(self.a)))
         if i > _AGUQ_MAX_RANGES:
             return i + 1
         while self._half(i) < top:
@@ -912,7 +913,11 @@ class AGUQ:
         return i
 
     def _cuq(self, i):
-        return CUQ(self._half(i), self.levels)
+        """CUQ(M_i/2, L), built once per range."""
+        q = self._cuqs.get(i)
+        if q is None:
+            q = self._cuqs[i] = CUQ(self._half(i), self.levels)
+        return q
 
     @staticmethod
     def _scalar(x):
@@ -936,7 +941,8 @@ class AGUQ:
 
     def variance_bound(self, x) -> float:
         """delta_i^2 / 4 >= Var Q(x)."""
-        return self.step(x) ** 2 / 4.0
+        h = 0.5 * self.step(x)
+        return h * h
 
     def mse_bound(self, S=None) -> float:
         """(B^2 + a^2 S^2) / (4 (L-1)^2) >= E(Q(G) - G)^2 for E G^2 <= S^2 (S = B by default)."""
@@ -956,10 +962,8 @@ class AGUQ:
         half = self._half(i)
         m = self._cuq(i).encode(np.array([x - half]), rng=rng)
         wi, wj = self._widths
-        j = int.from_bytes(m.payload, "little")
-        vals, widths = ([i, j], [wi, wj]) if wi else ([j], [wj])
-        payload, nbits = _coding().pack_fields(vals, widths)
-        return Message(payload, nbits, 1)
+        j = int.from_bytes(m.payload, "little")      # i, then j, LSB-first
+        return Message((i | j << wi).to_bytes((wi + wj + 7) // 8, "little"), wi + wj, 1)
 
     def decode(self, msg) -> float:
         """Decode a :class:`Message` (or its payload bytes); DecodeError for a wrong length, a
@@ -973,8 +977,12 @@ class AGUQ:
         else:
             payload, nbits = _payload(msg, "msg"), self.bits()
         wi, wj = self._widths
-        f = _coding().unpack_fields(payload, nbits, [wi, wj] if wi else [wj])
-        i, j = (int(f[0]), int(f[1])) if wi else (0, int(f[0]))
+        if len(payload) != (nbits + 7) // 8:
+            raise DecodeError(f"an AGUQ message has {(nbits + 7) // 8} bytes, got {len(payload)}")
+        v = int.from_bytes(payload, "little")
+        if v >> nbits:
+            raise DecodeError("AGUQ message: non-zero padding bits")
+        i, j = v & ((1 << wi) - 1), v >> wi
         if i >= self.h:
             raise DecodeError(f"AGUQ range index {i} is out of range 0..{self.h - 1}")
         half = self._half(i)
@@ -982,7 +990,7 @@ class AGUQ:
             raise DecodeError(f"AGUQ level {j} is out of range 0..{self.levels - 1}")
         if i > 0 and j < self._min_level(i):
             raise DecodeError(f"AGUQ level {j} lies in range {i - 1}; range {i} never sends it")
-        y = self._cuq(i).decode(j.to_bytes((wj + 7) // 8, "little"), 1)
+        y = _core._q_decode(self._cuq(i)._spec, j.to_bytes((wj + 7) // 8, "little"), 1)
         return float(y[0] + half)
 
     def _min_level(self, i):
@@ -1017,11 +1025,6 @@ class AGUQ:
 
     def __hash__(self):
         return hash(("AGUQ", self.B, self.a, self.levels, self.h))
-
-
-def _coding():
-    from . import coding
-    return coding
 
 
 def _payload(payload, name="msg"):
@@ -1158,9 +1161,11 @@ class GainShape(Quantizer):
     def _shape_kw(self, engine):
         return {"engine": engine} if isinstance(self.shape, Quantizer) else {}
 
-    def _split(self, y, gen):
-        """(gain field, factor n_hat/beta, shape input) of one vector; the gain's draws first."""
-        n = float(np.linalg.norm(y, ord=self._order))
+    def _split(self, y, gen, encode):
+        """(gain field if encode else the factor n_hat/beta, shape input) of one vector; the
+        gain's draws first."""
+        with np.errstate(over="ignore"):
+            n = float(np.linalg.norm(y, ord=self._order))
         if not math.isfinite(n):
             raise ValueError(f"y must have a finite norm, got ||y||_{self._order:g} = {n}")
         if isinstance(self.gain, str):
@@ -1171,15 +1176,13 @@ class GainShape(Quantizer):
                 if not np.isfinite(g32):
                     raise ValueError(f"y's gain ||y||/bound = {n / self._beta:g} does not fit a float32")
             gamma = float(g32)
-            field = int.from_bytes(np.array(g32, dtype="<f4").tobytes(), "little")
-            factor = gamma
+            out = int.from_bytes(np.array(g32, dtype="<f4").tobytes(), "little") if encode else gamma
         else:
-            m = self.gain.encode(n, rng=gen)
-            field = int.from_bytes(m.payload, "little")
-            factor = self.gain.decode(m) / self._beta
             gamma = float(np.nextafter(n / self._beta, np.inf))
+            out = (int.from_bytes(self.gain.encode(n, rng=gen).payload, "little") if encode
+                   else self.gain(n, rng=gen) / self._beta)
         s = y / gamma if n > 0 else np.zeros_like(y)
-        return field, factor, s
+        return out, s
 
     def _gain_factor(self, field):
         """n_hat / beta from the gain field (DecodeError for a value no encoder sends)."""
@@ -1210,7 +1213,7 @@ class GainShape(Quantizer):
         resolve_engine(engine, True)
         y = as_float_array(y, "y", ndim=1)
         gen = as_generator(rng)
-        field, _, s = self._split(y, gen)
+        field, s = self._split(y, gen, True)
         m = self.shape.encode(s, rng=gen, **self._shape_kw(engine))
         gb = self._gain_bits
         return Message(_join_bits(field, gb, m.payload, int(m.nbits)), gb + int(m.nbits), y.shape[0])
@@ -1227,7 +1230,7 @@ class GainShape(Quantizer):
         resolve_engine(engine, True)
         y = as_float_array(y, "y", ndim=1)
         gen = as_generator(rng)
-        field, factor, s = self._split(y, gen)
+        factor, s = self._split(y, gen, False)
         if isinstance(self.shape, Quantizer):
             qs = self.shape(s, rng=gen, engine=engine)
         else:
