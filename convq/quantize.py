@@ -1343,15 +1343,17 @@ def estimate_alpha0(q, sampler, n, rng=None, confidence=0.95, norm=2.0) -> Alpha
                 return q(y, rng=g)
             return np.asarray(q.decode(q.encode(y, rng=g)), dtype=float)
         Z = np.empty(n)
-        for k in range(n):
-            Z[k] = np.linalg.norm(draw(gen), ord=norm) ** 2
+        with np.errstate(over="ignore"):
+            for k in range(n):
+                Z[k] = np.linalg.norm(draw(gen), ord=norm) ** 2
     else:
         y = as_float_array(sampler, "sampler", ndim=1)
         if isinstance(q, Quantizer):
             Qy = q.sample(y, n, rng=gen)
         else:
             Qy = np.array([q.decode(q.encode(y, rng=gen)) for _ in range(n)], dtype=float)
-        Z = np.linalg.norm(Qy, ord=norm, axis=1) ** 2
+        with np.errstate(over="ignore"):
+            Z = np.linalg.norm(Qy, ord=norm, axis=1) ** 2
     if not np.all(np.isfinite(Z)):
         raise ValueError("||Q(Y)||^2 overflowed: the sampler's inputs are too large for a finite estimate")
     m = float(Z.mean())
