@@ -6,9 +6,10 @@ crash fails the test instead of killing pytest.
 For every decoder: valid messages (encoded from random admissible vectors), then mutated
 copies (1-4 random bit flips, random tails, all-zero/all-ones payloads) and fully random
 payloads, all of the right length, plus payloads one byte too short/long; every one goes
-through the C decoder (convq._core._q_decode_many). The decoder must return OK or
-DecodeError, never produce a non-finite value, and accept every valid message. Prints one
-line per decoder: name, payloads tried, fraction accepted.
+through the C decoder (convq._core._q_decode_many), or for the Python composites
+(GainShape, with a float32 or an AGUQ gain) through ``q.decode`` one payload at a time.
+The decoder must return OK or DecodeError, never produce a non-finite value, and accept
+every valid message. Prints one line per decoder: name, payloads tried, fraction accepted.
 """
 import math
 import sys
@@ -23,6 +24,8 @@ DECODERS = [
     Q.RATQ(1.0), Q.LpQuantizer(1.5, 1.0), Q.LpQuantizer(1.0, 1.0), Q.QSGD(3), Q.TernGrad(), Q.ScaledSign(),
     Q.TopK(4), Q.RandK(4), Q.Identity(), Q.Identity("float32"),
 ]
+# composites decoded in Python (the AGUQ's top range kept small, so that gain * shape stays finite)
+COMPOSITES = [Q.GainShape(Q.SimQ(1.0)), Q.GainShape(Q.RATQ(1.0, levels=8, h=5, s=3), gain=Q.AGUQ(2.0, levels=5, h=40))]
 DIMS = [1, 2, 3, 7, 33, 100]
 
 
@@ -38,11 +41,27 @@ def admissible(q, d, rng, n):
     elif isinstance(q, Q.RATQ):
         order, bound = 2.0, q.B
     else:
-        return Y
+        return Y * rng.exponential(10.0, (n, 1)) if isinstance(q, Q.GainShape) else Y
     A = np.abs(Y)
     nrm = A.max(axis=1) if math.isinf(order) else (A ** order).sum(axis=1) ** (1 / order)
     nrm[nrm == 0] = 1.0
     return Y / nrm[:, None] * bound * rng.uniform(0.3, 1.0, (n, 1))
+
+
+def decode_many(q, P, d):
+    """Status per payload row (0 OK, 5 DecodeError): the C batch decoder, or q.decode for a
+    composite (whose accepted outputs must be finite)."""
+    if not isinstance(q, Q.GainShape):
+        return _core._q_decode_many(q._spec, P, d)
+    st = np.zeros(P.shape[0], dtype=np.int64)
+    for i, row in enumerate(P):
+        try:
+            out = q.decode(row.tobytes(), d)
+        except Q.DecodeError:
+            st[i] = 5
+            continue
+        assert np.all(np.isfinite(out)), (q, d, "an accepted payload decoded to a non-finite value")
+    return st
 
 
 def fuzz(q, per_decoder, rng):
@@ -52,7 +71,7 @@ def fuzz(q, per_decoder, rng):
         nbytes = (q.bits(d) + 7) // 8
         Y = admissible(q, d, rng, 64)
         valid = np.stack([np.frombuffer(m.payload, np.uint8) for m in q.encode_batch(Y, rng=rng)])
-        st = _core._q_decode_many(q._spec, valid, d)
+        st = decode_many(q, valid, d)
         assert (st == 0).all(), (q, d, "a valid message was rejected", st)
         n = per_d
         P = valid[rng.integers(0, valid.shape[0], n)].copy()
@@ -71,7 +90,7 @@ def fuzz(q, per_decoder, rng):
             P[r, cut:] = rng.integers(0, 256, nbytes - cut, dtype=np.uint8)
         P[kind == 8] = 0
         P[kind == 9] = 255
-        st = _core._q_decode_many(q._spec, P, d)
+        st = decode_many(q, P, d)
         bad = np.setdiff1d(np.unique(st), [0, 5])
         assert bad.size == 0, (q, d, "decoder returned status", bad)
         tried += n
@@ -81,7 +100,7 @@ def fuzz(q, per_decoder, rng):
             if nbytes + delta < 0:
                 continue
             W = rng.integers(0, 256, (200, nbytes + delta), dtype=np.uint8)
-            st = _core._q_decode_many(q._spec, W, d)
+            st = decode_many(q, W, d)
             assert (st == 5).all(), (q, d, "wrong length accepted")
             tried += 200
     return tried, accepted
@@ -90,7 +109,7 @@ def fuzz(q, per_decoder, rng):
 def main():
     per_decoder = int(sys.argv[1])
     rng = np.random.default_rng(2026)
-    for q in DECODERS:
+    for q in DECODERS + COMPOSITES:
         tried, accepted = fuzz(q, per_decoder, rng)
         print(f"{q!r}\t{tried}\t{accepted / tried:.4f}")
     print("FUZZ OK")
