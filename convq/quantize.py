@@ -24,6 +24,13 @@ class                         admissible input            bits(d)
 ``LpQuantizer(p, B)``         ``||y||_q <= B``            Theorem 3.1 (see the class)
 ============================  ==========================  ===========================================
 
+Section 7 (gradients bounded in mean square only, Remark 1): :class:`GainShape` (shape,
+gain) sends the gain ``||y||`` as a float32 or through :class:`AGUQ` (the adaptive geometric
+uniform quantizer of Mayekar & Tyagi 2019, "RATQ: A Universal Fixed-Length Quantizer for
+Stochastic Optimization") and the shape ``y/||y||`` through any quantizer above; any finite
+y is admissible. :func:`estimate_alpha0` estimates :math:`\sqrt{E\|Q(Y)\|^2}` over a law of
+inputs by Monte Carlo, with a confidence interval.
+
 Baselines: :class:`QSGD`, :class:`TernGrad`, :class:`ScaledSign`, :class:`TopK`,
 :class:`RandK`, :class:`Identity`. Every class states its bits, ``unbiased`` and, where
 the paper defines it, ``alpha0(d)``: the bound on :math:`\sqrt{E\|Q(Y)\|^2}` in the norm
@@ -61,6 +68,8 @@ from . import _core
 from ._errors import DecodeError
 from ._lp import check_p as _check_p
 from ._lp import conjugate as _conj
+from ._lp import gain_bound as _gain_bound
+from ._lp import norm_order_of as _norm_order_of
 from ._rng import as_generator, spawn
 from ._spec import DMAX as _DMAX
 from ._spec import FLOAT32 as _FLOAT32
@@ -68,7 +77,7 @@ from ._spec import NORM_INF as _NORM_INF
 from ._spec import Kind, QuantizerSpec
 from ._engine import resolve_engine
 from ._result import Result
-from ._validation import as_float_array, check_int, check_positive, check_real, check_threads
+from ._validation import as_float_array, check_int, check_positive, check_quantizer, check_real, check_threads
 
 __all__ = [
     "Message",
@@ -1103,11 +1112,9 @@ class GainShape(Quantizer):
     def __init__(self, shape, gain="float32"):
         if isinstance(shape, GainShape):
             raise TypeError("shape must be a quantizer of the shape (e.g. SimQ(1.0)), got a GainShape")
-        from ._validation import check_quantizer
-        from ._lp import gain_bound, norm_order_of
         self.shape = check_quantizer(shape, "shape", allow_none=False)
-        self._order = norm_order_of(shape, "shape")
-        self._beta = gain_bound(shape)
+        self._order = _norm_order_of(shape, "shape")
+        self._beta = _gain_bound(shape)
         if isinstance(gain, str):
             if gain != "float32":
                 raise ValueError(f"gain must be 'float32' or an AGUQ(...), got {gain!r}")
@@ -1329,12 +1336,11 @@ def estimate_alpha0(q, sampler, n, rng=None, confidence=0.95, norm=2.0) -> Alpha
     Alpha0Estimate
     """
     from statistics import NormalDist
-    from ._lp import check_p
-    from ._validation import check_open_unit, check_quantizer
+    from ._validation import check_open_unit
     check_quantizer(q, "q", allow_none=False)
     n = check_int(n, "n", minimum=2, maximum=2 ** 40)
     confidence = check_open_unit(confidence, "confidence")
-    norm = check_p(norm, "norm", minimum=1.0)
+    norm = _check_p(norm, "norm", minimum=1.0)
     gen = as_generator(rng)
     if callable(sampler):
         def draw(g):
