@@ -837,9 +837,11 @@ class AGUQ:
 
     * Bias: :math:`E[Q(x) \mid x] = x` for every :math:`x \le M_{h-1}`. By default h is the
       smallest number of ranges whose top range reaches DBL_MAX/2 (about 9e307), so every
-      :math:`0 \le x \le` DBL_MAX/2 is admissible and Q is unbiased on it (the RATQ paper's AGUQ truncates
-      above its top range, which is where its bias comes from); with a smaller ``h`` an input
-      above :math:`M_{h-1}` (or DBL_MAX/2) raises ValueError.
+      :math:`0 \le x \le` DBL_MAX/2 is admissible and Q is unbiased on it. A fixed-length quantizer
+      with a finite top range must clip larger inputs, and clipping is what biases the
+      quantizers for mean-square bounded oracles ("Limits on Gradient Compression", section
+      7); here no input up to DBL_MAX/2 is clipped. With a smaller
+      ``h`` an input above :math:`M_{h-1}` raises ValueError instead of being clipped.
     * Variance: :math:`\mathrm{Var}\,Q(x) = (x - \ell)(\ell + \delta_i - x) \le \delta_i^2/4`
       (:math:`\ell` the grid point below x), and :math:`\delta_i \le \max(B, a x)/(L-1)`
       since :math:`M_i \le a M_{i-1} < a x` when i >= 1. Hence for a random gain G with
@@ -852,7 +854,8 @@ class AGUQ:
 
       (:meth:`mse_bound`, :meth:`second_moment_bound`; S = B by default).
 
-    With the defaults (B = 1, a = 2, 16 levels) the message has 11 + 4 = 15 bits.
+    With the defaults (B = 1, a = 2, 16 levels: h = 1024 ranges) the message has 10 + 4 = 14
+    bits.
 
     Parameters
     ----------
