@@ -24,6 +24,13 @@ class                         admissible input            bits(d)
 ``LpQuantizer(p, B)``         ``||y||_q <= B``            Theorem 3.1 (see the class)
 ============================  ==========================  ===========================================
 
+Section 7 (gradients bounded in mean square only, Remark 1): :class:`GainShape` (shape,
+gain) sends the gain ``||y||`` as a float32 or through :class:`AGUQ` (the adaptive geometric
+uniform quantizer of Mayekar & Tyagi 2019, "RATQ: A Universal Fixed-Length Quantizer for
+Stochastic Optimization") and the shape ``y/||y||`` through any quantizer above; any finite
+y is admissible. :func:`estimate_alpha0` estimates :math:`\sqrt{E\|Q(Y)\|^2}` over a law of
+inputs by Monte Carlo, with a confidence interval.
+
 Baselines: :class:`QSGD`, :class:`TernGrad`, :class:`ScaledSign`, :class:`TopK`,
 :class:`RandK`, :class:`Identity`. Every class states its bits, ``unbiased`` and, where
 the paper defines it, ``alpha0(d)``: the bound on :math:`\sqrt{E\|Q(Y)\|^2}` in the norm
@@ -61,13 +68,16 @@ from . import _core
 from ._errors import DecodeError
 from ._lp import check_p as _check_p
 from ._lp import conjugate as _conj
+from ._lp import gain_bound as _gain_bound
+from ._lp import norm_order_of as _norm_order_of
 from ._rng import as_generator, spawn
 from ._spec import DMAX as _DMAX
 from ._spec import FLOAT32 as _FLOAT32
 from ._spec import NORM_INF as _NORM_INF
 from ._spec import Kind, QuantizerSpec
 from ._engine import resolve_engine
-from ._validation import as_float_array, check_int, check_positive, check_threads
+from ._result import Result
+from ._validation import as_float_array, check_int, check_positive, check_quantizer, check_real, check_threads
 
 __all__ = [
     "Message",
@@ -87,6 +97,10 @@ __all__ = [
     "RandK",
     "Identity",
     "DecodeError",
+    "AGUQ",
+    "GainShape",
+    "estimate_alpha0",
+    "Alpha0Estimate",
 ]
 
 
@@ -251,6 +265,12 @@ class Quantizer:
         not trusted); malformed payloads raise :class:`convq.DecodeError`.
         ``engine="python"`` decodes with the NumPy twin (the same output, the same
         rejections)."""
+        payload, d = self._payload_and_d(msg, d)
+        return self._decode_payload(payload, d, engine)
+
+    def _payload_and_d(self, msg, d):
+        """decode's arguments as ``(payload bytes, d)``: a Message's ``nbits`` is checked
+        against ``bits(d)`` (DecodeError), the payload's type (TypeError naming msg)."""
         if isinstance(msg, Message):
             if d is not None and _dim(d) != msg.d:
                 raise ValueError(f"d={d} does not match the message's d={msg.d}")
@@ -265,15 +285,7 @@ class Quantizer:
         if d is None:
             raise TypeError("decode needs a Message, a (payload, d) pair, or payload and d")
         d = _dim(d)
-        if isinstance(payload, (bytearray, memoryview)):
-            payload = bytes(payload)
-        if not isinstance(payload, bytes):
-            if isinstance(payload, np.ndarray) and payload.dtype == np.uint8 and payload.ndim == 1:
-                payload = payload.tobytes()
-            else:
-                raise TypeError(f"msg must be a Message, a (payload, d) pair or a bytes payload, got "
-                                f"{type(payload).__name__}")
-        return self._decode_payload(payload, d, engine)
+        return _payload(payload), d
 
     def _decode_payload(self, payload, d, engine):
         """Decode checked ``bytes`` for dimension ``d`` (the step after :meth:`decode`'s parsing)."""
@@ -1083,3 +1095,569 @@ class Identity(Quantizer):
 
     def _repr_args(self):
         return f"dtype={self.dtype.name!r}"
+
+
+# ---- section 7: gain-shape quantization for mean-square bounded oracles ---------------------
+
+_DBL_MAX = float(np.finfo(np.float64).max)
+_AGUQ_TOP = 0.5 * _DBL_MAX   # the largest range: CUQ's grid arithmetic on [0, M] stays finite
+_DBL_MIN = float(np.finfo(np.float64).tiny)   # the smallest normal double
+_AGUQ_MAX_RANGES = 2 ** 20
+
+
+class AGUQ:
+    r"""Adaptive Geometric Uniform Quantizer for a non-negative scalar, the gain quantizer of
+    the gain-shape scheme for mean-square bounded oracles (Mayekar & Tyagi 2019, "RATQ: A
+    Universal Fixed-Length Quantizer for Stochastic Optimization"; Remark 1 and section 7 of
+    Mayekar & Tyagi, "Limits on Gradient Compression for Stochastic Optimization").
+
+    What this class implements: geometric dynamic ranges
+
+    .. math::
+
+        M_i = \min(B\,a^i,\ \mathrm{DBL\_MAX}/2), \qquad i = 0, \dots, h-1,
+
+    and, for an input :math:`x \ge 0`, the smallest range that contains it,
+    :math:`i(x) = \min\{i : x \le M_i\}`, then unbiased stochastic rounding of x to one of
+    its two neighbours on the uniform grid :math:`\{j\,\delta_i : j = 0..L-1\}`,
+    :math:`\delta_i = M_i/(L-1)` (L = ``levels``). The rounding is CUQ's
+    (:class:`CUQ` (M_i/2, L) applied to :math:`x - M_i/2`, then shifted back), so its
+    probabilities are exact to :math:`2^{-31}`. The message is i in
+    ``ceil(log2 h)`` bits, then j in ``ceil(log2 L)`` bits: ``bits()`` in all.
+
+    * Bias: :math:`E[Q(x) \mid x] = x` for every :math:`x \le M_{h-1}`. By default h is the
+      smallest number of ranges whose top range reaches DBL_MAX/2 (about 9e307), so every
+      :math:`0 \le x \le` DBL_MAX/2 is admissible and Q is unbiased on it. A fixed-length quantizer
+      with a finite top range must clip larger inputs, and clipping is what biases the
+      quantizers for mean-square bounded oracles ("Limits on Gradient Compression", section
+      7); here no input up to DBL_MAX/2 is clipped. With a smaller
+      ``h`` an input above :math:`M_{h-1}` raises ValueError instead of being clipped.
+    * Variance: :math:`\mathrm{Var}\,Q(x) = (x - \ell)(\ell + \delta_i - x) \le \delta_i^2/4`
+      (:math:`\ell` the grid point below x), and :math:`\delta_i \le \max(B, a x)/(L-1)`
+      since :math:`M_i \le a M_{i-1} < a x` when i >= 1. Hence for a random gain G with
+      :math:`E G^2 \le S^2`:
+
+      .. math::
+
+          E(Q(G) - G)^2 \le \frac{B^2 + a^2 S^2}{4 (L-1)^2}, \qquad
+          E\,Q(G)^2 \le S^2 + \frac{B^2 + a^2 S^2}{4 (L-1)^2}
+
+      (:meth:`mse_bound`, :meth:`second_moment_bound`; S = B by default).
+
+    With the defaults (B = 1, a = 2, 16 levels: h = 1024 ranges) the message has 10 + 4 = 14
+    bits.
+
+    Parameters
+    ----------
+    B : float > 0 (at least the smallest normal double)
+        The first range, and the mean-square bound of the gain the bounds assume.
+    a : float > 1
+        Ratio of successive ranges.
+    levels : int in 2..2**24
+        Grid points per range (L).
+    h : int >= 1, optional
+        Number of ranges (default: enough to reach DBL_MAX/2; at most 2**20).
+    """
+
+    unbiased = True
+
+    def __init__(self, B=1.0, a=2.0, levels=16, h=None):
+        self.B = check_positive(B, "B")
+        if self.B < _DBL_MIN:
+            raise ValueError(f"B must be at least the smallest normal double {_DBL_MIN:g}, got {self.B!r}")
+        self.a = check_real(a, "a")
+        if not self.a > 1.0:
+            raise ValueError(f"a must be > 1 (the ratio of successive ranges), got {self.a!r}")
+        self.levels = check_int(levels, "levels", minimum=2, maximum=2 ** 24)
+        h_all = self._ranges_to_cover()
+        if h_all > _AGUQ_MAX_RANGES:
+            raise ValueError(f"a = {self.a!r} is too close to 1: reaching DBL_MAX/2 from B = {self.B:g} "
+                             f"takes {h_all} ranges, more than {_AGUQ_MAX_RANGES}")
+        self.h = h_all if h is None else check_int(h, "h", minimum=1, maximum=h_all)
+        self._cuqs = {}
+
+    # -- the ranges --------------------------------------------------------------------
+    def _half(self, i):
+        """M_i / 2 (the CUQ bound of range i), computed the same way on both sides."""
+        try:
+            v = 0.5 * self.B * self.a ** i
+        except OverflowError:
+            v = math.inf
+        return min(v, 0.5 * _AGUQ_TOP)
+
+    def _ranges_to_cover(self):
+        """The smallest h with M_{h-1} = DBL_MAX/2."""
+        top = 0.5 * _AGUQ_TOP
+        i = max(0, math.ceil((math.log(_AGUQ_TOP) - math.log(self.B)) / math.log(self.a)))
+        if i > _AGUQ_MAX_RANGES:
+            return i + 1
+        while self._half(i) < top:
+            i += 1
+        while i > 0 and self._half(i - 1) >= top:
+            i -= 1
+        return i + 1
+
+    @property
+    def ranges(self) -> np.ndarray:
+        """The ranges M_0 <= ... <= M_{h-1}."""
+        return np.array([2.0 * self._half(i) for i in range(self.h)])
+
+    def _index(self, x):
+        """i(x) = min{i : x <= M_i} (ValueError naming x above the top range)."""
+        top = 2.0 * self._half(self.h - 1)
+        if x > top:
+            raise ValueError(f"x = {x!r} is above the top range M_{self.h - 1} = {top!r} of {self!r}")
+        i = 0 if x <= self.B else min(self.h - 1, math.ceil(math.log(x / self.B) / math.log(self.a)))
+        while i > 0 and x <= 2.0 * self._half(i - 1):
+            i -= 1
+        while x > 2.0 * self._half(i):
+            i += 1
+        return i
+
+    def _cuq(self, i):
+        """CUQ(M_i/2, L), built once per range."""
+        q = self._cuqs.get(i)
+        if q is None:
+            q = self._cuqs[i] = CUQ(self._half(i), self.levels)
+        return q
+
+    @staticmethod
+    def _scalar(x):
+        x = check_real(x, "x")
+        if x < 0:
+            raise ValueError(f"x must be >= 0 (a gain, e.g. a norm), got {x!r}")
+        return x
+
+    # -- sizes and bounds ----------------------------------------------------------------
+    @property
+    def _widths(self):
+        return (self.h - 1).bit_length(), (self.levels - 1).bit_length()
+
+    def bits(self) -> int:
+        """Fixed message length: ceil(log2 h) + ceil(log2 levels)."""
+        return sum(self._widths)
+
+    def step(self, x) -> float:
+        """delta_i = M_i/(L-1), the grid spacing of the range that x falls in."""
+        return 2.0 * self._half(self._index(self._scalar(x))) / (self.levels - 1)
+
+    def variance_bound(self, x) -> float:
+        """delta_i^2 / 4 >= Var Q(x)."""
+        h = 0.5 * self.step(x)
+        return h * h
+
+    def mse_bound(self, S=None) -> float:
+        """(B^2 + a^2 S^2) / (4 (L-1)^2) >= E(Q(G) - G)^2 for E G^2 <= S^2 (S = B by default)."""
+        S = self.B if S is None else check_positive(S, "S", allow_zero=True)
+        return (self.B ** 2 + self.a ** 2 * S ** 2) / (4.0 * (self.levels - 1) ** 2)
+
+    def second_moment_bound(self, S=None) -> float:
+        """S^2 + mse_bound(S) >= E Q(G)^2 for E G^2 <= S^2 (unbiased: E Q^2 = E G^2 + E(Q - G)^2)."""
+        S = self.B if S is None else check_positive(S, "S", allow_zero=True)
+        return S ** 2 + self.mse_bound(S)
+
+    # -- quantization ----------------------------------------------------------------------
+    def encode(self, x, rng=None) -> Message:
+        """Quantize a scalar x >= 0 to a :class:`Message` of ``bits()`` bits (d = 1)."""
+        x = self._scalar(x)
+        i = self._index(x)
+        half = self._half(i)
+        m = self._cuq(i).encode(np.array([x - half]), rng=rng)
+        wi, wj = self._widths
+        j = int.from_bytes(m.payload, "little")      # i, then j, LSB-first
+        return Message((i | j << wi).to_bytes((wi + wj + 7) // 8, "little"), wi + wj, 1)
+
+    def decode(self, msg) -> float:
+        """Decode a :class:`Message` (or its payload bytes); DecodeError for a wrong length, a
+        range index >= h, a level >= levels, a level its encoder cannot emit in that range
+        (below the previous range) or non-zero padding."""
+        if isinstance(msg, Message):
+            payload, nbits = msg.payload, msg.nbits
+            if msg.d != 1 or nbits != self.bits():
+                raise DecodeError(f"{self!r} messages have {self.bits()} bits and d = 1, got {nbits} bits, "
+                                  f"d = {msg.d}")
+        else:
+            payload, nbits = _payload(msg, "msg"), self.bits()
+        wi, wj = self._widths
+        if len(payload) != (nbits + 7) // 8:
+            raise DecodeError(f"an AGUQ message has {(nbits + 7) // 8} bytes, got {len(payload)}")
+        v = int.from_bytes(payload, "little")
+        if v >> nbits:
+            raise DecodeError("AGUQ message: non-zero padding bits")
+        i, j = v & ((1 << wi) - 1), v >> wi
+        if i >= self.h:
+            raise DecodeError(f"AGUQ range index {i} is out of range 0..{self.h - 1}")
+        half = self._half(i)
+        if j >= self.levels:
+            raise DecodeError(f"AGUQ level {j} is out of range 0..{self.levels - 1}")
+        if i > 0 and j < self._min_level(i):
+            raise DecodeError(f"AGUQ level {j} lies in range {i - 1}; range {i} never sends it")
+        y = _core._q_decode(self._cuq(i)._spec, j.to_bytes((wj + 7) // 8, "little"), 1)
+        return float(y[0] + half)
+
+    def _min_level(self, i):
+        """The lowest level the encoder sends in range i >= 1: the lower neighbour of
+        x > M_{i-1}, through CUQ's own operations (t = (x - M/2 + M/2) / delta, floored and
+        capped at L-2), each monotone in x."""
+        half, L = self._half(i), self.levels
+        inv = 1.0 / (2.0 * half / (L - 1))
+        t = ((2.0 * self._half(i - 1) - half) + half) * inv
+        return min(int(min(max(t, 0.0), L - 1.0)), L - 2)
+
+    def __call__(self, x, rng=None) -> float:
+        """Fast path, == decode(encode(x, rng)) bit for bit (the same draws)."""
+        x = self._scalar(x)
+        i = self._index(x)
+        half = self._half(i)
+        return float(self._cuq(i)(np.array([x - half]), rng=rng)[0] + half)
+
+    def sample(self, x, n, rng=None) -> np.ndarray:
+        """n independent quantizations of x (streams as in :meth:`Quantizer.sample`)."""
+        x = self._scalar(x)
+        i = self._index(x)
+        half = self._half(i)
+        return self._cuq(i).sample(np.array([x - half]), n, rng=rng)[:, 0] + half
+
+    def __repr__(self):
+        return f"AGUQ(B={self.B:g}, a={self.a:g}, levels={self.levels}, h={self.h})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and (self.B, self.a, self.levels, self.h) == (
+            other.B, other.a, other.levels, other.h)
+
+    def __hash__(self):
+        return hash(("AGUQ", self.B, self.a, self.levels, self.h))
+
+
+def _payload(payload, name="msg"):
+    """bytes from bytes, bytearray, memoryview or a 1-D uint8 array (TypeError naming ``name``)."""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    if isinstance(payload, np.ndarray) and payload.dtype == np.uint8 and payload.ndim == 1:
+        return payload.tobytes()
+    raise TypeError(f"{name} must be a Message, a (payload, d) pair or a bytes payload, got "
+                    f"{type(payload).__name__}")
+
+
+def _join_bits(head, hbits, tail, tbits):
+    """The bits of ``head`` (hbits wide) followed by those of the payload ``tail`` (tbits
+    wide), LSB-first, as ``ceil((hbits + tbits)/8)`` bytes with zero padding."""
+    if hbits % 8 == 0:
+        return head.to_bytes(hbits // 8, "little") + bytes(tail)
+    v = head | (int.from_bytes(tail, "little") << hbits)
+    return v.to_bytes((hbits + tbits + 7) // 8, "little")
+
+
+def _split_bits(payload, hbits, tbits):
+    """Inverse of :func:`_join_bits`: ``(head, tail)``; tail a bytes-like payload of
+    ``ceil(tbits/8)`` bytes (a view where hbits is whole bytes). DecodeError for a wrong
+    length; non-zero padding in the tail is left for the tail's decoder to reject."""
+    need = (hbits + tbits + 7) // 8
+    if len(payload) != need:
+        raise DecodeError(f"expected a {hbits + tbits}-bit payload ({need} bytes), got {len(payload)} bytes")
+    if hbits % 8 == 0:
+        k = hbits // 8
+        return int.from_bytes(bytes(payload[:k]), "little"), payload[k:]
+    v = int.from_bytes(bytes(payload), "little")
+    return v & ((1 << hbits) - 1), (v >> hbits).to_bytes((tbits + 7) // 8, "little")
+
+
+class GainShape(Quantizer):
+    r"""Gain-shape quantizer (Mayekar & Tyagi, Remark 1 and section 7): the gain
+    :math:`n = \|y\|_r` (r = ``shape.norm_order``) and the shape :math:`y/n` are quantized
+    separately, the shape by ``shape`` after scaling it to the shape quantizer's bound
+    :math:`\beta` (``shape.bound``; 1 for a quantizer that admits every finite vector):
+
+    .. math::
+
+        Q(y) = \frac{\hat n}{\beta}\; Q_s\!\Big(\frac{y}{\gamma}\Big), \qquad
+        \gamma \ge n/\beta \ \text{(so } \|y/\gamma\|_r \le \beta\text{)} .
+
+    * ``gain="float32"``: :math:`\gamma` is n/beta as a float32 rounded up one step, sent as
+      32 bits, and :math:`\hat n/\beta = \gamma` (the scheme the models, the DDP hook and
+      ``distributed.train(gain_shape=True)`` use);
+      :math:`E\,Q(y) = \gamma\,E\,Q_s(y/\gamma) = y`. Any finite y whose n/beta fits a float32.
+    * ``gain=AGUQ(...)``: :math:`\hat n` = AGUQ(n), drawn first, independently of the shape's
+      draws, and :math:`\gamma` = n/beta in float64 rounded up one step; then
+      :math:`E\,Q(y) = (n/\beta)\, y/\gamma = y\,(1 - \epsilon)` with :math:`0 \le \epsilon
+      \le 2^{-51}` (the rounding of gamma), i.e. unbiased to floating-point accuracy. For Y
+      with :math:`E\|Y\|_r^2 \le B^2` (B the AGUQ's), independence gives
+      :math:`E\|Q(Y)\|_2^2 \le E\hat n^2\, \alpha_0(Q_s)^2/\beta^2`, which is :meth:`alpha0`.
+
+    The message is the gain field (32 bits, or ``gain.bits()``) followed by the shape's
+    message: ``bits(d) = gain bits + shape.bits(d)``; a float32 gain must be finite and
+    non-negative, an AGUQ gain is checked by :meth:`AGUQ.decode`, the shape by its own
+    decoder (malformed payloads: :class:`convq.DecodeError`). A composite in Python over
+    the shape quantizer's C kernels: ``engine`` is passed on to the shape; ``sample`` and
+    the batch methods use the streams of :meth:`Quantizer.sample` row by row.
+
+    Use it wherever a quantizer goes: ``convq.stochastic.sgd(quantizer=...)`` (the Python
+    loop), ``convq.distributed.train``, ``convq.torch.quantized_hook`` and the models'
+    ``quantizer=``.
+
+    Parameters
+    ----------
+    shape : a quantizer with a bounded admissible set (any convq quantizer but a
+        GainShape, or an object with encode/decode/bits that states its norm)
+    gain : "float32" (default) or an :class:`AGUQ`
+    """
+
+    def __init__(self, shape, gain="float32"):
+        if isinstance(shape, GainShape):
+            raise TypeError("shape must be a quantizer of the shape (e.g. SimQ(1.0)), got a GainShape")
+        self.shape = check_quantizer(shape, "shape", allow_none=False)
+        self._order = _norm_order_of(shape, "shape")
+        self._beta = _gain_bound(shape)
+        if isinstance(gain, str):
+            if gain != "float32":
+                raise ValueError(f"gain must be 'float32' or an AGUQ(...), got {gain!r}")
+        elif not isinstance(gain, AGUQ):
+            raise TypeError(f"gain must be 'float32' or an AGUQ(...), got {type(gain).__name__}")
+        self.gain = gain
+
+    @property
+    def norm_order(self) -> float:
+        """The shape quantizer's norm: the gain is ``||y||`` in it."""
+        return self._order
+
+    @property
+    def bound(self) -> float:
+        """inf: every finite y is admissible."""
+        return math.inf
+
+    @property
+    def unbiased(self):
+        return bool(getattr(self.shape, "unbiased", False))
+
+    @property
+    def _spec(self):
+        """None: a Python composite (the SGD loop then runs in Python)."""
+        return None
+
+    @property
+    def _gain_bits(self):
+        return 32 if isinstance(self.gain, str) else self.gain.bits()
+
+    def bits(self, d) -> int:
+        """gain bits (32 or ``gain.bits()``) + ``shape.bits(d)``."""
+        return self._gain_bits + int(self.shape.bits(_dim(d)))
+
+    def params(self, d) -> dict:
+        """``bits``, ``gain_bits`` and ``shape_bits`` for dimension d."""
+        s = int(self.shape.bits(_dim(d)))
+        return {"bits": self._gain_bits + s, "gain_bits": self._gain_bits, "shape_bits": s}
+
+    def alpha0(self, d):
+        """With an AGUQ gain of bound B: sqrt(gain.second_moment_bound()) alpha0(shape)/beta,
+        the bound on sqrt(E||Q(Y)||^2) over Y with E||Y||_r^2 <= B^2 (see the class);
+        None with a float32 gain (no bound on the input) or a shape without alpha0."""
+        a0 = getattr(self.shape, "alpha0", None)
+        a0 = a0(_dim(d)) if callable(a0) else None
+        if isinstance(self.gain, str) or a0 is None:
+            return None
+        return math.sqrt(self.gain.second_moment_bound()) * a0 / self._beta
+
+    # -- the two halves --------------------------------------------------------------------
+    def _shape_kw(self, engine):
+        return {"engine": engine} if isinstance(self.shape, Quantizer) else {}
+
+    def _split(self, y, gen, encode):
+        """(gain field if encode else the factor n_hat/beta, shape input) of one vector; the
+        gain's draws first."""
+        with np.errstate(over="ignore"):
+            n = float(np.linalg.norm(y, ord=self._order))
+        if not math.isfinite(n):
+            raise ValueError(f"y must have a finite norm, got ||y||_{self._order:g} = {n}")
+        if isinstance(self.gain, str):
+            g32 = np.float32(0.0)
+            if n > 0:
+                with np.errstate(over="ignore"):
+                    g32 = np.nextafter(np.float32(n / self._beta), np.float32(np.inf))
+                if not np.isfinite(g32):
+                    raise ValueError(f"y's gain ||y||/bound = {n / self._beta:g} does not fit a float32")
+            gamma = float(g32)
+            out = int.from_bytes(np.array(g32, dtype="<f4").tobytes(), "little") if encode else gamma
+        else:
+            gamma = float(np.nextafter(n / self._beta, np.inf))
+            out = (int.from_bytes(self.gain.encode(n, rng=gen).payload, "little") if encode
+                   else self.gain(n, rng=gen) / self._beta)
+        s = y / gamma if n > 0 else np.zeros_like(y)
+        return out, s
+
+    def _gain_factor(self, field):
+        """n_hat / beta from the gain field (DecodeError for a value no encoder sends)."""
+        if isinstance(self.gain, str):
+            g = float(np.frombuffer(field.to_bytes(4, "little"), dtype="<f4")[0])
+            if not (math.isfinite(g) and g >= 0) or field >> 31:
+                raise DecodeError(f"the float32 gain must be finite and >= 0, got {g!r}")
+            return g
+        wb = self.gain.bits()
+        return self.gain.decode(field.to_bytes((wb + 7) // 8, "little")) / self._beta
+
+    def _decode_parts(self, payload, d, engine="auto"):
+        """``(factor, Q_s)`` with decode = factor * Q_s; ``payload`` bytes or a uint8 view
+        (decoded in place by a C shape quantizer, as the DDP hook and train need)."""
+        d = _dim(d)
+        sbits = int(self.shape.bits(d))
+        field, tail = _split_bits(payload, self._gain_bits, sbits)
+        factor = self._gain_factor(field)
+        if isinstance(self.shape, Quantizer):
+            if resolve_engine(engine, True) == "python":
+                return factor, self.shape.decode(_payload(tail, "msg"), d, engine="python")
+            return factor, _core._q_decode(self.shape._spec, tail, d)
+        return factor, np.asarray(self.shape.decode(Message(_payload(tail, "msg"), sbits, d)), dtype=float)
+
+    # -- the Quantizer interface -------------------------------------------------------------
+    def encode(self, y, rng=None, *, engine="auto") -> Message:
+        """Quantize y: the gain field, then the shape's message (see the class)."""
+        resolve_engine(engine, True)
+        y = as_float_array(y, "y", ndim=1)
+        gen = as_generator(rng)
+        field, s = self._split(y, gen, True)
+        m = self.shape.encode(s, rng=gen, **self._shape_kw(engine))
+        gb = self._gain_bits
+        return Message(_join_bits(field, gb, m.payload, int(m.nbits)), gb + int(m.nbits), y.shape[0])
+
+    def decode(self, msg, d=None, *, engine="auto") -> np.ndarray:
+        """Decode a Message, a ``(payload, d)`` pair or ``payload, d`` (DecodeError for a
+        malformed payload: wrong length, a bad gain, or what the shape's decoder rejects)."""
+        payload, d = self._payload_and_d(msg, d)
+        factor, qs = self._decode_parts(payload, d, engine)
+        return factor * qs
+
+    def __call__(self, y, rng=None, *, engine="auto") -> np.ndarray:
+        """Fast path, == decode(encode(y, rng)) bit for bit."""
+        resolve_engine(engine, True)
+        y = as_float_array(y, "y", ndim=1)
+        gen = as_generator(rng)
+        factor, s = self._split(y, gen, False)
+        if isinstance(self.shape, Quantizer):
+            qs = self.shape(s, rng=gen, engine=engine)
+        else:
+            qs = np.asarray(self.shape.decode(self.shape.encode(s, rng=gen)), dtype=float)
+        return factor * qs
+
+    def _batch(self, Y, n, d, rng, threads, encode):
+        d = _dim(d)
+        check_threads(threads)
+        nbytes = (self.bits(d) + 7) // 8
+        _check_memory(n * (nbytes if encode else 8 * d), f"{'encoding' if encode else 'quantizing'} n={n} rows "
+                      f"of d={d}")
+        r = _rows_per_stream(d)
+        gens = spawn(rng, -(-n // r))
+        out = np.empty((n, nbytes), dtype=np.uint8) if encode else np.empty((n, d))
+        for k in range(n):
+            y = Y[k] if Y.ndim == 2 else Y
+            if encode:
+                out[k] = np.frombuffer(self.encode(y, rng=gens[k // r]).payload, dtype=np.uint8)
+            else:
+                out[k] = self(y, rng=gens[k // r])
+        return out
+
+    def __eq__(self, other):
+        return type(self) is type(other) and (self.shape, self.gain) == (other.shape, other.gain)
+
+    def __hash__(self):
+        return hash(("GainShape", repr(self.shape), repr(self.gain)))
+
+    def _repr_args(self):
+        return f"{self.shape!r}, gain={self.gain!r}"
+
+
+def _wire_codec(quantizer, gain_shape):
+    """What a ``gain_shape=`` caller (``distributed.train``, the DDP hook, the models) sends
+    through: with True, ``GainShape(quantizer, "float32")``, or the quantizer itself when
+    it is already a GainShape; with False, the quantizer itself."""
+    if not gain_shape or isinstance(quantizer, GainShape):
+        return quantizer
+    return GainShape(quantizer, gain="float32")
+
+
+def _decode_scaled(q, payload, d):
+    """``(factor, y)`` with ``q.decode(payload, d) == factor * y``: factor 1 for a plain
+    quantizer, the gain for a GainShape. ``payload`` may be a uint8 view (a receive buffer's
+    row), which the C decoders read in place; the caller folds its own weight into the
+    factor before one multiplication."""
+    if isinstance(q, GainShape):
+        return q._decode_parts(payload, d)
+    return 1.0, _core._q_decode(q._spec, payload, d)
+
+
+# ---- alpha0 by Monte Carlo ---------------------------------------------------------------------
+
+class Alpha0Estimate(Result):
+    """Result of :func:`estimate_alpha0`.
+
+    Attributes
+    ----------
+    alpha0 : sqrt of the sample mean of ||Q(Y)||^2
+    low, high : the confidence interval for sqrt(E||Q(Y)||^2)
+    confidence : its nominal level
+    mean_sq, se : the sample mean of ||Q(Y)||^2 and its standard error
+    n : draws;  norm : the norm of Q(Y) (2, or q for p < 2);  method : how the interval is built
+    """
+
+    _order = ("alpha0", "low", "high", "confidence", "mean_sq", "se", "n", "norm", "method")
+
+
+def estimate_alpha0(q, sampler, n, rng=None, confidence=0.95, norm=2.0) -> Alpha0Estimate:
+    r"""Monte-Carlo estimate of :math:`\sqrt{E\|Q(Y)\|^2}` over a law of inputs Y, with a
+    confidence interval: the quantity that the paper's :math:`\alpha_0(Q; p)` bounds (its
+    supremum over the admissible laws; Mayekar & Tyagi, section 2.2). Evaluate it on a
+    quantizer's worst-case input family to check or to replace a closed form.
+
+    Method: :math:`Z_k = \|Q(Y_k)\|^2` for n independent pairs :math:`(Y_k, Q)`; the CLT
+    interval :math:`\bar Z \pm z_{(1+c)/2}\, s/\sqrt n` for :math:`E Z` (s the sample standard
+    deviation, z the normal quantile, c = ``confidence``), clipped at 0, then the square root
+    of both ends (a monotone map keeps the coverage). Asymptotic: it needs :math:`E Z^2 <
+    \infty` and n large enough for the mean of Z to be near normal (n >= a few hundred for
+    the quantizers here; heavier-tailed Z needs more).
+
+    Parameters
+    ----------
+    q : a quantizer (anything with encode, decode and bits)
+    sampler : array_like (d,) -- one fixed input (then ``q.sample`` draws the n quantizations
+        in one call when q is a convq quantizer) -- or a callable ``sampler(rng) -> y``
+        drawing one input from ``rng`` (a numpy Generator)
+    n : int >= 2, draws
+    rng : None, int or numpy.random.Generator
+    confidence : float in (0, 1)
+    norm : the norm of Q(Y): 2 (default; alpha0 for p >= 2) or the dual norm q for p < 2
+
+    Returns
+    -------
+    Alpha0Estimate
+    """
+    from statistics import NormalDist
+    from ._validation import check_open_unit
+    check_quantizer(q, "q", allow_none=False)
+    n = check_int(n, "n", minimum=2, maximum=2 ** 40)
+    confidence = check_open_unit(confidence, "confidence")
+    norm = _check_p(norm, "norm", minimum=1.0)
+    gen = as_generator(rng)
+    if callable(sampler):
+        def draw(g):
+            y = as_float_array(sampler(g), "sampler(rng)", ndim=1)
+            if isinstance(q, Quantizer):
+                return q(y, rng=g)
+            return np.asarray(q.decode(q.encode(y, rng=g)), dtype=float)
+        Z = np.empty(n)
+        with np.errstate(over="ignore"):
+            for k in range(n):
+                Z[k] = np.linalg.norm(draw(gen), ord=norm) ** 2
+    else:
+        y = as_float_array(sampler, "sampler", ndim=1)
+        if isinstance(q, Quantizer):
+            Qy = q.sample(y, n, rng=gen)
+        else:
+            Qy = np.array([q.decode(q.encode(y, rng=gen)) for _ in range(n)], dtype=float)
+        with np.errstate(over="ignore"):
+            Z = np.linalg.norm(Qy, ord=norm, axis=1) ** 2
+    if not np.all(np.isfinite(Z)):
+        raise ValueError("||Q(Y)||^2 overflowed: the sampler's inputs are too large for a finite estimate")
+    m = float(Z.mean())
+    se = float(Z.std(ddof=1)) / math.sqrt(n)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    return Alpha0Estimate(alpha0=math.sqrt(m), low=math.sqrt(max(m - z * se, 0.0)), high=math.sqrt(m + z * se),
+                          confidence=confidence, mean_sq=m, se=se, n=n, norm=norm,
+                          method="CLT interval for the mean of ||Q(Y)||^2, then sqrt")

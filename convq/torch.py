@@ -11,7 +11,10 @@ all-gathered as uint8 tensors, then every rank decodes the N messages and return
     g_hat = (1/N) sum_r gain_r Q(g_r / gain_r),   E[g_hat] = (1/N) sum_r g_r
 
 for an unbiased Q (section 7's gain-shape scheme: model gradients have no a-priori bound,
-so the shape ||g/gain||_q = B is always admissible). With ``gain_shape=False`` the bucket
+so the shape ||g/gain||_q = B is always admissible): the quantizer is wrapped in
+:class:`convq.quantize.GainShape` (q, gain="float32"). Another gain quantizer is one
+argument away: ``quantized_hook(GainShape(q, gain=AGUQ()))`` sends
+[status byte | AGUQ gain | shape payload] (a GainShape is sent as it is). With ``gain_shape=False`` the bucket
 goes to the quantizer as it is; a rank whose bucket is inadmissible (a norm over the
 quantizer's bound) sends a non-zero status byte and EVERY rank raises
 :class:`convq.distributed.DistributedError` naming it, instead of hanging.
@@ -21,13 +24,12 @@ Works with any backend that implements ``all_gather`` (gloo on CPU is tested).
 """
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
-from ._lp import gain_bound, norm_order_of
 from ._rng import as_generator, spawn
+from .quantize import _decode_scaled
 
 __all__ = ["quantized_hook", "QuantizedHook"]
 
@@ -55,7 +57,7 @@ class QuantizedHook:
     """
 
     def __init__(self, quantizer, rng=None, gain_shape=True, group=None):
-        from .quantize import Identity, Quantizer
+        from .quantize import Identity, Quantizer, _wire_codec
         if quantizer is None:
             quantizer = Identity("float64")
         if not isinstance(quantizer, Quantizer):
@@ -73,9 +75,8 @@ class QuantizedHook:
         self.group = group
         self._seed = rng
         self._gen = None
-        q = quantizer
-        self._order = norm_order_of(q)
-        self._bound = gain_bound(q)
+        # what goes on the wire: GainShape(quantizer, "float32") with gain_shape
+        self._codec = _wire_codec(quantizer, self.gain_shape)
         self.calls = self.bytes_sent = self.bytes_received = self.payload_bits = 0
         self.time_encode = self.time_decode = self.time_comm = 0.0
 
@@ -95,21 +96,14 @@ class QuantizedHook:
         return self._gen
 
     def _encode(self, g):
-        """[status | gain (float32, gain-shape only) | payload] for one flat bucket."""
-        q, d = self.quantizer, g.size
-        off = 1 + (4 if self.gain_shape else 0)
+        """[status | payload] for one flat bucket (with gain-shape the payload starts with
+        the float32 gain)."""
+        q, d = self._codec, g.size
+        off = 1
         nbytes = (q.bits(d) + 7) // 8
         buf = np.zeros(off + nbytes, dtype=np.uint8)
         try:
-            if self.gain_shape:
-                n = float(np.linalg.norm(g, ord=self._order))
-                if not math.isfinite(n):
-                    raise ValueError(f"the gradient bucket is not finite (||g||_q = {n})")
-                gain = np.float32(0.0) if n == 0.0 else np.nextafter(np.float32(n / self._bound), np.float32(np.inf))
-                msg = q.encode(g / float(gain) if n > 0 else np.zeros(d), rng=self._gen)
-                buf[1:off] = np.frombuffer(np.array(gain, dtype="<f4").tobytes(), dtype=np.uint8)
-            else:
-                msg = q.encode(g, rng=self._gen)
+            msg = q.encode(g, rng=self._gen)
             buf[off:] = np.frombuffer(msg.payload, dtype=np.uint8)
             err = None
         except ValueError as e:
@@ -140,9 +134,8 @@ class QuantizedHook:
         self.calls += 1
         self.bytes_sent += send.size
         self.bytes_received += (world - 1) * send.size
-        self.payload_bits += self.quantizer.bits(d) + (32 if self.gain_shape else 0)
-        q = self.quantizer
-        from . import _core
+        self.payload_bits += self._codec.bits(d)
+        q = self._codec
 
         def decode(f):
             f.wait()
@@ -164,9 +157,9 @@ class QuantizedHook:
                                        "every rank stops here", rank=r0, step=self.calls, detail=detail)
             acc = np.zeros(d)
             for b in bufs:
-                y = _core._q_decode(q._spec, b[off:], d)   # q.decode without a copy to bytes
-                if self.gain_shape:
-                    y *= float(np.frombuffer(b[1:off].tobytes(), dtype="<f4")[0])
+                gain, y = _decode_scaled(q, b[off:], d)   # q.decode without a copy to bytes
+                if gain != 1.0:
+                    y *= gain
                 acc += y
             acc *= 1.0 / world
             res = torch.from_numpy(acc).to(tensor.dtype).reshape(tensor.shape)
@@ -189,11 +182,13 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> Qua
 
     Parameters
     ----------
-    quantizer : a convq.quantize quantizer (None = Identity("float64"): raw float64)
+    quantizer : a convq.quantize quantizer (None = Identity("float64"): raw float64); a
+        :class:`convq.quantize.GainShape` (e.g. with an AGUQ gain) is sent as it is
     rng : None, int, numpy.random.SeedSequence or numpy.random.Generator; rank r uses child
         r of ``SeedSequence(rng).spawn(N)`` (for a Generator: child r of
         ``convq._rng.spawn(rng, N)``, so every rank must pass an equally seeded Generator)
-    gain_shape : bool, default True; False sends each bucket to the quantizer as it is
+    gain_shape : bool, default True: the quantizer becomes GainShape(quantizer, "float32");
+        False sends each bucket to the quantizer as it is
         (it must then be admissible; otherwise every rank raises DistributedError)
     group : process group (default: the ``state`` passed to ``register_comm_hook`` if it
         is a group, else the world)

@@ -6,9 +6,10 @@ crash fails the test instead of killing pytest.
 For every decoder: valid messages (encoded from random admissible vectors), then mutated
 copies (1-4 random bit flips, random tails, all-zero/all-ones payloads) and fully random
 payloads, all of the right length, plus payloads one byte too short/long; every one goes
-through the C decoder (convq._core._q_decode_many). The decoder must return OK or
-DecodeError, never produce a non-finite value, and accept every valid message. Prints one
-line per decoder: name, payloads tried, fraction accepted.
+through the C decoder (convq._core._q_decode_many), or for the Python composites
+(GainShape, with a float32 or an AGUQ gain) through ``q.decode`` one payload at a time.
+The decoder must return OK or DecodeError, never produce a non-finite value, and accept
+every valid message. Prints one line per decoder: name, payloads tried, fraction accepted.
 """
 import math
 import sys
@@ -24,6 +25,8 @@ DECODERS = [
     Q.TopK(4), Q.RandK(4), Q.Identity(), Q.Identity("float32"),
     Q.CoordinateSampling(Q.LpQuantizer(1.5, 1.0), 3),
 ]
+# composites decoded in Python (the AGUQ's top range kept small, so that gain * shape stays finite)
+COMPOSITES = [Q.GainShape(Q.SimQ(1.0)), Q.GainShape(Q.RATQ(1.0, levels=8, h=5, s=3), gain=Q.AGUQ(2.0, levels=5, h=40))]
 DIMS = [1, 2, 3, 7, 33, 100]
 
 
@@ -39,7 +42,7 @@ def admissible(q, d, rng, n):
     elif isinstance(q, Q.RATQ):
         order, bound = 2.0, q.B
     else:
-        return Y
+        return Y * rng.exponential(10.0, (n, 1)) if isinstance(q, Q.GainShape) else Y
     A = np.abs(Y)
     nrm = A.max(axis=1) if math.isinf(order) else (A ** order).sum(axis=1) ** (1 / order)
     nrm[nrm == 0] = 1.0
@@ -47,17 +50,19 @@ def admissible(q, d, rng, n):
 
 
 def decode_many(q, P, d):
-    """Status per payload row: the C batch decoder, or for a quantizer without a C kernel of
-    its own (CoordinateSampling, whose inner decoder is C) its Python decode: 0 accepted
-    (and finite), 5 DecodeError."""
+    """Status per payload row (0 OK, 5 DecodeError): the C batch decoder, or q.decode for a
+    composite without a C kernel of its own (GainShape, CoordinateSampling; accepted outputs
+    must be finite)."""
     if q._spec is not None:
         return _core._q_decode_many(q._spec, P, d)
     st = np.zeros(P.shape[0], dtype=np.int64)
     for i, row in enumerate(P):
         try:
-            assert np.isfinite(q.decode(row.tobytes(), d)).all(), (q, d, "non-finite output")
+            out = q.decode(row.tobytes(), d)
         except Q.DecodeError:
             st[i] = 5
+            continue
+        assert np.all(np.isfinite(out)), (q, d, "an accepted payload decoded to a non-finite value")
     return st
 
 
@@ -106,7 +111,7 @@ def fuzz(q, per_decoder, rng):
 def main():
     per_decoder = int(sys.argv[1])
     rng = np.random.default_rng(2026)
-    for q in DECODERS:
+    for q in DECODERS + COMPOSITES:
         tried, accepted = fuzz(q, per_decoder, rng)
         print(f"{q!r}\t{tried}\t{accepted / tried:.4f}")
     print("FUZZ OK")

@@ -14,14 +14,15 @@ from _distributed_problem import SelfComm
 from convq import cutting_plane as CP
 from convq import objectives as O
 from convq.distributed import train
-from test_hostile_inputs import BAD_REAL, HUGE_INTS, _bad_arrays, check_named
+from test_hostile_inputs import BAD_OPTIONAL, BAD_REAL, HUGE_INTS, _bad_arrays, check_named
 
 Y = np.array([0.2, -0.1, 0.05, 0.0])          # inside every l_q ball of radius 1
 BAD_INT = [0, -1, 1.5, "x", None, 1j] + HUGE_INTS
 BAD_POS = BAD_REAL + [-1.0, 0.0]
 _QUANTIZERS = [Q.SimQ(1.0), Q.SimQPlus(1.0), Q.CUQ(1.0, 8), Q.RATQ(1.0), Q.LpQuantizer(1.5), Q.QSGD(4),
-               Q.TernGrad(), Q.ScaledSign(), Q.TopK(2), Q.RandK(2), Q.Identity(),
-               Q.CoordinateSampling(Q.LpQuantizer(1.5), 2)]
+               Q.TernGrad(), Q.ScaledSign(), Q.TopK(2), Q.RandK(2), Q.Identity(), Q.GainShape(Q.SimQ(1.0)),
+               Q.CoordinateSampling(Q.LpQuantizer(1.5), 2), Q.GainShape(Q.CUQ(1.0, 8), gain=Q.AGUQ())]
+_ANY_FINITE = (Q.QSGD, Q.TernGrad, Q.ScaledSign, Q.TopK, Q.RandK, Q.Identity, Q.GainShape)
 
 
 def _cases():
@@ -61,11 +62,31 @@ def _cases():
     add(Q.TopK, dict(k=2), "k", BAD_INT)
     add(Q.RandK, dict(k=2), "k", BAD_INT)
     add(Q.Identity, dict(), "dtype", ["float16", 3, None, np.int64])
+    add(Q.AGUQ, dict(), "B", BAD_POS + [1e-320])
+    add(Q.AGUQ, dict(), "a", BAD_REAL + [1.0, 0.5, -2.0, 1.0 + 1e-9])
+    add(Q.AGUQ, dict(), "levels", BAD_INT + [1])
+    add(Q.AGUQ, dict(), "h", [0, -1, 1.5, "x", 1j, 2000] + HUGE_INTS)   # None: the default
+    add(Q.GainShape, dict(shape=Q.SimQ(1.0)), "shape", [None, 3, "simq", Q.SimQ, object(), Q.GainShape(Q.SimQ(1.0))])
+    add(Q.GainShape, dict(shape=Q.SimQ(1.0)), "gain", ["float16", "f32", 3, None, Q.SimQ(1.0), Q.AGUQ])
+    a = Q.AGUQ()
+    add(a.encode, dict(x=1.0), "x", BAD_REAL + [-1.0, 1e308, np.ones(2)])
+    add(a.encode, dict(x=1.0), "rng", [-1, "x", 1.5, object()])
+    add(a.decode, dict(msg=a.encode(1.0, rng=0)), "msg", [None, 3, "abc", np.zeros(3)])
+    add(a.sample, dict(x=1.0, n=3), "n", [-1, 1.5, "x", None, 1j] + HUGE_INTS)
+    add(a.step, dict(x=1.0), "x", BAD_REAL + [-1.0])
+    add(a.mse_bound, dict(), "S", BAD_OPTIONAL + [-1.0])
+    add(Q.estimate_alpha0, dict(q=Q.SimQ(1.0), sampler=Y, n=10), "q", [None, 3, Q.SimQ, object()])
+    add(Q.estimate_alpha0, dict(q=Q.SimQ(1.0), sampler=Y, n=10), "sampler",
+        [None, "abc", np.full(4, np.nan), np.ones((2, 2)), lambda g: None, lambda g: "abc"])
+    add(Q.estimate_alpha0, dict(q=Q.SimQ(1.0), sampler=Y, n=10), "n", [1, 0, -1, 1.5, "x", None] + HUGE_INTS)
+    add(Q.estimate_alpha0, dict(q=Q.SimQ(1.0), sampler=Y, n=10), "confidence", BAD_REAL + [0.0, 1.0, 2.0])
+    add(Q.estimate_alpha0, dict(q=Q.SimQ(1.0), sampler=Y, n=10), "norm", [math.nan, "x", None, 0.5, -1.0])
+    add(Q.estimate_alpha0, dict(q=Q.SimQ(1.0), sampler=Y, n=10), "rng", [-1, "x", 1.5, object()])
     # methods, on every quantizer
     for q in _QUANTIZERS:
         msg = q.encode(Y, rng=0)
         add(q.encode, dict(y=Y), "y", _bad_arrays((4,), length_fixed=False)[1:] + [np.ones((2, 2))]
-            if not isinstance(q, (Q.QSGD, Q.TernGrad, Q.ScaledSign, Q.TopK, Q.RandK, Q.Identity))
+            if not isinstance(q, _ANY_FINITE)
             else [np.full(4, np.nan), np.full(4, np.inf), "abc", np.ones((2, 2)), Y.astype(complex), None])
         add(q.encode, dict(y=Y), "rng", [-1, "x", 1.5, object()])
         add(q.decode, dict(msg=msg.payload, d=4), "d", BAD_INT)
@@ -116,8 +137,8 @@ def test_bad_argument_is_named_quantize_distributed_cutting_plane(fn, kwargs, ar
 def test_sweep_covers_quantize_distributed_cutting_plane():
     covered = {getattr(c.values[0], "__qualname__", "") for c in CASES3}
     for name in Q.__all__:
-        if name in ("Quantizer", "DecodeError", "TernGrad", "ScaledSign"):
-            continue  # the base (its methods are swept on every subclass), the exception, no parameters
+        if name in ("Quantizer", "DecodeError", "TernGrad", "ScaledSign", "Alpha0Estimate"):
+            continue  # the base (its methods are swept on every subclass), the exception, no parameters, a result
         if name == "Message":
             assert "Message.from_bytes" in covered
             continue

@@ -92,10 +92,10 @@ def test_torch_hook_gain_shape_with_simq():
     hook._generator(0, 1)
     g = np.array([3.0, -4.0, 0.5, 0.0, 2.0])  # ||g||_1 = 9.5 > B: only gain-shape makes it admissible
     buf, off, err = hook._encode(g)
-    assert err is None and buf[0] == 0
-    gain = float(np.frombuffer(buf[1:off].tobytes(), dtype="<f4")[0])
+    assert err is None and buf[0] == 0 and off == 1   # [status | GainShape payload: float32 gain, shape]
+    gain = float(np.frombuffer(buf[1:5].tobytes(), dtype="<f4")[0])
     assert gain == pytest.approx(9.5, rel=1e-6)
-    shape = Q.SimQ(1.0).decode(buf[off:].tobytes(), g.size)
+    shape = Q.SimQ(1.0).decode(buf[5:].tobytes(), g.size)
     assert np.count_nonzero(shape) <= 1 and np.abs(shape).sum() <= 1.0
 
 

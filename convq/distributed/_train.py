@@ -2,16 +2,15 @@
 :func:`convq.distributed.train` (see the package docstring for the maths)."""
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
 from .. import _core
-from .._lp import gain_bound, norm_order_of
 from .._result import Result
 from .._rng import as_generator, spawn
 from .._validation import as_vector, check_int
+from ..quantize import _decode_scaled, _wire_codec
 from ..stochastic.domains import Box, LpBall, mirror_step
 from ..stochastic.methods import _steps
 
@@ -27,7 +26,6 @@ _OK, _EBOUND, _EVALUE, _EOTHER = 0, 1, 2, 3
 _WHAT = {_EBOUND: "its gradient is inadmissible for the quantizer (a norm over the quantizer's bound, or a "
                   "non-finite value)",
          _EVALUE: "an invalid value (ValueError)", _EOTHER: "an error"}
-_GAIN_BYTES = 4                      # gain-shape: ||g||_q sent as a float32
 
 
 class DistributedError(ValueError):
@@ -59,7 +57,7 @@ class DistributedResult(Result):
         ranks), ``bytes`` (bytes sent by one rank so far), ``bits`` (payload bits sent
         by one rank so far)
     nit : T;  size : number of ranks;  quantizer : repr of the quantizer used
-    payload_bits_per_step : the quantizer's message length (+ 32 with ``gain_shape``)
+    payload_bits_per_step : the message length (the quantizer's, + 32 with ``gain_shape``)
     bytes_per_step : bytes one rank puts on the wire per step (status byte + payload)
     bytes_sent, bytes_received : int64 arrays (size,), totals per rank over the run
         (received = the other ranks' messages, (size - 1) * bytes_per_step per step)
@@ -179,10 +177,6 @@ def _quantizer(quantizer):
     return quantizer
 
 
-def _norm_order(q):
-    return norm_order_of(q)
-
-
 def _raise_collective(statuses, infos, rank, step, own_exc):
     """Every rank raises the same DistributedError naming the first failing rank."""
     bad = [r for r, s in enumerate(statuses) if s != _OK]
@@ -237,7 +231,9 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
     method : "sgd" (projected SGD) or "mirror" (mirror descent with exponent ``r``)
     average : return the average of x_0..x_{T-1} (True) or the last iterate
     gain_shape : send ||g||_q as float32 and g/||g||_q through the quantizer
-        (Mayekar & Tyagi section 7), for gradients without an a-priori bound
+        (Mayekar & Tyagi section 7), for gradients without an a-priori bound: the
+        quantizer becomes ``GainShape(quantizer, gain="float32")``; a quantizer that is
+        already a GainShape (e.g. ``GainShape(q, gain=AGUQ())``) is sent as it is
     rng : None, int, SeedSequence or Generator. Rank r uses child r of
         ``SeedSequence(rng).spawn(size)`` for an int (``convq._rng.spawn`` for a
         Generator; None: entropy drawn on rank 0 and shared), for its minibatches and
@@ -267,6 +263,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
         q = _quantizer(quantizer)
         if not isinstance(gain_shape, (bool, np.bool_)):
             raise TypeError(f"gain_shape must be True or False, got {gain_shape!r}")
+        codec = _wire_codec(q, gain_shape)
         if batch is not None:
             batch = check_int(batch, "batch", minimum=1)
             if shard.kind is None:
@@ -291,7 +288,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
         entropy = None
         if rng is None and rank == 0:
             entropy = int(np.random.SeedSequence().entropy)
-        nbits = int(q.bits(shard.dim))
+        nbits = int(codec.bits(shard.dim))
         info = {"ok": True, "d": shard.dim, "T": T, "m": shard.m, "kind": shard.kind, "batch": batch,
                 "quantizer": repr(q), "nbits": nbits, "gain_shape": bool(gain_shape), "entropy": entropy,
                 "x0": float(np.sum(x0)), "method": method}
@@ -331,16 +328,12 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
     # ---- the loop: gradient, encode, ONE Allgather, decode all, average, step
     nbits = infos[0]["nbits"]
     nbytes = (nbits + 7) // 8
-    off = 1 + (_GAIN_BYTES if gain_shape else 0)
-    L = off + nbytes
-    payload_bits = nbits + (32 if gain_shape else 0)
+    L = 1 + nbytes
+    payload_bits = nbits
     send = np.zeros(L, dtype=np.uint8)
     recv = np.zeros((size, L), dtype=np.uint8)
-    order = _norm_order(q)
-    q_bound = gain_bound(q)
     # q.decode((payload, d)) without the copy to bytes: the C decoder reads the uint8 row
     # of the receive buffer in place (and checks its length and content, DecodeError)
-    spec, decode = q._spec, _core._q_decode
     x = x0.copy()
     xbar = np.zeros(d)
     acc = np.empty(d)
@@ -359,17 +352,9 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
             g = shard.grad(x, rows)
             t1 = time.perf_counter()
             status = _EBOUND
-            if gain_shape:
-                n = float(np.linalg.norm(g, ord=order))
-                if not math.isfinite(n):
-                    raise ValueError(f"the local gradient is not finite (||g||_q = {n})")
-                gain = np.float32(0.0) if n == 0.0 else np.nextafter(np.float32(n / q_bound), np.float32(np.inf))
-                msg = q.encode(g / float(gain) if n > 0 else np.zeros(d), rng=gen)
-                send[1:off] = np.frombuffer(np.array(gain, dtype="<f4").tobytes(), dtype=np.uint8)
-            else:
-                msg = q.encode(g, rng=gen)
+            msg = codec.encode(g, rng=gen)
             send[0] = _OK
-            send[off:] = np.frombuffer(msg.payload, dtype=np.uint8)
+            send[1:] = np.frombuffer(msg.payload, dtype=np.uint8)
         except Exception as e:  # the status byte tells every rank
             own_exc = e
             t1 = time.perf_counter()
@@ -390,13 +375,8 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
                 texts[rank] = f"{type(own_exc).__name__}: {own_exc}"
             _raise_collective(st, texts, rank, t + 1, own_exc)
         for k in range(size):
-            if gain_shape:
-                gk = float(np.frombuffer(recv[k, 1:off].tobytes(), dtype="<f4")[0])
-                y = decode(spec, recv[k, off:], d)
-                y *= gk * weights[k]
-            else:
-                y = decode(spec, recv[k, off:], d)
-                y *= weights[k]
+            gk, y = _decode_scaled(codec, recv[k, 1:], d)
+            y *= gk * weights[k]
             if k == 0:
                 acc[:] = y
             else:

@@ -20,8 +20,9 @@ Here X carries the column of ones of Lagarde's "Machine Learning Algebra" (secti
 and is never penalised; theta_r is ``coef_``.
 
 Quantized gradients: with ``quantizer=q`` every gradient that the optimiser uses passes
-through the gain-shape wrapper :class:`convq.models._quantized.GainShape` (||g|| as a
-float32, g/||g|| through ``q``; unbiased, 32 + q.bits(d) bits per gradient), via
+through the gain-shape quantizer :class:`convq.quantize.GainShape` (``GainShape(q)``:
+||g|| as a float32, g/||g|| through ``q``; unbiased, 32 + q.bits(d) bits per gradient; a
+``quantizer=`` that is already a GainShape, e.g. with an AGUQ gain, is used as it is), via
 ``minimize(..., grad_transform=...)``. The bits sent are reported as ``bits_``; without a
 quantizer ``bits_`` counts the float64 gradients (64 d per gradient), 0 for closed forms.
 """
@@ -84,13 +85,12 @@ class _Iterative:
         bits = [0]
         gt = None
         if self.quantizer is not None:
-            from ._quantized import GainShape
-            gs = GainShape(self.quantizer)
+            from ._quantized import gain_shape
+            gs = gain_shape(self.quantizer)
 
             def gt(g):
-                qg, nb = gs(g, gen)
-                bits[0] += int(nb)
-                return qg
+                bits[0] += gs.bits(g.size)
+                return gs(g, rng=gen)
         res = minimize(obj, np.zeros(obj.dim) if x0 is None else x0, method=method, step=step, tol=tol,
                        max_iter=max_iter, grad_transform=gt, **options)
         if self.quantizer is None:

@@ -14,7 +14,7 @@ neural networks", AISTATS 2010, section 4.2) by default, by He et al.'s ("Delvin
 rectifiers", ICCV 2015, section 2.2) with ``init="he"``, or by Lagarde's small
 uniform rule (W in [-0.002, 0.002], b = 0, section 3.6) with ``init="notes"``.
 Training is minibatch gradient descent in C, optionally with every gradient passed through a
-convq quantizer (gain-shape: see :mod:`convq.models._quantized`).
+convq quantizer (gain-shape, :class:`convq.quantize.GainShape`: see :mod:`convq.models._quantized`).
 """
 from __future__ import annotations
 

@@ -8,6 +8,13 @@ outputs (Mayekar & Tyagi, assumptions (1) and (2)): E[g | x] = grad f(x) and
 * :class:`NoisyOracle` -- the full gradient plus uniform noise on [-noise, noise] per
   coordinate; a draw whose l_q norm exceeds B is refused with ValueError (never silently
   passed to a quantizer whose guarantees need the bound).
+
+And one oracle of the more general model of Remark 1, bounded in mean square only:
+
+* :class:`MeanSquareOracle` -- the full gradient plus heavy-tailed (Student t) noise:
+  E[g | x] = grad f(x) and E[||g||_q^2 | x] <= B^2, but no almost-sure bound. Quantize its
+  outputs with a gain-shape quantizer (:class:`convq.quantize.GainShape` with an
+  :class:`convq.quantize.AGUQ` gain, section 7).
 """
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from .._spec import OracleSpec
 from .._validation import as_float_array, as_vector, check_int, check_positive, check_real
 from .domains import Box, LpBall, _check_p
 
-__all__ = ["MinibatchOracle", "NoisyOracle"]
+__all__ = ["MinibatchOracle", "NoisyOracle", "MeanSquareOracle"]
 
 # objective kinds: the C enum cq_obj_kind, exported by the binding (never re-typed)
 _LSQ, _LOGI, _HINGE, _LASSO = _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC, _core.OBJ_HINGE, _core.OBJ_LASSO
@@ -182,3 +189,64 @@ class NoisyOracle(_ObjectiveOracle):
     @property
     def _c_spec(self):
         return OracleSpec(_core.ORACLE_NOISY, objective=self.objective._c_spec, noise=self.noise, B=self.B, q=self.q)
+
+
+class MeanSquareOracle(_ObjectiveOracle):
+    r"""A stochastic gradient oracle bounded in mean square only (Mayekar & Tyagi, Remark 1):
+
+    .. math::
+
+        g(x) = \nabla f(x) + \sigma \sqrt{(\nu - 2)/\nu}\; \xi, \qquad
+        \xi_j \ \text{i.i.d. Student } t_\nu,
+
+    so :math:`E[g \mid x] = \nabla f(x)`, each noise coordinate has variance
+    :math:`\sigma^2` (``noise``) and :math:`E\|g - \nabla f(x)\|_2^2 = \sigma^2 d` exactly,
+    while for :math:`\nu \le 4` the noise has no fourth moment and no draw is bounded:
+    there is no almost-sure bound on :math:`\|g\|_q`. The mean-square bound is
+
+    .. math::
+
+        \sqrt{E[\|g(x)\|_q^2 \mid x]} \le G + c_q\, \sigma \sqrt d = B, \qquad
+        c_q = d^{\max(0,\, 1/q - 1/2)},
+
+    by Minkowski's inequality in :math:`L^2`, with G the almost-sure bound of
+    :class:`MinibatchOracle` (objective, batch=1) (a bound on every minibatch gradient,
+    hence on their mean, the full gradient, over the domain) and
+    :math:`\|v\|_q \le c_q \|v\|_2`.
+
+    Parameters
+    ----------
+    objective : convq.objectives.LeastSquares, Logistic, Hinge or Lasso
+    noise : float >= 0, the standard deviation sigma of each noise coordinate
+    df : float > 2, the degrees of freedom nu of the t noise (default 3: heavy-tailed)
+    p : geometry exponent (the bound is on the l_q norm, q = p/(p-1)), default 2
+    domain, f_star : as for :class:`MinibatchOracle` (the bound G may need the domain)
+
+    Attributes
+    ----------
+    B : the mean-square bound above;  G : its gradient part
+    """
+
+    def __init__(self, objective, noise, df=3.0, p=2.0, domain=None, f_star=None):
+        super().__init__(objective, p, domain, f_star)
+        self.noise = check_positive(noise, "noise", allow_zero=True)
+        self.df = check_real(df, "df")
+        if not self.df > 2.0:
+            raise ValueError(f"df must be > 2 (the noise needs a finite variance), got {self.df!r}")
+        self.G = MinibatchOracle(objective, 1, p=p, domain=domain).q_bound
+        c_q = float(self.d) ** max(0.0, (0.0 if math.isinf(self.q) else 1.0 / self.q) - 0.5)
+        self.B = self.G + c_q * self.noise * math.sqrt(self.d)
+
+    def __repr__(self):
+        return (f"MeanSquareOracle({self.objective!r}, noise={self.noise:g}, df={self.df:g}, p={self.p:g}, "
+                f"B={self.B:.4g})")
+
+    def sample(self, x, rng=None, n=None):
+        """One draw (d,) at x, or n draws (n, d): the gradient, then the noise from ``rng``."""
+        x = as_vector(x, "x", size=self.d)
+        n_draws = 1 if n is None else check_int(n, "n", minimum=1, maximum=2**40)
+        gen = as_generator(rng)
+        grad = self.objective.grad(x)
+        scale = self.noise * math.sqrt((self.df - 2.0) / self.df)
+        out = grad + scale * gen.standard_t(self.df, size=(n_draws, self.d))
+        return out[0] if n is None else out
