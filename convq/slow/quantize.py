@@ -31,7 +31,8 @@ How the draws are replayed
   (``Generator.integers(0, 2**64, dtype=uint64)``, i.e. the BitGenerator's
   ``next_uint64``). Rounding up happens iff the top 31 bits of the uniform, as a fraction
   of 2^31, are below the fractional part. RATQ's rotation signs (bit i % 64 of word
-  i // 64 of the stream keyed by its seed) and RandK's index set (Floyd's algorithm over
+  i // 64 of the stream keyed by its seed; the l_p composite's, when there are at most 64,
+  are the bits of its sign field itself) and RandK's index set (Floyd's algorithm over
   the stream keyed by its seed, Lemire's multiply-and-reject bounded integers) are
   replayed the same way, all in uint64 NumPy arithmetic (or Python integers).
 * Sums are taken in the C core's order: NumPy's ``add.accumulate`` is a sequential sum,
@@ -640,7 +641,10 @@ def _simqplus_decode(P, bits):
 #   the smallest range M_j >= max |z_i| (ceil(log2 h) bits), then CUQ(M_j, L) of the group.
 # The l_p composite, p in [1, 2) (section 5, Theorem 3.1): CUQ(c, L_c) of the coordinates
 #   with |y_i| <= c (the others sent as 0), a d-bit support bitmap of the others, and
-#   RATQ of those, zero-padded to the most there can be (dmax).
+#   RATQ of those, zero-padded to the most there can be (dmax), in its windowed form: no
+#   padding to a power of two, the rotation H D1 / sqrt(n0) on [0, n0) followed by
+#   H D2 / sqrt(n0) on [dmax - n0, dmax) (n0 = 2^floor(log2 dmax)), ranges of dimension n0,
+#   a sign field of min(64, signs) bits.
 
 def _cuq_levels(x, M, delta, L, key):
     return _round((x + M) * (1.0 / delta), L, _uniforms(key, 0, x.size))

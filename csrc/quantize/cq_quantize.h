@@ -31,7 +31,8 @@
  *    is reproducible, thread-count independent and ~10x cheaper than a bitgen call per
  *    coordinate. Rounding compares the top 31 bits of such a uniform with the fractional
  *    part f, i.e. rounds up with probability ceil(2^31 f)/2^31: a bias below 2^-31 of one
- *    quantization step.
+ *    quantization step. (The l_p composite's rotation, when it has at most 64 signs,
+ *    takes them as the bits of one draw instead, and sends only those bits.)
  *  - No global state; all functions are thread-safe for distinct work buffers.
  *  - Layout: cq_quantize.c is a thin dispatcher over one ops table {resolve, run, decode}
  *    per kind (cq_q_internal.h), defined in the family files cq_q_simq.c,
