@@ -584,26 +584,86 @@ class LpQuantizer(Quantizer):
 
     * p = inf: SimQ(B) (Theorem 4.1);
     * p in [2, inf): SimQ+(B, p, k = ceil(d^{2/p})) (Theorem 4.2);
-    * p in [1, 2): the composite of section 5. With q = p/(p-1),
-      :math:`\Delta_2 = \lceil\log(1 + \ln^*(d/3))\rceil`,
-      :math:`\Delta_1 = \lceil\log(2 + \sqrt{18 + 6\ln\Delta_2}\, d^{1/2-1/q})\rceil`,
-      :math:`c = B\Delta_1^{1/q}/d^{1/q}`: the coordinates with :math:`|y_i| \le c` (Y1) go
-      through CUQ(c, 2^{\lceil\log(2\sqrt2\Delta_1^{1/q}+2)\rceil}) (eq. (7), Lemma 5.1);
-      the others (Y2, at most :math:`d' = \lceil d/\Delta_1\rceil - 1` of them, none for
-      p = 1) are sent as a
-      d-bit support bitmap plus RATQ of the restriction with :math:`B' = B d^{1/2-1/q}`,
-      :math:`\log(k+1) = \Delta_1` (parameters (8), Lemma 5.2). Output Q(Y1) + Q(Y2);
-      :math:`\alpha_0 \le \sqrt{12} B`. When :math:`\Delta_2 = 0` (d <= 3), ln Delta2 is
-      taken as 0.
+    * p in [1, 2): the composite of section 5, with its RATQ part rotated blockwise so that
+      the message fits the Theorem 3.1 upper bound for every d (below).
 
-    Bits: for p < 2, ``d*ceil(log2 L_c) + d + RATQ bits(d')`` (no bitmap/RATQ when d' = 0).
-    The RATQ part is sized for the largest d' and carries its 64-bit rotation seed and the
-    zero-padding of d' to :math:`d_2' = 2^{\lceil\log d'\rceil}`, so the total can exceed the
-    Theorem 3.1 upper bound :func:`convq.bounds.precision_upper` by at most
-    :math:`64 + (d_2' - d')(\Delta_1 + 1)` bits (e.g. +55 at d = 7, +110 at d = 1000 for
-    p = 1.9; below the bound for most d). ``params(d)`` and the tests report both numbers.
+    **The composite (p in [1, 2)).** With q = p/(p-1),
+    :math:`\Delta_2 = \lceil\log(1 + \ln^*(d/3))\rceil`,
+    :math:`\Delta_1 = \lceil\log(2 + \sqrt{18 + 6\ln\Delta_2}\, d^{1/2-1/q})\rceil`
+    (:math:`\Delta_1 \ge 3`; for :math:`\Delta_2 = 0`, i.e. d <= 3, ln Delta2 is taken as 0)
+    and :math:`c = B\Delta_1^{1/q}/d^{1/q}` (eq. (6)):
+
+    1. the coordinates with :math:`|y_i| \le c` (Y1) go through CUQ(c, L_c),
+       :math:`L_c = 2^{\lceil\log(2\sqrt2\Delta_1^{1/q}+2)\rceil}` (eq. (7), Lemma 5.1); a
+       large coordinate is sent as CUQ of 0;
+    2. a d-bit support bitmap of the others (Y2: fewer than :math:`d/\Delta_1` of them, so
+       at most :math:`d' = \lceil d/\Delta_1\rceil - 1`; none for p = 1);
+    3. RATQ of the restriction Y2', zero-padded to :math:`d'`, with
+       :math:`B' = B d^{1/2-1/q} \ge \|Y_2'\|_2` and :math:`\log(k+1) = \Delta_1` (parameters
+       (8), Lemma 5.2), in a windowed form: instead of padding :math:`d'` to a power of two
+       (up to :math:`d'\Delta_1` more bits, which is what broke the bound), with
+       :math:`n_0 = 2^{\lfloor\log d'\rfloor} > d'/2` the rotation is
+       :math:`R = R_2 R_1`, :math:`R_1 = H D_1/\sqrt{n_0}` on coordinates
+       :math:`[0, n_0)` and :math:`R_2 = H D_2/\sqrt{n_0}` on :math:`[d'-n_0, d')` (two
+       overlapping windows, H Walsh--Hadamard, :math:`D_1, D_2` independent random signs;
+       one window when :math:`d' = n_0`). The ranges and h are RATQ's for dimension
+       :math:`n_0`: :math:`m = 3B'^2/n_0`, :math:`m_0 = 2(B'^2/n_0)\ln s`,
+       :math:`\log h = \lceil\log(1+\ln^*(n_0/3))\rceil`, s = log h (>= 1); groups of s
+       consecutive rotated coordinates send their range index (log h bits) and
+       :math:`\Delta_1` bits per coordinate.
+
+    Output Q(Y1) + Q(Y2). Message: [CUQ levels][bitmap][signs][per group: range, levels].
+
+    **The rotation's randomness travels in the message.** The paper draws the rotation
+    from randomness shared by encoder and decoder; here ``decode`` sees only the message,
+    so the signs :math:`D_1, D_2` (:math:`n_0`, or :math:`2n_0` with two windows) are sent:
+    as themselves when there are at most 64 of them, else as a 64-bit seed that SplitMix64
+    expands (as in :class:`RATQ`; the argument below treats the expanded signs as fair
+    coins). This field counts in ``bits(d)`` and the total stays within the bound.
+
+    **Bits** (p < 2; no bitmap, signs or RATQ when d' = 0, e.g. p = 1 or d <= 3):
+
+    .. math::
+
+        d\lceil\log L_c\rceil + d + \min(64, \text{signs})
+        + \lceil d'/s\rceil \log h + d'\Delta_1
+        \;\le\; d(\lceil\log L_c\rceil + 3) + \Delta_2 \quad\text{(Theorem 3.1)}
+
+    for every d: :math:`d'\Delta_1 \le d - 1`; :math:`\lceil d'/s\rceil\log h \le d' + s - 1
+    \le d' + \Delta_2` (s = log h <= Delta2 as :math:`n_0 < d`); signs <= 2n_0 <= 2d'; and
+    :math:`3d' \le d - 1` because :math:`\Delta_1 \ge 3`. So the message is always at most
+    :func:`convq.bounds.precision_upper` ``(d, p)`` bits.
+
+    **Unbiased.** Given y and the signs, CUQ is unbiased on every coordinate it receives
+    (:math:`|y_i| \le c = M`, Lemma 5.1), and every RATQ group is quantized with a range
+    :math:`M_{j} \ge \max|z_i|`, so CUQ(M_j) is unbiased on z = R Y2'; R is orthogonal and
+    fixed given the signs, so :math:`E[R^\top\hat z] = R^\top z = Y_2'`. Hence
+    :math:`E[Q(Y)\mid Y] = Y_1 + Y_2 = Y`.
+
+    **Second moment.** Write :math:`Q(Y) = Y + e_1 + e_2` (CUQ and RATQ errors).
+    (i) :math:`|e_{1,i}| \le 2c/(L_c-1) \le c/(\sqrt2\Delta_1^{1/q})`, so
+    :math:`\|e_1\|_q \le d^{1/q}c/(\sqrt2\Delta_1^{1/q}) = B/\sqrt2` surely (Lemma 5.1's
+    step). (ii) Every rotated coordinate is a Rademacher sum with squared weights summing
+    to at most :math:`\|Y_2'\|_2^2/n_0 \le B'^2/n_0 =: \sigma^2`: window 1's outputs are
+    sums over :math:`[0, n_0)`; window 2 acts, with signs :math:`D_2` independent of
+    :math:`D_1`, on a vector of norm at most :math:`\|Y_2'\|_2`. By Hoeffding and a union
+    bound, a group exceeds :math:`M_{j-1}` with probability at most
+    :math:`2s\,e^{-M_{j-1}^2/2\sigma^2} = 2e^{-1.5e^{*(j-1)}}`, whence
+    :math:`E[M_{j^*}^2] \le \sigma^2(9 + 3\ln s)` (the computation of the RATQ paper,
+    Mayekar & Tyagi 2019, behind the bound quoted in Lemma 5.2's proof; the top range is
+    the cap, :math:`e^{*(h-1)} \ge n_0/3`). CUQ with k + 1 = 2^Delta1 points adds variance at
+    most :math:`M^2/k^2` per coordinate, so
+    :math:`E\|e_2\|_2^2 \le d'\sigma^2(9+3\ln s)/k^2 < 2B'^2(9+3\ln s)/k^2 \le B^2`, using
+    :math:`k \ge \sqrt{18+6\ln\Delta_2}\,d^{1/2-1/q}` and s <= Delta2: twice Lemma 5.2's
+    :math:`B^2/2`, the price of windows of size :math:`n_0 > d'/2`. (iii) By Minkowski's
+    inequality in :math:`L^2` and :math:`\|\cdot\|_q \le \|\cdot\|_2` (q >= 2):
+    :math:`\sqrt{E\|Q(Y)\|_q^2} \le B + B/\sqrt2 + B = (2 + 1/\sqrt2)B \approx 2.71B`,
+    within the paper's :math:`\alpha_0 \le \sqrt{12}B \approx 3.46B` (section 5), which
+    ``alpha0`` reports.
+
     Coordinates with :math:`c < |y_i| \le c(1 + 2\cdot10^{-9})` are treated as small (the
-    norm slack), CUQ clamping them to the end points.
+    norm slack), CUQ clamping them to the end points. ``params(d)`` reports every part
+    (``dmax`` = d', ``ratq_window`` = n0, ``ratq_seedbits``, ``ratq_bits``, ...).
 
     Parameters
     ----------

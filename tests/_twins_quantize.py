@@ -24,6 +24,13 @@ import convq.slow.quantize as slow
 from _twin import Twin
 
 DIMS = (1, 2, 3, 7, 64, 1000)
+# LpQuantizer p < 2 also at dimensions whose windowed RATQ part has two windows of 16 or 32
+# (its sign field: 32 or exactly 64 raw signs) and of 64 (a 64-bit seed expanded).
+LP_DIMS = (121, 193, 385)
+
+
+def _dims(name):
+    return DIMS + LP_DIMS if name == "LpQuantizer" else DIMS
 SEEDS = (0, 12345678901234567890)
 
 QUANTIZERS = {
@@ -123,7 +130,7 @@ def _threshold_pair(q, y):
 def _inputs(name):
     def cases(rng):
         for q in QUANTIZERS[name]:
-            for d in DIMS:
+            for d in _dims(name):
                 for y in _vectors(q, d, rng):
                     for seed in SEEDS:
                         yield (q, y, seed)
@@ -219,7 +226,7 @@ def _flip(p, bit):
 def _payloads(name):
     def cases(rng):
         for q in QUANTIZERS[name]:
-            for d in DIMS:
+            for d in _dims(name):
                 nbits = q.bits(d)
                 nbytes = (nbits + 7) // 8
                 good = []

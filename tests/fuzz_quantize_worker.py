@@ -21,13 +21,16 @@ from convq import quantize as Q
 
 DECODERS = [
     Q.SimQ(1.0), Q.SimQPlus(1.0), Q.SimQPlus(1.0, p=4, k=9), Q.CUQ(1.0, 5), Q.RATQ(1.0, levels=8, h=5, s=3),
-    Q.RATQ(1.0), Q.LpQuantizer(1.5, 1.0), Q.LpQuantizer(1.0, 1.0), Q.QSGD(3), Q.TernGrad(), Q.ScaledSign(),
-    Q.TopK(4), Q.RandK(4), Q.Identity(), Q.Identity("float32"),
+    Q.RATQ(1.0), Q.LpQuantizer(1.5, 1.0), Q.LpQuantizer(1.9, 2.0), Q.LpQuantizer(1.0, 1.0), Q.QSGD(3), Q.TernGrad(),
+    Q.ScaledSign(), Q.TopK(4), Q.RandK(4), Q.Identity(), Q.Identity("float32"),
     Q.CoordinateSampling(Q.LpQuantizer(1.5, 1.0), 3),
 ]
 # composites decoded in Python (the AGUQ's top range kept small, so that gain * shape stays finite)
 COMPOSITES = [Q.GainShape(Q.SimQ(1.0)), Q.GainShape(Q.RATQ(1.0, levels=8, h=5, s=3), gain=Q.AGUQ(2.0, levels=5, h=40))]
 DIMS = [1, 2, 3, 7, 33, 100]
+# the l_p composite also where its windowed RATQ part has two windows with 64 raw signs
+# (d = 193 for p = 1.5) and a 64-bit seed (d = 385)
+LP_DIMS = [193, 385]
 
 
 def admissible(q, d, rng, n):
@@ -68,8 +71,9 @@ def decode_many(q, P, d):
 
 def fuzz(q, per_decoder, rng):
     tried = accepted = 0
-    per_d = max(1, per_decoder // len(DIMS))
-    for d in DIMS:
+    dims = DIMS + LP_DIMS if isinstance(q, Q.LpQuantizer) else DIMS
+    per_d = max(1, per_decoder // len(dims))
+    for d in dims:
         nbytes = (q.bits(d) + 7) // 8
         Y = admissible(q, d, rng, 64)
         valid = np.stack([np.frombuffer(m.payload, np.uint8) for m in q.encode_batch(Y, rng=rng)])

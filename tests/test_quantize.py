@@ -105,17 +105,13 @@ def test_lp_composite_length_vs_theorem_3_1(d, p):
     if p >= 2:
         assert nbits <= upper + 17  # SimQ / SimQ+ with k = ceil(d^(2/p))
         return
-    # Documented extra of the composite: RATQ's 64-bit seed and the zero-padding of d'
-    # to a power of two d2' (each padded coordinate: Delta1 level bits + <= 1 group bit).
-    extra = 0
+    # The composite: CUQ levels, then (d' > 0) the bitmap and the windowed RATQ part, whose
+    # rotated length is d' itself (no padding); within the bound for every d
+    # (tests/test_lp_quantizer_bound.py sweeps d).
     if P["dmax"] > 0:
-        extra = 64 + (P["ratq_d2"] - P["dmax"]) * (P["delta1"] + 1)
-        assert P["bits"] == d * P["lbits"] + d + P["ratq_bits"]
-    print(f"l_p composite d={d} p={p}: bits={nbits}, Theorem 3.1 upper bound {upper:.0f}, "
-          f"difference {nbits - upper:+.0f} (documented allowance {extra})")
-    assert nbits <= upper + extra
-    if P["dmax"] == 0:
-        assert nbits <= upper
+        assert P["bits"] == d * P["lbits"] + d + P["ratq_bits"] and P["ratq_d2"] == P["dmax"]
+    print(f"l_p composite d={d} p={p}: bits={nbits}, Theorem 3.1 upper bound {upper:.0f}")
+    assert nbits <= upper
 
 
 @pytest.mark.parametrize("d", [1, 2, 3, 7, 64, 1000])

@@ -366,12 +366,12 @@ def test_lp_composite_rejects_a_ratq_part_that_is_not_the_encoding_of_zero():
     d = 64
     P = q.params(d)
     L, hb, lb, s, d2 = P["ratq_L"], P["ratq_hbits"], P["ratq_lbits"], P["ratq_s"], P["ratq_d2"]
-    assert (L, hb, lb, s, d2) == (16, 2, 4, 2, 16)
-    widths = [P["lbits"]] * d + [1] * d + [32, 32] + [hb, lb, lb] * (d2 // s)
+    assert (L, hb, lb, s, d2, P["ratq_seedbits"]) == (16, 1, 4, 1, 15, 16)   # the windowed RATQ part
+    widths = [P["lbits"]] * d + [1] * d + [16] + [hb, lb] * d2
     assert sum(widths) == P["bits"]
     msg = q.encode(np.full(d, 0.01), rng=3)
     f = [int(v) for v in unpack_fields(msg.payload, msg.nbits, widths)]
-    head = 2 * d + 2
+    head = 2 * d + 1
     assert not any(f[d:2 * d]) and f[head] == 0 and f[head + 1] in (7, 8)
 
     def with_fields(changes):

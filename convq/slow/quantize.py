@@ -31,7 +31,8 @@ How the draws are replayed
   (``Generator.integers(0, 2**64, dtype=uint64)``, i.e. the BitGenerator's
   ``next_uint64``). Rounding up happens iff the top 31 bits of the uniform, as a fraction
   of 2^31, are below the fractional part. RATQ's rotation signs (bit i % 64 of word
-  i // 64 of the stream keyed by its seed) and RandK's index set (Floyd's algorithm over
+  i // 64 of the stream keyed by its seed; the l_p composite's, when there are at most 64,
+  are the bits of its sign field itself) and RandK's index set (Floyd's algorithm over
   the stream keyed by its seed, Lemire's multiply-and-reject bounded integers) are
   replayed the same way, all in uint64 NumPy arithmetic (or Python integers).
 * Sums are taken in the C core's order: NumPy's ``add.accumulate`` is a sequential sum,
@@ -135,13 +136,20 @@ def _exp(x):
         return math.inf
 
 
-def _ratq_resolve(B, dim, s, h, L):
+def _ratq_resolve(B, dim, s, h, L, windowed=False):
+    """RATQ's parameters; ``windowed``: the l_p composite's part (no padding, rotation
+    windows [0, n0) and [dim - n0, dim), n0 = 2^floor(log2 dim), sign field of
+    min(64, signs) bits, the signs themselves when there are at most 64)."""
     if not (B > 0) or not math.isfinite(B):
         raise ValueError(f"RATQ bound B must be finite and > 0, got {B:g}")
-    d2 = 1
-    while d2 < dim:
-        d2 <<= 1
-    logh = _clog2(1 + _lnstar(d2 / 3.0))
+    n0 = 1
+    while n0 < dim:
+        n0 <<= 1
+    d2 = nsigns = n0
+    if windowed:
+        n0 = n0 if n0 == dim else n0 >> 1
+        d2, nsigns = dim, (n0 if n0 == dim else 2 * n0)
+    logh = _clog2(1 + _lnstar(n0 / 3.0))
     h = h or (1 << logh)
     s = s or (logh if logh > 0 else 1)
     L = L or 4
@@ -151,10 +159,11 @@ def _ratq_resolve(B, dim, s, h, L):
         raise ValueError(f"RATQ number of ranges h must be in 1..{RATQ_HMAX}, got {h}")
     if L < 2 or L > 1 << 24:
         raise ValueError(f"RATQ levels must be in 2..2^24, got {L}")
-    r = SimpleNamespace(B=B, dim=dim, d2=d2, s=s, h=h, L=L, ngroups=-(-d2 // s), hbits=_clog2(h),
-                        lbits=_clog2(L))
-    m = 3.0 * B * B / d2
-    m0 = 2.0 * (B * B / d2) * math.log(s)
+    r = SimpleNamespace(B=B, dim=dim, d2=d2, n0=n0, raw_signs=windowed and nsigns <= 64,
+                        seedbits=nsigns if windowed and nsigns < 64 else 64, s=s, h=h, L=L, ngroups=-(-d2 // s),
+                        hbits=_clog2(h), lbits=_clog2(L))
+    m = 3.0 * B * B / n0
+    m0 = 2.0 * (B * B / n0) * math.log(s)
     cap, e, prev, M = B * (1.0 + 1e-6), 1.0, 0.0, []
     for _ in range(h):
         v = math.sqrt(m * e + m0)
@@ -167,7 +176,7 @@ def _ratq_resolve(B, dim, s, h, L):
         e = _exp(e)            # e*^(j+1) = exp(e*^j)
     M[-1] = cap                # the top range covers ||z||_inf <= ||y||_2 <= B
     r.M = np.array(M)
-    r.bits = 64 + r.ngroups * r.hbits + d2 * r.lbits
+    r.bits = r.seedbits + r.ngroups * r.hbits + d2 * r.lbits
     return r
 
 
@@ -241,7 +250,7 @@ def _resolve(q, d):
         if P.dmax > 0:
             if d1 > 24:
                 raise ValueError(f"l_p composite: Delta1 = {d1} is too large")
-            P.r = _ratq_resolve(S.B * math.pow(dd, 0.5 - invq), P.dmax, 0, 0, 1 << d1)
+            P.r = _ratq_resolve(S.B * math.pow(dd, 0.5 - invq), P.dmax, 0, 0, 1 << d1, windowed=True)
             P.bits += d + P.r.bits
             P.work = P.dmax * 16 + P.r.d2 * 8
     elif kind == QSGD:
@@ -276,8 +285,8 @@ def params(q, d) -> dict:
         out[key] = float(out[key])
     if P.r is not None:
         r = P.r
-        out.update(ratq_B=float(r.B), ratq_dim=r.dim, ratq_d2=r.d2, ratq_s=r.s, ratq_h=r.h, ratq_groups=r.ngroups,
-                   ratq_hbits=r.hbits, ratq_lbits=r.lbits, ratq_L=r.L, ratq_bits=r.bits,
+        out.update(ratq_B=float(r.B), ratq_dim=r.dim, ratq_d2=r.d2, ratq_window=r.n0, ratq_seedbits=r.seedbits,
+                   ratq_s=r.s, ratq_h=r.h, ratq_groups=r.ngroups, ratq_hbits=r.hbits, ratq_lbits=r.lbits, ratq_L=r.L, ratq_bits=r.bits,
                    ratq_ranges=[float(v) for v in r.M])
     return out
 
@@ -632,7 +641,10 @@ def _simqplus_decode(P, bits):
 #   the smallest range M_j >= max |z_i| (ceil(log2 h) bits), then CUQ(M_j, L) of the group.
 # The l_p composite, p in [1, 2) (section 5, Theorem 3.1): CUQ(c, L_c) of the coordinates
 #   with |y_i| <= c (the others sent as 0), a d-bit support bitmap of the others, and
-#   RATQ of those, zero-padded to the most there can be (dmax).
+#   RATQ of those, zero-padded to the most there can be (dmax), in its windowed form: no
+#   padding to a power of two, the rotation H D1 / sqrt(n0) on [0, n0) followed by
+#   H D2 / sqrt(n0) on [dmax - n0, dmax) (n0 = 2^floor(log2 dmax)), ranges of dimension n0,
+#   a sign field of min(64, signs) bits.
 
 def _cuq_levels(x, M, delta, L, key):
     return _round((x + M) * (1.0 / delta), L, _uniforms(key, 0, x.size))
@@ -667,27 +679,51 @@ def _cuq_decode(P, bits):
     return _cuq_decode_levels(bits, 0, P.d, P.M, P.delta, P.L, P.lbits)[0]
 
 
-def _ratq_signs(seed, n):
-    """Rotation signs of coordinates 0..n-1: bit i % 64 of word i // 64 (True = minus)."""
-    words = _mix(seed, np.arange(-(-n // 64), dtype=np.uint64))
-    i = np.arange(n)
-    return ((words[i // 64] >> (i % 64).astype(np.uint64)) & _U64(1)).astype(bool)
+def _ratq_signs(r, seed, u0, n):
+    """Rotation signs number u0 .. u0+n-1 (True = minus): bit u % 64 of word u // 64, the
+    word being the seed itself (raw signs) or SplitMix64 word u // 64 keyed by the seed."""
+    u = np.arange(u0, u0 + n, dtype=np.uint64)
+    words = np.full(n, _U64(seed)) if r.raw_signs else _mix(seed, u >> _U64(6))
+    return ((words >> (u & _U64(63))) & _U64(1)).astype(bool)
+
+
+def _ratq_rotate(r, seed, x):
+    """(z, scale): R x (x zero-padded to r.d2), window 1 then window 2 (cq_q_ratq.c's
+    ratq_rotate), and the scale the group loop still applies (1/sqrt(n0) with one window)."""
+    n0, o = r.n0, r.d2 - r.n0
+    z = np.zeros(r.d2)
+    z[:x.size] = x
+    m = min(x.size, n0)            # R1 flips signs in window 1 only
+    z[:m] = np.where(_ratq_signs(r, seed, 0, m), -x[:m], x[:m])
+    z[:n0] = _fwht(z[:n0])
+    scale = 1.0 / math.sqrt(n0)
+    if o == 0:
+        return z, scale
+    z[:n0] *= scale
+    z[o:] = _fwht(np.where(_ratq_signs(r, seed, n0, n0), -z[o:], z[o:])) * scale
+    return z, 1.0
 
 
 def _ratq_inverse(r, seed, z):
-    z = _fwht(z)
-    v = z[:r.dim] * (1.0 / math.sqrt(r.d2))
-    return np.where(_ratq_signs(seed, r.dim), -v, v)
+    """R^T z: window 2's D2 H / sqrt(n0) (two windows), then window 1's D1 H / sqrt(n0)."""
+    n0, o = r.n0, r.d2 - r.n0
+    scale = 1.0 / math.sqrt(n0)
+    z = np.array(z, dtype=np.float64)
+    if o > 0:
+        v = _fwht(z[o:]) * scale
+        z[o:] = np.where(_ratq_signs(r, seed, n0, n0), -v, v)
+    m = min(r.dim, n0)
+    v = _fwht(z[:n0])[:m] * scale
+    return np.concatenate((np.where(_ratq_signs(r, seed, 0, m), -v, v), z[n0:r.dim]))
 
 
 def _ratq_core(r, x, g, w):
     """RATQ of x (len(x) <= r.dim, the rest zero): the message parts into w (then None is
     returned), else Q(x) of length r.dim."""
-    seed = _draw_u64(g)
+    seed = _draw_u64(g) & ((1 << r.seedbits) - 1)
     key = _draw_u64(g)
-    z = np.zeros(r.d2)
-    z[:x.size] = np.where(_ratq_signs(seed, x.size), -x, x)
-    z = _fwht(z) * (1.0 / math.sqrt(r.d2))
+    z, scale = _ratq_rotate(r, seed, x)
+    z = z * scale
     grp = np.arange(r.d2) // r.s
     pad = np.zeros(r.ngroups * r.s)
     pad[:r.d2] = np.abs(z)
@@ -702,7 +738,7 @@ def _ratq_core(r, x, g, w):
     delta = 2.0 * Mj / (r.L - 1)
     lev = _round((z + Mj) * (1.0 / delta), r.L, _uniforms(key, 0, r.d2))
     if w is not None:
-        w.put(seed, 64)
+        w.put(seed, r.seedbits)
         starts = np.arange(r.ngroups) * r.s
         vals = np.insert(lev.astype(np.uint64), starts, j.astype(np.uint64))
         wid = np.insert(np.full(r.d2, r.lbits), starts, r.hbits)
@@ -712,10 +748,10 @@ def _ratq_core(r, x, g, w):
 
 
 def _ratq_decode_core(r, bits, pos, zero_input=False):
-    seed = int(_bits_to_fields(bits, pos, [64])[0])
+    seed = int(_bits_to_fields(bits, pos, [r.seedbits])[0])
     starts = np.arange(r.ngroups) * r.s
     wid = np.insert(np.full(r.d2, r.lbits), starts, r.hbits)
-    f = _bits_to_fields(bits, pos + 64, wid).astype(np.int64)
+    f = _bits_to_fields(bits, pos + r.seedbits, wid).astype(np.int64)
     isj = np.zeros(wid.size, bool)
     isj[starts + np.arange(r.ngroups)] = True
     j, lev = f[isj], f[~isj]

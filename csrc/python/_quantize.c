@@ -200,6 +200,8 @@ static PyObject *py_q_info(PyObject *self, PyObject *args)
         SETF("ratq_B", P.r.B);
         SETI("ratq_dim", P.r.dim);
         SETI("ratq_d2", P.r.d2);
+        SETI("ratq_window", P.r.n0);
+        SETI("ratq_seedbits", P.r.seedbits);
         SETI("ratq_s", P.r.s);
         SETI("ratq_h", P.r.h);
         SETI("ratq_groups", P.r.ngroups);

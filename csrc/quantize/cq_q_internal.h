@@ -101,19 +101,31 @@ static inline double cq_q_level_value(double M, double delta, uint32_t lev)
     return -M + (double)lev * delta;
 }
 
-static inline void cq_q_put64(cq_bitwriter *w, uint64_t v)
+/* An n-bit field, 0 <= n <= 64 (low 32 bits first; bits of v above n must be zero). */
+static inline void cq_q_put_wide(cq_bitwriter *w, uint64_t v, unsigned n)
 {
-    cq_bw_put(w, v & 0xFFFFFFFFull, 32);
-    cq_bw_put(w, v >> 32, 32);
+    if (n > 32) {
+        cq_bw_put(w, v & 0xFFFFFFFFull, 32);
+        cq_bw_put(w, v >> 32, n - 32);
+    } else if (n > 0) {
+        cq_bw_put(w, v, n);
+    }
 }
 
+static inline void cq_q_put64(cq_bitwriter *w, uint64_t v) { cq_q_put_wide(w, v, 64); }
+
 static inline uint32_t cq_q_get(cq_bitreader *r, unsigned n);
-static inline uint64_t cq_q_get64(cq_bitreader *r)
+static inline uint64_t cq_q_get_wide(cq_bitreader *r, unsigned n)
 {
-    uint64_t lo = cq_q_get(r, 32);
-    uint64_t hi = cq_q_get(r, 32);
-    return lo | (hi << 32);
+    if (n > 32) {
+        uint64_t lo = cq_q_get(r, 32);
+        uint64_t hi = cq_q_get(r, n - 32);
+        return lo | (hi << 32);
+    }
+    return n > 0 ? cq_q_get(r, n) : 0;
 }
+
+static inline uint64_t cq_q_get64(cq_bitreader *r) { return cq_q_get_wide(r, 64); }
 
 static inline uint64_t cq_q_dbits(double x)
 {
@@ -285,8 +297,11 @@ int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uin
                           cq_errinfo *err);
 
 /* RATQ (cq_q_ratq.c): the parameters for bound B and dimension dim (s, h, L = 0: the
- * defaults of parameters (8)). */
-int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, cq_ratq_par *r, cq_errinfo *err);
+ * defaults of parameters (8)). windowed = 0: RATQ itself (dim zero-padded to a power of
+ * two, one rotation, 64-bit seed); windowed = 1: the l_p composite's part (no padding,
+ * two overlapping rotation windows of the largest power of two <= dim, see cq_q_ratq.c). */
+int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, int windowed, cq_ratq_par *r,
+                     cq_errinfo *err);
 /* RATQ core on an explicit parameter block: input x[0..n_in) (n_in <= r->dim, the rest
  * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim). */
 int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,

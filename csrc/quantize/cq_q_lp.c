@@ -8,9 +8,11 @@
  * composite of section 5: Y1 = coordinates with |y_i| <= c -> CUQ(c, L_c) for all d
  * coordinates (a large coordinate is sent as CUQ of 0); then a d-bit support bitmap of
  * Y2 = the others; then RATQ of the restriction Y2' zero-padded to dmax = ceil(d/Delta1) - 1
- * coordinates (the most there can be; 0 for p = 1). Output = Q(Y1) + Q(Y2). Message:
- * [CUQ levels][bitmap][RATQ]. When dmax = 0 (tiny d) no coordinate can exceed c and the
- * last two parts are absent.
+ * coordinates (the most there can be; 0 for p = 1), in its windowed form (cq_q_ratq.c: two
+ * overlapping Hadamard windows instead of padding dmax to a power of two, and a sign field
+ * of min(64, signs) bits), so that the message fits Theorem 3.1's bound for every d.
+ * Output = Q(Y1) + Q(Y2). Message: [CUQ levels][bitmap][RATQ]. When dmax = 0 (tiny d) no
+ * coordinate can exceed c and the last two parts are absent.
  *
  * This file calls the CUQ and RATQ block kernels and the SimQ/SimQ+ ops tables; none of
  * them calls back (a one-way dependency).
@@ -55,7 +57,7 @@ static int lp_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     if (P->dmax > 0) {
         if (d1 > 24) return cq_fail(err, CQ_EINVAL, "l_p composite: Delta1 = %d is too large", d1);
         double Bp = q->B * pow(dd, 0.5 - invq);
-        st = cq_q_ratq_params(Bp, (size_t)P->dmax, 0, 0, (int64_t)1 << d1, &P->r, err);
+        st = cq_q_ratq_params(Bp, (size_t)P->dmax, 0, 0, (int64_t)1 << d1, 1, &P->r, err);
         if (st) return st;
         P->bits += d + P->r.bits;
         P->work = P->dmax * (sizeof(double) + sizeof(uint64_t)) + P->r.d2 * sizeof(double);

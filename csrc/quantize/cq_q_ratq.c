@@ -11,7 +11,18 @@
  * of its coordinates. Ranges M_j^2 = m e*^j + m0 (e*^0 = 1, e*^(j+1) = exp(e*^j)),
  * m = 3 B^2/d2, m0 = 2 (B^2/d2) ln s, capped at B(1 + 1e-6); the top range is the cap.
  * Message: seed (64 bits), then per group [j, levels...]. Decode inverts the rotation.
- * The core on an explicit parameter block is also the l_p composite's RATQ part.
+ *
+ * The core on an explicit parameter block is also the l_p composite's RATQ part, which
+ * is "windowed" (cq_q_ratq_params(..., windowed = 1)) so that it needs no padding: for
+ * an input of dimension n (not a power of two) and n0 = 2^floor(log2 n) > n/2, the
+ * rotation is R = R2 R1 with R1 = H D1 / sqrt(n0) on coordinates [0, n0) and
+ * R2 = H D2 / sqrt(n0) on [n - n0, n) (the two windows overlap; D1, D2 independent
+ * signs); R is orthogonal, the decoder applies R1^T R2^T. Every rotated coordinate is a
+ * Rademacher sum with sum of squared weights <= ||y||_2^2 / n0, so the ranges are those
+ * of dimension n0 (m = 3 B^2/n0, h from ln*(n0/3)); see convq.quantize.LpQuantizer for
+ * the second-moment argument. With n = n0 there is one window. The signs come from a
+ * field of min(64, number of signs) bits: the signs themselves when there are at most
+ * 64 of them, else a seed expanded by SplitMix64 as in RATQ.
  */
 #include <math.h>
 #include <string.h>
@@ -20,15 +31,24 @@
 #include "core/cq_rng.h"
 
 /* RATQ parameters: the defaults of parameters (8) of "Limits on Gradient Compression for
- * Stochastic Optimization" (s = log h, levels = 4), from the RATQ paper. */
-int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, cq_ratq_par *r, cq_errinfo *err)
+ * Stochastic Optimization" (s = log h, levels = 4), from the RATQ paper; the ranges and h
+ * are those of the rotation window n0. */
+int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, int windowed, cq_ratq_par *r,
+                     cq_errinfo *err)
 {
     memset(r, 0, sizeof *r);
     if (!(B > 0) || !isfinite(B)) return cq_fail(err, CQ_EINVAL, "RATQ bound B must be finite and > 0, got %g", B);
     if (dim < 1) return cq_fail(err, CQ_EINVAL, "RATQ dimension must be >= 1");
-    size_t d2 = 1;
-    while (d2 < dim) d2 <<= 1;
-    unsigned logh = cq_q_clog2(1 + (uint64_t)cq_q_lnstar((double)d2 / 3.0));
+    size_t n0 = 1;
+    while (n0 < dim) n0 <<= 1;
+    size_t d2 = n0;
+    uint64_t nsigns = n0;
+    if (windowed) {
+        if (n0 > dim) n0 >>= 1;  /* the largest power of two <= dim */
+        d2 = dim;
+        nsigns = d2 == n0 ? n0 : 2 * (uint64_t)n0;
+    }
+    unsigned logh = cq_q_clog2(1 + (uint64_t)cq_q_lnstar((double)n0 / 3.0));
     if (h == 0) h = (int64_t)1 << logh;
     if (s == 0) s = logh > 0 ? (int64_t)logh : 1;
     if (L == 0) L = 4;
@@ -40,14 +60,17 @@ int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, cq_r
     r->B = B;
     r->dim = dim;
     r->d2 = d2;
+    r->n0 = n0;
+    r->raw_signs = windowed && nsigns <= 64;
+    r->seedbits = windowed && nsigns < 64 ? (unsigned)nsigns : 64;
     r->s = (uint64_t)s;
     r->h = (uint64_t)h;
     r->L = (uint32_t)L;
     r->ngroups = (d2 + r->s - 1) / r->s;
     r->hbits = cq_q_clog2(r->h);
     r->lbits = cq_q_clog2(r->L);
-    double m = 3.0 * B * B / (double)d2;
-    double m0 = 2.0 * (B * B / (double)d2) * log((double)r->s);
+    double m = 3.0 * B * B / (double)n0;
+    double m0 = 2.0 * (B * B / (double)n0) * log((double)r->s);
     double cap = B * (1.0 + 1e-6), e = 1.0, prev = 0.0;
     for (uint64_t j = 0; j < r->h; j++) {
         double v = sqrt(m * e + m0);
@@ -58,7 +81,7 @@ int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, cq_r
         e = exp(e);               /* e*^(j+1) = exp(e*^j): tetration of e */
     }
     r->M[r->h - 1] = cap;         /* the top range always covers ||z||_inf <= ||y||_2 <= B */
-    r->bits = 64 + r->ngroups * r->hbits + (uint64_t)d2 * r->lbits;
+    r->bits = r->seedbits + r->ngroups * r->hbits + (uint64_t)d2 * r->lbits;
     return CQ_OK;
 }
 
@@ -66,7 +89,7 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 {
     int st = cq_q_check_B(q->B, err);
     if (st) return st;
-    st = cq_q_ratq_params(q->B, P->d, q->s, q->h, q->levels, &P->r, err);
+    st = cq_q_ratq_params(q->B, P->d, q->s, q->h, q->levels, 0, &P->r, err);
     if (st) return st;
     P->q = 2.0;
     P->bits = P->r.bits;
@@ -76,19 +99,53 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 
 static inline double ratq_delta(const cq_ratq_par *r, uint64_t j) { return 2.0 * r->M[j] / (double)(r->L - 1); }
 
-/* z (d2 doubles, the quantized rotated vector) -> out[0..dim): D H z / sqrt(d2). */
+/* out[i] = +-(x[i] * scale), i < n, with the rotation sign number u0 + i: bit u % 64 of
+ * word u / 64, the word being the seed itself (raw signs) or SplitMix64 word u / 64 of
+ * the stream keyed by the seed (1 = minus). x == out is allowed. */
+static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, const double *x, double *out, size_t n,
+                       double scale)
+{
+    uint64_t word = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t u = u0 + i;
+        if (i == 0 || (u & 63) == 0) word = r->raw_signs ? seed : cq_q_mix(seed, (uint64_t)(u >> 6));
+        double v = x[i] * scale;
+        out[i] = ((word >> (u & 63)) & 1u) ? -v : v;
+    }
+}
+
+/* z[0..d2) <- R x (x[0..n_in) zero-padded): window 1, then window 2 if there are two.
+ * Returns the scale still to be applied to every z[i]: 1/sqrt(n0) with one window (the
+ * group loop applies it, as RATQ always has), 1 with two (applied here). */
+static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, const double *x, size_t n_in, double *z)
+{
+    size_t n0 = r->n0, o = r->d2 - r->n0, m = n_in < n0 ? n_in : n0;
+    ratq_signs(r, seed, 0, x, z, m, 1.0);
+    for (size_t i = m; i < n_in; i++) z[i] = x[i];  /* outside window 1: R1 leaves them */
+    for (size_t i = n_in; i < r->d2; i++) z[i] = 0.0;
+    cq_hadamard_fwht(z, n0);
+    double scale = 1.0 / sqrt((double)n0);
+    if (o == 0) return scale;
+    for (size_t i = 0; i < n0; i++) z[i] *= scale;
+    ratq_signs(r, seed, n0, z + o, z + o, n0, 1.0);
+    cq_hadamard_fwht(z + o, n0);
+    for (size_t i = o; i < r->d2; i++) z[i] *= scale;
+    return 1.0;
+}
+
+/* z (d2 doubles, the quantized rotated vector) -> out[0..dim): R^T z, i.e. window 2's
+ * D2 H / sqrt(n0) first (two windows), then window 1's D1 H / sqrt(n0). */
 static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, double *out)
 {
-    cq_hadamard_fwht(z, r->d2);
-    double scale = 1.0 / sqrt((double)r->d2);
-    for (size_t i = 0, b = 0; i < r->dim; b++) {
-        uint64_t sg = cq_q_mix(seed, b); /* signs of coordinates 64 b .. 64 b + 63 */
-        size_t end = i + 64 < r->dim ? i + 64 : r->dim;
-        for (unsigned t = 0; i < end; i++, t++) {
-            double v = z[i] * scale;
-            out[i] = ((sg >> t) & 1u) ? -v : v;
-        }
+    size_t n0 = r->n0, o = r->d2 - r->n0;
+    double scale = 1.0 / sqrt((double)n0);
+    if (o > 0) {
+        cq_hadamard_fwht(z + o, n0);
+        ratq_signs(r, seed, n0, z + o, z + o, n0, scale);
     }
+    cq_hadamard_fwht(z, n0);
+    ratq_signs(r, seed, 0, z, out, r->dim < n0 ? r->dim : n0, scale);
+    for (size_t i = n0; i < r->dim; i++) out[i] = z[i];
 }
 
 int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
@@ -96,16 +153,10 @@ int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t 
 {
     uint64_t seed = cq_rng_u64(g);
     uint64_t key = cq_rng_u64(g);
-    size_t d2 = r->d2, i = 0;
-    for (size_t b = 0; i < n_in; b++) {
-        uint64_t sg = cq_q_mix(seed, b);
-        size_t end = i + 64 < n_in ? i + 64 : n_in;
-        for (unsigned t = 0; i < end; i++, t++) z[i] = ((sg >> t) & 1u) ? -x[i] : x[i];
-    }
-    for (; i < d2; i++) z[i] = 0.0;
-    cq_hadamard_fwht(z, d2);
-    double scale = 1.0 / sqrt((double)d2);
-    if (w != NULL) cq_q_put64(w, seed);
+    if (r->seedbits < 64) seed &= ((uint64_t)1 << r->seedbits) - 1u;
+    size_t d2 = r->d2;
+    double scale = ratq_rotate(r, seed, x, n_in, z);
+    if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
     uint32_t L = r->L;
     for (uint64_t gi = 0; gi < r->ngroups; gi++) {
         size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;
@@ -140,7 +191,7 @@ int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t 
 int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
                           cq_errinfo *err)
 {
-    uint64_t seed = cq_q_get64(rd);
+    uint64_t seed = cq_q_get_wide(rd, r->seedbits);
     size_t d2 = r->d2;
     for (uint64_t gi = 0; gi < r->ngroups; gi++) {
         size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;

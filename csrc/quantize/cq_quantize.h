@@ -6,8 +6,8 @@
  * Read me first:
  *  - A quantizer is described by a small value struct `cq_qspec` (kind + parameters; d
  *    is NOT part of it). Every d-dependent quantity (SimQ+'s default k and B' = B d^(1/p),
- *    RATQ's padded dimension, groups and ranges, the l_p composite's Delta1/Delta2 split)
- *    is derived inside the kernels by cq_q_resolve(), so Python and C never disagree.
+ *    RATQ's padded dimension, rotation windows, groups and ranges, the l_p composite's
+ *    Delta1/Delta2 split) is derived inside the kernels by cq_q_resolve(), so Python and C never disagree.
  *  - Messages have a fixed length for given (spec, d): cq_q_bits(). The payload is
  *    ceil(bits/8) bytes, fields LSB-first (cq_bitio.h), zero padding bits.
  *  - cq_q_encode  : y -> payload (draws randomness from `g`).
@@ -31,7 +31,8 @@
  *    is reproducible, thread-count independent and ~10x cheaper than a bitgen call per
  *    coordinate. Rounding compares the top 31 bits of such a uniform with the fractional
  *    part f, i.e. rounds up with probability ceil(2^31 f)/2^31: a bias below 2^-31 of one
- *    quantization step.
+ *    quantization step. (The l_p composite's rotation, when it has at most 64 signs,
+ *    takes them as the bits of one draw instead, and sends only those bits.)
  *  - No global state; all functions are thread-safe for distinct work buffers.
  *  - Layout: cq_quantize.c is a thin dispatcher over one ops table {resolve, run, decode}
  *    per kind (cq_q_internal.h), defined in the family files cq_q_simq.c,
@@ -88,16 +89,21 @@ typedef struct cq_qspec {
 
 /* Resolved RATQ parameters for one dimension. */
 typedef struct cq_ratq_par {
-    double B;            /* l2 bound                                   */
-    size_t dim;          /* input dimension                            */
-    size_t d2;           /* 2^ceil(log2 dim): the rotation dimension   */
-    uint64_t s, h;       /* group size, number of dynamic ranges       */
-    uint64_t ngroups;    /* ceil(d2 / s)                               */
-    unsigned hbits;      /* ceil(log2 h)                               */
-    unsigned lbits;      /* ceil(log2 L)                               */
-    uint32_t L;          /* CUQ points per coordinate                  */
-    double M[CQ_RATQ_HMAX]; /* ranges M_j = sqrt(m e*^j + m0), capped at B(1+1e-6) */
-    uint64_t bits;       /* 64 + ngroups*hbits + d2*lbits              */
+    double B;            /* l2 bound                                                      */
+    size_t dim;          /* input dimension                                               */
+    size_t d2;           /* rotated (quantized) length: RATQ 2^ceil(log2 dim), the l_p
+                            composite's part dim (no padding)                             */
+    size_t n0;           /* rotation window, a power of two: d2 (one window), or the
+                            largest power of two < d2 (windows [0, n0) and [d2-n0, d2))   */
+    unsigned seedbits;   /* rotation seed field: 64, or the composite's min(64, signs)    */
+    int raw_signs;       /* 1: the seed field is the signs themselves (<= 64 of them)     */
+    uint64_t s, h;       /* group size, number of dynamic ranges                          */
+    uint64_t ngroups;    /* ceil(d2 / s)                                                  */
+    unsigned hbits;      /* ceil(log2 h)                                                  */
+    unsigned lbits;      /* ceil(log2 L)                                                  */
+    uint32_t L;          /* CUQ points per coordinate                                     */
+    double M[CQ_RATQ_HMAX]; /* ranges M_j = sqrt(m e*^j + m0), capped at B(1+1e-6)        */
+    uint64_t bits;       /* seedbits + ngroups*hbits + d2*lbits                           */
 } cq_ratq_par;
 
 /* Everything a kernel needs for one (spec, d); filled by cq_q_resolve. */
