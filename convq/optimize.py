@@ -499,7 +499,9 @@ def _newton(obj, x0, tol, max_iter, callback, verbose, options):
             t *= o["beta"]
             if t < 1e-20:
                 break
-        if t < 1e-20:
+        if t < 1e-20 or not fn < f:
+            # no step decreases f: at the rounding floor (alpha t g'd is below f's last bit,
+            # so f(x + t d) = f(x) passes the test) a further step would change nothing
             status = _core.OPT_LINESEARCH
             break
         x, f, g = xn, fn, gnew
