@@ -6,10 +6,6 @@
 - trust-region Newton-CG follows TRON's logic step by step: an independent NumPy TRON
   written from Lin & More's rules (liblinear's tron.cpp: eta = 1e-4, 0.25, 0.75,
   sigma = 0.25, 0.5, 4) gives the same accepted and rejected steps, iterates and radii;
-- on Nesterov's worst-case quadratic the first-order methods that tests/test_optimize_cg.py
-  does not run (proximal gradient, FISTA, the subgradient method, the Fletcher-Reeves and
-  Hager-Zhang CG rules, backtracking Nesterov, BB2 with the average search) obey
-  f(x_k) - f* >= nesterov_lower_bound(k) for k <= (n-1)/2;
 - Kelley's method and the proximal bundle method minimise convq's own ``Hinge`` objective
   and a ``Function`` given only a subgradient, to the optimum of a checked reference.
 """
@@ -19,10 +15,8 @@ import numpy as np
 import pytest
 
 from convq import objectives as ob
-from convq.bounds import nesterov_lower_bound
 from convq.cutting_plane import kelley, proximal_bundle
 from convq.models import ConvergenceWarning, LinearRegression, LinearSVM, LogisticRegression, Ridge
-from convq.objectives import nesterov_hard
 from convq.optimize import minimize, svm_dual_cd
 from test_optimize_cg import _checked_logistic_reference
 from test_svm_dcd import _kkt
@@ -207,24 +201,6 @@ def test_newton_cg_follows_trons_radius_updates_step_by_step():
         assert sum(h["boundary"] for h in ref) >= 3 and not all(h["accepted"] for h in ref)
         branches |= {int(np.searchsorted([1e-4, 0.25, 0.75], h["ratio"], side="right")) for h in ref}
     assert branches == {0, 1, 2, 3}   # every rule of the radius update was exercised
-
-
-# ---- Nesterov's lower bound: the methods test_optimize_cg.py does not run ----------------------
-
-@pytest.mark.parametrize("method, kw", [("proximal", dict(step="fixed")), ("fista", dict(step="fixed")),
-                                        ("fista", {}), ("subgradient", {}), ("cg", dict(variant="fr")),
-                                        ("cg", dict(variant="hz")), ("nesterov", {}),
-                                        ("bb", dict(variant="bb2", nonmonotone="average"))])
-def test_more_first_order_methods_obey_nesterovs_lower_bound(method, kw):
-    n, L = 41, 2.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for k in range(1, (n - 1) // 2 + 1):
-            q = nesterov_hard(n, L, k)
-            r = minimize(q, np.zeros(n), method=method, tol=0.0, max_iter=k, **kw)
-            assert r.nit == k
-            bound = nesterov_lower_bound(k, L, np.linalg.norm(q.xstar))
-            assert r.fun - q.fstar >= bound * (1 - 1e-12), (k, r.fun - q.fstar, bound)
 
 
 # ---- cutting planes on convq's Hinge and on a Function with a subgradient ----------------------
