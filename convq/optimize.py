@@ -388,28 +388,32 @@ def hessian(obj, x) -> np.ndarray:
 
     LeastSquares / Logistic: (1/m) X~' D X~ + (lam/m) P with X~ = [1, X] when there is an
     intercept, D = I (least squares) or diag(h_i (1 - h_i)) (logistic, h the sigmoid of the
-    linear predictor), P the identity without the intercept's entry; Quadratic: A; a
+    linear predictor), P the identity without the intercept's entry; SmoothedHinge:
+    X~' D X~ + P, D = C k/delta on the rows inside the quadratic zone; Quadratic: A; a
     smoothed Lasso: A'A + (mu/delta) diag(|x_j| < delta); a Function: its ``hess``. The
     product X' D X is one BLAS call (NumPy's matmul)."""
-    from .objectives import LeastSquares, Logistic, Quadratic
+    from .objectives import LeastSquares, Logistic, Quadratic, SmoothedHinge
     x = obj._x(x, "x")
     if isinstance(obj, Hinge):
         raise ValueError("method='newton' needs a twice-differentiable objective; Hinge is not differentiable "
                          "(use optimize.svm_dual_cd or 'subgradient')")
     if isinstance(obj, Quadratic):
         return obj.A.copy()
-    if isinstance(obj, (LeastSquares, Logistic)):
+    if isinstance(obj, (LeastSquares, Logistic, SmoothedHinge)):
         X, m = obj.X, obj.m
         xr = x[1:] if obj.intercept else x
         z = X @ xr + (x[0] if obj.intercept else 0.0)
-        if isinstance(obj, Logistic):
+        if isinstance(obj, SmoothedHinge):           # C k / delta inside the quadratic zone
+            v = 1.0 - (2.0 * obj.y - 1.0) * z
+            dvec, pen = np.where((v > 0) & (v < obj.delta), obj.C * obj.slope / obj.delta, 0.0), 1.0
+        elif isinstance(obj, Logistic):
             h = 0.5 * (1.0 + np.tanh(0.5 * z))       # the sigmoid, without overflow
-            dvec = h * (1.0 - h) / m
+            dvec, pen = h * (1.0 - h) / m, obj.lam / m
         else:
-            dvec = np.full(m, 1.0 / m)
+            dvec, pen = np.full(m, 1.0 / m), obj.lam / m
         Xs = X * np.sqrt(dvec)[:, None]
         Hr = Xs.T @ Xs  # NumPy hands A'A to BLAS syrk: half the flops of a general product
-        Hr[np.diag_indices_from(Hr)] += obj.lam / m
+        Hr[np.diag_indices_from(Hr)] += pen
         if not obj.intercept:
             return Hr
         H = np.empty((obj.dim, obj.dim))
@@ -434,8 +438,8 @@ def hessian(obj, x) -> np.ndarray:
 
 
 def _check_has_hessian(obj):
-    from .objectives import LeastSquares, Logistic, Quadratic
-    if (isinstance(obj, (Quadratic, LeastSquares, Logistic)) and not isinstance(obj, Hinge)) or \
+    from .objectives import LeastSquares, Logistic, Quadratic, SmoothedHinge
+    if (isinstance(obj, (Quadratic, LeastSquares, Logistic, SmoothedHinge)) and not isinstance(obj, Hinge)) or \
             (isinstance(obj, Lasso) and obj.delta > 0) or \
             (isinstance(obj, Function) and obj._hess is not None):
         return

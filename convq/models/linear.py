@@ -545,79 +545,21 @@ def _labels01(classes, y):
     return (y == classes[1]).astype(np.float64)
 
 
-class _SmoothHinge(_obj.Function):
-    """Huber-smoothed SVM hinge cost (section 4.2): C sum_i k h_delta(v_i) + 1/2 ||theta_r||^2 with the margin
-    violation v_i = 1 - s_i z_i (s_i = 2 y_i - 1) and h_delta(v) = 0 (v <= 0), v^2/(2 delta)
-    (0 < v < delta), v - delta/2 (v >= delta). h_delta <= max(0, v) <= h_delta + delta/2,
-    so J_delta <= J <= J_delta + C k m delta / 2 (the smoothing of the LASSO notes applied
-    to the hinge)."""
-
-    def __init__(self, X, y01, C, slope, intercept, delta):
-        self.X, self.s = X, 2.0 * y01 - 1.0
-        self.C, self.k, self.icpt, self.delta = C, slope, intercept, delta
-        super().__init__(self._value, self._grad_only, self._hessian, dim=X.shape[1] + int(intercept))
-
-    def _z(self, th):
-        return self.X @ th[1:] + th[0] if self.icpt else self.X @ th
-
-    def _value(self, th):
-        return self.value_and_grad(th)[0]
-
-    def _grad_only(self, th):
-        return self.value_and_grad(th)[1]
-
-    def value_and_grad(self, x, rows=None):
-        th = self._x(x)
-        v = 1.0 - self.s * self._z(th)
-        d = self.delta
-        h = np.where(v <= 0, 0.0, np.where(v < d, v * v / (2 * d), v - d / 2))
-        r = th[1:] if self.icpt else th
-        f = self.C * self.k * h.sum() + 0.5 * float(r @ r)
-        dz = -self.C * self.k * self.s * np.clip(v / d, 0.0, 1.0)
-        g = np.empty_like(th)
-        if self.icpt:
-            g[0] = dz.sum()
-            g[1:] = self.X.T @ dz + r
-        else:
-            g[:] = self.X.T @ dz + r
-        return float(f), g
-
-    def value(self, x, rows=None):
-        return self.value_and_grad(x)[0]
-
-    def grad(self, x, rows=None):
-        return self.value_and_grad(x)[1]
-
-    def _hessian(self, th):
-        """C k / delta X~_Q'X~_Q + diag(0, 1, ..., 1), Q the rows with 0 < v < delta: piecewise
-        constant (a 1e-12 relative shift keeps the intercept's entry positive)."""
-        v = 1.0 - self.s * self._z(th)
-        Xq = self.X[(v > 0) & (v < self.delta)]
-        n, ck = self.X.shape[1], self.C * self.k / self.delta
-        if not self.icpt:
-            return ck * (Xq.T @ Xq) + np.eye(n)
-        H = np.zeros((n + 1, n + 1))
-        H[0, 0] = Xq.shape[0]
-        H[0, 1:] = H[1:, 0] = Xq.sum(axis=0)
-        H[1:, 1:] = Xq.T @ Xq
-        H *= ck
-        H[np.arange(1, n + 1), np.arange(1, n + 1)] += 1.0
-        H[0, 0] += 1e-12 * (1.0 + H[0, 0])
-        return H
-
-
 def _smooth_newton(sm, theta, tol, max_iter=100):
-    """Newton's method with Armijo backtracking on the smoothed cost J_delta, whose
-    Hessian (``_SmoothHinge._hessian``) is piecewise constant, so the iteration settles the
-    partition in a few steps. Used as a polish after the first-order stage (as the LASSO
-    solver's final FISTA run)."""
+    """Newton's method with Armijo backtracking on the smoothed cost J_delta (a
+    :class:`convq.objectives.SmoothedHinge`), whose Hessian is piecewise constant, so the
+    iteration settles the partition in a few steps. Used as a polish after the first-order
+    stage (as the LASSO solver's final FISTA run)."""
+    from ..optimize import hessian
     f, g = sm.value_and_grad(theta)
     it = 0
     for it in range(1, max_iter + 1):
         if np.linalg.norm(g) <= max(tol, 1e-12 * max(1.0, abs(f))):
             it -= 1
             break
-        H = sm._hessian(theta)
+        H = hessian(sm, theta)
+        if sm.intercept:   # no row in the quadratic zone leaves the intercept's entry 0
+            H[0, 0] += 1e-12 * (1.0 + H[0, 0])
         try:
             step = -np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
@@ -704,7 +646,9 @@ class LinearSVM(_LinearClassifier):
     itself; every other method minimises the Huber-smoothed J_delta (margin violations
     below delta squared, J_delta <= J <= J_delta + C k m delta/2) by continuation, delta =
     1, 0.1, ..., ``delta_min``, each stage warm-started from the last (the smoothing
-    scheme of the lecture slides "Gradient method", section "LASSO: smoothing"). ``result_.fun`` is the
+    scheme of the lecture slides "Gradient method", section "LASSO: smoothing"), each stage's
+    J_delta a :class:`convq.objectives.SmoothedHinge` (value, gradient and Hessian products in
+    C), then Newton steps and the KKT system on the active set. ``result_.fun`` is the
     exact hinge cost of the returned theta. scikit-learn's ``LinearSVC(C, loss="hinge")``
     minimises the same cost with k = 1 (but also penalises its intercept).
 
@@ -770,7 +714,7 @@ class LinearSVM(_LinearClassifier):
         t0 = time.perf_counter()
         res, polished = None, False
         while True:
-            sm = _SmoothHinge(X, y01, C, k, intercept, delta)
+            sm = exact.smooth(delta)
             opts = {"L": C * k * lip / delta + 1.0} if step == "fixed" else {}
             r, nb = self._run(sm, method, step, tol, max_iter, gen, x0=theta, **opts)
             theta, res = r.x, r
