@@ -272,6 +272,19 @@ class Logistic(LeastSquares):
         return 0.25 * lsq.lipschitz(rng) + self.lam / self.m
 
 
+def _hinge_data(obj, X, y, C, slope, intercept, threads):
+    """The checked data and parameters of Hinge and SmoothedHinge, set on ``obj``."""
+    obj.X, obj.y = _data(X, y)
+    if not np.all((obj.y == 0) | (obj.y == 1)):
+        raise ValueError(f"{type(obj).__name__} labels y must be 0 or 1")
+    obj.C = check_positive(C, "C")
+    obj.slope = check_positive(slope, "slope")
+    obj.intercept = _bool(intercept, "intercept")
+    obj.m = obj.X.shape[0]
+    obj.dim = obj.X.shape[1] + int(obj.intercept)
+    obj.threads = check_threads(threads)
+
+
 class Hinge(LeastSquares):
     """SVM hinge cost (Lagarde, "Machine Learning Algebra", section 4.2): J = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
     with cost_1(z) = k max(0, 1 - z) and cost_0(z) = k (1 + z) for z >= -1, else 0
@@ -281,16 +294,8 @@ class Hinge(LeastSquares):
     _kind = _HINGE
 
     def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, *, threads=None):
-        self.X, self.y = _data(X, y)
-        if not np.all((self.y == 0) | (self.y == 1)):
-            raise ValueError("Hinge labels y must be 0 or 1")
-        self.C = check_positive(C, "C")
-        self.slope = check_positive(slope, "slope")
-        self.intercept = _bool(intercept, "intercept")
+        _hinge_data(self, X, y, C, slope, intercept, threads)
         self.lam = 0.0
-        self.m = self.X.shape[0]
-        self.dim = self.X.shape[1] + int(self.intercept)
-        self.threads = check_threads(threads)
         self._c_spec = ObjectiveSpec(_HINGE, self.X, self.y, self.intercept, lam=self.C, c=self.slope,
                                      threads=self.threads)
 
@@ -322,16 +327,8 @@ class SmoothedHinge(Objective):
     (Q: the rows with 0 < v_i < delta) evaluated in C like the other objectives."""
 
     def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, delta=1.0, *, threads=None):
-        self.X, self.y = _data(X, y)
-        if not np.all((self.y == 0) | (self.y == 1)):
-            raise ValueError("SmoothedHinge labels y must be 0 or 1")
-        self.C = check_positive(C, "C")
-        self.slope = check_positive(slope, "slope")
-        self.intercept = _bool(intercept, "intercept")
+        _hinge_data(self, X, y, C, slope, intercept, threads)
         self.delta = check_positive(delta, "delta")
-        self.m = self.X.shape[0]
-        self.dim = self.X.shape[1] + int(self.intercept)
-        self.threads = check_threads(threads)
         self._c_spec = ObjectiveSpec(_HUBER_HINGE, self.X, self.y, self.intercept, lam=self.C * self.slope,
                                      c=self.delta, threads=self.threads)
 
