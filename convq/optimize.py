@@ -888,6 +888,16 @@ _SVM_CONSTRAINTS = {
 }
 
 
+def _svm_cost(X, y, C, slope, intercept, theta, loss):
+    """The primal cost of svm_dual_cd at theta: the hinge cost of ``Hinge``, or C sum_i
+    (k max(0, 1 - s_i z_i))^2 + 1/2 ||w||^2 for the squared hinge."""
+    if loss == "hinge":
+        return Hinge(X, y, C, slope, intercept).value(theta)
+    t, w = (theta[0], theta[1:]) if intercept else (0.0, theta)
+    xi = slope * np.maximum(0.0, 1.0 - (2.0 * y - 1.0) * (X @ w + t))
+    return C * float(xi @ xi) + 0.5 * float(w @ w)
+
+
 def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
                 rng=None, engine="auto"):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
@@ -940,11 +950,7 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
     alpha, w, t, spread, eqv, epochs, outer, converged = kernel(
         X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
     theta = np.concatenate([[t], w]) if intercept else w
-    if loss == "hinge":
-        fun = Hinge(X, y, C, slope, bool(intercept)).value(theta)
-    else:
-        xi = slope * np.maximum(0.0, 1.0 - s * (X @ w + t))
-        fun = C * float(xi @ xi) + 0.5 * float(w @ w)
+    fun = _svm_cost(X, y, C, slope, bool(intercept), theta, loss)
     status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER
     message = (f"converged: projected-gradient spread {spread:.2g} <= tol" if converged else
                f"stopped after {epochs} passes: projected-gradient spread {spread:.2g}, "

@@ -349,6 +349,7 @@ def _cases_models_stochastic():
     add(_fitter("LinearSVM"), {}, "C", BAD_REAL + [-1.0, 0.0])
     add(_fitter("LinearSVM"), {}, "slope", BAD_REAL + [-1.0, 0.0])
     add(_fitter("LinearSVM"), {}, "delta_min", BAD_REAL + [-1.0, 0.0])
+    add(_fitter("LinearSVM"), {}, "loss", ["log", None, 3])
     mlp = _fitter("MLPClassifier")
     add(mlp, {}, "hidden", [(0,), (-1,), (2**63,), (1.5,), ("x",), None, "x", (4,) * 40, (2**40,)])
     add(mlp, {}, "activation", ["gelu", None, 3])

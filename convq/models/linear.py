@@ -658,7 +658,12 @@ class LinearSVM(_LinearClassifier):
     slope : float > 0, default 1.0
         The hinge slope k of cost_1 and cost_0 (section 4.3).
     delta_min : float > 0, default 1e-7
-        Last smoothing level of the continuation.""" + _CLF_DOC_COMMON.replace(
+        Last smoothing level of the continuation.
+    loss : {"hinge", "squared_hinge"}, default "hinge"
+        "squared_hinge" squares the slope-k costs: C sum_i [y_i cost_1(z_i)^2 + (1 - y_i)
+        cost_0(z_i)^2] + 1/2 ||theta_r||^2 (the L2-loss SVM of Hsieh et al., a smooth primal),
+        solved by ``method="dual-cd"`` (the default); ``cost`` and ``result_.fun`` are then
+        this cost.""" + _CLF_DOC_COMMON.replace(
         '"newton-cg", "newton"} or None', '"newton-cg", "newton", "dual-cd"} or None').replace(
         "    max_iter : int\n        Iterations per binary problem.",
         "    max_iter : int or None\n        Iterations per binary problem (None: 100000 passes of dual-cd, 2000 "
@@ -673,7 +678,7 @@ class LinearSVM(_LinearClassifier):
         return 100000 if method == "dual-cd" else 2000
 
     def __init__(self, C=1.0, slope=1.0, method=None, step=None, tol=1e-8, max_iter=None, quantizer=None,
-                 fit_intercept=True, delta_min=1e-7, rng=None, threads=None):
+                 fit_intercept=True, delta_min=1e-7, rng=None, threads=None, loss="hinge"):
         self.C = C
         self.slope = slope
         self.method = method
@@ -685,20 +690,26 @@ class LinearSVM(_LinearClassifier):
         self.delta_min = delta_min
         self.rng = rng
         self.threads = threads
+        self.loss = loss
 
     def _check_params(self):
         check_positive(self.C, "C")
         check_positive(self.slope, "slope")
         check_positive(self.delta_min, "delta_min")
+        if not isinstance(self.loss, str) or self.loss not in ("hinge", "squared_hinge"):
+            raise ValueError(f"loss must be 'hinge' or 'squared_hinge', got {self.loss!r}")
 
     def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen):
         C, k = float(self.C), float(self.slope)
+        if self.loss == "squared_hinge" and method != "dual-cd":
+            raise ValueError(f"loss='squared_hinge' is solved by method='dual-cd' (the default without a quantizer), "
+                             f"got method={method!r}")
         if method == "dual-cd":
             if self.quantizer is not None:
                 raise ValueError(f"method='dual-cd' communicates no gradients and takes no quantizer; give a "
                                  f"first-order method (gd, bb, ...) with quantizer=, got quantizer={self.quantizer!r}")
             from ..optimize import svm_dual_cd
-            res = svm_dual_cd(X, y01, C, k, intercept, tol=max(tol, 1e-15), max_iter=max_iter,
+            res = svm_dual_cd(X, y01, C, k, intercept, loss=self.loss, tol=max(tol, 1e-15), max_iter=max_iter,
                               rng=0 if self.rng is None else gen)
             return res, 0
         exact = _obj.Hinge(X, y01, C, k, intercept, threads=self.threads)
@@ -745,11 +756,13 @@ class LinearSVM(_LinearClassifier):
         return out, bits
 
     def cost(self, X, y):
-        """The hinge cost (section 4.2) of the fitted model (two classes; y in classes_)."""
+        """The hinge cost (section 4.2; squared with loss="squared_hinge") of the fitted model (two
+        classes; y in classes_)."""
         check_fitted(self, "coef_")
         if self.classes_.size != 2:
             raise ValueError("cost() is defined for two classes; use the one-vs-all problems' result_")
         X = check_X(X, self)
         y01 = _labels01(self.classes_, y)
         theta = np.concatenate([[self.intercept_[0]], self.coef_[0]]) if self.fit_intercept else self.coef_[0]
-        return _obj.Hinge(X, y01, float(self.C), float(self.slope), bool(self.fit_intercept)).value(theta)
+        from ..optimize import _svm_cost
+        return _svm_cost(X, y01, float(self.C), float(self.slope), bool(self.fit_intercept), theta, self.loss)
