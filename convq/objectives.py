@@ -16,6 +16,7 @@ section 4.3); and the smoothed LASSO of the lecture slides "Gradient method" (se
 ``LeastSquares``   J = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2
 ``Logistic``       J = -1/m sum [y ln h + (1-y) ln(1-h)] + lam/(2m) ||theta_r||^2, h = sigmoid(z)
 ``Hinge``          J = C sum [y cost_1(z) + (1-y) cost_0(z)] + 1/2 ||theta_r||^2
+                   (``.smooth(delta)``: the Huber-smoothed ``SmoothedHinge``)
 ``Lasso``          f = 1/2 ||Ax - b||^2 + mu ||x||_1  (``.smooth(delta)``: Huber l_delta)
 =================  ==========================================================================
 
@@ -34,12 +35,12 @@ from ._spec import ObjectiveSpec
 from ._rng import as_generator
 from ._validation import as_matrix, as_vector, check_int, check_positive, check_real, check_threads
 
-__all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "Lasso", "Function", "nesterov_hard",
-           "NesterovHard"]
+__all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "SmoothedHinge", "Lasso", "Function",
+           "nesterov_hard", "NesterovHard"]
 
 # objective kinds: the C enum cq_obj_kind, exported by the binding (never re-typed)
-_QUAD, _LSQ, _LOGI, _HINGE, _LASSO = (_core.OBJ_QUADRATIC, _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC,
-                                       _core.OBJ_HINGE, _core.OBJ_LASSO)
+_QUAD, _LSQ, _LOGI, _HINGE, _LASSO, _HUBER_HINGE = (_core.OBJ_QUADRATIC, _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC,
+                                                     _core.OBJ_HINGE, _core.OBJ_LASSO, _core.OBJ_HUBER_HINGE)
 
 
 def _power_iteration(matvec, dim, rng, n_iter=200, rtol=1e-10):
@@ -271,6 +272,19 @@ class Logistic(LeastSquares):
         return 0.25 * lsq.lipschitz(rng) + self.lam / self.m
 
 
+def _hinge_data(obj, X, y, C, slope, intercept, threads):
+    """The checked data and parameters of Hinge and SmoothedHinge, set on ``obj``."""
+    obj.X, obj.y = _data(X, y)
+    if not np.all((obj.y == 0) | (obj.y == 1)):
+        raise ValueError(f"{type(obj).__name__} labels y must be 0 or 1")
+    obj.C = check_positive(C, "C")
+    obj.slope = check_positive(slope, "slope")
+    obj.intercept = _bool(intercept, "intercept")
+    obj.m = obj.X.shape[0]
+    obj.dim = obj.X.shape[1] + int(obj.intercept)
+    obj.threads = check_threads(threads)
+
+
 class Hinge(LeastSquares):
     """SVM hinge cost (Lagarde, "Machine Learning Algebra", section 4.2): J = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||theta_r||^2
     with cost_1(z) = k max(0, 1 - z) and cost_0(z) = k (1 + z) for z >= -1, else 0
@@ -280,16 +294,8 @@ class Hinge(LeastSquares):
     _kind = _HINGE
 
     def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, *, threads=None):
-        self.X, self.y = _data(X, y)
-        if not np.all((self.y == 0) | (self.y == 1)):
-            raise ValueError("Hinge labels y must be 0 or 1")
-        self.C = check_positive(C, "C")
-        self.slope = check_positive(slope, "slope")
-        self.intercept = _bool(intercept, "intercept")
+        _hinge_data(self, X, y, C, slope, intercept, threads)
         self.lam = 0.0
-        self.m = self.X.shape[0]
-        self.dim = self.X.shape[1] + int(self.intercept)
-        self.threads = check_threads(threads)
         self._c_spec = ObjectiveSpec(_HINGE, self.X, self.y, self.intercept, lam=self.C, c=self.slope,
                                      threads=self.threads)
 
@@ -300,8 +306,40 @@ class Hinge(LeastSquares):
         """The gradient of the hinge cost is not Lipschitz: returns inf."""
         return float("inf")
 
+    def smooth(self, delta):
+        """The Huber-smoothed cost J_delta (delta > 0): a :class:`SmoothedHinge`."""
+        return SmoothedHinge(self.X, self.y, self.C, self.slope, self.intercept, check_positive(delta, "delta"),
+                             threads=self.threads or None)
+
     def _describe(self):
         return f"m={self.m}, dim={self.dim}, C={self.C:g}, slope={self.slope:g}, intercept={self.intercept}"
+
+
+class SmoothedHinge(Objective):
+    """The hinge cost of :class:`Hinge` with its kink Huber-smoothed (the smoothing of the
+    lecture slides "Gradient method", section "LASSO: smoothing", applied to the hinge):
+
+        J_delta(theta) = C k sum_i h_delta(v_i) + 1/2 ||theta_r||^2,  v_i = 1 - s_i z_i, s_i = 2 y_i - 1,
+
+    h_delta(v) = 0 (v <= 0), v^2/(2 delta) (0 < v < delta), v - delta/2 (v >= delta). Since
+    h_delta <= max(0, v) <= h_delta + delta/2, J_delta <= J <= J_delta + C k m delta/2.
+    Differentiable, with the piecewise-constant Hessian C k/delta X~_Q'X~_Q + diag(0, 1, ..., 1)
+    (Q: the rows with 0 < v_i < delta) evaluated in C like the other objectives."""
+
+    def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, delta=1.0, *, threads=None):
+        _hinge_data(self, X, y, C, slope, intercept, threads)
+        self.delta = check_positive(delta, "delta")
+        self._c_spec = ObjectiveSpec(_HUBER_HINGE, self.X, self.y, self.intercept, lam=self.C * self.slope,
+                                     c=self.delta, threads=self.threads)
+
+    def lipschitz(self, rng=None):
+        """C k/delta ||X~||_2^2 + 1 (X~ = [1, X] with an intercept): a bound on the Hessian."""
+        lsq = LeastSquares(self.X, self.y, 0.0, self.intercept, threads=self.threads or None)
+        return self.C * self.slope / self.delta * lsq.lipschitz(rng) * self.m + 1.0
+
+    def _describe(self):
+        return (f"m={self.m}, dim={self.dim}, C={self.C:g}, slope={self.slope:g}, delta={self.delta:g}, "
+                f"intercept={self.intercept}")
 
 
 class Lasso(Objective):

@@ -388,28 +388,32 @@ def hessian(obj, x) -> np.ndarray:
 
     LeastSquares / Logistic: (1/m) X~' D X~ + (lam/m) P with X~ = [1, X] when there is an
     intercept, D = I (least squares) or diag(h_i (1 - h_i)) (logistic, h the sigmoid of the
-    linear predictor), P the identity without the intercept's entry; Quadratic: A; a
+    linear predictor), P the identity without the intercept's entry; SmoothedHinge:
+    X~' D X~ + P, D = C k/delta on the rows inside the quadratic zone; Quadratic: A; a
     smoothed Lasso: A'A + (mu/delta) diag(|x_j| < delta); a Function: its ``hess``. The
     product X' D X is one BLAS call (NumPy's matmul)."""
-    from .objectives import LeastSquares, Logistic, Quadratic
+    from .objectives import LeastSquares, Logistic, Quadratic, SmoothedHinge
     x = obj._x(x, "x")
     if isinstance(obj, Hinge):
         raise ValueError("method='newton' needs a twice-differentiable objective; Hinge is not differentiable "
                          "(use optimize.svm_dual_cd or 'subgradient')")
     if isinstance(obj, Quadratic):
         return obj.A.copy()
-    if isinstance(obj, (LeastSquares, Logistic)):
+    if isinstance(obj, (LeastSquares, Logistic, SmoothedHinge)):
         X, m = obj.X, obj.m
         xr = x[1:] if obj.intercept else x
         z = X @ xr + (x[0] if obj.intercept else 0.0)
-        if isinstance(obj, Logistic):
+        if isinstance(obj, SmoothedHinge):           # C k / delta inside the quadratic zone
+            v = 1.0 - (2.0 * obj.y - 1.0) * z
+            dvec, pen = np.where((v > 0) & (v < obj.delta), obj.C * obj.slope / obj.delta, 0.0), 1.0
+        elif isinstance(obj, Logistic):
             h = 0.5 * (1.0 + np.tanh(0.5 * z))       # the sigmoid, without overflow
-            dvec = h * (1.0 - h) / m
+            dvec, pen = h * (1.0 - h) / m, obj.lam / m
         else:
-            dvec = np.full(m, 1.0 / m)
+            dvec, pen = np.full(m, 1.0 / m), obj.lam / m
         Xs = X * np.sqrt(dvec)[:, None]
         Hr = Xs.T @ Xs  # NumPy hands A'A to BLAS syrk: half the flops of a general product
-        Hr[np.diag_indices_from(Hr)] += obj.lam / m
+        Hr[np.diag_indices_from(Hr)] += pen
         if not obj.intercept:
             return Hr
         H = np.empty((obj.dim, obj.dim))
@@ -434,8 +438,8 @@ def hessian(obj, x) -> np.ndarray:
 
 
 def _check_has_hessian(obj):
-    from .objectives import LeastSquares, Logistic, Quadratic
-    if (isinstance(obj, (Quadratic, LeastSquares, Logistic)) and not isinstance(obj, Hinge)) or \
+    from .objectives import LeastSquares, Logistic, Quadratic, SmoothedHinge
+    if (isinstance(obj, (Quadratic, LeastSquares, Logistic, SmoothedHinge)) and not isinstance(obj, Hinge)) or \
             (isinstance(obj, Lasso) and obj.delta > 0) or \
             (isinstance(obj, Function) and obj._hess is not None):
         return
@@ -499,7 +503,9 @@ def _newton(obj, x0, tol, max_iter, callback, verbose, options):
             t *= o["beta"]
             if t < 1e-20:
                 break
-        if t < 1e-20:
+        if t < 1e-20 or not fn < f:
+            # no step decreases f: at the rounding floor (alpha t g'd is below f's last bit,
+            # so f(x + t d) = f(x) passes the test) a further step would change nothing
             status = _core.OPT_LINESEARCH
             break
         x, f, g = xn, fn, gnew
@@ -882,6 +888,16 @@ _SVM_CONSTRAINTS = {
 }
 
 
+def _svm_cost(X, y, C, slope, intercept, theta, loss):
+    """The primal cost of svm_dual_cd at theta: the hinge cost of ``Hinge``, or C sum_i
+    (k max(0, 1 - s_i z_i))^2 + 1/2 ||w||^2 for the squared hinge."""
+    if loss == "hinge":
+        return Hinge(X, y, C, slope, intercept).value(theta)
+    t, w = (theta[0], theta[1:]) if intercept else (0.0, theta)
+    xi = slope * np.maximum(0.0, 1.0 - (2.0 * y - 1.0) * (X @ w + t))
+    return C * float(xi @ xi) + 0.5 * float(w @ w)
+
+
 def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
                 rng=None, engine="auto"):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
@@ -934,11 +950,7 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
     alpha, w, t, spread, eqv, epochs, outer, converged = kernel(
         X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
     theta = np.concatenate([[t], w]) if intercept else w
-    if loss == "hinge":
-        fun = Hinge(X, y, C, slope, bool(intercept)).value(theta)
-    else:
-        xi = slope * np.maximum(0.0, 1.0 - s * (X @ w + t))
-        fun = C * float(xi @ xi) + 0.5 * float(w @ w)
+    fun = _svm_cost(X, y, C, slope, bool(intercept), theta, loss)
     status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER
     message = (f"converged: projected-gradient spread {spread:.2g} <= tol" if converged else
                f"stopped after {epochs} passes: projected-gradient spread {spread:.2g}, "

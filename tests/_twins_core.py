@@ -67,7 +67,9 @@ def _objectives():
     return [objectives.LeastSquares(X, y, 0.3, True, threads=1), objectives.Logistic(X, yl, 0.2, True, threads=1),
             objectives.Logistic(X, yl, 0.0, False, threads=2), objectives.Hinge(X, yl, 0.7, 2.0, True, threads=1),
             objectives.Lasso(X, y, 0.1, threads=1), objectives.Lasso(X, y, 0.1, delta=0.01, threads=1),
-            objectives.Quadratic(X.T @ X, np.ones(5), 0.5, threads=1)]
+            objectives.Quadratic(X.T @ X, np.ones(5), 0.5, threads=1),
+            objectives.Hinge(X, yl, 0.7, 2.0, True, threads=1).smooth(0.5),
+            objectives.SmoothedHinge(X, yl, 3.0, 1.0, False, 1e-3, threads=2)]
 
 
 def _objective_points(rng):
@@ -78,7 +80,8 @@ def _objective_points(rng):
             yield (o, th, None)
             if not isinstance(o, objectives.Quadratic):
                 yield (o, th, np.array([3, 0, 0, 39]))
-            if isinstance(o, (objectives.Hinge, objectives.Lasso)):   # sums, not means: defined on no rows
+            # sums, not means: defined on no rows
+            if isinstance(o, (objectives.Hinge, objectives.SmoothedHinge, objectives.Lasso)):
                 yield (o, th, np.zeros(0, np.int64))
 
 

@@ -61,6 +61,10 @@ def _cases():
     add(O.Hinge, dict(X=X, y=Y01), "C", BAD_REAL + [-1.0, 0.0])
     add(O.Hinge, dict(X=X, y=Y01), "slope", BAD_REAL + [-1.0, 0.0])
     add(O.Hinge, dict(X=X, y=Y01), "y", _bad_arrays(Y.shape))
+    for arg in ("C", "slope", "delta"):
+        add(O.SmoothedHinge, dict(X=X, y=Y01), arg, BAD_REAL + [-1.0, 0.0])
+    add(O.SmoothedHinge, dict(X=X, y=Y01), "y", _bad_arrays(Y.shape) + [np.full(12, 0.5)])
+    add(O.Hinge(X, Y01).smooth, {}, "delta", BAD_REAL + [-1.0, 0.0])
     add(O.Lasso, dict(A=X, b=Y, mu=1.0), "A", _bad_arrays(X.shape, length_fixed=False))
     add(O.Lasso, dict(A=X, b=Y, mu=1.0), "b", _bad_arrays(Y.shape))
     add(O.Lasso, dict(A=X, b=Y, mu=1.0), "mu", BAD_REAL + [-1.0])
@@ -360,8 +364,8 @@ def _cases_models_stochastic():
         if name != "MLPClassifier":
             add(fit, {}, "fit_intercept", [1, "yes", None])
             add(fit, {}, "tol", BAD_REAL + [-1.0])
-            add(fit, {}, "max_iter", BAD_INT)
-            add(fit, {}, "method", ["newton-cg", 3])
+            add(fit, {}, "max_iter", BAD_INT_OR_NONE if name == "LinearSVM" else BAD_INT)
+            add(fit, {}, "method", ["adam", 3])
             add(fit, {}, "step", ["wolfe", 3])
         for meth in ("predict", "score") + (("predict_proba",) if name in ("LogisticRegression", "MLPClassifier")
                                            else ()) + (("decision_function",) if name in ("LogisticRegression",
@@ -375,6 +379,7 @@ def _cases_models_stochastic():
     add(_fitter("LinearSVM"), {}, "C", BAD_REAL + [-1.0, 0.0])
     add(_fitter("LinearSVM"), {}, "slope", BAD_REAL + [-1.0, 0.0])
     add(_fitter("LinearSVM"), {}, "delta_min", BAD_REAL + [-1.0, 0.0])
+    add(_fitter("LinearSVM"), {}, "loss", ["log", None, 3])
     mlp = _fitter("MLPClassifier")
     add(mlp, {}, "hidden", [(0,), (-1,), (2**63,), (1.5,), ("x",), None, "x", (4,) * 40, (2**40,)])
     add(mlp, {}, "activation", ["gelu", None, 3])

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from convq import objectives as ob
+from convq.optimize import hessian
 
 pytestmark = pytest.mark.c_heavy
 
@@ -135,6 +136,31 @@ def test_hinge_matches_twin(data, rng, icpt):
     with pytest.raises(ValueError, match="not twice differentiable"):
         o.hessp(th, th)
     assert o.lipschitz() == np.inf
+
+
+@pytest.mark.parametrize("icpt", [False, True])
+def test_smoothed_hinge_brackets_the_hinge_and_has_an_exact_hessian(data, rng, icpt):
+    X, _, yl = data
+    C, k, delta, m = 0.7, 2.0, 0.3, len(yl)
+    hinge = ob.Hinge(X, yl, C=C, slope=k, intercept=icpt)
+    o = hinge.smooth(delta)
+    assert isinstance(o, ob.SmoothedHinge) and o.dim == hinge.dim
+    for scale in (0.05, 0.3, 3.0):
+        th = rng.standard_normal(o.dim) * scale
+        # J_delta <= J <= J_delta + C k m delta / 2 (h_delta <= max(0, v) <= h_delta + delta/2)
+        assert o.value(th) <= hinge.value(th) <= o.value(th) + C * k * m * delta / 2 + 1e-12
+        v = rng.standard_normal(o.dim)
+        fd = (o.grad(th + 1e-6 * v) - o.grad(th - 1e-6 * v)) / 2e-6
+        np.testing.assert_allclose(o.hessp(th, v), fd, rtol=1e-5, atol=1e-6)
+        fdg = np.array([(o.value(th + 1e-6 * e) - o.value(th - 1e-6 * e)) / 2e-6 for e in np.eye(o.dim)])
+        np.testing.assert_allclose(o.grad(th), fdg, rtol=1e-5, atol=1e-5)
+        H = hessian(o, th)
+        np.testing.assert_allclose(H @ v, o.hessp(th, v), rtol=1e-12, atol=1e-12)
+        assert np.linalg.eigvalsh(H)[-1] <= o.lipschitz(rng=0) * (1 + 1e-6)
+    with pytest.raises(ValueError, match="delta"):
+        hinge.smooth(0.0)
+    with pytest.raises(ValueError, match="labels"):
+        ob.SmoothedHinge(X, yl + 2, delta=0.1)
 
 
 @pytest.mark.parametrize("delta", [0.0, 0.3])

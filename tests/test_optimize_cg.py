@@ -150,8 +150,11 @@ def test_nesterov_hard_closed_forms():
 
 
 @pytest.mark.parametrize("method,kw", [("gd", dict(step="fixed")), ("gd", dict(step="exact")),
-                                       ("gd", {}), ("nesterov", dict(step="fixed")), ("bb", {}),
-                                       ("lbfgs", {}), ("cg", {}), ("cg", dict(step="exact"))])
+                                       ("gd", {}), ("nesterov", dict(step="fixed")), ("nesterov", {}), ("bb", {}),
+                                       ("bb", dict(variant="bb2", nonmonotone="average")),
+                                       ("proximal", dict(step="fixed")), ("fista", dict(step="fixed")), ("fista", {}),
+                                       ("subgradient", {}), ("lbfgs", {}), ("cg", {}), ("cg", dict(step="exact")),
+                                       ("cg", dict(variant="fr")), ("cg", dict(variant="hz"))])
 def test_first_order_methods_obey_nesterovs_lower_bound(method, kw):
     n, L = 41, 1.0
     with warnings.catch_warnings():

@@ -136,3 +136,20 @@ def test_limits_and_bad_input():
         svm_dual_cd(X, y, C=0.0, loss="squared_hinge")
     with pytest.raises(ValueError, match="C k"):  # C k^2 overflows
         svm_dual_cd(X, y, C=1e300, slope=1e10, loss="squared_hinge")
+
+
+def test_linear_svm_estimator_takes_the_squared_hinge():
+    from convq.models import LinearSVM
+    X, y = _data(m=200, n=5, seed=5)
+    C, k = 0.4, 1.5
+    est = LinearSVM(C=C, slope=k, loss="squared_hinge", tol=1e-10).fit(X, y)
+    theta = np.r_[est.intercept_, est.coef_[0]]
+    J, g, scale = _primal(X, y, C, k, theta, True)
+    assert est.result_.success and est.result_.method == "svm/dual-cd"
+    assert np.linalg.norm(g) <= 1e-7 * scale
+    assert est.cost(X, y) == pytest.approx(J, rel=1e-12) == pytest.approx(est.result_.fun, rel=1e-12)
+    assert not np.allclose(LinearSVM(C=C, slope=k).fit(X, y).coef_, est.coef_, rtol=1e-3)  # the hinge's differ
+    with pytest.raises(ValueError, match="dual-cd"):
+        LinearSVM(loss="squared_hinge", method="bb").fit(X, y)
+    with pytest.raises(ValueError, match="loss"):
+        LinearSVM(loss="log").fit(X, y)

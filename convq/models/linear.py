@@ -49,7 +49,10 @@ except ImportError:  # pragma: no cover - without scikit-learn
     class ConvergenceWarning(UserWarning):
         """The optimiser stopped before its tolerance was met (as scikit-learn's)."""
 
-_MINIMIZE_METHODS = ("gd", "bb", "nesterov", "proximal", "fista", "subgradient")
+_MINIMIZE_METHODS = ("gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "cg", "newton-cg",
+                     "newton")
+# second-order methods use the exact Hessian: no gradient quantizer fits them
+_SECOND_ORDER = ("newton-cg", "newton")
 
 
 def _sigmoid(z):
@@ -62,18 +65,30 @@ def _sigmoid(z):
 class _Iterative:
     """Resolve method/step/quantizer and run ``minimize`` with the gain-shape transform."""
 
+    _methods = _MINIMIZE_METHODS
+
+    def _default_method(self):
+        return "gd" if self.quantizer is not None else "bb"
+
+    def _max_iter_for(self, method):
+        return None     # max_iter has no method-dependent default (None is refused)
+
     def _resolve(self):
         method, step = self.method, self.step
         if method is None:
-            method = "gd" if self.quantizer is not None else "bb"
-        if method not in _MINIMIZE_METHODS:
-            raise ValueError(f"method must be one of {list(_MINIMIZE_METHODS)} (or None), got {method!r}")
+            method = self._default_method()
+        if method not in self._methods:
+            raise ValueError(f"method must be one of {list(self._methods)} (or None), got {method!r}")
+        if method in _SECOND_ORDER and self.quantizer is not None:
+            raise ValueError(f"method={method!r} uses exact Hessians and takes no quantizer; give a first-order "
+                             f"method (gd, bb, nesterov, ...) with quantizer=, got quantizer={self.quantizer!r}")
         if step is None:
             step = "fixed" if self.quantizer is not None else "armijo"
         if step not in ("fixed", "armijo", "exact"):
             raise ValueError(f"step must be 'fixed', 'armijo', 'exact' or None, got {step!r}")
         tol = check_positive(self.tol, "tol", allow_zero=True)
-        max_iter = check_int(self.max_iter, "max_iter", minimum=1)
+        max_iter = check_int(self._max_iter_for(method) if self.max_iter is None else self.max_iter, "max_iter",
+                             minimum=1)
         check_quantizer(self.quantizer, "quantizer")
         # checked whether or not the solver uses them (scikit-learn checks every parameter in fit)
         check_threads(self.threads)
@@ -100,8 +115,10 @@ class _Iterative:
     def _warn(self, results):
         bad = [r for r in results if not r.success]
         if bad and self.quantizer is None:
-            warnings.warn(f"{type(self).__name__}: {bad[0].message} (||grad|| = {bad[0].grad_norm:.3g} > tol = "
-                          f"{self.tol}); increase max_iter or scale the data", ConvergenceWarning, stacklevel=3)
+            gn = bad[0].grad_norm
+            why = f" (||grad|| = {gn:.3g} > tol = {self.tol})" if np.isfinite(gn) else ""
+            warnings.warn(f"{type(self).__name__}: {bad[0].message}{why}; increase max_iter or scale the data",
+                          ConvergenceWarning, stacklevel=3)
 
 
 def _closed_form_result(theta, fun, grad_norm, how, t0):
@@ -259,8 +276,12 @@ _LSQ_DOC_PARAMS = """
         "normal": the normal equation by Cholesky (QR if X'X is singular); "qr": QR of the
         data; "iterative": ``minimize`` with ``method``/``step``; a method name such as
         "gd" or "bb" is the same as solver="iterative" with that method.
-    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient"} or None
-        Iterative method (None: "bb", or "gd" with a quantizer).
+    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "cg", "newton-cg", "newton"} or None
+        Iterative method of :func:`convq.optimize.minimize` (None: "bb", or "gd" with a
+        quantizer): "cg" with step="exact" is linear CG on the normal equations,
+        "newton-cg" trust-region Newton-CG (liblinear's TRON), "newton" Newton's method
+        with a Cholesky factor of the exact Hessian (one step here). The second-order
+        methods take no quantizer.
     step : {"fixed", "armijo", "exact"} or None
         Step rule as in ``minimize`` (None: "armijo", or "fixed" = 1/L with a quantizer).
     tol : float, default 1e-10
@@ -419,8 +440,12 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
 
 
 _CLF_DOC_COMMON = """
-    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient"} or None
-        ``minimize`` method (None: "bb", or "gd" with a quantizer).
+    method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "cg", "newton-cg", "newton"} or None
+        ``minimize`` method (None: "bb", or "gd" with a quantizer; see the class for
+        LinearSVM's). "newton-cg" is trust-region Newton-CG (liblinear's TRON) and
+        "newton" Newton's method with a Cholesky factor of the exact Hessian: a few
+        iterations where first-order methods crawl on an ill-conditioned design; they
+        take no quantizer.
     step : {"fixed", "armijo", "exact"} or None
         Step rule as in ``minimize`` (None: "armijo", or "fixed" = 1/L with a quantizer).
     tol : float
@@ -520,77 +545,21 @@ def _labels01(classes, y):
     return (y == classes[1]).astype(np.float64)
 
 
-class _SmoothHinge(_obj.Function):
-    """Huber-smoothed SVM hinge cost (section 4.2): C sum_i k h_delta(v_i) + 1/2 ||theta_r||^2 with the margin
-    violation v_i = 1 - s_i z_i (s_i = 2 y_i - 1) and h_delta(v) = 0 (v <= 0), v^2/(2 delta)
-    (0 < v < delta), v - delta/2 (v >= delta). h_delta <= max(0, v) <= h_delta + delta/2,
-    so J_delta <= J <= J_delta + C k m delta / 2 (the smoothing of the LASSO notes applied
-    to the hinge)."""
-
-    def __init__(self, X, y01, C, slope, intercept, delta):
-        self.X, self.s = X, 2.0 * y01 - 1.0
-        self.C, self.k, self.icpt, self.delta = C, slope, intercept, delta
-        super().__init__(self._value, self._grad_only, dim=X.shape[1] + int(intercept))
-
-    def _z(self, th):
-        return self.X @ th[1:] + th[0] if self.icpt else self.X @ th
-
-    def _value(self, th):
-        return self.value_and_grad(th)[0]
-
-    def _grad_only(self, th):
-        return self.value_and_grad(th)[1]
-
-    def value_and_grad(self, x, rows=None):
-        th = self._x(x)
-        v = 1.0 - self.s * self._z(th)
-        d = self.delta
-        h = np.where(v <= 0, 0.0, np.where(v < d, v * v / (2 * d), v - d / 2))
-        r = th[1:] if self.icpt else th
-        f = self.C * self.k * h.sum() + 0.5 * float(r @ r)
-        dz = -self.C * self.k * self.s * np.clip(v / d, 0.0, 1.0)
-        g = np.empty_like(th)
-        if self.icpt:
-            g[0] = dz.sum()
-            g[1:] = self.X.T @ dz + r
-        else:
-            g[:] = self.X.T @ dz + r
-        return float(f), g
-
-    def value(self, x, rows=None):
-        return self.value_and_grad(x)[0]
-
-    def grad(self, x, rows=None):
-        return self.value_and_grad(x)[1]
-
-
 def _smooth_newton(sm, theta, tol, max_iter=100):
-    """Newton's method with Armijo backtracking on the smoothed cost J_delta, whose
-    Hessian C k / delta X_Q'X_Q + diag(0, 1, ..., 1) (Q: the rows with 0 < v < delta) is
-    piecewise constant, so the iteration settles the partition in a few steps. Used as a
-    polish after the first-order stage (as the LASSO solver's final FISTA run)."""
-    X, s, d, Ck = sm.X, sm.s, sm.delta, sm.C * sm.k
-    icpt = sm.icpt
+    """Newton's method with Armijo backtracking on the smoothed cost J_delta (a
+    :class:`convq.objectives.SmoothedHinge`), whose Hessian is piecewise constant, so the
+    iteration settles the partition in a few steps. Used as a polish after the first-order
+    stage (as the LASSO solver's final FISTA run)."""
+    from ..optimize import hessian
     f, g = sm.value_and_grad(theta)
     it = 0
     for it in range(1, max_iter + 1):
         if np.linalg.norm(g) <= max(tol, 1e-12 * max(1.0, abs(f))):
             it -= 1
             break
-        z = sm._z(theta)
-        q = (1.0 - s * z > 0) & (1.0 - s * z < d)
-        Xq = X[q]
-        n = X.shape[1]
-        if icpt:
-            H = np.zeros((n + 1, n + 1))
-            H[0, 0] = q.sum()
-            H[0, 1:] = H[1:, 0] = Xq.sum(axis=0)
-            H[1:, 1:] = Xq.T @ Xq
-            H *= Ck / d
-            H[np.arange(1, n + 1), np.arange(1, n + 1)] += 1.0
+        H = hessian(sm, theta)
+        if sm.intercept:   # no row in the quadratic zone leaves the intercept's entry 0
             H[0, 0] += 1e-12 * (1.0 + H[0, 0])
-        else:
-            H = Ck / d * (Xq.T @ Xq) + np.eye(n)
         try:
             step = -np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
@@ -666,11 +635,20 @@ class LinearSVM(_LinearClassifier):
     with cost_1(z) = k max(0, 1 - z) and cost_0(z) = k max(0, 1 + z) (section 4.3), slope k,
     labels {0, 1} (any two labels are encoded as {0, 1} via ``classes_``; K > 2: one-vs-all).
 
-    J is not differentiable. ``method="subgradient"`` runs the subgradient method on J
+    J is not differentiable. The default ``method="dual-cd"`` (None without a quantizer)
+    solves it exactly by dual coordinate descent with shrinking (Hsieh et al., "A Dual
+    Coordinate Descent Method for Large-scale Linear SVM", ICML 2008, the method of
+    liblinear; :func:`convq.optimize.svm_dual_cd`, which keeps the intercept unpenalised),
+    stopping when the spread of the projected dual gradient is at most ``tol``; its
+    coordinate order is drawn from ``rng`` (None: a fixed seed, so that fits are
+    reproducible) and ``result_.alpha`` holds the dual solution.
+    ``method="subgradient"`` runs the subgradient method on J
     itself; every other method minimises the Huber-smoothed J_delta (margin violations
     below delta squared, J_delta <= J <= J_delta + C k m delta/2) by continuation, delta =
     1, 0.1, ..., ``delta_min``, each stage warm-started from the last (the smoothing
-    scheme of the lecture slides "Gradient method", section "LASSO: smoothing"). ``result_.fun`` is the
+    scheme of the lecture slides "Gradient method", section "LASSO: smoothing"), each stage's
+    J_delta a :class:`convq.objectives.SmoothedHinge` (value, gradient and Hessian products in
+    C), then Newton steps and the KKT system on the active set. ``result_.fun`` is the
     exact hinge cost of the returned theta. scikit-learn's ``LinearSVC(C, loss="hinge")``
     minimises the same cost with k = 1 (but also penalises its intercept).
 
@@ -680,10 +658,27 @@ class LinearSVM(_LinearClassifier):
     slope : float > 0, default 1.0
         The hinge slope k of cost_1 and cost_0 (section 4.3).
     delta_min : float > 0, default 1e-7
-        Last smoothing level of the continuation.""" + _CLF_DOC_COMMON
+        Last smoothing level of the continuation.
+    loss : {"hinge", "squared_hinge"}, default "hinge"
+        "squared_hinge" squares the slope-k costs: C sum_i [y_i cost_1(z_i)^2 + (1 - y_i)
+        cost_0(z_i)^2] + 1/2 ||theta_r||^2 (the L2-loss SVM of Hsieh et al., a smooth primal),
+        solved by ``method="dual-cd"`` (the default); ``cost`` and ``result_.fun`` are then
+        this cost.""" + _CLF_DOC_COMMON.replace(
+        '"newton-cg", "newton"} or None', '"newton-cg", "newton", "dual-cd"} or None').replace(
+        "    max_iter : int\n        Iterations per binary problem.",
+        "    max_iter : int or None\n        Iterations per binary problem (None: 100000 passes of dual-cd, 2000 "
+        "iterations\n        of the other methods).")
 
-    def __init__(self, C=1.0, slope=1.0, method=None, step=None, tol=1e-8, max_iter=2000, quantizer=None,
-                 fit_intercept=True, delta_min=1e-7, rng=None, threads=None):
+    _methods = _MINIMIZE_METHODS + ("dual-cd",)
+
+    def _default_method(self):
+        return "gd" if self.quantizer is not None else "dual-cd"
+
+    def _max_iter_for(self, method):
+        return 100000 if method == "dual-cd" else 2000
+
+    def __init__(self, C=1.0, slope=1.0, method=None, step=None, tol=1e-8, max_iter=None, quantizer=None,
+                 fit_intercept=True, delta_min=1e-7, rng=None, threads=None, loss="hinge"):
         self.C = C
         self.slope = slope
         self.method = method
@@ -695,14 +690,28 @@ class LinearSVM(_LinearClassifier):
         self.delta_min = delta_min
         self.rng = rng
         self.threads = threads
+        self.loss = loss
 
     def _check_params(self):
         check_positive(self.C, "C")
         check_positive(self.slope, "slope")
         check_positive(self.delta_min, "delta_min")
+        if not isinstance(self.loss, str) or self.loss not in ("hinge", "squared_hinge"):
+            raise ValueError(f"loss must be 'hinge' or 'squared_hinge', got {self.loss!r}")
 
     def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen):
         C, k = float(self.C), float(self.slope)
+        if self.loss == "squared_hinge" and method != "dual-cd":
+            raise ValueError(f"loss='squared_hinge' is solved by method='dual-cd' (the default without a quantizer), "
+                             f"got method={method!r}")
+        if method == "dual-cd":
+            if self.quantizer is not None:
+                raise ValueError(f"method='dual-cd' communicates no gradients and takes no quantizer; give a "
+                                 f"first-order method (gd, bb, ...) with quantizer=, got quantizer={self.quantizer!r}")
+            from ..optimize import svm_dual_cd
+            res = svm_dual_cd(X, y01, C, k, intercept, loss=self.loss, tol=max(tol, 1e-15), max_iter=max_iter,
+                              rng=0 if self.rng is None else gen)
+            return res, 0
         exact = _obj.Hinge(X, y01, C, k, intercept, threads=self.threads)
         if method == "subgradient":
             opts = {}
@@ -716,7 +725,7 @@ class LinearSVM(_LinearClassifier):
         t0 = time.perf_counter()
         res, polished = None, False
         while True:
-            sm = _SmoothHinge(X, y01, C, k, intercept, delta)
+            sm = exact.smooth(delta)
             opts = {"L": C * k * lip / delta + 1.0} if step == "fixed" else {}
             r, nb = self._run(sm, method, step, tol, max_iter, gen, x0=theta, **opts)
             theta, res = r.x, r
@@ -747,11 +756,13 @@ class LinearSVM(_LinearClassifier):
         return out, bits
 
     def cost(self, X, y):
-        """The hinge cost (section 4.2) of the fitted model (two classes; y in classes_)."""
+        """The hinge cost (section 4.2; squared with loss="squared_hinge") of the fitted model (two
+        classes; y in classes_)."""
         check_fitted(self, "coef_")
         if self.classes_.size != 2:
             raise ValueError("cost() is defined for two classes; use the one-vs-all problems' result_")
         X = check_X(X, self)
         y01 = _labels01(self.classes_, y)
         theta = np.concatenate([[self.intercept_[0]], self.coef_[0]]) if self.fit_intercept else self.coef_[0]
-        return _obj.Hinge(X, y01, float(self.C), float(self.slope), bool(self.fit_intercept)).value(theta)
+        from ..optimize import _svm_cost
+        return _svm_cost(X, y01, float(self.C), float(self.slope), bool(self.fit_intercept), theta, self.loss)

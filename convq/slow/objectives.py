@@ -16,7 +16,7 @@ import numpy as np
 
 from .._validation import as_vector
 
-__all__ = ["lsq", "logistic", "hinge", "lasso", "quadratic", "value_and_grad"]
+__all__ = ["lsq", "logistic", "hinge", "huber_hinge", "lasso", "quadratic", "value_and_grad"]
 
 
 def _z(X, th, icpt):
@@ -64,6 +64,15 @@ def hinge(X, y, C, k, icpt, th):
     return f, _grad_rows(X, C * (y * d1 + (1 - y) * d0), icpt) + _penalty_grad(th, 1.0, icpt)
 
 
+def huber_hinge(X, y, Ck, delta, icpt, th):
+    """C k sum h_delta(1 - s z) + 1/2 ||th_w||^2, s = 2y - 1, h_delta the Huber-smoothed max(0, v)."""
+    s = 2.0 * y - 1.0
+    v = 1.0 - s * _z(X, th, icpt)
+    h = np.where(v <= 0, 0.0, np.where(v < delta, v * v / (2 * delta), v - delta / 2))
+    f = Ck * np.sum(h) + 0.5 * np.sum(_w(th, icpt) ** 2)
+    return f, _grad_rows(X, -Ck * s * np.clip(v / delta, 0.0, 1.0), icpt) + _penalty_grad(th, 1.0, icpt)
+
+
 def lasso(A, b, mu, delta, x):
     r = A @ x - b
     if delta > 0:
@@ -95,6 +104,8 @@ def value_and_grad(obj, x, rows=None):
     X, y = (obj.X, obj.y) if rows is None else (obj.X[rows], obj.y[rows])
     if isinstance(obj, O.Hinge):
         return hinge(X, y, obj.C, obj.slope, obj.intercept, x)
+    if isinstance(obj, O.SmoothedHinge):
+        return huber_hinge(X, y, obj.C * obj.slope, obj.delta, obj.intercept, x)
     if isinstance(obj, O.Logistic):
         return logistic(X, y, obj.lam, obj.intercept, x)
     if isinstance(obj, O.LeastSquares):
@@ -127,6 +138,11 @@ def hessp(obj, x, v, rows=None):
     m = X.shape[0]
     icpt = bool(obj.intercept)
     Xv = _z(X, v, icpt)
+    if isinstance(obj, O.SmoothedHinge):   # C k / delta on the rows inside the quadratic zone
+        y = obj.y if rows is None else obj.y[rows]
+        u = 1.0 - (2.0 * y - 1.0) * _z(X, x, icpt)
+        Xv = np.where((u > 0) & (u < obj.delta), obj.C * obj.slope / obj.delta, 0.0) * Xv
+        return _grad_rows(X, Xv, icpt) + _penalty_grad(v.copy(), 1.0, icpt)
     if isinstance(obj, O.Logistic):
         h = np.exp(-np.logaddexp(0.0, -_z(X, x, icpt)))
         Xv = h * (1.0 - h) * Xv

@@ -292,7 +292,7 @@ def cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
 
 def hess_diag(obj, x):
     """The Hessian's diagonal (the C cq_obj_hess_diag): the Jacobi preconditioner of Newton-CG."""
-    from ..objectives import Lasso
+    from ..objectives import Lasso, SmoothedHinge
     if isinstance(obj, Quadratic):
         return np.diag(obj.A).copy()
     if isinstance(obj, (LeastSquares, Logistic)) and not isinstance(obj, Hinge):
@@ -308,6 +308,9 @@ def hess_diag(obj, x):
         return np.r_[w.sum() / m, dr] if obj.intercept else dr
     if isinstance(obj, Lasso) and obj.delta > 0:
         return np.sum(obj.A * obj.A, axis=0) + np.where(np.abs(x) < obj.delta, obj.mu / obj.delta, 0.0)
+    if isinstance(obj, SmoothedHinge):
+        from ..optimize import hessian
+        return np.diag(hessian(obj, x)).copy()
     if isinstance(obj, Function):
         return np.ones(obj.dim)  # no cheap diagonal: plain CG
     raise ValueError(f"newton-cg needs a twice-differentiable objective, got {type(obj).__name__}")

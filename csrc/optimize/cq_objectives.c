@@ -19,7 +19,14 @@ size_t cq_obj_zlen(const cq_obj *o)
 
 static int has_icpt(const cq_obj *o)
 {
-    return (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC || o->kind == CQ_OBJ_HINGE) && o->intercept;
+    return (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC || o->kind == CQ_OBJ_HINGE ||
+            o->kind == CQ_OBJ_HUBER_HINGE) && o->intercept;
+}
+
+/* the hinge's penalty 1/2 ||theta_r||^2 has weight 1 (C scales the loss instead) */
+static int hinge_like(const cq_obj *o)
+{
+    return o->kind == CQ_OBJ_HINGE || o->kind == CQ_OBJ_HUBER_HINGE;
 }
 
 /* ---- per-row loss and its derivative in z ------------------------------------------ */
@@ -52,6 +59,14 @@ static inline double row_loss(const cq_obj *o, double z, double y, double *r)
         *r = k;
         return k * (1.0 + z);
     }
+    case CQ_OBJ_HUBER_HINGE: {
+        /* v = 1 - s z, h_delta(v); r = dh/dz = -s min(max(v / delta, 0), 1) */
+        double s = y > 0.5 ? 1.0 : -1.0, v = 1.0 - s * z, d = o->c;
+        if (v <= 0.0) { *r = 0.0; return 0.0; }
+        if (v < d) { *r = -s * v / d; return v * v / (2.0 * d); }
+        *r = -s;
+        return v - 0.5 * d;
+    }
     default: { /* least squares, lasso */
         double d = z - y;
         *r = d;
@@ -61,11 +76,15 @@ static inline double row_loss(const cq_obj *o, double z, double y, double *r)
 }
 
 /* second derivative of loss_i in z (for hessp) */
-static inline double row_curv(const cq_obj *o, double z)
+static inline double row_curv(const cq_obj *o, double z, double y)
 {
     if (o->kind == CQ_OBJ_LOGISTIC) {
         double s = sigmoid(z);
         return s * (1.0 - s);
+    }
+    if (o->kind == CQ_OBJ_HUBER_HINGE) {
+        double v = 1.0 - (y > 0.5 ? z : -z);
+        return v > 0.0 && v < o->c ? 1.0 / o->c : 0.0;
     }
     return 1.0;
 }
@@ -75,7 +94,8 @@ static double loss_scale(const cq_obj *o, size_t m_used)
     switch (o->kind) {
     case CQ_OBJ_LEASTSQ:
     case CQ_OBJ_LOGISTIC: return m_used ? 1.0 / (double)m_used : 0.0;
-    case CQ_OBJ_HINGE: return o->lam;
+    case CQ_OBJ_HINGE:
+    case CQ_OBJ_HUBER_HINGE: return o->lam;
     default: return 1.0;
     }
 }
@@ -88,8 +108,9 @@ double cq_obj_penalty(const cq_obj *o, size_t m_used, const double *theta, doubl
     switch (o->kind) {
     case CQ_OBJ_LEASTSQ:
     case CQ_OBJ_LOGISTIC:
-    case CQ_OBJ_HINGE: {
-        double w = o->kind == CQ_OBJ_HINGE ? 1.0 : (m_used ? o->lam / (double)m_used : 0.0);
+    case CQ_OBJ_HINGE:
+    case CQ_OBJ_HUBER_HINGE: {
+        double w = hinge_like(o) ? 1.0 : (m_used ? o->lam / (double)m_used : 0.0);
         if (w == 0.0) return 0.0;
         for (size_t j = j0; j < dim; j++) {
             s += theta[j] * theta[j];
@@ -264,7 +285,8 @@ static int pass_block(void *vctx, size_t task, int thread)
         for (; i < hi; i++) {
             const double *a = row_ptr(c, i);
             double curv = 1.0;
-            if (o->kind == CQ_OBJ_LOGISTIC) curv = row_curv(o, DOT(c->simd, a, th, p) + b0);
+            if (o->kind == CQ_OBJ_LOGISTIC || o->kind == CQ_OBJ_HUBER_HINGE)
+                curv = row_curv(o, DOT(c->simd, a, th, p) + b0, row_y(c, i));
             double r = curv * (DOT(c->simd, a, vx, p) + v0);
             rsum += r;
             AXPY(c->simd, r, a, gx, p);
@@ -444,8 +466,8 @@ int cq_obj_hessp(const cq_obj *o, const int64_t *rows, size_t n_rows, const doub
         double s = loss_scale(o, n_rows);
         for (size_t j = 0; j < dim; j++) out[j] *= s;
         size_t j0 = (size_t)has_icpt(o);
-        if (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC) {
-            double w = n_rows ? o->lam / (double)n_rows : 0.0;
+        if (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC || hinge_like(o)) {
+            double w = hinge_like(o) ? 1.0 : (n_rows ? o->lam / (double)n_rows : 0.0);
             for (size_t j = j0; j < dim; j++) out[j] += w * v[j];
         } else if (o->kind == CQ_OBJ_LASSO && o->c > 0) {
             for (size_t j = 0; j < dim; j++)
@@ -467,11 +489,14 @@ int cq_obj_hess_diag(const cq_obj *o, const double *theta, const double *z, doub
     for (size_t j = 0; j < dim; j++) diag[j] = 0.0;
     double *dr = diag + j0;
     for (size_t i = 0; i < o->m; i++) {
-        /* the loss curvature of row i: 1 (squares), h (1 - h) (logistic, h the sigmoid) */
+        /* the loss curvature of row i: 1 (squares), h (1 - h) (logistic, h the sigmoid),
+         * 1/delta inside the Huber hinge's quadratic zone */
         double w = 1.0;
         if (o->kind == CQ_OBJ_LOGISTIC) {
             double h = 0.5 * (1.0 + tanh(0.5 * z[i]));
             w = h * (1.0 - h);
+        } else if (o->kind == CQ_OBJ_HUBER_HINGE) {
+            w = row_curv(o, z[i], o->y[i]);
         }
         const double *xi = o->X + i * p;
         for (size_t j = 0; j < p; j++) dr[j] += w * xi[j] * xi[j];
@@ -479,8 +504,8 @@ int cq_obj_hess_diag(const cq_obj *o, const double *theta, const double *z, doub
     }
     double sc = loss_scale(o, o->m);
     for (size_t j = 0; j < dim; j++) diag[j] *= sc;
-    if (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC) {
-        double w = o->m ? o->lam / (double)o->m : 0.0;
+    if (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC || hinge_like(o)) {
+        double w = hinge_like(o) ? 1.0 : (o->m ? o->lam / (double)o->m : 0.0);
         for (size_t j = j0; j < dim; j++) diag[j] += w;
     } else if (o->kind == CQ_OBJ_LASSO && o->c > 0) {
         for (size_t j = 0; j < dim; j++)
@@ -541,8 +566,9 @@ double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double 
     switch (o->kind) {
     case CQ_OBJ_LEASTSQ:
     case CQ_OBJ_LOGISTIC:
-    case CQ_OBJ_HINGE: {
-        double wt = o->kind == CQ_OBJ_HINGE ? 1.0 : (o->m ? o->lam / (double)o->m : 0.0);
+    case CQ_OBJ_HINGE:
+    case CQ_OBJ_HUBER_HINGE: {
+        double wt = hinge_like(o) ? 1.0 : (o->m ? o->lam / (double)o->m : 0.0);
         double s2 = 0.0, sd = 0.0;
         if (wt != 0.0)
             for (size_t j = j0; j < dim; j++) {

@@ -23,6 +23,11 @@
  *   CQ_OBJ_LASSO      f = 1/2 ||A x - b||^2 + mu sum_j l_delta(x_j)   (`lam` = mu, `c` = delta;
  *                       l_delta(x) = x^2/(2 delta) if |x| < delta else |x| - delta/2; delta = 0
  *                       means the plain |x|, whose subgradient uses sign(0) = 0). No intercept.
+ *   CQ_OBJ_HUBER_HINGE  f = C k sum_i h_delta(1 - s_i z_i) + 1/2 ||theta_r||^2, s_i = 2 y_i - 1
+ *                       (the hinge cost above with its kink smoothed: h_delta(v) = 0 for v <= 0,
+ *                       v^2/(2 delta) for 0 < v < delta, v - delta/2 beyond, so
+ *                       f <= hinge cost <= f + C k m delta/2; the smoothing of the LASSO notes
+ *                       applied to the hinge); `lam` holds C k, `c` holds delta > 0.
  *
  * Every pass reads each row once: for a group of rows the kernel forms z = X_b theta,
  * the loss derivative r, and accumulates X_b' r while the rows are still in cache.
@@ -42,7 +47,8 @@ enum cq_obj_kind {
     CQ_OBJ_LEASTSQ = 1,
     CQ_OBJ_LOGISTIC = 2,
     CQ_OBJ_HINGE = 3,
-    CQ_OBJ_LASSO = 4
+    CQ_OBJ_LASSO = 4,
+    CQ_OBJ_HUBER_HINGE = 5
 };
 
 typedef struct cq_obj {
@@ -51,9 +57,9 @@ typedef struct cq_obj {
     const double *y;   /* length m: targets / labels (Quadratic: b, length p) */
     size_t m;          /* number of rows of X */
     size_t p;          /* number of columns of X */
-    int intercept;     /* 1: theta[0] is an unpenalised intercept (LeastSquares/Logistic/Hinge) */
-    double lam;        /* LeastSquares/Logistic: lam; Hinge: C; Lasso: mu; Quadratic: unused */
-    double c;          /* Quadratic: constant c; Hinge: slope k; Lasso: Huber delta (0 = |x|) */
+    int intercept;     /* 1: theta[0] is an unpenalised intercept (LeastSquares/Logistic/(Huber) hinge) */
+    double lam;        /* LeastSquares/Logistic: lam; Hinge: C; Huber hinge: C k; Lasso: mu; Quadratic: unused */
+    double c;          /* Quadratic: constant c; Hinge: slope k; Lasso, Huber hinge: delta (Lasso: 0 = |x|) */
     int n_threads;     /* threads for a pass (>= 1) */
 } cq_obj;
 

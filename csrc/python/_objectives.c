@@ -30,7 +30,7 @@ int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
         cqb_spec_double(spec_obj, "ObjectiveSpec", "c", &c) < 0 ||
         cqb_spec_int(spec_obj, "ObjectiveSpec", "threads", &threads) < 0)
         return -1;
-    if (kind < CQ_OBJ_QUADRATIC || kind > CQ_OBJ_LASSO) {
+    if (kind < CQ_OBJ_QUADRATIC || kind > CQ_OBJ_HUBER_HINGE) {
         PyErr_Format(PyExc_ValueError, "unknown objective kind %lld (ObjectiveSpec.kind must be one of _core.OBJ_*)",
                      kind);
         return -1;
@@ -238,6 +238,7 @@ int cqb_objectives_constants(PyObject *m)
         {"OBJ_LOGISTIC", CQ_OBJ_LOGISTIC},
         {"OBJ_HINGE", CQ_OBJ_HINGE},
         {"OBJ_LASSO", CQ_OBJ_LASSO},
+        {"OBJ_HUBER_HINGE", CQ_OBJ_HUBER_HINGE},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;

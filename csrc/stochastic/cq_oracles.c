@@ -47,7 +47,8 @@ int cq_oracle_minibatch(const cq_minibatch_oracle *o, const double *x, bitgen_t 
     /* loss part = batch gradient - batch penalty gradient; rescale; add the full penalty */
     memset(o->work, 0, sizeof(double) * dim);
     cq_obj_penalty(obj, B, x, o->work);
-    double s = (obj->kind == CQ_OBJ_HINGE || obj->kind == CQ_OBJ_LASSO) ? (double)obj->m / (double)B : 1.0;
+    double s = (obj->kind == CQ_OBJ_HINGE || obj->kind == CQ_OBJ_HUBER_HINGE || obj->kind == CQ_OBJ_LASSO)
+                   ? (double)obj->m / (double)B : 1.0;
     for (size_t j = 0; j < dim; j++) out[j] = s * (out[j] - o->work[j]);
     cq_obj_penalty(obj, obj->m, x, out);
     return CQ_OK;
