@@ -1562,8 +1562,8 @@ class GainShape(Quantizer):
         field, tail = _split_bits(payload, self._gain_bits, sbits)
         factor = self._gain_factor(field)
         if isinstance(self.shape, Quantizer):
-            if resolve_engine(engine, True) == "python":
-                return factor, self.shape.decode(_payload(tail, "msg"), d, engine="python")
+            if resolve_engine(engine, True) == "python" or self.shape._spec is None:
+                return factor, self.shape.decode(_payload(tail, "msg"), d, engine=engine)
             return factor, _core._q_decode(self.shape._spec, tail, d)
         return factor, np.asarray(self.shape.decode(Message(_payload(tail, "msg"), sbits, d)), dtype=float)
 
@@ -1640,6 +1640,8 @@ def _decode_scaled(q, payload, d):
     factor before one multiplication."""
     if isinstance(q, GainShape):
         return q._decode_parts(payload, d)
+    if q._spec is None:   # a Python composite (CoordinateSampling): its own decode
+        return 1.0, q.decode(_payload(payload), d)
     return 1.0, _core._q_decode(q._spec, payload, d)
 
 
