@@ -574,10 +574,6 @@ class _SparseLasso:
             return (self.A.indptr.astype(np.int64), self.A.indices.astype(np.int64), self.A.data, self.m)
         return np.ascontiguousarray(self.A.toarray().T)
 
-    def value(self, x):
-        r = self.A @ x - self.b
-        return 0.5 * float(r @ r) + self.mu * float(np.abs(x).sum())
-
 
 def _sparse(A):
     """True for a scipy.sparse matrix or array (without importing SciPy when it is not loaded)."""
@@ -731,7 +727,7 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         if verbose:
             print(f"lasso/cd: {message} ({n_outer} working sets, last of {ws_size} features, "
                   f"{time.perf_counter() - t0:.3g} s)", file=sys.stderr)
-        return OptimizeResult(x=xs, fun=float(obj.value(xs)), grad_norm=float("nan"), nit=int(n_epochs), nfev=0,
+        return OptimizeResult(x=xs, fun=float(primal), grad_norm=float("nan"), nit=int(n_epochs), nfev=0,
                               ngev=0, success=bool(converged), status=status, message=message, method="lasso/cd",
                               gap=float(gap), dual=float(dual), n_outer=int(n_outer), ws_size=int(ws_size),
                               n_extrapolated=int(n_extr))
