@@ -48,7 +48,7 @@ from ._params import InstanceOf, Interval, Options, check, validate
 from ._result import Result
 from ._spec import SolverSpec
 from .objectives import Function, Lasso, Objective, Hinge
-from ._validation import as_vector
+from ._validation import as_vector, check_finite, check_positive
 from ._rng import as_generator
 from .slow.optimize import lasso_cd as slow_lasso_cd, python_loop, svm_dcd as slow_svm_dcd
 
@@ -558,12 +558,44 @@ _LASSO_DEFAULTS = {"cd": (1e-4, 10000), "admm": (1e-4, 100000), "interior-point"
                    "continuation": (1e-8, 10000), "fista": (1e-8, 10000), "proximal": (1e-8, 10000)}
 
 
+class _SparseLasso:
+    """The LASSO's data with a scipy.sparse A, in the CSC form the coordinate-descent kernel reads."""
+
+    def __init__(self, A, b, mu):
+        if A.ndim != 2 or A.dtype.kind not in "biuf":
+            raise TypeError(f"A must be a real 2-D sparse matrix, got {A.ndim}-D of dtype {A.dtype}")
+        A = A.tocsc().astype(np.float64, copy=False)
+        if not A.has_canonical_format:  # sorted row indices, no duplicates (duplicates would miscount ||A_j||)
+            A = A.copy()
+            A.sum_duplicates()
+        check_finite(A.data, "A (its stored entries)")
+        self.A = A
+        self.b = as_vector(b, "b", size=A.shape[0])
+        self.mu = check_positive(mu, "mu", allow_zero=True)
+        self.m, self.dim = A.shape
+
+    def cd_data(self, engine):
+        """The kernel's A: the CSC tuple for C, the dense transpose for the NumPy twin."""
+        if engine == "c":
+            return (self.A.indptr.astype(np.int64), self.A.indices.astype(np.int64), self.A.data, self.m)
+        return np.ascontiguousarray(self.A.toarray().T)
+
+
+def _sparse(A):
+    """True for a scipy.sparse matrix or array (without importing SciPy when it is not loaded)."""
+    sp = sys.modules.get("scipy.sparse")
+    return sp is not None and sp.issparse(A)
+
+
 def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,
           delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None, engine="auto"):
     r"""Solve the LASSO  min_x 1/2 ||Ax - b||^2 + mu ||x||_1.
 
     Methods
     -------
+    ``A`` is a dense matrix, or a scipy.sparse one (any format; used as CSC, each column
+    operation then costs the column's non-zeros, not m) for ``"cd"`` and ``"auto"``.
+
     ``"cd"`` (what ``"auto"`` picks for mu > 0): coordinate descent on working sets with
     Anderson extrapolation, stopped on the duality gap — the approach of Massias, Gramfort &
     Salmon, "Celer: a Fast Solver for the Lasso with Dual Extrapolation" (ICML 2018), with the
@@ -616,8 +648,8 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
 
     ``engine``: "auto" or "c" runs the C loops of ``"cd"`` and of the :func:`minimize`-based
     methods, "python" their NumPy twins (:func:`convq.slow.optimize.lasso_cd` is
-    bit-identical to C); ``"admm"``, ``"interior-point"`` and ``"ssnal"`` are NumPy/LAPACK
-    code either way.
+    bit-identical to C; with a sparse ``A`` it runs on ``A.toarray()``); ``"admm"``,
+    ``"interior-point"`` and ``"ssnal"`` are NumPy/LAPACK code either way.
 
     Returns
     -------
@@ -627,7 +659,15 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     validate(_LASSO_CONSTRAINTS, dict(method=method, tol=tol, max_iter=max_iter, mu0=mu0, eta=eta,
                                       delta_factor=delta_factor, ws_start=ws_start, anderson=anderson, rho=rho))
     engine = resolve_engine(engine, True)
-    obj = Lasso(A, b, mu)
+    if _sparse(A):
+        if method not in ("auto", "cd"):
+            raise TypeError(f"A: a sparse matrix works with method 'cd' or 'auto', got method={method!r} "
+                            f"(pass A.toarray() for the others)")
+        obj = _SparseLasso(A, b, mu)
+        if obj.mu == 0:
+            raise ValueError("mu must be > 0 with a sparse A (method 'cd'), got 0")
+    else:
+        obj = Lasso(A, b, mu)
     x = np.zeros(obj.dim) if x0 is None else as_vector(x0, "x0", size=obj.dim).copy()
     if method == "auto":
         method = "cd" if obj.mu > 0 else "fista"
@@ -684,15 +724,16 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         bb = float(obj.b @ obj.b)
         t0 = time.perf_counter()
         (xs, primal, dual, gap, n_outer, n_epochs, n_extr, ws_size,
-         converged) = (_core._lasso_cd if engine == "c" else slow_lasso_cd)(obj.A.T, obj.b, x, obj.mu, tol * bb, 1000,
-                                                                            max_iter, ws_start, anderson)
+         converged) = (_core._lasso_cd if engine == "c" else slow_lasso_cd)(
+            obj.cd_data(engine) if isinstance(obj, _SparseLasso) else obj.A.T, obj.b, x, obj.mu, tol * bb, 1000,
+            max_iter, ws_start, anderson)
         status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER
         message = (f"converged: duality gap {gap:.3g} <= tol ||b||^2 = {tol * bb:.3g}" if converged else
                    f"stopped after {n_epochs} epochs with duality gap {gap:.3g} > tol ||b||^2 = {tol * bb:.3g}")
         if verbose:
             print(f"lasso/cd: {message} ({n_outer} working sets, last of {ws_size} features, "
                   f"{time.perf_counter() - t0:.3g} s)", file=sys.stderr)
-        return OptimizeResult(x=xs, fun=float(obj.value(xs)), grad_norm=float("nan"), nit=int(n_epochs), nfev=0,
+        return OptimizeResult(x=xs, fun=float(primal), grad_norm=float("nan"), nit=int(n_epochs), nfev=0,
                               ngev=0, success=bool(converged), status=status, message=message, method="lasso/cd",
                               gap=float(gap), dual=float(dual), n_outer=int(n_outer), ws_size=int(ws_size),
                               n_extrapolated=int(n_extr))

@@ -185,3 +185,52 @@ def test_a_warm_start_on_an_empty_column_is_zeroed():
     ref = lasso(A, b, 1.0, method="cd", tol=1e-10)
     assert res.success and res.x[3] == 0.0
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-6, atol=1e-8)
+
+
+def _sparse_problem(m, n, density, seed):
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(seed)
+    A = sp.random(m, n, density=density, random_state=seed, format="csc")
+    A.data[A.indptr[3]:A.indptr[4]] = 0.0  # an empty column
+    A.eliminate_zeros()
+    b = A @ np.where(rng.random(n) < 0.05, rng.standard_normal(n), 0.0) + 0.1 * rng.standard_normal(m)
+    return A, b
+
+
+@pytest.mark.parametrize("fmt", ["csc", "csr", "coo"])
+@pytest.mark.parametrize("frac", [0.5, 0.05])
+def test_sparse_design_matches_the_dense_solution(fmt, frac):
+    A, b = _sparse_problem(80, 300, 0.05, 4)
+    mu = float(np.abs(A.T @ b).max()) * frac
+    rs = lasso(A.asformat(fmt), b, mu, tol=1e-13)
+    rd = lasso(A.toarray(), b, mu, tol=1e-13)
+    assert rs.success and rs.method == "lasso/cd"
+    assert _kkt_violation(A.toarray(), b, mu, rs.x) <= 1e-6
+    np.testing.assert_allclose(rs.x, rd.x, rtol=0, atol=1e-8 * max(1.0, np.abs(rd.x).max()))
+    assert abs(rs.fun - rd.fun) <= 1e-12 * rd.fun
+    assert rs.x[3] == 0.0
+    # the NumPy engine runs on the densified A: the dense C run, bit for bit
+    np.testing.assert_array_equal(lasso(A, b, mu, tol=1e-13, engine="python").x, rd.x)
+
+
+def test_sparse_design_duplicates_warm_start_and_bad_input():
+    sp = pytest.importorskip("scipy.sparse")
+    A, b = _sparse_problem(60, 100, 0.1, 5)
+    mu = float(np.abs(A.T @ b).max()) / 10
+    ref = lasso(A.toarray(), b, mu, tol=1e-13)
+    # every entry stored as two halves: duplicates are summed before the kernel sees them
+    dup = sp.csc_matrix((np.repeat(A.data / 2, 2), np.repeat(A.indices, 2), 2 * A.indptr), shape=A.shape)
+    assert not dup.has_canonical_format
+    np.testing.assert_allclose(lasso(dup, b, mu, tol=1e-13).x, ref.x, atol=1e-8)
+    warm = lasso(A, b, mu, tol=1e-13, x0=ref.x)
+    assert warm.success and warm.nit <= ref.nit
+    with pytest.raises(TypeError, match="method"):
+        lasso(A, b, mu, method="fista")
+    with pytest.raises(ValueError, match="b"):
+        lasso(A, b[:-1], mu)
+    with pytest.raises(ValueError, match="mu"):
+        lasso(A, b, 0.0)
+    bad = A.copy()
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError, match="A"):
+        lasso(bad, b, mu)

@@ -1,6 +1,7 @@
 /*
  * cq_lasso_cd.c -- LASSO by working-set coordinate descent with Anderson extrapolation
- * and duality-gap stopping (the math and the references are in cq_lasso_cd.h).
+ * and duality-gap stopping (the math and the references are in cq_lasso_cd.h), over a
+ * dense design (its transpose, one column of A per row) or a CSC one.
  *
  * Work layout (doubles): r[m] residual b - A x, re[m] extrapolated residual, colsq[n]
  * squared column norms, c[n] correlations A_j' r and then the priorities d_j,
@@ -11,6 +12,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,40 @@ size_t cq_lasso_cd_work(size_t m, size_t n, int anderson_k)
 static void axpy(double alpha, const double *x, double *y, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+/* The columns of A: dense (AT != NULL: column j is AT[j m .. (j + 1) m)) or CSC (column j
+ * holds data[k] at row indices[k] for k in [indptr[j], indptr[j + 1])). */
+typedef struct {
+    const double *AT;
+    const int64_t *indptr, *indices;
+    const double *data;
+    size_t m;
+} cols;
+
+static double col_dot(const cols *A, size_t j, const double *v)
+{
+    if (A->AT) return cq_dot(A->AT + j * A->m, v, A->m);
+    double s = 0.0;
+    for (int64_t k = A->indptr[j]; k < A->indptr[j + 1]; k++) s += A->data[k] * v[A->indices[k]];
+    return s;
+}
+
+static double col_sq(const cols *A, size_t j)
+{
+    if (A->AT) return cq_dot(A->AT + j * A->m, A->AT + j * A->m, A->m);
+    double s = 0.0;
+    for (int64_t k = A->indptr[j]; k < A->indptr[j + 1]; k++) s += A->data[k] * A->data[k];
+    return s;
+}
+
+static void col_axpy(const cols *A, size_t j, double alpha, double *v)
+{
+    if (A->AT) {
+        axpy(alpha, A->AT + j * A->m, v, A->m);
+        return;
+    }
+    for (int64_t k = A->indptr[j]; k < A->indptr[j + 1]; k++) v[A->indices[k]] += alpha * A->data[k];
 }
 
 static double soft(double z, double t)
@@ -105,13 +141,13 @@ static int solve_spd_ones(double *G, double *z, size_t K)
 }
 
 /* Primal value, dual value at theta(x) restricted to the features in idx[0..k). */
-static void gap_on(const double *AT, const double *b, const double *r, const double *x, size_t m,
+static void gap_on(const cols *A, const double *b, const double *r, const double *x, size_t m,
                    const size_t *idx, size_t k, double mu, double *c, double *P, double *D)
 {
     double cmax = 0.0;
     for (size_t t = 0; t < k; t++) {
         size_t j = idx[t];
-        c[j] = cq_dot(AT + j * m, r, m);
+        c[j] = col_dot(A, j, r);
         if (fabs(c[j]) > cmax) cmax = fabs(c[j]);
     }
     double rr = cq_dot(r, r, m), rb = cq_dot(r, b, m);
@@ -120,9 +156,9 @@ static void gap_on(const double *AT, const double *b, const double *r, const dou
     *D = rb / scale - 0.5 * rr / (scale * scale);
 }
 
-int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_lasso_cd_opts *o,
-                double *x, double *work, size_t *iwork, cq_lasso_cd_info *info, cq_interrupt *it,
-                cq_errinfo *err)
+static int lasso_cd(const cols *A, const double *b, size_t m, size_t n, const cq_lasso_cd_opts *o,
+                    double *x, double *work, size_t *iwork, cq_lasso_cd_info *info, cq_interrupt *it,
+                    cq_errinfo *err)
 {
     if (m == 0 || n == 0) return cq_fail(err, CQ_EINVAL, "A must have at least one row and one column");
     if (!(o->mu > 0.0) || !(o->tol >= 0.0) || o->max_outer < 1 || o->max_epochs < 1 || o->ws_start < 1 ||
@@ -137,8 +173,8 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
 
     memcpy(r, b, m * sizeof(double));
     for (size_t j = 0; j < n; j++) {
-        colsq[j] = cq_dot(AT + j * m, AT + j * m, m);
-        if (x[j] != 0.0) axpy(-x[j], AT + j * m, r, m);
+        colsq[j] = col_sq(A, j);
+        if (x[j] != 0.0) col_axpy(A, j, -x[j], r);
     }
     size_t ws = 0;
     long epochs = 0;
@@ -146,7 +182,7 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
         /* the full gap, and the priorities */
         for (size_t j = 0; j < n; j++) idx[j] = j;
         double P, D;
-        gap_on(AT, b, r, x, m, idx, n, mu, c, &P, &D);
+        gap_on(A, b, r, x, m, idx, n, mu, c, &P, &D);
         if (!isfinite(P) || !isfinite(D))
             return cq_fail(err, CQ_ENONFINITE, "the LASSO objective became non-finite");
         info->primal = P;
@@ -192,11 +228,10 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
                     x[j] = 0.0;
                     continue;
                 }
-                const double *aj = AT + j * m;
                 double old = x[j];
-                double nw = soft(old + cq_dot(aj, r, m) / colsq[j], mu / colsq[j]);
+                double nw = soft(old + col_dot(A, j, r) / colsq[j], mu / colsq[j]);
                 if (nw != old) {
-                    axpy(old - nw, aj, r, m);
+                    col_axpy(A, j, old - nw, r);
                     x[j] = nw;
                 }
             }
@@ -232,7 +267,7 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
                             double l1e = 0.0;
                             for (size_t t = 0; t < ws; t++) {
                                 size_t j = idx[t];
-                                if (xe[t] != x[j]) axpy(x[j] - xe[t], AT + j * m, re, m);
+                                if (xe[t] != x[j]) col_axpy(A, j, x[j] - xe[t], re);
                                 l1e += fabs(xe[t]);
                             }
                             double Pe = 0.5 * cq_dot(re, re, m) + mu * l1e;
@@ -250,7 +285,7 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
             }
             if (ep % check_every == 0) {
                 double Pi, Di;
-                gap_on(AT, b, r, x, m, idx, ws, mu, c, &Pi, &Di);
+                gap_on(A, b, r, x, m, idx, ws, mu, c, &Pi, &Di);
                 if (!isfinite(Pi)) return cq_fail(err, CQ_ENONFINITE, "the LASSO objective became non-finite");
                 if (Pi - Di <= tol_in) break;
             }
@@ -261,11 +296,35 @@ int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_
     if (!info->converged) { /* the final certificate, when a limit ended the run */
         for (size_t j = 0; j < n; j++) idx[j] = j;
         double P, D;
-        gap_on(AT, b, r, x, m, idx, n, mu, c, &P, &D);
+        gap_on(A, b, r, x, m, idx, n, mu, c, &P, &D);
         info->primal = P;
         info->dual = D;
         info->gap = P - D;
         info->converged = P - D <= o->tol;
     }
     return CQ_OK;
+}
+
+int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_lasso_cd_opts *o,
+                double *x, double *work, size_t *iwork, cq_lasso_cd_info *info, cq_interrupt *it,
+                cq_errinfo *err)
+{
+    cols A = {AT, NULL, NULL, NULL, m};
+    return lasso_cd(&A, b, m, n, o, x, work, iwork, info, it, err);
+}
+
+int cq_lasso_cd_csc(const int64_t *indptr, const int64_t *indices, const double *data, const double *b, size_t m,
+                    size_t n, const cq_lasso_cd_opts *o, double *x, double *work, size_t *iwork,
+                    cq_lasso_cd_info *info, cq_interrupt *it, cq_errinfo *err)
+{
+    if (m == 0 || n == 0) return cq_fail(err, CQ_EINVAL, "A must have at least one row and one column");
+    if (indptr[0] != 0) return cq_fail(err, CQ_EINVAL, "A (CSC): indptr must start at 0");
+    for (size_t j = 0; j < n; j++) {
+        if (indptr[j + 1] < indptr[j]) return cq_fail(err, CQ_EINVAL, "A (CSC): indptr must be non-decreasing");
+        for (int64_t k = indptr[j]; k < indptr[j + 1]; k++)
+            if (indices[k] < 0 || (uint64_t)indices[k] >= (uint64_t)m)
+                return cq_fail(err, CQ_EINVAL, "A (CSC): a row index is outside [0, m)");
+    }
+    cols A = {NULL, indptr, indices, data, m};
+    return lasso_cd(&A, b, m, n, o, x, work, iwork, info, it, err);
 }

@@ -22,6 +22,7 @@
 #define CQ_LASSO_CD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/cq_common.h"
 
@@ -53,5 +54,13 @@ size_t cq_lasso_cd_work(size_t m, size_t n, int anderson_k);
 int cq_lasso_cd(const double *AT, const double *b, size_t m, size_t n, const cq_lasso_cd_opts *o,
                 double *x, double *work, size_t *iwork, cq_lasso_cd_info *info, cq_interrupt *it,
                 cq_errinfo *err);
+
+/* The same on a sparse A in compressed sparse column form: column j holds data[k] at row
+ * indices[k], k in [indptr[j], indptr[j + 1]) (indptr: n + 1 entries; row indices in [0, m),
+ * no duplicates within a column); every column operation costs O(nnz of the column)
+ * instead of O(m). The layout is checked first (CQ_EINVAL). */
+int cq_lasso_cd_csc(const int64_t *indptr, const int64_t *indices, const double *data, const double *b, size_t m,
+                    size_t n, const cq_lasso_cd_opts *o, double *x, double *work, size_t *iwork,
+                    cq_lasso_cd_info *info, cq_interrupt *it, cq_errinfo *err);
 
 #endif /* CQ_LASSO_CD_H */

@@ -144,6 +144,8 @@ out:
 
 typedef struct {
     const double *AT, *b;
+    const int64_t *indptr, *indices;  /* CSC (AT == NULL): with data */
+    const double *data;
     size_t m, n;
     cq_lasso_cd_opts o;
     double *x, *work;
@@ -155,11 +157,40 @@ static int run_lasso_cd(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err
 {
     (void)bg;
     lasso_cd_args *a = (lasso_cd_args *)p;
+    if (a->AT == NULL)
+        return cq_lasso_cd_csc(a->indptr, a->indices, a->data, a->b, a->m, a->n, &a->o, a->x, a->work, a->iwork,
+                               &a->info, it, err);
     return cq_lasso_cd(a->AT, a->b, a->m, a->n, &a->o, a->x, a->work, a->iwork, &a->info, it, err);
 }
 
+/* A sparse A for _lasso_cd: the tuple (indptr, indices, data, m) of its CSC form, int64
+ * indices; sets a->indptr, indices, data, m, n and keeps the arrays in held[0..3). */
+static int lasso_csc_arg(PyObject *t, lasso_cd_args *a, PyArrayObject **held)
+{
+    Py_ssize_t m;
+    PyObject *po, *io, *dob;
+    if (!PyArg_ParseTuple(t, "OOOn;A as CSC: expected (indptr, indices, data, m)", &po, &io, &dob, &m)) return -1;
+    if ((held[0] = cqb_int64_array(po, "A.indptr", 1, 1)) == NULL ||
+        (held[1] = cqb_int64_array(io, "A.indices", 1, 1)) == NULL ||
+        (held[2] = cqb_double_array(dob, "A.data", 1, 1)) == NULL)
+        return -1;
+    if (m < 0 || PyArray_DIM(held[0], 0) < 1 || PyArray_DIM(held[1], 0) != PyArray_DIM(held[2], 0) ||
+        ((const int64_t *)PyArray_DATA(held[0]))[PyArray_DIM(held[0], 0) - 1] != PyArray_DIM(held[1], 0)) {
+        PyErr_SetString(PyExc_ValueError, "A (CSC): expected indptr of n + 1 entries ending at nnz, indices and "
+                        "data of nnz entries each, m >= 0");
+        return -1;
+    }
+    a->indptr = (const int64_t *)PyArray_DATA(held[0]);
+    a->indices = (const int64_t *)PyArray_DATA(held[1]);
+    a->data = (const double *)PyArray_DATA(held[2]);
+    a->m = (size_t)m;
+    a->n = (size_t)PyArray_DIM(held[0], 0) - 1;
+    return 0;
+}
+
 /* _lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k)
- *   -> (x, primal, dual, gap, n_outer, n_epochs, n_extrapolated, ws_size, converged) */
+ *   -> (x, primal, dual, gap, n_outer, n_epochs, n_extrapolated, ws_size, converged)
+ * AT: the n x m transpose of a dense A, or the tuple (indptr, indices, data, m) of a CSC A. */
 static PyObject *py_lasso_cd(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -172,12 +203,19 @@ static PyObject *py_lasso_cd(PyObject *self, PyObject *args)
     if (!(mu > 0.0) || !(tol >= 0.0) || max_outer < 1 || max_epochs < 1 || ws_start < 1 || K < 0 ||
         K > CQ_LASSO_MAX_K)
         return PyErr_Format(PyExc_ValueError, "invalid coordinate-descent options");
-    PyArrayObject *AT = cqb_double_array(ato, "A", 2, 2), *b = NULL, *x0 = NULL, *x = NULL;
+    PyArrayObject *AT = NULL, *b = NULL, *x0 = NULL, *x = NULL, *csc[3] = {NULL, NULL, NULL};
     PyObject *result = NULL;
     lasso_cd_args a;
     memset(&a, 0, sizeof a);
-    if (AT == NULL) return NULL;
-    size_t n = (size_t)PyArray_DIM(AT, 0), m = (size_t)PyArray_DIM(AT, 1);
+    if (PyTuple_Check(ato)) {
+        if (lasso_csc_arg(ato, &a, csc) < 0) goto out;
+    } else {
+        if ((AT = cqb_double_array(ato, "A", 2, 2)) == NULL) return NULL;
+        a.AT = (const double *)PyArray_DATA(AT);
+        a.n = (size_t)PyArray_DIM(AT, 0);
+        a.m = (size_t)PyArray_DIM(AT, 1);
+    }
+    size_t n = a.n, m = a.m;
     b = cqb_vec_arg(bo, "b", m);
     if (b == NULL) goto out;
     x0 = cqb_vec_arg(xo, "x0", n);
@@ -196,10 +234,7 @@ static PyObject *py_lasso_cd(PyObject *self, PyObject *args)
         goto out;
     }
     memcpy(PyArray_DATA(x), PyArray_DATA(x0), n * sizeof(double));
-    a.AT = (const double *)PyArray_DATA(AT);
     a.b = (const double *)PyArray_DATA(b);
-    a.m = m;
-    a.n = n;
     a.o.mu = mu;
     a.o.tol = tol;
     a.o.max_outer = max_outer;
@@ -215,6 +250,7 @@ out:
     PyMem_Free(a.work);
     PyMem_Free(a.iwork);
     Py_XDECREF(AT);
+    for (int i = 0; i < 3; i++) Py_XDECREF(csc[i]);
     Py_XDECREF(b);
     Py_XDECREF(x0);
     Py_XDECREF(x);
@@ -344,7 +380,8 @@ PyMethodDef cqb_optimize_methods[] = {
      "_minimize(ObjectiveSpec, x0, SolverSpec, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status, "
      "trace_f, trace_g, trace_t, trace_time)."},
     {"_lasso_cd", py_lasso_cd, METH_VARARGS,
-     "_lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k) -> (x, primal, dual, gap, "
+     "_lasso_cd(AT or (indptr, indices, data, m), b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k) "
+     "-> (x, primal, dual, gap, "
      "n_outer, n_epochs, n_extrapolated, ws_size, converged)."},
     {"_svm_dcd", py_svm_dcd, METH_VARARGS,
      "_svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho, gen) -> (alpha, w, t, "
