@@ -298,12 +298,8 @@ class LogDensity(_Density):
         x = self._points_in(x)
         g = self._grad(x) if self.vectorized else [self._grad(r) for r in x]
         label = self._label("grad")
-        try:
-            g = np.asarray(g)
-        except Exception as exc:
-            raise ValueError(f"{label} returned a value that is not an array of numbers: {exc}") from None
-        if g.dtype.kind not in "fiub":
-            raise TypeError(f"{label} returned dtype {g.dtype}; expected real numbers of shape {x.shape}")
+        g = _numbers(g, label, f"for points of shape {x.shape}", f"real numbers of shape {x.shape}",
+                     "an array of numbers")
         if g.size != x.size:
             raise ValueError(f"{label} returned shape {g.shape} for points of shape {x.shape}; expected one gradient "
                              "(n values) per point")

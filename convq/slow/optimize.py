@@ -567,6 +567,14 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
 
 # ---- linear SVM by dual coordinate descent (csrc/optimize/cq_svm_dcd.c) ------------------------
 
+def _matrix(M, name):
+    """M as a C-contiguous 2-D float array; ValueError naming it otherwise."""
+    M = np.ascontiguousarray(M, dtype=float)
+    if M.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got shape {M.shape}")
+    return M
+
+
 def dot4(a, b):
     """sum_i a_i b_i exactly as cq_dot adds: four running sums over i mod 4 (the tail into the
     first), combined as (s0 + s1) + (s2 + s3)."""
@@ -590,9 +598,7 @@ def svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho
 
     Returns (alpha, w, t, pg_spread, eq_violation, epochs, outer, converged)."""
     from .stochastic import bounded
-    X = np.ascontiguousarray(X, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
+    X = _matrix(X, "X")
     m, n = X.shape
     s = np.asarray(s, dtype=float)
     alpha = np.array(alpha0, dtype=float)
@@ -776,9 +782,7 @@ def lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson):
     The same operations in the same order as C: bit-identical.
 
     Returns (x, primal, dual, gap, n_outer, n_epochs, n_extrapolated, ws_size, converged)."""
-    AT = np.ascontiguousarray(AT, dtype=float)
-    if AT.ndim != 2:
-        raise ValueError(f"A must be 2-dimensional, got shape {AT.shape}")
+    AT = _matrix(AT, "A")
     n, m = AT.shape
     b = np.asarray(b, dtype=float)
     x = np.array(x0, dtype=float)
