@@ -294,17 +294,48 @@ static int run_decode(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
     return cq_q_decode_par(a->P, a->payload, a->nbytes, a->work, a->out, err);
 }
 
+/* (spec, y, gen) of the encoders: y as a float64 vector (new reference), P resolved for
+ * its length; NULL with an exception set. */
+static PyArrayObject *parse_code_args(PyObject *args, PyObject **gen, cq_qpar *P)
+{
+    PyObject *spec, *yo;
+    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, gen)) return NULL;
+    PyArrayObject *y = cqb_double_array(yo, "y", 1, 1);
+    if (y == NULL) return NULL;
+    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), P) < 0) {
+        Py_DECREF(y);
+        return NULL;
+    }
+    return y;
+}
+
+/* (spec, payload(s), d) of the decoders: P resolved for d, the uint8 payload array with
+ * ndim dimensions (new reference; one payload's length checked against P), the memory for
+ * d values and the work checked; NULL with an exception set. */
+static PyArrayObject *parse_decode_args(PyObject *args, const char *name, int ndim, cq_qpar *P, Py_ssize_t *d)
+{
+    PyObject *spec, *po;
+    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, d)) return NULL;
+    if (cqb_qpar_resolve(spec, *d, P) < 0) return NULL;
+    PyArrayObject *p = cqb_uint8_array(po, name, ndim, ndim);
+    if (p == NULL) return NULL;
+    if ((ndim == 1 && check_payload_length(P, PyArray_DIM(p, 0)) < 0) ||
+        check_memory(8.0 * (double)*d + (double)P->work, 1, *d) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    return p;
+}
+
 static PyObject *py_q_encode(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec, *yo, *gen;
-    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, &gen)) return NULL;
-    PyArrayObject *y = cqb_double_array(yo, "y", 1, 1);
+    PyObject *gen;
+    cq_qpar P;
+    PyArrayObject *y = parse_code_args(args, &gen, &P);
     if (y == NULL) return NULL;
     PyObject *result = NULL, *bytes = NULL;
     void *work = NULL;
-    cq_qpar P;
-    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
     size_t nbytes = (size_t)((P.bits + 7) / 8);
     bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
     if (bytes == NULL) goto done;
@@ -327,14 +358,12 @@ done:
 static PyObject *py_q_quantize(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec, *yo, *gen;
-    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, &gen)) return NULL;
-    PyArrayObject *y = cqb_double_array(yo, "y", 1, 1);
+    PyObject *gen;
+    cq_qpar P;
+    PyArrayObject *y = parse_code_args(args, &gen, &P);
     if (y == NULL) return NULL;
     PyArrayObject *out = NULL;
     void *work = NULL;
-    cq_qpar P;
-    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
     npy_intp dims[1] = {PyArray_DIM(y, 0)};
     out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     if (out == NULL) goto done;
@@ -355,18 +384,10 @@ done:
 static PyObject *py_q_decode(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec, *po;
     Py_ssize_t d;
-    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, &d)) return NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
-    PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
+    PyArrayObject *p = parse_decode_args(args, "payload", 1, &P, &d);
     if (p == NULL) return NULL;
-    if (check_payload_length(&P, PyArray_DIM(p, 0)) < 0 ||
-        check_memory(8.0 * (double)d + (double)P.work, 1, d) < 0) {
-        Py_DECREF(p);
-        return NULL;
-    }
     npy_intp dims[1] = {d};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     void *work = alloc_work(P.work);
@@ -562,17 +583,10 @@ static int run_decode_many(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo 
 static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec, *po;
     Py_ssize_t d;
-    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, &d)) return NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
-    PyArrayObject *p = cqb_uint8_array(po, "payloads", 2, 2);
+    PyArrayObject *p = parse_decode_args(args, "payloads", 2, &P, &d);
     if (p == NULL) return NULL;
-    if (check_memory(8.0 * (double)d + (double)P.work, 1, d) < 0) {
-        Py_DECREF(p);
-        return NULL;
-    }
     npy_intp m = PyArray_DIM(p, 0), nb = PyArray_DIM(p, 1);
     npy_intp dims[1] = {m};
     PyArrayObject *status = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT8);
