@@ -327,58 +327,53 @@ static PyArrayObject *parse_decode_args(PyObject *args, const char *name, int nd
     return p;
 }
 
-static PyObject *py_q_encode(PyObject *self, PyObject *args)
+/* Encode y (-> (bytes, bits)) or quantize it (-> the decoded vector), as `encode` says. */
+static PyObject *code_call(PyObject *args, int encode)
 {
-    (void)self;
-    PyObject *gen;
+    PyObject *gen, *out = NULL, *result = NULL;
     cq_qpar P;
     PyArrayObject *y = parse_code_args(args, &gen, &P);
     if (y == NULL) return NULL;
-    PyObject *result = NULL, *bytes = NULL;
     void *work = NULL;
-    size_t nbytes = (size_t)((P.bits + 7) / 8);
-    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
-    if (bytes == NULL) goto done;
-    /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
+    if (encode) { /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
+        out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((P.bits + 7) / 8));
+    } else {
+        npy_intp dims[1] = {PyArray_DIM(y, 0)};
+        out = PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    }
+    if (out == NULL) goto done;
     work = alloc_work(P.work);
     if (work == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    code_args a = {&P, (const double *)PyArray_DATA(y), work, (uint8_t *)PyBytes_AS_STRING(bytes), NULL};
-    if (cqb_call(run_encode, &a, gen) < 0) goto done;
-    result = Py_BuildValue("(OK)", bytes, (unsigned long long)P.bits);
+    code_args a = {&P, (const double *)PyArray_DATA(y), work,
+                   encode ? (uint8_t *)PyBytes_AS_STRING(out) : NULL,
+                   encode ? NULL : (double *)PyArray_DATA((PyArrayObject *)out)};
+    if (cqb_call(encode ? run_encode : run_quantize, &a, gen) < 0) goto done;
+    if (encode) {
+        result = Py_BuildValue("(OK)", out, (unsigned long long)P.bits);
+    } else {
+        Py_INCREF(out);
+        result = out;
+    }
 done:
     free(work);
-    Py_XDECREF(bytes);
+    Py_XDECREF(out);
     Py_DECREF(y);
     return result;
+}
+
+static PyObject *py_q_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return code_call(args, 1);
 }
 
 static PyObject *py_q_quantize(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *gen;
-    cq_qpar P;
-    PyArrayObject *y = parse_code_args(args, &gen, &P);
-    if (y == NULL) return NULL;
-    PyArrayObject *out = NULL;
-    void *work = NULL;
-    npy_intp dims[1] = {PyArray_DIM(y, 0)};
-    out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    if (out == NULL) goto done;
-    work = alloc_work(P.work);
-    if (work == NULL) {
-        PyErr_NoMemory();
-        Py_CLEAR(out);
-        goto done;
-    }
-    code_args a = {&P, (const double *)PyArray_DATA(y), work, NULL, (double *)PyArray_DATA(out)};
-    if (cqb_call(run_quantize, &a, gen) < 0) Py_CLEAR(out);
-done:
-    free(work);
-    Py_DECREF(y);
-    return (PyObject *)out;
+    return code_call(args, 0);
 }
 
 static PyObject *py_q_decode(PyObject *self, PyObject *args)
