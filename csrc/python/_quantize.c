@@ -153,14 +153,20 @@ int cqb_qpar_resolve(PyObject *spec_obj, Py_ssize_t d, cq_qpar *P)
     return 0;
 }
 
+/* (spec, d) -> P resolved for d; -1 with an exception set. */
+static int parse_spec_d(PyObject *args, cq_qpar *P)
+{
+    PyObject *spec;
+    Py_ssize_t d;
+    if (!PyArg_ParseTuple(args, "On", &spec, &d)) return -1;
+    return cqb_qpar_resolve(spec, d, P);
+}
+
 static PyObject *py_q_bits(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec;
-    Py_ssize_t d;
-    if (!PyArg_ParseTuple(args, "On", &spec, &d)) return NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
+    if (parse_spec_d(args, &P) < 0) return NULL;
     return PyLong_FromUnsignedLongLong(P.bits);
 }
 
@@ -170,11 +176,8 @@ static PyObject *py_q_bits(PyObject *self, PyObject *args)
 static PyObject *py_q_info(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec;
-    Py_ssize_t d;
-    if (!PyArg_ParseTuple(args, "On", &spec, &d)) return NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
+    if (parse_spec_d(args, &P) < 0) return NULL;
     PyObject *dict = PyDict_New();
     if (dict == NULL) return NULL;
     SETI("kind", P.kind);
