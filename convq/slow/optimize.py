@@ -575,6 +575,16 @@ def _matrix(M, name):
     return M
 
 
+def _data_and_start(u, v0, nu, nv, msg):
+    """u as a float vector and a float copy of the start v0; ValueError(msg) unless their
+    lengths are nu and nv."""
+    u = np.asarray(u, dtype=float)
+    v = np.array(v0, dtype=float)
+    if u.shape != (nu,) or v.shape != (nv,):
+        raise ValueError(msg)
+    return u, v
+
+
 def dot4(a, b):
     """sum_i a_i b_i exactly as cq_dot adds: four running sums over i mod 4 (the tail into the
     first), combined as (s0 + s1) + (s2 + s3)."""
@@ -600,10 +610,7 @@ def svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho
     from .stochastic import bounded
     X = _matrix(X, "X")
     m, n = X.shape
-    s = np.asarray(s, dtype=float)
-    alpha = np.array(alpha0, dtype=float)
-    if s.shape != (m,) or alpha.shape != (m,):
-        raise ValueError(f"s and alpha0 must have length {m}")
+    s, alpha = _data_and_start(s, alpha0, m, m, f"s and alpha0 must have length {m}")
     from .. import _core
     if (not (C > 0) or not (k > 0) or not (eps > 0) or max_epochs < 1 or max_outer < 1
             or loss not in (_core.SVM_HINGE, _core.SVM_SQUARED_HINGE)):
@@ -784,10 +791,7 @@ def lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson):
     Returns (x, primal, dual, gap, n_outer, n_epochs, n_extrapolated, ws_size, converged)."""
     AT = _matrix(AT, "A")
     n, m = AT.shape
-    b = np.asarray(b, dtype=float)
-    x = np.array(x0, dtype=float)
-    if b.shape != (m,) or x.shape != (n,):
-        raise ValueError(f"b must have length {m} and x0 length {n}")
+    b, x = _data_and_start(b, x0, m, n, f"b must have length {m} and x0 length {n}")
     if not (mu > 0.0) or not (tol >= 0.0) or max_outer < 1 or max_epochs < 1 or ws_start < 1 or not 0 <= anderson <= 10:
         raise ValueError("invalid coordinate-descent options")
     if m == 0 or n == 0:
