@@ -16,6 +16,28 @@ import numpy as np
 from convq import DecodeError, coding
 
 
+def _flipped(good, count, rng):
+    """count copies of the payload good, each with one random bit flipped (unchanged if empty)."""
+    out = []
+    for _ in range(count):
+        b = bytearray(good)
+        if b:
+            i = int(rng.integers(0, 8 * len(b)))
+            b[i // 8] ^= 1 << (i % 8)
+        out.append(bytes(b))
+    return out
+
+
+def _accepted(cands, decode):
+    """The (candidate, decoded value) pairs among cands that decode does not refuse."""
+    for c in cands:
+        try:
+            out = decode(c)
+        except DecodeError:
+            continue
+        yield c, out
+
+
 def fuzz_fixed_weight(n_payloads, rng):
     tried = accepted = 0
     while tried < n_payloads:
@@ -26,21 +48,11 @@ def fuzz_fixed_weight(n_payloads, rng):
         payload, nbits = coding.encode_fixed_weight(s)
         assert np.array_equal(coding.decode_fixed_weight(payload, n, k), s), "valid code rejected or changed"
         good = bytearray(payload)
-        cands = []
-        for _ in range(8):
-            b = bytearray(good)
-            if b:
-                i = int(rng.integers(0, 8 * len(b)))
-                b[i // 8] ^= 1 << (i % 8)
-            cands.append(bytes(b))
+        cands = _flipped(good, 8, rng)
         cands += [bytes(good[:-1]), bytes(good) + bytes([int(rng.integers(0, 256))]),
                   rng.bytes(len(good)), rng.bytes(len(good))]
-        for c in cands:
-            tried += 1
-            try:
-                out = coding.decode_fixed_weight(c, n, k)
-            except DecodeError:
-                continue
+        tried += len(cands)
+        for c, out in _accepted(cands, lambda c: coding.decode_fixed_weight(c, n, k)):
             accepted += 1
             assert out.shape == (n,) and int(out.sum()) == k and set(np.unique(out)) <= {0, 1}
             again, nb = coding.encode_fixed_weight(out)
@@ -59,17 +71,9 @@ def fuzz_fields(n_payloads, rng):
         good = bytearray(payload)
         cands = [(bytes(good[:-1]), nbits), (bytes(good) + b"\x00", nbits), (rng.bytes(len(good)), nbits),
                  (bytes(good), nbits + int(rng.integers(1, 9))), (bytes(good), max(0, nbits - int(rng.integers(1, 9))))]
-        for _ in range(5):
-            b = bytearray(good)
-            i = int(rng.integers(0, 8 * len(b)))
-            b[i // 8] ^= 1 << (i % 8)
-            cands.append((bytes(b), nbits))
-        for c, nb in cands:
-            tried += 1
-            try:
-                out = coding.unpack_fields(c, nb, widths)
-            except DecodeError:
-                continue
+        cands += [(c, nbits) for c in _flipped(good, 5, rng)]
+        tried += len(cands)
+        for (c, nb), out in _accepted(cands, lambda c: coding.unpack_fields(c[0], c[1], widths)):
             accepted += 1
             again, nb2 = coding.pack_fields(out, widths)
             assert again == c and nb2 == nb, "an accepted payload is not the packer's own output"

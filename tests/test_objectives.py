@@ -4,6 +4,7 @@ import pytest
 
 from convq import objectives as ob
 from convq.optimize import hessian
+from convq.slow.objectives import hinge as twin_hinge, lasso as twin_lasso
 
 pytestmark = pytest.mark.c_heavy
 
@@ -41,31 +42,6 @@ def twin_logistic(X, y, lam, icpt, th):
     if icpt:
         pen[0] = 0
     return f, g + pen
-
-
-def twin_hinge(X, y, C, k, icpt, th):
-    z = _z(X, th, icpt)
-    c1 = np.where(z >= 1, 0.0, k * (1 - z))
-    c0 = np.where(z < -1, 0.0, k * (1 + z))
-    f = C * np.sum(y * c1 + (1 - y) * c0) + 0.5 * np.sum(_r(th, icpt) ** 2)
-    d1 = np.where(z >= 1, 0.0, -k)
-    d0 = np.where(z < -1, 0.0, k)
-    res = C * (y * d1 + (1 - y) * d0)
-    g = np.concatenate([[res.sum()], X.T @ res]) if icpt else X.T @ res
-    pen = th.copy()
-    if icpt:
-        pen[0] = 0
-    return f, g + pen
-
-
-def twin_lasso(A, b, mu, delta, x):
-    r = A @ x - b
-    if delta > 0:
-        l = np.where(np.abs(x) < delta, x ** 2 / (2 * delta), np.abs(x) - delta / 2)
-        dl = np.where(np.abs(x) < delta, x / delta, np.sign(x))
-    else:
-        l, dl = np.abs(x), np.sign(x)
-    return 0.5 * r @ r + mu * l.sum(), A.T @ r + mu * dl
 
 
 @pytest.fixture

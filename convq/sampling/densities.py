@@ -210,6 +210,21 @@ class LogisticPosterior(_Density):
         return f"LogisticPosterior(N={self.X.shape[0]}, n={self.dim})"
 
 
+def _numbers(out, label, at, expected, what):
+    """A user function's result ``out`` as an array of real numbers: TypeError for None, a
+    string or a non-numeric dtype, ValueError when NumPy cannot read it; the message names
+    the function (``label``), the point(s) (``at``) and what was expected."""
+    if out is None or isinstance(out, (str, bytes)):
+        raise TypeError(f"{label} returned {type(out).__name__} {at}; expected {expected}")
+    try:
+        arr = np.asarray(out)
+    except Exception as exc:
+        raise ValueError(f"{label} returned a value that is not {what}: {exc}") from None
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{label} returned {type(out).__name__} of dtype {arr.dtype} {at}; expected {expected}")
+    return arr
+
+
 class LogDensity(_Density):
     r"""A user log-density :math:`\log F` given as a Python callable.
 
@@ -244,16 +259,8 @@ class LogDensity(_Density):
         """The vectorised result for the (k, n) batch ``x``: k real numbers."""
         k = len(x)
         label = self._label(which)
-        if out is None or isinstance(out, (str, bytes)):
-            raise TypeError(f"{label} returned {type(out).__name__} for a ({k}, {x.shape[1]}) array of points; "
-                            f"expected {k} real values (one per row)")
-        try:
-            arr = np.asarray(out)
-        except Exception as exc:
-            raise ValueError(f"{label} returned a value that is not an array of numbers: {exc}") from None
-        if arr.dtype.kind not in "fiub":
-            raise TypeError(f"{label} returned {type(out).__name__} of dtype {arr.dtype} for a ({k}, {x.shape[1]}) "
-                            f"array of points; expected {k} real values (one per row)")
+        arr = _numbers(out, label, f"for a ({k}, {x.shape[1]}) array of points", f"{k} real values (one per row)",
+                       "an array of numbers")
         if arr.ndim == 0:
             raise ValueError(f"{label} returned a scalar ({type(out).__name__} {arr.item()!r}) for a "
                              f"({k}, {x.shape[1]}) array of points; with vectorized=True it must return one value "
@@ -267,15 +274,7 @@ class LogDensity(_Density):
     def _point_value(self, v, row):
         """The result of a one-point call: one real number."""
         label = self._label()
-        if v is None or isinstance(v, (str, bytes)):
-            raise TypeError(f"{label} returned {type(v).__name__} at x={_fmt_vec(row)}; expected a real number")
-        try:
-            arr = np.asarray(v)
-        except Exception as exc:
-            raise ValueError(f"{label} returned a value that is not a number: {exc}") from None
-        if arr.dtype.kind not in "fiub":
-            raise TypeError(f"{label} returned {type(v).__name__} of dtype {arr.dtype} at x={_fmt_vec(row)}; "
-                            "expected a real number")
+        arr = _numbers(v, label, f"at x={_fmt_vec(row)}", "a real number", "a number")
         if arr.size != 1:
             raise ValueError(f"{label} returned an array of shape {arr.shape} at the point x={_fmt_vec(row)}; "
                              "with vectorized=False it must return one real number per point (use "
@@ -302,12 +301,8 @@ class LogDensity(_Density):
         x = self._points_in(x)
         g = self._grad(x) if self.vectorized else [self._grad(r) for r in x]
         label = self._label("grad")
-        try:
-            g = np.asarray(g)
-        except Exception as exc:
-            raise ValueError(f"{label} returned a value that is not an array of numbers: {exc}") from None
-        if g.dtype.kind not in "fiub":
-            raise TypeError(f"{label} returned dtype {g.dtype}; expected real numbers of shape {x.shape}")
+        g = _numbers(g, label, f"for points of shape {x.shape}", f"real numbers of shape {x.shape}",
+                     "an array of numbers")
         if g.size != x.size:
             raise ValueError(f"{label} returned shape {g.shape} for points of shape {x.shape}; expected one gradient "
                              "(n values) per point")

@@ -165,6 +165,34 @@ def _two_loop(g, S, Y, rho):
     return -q
 
 
+def _frame(step, F, gnorm, tol, max_iter, o, cb, record, ftol_step=False):
+    """The loop every solver shares (the twin of cq_opt_run in csrc/optimize/cq_opt_ws.c):
+    record the start, then for k = 1, 2, ...: stop at gnorm <= tol, else ``step(k)`` ->
+    (x, F, gnorm, t) of x^{k+1}, or None when no acceptable step was found; record it,
+    call the callback, test |F - Fold| < ftol (only after a step t > 0 with ``ftol_step``).
+    Returns (status, nit)."""
+    record(F, gnorm, 0.0)
+    for k in range(1, max_iter + 1):
+        if gnorm <= tol:
+            return _core.OPT_CONVERGED, k - 1
+        Fold = F
+        out = step(k)
+        if out is None:
+            return _core.OPT_LINESEARCH, k - 1
+        x, F, gnorm, t = out
+        record(F, gnorm, t)
+        if cb is not None and cb(k, x, F, gnorm, t):
+            return _core.OPT_CALLBACK, k
+        if o["ftol"] > 0 and (t > 0 or not ftol_step) and abs(F - Fold) < o["ftol"]:
+            return _core.OPT_FTOL, k
+    return _core.OPT_MAXITER, max_iter
+
+
+def _result(x, F, gnorm, status, k, counts):
+    return dict(x=x, fun=float(F), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
+                status=status)
+
+
 def lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
     """The Python twin of the C L-BFGS loop (Algorithm 7.5)."""
     from collections import deque
@@ -172,13 +200,9 @@ def lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
     S, Y, rho = deque(maxlen=M), deque(maxlen=M), deque(maxlen=M)
     f, g, gu = fval_grad(x, trial=False)
     gnorm = float(np.linalg.norm(g))
-    record(f, gnorm, 0.0)
-    status, k = _core.OPT_MAXITER, 0
-    for k in range(1, max_iter + 1):
-        if gnorm <= tol:
-            status = _core.OPT_CONVERGED
-            k -= 1
-            break
+
+    def step(k):
+        nonlocal x, f, g, gu, gnorm
         d = _two_loop(gu, list(S), list(Y), list(rho))
         gd = float(gu @ d)
         if not gd < 0.0:
@@ -186,32 +210,21 @@ def lbfgs_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
             d = -gu
             gd = -float(gu @ gu)
         t = 1.0 if S else 1.0 / math.sqrt(-gd)  # no pair yet: ||t d|| = 1 (d = -g)
-
         out = _wolfe_along(fval_grad, x, d, f, gd, o, t)
         if out is None:
-            status = _core.OPT_LINESEARCH
-            k -= 1
-            break
+            return None
         t, (fn, gn_, gun) = out
         xn = x + t * d
         s_, y_ = xn - x, gun - gu
         sy, yy = float(s_ @ y_), float(y_ @ y_)
         if sy > 2.220446049250313e-16 * yy and sy > 0.0:
             S.append(s_), Y.append(y_), rho.append(1.0 / sy)
-        Fold = f
         x, f, g, gu = xn, fn, gn_, gun
         gnorm = float(np.linalg.norm(g))
-        record(f, gnorm, t)
-        if cb is not None and cb(k, x, f, gnorm, t):
-            status = _core.OPT_CALLBACK
-            break
-        if o["ftol"] > 0 and abs(f - Fold) < o["ftol"]:
-            status = _core.OPT_FTOL
-            break
-    else:
-        k = max_iter
-    return dict(x=x, fun=float(f), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
-                status=status)
+        return x, f, gnorm, t
+
+    status, k = _frame(step, f, gnorm, tol, max_iter, o, cb, record)
+    return _result(x, f, gnorm, status, k, counts)
 
 
 def cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
@@ -224,13 +237,10 @@ def cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
     f, g, gu = fval_grad(x, trial=False)
     gnorm = float(np.linalg.norm(g))
     d = -gu
-    record(f, gnorm, 0.0)
-    status, k, since, t_prev, gd_prev = _core.OPT_MAXITER, 0, 0, 0.0, 0.0
-    for k in range(1, max_iter + 1):
-        if gnorm <= tol:
-            status = _core.OPT_CONVERGED
-            k -= 1
-            break
+    since, t_prev, gd_prev = 0, 0.0, 0.0
+
+    def step(k):
+        nonlocal x, f, g, gu, gnorm, d, since, t_prev, gd_prev
         gd = float(gu @ d)
         if not gd < 0.0:
             d, gd, since = -gu, -gnorm * gnorm, 0
@@ -242,20 +252,15 @@ def cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
             else:
                 t = _golden(lambda s: fval_grad(x + s * d, trial=True)[0], f, t0)
             if not t > 0:
-                status = _core.OPT_LINESEARCH
-                k -= 1
-                break
+                return None
             fn, gn_, gun = fval_grad(x + t * d, trial=False)
         else:
             t = 1.0 / gnorm if k == 1 else t_prev * gd_prev / gd
             if not (t > 0.0 and math.isfinite(t)):
                 t = 1.0 / gnorm
-
             out = _wolfe_along(fval_grad, x, d, f, gd, o, t)
             if out is None:
-                status = _core.OPT_LINESEARCH
-                k -= 1
-                break
+                return None
             t, (fn, gn_, gun) = out
         y = gun - gu
         gg_old, gg = gnorm * gnorm, float(gun @ gun)
@@ -272,23 +277,16 @@ def cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
         since += 1
         if since >= n:
             beta, since = 0.0, 0
-        Fold = f
         x = x + t * d
         d = -gun + beta * d
         t_prev, gd_prev = t, gd
         f, g, gu = fn, gn_, gun
         gnorm = math.sqrt(gg)
-        record(f, gnorm, t)
-        if cb is not None and cb(k, x, f, gnorm, t):
-            status = _core.OPT_CALLBACK
-            break
-        if o["ftol"] > 0 and abs(f - Fold) < o["ftol"]:
-            status = _core.OPT_FTOL
-            break
-    else:
-        k = max_iter
-    return dict(x=x, fun=float(f), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
-                status=status)
+        return x, f, gnorm, t
+
+    status, k = _frame(step, f, gnorm, tol, max_iter, o, cb, record)
+    return _result(x, f, gnorm, status, k, counts)
+
 
 def hess_diag(obj, x):
     """The Hessian's diagonal (the C cq_obj_hess_diag): the Jacobi preconditioner of Newton-CG."""
@@ -363,14 +361,9 @@ def newton_cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
     gnorm = float(np.linalg.norm(g))
     M = _precond(obj, x)
     delta = math.sqrt(float(g @ (g / M)))
-    record(f, gnorm, 0.0)
-    status, k = _core.OPT_MAXITER, 0
-    for k in range(1, max_iter + 1):
-        if gnorm <= tol:
-            status = _core.OPT_CONVERGED
-            k -= 1
-            break
-        Fold = f
+
+    def step(k):
+        nonlocal x, f, g, gnorm, M, delta
         s, gs, q, snorm, nh = _tron_cg(lambda v: obj.hessp(x, v), g, M, delta, gnorm)
         counts["g"] += nh
         fn, gn_, _ = fval_grad(x + s, trial=True)
@@ -397,20 +390,11 @@ def newton_cg_loop(obj, x, tol, max_iter, o, cb, counts, fval_grad, record):
             t = snorm
             M = _precond(obj, x)
         elif delta <= 1e-14 * (1 + float(np.linalg.norm(x))):
-            status = _core.OPT_LINESEARCH
-            k -= 1
-            break
-        record(f, gnorm, t)
-        if cb is not None and cb(k, x, f, gnorm, t):
-            status = _core.OPT_CALLBACK
-            break
-        if o["ftol"] > 0 and t > 0 and abs(f - Fold) < o["ftol"]:
-            status = _core.OPT_FTOL
-            break
-    else:
-        k = max_iter
-    return dict(x=x, fun=float(f), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
-                status=status)
+            return None
+        return x, f, gnorm, t
+
+    status, k = _frame(step, f, gnorm, tol, max_iter, o, cb, record, ftol_step=True)
+    return _result(x, f, gnorm, status, k, counts)
 
 
 def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
@@ -471,7 +455,6 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
     F = f + l1 * np.abs(x).sum()
     gnorm = (np.linalg.norm(_soft(x - t * gu, t * l1) - x) / t) if method in ("proximal", "fista") \
         else float(np.linalg.norm(g))
-    record(F, gnorm, 0.0)
     M = o["memory"]
     hist = [F]
     C, Q = F, 1.0
@@ -479,13 +462,9 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
     tk = 1.0
     kmom = 1
     best_x, best_f = x.copy(), F
-    status = _core.OPT_MAXITER
-    k = 0
-    for k in range(1, max_iter + 1):
-        if gnorm <= tol:
-            status = _core.OPT_CONVERGED
-            k -= 1
-            break
+
+    def update(k):
+        nonlocal x, f, g, gu, F, gnorm, t, C, Q, xp, tk, kmom, best_x, best_f
         Fold = F
         if method in ("gd", "bb"):
             d = -gu
@@ -499,9 +478,7 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
                 else:
                     t = _golden(lambda s: fval(x + s * d), f, t if t > 0 else 1.0)
                 if not t > 0:
-                    status = _core.OPT_LINESEARCH
-                    k -= 1
-                    break
+                    return None
             elif not (method == "bb" and o["nonmonotone"] == _core.NM_NONE):
                 if method == "gd":
                     t, ref = o["t"], f
@@ -516,9 +493,7 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
                         break
                     t *= o["beta"]
                 if not ok:
-                    status = _core.OPT_LINESEARCH
-                    k -= 1
-                    break
+                    return None
             xn = x + t * d
             fn, gn_, gun = fgrad(xn)
             if method == "bb":
@@ -582,23 +557,36 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
             F, gnorm, t_used = f, float(np.linalg.norm(g)), t
             if F < best_f:
                 best_f, best_x = F, x.copy()
-        record(F, gnorm, t_used)
-        if cb is not None and cb(k, x, F, gnorm, t_used):
-            status = _core.OPT_CALLBACK
-            break
-        if o["ftol"] > 0 and abs(F - Fold) < o["ftol"]:
-            status = _core.OPT_FTOL
-            break
-    else:
-        k = max_iter
+        return x, F, gnorm, t_used
+
+    status, k = _frame(update, F, gnorm, tol, max_iter, o, cb, record)
     if method == "subgradient" and best_f < F:
         x, F = best_x, best_f
         gnorm = float(np.linalg.norm(obj.grad(x)))
-    return dict(x=x, fun=float(F), grad_norm=float(gnorm), nit=int(k), nfev=counts["f"], ngev=counts["g"],
-                status=status, trace={kk: np.asarray(v, dtype=float) for kk, v in tr.items()})
+    res = _result(x, F, gnorm, status, k, counts)
+    res["trace"] = {kk: np.asarray(v, dtype=float) for kk, v in tr.items()}
+    return res
 
 
 # ---- linear SVM by dual coordinate descent (csrc/optimize/cq_svm_dcd.c) ------------------------
+
+def _matrix(M, name):
+    """M as a C-contiguous 2-D float array; ValueError naming it otherwise."""
+    M = np.ascontiguousarray(M, dtype=float)
+    if M.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got shape {M.shape}")
+    return M
+
+
+def _data_and_start(u, v0, nu, nv, msg):
+    """u as a float vector and a float copy of the start v0; ValueError(msg) unless their
+    lengths are nu and nv."""
+    u = np.asarray(u, dtype=float)
+    v = np.array(v0, dtype=float)
+    if u.shape != (nu,) or v.shape != (nv,):
+        raise ValueError(msg)
+    return u, v
+
 
 def dot4(a, b):
     """sum_i a_i b_i exactly as cq_dot adds: four running sums over i mod 4 (the tail into the
@@ -623,14 +611,9 @@ def svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho
 
     Returns (alpha, w, t, pg_spread, eq_violation, epochs, outer, converged)."""
     from .stochastic import bounded
-    X = np.ascontiguousarray(X, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-dimensional, got shape {X.shape}")
+    X = _matrix(X, "X")
     m, n = X.shape
-    s = np.asarray(s, dtype=float)
-    alpha = np.array(alpha0, dtype=float)
-    if s.shape != (m,) or alpha.shape != (m,):
-        raise ValueError(f"s and alpha0 must have length {m}")
+    s, alpha = _data_and_start(s, alpha0, m, m, f"s and alpha0 must have length {m}")
     from .. import _core
     if (not (C > 0) or not (k > 0) or not (eps > 0) or max_epochs < 1 or max_outer < 1
             or loss not in (_core.SVM_HINGE, _core.SVM_SQUARED_HINGE)):
@@ -809,14 +792,9 @@ def lasso_cd(AT, b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson):
     The same operations in the same order as C: bit-identical.
 
     Returns (x, primal, dual, gap, n_outer, n_epochs, n_extrapolated, ws_size, converged)."""
-    AT = np.ascontiguousarray(AT, dtype=float)
-    if AT.ndim != 2:
-        raise ValueError(f"A must be 2-dimensional, got shape {AT.shape}")
+    AT = _matrix(AT, "A")
     n, m = AT.shape
-    b = np.asarray(b, dtype=float)
-    x = np.array(x0, dtype=float)
-    if b.shape != (m,) or x.shape != (n,):
-        raise ValueError(f"b must have length {m} and x0 length {n}")
+    b, x = _data_and_start(b, x0, m, n, f"b must have length {m} and x0 length {n}")
     if not (mu > 0.0) or not (tol >= 0.0) or max_outer < 1 or max_epochs < 1 or ws_start < 1 or not 0 <= anderson <= 10:
         raise ValueError("invalid coordinate-descent options")
     if m == 0 or n == 0:

@@ -10,19 +10,26 @@
 
 int cq_hadamard_is_pow2(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
+/* One 4-point butterfly (two radix-2 stages at once) over w lanes of four disjoint rows. */
+static inline void butterfly4(double *restrict a, double *restrict b, double *restrict c, double *restrict d,
+                              size_t w)
+{
+    for (size_t j = 0; j < w; j++) {
+        double s0 = a[j] + b[j], d0 = a[j] - b[j];
+        double s1 = c[j] + d[j], d1 = c[j] - d[j];
+        a[j] = s0 + s1;
+        b[j] = d0 + d1;
+        c[j] = s0 - s1;
+        d[j] = d0 - d1;
+    }
+}
+
 /* Stages with strides h and 2h at once on x[0..n): 4-point butterflies. */
 static void radix4_pass(double *restrict x, size_t n, size_t h)
 {
     for (size_t i = 0; i < n; i += 4 * h) {
         double *a = x + i, *b = a + h, *c = b + h, *d = c + h;
-        for (size_t j = 0; j < h; j++) {
-            double s0 = a[j] + b[j], d0 = a[j] - b[j];
-            double s1 = c[j] + d[j], d1 = c[j] - d[j];
-            a[j] = s0 + s1;
-            b[j] = d0 + d1;
-            c[j] = s0 - s1;
-            d[j] = d0 - d1;
-        }
+        butterfly4(a, b, c, d, h);
     }
 }
 
@@ -67,14 +74,7 @@ static void fwht_columns(double *restrict x, size_t R, size_t C, size_t c0, size
         for (size_t i = 0; i < R; i += 4 * h) {
             for (size_t r = i; r < i + h; r++) {
                 double *a = x + r * C + c0, *b = a + h * C, *c = b + h * C, *d = c + h * C;
-                for (size_t j = 0; j < w; j++) {
-                    double s0 = a[j] + b[j], d0 = a[j] - b[j];
-                    double s1 = c[j] + d[j], d1 = c[j] - d[j];
-                    a[j] = s0 + s1;
-                    b[j] = d0 + d1;
-                    c[j] = s0 - s1;
-                    d[j] = d0 - d1;
-                }
+                butterfly4(a, b, c, d, w);
             }
         }
     }

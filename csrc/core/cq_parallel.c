@@ -54,14 +54,8 @@ int cq_parallel_for(size_t n_tasks, int n_threads, cq_task_fn fn, void *ctx, cq_
     if (n_tasks == 0) return CQ_OK;
     if (n_threads < 1) n_threads = 1;
     if ((size_t)n_threads > n_tasks) n_threads = (int)n_tasks;
-    pool p;
-    p.next = 0;
-    p.n_tasks = n_tasks;
-    p.fail_task = n_tasks;
-    p.fail_status = CQ_OK;
-    p.fn = fn;
-    p.ctx = ctx;
-    p.it = it;
+    pool p = {.next = 0, .n_tasks = n_tasks, .fail_task = n_tasks, .fail_status = CQ_OK,
+              .fn = fn, .ctx = ctx, .it = it};
     if (pthread_mutex_init(&p.mu, NULL) != 0) return CQ_ENOMEM;
     pthread_t *tid = NULL;
     worker *ws = NULL;

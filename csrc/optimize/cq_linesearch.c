@@ -262,3 +262,23 @@ int cq_ls_wolfe(cq_opt_ws *W, double f0, double g0, double c1, double c2, double
     }
     return -1;
 }
+
+int cq_ls_exact_step(cq_opt_ws *W, double f0, double *t, double *fnew)
+{
+    int st = cq_ls_exact(W, f0, t);
+    if (st != CQ_OK) return st;
+    if (!(*t > 0)) return -1;
+    return cq_opt_trial(W, W->x, *t, fnew);
+}
+
+int cq_ls_wolfe_step(cq_opt_ws *W, double f0, double g0, double c1, double c2, double *t, double *fnew)
+{
+    int first_acc = 0;
+    int st = cq_ls_wolfe(W, f0, g0, c1, c2, t, &first_acc);
+    if (st != CQ_OK) return st;
+    if (first_acc) {
+        *fnew = W->f_first; /* (xt, gt, zt) hold the fused pass of the first trial */
+        return CQ_OK;
+    }
+    return cq_opt_trial(W, W->x, *t, fnew);
+}

@@ -39,4 +39,12 @@ int cq_ls_exact(cq_opt_ws *W, double f0, double *t);
  * failing status. */
 int cq_ls_wolfe(cq_opt_ws *W, double f0, double g0, double c1, double c2, double *t, int *first_acc);
 
+/* cq_ls_exact, then the accepted point into (xt, gt, zt) and *fnew: CQ_OK, -1 (no
+ * positive step) or a failing status. */
+int cq_ls_exact_step(cq_opt_ws *W, double f0, double *t, double *fnew);
+
+/* cq_ls_wolfe, then the accepted point into (xt, gt, zt) and *fnew (one more fused pass
+ * unless the accepted trial is the first): CQ_OK, -1 or a failing status. */
+int cq_ls_wolfe_step(cq_opt_ws *W, double f0, double g0, double c1, double c2, double *t, double *fnew);
+
 #endif /* CQ_LINESEARCH_H */

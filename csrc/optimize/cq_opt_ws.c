@@ -186,3 +186,85 @@ int cq_opt_loop_done(cq_opt_ws *W, int st, long k)
     cq_opt_ws_free(W);
     return st;
 }
+
+int cq_opt_first(void *ctx, cq_opt_ws *W, const cq_opt_params *p, cq_opt_state *s)
+{
+    (void)ctx;
+    (void)p;
+    int st = cq_opt_eval(W, W->x, &s->f, W->g, W->z, 0);
+    if (st != CQ_OK) return st;
+    s->F = s->f;
+    s->gnorm = sqrt(cq_opt_dot(W->g, W->g, W->n));
+    return CQ_OK;
+}
+
+void cq_opt_accept(cq_opt_ws *W, double fnew, cq_opt_state *s)
+{
+    CQ_SWAP(W->x, W->xt);
+    CQ_SWAP(W->g, W->gt);
+    CQ_SWAP(W->z, W->zt);
+    s->f = fnew;
+    s->F = fnew;
+    s->gnorm = sqrt(cq_opt_dot(W->g, W->g, W->n));
+}
+
+double cq_opt_steepest(cq_opt_ws *W, double gnorm)
+{
+    for (size_t j = 0; j < W->n; j++) W->d[j] = -W->g[j];
+    return -gnorm * gnorm;
+}
+
+double cq_opt_descent(cq_opt_ws *W, double gnorm, int *restarted)
+{
+    double gd = cq_opt_dot(W->g, W->d, W->n);
+    *restarted = !(gd < 0.0);
+    return *restarted ? cq_opt_steepest(W, gnorm) : gd;
+}
+
+int cq_opt_trial(cq_opt_ws *W, const double *base, double t, double *fnew)
+{
+    for (size_t j = 0; j < W->n; j++) W->xt[j] = base[j] + t * W->d[j];
+    return cq_opt_eval(W, W->xt, fnew, W->gt, W->zt, 0);
+}
+
+int cq_opt_run(const cq_opt_rule *R, void *ctx, int M, const cq_obj *o, const cq_opt_params *p, double *x,
+               cq_opt_trace *trace, cq_opt_callback cb, void *cb_ctx, cq_opt_result *res, cq_interrupt *it,
+               cq_errinfo *err)
+{
+    assert(R != NULL && R->step != NULL);
+    assert(o != NULL && p != NULL && x != NULL && res != NULL && p->max_iter >= 0);
+    cq_opt_ws W;
+    cq_opt_loop L;
+    int st = cq_opt_ws_init(&W, o, M, x, it, err);
+    if (st != CQ_OK) return st;
+    cq_opt_state s = {0.0, 0.0, 0.0, p->t};
+    int status = CQ_OPT_MAXITER, stop;
+    long k = 0;
+
+    st = (R->start ? R->start : cq_opt_first)(ctx, &W, p, &s);
+    if (st != CQ_OK) goto done;
+    st = cq_opt_loop_begin(&L, &W, p, trace, cb, cb_ctx, s.F, s.gnorm);
+    if (st != CQ_OK) goto done;
+
+    for (k = 1; k <= p->max_iter; k++) {
+        if (s.gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
+        st = cq_opt_loop_poll(&L, &W, k);
+        if (st != CQ_OK) goto done;
+        double Fold = s.F;
+        st = R->step(ctx, &W, p, k, &s);
+        if (st == CQ_OPT_STEP_FAIL) { status = CQ_OPT_LINESEARCH; goto finish; }
+        if (st != CQ_OK) goto done;
+        st = cq_opt_loop_end(&L, &W, k, s.F, Fold, s.gnorm, s.t, &stop);
+        if (st != CQ_OK) goto done;
+        if (stop) { status = stop; k++; break; }
+    }
+    if (R->stop) {
+        st = R->stop(ctx, &W, p, &s);
+        if (st != CQ_OK) goto done;
+    }
+finish:
+    cq_opt_loop_finish(&L, &W, x, k, status, s.F, s.gnorm, res);
+    st = CQ_OK;
+done:
+    return cq_opt_loop_done(&W, st, k);
+}

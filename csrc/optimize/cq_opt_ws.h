@@ -114,4 +114,49 @@ void cq_opt_loop_finish(cq_opt_loop *L, cq_opt_ws *W, double *x, long k, int sta
 /* The common exit: a diverged iteration gets its message; frees the workspace. */
 int cq_opt_loop_done(cq_opt_ws *W, int st, long k);
 
+/* ---- the shared solver frame: a solver is its update rule --------------------------
+ * cq_opt_run() owns everything around the update of iteration k: the workspace, the
+ * start, the trace, the stopping tests (gnorm <= tol, |F - Fold| < ftol, max_iter, the
+ * callback), the interrupt poll and the result. A solver hands it a cq_opt_rule and its
+ * own state ctx. */
+
+/* What the frame records each iteration; a rule reads and updates it. */
+typedef struct cq_opt_state {
+    double f;     /* f(x^k), the smooth part */
+    double F;     /* the objective value recorded and tested (f, or f + l1 ||x||_1) */
+    double gnorm; /* the stopping measure recorded and tested against tol */
+    double t;     /* the step recorded for iteration k; p->t before the start */
+} cq_opt_state;
+
+/* CQ_OK, CQ_OPT_STEP_FAIL (no acceptable step: the run ends with CQ_OPT_LINESEARCH), or a
+ * failing status. */
+#define CQ_OPT_STEP_FAIL (-1)
+
+typedef struct cq_opt_rule {
+    /* start: set s->f, s->F, s->gnorm at W->x (NULL: cq_opt_first) */
+    int (*start)(void *ctx, cq_opt_ws *W, const cq_opt_params *p, cq_opt_state *s);
+    /* iteration k >= 1: move W->x (with W->g, W->z) to x^{k+1} and update s */
+    int (*step)(void *ctx, cq_opt_ws *W, const cq_opt_params *p, long k, cq_opt_state *s);
+    /* after the loop, unless a step failed (NULL: nothing) */
+    int (*stop)(void *ctx, cq_opt_ws *W, const cq_opt_params *p, cq_opt_state *s);
+} cq_opt_rule;
+
+/* Run the rule R with state ctx and max-rule memory M; the contract of cq_solver_fn. */
+int cq_opt_run(const cq_opt_rule *R, void *ctx, int M, const cq_obj *o, const cq_opt_params *p, double *x,
+               cq_opt_trace *trace, cq_opt_callback cb, void *cb_ctx, cq_opt_result *res, cq_interrupt *it,
+               cq_errinfo *err);
+
+/* The usual start: f, g, z at W->x, s->F = s->f, s->gnorm = ||g||_2. */
+int cq_opt_first(void *ctx, cq_opt_ws *W, const cq_opt_params *p, cq_opt_state *s);
+/* The usual end of a step: the trial (xt, gt, zt) becomes the iterate, s->f = s->F = fnew,
+ * s->gnorm = ||g||_2. */
+void cq_opt_accept(cq_opt_ws *W, double fnew, cq_opt_state *s);
+/* W->d = -W->g; returns g'd = -gnorm^2. */
+double cq_opt_steepest(cq_opt_ws *W, double gnorm);
+/* g'd for the direction W->d, or, when it is not a descent direction (g'd >= 0, e.g. by
+ * rounding), W->d = -W->g with *restarted = 1 and g'd = -gnorm^2. */
+double cq_opt_descent(cq_opt_ws *W, double gnorm, int *restarted);
+/* The trial point xt = base + t d with its fused pass (f into *fnew, gt, zt). */
+int cq_opt_trial(cq_opt_ws *W, const double *base, double t, double *fnew);
+
 #endif /* CQ_OPT_WS_H */

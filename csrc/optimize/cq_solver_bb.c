@@ -20,67 +20,59 @@
  *                          Q^{k+1} = eta Q^k + 1, C^0 = f^0, Q^0 = 1 (Zhang & Hager 2004, Algorithm 2).
  * The trace records the step used, alpha_k.
  */
+typedef struct bb_state {
+    double Ck, Qk; /* Zhang-Hager's C^k, Q^k */
+    double t;      /* the next trial step alpha */
+} bb_state;
+
+static int bb_start(void *ctx, cq_opt_ws *W, const cq_opt_params *p, cq_opt_state *s)
+{
+    bb_state *B = (bb_state *)ctx;
+    int st = cq_opt_first(ctx, W, p, s);
+    if (st != CQ_OK) return st;
+    B->Ck = s->F;
+    for (int j = 0; j <= W->M; j++) W->hist[j] = s->F;
+    return CQ_OK;
+}
+
+static int bb_step(void *ctx, cq_opt_ws *W, const cq_opt_params *p, long k, cq_opt_state *s)
+{
+    bb_state *B = (bb_state *)ctx;
+    size_t n = W->n;
+    double fnew, gd = cq_opt_steepest(W, s->gnorm);
+    int st;
+    if (p->nonmonotone == CQ_NM_NONE) {
+        st = cq_opt_trial(W, W->x, B->t, &fnew);
+    } else {
+        double ref = p->nonmonotone == CQ_NM_MAX ? cq_ls_nonmonotone_max(W, k) : B->Ck;
+        st = cq_ls_backtrack(W, W->x, W->z, W->d, ref, gd, p->alpha, p->beta, &B->t, &fnew);
+    }
+    if (st != CQ_OK) return st;
+    double sy = 0.0, ss = 0.0, yy = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double sj = W->xt[j] - W->x[j], yj = W->gt[j] - W->g[j];
+        sy += sj * yj; ss += sj * sj; yy += yj * yj;
+    }
+    double tn;
+    if (sy <= 0) tn = p->t_max;
+    else tn = p->bb_variant == 2 ? sy / yy : ss / sy;
+    if (tn > p->t_max) tn = p->t_max;
+    if (tn < p->t_min) tn = p->t_min;
+    if (p->nonmonotone == CQ_NM_AVERAGE) cq_ls_nonmonotone_average(p->eta, fnew, &B->Ck, &B->Qk);
+    W->hist[k % (W->M + 1)] = fnew;
+    s->t = B->t; /* the step used */
+    B->t = tn;
+    cq_opt_accept(W, fnew, s);
+    return CQ_OK;
+}
+
 int cq_solver_bb(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
                  void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err)
 {
-    assert(o != NULL && p != NULL && x != NULL && res != NULL);
-    assert(p->method == CQ_OPT_BB && p->max_iter >= 0);
+    assert(p != NULL && p->method == CQ_OPT_BB);
     assert(p->bb_variant == 1 || p->bb_variant == 2);
     assert(p->nonmonotone == CQ_NM_NONE || p->nonmonotone == CQ_NM_MAX || p->nonmonotone == CQ_NM_AVERAGE);
-    cq_opt_ws W;
-    cq_opt_loop L;
-    int M = p->memory < 0 ? 0 : p->memory;
-    int st = cq_opt_ws_init(&W, o, M, x, it, err);
-    if (st != CQ_OK) return st;
-    size_t n = W.n;
-    double f, F = 0.0, gnorm = 0.0, t = p->t, Ck, Qk = 1.0, fnew;
-    int status = CQ_OPT_MAXITER, stop;
-    long k = 0;
-
-    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
-    if (st != CQ_OK) goto done;
-    F = f;
-    Ck = F;
-    for (int j = 0; j <= M; j++) W.hist[j] = F;
-
-    for (k = 1; k <= p->max_iter; k++) {
-        if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
-        st = cq_opt_loop_poll(&L, &W, k);
-        if (st != CQ_OK) goto done;
-        double Fold = F;
-        for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j];
-        double gd = -gnorm * gnorm;
-        if (p->nonmonotone == CQ_NM_NONE) {
-            for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] + t * W.d[j];
-            st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
-        } else {
-            double ref = p->nonmonotone == CQ_NM_MAX ? cq_ls_nonmonotone_max(&W, k) : Ck;
-            st = cq_ls_backtrack(&W, W.x, W.z, W.d, ref, gd, p->alpha, p->beta, &t, &fnew);
-            if (st == -1) { status = CQ_OPT_LINESEARCH; goto finish; }
-        }
-        if (st != CQ_OK) goto done;
-        double sy = 0.0, ss = 0.0, yy = 0.0;
-        for (size_t j = 0; j < n; j++) {
-            double s = W.xt[j] - W.x[j], y = W.gt[j] - W.g[j];
-            sy += s * y; ss += s * s; yy += y * y;
-        }
-        double tn;
-        if (sy <= 0) tn = p->t_max;
-        else tn = p->bb_variant == 2 ? sy / yy : ss / sy;
-        if (tn > p->t_max) tn = p->t_max;
-        if (tn < p->t_min) tn = p->t_min;
-        if (p->nonmonotone == CQ_NM_AVERAGE) cq_ls_nonmonotone_average(p->eta, fnew, &Ck, &Qk);
-        W.hist[k % (M + 1)] = fnew;
-        double t_used = t;
-        t = tn;
-        st = cq_opt_next(&L, &W, k, fnew, Fold, t_used, &f, &gnorm, &stop);
-        F = f;
-        if (st != CQ_OK) goto done;
-        if (stop) { status = stop; k++; break; }
-    }
-finish:
-    cq_opt_loop_finish(&L, &W, x, k, status, F, gnorm, res);
-    st = CQ_OK;
-done:
-    return cq_opt_loop_done(&W, st, k);
+    static const cq_opt_rule rule = {bb_start, bb_step, NULL};
+    bb_state B = {0.0, 1.0, p->t};
+    return cq_opt_run(&rule, &B, p->memory < 0 ? 0 : p->memory, o, p, x, trace, cb, cb_ctx, res, it, err);
 }

@@ -25,99 +25,78 @@
  *   A direction that is not a descent direction (g'd >= 0), or every n iterations, restarts
  *   with d = -g (N&W section 5.2, "restarts").
  */
+typedef struct cg_state {
+    double gd_prev, t_prev; /* g'd and the step of the previous iteration */
+    long since_restart;     /* iterations since d was last reset to -g */
+} cg_state;
+
+static int cg_start(void *ctx, cq_opt_ws *W, const cq_opt_params *p, cq_opt_state *s)
+{
+    int st = cq_opt_first(ctx, W, p, s);
+    if (st != CQ_OK) return st;
+    s->t = 0.0;
+    for (size_t j = 0; j < W->n; j++) W->d[j] = -W->g[j];
+    return CQ_OK;
+}
+
+static int cg_step(void *ctx, cq_opt_ws *W, const cq_opt_params *p, long k, cq_opt_state *s)
+{
+    cg_state *C = (cg_state *)ctx;
+    size_t n = W->n;
+    double fnew, gnorm = s->gnorm;
+    int st, restarted; /* not a descent direction (rounding, or PR+/FR without Wolfe): restart */
+    double gd = cq_opt_descent(W, gnorm, &restarted);
+    if (restarted) C->since_restart = 0;
+    if (p->step == CQ_STEP_EXACT) {
+        st = cq_ls_exact_step(W, s->f, &s->t, &fnew);
+    } else {
+        double t = k == 1 ? 1.0 / gnorm : C->t_prev * C->gd_prev / gd;
+        if (!(t > 0.0) || !isfinite(t)) t = 1.0 / gnorm;
+        st = cq_ls_wolfe_step(W, s->f, gd, p->alpha, p->c2, &t, &fnew);
+        s->t = t;
+    }
+    if (st != CQ_OK) return st;
+    /* beta from g = W->gt (new) and g_old = W->g, before the swap */
+    double gg_old = gnorm * gnorm, gg = 0.0, gy = 0.0, yy = 0.0, dy = 0.0, dd = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double gn = W->gt[j], yj = gn - W->g[j];
+        gg += gn * gn;
+        gy += gn * yj;
+        yy += yj * yj;
+        dy += W->d[j] * yj;
+        dd += W->d[j] * W->d[j];
+    }
+    double beta;
+    if (p->cg_rule == CQ_CG_FR) {
+        beta = gg / gg_old;
+    } else if (p->cg_rule == CQ_CG_PRPLUS) {
+        beta = gy / gg_old;
+        if (!(beta > 0.0)) beta = 0.0;
+    } else {
+        double dg = cq_opt_dot(W->d, W->gt, n);
+        beta = dy != 0.0 ? (gy - 2.0 * yy * dg / dy) / dy : 0.0;
+        double lo = -1.0 / (sqrt(dd) * fmin(0.01, gnorm));
+        if (!(beta > lo)) beta = lo;
+    }
+    if (!isfinite(beta)) beta = 0.0;
+    C->since_restart++;
+    if (C->since_restart >= (long)n) { beta = 0.0; C->since_restart = 0; }
+    CQ_SWAP(W->x, W->xt); CQ_SWAP(W->g, W->gt); CQ_SWAP(W->z, W->zt);
+    for (size_t j = 0; j < n; j++) W->d[j] = -W->g[j] + beta * W->d[j];
+    C->t_prev = s->t;
+    C->gd_prev = gd;
+    s->f = s->F = fnew;
+    s->gnorm = sqrt(gg);
+    return CQ_OK;
+}
+
 int cq_solver_cg(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
                  void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err)
 {
-    assert(o != NULL && p != NULL && x != NULL && res != NULL);
-    assert(p->method == CQ_OPT_CG && p->max_iter >= 0);
+    assert(o != NULL && p != NULL && p->method == CQ_OPT_CG);
     assert(p->cg_rule == CQ_CG_FR || p->cg_rule == CQ_CG_PRPLUS || p->cg_rule == CQ_CG_HZ);
     if (o->kind == CQ_OBJ_HINGE) return cq_fail(err, CQ_EINVAL, "conjugate gradients need a differentiable objective");
-    cq_opt_ws W;
-    cq_opt_loop L;
-    int st = cq_opt_ws_init(&W, o, 0, x, it, err);
-    if (st != CQ_OK) return st;
-    size_t n = W.n;
-    double f, F = 0.0, gnorm = 0.0, t = 0.0, fnew, gd = 0.0, gd_prev = 0.0, t_prev = 0.0;
-    int status = CQ_OPT_MAXITER, stop;
-    long k = 0, since_restart = 0;
-
-    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
-    if (st != CQ_OK) goto done;
-    F = f;
-    for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j];
-
-    for (k = 1; k <= p->max_iter; k++) {
-        if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
-        st = cq_opt_loop_poll(&L, &W, k);
-        if (st != CQ_OK) goto done;
-        double Fold = F;
-        gd = cq_opt_dot(W.g, W.d, n);
-        if (!(gd < 0.0)) { /* not a descent direction (rounding, or PR+/FR without Wolfe): restart */
-            for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j];
-            gd = -gnorm * gnorm;
-            since_restart = 0;
-        }
-        if (p->step == CQ_STEP_EXACT) {
-            st = cq_ls_exact(&W, f, &t);
-            if (st != CQ_OK) goto done;
-            if (!(t > 0)) { status = CQ_OPT_LINESEARCH; goto finish; }
-            for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] + t * W.d[j];
-            st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
-            if (st != CQ_OK) goto done;
-        } else {
-            t = k == 1 ? 1.0 / gnorm : t_prev * gd_prev / gd;
-            if (!(t > 0.0) || !isfinite(t)) t = 1.0 / gnorm;
-            int first_acc = 0;
-            st = cq_ls_wolfe(&W, f, gd, p->alpha, p->c2, &t, &first_acc);
-            if (st == -1) { status = CQ_OPT_LINESEARCH; goto finish; }
-            if (st != CQ_OK) goto done;
-            if (first_acc) {
-                fnew = W.f_first; /* (xt, gt, zt) hold the fused pass of the first trial */
-            } else {
-                for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] + t * W.d[j];
-                st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
-                if (st != CQ_OK) goto done;
-            }
-        }
-        /* beta from g = W.gt (new) and g_old = W.g, before the swap */
-        double gg_old = gnorm * gnorm, gg = 0.0, gy = 0.0, yy = 0.0, dy = 0.0, dd = 0.0;
-        for (size_t j = 0; j < n; j++) {
-            double gn = W.gt[j], yj = gn - W.g[j];
-            gg += gn * gn;
-            gy += gn * yj;
-            yy += yj * yj;
-            dy += W.d[j] * yj;
-            dd += W.d[j] * W.d[j];
-        }
-        double beta;
-        if (p->cg_rule == CQ_CG_FR) {
-            beta = gg / gg_old;
-        } else if (p->cg_rule == CQ_CG_PRPLUS) {
-            beta = gy / gg_old;
-            if (!(beta > 0.0)) beta = 0.0;
-        } else {
-            double dg = cq_opt_dot(W.d, W.gt, n);
-            beta = dy != 0.0 ? (gy - 2.0 * yy * dg / dy) / dy : 0.0;
-            double lo = -1.0 / (sqrt(dd) * fmin(0.01, gnorm));
-            if (!(beta > lo)) beta = lo;
-        }
-        if (!isfinite(beta)) beta = 0.0;
-        since_restart++;
-        if (since_restart >= (long)n) { beta = 0.0; since_restart = 0; }
-        CQ_SWAP(W.x, W.xt); CQ_SWAP(W.g, W.gt); CQ_SWAP(W.z, W.zt);
-        for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j] + beta * W.d[j];
-        t_prev = t;
-        gd_prev = gd;
-        f = fnew;
-        F = f;
-        gnorm = sqrt(gg);
-        st = cq_opt_loop_end(&L, &W, k, F, Fold, gnorm, t, &stop);
-        if (st != CQ_OK) goto done;
-        if (stop) { status = stop; k++; break; }
-    }
-finish:
-    cq_opt_loop_finish(&L, &W, x, k, status, F, gnorm, res);
-    st = CQ_OK;
-done:
-    return cq_opt_loop_done(&W, st, k);
+    static const cq_opt_rule rule = {cg_start, cg_step, NULL};
+    cg_state C = {0.0, 0.0, 0};
+    return cq_opt_run(&rule, &C, 0, o, p, x, trace, cb, cb_ctx, res, it, err);
 }

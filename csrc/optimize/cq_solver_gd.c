@@ -15,56 +15,31 @@
  *                  a safeguarded golden-section search (cq_ls_exact).
  * Stops when ||grad f(x^k)|| <= tol, |f_k - f_{k-1}| < ftol, at max_iter or by the callback.
  */
+static int gd_step(void *ctx, cq_opt_ws *W, const cq_opt_params *p, long k, cq_opt_state *s)
+{
+    (void)ctx;
+    (void)k;
+    double fnew, gd = cq_opt_steepest(W, s->gnorm);
+    int st;
+    if (p->step == CQ_STEP_FIXED) {
+        s->t = p->t;
+        st = cq_opt_trial(W, W->x, s->t, &fnew);
+    } else if (p->step == CQ_STEP_EXACT) {
+        st = cq_ls_exact_step(W, s->f, &s->t, &fnew);
+    } else {
+        s->t = p->t;
+        st = cq_ls_backtrack(W, W->x, W->z, W->d, s->f, gd, p->alpha, p->beta, &s->t, &fnew);
+    }
+    if (st != CQ_OK) return st;
+    cq_opt_accept(W, fnew, s);
+    return CQ_OK;
+}
+
 int cq_solver_gd(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
                  void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err)
 {
-    assert(o != NULL && p != NULL && x != NULL && res != NULL);
-    assert(p->method == CQ_OPT_GD && p->max_iter >= 0);
+    assert(p != NULL && p->method == CQ_OPT_GD);
     assert(p->step == CQ_STEP_FIXED || p->step == CQ_STEP_ARMIJO || p->step == CQ_STEP_EXACT);
-    cq_opt_ws W;
-    cq_opt_loop L;
-    int st = cq_opt_ws_init(&W, o, p->memory < 0 ? 0 : p->memory, x, it, err);
-    if (st != CQ_OK) return st;
-    size_t n = W.n;
-    double f, F = 0.0, gnorm = 0.0, t = p->t, fnew;
-    int status = CQ_OPT_MAXITER, stop;
-    long k = 0;
-
-    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
-    if (st != CQ_OK) goto done;
-    F = f;
-
-    for (k = 1; k <= p->max_iter; k++) {
-        if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
-        st = cq_opt_loop_poll(&L, &W, k);
-        if (st != CQ_OK) goto done;
-        double Fold = F;
-        for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j];
-        double gd = -gnorm * gnorm;
-        if (p->step == CQ_STEP_FIXED) {
-            t = p->t;
-            for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] + t * W.d[j];
-            st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
-        } else if (p->step == CQ_STEP_EXACT) {
-            st = cq_ls_exact(&W, f, &t);
-            if (st != CQ_OK) goto done;
-            if (!(t > 0)) { status = CQ_OPT_LINESEARCH; goto finish; }
-            for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] + t * W.d[j];
-            st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
-        } else {
-            t = p->t;
-            st = cq_ls_backtrack(&W, W.x, W.z, W.d, f, gd, p->alpha, p->beta, &t, &fnew);
-            if (st == -1) { status = CQ_OPT_LINESEARCH; goto finish; }
-        }
-        if (st != CQ_OK) goto done;
-        st = cq_opt_next(&L, &W, k, fnew, Fold, t, &f, &gnorm, &stop);
-        F = f;
-        if (st != CQ_OK) goto done;
-        if (stop) { status = stop; k++; break; }
-    }
-finish:
-    cq_opt_loop_finish(&L, &W, x, k, status, F, gnorm, res);
-    st = CQ_OK;
-done:
-    return cq_opt_loop_done(&W, st, k);
+    static const cq_opt_rule rule = {NULL, gd_step, NULL};
+    return cq_opt_run(&rule, NULL, p->memory < 0 ? 0 : p->memory, o, p, x, trace, cb, cb_ctx, res, it, err);
 }

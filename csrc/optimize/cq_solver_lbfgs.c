@@ -55,86 +55,57 @@ static void two_loop(const lbfgs_mem *L, const double *g, double *d, size_t n)
  * The accepted first trial is a fused pass that also yields g_{k+1}; otherwise one more
  * fused pass at the accepted point.
  */
+/* Algorithm 7.5: d = -H_k g (7.4), strong-Wolfe step, store (s, y) if s'y > 0 */
+static int lbfgs_step(void *ctx, cq_opt_ws *W, const cq_opt_params *p, long k, cq_opt_state *s)
+{
+    lbfgs_mem *LM = (lbfgs_mem *)ctx;
+    size_t n = W->n;
+    double fnew;
+    int restarted; /* not a descent direction (rounding): restart from -g */
+    (void)k;
+    two_loop(LM, W->g, W->d, n);
+    double gd = cq_opt_descent(W, s->gnorm, &restarted);
+    if (restarted) LM->count = 0;
+    s->t = LM->count > 0 ? 1.0 : 1.0 / sqrt(-gd); /* no pair yet: ||t d|| = 1 (d = -g) */
+    int st = cq_ls_wolfe_step(W, s->f, gd, p->alpha, p->c2, &s->t, &fnew);
+    if (st != CQ_OK) return st;
+    double sy = 0.0, yy = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double sj = W->xt[j] - W->x[j], yj = W->gt[j] - W->g[j];
+        sy += sj * yj;
+        yy += yj * yj;
+    }
+    if (sy > 2.220446049250313e-16 * yy && sy > 0.0) { /* else keep the memory as it is */
+        double *S = LM->S + (size_t)LM->head * n, *Y = LM->Y + (size_t)LM->head * n;
+        for (size_t j = 0; j < n; j++) {
+            S[j] = W->xt[j] - W->x[j];
+            Y[j] = W->gt[j] - W->g[j];
+        }
+        LM->rho[LM->head] = 1.0 / sy;
+        LM->head = (LM->head + 1) % LM->M;
+        if (LM->count < LM->M) LM->count++;
+    }
+    cq_opt_accept(W, fnew, s);
+    return CQ_OK;
+}
+
 int cq_solver_lbfgs(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace, cq_opt_callback cb,
                     void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err)
 {
-    assert(o != NULL && p != NULL && x != NULL && res != NULL);
-    assert(p->method == CQ_OPT_LBFGS && p->max_iter >= 0);
-    cq_opt_ws W;
-    cq_opt_loop L;
+    assert(o != NULL && p != NULL && p->method == CQ_OPT_LBFGS);
     int M = p->memory < 0 ? 0 : p->memory;
-    int st = cq_opt_ws_init(&W, o, M, x, it, err);
-    if (st != CQ_OK) return st;
-    size_t n = W.n, nn = n ? n : 1;
+    size_t n = cq_obj_dim(o), nn = n ? n : 1;
     lbfgs_mem LM = {NULL, NULL, NULL, NULL, 0, 0, 0};
     LM.M = M < 1 ? 1 : M;
     double *lbuf = (double *)malloc((2 * (size_t)LM.M * nn + 2 * (size_t)LM.M) * sizeof(double));
-    if (lbuf == NULL) {
-        cq_opt_ws_free(&W);
+    if (lbuf == NULL)
         return cq_fail(err, CQ_ENOMEM, "out of memory for the L-BFGS memory (%d pairs of length %zu)", LM.M, n);
-    }
     LM.S = lbuf;
     LM.Y = LM.S + (size_t)LM.M * nn;
     LM.rho = LM.Y + (size_t)LM.M * nn;
     LM.a = LM.rho + LM.M;
-    double f, F = 0.0, gnorm = 0.0, t, fnew;
-    int status = CQ_OPT_MAXITER, stop;
-    long k = 0;
-
-    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
-    if (st != CQ_OK) goto done;
-    F = f;
-
-    for (k = 1; k <= p->max_iter; k++) {
-        if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
-        st = cq_opt_loop_poll(&L, &W, k);
-        if (st != CQ_OK) goto done;
-        double Fold = F;
-        /* Algorithm 7.5: d = -H_k g (7.4), strong-Wolfe step, store (s, y) if s'y > 0 */
-        two_loop(&LM, W.g, W.d, n);
-        double gd = cq_opt_dot(W.g, W.d, n);
-        if (!(gd < 0.0)) { /* not a descent direction (rounding): restart from -g */
-            LM.count = 0;
-            for (size_t j = 0; j < n; j++) W.d[j] = -W.g[j];
-            gd = -gnorm * gnorm;
-        }
-        t = LM.count > 0 ? 1.0 : 1.0 / sqrt(-gd); /* no pair yet: ||t d|| = 1 (d = -g) */
-        int first_acc = 0;
-        st = cq_ls_wolfe(&W, f, gd, p->alpha, p->c2, &t, &first_acc);
-        if (st == -1) { status = CQ_OPT_LINESEARCH; goto finish; }
-        if (st != CQ_OK) goto done;
-        if (first_acc) {
-            fnew = W.f_first; /* (xt, gt, zt) hold the fused pass of the first trial */
-        } else {
-            for (size_t j = 0; j < n; j++) W.xt[j] = W.x[j] + t * W.d[j];
-            st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
-            if (st != CQ_OK) goto done;
-        }
-        double sy = 0.0, yy = 0.0;
-        for (size_t j = 0; j < n; j++) {
-            double sj = W.xt[j] - W.x[j], yj = W.gt[j] - W.g[j];
-            sy += sj * yj;
-            yy += yj * yj;
-        }
-        if (sy > 2.220446049250313e-16 * yy && sy > 0.0) { /* else keep the memory as it is */
-            double *S = LM.S + (size_t)LM.head * n, *Y = LM.Y + (size_t)LM.head * n;
-            for (size_t j = 0; j < n; j++) {
-                S[j] = W.xt[j] - W.x[j];
-                Y[j] = W.gt[j] - W.g[j];
-            }
-            LM.rho[LM.head] = 1.0 / sy;
-            LM.head = (LM.head + 1) % LM.M;
-            if (LM.count < LM.M) LM.count++;
-        }
-        st = cq_opt_next(&L, &W, k, fnew, Fold, t, &f, &gnorm, &stop);
-        F = f;
-        if (st != CQ_OK) goto done;
-        if (stop) { status = stop; k++; break; }
-    }
-finish:
-    cq_opt_loop_finish(&L, &W, x, k, status, F, gnorm, res);
-    st = CQ_OK;
-done:
+    static const cq_opt_rule rule = {NULL, lbfgs_step, NULL};
+    int st = cq_opt_run(&rule, &LM, M, o, p, x, trace, cb, cb_ctx, res, it, err);
     free(lbuf);
-    return cq_opt_loop_done(&W, st, k);
+    return st;
 }

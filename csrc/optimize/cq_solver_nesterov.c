@@ -14,56 +14,44 @@
  * (step "armijo", t carried over between iterations). With restart, the momentum counter
  * k is reset to 1 whenever f(x^{k+1}) > f(x^k) (O'Donoghue & Candes' function restart).
  */
+static int nesterov_start(void *ctx, cq_opt_ws *W, const cq_opt_params *p, cq_opt_state *s)
+{
+    int st = cq_opt_first(ctx, W, p, s);
+    if (st != CQ_OK) return st;
+    memcpy(W->xp, W->x, W->n * sizeof(double));
+    memcpy(W->zp, W->z, W->zl * sizeof(double));
+    return CQ_OK;
+}
+
+static int nesterov_step(void *ctx, cq_opt_ws *W, const cq_opt_params *p, long k, cq_opt_state *s)
+{
+    long *kmom = (long *)ctx; /* the momentum counter */
+    size_t n = W->n;
+    (void)k;
+    double beta_k = (double)(*kmom - 1) / (double)(*kmom + 2), fy, fnew;
+    for (size_t j = 0; j < n; j++) W->yv[j] = W->x[j] + beta_k * (W->x[j] - W->xp[j]);
+    int st = cq_opt_eval(W, W->yv, &fy, W->gy, W->zy, 0);
+    if (st != CQ_OK) return st;
+    for (size_t j = 0; j < n; j++) W->d[j] = -W->gy[j];
+    double gy2 = cq_opt_dot(W->gy, W->gy, n);
+    if (p->step == CQ_STEP_FIXED) {
+        s->t = p->t;
+        st = cq_opt_trial(W, W->yv, s->t, &fnew);
+    } else {
+        st = cq_ls_backtrack(W, W->yv, W->zy, W->d, fy, -gy2, p->alpha, p->beta, &s->t, &fnew);
+    }
+    if (st != CQ_OK) return st;
+    CQ_SWAP(W->xp, W->x); /* the previous iterate; cq_opt_accept makes the trial the current one */
+    *kmom = (p->restart && fnew > s->f) ? 1 : *kmom + 1;
+    cq_opt_accept(W, fnew, s);
+    return CQ_OK;
+}
+
 int cq_solver_nesterov(const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace,
                        cq_opt_callback cb, void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err)
 {
-    assert(o != NULL && p != NULL && x != NULL && res != NULL);
-    assert(p->method == CQ_OPT_NESTEROV && p->max_iter >= 0);
-    cq_opt_ws W;
-    cq_opt_loop L;
-    int st = cq_opt_ws_init(&W, o, p->memory < 0 ? 0 : p->memory, x, it, err);
-    if (st != CQ_OK) return st;
-    size_t n = W.n;
-    double f, F = 0.0, gnorm = 0.0, t = p->t, fnew;
-    int status = CQ_OPT_MAXITER, stop;
-    long k = 0, kmom = 1;
-
-    st = cq_opt_start(&L, &W, p, trace, cb, cb_ctx, &f, &gnorm);
-    if (st != CQ_OK) goto done;
-    F = f;
-    memcpy(W.xp, W.x, n * sizeof(double));
-    memcpy(W.zp, W.z, W.zl * sizeof(double));
-
-    for (k = 1; k <= p->max_iter; k++) {
-        if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
-        st = cq_opt_loop_poll(&L, &W, k);
-        if (st != CQ_OK) goto done;
-        double Fold = F;
-        double beta_k = (double)(kmom - 1) / (double)(kmom + 2), fy;
-        for (size_t j = 0; j < n; j++) W.yv[j] = W.x[j] + beta_k * (W.x[j] - W.xp[j]);
-        st = cq_opt_eval(&W, W.yv, &fy, W.gy, W.zy, 0);
-        if (st != CQ_OK) goto done;
-        for (size_t j = 0; j < n; j++) W.d[j] = -W.gy[j];
-        double gy2 = cq_opt_dot(W.gy, W.gy, n);
-        if (p->step == CQ_STEP_FIXED) {
-            t = p->t;
-            for (size_t j = 0; j < n; j++) W.xt[j] = W.yv[j] + t * W.d[j];
-            st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, 0);
-        } else {
-            st = cq_ls_backtrack(&W, W.yv, W.zy, W.d, fy, -gy2, p->alpha, p->beta, &t, &fnew);
-            if (st == -1) { status = CQ_OPT_LINESEARCH; goto finish; }
-        }
-        if (st != CQ_OK) goto done;
-        CQ_SWAP(W.xp, W.x);   /* the previous iterate; cq_opt_next makes the trial the current one */
-        kmom = (p->restart && fnew > f) ? 1 : kmom + 1;
-        st = cq_opt_next(&L, &W, k, fnew, Fold, t, &f, &gnorm, &stop);
-        F = f;
-        if (st != CQ_OK) goto done;
-        if (stop) { status = stop; k++; break; }
-    }
-finish:
-    cq_opt_loop_finish(&L, &W, x, k, status, F, gnorm, res);
-    st = CQ_OK;
-done:
-    return cq_opt_loop_done(&W, st, k);
+    assert(p != NULL && p->method == CQ_OPT_NESTEROV);
+    static const cq_opt_rule rule = {nesterov_start, nesterov_step, NULL};
+    long kmom = 1;
+    return cq_opt_run(&rule, &kmom, p->memory < 0 ? 0 : p->memory, o, p, x, trace, cb, cb_ctx, res, it, err);
 }

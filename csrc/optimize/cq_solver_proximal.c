@@ -16,78 +16,74 @@ static double prox_step(cq_opt_ws *W, const double *y, const double *gy, double 
     return sqrt(s);
 }
 
-/* The two methods share everything but the extrapolation; fista = 0 or 1. */
+typedef struct prox_state {
+    int fista; /* 0: proximal gradient, 1: FISTA */
+    double tk; /* FISTA's t_k */
+} prox_state;
+
+static int prox_start(void *ctx, cq_opt_ws *W, const cq_opt_params *p, cq_opt_state *s)
+{
+    (void)ctx;
+    int st = cq_opt_eval(W, W->x, &s->f, W->g, W->z, 0);
+    if (st != CQ_OK) return st;
+    s->F = s->f + (p->l1 > 0 ? p->l1 * cq_opt_norm1(W->x, W->n) : 0.0);
+    s->gnorm = prox_step(W, W->x, W->g, s->t, p->l1) / s->t;
+    memcpy(W->xp, W->x, W->n * sizeof(double));
+    memcpy(W->zp, W->z, W->zl * sizeof(double));
+    return CQ_OK;
+}
+
+/* The two methods share everything but the extrapolation. */
+static int prox_iter(void *ctx, cq_opt_ws *W, const cq_opt_params *p, long k, cq_opt_state *s)
+{
+    prox_state *P = (prox_state *)ctx;
+    size_t n = W->n;
+    double l1 = p->l1, fnew, fy, *y, *gy;
+    int st;
+    (void)k;
+    if (P->fista) {
+        double tk1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * P->tk * P->tk)), mom = (P->tk - 1.0) / tk1;
+        P->tk = tk1;
+        for (size_t j = 0; j < n; j++) W->yv[j] = W->x[j] + mom * (W->x[j] - W->xp[j]);
+        st = cq_opt_eval(W, W->yv, &fy, W->gy, W->zy, 0);
+        if (st != CQ_OK) return st;
+        y = W->yv; gy = W->gy;
+    } else {
+        fy = s->f; y = W->x; gy = W->g;
+    }
+    double dn = 0.0;
+    for (int j = 0; j < 400; j++) {
+        dn = prox_step(W, y, gy, s->t, l1);
+        st = cq_opt_eval(W, W->xt, &fnew, W->gt, W->zt, p->step != CQ_STEP_FIXED);
+        if (st != CQ_OK) return st;
+        if (p->step == CQ_STEP_FIXED) break;
+        double lin = 0.0;
+        for (size_t i = 0; i < n; i++) lin += gy[i] * (W->xt[i] - y[i]);
+        if (fnew <= fy + lin + dn * dn / (2.0 * s->t)) break;
+        s->t *= p->beta;
+        if (j == 399 || !(s->t > 0)) return CQ_OPT_STEP_FAIL;
+    }
+    if (P->fista) {
+        double *tmp = W->xp; W->xp = W->x; W->x = W->xt; W->xt = tmp;
+    } else {
+        CQ_SWAP(W->x, W->xt);
+    }
+    CQ_SWAP(W->g, W->gt); CQ_SWAP(W->z, W->zt);
+    double Fold = s->F;
+    s->f = fnew;
+    s->F = fnew + l1 * cq_opt_norm1(W->x, n);
+    if (p->restart && P->fista && s->F > Fold) P->tk = 1.0;
+    s->gnorm = dn / s->t;
+    return CQ_OK;
+}
+
 static int prox_run(int fista, const cq_obj *o, const cq_opt_params *p, double *x, cq_opt_trace *trace,
                     cq_opt_callback cb, void *cb_ctx, cq_opt_result *res, cq_interrupt *it, cq_errinfo *err)
 {
-    assert(o != NULL && p != NULL && x != NULL && res != NULL && p->max_iter >= 0);
-    assert(p->l1 >= 0.0 && p->t > 0.0);
-    cq_opt_ws W;
-    cq_opt_loop L;
-    int st = cq_opt_ws_init(&W, o, p->memory < 0 ? 0 : p->memory, x, it, err);
-    if (st != CQ_OK) return st;
-    size_t n = W.n;
-    double l1 = p->l1;
-    double f, F = 0.0, gnorm = 0.0, t = p->t, tk = 1.0, fnew;
-    int status = CQ_OPT_MAXITER, stop;
-    long k = 0;
-
-    st = cq_opt_eval(&W, W.x, &f, W.g, W.z, 0);
-    if (st != CQ_OK) goto done;
-    F = f + (l1 > 0 ? l1 * cq_opt_norm1(W.x, n) : 0.0);
-    gnorm = prox_step(&W, W.x, W.g, t, l1) / t;
-    memcpy(W.xp, W.x, n * sizeof(double));
-    memcpy(W.zp, W.z, W.zl * sizeof(double));
-    st = cq_opt_loop_begin(&L, &W, p, trace, cb, cb_ctx, F, gnorm);
-    if (st != CQ_OK) goto done;
-
-    for (k = 1; k <= p->max_iter; k++) {
-        if (gnorm <= p->tol) { status = CQ_OPT_CONVERGED; break; }
-        st = cq_opt_loop_poll(&L, &W, k);
-        if (st != CQ_OK) goto done;
-        double Fold = F;
-        double fy, *y, *gy;
-        if (fista) {
-            double tk1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk * tk)), mom = (tk - 1.0) / tk1;
-            tk = tk1;
-            for (size_t j = 0; j < n; j++) W.yv[j] = W.x[j] + mom * (W.x[j] - W.xp[j]);
-            st = cq_opt_eval(&W, W.yv, &fy, W.gy, W.zy, 0);
-            if (st != CQ_OK) goto done;
-            y = W.yv; gy = W.gy;
-        } else {
-            fy = f; y = W.x; gy = W.g;
-        }
-        double dn = 0.0;
-        for (int j = 0; j < 400; j++) {
-            dn = prox_step(&W, y, gy, t, l1);
-            st = cq_opt_eval(&W, W.xt, &fnew, W.gt, W.zt, p->step != CQ_STEP_FIXED);
-            if (st != CQ_OK) goto done;
-            if (p->step == CQ_STEP_FIXED) break;
-            double lin = 0.0;
-            for (size_t i = 0; i < n; i++) lin += gy[i] * (W.xt[i] - y[i]);
-            if (fnew <= fy + lin + dn * dn / (2.0 * t)) break;
-            t *= p->beta;
-            if (j == 399 || !(t > 0)) { status = CQ_OPT_LINESEARCH; goto finish; }
-        }
-        if (fista) {
-            double *tmp = W.xp; W.xp = W.x; W.x = W.xt; W.xt = tmp;
-        } else {
-            CQ_SWAP(W.x, W.xt);
-        }
-        CQ_SWAP(W.g, W.gt); CQ_SWAP(W.z, W.zt);
-        f = fnew;
-        F = f + l1 * cq_opt_norm1(W.x, n);
-        if (p->restart && fista && F > Fold) tk = 1.0;
-        gnorm = dn / t;
-        st = cq_opt_loop_end(&L, &W, k, F, Fold, gnorm, t, &stop);
-        if (st != CQ_OK) goto done;
-        if (stop) { status = stop; k++; break; }
-    }
-finish:
-    cq_opt_loop_finish(&L, &W, x, k, status, F, gnorm, res);
-    st = CQ_OK;
-done:
-    return cq_opt_loop_done(&W, st, k);
+    assert(p != NULL && p->l1 >= 0.0 && p->t > 0.0);
+    static const cq_opt_rule rule = {prox_start, prox_iter, NULL};
+    prox_state P = {fista, 1.0};
+    return cq_opt_run(&rule, &P, p->memory < 0 ? 0 : p->memory, o, p, x, trace, cb, cb_ctx, res, it, err);
 }
 
 /*

@@ -235,12 +235,8 @@ static PyObject *py_lasso_cd(PyObject *self, PyObject *args)
     }
     memcpy(PyArray_DATA(x), PyArray_DATA(x0), n * sizeof(double));
     a.b = (const double *)PyArray_DATA(b);
-    a.o.mu = mu;
-    a.o.tol = tol;
-    a.o.max_outer = max_outer;
-    a.o.max_epochs = max_epochs;
-    a.o.ws_start = (size_t)ws_start;
-    a.o.anderson_k = K;
+    a.o = (cq_lasso_cd_opts){.mu = mu, .tol = tol, .max_outer = max_outer, .max_epochs = max_epochs,
+                             .ws_start = (size_t)ws_start, .anderson_k = K};
     a.x = (double *)PyArray_DATA(x);
     if (cqb_call(run_lasso_cd, &a, NULL) < 0) goto out;
     result = Py_BuildValue("OdddlllnO", (PyObject *)x, a.info.primal, a.info.dual, a.info.gap, a.info.n_outer,
@@ -314,14 +310,8 @@ static PyObject *py_svm_dcd(PyObject *self, PyObject *args)
     a.s = (const double *)PyArray_DATA(sv);
     a.m = m;
     a.n = n;
-    a.o.loss = loss;
-    a.o.C = C;
-    a.o.k = k;
-    a.o.eps = eps;
-    a.o.max_epochs = max_epochs;
-    a.o.max_outer = max_outer;
-    a.o.intercept = intercept != 0;
-    a.o.rho = rho;
+    a.o = (cq_svm_dcd_opts){.loss = loss, .C = C, .k = k, .eps = eps, .max_epochs = max_epochs,
+                            .max_outer = max_outer, .intercept = intercept != 0, .rho = rho};
     a.alpha = (double *)PyArray_DATA(alpha);
     a.w = (double *)PyArray_DATA(w);
     if (cqb_call(run_svm_dcd, &a, gen) < 0) goto out;

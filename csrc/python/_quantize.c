@@ -153,14 +153,20 @@ int cqb_qpar_resolve(PyObject *spec_obj, Py_ssize_t d, cq_qpar *P)
     return 0;
 }
 
+/* (spec, d) -> P resolved for d; -1 with an exception set. */
+static int parse_spec_d(PyObject *args, cq_qpar *P)
+{
+    PyObject *spec;
+    Py_ssize_t d;
+    if (!PyArg_ParseTuple(args, "On", &spec, &d)) return -1;
+    return cqb_qpar_resolve(spec, d, P);
+}
+
 static PyObject *py_q_bits(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec;
-    Py_ssize_t d;
-    if (!PyArg_ParseTuple(args, "On", &spec, &d)) return NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
+    if (parse_spec_d(args, &P) < 0) return NULL;
     return PyLong_FromUnsignedLongLong(P.bits);
 }
 
@@ -170,11 +176,8 @@ static PyObject *py_q_bits(PyObject *self, PyObject *args)
 static PyObject *py_q_info(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec;
-    Py_ssize_t d;
-    if (!PyArg_ParseTuple(args, "On", &spec, &d)) return NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
+    if (parse_spec_d(args, &P) < 0) return NULL;
     PyObject *dict = PyDict_New();
     if (dict == NULL) return NULL;
     SETI("kind", P.kind);
@@ -296,79 +299,95 @@ static int run_decode(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
     return cq_q_decode_par(a->P, a->payload, a->nbytes, a->work, a->out, err);
 }
 
-static PyObject *py_q_encode(PyObject *self, PyObject *args)
+/* (spec, y, gen) of the encoders: y as a float64 vector (new reference), P resolved for
+ * its length; NULL with an exception set. */
+static PyArrayObject *parse_code_args(PyObject *args, PyObject **gen, cq_qpar *P)
 {
-    (void)self;
-    PyObject *spec, *yo, *gen;
-    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, &gen)) return NULL;
+    PyObject *spec, *yo;
+    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, gen)) return NULL;
     PyArrayObject *y = cqb_double_array(yo, "y", 1, 1);
     if (y == NULL) return NULL;
-    PyObject *result = NULL, *bytes = NULL;
-    void *work = NULL;
+    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), P) < 0) {
+        Py_DECREF(y);
+        return NULL;
+    }
+    return y;
+}
+
+/* (spec, payload(s), d) of the decoders: P resolved for d, the uint8 payload array with
+ * ndim dimensions (new reference; one payload's length checked against P), the memory for
+ * d values and the work checked; NULL with an exception set. */
+static PyArrayObject *parse_decode_args(PyObject *args, const char *name, int ndim, cq_qpar *P, Py_ssize_t *d)
+{
+    PyObject *spec, *po;
+    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, d)) return NULL;
+    if (cqb_qpar_resolve(spec, *d, P) < 0) return NULL;
+    PyArrayObject *p = cqb_uint8_array(po, name, ndim, ndim);
+    if (p == NULL) return NULL;
+    if ((ndim == 1 && check_payload_length(P, PyArray_DIM(p, 0)) < 0) ||
+        check_memory(8.0 * (double)*d + (double)P->work, 1, *d) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Encode y (-> (bytes, bits)) or quantize it (-> the decoded vector), as `encode` says. */
+static PyObject *code_call(PyObject *args, int encode)
+{
+    PyObject *gen, *out = NULL, *result = NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
-    size_t nbytes = (size_t)((P.bits + 7) / 8);
-    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)nbytes);
-    if (bytes == NULL) goto done;
-    /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
+    PyArrayObject *y = parse_code_args(args, &gen, &P);
+    if (y == NULL) return NULL;
+    void *work = NULL;
+    if (encode) { /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
+        out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((P.bits + 7) / 8));
+    } else {
+        npy_intp dims[1] = {PyArray_DIM(y, 0)};
+        out = PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    }
+    if (out == NULL) goto done;
     work = alloc_work(P.work);
     if (work == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    code_args a = {&P, (const double *)PyArray_DATA(y), work, (uint8_t *)PyBytes_AS_STRING(bytes), NULL};
-    if (cqb_call(run_encode, &a, gen) < 0) goto done;
-    result = Py_BuildValue("(OK)", bytes, (unsigned long long)P.bits);
+    code_args a = {&P, (const double *)PyArray_DATA(y), work,
+                   encode ? (uint8_t *)PyBytes_AS_STRING(out) : NULL,
+                   encode ? NULL : (double *)PyArray_DATA((PyArrayObject *)out)};
+    if (cqb_call(encode ? run_encode : run_quantize, &a, gen) < 0) goto done;
+    if (encode) {
+        result = Py_BuildValue("(OK)", out, (unsigned long long)P.bits);
+    } else {
+        Py_INCREF(out);
+        result = out;
+    }
 done:
     free(work);
-    Py_XDECREF(bytes);
+    Py_XDECREF(out);
     Py_DECREF(y);
     return result;
+}
+
+static PyObject *py_q_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return code_call(args, 1);
 }
 
 static PyObject *py_q_quantize(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec, *yo, *gen;
-    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, &gen)) return NULL;
-    PyArrayObject *y = cqb_double_array(yo, "y", 1, 1);
-    if (y == NULL) return NULL;
-    PyArrayObject *out = NULL;
-    void *work = NULL;
-    cq_qpar P;
-    if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), &P) < 0) goto done;
-    npy_intp dims[1] = {PyArray_DIM(y, 0)};
-    out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    if (out == NULL) goto done;
-    work = alloc_work(P.work);
-    if (work == NULL) {
-        PyErr_NoMemory();
-        Py_CLEAR(out);
-        goto done;
-    }
-    code_args a = {&P, (const double *)PyArray_DATA(y), work, NULL, (double *)PyArray_DATA(out)};
-    if (cqb_call(run_quantize, &a, gen) < 0) Py_CLEAR(out);
-done:
-    free(work);
-    Py_DECREF(y);
-    return (PyObject *)out;
+    return code_call(args, 0);
 }
 
 static PyObject *py_q_decode(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec, *po;
     Py_ssize_t d;
-    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, &d)) return NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
-    PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
+    PyArrayObject *p = parse_decode_args(args, "payload", 1, &P, &d);
     if (p == NULL) return NULL;
-    if (check_payload_length(&P, PyArray_DIM(p, 0)) < 0 ||
-        check_memory(8.0 * (double)d + (double)P.work, 1, d) < 0) {
-        Py_DECREF(p);
-        return NULL;
-    }
     npy_intp dims[1] = {d};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     void *work = alloc_work(P.work);
@@ -564,17 +583,10 @@ static int run_decode_many(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo 
 static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *spec, *po;
     Py_ssize_t d;
-    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, &d)) return NULL;
     cq_qpar P;
-    if (cqb_qpar_resolve(spec, d, &P) < 0) return NULL;
-    PyArrayObject *p = cqb_uint8_array(po, "payloads", 2, 2);
+    PyArrayObject *p = parse_decode_args(args, "payloads", 2, &P, &d);
     if (p == NULL) return NULL;
-    if (check_memory(8.0 * (double)d + (double)P.work, 1, d) < 0) {
-        Py_DECREF(p);
-        return NULL;
-    }
     npy_intp m = PyArray_DIM(p, 0), nb = PyArray_DIM(p, 1);
     npy_intp dims[1] = {m};
     PyArrayObject *status = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT8);

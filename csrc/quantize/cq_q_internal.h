@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "core/cq_bitio.h"
+#include "core/cq_reduce.h"
 #include "quantize/cq_quantize.h"
 
 /* SplitMix64 (Steele, Lea, Flood 2014) used counter-based: word `ctr` of the stream
@@ -52,16 +53,7 @@ static inline double cq_q_sum_abs(const double *y, size_t n)
 
 static inline double cq_q_sum_sq(const double *y, size_t n)
 {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        a0 += y[i] * y[i];
-        a1 += y[i + 1] * y[i + 1];
-        a2 += y[i + 2] * y[i + 2];
-        a3 += y[i + 3] * y[i + 3];
-    }
-    for (; i < n; i++) a0 += y[i] * y[i];
-    return (a0 + a1) + (a2 + a3);
+    return cq_dot(y, y, n); /* the same four accumulators and order */
 }
 
 #define CQ_Q_INV_TWO31 (1.0 / 2147483648.0)
@@ -127,33 +119,14 @@ static inline uint64_t cq_q_get_wide(cq_bitreader *r, unsigned n)
 
 static inline uint64_t cq_q_get64(cq_bitreader *r) { return cq_q_get_wide(r, 64); }
 
-static inline uint64_t cq_q_dbits(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-
-static inline double cq_q_bitsd(uint64_t u)
-{
-    double x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
-static inline uint32_t cq_q_fbits(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-
-static inline float cq_q_bitsf(uint32_t u)
-{
-    float x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
+/* The bits of a double / float as an integer and back (memcpy: no aliasing trouble). */
+#define CQ_Q_PUN(name, To, From) \
+    static inline To name(From x) { To u; memcpy(&u, &x, sizeof u); return u; }
+CQ_Q_PUN(cq_q_dbits, uint64_t, double)
+CQ_Q_PUN(cq_q_bitsd, double, uint64_t)
+CQ_Q_PUN(cq_q_fbits, uint32_t, float)
+CQ_Q_PUN(cq_q_bitsf, float, uint32_t)
+#undef CQ_Q_PUN
 
 /* ceil(log2 n) for n >= 1. */
 static inline unsigned cq_q_clog2(uint64_t n)

@@ -97,6 +97,19 @@ static inline void fw_stars(fw_enc *f, uint64_t c)
     for (uint64_t t = 0; t < c; t++) fw_put(f, 1);
 }
 
+/* The walk over the sorted points C[j] scale of [0, B'): adds |y_i| to the running l1 sum
+ * *s and returns c_i, the number of points below it not yet counted (*j advances by c_i). */
+static inline uint64_t stars_at(double yi, const double *C, double scale, uint64_t kk, double *s, uint64_t *j)
+{
+    uint64_t c = 0;
+    *s += fabs(yi);
+    while (*j < kk && C[*j] * scale < *s) {
+        c++;
+        (*j)++;
+    }
+    return c;
+}
+
 static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
                         cq_errinfo *err)
 {
@@ -120,12 +133,7 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     if (w == NULL) {
         double unit = P->Bp / (double)k;
         for (size_t i = 0; i < d; i++) {
-            s += fabs(y[i]);
-            uint64_t c = 0;
-            while (j < kk && C[j] * scale < s) {
-                c++;
-                j++;
-            }
+            uint64_t c = stars_at(y[i], C, scale, kk, &s, &j);
             double v = (double)c * unit;
             out[i] = c ? (y[i] < 0 ? -v : v) : 0.0;
         }
@@ -143,12 +151,7 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     fw_stars(&f, n0);
     fw_put(&f, 0);
     for (size_t i = 0; i < d; i++) {
-        s += fabs(y[i]);
-        uint64_t c = 0;
-        while (j < kk && C[j] * scale < s) {
-            c++;
-            j++;
-        }
+        uint64_t c = stars_at(y[i], C, scale, kk, &s, &j);
         fw_stars(&f, c);
         if (c) {
             assert(nsg < k);

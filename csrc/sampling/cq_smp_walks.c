@@ -311,20 +311,9 @@ int cq_smp_run(const cq_smp_body *body, const cq_smp_density *dens, const cq_smp
         return cq_fail(err, CQ_EINVAL, "delta must be > 0, got %g", walk->delta);
     if (walk->thin == 0) return cq_fail(err, CQ_EINVAL, "thin must be >= 1");
     if (body->n > UINT32_MAX / 4) return cq_fail(err, CQ_EINVAL, "dimension too large");
-    run_ctx c;
-    c.body = body;
-    c.dens = dens;
-    c.walk = walk;
-    c.n_kept = walk->n_steps / walk->thin;
-    c.x0 = x0;
-    c.k0 = k0;
-    c.streams = streams;
-    c.samples = samples;
-    c.indices = indices;
-    c.times = times;
-    c.n_accept = n_accept;
-    c.n_prop = n_prop;
-    c.it = it;
+    run_ctx c = {.body = body, .dens = dens, .walk = walk, .n_kept = walk->n_steps / walk->thin,
+                 .x0 = x0, .k0 = k0, .streams = streams, .samples = samples, .indices = indices,
+                 .times = times, .n_accept = n_accept, .n_prop = n_prop, .it = it};
     c.errs = (cq_errinfo *)calloc(n_chains ? n_chains : 1, sizeof(cq_errinfo));
     if (c.errs == NULL) return cq_fail(err, CQ_ENOMEM, "out of memory");
     int st = cq_parallel_for(n_chains, n_threads, run_task, &c, it);
