@@ -81,6 +81,23 @@ static double qnorm(const double *y, size_t d, double q, int *nonfinite)
     return mx * pow(cq_q_sum_pow(y, d, mx, q), 1.0 / q);
 }
 
+/* The work buffer (P->work bytes): the large coordinates' values and indices, then the
+ * RATQ part's rotation scratch. */
+typedef struct lp_work {
+    double *vals;
+    uint64_t *idx;
+    double *z;
+} lp_work;
+
+static lp_work lp_carve(const cq_qpar *P, void *work)
+{
+    lp_work ws;
+    ws.vals = (double *)work;
+    ws.idx = (uint64_t *)(ws.vals + P->dmax);
+    ws.z = (double *)(ws.idx + P->dmax);
+    return ws;
+}
+
 static int lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
                   cq_errinfo *err)
 {
@@ -97,9 +114,7 @@ static int lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq
     if (cq_q_cuq_block(y, d, P->M, P->delta, P->L, P->lbits, key, 1, c, w, out))
         return cq_q_fail_changed("l_p quantizer", err);
     if (P->dmax == 0) return CQ_OK;
-    double *vals = (double *)work;
-    uint64_t *idx = (uint64_t *)(vals + P->dmax);
-    double *z = (double *)(idx + P->dmax);
+    lp_work ws = lp_carve(P, work);
     uint64_t n2 = 0;
     for (size_t i = 0; i < d; i++) {
         int big = fabs(y[i]) > c;
@@ -108,16 +123,16 @@ static int lp_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq
             if (n2 == P->dmax)
                 return cq_fail(err, CQ_EDOMAIN, "l_p quantizer: more than floor(d/Delta1) = %llu coordinates exceed c = %.15g "
                                "(||y||_q is over the bound B = %.15g)", (unsigned long long)P->dmax, c, P->B);
-            vals[n2] = y[i];
-            idx[n2] = i;
+            ws.vals[n2] = y[i];
+            ws.idx[n2] = i;
             n2++;
         }
     }
     assert(n2 <= P->dmax && P->r.dim == P->dmax);
-    int st = cq_q_ratq_core(&P->r, vals, (size_t)n2, g, z, w, w == NULL ? vals : NULL, err);
+    int st = cq_q_ratq_core(&P->r, ws.vals, (size_t)n2, g, ws.z, w, w == NULL ? ws.vals : NULL, err);
     if (st) return st;
     if (w == NULL)
-        for (uint64_t t = 0; t < n2; t++) out[idx[t]] += vals[t];
+        for (uint64_t t = 0; t < n2; t++) out[ws.idx[t]] += ws.vals[t];
     return CQ_OK;
 }
 
@@ -127,9 +142,7 @@ static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out,
     int st0 = cq_q_cuq_decode_block(r, d, P->M, P->delta, P->L, P->lbits, out, err);
     if (st0) return st0;
     if (P->dmax == 0) return CQ_OK;
-    double *vals = (double *)work;
-    uint64_t *idx = (uint64_t *)(vals + P->dmax);
-    double *z = (double *)(idx + P->dmax);
+    lp_work ws = lp_carve(P, work);
     uint64_t n2 = 0;
     for (size_t i = 0; i < d; i++) {
         if (cq_q_get(r, 1)) {
@@ -142,14 +155,14 @@ static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out,
             if (v != cq_q_level_value(P->M, P->delta, P->L / 2 - 1) && v != cq_q_level_value(P->M, P->delta, P->L / 2))
                 return cq_fail(err, CQ_EDECODE,
                                "l_p coordinate %zu is in the support bitmap but its CUQ level is not that of 0", i);
-            idx[n2++] = i;
+            ws.idx[n2++] = i;
         }
     }
     /* no large coordinate: the RATQ part is the encoding of 0 */
     assert(P->r.L % 2 == 0);
-    int st = cq_q_ratq_core_decode(&P->r, r, n2 == 0, z, vals, err);
+    int st = cq_q_ratq_core_decode(&P->r, r, n2 == 0, ws.z, ws.vals, err);
     if (st) return st;
-    for (uint64_t t = 0; t < n2; t++) out[idx[t]] += vals[t];
+    for (uint64_t t = 0; t < n2; t++) out[ws.idx[t]] += ws.vals[t];
     return CQ_OK;
 }
 
