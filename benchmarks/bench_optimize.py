@@ -318,7 +318,7 @@ def _svm_rows(ctx):
             if len(b) < 1000:  # the model's default solver, for the record (slow on the larger case)
                 t0 = time.perf_counter()
                 LinearSVM(C=C, fit_intercept=icpt).fit(A, b)
-                what += f"; convq LinearSVM() (smoothing continuation) {(time.perf_counter() - t0) * 1e3:.0f} ms"
+                what += f"; convq LinearSVM() (default: dual CD) {(time.perf_counter() - t0) * 1e3:.0f} ms"
             rows += _pair_rows(f"svm hinge {label} {'no ' if not icpt else ''}intercept to 1e-6", {**rc, **rl},
                                "convq svm_dual_cd", ["LinearSVC"], f"; {what}; f* best of both at tol {ref_tol:.0e}")
     return rows
