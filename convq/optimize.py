@@ -966,8 +966,11 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
 
     Stops when the spread max - min of the projected dual gradient is at most ``tol`` and
     |sum_i a_i s_i| <= tol max(1, U) (Hsieh et al.'s rule; liblinear's default is 0.1),
-    or after ``max_iter`` passes over the (shrunk) coordinates. ``rho`` is the multiplier
-    method's penalty (default a tenth of the mean ||x_i||^2). Random order from ``rng``.
+    or after ``max_iter`` passes over the (shrunk) coordinates. The multiplier method's
+    subproblems are solved inexactly, to a spread falling from 0.1 to ``tol`` by a factor 10
+    per multiplier update, and the penalty doubles when |sum_i a_i s_i| fell by less than a
+    factor 4 (Nocedal & Wright, Algorithm 17.4). ``rho`` is the initial penalty (default a
+    tenth of the mean ||x_i||^2). Random order from ``rng``.
     ``engine``: "auto" or "c" runs the C loop, "python" its NumPy twin
     (:func:`convq.slow.optimize.svm_dcd`: the same draws and sums, bit-identical).
 

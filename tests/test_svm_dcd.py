@@ -93,3 +93,16 @@ def test_limits_and_bad_input():
         svm_dual_cd(X, y, intercept=1)
     with pytest.raises(ValueError, match="y"):
         svm_dual_cd(X, np.r_[y[:-1], np.inf])
+
+
+@pytest.mark.parametrize("rho", [None, 10.0])
+def test_intercept_on_badly_scaled_columns_converges(rho):
+    # columns from 0.1 to 10: with the inner problems solved to the final tolerance at once, the
+    # multiplier method spent every pass on its first subproblem (the rank-one rho s s' term
+    # slows coordinate descent); the inexact schedule of cq_svm_dcd.h reaches tol 1e-8
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((600, 20)) * np.logspace(-1, 1, 20)
+    y = (X @ rng.standard_normal(20) + 0.5 + 0.5 * rng.standard_normal(600) > 0).astype(float)
+    r = svm_dual_cd(X, y, 1.0, intercept=True, tol=1e-8, rng=0, rho=rho)
+    assert r.success and r.nit < 100000 and r.n_outer > 1
+    _kkt(X, y, 1.0, 1.0, r.x, r.alpha, True, tol=1e-6)

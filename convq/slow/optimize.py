@@ -599,6 +599,10 @@ def dot4(a, b):
     return (s[0] + s[1]) + (s[2] + s[3])
 
 
+# the inexact augmented-Lagrangian schedule of cq_svm_dcd.c (CQ_SVM_OMEGA0 and the others)
+_SVM_OMEGA0, _SVM_OMEGA_FACTOR, _SVM_EQ_DECREASE, _SVM_RHO_GROWTH = 1e-1, 1e-1, 0.25, 2.0
+
+
 def svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho, gen):
     """The twin of ``_core._svm_dcd``: dual coordinate descent with shrinking for the linear
     SVM (Hsieh, Chang, Lin, Keerthi & Sundararajan, "A Dual Coordinate Descent Method for
@@ -642,6 +646,9 @@ def svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho
             S += c
     rho = (rho if rho > 0 else (0.1 * qmean if qmean > 0 else 1.0)) if intercept else 0.0
     tol_eq = eps * max(a_scale, 1.0)
+    # the inexact augmented-Lagrangian schedule of cq_svm_dcd.h: inner tolerance omega
+    omega = _SVM_OMEGA0 if intercept and eps < _SVM_OMEGA0 else eps
+    S_prev = math.inf
     lam, spread = 0.0, math.inf
     epochs = outer = 0
     converged = False
@@ -693,7 +700,7 @@ def svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho
             if active == 0:
                 pgmax = pgmin = 0.0
             spread = pgmax - pgmin
-            if spread <= eps:
+            if spread <= omega:
                 if active == m:
                     break
                 active = m
@@ -710,6 +717,10 @@ def svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho
             converged = True
             outer += 1
             break
+        if abs(S) > tol_eq and abs(S) > _SVM_EQ_DECREASE * S_prev:
+            rho *= _SVM_RHO_GROWTH
+        S_prev = abs(S)
+        omega = omega * _SVM_OMEGA_FACTOR if omega * _SVM_OMEGA_FACTOR > eps else eps
         outer += 1
     return alpha, w, float(lam), float(spread), float(abs(S)), epochs, outer, bool(converged)
 

@@ -10,6 +10,12 @@
 #include "core/cq_rng.h"
 #include "core/cq_reduce.h"
 
+/* the inexact augmented-Lagrangian schedule (cq_svm_dcd.h) */
+#define CQ_SVM_OMEGA0 1e-1
+#define CQ_SVM_OMEGA_FACTOR 1e-1
+#define CQ_SVM_EQ_DECREASE 0.25
+#define CQ_SVM_RHO_GROWTH 2.0
+
 
 int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_svm_dcd_opts *o, double *alpha,
                double *w, double *qii, size_t *perm, bitgen_t *bg, cq_svm_dcd_info *info, cq_interrupt *it,
@@ -45,8 +51,12 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
     }
     /* the default penalty: a tenth of the mean curvature ||x_i||^2 (measured: fewer passes than
      * rho = mean ||x_i||^2 or a hundredth of it on breast cancer and 20000 x 50) */
-    const double rho = o->intercept ? (o->rho > 0.0 ? o->rho : (qmean > 0.0 ? 0.1 * qmean : 1.0)) : 0.0;
+    double rho = o->intercept ? (o->rho > 0.0 ? o->rho : (qmean > 0.0 ? 0.1 * qmean : 1.0)) : 0.0;
     const double tol_eq = o->eps * (a_scale > 1.0 ? a_scale : 1.0);
+    /* the inexact schedule (cq_svm_dcd.h): the inner tolerance omega falls by OMEGA_FACTOR per
+     * multiplier update to eps; rho grows by RHO_GROWTH when |S| fell by less than a quarter */
+    double omega = o->intercept && o->eps < CQ_SVM_OMEGA0 ? CQ_SVM_OMEGA0 : o->eps;
+    double S_prev = HUGE_VAL;
     double lambda = 0.0, spread = HUGE_VAL;
     long epochs = 0, outer = 0;
     info->converged = 0;
@@ -112,7 +122,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
             if (cq_check_interrupt(it)) return cq_fail(err, CQ_EINTERRUPT, "interrupted");
             if (active == 0) { pgmax = 0.0; pgmin = 0.0; }
             spread = pgmax - pgmin;
-            if (spread <= o->eps) {
+            if (spread <= omega) {
                 if (active == m) break;  /* converged on every coordinate */
                 active = m;              /* un-shrink and check all once more */
                 pgmax_old = HUGE_VAL;
@@ -133,6 +143,9 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
             outer++;
             break;
         }
+        if (fabs(S) > tol_eq && fabs(S) > CQ_SVM_EQ_DECREASE * S_prev) rho *= CQ_SVM_RHO_GROWTH;
+        S_prev = fabs(S);
+        omega = omega * CQ_SVM_OMEGA_FACTOR > o->eps ? omega * CQ_SVM_OMEGA_FACTOR : o->eps;
     }
     info->intercept = lambda;
     info->pg_spread = spread;

@@ -33,7 +33,26 @@
  *     min_a f(a) + lambda S + rho/2 S^2,   S = sum_i a_i s_i,   0 <= a <= U
  * keeps coordinate descent's O(n) step (S is one running scalar: coordinate i's gradient
  * is s_i (w'x_i + lambda + rho S) - 1 + D a_i and its curvature ||x_i||^2 + D + rho),
- * followed by lambda <- lambda + rho S. At a solution the KKT conditions of the primal hold
+ * followed by lambda <- lambda + rho S.
+ * The inner problems are solved inexactly, by the bound-constrained augmented-Lagrangian
+ * schedule of Conn, Gould & Toint ("A Globally Convergent Augmented Lagrangian Algorithm for
+ * Optimization with General Constraints and Simple Bounds", SIAM J. Numer. Anal. 28, 1991;
+ * Nocedal & Wright, Algorithm 17.4): subproblem k stops at a projected-gradient spread of
+ *     omega_k = max(eps, omega_0 10^-k),   omega_0 = max(eps, 0.1),
+ * (the spread is in units of the margin 1 - s_i z_i, so 0.1 is a tenth of a unit margin),
+ * and after each multiplier update rho <- 2 rho if |S| did not fall below a quarter of its
+ * previous value (and is still above the final tolerance). Solving the first subproblem to
+ * eps wastes passes: the rank-one term rho s s' of its Hessian couples every coordinate, so
+ * coordinate descent converges slowly on it while lambda is still far from the intercept;
+ * with the inexact schedule lambda is corrected after a few cheap passes, and by the time
+ * omega_k reaches eps the subproblem starts close to its solution. Measured (passes, hinge,
+ * C = 1): columns scaled 10^(-1..1), 600 x 20, tol 1e-8: 100000 (not converged) -> 33197;
+ * tol 1e-6: 76375 -> 22616; standardized breast cancer: 1106 -> 914; gaussian 20000 x 50:
+ * 100000 (not converged) -> 32069. The growth of rho is the safeguard of Algorithm 17.4
+ * that forces feasibility when the multiplier estimates alone do not; it seldom fires here
+ * (the default rho = mean ||x_i||^2 / 10 is moderate), and a user's rho is its start.
+ * The solver stops only when the spread of a full pass is <= eps and |S| <= the tolerance
+ * of cq_svm_dcd_opts.eps. At a solution the KKT conditions of the primal hold
  * with the intercept t = lambda: for the hinge, free coordinates lie exactly on the margin
  * s_i (t + w'x_i) = 1; for the squared hinge, a_i = 2 C k^2 max(0, 1 - s_i z_i).
  */
