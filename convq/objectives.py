@@ -121,6 +121,10 @@ class Objective:
     def _matvec(self, d):
         return _core._obj_matvec(self._c_spec, self._x(d, "d"))
 
+    def _hess_diag(self, x):
+        """The diagonal of the Hessian at x (the Newton-CG preconditioner, ``cq_obj_hess_diag``)."""
+        return _core._obj_hess_diag(self._c_spec, self._x(x))
+
     def lipschitz(self, rng=None) -> float:
         """Estimate of the Lipschitz constant L of the gradient (power iteration on the
         Hessian, which is constant or bounded above as documented per class)."""

@@ -299,6 +299,44 @@ static PyObject *py_obj_matvec(PyObject *self, PyObject *args)
     return (PyObject *)out;
 }
 
+typedef struct hess_diag_args {
+    const cq_obj *o;
+    const double *theta;
+    double *z, *out;
+} hess_diag_args;
+
+static int run_hess_diag(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    hess_diag_args *a = (hess_diag_args *)va;
+    int st = cq_obj_matvec(a->o, a->theta, a->z, it);
+    return st != CQ_OK ? st : cq_obj_hess_diag(a->o, a->theta, a->z, a->out, err);
+}
+
+/* _obj_hess_diag(spec, theta) -> the diagonal of H(theta) (Newton-CG's preconditioner) */
+static PyObject *py_obj_hess_diag(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *so, *to;
+    if (!PyArg_ParseTuple(args, "OO", &so, &to)) return NULL;
+    spec s;
+    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
+    size_t dim = cq_obj_dim(&s.o);
+    PyArrayObject *th = cqb_vec_arg(to, "theta", dim), *out = NULL;
+    double *z = (double *)PyMem_RawMalloc((cq_obj_zlen(&s.o) + 1) * sizeof(double));
+    npy_intp dims[1] = {(npy_intp)dim};
+    if (z == NULL) PyErr_NoMemory();
+    if (th != NULL && z != NULL) out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    if (out != NULL) {
+        hess_diag_args a = {&s.o, (const double *)PyArray_DATA(th), z, (double *)PyArray_DATA(out)};
+        if (cqb_call(run_hess_diag, &a, NULL) < 0) Py_CLEAR(out);
+    }
+    PyMem_RawFree(z);
+    Py_XDECREF(th);
+    cqb_obj_spec_release(&s);
+    return (PyObject *)out;
+}
+
 int cqb_objectives_constants(PyObject *m)
 {
     static const struct { const char *name; int value; } c[] = {
@@ -319,5 +357,7 @@ PyMethodDef cqb_objectives_methods[] = {
      "_obj_value_grad(spec, theta, rows, want_grad) -> (f, grad|None): one fused pass."},
     {"_obj_hessp", py_obj_hessp, METH_VARARGS, "_obj_hessp(spec, theta, v, rows) -> H(theta) v."},
     {"_obj_matvec", py_obj_matvec, METH_VARARGS, "_obj_matvec(spec, d) -> X d (+ d0)."},
+    {"_obj_hess_diag", py_obj_hess_diag, METH_VARARGS,
+     "_obj_hess_diag(spec, theta) -> diag H(theta) (the Newton-CG preconditioner)."},
     {NULL, NULL, 0, NULL},
 };
