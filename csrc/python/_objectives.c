@@ -275,19 +275,27 @@ fail:
     return NULL;
 }
 
+/* The arguments (spec, vector of dim entries) of _obj_matvec and _obj_hess_diag: 0 with
+ * *s parsed and *vec set, or -1 with an exception set and nothing held. */
+static int spec_and_vec(PyObject *args, spec *s, const char *name, PyArrayObject **vec)
+{
+    PyObject *so, *vo;
+    if (!PyArg_ParseTuple(args, "OO", &so, &vo) || cqb_obj_spec_parse(so, s) < 0) return -1;
+    *vec = cqb_vec_arg(vo, name, cq_obj_dim(&s->o));
+    if (*vec == NULL) {
+        cqb_obj_spec_release(s);
+        return -1;
+    }
+    return 0;
+}
+
 /* _obj_matvec(spec, d) -> X d (+ d0) */
 static PyObject *py_obj_matvec(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *so, *dobj;
-    if (!PyArg_ParseTuple(args, "OO", &so, &dobj)) return NULL;
     spec s;
-    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
-    PyArrayObject *d = cqb_vec_arg(dobj, "d", cq_obj_dim(&s.o));
-    if (d == NULL) {
-        cqb_obj_spec_release(&s);
-        return NULL;
-    }
+    PyArrayObject *d;
+    if (spec_and_vec(args, &s, "d", &d) < 0) return NULL;
     npy_intp dims[1] = {(npy_intp)cq_obj_zlen(&s.o)};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     if (out != NULL) {
@@ -317,22 +325,19 @@ static int run_hess_diag(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *e
 static PyObject *py_obj_hess_diag(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *so, *to;
-    if (!PyArg_ParseTuple(args, "OO", &so, &to)) return NULL;
     spec s;
-    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
-    size_t dim = cq_obj_dim(&s.o);
-    PyArrayObject *th = cqb_vec_arg(to, "theta", dim), *out = NULL;
+    PyArrayObject *th, *out = NULL;
+    if (spec_and_vec(args, &s, "theta", &th) < 0) return NULL;
     double *z = (double *)PyMem_RawMalloc((cq_obj_zlen(&s.o) + 1) * sizeof(double));
-    npy_intp dims[1] = {(npy_intp)dim};
+    npy_intp dims[1] = {(npy_intp)cq_obj_dim(&s.o)};
     if (z == NULL) PyErr_NoMemory();
-    if (th != NULL && z != NULL) out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    if (z != NULL) out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     if (out != NULL) {
         hess_diag_args a = {&s.o, (const double *)PyArray_DATA(th), z, (double *)PyArray_DATA(out)};
         if (cqb_call(run_hess_diag, &a, NULL) < 0) Py_CLEAR(out);
     }
     PyMem_RawFree(z);
-    Py_XDECREF(th);
+    Py_DECREF(th);
     cqb_obj_spec_release(&s);
     return (PyObject *)out;
 }
