@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 
 from . import _core
 
-__all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX", "CSRSpec", "ObjectiveSpec", "DomainSpec", "NO_DOMAIN",
-           "OracleSpec", "SolverSpec", "BodySpec", "DensitySpec", "WalkSpec"]
+__all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX", "CSRSpec", "ObjectiveSpec", "DomainSpec",
+           "NO_DOMAIN", "OracleSpec", "SolverSpec", "BodySpec", "DensitySpec", "WalkSpec"]
 
 Kind = enum.IntEnum(
     "Kind",
