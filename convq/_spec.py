@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 
 from . import _core
 
-__all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX", "ObjectiveSpec", "DomainSpec", "NO_DOMAIN",
-           "OracleSpec", "SolverSpec", "BodySpec", "DensitySpec", "WalkSpec"]
+__all__ = ["Kind", "QuantizerSpec", "FLOAT32", "NORM_INF", "DMAX", "CSRSpec", "ObjectiveSpec", "DomainSpec",
+           "NO_DOMAIN", "OracleSpec", "SolverSpec", "BodySpec", "DensitySpec", "WalkSpec"]
 
 Kind = enum.IntEnum(
     "Kind",
@@ -56,6 +56,21 @@ class QuantizerSpec(NamedTuple):
     flags: int = 0      # FLOAT32 (Identity), NORM_INF (QSGD)
 
 
+class CSRSpec(NamedTuple):
+    """A sparse X as the C core reads it (``cq_csr``, csrc/optimize/cq_objectives.h): row i
+    holds ``data[k]`` in column ``indices[k]`` for k in [indptr[i], indptr[i + 1]); int64
+    indptr and indices, float64 data. ``shape`` is (m, n_cols), as for a dense X."""
+
+    indptr: Any
+    indices: Any
+    data: Any
+    n_cols: int
+
+    @property
+    def shape(self):
+        return (len(self.indptr) - 1, self.n_cols)
+
+
 class ObjectiveSpec(NamedTuple):
     """A built-in objective as the C core sees it (``cq_obj``, csrc/optimize/cq_objectives.h).
 
@@ -63,7 +78,7 @@ class ObjectiveSpec(NamedTuple):
     ``OBJ_HINGE``, ``OBJ_LASSO``."""
 
     kind: int
-    X: Any               # (m, p) float64 data (A for Quadratic and Lasso)
+    X: Any               # (m, p) float64 data (A for Quadratic and Lasso); LeastSquares/Logistic: or a CSRSpec
     y: Any               # (m,) targets (b for Quadratic and Lasso)
     intercept: bool = False   # theta[0] is an unpenalised intercept
     lam: float = 0.0     # LeastSquares/Logistic: lam; Hinge: C; Lasso: mu

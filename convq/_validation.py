@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numbers
 import math
+import sys
 
 import numpy as np
 
 __all__ = [
+    "is_sparse",
     "as_float_array",
     "as_vector",
     "as_matrix",
@@ -84,6 +86,12 @@ def as_vector(x, name="x", *, size=None, **kw) -> np.ndarray:
 def as_matrix(x, name="X", *, rows=None, cols=None, **kw) -> np.ndarray:
     """A 2-D float64 matrix with optional required row/column counts."""
     return as_float_array(x, name, ndim=2, shape=(rows, cols), **kw)
+
+
+def is_sparse(x) -> bool:
+    """True for a scipy.sparse matrix or array (without importing SciPy when it is not loaded)."""
+    sp = sys.modules.get("scipy.sparse")
+    return sp is not None and sp.issparse(x)
 
 
 def check_finite(arr: np.ndarray, name="x") -> None:

@@ -20,6 +20,9 @@ section 4.3); and the smoothed LASSO of the lecture slides "Gradient method" (se
 ``Lasso``          f = 1/2 ||Ax - b||^2 + mu ||x||_1  (``.smooth(delta)``: Huber l_delta)
 =================  ==========================================================================
 
+``LeastSquares`` and ``Logistic`` also take a scipy.sparse X (any format; converted once
+to CSR with sorted, summed duplicates): every pass then costs O(nnz + m) instead of O(m p).
+
 With ``intercept=True`` X gets no added column: theta[0] is the intercept (z_i = theta[0]
 + X_i . theta[1:]) and theta_r = theta[1:] is what the penalty sees. With a row subset
 (``rows=``, a minibatch), m is the subset size.
@@ -31,9 +34,10 @@ import numbers
 import numpy as np
 
 from . import _core
-from ._spec import ObjectiveSpec
+from ._spec import CSRSpec, ObjectiveSpec
 from ._rng import as_generator
-from ._validation import as_matrix, as_vector, check_int, check_positive, check_real, check_threads
+from ._validation import (as_matrix, as_vector, check_finite, check_int, check_positive, check_real, check_threads,
+                          is_sparse)
 
 __all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "SmoothedHinge", "Lasso", "Function",
            "nesterov_hard", "NesterovHard"]
@@ -117,6 +121,10 @@ class Objective:
     def _matvec(self, d):
         return _core._obj_matvec(self._c_spec, self._x(d, "d"))
 
+    def _hess_diag(self, x):
+        """The diagonal of the Hessian at x (the Newton-CG preconditioner, ``cq_obj_hess_diag``)."""
+        return _core._obj_hess_diag(self._c_spec, self._x(x))
+
     def lipschitz(self, rng=None) -> float:
         """Estimate of the Lipschitz constant L of the gradient (power iteration on the
         Hessian, which is constant or bounded above as documented per class)."""
@@ -140,6 +148,40 @@ def _data(X, y, rows_name="X", y_name="y"):
         raise ValueError(f"{y_name} must have one entry per row of {rows_name}: expected length {X.shape[0]}, "
                          f"got {y.shape[0]}")
     return X, y
+
+
+# the most columns a sparse X may have: the gradient and each parallel block's partial sum
+# are dense vectors of that length
+_MAX_SPARSE_COLS = 1 << 28
+
+
+def _sparse_data(X, y):
+    """A scipy.sparse X as canonical CSR (float64, sorted and summed duplicates) and its
+    C view (a CSRSpec with int64 indices), after checking it; y checked against its rows."""
+    if X.ndim != 2 or X.dtype.kind not in "biuf":
+        raise TypeError(f"X must be a real 2-D sparse matrix, got {X.ndim}-D of dtype {X.dtype}")
+    m, p = X.shape
+    if p > _MAX_SPARSE_COLS:
+        raise ValueError(f"X must have at most {_MAX_SPARSE_COLS} columns, got {p}")
+    X = X.tocsr()
+    ip, ix = X.indptr, X.indices
+    if ip.shape != (m + 1,) or ip[0] != 0 or ip[-1] != ix.size or (m and np.any(np.diff(ip) < 0)):
+        raise ValueError(f"X (CSR) has a malformed indptr: expected {m + 1} non-decreasing entries from 0 to "
+                         f"nnz = {ix.size}, got {ip.size} entries from {ip[0] if ip.size else None} to "
+                         f"{ip[-1] if ip.size else None}")
+    if ix.size and (ix.min() < 0 or ix.max() >= p):
+        raise ValueError(f"X (CSR) has column indices outside [0, {p}): got values in [{ix.min()}, {ix.max()}]")
+    X = X.astype(np.float64, copy=False)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    check_finite(X.data, "X (its stored entries)")
+    y = as_vector(y, "y")
+    if y.shape[0] != m:
+        raise ValueError(f"y must have one entry per row of X: expected length {m}, got {y.shape[0]}")
+    spec = CSRSpec(np.ascontiguousarray(X.indptr, dtype=np.int64), np.ascontiguousarray(X.indices, dtype=np.int64),
+                   np.ascontiguousarray(X.data), p)
+    return X, y, spec
 
 
 def _bool(v, name):
@@ -236,18 +278,33 @@ def nesterov_hard(n, L=1.0, k=None, *, threads=None):
 class LeastSquares(Objective):
     """J(theta) = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2 (Lagarde, "Machine
     Learning Algebra", sections 1.3 and 1.6: the regularised least-squares cost; theta[0]
-    unpenalised intercept when ``intercept=True``)."""
+    unpenalised intercept when ``intercept=True``).
+
+    X is a dense (m, p) array or a scipy.sparse matrix (any format; kept as ``X`` in CSR
+    form with sorted, summed duplicates, float64 values, which must be finite). With a
+    sparse X, value, gradient, ``hessp`` and the Newton-CG preconditioner cost O(nnz + m)
+    per pass, and every :func:`convq.optimize.minimize` method works on it; the stochastic
+    oracles, the distributed trainer and the models take a dense X only."""
 
     _kind = _LSQ
 
     def __init__(self, X, y, lam=0.0, intercept=False, *, threads=None):
-        self.X, self.y = _data(X, y)
+        if is_sparse(X):
+            self.X, self.y, xspec = _sparse_data(X, y)
+        else:
+            self.X, self.y = _data(X, y)
+            xspec = self.X
         self.lam = check_positive(lam, "lam", allow_zero=True)
         self.intercept = _bool(intercept, "intercept")
         self.m = self.X.shape[0]
         self.dim = self.X.shape[1] + int(self.intercept)
         self.threads = check_threads(threads)
-        self._c_spec = ObjectiveSpec(self._kind, self.X, self.y, self.intercept, lam=self.lam, threads=self.threads)
+        self._c_spec = ObjectiveSpec(self._kind, xspec, self.y, self.intercept, lam=self.lam, threads=self.threads)
+
+    @property
+    def sparse(self) -> bool:
+        """True when X is a scipy.sparse (CSR) matrix."""
+        return isinstance(self._c_spec.X, CSRSpec)
 
     def _describe(self):
         return f"m={self.m}, dim={self.dim}, lam={self.lam:g}, intercept={self.intercept}"
@@ -257,7 +314,8 @@ class Logistic(LeastSquares):
     """J(theta) = 1/m sum_i [ln(1 + e^{z_i}) - y_i z_i] + lam/(2m) ||theta_r||^2, which is
     the cross-entropy cost of Lagarde's "Machine Learning Algebra" (section 2.3) written
     stably; labels y in {0, 1}. The Hessian is bounded
-    by X'X/(4m) + lam/m, which ``lipschitz`` returns."""
+    by X'X/(4m) + lam/m, which ``lipschitz`` returns. X is dense or scipy.sparse, as for
+    :class:`LeastSquares`."""
 
     _kind = _LOGI
 

@@ -48,7 +48,7 @@ from ._params import InstanceOf, Interval, Options, check, validate
 from ._result import Result
 from ._spec import SolverSpec
 from .objectives import Function, Lasso, Objective, Hinge
-from ._validation import as_vector, check_finite, check_positive
+from ._validation import as_vector, check_finite, check_positive, is_sparse
 from ._rng import as_generator
 from .slow.optimize import lasso_cd as slow_lasso_cd, python_loop, svm_dcd as slow_svm_dcd
 
@@ -391,7 +391,8 @@ def hessian(obj, x) -> np.ndarray:
     linear predictor), P the identity without the intercept's entry; SmoothedHinge:
     X~' D X~ + P, D = C k/delta on the rows inside the quadratic zone; Quadratic: A; a
     smoothed Lasso: A'A + (mu/delta) diag(|x_j| < delta); a Function: its ``hess``. The
-    product X' D X is one BLAS call (NumPy's matmul)."""
+    product X' D X is one BLAS call (NumPy's matmul); with a sparse X it is formed by
+    scipy.sparse and returned dense."""
     from .objectives import LeastSquares, Logistic, Quadratic, SmoothedHinge
     x = obj._x(x, "x")
     if isinstance(obj, Hinge):
@@ -411,8 +412,12 @@ def hessian(obj, x) -> np.ndarray:
             dvec, pen = h * (1.0 - h) / m, obj.lam / m
         else:
             dvec, pen = np.full(m, 1.0 / m), obj.lam / m
-        Xs = X * np.sqrt(dvec)[:, None]
-        Hr = Xs.T @ Xs  # NumPy hands A'A to BLAS syrk: half the flops of a general product
+        if is_sparse(X):
+            Xs = X.multiply(np.sqrt(dvec)[:, None]).tocsr()
+            Hr = (Xs.T @ Xs).toarray()
+        else:
+            Xs = X * np.sqrt(dvec)[:, None]
+            Hr = Xs.T @ Xs  # NumPy hands A'A to BLAS syrk: half the flops of a general product
         Hr[np.diag_indices_from(Hr)] += pen
         if not obj.intercept:
             return Hr
@@ -581,10 +586,7 @@ class _SparseLasso:
         return np.ascontiguousarray(self.A.toarray().T)
 
 
-def _sparse(A):
-    """True for a scipy.sparse matrix or array (without importing SciPy when it is not loaded)."""
-    sp = sys.modules.get("scipy.sparse")
-    return sp is not None and sp.issparse(A)
+_sparse = is_sparse
 
 
 def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 import convq.coding as coding
 import convq.objectives as objectives
 import convq.slow.coding as slow_coding
 import convq.slow.objectives as slow_objectives
+import convq.slow.optimize as slow_optimize
 from _twin import Twin
 
 
@@ -64,12 +66,18 @@ def _objectives():
     X[3] *= 1e3                      # one huge row: overflow-prone margins
     y = r.standard_normal(40)
     yl = (r.random(40) < 0.5).astype(float)
+    Xs = np.where(np.abs(X) < 0.8, 0.0, X)
+    Xs[7] = 0.0                      # an empty row
+    Xs[:, 2] = 0.0                   # an empty column
     return [objectives.LeastSquares(X, y, 0.3, True, threads=1), objectives.Logistic(X, yl, 0.2, True, threads=1),
             objectives.Logistic(X, yl, 0.0, False, threads=2), objectives.Hinge(X, yl, 0.7, 2.0, True, threads=1),
             objectives.Lasso(X, y, 0.1, threads=1), objectives.Lasso(X, y, 0.1, delta=0.01, threads=1),
             objectives.Quadratic(X.T @ X, np.ones(5), 0.5, threads=1),
             objectives.Hinge(X, yl, 0.7, 2.0, True, threads=1).smooth(0.5),
-            objectives.SmoothedHinge(X, yl, 3.0, 1.0, False, 1e-3, threads=2)]
+            objectives.SmoothedHinge(X, yl, 3.0, 1.0, False, 1e-3, threads=2),
+            # a scipy.sparse X (the CSR kernels; the twins compute with scipy.sparse products)
+            objectives.LeastSquares(sp.csr_matrix(Xs), y, 0.3, True, threads=1),
+            objectives.Logistic(sp.coo_matrix(Xs), yl, 0.2, False, threads=2)]
 
 
 def _objective_points(rng):
@@ -106,7 +114,18 @@ def _hessp_bad():
             (o, np.zeros(6), np.zeros(6), np.array([40])), (h, np.zeros(6), np.zeros(6), None)]
 
 
+def _hess_diag_points(rng):
+    """(objective, x) for every objective with a Hessian diagonal (not the hinge, nor the
+    unsmoothed LASSO)."""
+    for o, th, rows in _objective_points(rng):
+        if rows is None and not isinstance(o, objectives.Hinge) and not (isinstance(o, objectives.Lasso)
+                                                                         and o.delta == 0):
+            yield (o, th)
+
+
 TWINS = [
+    Twin("Objective._hess_diag", lambda o, x: o._hess_diag(x), slow_optimize.hess_diag, _hess_diag_points,
+         lambda: [(_objectives()[1], np.zeros(4)), (_objectives()[3], np.zeros(6))], rtol=1e-9),
     Twin("Objective.hessp", lambda o, x, v, rows: o.hessp(x, v, rows), slow_objectives.hessp, _hessp_points,
          _hessp_bad, rtol=1e-9),
     Twin("Objective.value_and_grad", lambda o, x, rows: o.value_and_grad(x, rows), slow_objectives.value_and_grad,

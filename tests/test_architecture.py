@@ -117,6 +117,7 @@ def test_objective_spec_is_named_and_read_by_name():
     lambda s, t: _core._obj_value_grad(s, t, None, True),
     lambda s, t: _core._obj_hessp(s, t, t, None),
     lambda s, t: _core._obj_matvec(s, t),
+    lambda s, t: _core._obj_hess_diag(s, t),
 ])
 def test_objective_entry_points_refuse_plain_tuples(call):
     spec = _lsq()._c_spec

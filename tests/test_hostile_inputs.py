@@ -43,6 +43,21 @@ def _bad_arrays(shape, *, length_fixed=True, none_ok=False):
     return out
 
 
+def _bad_sparse():
+    """Hostile scipy.sparse X for LeastSquares/Logistic (X is 12 x 3)."""
+    import scipy.sparse as sp
+    good = sp.csr_matrix(X)
+    nan, inf = good.copy(), good.copy()
+    nan.data[4] = np.nan
+    inf.data[0] = -np.inf
+    out_of_range = good.copy()        # scipy checks no column index on construction: the layer does
+    out_of_range.indices[2] = 7
+    negative = good.copy()
+    negative.indices[0] = -1
+    return [nan, inf, out_of_range, negative, sp.csr_matrix(np.ones((13, 3))), sp.csr_matrix((12, 2**40)),
+            good.astype(complex), sp.random(12, 3, density=0.5, format="coo", random_state=0).astype(complex)]
+
+
 def _cases():
     cases = []
 
@@ -52,10 +67,12 @@ def _cases():
 
     # objectives: constructors
     add(O.LeastSquares, dict(X=X, y=Y), "X", _bad_arrays(X.shape, length_fixed=False))
+    add(O.LeastSquares, dict(X=X, y=Y), "X", _bad_sparse())
     add(O.LeastSquares, dict(X=X, y=Y), "y", _bad_arrays(Y.shape))
     add(O.LeastSquares, dict(X=X, y=Y), "lam", BAD_REAL + [-1.0])
     add(O.LeastSquares, dict(X=X, y=Y), "threads", [0, -1, 2**63, 1.5, "x"])
     add(O.Logistic, dict(X=X, y=Y01), "X", _bad_arrays(X.shape, length_fixed=False))
+    add(O.Logistic, dict(X=X, y=Y01), "X", _bad_sparse())
     add(O.Logistic, dict(X=X, y=Y01), "y", _bad_arrays(Y.shape) + [np.full(12, 0.5), np.full(12, 2.0)])
     add(O.Logistic, dict(X=X, y=Y01), "lam", BAD_REAL + [-1.0])
     add(O.Hinge, dict(X=X, y=Y01), "C", BAD_REAL + [-1.0, 0.0])

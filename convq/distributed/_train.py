@@ -96,6 +96,9 @@ class _Shard:
         if not (hasattr(objective, "value_and_grad") and hasattr(objective, "dim")):
             raise TypeError("objective_shard must be a convq objective (convq.objectives.LeastSquares, Logistic, "
                             f"Hinge, Lasso, Quadratic or Function), got {type(objective).__name__}")
+        if getattr(objective, "sparse", False):
+            raise TypeError("objective_shard: distributed training needs a dense X; a sparse X is not supported "
+                            "(build the objective from X.toarray())")
         self.obj = objective
         self.kind = spec.kind if spec is not None and spec.kind in (_LSQ, _LOGI, _HINGE, _LASSO) else None
         self.dim = int(objective.dim)

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from .. import _core
+from .._validation import is_sparse
 from ..objectives import Function, Hinge, LeastSquares, Logistic, Quadratic
 
 __all__ = ["python_loop", "lbfgs_loop", "newton_cg_loop", "svm_dcd", "lasso_cd"]
@@ -302,7 +303,7 @@ def hess_diag(obj, x):
             w = h * (1.0 - h)
         else:
             w = np.ones(m)
-        dr = (w @ (X * X)) / m + obj.lam / m
+        dr = (w @ (X.power(2) if is_sparse(X) else X * X)) / m + obj.lam / m
         return np.r_[w.sum() / m, dr] if obj.intercept else dr
     if isinstance(obj, Lasso) and obj.delta > 0:
         return np.sum(obj.A * obj.A, axis=0) + np.where(np.abs(x) < obj.delta, obj.mu / obj.delta, 0.0)

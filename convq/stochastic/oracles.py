@@ -61,6 +61,9 @@ class _ObjectiveOracle:
         if spec is None or spec.kind not in (_LSQ, _LOGI, _HINGE, _LASSO):
             raise TypeError(f"{type(self).__name__} needs a convq LeastSquares, Logistic, Hinge or Lasso objective, "
                             f"got {type(objective).__name__}")
+        if getattr(objective, "sparse", False):
+            raise TypeError(f"objective: {type(self).__name__} needs a dense X; a sparse X is not supported by the "
+                            "stochastic oracles (build the objective from X.toarray())")
         self.objective = objective
         self.p = _check_p(p)
         self.q = _conj(self.p)

@@ -29,6 +29,13 @@
  *                       f <= hinge cost <= f + C k m delta/2; the smoothing of the LASSO notes
  *                       applied to the hinge); `lam` holds C k, `c` holds delta > 0.
  *
+ * Layouts: X is dense row-major (`X`), or, for LeastSquares and Logistic, a CSR matrix
+ * (`csr` non-NULL, `X` unused): row i holds data[k] in column indices[k] for k in
+ * [indptr[i], indptr[i + 1]). Every kernel reads a row through two helpers, the row dot
+ * product z_i = x_i . theta and the row update g += r_i x_i, which have a dense and a CSR
+ * side; a CSR pass costs O(nnz + m) instead of O(m p). The CSR arrays must be valid
+ * (indptr[0] = 0, non-decreasing, indptr[m] = nnz, indices in [0, p)): the binding checks.
+ *
  * Every pass reads each row once: for a group of rows the kernel forms z = X_b theta,
  * the loss derivative r, and accumulates X_b' r while the rows are still in cache.
  * Parallel passes split the rows into a number of blocks that depends only on (m, p),
@@ -51,6 +58,13 @@ enum cq_obj_kind {
     CQ_OBJ_HUBER_HINGE = 5
 };
 
+/* A CSR matrix (borrowed arrays; see "Layouts" above). */
+typedef struct cq_csr {
+    const int64_t *indptr;   /* m + 1 row starts */
+    const int64_t *indices;  /* nnz column indices, each in [0, p) */
+    const double *data;      /* nnz values */
+} cq_csr;
+
 typedef struct cq_obj {
     int kind;          /* enum cq_obj_kind */
     const double *X;   /* m x p, row-major (Quadratic: A, p x p, symmetric) */
@@ -61,6 +75,7 @@ typedef struct cq_obj {
     double lam;        /* LeastSquares/Logistic: lam; Hinge: C; Huber hinge: C k; Lasso: mu; Quadratic: unused */
     double c;          /* Quadratic: constant c; Hinge: slope k; Lasso, Huber hinge: delta (Lasso: 0 = |x|) */
     int n_threads;     /* threads for a pass (>= 1) */
+    const cq_csr *csr; /* non-NULL: X is this m x p CSR matrix (LeastSquares/Logistic only); NULL: dense X */
 } cq_obj;
 
 /* Number of parameters: p + intercept. */

@@ -15,12 +15,62 @@ void cqb_obj_spec_release(spec *s)
 {
     Py_XDECREF(s->X);
     Py_XDECREF(s->y);
+    Py_XDECREF(s->indptr);
+    Py_XDECREF(s->indices);
+    Py_XDECREF(s->data);
     s->X = s->y = NULL;
+    s->indptr = s->indices = s->data = NULL;
+}
+
+/* X as a convq._spec.CSRSpec(indptr, indices, data, n_cols): int64 indptr and indices,
+ * float64 data. Checked in full here (O(m + nnz)), since the kernels index with them:
+ * indptr starts at 0, never decreases and ends at nnz; every column index is in [0, n_cols).
+ * Sets *m and *p; 0 on success, -1 with ValueError/TypeError naming X. */
+static int csr_arg(PyObject *xo, spec *s, npy_intp *m, npy_intp *p)
+{
+    static const char T[] = "CSRSpec";
+    long long ncols;
+    if (cqb_spec_int(xo, T, "n_cols", &ncols) < 0) return -1;
+    PyObject *f[3] = {cqb_spec_get(xo, "indptr"), cqb_spec_get(xo, "indices"), cqb_spec_get(xo, "data")};
+    if (f[0] && f[1] && f[2]) {
+        s->indptr = cqb_int64_array(f[0], "X.indptr", 1, 1);
+        if (s->indptr) s->indices = cqb_int64_array(f[1], "X.indices", 1, 1);
+        if (s->indices) s->data = cqb_double_array(f[2], "X.data", 1, 1);
+    }
+    for (int i = 0; i < 3; i++) Py_XDECREF(f[i]);
+    if (s->data == NULL) return -1;
+    npy_intp np1 = PyArray_DIM(s->indptr, 0), nnz = PyArray_DIM(s->indices, 0);
+    const int64_t *ip = (const int64_t *)PyArray_DATA(s->indptr), *ix = (const int64_t *)PyArray_DATA(s->indices);
+    if (ncols < 0 || np1 < 1 || PyArray_DIM(s->data, 0) != nnz || ip[0] != 0 || ip[np1 - 1] != nnz) {
+        PyErr_Format(PyExc_ValueError, "X (CSR): expected indptr of m + 1 entries from 0 to nnz, indices and data of "
+                     "nnz entries each and n_cols >= 0, got %zd indptr entries, %zd indices, %zd values, n_cols %lld",
+                     (Py_ssize_t)np1, (Py_ssize_t)nnz, (Py_ssize_t)PyArray_DIM(s->data, 0), ncols);
+        return -1;
+    }
+    for (npy_intp i = 0; i + 1 < np1; i++)
+        if (ip[i + 1] < ip[i]) {
+            PyErr_Format(PyExc_ValueError, "X (CSR): indptr must be non-decreasing, got %lld after %lld at row %zd",
+                         (long long)ip[i + 1], (long long)ip[i], (Py_ssize_t)i);
+            return -1;
+        }
+    for (npy_intp k = 0; k < nnz; k++)
+        if (ix[k] < 0 || ix[k] >= ncols) {
+            PyErr_Format(PyExc_ValueError, "X (CSR): column indices must be in [0, %lld), got %lld at position %zd",
+                         ncols, (long long)ix[k], (Py_ssize_t)k);
+            return -1;
+        }
+    s->csr.indptr = ip;
+    s->csr.indices = ix;
+    s->csr.data = (const double *)PyArray_DATA(s->data);
+    *m = np1 - 1;
+    *p = (npy_intp)ncols;
+    return 0;
 }
 
 int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
 {
     s->X = s->y = NULL;
+    s->indptr = s->indices = s->data = NULL;
     if (cqb_spec_check(spec_obj, "ObjectiveSpec", "an objective's spec") < 0) return -1;
     long long kind, icpt, threads;
     double lam, c;
@@ -38,9 +88,28 @@ int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
     if (threads < 0 || threads > 1024) threads = threads < 0 ? 0 : 1024;
     PyObject *xo = cqb_spec_get(spec_obj, "X");
     if (xo == NULL) return -1;
-    s->X = cqb_double_array(xo, "X", 2, 2);
-    Py_DECREF(xo);
-    if (s->X == NULL) return -1;
+    npy_intp m = 0, p = 0;
+    int is_csr = cqb_spec_check(xo, "CSRSpec", "X") == 0;
+    PyErr_Clear();
+    if (is_csr && kind != CQ_OBJ_LEASTSQ && kind != CQ_OBJ_LOGISTIC) {
+        PyErr_SetString(PyExc_TypeError, "X: a sparse (CSR) X is only implemented for LeastSquares and Logistic");
+        Py_DECREF(xo);
+        return -1;
+    }
+    if (is_csr) {
+        int bad = csr_arg(xo, s, &m, &p);
+        Py_DECREF(xo);
+        if (bad) {
+            cqb_obj_spec_release(s);
+            return -1;
+        }
+    } else {
+        s->X = cqb_double_array(xo, "X", 2, 2);
+        Py_DECREF(xo);
+        if (s->X == NULL) return -1;
+        m = PyArray_DIM(s->X, 0);
+        p = PyArray_DIM(s->X, 1);
+    }
     PyObject *yo = cqb_spec_get(spec_obj, "y");
     if (yo == NULL) {
         cqb_obj_spec_release(s);
@@ -52,7 +121,6 @@ int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
         cqb_obj_spec_release(s);
         return -1;
     }
-    npy_intp m = PyArray_DIM(s->X, 0), p = PyArray_DIM(s->X, 1);
     npy_intp ylen = PyArray_DIM(s->y, 0);
     if ((kind == CQ_OBJ_QUADRATIC && (m != p || ylen != p)) || (kind != CQ_OBJ_QUADRATIC && ylen != m)) {
         PyErr_Format(PyExc_ValueError, "objective data shapes do not match: X %zd x %zd, y %zd", (Py_ssize_t)m,
@@ -61,7 +129,8 @@ int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
         return -1;
     }
     s->o.kind = (int)kind;
-    s->o.X = (const double *)PyArray_DATA(s->X);
+    s->o.X = s->X ? (const double *)PyArray_DATA(s->X) : NULL;
+    s->o.csr = is_csr ? &s->csr : NULL;
     s->o.y = (const double *)PyArray_DATA(s->y);
     s->o.m = (size_t)m;
     s->o.p = (size_t)p;
@@ -206,19 +275,27 @@ fail:
     return NULL;
 }
 
+/* The arguments (spec, vector of dim entries) of _obj_matvec and _obj_hess_diag: 0 with
+ * *s parsed and *vec set, or -1 with an exception set and nothing held. */
+static int spec_and_vec(PyObject *args, spec *s, const char *name, PyArrayObject **vec)
+{
+    PyObject *so, *vo;
+    if (!PyArg_ParseTuple(args, "OO", &so, &vo) || cqb_obj_spec_parse(so, s) < 0) return -1;
+    *vec = cqb_vec_arg(vo, name, cq_obj_dim(&s->o));
+    if (*vec == NULL) {
+        cqb_obj_spec_release(s);
+        return -1;
+    }
+    return 0;
+}
+
 /* _obj_matvec(spec, d) -> X d (+ d0) */
 static PyObject *py_obj_matvec(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *so, *dobj;
-    if (!PyArg_ParseTuple(args, "OO", &so, &dobj)) return NULL;
     spec s;
-    if (cqb_obj_spec_parse(so, &s) < 0) return NULL;
-    PyArrayObject *d = cqb_vec_arg(dobj, "d", cq_obj_dim(&s.o));
-    if (d == NULL) {
-        cqb_obj_spec_release(&s);
-        return NULL;
-    }
+    PyArrayObject *d;
+    if (spec_and_vec(args, &s, "d", &d) < 0) return NULL;
     npy_intp dims[1] = {(npy_intp)cq_obj_zlen(&s.o)};
     PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
     if (out != NULL) {
@@ -226,6 +303,41 @@ static PyObject *py_obj_matvec(PyObject *self, PyObject *args)
         if (cqb_call(run_matvec, &a, NULL) < 0) Py_CLEAR(out);
     }
     Py_DECREF(d);
+    cqb_obj_spec_release(&s);
+    return (PyObject *)out;
+}
+
+typedef struct hess_diag_args {
+    const cq_obj *o;
+    const double *theta;
+    double *z, *out;
+} hess_diag_args;
+
+static int run_hess_diag(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+{
+    (void)bg;
+    hess_diag_args *a = (hess_diag_args *)va;
+    int st = cq_obj_matvec(a->o, a->theta, a->z, it);
+    return st != CQ_OK ? st : cq_obj_hess_diag(a->o, a->theta, a->z, a->out, err);
+}
+
+/* _obj_hess_diag(spec, theta) -> the diagonal of H(theta) (Newton-CG's preconditioner) */
+static PyObject *py_obj_hess_diag(PyObject *self, PyObject *args)
+{
+    (void)self;
+    spec s;
+    PyArrayObject *th, *out = NULL;
+    if (spec_and_vec(args, &s, "theta", &th) < 0) return NULL;
+    double *z = (double *)PyMem_RawMalloc((cq_obj_zlen(&s.o) + 1) * sizeof(double));
+    npy_intp dims[1] = {(npy_intp)cq_obj_dim(&s.o)};
+    if (z == NULL) PyErr_NoMemory();
+    if (z != NULL) out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    if (out != NULL) {
+        hess_diag_args a = {&s.o, (const double *)PyArray_DATA(th), z, (double *)PyArray_DATA(out)};
+        if (cqb_call(run_hess_diag, &a, NULL) < 0) Py_CLEAR(out);
+    }
+    PyMem_RawFree(z);
+    Py_DECREF(th);
     cqb_obj_spec_release(&s);
     return (PyObject *)out;
 }
@@ -250,5 +362,7 @@ PyMethodDef cqb_objectives_methods[] = {
      "_obj_value_grad(spec, theta, rows, want_grad) -> (f, grad|None): one fused pass."},
     {"_obj_hessp", py_obj_hessp, METH_VARARGS, "_obj_hessp(spec, theta, v, rows) -> H(theta) v."},
     {"_obj_matvec", py_obj_matvec, METH_VARARGS, "_obj_matvec(spec, d) -> X d (+ d0)."},
+    {"_obj_hess_diag", py_obj_hess_diag, METH_VARARGS,
+     "_obj_hess_diag(spec, theta) -> diag H(theta) (the Newton-CG preconditioner)."},
     {NULL, NULL, 0, NULL},
 };

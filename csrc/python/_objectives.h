@@ -7,9 +7,13 @@
 #include "bind.h"
 #include "optimize/cq_objectives.h"
 
+/* With a CSR X (a convq._spec.CSRSpec in the X field), o.csr points at csr and the three
+ * arrays are held here; X is then NULL. */
 typedef struct cqb_obj_spec {
     cq_obj o;
     PyArrayObject *X, *y;
+    PyArrayObject *indptr, *indices, *data;
+    cq_csr csr;
 } cqb_obj_spec;
 
 /* 0 on success (release with cqb_obj_spec_release), -1 with an exception set. */
