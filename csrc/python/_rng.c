@@ -19,11 +19,8 @@ typedef struct draw_args {
 } draw_args;
 
 /* n draws of one law into `out`, in the order numpy.random.Generator draws them. */
-static int run_draw(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_draw, draw_args)
 {
-    (void)it;
-    (void)err;
-    draw_args *a = (draw_args *)args;
     double *o = (double *)a->out;
     switch (a->kind) {
     case DRAW_UNIFORM: cq_rng_uniform_fill(bg, a->n, o); break;
@@ -95,10 +92,8 @@ static int fill_stream(void *ctx, size_t task, int thread)
     return CQ_OK;
 }
 
-static int run_streams(void *args, bitgen_t **bgs, size_t n_streams, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER_STREAMS(run_streams, streams_args)
 {
-    (void)err;
-    streams_args *a = (streams_args *)args;
     a->bgs = bgs;
     return cq_parallel_for(n_streams, a->threads, fill_stream, a, it);
 }
