@@ -362,17 +362,8 @@ done:
     return result;
 }
 
-static PyObject *py_q_encode(PyObject *self, PyObject *args)
-{
-    (void)self;
-    return code_call(args, 1);
-}
-
-static PyObject *py_q_quantize(PyObject *self, PyObject *args)
-{
-    (void)self;
-    return code_call(args, 0);
-}
+CQB_VARIANT(py_q_encode, code_call, 1)
+CQB_VARIANT(py_q_quantize, code_call, 0)
 
 /* ---- batch: one stream per row, deterministic for any thread count ------------------ */
 
@@ -575,17 +566,8 @@ static PyObject *decode_call(PyObject *args, int many)
     return (PyObject *)out;
 }
 
-static PyObject *py_q_decode(PyObject *self, PyObject *args)
-{
-    (void)self;
-    return decode_call(args, 0);
-}
-
-static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
-{
-    (void)self;
-    return decode_call(args, 1);
-}
+CQB_VARIANT(py_q_decode, decode_call, 0)
+CQB_VARIANT(py_q_decode_many, decode_call, 1)
 
 typedef struct fwht_args {
     double *x;

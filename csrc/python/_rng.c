@@ -61,9 +61,9 @@ static PyObject *draw(PyObject *args, int kind)
     return draw_into(gen, &a, n, NPY_DOUBLE);
 }
 
-static PyObject *py_rng_uniform(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_UNIFORM); }
-static PyObject *py_rng_normal(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_NORMAL); }
-static PyObject *py_rng_exponential(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_EXPONENTIAL); }
+CQB_VARIANT(py_rng_uniform, draw, DRAW_UNIFORM)
+CQB_VARIANT(py_rng_normal, draw, DRAW_NORMAL)
+CQB_VARIANT(py_rng_exponential, draw, DRAW_EXPONENTIAL)
 
 static PyObject *py_rng_bounded(PyObject *self, PyObject *args)
 {

@@ -110,6 +110,17 @@ typedef int (*cqb_kernel_streams)(void *args, bitgen_t **bgs, size_t n_streams, 
     static int name##_typed(type *a, CQB_MAYBE_UNUSED bitgen_t **bgs, CQB_MAYBE_UNUSED size_t n_streams, \
                             CQB_MAYBE_UNUSED cq_interrupt *it, CQB_MAYBE_UNUSED cq_errinfo *err)
 
+/* CQB_VARIANT(py_x, impl, v) defines the METH_VARARGS entry point
+ *     static PyObject *py_x(PyObject *self, PyObject *args)
+ * that returns impl(args, v): several entry points served by one implementation that
+ * a small integer (a flag, a kind) tells apart. */
+#define CQB_VARIANT(name, impl, v)                                                                       \
+    static PyObject *name(PyObject *self, PyObject *args)                                                \
+    {                                                                                                    \
+        (void)self;                                                                                      \
+        return impl(args, v);                                                                            \
+    }
+
 /* Run `fn(args, bitgen of gen, ...)`: `gen` is a numpy Generator, a BitGenerator, or NULL
  * (no randomness). Acquires its lock, releases the GIL interruptibly, runs, re-takes
  * the GIL, releases the lock and maps a failing status to an exception (cqb_raise).
