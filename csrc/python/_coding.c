@@ -28,17 +28,8 @@ CQB_RUNNER(run_fields_put, fields_args)
 /* The fields must use exactly nbits bits, with zero padding after them. */
 CQB_RUNNER(run_fields_get, fields_args)
 {
-    cq_bitreader *br = a->br;
-    for (size_t i = 0; i < a->n; i++) a->out[i] = cq_br_get(br, (unsigned)a->wid[i]);
-    if (br->truncated)
-        return cq_fail(err, CQ_EDECODE, "message truncated: fields need more than its %llu bits",
-                       (unsigned long long)a->nbits);
-    if (br->pos != a->nbits)
-        return cq_fail(err, CQ_EDECODE, "message has %llu bits, fields use %llu", (unsigned long long)a->nbits,
-                       (unsigned long long)br->pos);
-    if (!cq_br_padding_ok(br))
-        return cq_fail(err, CQ_EDECODE, "non-zero padding bits after bit %llu", (unsigned long long)a->nbits);
-    return CQ_OK;
+    for (size_t i = 0; i < a->n; i++) a->out[i] = cq_br_get(a->br, (unsigned)a->wid[i]);
+    return cq_br_check_end(a->br, err);
 }
 
 /* _bits_write(values, widths) -> (bytes, nbits): LSB-first fields. */
