@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/cq_common.h"
+
 typedef struct cq_bitwriter {
     uint64_t acc;     /* pending bits, bit 0 = next bit to store */
     unsigned nacc;    /* number of pending bits, < 32 between calls */
@@ -138,6 +140,21 @@ static inline int cq_br_padding_ok(const cq_bitreader *r)
     if (used == 0) return 1;
     uint8_t last = r->buf[(r->nbits >> 3)];
     return (last >> used) == 0;
+}
+
+/* The checks every decoder makes once a message is read: CQ_EDECODE (with the reason in
+ * err) if the reader ran past nbits, left bits unread, or found non-zero padding;
+ * CQ_OK otherwise. */
+static inline int cq_br_check_end(const cq_bitreader *r, cq_errinfo *err)
+{
+    if (r->truncated) return cq_fail(err, CQ_EDECODE, "message truncated: fields need more than its %llu bits",
+                                     (unsigned long long)r->nbits);
+    if (r->pos != r->nbits)
+        return cq_fail(err, CQ_EDECODE, "message has %llu bits, fields use %llu", (unsigned long long)r->nbits,
+                       (unsigned long long)r->pos);
+    if (!cq_br_padding_ok(r))
+        return cq_fail(err, CQ_EDECODE, "non-zero padding bits after bit %llu", (unsigned long long)r->nbits);
+    return CQ_OK;
 }
 
 #endif /* CQ_BITIO_H */

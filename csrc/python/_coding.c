@@ -19,33 +19,17 @@ typedef struct fields_args {
     int64_t *out;        /* get */
 } fields_args;
 
-static int run_fields_put(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_fields_put, fields_args)
 {
-    (void)bg;
-    (void)it;
-    (void)err;
-    fields_args *a = (fields_args *)args;
     for (size_t i = 0; i < a->n; i++) cq_bw_put(a->bw, (uint64_t)a->vals[i], (unsigned)a->wid[i]);
     return cq_bw_finish(a->bw) == a->nbits ? CQ_OK : CQ_EOVERFLOW;
 }
 
 /* The fields must use exactly nbits bits, with zero padding after them. */
-static int run_fields_get(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_fields_get, fields_args)
 {
-    (void)bg;
-    (void)it;
-    fields_args *a = (fields_args *)args;
-    cq_bitreader *br = a->br;
-    for (size_t i = 0; i < a->n; i++) a->out[i] = cq_br_get(br, (unsigned)a->wid[i]);
-    if (br->truncated)
-        return cq_fail(err, CQ_EDECODE, "message truncated: fields need more than its %llu bits",
-                       (unsigned long long)a->nbits);
-    if (br->pos != a->nbits)
-        return cq_fail(err, CQ_EDECODE, "message has %llu bits, fields use %llu", (unsigned long long)a->nbits,
-                       (unsigned long long)br->pos);
-    if (!cq_br_padding_ok(br))
-        return cq_fail(err, CQ_EDECODE, "non-zero padding bits after bit %llu", (unsigned long long)a->nbits);
-    return CQ_OK;
+    for (size_t i = 0; i < a->n; i++) a->out[i] = cq_br_get(a->br, (unsigned)a->wid[i]);
+    return cq_br_check_end(a->br, err);
 }
 
 /* _bits_write(values, widths) -> (bytes, nbits): LSB-first fields. */
@@ -169,11 +153,8 @@ typedef struct fwrc_enc_args {
     cq_bitwriter *bw;
 } fwrc_enc_args;
 
-static int run_fwrc_encode(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_fwrc_encode, fwrc_enc_args)
 {
-    (void)bg;
-    (void)it;
-    fwrc_enc_args *a = (fwrc_enc_args *)args;
     int st = cq_fwrc_encode(a->string, a->n, a->k, a->bw, err);
     if (st == CQ_OK && cq_bw_finish(a->bw) != a->field) st = CQ_EOVERFLOW;
     return st;
@@ -217,11 +198,8 @@ typedef struct fwrc_dec_args {
     uint8_t *out;
 } fwrc_dec_args;
 
-static int run_fwrc_decode(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_fwrc_decode, fwrc_dec_args)
 {
-    (void)bg;
-    (void)it;
-    fwrc_dec_args *a = (fwrc_dec_args *)args;
     int st = cq_fwrc_decode(a->br, a->n, a->k, a->out, err);
     if (st == CQ_OK && !cq_br_padding_ok(a->br))
         st = cq_fail(err, CQ_EDECODE, "non-zero padding bits after the %llu-bit field", (unsigned long long)a->field);
@@ -273,12 +251,8 @@ typedef struct bench_args {
     double sum;
 } bench_args;
 
-static int run_bench_read(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_bench_read, bench_args)
 {
-    (void)bg;
-    (void)it;
-    (void)err;
-    bench_args *a = (bench_args *)args;
     a->sum = cq_bench_read_sum_threads(a->x, a->n, a->threads);
     return CQ_OK;
 }

@@ -57,11 +57,8 @@ static PyArrayObject *check_matrix(PyObject *o, const char *name, size_t cols, n
 
 typedef struct { const cq_mlp *net; double *theta; } init_args;
 
-static int run_init(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_init, init_args)
 {
-    (void)it;
-    (void)err;
-    init_args *a = (init_args *)p;
     cq_mlp_init(a->net, a->theta, bg);
     return CQ_OK;
 }
@@ -84,12 +81,8 @@ static PyObject *py_mlp_init(PyObject *self, PyObject *args)
 
 typedef struct { const cq_mlp *net; const double *theta, *X; size_t m; double *out, *work; } forward_args;
 
-static int run_forward(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_forward, forward_args)
 {
-    (void)bg;
-    (void)it;
-    (void)err;
-    forward_args *a = (forward_args *)p;
     cq_mlp_forward(a->net, a->theta, a->X, a->m, a->out, a->work);
     return CQ_OK;
 }
@@ -134,12 +127,8 @@ typedef struct {
     double *grad, *work, J;
 } cost_grad_args;
 
-static int run_cost_grad(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_cost_grad, cost_grad_args)
 {
-    (void)bg;
-    (void)it;
-    (void)err;
-    cost_grad_args *a = (cost_grad_args *)p;
     a->J = cq_mlp_cost_grad(a->net, a->theta, a->X, a->Y, a->rows, a->nb, a->lam, a->m, a->grad, a->work);
     return CQ_OK;
 }
@@ -203,9 +192,8 @@ typedef struct {
     int running, threads;
 } train_args;
 
-static int run_train(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_train, train_args)
 {
-    train_args *a = (train_args *)p;
     return cq_mlp_train(a->net, a->theta, a->X, a->Y, a->m, a->lam, a->lr, a->batch, a->epochs, NULL, bg, a->costs,
                         &a->bits, a->running, a->threads, it, err);
 }

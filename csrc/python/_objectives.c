@@ -172,10 +172,8 @@ typedef struct value_grad_args {
     double *g;            /* NULL: value only */
 } value_grad_args;
 
-static int run_value_grad(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_value_grad, value_grad_args)
 {
-    (void)bg;
-    value_grad_args *a = (value_grad_args *)va;
     return cq_obj_value_grad(a->o, a->rows, a->n_rows, a->theta, &a->f, a->g, NULL, it, err);
 }
 
@@ -187,10 +185,8 @@ typedef struct hessp_args {
     double *out;
 } hessp_args;
 
-static int run_hessp(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_hessp, hessp_args)
 {
-    (void)bg;
-    hessp_args *a = (hessp_args *)va;
     return cq_obj_hessp(a->o, a->rows, a->n_rows, a->theta, a->v, a->out, it, err);
 }
 
@@ -200,11 +196,8 @@ typedef struct matvec_args {
     double *out;
 } matvec_args;
 
-static int run_matvec(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_matvec, matvec_args)
 {
-    (void)bg;
-    (void)err;
-    matvec_args *a = (matvec_args *)va;
     return cq_obj_matvec(a->o, a->d, a->out, it);
 }
 

@@ -39,10 +39,8 @@ typedef struct minimize_args {
     cq_opt_result res;
 } minimize_args;
 
-static int run_minimize(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_minimize, minimize_args)
 {
-    (void)bg;
-    minimize_args *a = (minimize_args *)va;
     return cq_optimize(a->o, a->p, a->x, a->trace, a->callback ? py_callback : NULL, a->callback, &a->res, it,
                        err);
 }
@@ -153,10 +151,8 @@ typedef struct {
     cq_lasso_cd_info info;
 } lasso_cd_args;
 
-static int run_lasso_cd(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_lasso_cd, lasso_cd_args)
 {
-    (void)bg;
-    lasso_cd_args *a = (lasso_cd_args *)p;
     if (a->AT == NULL)
         return cq_lasso_cd_csc(a->indptr, a->indices, a->data, a->b, a->m, a->n, &a->o, a->x, a->work, a->iwork,
                                &a->info, it, err);
@@ -264,9 +260,8 @@ typedef struct {
     cq_svm_dcd_info info;
 } svm_dcd_args;
 
-static int run_svm_dcd(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_svm_dcd, svm_dcd_args)
 {
-    svm_dcd_args *a = (svm_dcd_args *)p;
     return cq_svm_dcd(a->X, a->s, a->m, a->n, &a->o, a->alpha, a->w, a->qii, a->perm, bg, &a->info, it, err);
 }
 

@@ -269,17 +269,13 @@ typedef struct code_args {
     double *out;          /* quantize: y_hat */
 } code_args;
 
-static int run_encode(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_encode, code_args)
 {
-    (void)it;
-    code_args *a = (code_args *)va;
     return cq_q_encode_par(a->P, a->y, bg, a->work, a->payload, err);
 }
 
-static int run_quantize(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_quantize, code_args)
 {
-    (void)it;
-    code_args *a = (code_args *)va;
     return cq_q_quantize_par(a->P, a->y, bg, a->work, a->out, err);
 }
 
@@ -291,11 +287,8 @@ typedef struct decode_args {
     double *out;
 } decode_args;
 
-static int run_decode(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_decode, decode_args)
 {
-    (void)bg;
-    (void)it;
-    decode_args *a = (decode_args *)va;
     return cq_q_decode_par(a->P, a->payload, a->nbytes, a->work, a->out, err);
 }
 
@@ -369,42 +362,8 @@ done:
     return result;
 }
 
-static PyObject *py_q_encode(PyObject *self, PyObject *args)
-{
-    (void)self;
-    return code_call(args, 1);
-}
-
-static PyObject *py_q_quantize(PyObject *self, PyObject *args)
-{
-    (void)self;
-    return code_call(args, 0);
-}
-
-static PyObject *py_q_decode(PyObject *self, PyObject *args)
-{
-    (void)self;
-    Py_ssize_t d;
-    cq_qpar P;
-    PyArrayObject *p = parse_decode_args(args, "payload", 1, &P, &d);
-    if (p == NULL) return NULL;
-    npy_intp dims[1] = {d};
-    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    void *work = alloc_work(P.work);
-    if (out == NULL || work == NULL) {
-        free(work);
-        Py_XDECREF(out);
-        Py_DECREF(p);
-        return out == NULL ? NULL : PyErr_NoMemory();
-    }
-    decode_args a = {&P, (const uint8_t *)PyArray_DATA(p), (uint64_t)PyArray_DIM(p, 0), work,
-                     (double *)PyArray_DATA(out)};
-    int rc = cqb_call(run_decode, &a, NULL);
-    free(work);
-    Py_DECREF(p);
-    if (rc < 0) Py_CLEAR(out);
-    return (PyObject *)out;
-}
+CQB_VARIANT(py_q_encode, code_call, 1)
+CQB_VARIANT(py_q_quantize, code_call, 0)
 
 /* ---- batch: one stream per row, deterministic for any thread count ------------------ */
 
@@ -451,17 +410,15 @@ static int batch_task(void *ctx, size_t task, int thread)
 }
 
 /* The batch over its streams: the lowest failing task's message is the one reported. */
-static int run_batch(void *va, bitgen_t **bgs, size_t n_streams, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER_STREAMS(run_batch, batch_ctx)
 {
-    (void)n_streams;
-    batch_ctx *c = (batch_ctx *)va;
-    c->bgs = bgs;
-    int st = cq_parallel_for(c->n_tasks, c->n_threads, batch_task, c, it);
+    a->bgs = bgs;
+    int st = cq_parallel_for(a->n_tasks, a->n_threads, batch_task, a, it);
     if (st != CQ_OK) {
         int best = -1;
-        for (int t = 0; t < c->n_threads; t++)
-            if (c->err_task[t] != (size_t)-1 && (best < 0 || c->err_task[t] < c->err_task[best])) best = t;
-        if (best >= 0) *err = c->errs[best];
+        for (int t = 0; t < a->n_threads; t++)
+            if (a->err_task[t] != (size_t)-1 && (best < 0 || a->err_task[t] < a->err_task[best])) best = t;
+        if (best >= 0) *err = a->errs[best];
     }
     return st;
 }
@@ -555,10 +512,8 @@ typedef struct decode_many_args {
 } decode_many_args;
 
 /* Decode every row; a decoder's CQ_EDECODE is that row's status, any other failure stops. */
-static int run_decode_many(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_decode_many, decode_many_args)
 {
-    (void)bg;
-    decode_many_args *a = (decode_many_args *)va;
     for (npy_intp i = 0; i < a->m; i++) {
         if ((i & 1023) == 0 && cq_check_interrupt(it)) return CQ_EINTERRUPT;
         cq_errinfo e;
@@ -579,47 +534,48 @@ static int run_decode_many(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo 
     return CQ_OK;
 }
 
-/* _q_decode_many(spec, P (m, nbytes) uint8, d) -> uint8 status per row (0 = decoded). */
-static PyObject *py_q_decode_many(PyObject *self, PyObject *args)
+/* Decode one payload (-> the decoded vector: _q_decode(spec, payload, d)) or every row of
+ * a payload matrix (-> a uint8 status per row, 0 = decoded: _q_decode_many(spec, P (m,
+ * nbytes) uint8, d)), as `many` says. */
+static PyObject *decode_call(PyObject *args, int many)
 {
-    (void)self;
     Py_ssize_t d;
     cq_qpar P;
-    PyArrayObject *p = parse_decode_args(args, "payloads", 2, &P, &d);
+    PyArrayObject *p = parse_decode_args(args, many ? "payloads" : "payload", many ? 2 : 1, &P, &d);
     if (p == NULL) return NULL;
-    npy_intp m = PyArray_DIM(p, 0), nb = PyArray_DIM(p, 1);
-    npy_intp dims[1] = {m};
-    PyArrayObject *status = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_UINT8);
-    double *out = (double *)malloc(sizeof(double) * (size_t)d);
+    npy_intp dims[1] = {many ? PyArray_DIM(p, 0) : d};
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, many ? NPY_UINT8 : NPY_DOUBLE);
+    double *row = many ? (double *)malloc(sizeof(double) * (size_t)d) : NULL; /* one decoded row */
     void *work = alloc_work(P.work);
-    if (status == NULL || out == NULL || work == NULL) {
-        free(out);
-        free(work);
-        Py_XDECREF(status);
-        Py_DECREF(p);
-        return status == NULL ? NULL : PyErr_NoMemory();
+    int rc = -1;
+    if (out == NULL || (many && row == NULL) || work == NULL) {
+        if (out != NULL) PyErr_NoMemory();
+    } else if (many) {
+        decode_many_args a = {&P, (const uint8_t *)PyArray_DATA(p), PyArray_DIM(p, 0), PyArray_DIM(p, 1), d, work, row,
+                              (uint8_t *)PyArray_DATA(out)};
+        rc = cqb_call(run_decode_many, &a, NULL);
+    } else {
+        decode_args a = {&P, (const uint8_t *)PyArray_DATA(p), (uint64_t)PyArray_DIM(p, 0), work,
+                         (double *)PyArray_DATA(out)};
+        rc = cqb_call(run_decode, &a, NULL);
     }
-    decode_many_args a = {&P, (const uint8_t *)PyArray_DATA(p), m, nb, d, work, out,
-                          (uint8_t *)PyArray_DATA(status)};
-    int rc = cqb_call(run_decode_many, &a, NULL);
-    free(out);
+    free(row);
     free(work);
     Py_DECREF(p);
-    if (rc < 0) Py_CLEAR(status);
-    return (PyObject *)status;
+    if (rc < 0) Py_CLEAR(out);
+    return (PyObject *)out;
 }
+
+CQB_VARIANT(py_q_decode, decode_call, 0)
+CQB_VARIANT(py_q_decode_many, decode_call, 1)
 
 typedef struct fwht_args {
     double *x;
     size_t n;
 } fwht_args;
 
-static int run_fwht(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_fwht, fwht_args)
 {
-    (void)bg;
-    (void)it;
-    (void)err;
-    fwht_args *a = (fwht_args *)va;
     cq_hadamard_fwht(a->x, a->n);
     return CQ_OK;
 }

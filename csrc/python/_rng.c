@@ -19,11 +19,8 @@ typedef struct draw_args {
 } draw_args;
 
 /* n draws of one law into `out`, in the order numpy.random.Generator draws them. */
-static int run_draw(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_draw, draw_args)
 {
-    (void)it;
-    (void)err;
-    draw_args *a = (draw_args *)args;
     double *o = (double *)a->out;
     switch (a->kind) {
     case DRAW_UNIFORM: cq_rng_uniform_fill(bg, a->n, o); break;
@@ -64,9 +61,9 @@ static PyObject *draw(PyObject *args, int kind)
     return draw_into(gen, &a, n, NPY_DOUBLE);
 }
 
-static PyObject *py_rng_uniform(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_UNIFORM); }
-static PyObject *py_rng_normal(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_NORMAL); }
-static PyObject *py_rng_exponential(PyObject *self, PyObject *args) { (void)self; return draw(args, DRAW_EXPONENTIAL); }
+CQB_VARIANT(py_rng_uniform, draw, DRAW_UNIFORM)
+CQB_VARIANT(py_rng_normal, draw, DRAW_NORMAL)
+CQB_VARIANT(py_rng_exponential, draw, DRAW_EXPONENTIAL)
 
 static PyObject *py_rng_bounded(PyObject *self, PyObject *args)
 {
@@ -95,10 +92,8 @@ static int fill_stream(void *ctx, size_t task, int thread)
     return CQ_OK;
 }
 
-static int run_streams(void *args, bitgen_t **bgs, size_t n_streams, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER_STREAMS(run_streams, streams_args)
 {
-    (void)err;
-    streams_args *a = (streams_args *)args;
     a->bgs = bgs;
     return cq_parallel_for(n_streams, a->threads, fill_stream, a, it);
 }

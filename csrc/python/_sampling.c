@@ -242,10 +242,9 @@ typedef struct {
     int64_t *nacc, *nprop;
 } run_args;
 
-static int run_walk(void *p, bitgen_t **streams, size_t n_streams, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER_STREAMS(run_walk, run_args)
 {
-    run_args *a = (run_args *)p;
-    return cq_smp_run(a->body, a->dens, a->walk, n_streams, a->x0, a->k0, streams, a->threads, a->samples,
+    return cq_smp_run(a->body, a->dens, a->walk, n_streams, a->x0, a->k0, bgs, a->threads, a->samples,
                       a->indices, a->times, a->nacc, a->nprop, it, err);
 }
 
@@ -335,11 +334,8 @@ typedef struct {
     uint8_t *in_grid;
 } moves_args;
 
-static int run_moves(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_moves, moves_args)
 {
-    (void)bg;
-    (void)it;
-    moves_args *a = (moves_args *)p;
     return cq_smp_grid_moves(a->body, a->dens, a->delta, a->off, a->rows, a->k, a->out, a->in_grid, err);
 }
 
@@ -391,11 +387,8 @@ typedef struct {
     double *out;
 } logf_args;
 
-static int run_logf(void *p, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_logf, logf_args)
 {
-    (void)bg;
-    (void)it;
-    logf_args *a = (logf_args *)p;
     return cq_smp_logf(a->dens, a->rows, a->x, a->out, err);
 }
 

@@ -61,12 +61,8 @@ typedef struct project_args {
     double *work;
 } project_args;
 
-static int run_project(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_project, project_args)
 {
-    (void)bg;
-    (void)it;
-    (void)err;
-    project_args *a = (project_args *)va;
     cq_project(a->dom, a->x, a->d, a->work);
     return CQ_OK;
 }
@@ -116,11 +112,8 @@ typedef struct mirror_args {
     double *work;
 } mirror_args;
 
-static int run_mirror(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_mirror, mirror_args)
 {
-    (void)bg;
-    (void)it;
-    mirror_args *a = (mirror_args *)va;
     return cq_mirror_step(a->x, a->g, a->d, a->r, a->eta, a->dom, a->work, err);
 }
 
@@ -308,9 +301,8 @@ typedef struct draw_args {
     double *out;
 } draw_args;
 
-static int run_draw(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_draw, draw_args)
 {
-    draw_args *a = (draw_args *)va;
     int st = CQ_OK;
     for (size_t t = 0; t < a->n && st == CQ_OK; t++) {
         if ((t & 1023) == 1023 && cq_check_interrupt(it)) return CQ_EINTERRUPT;
@@ -390,9 +382,8 @@ typedef struct sgd_args {
     uint64_t *bits;
 } sgd_args;
 
-static int run_sgd(void *va, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
+CQB_RUNNER(run_sgd, sgd_args)
 {
-    sgd_args *a = (sgd_args *)va;
     return cq_sgd_run(a->P, a->oracle, a->quant, bg, a->x, a->xbar, a->snaps, a->bits, a->work, it, err);
 }
 

@@ -13,9 +13,9 @@
  * Every entry point runs its kernel through cqb_call() / cqb_call_streams(): the one
  * place that acquires the BitGenerator(s) and their locks, releases the GIL with a
  * working Ctrl-C, runs the kernel and maps its status to an exception. An entry point
- * only converts its arguments into a small struct and writes a trampoline
- *     static int run_x(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)
- * (numpy.random's _common.pyx `cont` / `double_fill` are the model).
+ * only converts its arguments into a small struct and defines its kernel with
+ * CQB_RUNNER(run_x, x_args) { ... } (below; numpy.random's _common.pyx `cont` /
+ * `double_fill` are the model).
  */
 #ifndef CQ_BIND_H
 #define CQ_BIND_H
@@ -72,6 +72,54 @@ typedef int (*cqb_kernel)(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo
 /* A kernel over many streams (one BitGenerator per task): `bgs[i]` for i < n_streams. */
 typedef int (*cqb_kernel_streams)(void *args, bitgen_t **bgs, size_t n_streams, cq_interrupt *it,
                                   cq_errinfo *err);
+
+/* CQB_RUNNER(run_x, x_args) { ...body... } defines the cqb_kernel `run_x` from a typed body:
+ * the body sees `x_args *a` (the entry point's struct) and the parameters `bg`, `it` and
+ * `err` of cqb_kernel, each of which it may leave unused. It is declarations only: it
+ * expands to a typed prototype, the void* trampoline `run_x` that casts and forwards, and
+ * the head of the typed definition, whose body follows in braces:
+ *     CQB_RUNNER(run_fwht, fwht_args)
+ *     {
+ *         cq_hadamard_fwht(a->x, a->n);
+ *         return CQ_OK;
+ *     }
+ * CQB_RUNNER_STREAMS is the same for cqb_kernel_streams (parameters `bgs`, `n_streams`,
+ * `it`, `err`). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CQB_MAYBE_UNUSED __attribute__((unused))
+#else
+#define CQB_MAYBE_UNUSED
+#endif
+
+#define CQB_RUNNER(name, type)                                                                           \
+    static int name##_typed(type *a, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err);                   \
+    static int name(void *args, bitgen_t *bg, cq_interrupt *it, cq_errinfo *err)                         \
+    {                                                                                                    \
+        return name##_typed((type *)args, bg, it, err);                                                  \
+    }                                                                                                    \
+    static int name##_typed(type *a, CQB_MAYBE_UNUSED bitgen_t *bg, CQB_MAYBE_UNUSED cq_interrupt *it,   \
+                            CQB_MAYBE_UNUSED cq_errinfo *err)
+
+#define CQB_RUNNER_STREAMS(name, type)                                                                   \
+    static int name##_typed(type *a, bitgen_t **bgs, size_t n_streams, cq_interrupt *it,                 \
+                            cq_errinfo *err);                                                            \
+    static int name(void *args, bitgen_t **bgs, size_t n_streams, cq_interrupt *it, cq_errinfo *err)     \
+    {                                                                                                    \
+        return name##_typed((type *)args, bgs, n_streams, it, err);                                      \
+    }                                                                                                    \
+    static int name##_typed(type *a, CQB_MAYBE_UNUSED bitgen_t **bgs, CQB_MAYBE_UNUSED size_t n_streams, \
+                            CQB_MAYBE_UNUSED cq_interrupt *it, CQB_MAYBE_UNUSED cq_errinfo *err)
+
+/* CQB_VARIANT(py_x, impl, v) defines the METH_VARARGS entry point
+ *     static PyObject *py_x(PyObject *self, PyObject *args)
+ * that returns impl(args, v): several entry points served by one implementation that
+ * a small integer (a flag, a kind) tells apart. */
+#define CQB_VARIANT(name, impl, v)                                                                       \
+    static PyObject *name(PyObject *self, PyObject *args)                                                \
+    {                                                                                                    \
+        (void)self;                                                                                      \
+        return impl(args, v);                                                                            \
+    }
 
 /* Run `fn(args, bitgen of gen, ...)`: `gen` is a numpy Generator, a BitGenerator, or NULL
  * (no randomness). Acquires its lock, releases the GIL interruptibly, runs, re-takes

@@ -31,14 +31,7 @@ int cq_q_fail_changed(const char *who, cq_errinfo *err)
 
 int cq_q_check_end(const cq_bitreader *r, cq_errinfo *err)
 {
-    if (r->truncated) return cq_fail(err, CQ_EDECODE, "message truncated: fields need more than its %llu bits",
-                                     (unsigned long long)r->nbits);
-    if (r->pos != r->nbits)
-        return cq_fail(err, CQ_EDECODE, "message has %llu bits, fields use %llu", (unsigned long long)r->nbits,
-                       (unsigned long long)r->pos);
-    if (!cq_br_padding_ok(r))
-        return cq_fail(err, CQ_EDECODE, "non-zero padding bits after bit %llu", (unsigned long long)r->nbits);
-    return CQ_OK;
+    return cq_br_check_end(r, err);
 }
 
 int cq_q_check_B(double B, cq_errinfo *err)

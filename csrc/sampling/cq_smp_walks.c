@@ -93,6 +93,15 @@ typedef struct run_ctx {
     cq_errinfo *errs; /* one per chain */
 } run_ctx;
 
+/* One chain's own handles, set up once by run_task for either walk: its stream, its error
+ * record, and the density's and the body's running states over its memory. */
+typedef struct chain {
+    bitgen_t *g;
+    cq_errinfo *err;
+    dstate ds;
+    bstate bs;
+} chain;
+
 /* Steps between interrupt polls, minus one (a power-of-two mask): about 2^22 units of
  * work per poll (a few milliseconds), at most CQ_SMP_RESYNC steps. */
 static size_t poll_mask(size_t work_per_step)
@@ -107,28 +116,24 @@ static inline int poll(cq_interrupt *it, int thread)
     return thread == 0 ? cq_check_interrupt(it) : cq_interrupted(it);
 }
 
-static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm)
+static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm, chain *cs)
 {
     const cq_smp_body *b = c->body;
     const cq_smp_density *d = c->dens;
     const cq_smp_walk *w = c->walk;
-    cq_errinfo *err = &c->errs[ch];
-    bitgen_t *g = c->streams[ch];
     size_t n = b->n;
     double delta = w->delta;
     const double *off = w->offset;
     double *x = cm->x;
     int64_t *k = cm->k;
-    dstate ds = {cm->g, 0.0, cm->z};
-    bstate bs = {cm->bq, cm->s, cm->sy};
     for (size_t i = 0; i < n; i++) {
         k[i] = c->k0[ch * n + i];
         x[i] = off[i] + (double)k[i] * delta;
     }
-    if (!grid_contains(b, x, delta, &bs))
-        return cq_fail(err, CQ_EDOMAIN, "chain %zu: the start cube does not meet the body", ch);
-    double lf = dens_full(d, x, &ds, NULL, NULL);
-    if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density at the start is %g", ch, lf);
+    if (!grid_contains(b, x, delta, &cs->bs))
+        return cq_fail(cs->err, CQ_EDOMAIN, "chain %zu: the start cube does not meet the body", ch);
+    double lf = dens_full(d, x, &cs->ds, NULL, NULL);
+    if (!isfinite(lf)) return cq_fail(cs->err, CQ_ENONFINITE, "chain %zu: log-density at the start is %g", ch, lf);
     uint32_t two_n = (uint32_t)(2 * n);
     uint32_t thresh = (uint32_t)(-two_n) % two_n; /* Lemire's rejection threshold 2^32 mod 2n */
     int64_t acc = 0, prop = 0;
@@ -140,23 +145,24 @@ static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm)
     for (size_t step = 0; step < total; step++) {
         if ((step & pmask) == pmask && poll(c->it, thread)) return CQ_EINTERRUPT;
         if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
-            grid_contains(b, x, delta, &bs);
-            lf = dens_full(d, x, &ds, NULL, NULL);
-            if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);
+            grid_contains(b, x, delta, &cs->bs);
+            lf = dens_full(d, x, &cs->ds, NULL, NULL);
+            if (!isfinite(lf)) return cq_fail(cs->err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);
         }
-        if (ct) t += cq_rng_exponential(g);
+        if (ct) t += cq_rng_exponential(cs->g);
         int coin;
         uint32_t ubits;
-        uint32_t r = draw_move(g, two_n, thresh, &coin, &ubits);
+        uint32_t r = draw_move(cs->g, two_n, thresh, &coin, &ubits);
         if (!(lazy && coin)) {
             size_t j = r >> 1;
             int64_t sgn = (r & 1u) ? 1 : -1;
             double h = (double)sgn * delta;
             double yj = off[j] + (double)(k[j] + sgn) * delta;
             prop++;
-            if (grid_axis_ok(b, &bs, x, j, yj, h, delta) && accept_bits(g, dens_axis_delta(d, &ds, x, j, h), ubits)) {
-                body_axis_commit(b, &bs, x, j, yj, h, delta);
-                dens_axis_commit(d, &ds, x, j, h);
+            if (grid_axis_ok(b, &cs->bs, x, j, yj, h, delta) &&
+                accept_bits(cs->g, dens_axis_delta(d, &cs->ds, x, j, h), ubits)) {
+                body_axis_commit(b, &cs->bs, x, j, yj, h, delta);
+                dens_axis_commit(d, &cs->ds, x, j, h);
                 x[j] = yj;
                 k[j] += sgn;
                 acc++;
@@ -191,22 +197,18 @@ static void random_direction(bitgen_t *g, size_t n, double *d)
     for (size_t i = 0; i < n; i++) d[i] *= nrm;
 }
 
-static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
+static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chain *cs)
 {
     const cq_smp_body *b = c->body;
     const cq_smp_density *d = c->dens;
     const cq_smp_walk *w = c->walk;
-    cq_errinfo *err = &c->errs[ch];
-    bitgen_t *g = c->streams[ch];
     size_t n = b->n;
     double *x = cm->x, *y = cm->y;
-    dstate ds = {cm->g, 0.0, cm->z};
-    bstate bs = {cm->bq, cm->s, cm->sy};
     memcpy(x, c->x0 + ch * n, sizeof(double) * n);
-    if (!body_contains(b, x)) return cq_fail(err, CQ_EDOMAIN, "chain %zu: the start point is not in the body", ch);
-    body_init(b, x, 0.0, &bs);
-    double lf = dens_full(d, x, &ds, NULL, NULL);
-    if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density at the start is %g", ch, lf);
+    if (!body_contains(b, x)) return cq_fail(cs->err, CQ_EDOMAIN, "chain %zu: the start point is not in the body", ch);
+    body_init(b, x, 0.0, &cs->bs);
+    double lf = dens_full(d, x, &cs->ds, NULL, NULL);
+    if (!isfinite(lf)) return cq_fail(cs->err, CQ_ENONFINITE, "chain %zu: log-density at the start is %g", ch, lf);
     int64_t acc = 0, prop = 0;
     double t = 0.0;
     size_t total = w->burn_in + w->n_steps, kept = 0;
@@ -218,29 +220,29 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
     for (size_t step = 0; step < total; step++) {
         if ((step & pmask) == pmask && poll(c->it, thread)) return CQ_EINTERRUPT;
         if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
-            body_init(b, x, 0.0, &bs);
-            lf = dens_full(d, x, &ds, NULL, NULL);
-            if (!isfinite(lf)) return cq_fail(err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);
+            body_init(b, x, 0.0, &cs->bs);
+            lf = dens_full(d, x, &cs->ds, NULL, NULL);
+            if (!isfinite(lf)) return cq_fail(cs->err, CQ_ENONFINITE, "chain %zu: log-density became %g", ch, lf);
         }
-        if (w->continuous_time) t += cq_rng_exponential(g);
+        if (w->continuous_time) t += cq_rng_exponential(cs->g);
         prop++;
         if (w->method == CQ_WALK_HAR_COORD) {
-            size_t j = (size_t)cq_rng_bounded(g, n);
+            size_t j = (size_t)cq_rng_bounded(cs->g, n);
             double tlo, thi;
-            chord(b, x, NULL, (long)j, NULL, &bs, &tlo, &thi);
+            chord(b, x, NULL, (long)j, NULL, &cs->bs, &tlo, &thi);
             if (thi > tlo && isfinite(tlo) && isfinite(thi)) {
-                double h = tlo + (thi - tlo) * cq_rng_uniform(g);
-                double dl = dens_axis_delta(d, &ds, x, j, h);
-                if (cq_accept(g, dl)) {
+                double h = tlo + (thi - tlo) * cq_rng_uniform(cs->g);
+                double dl = dens_axis_delta(d, &cs->ds, x, j, h);
+                if (cq_accept(cs->g, dl)) {
                     for (size_t q = 0; q < b->n_balls; q++) {
                         double cj = b->centers[q * n + j];
-                        bs.bq[q] += (x[j] + h - cj) * (x[j] + h - cj) - (x[j] - cj) * (x[j] - cj);
+                        cs->bs.bq[q] += (x[j] + h - cj) * (x[j] + h - cj) - (x[j] - cj) * (x[j] - cj);
                     }
                     if (b->m) {
                         const double *col = b->AT + j * b->m;
-                        for (size_t kk = 0; kk < b->m; kk++) bs.s[kk] -= h * col[kk];
+                        for (size_t kk = 0; kk < b->m; kk++) cs->bs.s[kk] -= h * col[kk];
                     }
-                    dens_axis_commit(d, &ds, x, j, h);
+                    dens_axis_commit(d, &cs->ds, x, j, h);
                     x[j] += h;
                     acc++;
                 }
@@ -248,12 +250,12 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
         } else {
             int ok;
             if (w->method == CQ_WALK_BALL) {
-                random_direction(g, n, cm->d);
-                double rad = w->delta * pow(cq_rng_uniform_pos(g), inv_n);
+                random_direction(cs->g, n, cm->d);
+                double rad = w->delta * pow(cq_rng_uniform_pos(cs->g), inv_n);
                 for (size_t i = 0; i < n; i++) y[i] = x[i] + rad * cm->d[i];
                 ok = body_contains(b, y);
             } else {
-                random_direction(g, n, cm->d);
+                random_direction(cs->g, n, cm->d);
                 for (size_t kk = 0; kk < b->m; kk++) {
                     const double *row = b->A + kk * n;
                     double a = 0.0;
@@ -261,20 +263,20 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm)
                     cm->Ad[kk] = a;
                 }
                 double tlo, thi;
-                chord(b, x, cm->d, -1, cm->Ad, &bs, &tlo, &thi);
+                chord(b, x, cm->d, -1, cm->Ad, &cs->bs, &tlo, &thi);
                 ok = thi > tlo && isfinite(tlo) && isfinite(thi);
                 if (ok) {
-                    double h = tlo + (thi - tlo) * cq_rng_uniform(g);
+                    double h = tlo + (thi - tlo) * cq_rng_uniform(cs->g);
                     for (size_t i = 0; i < n; i++) y[i] = x[i] + h * cm->d[i];
                 }
             }
             if (ok) {
                 double ly = dens_full(d, y, NULL, cm->gy, cm->zy);
                 double dl = ly - lf;
-                if (cq_accept(g, dl)) {
+                if (cq_accept(cs->g, dl)) {
                     memcpy(x, y, sizeof(double) * n);
                     lf = ly;
-                    body_init(b, x, 0.0, &bs);
+                    body_init(b, x, 0.0, &cs->bs);
                     acc++;
                 }
             }
@@ -296,7 +298,9 @@ static int run_task(void *ctx, size_t task, int thread)
     run_ctx *c = (run_ctx *)ctx;
     chain_mem cm;
     if (chain_alloc(c->body, c->dens, &cm) != CQ_OK) return cq_fail(&c->errs[task], CQ_ENOMEM, "out of memory");
-    int st = c->walk->method == CQ_WALK_GRID ? run_grid(c, task, thread, &cm) : run_continuous(c, task, thread, &cm);
+    chain cs = {c->streams[task], &c->errs[task], {cm.g, 0.0, cm.z}, {cm.bq, cm.s, cm.sy}};
+    int st = c->walk->method == CQ_WALK_GRID ? run_grid(c, task, thread, &cm, &cs)
+                                             : run_continuous(c, task, thread, &cm, &cs);
     free(cm.block);
     return st;
 }
