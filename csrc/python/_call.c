@@ -284,6 +284,13 @@ int cqb_spec_int(PyObject *spec, const char *type_name, const char *field, long 
     return 0;
 }
 
+int cqb_add_int_constants(PyObject *m, const cqb_int_constant *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
+    return 0;
+}
+
 int cqb_threads(long n)
 {
     if (n > 0) return n > 1024 ? 1024 : (int)n;

@@ -255,16 +255,14 @@ static PyObject *py_mlp_n_params(PyObject *self, PyObject *args)
  * convq.models.mlp and its twin. Called from module.c. */
 int cqb_mlp_constants(PyObject *m)
 {
-    static const struct { const char *name; int value; } c[] = {
+    static const cqb_int_constant c[] = {
         {"MLP_ACT_SIGMOID", CQ_ACT_SIGMOID},
         {"MLP_ACT_TANH", CQ_ACT_TANH},
         {"MLP_ACT_RELU", CQ_ACT_RELU},
         {"MLP_ACT_LEAKY_RELU", CQ_ACT_LEAKY_RELU},
         {"MLP_MAX_LAYERS", CQ_MLP_MAX_LAYERS},
     };
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
-    return 0;
+    return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
 }
 
 PyMethodDef cqb_mlp_methods[] = {

@@ -337,7 +337,7 @@ static PyObject *py_obj_hess_diag(PyObject *self, PyObject *args)
 
 int cqb_objectives_constants(PyObject *m)
 {
-    static const struct { const char *name; int value; } c[] = {
+    static const cqb_int_constant c[] = {
         {"OBJ_QUADRATIC", CQ_OBJ_QUADRATIC},
         {"OBJ_LEASTSQ", CQ_OBJ_LEASTSQ},
         {"OBJ_LOGISTIC", CQ_OBJ_LOGISTIC},
@@ -345,9 +345,7 @@ int cqb_objectives_constants(PyObject *m)
         {"OBJ_LASSO", CQ_OBJ_LASSO},
         {"OBJ_HUBER_HINGE", CQ_OBJ_HUBER_HINGE},
     };
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
-    return 0;
+    return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
 }
 
 PyMethodDef cqb_objectives_methods[] = {

@@ -328,7 +328,7 @@ out:
  * kinds and result statuses. */
 int cqb_optimize_constants(PyObject *m)
 {
-    static const struct { const char *name; int value; } c[] = {
+    static const cqb_int_constant c[] = {
         {"OPT_GD", CQ_OPT_GD},
         {"OPT_BB", CQ_OPT_BB},
         {"OPT_NESTEROV", CQ_OPT_NESTEROV},
@@ -355,9 +355,7 @@ int cqb_optimize_constants(PyObject *m)
         {"SVM_HINGE", CQ_SVM_HINGE},
         {"SVM_SQUARED_HINGE", CQ_SVM_SQUARED_HINGE},
     };
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        if (PyModule_AddIntConstant(m, c[i].name, c[i].value) < 0) return -1;
-    return 0;
+    return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
 }
 
 PyMethodDef cqb_optimize_methods[] = {

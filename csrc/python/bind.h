@@ -146,6 +146,14 @@ int cqb_spec_double(PyObject *spec, const char *type_name, const char *field, do
 int cqb_spec_int(PyObject *spec, const char *type_name, const char *field, long long *out);
 PyObject *cqb_spec_get(PyObject *spec, const char *field);
 
+/* A table of C enum values exported to Python as module constants (the named values the
+ * Python layer reads instead of mirroring the enums by hand). */
+typedef struct cqb_int_constant {
+    const char *name;
+    int value;
+} cqb_int_constant;
+int cqb_add_int_constants(PyObject *m, const cqb_int_constant *c, size_t n);
+
 /* Number of threads: n <= 0 means "all cores". */
 int cqb_threads(long n);
 
