@@ -158,3 +158,18 @@ def test_newton_cg_refusals_and_function_objectives(data):
     f = ob.Function(lambda x: float(np.sum((x - 1) ** 4) + x @ x), lambda x: 4 * (x - 1) ** 3 + 2 * x, dim=3)
     r = minimize(f, np.zeros(3), method="newton-cg", tol=1e-8)
     assert r.success and np.linalg.norm(f.grad(r.x)) <= 1e-8
+
+
+def test_newton_stops_at_the_rounding_floor_instead_of_spinning_to_max_iter():
+    """Regression: with a tolerance below what float64 can reach, Newton used to accept
+    null steps (f(x + t d) == f(x) passes the Armijo test when t g'd is below f's last bit)
+    until max_iter; it now ends with the line-search status a few steps after the floor."""
+    from convq import _core
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = (X @ np.ones(5) + rng.standard_normal(200) > 0).astype(float)
+    obj = ob.Logistic(X, y, lam=1.0)
+    res = minimize(obj, np.zeros(5), method="newton", tol=1e-30, max_iter=1000)
+    assert res.status == _core.OPT_LINESEARCH and not res.success
+    assert res.nit < 20
+    assert np.linalg.norm(obj.grad(res.x)) < 1e-9
