@@ -288,9 +288,11 @@ class Quantizer:
         return _payload(payload), d
 
     def _decode_payload(self, payload, d, engine):
-        """Decode checked ``bytes`` for dimension ``d`` (the step after :meth:`decode`'s parsing)."""
+        """Decode ``payload`` for dimension ``d`` (the step after :meth:`decode`'s parsing):
+        bytes, or a uint8 view such as a receive buffer's row, which the C decoders read in
+        place (the wire paths of ``distributed.train`` and the DDP hook)."""
         if resolve_engine(engine, True) == "python":
-            return _twin().decode(self, payload, d)
+            return _twin().decode(self, _payload(payload), d)
         # the C binding checks len(payload) against bits(d) (DecodeError) and the output's
         # size against memory before it allocates anything
         return _core._q_decode(self._spec, payload, d)
@@ -1562,9 +1564,7 @@ class GainShape(Quantizer):
         field, tail = _split_bits(payload, self._gain_bits, sbits)
         factor = self._gain_factor(field)
         if isinstance(self.shape, Quantizer):
-            if resolve_engine(engine, True) == "python" or self.shape._spec is None:
-                return factor, self.shape.decode(_payload(tail, "msg"), d, engine=engine)
-            return factor, _core._q_decode(self.shape._spec, tail, d)
+            return factor, self.shape._decode_payload(tail, d, engine)
         return factor, np.asarray(self.shape.decode(Message(_payload(tail, "msg"), sbits, d)), dtype=float)
 
     # -- the Quantizer interface -------------------------------------------------------------
@@ -1640,9 +1640,7 @@ def _decode_scaled(q, payload, d):
     factor before one multiplication."""
     if isinstance(q, GainShape):
         return q._decode_parts(payload, d)
-    if q._spec is None:   # a Python composite (CoordinateSampling): its own decode
-        return 1.0, q.decode(_payload(payload), d)
-    return 1.0, _core._q_decode(q._spec, payload, d)
+    return 1.0, q._decode_payload(payload, d, "auto")
 
 
 # ---- alpha0 by Monte Carlo ---------------------------------------------------------------------
