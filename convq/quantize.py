@@ -297,6 +297,61 @@ class Quantizer:
         # size against memory before it allocates anything
         return _core._q_decode(self._spec, payload, d)
 
+    def decode_sum(self, payloads, d, weights=None, out=None) -> np.ndarray:
+        r"""Decode N messages for dimension ``d`` and add them into one buffer:
+
+        .. math:: \text{out} \mathrel{+}= \sum_{k=1}^{N} w_k\, \hat y_k ,
+
+        the server's aggregation step (Mayekar & Tyagi, section 1: the server averages the
+        workers' decoded gradients), without keeping N decoded vectors. With
+        ``weights=None`` the result equals ``decode(p_1, d) + ... + decode(p_N, d)`` added left
+        to right, bit for bit. For a :class:`GainShape` message (decode = gain times shape)
+        a weight is folded into the gain first, ``(w_k gain_k) shape_k``: one multiplication
+        per coordinate.
+
+        Parameters
+        ----------
+        payloads : sequence of Messages, bytes or 1-D uint8 arrays (a receive buffer's rows
+            are read in place); each is checked against ``bits(d)`` (DecodeError)
+        d : the dimension of every message
+        weights : None or N finite floats
+        out : None (a new zero vector) or a writeable C-contiguous float64 vector of length d,
+            added into in place and returned
+
+        Examples
+        --------
+        >>> q = SimQ(1.0)
+        >>> msgs = [q.encode([0.3, -0.2], rng=s).payload for s in (1, 2)]
+        >>> np.array_equal(q.decode_sum(msgs, 2), q.decode(msgs[0], 2) + q.decode(msgs[1], 2))
+        True
+        """
+        d = _dim(d)
+        if isinstance(payloads, (bytes, bytearray, memoryview, Message)) or (
+                isinstance(payloads, np.ndarray) and payloads.ndim < 2):
+            raise TypeError(f"payloads must be a sequence of messages, got one {type(payloads).__name__}")
+        payloads = list(payloads)
+        if weights is not None:
+            weights = as_float_array(weights, "weights", ndim=1)
+            if weights.shape[0] != len(payloads):
+                raise ValueError(f"weights must have one entry per payload ({len(payloads)}), "
+                                 f"got {weights.shape[0]}")
+        if out is None:
+            out = np.zeros(d)
+        elif not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (d,)
+                  and out.flags.c_contiguous and out.flags.writeable):
+            raise TypeError(f"out must be a writeable C-contiguous float64 array of shape ({d},), got "
+                            f"{type(out).__name__}" + (f" {out.dtype} {out.shape}" if isinstance(out, np.ndarray) else ""))
+        for k, p in enumerate(payloads):
+            if isinstance(p, Message):
+                p, _ = self._payload_and_d(p, d)
+            factor, y = _decode_scaled(self, p, d)
+            if weights is not None:
+                factor *= float(weights[k])
+            if factor != 1.0:
+                y *= factor
+            out += y
+        return out
+
     def __call__(self, y, rng=None, *, engine="auto") -> np.ndarray:
         """Fast path: ``decode(encode(y, rng))`` without building the message; the same
         draws from ``rng`` in the same order, so the result is identical bit for bit

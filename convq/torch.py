@@ -29,7 +29,6 @@ import time
 import numpy as np
 
 from ._rng import as_generator, spawn
-from .quantize import _decode_scaled
 
 __all__ = ["quantized_hook", "QuantizedHook"]
 
@@ -57,11 +56,15 @@ class QuantizedHook:
     """
 
     def __init__(self, quantizer, rng=None, gain_shape=True, group=None):
+        from .feedback import _Feedback
         from .quantize import Identity, Quantizer, _wire_codec
         if quantizer is None:
             quantizer = Identity("float64")
-        if not isinstance(quantizer, Quantizer):
-            raise TypeError(f"quantizer must be a convq.quantize quantizer, got {type(quantizer).__name__}")
+        self.feedback = quantizer if isinstance(quantizer, _Feedback) else None
+        inner = quantizer.quantizer if self.feedback is not None else quantizer
+        if not isinstance(inner, Quantizer):
+            raise TypeError(f"quantizer must be a convq.quantize quantizer or an ErrorFeedback/EF21 wrapper, got "
+                            f"{type(quantizer).__name__}")
         if rng is not None and not isinstance(rng, (np.random.SeedSequence, np.random.Generator)):
             as_generator(rng)  # the library's checks: TypeError/ValueError naming rng
             if isinstance(rng, np.random.BitGenerator):
@@ -76,7 +79,8 @@ class QuantizedHook:
         self._seed = rng
         self._gen = None
         # what goes on the wire: GainShape(quantizer, "float32") with gain_shape
-        self._codec = _wire_codec(quantizer, self.gain_shape)
+        self._codec = _wire_codec(inner, self.gain_shape)
+        self._param_index = {}  # id(parameter) -> its feedback key (order of first appearance)
         self.calls = self.bytes_sent = self.bytes_received = self.payload_bits = 0
         self.time_encode = self.time_decode = self.time_comm = 0.0
 
@@ -95,15 +99,47 @@ class QuantizedHook:
                 self._gen = np.random.default_rng(seq.spawn(world)[rank])
         return self._gen
 
-    def _encode(self, g):
+    def _pieces(self, bucket, d):
+        """Feedback keys and lengths of the bucket's parameters, in buffer order (one piece
+        keyed by the bucket index if the bucket does not list its parameters)."""
+        try:
+            params = bucket.parameters()
+        except (AttributeError, RuntimeError):  # pragma: no cover - older GradBucket
+            params = None
+        sizes = [int(p.numel()) for p in params] if params else []
+        if sum(sizes) != d:
+            return [("bucket", int(bucket.index()))], [d]
+        keys = [self._param_index.setdefault(id(p), len(self._param_index)) for p in params]
+        return keys, sizes
+
+    def state_dict(self) -> dict:
+        """The error-feedback state (per parameter, keyed by the order in which the hook first
+        saw them; {} without feedback), e.g. to save with the model's checkpoint."""
+        return {} if self.feedback is None else self.feedback.state_dict()
+
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict` (the same model, so the same parameter order)."""
+        if self.feedback is None:
+            if state:
+                raise ValueError("this hook has no error feedback; state must be {}")
+            return
+        self.feedback.load_state_dict(state)
+
+    def _encode(self, g, pieces=None):
         """[status | payload] for one flat bucket (with gain-shape the payload starts with
-        the float32 gain)."""
+        the float32 gain); with feedback, the bucket's per-parameter state is updated."""
         q, d = self._codec, g.size
         off = 1
         nbytes = (q.bits(d) + 7) // 8
         buf = np.zeros(off + nbytes, dtype=np.uint8)
+        fb = self.feedback
         try:
-            msg = q.encode(g, rng=self._gen)
+            if fb is None:
+                msg = q.encode(g, rng=self._gen)
+            else:
+                state = fb._gather(fb._worker, *pieces)
+                msg = fb._step(q, g, state, self._gen)
+                fb._scatter(fb._worker, *pieces, state)
             buf[off:] = np.frombuffer(msg.payload, dtype=np.uint8)
             err = None
         except ValueError as e:
@@ -125,8 +161,9 @@ class QuantizedHook:
         tensor = bucket.buffer()
         t0 = time.perf_counter()
         g = tensor.detach().to("cpu", torch.float64).numpy()
-        send, off, own_err = self._encode(g)
         d = g.size
+        pieces = self._pieces(bucket, d) if self.feedback is not None else None
+        send, off, own_err = self._encode(g, pieces)
         t1 = time.perf_counter()
         self.time_encode += t1 - t0
         out = [torch.empty(send.size, dtype=torch.uint8) for _ in range(world)]
@@ -155,13 +192,13 @@ class QuantizedHook:
                         "or a non-finite value)" if status[r0] == _EBOUND else "an error")
                 raise DistributedError(f"rank {r0} of {world} failed in the convq DDP hook: {what}; {detail}; "
                                        "every rank stops here", rank=r0, step=self.calls, detail=detail)
-            acc = np.zeros(d)
-            for b in bufs:
-                gain, y = _decode_scaled(q, b[off:], d)   # q.decode without a copy to bytes
-                if gain != 1.0:
-                    y *= gain
-                acc += y
+            acc = q.decode_sum([b[off:] for b in bufs], d)   # the receive rows, read in place
             acc *= 1.0 / world
+            fb = self.feedback
+            if fb is not None:
+                state = fb._gather(fb._server, *pieces)
+                acc = fb._serve(acc, state)
+                fb._scatter(fb._server, *pieces, state)
             res = torch.from_numpy(acc).to(tensor.dtype).reshape(tensor.shape)
             self.time_decode += time.perf_counter() - t2
             return res
@@ -183,7 +220,10 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> Qua
     Parameters
     ----------
     quantizer : a convq.quantize quantizer (None = Identity("float64"): raw float64); a
-        :class:`convq.quantize.GainShape` (e.g. with an AGUQ gain) is sent as it is
+        :class:`convq.quantize.GainShape` (e.g. with an AGUQ gain) is sent as it is; a
+        quantizer wrapped in :class:`convq.feedback.ErrorFeedback` or
+        :class:`convq.feedback.EF21` adds error feedback with its state kept per parameter
+        (so it survives DDP's bucket rebuilds; ``hook.state_dict()`` checkpoints it)
     rng : None, int, numpy.random.SeedSequence or numpy.random.Generator; rank r uses child
         r of ``SeedSequence(rng).spawn(N)`` (for a Generator: child r of
         ``convq._rng.spawn(rng, N)``, so every rank must pass an equally seeded Generator)

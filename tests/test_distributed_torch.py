@@ -57,6 +57,29 @@ def test_quantized_hooks_train_and_stay_in_sync(ddp_run):
             assert "QuantizedHook(" in r[f"{name}_repr"]
 
 
+def test_every_quantizer_and_feedback_keeps_replicas_identical(ddp_run):
+    for r in ddp_run:
+        assert len(r["every_sync"]) == 13
+        for name, diff in r["every_sync"].items():
+            assert diff == 0.0, name
+            first, last = r["every_final"][name]
+            assert np.isfinite(last) and last < first, (name, first, last)
+
+
+def test_error_feedback_state_survives_bucket_rebuilds(ddp_run):
+    for r in ddp_run:
+        sizes = r["ef_param_sizes"]
+        # several buckets per step (bucket_cap_mb tiny), DDP rebuilds them after step 1
+        assert r["ef_calls"] == 1 + 3 * 59
+        # from the first step on, exactly one state vector per parameter, never a new key
+        for keys in r["ef_keys"]:
+            assert keys == list(range(len(sizes)))
+        assert sorted(r["ef_shapes"].values()) == sorted(sizes)
+        assert r["ef_sync"] == 0.0
+        first, last = r["ef_losses"]
+        assert last < 0.2 * first
+
+
 def test_inadmissible_bucket_raises_on_every_rank(ddp_run):
     for r in ddp_run:
         assert r["raised"]
