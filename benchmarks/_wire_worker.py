@@ -22,10 +22,10 @@ def _tx_bytes(ifname):
 def _rows():
     """(name, factory) with factory(torch, n_params) -> (state, hook), or None for the default
     all-reduce."""
-    def convq_hook(make_q, gain_shape=True):
+    def convq_hook(make_q, gain_shape=True, mode="auto"):
         def f(torch, n):
             import convq.torch as ct
-            h = ct.quantized_hook(make_q(n), rng=0, gain_shape=gain_shape)
+            h = ct.quantized_hook(make_q(n), rng=0, gain_shape=gain_shape, mode=mode)
             return None, h
         return f
 
@@ -51,7 +51,9 @@ def _rows():
         ("convq SimQ+ (p=2)", convq_hook(lambda n: SimQPlus(1.0, p=2))),
         ("convq RATQ", convq_hook(lambda n: RATQ(1.0))),
         ("convq QSGD(4), bucket 512", convq_hook(lambda n: QSGD(4), gain_shape=False)),
+        ("convq QSGD(4), all-reduce mode", convq_hook(lambda n: QSGD(4), mode="allreduce")),
         ("convq TernGrad", convq_hook(lambda n: TernGrad(), gain_shape=False)),
+        ("convq TernGrad, all-reduce mode", convq_hook(lambda n: TernGrad(), mode="allreduce")),
         ("convq TopK(1%) + EF", convq_hook(lambda n: ErrorFeedback(TopK(max(1, n // 100))), gain_shape=False)),
         ("convq ScaledSign + EF", convq_hook(lambda n: ErrorFeedback(ScaledSign()), gain_shape=False)),
     ]

@@ -10,8 +10,8 @@ steps, subprocess timeouts, a 120 s collective timeout), and the namespaces are 
 exit, also on error or Ctrl-C.
 
 Rows: DDP's default all-reduce, PyTorch's fp16_compress_hook and PowerSGD (rank 1 and 4,
-its error feedback on), and convq's hook with SimQ+, RATQ, QSGD(4), TernGrad, TopK + error
-feedback and ScaledSign + error feedback. Columns: step time and its split (encode,
+its error feedback on), and convq's hook with SimQ+, RATQ, QSGD(4), TernGrad (both also in
+the shared-scale all-reduce mode), TopK + error feedback and ScaledSign + error feedback. Columns: step time and its split (encode,
 all-gather, decode: the convq hook's own counters), the bytes this rank's interface sent
 per step (kernel counter, TCP/IP headers included), the speed-up against the all-reduce and
 fp16 rows, and the test loss / accuracy on scikit-learn's digits after a fixed number of

@@ -55,7 +55,7 @@ class QuantizedHook:
     time_comm : seconds from issuing the all-gather to its completion callback.
     """
 
-    def __init__(self, quantizer, rng=None, gain_shape=True, group=None):
+    def __init__(self, quantizer, rng=None, gain_shape=True, group=None, mode="auto"):
         from .feedback import _Feedback
         from .quantize import Identity, Quantizer, _wire_codec
         if quantizer is None:
@@ -71,6 +71,12 @@ class QuantizedHook:
                 rng = np.random.Generator(rng)
         if not isinstance(gain_shape, (bool, np.bool_)):
             raise TypeError(f"gain_shape must be True or False, got {gain_shape!r}")
+        if mode not in ("auto", "allgather", "allreduce"):
+            raise ValueError(f"mode must be 'auto', 'allgather' or 'allreduce', got {mode!r}")
+        if mode == "allreduce" and (self.feedback is not None or _grid(inner) is None):
+            raise ValueError(f"mode='allreduce' needs a grid quantizer without feedback (QSGD or TernGrad), got "
+                             f"{quantizer!r}")
+        self.mode = mode
         # DDP's register_comm_hook logs hook.__name__ / __qualname__ (function attributes)
         self.__name__ = self.__qualname__ = "convq_quantized_hook"
         self.quantizer = quantizer
@@ -152,6 +158,42 @@ class QuantizedHook:
                 buf[1:1 + len(text)] = np.frombuffer(text, dtype=np.uint8)
         return buf, off, err
 
+    def _uses_allreduce(self, world):
+        """The all-reduce mode: asked for, or 'auto' with more than two ranks and a grid
+        quantizer (decoding N gathered messages then costs more than one all-reduce)."""
+        if self.mode == "auto":
+            return world > 2 and self.feedback is None and _grid(self.quantizer) is not None
+        return self.mode == "allreduce"
+
+    def _allreduce(self, torch, dist, tensor, group, world):
+        r"""Shared-scale integer all-reduce (see :func:`quantized_hook`): per bucket of b
+        coordinates the ranks agree on the scale :math:`m_j = \max_r \|g_{r,j}\|` (one
+        all-reduce of the bucket norms), each rank rounds :math:`s|g_i|/m_j` stochastically
+        to an integer level in 0..s (its sign attached), the integers are summed exactly by
+        one all-reduce of an integer tensor wide enough for N s, and every rank decodes the
+        sum once: :math:`\hat g_i = m_j\,\mathrm{sum}_i / (s N)`. Unbiased, since
+        :math:`E\lfloor x + U\rfloor = x`. Runs in torch ops on the bucket's device."""
+        s, b, norm = _grid(self.quantizer)
+        d = tensor.numel()
+        b = d if b is None or b > d else b
+        nb = -(-d // b)
+        work = torch.float64 if tensor.dtype == torch.float64 else torch.float32
+        g = torch.zeros(nb * b, dtype=work, device=tensor.device)
+        g[:d] = tensor.detach().reshape(-1)
+        g = g.view(nb, b)
+        scale = g.abs().amax(dim=1) if norm == "inf" else torch.linalg.vector_norm(g, dim=1)
+        dist.all_reduce(scale, op=dist.ReduceOp.MAX, group=group)
+        gen = torch.Generator(device=tensor.device)
+        gen.manual_seed(int(self._gen.integers(0, 2 ** 63)))
+        u = torch.rand(g.shape, generator=gen, device=tensor.device, dtype=work)
+        inv = torch.where(scale > 0, s / scale, torch.zeros_like(scale))
+        lev = torch.clamp(torch.floor(g.abs() * inv[:, None] + u), max=s)
+        itype = torch.int8 if world * s <= 127 else (torch.int32 if world * s < 2 ** 31 else torch.int64)
+        ints = (torch.sign(g) * lev).to(itype)
+        self.bytes_sent += 2 * (world - 1) * ints.numel() * ints.element_size() // world + 4 * nb
+        self.payload_bits += 32 * nb + d * int(2 * s).bit_length()
+        return ints, scale, (d, nb, b, s, work)
+
     def __call__(self, state, bucket):
         torch, dist = _torch()
         group = state if isinstance(state, dist.ProcessGroup) else self.group
@@ -159,6 +201,24 @@ class QuantizedHook:
         world = dist.get_world_size(group)
         self._generator(rank, world)
         tensor = bucket.buffer()
+        if self._uses_allreduce(world):
+            t0 = time.perf_counter()
+            ints, scale, (d, nb, b, s, work) = self._allreduce(torch, dist, tensor, group, world)
+            t1 = time.perf_counter()
+            self.time_encode += t1 - t0
+            self.calls += 1
+            fut = dist.all_reduce(ints, group=group, async_op=True).get_future()
+
+            def decode_sum(f):
+                t2 = time.perf_counter()
+                self.time_comm += t2 - t1
+                total = f.value()[0].to(work)
+                out = (total * (scale / (s * world))[:, None]).reshape(-1)[:d]
+                res = out.to(tensor.dtype).reshape(tensor.shape)
+                self.time_decode += time.perf_counter() - t2
+                return res
+
+            return fut.then(decode_sum)
         t0 = time.perf_counter()
         g = tensor.detach().to("cpu", torch.float64).numpy()
         d = g.size
@@ -206,7 +266,18 @@ class QuantizedHook:
         return fut.then(decode)
 
 
-def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> QuantizedHook:
+def _grid(q):
+    """(levels s, bucket size or None, norm) of a quantizer that rounds to a grid scaled by a
+    norm (QSGD, TernGrad: the all-reduce mode's quantizers); None for the others."""
+    from .quantize import QSGD, TernGrad
+    if isinstance(q, QSGD):
+        return q.levels, q.bucket, q.norm
+    if isinstance(q, TernGrad):
+        return 1, None, "inf"
+    return None
+
+
+def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None, mode="auto") -> QuantizedHook:
     r"""A DDP communication hook that all-gathers convq quantizer messages.
 
     .. math::
@@ -232,6 +303,15 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> Qua
         (it must then be admissible; otherwise every rank raises DistributedError)
     group : process group (default: the ``state`` passed to ``register_comm_hook`` if it
         is a group, else the world)
+    mode : "allgather" (the messages above), "allreduce" (QSGD and TernGrad only) or "auto"
+        (the default: "allreduce" when there are more than two ranks and the quantizer is
+        QSGD or TernGrad without feedback). In the all-reduce mode the ranks first agree on a
+        shared scale per bucket (one all-reduce of the bucket norms, their maximum), round
+        ``s |g_i| / scale`` stochastically to integer levels 0..s with their signs, sum the
+        integers exactly with one all-reduce of an int8/int32/int64 tensor (the narrowest
+        that holds N s), and decode the sum once -- so decoding does not grow with N. It is
+        unbiased; it runs in torch operations on the bucket's own device and dtype
+        (``gain_shape`` does not apply).
 
     Returns
     -------
@@ -244,4 +324,4 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> Qua
     >>> ddp = torch.nn.parallel.DistributedDataParallel(model)         # doctest: +SKIP
     >>> ddp.register_comm_hook(None, hook)                              # doctest: +SKIP
     """
-    return QuantizedHook(quantizer, rng=rng, gain_shape=gain_shape, group=group)
+    return QuantizedHook(quantizer, rng=rng, gain_shape=gain_shape, group=group, mode=mode)

@@ -90,6 +90,36 @@ def run(rank, world, port, outdir):
         out["every_sync"][name] = max(float((a - allp[0]).abs().max()) for a in allp)
         out["every_final"][name] = [losses[0], losses[-1]]
 
+    # 2b'. the all-reduce mode (shared scale, integer all-reduce): replicas identical, and
+    # unbiased: the mean over many calls on fixed bucket vectors is the ranks' average
+    for name, q in (("qsgd_allreduce", QSGD(4)), ("terngrad_allreduce", TernGrad())):
+        m = DDP(make())
+        m.register_comm_hook(None, ct.quantized_hook(q, rng=5, mode="allreduce"))
+        losses = _train(torch, m, X, y, 20, 0.05)
+        params = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
+        allp = [torch.empty_like(params) for _ in range(world)]
+        dist.all_gather(allp, params)
+        out["every_sync"][name] = max(float((a - allp[0]).abs().max()) for a in allp)
+        out["every_final"][name] = [losses[0], losses[-1]]
+
+    class _Bucket:
+        def __init__(self, t):
+            self.t = t
+
+        def buffer(self):
+            return self.t
+
+    h = ct.quantized_hook(QSGD(2, bucket=3), rng=9, mode="allreduce")
+    gr = torch.tensor(np.random.default_rng(rank).standard_normal(7))
+    draws = torch.stack([h(None, _Bucket(gr.clone())).wait() for _ in range(3000)])
+    avg = gr.clone()
+    dist.all_reduce(avg)
+    avg /= world
+    mean, se = draws.mean(0), draws.std(0) / 3000 ** 0.5
+    out["allreduce_z"] = ((mean - avg) / se).tolist()
+    out["allreduce_calls"] = h.calls
+    out["allreduce_float32"] = str(h(None, _Bucket(gr.float().clone())).wait().dtype)
+
     # 2c. error feedback over several buckets, rebuilt by DDP after the first step: the
     # state stays per parameter (keys 0..P-1, never a new key after the rebuild)
     def make_mlp():

@@ -59,11 +59,36 @@ def test_quantized_hooks_train_and_stay_in_sync(ddp_run):
 
 def test_every_quantizer_and_feedback_keeps_replicas_identical(ddp_run):
     for r in ddp_run:
-        assert len(r["every_sync"]) == 13
+        assert len(r["every_sync"]) == 15
         for name, diff in r["every_sync"].items():
             assert diff == 0.0, name
             first, last = r["every_final"][name]
             assert np.isfinite(last) and last < first, (name, first, last)
+
+
+def test_allreduce_mode_is_unbiased_and_keeps_dtype(ddp_run):
+    for r in ddp_run:
+        z = np.array(r["allreduce_z"])
+        # 7 coordinates, 3000 draws each: sum z^2 ~ chi2(7); 40 is a false-alarm rate < 1e-5
+        assert z.size == 7 and np.sum(z * z) < 40
+        assert r["allreduce_calls"] == 3000
+        assert r["allreduce_float32"] == "torch.float32"   # no float64 round trip
+
+
+def test_allreduce_mode_selection():
+    import convq.torch as ct
+    from convq.feedback import ErrorFeedback
+    from convq.quantize import QSGD, SimQ, TernGrad
+    h = ct.quantized_hook(QSGD(4))
+    assert h._uses_allreduce(4) and not h._uses_allreduce(2)        # "auto": N > 2
+    assert ct.quantized_hook(TernGrad(), mode="allreduce")._uses_allreduce(2)
+    assert not ct.quantized_hook(QSGD(4), mode="allgather")._uses_allreduce(8)
+    assert not ct.quantized_hook(SimQ(1.0))._uses_allreduce(8)
+    assert not ct.quantized_hook(ErrorFeedback(QSGD(4)))._uses_allreduce(8)
+    with pytest.raises(ValueError, match="grid quantizer"):
+        ct.quantized_hook(SimQ(1.0), mode="allreduce")
+    with pytest.raises(ValueError, match="mode must be"):
+        ct.quantized_hook(QSGD(4), mode="ring")
 
 
 def test_error_feedback_state_survives_bucket_rebuilds(ddp_run):
