@@ -226,8 +226,14 @@ class QuantizedHook:
         send, off, own_err = self._encode(g, pieces)
         t1 = time.perf_counter()
         self.time_encode += t1 - t0
-        out = [torch.empty(send.size, dtype=torch.uint8) for _ in range(world)]
-        fut = dist.all_gather(out, torch.from_numpy(send), group=group, async_op=True).get_future()
+        # the payload travels on the bucket's device (NCCL all-gathers CUDA tensors only),
+        # through a pinned host buffer; gloo on CPU sends the NumPy buffer itself
+        dev = tensor.device
+        send_t = torch.from_numpy(send)
+        if dev.type != "cpu":
+            send_t = send_t.pin_memory().to(dev, non_blocking=True)
+        out = [torch.empty(send.size, dtype=torch.uint8, device=dev) for _ in range(world)]
+        fut = dist.all_gather(out, send_t, group=group, async_op=True).get_future()
         self.calls += 1
         self.bytes_sent += send.size
         self.bytes_received += (world - 1) * send.size
@@ -238,7 +244,7 @@ class QuantizedHook:
             f.wait()
             t2 = time.perf_counter()
             self.time_comm += t2 - t1
-            bufs = [o.numpy() for o in out]
+            bufs = [o.numpy() for o in out] if dev.type == "cpu" else list(torch.stack(out).cpu().numpy())
             status = [int(b[0]) for b in bufs]
             if any(status):
                 from .distributed import DistributedError
@@ -259,7 +265,7 @@ class QuantizedHook:
                 state = fb._gather(fb._server, *pieces)
                 acc = fb._serve(acc, state)
                 fb._scatter(fb._server, *pieces, state)
-            res = torch.from_numpy(acc).to(tensor.dtype).reshape(tensor.shape)
+            res = torch.from_numpy(acc).to(device=dev, dtype=tensor.dtype).reshape(tensor.shape)
             self.time_decode += time.perf_counter() - t2
             return res
 

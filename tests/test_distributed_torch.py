@@ -124,3 +124,36 @@ def test_hook_validation():
     with pytest.raises(ValueError, match="non-negative"):
         ct.quantized_hook(None, rng=-1)
     assert repr(ct.quantized_hook(None)).startswith("QuantizedHook(Identity(")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available() or not torch.distributed.is_nccl_available(),
+                    reason="needs a CUDA GPU and NCCL (the CUDA path of the hook); CPU/gloo is tested above")
+@pytest.mark.parametrize("mode", ["allgather", "allreduce"])
+def test_cuda_bucket_with_nccl(mode, tmp_path):
+    """One NCCL process: a CUDA float32 model trains through the hook, the gradients come back
+    on the GPU in float32, and the loss falls."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    import convq.torch as ct
+    from convq.quantize import QSGD
+    dist.init_process_group("nccl", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        torch.manual_seed(0)
+        model = DDP(torch.nn.Linear(6, 1).cuda(), device_ids=[0])
+        hook = ct.quantized_hook(QSGD(4), rng=0, mode=mode)
+        model.register_comm_hook(None, hook)
+        X = torch.randn(64, 6, device="cuda")
+        y = X @ torch.linspace(-1, 1, 6, device="cuda")
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        losses = []
+        for _ in range(100):
+            opt.zero_grad()
+            loss = ((model(X).squeeze(1) - y) ** 2).mean()
+            loss.backward()
+            assert all(p.grad.is_cuda and p.grad.dtype == torch.float32 for p in model.parameters())
+            opt.step()
+            losses.append(loss.item())
+        assert losses[-1] < 0.1 * losses[0] and hook.calls == 100
+    finally:
+        dist.destroy_process_group()
