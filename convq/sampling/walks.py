@@ -111,6 +111,9 @@ class Chain(Result):
         and ``thin=1``; the chains must have run past ``t``). Returns ``(centres, indices)``."""
         if self.times is None:
             raise ValueError("state_at needs a continuous-time run (continuous_time=True)")
+        if self.refined:
+            raise ValueError("state_at needs an unrefined run: the samples of refine=True are accepted points at "
+                             "the trial times, not the walk's state at every step")
         if self.thin != 1:
             raise ValueError(f"state_at needs thin=1, the run used thin={self.thin}")
         t = check_positive(t, "t", allow_zero=True)
