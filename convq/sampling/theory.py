@@ -176,6 +176,7 @@ def condition1_alpha(density, body, delta, offset=None, *, method="exact", max_c
     Returns
     -------
     float
+        :math:`\alpha \ge 0`.
 
     Examples
     --------
@@ -519,10 +520,11 @@ def theorem1_bound_for(density, body, delta, p0, t, offset=None, *, u=0.1, gamma
     Returns
     -------
     Theorem1Bound
+        The bound at each t and the constants it was computed from.
 
     Examples
     --------
-    >>> import numpy as np, convq.sampling as S
+    >>> import convq.sampling as S
     >>> r = S.theorem1_bound_for(S.Gaussian([0.2, 0.0]), S.Box([-1, -1], [1, 1]), 0.25, [0.9, 0.9], [0.0, 100.0])
     >>> r.certified, bool(r.bound[0] > r.bound[1])
     (True, True)

@@ -489,13 +489,14 @@ def _refine_trials(density, body, delta, centres, gen):
     with probability :math:`F(z)1_K(z)/(e^B F(x))`."""
     z = centres + delta * (gen.random(centres.shape) - 0.5)
     with np.errstate(divide="ignore"):
-        logu = np.log(gen.random(len(centres)))
+        logu = np.log(gen.random(len(centres)))  # u = 0 gives -inf: accepted when z is in K
     inside = body._contains(z)
     lz = np.full(len(z), -np.inf)
     if inside.any():
         lz[inside] = density.logpdf(z[inside])
     b = 0.5 * delta * np.abs(density.grad(centres)).sum(axis=1)
-    return z, lz - density.logpdf(centres) - logu, b
+    with np.errstate(invalid="ignore"):  # z outside K with u = 0: NaN, rejected like -inf
+        return z, lz - density.logpdf(centres) - logu, b
 
 
 def _refine(segment, density, body, delta, first, thin, gen):
