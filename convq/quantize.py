@@ -581,17 +581,28 @@ class RATQ(Quantizer):
     r"""RATQ(B): random rotation + adaptive tetra-iterated uniform quantization
     (Mayekar & Tyagi 2019; used in section 5 with parameters (8), Lemma 5.2).
 
-    1. :math:`z = \frac{1}{\sqrt{d_2}} H D y` (y zero-padded to :math:`d_2 = 2^{\lceil\log d\rceil}`,
-       H Walsh--Hadamard, D random signs from a 64-bit seed sent in the message);
+    1. :math:`z = R y` with a random rotation R. The paper pads y to
+       :math:`d_2 = 2^{\lceil\log d\rceil}` and takes :math:`R = HD/\sqrt{d_2}`; convq
+       pads nothing: with :math:`n_0 = 2^{\lfloor\log d\rfloor}` it rotates the two
+       overlapping windows :math:`[0, n_0)` and :math:`[d - n_0, d)` one after the other,
+       :math:`R = R_2R_1`, :math:`R_k = H D_k/\sqrt{n_0}` (H Walsh--Hadamard, D_k random
+       signs; one window, the paper's rotation, when d is a power of two). The signs are in
+       the message: themselves when there are at most 64, else a 64-bit seed.
     2. groups of s coordinates; ranges :math:`M_j^2 = m\,e^{*j} + m_0`, j = 0..h-1,
-       :math:`e^{*0} = 1, e^{*j} = \exp(e^{*(j-1)})`, :math:`m = 3B^2/d_2`,
-       :math:`m_0 = 2 (B^2/d_2) \ln s`;
+       :math:`e^{*0} = 1, e^{*j} = \exp(e^{*(j-1)})`, :math:`m = 3B^2/n_0`,
+       :math:`m_0 = 2 (B^2/n_0) \ln s` (every rotated coordinate is a Rademacher sum with
+       squared weights summing to at most :math:`\|y\|_2^2/n_0`);
     3. each group sends the smallest j with :math:`\max|z_i| \le M_j` (``ceil(log2 h)`` bits)
        and CUQ(M_j, levels) of its coordinates; decode rotates back.
 
-    Defaults (eq. (8)): :math:`\log h = \lceil\log(1 + \ln^*(d_2/3))\rceil`, s = log h (>= 1),
-    levels = 4. Bits: ``64 + ceil(d2/s) ceil(log2 h) + d2 ceil(log2 levels)``. Unbiased;
-    :math:`E\|Q(y) - y\|_2^2 \le B^2 (9 + 3\ln s)/(k-1)^2` with k + 1 = levels.
+    Defaults (eq. (8)): :math:`\log h = \lceil\log(1 + \ln^*(n_0/3))\rceil`, s = log h (>= 1),
+    levels = 4. Bits: ``min(64, signs) + ceil(d/s) ceil(log2 h) + d ceil(log2 levels)``
+    (signs = d, or 2 n_0 with two windows). Unbiased;
+    :math:`E\|Q(y) - y\|_2^2 \le (d/n_0)\,B^2 (9 + 3\ln s)/(k-1)^2` with k + 1 = levels:
+    the paper's bound times :math:`d/n_0 < 2`, since d coordinates carry the variance
+    :math:`B^2/n_0` each instead of :math:`d_2` carrying :math:`B^2/d_2` (the second-moment
+    argument of :class:`LpQuantizer`). The message is at most half the padded one's when d
+    is just above a power of two.
     Ranges above B are capped at B(1 + 1e-6) and the top range is always that cap (every
     group then fits a range, since :math:`|z_i| \le \|y\|_2 \le B`).
 
@@ -622,10 +633,12 @@ class RATQ(Quantizer):
         return QuantizerSpec(kind=Kind.RATQ, B=self.B, p=2.0, levels=self.levels, s=self.s or 0, h=self.h or 0)
 
     def mse_bound(self, d):
-        """The RATQ paper's bound B^2 (9 + 3 ln s)/(k-1)^2 on E||Q(y) - y||_2^2 (k = levels-1)."""
-        s = self.params(d)["ratq_s"]
+        """The RATQ paper's bound B^2 (9 + 3 ln s)/(k-1)^2 on E||Q(y) - y||_2^2 (k = levels-1),
+        times d/n0 < 2 for the windowed rotation (1 when d is a power of two)."""
+        P = self.params(d)
         k = self.levels - 1
-        return math.inf if k <= 1 else self.B ** 2 * (9 + 3 * math.log(s)) / (k - 1) ** 2
+        widen = P["ratq_d2"] / P["ratq_window"]
+        return math.inf if k <= 1 else widen * self.B ** 2 * (9 + 3 * math.log(P["ratq_s"])) / (k - 1) ** 2
 
     def alpha0(self, d):
         """sqrt(B^2 + mse_bound(d)) (unbiased: E||Q||^2 = ||y||^2 + E||Q - y||^2)."""

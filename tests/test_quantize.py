@@ -244,25 +244,30 @@ def splitmix(key, ctr):
     return z ^ (z >> 31)
 
 
-@pytest.mark.parametrize("d", [1, 5, 64, 100])
+@pytest.mark.parametrize("d", [1, 5, 64, 100, 300])
 def test_ratq_decoder_matches_a_numpy_twin(d):
     """Parse the message with unpack_fields, rebuild z-hat from the ranges and levels, and
-    rotate back with scipy's Hadamard matrix: y = D H z / sqrt(d2)."""
+    rotate back with dense matrices built from scipy's Hadamard matrix: R = R2 R1 with
+    R1 = H D1 / sqrt(n0) on [0, n0) and R2 = H D2 / sqrt(n0) on [d - n0, d) (one window
+    when d = n0), y = R^T z."""
     scipy_linalg = pytest.importorskip("scipy.linalg")
     q = Q.RATQ(1.5, levels=8)
     P = q.params(d)
     d2, s, h, L = P["ratq_d2"], P["ratq_s"], P["ratq_h"], P["ratq_L"]
+    n0, sb = P["ratq_window"], P["ratq_seedbits"]
     hb, lb, ranges = P["ratq_hbits"], P["ratq_lbits"], P["ratq_ranges"]
+    assert d2 == d and n0 <= d < 2 * n0                 # nothing is padded
     rng = np.random.default_rng(d)
     y = on_boundary(q, rng.standard_normal(d))
     msg = q.encode(y, rng=1)
-    widths = [32, 32]
+    widths = [min(32, sb)] + ([sb - 32] if sb > 32 else [])
     ngroups = -(-d2 // s)
     for g in range(ngroups):
         widths += ([hb] if hb else []) + [lb] * (min(d2, (g + 1) * s) - g * s)
     f = [int(v) for v in unpack_fields(msg.payload, msg.nbits, widths)]
-    seed = f[0] | (f[1] << 32)
-    pos, z = 2, np.zeros(d2)
+    nhead = 1 if sb <= 32 else 2                        # the sign field, in 32-bit parts
+    seed = f[0] | (f[1] << 32 if nhead == 2 else 0)
+    pos, z = nhead, np.zeros(d2)
     for g in range(ngroups):
         j = f[pos] if hb else 0
         pos += 1 if hb else 0
@@ -270,13 +275,24 @@ def test_ratq_decoder_matches_a_numpy_twin(d):
         for t in range(g * s, min(d2, (g + 1) * s)):
             z[t] = -M + f[pos] * (2 * M / (L - 1))
             pos += 1
-    signs = np.array([(splitmix(seed, i >> 6) >> (i & 63)) & 1 for i in range(d2)])
-    D = np.where(signs == 1, -1.0, 1.0)
-    expect = (D * (scipy_linalg.hadamard(d2) @ z) / math.sqrt(d2))[:d]
-    np.testing.assert_allclose(q.decode(msg), expect, rtol=1e-12, atol=1e-12)
+    nsigns = n0 if d == n0 else 2 * n0
+    if nsigns <= 64:     # the field is the signs themselves
+        bits = [(seed >> u) & 1 for u in range(nsigns)]
+    else:
+        bits = [(splitmix(seed, u >> 6) >> (u & 63)) & 1 for u in range(nsigns)]
+    D = np.where(np.array(bits) == 1, -1.0, 1.0)
+    H = scipy_linalg.hadamard(n0) / math.sqrt(n0)
+    R = np.eye(d)
+    R[:n0, :n0] = H * D[:n0]
+    if d > n0:
+        R2 = np.eye(d)
+        R2[d - n0:, d - n0:] = H * D[n0:]
+        R = R2 @ R
+    np.testing.assert_allclose(R @ R.T, np.eye(d), atol=1e-12)
+    np.testing.assert_allclose(q.decode(msg), R.T @ z, rtol=1e-12, atol=1e-12)
     # the encoder's range choice is the smallest covering one
-    zt = scipy_linalg.hadamard(d2) @ (D * np.concatenate([y, np.zeros(d2 - d)])) / math.sqrt(d2)
-    pos = 2
+    zt = R @ y
+    pos = nhead
     for g in range(ngroups):
         mx = np.max(np.abs(zt[g * s:(g + 1) * s]))
         j = f[pos] if hb else 0
@@ -495,11 +511,12 @@ def test_specific_malformed_fields():
     # Identity: NaN payload
     with pytest.raises(DecodeError, match="not finite"):
         Q.Identity().decode(struct.pack("<d", math.nan), 1)
-    # RATQ: range index >= h (h = 5 -> 3 bits)
+    # RATQ: range index >= h (h = 5 -> 3 bits, after d = 1's one-bit sign field)
     q = Q.RATQ(1.0, h=5, s=1)
+    assert q.params(1)["ratq_seedbits"] == 1
     msg = q.encode(np.array([0.3]), rng=0)
     raw = bytearray(msg.payload)
-    raw[8] |= 0b111
+    raw[0] |= 0b1110
     with pytest.raises(DecodeError, match="range index"):
         q.decode(bytes(raw), 1)
 

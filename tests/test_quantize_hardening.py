@@ -151,8 +151,9 @@ def expected_bits(q, d):
         return 64 + 64 * min(q.k, d)
     if isinstance(q, Q.RATQ):
         P = q.params(d)
-        d2 = 1 << clog2(d)
-        return 64 + -(-d2 // P["ratq_s"]) * clog2(P["ratq_h"]) + d2 * clog2(q.levels)
+        n0 = 1 << (d.bit_length() - 1)               # windows of n0, nothing padded
+        signs = d if d == n0 else 2 * n0
+        return min(64, signs) + -(-d // P["ratq_s"]) * clog2(P["ratq_h"]) + d * clog2(q.levels)
     return None
 
 
@@ -266,7 +267,7 @@ def test_ratq_rejects_a_range_index_equal_to_the_one_below():
     groups = 16 // 2
 
     def payload(j0):
-        vals, widths = [0, 0], [32, 32]
+        vals, widths = [0], [16]     # d = 16: the 16 rotation signs themselves
         for g in range(groups):
             vals += [j0 if g == 0 else 0, 1, 2]
             widths += [2, 2, 2]

@@ -153,8 +153,9 @@ def test_cuq_error_never_exceeds_the_step(M, levels):
 @pytest.mark.parametrize("levels", [4, 8])
 def test_ratq_mse_bound(d, levels):
     q = Q.RATQ(1.0, levels=levels)
-    s = q.params(d)["ratq_s"]
-    bound = bounds.ratq_mse_bound(q.B, s, levels)
+    P = q.params(d)
+    # the paper's bound, times d/n0 < 2 for the windowed (unpadded) rotation
+    bound = bounds.ratq_mse_bound(q.B, P["ratq_s"], levels) * d / P["ratq_window"]
     assert bound == pytest.approx(q.mse_bound(d))
     for name, y in adversarial(q, d, seed=d).items():
         S = q.sample(y, 4000 if d == 200 else N, rng=d + levels)

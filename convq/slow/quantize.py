@@ -138,9 +138,9 @@ def _exp(x):
 
 
 def _ratq_resolve(B, dim, s, h, L, windowed=False):
-    """RATQ's parameters; ``windowed``: the l_p composite's part (no padding, rotation
-    windows [0, n0) and [dim - n0, dim), n0 = 2^floor(log2 dim), sign field of
-    min(64, signs) bits, the signs themselves when there are at most 64)."""
+    """RATQ's parameters; ``windowed`` (RATQ itself and the l_p composite's part): no padding,
+    rotation windows [0, n0) and [dim - n0, dim), n0 = 2^floor(log2 dim), sign field of
+    min(64, signs) bits, the signs themselves when there are at most 64."""
     if not (B > 0) or not math.isfinite(B):
         raise ValueError(f"RATQ bound B must be finite and > 0, got {B:g}")
     n0 = 1
@@ -228,7 +228,7 @@ def _resolve(q, d):
         P.lbits = _clog2(P.L)
         P.bits = d * P.lbits
     elif kind == RATQ:
-        P.r = _ratq_resolve(S.B, d, S.s, S.h, S.levels)
+        P.r = _ratq_resolve(S.B, d, S.s, S.h, S.levels, windowed=True)
         P.q, P.bits, P.work = 2.0, P.r.bits, P.r.d2 * 8
     elif kind == LP:        # p in [1, 2): CUQ on the small coordinates + bitmap + RATQ
         p = S.p

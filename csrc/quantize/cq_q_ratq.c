@@ -4,25 +4,26 @@
  * Optimization"; used in "Limits on Gradient Compression for Stochastic Optimization"
  * with parameters (8), Lemma 5.2).
  *
- * RATQ(B), admissible input ||y||_2 <= B: z = H D y / sqrt(d2) (y zero-padded to
- * d2 = 2^ceil(log2 d), D = diag of random signs from a 64-bit seed sent in the message,
- * H the Walsh-Hadamard matrix); groups of s consecutive coordinates; each group sends the
- * index j of the smallest range M_j >= max |z_i| (ceil(log2 h) bits), then CUQ(M_j, L)
- * of its coordinates. Ranges M_j^2 = m e*^j + m0 (e*^0 = 1, e*^(j+1) = exp(e*^j)),
- * m = 3 B^2/d2, m0 = 2 (B^2/d2) ln s, capped at B(1 + 1e-6); the top range is the cap.
- * Message: seed (64 bits), then per group [j, levels...]. Decode inverts the rotation.
+ * RATQ(B), admissible input ||y||_2 <= B: a random rotation z = R y, groups of s
+ * consecutive coordinates; each group sends the index j of the smallest range
+ * M_j >= max |z_i| (ceil(log2 h) bits), then CUQ(M_j, L) of its coordinates. Ranges
+ * M_j^2 = m e*^j + m0 (e*^0 = 1, e*^(j+1) = exp(e*^j)), m = 3 B^2/n0,
+ * m0 = 2 (B^2/n0) ln s, capped at B(1 + 1e-6); the top range is the cap. Message: the
+ * sign field, then per group [j, levels...]. Decode inverts the rotation.
  *
- * The core on an explicit parameter block is also the l_p composite's RATQ part, which
- * is "windowed" (cq_q_ratq_params(..., windowed = 1)) so that it needs no padding: for
- * an input of dimension n (not a power of two) and n0 = 2^floor(log2 n) > n/2, the
- * rotation is R = R2 R1 with R1 = H D1 / sqrt(n0) on coordinates [0, n0) and
- * R2 = H D2 / sqrt(n0) on [n - n0, n) (the two windows overlap; D1, D2 independent
- * signs); R is orthogonal, the decoder applies R1^T R2^T. Every rotated coordinate is a
- * Rademacher sum with sum of squared weights <= ||y||_2^2 / n0, so the ranges are those
- * of dimension n0 (m = 3 B^2/n0, h from ln*(n0/3)); see convq.quantize.LpQuantizer for
- * the second-moment argument. With n = n0 there is one window. The signs come from a
- * field of min(64, number of signs) bits: the signs themselves when there are at most
- * 64 of them, else a seed expanded by SplitMix64 as in RATQ.
+ * The paper pads y to d2 = 2^ceil(log2 d) and rotates by H D / sqrt(d2); here the rotation
+ * is "windowed" so that nothing is padded (a d = 2^20 + 1 vector would otherwise be sent
+ * as 2^21 coordinates): for d not a power of two and n0 = 2^floor(log2 d) > d/2, R = R2 R1
+ * with R1 = H D1 / sqrt(n0) on coordinates [0, n0) and R2 = H D2 / sqrt(n0) on
+ * [d - n0, d) (the two windows overlap; D1, D2 independent signs; H Walsh-Hadamard); R is
+ * orthogonal, the decoder applies R1^T R2^T. Every rotated coordinate is a Rademacher
+ * sum with sum of squared weights <= ||y||_2^2 / n0, so the ranges and h are those of
+ * dimension n0 (h from ln*(n0/3)), and the paper's error bound holds with the factor
+ * d/n0 < 2 (d coordinates of variance sigma^2 = B^2/n0 instead of d2 of B^2/d2; see
+ * convq.quantize.LpQuantizer for the second-moment argument). With d = n0 there is one
+ * window: the paper's rotation. The signs come from a field of min(64, number of signs)
+ * bits: the signs themselves when there are at most 64 of them, else a seed expanded by
+ * SplitMix64. The l_p composite's RATQ part uses the same core on its own parameters.
  */
 #include <math.h>
 #include <string.h>
@@ -89,7 +90,7 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 {
     int st = cq_q_check_B(q->B, err);
     if (st) return st;
-    st = cq_q_ratq_params(q->B, P->d, q->s, q->h, q->levels, 0, &P->r, err);
+    st = cq_q_ratq_params(q->B, P->d, q->s, q->h, q->levels, 1, &P->r, err);
     if (st) return st;
     P->q = 2.0;
     P->bits = P->r.bits;
