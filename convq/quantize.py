@@ -1505,6 +1505,8 @@ def _split_bits(payload, hbits, tbits):
         k = hbits // 8
         return int.from_bytes(bytes(payload[:k]), "little"), payload[k:]
     v = int.from_bytes(bytes(payload), "little")
+    if v >> (hbits + tbits):
+        raise DecodeError(f"the padding bits after the {hbits + tbits}-bit message are not zero")
     return v & ((1 << hbits) - 1), (v >> hbits).to_bytes((tbits + 7) // 8, "little")
 
 

@@ -335,3 +335,22 @@ def test_quantized_sgd_with_aguq_gain_shape_on_a_mean_square_oracle_converges_at
     # T = 100 and 800 (measured: 0.03 -> 0.005, strong convexity helps)
     assert means[800] <= means[100] / math.sqrt(8)
     assert means[800] < 0.02
+
+
+def test_nonzero_padding_after_a_gain_shape_message_is_a_decode_error():
+    """A payload whose padding bits (after gain + shape) are set is malformed: DecodeError,
+    also where the padding would not fit in the shape's own bytes (it raised OverflowError
+    before, found by the fuzz worker with an AGUQ gain)."""
+    q = Q.GainShape(Q.RATQ(1.0, levels=8, h=5, s=3), gain=Q.AGUQ(2.0, levels=5, h=40))
+    hb = q._gain_bits
+    cases = [d for d in range(1, 200)
+             if ((hb + q.shape.bits(d) + 7) // 8) * 8 - hb > 8 * ((q.shape.bits(d) + 7) // 8)]
+    assert cases and hb % 8
+    for d in cases[:5] + [1, 2, 3]:
+        msg = q.encode(np.full(d, 0.5 / d), rng=d)
+        raw = bytearray(msg.payload)
+        if msg.nbits % 8 == 0:
+            continue
+        raw[-1] |= 0x80
+        with pytest.raises(DecodeError):
+            q.decode(bytes(raw), d)
