@@ -22,6 +22,8 @@ def test_public_names_import_from_the_package_and_its_modules():
             "hit_and_run": walks, "GridDistribution": exact, "exact_grid_distribution": exact,
             "tv_distance": exact, "transition_matrix": exact, "spectral_gap": exact, "theorem1_bound": exact,
             "ess": diagnostics, "rhat": diagnostics}
+    from convq.sampling import volumes
+    home.update({"volume": volumes, "VolumeResult": volumes})
     assert set(home) == set(S.__all__)
     for name, mod in home.items():
         assert getattr(S, name) is getattr(mod, name), name

@@ -28,6 +28,8 @@ Bodies: :class:`Box`, :class:`Ball`, :class:`Polytope`, :func:`intersect`.
 Densities (:math:`\log F`): :class:`Gaussian`, :class:`ExpNorm`, :class:`Uniform`,
 :class:`LogisticPosterior`, :class:`LogDensity` (a Python callable).
 Walks: :func:`grid_walk`, :func:`ball_walk`, :func:`hit_and_run` -> :class:`Chain`.
+Volume: :func:`volume` -> :class:`VolumeResult` (multiphase Monte Carlo, with a
+confidence interval).
 Diagnostics: :func:`exact_grid_distribution`, :func:`tv_distance`,
 :func:`transition_matrix`, :func:`spectral_gap`, :func:`ess`, :func:`rhat`,
 :func:`theorem1_bound`.
@@ -39,6 +41,7 @@ from .densities import ExpNorm, Gaussian, LogDensity, LogisticPosterior, Uniform
 from .diagnostics import ess, rhat
 from .exact import (GridDistribution, exact_grid_distribution, spectral_gap, theorem1_bound, transition_matrix,
                     tv_distance)
+from .volumes import VolumeResult, volume
 from .walks import Chain, ball_walk, grid_walk, hit_and_run
 
 __all__ = [
@@ -47,4 +50,5 @@ __all__ = [
     "Chain", "grid_walk", "ball_walk", "hit_and_run",
     "GridDistribution", "exact_grid_distribution", "tv_distance", "transition_matrix",
     "spectral_gap", "ess", "rhat", "theorem1_bound",
+    "volume", "VolumeResult",
 ]
