@@ -94,23 +94,6 @@ def test_volume_warns_when_max_steps_cuts_a_phase():
     assert not res.converged
 
 
-@pytest.mark.parametrize("kw, exc, match", [
-    (dict(body="box"), TypeError, "body must be"),
-    (dict(eps=0.0), ValueError, "eps"),
-    (dict(eps=1.5), ValueError, "eps"),
-    (dict(level=1.0), ValueError, "level"),
-    (dict(n_chains=3), ValueError, "n_chains"),
-    (dict(burn_in=1), ValueError, "burn_in"),
-    (dict(max_steps=0), ValueError, "max_steps"),
-    (dict(n_chains=4.5), TypeError, "n_chains"),
-])
-def test_volume_bad_arguments(kw, exc, match):
-    kw = dict(kw)
-    body = kw.pop("body", S.Box(np.zeros(2), np.ones(2)))
-    with pytest.raises(exc, match=match):
-        S.volume(body, **kw)
-
-
 def test_volume_refuses_unbounded_half_spaces():
     with pytest.raises(ValueError, match="unbounded"):
         S.volume(S.Polytope([[1.0, 0.0]], [1.0], allow_unbounded=True))
