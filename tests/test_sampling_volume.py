@@ -97,3 +97,22 @@ def test_volume_warns_when_max_steps_cuts_a_phase():
 def test_volume_refuses_unbounded_half_spaces():
     with pytest.raises(ValueError, match="unbounded"):
         S.volume(S.Polytope([[1.0, 0.0]], [1.0], allow_unbounded=True))
+
+
+def test_volume_beyond_float64_keeps_the_log():
+    """A volume past the float64 range: inf, with log_volume exact (math.exp raised
+    OverflowError before)."""
+    res = S.volume(S.Box(np.zeros(3), np.full(3, 1e120)), eps=0.3, rng=0)
+    assert res.volume == math.inf and res.ci[1] == math.inf
+    assert res.log_volume == pytest.approx(3 * math.log(1e120), abs=4 * res.log_se + 1e-9)
+
+
+def test_phase_bodies_match_intersect():
+    """K ∩ B(c, r) as the phases build it has the membership of intersect(K, Ball(c, r))."""
+    from convq.sampling.volumes import _cut_by_ball
+    body = S.intersect(_simplex(3), S.Ball([0.2, 0.2, 0.2], 0.5))
+    c = body.start_point()
+    pts = np.random.default_rng(0).uniform(-0.2, 1.0, (2000, 3))
+    ours, ref = _cut_by_ball(body, c, 0.3), S.intersect(body, S.Ball(c, 0.3))
+    np.testing.assert_array_equal(ours.contains(pts), ref.contains(pts))
+    assert ours.contains(pts).any() and not ours.contains(pts).all()

@@ -31,7 +31,7 @@ from .._optional import import_optional
 from .._result import Result
 from .._rng import as_generator
 from .._validation import check_int, check_open_unit, check_positive, check_threads
-from .bodies import Ball, _Body, intersect
+from .bodies import Ball, Intersection, _Body
 from .densities import Uniform
 from .walks import hit_and_run
 
@@ -47,7 +47,8 @@ class VolumeResult(Result):
     Attributes
     ----------
     volume : float
-        The estimate :math:`\operatorname{vol}(B(c, r_0))\prod_i 1/\hat p_i`.
+        The estimate :math:`\operatorname{vol}(B(c, r_0))\prod_i 1/\hat p_i` (``inf``
+        or 0 beyond the float64 range; ``log_volume`` is exact there).
     ci : tuple of float
         The ``level`` confidence interval for the volume.
     log_volume, log_se : float
@@ -107,6 +108,17 @@ def _outer_radius(body, c):
     for cq, rq in zip(body._centers, body._radii):
         R = min(R, float(np.linalg.norm(c - cq) + rq))
     return R
+
+
+def _cut_by_ball(body, c, r):
+    """The body K_i = K ∩ B(c, r) for the point c inside K, built without the start-point
+    search of :func:`intersect` (a linear programme or SLSQP per phase): c is its start."""
+    K = Intersection.__new__(Intersection)
+    K._init_parts(body.dim, lo=body._lo, hi=body._hi, centers=np.vstack([body._centers, c]),
+                  radii=np.append(body._radii, r), A=body._A, b=body._b)
+    K.parts = (body, Ball(c, r))
+    K._start = c.copy()
+    return K
 
 
 def _uniform_in_ball(gen, c, r, k):
@@ -234,7 +246,7 @@ def volume(body, *, eps=0.1, level=0.95, rng=None, n_chains=32, burn_in=None, ma
     short = np.zeros(m, bool)
     x = _uniform_in_ball(gen, c, r0 * (1.0 - 1e-9), n_chains)   # strictly inside K despite rounding
     for i in range(1, m + 1):
-        Ki = body if radii[i] >= R else intersect(body, Ball(c, radii[i]))
+        Ki = body if radii[i] >= R else _cut_by_ball(body, c, radii[i])
         inner2 = radii[i - 1] ** 2
         # pilot (the burn-in): sizes the counted run from its between-chain spread, and is
         # then discarded, so the counted states do not decide their own number
@@ -260,11 +272,13 @@ def volume(body, *, eps=0.1, level=0.95, rng=None, n_chains=32, burn_in=None, ma
     converged = not short.any()
     if not converged:
         warnings.warn(f"volume: {int(np.sum(short))} of {m} phases were cut to max_steps={max_steps} steps per chain "
-                      f"above their error share; the interval (relative half-width {math.expm1(half):.3g}) is wider "
+                      f"above their error share; the interval (half-width {half:.3g} on the log scale) is wider "
                       f"than eps={eps}", RuntimeWarning, stacklevel=2)
     phases = {"radius": radii[1:].copy(), "ratio": tot / (n_chains * np.maximum(counted, 1)), "log_se": phase_se,
               "steps": counted + pilot}
-    return VolumeResult(volume=math.exp(log_v), ci=(math.exp(log_v - half), math.exp(log_v + half)), level=level,
+    with np.errstate(over="ignore", under="ignore"):   # beyond float64: inf or 0; log_volume stays exact
+        vol, lo, hi = (float(v) for v in np.exp([log_v, log_v - half, log_v + half]))
+    return VolumeResult(volume=vol, ci=(lo, hi), level=level,
                         log_volume=log_v, log_se=log_se, n_phases=m, n_steps=int(np.sum(counted + pilot)) * n_chains,
                         converged=converged, center=c, inner_radius=r0, outer_radius=R, phases=phases,
                         wall_time=time.perf_counter() - t_start)
