@@ -218,8 +218,9 @@ def volume_table(ctx, eps=0.1):
             res = S.volume(body, eps=eps, rng=0)
             dt = time.perf_counter() - t0
             lo, hi = res.ci[0] / exact, res.ci[1] / exact
+            covers = "yes" if lo <= 1.0 + 1e-12 and hi >= 1.0 - 1e-12 else "NO"
             lines.append(f"| {name} | {n} | {exact:.4g} | {res.volume / exact:.4f} | [{lo:.4f}, {hi:.4f}] | "
-                         f"{'yes' if lo <= 1.0 + 1e-12 and hi >= 1.0 - 1e-12 else 'NO'} | {res.n_phases} | {res.n_steps:,} | {dt:.2f} |")
+                         f"{covers} | {res.n_phases} | {res.n_steps:,} | {dt:.2f} |")
     return "\n".join(lines)
 
 
