@@ -6,9 +6,10 @@ R. M. Neal, "Slice sampling" (Annals of Statistics 31(3), 2003), section 4: to u
 :math:`\{t : x + t d \in K\} = [t_-, t_+]`, draw the level
 :math:`\log y = \log g(0) - E`, :math:`E \sim \mathrm{Exp}(1)`, take the whole chord as
 the initial interval (it contains 0 and does not depend on where x lies on the line,
-so no stepping out is needed: section 4.1's condition holds trivially), then draw
-:math:`t` uniformly in the interval and shrink it towards 0 at every rejected point
-(section 4.2, "shrinkage") until :math:`\log g(t) > \log y`. The update leaves the law
+so no stepping out is needed: section 4's condition, that the interval would be found
+as well from any other point of the slice in it, holds trivially), then draw :math:`t`
+uniformly in the interval and shrink it towards 0 at every rejected point (section 4's
+shrinkage procedure) until :math:`\log g(t) > \log y`. The update leaves the law
 :math:`\propto g` on the chord invariant and is reversible, so composing it with a random
 direction (or a random axis) gives a reversible kernel with stationary law
 :math:`\propto F` on K, as hit-and-run (R. L. Smith, "Efficient Monte Carlo procedures

@@ -2,9 +2,9 @@ r"""The volume of a convex body by the multiphase Monte Carlo scheme, with a con
 interval.
 
 Dyer, Frieze and Kannan, "A random polynomial-time algorithm for approximating the
-volume of convex bodies" (J. ACM 38(1), 1991), and in the form used here Lovász and
-Vempala, "Simulated annealing in convex bodies and an O*(n^4) volume algorithm"
-(J. Comput. Syst. Sci. 72(2), 2006), section 2 ("the multiphase Monte Carlo"): with a
+volume of convex bodies" (J. ACM 38(1), 1991), in the form of the volume algorithm of
+Kannan, Lovász and Simonovits, "Random walks and an O*(n^5) volume algorithm for convex
+bodies" (Random Structures & Algorithms 11(1), 1997), its multiphase Monte Carlo: with a
 ball :math:`B(c, r_0) \subseteq K` and radii :math:`r_i = r_0 2^{i/n}` up to
 :math:`r_m \ge R = \max_{x\in K}|x - c|`, put :math:`K_i = K \cap B(c, r_i)`; then
 :math:`K_0 = B(c, r_0)`, :math:`K_m = K` and
@@ -154,9 +154,9 @@ def volume(body, *, eps=0.1, level=0.95, rng=None, n_chains=32, burn_in=None, ma
     .. math:: \operatorname{vol}(K) = \operatorname{vol}(B(c, r_0))\prod_{i=1}^m 1/p_i,
               \qquad p_i = \operatorname{vol}(K_{i-1})/\operatorname{vol}(K_i) \in [1/2, 1]
 
-    (Lovász and Vempala, "Simulated annealing in convex bodies and an O*(n^4) volume
-    algorithm", section 2, after Dyer, Frieze and Kannan, "A random polynomial-time
-    algorithm for approximating the volume of convex bodies"). Phase i runs
+    (the multiphase Monte Carlo of Kannan, Lovász and Simonovits, "Random walks and an
+    O*(n^5) volume algorithm for convex bodies", after Dyer, Frieze and Kannan, "A random
+    polynomial-time algorithm for approximating the volume of convex bodies"). Phase i runs
     ``n_chains`` hit-and-run chains (uniform target, random directions, the C kernel of
     :func:`hit_and_run`) on :math:`K_i`, each started where the same chain ended phase
     :math:`i-1` (a uniform point of :math:`K_{i-1}`, whose density on :math:`K_i` is at
