@@ -104,6 +104,7 @@ def _ess_per_s(density, body, delta, steps, threads):
 
 
 def run(ctx):
+    print(volume_table(ctx), end="\n\n")   # its own table (no peer to time against)
     rows = []
     nthreads = _core.num_threads(0)
     dims = (10, 20, 100) if ctx.quick else (10, 20, 100, 1000)
@@ -183,3 +184,48 @@ def _timeit(fn):
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+# ---- volume (convq.sampling.volume): estimate and 95% interval against the exact value ----
+
+def _volume_bodies(n):
+    """(name, body, exact volume) for the cube, simplex, cross-polytope and ball of
+    dimension n; the cross-polytope {x : s.x <= 1, s in {-1, 1}^n} has 2^n facets, so
+    it is built only for n <= 12 (a half-space body; 2^20 rows would not fit a walk)."""
+    import itertools
+    import math
+    out = [("cube [0,1]^n", S.Box(np.zeros(n), np.ones(n)), 1.0),
+           ("simplex", S.Polytope(np.vstack([-np.eye(n), np.ones((1, n))]), np.r_[np.zeros(n), 1.0]),
+            1.0 / math.factorial(n))]
+    if n <= 12:
+        signs = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
+        out.append(("cross-polytope", S.Polytope(signs, np.ones(len(signs))), 2.0 ** n / math.factorial(n)))
+    out.append(("unit ball", S.Ball(np.zeros(n), 1.0), math.pi ** (n / 2) / math.gamma(n / 2 + 1)))
+    return out
+
+
+def volume_table(ctx, eps=0.1):
+    """Markdown table: volume(body, eps) at n = 5, 10, 20 (5, 10 with --quick) with its
+    95% interval, whether it covers the exact value (up to float rounding: a lone ball is
+    its own inscribed ball, so its volume is exact with no phase), the sampling cost
+    (hit-and-run steps over all chains) and the time."""
+    lines = [f"volume(body, eps={eps}, level=0.95, rng=0): multiphase Monte Carlo on hit-and-run, 32 chains",
+             "", "| body | n | exact | estimate / exact | 95% CI / exact | covers | phases | steps | time (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for n in ((5, 10) if ctx.quick else (5, 10, 20)):
+        for name, body, exact in _volume_bodies(n):
+            t0 = time.perf_counter()
+            res = S.volume(body, eps=eps, rng=0)
+            dt = time.perf_counter() - t0
+            lo, hi = res.ci[0] / exact, res.ci[1] / exact
+            covers = "yes" if lo <= 1.0 + 1e-12 and hi >= 1.0 - 1e-12 else "NO"
+            lines.append(f"| {name} | {n} | {exact:.4g} | {res.volume / exact:.4f} | [{lo:.4f}, {hi:.4f}] | "
+                         f"{covers} | {res.n_phases} | {res.n_steps:,} | {dt:.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":   # python -m benchmarks.bench_sampling [--quick]: the volume table alone
+    import sys
+
+    from ._harness import Context
+    print(volume_table(Context(quick="--quick" in sys.argv, bw1=0.0, bwN=0.0, threads=_core.num_threads(0))))

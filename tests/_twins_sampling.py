@@ -129,7 +129,6 @@ def _walk_bad(with_delta):
            (g, box, 0.25, np.array(["a", "b"]), ok)]
     if not with_delta:
         bad = [a for a in bad if a[2] == 0.25]
-        bad.append((S.LogDensity(g.logpdf), box, 0.25, None, ok))   # hit_and_run has no callable path
     return [pre(*a) for a in bad]
 
 

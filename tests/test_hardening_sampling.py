@@ -308,7 +308,14 @@ def _walks():
     tab["grid_walk(LogDensity)"] = (S.grid_walk, _walk_args({"density": S.LogDensity(lambda x: -np.sum(x * x, 1))}),
                                     {"delta": POS_REAL, "n_steps": POS_INT, "n_chains": POS_INT, "thin": POS_INT,
                                      "offset": _vec2(allow_none=True), "lazy": FLAG})
-    tab["ball_walk"] = (S.ball_walk, _walk_args(), dict(common, delta=POS_REAL, continuous_time=FLAG))
+    tab["ball_walk"] = (S.ball_walk, _walk_args(), dict(common, delta=POS_REAL, continuous_time=FLAG, adapt=FLAG,
+                                                        target_acceptance=UNIT_REAL))
+    tab["volume"] = (S.volume, dict(body=B2, eps=0.5, rng=1), {
+        "body": common["body"][:3] + common["body"][4:], "eps": UNIT_REAL, "level": UNIT_REAL,
+        "n_chains": POS_INT + [(3, ValueError)], "rng": RNG, "threads": THREADS,
+        # None is the default of burn_in and max_steps
+        "burn_in": [v for v in NONNEG_INT if v[0] is not None] + [(1, ValueError)],
+        "max_steps": [v for v in POS_INT if v[0] is not None]})
     har = _walk_args()
     del har["delta"]
     tab["hit_and_run"] = (S.hit_and_run, har, dict(common, direction=[("x", ValueError), (None, TypeError),
@@ -378,7 +385,7 @@ def test_table_covers_every_public_function_and_argument():
     import inspect
     covered = {name.split("(")[0].split(".")[0] for name in TABLE}
     public = {n for n in S.__all__ if n not in ("Uniform", "Chain", "GridDistribution", "Intersection", "CubeSet",
-                                                "Theorem1Bound")}
+                                                "Theorem1Bound", "VolumeResult")}
     assert public <= covered, public - covered
     for fname, (fn, _, bad) in TABLE.items():
         if fname in ("intersect",):

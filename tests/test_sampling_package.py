@@ -23,6 +23,8 @@ def test_public_names_import_from_the_package_and_its_modules():
             "tv_distance": exact, "transition_matrix": exact, "spectral_gap": exact, "theorem1_bound": theory,
             "condition1_alpha": theory, "C_u": theory, "CubeSet": theory, "p_u": theory, "initial_M": theory,
             "theorem1_bound_for": theory, "Theorem1Bound": theory, "ess": diagnostics, "rhat": diagnostics}
+    from convq.sampling import volumes
+    home.update({"volume": volumes, "VolumeResult": volumes})
     assert set(home) == set(S.__all__)
     for name, mod in home.items():
         assert getattr(S, name) is getattr(mod, name), name

@@ -28,6 +28,8 @@ Bodies: :class:`Box`, :class:`Ball`, :class:`Polytope`, :func:`intersect`.
 Densities (:math:`\log F`): :class:`Gaussian`, :class:`ExpNorm`, :class:`Uniform`,
 :class:`LogisticPosterior`, :class:`LogDensity` (a Python callable).
 Walks: :func:`grid_walk`, :func:`ball_walk`, :func:`hit_and_run` -> :class:`Chain`.
+Volume: :func:`volume` -> :class:`VolumeResult` (multiphase Monte Carlo, with a
+confidence interval).
 Diagnostics: :func:`exact_grid_distribution`, :func:`tv_distance`,
 :func:`transition_matrix`, :func:`spectral_gap`, :func:`ess`, :func:`rhat`.
 Theorem 1 from the problem (section 2): :func:`condition1_alpha`, :func:`C_u`, :func:`p_u`,
@@ -41,6 +43,7 @@ from .diagnostics import ess, rhat
 from .exact import GridDistribution, exact_grid_distribution, spectral_gap, transition_matrix, tv_distance
 from .theory import (C_u, CubeSet, Theorem1Bound, condition1_alpha, initial_M, p_u, theorem1_bound,
                      theorem1_bound_for)
+from .volumes import VolumeResult, volume
 from .walks import Chain, ball_walk, grid_walk, hit_and_run
 
 __all__ = [
@@ -50,4 +53,5 @@ __all__ = [
     "GridDistribution", "exact_grid_distribution", "tv_distance", "transition_matrix",
     "spectral_gap", "ess", "rhat", "theorem1_bound",
     "condition1_alpha", "C_u", "CubeSet", "p_u", "initial_M", "theorem1_bound_for", "Theorem1Bound",
+    "volume", "VolumeResult",
 ]

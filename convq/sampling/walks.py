@@ -29,8 +29,9 @@ from .._result import Result
 from .._result import _fmt as _result_fmt
 from .._rng import as_generator, spawn
 from .._spec import WalkSpec
-from .._validation import as_vector, check_int, check_positive, check_threads
+from .._validation import as_vector, check_int, check_open_unit, check_positive, check_threads
 from ..slow import sampling as _slow
+from . import _adapt, _slice
 from ._checks import (_INDEX_LIMIT, WALK_BALL, WALK_GRID, WALK_HAR_COORD, WALK_HAR_DIR, _check_flag,
                       _check_grid_resolution, _fmt_vec, _memory_limit)
 from .bodies import _Body
@@ -565,7 +566,7 @@ def _refine(segment, density, body, delta, first, thin, gen):
 
 
 def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, burn_in=0,
-              continuous_time=False, threads=None, engine="auto"):
+              continuous_time=False, threads=None, engine="auto", adapt=False, target_acceptance=0.234):
     r"""The ball walk (end of Frieze and Kannan's paper, Steps 1', 2'): :math:`y = x + u` with :math:`u`
     uniform in the ball of radius ``delta``; reject :math:`y \notin K`; accept with
     probability :math:`\min(1, F(y)/F(x))`. Stationary law: F restricted to K.
@@ -578,39 +579,78 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     programme) or when no proposal was accepted; a :class:`LogDensity` is tested for
     log-concavity at set-up as in :func:`grid_walk` (:class:`convq.NotLogConcaveWarning`).
 
+    ``adapt=True`` tunes the radius during burn-in (``burn_in`` > 0 steps, cut into at
+    most 100 rounds): dual averaging of :math:`\log\delta` on the acceptance rate of
+    each round, all chains pooled, towards ``target_acceptance`` (Hoffman and Gelman,
+    "The No-U-Turn Sampler", JMLR 2014, section 3.2.1, after Nesterov's primal-dual
+    averaging), starting from ``delta``. The kept steps then run the ball walk with the
+    averaged radius, fixed, so the kept chain is a valid (reversible) Markov chain with
+    the target law; ``Chain.delta`` is that radius, ``Chain.delta_trace`` the radii
+    of the rounds. The default target 0.234 is the optimal acceptance rate of random-walk
+    Metropolis in high dimension (Roberts, Gelman and Gilks, "Weak convergence and optimal
+    scaling of random walk Metropolis algorithms", Ann. Appl. Probab. 1997).
+
     Returns
     -------
     Chain
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convq.sampling import Box, Gaussian, ball_walk
+    >>> ch = ball_walk(Gaussian(np.zeros(5)), Box(-2 * np.ones(5), 2 * np.ones(5)), 0.1, n_steps=2000,
+    ...                burn_in=2000, adapt=True, rng=0)
+    >>> bool(abs(ch.acceptance_rate - 0.234) < 0.05)
+    True
     """
     n = _check_pair(density, body)
     engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
     delta = check_positive(delta, "delta")
     n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
     continuous_time = _check_flag(continuous_time, "continuous_time")
+    adapt = _check_flag(adapt, "adapt")
+    target_acceptance = check_open_unit(target_acceptance, "target_acceptance")
+    if adapt and (burn_in == 0 or continuous_time):
+        raise ValueError("ball_walk: adapt=True tunes delta during burn-in and needs burn_in > 0 and "
+                         f"continuous_time=False, got burn_in={burn_in}, continuous_time={continuous_time}")
     _check_walk_memory("ball_walk", n_chains, n_steps, thin, n, times=continuous_time)
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains)
     warned = False
-    if len(body._b) == 0 or body._bbox is not None:  # the bounding box is free (no linear programmes)
+    if not adapt and (len(body._b) == 0 or body._bbox is not None):  # the bounding box is free (no LPs)
         diam = body.diameter()
         if delta > diam:
             warned = True
             warnings.warn(f"ball_walk: delta={delta:.6g} exceeds the body's diameter (at most {diam:.4g}): almost "
                           "every proposal leaves K and is rejected; use a smaller delta", RuntimeWarning, stacklevel=2)
-    if isinstance(density, LogDensity):
-        lf0 = _start_values("ball_walk", density, body, x0)
-        s, times, na, npr = _slow.ball_walk_callable(density, body, delta, x0, n_steps, thin, burn_in,
-                                                     continuous_time, gen, lf0)
-        rates = na / npr
-    else:
-        walk = WalkSpec(method=WALK_BALL, delta=delta, continuous_time=int(bool(continuous_time)), n_steps=n_steps,
-                        thin=thin, burn_in=burn_in)
-        s, _, times, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
+    # log F at the states a run starts from (a LogDensity: known at x0, recomputed later)
+    lf = [_start_values("ball_walk", density, body, x0)] if isinstance(density, LogDensity) else None
+
+    def run(delta, x, steps, thin, burn):
+        if lf is not None:
+            return _slow.ball_walk_callable(density, body, delta, x, steps, thin, burn, continuous_time, gen,
+                                            lf.pop() if lf else None)
+        walk = WalkSpec(method=WALK_BALL, delta=delta, continuous_time=int(bool(continuous_time)), n_steps=steps,
+                        thin=thin, burn_in=burn)
+        s, _, times, na, npr = _run(engine, density, body, walk, x, np.zeros((n_chains, n), np.int64),
                                     spawn(gen, n_chains), nthreads)
-        rates = na / np.maximum(npr, 1)
+        return s, times, na, npr
+
+    start, trace = x0, None
+    if adapt:
+        def chunk(d, x, steps):
+            s, _, na, npr = run(d, x, steps, steps, 0)
+            return np.ascontiguousarray(s[:, -1]), int(np.sum(na)), int(np.sum(npr))
+        delta, x0, burn_in_left, trace = _adapt.adapt_delta(chunk, delta, target_acceptance, burn_in, x0)
+        s, times, na, npr = run(delta, x0, n_steps, thin, burn_in_left)
+    else:
+        s, times, na, npr = run(delta, x0, n_steps, thin, burn_in)
+    rates = na / np.maximum(npr, 1)
     chain = Chain("ball", s, rates, na, npr, times=times, delta=delta, n_steps=n_steps, thin=thin, burn_in=burn_in,
-                  start=x0)
+                  start=start)
+    if adapt:
+        chain.delta_trace = np.array(trace)
     if not warned:
         _warn_if_nothing_accepted("ball_walk", chain, delta)
     return chain
@@ -618,23 +658,38 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
 
 def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, direction="random",
                 burn_in=0, threads=None, engine="auto"):
-    r"""Metropolised hit-and-run, for comparison with the grid and ball walks.
+    r"""Hit-and-run: Metropolised for the built-in densities, with an exact slice move
+    along the chord for a :class:`LogDensity`.
 
     Pick a direction :math:`d` (``"random"``: uniform on the sphere; ``"coordinate"``:
-    a uniform axis), draw :math:`y` uniformly on the chord :math:`K \cap \{x + td\}`
-    (a symmetric proposal) and accept with :math:`\min(1, F(y)/F(x))`. For
-    :class:`Uniform` every proposal is accepted: classical hit-and-run (Smith 1984).
-    Built-in densities only. ``engine`` picks the C kernel or its NumPy twin (the same
-    chains), as in :func:`grid_walk`.
+    a uniform axis). Built-in densities: draw :math:`y` uniformly on the chord
+    :math:`K \cap \{x + td\}` (a symmetric proposal) and accept with
+    :math:`\min(1, F(y)/F(x))`; for :class:`Uniform` every proposal is accepted:
+    classical hit-and-run (Smith 1984). ``engine`` picks the C kernel or its NumPy twin
+    (the same chains), as in :func:`grid_walk`. A :class:`LogDensity` runs in NumPy
+    (all chains together): the move along the chord is a slice-sampling update of the
+    law :math:`\propto F(x + td)` on the chord, with the whole chord as the initial
+    interval and shrinkage (Neal, "Slice sampling", Annals of Statistics 2003,
+    section 4), so every step moves, F needs no bound and the chain is reversible with
+    stationary law :math:`\propto F` on K; ``Chain.n_evals`` counts the density
+    evaluations per chain. Its log-concavity is tested at set-up as in :func:`grid_walk`
+    (:class:`convq.NotLogConcaveWarning`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convq.sampling import Box, LogDensity, hit_and_run
+    >>> f = LogDensity(lambda x: -0.5 * np.sum(x * x, axis=1))
+    >>> ch = hit_and_run(f, Box(-np.ones(2), np.ones(2)), n_steps=200, rng=0)
+    >>> ch.samples.shape
+    (1, 200, 2)
 
     Returns
     -------
     Chain
     """
     n = _check_pair(density, body)
-    if isinstance(density, LogDensity):
-        raise TypeError("hit_and_run supports the built-in densities; for a Python callable use grid_walk or ball_walk")
-    engine = resolve_engine(engine, True)
+    engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
     if not isinstance(direction, str):
         raise TypeError(f"direction must be 'random' or 'coordinate', got {type(direction).__name__}")
     if direction not in ("random", "coordinate"):
@@ -644,6 +699,14 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     nthreads = check_threads(threads)
     gen = as_generator(rng)
     x0 = _start_points(x0, body, n_chains)
+    if isinstance(density, LogDensity):
+        lf0 = _start_values("hit_and_run", density, body, x0)
+        s, na, npr, evals = _slice.hit_and_run_callable(density, body, x0, n_steps, thin, burn_in,
+                                                        direction == "coordinate", gen, lf0)
+        chain = Chain(f"hit_and_run:{direction}:slice", s, na / npr, na, npr, n_steps=n_steps, thin=thin,
+                      burn_in=burn_in)
+        chain.n_evals = evals
+        return chain
     method = WALK_HAR_DIR if direction == "random" else WALK_HAR_COORD
     walk = WalkSpec(method=method, n_steps=n_steps, thin=thin, burn_in=burn_in)
     s, _, _, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
