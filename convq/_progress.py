@@ -33,7 +33,7 @@ import logging
 import sys
 import time
 
-__all__ = ["CURRENT", "progress_scope", "check_progress", "emit", "logger"]
+__all__ = ["CURRENT", "progress_scope", "progress_range", "check_progress", "emit", "logger"]
 
 logger = logging.getLogger("convq")
 _progress_log = logging.getLogger("convq.progress")
@@ -160,6 +160,22 @@ class _Quiet:
 
     def stage(self, index, count, units=1):
         pass
+
+
+def progress_range(n: int, progress, desc: str):
+    """``range(n)`` for a Python loop of `n` steps, showing `progress` after each step (the
+    loop's own display: nothing is published for the C poll)."""
+    progress = check_progress(progress)
+    if not progress:
+        yield from range(n)
+        return
+    sink = _sink(progress, desc, n)
+    try:
+        for t in range(n):
+            yield t
+            sink.update(t + 1, n, final=t + 1 == n)
+    finally:
+        sink.close()
 
 
 @contextlib.contextmanager

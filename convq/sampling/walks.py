@@ -28,6 +28,7 @@ from .._result import Result
 from .._result import _fmt as _result_fmt
 from .._rng import as_generator, spawn
 from .._spec import WalkSpec
+from .._progress import progress_scope
 from .._validation import as_vector, check_int, check_positive, check_threads
 from ..slow import sampling as _slow
 from ._checks import (_INDEX_LIMIT, WALK_BALL, WALK_GRID, WALK_HAR_COORD, WALK_HAR_DIR, _check_flag,
@@ -257,16 +258,18 @@ def _start_values(where, density, body, starts, x0=None):
     return lf0
 
 
-def _run(engine, density, body, walk, x0, k0, gens, threads):
+def _run(engine, density, body, walk, x0, k0, gens, threads, progress=None, name="walk"):
     """One call of the kernel entry point `_smp_run`: the C kernel or its NumPy twin, with
-    the same specs (BodySpec, DensitySpec, WalkSpec) and the same generators."""
+    the same specs (BodySpec, DensitySpec, WalkSpec) and the same generators; `progress`
+    as in :func:`grid_walk`, shown as `name`."""
     run = _core._smp_run if engine == "c" else _slow.smp_run
-    return run(body._c_body(), density._c_dens(body.dim), walk, x0, k0, gens, threads)
+    with progress_scope(progress, name):
+        return run(body._c_body(), density._c_dens(body.dim), walk, x0, k0, gens, threads)
 
 
 def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, continuous_time=False,
               refine=False, rng=None, *, burn_in=0, lazy=False, offset=None, threads=None,
-              engine="auto"):
+              engine="auto", progress=None):
     r"""The Frieze-Kannan grid walk (section 1 of the paper, "The random walk").
 
     From the centre :math:`x \in C` choose :math:`j` uniformly from :math:`[n]` and
@@ -315,6 +318,10 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         ``"c"``: the C kernel (built-in densities only); ``"python"``: its slow NumPy
         twin (:func:`convq.slow.sampling.smp_run`), the same chains; ``"auto"``: C
         whenever the density is built in. A :class:`LogDensity` always runs in NumPy.
+    progress : None, bool or callable(done, total)
+        Show progress over the steps of all chains, from inside the C loop (a tqdm bar, or
+        ``progress(done, total)`` about 10 times a second; see :mod:`convq._progress`).
+        The chains do not change.
 
     Returns
     -------
@@ -366,7 +373,7 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         walk = WalkSpec(method=WALK_GRID, delta=delta, offset=offset, continuous_time=int(bool(continuous_time)),
                         lazy=int(bool(lazy)), n_steps=n_steps, thin=thin, burn_in=burn_in)
         gens = spawn(gen, n_chains)
-        s, idx, times, na, npr = _run(engine, density, body, walk, x0, k0, gens, nthreads)
+        s, idx, times, na, npr = _run(engine, density, body, walk, x0, k0, gens, nthreads, progress, "grid_walk")
     chain = Chain("grid", s, na / np.maximum(npr, 1), na, npr, indices=idx, times=times, delta=delta, offset=offset,
                   n_steps=n_steps, thin=thin, burn_in=burn_in, start=centres, start_indices=k0)
     if not stuck:
@@ -435,13 +442,13 @@ def _refine(density, body, centres, delta, gen, max_rounds=10000):
 
 
 def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, burn_in=0,
-              continuous_time=False, threads=None, engine="auto"):
+              continuous_time=False, threads=None, engine="auto", progress=None):
     r"""The ball walk (end of Frieze and Kannan's paper, Steps 1', 2'): :math:`y = x + u` with :math:`u`
     uniform in the ball of radius ``delta``; reject :math:`y \notin K`; accept with
     probability :math:`\min(1, F(y)/F(x))`. Stationary law: F restricted to K.
 
     Parameters are as in :func:`grid_walk` (``delta`` is the ball radius, ``engine`` picks
-    the C kernel or its NumPy twin); x0 must be
+    the C kernel or its NumPy twin, ``progress`` shows the steps); x0 must be
     in K. A :class:`LogDensity` runs in NumPy, one call per step over all chains. The
     same size check as :func:`grid_walk` runs first; a ``RuntimeWarning`` says when
     delta exceeds the body's diameter (checked when the bounding box needs no linear
@@ -477,7 +484,7 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
         walk = WalkSpec(method=WALK_BALL, delta=delta, continuous_time=int(bool(continuous_time)), n_steps=n_steps,
                         thin=thin, burn_in=burn_in)
         s, _, times, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
-                                    spawn(gen, n_chains), nthreads)
+                                    spawn(gen, n_chains), nthreads, progress, "ball_walk")
         rates = na / np.maximum(npr, 1)
     chain = Chain("ball", s, rates, na, npr, times=times, delta=delta, n_steps=n_steps, thin=thin, burn_in=burn_in,
                   start=x0)
@@ -487,7 +494,7 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
 
 
 def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, direction="random",
-                burn_in=0, threads=None, engine="auto"):
+                burn_in=0, threads=None, engine="auto", progress=None):
     r"""Metropolised hit-and-run, for comparison with the grid and ball walks.
 
     Pick a direction :math:`d` (``"random"``: uniform on the sphere; ``"coordinate"``:
@@ -495,7 +502,7 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     (a symmetric proposal) and accept with :math:`\min(1, F(y)/F(x))`. For
     :class:`Uniform` every proposal is accepted: classical hit-and-run (Smith 1984).
     Built-in densities only. ``engine`` picks the C kernel or its NumPy twin (the same
-    chains), as in :func:`grid_walk`.
+    chains) and ``progress`` shows the steps, as in :func:`grid_walk`.
 
     Returns
     -------
@@ -517,6 +524,6 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     method = WALK_HAR_DIR if direction == "random" else WALK_HAR_COORD
     walk = WalkSpec(method=method, n_steps=n_steps, thin=thin, burn_in=burn_in)
     s, _, _, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
-                            spawn(gen, n_chains), nthreads)
+                            spawn(gen, n_chains), nthreads, progress, "hit_and_run")
     return Chain(f"hit_and_run:{direction}", s, na / np.maximum(npr, 1), na, npr, n_steps=n_steps, thin=thin,
                  burn_in=burn_in)

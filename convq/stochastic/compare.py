@@ -12,11 +12,14 @@ import numpy as np
 from .._result import Result
 from .._rng import spawn
 from .._params import Interval, Options, validate
+from .._progress import logger, progress_scope
 from .._validation import check_int, check_quantizer
 from .domains import LpBall
 from .methods import mirror_descent, mirror_exponent, sgd, theory_step
 
 __all__ = ["Comparison", "compare", "BudgetComparison", "compare_budgets"]
+
+_log = logger.getChild("stochastic")
 
 
 _COMPARE_CONSTRAINTS = {
@@ -24,7 +27,7 @@ _COMPARE_CONSTRAINTS = {
     "repeats": [Interval(int, 1, None)],
     "method": [Options(("sgd", "mirror")), None],
     "record_every": [Interval(int, 1, None), None],
-    "progress": [callable, None],
+    "progress": [bool, callable, None],
 }
 
 
@@ -139,15 +142,21 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
     step : "theory" (Theorem 2.3's step for each quantizer's alpha0), a float, or a callable.
     x0 : start (default: the origin projected onto the domain).
     method : "sgd" or "mirror" (default by p: sgd for p >= 2).
-    progress : optional callable(message) for progress lines.
+    progress : None, bool or callable(done, total)
+        Show progress over all ``len(quantizers) * repeats * T`` iterations, from inside
+        the C loop (a tqdm bar, or ``progress(done, total)`` about 10 times a second; see
+        :mod:`convq._progress`). The results do not change.
     """
+    with progress_scope(progress, "compare") as bar:
+        return _compare(problem, quantizers, T, repeats, rng, step, x0, method, record_every, progress, bar)
+
+
+def _compare(problem, quantizers, T, repeats, rng, step, x0, method, record_every, progress, bar):
     validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=record_every,
                                         progress=progress))
     T, repeats = int(T), int(repeats)
     if not hasattr(problem, "f_star"):
         raise ValueError("compare needs a problem with a known optimal value f_star")
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be None or a callable(message), got {type(progress).__name__}")
     if isinstance(quantizers, dict):
         items = list(quantizers.items())
     elif isinstance(quantizers, (list, tuple)):
@@ -169,8 +178,7 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
     rows, traces = [], {}
     r_exp = mirror_exponent(p, d) if method == "mirror" else None
     for i, (name, q) in enumerate(items):
-        if progress:
-            progress(f"[{i + 1}/{len(items)}] {name}: {repeats} run(s) of T = {T}")
+        _log.info("compare: [%d/%d] %s: %d run(s) of T = %d", i + 1, len(items), name, repeats, T)
         finals, curves, times = [], [], []
         res = x_first = None
         note = ""
@@ -181,6 +189,7 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
             step_q = theory_step(method, problem, problem.domain, None, T, d, r_exp)
             note = "unquantized step (no alpha0)"
         for s in range(repeats):
+            bar.stage(i * repeats + s, len(items) * repeats, T)
             gen = copy.deepcopy(seeds[s])
             if method == "sgd":
                 res = sgd(problem, x0, T, step_q, quantizer=q, rng=gen, record_every=record_every)
