@@ -312,7 +312,7 @@ class Quantizer:
         _check_memory(n * row, f"{'encoding' if encode else 'quantizing'} n={n} rows of d={d}")
         r = _rows_per_stream(d)
         gens = spawn(rng, -(-n // r))
-        return self._batch_rows(Y, n, r, gens, check_threads(threads), encode)
+        return self._batch_rows(Y, n, r, gens, check_threads(threads, "rows"), encode)
 
     def _batch_rows(self, Y, n, r, gens, threads, encode):
         """Rows of :meth:`_batch`: row i on ``gens[i // r]`` (the C core, ``threads`` threads)."""

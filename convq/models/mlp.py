@@ -211,7 +211,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         theta = _init_theta(sizes, act, self.init, gen, c)
         if self.quantizer is None:
             theta, costs, bits = (_core._mlp_train if c else slow_models.mlp_train)(
-                sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, check_threads(self.threads), running)
+                sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, check_threads(self.threads, "mlp"), running)
         else:
             from ._quantized import train_mlp_quantized
             theta, costs, bits = train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs,

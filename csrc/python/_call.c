@@ -1,6 +1,7 @@
 /* _call.c -- the binding layer's one call helper and shared conversions; see bind.h. */
 #include "bind.h"
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -355,9 +356,15 @@ int cqb_add_int_constants(PyObject *m, const cqb_int_constant *c, size_t n)
     return 0;
 }
 
+/* n <= 0 (a direct _core call; the Python layer always passes its resolved count,
+ * convq._threads): the CPUs of the affinity mask, else the online CPUs. */
 int cqb_threads(long n)
 {
     if (n > 0) return n > 1024 ? 1024 : (int)n;
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     return c > 0 ? (int)c : 1;
 }
