@@ -115,6 +115,15 @@ class Chain(Result):
             idx[before] = self.start_indices[before]
         return x, idx
 
+    def to_inference_data(self, var_name="x"):
+        """These draws as ``arviz.InferenceData`` (chain x draw x dim posterior; sample
+        stats ``acceptance_rate``); needs arviz. See
+        :func:`convq.sampling._arviz.to_inference_data`.
+
+        Example: ``arviz.summary(grid_walk(Gaussian(2), Box(2), 0.1, n_chains=4).to_inference_data())``."""
+        from ._arviz import to_inference_data
+        return to_inference_data(self, var_name)
+
     def __repr__(self):
         """The ordered repr of :class:`~convq._result.Result`, with the per-step arrays
         (samples, indices, times, start points) summarised by shape and dtype."""
