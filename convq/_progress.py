@@ -33,7 +33,7 @@ import logging
 import sys
 import time
 
-__all__ = ["CURRENT", "progress_scope", "progress_range", "check_progress", "emit", "logger"]
+__all__ = ["CURRENT", "show_progress", "progress_scope", "progress_range", "check_progress", "emit", "logger"]
 
 logger = logging.getLogger("convq")
 _progress_log = logging.getLogger("convq.progress")
@@ -205,3 +205,33 @@ def progress_scope(progress, desc: str, total: int = 0):
     finally:
         CURRENT.reset(token)
         sink.close()
+
+
+def show_progress(progress=True, desc: str = "convq"):
+    """Context manager: show the progress of the convq calls made inside it -- the way to
+    watch a scikit-learn-style ``fit`` (whose signature is scikit-learn's), or several calls
+    as one display. Each C loop inside reports its own (done, total) as it runs; a call
+    inside with its own ``progress=True`` or callable shows its own display instead, one
+    with ``progress=False`` stays silent.
+
+    Parameters
+    ----------
+    progress : True or callable(done, total)
+        As ``progress=`` of the long-running calls (module :mod:`convq._progress`).
+    desc : str
+        The bar's label (or the log lines' prefix).
+
+    Example
+    -------
+    >>> import numpy as np, convq
+    >>> from convq.models import MLPClassifier
+    >>> X = np.random.default_rng(0).standard_normal((200, 4)); y = (X[:, 0] > 0).astype(int)
+    >>> seen = []
+    >>> with convq.show_progress(lambda done, total: seen.append((done, total)), "fit"):
+    ...     _ = MLPClassifier(hidden=(8,), epochs=5).fit(X, y)
+    >>> seen[-1][0] == seen[-1][1]
+    True
+    """
+    if progress is None or progress is False:
+        raise ValueError(f"progress must be True or a callable(done, total) for show_progress, got {progress!r}")
+    return progress_scope(progress, desc)
