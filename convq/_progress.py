@@ -139,7 +139,7 @@ class Reporter:
             self.done = int(done)
         else:
             base, units = self._base
-            self.done = base + (min(int(done), units) * units // int(total) if total else 0)
+            self.done = base + (min(units, int(done) * units // int(total)) if total else 0)
         self.sink.update(self.done, self.total)
 
     def stage(self, index, count, units=1):

@@ -159,3 +159,13 @@ def test_verbose_minimize_logs_on_the_convq_logger(caplog):
     with caplog.at_level(logging.INFO, logger="convq"):
         minimize(LeastSquares(*_lsq()), np.zeros(30), method="bb", verbose=True)
     assert any(r.name == "convq.optimize" and "[convq.minimize]" in r.getMessage() for r in caplog.records)
+
+
+def test_stage_places_a_kernel_report_inside_its_run():
+    """compare-style stages: run 1 of 4 runs of 10 units; a kernel at 500/1000 is half of it."""
+    seen = []
+    rep = _progress.Reporter(_progress._Callable(lambda d, t: seen.append((d, t))), 0)
+    rep.stage(1, 4, 10)
+    rep.sink.last = -1.0
+    rep(500, 1000)
+    assert seen[-1] == (15, 40)
