@@ -33,7 +33,8 @@ import logging
 import sys
 import time
 
-__all__ = ["CURRENT", "show_progress", "progress_scope", "progress_range", "check_progress", "emit", "logger"]
+__all__ = ["CURRENT", "show_progress", "progress_scope", "progress_range", "check_progress", "emit", "logger",
+           "fit_with_progress"]
 
 logger = logging.getLogger("convq")
 _progress_log = logging.getLogger("convq.progress")
@@ -235,3 +236,26 @@ def show_progress(progress=True, desc: str = "convq"):
     if progress is None or progress is False:
         raise ValueError(f"progress must be True or a callable(done, total) for show_progress, got {progress!r}")
     return progress_scope(progress, desc)
+
+
+def fit_with_progress(fit):
+    """Decorator giving an estimator's ``fit`` a keyword ``progress=None`` (None, bool or
+    callable(done, total), as on the other long-running calls): the fit runs inside
+    :func:`progress_scope`, so the C loops it calls (``minimize``'s, the MLP's) report to
+    it. The wrapped ``fit``'s other arguments and result are unchanged."""
+    import functools
+    import inspect
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, progress=None, **kwargs):
+        with progress_scope(progress, f"{type(self).__name__}.fit"):
+            return fit(self, *args, **kwargs)
+    sig = inspect.signature(fit)
+    params = list(sig.parameters.values())
+    params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=None))
+    wrapper.__signature__ = sig.replace(parameters=params)
+    wrapper.__doc__ = (fit.__doc__ or "").rstrip() + (
+        "\n\n        ``progress``: None, True (a tqdm bar or log lines) or callable(done, total): the\n"
+        "        training loop's progress, reported from the C loop (:mod:`convq._progress`); the\n"
+        "        fitted model does not change.")
+    return wrapper

@@ -9,6 +9,7 @@ import pytest
 
 import convq
 from convq import _progress
+from convq.models import LogisticRegression, MLPClassifier
 from convq.objectives import LeastSquares
 from convq.optimize import lasso, minimize
 from convq.sampling import Box, Gaussian, ball_walk, grid_walk, hit_and_run
@@ -35,6 +36,11 @@ def _lsq():
     return X, X @ rng.standard_normal(30) + 0.1 * rng.standard_normal(400)
 
 
+def _clf():
+    X, y = _lsq()
+    return X, (y > np.median(y)).astype(int)
+
+
 CALLS = {
     "sgd": (_sgd, lambda r: (r.x, r.trace["fun"])),
     "mirror_descent": (lambda p: mirror_descent(bernoulli_product_problem(20, 1.5, rng=0), np.zeros(20), 50_000,
@@ -45,6 +51,10 @@ CALLS = {
     "minimize": (lambda p: minimize(LeastSquares(*_lsq()), np.zeros(30), method="gd", tol=0, max_iter=3000,
                                     progress=p), lambda r: (r.x, r.trace["fun"])),
     "lasso": (lambda p: lasso(*_lsq(), 1.0, progress=p), lambda r: (r.x,)),
+    "LogisticRegression.fit": (lambda p: LogisticRegression().fit(*_clf(), progress=p),
+                               lambda m: (m.coef_, m.intercept_)),
+    "MLPClassifier.fit": (lambda p: MLPClassifier(hidden=(16,), epochs=60, rng=0).fit(*_clf(), progress=p),
+                          lambda m: (m.theta_, m.loss_curve_)),
     "compare": (lambda p: compare(_problem(), {"unquantized": None}, 20_000, repeats=2, rng=0, progress=p),
                 lambda c: (c.rows[0]["finals"],)),
 }
@@ -169,3 +179,14 @@ def test_stage_places_a_kernel_report_inside_its_run():
     rep.sink.last = -1.0
     rep(500, 1000)
     assert seen[-1] == (15, 40)
+
+
+def test_fit_warnings_still_point_at_the_caller():
+    """fit's progress= wrapper adds a frame: the warnings' stacklevel accounts for it."""
+    X, y = _clf()
+    from convq._errors import ConvergenceWarning
+    with pytest.warns(ConvergenceWarning) as rec:
+        LogisticRegression(max_iter=2).fit(X, y)
+    with pytest.warns(Warning) as rec2:
+        LogisticRegression().fit(X, y[:, None])
+    assert {Path(w.filename).name for w in list(rec) + list(rec2)} == {Path(__file__).name}

@@ -26,6 +26,7 @@ import numpy as np
 from .. import _core
 from .._engine import resolve_engine
 from .._rng import as_generator
+from .._progress import fit_with_progress
 from .._validation import check_int, check_positive, check_quantizer, check_threads
 from ..slow import models as slow_models
 from ._base import BaseEstimator, ClassifierMixin, check_classification_targets, check_fitted, check_X, check_X_y
@@ -181,6 +182,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return sizes
 
     # -- the estimator API ----------------------------------------------------------------
+    @fit_with_progress
     def fit(self, X, y, *, engine="auto"):
         """Train by minibatch gradient descent on the cross-entropy cost; returns self.
 
