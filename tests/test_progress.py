@@ -51,7 +51,7 @@ CALLS = {
     "minimize": (lambda p: minimize(LeastSquares(*_lsq()), np.zeros(30), method="gd", tol=0, max_iter=3000,
                                     progress=p), lambda r: (r.x, r.trace["fun"])),
     "lasso": (lambda p: lasso(*_lsq(), 1.0, progress=p), lambda r: (r.x,)),
-    "LogisticRegression.fit": (lambda p: LogisticRegression().fit(*_clf(), progress=p),
+    "LogisticRegression.fit": (lambda p: LogisticRegression(lam=1.0).fit(*_clf(), progress=p),
                                lambda m: (m.coef_, m.intercept_)),
     "MLPClassifier.fit": (lambda p: MLPClassifier(hidden=(16,), epochs=60, rng=0).fit(*_clf(), progress=p),
                           lambda m: (m.theta_, m.loss_curve_)),
