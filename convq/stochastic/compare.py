@@ -255,7 +255,8 @@ def _explicit_lower(bounds, T, r, d, p, D, B):
     return max(bounds.hard_instance_lower(k, T, r, d, p, D, B) for k in kinds)
 
 
-def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, method=None) -> BudgetComparison:
+def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, method=None, *,
+                    progress=None) -> BudgetComparison:
     """Mayekar & Tyagi, section 7: the error of quantized SGD (p >= 2) or mirror descent
     (p < 2) at fixed T as the bit budget r per gradient varies, beside the bounds on
     E0*(T, r, p).
@@ -271,12 +272,12 @@ def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, me
     ----------
     problem : as for :func:`compare` (e.g. :func:`bernoulli_product_problem`).
     budgets : sequence of ints >= 1, the budgets r (bits per gradient).
-    T, repeats, rng, method : as for :func:`compare`.
+    T, repeats, rng, method, progress : as for :func:`compare`.
     c0, c1 : the constants of Theorem 2.2 used in the bounds (c1 >= c0 > 0).
     """
     from .. import bounds
     from ..quantize import for_budget
-    validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=None, progress=None))
+    validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=None, progress=progress))
     if isinstance(budgets, (str, bytes)) or not hasattr(budgets, "__iter__"):
         raise TypeError(f"budgets must be a sequence of bit budgets r, got {type(budgets).__name__}")
     budgets = [check_int(r, f"budgets[{i}]", minimum=1) for i, r in enumerate(budgets)]
@@ -286,7 +287,7 @@ def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, me
     p, d, B = problem.p, problem.d, float(problem.q_bound)
     D = problem.domain.diameter(d, norm=p)
     quantizers = {f"r={r}": for_budget(r, p, d, B) for r in budgets}
-    comp = compare(problem, quantizers, T, repeats=repeats, rng=rng, method=method)
+    comp = compare(problem, quantizers, T, repeats=repeats, rng=rng, method=method, progress=progress)
     rows = []
     for r, row in zip(budgets, comp.rows):
         rows.append({"r": r, "name": repr(quantizers[row["name"]]), "bits_per_step": row["bits_per_step"],
