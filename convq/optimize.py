@@ -45,7 +45,7 @@ from . import _core
 from ._engine import resolve_engine
 from ._errors import ConvergenceWarning
 from ._params import InstanceOf, Interval, Options, check, validate
-from ._progress import emit, logger, progress_scope
+from ._progress import emit, logger, progress_range, progress_scope
 from ._result import Result
 from ._spec import SolverSpec
 from .objectives import Function, Lasso, Objective, Hinge
@@ -823,7 +823,7 @@ _LASSO_PATH_CONSTRAINTS = {
 
 
 def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5,
-               engine="auto"):
+               engine="auto", progress=None):
     r"""The LASSO solutions x(mu) of  min_x 1/2 ||Ax - b||^2 + mu ||x||_1  along a grid of mu.
 
     ``mus`` defaults to ``n_mus`` values spaced evenly in log scale from
@@ -832,7 +832,8 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
     coordinate descent of :func:`lasso` (``method="cd"``) started from the previous
     solution (warm start), each to duality gap <= tol ||b||^2; the data are converted
     once for the whole path. ``engine``: "auto" or "c" runs the C loop, "python" its
-    bit-identical NumPy twin (:func:`convq.slow.optimize.lasso_cd`).
+    bit-identical NumPy twin (:func:`convq.slow.optimize.lasso_cd`). ``progress`` (None, bool
+    or callable(done, total)) shows the values of mu done (:mod:`convq._progress`).
     """
     obj = Lasso(A, b, 0.0)
     n = obj.dim
@@ -855,7 +856,8 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
     coefs = np.zeros((mus.size, n))
     gaps, n_iter, conv = np.zeros(mus.size), np.zeros(mus.size, dtype=np.int64), np.zeros(mus.size, dtype=bool)
     x = np.zeros(n)
-    for i, mu in enumerate(mus):
+    for i in progress_range(mus.size, progress, "lasso_path"):
+        mu = mus[i]
         (x, _, _, gap, _, epochs, _, _, ok) = kernel(AT, obj.b, x, float(mu), tol * bb, 1000, max_iter, ws_start,
                                                      anderson)
         coefs[i], gaps[i], n_iter[i], conv[i] = x, gap, epochs, ok
@@ -966,7 +968,7 @@ def _svm_cost(X, y, C, slope, intercept, theta, loss):
 
 
 def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
-                rng=None, engine="auto"):
+                rng=None, engine="auto", progress=None):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,
@@ -999,6 +1001,8 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
     tenth of the mean ||x_i||^2). Random order from ``rng``.
     ``engine``: "auto" or "c" runs the C loop, "python" its NumPy twin
     (:func:`convq.slow.optimize.svm_dcd`: the same draws and sums, bit-identical).
+    ``progress`` (None, bool or callable(done, total)) shows the passes out of ``max_iter``
+    from inside the C loop (:mod:`convq._progress`); the result does not change.
 
     Returns
     -------
@@ -1017,8 +1021,9 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
     s = 2.0 * y - 1.0
     kind = _core.SVM_SQUARED_HINGE if loss == "squared_hinge" else _core.SVM_HINGE
     kernel = _core._svm_dcd if resolve_engine(engine, True) == "c" else slow_svm_dcd
-    alpha, w, t, spread, eqv, epochs, outer, converged = kernel(
-        X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
+    with progress_scope(progress, "svm_dual_cd"):
+        alpha, w, t, spread, eqv, epochs, outer, converged = kernel(
+            X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
     theta = np.concatenate([[t], w]) if intercept else w
     fun = _svm_cost(X, y, C, slope, bool(intercept), theta, loss)
     status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER

@@ -11,7 +11,7 @@ import convq
 from convq import _progress
 from convq.models import LogisticRegression, MLPClassifier
 from convq.objectives import LeastSquares
-from convq.optimize import lasso, minimize
+from convq.optimize import lasso, lasso_path, minimize, svm_dual_cd
 from convq.sampling import Box, Gaussian, ball_walk, grid_walk, hit_and_run
 from convq.stochastic import bernoulli_product_problem, compare, compare_budgets, mirror_descent, sgd
 
@@ -55,6 +55,8 @@ CALLS = {
                                lambda m: (m.coef_, m.intercept_)),
     "MLPClassifier.fit": (lambda p: MLPClassifier(hidden=(16,), epochs=60, rng=0).fit(*_clf(), progress=p),
                           lambda m: (m.theta_, m.loss_curve_)),
+    "svm_dual_cd": (lambda p: svm_dual_cd(*_clf(), rng=0, progress=p), lambda r: (r.x, r.alpha)),
+    "lasso_path": (lambda p: lasso_path(*_lsq(), n_mus=10, progress=p), lambda r: (r.coefs,)),
     "compare_budgets": (lambda p: compare_budgets(_problem(), [8, 16], 20_000, repeats=2, rng=0, progress=p),
                         lambda c: tuple(r["subopt_mean"] for r in c.rows)),
     "compare": (lambda p: compare(_problem(), {"unquantized": None}, 20_000, repeats=2, rng=0, progress=p),
