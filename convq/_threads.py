@@ -6,7 +6,7 @@ default chosen per kernel family where more threads were measured to help.
 - the CPU affinity mask (``os.sched_getaffinity(0)``: ``taskset``, ``numactl``, a batch
   scheduler's pinning), or ``os.cpu_count()`` where the platform has no affinity call, and
 - the cgroup CPU quota, rounded up: cgroup v2 ``cpu.max`` (``"<quota> <period>"`` or
-  ``"max <period>"``) of the process's own cgroup and of the root, or cgroup v1
+  ``"max <period>"``) of the process's own cgroup, its ancestors and the root, or cgroup v1
   ``cpu.cfs_quota_us / cpu.cfs_period_us`` (quota -1: none) -- what a container's
   ``--cpus=2`` sets while ``os.cpu_count()`` still reports every core of the host.
 
@@ -60,7 +60,10 @@ def _own_cgroup_paths():
             continue
         rel = parts[2].lstrip("/")
         if parts[0] == "0" and parts[1] == "":
-            v2.append(os.path.join(CGROUP_ROOT, rel))
+            d = os.path.join(CGROUP_ROOT, rel) if rel else CGROUP_ROOT
+            while d.startswith(CGROUP_ROOT) and d != CGROUP_ROOT:   # the cgroup and its ancestors
+                v2.append(d)
+                d = os.path.dirname(d)
         elif "cpu" in parts[1].split(","):
             v1.extend(os.path.join(CGROUP_ROOT, ctrl, rel) for ctrl in ("cpu,cpuacct", "cpu"))
     return v2, v1

@@ -35,6 +35,8 @@ def fake_cgroup(tmp_path, monkeypatch):
     ({"cg/cpu.max": "50000 100000\n"}, 1),                                    # half a CPU -> 1
     ({"cg/cpu.max": "2000000 100000\n"}, 8),                                  # quota above the mask
     ({"proc_cgroup": "0::/box\n", "cg/box/cpu.max": "300000 100000\n"}, 3),    # v2, own cgroup
+    ({"proc_cgroup": "0::/box/job\n", "cg/box/job/cpu.max": "max 100000\n",
+      "cg/box/cpu.max": "500000 100000\n"}, 5),                               # v2, a parent's quota
     ({"cg/cpu/cpu.cfs_quota_us": "400000\n", "cg/cpu/cpu.cfs_period_us": "100000\n"}, 4),  # v1
     ({"cg/cpu/cpu.cfs_quota_us": "-1\n", "cg/cpu/cpu.cfs_period_us": "100000\n"}, 8),      # v1, none
     ({"proc_cgroup": "4:cpu,cpuacct:/job\n", "cg/cpu,cpuacct/job/cpu.cfs_quota_us": "100000\n",
