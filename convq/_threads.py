@@ -39,7 +39,7 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 PROC_CGROUP = "/proc/self/cgroup"
 
 #: kernel family -> "all" (every available CPU) or a fixed default thread count
-FAMILIES = {"chains": "all", "rows": "all", "objective": 1, "mlp": 1}
+FAMILIES: "dict[str, int | str]" = {"chains": "all", "rows": "all", "objective": 1, "mlp": 1}
 
 
 def _read(path):
@@ -119,7 +119,7 @@ def default_threads(family: str) -> int:
         raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
     d = FAMILIES[family]
     avail = available_cpus()
-    return avail if d == "all" else min(int(d), avail)
+    return avail if isinstance(d, str) else min(d, avail)
 
 
 def check_threads(threads, family: str = "chains") -> int:
