@@ -296,8 +296,8 @@ _LSQ_DOC_PARAMS = """
     rng : None, int or numpy.random.Generator
         Randomness of the quantizer.
     threads : None or int
-        Threads of the C objective kernels of the iterative solvers (None: all cores; the
-        results do not depend on it).
+        Threads of the C objective kernels of the iterative solvers (None: 1, measured
+        fastest, see :func:`convq.default_threads`; the results do not depend on it).
 
     Attributes
     ----------
@@ -462,7 +462,8 @@ _CLF_DOC_COMMON = """
     rng : None, int or numpy.random.Generator
         Randomness of the quantizer.
     threads : None or int
-        Threads of the C objective kernels (None: all cores).
+        Threads of the C objective kernels (None: 1, measured fastest; see
+        :func:`convq.default_threads`).
 
     Attributes
     ----------
