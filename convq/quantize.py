@@ -325,7 +325,8 @@ class Quantizer:
         d >= 65536, at most 256); block b runs sequentially on the b-th child of
         ``convq._rng.spawn(rng, n_blocks)`` -- i.e. rows b r, b r + 1, ... equal
         successive calls ``q(y, rng=child_b)`` -- and blocks run in parallel on
-        ``threads`` threads (None = every CPU this process may use, :func:`convq.available_cpus`). The result does not depend on ``threads``."""
+        ``threads`` threads (None = every CPU this process may use,
+        :func:`convq.available_cpus`). The result does not depend on ``threads``."""
         y = self._vector(y)
         n = check_int(n, "n", minimum=0)
         return self._batch(y, n, y.shape[0], rng, threads, False)

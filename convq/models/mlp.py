@@ -111,7 +111,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         pass per epoch).
     threads : None or int
         Threads of the C training loop (None: 1, measured fastest; see
-        :func:`convq.default_threads`). A minibatch of >= 64 rows is split into two fixed halves combined in a fixed order, so the result does not
+        :func:`convq.default_threads`). A minibatch of >= 64 rows is split into two fixed
+        halves combined in a fixed order, so the result does not
         depend on the number of threads.
 
     Attributes

@@ -322,7 +322,8 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     offset : array_like (n,), optional
         Grid offset (centres are offset + delta Z^n). Default: ``x0`` (the first chain's).
     threads : int or None
-        Threads for the chains (None: every CPU this process may use, :func:`convq.available_cpus`). Results do not depend on it.
+        Threads for the chains (None: every CPU this process may use,
+        :func:`convq.available_cpus`). Results do not depend on it.
     engine : {"auto", "c", "python"}
         ``"c"``: the C kernel (built-in densities only); ``"python"``: its slow NumPy
         twin (:func:`convq.slow.sampling.smp_run`), the same chains; ``"auto"``: C
