@@ -41,6 +41,16 @@ def _clf():
     return X, (y > np.median(y)).astype(int)
 
 
+def _train(progress):
+    """One rank (SelfComm stand-in, no MPI): rank 0 shows the steps."""
+    from _distributed_problem import SelfComm   # tests/ is on sys.path, as for test_distributed.py
+    from convq.distributed import train
+    from convq.objectives import Logistic
+    X, y = _clf()
+    return train(Logistic(X, y, lam=1.0), np.zeros(30), 300, 0.05, comm=SelfComm(), batch=8, rng=3,
+                 progress=progress)
+
+
 CALLS = {
     "sgd": (_sgd, lambda r: (r.x, r.trace["fun"])),
     "mirror_descent": (lambda p: mirror_descent(bernoulli_product_problem(20, 1.5, rng=0), np.zeros(20), 50_000,
@@ -57,6 +67,7 @@ CALLS = {
                           lambda m: (m.theta_, m.loss_curve_)),
     "svm_dual_cd": (lambda p: svm_dual_cd(*_clf(), rng=0, progress=p), lambda r: (r.x, r.alpha)),
     "lasso_path": (lambda p: lasso_path(*_lsq(), n_mus=10, progress=p), lambda r: (r.coefs,)),
+    "distributed.train": (lambda p: _train(p), lambda r: (r.x, r.trace["fun"])),
     "compare_budgets": (lambda p: compare_budgets(_problem(), [8, 16], 20_000, repeats=2, rng=0, progress=p),
                         lambda c: tuple(r["subopt_mean"] for r in c.rows)),
     "compare": (lambda p: compare(_problem(), {"unquantized": None}, 20_000, repeats=2, rng=0, progress=p),
