@@ -19,9 +19,12 @@ from __future__ import annotations
 import importlib
 
 from ._errors import DecodeError, NotLogConcaveWarning
+from ._progress import show_progress
+from ._threads import available_cpus, default_threads
 
 __version__ = "0.1.0"
-__all__ = ["DecodeError", "NotLogConcaveWarning", "__version__"]
+__all__ = ["DecodeError", "NotLogConcaveWarning", "show_progress", "available_cpus", "default_threads",
+           "__version__"]
 
 _SUBMODULES = {
     "quantize", "bounds", "objectives", "optimize", "convexity", "models",

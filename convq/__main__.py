@@ -32,12 +32,13 @@ def _info(argv):
     import numpy as np
 
     from . import __version__, _core
+    from ._threads import available_cpus
     print(f"convq {__version__}")
     print(f"python {platform.python_version()} on {platform.machine()} ({platform.system()})")
     print(f"numpy {np.__version__}")
     print(f"C core: {_core.__file__}")
     print(f"sanitizer build: {'yes' if _core.SANITIZED else 'no'}")
-    print(f"threads (all cores): {_core.num_threads(0)}")
+    print(f"threads (CPUs available: affinity and cgroup quota): {available_cpus()}")
     return 0
 
 

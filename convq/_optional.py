@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-_EXTRAS = {"scipy": "scipy", "sklearn": "sklearn", "matplotlib": "plot", "mpi4py": "mpi", "torch": "torch"}
+_EXTRAS = {"scipy": "scipy", "sklearn": "sklearn", "matplotlib": "plot", "mpi4py": "mpi", "torch": "torch",
+           "arviz": "arviz", "tqdm": "progress"}
 
 
 def import_optional(name: str, feature: str):

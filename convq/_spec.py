@@ -83,7 +83,7 @@ class ObjectiveSpec(NamedTuple):
     intercept: bool = False   # theta[0] is an unpenalised intercept
     lam: float = 0.0     # LeastSquares/Logistic: lam; Hinge: C; Lasso: mu
     c: float = 0.0       # Quadratic: the constant; Hinge: the slope k; Lasso: the Huber delta
-    threads: int = 0     # 0 = all cores
+    threads: int = 0     # 0 = the affinity mask (the Python layer passes its resolved count)
 
 
 class DomainSpec(NamedTuple):

@@ -149,11 +149,12 @@ def check_int(value, name, *, minimum=None, maximum=None) -> int:
     return value
 
 
-def check_threads(threads) -> int:
-    """``threads=None`` means all cores (0 for the C core); else a positive int."""
-    if threads is None:
-        return 0
-    return check_int(threads, "threads", minimum=1)
+def check_threads(threads, family: str = "chains") -> int:
+    """``threads=None`` -> the measured default for the kernel `family` within the CPUs
+    this process may use (affinity and cgroup quota: :mod:`convq._threads`); else a
+    positive int, as given."""
+    from ._threads import check_threads as _check
+    return _check(threads, family)
 
 
 def check_quantizer(quantizer, name="quantizer", *, allow_none=True):

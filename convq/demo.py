@@ -47,6 +47,8 @@ def add_job_arguments(p, *, T=50000, repeats=3, batch_help="minibatch size of th
     p.add_argument("--seed", type=int, default=0, help="random seed [default: 0]")
     p.add_argument("--out", default=out, help=f"output folder for the PNG [default: {out}]")
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG even if matplotlib is installed")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar on stderr (tqdm if installed, else a periodic log line)")
     return p
 
 
@@ -170,7 +172,7 @@ def run(argv=None) -> int:
     names = list(quantizers)
     step = args.step if args.step == "theory" else float(args.step)
     cmp = compare(oracle, quantizers, args.T, repeats=args.repeats, rng=args.seed, step=step,
-                  progress=lambda msg: print("  " + msg, flush=True))
+                  progress=not args.no_progress)
 
     def accuracy(theta):
         z = theta[0] + X @ theta[1:]

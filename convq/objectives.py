@@ -207,7 +207,7 @@ class Quadratic(Objective):
         self.b = b
         self.c = check_real(c, "c")
         self.dim = n
-        self._c_spec = ObjectiveSpec(_QUAD, self.A, self.b, c=self.c, threads=check_threads(threads))
+        self._c_spec = ObjectiveSpec(_QUAD, self.A, self.b, c=self.c, threads=check_threads(threads, "objective"))
 
     def _rows(self, rows):
         if rows is not None:
@@ -298,7 +298,7 @@ class LeastSquares(Objective):
         self.intercept = _bool(intercept, "intercept")
         self.m = self.X.shape[0]
         self.dim = self.X.shape[1] + int(self.intercept)
-        self.threads = check_threads(threads)
+        self.threads = check_threads(threads, "objective")
         self._c_spec = ObjectiveSpec(self._kind, xspec, self.y, self.intercept, lam=self.lam, threads=self.threads)
 
     @property
@@ -340,7 +340,7 @@ def _hinge_data(obj, X, y, C, slope, intercept, threads):
     obj.intercept = _bool(intercept, "intercept")
     obj.m = obj.X.shape[0]
     obj.dim = obj.X.shape[1] + int(obj.intercept)
-    obj.threads = check_threads(threads)
+    obj.threads = check_threads(threads, "objective")
 
 
 class Hinge(LeastSquares):
@@ -411,7 +411,7 @@ class Lasso(Objective):
         self.delta = check_positive(delta, "delta", allow_zero=True)
         self.m = self.A.shape[0]
         self.dim = self.A.shape[1]
-        self.threads = check_threads(threads)
+        self.threads = check_threads(threads, "objective")
         self._c_spec = ObjectiveSpec(_LASSO, self.A, self.b, lam=self.mu, c=self.delta, threads=self.threads)
 
     def smooth(self, delta):

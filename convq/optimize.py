@@ -33,8 +33,8 @@ nonmonotone globalisations):
 """
 from __future__ import annotations
 
+import logging
 import math
-import sys
 import time
 import warnings
 from typing import NamedTuple
@@ -45,12 +45,15 @@ from . import _core
 from ._engine import resolve_engine
 from ._errors import ConvergenceWarning
 from ._params import InstanceOf, Interval, Options, check, validate
+from ._progress import emit, logger, progress_range, progress_scope
 from ._result import Result
 from ._spec import SolverSpec
 from .objectives import Function, Lasso, Objective, Hinge
 from ._validation import as_vector, check_finite, check_positive, is_sparse
 from ._rng import as_generator
 from .slow.optimize import lasso_cd as slow_lasso_cd, python_loop, svm_dcd as slow_svm_dcd
+
+_log = logger.getChild("optimize")
 
 __all__ = ["minimize", "lasso", "lasso_path", "box_qp", "svm_dual_cd", "hessian", "OptimizeResult", "LassoPath"]
 
@@ -241,7 +244,7 @@ def _check_step_options(method, step, opts, obj, x0, rng):
 
 
 def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callback=None, *,
-             verbose=False, grad_transform=None, engine="auto", **options):
+             verbose=False, grad_transform=None, engine="auto", progress=None, **options):
     r"""Minimise ``obj`` from ``x0`` with a first-order (or Newton) method.
 
     Gradient method  x^{k+1} = x^k - t_k \nabla f(x^k)  with fixed, backtracking (Armijo)
@@ -289,7 +292,12 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         Called after each iteration with a copy of x_k and a dict ``k, fun, grad_norm,
         step``; returning True stops the run.
     verbose : bool or int
-        Print a progress line every ``verbose`` iterations (True: about 10 lines per run).
+        Log a line every ``verbose`` iterations (True: about 10 lines per run) to the
+        logger ``convq.optimize`` at level INFO (to stderr when logging is not configured).
+    progress : None, bool or callable(done, total)
+        Show the iterations (out of ``max_iter``) from inside the C loop: a tqdm bar, or
+        ``progress(done, total)`` about 10 times a second (:mod:`convq._progress`). The
+        iterates do not change.
     grad_transform : callable(g) -> array, optional
         Applied to every gradient before it is used in the step (for instance a
         quantizer); the line-search tests and BB differences use the transformed
@@ -363,7 +371,8 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
                             t_min=opts["t_min"], t_max=opts["t_max"], l1=opts["l1"], tol=tol, ftol=opts["ftol"],
                             restart=int(opts["restart"]), c2=opts.get("c2", 0.9),
                             cg_rule=_CG_RULES[opts.get("cg_rule", "pr+")])
-        out = _core._minimize(run_obj._c_spec, x0, params, state_cb, max_iter)
+        with progress_scope(progress, "minimize"):
+            out = _core._minimize(run_obj._c_spec, x0, params, state_cb, max_iter)
         x, f, gn, nit, nfev, ngev, status, tf, tg, tt, ttime = out
         res = dict(x=x, fun=f, grad_norm=gn, nit=nit, nfev=nfev, ngev=ngev, status=status,
                    trace=dict(fun=tf[:nit + 1].copy(), grad_norm=tg[:nit + 1].copy(),
@@ -376,8 +385,8 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     if method == "cg":
         res["method"] = f"cg/{opts['cg_rule']}/{'exact' if opts['exact'] else 'wolfe'}"
     if every:
-        print(f"[convq.minimize] {res['message']} after {res['nit']} iterations: f = {res['fun']:.10g}, "
-              f"|g| = {res['grad_norm']:.3e}", file=sys.stdout, flush=True)
+        emit(_log, logging.INFO, f"[convq.minimize] {res['message']} after {res['nit']} iterations: "
+             f"f = {res['fun']:.10g}, |g| = {res['grad_norm']:.3e}")
     return OptimizeResult(**res)
 
 
@@ -519,7 +528,7 @@ def _newton(obj, x0, tol, max_iter, callback, verbose, options):
         for key, v in (("fun", f), ("grad_norm", gn), ("step", t), ("time", time.perf_counter() - t_start)):
             tr[key].append(v)
         if every and (k % every == 0 or k == max_iter):
-            print(f"[convq.minimize] iter {k:>7}  f = {f:.10g}  |g| = {gn:.3e}  t = {t:.3e}", flush=True)
+            emit(_log, logging.INFO, f"[convq.minimize] iter {k:>7}  f = {f:.10g}  |g| = {gn:.3e}  t = {t:.3e}")
         if callback is not None and callback(x.copy(), dict(k=k, fun=float(f), grad_norm=gn, step=float(t))):
             status = _core.OPT_CALLBACK
             break
@@ -535,8 +544,8 @@ def _make_callback(callback, every, max_iter):
 
     def cb(k, x, f, g, t):
         if every and (k % every == 0 or k == max_iter):
-            print(f"[convq.minimize] iter {k:>7}  f = {f:.10g}  |g| = {g:.3e}  t = {t:.3e}  "
-                  f"({time.perf_counter() - t0:.2f} s)", file=sys.stdout, flush=True)
+            emit(_log, logging.INFO, f"[convq.minimize] iter {k:>7}  f = {f:.10g}  |g| = {g:.3e}  t = {t:.3e}  "
+                 f"({time.perf_counter() - t0:.2f} s)")
         if callback is not None:
             return bool(callback(np.array(x, copy=True), dict(k=int(k), fun=float(f), grad_norm=float(g),
                                                               step=float(t))))
@@ -590,7 +599,8 @@ _sparse = is_sparse
 
 
 def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,
-          delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None, engine="auto"):
+          delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None, engine="auto",
+          threads=None, progress=None):
     r"""Solve the LASSO  min_x 1/2 ||Ax - b||^2 + mu ||x||_1.
 
     Methods
@@ -653,11 +663,24 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     bit-identical to C; with a sparse ``A`` it runs on ``A.toarray()``); ``"admm"``,
     ``"interior-point"`` and ``"ssnal"`` are NumPy/LAPACK code either way.
 
+    ``threads``: threads of the objective's C passes for the :func:`minimize`-based methods
+    (None: :func:`convq.default_threads` for the objective family); ``"cd"`` runs on one
+    thread by design (each coordinate step depends on the last). ``progress`` (None, bool
+    or callable(done, total)) shows the C loop's epochs or iterations
+    (:mod:`convq._progress`); the result does not change.
+
     Returns
     -------
     OptimizeResult; for ``"cd"`` also ``gap``, ``dual``, ``n_outer``, ``ws_size`` and
     ``n_extrapolated``; for the continuation ``stages`` (list of (mu_t, nit)).
     """
+    with progress_scope(progress, "lasso"):
+        return _lasso(A, b, mu, method, x0, tol, max_iter, mu0, eta, delta_factor, polish, verbose, ws_start,
+                      anderson, rho, engine, threads)
+
+
+def _lasso(A, b, mu, method, x0, tol, max_iter, mu0, eta, delta_factor, polish, verbose, ws_start, anderson, rho,
+           engine, threads):
     validate(_LASSO_CONSTRAINTS, dict(method=method, tol=tol, max_iter=max_iter, mu0=mu0, eta=eta,
                                       delta_factor=delta_factor, ws_start=ws_start, anderson=anderson, rho=rho))
     engine = resolve_engine(engine, True)
@@ -669,7 +692,7 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         if obj.mu == 0:
             raise ValueError("mu must be > 0 with a sparse A (method 'cd'), got 0")
     else:
-        obj = Lasso(A, b, mu)
+        obj = Lasso(A, b, mu, threads=threads)
     x = np.zeros(obj.dim) if x0 is None else as_vector(x0, "x0", size=obj.dim).copy()
     if method == "auto":
         method = "cd" if obj.mu > 0 else "fista"
@@ -733,8 +756,8 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
         message = (f"converged: duality gap {gap:.3g} <= tol ||b||^2 = {tol * bb:.3g}" if converged else
                    f"stopped after {n_epochs} epochs with duality gap {gap:.3g} > tol ||b||^2 = {tol * bb:.3g}")
         if verbose:
-            print(f"lasso/cd: {message} ({n_outer} working sets, last of {ws_size} features, "
-                  f"{time.perf_counter() - t0:.3g} s)", file=sys.stderr)
+            emit(_log, logging.INFO, f"lasso/cd: {message} ({n_outer} working sets, last of {ws_size} features, "
+                 f"{time.perf_counter() - t0:.3g} s)")
         return OptimizeResult(x=xs, fun=float(primal), grad_norm=float("nan"), nit=int(n_epochs), nfev=0,
                               ngev=0, success=bool(converged), status=status, message=message, method="lasso/cd",
                               gap=float(gap), dual=float(dual), n_outer=int(n_outer), ws_size=int(ws_size),
@@ -750,7 +773,8 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     traces = []
     stage = 0
     while True:
-        sub = Lasso(obj.A, obj.b, mu_t).smooth(delta_factor * mu_t) if mu_t > 0 else Lasso(obj.A, obj.b, 0.0)
+        sub = (Lasso(obj.A, obj.b, mu_t, threads=threads).smooth(delta_factor * mu_t) if mu_t > 0 else
+               Lasso(obj.A, obj.b, 0.0, threads=threads))
         r = minimize(sub, x, method="bb", nonmonotone="average", tol=10.0 ** (-1 - stage),
                      ftol=10.0 ** (-4 - stage), max_iter=max_iter, verbose=verbose, engine=engine)
         x = r.x
@@ -799,7 +823,7 @@ _LASSO_PATH_CONSTRAINTS = {
 
 
 def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5,
-               engine="auto"):
+               engine="auto", progress=None):
     r"""The LASSO solutions x(mu) of  min_x 1/2 ||Ax - b||^2 + mu ||x||_1  along a grid of mu.
 
     ``mus`` defaults to ``n_mus`` values spaced evenly in log scale from
@@ -808,7 +832,8 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
     coordinate descent of :func:`lasso` (``method="cd"``) started from the previous
     solution (warm start), each to duality gap <= tol ||b||^2; the data are converted
     once for the whole path. ``engine``: "auto" or "c" runs the C loop, "python" its
-    bit-identical NumPy twin (:func:`convq.slow.optimize.lasso_cd`).
+    bit-identical NumPy twin (:func:`convq.slow.optimize.lasso_cd`). ``progress`` (None, bool
+    or callable(done, total)) shows the values of mu done (:mod:`convq._progress`).
     """
     obj = Lasso(A, b, 0.0)
     n = obj.dim
@@ -831,7 +856,8 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
     coefs = np.zeros((mus.size, n))
     gaps, n_iter, conv = np.zeros(mus.size), np.zeros(mus.size, dtype=np.int64), np.zeros(mus.size, dtype=bool)
     x = np.zeros(n)
-    for i, mu in enumerate(mus):
+    for i in progress_range(mus.size, progress, "lasso_path"):
+        mu = mus[i]
         (x, _, _, gap, _, epochs, _, _, ok) = kernel(AT, obj.b, x, float(mu), tol * bb, 1000, max_iter, ws_start,
                                                      anderson)
         coefs[i], gaps[i], n_iter[i], conv[i] = x, gap, epochs, ok
@@ -942,7 +968,7 @@ def _svm_cost(X, y, C, slope, intercept, theta, loss):
 
 
 def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
-                rng=None, engine="auto"):
+                rng=None, engine="auto", progress=None):
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,
@@ -975,6 +1001,8 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
     tenth of the mean ||x_i||^2). Random order from ``rng``.
     ``engine``: "auto" or "c" runs the C loop, "python" its NumPy twin
     (:func:`convq.slow.optimize.svm_dcd`: the same draws and sums, bit-identical).
+    ``progress`` (None, bool or callable(done, total)) shows the passes out of ``max_iter``
+    from inside the C loop (:mod:`convq._progress`); the result does not change.
 
     Returns
     -------
@@ -993,8 +1021,9 @@ def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-
     s = 2.0 * y - 1.0
     kind = _core.SVM_SQUARED_HINGE if loss == "squared_hinge" else _core.SVM_HINGE
     kernel = _core._svm_dcd if resolve_engine(engine, True) == "c" else slow_svm_dcd
-    alpha, w, t, spread, eqv, epochs, outer, converged = kernel(
-        X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
+    with progress_scope(progress, "svm_dual_cd"):
+        alpha, w, t, spread, eqv, epochs, outer, converged = kernel(
+            X, s, np.zeros(X.shape[0]), C, slope, kind, tol, max_iter, 1000, bool(intercept), rho, gen)
     theta = np.concatenate([[t], w]) if intercept else w
     fun = _svm_cost(X, y, C, slope, bool(intercept), theta, loss)
     status = _core.OPT_CONVERGED if converged else _core.OPT_MAXITER

@@ -367,7 +367,7 @@ class Quantizer:
         _check_memory(n * row, f"{'encoding' if encode else 'quantizing'} n={n} rows of d={d}")
         r = _rows_per_stream(d)
         gens = spawn(rng, -(-n // r))
-        return self._batch_rows(Y, n, r, gens, check_threads(threads), encode)
+        return self._batch_rows(Y, n, r, gens, check_threads(threads, "rows"), encode)
 
     def _batch_rows(self, Y, n, r, gens, threads, encode):
         """Rows of :meth:`_batch`: row i on ``gens[i // r]`` (the C core, ``threads`` threads)."""
@@ -380,7 +380,8 @@ class Quantizer:
         d >= 65536, at most 256); block b runs sequentially on the b-th child of
         ``convq._rng.spawn(rng, n_blocks)`` -- i.e. rows b r, b r + 1, ... equal
         successive calls ``q(y, rng=child_b)`` -- and blocks run in parallel on
-        ``threads`` threads (None = all cores). The result does not depend on ``threads``."""
+        ``threads`` threads (None = every CPU this process may use,
+        :func:`convq.available_cpus`). The result does not depend on ``threads``."""
         y = self._vector(y)
         n = check_int(n, "n", minimum=0)
         return self._batch(y, n, y.shape[0], rng, threads, False)

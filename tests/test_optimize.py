@@ -228,7 +228,7 @@ def test_nesterov_and_subgradient(rng):
     assert np.all(res.trace["fun"][1:] - o.value(xs) <= 2 * L * (xs @ xs) / (k + 1) ** 2 + 1e-12)
 
 
-def test_result_trace_callback_verbose(capsys):
+def test_result_trace_callback_verbose(caplog):
     q = ob.Quadratic(np.diag([1.0, 10.0]))
     res = minimize(q, [1.0, 1.0], method="gd", step="fixed", t=0.05, tol=1e-12, max_iter=1000,
                    callback=lambda x, s: s["k"] >= 7)
@@ -237,8 +237,9 @@ def test_result_trace_callback_verbose(capsys):
     assert all(len(v) == 8 for v in res.trace.values())
     r = repr(res)
     assert "OptimizeResult" in r and "grad_norm" in r and "stopped by the callback" in r
-    minimize(q, [1.0, 1.0], method="gd", step="fixed", t=0.05, max_iter=100, verbose=True)
-    out = capsys.readouterr().out
+    with caplog.at_level("INFO", logger="convq"):   # verbose lines go to the convq logger
+        minimize(q, [1.0, 1.0], method="gd", step="fixed", t=0.05, max_iter=100, verbose=True)
+    out = caplog.text
     assert "iter" in out and "converged" in out or "maximum" in out
 
 

@@ -174,7 +174,7 @@ def test_function_objective_rosenbrock_and_grad_transform():
     assert np.linalg.norm(r.x) < 1e-2
 
 
-def test_result_trace_callback_verbose_ftol(logreg, capsys):
+def test_result_trace_callback_verbose_ftol(logreg, caplog):
     X, y = logreg
     o = ob.Logistic(X, y, lam=1.0)
     res = minimize(o, np.zeros(12), method="lbfgs", tol=0, max_iter=100, callback=lambda x, s: s["k"] >= 4)
@@ -188,8 +188,9 @@ def test_result_trace_callback_verbose_ftol(logreg, capsys):
     assert res.nit == 3 and res.status == 1 and len(res.trace["fun"]) == 4
     res = minimize(o, np.zeros(12), method="lbfgs", tol=0, ftol=1e-3, max_iter=100)
     assert res.status == 4 and res.success and abs(res.trace["fun"][-1] - res.trace["fun"][-2]) < 1e-3
-    res = minimize(o, np.zeros(12), method="lbfgs", max_iter=50, verbose=True)
-    out = capsys.readouterr().out
+    with caplog.at_level("INFO", logger="convq"):   # verbose lines go to the convq logger
+        res = minimize(o, np.zeros(12), method="lbfgs", max_iter=50, verbose=True)
+    out = caplog.text
     assert "iter" in out and "converged" in out
     assert res.nfev >= res.ngev >= res.nit + 1
 

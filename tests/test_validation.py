@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import convq
 from convq import DecodeError, _core
 from convq._validation import (as_float_array, as_matrix, as_vector, check_int, check_open_unit,
                                check_positive, check_threads)
@@ -74,7 +75,7 @@ def test_scalar_checks():
         check_int(True, "k")
     with pytest.raises(ValueError, match="k must be >= 1, got 0"):
         check_int(0, "k", minimum=1)
-    assert check_threads(None) == 0
+    assert check_threads(None) == convq.available_cpus()   # None: the CPUs this process may use
     with pytest.raises(ValueError):
         check_threads(0)
 

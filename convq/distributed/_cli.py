@@ -80,7 +80,7 @@ def run(argv=None) -> int:
         subs, accs, res = [], [], None
         for rep in range(args.repeats):
             res = train(shard, np.zeros(d), args.T, step, q, comm, batch=args.batch, domain=domain, method=method,
-                        r=r_exp, rng=args.seed + 1000 * rep)
+                        r=r_exp, rng=args.seed + 1000 * rep, progress=not args.no_progress)
             subs.append(obj.value(res.x) - star.fun)
             accs.append(accuracy(res.x))
         s = res.summary()

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from .. import _core
+from .._progress import progress_range
 from .._result import Result
 from .._rng import as_generator, spawn
 from .._validation import as_vector, check_int
@@ -202,7 +203,7 @@ def _raise_collective(statuses, infos, rank, step, own_exc):
 
 
 def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None, domain=None,
-          method="sgd", r=None, average=True, gain_shape=False, rng=None, record_every=None):
+          method="sgd", r=None, average=True, gain_shape=False, rng=None, record_every=None, progress=None):
     r"""Data-parallel quantized SGD: every rank computes a stochastic gradient on its shard,
     encodes it with a convq quantizer, the fixed-length payloads are exchanged with ONE
     ``Allgather`` per step, and every rank decodes all messages, averages and steps.
@@ -251,6 +252,9 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
         Generator; None: entropy drawn on rank 0 and shared), for its minibatches and
         its quantizer.
     record_every : trace every this many steps (default T // 200)
+    progress : None, bool or callable(done, total), shown on rank 0 only: the steps done
+        (a tqdm bar, or ``progress(done, total)`` about 10 times a second; see
+        :mod:`convq._progress`). The iterates do not change.
 
     Returns
     -------
@@ -354,7 +358,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
     t_grad = t_enc = t_comm = t_dec = 0.0
     k_rec = 0
     t_loop = time.perf_counter()
-    for t in range(T):
+    for t in progress_range(T, progress if rank == 0 else False, "distributed.train"):
         xbar += (x - xbar) * (1.0 / (t + 1))
         t0 = time.perf_counter()
         own_exc = None

@@ -36,6 +36,7 @@ import numpy as np
 from .._optional import import_optional
 from .. import objectives as _obj
 from .._rng import as_generator
+from .._progress import fit_with_progress
 from .._validation import check_int, check_positive, check_quantizer, check_threads
 from ..optimize import OptimizeResult, minimize
 from ._base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_classification_targets, check_fitted,
@@ -118,7 +119,7 @@ class _Iterative:
             gn = bad[0].grad_norm
             why = f" (||grad|| = {gn:.3g} > tol = {self.tol})" if np.isfinite(gn) else ""
             warnings.warn(f"{type(self).__name__}: {bad[0].message}{why}; increase max_iter or scale the data",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)
 
 
 def _closed_form_result(theta, fun, grad_norm, how, t0):
@@ -135,6 +136,7 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
     def _lam(self):
         return 0.0
 
+    @fit_with_progress
     def fit(self, X, y):
         """Fit theta = (intercept_, coef_); returns self."""
         t0 = time.perf_counter()
@@ -294,8 +296,8 @@ _LSQ_DOC_PARAMS = """
     rng : None, int or numpy.random.Generator
         Randomness of the quantizer.
     threads : None or int
-        Threads of the C objective kernels of the iterative solvers (None: all cores; the
-        results do not depend on it).
+        Threads of the C objective kernels of the iterative solvers (None: 1, measured
+        fastest, see :func:`convq.default_threads`; the results do not depend on it).
 
     Attributes
     ----------
@@ -385,6 +387,7 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
     def _fit_binary(self, X, y01, method, step, tol, max_iter, gen):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @fit_with_progress
     def fit(self, X, y):
         """Fit theta per (one-vs-all) problem; returns self."""
         t0 = time.perf_counter()
@@ -459,7 +462,8 @@ _CLF_DOC_COMMON = """
     rng : None, int or numpy.random.Generator
         Randomness of the quantizer.
     threads : None or int
-        Threads of the C objective kernels (None: all cores).
+        Threads of the C objective kernels (None: 1, measured fastest; see
+        :func:`convq.default_threads`).
 
     Attributes
     ----------

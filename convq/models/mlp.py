@@ -26,6 +26,7 @@ import numpy as np
 from .. import _core
 from .._engine import resolve_engine
 from .._rng import as_generator
+from .._progress import fit_with_progress
 from .._validation import check_int, check_positive, check_quantizer, check_threads
 from ..slow import models as slow_models
 from ._base import BaseEstimator, ClassifierMixin, check_classification_targets, check_fitted, check_X, check_X_y
@@ -109,8 +110,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         "full" is the cost on the whole training set after the epoch (one extra forward
         pass per epoch).
     threads : None or int
-        Threads of the C training loop (None: all cores). A minibatch of >= 64 rows is
-        split into two fixed halves combined in a fixed order, so the result does not
+        Threads of the C training loop (None: 1, measured fastest; see
+        :func:`convq.default_threads`). A minibatch of >= 64 rows is split into two fixed
+        halves combined in a fixed order, so the result does not
         depend on the number of threads.
 
     Attributes
@@ -181,6 +183,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return sizes
 
     # -- the estimator API ----------------------------------------------------------------
+    @fit_with_progress
     def fit(self, X, y, *, engine="auto"):
         """Train by minibatch gradient descent on the cross-entropy cost; returns self.
 
@@ -211,7 +214,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         theta = _init_theta(sizes, act, self.init, gen, c)
         if self.quantizer is None:
             theta, costs, bits = (_core._mlp_train if c else slow_models.mlp_train)(
-                sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, check_threads(self.threads), running)
+                sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, check_threads(self.threads, "mlp"), running)
         else:
             from ._quantized import train_mlp_quantized
             theta, costs, bits = train_mlp_quantized(sizes, act, theta, X, Y, lam, lr, batch, epochs,

@@ -28,6 +28,7 @@ from .._errors import NotLogConcaveWarning
 from .._result import Result
 from .._result import _fmt as _result_fmt
 from .._rng import as_generator, spawn
+from .._progress import progress_scope
 from .._spec import WalkSpec
 from .._validation import as_vector, check_int, check_open_unit, check_positive, check_threads
 from ..slow import sampling as _slow
@@ -134,6 +135,15 @@ class Chain(Result):
             idx = self.indices[rows, pos]
             idx[before] = self.start_indices[before]
         return x, idx
+
+    def to_inference_data(self, var_name="x"):
+        """These draws as ``arviz.InferenceData`` (chain x draw x dim posterior; sample
+        stats ``acceptance_rate``); needs arviz. See
+        :func:`convq.sampling._arviz.to_inference_data`.
+
+        Example: ``arviz.summary(grid_walk(Gaussian(2), Box(2), 0.1, n_chains=4).to_inference_data())``."""
+        from ._arviz import to_inference_data
+        return to_inference_data(self, var_name)
 
     def __repr__(self):
         """The ordered repr of :class:`~convq._result.Result`, with the per-step arrays
@@ -278,16 +288,18 @@ def _start_values(where, density, body, starts, x0=None):
     return lf0
 
 
-def _run(engine, density, body, walk, x0, k0, gens, threads):
+def _run(engine, density, body, walk, x0, k0, gens, threads, progress=None, name="walk"):
     """One call of the kernel entry point `_smp_run`: the C kernel or its NumPy twin, with
-    the same specs (BodySpec, DensitySpec, WalkSpec) and the same generators."""
+    the same specs (BodySpec, DensitySpec, WalkSpec) and the same generators; `progress`
+    as in :func:`grid_walk`, shown as `name`."""
     run = _core._smp_run if engine == "c" else _slow.smp_run
-    return run(body._c_body(), density._c_dens(body.dim), walk, x0, k0, gens, threads)
+    with progress_scope(progress, name):
+        return run(body._c_body(), density._c_dens(body.dim), walk, x0, k0, gens, threads)
 
 
 def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, continuous_time=False,
               refine=False, rng=None, *, burn_in=0, lazy=False, offset=None, threads=None,
-              engine="auto"):
+              engine="auto", progress=None):
     r"""The Frieze-Kannan grid walk (section 1 of the paper, "The random walk").
 
     From the centre :math:`x \in C` choose :math:`j` uniformly from :math:`[n]` and
@@ -365,11 +377,16 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     offset : array_like (n,), optional
         Grid offset (centres are offset + delta Z^n). Default: ``x0`` (the first chain's).
     threads : int or None
-        Threads for the chains (None: all cores). Results do not depend on it.
+        Threads for the chains (None: every CPU this process may use,
+        :func:`convq.available_cpus`). Results do not depend on it.
     engine : {"auto", "c", "python"}
         ``"c"``: the C kernel (built-in densities only); ``"python"``: its slow NumPy
         twin (:func:`convq.slow.sampling.smp_run`), the same chains; ``"auto"``: C
         whenever the density is built in. A :class:`LogDensity` always runs in NumPy.
+    progress : None, bool or callable(done, total)
+        Show progress over the steps of all chains, from inside the C loop (a tqdm bar, or
+        ``progress(done, total)`` about 10 times a second; see :mod:`convq._progress`).
+        The chains do not change.
 
     Returns
     -------
@@ -426,7 +443,8 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
                                             lazy, gen, lf)
         walk = WalkSpec(method=WALK_GRID, delta=delta, offset=offset, continuous_time=int(bool(continuous_time)),
                         lazy=int(bool(lazy)), n_steps=steps, thin=thin, burn_in=burn)
-        return _run(engine, density, body, walk, offset + k * delta, k, spawn(gen, len(k)), nthreads)
+        return _run(engine, density, body, walk, offset + k * delta, k, spawn(gen, len(k)), nthreads, progress,
+                    "grid_walk")
 
     lf0 = _start_values("grid_walk", density, body, centres, x0) if isinstance(density, LogDensity) else None
     s, idx, times, na, npr = out = segment(k0, n_steps, burn_in, lf0)
@@ -566,7 +584,8 @@ def _refine(segment, density, body, delta, first, thin, gen):
 
 
 def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, burn_in=0,
-              continuous_time=False, threads=None, engine="auto", adapt=False, target_acceptance=0.234):
+              continuous_time=False, threads=None, engine="auto", adapt=False, target_acceptance=0.234,
+              progress=None):
     r"""The ball walk (end of Frieze and Kannan's paper, Steps 1', 2'): :math:`y = x + u` with :math:`u`
     uniform in the ball of radius ``delta``; reject :math:`y \notin K`; accept with
     probability :math:`\min(1, F(y)/F(x))`. Stationary law: F restricted to K.
@@ -634,7 +653,7 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
         walk = WalkSpec(method=WALK_BALL, delta=delta, continuous_time=int(bool(continuous_time)), n_steps=steps,
                         thin=thin, burn_in=burn)
         s, _, times, na, npr = _run(engine, density, body, walk, x, np.zeros((n_chains, n), np.int64),
-                                    spawn(gen, n_chains), nthreads)
+                                    spawn(gen, n_chains), nthreads, progress, "ball_walk")
         return s, times, na, npr
 
     start, trace = x0, None
@@ -657,7 +676,7 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
 
 
 def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, direction="random",
-                burn_in=0, threads=None, engine="auto"):
+                burn_in=0, threads=None, engine="auto", progress=None):
     r"""Hit-and-run: Metropolised for the built-in densities, with an exact slice move
     along the chord for a :class:`LogDensity`.
 
@@ -710,6 +729,6 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     method = WALK_HAR_DIR if direction == "random" else WALK_HAR_COORD
     walk = WalkSpec(method=method, n_steps=n_steps, thin=thin, burn_in=burn_in)
     s, _, _, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
-                            spawn(gen, n_chains), nthreads)
+                            spawn(gen, n_chains), nthreads, progress, "hit_and_run")
     return Chain(f"hit_and_run:{direction}", s, na / np.maximum(npr, 1), na, npr, n_steps=n_steps, thin=thin,
                  burn_in=burn_in)

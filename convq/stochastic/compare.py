@@ -12,11 +12,14 @@ import numpy as np
 from .._result import Result
 from .._rng import spawn
 from .._params import Interval, Options, validate
+from .._progress import logger, progress_scope
 from .._validation import check_int, check_quantizer
 from .domains import LpBall
 from .methods import mirror_descent, mirror_exponent, sgd, theory_step
 
 __all__ = ["Comparison", "compare", "BudgetComparison", "compare_budgets"]
+
+_log = logger.getChild("stochastic")
 
 
 _COMPARE_CONSTRAINTS = {
@@ -24,7 +27,7 @@ _COMPARE_CONSTRAINTS = {
     "repeats": [Interval(int, 1, None)],
     "method": [Options(("sgd", "mirror")), None],
     "record_every": [Interval(int, 1, None), None],
-    "progress": [callable, None],
+    "progress": [bool, callable, None],
 }
 
 
@@ -139,15 +142,21 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
     step : "theory" (Theorem 2.3's step for each quantizer's alpha0), a float, or a callable.
     x0 : start (default: the origin projected onto the domain).
     method : "sgd" or "mirror" (default by p: sgd for p >= 2).
-    progress : optional callable(message) for progress lines.
+    progress : None, bool or callable(done, total)
+        Show progress over all ``len(quantizers) * repeats * T`` iterations, from inside
+        the C loop (a tqdm bar, or ``progress(done, total)`` about 10 times a second; see
+        :mod:`convq._progress`). The results do not change.
     """
+    with progress_scope(progress, "compare") as bar:
+        return _compare(problem, quantizers, T, repeats, rng, step, x0, method, record_every, progress, bar)
+
+
+def _compare(problem, quantizers, T, repeats, rng, step, x0, method, record_every, progress, bar):
     validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=record_every,
                                         progress=progress))
     T, repeats = int(T), int(repeats)
     if not hasattr(problem, "f_star"):
         raise ValueError("compare needs a problem with a known optimal value f_star")
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be None or a callable(message), got {type(progress).__name__}")
     if isinstance(quantizers, dict):
         items = list(quantizers.items())
     elif isinstance(quantizers, (list, tuple)):
@@ -169,8 +178,7 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
     rows, traces = [], {}
     r_exp = mirror_exponent(p, d) if method == "mirror" else None
     for i, (name, q) in enumerate(items):
-        if progress:
-            progress(f"[{i + 1}/{len(items)}] {name}: {repeats} run(s) of T = {T}")
+        _log.info("compare: [%d/%d] %s: %d run(s) of T = %d", i + 1, len(items), name, repeats, T)
         finals, curves, times = [], [], []
         res = x_first = None
         note = ""
@@ -181,6 +189,7 @@ def compare(problem, quantizers, T, repeats=5, rng=None, step="theory", x0=None,
             step_q = theory_step(method, problem, problem.domain, None, T, d, r_exp)
             note = "unquantized step (no alpha0)"
         for s in range(repeats):
+            bar.stage(i * repeats + s, len(items) * repeats, T)
             gen = copy.deepcopy(seeds[s])
             if method == "sgd":
                 res = sgd(problem, x0, T, step_q, quantizer=q, rng=gen, record_every=record_every)
@@ -246,7 +255,8 @@ def _explicit_lower(bounds, T, r, d, p, D, B):
     return max(bounds.hard_instance_lower(k, T, r, d, p, D, B) for k in kinds)
 
 
-def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, method=None) -> BudgetComparison:
+def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, method=None, *,
+                    progress=None) -> BudgetComparison:
     """Mayekar & Tyagi, section 7: the error of quantized SGD (p >= 2) or mirror descent
     (p < 2) at fixed T as the bit budget r per gradient varies, beside the bounds on
     E0*(T, r, p).
@@ -262,12 +272,12 @@ def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, me
     ----------
     problem : as for :func:`compare` (e.g. :func:`bernoulli_product_problem`).
     budgets : sequence of ints >= 1, the budgets r (bits per gradient).
-    T, repeats, rng, method : as for :func:`compare`.
+    T, repeats, rng, method, progress : as for :func:`compare`.
     c0, c1 : the constants of Theorem 2.2 used in the bounds (c1 >= c0 > 0).
     """
     from .. import bounds
     from ..quantize import for_budget
-    validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=None, progress=None))
+    validate(_COMPARE_CONSTRAINTS, dict(T=T, repeats=repeats, method=method, record_every=None, progress=progress))
     if isinstance(budgets, (str, bytes)) or not hasattr(budgets, "__iter__"):
         raise TypeError(f"budgets must be a sequence of bit budgets r, got {type(budgets).__name__}")
     budgets = [check_int(r, f"budgets[{i}]", minimum=1) for i, r in enumerate(budgets)]
@@ -277,7 +287,7 @@ def compare_budgets(problem, budgets, T, repeats=3, rng=None, c0=1.0, c1=1.0, me
     p, d, B = problem.p, problem.d, float(problem.q_bound)
     D = problem.domain.diameter(d, norm=p)
     quantizers = {f"r={r}": for_budget(r, p, d, B) for r in budgets}
-    comp = compare(problem, quantizers, T, repeats=repeats, rng=rng, method=method)
+    comp = compare(problem, quantizers, T, repeats=repeats, rng=rng, method=method, progress=progress)
     rows = []
     for r, row in zip(budgets, comp.rows):
         rows.append({"r": r, "name": repr(quantizers[row["name"]]), "bits_per_step": row["bits_per_step"],

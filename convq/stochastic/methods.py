@@ -28,6 +28,7 @@ import numpy as np
 from .. import _core
 from .._engine import ENGINES, resolve_engine
 from .._params import InstanceOf, Interval, Options, validate
+from .._progress import progress_scope
 from .._result import Result
 from .._rng import as_generator
 from .._spec import NO_DOMAIN
@@ -215,7 +216,7 @@ def _run(method, oracle, x0, T, step, domain, quantizer, average, rng, record_ev
 
 
 def sgd(oracle, x0, T, step, domain=None, quantizer=None, average=True, rng=None, record_every=None,
-        engine="auto") -> SGDResult:
+        engine="auto", *, progress=None) -> SGDResult:
     """Projected stochastic (sub)gradient descent with quantized gradients.
 
         x_{t+1} = P_K(x_t - eta_t Q(g_t)),   g_t ~ oracle(x_t),   xbar_T = (1/T) sum_{t<T} x_t
@@ -241,21 +242,26 @@ def sgd(oracle, x0, T, step, domain=None, quantizer=None, average=True, rng=None
         "auto": the C loop when the oracle and the quantizer have C implementations;
         "python": the loop of :func:`convq.slow.stochastic.sgd_loop`, which encodes and
         decodes every message and gives the same iterates, bit for bit.
+    progress : None, bool or callable(done, total)
+        Show progress over the T iterations (:mod:`convq._progress`: a tqdm bar, or
+        ``progress(done, total)`` about 10 times a second); the iterates do not change.
     """
     validate(_SGD_CONSTRAINTS, dict(T=T, step=step, domain=domain, average=average, record_every=record_every,
                                     engine=engine))
-    return _run("sgd", oracle, x0, T, step, domain, quantizer, average, rng, record_every, engine, None)
+    with progress_scope(progress, "sgd", T):
+        return _run("sgd", oracle, x0, T, step, domain, quantizer, average, rng, record_every, engine, None)
 
 
 def mirror_descent(oracle, x0, T, p, step, domain=None, quantizer=None, rng=None, record_every=None,
-                   engine="auto", r=None) -> SGDResult:
+                   engine="auto", r=None, *, progress=None) -> SGDResult:
     """Stochastic mirror descent for the l_p geometry, p in [1, 2] (Remark 3).
 
         theta = grad psi(x_t) - eta_t Q(g_t),  x_{t+1} = argmin_{z in K} D_psi(z, grad psi^*(theta)),
         psi(x) = ||x||_r^2 / (2 (r-1)),  r = max(p, 1 + 1/ln d)  (see :func:`mirror_exponent`)
 
     The returned ``x`` is the average of x_0..x_{T-1}. Domains: ``LpBall(r, R)`` or
-    ``LpBall(1, R)`` (exact Bregman projections), or None. Other parameters as in :func:`sgd`.
+    ``LpBall(1, R)`` (exact Bregman projections), or None. Other parameters (``progress``
+    included) as in :func:`sgd`.
     """
     validate(_MIRROR_CONSTRAINTS, dict(T=T, step=step, domain=domain, record_every=record_every, engine=engine,
                                        r=r))
@@ -266,4 +272,5 @@ def mirror_descent(oracle, x0, T, p, step, domain=None, quantizer=None, rng=None
     if dom is not None and not (isinstance(dom, LpBall) and (dom.p == r or dom.p == 1.0)):
         raise ValueError(f"mirror descent with the mirror map of r = {r:g} needs domain=None, LpBall({r:g}, R) "
                          f"or LpBall(1, R) (exact Bregman projections); got {dom!r}")
-    return _run("mirror", oracle, x0, T, step, domain, quantizer, True, rng, record_every, engine, r)
+    with progress_scope(progress, "mirror_descent", T):
+        return _run("mirror", oracle, x0, T, step, domain, quantizer, True, rng, record_every, engine, r)

@@ -56,6 +56,10 @@ typedef struct cq_interrupt {
     int (*poll)(void *ctx);
     void *ctx;
     volatile int stop;
+    /* Progress, for the caller's progress display only (never read by a kernel): `done`
+     * units of work out of `total` (0 = unknown), written by thread 0 just before it polls
+     * (cq_check_progress) and by the kernel's set-up (cq_progress_total). */
+    int64_t done, total;
 } cq_interrupt;
 
 /* Thread-0 check: poll the hook and publish the answer to the other threads. */
@@ -64,6 +68,22 @@ static inline int cq_check_interrupt(cq_interrupt *it)
     if (it == NULL) return 0;
     if (!it->stop && it->poll != NULL && it->poll(it->ctx)) it->stop = 1;
     return it->stop;
+}
+
+/* Announce the amount of work a kernel is about to do (resets `done`). */
+static inline void cq_progress_total(cq_interrupt *it, int64_t total)
+{
+    if (it == NULL) return;
+    it->total = total;
+    it->done = 0;
+}
+
+/* Thread-0 check that first publishes how much work is done: the poll may show it. */
+static inline int cq_check_progress(cq_interrupt *it, int64_t done)
+{
+    if (it == NULL) return 0;
+    it->done = done;
+    return cq_check_interrupt(it);
 }
 
 /* Worker-thread check: read the published answer only. */

@@ -400,6 +400,8 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
     for (size_t i = 0; i < m; i++) perm[i] = (int64_t)i;
     int st = CQ_OK;
     uint64_t total_bits = 0;
+    const int64_t n_batches = (int64_t)((m + batch - 1) / batch);
+    cq_progress_total(it, epochs * n_batches);
     for (int64_t e = 0; e < epochs && st == CQ_OK; e++) {
         for (size_t i = m; i > 1; i--) { /* Fisher-Yates */
             size_t j = (size_t)cq_rng_bounded(g, (uint64_t)i);
@@ -409,7 +411,7 @@ int cq_mlp_train(const cq_mlp *net, double *theta, const double *X, const double
         }
         double run_ce = 0.0; /* sum over the epoch's batches of B * (batch cross-entropy) */
         for (size_t s = 0; s < m; s += batch) {
-            if (cq_check_interrupt(it)) { st = CQ_EINTERRUPT; break; }
+            if (cq_check_progress(it, e * n_batches + (int64_t)(s / batch))) { st = CQ_EINTERRUPT; break; }
             size_t B = m - s < batch ? m - s : batch;
             if (B >= CQ_MLP_SPLIT_MIN) {
                 /* gradient of the cost on the batch = sum over the halves of (rows_h / B) grad_h + lam/m W */

@@ -178,6 +178,7 @@ static int lasso_cd(const cols *A, const double *b, size_t m, size_t n, const cq
     }
     size_t ws = 0;
     long epochs = 0;
+    cq_progress_total(it, o->max_epochs);
     for (long outer = 0; outer < o->max_outer; outer++) {
         /* the full gap, and the priorities */
         for (size_t j = 0; j < n; j++) idx[j] = j;
@@ -236,7 +237,7 @@ static int lasso_cd(const cols *A, const double *b, size_t m, size_t n, const cq
                 }
             }
             epochs++;
-            if (cq_check_interrupt(it)) return cq_fail(err, CQ_EINTERRUPT, "interrupted");
+            if (cq_check_progress(it, epochs)) return cq_fail(err, CQ_EINTERRUPT, "interrupted");
             if (K > 0) {
                 double *slot = X + stored * ws;
                 for (size_t t = 0; t < ws; t++) slot[t] = x[idx[t]];

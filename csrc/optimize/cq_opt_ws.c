@@ -126,6 +126,7 @@ int cq_opt_loop_begin(cq_opt_loop *L, cq_opt_ws *W, const cq_opt_params *p, cq_o
     L->cb_ctx = cb_ctx;
     L->since_poll = 0;
     L->t0_time = now_s();
+    cq_progress_total(W->it, p->max_iter);
     if (trace) {
         if (trace_reserve(trace, 1)) return cq_fail(W->err, CQ_ENOMEM, "out of memory for the trace");
         trace->f[0] = F; trace->g[0] = gnorm; trace->t[0] = 0.0; trace->time[0] = now_s() - L->t0_time;
@@ -143,7 +144,7 @@ int cq_opt_loop_poll(cq_opt_loop *L, cq_opt_ws *W, long k)
     W->passes = 0;
     if (L->since_poll > (1L << 22)) {
         L->since_poll = 0;
-        if (cq_check_interrupt(W->it)) return CQ_EINTERRUPT;
+        if (cq_check_progress(W->it, k)) return CQ_EINTERRUPT;
     }
     return CQ_OK;
 }

@@ -59,6 +59,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
     double S_prev = HUGE_VAL;
     double lambda = 0.0, spread = HUGE_VAL;
     long epochs = 0, outer = 0;
+    cq_progress_total(it, o->max_epochs);
     info->converged = 0;
     for (outer = 0; outer < o->max_outer && epochs < o->max_epochs; outer++) {
         /* the inner problem for this multiplier, to a projected-gradient spread of eps, with
@@ -119,7 +120,7 @@ int cq_svm_dcd(const double *X, const double *s, size_t m, size_t n, const cq_sv
                 }
             }
             epochs++;
-            if (cq_check_interrupt(it)) return cq_fail(err, CQ_EINTERRUPT, "interrupted");
+            if (cq_check_progress(it, epochs)) return cq_fail(err, CQ_EINTERRUPT, "interrupted");
             if (active == 0) { pgmax = 0.0; pgmin = 0.0; }
             spread = pgmax - pgmin;
             if (spread <= omega) {

@@ -1,6 +1,8 @@
 /* _call.c -- the binding layer's one call helper and shared conversions; see bind.h. */
 #include "bind.h"
 #include <string.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 static PyObject *decode_error_type(void)
@@ -203,35 +205,98 @@ void cqb_bitgen_release_seq(cqb_bitgen *bs, Py_ssize_t n)
     PyMem_Free(bs);
 }
 
+/* Progress display from inside a kernel. convq._progress publishes the running call's
+ * reporter -- a Python callable reporter(done, total) -- in the ContextVar
+ * convq._progress.CURRENT (None when nobody asked for progress). The poller reads it once,
+ * at the kernel's first poll (a short call never polls, so it never pays for the look-up),
+ * and from then on calls it with the kernel's published cq_interrupt.done / .total at most
+ * every CQB_PROGRESS_S seconds. The kernel's work and draws are untouched: it cannot tell
+ * whether anyone is watching. An exception raised by the reporter stops the kernel (as
+ * Ctrl-C does) and propagates. */
+#define CQB_PROGRESS_S 0.1
+
+typedef struct cqb_poller {
+    PyThreadState *ts;   /* the saved thread state while the GIL is released, else NULL */
+    cq_interrupt it;
+    int looked;          /* CURRENT has been read */
+    PyObject *reporter;  /* strong reference, or NULL */
+    double last;         /* monotonic time of the last report (at first: of the call's start) */
+} cqb_poller;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* With the GIL held: report progress if a reporter is set and it is time. -1 with an
+ * exception set when the look-up or the reporter failed. */
+static int progress_poll(cqb_poller *g)
+{
+    if (!g->looked) {
+        g->looked = 1;
+        PyObject *mod = PyImport_ImportModule("convq._progress");
+        if (mod == NULL) return -1;
+        PyObject *var = PyObject_GetAttrString(mod, "CURRENT");
+        Py_DECREF(mod);
+        if (var == NULL) return -1;
+        PyObject *val = NULL;
+        int rc = PyContextVar_Get(var, Py_None, &val);
+        Py_DECREF(var);
+        if (rc < 0) return -1;
+        if (val == Py_None)
+            Py_DECREF(val);
+        else
+            g->reporter = val;
+    }
+    if (g->reporter == NULL) return 0;
+    double now = mono_s();
+    if (now - g->last < CQB_PROGRESS_S) return 0;
+    g->last = now;
+    PyObject *r = PyObject_CallFunction(g->reporter, "LL", (long long)g->it.done, (long long)g->it.total);
+    if (r == NULL) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The poll of a kernel that runs with the GIL held (it calls back into Python). */
+static int gil_poll(void *ctx)
+{
+    cqb_poller *g = (cqb_poller *)ctx;
+    return PyErr_CheckSignals() != 0 || progress_poll(g) < 0;
+}
+
 /* GIL release with a working Ctrl-C, private to the call helpers below (no entry point
  * releases the GIL by itself): kernels get `&g.it` as their cq_interrupt and poll it from
  * the calling thread; the poll re-takes the GIL just long enough to run
- * PyErr_CheckSignals. */
-typedef struct cqb_nogil {
-    PyThreadState *ts;
-    cq_interrupt it;
-} cqb_nogil;
-
+ * PyErr_CheckSignals and the progress report. */
 static int nogil_poll(void *ctx)
 {
-    cqb_nogil *g = (cqb_nogil *)ctx;
+    cqb_poller *g = (cqb_poller *)ctx;
     PyEval_RestoreThread(g->ts);
-    int r = PyErr_CheckSignals();
+    int r = gil_poll(g);
     g->ts = PyEval_SaveThread();
-    return r != 0;
+    return r;
 }
 
-static void cqb_nogil_begin(cqb_nogil *g)
+static void poller_begin(cqb_poller *g, int release_gil)
 {
-    g->it.poll = nogil_poll;
+    g->it.poll = release_gil ? nogil_poll : gil_poll;
     g->it.ctx = g;
     g->it.stop = 0;
-    g->ts = PyEval_SaveThread();
+    g->it.done = 0;
+    g->it.total = 0;
+    g->looked = 0;
+    g->reporter = NULL;
+    g->last = mono_s();
+    g->ts = release_gil ? PyEval_SaveThread() : NULL;
 }
 
-static void cqb_nogil_end(cqb_nogil *g)
+static void poller_end(cqb_poller *g)
 {
-    PyEval_RestoreThread(g->ts);
+    if (g->ts != NULL) PyEval_RestoreThread(g->ts);
+    Py_XDECREF(g->reporter);
 }
 
 int cqb_spec_check(PyObject *obj, const char *type_name, const char *what)
@@ -291,17 +356,17 @@ int cqb_add_int_constants(PyObject *m, const cqb_int_constant *c, size_t n)
     return 0;
 }
 
+/* n <= 0 (a direct _core call; the Python layer always passes its resolved count,
+ * convq._threads): the CPUs of the affinity mask, else the online CPUs. */
 int cqb_threads(long n)
 {
     if (n > 0) return n > 1024 ? 1024 : (int)n;
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     return c > 0 ? (int)c : 1;
-}
-
-static int gil_poll(void *ctx)
-{
-    (void)ctx;
-    return PyErr_CheckSignals() != 0;
 }
 
 static int finish(int st, const cq_errinfo *err)
@@ -317,10 +382,10 @@ int cqb_call(cqb_kernel fn, void *args, PyObject *gen)
     if (gen != NULL && cqb_bitgen_acquire(gen, &b) < 0) return -1;
     cq_errinfo err;
     err.msg[0] = 0;
-    cqb_nogil g;
-    cqb_nogil_begin(&g);
+    cqb_poller g;
+    poller_begin(&g, 1);
     int st = fn(args, b.bg, &g.it, &err);
-    cqb_nogil_end(&g);
+    poller_end(&g);
     if (gen != NULL) cqb_bitgen_release(&b);
     return finish(st, &err);
 }
@@ -339,10 +404,10 @@ int cqb_call_streams(cqb_kernel_streams fn, void *args, PyObject *gens)
     for (Py_ssize_t i = 0; i < m; i++) bgs[i] = bs[i].bg;
     cq_errinfo err;
     err.msg[0] = 0;
-    cqb_nogil g;
-    cqb_nogil_begin(&g);
+    cqb_poller g;
+    poller_begin(&g, 1);
     int st = fn(args, bgs, (size_t)m, &g.it, &err);
-    cqb_nogil_end(&g);
+    poller_end(&g);
     PyMem_Free(bgs);
     cqb_bitgen_release_seq(bs, m);
     return finish(st, &err);
@@ -354,8 +419,10 @@ int cqb_call_with_gil(cqb_kernel fn, void *args, PyObject *gen)
     if (gen != NULL && cqb_bitgen_acquire(gen, &b) < 0) return -1;
     cq_errinfo err;
     err.msg[0] = 0;
-    cq_interrupt it = {gil_poll, NULL, 0};
-    int st = fn(args, b.bg, &it, &err);
+    cqb_poller g;
+    poller_begin(&g, 0);
+    int st = fn(args, b.bg, &g.it, &err);
+    poller_end(&g);
     if (gen != NULL) cqb_bitgen_release(&b);
     return finish(st, &err);
 }

@@ -111,9 +111,11 @@ static size_t poll_mask(size_t work_per_step)
     return p - 1;
 }
 
-static inline int poll(cq_interrupt *it, int thread)
+/* `done`: thread 0's estimate of the steps taken so far, chain `ch` at step `step` of its
+ * `total` (the chains before it started earlier), published for the progress display. */
+static inline int poll(cq_interrupt *it, int thread, size_t ch, size_t step, size_t total)
 {
-    return thread == 0 ? cq_check_interrupt(it) : cq_interrupted(it);
+    return thread == 0 ? cq_check_progress(it, (int64_t)(ch * total + step)) : cq_interrupted(it);
 }
 
 static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm, chain *cs)
@@ -143,7 +145,7 @@ static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm, chain *cs)
     size_t kept = 0, countdown = burn + thin; /* steps until the next kept state */
     const size_t pmask = poll_mask(4 + b->n_balls + b->m + d->N);
     for (size_t step = 0; step < total; step++) {
-        if ((step & pmask) == pmask && poll(c->it, thread)) return CQ_EINTERRUPT;
+        if ((step & pmask) == pmask && poll(c->it, thread, ch, step, total)) return CQ_EINTERRUPT;
         if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
             grid_contains(b, x, delta, &cs->bs);
             lf = dens_full(d, x, &cs->ds, NULL, NULL);
@@ -218,7 +220,7 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
         work = n * (2 + b->n_balls + b->m + d->N) + (d->prec != NULL ? n * n : n);
     const size_t pmask = poll_mask(work);
     for (size_t step = 0; step < total; step++) {
-        if ((step & pmask) == pmask && poll(c->it, thread)) return CQ_EINTERRUPT;
+        if ((step & pmask) == pmask && poll(c->it, thread, ch, step, total)) return CQ_EINTERRUPT;
         if ((step & (CQ_SMP_RESYNC - 1)) == CQ_SMP_RESYNC - 1) {
             body_init(b, x, 0.0, &cs->bs);
             lf = dens_full(d, x, &cs->ds, NULL, NULL);
@@ -320,6 +322,7 @@ int cq_smp_run(const cq_smp_body *body, const cq_smp_density *dens, const cq_smp
                  .times = times, .n_accept = n_accept, .n_prop = n_prop, .it = it};
     c.errs = (cq_errinfo *)calloc(n_chains ? n_chains : 1, sizeof(cq_errinfo));
     if (c.errs == NULL) return cq_fail(err, CQ_ENOMEM, "out of memory");
+    cq_progress_total(it, (int64_t)(n_chains * (walk->burn_in + walk->n_steps)));
     int st = cq_parallel_for(n_chains, n_threads, run_task, &c, it);
     if (st != CQ_OK && err != NULL) {
         for (size_t i = 0; i < n_chains; i++)

@@ -18,8 +18,9 @@ int cq_sgd_run(const cq_sgd_params *P, const cq_oracle_cb *oracle, const cq_quan
     int64_t rec = 0;
     int st;
     memset(xbar, 0, sizeof(double) * d);
+    cq_progress_total(it, P->T);
     for (int64_t t = 0; t < P->T; t++) {
-        if ((t & 1023) == 0 && cq_check_interrupt(it)) return CQ_EINTERRUPT;
+        if ((t & 1023) == 0 && cq_check_progress(it, t)) return CQ_EINTERRUPT;
         st = oracle->sample(oracle->ctx, x, d, g, gt, err);
         if (st != CQ_OK) return st;
         const double *step_dir = gt;
