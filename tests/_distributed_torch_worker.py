@@ -15,7 +15,8 @@ def _data(rank, n=64, d=6):
     return X, y
 
 
-def _train(torch, model, X, y, steps, lr):
+def _train(torch, model, X, y, steps, lr, each=None):
+    """SGD on the mean squared error; the losses; ``each()`` after every step."""
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for _ in range(steps):
@@ -24,7 +25,17 @@ def _train(torch, model, X, y, steps, lr):
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        if each is not None:
+            each()
     return losses
+
+
+def _spread(torch, dist, world, model):
+    """max |theta_r - theta_0| over the ranks: 0.0 when every replica is identical."""
+    params = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    allp = [torch.empty_like(params) for _ in range(world)]
+    dist.all_gather(allp, params)
+    return max(float((a - allp[0]).abs().max()) for a in allp)
 
 
 def run(rank, world, port, outdir):
@@ -65,10 +76,7 @@ def run(rank, world, port, outdir):
         h = ct.quantized_hook(q, rng=1)
         m.register_comm_hook(None, h)
         out[f"{name}_losses"] = _train(torch, m, X, y, 150, 0.05)
-        params = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
-        allp = [torch.empty_like(params) for _ in range(world)]
-        dist.all_gather(allp, params)
-        out[f"{name}_sync"] = max(float((a - allp[0]).abs().max()) for a in allp)
+        out[f"{name}_sync"] = _spread(torch, dist, world, m)
         out[f"{name}_bytes_per_call"] = h.bytes_sent / h.calls
         out[f"{name}_repr"] = repr(h)
 
@@ -79,28 +87,19 @@ def run(rank, world, port, outdir):
              "lp": LpQuantizer(1.5), "qsgd2": QSGD(2), "terngrad": TernGrad(), "scaledsign": ScaledSign(),
              "topk": TopK(2), "randk": RandK(3), "float32": Identity("float32"),
              "ef_topk": ErrorFeedback(TopK(2)), "ef21_scaledsign": EF21(ScaledSign())}
+    # 2b'. and the all-reduce mode (shared scale, integer all-reduce) of QSGD and TernGrad
+    runs = [(name, q, "auto") for name, q in every.items()]
+    runs += [("qsgd_allreduce", QSGD(4), "allreduce"), ("terngrad_allreduce", TernGrad(), "allreduce")]
     out["every_sync"], out["every_final"] = {}, {}
-    for name, q in every.items():
+    for name, q, mode in runs:
         m = DDP(make())
-        m.register_comm_hook(None, ct.quantized_hook(q, rng=5))
+        m.register_comm_hook(None, ct.quantized_hook(q, rng=5, mode=mode))
         losses = _train(torch, m, X, y, 20, 0.05)
-        params = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
-        allp = [torch.empty_like(params) for _ in range(world)]
-        dist.all_gather(allp, params)
-        out["every_sync"][name] = max(float((a - allp[0]).abs().max()) for a in allp)
+        out["every_sync"][name] = _spread(torch, dist, world, m)
         out["every_final"][name] = [losses[0], losses[-1]]
 
-    # 2b'. the all-reduce mode (shared scale, integer all-reduce): replicas identical, and
-    # unbiased: the mean over many calls on fixed bucket vectors is the ranks' average
-    for name, q in (("qsgd_allreduce", QSGD(4)), ("terngrad_allreduce", TernGrad())):
-        m = DDP(make())
-        m.register_comm_hook(None, ct.quantized_hook(q, rng=5, mode="allreduce"))
-        losses = _train(torch, m, X, y, 20, 0.05)
-        params = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
-        allp = [torch.empty_like(params) for _ in range(world)]
-        dist.all_gather(allp, params)
-        out["every_sync"][name] = max(float((a - allp[0]).abs().max()) for a in allp)
-        out["every_final"][name] = [losses[0], losses[-1]]
+    # the all-reduce mode is unbiased: the mean over many calls on fixed bucket vectors is
+    # the ranks' average
 
     class _Bucket:
         def __init__(self, t):
@@ -131,24 +130,13 @@ def run(rank, world, port, outdir):
     h = ct.quantized_hook(ErrorFeedback(TopK(8)), rng=6)
     m.register_comm_hook(None, h)
     keys_after = []
-    opt = torch.optim.SGD(m.parameters(), lr=0.05)
-    ef_losses = []
-    for _ in range(60):
-        opt.zero_grad()
-        loss = ((m(X).squeeze(1) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        ef_losses.append(loss.item())
-        keys_after.append(sorted(h.state_dict()["worker"]))
+    ef_losses = _train(torch, m, X, y, 60, 0.05, each=lambda: keys_after.append(sorted(h.state_dict()["worker"])))
     out["ef_keys"] = keys_after
     out["ef_shapes"] = {str(k): int(v.size) for k, v in h.state_dict()["worker"].items()}
     out["ef_param_sizes"] = [int(p.numel()) for p in m.parameters()]
     out["ef_losses"] = [ef_losses[0], ef_losses[-1]]
     out["ef_calls"] = h.calls
-    params = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
-    allp = [torch.empty_like(params) for _ in range(world)]
-    dist.all_gather(allp, params)
-    out["ef_sync"] = max(float((a - allp[0]).abs().max()) for a in allp)
+    out["ef_sync"] = _spread(torch, dist, world, m)
 
     # 3. no gain-shape, and the last rank's bucket is over SimQ's bound: every rank raises
     m = DDP(make())

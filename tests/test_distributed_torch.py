@@ -135,6 +135,7 @@ def test_cuda_bucket_with_nccl(mode, tmp_path):
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
 
+    import _distributed_torch_worker as w
     import convq.torch as ct
     from convq.quantize import QSGD
     dist.init_process_group("nccl", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
@@ -145,15 +146,10 @@ def test_cuda_bucket_with_nccl(mode, tmp_path):
         model.register_comm_hook(None, hook)
         X = torch.randn(64, 6, device="cuda")
         y = X @ torch.linspace(-1, 1, 6, device="cuda")
-        opt = torch.optim.SGD(model.parameters(), lr=0.05)
-        losses = []
-        for _ in range(100):
-            opt.zero_grad()
-            loss = ((model(X).squeeze(1) - y) ** 2).mean()
-            loss.backward()
-            assert all(p.grad.is_cuda and p.grad.dtype == torch.float32 for p in model.parameters())
-            opt.step()
-            losses.append(loss.item())
+        devices = []
+        losses = w._train(torch, model, X, y, 100, 0.05,
+                          each=lambda: devices.extend((p.grad.device.type, p.grad.dtype) for p in model.parameters()))
+        assert set(devices) == {("cuda", torch.float32)}
         assert losses[-1] < 0.1 * losses[0] and hook.calls == 100
     finally:
         dist.destroy_process_group()
