@@ -68,15 +68,17 @@ except ImportError:  # pragma: no cover - exercised in the no-sklearn CI job of 
 
 
 __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "NotFittedError", "DataConversionWarning",
-           "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets"]
+           "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets",
+           "check_feature_names"]
 
 BaseEstimator = _Base
 ClassifierMixin = _ClassifierMixin
 RegressorMixin = _RegressorMixin
 
 
-def check_X(X, estimator=None, reset=False):
-    """X as a finite 2-D float64 C-contiguous array; checks/sets n_features_in_."""
+def check_X(X, estimator=None, reset=False, dtype=np.float64):
+    """X as a finite 2-D C-contiguous array of dtype (float64 or float32; converted once,
+    straight from the input); checks/sets n_features_in_."""
     if hasattr(X, "tocsr") or hasattr(X, "toarray"):
         raise TypeError("sparse input is not supported: convert it with X.toarray()")
     arr = np.asarray(X)
@@ -99,7 +101,7 @@ def check_X(X, estimator=None, reset=False):
     if arr.shape[1] == 0:
         raise ValueError(f"X is empty: found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
                          "required.")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):  # fast path: one sum, no mask
         try:
             check_finite(arr, "X")
@@ -112,6 +114,37 @@ def check_X(X, estimator=None, reset=False):
             raise ValueError(f"X has {arr.shape[1]} features, but {type(estimator).__name__} is expecting "
                              f"{estimator.n_features_in_} features as input.")
     return arr
+
+
+def check_feature_names(estimator, X, reset):
+    """Set (reset) or check ``feature_names_in_`` from a DataFrame's string column names, as
+    scikit-learn's estimators do: fitted with names, X must carry the same names in the same
+    order (ValueError); a mismatch between having names and not is a UserWarning."""
+    import warnings
+    cols = getattr(X, "columns", None)
+    names = None
+    if cols is not None:
+        kinds = {isinstance(c, str) for c in cols}
+        if kinds == {True, False}:
+            raise TypeError("Feature names are only supported if all input features have string names, but X has "
+                            f"column names of types {sorted({type(c).__name__ for c in cols})}")
+        names = np.asarray(list(cols), dtype=object) if kinds == {True} else None
+    name = type(estimator).__name__
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if names is not None and fitted is None:
+        warnings.warn(f"X has feature names, but {name} was fitted without feature names", UserWarning, stacklevel=3)
+    elif names is None and fitted is not None:
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with feature names", UserWarning,
+                      stacklevel=3)
+    elif names is not None and (names.shape != fitted.shape or np.any(names != fitted)):
+        raise ValueError("The feature names should match those that were passed during fit: expected "
+                         f"{list(fitted)}, got {list(names)}")
 
 
 def check_X_y(X, y, estimator=None):
