@@ -270,10 +270,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _dtype(self):
         try:
-            dt = np.dtype(self.dtype)
+            dt = None if self.dtype is None else np.dtype(self.dtype)
         except TypeError:
             dt = None
-        if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        if dt is None or dt.kind != "f" or dt.itemsize not in (4, 8):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
         return dt
 
