@@ -69,7 +69,7 @@ except ImportError:  # pragma: no cover - exercised in the no-sklearn CI job of 
 
 __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "NotFittedError", "DataConversionWarning",
            "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets",
-           "check_feature_names"]
+           "check_feature_names", "check_n_features", "check_y"]
 
 BaseEstimator = _Base
 ClassifierMixin = _ClassifierMixin
@@ -108,12 +108,17 @@ def check_X(X, estimator=None, reset=False, dtype=np.float64):
         except ValueError as exc:
             raise ValueError(f"Input X contains NaN or infinity: {exc}") from None
     if estimator is not None:
-        if reset:
-            estimator.n_features_in_ = arr.shape[1]
-        elif arr.shape[1] != estimator.n_features_in_:
-            raise ValueError(f"X has {arr.shape[1]} features, but {type(estimator).__name__} is expecting "
-                             f"{estimator.n_features_in_} features as input.")
+        check_n_features(estimator, arr.shape[1], reset)
     return arr
+
+
+def check_n_features(estimator, n, reset):
+    """Set (reset) or check the estimator's n_features_in_ against n columns."""
+    if reset:
+        estimator.n_features_in_ = n
+    elif n != estimator.n_features_in_:
+        raise ValueError(f"X has {n} features, but {type(estimator).__name__} is expecting "
+                         f"{estimator.n_features_in_} features as input.")
 
 
 def check_feature_names(estimator, X, reset):
@@ -149,21 +154,28 @@ def check_feature_names(estimator, X, reset):
 
 def check_X_y(X, y, estimator=None):
     if y is None:
+        check_y(y, 0, estimator)
+    X = check_X(X, estimator, reset=True)
+    return X, check_y(y, X.shape[0], estimator)
+
+
+def check_y(y, n_rows, estimator=None):
+    """y as a 1-d array of n_rows labels (a column vector is raveled with a warning)."""
+    if y is None:
         name = type(estimator).__name__ if estimator is not None else "this estimator"
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-    X = check_X(X, estimator, reset=True)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         import warnings
         warnings.warn("A column-vector y was passed when a 1d array was expected. Please change the shape "
-                      "of y to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=3)
+                      "of y to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=4)
         y = y.ravel()
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
-    if y.shape[0] != X.shape[0]:
+    if y.shape[0] != n_rows:
         raise ValueError(f"X and y have inconsistent lengths: found input variables with inconsistent numbers of "
-                         f"samples: [{X.shape[0]}, {y.shape[0]}]")
-    return X, y
+                         f"samples: [{n_rows}, {y.shape[0]}]")
+    return y
 
 
 def check_classification_targets(y):

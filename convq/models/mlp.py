@@ -35,7 +35,7 @@ from .._errors import ConvergenceWarning
 from .._validation import check_int, check_positive, check_quantizer, check_real, check_threads, is_sparse
 from ..slow import models as slow_models
 from ._base import (BaseEstimator, ClassifierMixin, check_classification_targets, check_feature_names, check_fitted,
-                    check_X)
+                    check_n_features, check_X, check_y)
 
 __all__ = ["MLPClassifier"]
 
@@ -328,29 +328,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         X.sum_duplicates()
         if not np.all(np.isfinite(X.data)):
             raise ValueError("Input X contains NaN or infinity")
-        if reset:
-            self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input.")
+        check_n_features(self, X.shape[1], reset)
         return X
-
-    def _check_y(self, y, m):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            from ._base import DataConversionWarning
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change the shape "
-                          "of y to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=3)
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
-        if y.shape[0] != m:
-            raise ValueError(f"X and y have inconsistent lengths: found input variables with inconsistent numbers of "
-                             f"samples: [{m}, {y.shape[0]}]")
-        check_classification_targets(y)
-        return y
 
     def _targets(self, idx, K, dtype):
         """The target matrix: one column of 0/1 for two classes, else one-hot."""
@@ -447,7 +426,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         first = not (incremental and hasattr(self, "theta_"))
         prev_classes = getattr(self, "classes_", None)
         X = self._check_X(X, first, dtype)
-        y = self._check_y(y, X.shape[0])
+        y = check_y(y, X.shape[0], self)
+        check_classification_targets(y)
         if first:
             labels = y if classes is None or not incremental else np.asarray(classes)
             if incremental and classes is None:
@@ -532,10 +512,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if w_tr is not None and not w_tr.sum() > 0:
             raise ValueError("the training rows left after the validation split have total weight 0")
         w_va = np.ones(va.size) if w is None else w[va].astype(float)
-        X_va = _c_data(X[va])
+        X_tr, Y_tr, X_va = X[tr], Y[tr], _c_data(X[va])
         costs, scores, stop, best = [], [], [np.inf, 0], (-np.inf, theta)
         for _ in range(epochs):
-            theta, c, _ = run(theta, X[tr], Y[tr], w_tr, 1, -np.inf)
+            theta, c, _ = run(theta, X_tr, Y_tr, w_tr, 1, -np.inf)
             costs += c
             A = _core._mlp_forward(sizes, act, theta, X_va, out)
             pred = (A[:, 0] >= 0.5).astype(int) if A.shape[1] == 1 else A.argmax(axis=1)
