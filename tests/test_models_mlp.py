@@ -459,6 +459,16 @@ def test_sparse_X_equals_dense(fmt, rng):
     np.testing.assert_allclose(MLPClassifier(early_stopping=True, **kw).fit(Xs, y, sample_weight=w).theta_,
                                MLPClassifier(early_stopping=True, **kw).fit(X, y, sample_weight=w).theta_,
                                rtol=0, atol=1e-10)
+    # the cost and gradient on all 600 rows of sparse X run in chunks of 256 scattered rows
+    sizes, th = d._sizes_, d.theta_
+    csr = scipy.sparse.csr_matrix(X)
+    trip = (csr.data, csr.indices.astype(np.int64), csr.indptr.astype(np.int64))
+    Y = np.eye(3)[y]
+    for rows in (None, rng.integers(0, 600, 300)):
+        Jd, gd = _core._mlp_cost_grad(sizes, 2, th, X, Y, rows, 0.3, SOFTMAX, w)
+        Js, gs = _core._mlp_cost_grad(sizes, 2, th, trip, Y, rows, 0.3, SOFTMAX, w)
+        assert Js == pytest.approx(Jd, rel=1e-12)
+        np.testing.assert_allclose(gs, gd, rtol=0, atol=1e-12 * np.abs(gd).max())
     bad = scipy.sparse.csr_matrix(X)
     bad.data[0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

@@ -41,6 +41,12 @@ size_t cq_mlp_forward_rows(size_t m, int sparse)
     return sparse && m > CQ_MLP_CHUNK ? CQ_MLP_CHUNK : m;
 }
 
+size_t cq_mlp_cost_work_size(const cq_mlp *net, size_t n, int sparse)
+{
+    size_t rows = cq_mlp_forward_rows(n, sparse);
+    return cq_mlp_work_size(net, rows) + (rows < n ? cq_mlp_n_params(net) : 0);
+}
+
 void cq_mlp_init(const cq_mlp *net, double *theta, bitgen_t *g)
 {
     for (int l = 1; l <= net->n_layers; l++) {

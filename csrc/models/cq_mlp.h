@@ -89,8 +89,12 @@ size_t cq_mlp_w_offset(const cq_mlp *net, int l);
 size_t cq_mlp_b_offset(const cq_mlp *net, int l);
 /* Work numbers for a batch of `batch` rows. */
 size_t cq_mlp_work_size(const cq_mlp *net, size_t batch);
-/* Rows processed at once by cq_mlp_forward for m rows (m when dense, <= CQ_MLP_CHUNK when sparse). */
+/* Rows processed at once by cq_mlp_forward and cq_mlp_cost_grad for m rows (m when dense, <= CQ_MLP_CHUNK
+ * when sparse). */
 size_t cq_mlp_forward_rows(size_t m, int sparse);
+/* Work numbers of cq_mlp_cost_grad on n rows: the work of one chunk (+ one chunk gradient when sparse X
+ * is processed in chunks). */
+size_t cq_mlp_cost_work_size(const cq_mlp *net, size_t n, int sparse);
 
 /* The initialisation of section 3.6: W uniform in [-0.002, 0.002], b = 0 (convq.models offers
  * Glorot's and He's scaled rules too, drawn in Python). */
@@ -109,7 +113,8 @@ void cq_mlp_init(const cq_mlp *net, double *theta, bitgen_t *g);
     /* Outputs A[L] (m x K) of all rows. work: cq_mlp_work_size(net, cq_mlp_forward_rows(m, X == NULL)). */  \
     void cq_mlp_forward##SFX(const cq_mlp *net, const R *theta, const cq_mlp_data##SFX *d, R *out, R *work);  \
     /* The cost J_S of the rows rows[0..n) (rows == NULL: the first n rows) and its gradient (grad may be      \
-     * NULL: cost only). Probabilities are clipped to [1e-300, 1 - 1e-16] inside the logarithms only. */      \
+     * NULL: cost only); sparse X in chunks of CQ_MLP_CHUNK rows. work: cq_mlp_cost_work_size(net, n, X == NULL). \
+     * Probabilities are clipped to [1e-300, 1 - 1e-16] inside the logarithms only. */                        \
     double cq_mlp_cost_grad##SFX(const cq_mlp *net, const R *theta, const cq_mlp_data##SFX *d,                \
                                  const int64_t *rows, size_t n, double lam, R *grad, R *work);                \
     /* Minibatch training: for each epoch, shuffle the m rows (Fisher-Yates over g), then for each batch:   \

@@ -315,10 +315,35 @@ static double F(mlp_eval)(const cq_mlp *net, const R *theta, const F(cq_mlp_data
     return J;
 }
 
+/* grad[W entries] += c * theta (the penalty's gradient, c = lam / W) */
+static void F(add_penalty_grad)(const cq_mlp *net, const R *theta, double c, R *grad)
+{
+    for (int l = 1; l <= net->n_layers; l++) {
+        size_t off = cq_mlp_w_offset(net, l), nw = net->sizes[l - 1] * net->sizes[l];
+        for (size_t q = 0; q < nw; q++) grad[off + q] += c * theta[off + q];
+    }
+}
+
 double F(cq_mlp_cost_grad)(const cq_mlp *net, const R *theta, const F(cq_mlp_data) *d, const int64_t *rows,
                            size_t n, double lam, R *grad, R *work)
 {
-    return F(mlp_eval)(net, theta, d, rows, 0, n, lam, grad, work, 1);
+    size_t step = cq_mlp_forward_rows(n, d->X == NULL);
+    if (step >= n) return F(mlp_eval)(net, theta, d, rows, 0, n, lam, grad, work, 1);
+    /* sparse X: chunks of CQ_MLP_CHUNK rows, each weighted by its share of the rows */
+    size_t P = cq_mlp_n_params(net);
+    R *gc = work + cq_mlp_work_size(net, step);
+    double J = 0;
+    if (grad != NULL) memset(grad, 0, sizeof(R) * P);
+    for (size_t s0 = 0; s0 < n; s0 += step) {
+        size_t B = n - s0 < step ? n - s0 : step;
+        double share = (double)B / (double)n;
+        J += share * F(mlp_eval)(net, theta, d, rows ? rows + s0 : NULL, rows ? 0 : s0, B, 0.0,
+                                 grad ? gc : NULL, work, 1);
+        if (grad != NULL)
+            for (size_t q = 0; q < P; q++) grad[q] += (R)share * gc[q];
+    }
+    if (grad != NULL) F(add_penalty_grad)(net, theta, lam / d->w_total, grad);
+    return J + lam / (2.0 * d->w_total) * F(penalty)(net, theta);
 }
 
 /* Parallel pieces of the training loop. A minibatch of B >= CQ_MLP_SPLIT_MIN rows is split
@@ -446,10 +471,7 @@ int F(cq_mlp_train)(const cq_mlp *net, R *theta, const F(cq_mlp_data) *d, const 
                 run_ce += F(mlp_eval)(net, theta, d, perm + s0, 0, B, 0.0, grad, work, o->running_cost != 0)
                           * (double)B;
             }
-            for (int l = 1; l <= net->n_layers; l++) {
-                size_t off = cq_mlp_w_offset(net, l), nw = net->sizes[l - 1] * net->sizes[l];
-                for (size_t q = 0; q < nw; q++) grad[off + q] += lam / d->w_total * theta[off + q];
-            }
+            F(add_penalty_grad)(net, theta, lam / d->w_total, grad);
             if (o->solver == CQ_MLP_ADAM) ++*t;
             F(mlp_step)(o, P, theta, grad, v, s, *t);
             total_bits += 8u * sizeof(R) * (uint64_t)P;

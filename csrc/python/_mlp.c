@@ -289,7 +289,7 @@ static PyObject *py_mlp_cost_grad(PyObject *self, PyObject *args)
     if (nb < 1) { PyErr_SetString(PyExc_ValueError, "need at least one row"); goto done; }
     npy_intp dims[1] = {(npy_intp)cq_mlp_n_params(&net)};
     grad = new_real(1, dims, typenum);
-    work = PyMem_RawMalloc(PyArray_ITEMSIZE(theta) * cq_mlp_work_size(&net, (size_t)nb));
+    work = PyMem_RawMalloc(PyArray_ITEMSIZE(theta) * cq_mlp_cost_work_size(&net, (size_t)nb, D.X == NULL));
     if (grad == NULL || work == NULL) { if (work == NULL) PyErr_NoMemory(); goto done; }
     cost_grad_args a = {&net, &D, PyArray_DATA(theta), rows ? (const int64_t *)PyArray_DATA(rows) : NULL,
                         (size_t)nb, lam, PyArray_DATA(grad), work, 0.0};
