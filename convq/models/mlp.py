@@ -43,8 +43,8 @@ __all__ = ["MLPClassifier"]
 _ACTIVATIONS = {name[len("MLP_ACT_"):].lower(): getattr(_core, name) for name in dir(_core) if name.startswith("MLP_ACT_")}
 _INITS = ("glorot", "he", "notes")
 _OUTPUTS = {"softmax": _core.MLP_OUT_SOFTMAX, "sigmoid": _core.MLP_OUT_SIGMOID}
-_SOLVERS = {"sgd": _core.MLP_SOLVER_SGD, "adam": _core.MLP_SOLVER_ADAM}
-_DEFAULT_LR = {"adam": 1e-3, "sgd": 1e-2}
+_SOLVERS = {"sgd": _core.MLP_SOLVER_SGD, "adam": _core.MLP_SOLVER_ADAM, "lbfgs": None}
+_DEFAULT_LR = {"adam": 1e-3, "sgd": 1e-2, "lbfgs": 1.0}
 
 
 def _init_theta(sizes, act, init, gen, c=True):
@@ -124,14 +124,19 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         normalises them to sum to one).
     lam : float >= 0, default 0.0
         Weight penalty lambda of the cost (biases are not penalised).
-    solver : {"adam", "sgd"}, default "adam"
+    solver : {"adam", "sgd", "lbfgs"}, default "adam"
         Adam (Kingma & Ba 2015, Algorithm 1: v <- b1 v + (1 - b1) g, s <- b2 s + (1 - b2) g^2,
         theta -= lr (v / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)), or minibatch gradient
         descent (section 3.6) with ``momentum`` mu: v <- mu v - lr g, theta += v, or with
         Nesterov's momentum (Sutskever et al., "On the importance of initialization and
-        momentum in deep learning", ICML 2013, section 2) theta += mu v - lr g.
+        momentum in deep learning", ICML 2013, section 2) theta += mu v - lr g; or full-batch
+        L-BFGS (:func:`convq.optimize.minimize` with ``method="lbfgs"``, Nocedal & Wright,
+        "Numerical Optimization", Algorithm 7.5) on the whole cost, for at most ``epochs``
+        iterations until ||grad J|| <= ``tol`` (as scikit-learn's solver="lbfgs"; no
+        quantizer, partial_fit or early stopping; the cost and gradient run in ``dtype``, the
+        iteration in float64).
     learning_rate : float > 0 or None, default None
-        The step lr; None: 1e-3 for "adam", 1e-2 for "sgd".
+        The step lr; None: 1e-3 for "adam", 1e-2 for "sgd" (unused by "lbfgs").
     momentum : float in [0, 1), default 0.9
         SGD's momentum mu; 0 is plain gradient descent (the notes' rule).
     nesterovs_momentum : bool, default True
@@ -448,6 +453,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Y = self._targets(idx, K, dtype)
         w = self._row_weights(sample_weight, idx, X.shape[0], dtype)
         sizes = self._sizes(X.shape[1], Y.shape[1])
+        if cfg["solver"] is None:
+            return self._fit_lbfgs(X, Y, w, sizes, act, out, dtype, cfg, epochs, incremental, t0)
         train, c = self._trainer(engine)
         if first:
             gen = as_generator(self.rng if self.rng is not None else self.random_state)
@@ -498,6 +505,49 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.coefs_, self.intercepts_ = self._unflatten(theta, sizes)
         self.coef_, self.intercept_ = self.coefs_, self.intercepts_
         self.result_ = {"loss": float(self.loss_curve_[-1]), "epochs": self.n_iter_, "bits": self.bits_,
+                        "time": time.perf_counter() - t0}
+        return self
+
+    def _fit_lbfgs(self, X, Y, w, sizes, act, out, dtype, cfg, epochs, incremental, t0):
+        """Full-batch L-BFGS on the cost (one C cost-and-gradient pass per evaluation)."""
+        from ..objectives import Function
+        from ..optimize import minimize
+        if incremental:
+            raise ValueError("partial_fit needs a stochastic solver ('adam' or 'sgd'), got solver='lbfgs'")
+        if self.quantizer is not None:
+            raise ValueError(f"solver='lbfgs' takes no quantizer (its line search needs exact gradients), got "
+                             f"quantizer={self.quantizer!r}")
+        gen = as_generator(self.rng if self.rng is not None else self.random_state)
+        if self._flag(self.warm_start, "warm_start") and hasattr(self, "theta_") and list(self._sizes_) == sizes:
+            theta = self.theta_.astype(float)
+        else:
+            theta = _init_theta(sizes, self._act(), self.init, gen, True)
+        Xc, last = _c_data(X), {}
+
+        def value_grad(th):
+            if last.get("x") is None or not np.array_equal(last["x"], th):
+                J, g = _core._mlp_cost_grad(sizes, act, th.astype(dtype), Xc, Y, None, cfg["lam"], out, w)
+                last.update(x=th.copy(), J=J, g=g.astype(float))
+            return last["J"], last["g"]
+        obj = Function(lambda th: value_grad(th)[0], lambda th: value_grad(th)[1], dim=theta.size)
+        tol = cfg["tol"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)   # one warning, ours, below
+            res = minimize(obj, theta, method="lbfgs", tol=max(tol, 0.0), max_iter=epochs)
+        if np.isfinite(tol) and not res.success:
+            warnings.warn(f"MLPClassifier(solver='lbfgs'): {res.message} after {res.nit} iterations (epochs={epochs}, "
+                          f"tol={tol:g})", ConvergenceWarning, stacklevel=3)
+        theta = np.ascontiguousarray(res.x, dtype=dtype)
+        trace = res.get("trace") or {}
+        self.loss_curve_ = [float(f) for f in trace.get("fun", [res.fun])]
+        self._gen, self._state, self._sizes_ = gen, [np.zeros_like(theta), np.zeros_like(theta), 0], sizes
+        self.theta_, self.n_iter_, self.t_ = theta, int(res.nit), int(res.nit) * X.shape[0]
+        self.bits_ = 8 * theta.itemsize * theta.size * int(res.ngev)
+        self.best_loss_ = float(res.fun)
+        self.out_activation_ = "softmax" if out == _core.MLP_OUT_SOFTMAX and self.classes_.size > 2 else "logistic"
+        self.coefs_, self.intercepts_ = self._unflatten(theta, sizes)
+        self.coef_, self.intercept_ = self.coefs_, self.intercepts_
+        self.result_ = {"loss": float(res.fun), "epochs": self.n_iter_, "bits": self.bits_,
                         "time": time.perf_counter() - t0}
         return self
 
