@@ -407,7 +407,7 @@ static void F(mlp_step)(const cq_mlp_opt *o, size_t P, R *theta, const R *g, R *
             theta[i] -= lr * (v[i] / c1) / (R_SQRT(s[i] / c2) + eps);
         }
     } else if (o->momentum == 0.0) {
-        for (size_t i = 0; i < P; i++) theta[i] -= o->lr * g[i];
+        for (size_t i = 0; i < P; i++) theta[i] -= (R)o->lr * g[i];
     } else {
         const R mu = (R)o->momentum, lr = (R)o->lr;
         for (size_t i = 0; i < P; i++) {
