@@ -51,10 +51,17 @@ def _fit(engine):
     # Glorot's init is drawn in Python for both engines, and its larger weights put ReLU
     # inputs near their kink, where a last-bit difference of the two engines' sums can flip
     # an activation and the runs then part by more than rounding.
-    def fit(X, y, hidden, activation, batch_size, lam, epoch_cost, rng):
+    # rule: the notes' plain gradient descent, Nesterov's momentum, or Adam; the softmax output
+    # and row weights take part in the last ones
+    rules = {"gd": dict(solver="sgd", momentum=0.0, learning_rate=0.5, output="sigmoid"),
+             "nesterov": dict(solver="sgd", momentum=0.9, learning_rate=0.05),
+             "adam": dict(solver="adam", learning_rate=0.01)}
+
+    def fit(X, y, hidden, activation, batch_size, lam, epoch_cost, rng, rule="gd", weighted=False):
         m = MLPClassifier(hidden=hidden, activation=activation, batch_size=batch_size, lam=lam, epochs=4,
-                          learning_rate=0.5, epoch_cost=epoch_cost, rng=rng, threads=1,
-                          init="notes").fit(X, y, engine=engine)
+                          epoch_cost=epoch_cost, rng=rng, threads=1, init="notes", tol=None, **rules[rule])
+        w = np.arange(len(y)) % 3 + 0.5 if weighted else None
+        m.fit(X, y, sample_weight=w, engine=engine)
         return m.theta_, m.loss_curve_, m.bits_
     return fit
 
@@ -67,6 +74,10 @@ def _fit_cases(rng):
             for batch, cost in ((16, "running"), (64, "full"), (149, "running"), (1000, "full"), (1, "running")):
                 yield (Xs, y, hidden, act, batch, 0.1, cost, int(rng.integers(2**31)))
     yield (X[:3], np.array([0, 1, 0]), (2,), "relu", 2, 0.0, "full", 0)              # three rows
+    for rule in ("nesterov", "adam"):
+        for y in (y2[np.arange(150) != 7], y3[np.arange(150) != 7]):
+            for batch, weighted in ((16, False), (100, True), (149, True)):
+                yield (Xs, y, (5,), "tanh", batch, 0.1, "running", 7, rule, weighted)
 
 
 def _fit_bad():

@@ -68,15 +68,17 @@ except ImportError:  # pragma: no cover - exercised in the no-sklearn CI job of 
 
 
 __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "NotFittedError", "DataConversionWarning",
-           "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets"]
+           "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets",
+           "check_feature_names", "check_n_features", "check_y"]
 
 BaseEstimator = _Base
 ClassifierMixin = _ClassifierMixin
 RegressorMixin = _RegressorMixin
 
 
-def check_X(X, estimator=None, reset=False):
-    """X as a finite 2-D float64 C-contiguous array; checks/sets n_features_in_."""
+def check_X(X, estimator=None, reset=False, dtype=np.float64):
+    """X as a finite 2-D C-contiguous array of dtype (float64 or float32; converted once,
+    straight from the input); checks/sets n_features_in_."""
     if hasattr(X, "tocsr") or hasattr(X, "toarray"):
         raise TypeError("sparse input is not supported: convert it with X.toarray()")
     arr = np.asarray(X)
@@ -99,26 +101,69 @@ def check_X(X, estimator=None, reset=False):
     if arr.shape[1] == 0:
         raise ValueError(f"X is empty: found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
                          "required.")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):  # fast path: one sum, no mask
         try:
             check_finite(arr, "X")
         except ValueError as exc:
             raise ValueError(f"Input X contains NaN or infinity: {exc}") from None
     if estimator is not None:
-        if reset:
-            estimator.n_features_in_ = arr.shape[1]
-        elif arr.shape[1] != estimator.n_features_in_:
-            raise ValueError(f"X has {arr.shape[1]} features, but {type(estimator).__name__} is expecting "
-                             f"{estimator.n_features_in_} features as input.")
+        check_n_features(estimator, arr.shape[1], reset)
     return arr
+
+
+def check_n_features(estimator, n, reset):
+    """Set (reset) or check the estimator's n_features_in_ against n columns."""
+    if reset:
+        estimator.n_features_in_ = n
+    elif n != estimator.n_features_in_:
+        raise ValueError(f"X has {n} features, but {type(estimator).__name__} is expecting "
+                         f"{estimator.n_features_in_} features as input.")
+
+
+def check_feature_names(estimator, X, reset):
+    """Set (reset) or check ``feature_names_in_`` from a DataFrame's string column names, as
+    scikit-learn's estimators do: fitted with names, X must carry the same names in the same
+    order (ValueError); a mismatch between having names and not is a UserWarning."""
+    import warnings
+    cols = getattr(X, "columns", None)
+    names = None
+    if cols is not None:
+        kinds = {isinstance(c, str) for c in cols}
+        if kinds == {True, False}:
+            raise TypeError("Feature names are only supported if all input features have string names, but X has "
+                            f"column names of types {sorted({type(c).__name__ for c in cols})}")
+        names = np.asarray(list(cols), dtype=object) if kinds == {True} else None
+    name = type(estimator).__name__
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if names is not None and fitted is None:
+        warnings.warn(f"X has feature names, but {name} was fitted without feature names", UserWarning, stacklevel=3)
+    elif names is None and fitted is not None:
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with feature names", UserWarning,
+                      stacklevel=3)
+    elif names is not None and (names.shape != fitted.shape or np.any(names != fitted)):
+        raise ValueError("The feature names should match those that were passed during fit: expected "
+                         f"{list(fitted)}, got {list(names)}")
 
 
 def check_X_y(X, y, estimator=None):
     if y is None:
+        check_y(y, 0, estimator)
+    X = check_X(X, estimator, reset=True)
+    return X, check_y(y, X.shape[0], estimator)
+
+
+def check_y(y, n_rows, estimator=None):
+    """y as a 1-d array of n_rows labels (a column vector is raveled with a warning)."""
+    if y is None:
         name = type(estimator).__name__ if estimator is not None else "this estimator"
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-    X = check_X(X, estimator, reset=True)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         import warnings
@@ -127,10 +172,10 @@ def check_X_y(X, y, estimator=None):
         y = y.ravel()
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
-    if y.shape[0] != X.shape[0]:
+    if y.shape[0] != n_rows:
         raise ValueError(f"X and y have inconsistent lengths: found input variables with inconsistent numbers of "
-                         f"samples: [{X.shape[0]}, {y.shape[0]}]")
-    return X, y
+                         f"samples: [{n_rows}, {y.shape[0]}]")
+    return y
 
 
 def check_classification_targets(y):

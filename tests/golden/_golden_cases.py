@@ -150,7 +150,8 @@ def case_models():
     out["ridge"] = [m.coef_]
     # every parameter pinned (the recorded digest used the defaults of the time)
     m = models.MLPClassifier(hidden=(6,), activation="relu", lam=0.0, learning_rate=0.5, batch_size=32,
-                             epochs=20, init="notes", rng=0, threads=1).fit(X, y)
+                             epochs=20, init="notes", rng=0, threads=1, solver="sgd", momentum=0.0,
+                             tol=None).fit(X, y)
     out["mlp"] = [m.predict_proba(X)]
     # the smoothing path (the default until dual coordinate descent took its place)
     m = models.LinearSVM(C=1.0, method="bb", max_iter=2000).fit(X, y)
