@@ -168,7 +168,7 @@ def check_y(y, n_rows, estimator=None):
     if y.ndim == 2 and y.shape[1] == 1:
         import warnings
         warnings.warn("A column-vector y was passed when a 1d array was expected. Please change the shape "
-                      "of y to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=4)
+                      "of y to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=5)
         y = y.ravel()
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")

@@ -293,9 +293,17 @@ static void poller_begin(cqb_poller *g, int release_gil)
     g->ts = release_gil ? PyEval_SaveThread() : NULL;
 }
 
-static void poller_end(cqb_poller *g)
+/* Re-take the GIL; after a kernel that published its total and succeeded, one last report
+ * with done == total, so that the display ends complete also when the call was too short
+ * to poll (an exception from the reporter is left for finish() to raise). */
+static void poller_end(cqb_poller *g, int st)
 {
     if (g->ts != NULL) PyEval_RestoreThread(g->ts);
+    if (st == CQ_OK && g->it.total > 0 && !PyErr_Occurred()) {
+        g->it.done = g->it.total;
+        g->last = mono_s() - 2.0 * CQB_PROGRESS_S;
+        (void)progress_poll(g);
+    }
     Py_XDECREF(g->reporter);
 }
 
@@ -385,7 +393,7 @@ int cqb_call(cqb_kernel fn, void *args, PyObject *gen)
     cqb_poller g;
     poller_begin(&g, 1);
     int st = fn(args, b.bg, &g.it, &err);
-    poller_end(&g);
+    poller_end(&g, st);
     if (gen != NULL) cqb_bitgen_release(&b);
     return finish(st, &err);
 }
@@ -407,7 +415,7 @@ int cqb_call_streams(cqb_kernel_streams fn, void *args, PyObject *gens)
     cqb_poller g;
     poller_begin(&g, 1);
     int st = fn(args, bgs, (size_t)m, &g.it, &err);
-    poller_end(&g);
+    poller_end(&g, st);
     PyMem_Free(bgs);
     cqb_bitgen_release_seq(bs, m);
     return finish(st, &err);
@@ -422,7 +430,7 @@ int cqb_call_with_gil(cqb_kernel fn, void *args, PyObject *gen)
     cqb_poller g;
     poller_begin(&g, 0);
     int st = fn(args, b.bg, &g.it, &err);
-    poller_end(&g);
+    poller_end(&g, st);
     if (gen != NULL) cqb_bitgen_release(&b);
     return finish(st, &err);
 }
