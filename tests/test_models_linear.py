@@ -191,7 +191,7 @@ def test_one_vs_all_on_iris():
     from sklearn.preprocessing import StandardScaler
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    est = LogisticRegression(lam=1.0, tol=1e-9).fit(X, y)
+    est = LogisticRegression(lam=1.0, tol=1e-9, multi_class="ovr").fit(X, y)
     assert est.coef_.shape == (3, 4) and est.intercept_.shape == (3,) and est.n_iter_.shape == (3,)
     assert isinstance(est.result_, list) and len(est.result_) == 3
     for k in range(3):  # each row is the binary problem "class k vs the rest"
@@ -326,7 +326,17 @@ def test_quantized_least_squares_svm_and_mlp(rng):
 
 # ---- scikit-learn conventions --------------------------------------------------------------------
 
-ESTIMATORS = [LinearRegression(), Ridge(), LinearRegression(solver="bb"), LogisticRegression(), LinearSVM()]
+ESTIMATORS = [LinearRegression(), Ridge(), LinearRegression(solver="bb"), LogisticRegression(), LinearSVM(),
+              Lasso()]
+
+# The only checks allowed to fail, each one that scikit-learn itself expects its own
+# LogisticRegression to fail (sklearn.utils._test_common.instance_generator.
+# PER_ESTIMATOR_XFAIL_CHECKS): the check's data are separable and unregularised at the
+# default lam = 0, so the minimiser is at infinity and two runs stopped at a gradient
+# tolerance differ by about that tolerance. At a finite minimiser the equivalence holds to
+# 1e-10 (test_sample_weight_equals_repeated_rows).
+_SKLEARN_XFAIL = {"LogisticRegression": {"check_sample_weight_equivalence_on_dense_data",
+                                         "check_sample_weight_equivalence_on_sparse_data"}}
 
 
 @pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: repr(e))
@@ -336,7 +346,9 @@ def test_check_estimator(est):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = check_estimator(est, on_fail=None)
-    failed = [(r["check_name"], str(r["exception"])) for r in res if r["status"] == "failed"]
+    allowed = _SKLEARN_XFAIL.get(type(est).__name__, set())
+    failed = [(r["check_name"], str(r["exception"])) for r in res
+              if r["status"] == "failed" and r["check_name"] not in allowed]
     assert failed == []
 
 

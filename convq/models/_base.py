@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from .._validation import check_finite
+from .._validation import check_finite, is_sparse
 
 try:  # optional dependency
     from sklearn.base import BaseEstimator as _Base
@@ -68,16 +68,64 @@ except ImportError:  # pragma: no cover - exercised in the no-sklearn CI job of 
 
 
 __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "NotFittedError", "DataConversionWarning",
-           "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets"]
+           "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets",
+           "check_sample_weight"]
 
 BaseEstimator = _Base
 ClassifierMixin = _ClassifierMixin
 RegressorMixin = _RegressorMixin
 
 
-def check_X(X, estimator=None, reset=False):
-    """X as a finite 2-D float64 C-contiguous array; checks/sets n_features_in_."""
-    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+def _feature_names(estimator, X, reset):
+    """Set (reset) or check ``feature_names_in_`` from a pandas DataFrame's columns, with
+    scikit-learn's own rule and messages when it is installed."""
+    if estimator is None:
+        return
+    if HAVE_SKLEARN:
+        from sklearn.utils.validation import _check_feature_names
+        _check_feature_names(estimator, X, reset=reset)
+        return
+    cols = getattr(X, "columns", None)
+    names = None if cols is None else np.asarray([str(c) for c in cols], dtype=object)
+    if reset:
+        if names is not None and all(isinstance(c, str) for c in cols):
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif names is not None and hasattr(estimator, "feature_names_in_") and \
+            list(names) != list(estimator.feature_names_in_):
+        raise ValueError("The feature names should match those that were passed during fit.")
+
+
+def _check_sparse(X, estimator, reset):
+    """A scipy.sparse X as CSR with float64 values, sorted and summed duplicates (never
+    densified); finite stored entries."""
+    if X.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {X.ndim}D sparse input instead")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X is empty: found array with shape {X.shape} while a minimum of 1 sample and 1 feature "
+                         "is required.")
+    X = X.tocsr().astype(np.float64)   # a copy: the caller's matrix is never modified
+    X.sum_duplicates()
+    X.sort_indices()
+    if not np.all(np.isfinite(X.data)):
+        raise ValueError("Input X contains NaN or infinity (in its stored entries).")
+    return X
+
+
+def check_X(X, estimator=None, reset=False, accept_sparse=False):
+    """X as a finite 2-D float64 C-contiguous array (or, with ``accept_sparse``, a
+    scipy.sparse X as canonical CSR); checks/sets n_features_in_ and feature_names_in_."""
+    _feature_names(estimator, X, reset)
+    if is_sparse(X) or hasattr(X, "tocsr"):
+        if not accept_sparse:
+            raise TypeError("sparse input is not supported: convert it with X.toarray()")
+        arr = _check_sparse(X, estimator, reset)
+        _check_n_features(arr, estimator, reset)
+        return arr
+    if hasattr(X, "toarray"):
         raise TypeError("sparse input is not supported: convert it with X.toarray()")
     arr = np.asarray(X)
     if arr.dtype.kind == "c":
@@ -105,20 +153,36 @@ def check_X(X, estimator=None, reset=False):
             check_finite(arr, "X")
         except ValueError as exc:
             raise ValueError(f"Input X contains NaN or infinity: {exc}") from None
+    _check_n_features(arr, estimator, reset)
+    return arr
+
+
+def _check_n_features(arr, estimator, reset):
     if estimator is not None:
         if reset:
             estimator.n_features_in_ = arr.shape[1]
         elif arr.shape[1] != estimator.n_features_in_:
             raise ValueError(f"X has {arr.shape[1]} features, but {type(estimator).__name__} is expecting "
                              f"{estimator.n_features_in_} features as input.")
-    return arr
 
 
-def check_X_y(X, y, estimator=None):
+def check_sample_weight(sample_weight, n):
+    """None (every sample weighs 1) or the weights as float64, one per sample, finite,
+    >= 0 and not all 0 (ValueError naming sample_weight otherwise)."""
+    from ..objectives import _sample_weight
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64) if not isinstance(sample_weight, str) \
+            else sample_weight
+        if np.ndim(sample_weight) == 0:
+            sample_weight = np.full(n, float(sample_weight))
+    return _sample_weight(sample_weight, n)
+
+
+def check_X_y(X, y, estimator=None, accept_sparse=False):
     if y is None:
         name = type(estimator).__name__ if estimator is not None else "this estimator"
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-    X = check_X(X, estimator, reset=True)
+    X = check_X(X, estimator, reset=True, accept_sparse=accept_sparse)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         import warnings
