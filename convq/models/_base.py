@@ -69,7 +69,7 @@ except ImportError:  # pragma: no cover - exercised in the no-sklearn CI job of 
 
 __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "NotFittedError", "DataConversionWarning",
            "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets",
-           "check_sample_weight"]
+           "check_sample_weight", "check_regression_y"]
 
 BaseEstimator = _Base
 ClassifierMixin = _ClassifierMixin
@@ -176,6 +176,21 @@ def check_sample_weight(sample_weight, n):
         if np.ndim(sample_weight) == 0:
             sample_weight = np.full(n, float(sample_weight))
     return _sample_weight(sample_weight, n)
+
+
+def check_regression_y(y):
+    """A regression target as finite float64 (ValueError naming y otherwise)."""
+    if y.dtype.kind not in "biuf":
+        if y.dtype.kind in "cUSV":
+            raise ValueError(f"y must be real numbers for a regression, got dtype {y.dtype}")
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"y must be numeric for a regression, got dtype {y.dtype}") from None
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("Input y contains NaN or infinity.")
+    return y
 
 
 def check_X_y(X, y, estimator=None, accept_sparse=False):

@@ -40,7 +40,7 @@ from .._validation import check_int, check_positive, check_quantizer, check_thre
 from ..optimize import OptimizeResult, minimize
 from .._validation import is_sparse
 from ._base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_classification_targets, check_fitted,
-                    check_sample_weight, check_X, check_X_y)
+                    check_regression_y, check_sample_weight, check_X, check_X_y)
 
 __all__ = ["LinearRegression", "Ridge", "LogisticRegression", "LinearSVM", "ConvergenceWarning"]
 
@@ -167,16 +167,7 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
         scipy.sparse (never densified; solver="qr" needs a dense X)."""
         t0 = time.perf_counter()
         X, y = check_X_y(X, y, self, accept_sparse=True)
-        if y.dtype.kind not in "biuf":
-            if y.dtype.kind in "cUSV":
-                raise ValueError(f"y must be real numbers for a regression, got dtype {y.dtype}")
-            try:
-                y = y.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"y must be numeric for a regression, got dtype {y.dtype}") from None
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
+        y = check_regression_y(y)
         sw = check_sample_weight(sample_weight, X.shape[0])
         lam = self._lam()
         intercept = self.fit_intercept
