@@ -14,10 +14,15 @@ A = diag(s) X, b = diag(s) y and mu = alpha W, once the intercept is handled:
   t = ybar - xbar'theta, A = diag(s) (X - 1 xbar'), b = diag(s) (y - ybar) (Hastie,
   Tibshirani & Wainwright, "Statistical Learning with Sparsity", 2015, section 2.2);
 - scipy.sparse X (never densified: centring would fill it in): t is one more coordinate,
-  the column kappa s appended to A with kappa = 2^40 times the largest column norm over
-  ||s||, whose penalty mu |t| / kappa is below the rounding of t (the intercept scaling of
-  liblinear: Fan et al., "LIBLINEAR: A Library for Large Linear Classification", JMLR 2008,
-  appendix on the bias term), so coordinate descent minimises over t exactly in each pass.
+  the column kappa s appended to A with kappa = 2^10 times the largest column norm over
+  ||s||, whose penalty mu |t| / kappa is small (the intercept scaling of liblinear: Fan et
+  al., "LIBLINEAR: A Library for Large Linear Classification", JMLR 2008, appendix on the
+  bias term); the remaining bias is then removed exactly: on the support S and signs
+  sigma found, the optimality conditions of the unpenalised-intercept problem are the
+  linear system [A_S'A_S, A_S's; s'A_S, s's] [theta_S; t] = [A_S'b - mu sigma; s'b]
+  (|S| + 1 unknowns), whose solution is kept when the signs hold and |A_j'r| <= mu off S
+  (the Lasso's KKT conditions, Tibshirani, "The lasso problem and uniqueness", EJS 2013,
+  section 2), so the answer is the minimiser and not an approximation of it.
 """
 from __future__ import annotations
 
@@ -32,9 +37,39 @@ from ._base import (BaseEstimator, RegressorMixin, check_fitted, check_regressio
 
 __all__ = ["Lasso"]
 
-# the intercept column's scale above the data's, for sparse X: the bias mu |t| / kappa of its
-# l1 penalty is then 2^-40 ~ 1e-12 of alpha
-_KAPPA = 2.0 ** 40
+# the intercept column's scale above the data's, for sparse X (its small l1 bias is then
+# removed by _kkt_polish); much larger scales make the duality gap of the CD ill-conditioned
+_KAPPA = 2.0 ** 10
+_MAX_POLISH = 3000
+
+
+def _kkt_polish(A, s, b, mu, theta):
+    """The exact minimiser of 1/2 ||A theta + t s - b||^2 + mu ||theta||_1 over (theta, t)
+    from an approximate theta with the right support and signs: (theta, t, True), or
+    (theta, None, False) when the KKT conditions fail (see the module docstring)."""
+    S = np.flatnonzero(theta)
+    if S.size > _MAX_POLISH:
+        return theta, None, False
+    sig = np.sign(theta[S])
+    AS = A[:, S]
+    ASs = np.asarray(AS.T @ s).ravel()
+    G = np.empty((S.size + 1, S.size + 1))
+    G[:S.size, :S.size] = np.asarray((AS.T @ AS).todense())
+    G[:S.size, S.size] = G[S.size, :S.size] = ASs
+    G[S.size, S.size] = float(s @ s)
+    rhs = np.concatenate([np.asarray(AS.T @ b).ravel() - mu * sig, [float(s @ b)]])
+    try:
+        sol = np.linalg.solve(G, rhs)
+    except np.linalg.LinAlgError:
+        return theta, None, False
+    new = np.zeros_like(theta)
+    new[S] = sol[:S.size]
+    r = b - A @ new - sol[S.size] * s
+    c = np.abs(np.asarray(A.T @ r).ravel())
+    c[S] = 0.0
+    ok = np.all(np.sign(sol[:S.size]) == sig) and c.max(initial=0.0) <= mu * (1 + 1e-9) and \
+        abs(float(s @ r)) <= 1e-9 * max(1.0, float(np.linalg.norm(s) * np.linalg.norm(r)))
+    return (new, float(sol[S.size]), True) if ok else (theta, None, False)
 
 
 class Lasso(RegressorMixin, BaseEstimator):
@@ -118,9 +153,20 @@ class Lasso(RegressorMixin, BaseEstimator):
                 A = sp.hstack([A, sp.csc_matrix(kappa * s[:, None])], format="csc")
             x0 = None if prev is None else (np.concatenate([prev[:p], [(prev[p] - ybar) / kappa]]) if icpt
                                             else prev[:p])
-            res = _lasso(A, b, alpha * W, "cd", x0=x0, tol=tol, max_iter=max_iter)
+            # with the intercept column, the first solve only has to find the support (its gap
+            # cannot go far below the column's rounding); the KKT system then gives the minimiser
+            res = _lasso(A, b, alpha * W, "cd", x0=x0, tol=max(tol, 1e-10) if icpt else tol, max_iter=max_iter)
             theta = res.x[:p]
             t = ybar + kappa * res.x[p] if icpt else 0.0
+            if icpt:
+                theta, tt, exact = _kkt_polish(A[:, :p].tocsc(), s, b, alpha * W, theta)
+                if exact:
+                    t = ybar + tt
+                    res.message += "; exact minimiser from the KKT system on the support"
+                    res.success = True
+                elif tol < 1e-10:
+                    res = _lasso(A, b, alpha * W, "cd", x0=res.x, tol=tol, max_iter=max_iter)
+                    theta, t = res.x[:p], ybar + kappa * res.x[p]
         else:
             xbar = w @ X / W if icpt else np.zeros(p)
             A = s[:, None] * (X - xbar) if (icpt or sw is not None) else X

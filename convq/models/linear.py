@@ -538,7 +538,12 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
             prev = self._warm("_theta", (K, width))
             res, bits = self._fit_softmax(X, idx, bool(intercept), method, step, tol, max_iter, gen, sw,
                                           None if prev is None else prev.ravel())
-            results, T = [res], res.x.reshape(K, width)
+            results, T = [res], res.x.reshape(K, width).copy()
+            if intercept:
+                # the softmax is unchanged by a common shift of the (unpenalised) intercepts:
+                # the minimiser is unique up to it, and the one reported has intercepts summing
+                # to 0 (as scikit-learn's)
+                T[:, 0] -= T[:, 0].mean()
         else:
             problems = [idx.astype(np.float64)] if K == 2 else [(idx == k).astype(np.float64) for k in range(K)]
             prev = self._warm("_theta", (len(problems), width))
@@ -646,7 +651,8 @@ class LogisticRegression(_LinearClassifier):
     jointly, P(y = k | x) = e^{theta_k'x} / sum_l e^{theta_l'x} (the softmax), minimising the
     cross-entropy 1/m sum_i -ln P(y_i | x_i) + lam/(2m) sum_k ||theta_{k,r}||^2 (Bishop,
     "Pattern Recognition and Machine Learning", section 4.3.4; :class:`convq.objectives.Softmax`,
-    evaluated in C) -- scikit-learn's multinomial LogisticRegression at C = 1/lam;
+    evaluated in C; the intercepts, unique up to a common shift, are reported with sum 0) --
+    scikit-learn's multinomial LogisticRegression at C = 1/lam;
     ``multi_class="ovr"`` fits K binary problems (one-vs-all, Lagarde section 3.2).
 
     Parameters
@@ -654,8 +660,8 @@ class LogisticRegression(_LinearClassifier):
     lam : float >= 0, default 0.0
         Regularisation parameter lambda.
     multi_class : {"auto", "multinomial", "ovr"}, default "auto"
-        How K > 2 classes are fitted ("auto": multinomial; two classes are always one
-        binary problem).""" + _CLF_DOC_COMMON
+        How K > 2 classes are fitted ("auto": multinomial, by default with method="lbfgs";
+        two classes are always one binary problem).""" + _CLF_DOC_COMMON
 
     def __init__(self, lam=0.0, method=None, step=None, tol=1e-6, max_iter=1000, quantizer=None,
                  fit_intercept=True, rng=None, threads=None, random_state=None, warm_start=False, class_weight=None,
@@ -687,6 +693,8 @@ class LogisticRegression(_LinearClassifier):
         return self._run(obj, method, step, tol, max_iter, gen, x0=x0)
 
     def _fit_softmax(self, X, idx, intercept, method, step, tol, max_iter, gen, sw, x0):
+        if self.method is None and self.quantizer is None:
+            method = "lbfgs"     # the K-block problem is ill-conditioned on unscaled data: L-BFGS (as scikit-learn)
         obj = _obj.Softmax(X, idx.astype(np.float64), self.classes_.size, float(self.lam), intercept,
                            sample_weight=sw, threads=self.threads)
         return self._run(obj, method, step, tol, max_iter, gen, x0=x0)
