@@ -23,7 +23,7 @@
 4. Sparse text-like data (``_sparse_rows``): a 20000 x 50000 scipy.sparse CSR design of
    density 1e-3 (quick: 5000 x 10000), non-negative tf-idf-like entries, rows of unit norm,
    built in code with a fixed seed. LogisticRegression (lam = 1, intercept) vs scikit-learn's
-   LogisticRegression(C = 1/lam) (lbfgs), and Lasso (alpha = alpha_max/10, intercept) vs
+   LogisticRegression(C = 1/lam) (lbfgs), and Lasso (alpha = alpha_max/50, intercept) vs
    scikit-learn's Lasso: time to 1e-6 relative suboptimality, f* from a tight solve whose
    KKT conditions are checked (logistic: ||grad|| ; Lasso: |X_j'r|/m <= alpha off the
    support, = alpha sign(theta_j) on it, sum r = 0). X is never densified.
@@ -97,15 +97,9 @@ def _time_to_accuracy(run, tols, fval, fstar, target, repeats=3):
     return float("nan"), None, float("nan")
 
 
-def _logistic_rows(ctx):
+def _logistic_pair(X, y, lam):
+    """(ours, ref): tol -> theta of convq's and scikit-learn's binary LogisticRegression."""
     from sklearn.linear_model import LogisticRegression as SkLogR
-    m, n = (20000, 50) if ctx.quick else (100000, 100)
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((m, n))
-    w = rng.standard_normal(n) / np.sqrt(n)
-    y = (rng.random(m) < 1 / (1 + np.exp(-(X @ w + 0.5)))).astype(float)
-    lam = 1.0
-    obj = ob.Logistic(X, y, lam, True, threads=1)
 
     def ours(tol):
         e = LogisticRegression(lam=lam, tol=tol, max_iter=100000, threads=1).fit(X, y)
@@ -114,7 +108,18 @@ def _logistic_rows(ctx):
     def ref(tol):
         e = SkLogR(C=1 / lam, tol=tol, max_iter=100000).fit(X, y)
         return np.r_[e.intercept_, e.coef_[0]]
+    return ours, ref
 
+
+def _logistic_rows(ctx):
+    m, n = (20000, 50) if ctx.quick else (100000, 100)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((m, n))
+    w = rng.standard_normal(n) / np.sqrt(n)
+    y = (rng.random(m) < 1 / (1 + np.exp(-(X @ w + 0.5)))).astype(float)
+    lam = 1.0
+    obj = ob.Logistic(X, y, lam, True, threads=1)
+    ours, ref = _logistic_pair(X, y, lam)
     fstar = min(obj.value(ours(1e-13)), obj.value(ref(1e-14)))
     tols = list(np.logspace(-2, -12, 21))
     tc, tolc, subc = _time_to_accuracy(ours, tols, obj.value, fstar, 1e-6)
@@ -165,7 +170,6 @@ def _text_like(m, n, density, seed):
 
 def _sparse_rows(ctx):
     from sklearn.linear_model import Lasso as SkLasso
-    from sklearn.linear_model import LogisticRegression as SkLogR
     from convq.models import Lasso
     m, n = (5000, 10000) if ctx.quick else (20000, 50000)
     X = _text_like(m, n, 1e-3, 3).tocsr()
@@ -180,14 +184,7 @@ def _sparse_rows(ctx):
     # logistic, lam = 1 (sklearn C = 1)
     lam = 1.0
     obj = ob.Logistic(X, yl, lam, True, threads=1)
-
-    def ours(tol):
-        e = LogisticRegression(lam=lam, tol=tol, max_iter=100000, threads=1).fit(X, yl)
-        return np.r_[e.intercept_, e.coef_[0]]
-
-    def ref(tol):
-        e = SkLogR(C=1 / lam, tol=tol, max_iter=100000).fit(X, yl)
-        return np.r_[e.intercept_, e.coef_[0]]
+    ours, ref = _logistic_pair(X, yl, lam)
     star = ours(1e-13)
     fstar, kkt = obj.value(star), float(np.linalg.norm(obj.grad(star)))
     tc, tolc, subc = _time_to_accuracy(ours, tols, obj.value, fstar, 1e-6)
@@ -195,9 +192,9 @@ def _sparse_rows(ctx):
     rows.append(Row("models", f"sparse LogisticRegression lam=1 {m}x{n} nnz {X.nnz} to 1e-6 rel. subopt.", tc,
                     "sklearn lbfgs", tr, note=f"convq bb tol {tolc:.0e} -> {subc:.1e}; lbfgs tol {tolr:.0e} -> "
                                               f"{subr:.1e}; f* with ||grad|| {kkt:.0e}"))
-    # Lasso, alpha = alpha_max / 10, intercept
+    # Lasso, alpha = alpha_max / 50, intercept
     yc = yr - yr.mean()
-    alpha = float(np.abs(X.T @ yc).max()) / m / 10
+    alpha = float(np.abs(X.T @ yc).max()) / m / 50
 
     def lasso_val(th):
         r = yr - X @ th[1:] - th[0]
@@ -220,7 +217,7 @@ def _sparse_rows(ctx):
     fstar = lasso_val(star)
     tc, tolc, subc = _time_to_accuracy(ours_l, tols, lasso_val, fstar, 1e-6)
     tr, tolr, subr = _time_to_accuracy(ref_l, tols, lasso_val, fstar, 1e-6)
-    rows.append(Row("models", f"sparse Lasso alpha_max/10 {m}x{n} nnz {X.nnz} to 1e-6 rel. subopt.", tc,
+    rows.append(Row("models", f"sparse Lasso alpha_max/50 {m}x{n} nnz {X.nnz} to 1e-6 rel. subopt.", tc,
                     "sklearn Lasso (cd)", tr,
                     note=f"convq cd tol {tolc:.0e} -> {subc:.1e}; sklearn tol {tolr:.0e} -> {subr:.1e}; f* KKT "
                          f"residual {kkt:.0e}, {int(on.sum())} non-zeros"))

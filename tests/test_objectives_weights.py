@@ -45,6 +45,19 @@ def _close(a, b, tol):
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, float(np.max(np.abs(b), initial=0.0))))
 
 
+def _same_kernels(a, b, th, smooth, rows=None):
+    """Two objectives agree at th: value and gradient (on rows), and for a smooth one the
+    Hessian-vector product and the Hessian diagonal."""
+    fa, ga = a.value_and_grad(th, rows)
+    fb, gb = b.value_and_grad(th, rows)
+    _close(fa, fb, 1e-12)
+    _close(ga, gb, 1e-12)
+    if smooth:
+        v = np.random.default_rng(2).standard_normal(a.dim)
+        _close(a.hessp(th, v), b.hessp(th, v), 1e-12)
+        _close(a._hess_diag(th), b._hess_diag(th), 1e-12)
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("name", sorted(FACTORIES))
 def test_integer_weights_equal_repeated_rows(name, sparse):
@@ -56,14 +69,7 @@ def test_integer_weights_equal_repeated_rows(name, sparse):
     repeated = FACTORIES[name](cast(X[rep]), _targets(y[rep], yl[rep], yk[rep]), None)
     assert weighted.dim == repeated.dim and weighted.sparse == sparse
     for th in _points(weighted):
-        fw, gw = weighted.value_and_grad(th)
-        fr, gr = repeated.value_and_grad(th)
-        _close(fw, fr, 1e-12)
-        _close(gw, gr, 1e-12)
-        if name in SMOOTH:
-            v = np.random.default_rng(2).standard_normal(weighted.dim)
-            _close(weighted.hessp(th, v), repeated.hessp(th, v), 1e-12)
-            _close(weighted._hess_diag(th), repeated._hess_diag(th), 1e-12)
+        _same_kernels(weighted, repeated, th, name in SMOOTH)
     # the line-search trials (values and slopes from a cached predictor) see the weights too
     if name in SMOOTH:
         x0 = np.full(weighted.dim, 0.05)
@@ -83,15 +89,8 @@ def test_sparse_equals_dense(name, fmt):
     assert sparse.sparse and not dense.sparse
     rows = np.array([3, 0, 0, 36, 5])
     for th in _points(dense, 5):
-        for r in (None, rows):
-            fs, gs = sparse.value_and_grad(th, r)
-            fd, gd = dense.value_and_grad(th, r)
-            _close(fs, fd, 1e-12)
-            _close(gs, gd, 1e-12)
-        if name in SMOOTH:
-            v = np.random.default_rng(6).standard_normal(dense.dim)
-            _close(sparse.hessp(th, v), dense.hessp(th, v), 1e-12)
-            _close(sparse._hess_diag(th), dense._hess_diag(th), 1e-12)
+        _same_kernels(sparse, dense, th, name in SMOOTH)
+        _same_kernels(sparse, dense, th, False, rows)
     if name in SMOOTH:   # a solve on each reaches the same point
         x0 = np.zeros(dense.dim)
         _close(minimize(sparse, x0, method="lbfgs", tol=1e-10, max_iter=500).x,
@@ -157,3 +156,22 @@ def test_the_minibatch_oracle_refuses_weights():
     obj = O.LeastSquares(X, y, sample_weight=np.ones(X.shape[0]))
     with pytest.raises(ValueError, match="sample weights"):
         MinibatchOracle(obj, 4)
+
+
+def test_the_binding_checks_weights_and_softmax_labels():
+    """The kernels index with the labels and read one weight per row: a hand-built spec
+    that would read out of bounds is refused by name before any pass."""
+    from convq import _core
+    X, y, _, yk = _data()
+    spec = O.Softmax(X, yk, 3, 0.1, True)._c_spec
+    theta = np.zeros(3 * (X.shape[1] + 1))
+    assert np.isfinite(_core._obj_value_grad(spec, theta, None, True)[0])
+    for bad, match in ((spec._replace(w=np.ones(3)), "sample_weight"),
+                       (spec._replace(y=np.where(yk == 2, 3.0, yk)), "Softmax labels"),
+                       (spec._replace(y=yk + 0.5), "Softmax labels"), (spec._replace(c=1.0), "number of classes"),
+                       (spec._replace(c=2.5), "number of classes")):
+        with pytest.raises(ValueError, match=match):
+            _core._obj_value_grad(bad, theta[:bad.c * (X.shape[1] + 1)] if bad.c == 2 else theta, None, True)
+    quad = O.Quadratic(np.eye(2))._c_spec._replace(w=np.ones(2))
+    with pytest.raises(TypeError, match="sample_weight"):
+        _core._obj_value_grad(quad, np.zeros(2), None, False)

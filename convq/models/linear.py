@@ -252,6 +252,16 @@ def _normal_equation(X, y, lam, intercept, qr=False, w=None):
     return theta_r, how
 
 
+def _checked_cholesky(sl, G, b):
+    """G^{-1} b by a Cholesky factor; LinAlgError when G is numerically singular (a factor
+    diagonal below 1e-7 of the largest: rcond of G below ~ machine eps)."""
+    c = sl.cho_factor(G, lower=False, check_finite=False)
+    d = np.abs(np.diag(c[0]))
+    if d.min() <= 1e-7 * d.max():
+        raise np.linalg.LinAlgError("ill-conditioned")
+    return sl.cho_solve(c, b, check_finite=False)
+
+
 def _min_norm_cond(A):
     """The relative singular-value cutoff eps max(A.shape) of a minimum-norm least-squares
     solve (NumPy's lstsq default). scipy.linalg.lstsq's default cutoff (eps alone) keeps the
@@ -281,11 +291,7 @@ def _sparse_normal_equation(X, y, lam, intercept, w):
         b -= W * ybar * xbar
     G[np.diag_indices_from(G)] += lam
     try:
-        c = sl.cho_factor(G, lower=False, check_finite=False)
-        d = np.abs(np.diag(c[0]))
-        if d.min() <= 1e-7 * d.max():
-            raise np.linalg.LinAlgError("ill-conditioned")
-        theta_r, how = sl.cho_solve(c, b, check_finite=False), "Cholesky of the sparse X's Gram X'WX + lam M"
+        theta_r, how = _checked_cholesky(sl, G, b), "Cholesky of the sparse X's Gram X'WX + lam M"
     except (np.linalg.LinAlgError, sl.LinAlgError):
         spl = import_optional("scipy.sparse.linalg", "the minimum-norm sparse least squares")
         s = np.sqrt(w)
@@ -334,12 +340,7 @@ def _normal_equation_unweighted(X, y, lam, intercept, qr=False):
             G -= m * np.outer(xbar, xbar)
         G[np.diag_indices(n)] += lam
         try:
-            c = sl.cho_factor(G, lower=False, check_finite=False)
-            # Reject numerically singular factors (rcond of G below ~ machine eps).
-            d = np.abs(np.diag(c[0]))
-            if d.min() <= 1e-7 * d.max():
-                raise np.linalg.LinAlgError("ill-conditioned")
-            theta_r = sl.cho_solve(c, b, check_finite=False)
+            theta_r = _checked_cholesky(sl, G, b)
             how = "Cholesky of X'X + lam M"
         except (np.linalg.LinAlgError, sl.LinAlgError):
             qr = True

@@ -68,6 +68,43 @@ static int csr_arg(PyObject *xo, spec *s, npy_intp *m, npy_intp *p)
     return 0;
 }
 
+/* Softmax: the number of classes K = c (an integer in [2, 1e6]) and labels y_i in
+ * {0, ..., K-1}; 0, or -1 with ValueError naming the argument. */
+static int softmax_classes(double c, const double *yv, npy_intp ylen, size_t *K)
+{
+    if (!(c >= 2 && c <= 1e6 && c == floor(c))) {
+        PyErr_Format(PyExc_ValueError, "Softmax: the number of classes (ObjectiveSpec.c) must be an integer in "
+                     "[2, 1e6], got %g", c);
+        return -1;
+    }
+    *K = (size_t)c;
+    for (npy_intp i = 0; i < ylen; i++)
+        if (!(yv[i] >= 0 && yv[i] < c && yv[i] == floor(yv[i]))) {
+            PyErr_Format(PyExc_ValueError, "y: Softmax labels must be integers in [0, %zu), got %g at index %zd", *K,
+                         yv[i], (Py_ssize_t)i);
+            return -1;
+        }
+    return 0;
+}
+
+/* The spec's w: None (*w = NULL) or a float64 vector of m row weights (a new reference);
+ * 0, or -1 with an exception naming sample_weight. */
+static int weights_arg(PyObject *spec_obj, long long kind, size_t m, PyArrayObject **w)
+{
+    *w = NULL;
+    PyObject *wo = cqb_spec_get(spec_obj, "w");
+    if (wo == NULL) return -1;
+    if (wo != Py_None) {
+        if (kind == CQ_OBJ_QUADRATIC)
+            PyErr_SetString(PyExc_TypeError, "sample_weight: Quadratic objectives have no rows to weight");
+        else
+            *w = cqb_vec_arg(wo, "sample_weight", m);
+    }
+    int bad = wo != Py_None && *w == NULL;
+    Py_DECREF(wo);
+    return bad ? -1 : 0;
+}
+
 int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
 {
     s->X = s->y = s->w = NULL;
@@ -130,42 +167,13 @@ int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
         return -1;
     }
     /* Softmax: c holds the number of classes K, and every label must index a class (the
-     * kernels index with it) */
+     * kernels index with it); w: None or one weight per row (values are checked in Python) */
     size_t n_classes = 0;
-    if (kind == CQ_OBJ_SOFTMAX) {
-        const double *yv = (const double *)PyArray_DATA(s->y);
-        if (!(c >= 2 && c <= 1e6 && c == floor(c))) {
-            PyErr_Format(PyExc_ValueError, "Softmax: the number of classes (ObjectiveSpec.c) must be an integer in "
-                         "[2, 1e6], got %g", c);
-            cqb_obj_spec_release(s);
-            return -1;
-        }
-        n_classes = (size_t)c;
-        for (npy_intp i = 0; i < ylen; i++)
-            if (!(yv[i] >= 0 && yv[i] < c && yv[i] == floor(yv[i]))) {
-                PyErr_Format(PyExc_ValueError, "y: Softmax labels must be integers in [0, %zu), got %g at index %zd",
-                             n_classes, yv[i], (Py_ssize_t)i);
-                cqb_obj_spec_release(s);
-                return -1;
-            }
-    }
-    /* w: None or one weight per row (values are checked in Python) */
-    PyObject *wo = cqb_spec_get(spec_obj, "w");
-    if (wo == NULL) {
+    if ((kind == CQ_OBJ_SOFTMAX && softmax_classes(c, (const double *)PyArray_DATA(s->y), ylen, &n_classes) < 0) ||
+        weights_arg(spec_obj, kind, (size_t)m, &s->w) < 0) {
         cqb_obj_spec_release(s);
         return -1;
     }
-    if (wo != Py_None) {
-        s->w = kind == CQ_OBJ_QUADRATIC ? NULL : cqb_vec_arg(wo, "sample_weight", (size_t)m);
-        if (s->w == NULL) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "sample_weight: Quadratic objectives have no rows to weight");
-            Py_DECREF(wo);
-            cqb_obj_spec_release(s);
-            return -1;
-        }
-    }
-    Py_DECREF(wo);
     s->o.kind = (int)kind;
     s->o.w = s->w ? (const double *)PyArray_DATA(s->w) : NULL;
     s->o.n_classes = n_classes;
