@@ -628,8 +628,8 @@ _CLF_DOC_COMMON = """
         Sorted labels; two classes are encoded as {0, 1} = (classes_[0], classes_[1]).
     coef_ : ndarray (1, n_features) for two classes, (K, n_features) one-vs-all
     intercept_ : ndarray (1,) or (K,)
-    n_iter_ : ndarray of int, one entry per binary problem
-    result_ : OptimizeResult (two classes) or list of them (one-vs-all)
+    n_iter_ : ndarray of int, one entry per binary problem (one for the multinomial problem)
+    result_ : OptimizeResult (two classes, multinomial) or list of them (one-vs-all)
     bits_ : int
         Bits of gradient communicated (64 d per float64 gradient without a quantizer).
     n_features_in_ : int
@@ -855,7 +855,12 @@ class LinearSVM(_LinearClassifier):
     scheme of the lecture slides "Gradient method", section "LASSO: smoothing"), each stage's
     J_delta a :class:`convq.objectives.SmoothedHinge` (value, gradient and Hessian products in
     C), then Newton steps and the KKT system on the active set. ``result_.fun`` is the
-    exact hinge cost of the returned theta. scikit-learn's ``LinearSVC(C, loss="hinge")``
+    exact hinge cost of the returned theta. With the dual solution's free multipliers the
+    dual-CD answer is polished the same way (the KKT system on the margin samples), so the
+    fit is the exact minimiser, not one within ``tol``. The dual CD kernel takes a dense X
+    and one C: with ``sample_weight``/``class_weight`` (the bound C k w_i per sample) or a
+    scipy.sparse X, ``method=None`` runs the smoothing path ("bb") instead, which reaches the
+    same minimiser. scikit-learn's ``LinearSVC(C, loss="hinge")``
     minimises the same cost with k = 1 (but also penalises its intercept).
 
     Parameters
