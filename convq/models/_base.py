@@ -170,10 +170,9 @@ def check_sample_weight(sample_weight, n):
     """None (every sample weighs 1) or the weights as float64, one per sample, finite,
     >= 0 and not all 0 (ValueError naming sample_weight otherwise)."""
     from ..objectives import _sample_weight
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64) if not isinstance(sample_weight, str) \
-            else sample_weight
-        if np.ndim(sample_weight) == 0:
+    if sample_weight is not None and not isinstance(sample_weight, str):
+        sample_weight = np.asarray(sample_weight)      # (array-likes such as sklearn's _NotAnArray)
+        if sample_weight.ndim == 0 and sample_weight.dtype.kind in "biuf":
             sample_weight = np.full(n, float(sample_weight))
     return _sample_weight(sample_weight, n)
 

@@ -99,12 +99,22 @@ class _Iterative:
         return method, step, tol, max_iter
 
     def _seed(self):
-        """``random_state`` or its alias ``rng`` (None when neither is given)."""
+        """``random_state`` or its alias ``rng`` (None when neither is given). A legacy
+        numpy RandomState as ``random_state`` (scikit-learn accepts one) seeds a Generator
+        from one draw."""
         rs, rng = self.random_state, self.rng
         if rs is not None and rng is not None:
             raise ValueError(f"random_state and rng are the same parameter (rng is an alias); give one of them, got "
                              f"random_state={rs!r} and rng={rng!r}")
-        return rs if rs is not None else rng
+        if rs is None:
+            return rng
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2 ** 31 - 1))
+        try:
+            as_generator(rs)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"random_state: {exc}") from None
+        return rs
 
     def _gen(self):
         return as_generator(self._seed())
