@@ -174,8 +174,9 @@ def _sparse_rows(ctx):
     m, n = (5000, 10000) if ctx.quick else (20000, 50000)
     X = _text_like(m, n, 1e-3, 3).tocsr()
     rng = np.random.default_rng(4)
-    wtrue = np.zeros(n)
-    wtrue[rng.choice(n, 200, replace=False)] = 5 * rng.standard_normal(200)
+    wtrue = np.zeros(n)      # 200 true features among the 2000 most frequent words
+    freq = np.bincount(X.indices, minlength=n)
+    wtrue[rng.choice(np.argsort(freq)[-2000:], 200, replace=False)] = 5 * rng.standard_normal(200)
     z = X @ wtrue
     yl = (rng.random(m) < 1 / (1 + np.exp(-z))).astype(float)
     yr = z + 0.1 * rng.standard_normal(m) + 1.0
