@@ -75,7 +75,8 @@ class ObjectiveSpec(NamedTuple):
     """A built-in objective as the C core sees it (``cq_obj``, csrc/optimize/cq_objectives.h).
 
     ``kind`` is one of ``_core.OBJ_QUADRATIC``, ``OBJ_LEASTSQ``, ``OBJ_LOGISTIC``,
-    ``OBJ_HINGE``, ``OBJ_LASSO``."""
+    ``OBJ_HINGE``, ``OBJ_LASSO``, ``OBJ_HUBER_HINGE``, ``OBJ_SOFTMAX`` (``c`` = the number of
+    classes K, y the class indices)."""
 
     kind: int
     X: Any               # (m, p) float64 data (A for Quadratic and Lasso); LeastSquares/Logistic: or a CSRSpec
@@ -84,6 +85,7 @@ class ObjectiveSpec(NamedTuple):
     lam: float = 0.0     # LeastSquares/Logistic: lam; Hinge: C; Lasso: mu
     c: float = 0.0       # Quadratic: the constant; Hinge: the slope k; Lasso: the Huber delta
     threads: int = 0     # 0 = the affinity mask (the Python layer passes its resolved count)
+    w: Any = None        # None or (m,) float64 sample weights >= 0 (not Quadratic)
 
 
 class DomainSpec(NamedTuple):

@@ -20,8 +20,19 @@ section 4.3); and the smoothed LASSO of the lecture slides "Gradient method" (se
 ``Lasso``          f = 1/2 ||Ax - b||^2 + mu ||x||_1  (``.smooth(delta)``: Huber l_delta)
 =================  ==========================================================================
 
-``LeastSquares`` and ``Logistic`` also take a scipy.sparse X (any format; converted once
-to CSR with sorted, summed duplicates): every pass then costs O(nnz + m) instead of O(m p).
+``Softmax``        J = 1/m sum_i [ln sum_k e^{z_ik} - z_{i,y_i}] + lam/(2m) sum_k ||theta_{k,r}||^2
+                   (multinomial logistic regression; K blocks of theta, one per class)
+
+Every data objective also takes a scipy.sparse X (any format; converted once to CSR with
+sorted, summed duplicates): every pass then costs O(nnz + m) instead of O(m p).
+
+Sample weights (``sample_weight=w``, w_i >= 0): every row's loss is multiplied by w_i and
+the m of the 1/m and lam/(2m) factors becomes W = sum_i w_i, so an integer weight is the
+same cost as that many copies of the row. This is scikit-learn's convention for its
+Lasso (weights rescaled to sum to the number of samples); for Ridge and
+LogisticRegression, whose costs carry no 1/m, it gives the same minimiser at the same
+alpha = lam or C = 1/lam. The hinge costs and ``Lasso`` carry no 1/m, so there the
+weights scale each row's loss and nothing else.
 
 With ``intercept=True`` X gets no added column: theta[0] is the intercept (z_i = theta[0]
 + X_i . theta[1:]) and theta_r = theta[1:] is what the penalty sees. With a row subset
@@ -39,12 +50,13 @@ from ._rng import as_generator
 from ._validation import (as_matrix, as_vector, check_finite, check_int, check_positive, check_real, check_threads,
                           is_sparse)
 
-__all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Hinge", "SmoothedHinge", "Lasso", "Function",
-           "nesterov_hard", "NesterovHard"]
+__all__ = ["Objective", "Quadratic", "LeastSquares", "Logistic", "Softmax", "Hinge", "SmoothedHinge", "Lasso",
+           "Function", "nesterov_hard", "NesterovHard"]
 
 # objective kinds: the C enum cq_obj_kind, exported by the binding (never re-typed)
-_QUAD, _LSQ, _LOGI, _HINGE, _LASSO, _HUBER_HINGE = (_core.OBJ_QUADRATIC, _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC,
-                                                     _core.OBJ_HINGE, _core.OBJ_LASSO, _core.OBJ_HUBER_HINGE)
+_QUAD, _LSQ, _LOGI, _HINGE, _LASSO, _HUBER_HINGE, _SOFTMAX = (
+    _core.OBJ_QUADRATIC, _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC, _core.OBJ_HINGE, _core.OBJ_LASSO,
+    _core.OBJ_HUBER_HINGE, _core.OBJ_SOFTMAX)
 
 
 def _power_iteration(matvec, dim, rng, n_iter=200, rtol=1e-10):
@@ -184,6 +196,54 @@ def _sparse_data(X, y):
     return X, y, spec
 
 
+def _design(X, y, x_name="X", y_name="y"):
+    """(X, y, xspec): a dense X checked as a float64 matrix (xspec = X), or a scipy.sparse X
+    as canonical CSR and its C view."""
+    if is_sparse(X):
+        return _sparse_data(X, y)
+    X, y = _data(X, y, x_name, y_name)
+    return X, y, X
+
+
+def _sample_weight(w, m):
+    """None, or the row weights as a float64 vector of length m: finite, >= 0, not all 0."""
+    if w is None:
+        return None
+    w = as_vector(w, "sample_weight")
+    if w.shape[0] != m:
+        raise ValueError(f"sample_weight must have one entry per row of X: expected length {m}, got {w.shape[0]}")
+    check_finite(w, "sample_weight")
+    if np.any(w < 0):
+        raise ValueError(f"sample_weight must be >= 0, got {w[w < 0][0]} at index {int(np.flatnonzero(w < 0)[0])}")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum, got all zeros")
+    return np.ascontiguousarray(w)
+
+
+class _RowsMixin:
+    """The data part shared by the objectives with rows: X (dense or CSR), y, weights."""
+
+    def _set_rows(self, X, y, sample_weight, threads, x_name="X", y_name="y"):
+        self.X, self.y, xspec = _design(X, y, x_name, y_name)
+        self.m = self.X.shape[0]
+        self.sample_weight = _sample_weight(sample_weight, self.m)
+        self.wsum = float(self.m if self.sample_weight is None else self.sample_weight.sum())
+        self.threads = check_threads(threads, "objective")
+        return xspec
+
+    @property
+    def sparse(self) -> bool:
+        """True when X is a scipy.sparse (CSR) matrix."""
+        return isinstance(self._c_spec.X, CSRSpec)
+
+    def _gram_norm(self, rng):
+        """||W^{1/2} X~||_2^2 / W (X~ = [1, X] with an intercept, W = sum of the weights): the
+        Lipschitz constant of the weighted least-squares cost on the same rows."""
+        lsq = LeastSquares(self.X, self.y, 0.0, self.intercept, sample_weight=self.sample_weight,
+                           threads=self.threads or None)
+        return lsq.lipschitz(rng)
+
+
 def _bool(v, name):
     if not isinstance(v, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {type(v).__name__}")
@@ -198,6 +258,8 @@ class Quadratic(Objective):
     """
 
     def __init__(self, A, b=None, c=0.0, *, threads=None):
+        if is_sparse(A):
+            raise TypeError("A must be a dense array: Quadratic takes no scipy.sparse matrix (use A.toarray())")
         A = as_matrix(A, "A")
         if A.shape[0] != A.shape[1]:
             raise ValueError(f"A must be square, got shape {A.shape}")
@@ -275,7 +337,7 @@ def nesterov_hard(n, L=1.0, k=None, *, threads=None):
     return NesterovHard(n, L, 2 * k + 1, threads=threads)
 
 
-class LeastSquares(Objective):
+class LeastSquares(_RowsMixin, Objective):
     """J(theta) = 1/(2m) ||X theta - y||^2 + lam/(2m) ||theta_r||^2 (Lagarde, "Machine
     Learning Algebra", sections 1.3 and 1.6: the regularised least-squares cost; theta[0]
     unpenalised intercept when ``intercept=True``).
@@ -284,27 +346,22 @@ class LeastSquares(Objective):
     form with sorted, summed duplicates, float64 values, which must be finite). With a
     sparse X, value, gradient, ``hessp`` and the Newton-CG preconditioner cost O(nnz + m)
     per pass, and every :func:`convq.optimize.minimize` method works on it; the stochastic
-    oracles, the distributed trainer and the models take a dense X only."""
+    oracles and the distributed trainer take a dense X only.
+
+    ``sample_weight`` (optional, w_i >= 0): J = 1/(2W) sum_i w_i (x_i theta - y_i)^2 +
+    lam/(2W) ||theta_r||^2 with W = sum_i w_i (see the module docstring).
+
+    Example: ``LeastSquares(X, y, lam=0.1, intercept=True, sample_weight=w).value_and_grad(theta)``."""
 
     _kind = _LSQ
 
-    def __init__(self, X, y, lam=0.0, intercept=False, *, threads=None):
-        if is_sparse(X):
-            self.X, self.y, xspec = _sparse_data(X, y)
-        else:
-            self.X, self.y = _data(X, y)
-            xspec = self.X
+    def __init__(self, X, y, lam=0.0, intercept=False, *, sample_weight=None, threads=None):
+        xspec = self._set_rows(X, y, sample_weight, threads)
         self.lam = check_positive(lam, "lam", allow_zero=True)
         self.intercept = _bool(intercept, "intercept")
-        self.m = self.X.shape[0]
         self.dim = self.X.shape[1] + int(self.intercept)
-        self.threads = check_threads(threads, "objective")
-        self._c_spec = ObjectiveSpec(self._kind, xspec, self.y, self.intercept, lam=self.lam, threads=self.threads)
-
-    @property
-    def sparse(self) -> bool:
-        """True when X is a scipy.sparse (CSR) matrix."""
-        return isinstance(self._c_spec.X, CSRSpec)
+        self._c_spec = ObjectiveSpec(self._kind, xspec, self.y, self.intercept, lam=self.lam, threads=self.threads,
+                                     w=self.sample_weight)
 
     def _describe(self):
         return f"m={self.m}, dim={self.dim}, lam={self.lam:g}, intercept={self.intercept}"
@@ -319,28 +376,68 @@ class Logistic(LeastSquares):
 
     _kind = _LOGI
 
-    def __init__(self, X, y, lam=0.0, intercept=False, *, threads=None):
-        super().__init__(X, y, lam, intercept, threads=threads)
+    def __init__(self, X, y, lam=0.0, intercept=False, *, sample_weight=None, threads=None):
+        super().__init__(X, y, lam, intercept, sample_weight=sample_weight, threads=threads)
         if not np.all((self.y == 0) | (self.y == 1)):
             bad = self.y[(self.y != 0) & (self.y != 1)][0]
             raise ValueError(f"Logistic labels y must be 0 or 1, got {bad}")
 
     def lipschitz(self, rng=None):
-        lsq = LeastSquares(self.X, self.y, 0.0, self.intercept, threads=self.threads or None)
-        return 0.25 * lsq.lipschitz(rng) + self.lam / self.m
+        return 0.25 * self._gram_norm(rng) + self.lam / self.wsum
 
 
-def _hinge_data(obj, X, y, C, slope, intercept, threads):
-    """The checked data and parameters of Hinge and SmoothedHinge, set on ``obj``."""
-    obj.X, obj.y = _data(X, y)
+class Softmax(_RowsMixin, Objective):
+    r"""Multinomial logistic regression: the cross-entropy of the softmax (Bishop, "Pattern
+    Recognition and Machine Learning", 2006, section 4.3.4),
+
+        J(theta) = 1/m sum_i [ln sum_k e^{z_ik} - z_{i,y_i}] + lam/(2m) sum_k ||theta_{k,r}||^2,
+
+    z_ik = theta_k . [1, x_i] (without the 1 when ``intercept=False``), labels y_i in
+    {0, ..., K-1}. theta holds K blocks of p + intercept entries (``theta.reshape(K, -1)``:
+    row k is class k, its first entry the unpenalised intercept). With lam > 0 the minimiser
+    is unique; scikit-learn's multinomial ``LogisticRegression(C)`` minimises C sum_i loss_i
+    + 1/2 ||W||^2, the same problem with lam = 1/C. The Hessian is bounded by
+    ||X~||^2 / (2m) + lam/m, which ``lipschitz`` returns. Dense or scipy.sparse X, and
+    ``sample_weight``, as for :class:`LeastSquares`; value, gradient, ``hessp`` and the
+    line-search trials run in C, one pass over the rows (K dot products per row while it is
+    in cache).
+
+    Example: ``Softmax(X, y, n_classes=3, lam=1.0, intercept=True).value_and_grad(np.zeros(3 * (p + 1)))``.
+    """
+
+    def __init__(self, X, y, n_classes=None, lam=0.0, intercept=False, *, sample_weight=None, threads=None):
+        xspec = self._set_rows(X, y, sample_weight, threads)
+        if self.y.size and (np.any(self.y < 0) or np.any(self.y != np.round(self.y))):
+            raise ValueError("Softmax labels y must be class indices 0, 1, ..., K-1")
+        top = int(self.y.max()) + 1 if self.y.size else 2
+        K = max(top, 2) if n_classes is None else check_int(n_classes, "n_classes", minimum=2)
+        if top > K:
+            raise ValueError(f"Softmax labels y must be < n_classes = {K}, got {top - 1}")
+        self.n_classes = K
+        self.lam = check_positive(lam, "lam", allow_zero=True)
+        self.intercept = _bool(intercept, "intercept")
+        self.dim = K * (self.X.shape[1] + int(self.intercept))
+        self._c_spec = ObjectiveSpec(_SOFTMAX, xspec, self.y, self.intercept, lam=self.lam, c=float(K),
+                                     threads=self.threads, w=self.sample_weight)
+
+    def lipschitz(self, rng=None):
+        return 0.5 * self._gram_norm(rng) + self.lam / self.wsum
+
+    def _describe(self):
+        return f"m={self.m}, K={self.n_classes}, dim={self.dim}, lam={self.lam:g}, intercept={self.intercept}"
+
+
+def _hinge_data(obj, X, y, C, slope, intercept, threads, sample_weight):
+    """The checked data and parameters of Hinge and SmoothedHinge, set on ``obj``; returns
+    X's C view."""
+    xspec = obj._set_rows(X, y, sample_weight, threads)
     if not np.all((obj.y == 0) | (obj.y == 1)):
         raise ValueError(f"{type(obj).__name__} labels y must be 0 or 1")
     obj.C = check_positive(C, "C")
     obj.slope = check_positive(slope, "slope")
     obj.intercept = _bool(intercept, "intercept")
-    obj.m = obj.X.shape[0]
     obj.dim = obj.X.shape[1] + int(obj.intercept)
-    obj.threads = check_threads(threads, "objective")
+    return xspec
 
 
 class Hinge(LeastSquares):
@@ -351,11 +448,11 @@ class Hinge(LeastSquares):
 
     _kind = _HINGE
 
-    def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, *, threads=None):
-        _hinge_data(self, X, y, C, slope, intercept, threads)
+    def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, *, sample_weight=None, threads=None):
+        xspec = _hinge_data(self, X, y, C, slope, intercept, threads, sample_weight)
         self.lam = 0.0
-        self._c_spec = ObjectiveSpec(_HINGE, self.X, self.y, self.intercept, lam=self.C, c=self.slope,
-                                     threads=self.threads)
+        self._c_spec = ObjectiveSpec(_HINGE, xspec, self.y, self.intercept, lam=self.C, c=self.slope,
+                                     threads=self.threads, w=self.sample_weight)
 
     def hessp(self, x, v, rows=None):
         raise ValueError("the hinge loss is not twice differentiable: Hinge has no hessp")
@@ -367,13 +464,13 @@ class Hinge(LeastSquares):
     def smooth(self, delta):
         """The Huber-smoothed cost J_delta (delta > 0): a :class:`SmoothedHinge`."""
         return SmoothedHinge(self.X, self.y, self.C, self.slope, self.intercept, check_positive(delta, "delta"),
-                             threads=self.threads or None)
+                             sample_weight=self.sample_weight, threads=self.threads or None)
 
     def _describe(self):
         return f"m={self.m}, dim={self.dim}, C={self.C:g}, slope={self.slope:g}, intercept={self.intercept}"
 
 
-class SmoothedHinge(Objective):
+class SmoothedHinge(_RowsMixin, Objective):
     """The hinge cost of :class:`Hinge` with its kink Huber-smoothed (the smoothing of the
     lecture slides "Gradient method", section "LASSO: smoothing", applied to the hinge):
 
@@ -384,48 +481,50 @@ class SmoothedHinge(Objective):
     Differentiable, with the piecewise-constant Hessian C k/delta X~_Q'X~_Q + diag(0, 1, ..., 1)
     (Q: the rows with 0 < v_i < delta) evaluated in C like the other objectives."""
 
-    def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, delta=1.0, *, threads=None):
-        _hinge_data(self, X, y, C, slope, intercept, threads)
+    def __init__(self, X, y, C=1.0, slope=1.0, intercept=False, delta=1.0, *, sample_weight=None, threads=None):
+        xspec = _hinge_data(self, X, y, C, slope, intercept, threads, sample_weight)
         self.delta = check_positive(delta, "delta")
-        self._c_spec = ObjectiveSpec(_HUBER_HINGE, self.X, self.y, self.intercept, lam=self.C * self.slope,
-                                     c=self.delta, threads=self.threads)
+        self._c_spec = ObjectiveSpec(_HUBER_HINGE, xspec, self.y, self.intercept, lam=self.C * self.slope,
+                                     c=self.delta, threads=self.threads, w=self.sample_weight)
 
     def lipschitz(self, rng=None):
-        """C k/delta ||X~||_2^2 + 1 (X~ = [1, X] with an intercept): a bound on the Hessian."""
-        lsq = LeastSquares(self.X, self.y, 0.0, self.intercept, threads=self.threads or None)
-        return self.C * self.slope / self.delta * lsq.lipschitz(rng) * self.m + 1.0
+        """C k/delta ||W^{1/2} X~||_2^2 + 1 (X~ = [1, X] with an intercept, W the row weights):
+        a bound on the Hessian."""
+        return self.C * self.slope / self.delta * self._gram_norm(rng) * self.wsum + 1.0
 
     def _describe(self):
         return (f"m={self.m}, dim={self.dim}, C={self.C:g}, slope={self.slope:g}, delta={self.delta:g}, "
                 f"intercept={self.intercept}")
 
 
-class Lasso(Objective):
+class Lasso(_RowsMixin, Objective):
     """f(x) = 1/2 ||Ax - b||^2 + mu ||x||_1 (the LASSO of the lecture slides "Gradient method"; scikit-learn's ``Lasso`` has
     alpha = mu / m). ``smooth(delta)`` returns the Huber-smoothed f_delta with
-    l_delta(x) = x^2/(2 delta) for |x| < delta, |x| - delta/2 otherwise."""
+    l_delta(x) = x^2/(2 delta) for |x| < delta, |x| - delta/2 otherwise. A may be
+    scipy.sparse (kept as CSR); ``sample_weight`` w gives 1/2 sum_i w_i (A_i x - b_i)^2."""
 
-    def __init__(self, A, b, mu, *, delta=0.0, threads=None):
-        self.A, self.b = _data(A, b, "A", "b")
+    def __init__(self, A, b, mu, *, delta=0.0, sample_weight=None, threads=None):
+        xspec = self._set_rows(A, b, sample_weight, threads, "A", "b")
+        self.A, self.b = self.X, self.y
         self.mu = check_positive(mu, "mu", allow_zero=True)
         self.delta = check_positive(delta, "delta", allow_zero=True)
-        self.m = self.A.shape[0]
         self.dim = self.A.shape[1]
-        self.threads = check_threads(threads, "objective")
-        self._c_spec = ObjectiveSpec(_LASSO, self.A, self.b, lam=self.mu, c=self.delta, threads=self.threads)
+        self._c_spec = ObjectiveSpec(_LASSO, xspec, self.b, lam=self.mu, c=self.delta, threads=self.threads,
+                                     w=self.sample_weight)
 
     def smooth(self, delta):
         """The Huber-smoothed objective f_delta (delta > 0)."""
         delta = check_positive(delta, "delta")
-        return Lasso(self.A, self.b, self.mu, delta=delta, threads=self.threads or None)
+        return Lasso(self.A, self.b, self.mu, delta=delta, sample_weight=self.sample_weight,
+                     threads=self.threads or None)
 
     def smooth_part(self):
         """1/2 ||Ax - b||^2 alone (mu = 0), the f of proximal gradient / FISTA."""
-        return Lasso(self.A, self.b, 0.0, threads=self.threads or None)
+        return Lasso(self.A, self.b, 0.0, sample_weight=self.sample_weight, threads=self.threads or None)
 
     def lipschitz(self, rng=None):
-        """||A||_2^2 (+ mu/delta when smoothed)."""
-        L = Lasso(self.A, self.b, 0.0, threads=self.threads or None)
+        """||W^{1/2} A||_2^2 (+ mu/delta when smoothed)."""
+        L = Lasso(self.A, self.b, 0.0, sample_weight=self.sample_weight, threads=self.threads or None)
         base = _power_iteration(lambda v: L.hessp(np.zeros(self.dim), v), self.dim, rng)
         return base + (self.mu / self.delta if self.delta > 0 else 0.0)
 

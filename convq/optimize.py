@@ -402,7 +402,7 @@ def hessian(obj, x) -> np.ndarray:
     smoothed Lasso: A'A + (mu/delta) diag(|x_j| < delta); a Function: its ``hess``. The
     product X' D X is one BLAS call (NumPy's matmul); with a sparse X it is formed by
     scipy.sparse and returned dense."""
-    from .objectives import LeastSquares, Logistic, Quadratic, SmoothedHinge
+    from .objectives import LeastSquares, Logistic, Quadratic, SmoothedHinge, Softmax
     x = obj._x(x, "x")
     if isinstance(obj, Hinge):
         raise ValueError("method='newton' needs a twice-differentiable objective; Hinge is not differentiable "
@@ -421,6 +421,9 @@ def hessian(obj, x) -> np.ndarray:
             dvec, pen = h * (1.0 - h) / m, obj.lam / m
         else:
             dvec, pen = np.full(m, 1.0 / m), obj.lam / m
+        if obj.sample_weight is not None:    # w_i D_i, and W = sum w in place of m
+            wsc = obj.sample_weight * (m / obj.wsum if not isinstance(obj, SmoothedHinge) else 1.0)
+            dvec, pen = dvec * wsc, (pen if isinstance(obj, SmoothedHinge) else obj.lam / obj.wsum)
         if is_sparse(X):
             Xs = X.multiply(np.sqrt(dvec)[:, None]).tocsr()
             Hr = (Xs.T @ Xs).toarray()
@@ -439,9 +442,16 @@ def hessian(obj, x) -> np.ndarray:
         if obj.delta == 0:
             raise ValueError("method='newton' needs a twice-differentiable objective; smooth the Lasso first "
                              "(Lasso(...).smooth(delta))")
-        H = obj.A.T @ obj.A
+        A = obj.A if obj.sample_weight is None else obj.A.multiply(np.sqrt(obj.sample_weight)[:, None]) \
+            if is_sparse(obj.A) else obj.A * np.sqrt(obj.sample_weight)[:, None]
+        H = A.T @ A
+        H = H.toarray() if is_sparse(H) else H
         H[np.diag_indices_from(H)] += np.where(np.abs(x) < obj.delta, obj.mu / obj.delta, 0.0)
         return H
+    if isinstance(obj, Softmax):     # K (p + 1) columns of C Hessian-vector products
+        E = np.eye(obj.dim)
+        H = np.array([obj.hessp(x, E[j]) for j in range(obj.dim)])
+        return 0.5 * (H + H.T)
     if isinstance(obj, Function) and obj._hess is not None:
         H = np.asarray(obj._hess(x.copy()), dtype=float)
         if H.shape != (obj.dim, obj.dim) or not np.all(np.isfinite(H)):

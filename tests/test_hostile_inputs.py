@@ -86,6 +86,16 @@ def _cases():
     add(O.Lasso, dict(A=X, b=Y, mu=1.0), "b", _bad_arrays(Y.shape))
     add(O.Lasso, dict(A=X, b=Y, mu=1.0), "mu", BAD_REAL + [-1.0])
     add(O.Lasso, dict(A=X, b=Y, mu=1.0), "delta", BAD_REAL + [-1.0])
+    bad_w = _bad_arrays(Y.shape, none_ok=True) + [-np.ones(12), np.zeros(12)]
+    add(O.LeastSquares, dict(X=X, y=Y), "sample_weight", bad_w)
+    add(O.Lasso, dict(A=X, b=Y, mu=1.0), "sample_weight", bad_w)
+    YK = np.arange(12) % 3.0
+    add(O.Softmax, dict(X=X, y=YK), "X", _bad_arrays(X.shape, length_fixed=False))
+    add(O.Softmax, dict(X=X, y=YK), "X", _bad_sparse())
+    add(O.Softmax, dict(X=X, y=YK), "y", _bad_arrays(Y.shape) + [YK + 0.5, YK - 1.0])
+    add(O.Softmax, dict(X=X, y=YK), "n_classes", [1, 2, -1, 1.5, "x"])
+    add(O.Softmax, dict(X=X, y=YK), "lam", BAD_REAL + [-1.0])
+    add(O.Softmax, dict(X=X, y=YK), "sample_weight", bad_w)
     add(O.Quadratic, dict(A=A), "A", _bad_arrays(A.shape) + [np.ones((3, 4))])
     add(O.Quadratic, dict(A=A, b=np.ones(3)), "b", _bad_arrays((3,), none_ok=True))
     add(O.Quadratic, dict(A=A), "c", BAD_REAL)
@@ -332,7 +342,9 @@ _ESTIMATORS = {
     "LogisticRegression": (M.LogisticRegression, dict(max_iter=50), YC),
     "LinearSVM": (M.LinearSVM, dict(max_iter=50), YC),
     "MLPClassifier": (M.MLPClassifier, dict(hidden=(4,), epochs=2), YC),
+    "Lasso": (M.Lasso, dict(alpha=0.1), YR),
 }
+_LINEAR = ("LinearRegression", "Ridge", "LogisticRegression", "LinearSVM")
 
 
 def _fitter(name):
@@ -341,6 +353,16 @@ def _fitter(name):
 
     def fit(X=XC, y=y_default, **params):
         return cls(**{**base, **params}).fit(X, y)
+    fit.__qualname__ = f"{name}.fit"
+    return fit
+
+
+def _weighted_fitter(name):
+    """est.fit(X, y, sample_weight) as a function of the weights."""
+    cls, base, y_default = _ESTIMATORS[name]
+
+    def fit(sample_weight=None):
+        return cls(**base).fit(XC, y_default, sample_weight=sample_weight)
     fit.__qualname__ = f"{name}.fit"
     return fit
 
@@ -374,16 +396,22 @@ def _cases_models_stochastic():
     for name in _ESTIMATORS:
         fit = _fitter(name)
         add(fit, {}, "X", _bad_arrays(XC.shape, length_fixed=False))
-        add(fit, {}, "y", _bad_arrays((30,)) if name in ("LinearRegression", "Ridge") else y_bad_cls)
-        add(fit, {}, "quantizer", BAD_QUANTIZER)
-        add(fit, {}, "rng", BAD_RNG)
-        add(fit, {}, "threads", BAD_INT_OR_NONE)
+        add(fit, {}, "y", _bad_arrays((30,)) if name in ("LinearRegression", "Ridge", "Lasso") else y_bad_cls)
+        if name != "Lasso":    # (it takes no quantizer, rng, threads, method or step)
+            add(fit, {}, "quantizer", BAD_QUANTIZER)
+            add(fit, {}, "rng", BAD_RNG)
+            add(fit, {}, "threads", BAD_INT_OR_NONE)
         if name != "MLPClassifier":
             add(fit, {}, "fit_intercept", [1, "yes", None])
             add(fit, {}, "tol", BAD_REAL + [-1.0])
             add(fit, {}, "max_iter", BAD_INT_OR_NONE if name == "LinearSVM" else BAD_INT)
+            add(fit, {}, "warm_start", [1, "yes", None])
+            add(_weighted_fitter(name), {}, "sample_weight", _bad_arrays((30,), none_ok=True) + [-np.ones(30), np.zeros(30)])
+        if name in _LINEAR:
             add(fit, {}, "method", ["adam", 3])
             add(fit, {}, "step", ["wolfe", 3])
+            add(fit, {}, "random_state", [b for b in BAD_RNG if not isinstance(b, np.random.RandomState)])
+            add(fit, dict(rng=1), "random_state", [0])     # both it and its alias rng given
         for meth in ("predict", "score") + (("predict_proba",) if name in ("LogisticRegression", "MLPClassifier")
                                            else ()) + (("decision_function",) if name in ("LogisticRegression",
                                                                                            "LinearSVM") else ()):
@@ -397,6 +425,10 @@ def _cases_models_stochastic():
     add(_fitter("LinearSVM"), {}, "slope", BAD_REAL + [-1.0, 0.0])
     add(_fitter("LinearSVM"), {}, "delta_min", BAD_REAL + [-1.0, 0.0])
     add(_fitter("LinearSVM"), {}, "loss", ["log", None, 3])
+    add(_fitter("Lasso"), {}, "alpha", BAD_REAL + [-1.0])
+    add(_fitter("LogisticRegression"), {}, "multi_class", ["softmax", None, 3])
+    for name in ("LogisticRegression", "LinearSVM"):
+        add(_fitter(name), {}, "class_weight", ["uniform", {7: 1.0}, {0: -1.0}, {0: math.nan}, 3])
     mlp = _fitter("MLPClassifier")
     add(mlp, {}, "hidden", [(0,), (-1,), (2**63,), (1.5,), ("x",), None, "x", (4,) * 40, (2**40,)])
     add(mlp, {}, "activation", ["gelu", None, 3])

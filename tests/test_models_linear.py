@@ -9,7 +9,7 @@ import pytest
 
 from convq import objectives as ob
 from convq.coding import pack_fields, unpack_fields
-from convq.models import (ConvergenceWarning, LinearRegression, LinearSVM, LogisticRegression, MLPClassifier,
+from convq.models import (ConvergenceWarning, Lasso, LinearRegression, LinearSVM, LogisticRegression, MLPClassifier,
                           NotFittedError, Ridge)
 from convq.quantize import GainShape
 
@@ -191,7 +191,7 @@ def test_one_vs_all_on_iris():
     from sklearn.preprocessing import StandardScaler
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    est = LogisticRegression(lam=1.0, tol=1e-9).fit(X, y)
+    est = LogisticRegression(lam=1.0, tol=1e-9, multi_class="ovr").fit(X, y)
     assert est.coef_.shape == (3, 4) and est.intercept_.shape == (3,) and est.n_iter_.shape == (3,)
     assert isinstance(est.result_, list) and len(est.result_) == 3
     for k in range(3):  # each row is the binary problem "class k vs the rest"
@@ -326,7 +326,17 @@ def test_quantized_least_squares_svm_and_mlp(rng):
 
 # ---- scikit-learn conventions --------------------------------------------------------------------
 
-ESTIMATORS = [LinearRegression(), Ridge(), LinearRegression(solver="bb"), LogisticRegression(), LinearSVM()]
+ESTIMATORS = [LinearRegression(), Ridge(), LinearRegression(solver="bb"), LogisticRegression(), LinearSVM(),
+              Lasso()]
+
+# The only checks allowed to fail, each one that scikit-learn itself expects its own
+# LogisticRegression to fail (sklearn.utils._test_common.instance_generator.
+# PER_ESTIMATOR_XFAIL_CHECKS): the check's data are separable and unregularised at the
+# default lam = 0, so the minimiser is at infinity and two runs stopped at a gradient
+# tolerance differ by about that tolerance. At a finite minimiser the equivalence holds to
+# 1e-10 (test_sample_weight_equals_repeated_rows).
+_SKLEARN_XFAIL = {"LogisticRegression": {"check_sample_weight_equivalence_on_dense_data",
+                                         "check_sample_weight_equivalence_on_sparse_data"}}
 
 
 @pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: repr(e))
@@ -336,7 +346,9 @@ def test_check_estimator(est):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = check_estimator(est, on_fail=None)
-    failed = [(r["check_name"], str(r["exception"])) for r in res if r["status"] == "failed"]
+    allowed = _SKLEARN_XFAIL.get(type(est).__name__, set())
+    failed = [(r["check_name"], str(r["exception"])) for r in res
+              if r["status"] == "failed" and r["check_name"] not in allowed]
     assert failed == []
 
 
@@ -404,3 +416,211 @@ def test_bad_input(rng):
         LinearRegression(fit_intercept="yes").fit(X, y)
     with pytest.raises(ValueError, match="requires y"):
         Ridge().fit(X, None)
+
+
+# ---- sample_weight, class_weight, sparse X, multinomial, warm_start, random_state --------------
+
+def _weight_data(kind, seed=0, m=48, n=4):
+    """Noisy (not separable) data: a regression target, 2 or 3 classes."""
+    r = np.random.default_rng(seed)
+    X = r.normal(size=(m, n)) + 0.3
+    X[r.random((m, n)) < 0.3] = 0.0          # zeros, so that a sparse X has structure
+    z = X @ r.normal(size=n)
+    y = {"reg": z + 0.5 + 0.3 * r.normal(size=m),
+         "bin": (z + 0.8 * r.normal(size=m) > 0).astype(int),
+         "multi": np.digitize(z + 0.8 * r.normal(size=m), np.quantile(z, [0.33, 0.66]))}[kind]
+    return X, y, r.integers(0, 4, m).astype(float)
+
+
+# (estimator, target kind); tolerances tight enough that the optimum is reached to ~1e-12
+WEIGHTED = [
+    (LinearRegression(), "reg"), (LinearRegression(solver="qr"), "reg"), (Ridge(lam=2.0), "reg"),
+    (Ridge(lam=2.0, solver="lbfgs", tol=1e-13), "reg"),
+    (Lasso(alpha=0.05, tol=1e-15), "reg"),
+    (LogisticRegression(lam=1.0, tol=1e-12), "bin"), (LogisticRegression(lam=1.0, tol=1e-12, method="newton"), "multi"),
+    (LogisticRegression(lam=1.0, tol=1e-11, multi_class="ovr", method="newton"), "multi"),
+    (LinearSVM(C=1.0), "bin"), (LinearSVM(C=1.0), "multi"),
+]
+
+
+def _params(est):
+    return np.concatenate([np.ravel(est.coef_), np.ravel(est.intercept_)])
+
+
+def _same_fit(a, b, tol=1e-10):
+    pa, pb = _params(a), _params(b)
+    np.testing.assert_allclose(pa, pb, rtol=tol, atol=tol * max(1.0, np.abs(pb).max()))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("est, kind", WEIGHTED, ids=lambda v: repr(v))
+def test_sample_weight_equals_repeated_rows(est, kind, sparse):
+    import scipy.sparse as sp
+    from sklearn.base import clone
+    if sparse and getattr(est, "solver", None) == "qr":
+        with pytest.raises(ValueError, match="qr"):
+            clone(est).fit(sp.csr_matrix(np.eye(3)), np.ones(3))
+        return
+    X, y, w = _weight_data(kind)
+    rep = np.repeat(np.arange(X.shape[0]), w.astype(int))
+    cast = sp.csr_matrix if sparse else np.asarray
+    weighted = clone(est).fit(cast(X), y, sample_weight=w)
+    repeated = clone(est).fit(cast(X[rep]), y[rep])
+    _same_fit(weighted, repeated)
+    # the weights are exactly the weighted cost: ones are no weights
+    _same_fit(clone(est).fit(cast(X), y, sample_weight=np.ones(X.shape[0])), clone(est).fit(cast(X), y))
+
+
+@pytest.mark.parametrize("est, kind", WEIGHTED + [(LinearSVM(C=1.0, method="bb"), "bin")], ids=lambda v: repr(v))
+def test_sparse_equals_dense(est, kind):
+    import scipy.sparse as sp
+    from sklearn.base import clone
+    if getattr(est, "solver", None) == "qr":
+        return   # (refused for a sparse X: test_sample_weight_equals_repeated_rows)
+    X, y, w = _weight_data(kind, seed=1)
+    for fmt in ("csr", "csc"):
+        sparse = clone(est).fit(sp.csr_matrix(X).asformat(fmt), y, sample_weight=w)
+        dense = clone(est).fit(X, y, sample_weight=w)
+        _same_fit(sparse, dense)
+        np.testing.assert_allclose(sparse.predict(sp.csr_matrix(X)), dense.predict(X), rtol=1e-10, atol=1e-10)
+
+
+def test_lasso_matches_sklearn_with_intercept_weights_and_sparse_x():
+    import scipy.sparse as sp
+    from sklearn.linear_model import Lasso as SkLasso
+    X, y, w = _weight_data("reg", seed=2, m=80, n=8)
+    for Xi in (X, sp.csc_matrix(X)):
+        for sw in (None, w):
+            ours = Lasso(alpha=0.3, tol=1e-15).fit(Xi, y, sample_weight=sw)
+            ref = SkLasso(alpha=0.3, tol=1e-15, max_iter=100000).fit(Xi, y, sample_weight=sw)
+            _same_fit(ours, ref, 1e-9)
+            assert np.count_nonzero(ours.coef_) < X.shape[1] and ours.dual_gap_ >= 0
+
+
+@pytest.mark.parametrize("est", [LogisticRegression(lam=1.0, tol=1e-12), LinearSVM(C=1.0)], ids=repr)
+def test_class_weight_equals_sklearn_sample_weights(est):
+    from sklearn.base import clone
+    from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
+    X, y, w = _weight_data("multi", seed=3)
+    classes = np.unique(y)
+    cw = dict(zip(classes, compute_class_weight("balanced", classes=classes, y=y)))
+    assert not np.allclose(list(cw.values()), 1.0)   # the classes are unbalanced enough to matter
+    balanced = clone(est).set_params(class_weight="balanced").fit(X, y, sample_weight=w)
+    _same_fit(balanced, clone(est).fit(X, y, sample_weight=w * compute_sample_weight("balanced", y)))
+    _same_fit(clone(est).set_params(class_weight=cw).fit(X, y, sample_weight=w), balanced)
+    partial = clone(est).set_params(class_weight={classes[0]: 3.0}).fit(X, y)
+    _same_fit(partial, clone(est).fit(X, y, sample_weight=np.where(y == classes[0], 3.0, 1.0)))
+    with pytest.raises(ValueError, match="class_weight"):
+        clone(est).set_params(class_weight={99: 1.0}).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight"):
+        clone(est).set_params(class_weight="uniform").fit(X, y)
+
+
+def test_multinomial_matches_sklearn_on_iris():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression as SkLR
+    from sklearn.metrics import log_loss
+    X, y = load_iris(return_X_y=True)
+    C = 1.0
+    sk = SkLR(C=C, tol=1e-12, max_iter=100000).fit(X, y)
+    # sklearn's answer is the minimiser: the gradient of the same cost vanishes there
+    Tsk = _params_rows(sk)
+    assert np.linalg.norm(ob.Softmax(X, y, 3, 1.0 / C, True).grad(Tsk)) < 1e-6
+    ours = LogisticRegression(lam=1.0 / C, tol=1e-10).fit(X, y)
+    assert ours.coef_.shape == (3, 4) and ours.n_iter_.shape == (1,)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, atol=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(X), sk.predict_proba(X), atol=1e-5)   # (sklearn: ||grad|| ~ 1e-7)
+    assert np.linalg.norm(ob.Softmax(X, y, 3, 1.0 / C, True).grad(_params_rows(ours))) < 1e-10
+    loss = log_loss(y, ours.predict_proba(X))
+    assert loss == pytest.approx(log_loss(y, sk.predict_proba(X)), abs=1e-6) and loss < 0.14
+    ovr = LogisticRegression(lam=1.0 / C, tol=1e-10, multi_class="ovr", method="newton").fit(X, y)
+    assert log_loss(y, ovr.predict_proba(X)) > loss + 0.05   # one-vs-all is the worse probability model
+    np.testing.assert_array_equal(ours.predict(X), ours.predict_proba(X).argmax(axis=1))
+    with pytest.raises(ValueError, match="multi_class"):
+        LogisticRegression(multi_class="softmax").fit(X, y)
+
+
+@pytest.mark.parametrize("est", [LogisticRegression(lam=0.5, tol=1e-10), LinearRegression(solver="bb", tol=1e-10),
+                                 Lasso(alpha=0.01, tol=1e-12), LinearSVM(C=1.0, method="bb", tol=1e-8)], ids=repr)
+def test_warm_start_resumes_from_the_previous_fit(est):
+    from sklearn.base import clone, is_regressor
+    X, y, _ = _weight_data("reg" if is_regressor(est) else "bin", seed=4, m=120)
+    cold = clone(est).fit(X, y)
+    warm = clone(est).set_params(warm_start=True).fit(X, y)     # the first fit starts cold
+    before = np.ravel(warm.n_iter_).sum()
+    _same_fit(warm.fit(X, y), cold, 1e-6)                        # the second from the first's answer
+    assert np.ravel(warm.n_iter_).sum() < before
+    warm.fit(X[:, :2], y)             # another shape: a cold start, no error
+    assert warm.coef_.shape[-1] == 2
+    with pytest.raises(TypeError, match="warm_start"):
+        clone(est).set_params(warm_start="yes").fit(X, y)
+
+
+def test_random_state_is_rng_by_another_name():
+    X, y, _ = _weight_data("bin", seed=5)
+    q = StochasticRounding(s=3, B=1.0)
+    kw = dict(lam=0.5, quantizer=q, max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = LogisticRegression(random_state=7, **kw).fit(X, y)
+        b = LogisticRegression(rng=7, **kw).fit(X, y)
+        c = LogisticRegression(random_state=8, **kw).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert not np.array_equal(a.coef_, c.coef_)
+    for est in (LogisticRegression(rng=1, random_state=1), LinearSVM(rng=0, random_state=2),
+                Ridge(rng=0, random_state=0, solver="bb")):
+        with pytest.raises(ValueError, match="random_state and rng"):
+            est.fit(X, y)
+
+
+def test_feature_names_are_recorded_and_checked():
+    pd = pytest.importorskip("pandas")
+    X, y, _ = _weight_data("bin", seed=6)
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    for est in (LogisticRegression(lam=1.0), Ridge(), Lasso(alpha=0.01), LinearSVM()):
+        est.fit(df, y)
+        assert list(est.feature_names_in_) == ["a", "b", "c", "d"] and est.n_features_in_ == 4
+        with pytest.warns(UserWarning, match="feature names"):     # (sklearn's warning for unnamed columns)
+            np.testing.assert_array_equal(est.predict(df), est.predict(X))
+        with pytest.raises(ValueError, match="feature names"):
+            est.predict(df.rename(columns={"a": "z"}))
+        est.fit(X, y)
+        assert not hasattr(est, "feature_names_in_")
+
+
+def test_convergence_warning_only_when_a_finite_tolerance_was_missed():
+    X, y, _ = _weight_data("bin", seed=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        LogisticRegression(lam=1.0, tol=0.0, max_iter=5).fit(X, y)      # tol = 0: run max_iter, no warning
+    with pytest.warns(ConvergenceWarning, match="tol"):
+        LogisticRegression(lam=1.0, tol=1e-12, max_iter=5).fit(X, y)
+
+
+def test_rank_deficient_regression_is_the_minimum_norm_solution():
+    """Regression test: scipy.linalg.lstsq's default cutoff kept rounding-level singular
+    values, so the "minimum-norm" fallback of the normal equation was not minimum-norm."""
+    r = np.random.default_rng(42)
+    X, y = r.random((15, 30)), r.random(15)
+    est = LinearRegression().fit(X, y)
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    np.testing.assert_allclose(est.coef_, np.linalg.pinv(Xc) @ yc, rtol=1e-9, atol=1e-10)
+    assert "minimum-norm" in est.result_.message
+
+
+def test_weighted_and_sparse_bad_input():
+    import scipy.sparse as sp
+    X, y, w = _weight_data("bin", seed=8)
+    with pytest.raises(ValueError, match="sample_weight"):
+        LogisticRegression().fit(X, y, sample_weight=-w)
+    with pytest.raises(ValueError, match="sample_weight"):
+        Ridge().fit(X, y, sample_weight=w[:3])
+    with pytest.raises(ValueError, match="dual-cd"):
+        LinearSVM(method="dual-cd").fit(sp.csr_matrix(X), y)
+    with pytest.raises(ValueError, match="dual-cd"):
+        LinearSVM(method="dual-cd").fit(X, y, sample_weight=w)
+
+
+def _params_rows(est):
+    """theta in the layout of objectives.Softmax: one row [intercept_k, coef_k] per class."""
+    return np.column_stack([est.intercept_, est.coef_]).ravel()

@@ -164,8 +164,8 @@ def test_the_binding_checks_a_hand_built_csr_in_full():
                      lambda: _core._obj_matvec(spec, theta)):
             with pytest.raises(ValueError, match="X"):
                 call()
-    with pytest.raises(TypeError, match="X"):      # CSR is for LeastSquares and Logistic only
-        _core._obj_value_grad(good._replace(kind=_core.OBJ_HINGE), theta, None, False)
+    with pytest.raises(TypeError, match="X"):      # CSR is for the objectives with data rows only
+        _core._obj_value_grad(good._replace(kind=_core.OBJ_QUADRATIC), theta, None, False)
     with pytest.raises(TypeError, match="X.indices"):
         _core._obj_value_grad(_csr_spec(indices=A.indices.astype(float))[0], theta, None, False)
 
@@ -179,5 +179,5 @@ def test_what_takes_only_a_dense_x_refuses_a_sparse_objective():
         S.NoisyOracle(obj, 0.1, 10.0)
     with pytest.raises(ValueError, match="TypeError: objective_shard.*sparse X"):   # every rank's DistributedError
         train(obj, np.zeros(obj.dim), 3, 0.1, comm=SelfComm())
-    with pytest.raises(TypeError, match="X"):
-        O.Hinge(sp.csr_matrix(X), y)
+    with pytest.raises(TypeError, match="A must be a dense array"):
+        O.Quadratic(sp.csr_matrix(np.eye(3)))

@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from .._validation import check_finite
+from .._validation import check_finite, is_sparse
 
 try:  # optional dependency
     from sklearn.base import BaseEstimator as _Base
@@ -69,18 +69,44 @@ except ImportError:  # pragma: no cover - exercised in the no-sklearn CI job of 
 
 __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "NotFittedError", "DataConversionWarning",
            "HAVE_SKLEARN", "check_X", "check_X_y", "check_fitted", "check_classification_targets",
-           "check_feature_names", "check_n_features", "check_y"]
+           "check_feature_names", "check_n_features", "check_y", "check_sample_weight", "check_regression_y"]
 
 BaseEstimator = _Base
 ClassifierMixin = _ClassifierMixin
 RegressorMixin = _RegressorMixin
 
 
-def check_X(X, estimator=None, reset=False, dtype=np.float64):
+def _check_sparse(X, dtype):
+    """A scipy.sparse X as canonical CSR of dtype (sorted indices, duplicates summed; a copy,
+    so the caller's matrix is never modified, and never densified); finite stored entries."""
+    if X.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {X.ndim}D sparse input instead")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X is empty: found array with shape {X.shape} while a minimum of 1 sample and 1 feature "
+                         "is required.")
+    X = X.tocsr().astype(dtype)
+    X.sum_duplicates()
+    X.sort_indices()
+    if not np.all(np.isfinite(X.data)):
+        raise ValueError("Input X contains NaN or infinity (in its stored entries).")
+    return X
+
+
+def check_X(X, estimator=None, reset=False, dtype=np.float64, accept_sparse=False):
     """X as a finite 2-D C-contiguous array of dtype (float64 or float32; converted once,
-    straight from the input); checks/sets n_features_in_."""
-    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
-        raise TypeError("sparse input is not supported: convert it with X.toarray()")
+    straight from the input) or, with ``accept_sparse``, a scipy.sparse X as canonical CSR of
+    dtype; checks/sets n_features_in_ and feature_names_in_ (with an estimator)."""
+    if estimator is not None:
+        check_feature_names(estimator, X, reset)
+    if is_sparse(X) or hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        if not accept_sparse or not hasattr(X, "tocsr"):
+            raise TypeError("sparse input is not supported: convert it with X.toarray()")
+        arr = _check_sparse(X, dtype)
+        if estimator is not None:
+            check_n_features(estimator, arr.shape[1], reset)
+        return arr
     arr = np.asarray(X)
     if arr.dtype.kind == "c":
         raise ValueError("Complex data not supported: X has dtype {}".format(arr.dtype))
@@ -152,10 +178,10 @@ def check_feature_names(estimator, X, reset):
                          f"{list(fitted)}, got {list(names)}")
 
 
-def check_X_y(X, y, estimator=None):
+def check_X_y(X, y, estimator=None, accept_sparse=False):
     if y is None:
         check_y(y, 0, estimator)
-    X = check_X(X, estimator, reset=True)
+    X = check_X(X, estimator, reset=True, accept_sparse=accept_sparse)
     return X, check_y(y, X.shape[0], estimator)
 
 
@@ -175,6 +201,32 @@ def check_y(y, n_rows, estimator=None):
     if y.shape[0] != n_rows:
         raise ValueError(f"X and y have inconsistent lengths: found input variables with inconsistent numbers of "
                          f"samples: [{n_rows}, {y.shape[0]}]")
+    return y
+
+
+def check_sample_weight(sample_weight, n):
+    """None (every sample weighs 1) or the weights as float64, one per sample, finite,
+    >= 0 and not all 0 (ValueError naming sample_weight otherwise)."""
+    from ..objectives import _sample_weight
+    if sample_weight is not None and not isinstance(sample_weight, str):
+        sample_weight = np.asarray(sample_weight)      # (array-likes such as sklearn's _NotAnArray)
+        if sample_weight.ndim == 0 and sample_weight.dtype.kind in "biuf":
+            sample_weight = np.full(n, float(sample_weight))
+    return _sample_weight(sample_weight, n)
+
+
+def check_regression_y(y):
+    """A regression target as finite float64 (ValueError naming y otherwise)."""
+    if y.dtype.kind not in "biuf":
+        if y.dtype.kind in "cUSV":
+            raise ValueError(f"y must be real numbers for a regression, got dtype {y.dtype}")
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"y must be numeric for a regression, got dtype {y.dtype}") from None
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("Input y contains NaN or infinity.")
     return y
 
 

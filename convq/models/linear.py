@@ -35,12 +35,13 @@ import numpy as np
 
 from .._optional import import_optional
 from .. import objectives as _obj
-from .._rng import as_generator
 from .._progress import fit_with_progress
+from .._rng import as_generator
 from .._validation import check_int, check_positive, check_quantizer, check_threads
 from ..optimize import OptimizeResult, minimize
+from .._validation import is_sparse
 from ._base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_classification_targets, check_fitted,
-                    check_X, check_X_y)
+                    check_regression_y, check_sample_weight, check_X, check_X_y)
 
 __all__ = ["LinearRegression", "Ridge", "LogisticRegression", "LinearSVM", "ConvergenceWarning"]
 
@@ -93,8 +94,39 @@ class _Iterative:
         check_quantizer(self.quantizer, "quantizer")
         # checked whether or not the solver uses them (scikit-learn checks every parameter in fit)
         check_threads(self.threads)
-        as_generator(self.rng)
+        self._gen()
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise TypeError(f"warm_start must be True or False, got {type(self.warm_start).__name__}")
         return method, step, tol, max_iter
+
+    def _seed(self):
+        """``random_state`` or its alias ``rng`` (None when neither is given). A legacy
+        numpy RandomState as ``random_state`` (scikit-learn accepts one) seeds a Generator
+        from one draw."""
+        rs, rng = self.random_state, self.rng
+        if rs is not None and rng is not None:
+            raise ValueError(f"random_state and rng are the same parameter (rng is an alias); give one of them, got "
+                             f"random_state={rs!r} and rng={rng!r}")
+        if rs is None:
+            return rng
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2 ** 31 - 1))
+        try:
+            as_generator(rs)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"random_state: {exc}") from None
+        return rs
+
+    def _gen(self):
+        return as_generator(self._seed())
+
+    def _warm(self, attr, shape):
+        """The previous fit's parameters as a starting point (warm_start=True and a fit of the
+        same shape), else None."""
+        prev = getattr(self, attr, None) if self.warm_start else None
+        if prev is None or np.shape(prev) != shape:
+            return None
+        return np.array(prev, dtype=np.float64)
 
     def _run(self, obj, method, step, tol, max_iter, gen, x0=None, **options):
         """minimize(obj) from x0 (default 0); returns (OptimizeResult, bits)."""
@@ -115,7 +147,8 @@ class _Iterative:
 
     def _warn(self, results):
         bad = [r for r in results if not r.success]
-        if bad and self.quantizer is None:
+        # a tolerance of 0 asks for max_iter iterations: nothing to warn about
+        if bad and self.quantizer is None and self.tol > 0:
             gn = bad[0].grad_norm
             why = f" (||grad|| = {gn:.3g} > tol = {self.tol})" if np.isfinite(gn) else ""
             warnings.warn(f"{type(self).__name__}: {bad[0].message}{why}; increase max_iter or scale the data",
@@ -137,20 +170,17 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
         return 0.0
 
     @fit_with_progress
-    def fit(self, X, y):
-        """Fit theta = (intercept_, coef_); returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit theta = (intercept_, coef_); returns self.
+
+        ``sample_weight`` (optional, >= 0): the cost becomes 1/(2W) sum_i w_i (x_i theta -
+        y_i)^2 + lam/(2W) ||theta_r||^2, W = sum_i w_i, so an integer weight is a repeated
+        row (scikit-learn's ``sample_weight`` at the same alpha = lam). X may be
+        scipy.sparse (never densified; solver="qr" needs a dense X)."""
         t0 = time.perf_counter()
-        X, y = check_X_y(X, y, self)
-        if y.dtype.kind not in "biuf":
-            if y.dtype.kind in "cUSV":
-                raise ValueError(f"y must be real numbers for a regression, got dtype {y.dtype}")
-            try:
-                y = y.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"y must be numeric for a regression, got dtype {y.dtype}") from None
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
+        X, y = check_X_y(X, y, self, accept_sparse=True)
+        y = check_regression_y(y)
+        sw = check_sample_weight(sample_weight, X.shape[0])
         lam = self._lam()
         intercept = self.fit_intercept
         if not isinstance(intercept, (bool, np.bool_)):
@@ -161,15 +191,10 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
             if self.quantizer is not None:
                 raise ValueError(f"quantizer= needs an iterative solver (one of {list(_MINIMIZE_METHODS)} or "
                                  f"'iterative'), got solver={solver!r}")
-            theta, how = _normal_equation(X, y, lam, bool(intercept), qr=(solver == "qr"))
-            # J and ||grad J|| at the solution from two BLAS matrix-vector products
-            tr = theta[1:] if intercept else theta
-            r = X @ tr + (theta[0] if intercept else 0.0) - y
-            m = X.shape[0]
-            g = np.concatenate([[r.sum()], X.T @ r]) if intercept else X.T @ r
-            g /= m
-            g[int(bool(intercept)):] += lam / m * tr
-            f = r @ r / (2 * m) + lam / (2 * m) * (tr @ tr)
+            theta, how = _normal_equation(X, y, lam, bool(intercept), qr=(solver == "qr"), w=sw)
+            # J and ||grad J|| at the solution (one fused pass of the C objective)
+            f, g = _obj.LeastSquares(X, y, lam, bool(intercept), sample_weight=sw,
+                                     threads=self.threads).value_and_grad(theta)
             self.result_ = _closed_form_result(theta, f, np.linalg.norm(g), how, t0)
             self.n_iter_ = 1
             self.bits_ = 0
@@ -179,8 +204,9 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
                 if self.method is not None and self.method != solver:
                     raise ValueError(f"solver={solver!r} and method={self.method!r} disagree; give one of them")
                 method = solver
-            obj = _obj.LeastSquares(X, y, lam, bool(intercept), threads=self.threads)
-            res, bits = self._run(obj, method, step, tol, max_iter, as_generator(self.rng))
+            obj = _obj.LeastSquares(X, y, lam, bool(intercept), sample_weight=sw, threads=self.threads)
+            x0 = self._warm("_theta", (obj.dim,))
+            res, bits = self._run(obj, method, step, tol, max_iter, self._gen(), x0=x0)
             self._warn([res])
             theta = res.x
             self.result_, self.n_iter_, self.bits_ = res, int(res.nit), int(bits)
@@ -191,13 +217,19 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
             self.intercept_, self.coef_ = float(theta[0]), theta[1:].copy()
         else:
             self.intercept_, self.coef_ = 0.0, theta.copy()
+        self._theta = np.array(theta, dtype=np.float64)
         return self
 
     def predict(self, X):
         """The hypothesis h_theta(X) = X theta (section 1.2)."""
         check_fitted(self, "coef_")
-        X = check_X(X, self)
-        return X @ self.coef_ + self.intercept_
+        X = check_X(X, self, accept_sparse=True)
+        return np.asarray(X @ self.coef_ + self.intercept_).ravel()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def cost(self, X, y):
         """The least-squares cost J(theta) (section 1.3; + lam/(2m) ||theta_r||^2 for Ridge,
@@ -209,7 +241,86 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
         return float(r @ r / (2 * m) + self._lam() / (2 * m) * (self.coef_ @ self.coef_))
 
 
-def _normal_equation(X, y, lam, intercept, qr=False):
+def _normal_equation(X, y, lam, intercept, qr=False, w=None):
+    r"""Solve (X~'W X~ + lam M) theta = X~'W y with row weights W = diag(w) (all 1 when w is
+    None). Weighted dense data are reduced to the unweighted case: with the weighted means
+    xbar = X'w / sum w, ybar = w'y / sum w, the rows sqrt(w_i) (x_i - xbar) and targets
+    sqrt(w_i) (y_i - ybar) give the same theta_r. A scipy.sparse X goes through its Gram
+    matrix (``_sparse_normal_equation``)."""
+    if is_sparse(X):
+        if qr:
+            raise ValueError("solver='qr' factors the data and needs a dense X; use solver='normal' (the Gram matrix "
+                             "of the sparse X) or an iterative solver, or pass X.toarray()")
+        return _sparse_normal_equation(X, y, lam, intercept, w)
+    if w is None:
+        return _normal_equation_unweighted(X, y, lam, intercept, qr)
+    W = float(w.sum())
+    xbar = w @ X / W if intercept else np.zeros(X.shape[1])
+    ybar = float(w @ y) / W if intercept else 0.0
+    s = np.sqrt(w)
+    theta_r, how = _normal_equation_unweighted(s[:, None] * (X - xbar), s * (y - ybar), lam, False, qr)
+    if intercept:
+        return np.concatenate([[ybar - xbar @ theta_r], theta_r]), how
+    return theta_r, how
+
+
+def _checked_cholesky(sl, G, b):
+    """G^{-1} b by a Cholesky factor; LinAlgError when G is numerically singular (a factor
+    diagonal below 1e-7 of the largest: rcond of G below ~ machine eps)."""
+    c = sl.cho_factor(G, lower=False, check_finite=False)
+    d = np.abs(np.diag(c[0]))
+    if d.min() <= 1e-7 * d.max():
+        raise np.linalg.LinAlgError("ill-conditioned")
+    return sl.cho_solve(c, b, check_finite=False)
+
+
+def _min_norm_cond(A):
+    """The relative singular-value cutoff eps max(A.shape) of a minimum-norm least-squares
+    solve (NumPy's lstsq default). scipy.linalg.lstsq's default cutoff (eps alone) keeps the
+    rounding-level singular values of a rank-deficient A, whose inverses then add a large
+    spurious component to the solution: it is not the minimum-norm one."""
+    return np.finfo(np.float64).eps * max(A.shape)
+
+
+def _sparse_normal_equation(X, y, lam, intercept, w):
+    """(G + lam I) theta_r = b with the centred weighted Gram matrix G = X'WX - W xbar xbar'
+    and b = X'Wy - W ybar xbar, formed from sparse products (X stays sparse; G is p x p
+    dense), by Cholesky. When G + lam I is numerically singular: LSMR (Fong & Saunders,
+    "LSMR: an iterative algorithm for sparse least-squares problems", SIAM J. Sci. Comput.
+    2011), which from 0 converges to the minimum-norm solution, on the operator
+    v -> W^{1/2} (X v - 1 xbar'v) -- the centred data applied implicitly, never formed (the
+    implicit centring of scikit-learn's sparse linear models)."""
+    sl = import_optional("scipy.linalg", "the normal equation (Cholesky)")
+    w = np.ones(X.shape[0]) if w is None else w
+    W = float(w.sum())
+    Xw = X.multiply(w[:, None]).tocsr()
+    G = np.asarray((X.T @ Xw).todense())
+    b = np.asarray(Xw.T @ y).ravel()
+    if intercept:
+        xbar = np.asarray(Xw.sum(axis=0)).ravel() / W
+        ybar = float(w @ y) / W
+        G -= W * np.outer(xbar, xbar)
+        b -= W * ybar * xbar
+    G[np.diag_indices_from(G)] += lam
+    try:
+        theta_r, how = _checked_cholesky(sl, G, b), "Cholesky of the sparse X's Gram X'WX + lam M"
+    except (np.linalg.LinAlgError, sl.LinAlgError):
+        spl = import_optional("scipy.sparse.linalg", "the minimum-norm sparse least squares")
+        s = np.sqrt(w)
+        xb = xbar if intercept else np.zeros(X.shape[1])
+        yc = s * (y - (ybar if intercept else 0.0))
+        op = spl.LinearOperator((X.shape[0], X.shape[1]), dtype=np.float64,
+                                matvec=lambda v: s * (X @ v - xb @ v),
+                                rmatvec=lambda u: X.T @ (s * u) - xb * float(s @ u))
+        theta_r = spl.lsmr(op, yc, damp=float(np.sqrt(lam)), atol=1e-15, btol=1e-15, conlim=1e16,
+                           maxiter=20 * max(X.shape))[0]
+        how = "LSMR (rank-deficient sparse X: minimum-norm least squares)"
+    if intercept:
+        return np.concatenate([[ybar - xbar @ theta_r], theta_r]), how
+    return theta_r, how
+
+
+def _normal_equation_unweighted(X, y, lam, intercept, qr=False):
     r"""Solve (X~'X~ + lam M) theta = X~'y, X~ = [1, X], M = diag(0, 1, ..., 1), without an
     inverse. theta_0 is eliminated exactly (Schur complement of the first row:
     theta_0 = ybar - xbar'theta_r), which leaves (Xc'Xc + lam I) theta_r = Xc'yc with the
@@ -241,12 +352,7 @@ def _normal_equation(X, y, lam, intercept, qr=False):
             G -= m * np.outer(xbar, xbar)
         G[np.diag_indices(n)] += lam
         try:
-            c = sl.cho_factor(G, lower=False, check_finite=False)
-            # Reject numerically singular factors (rcond of G below ~ machine eps).
-            d = np.abs(np.diag(c[0]))
-            if d.min() <= 1e-7 * d.max():
-                raise np.linalg.LinAlgError("ill-conditioned")
-            theta_r = sl.cho_solve(c, b, check_finite=False)
+            theta_r = _checked_cholesky(sl, G, b)
             how = "Cholesky of X'X + lam M"
         except (np.linalg.LinAlgError, sl.LinAlgError):
             qr = True
@@ -263,10 +369,10 @@ def _normal_equation(X, y, lam, intercept, qr=False):
                 theta_r = sl.solve_triangular(R, Q.T @ rhs, check_finite=False)
                 how = "QR of [X; sqrt(lam) M]"
             else:
-                theta_r = sl.lstsq(A, rhs, check_finite=False)[0]
+                theta_r = sl.lstsq(A, rhs, cond=_min_norm_cond(A), check_finite=False)[0]
                 how = "QR (rank-deficient: minimum-norm least squares)"
         else:
-            theta_r = sl.lstsq(A, rhs, check_finite=False)[0]
+            theta_r = sl.lstsq(A, rhs, cond=_min_norm_cond(A), check_finite=False)[0]
             how = "QR (rank-deficient: minimum-norm least squares)"
     if intercept:
         return np.concatenate([[ybar - xbar @ theta_r], theta_r]), how
@@ -298,6 +404,10 @@ _LSQ_DOC_PARAMS = """
     threads : None or int
         Threads of the C objective kernels of the iterative solvers (None: 1, measured
         fastest, see :func:`convq.default_threads`; the results do not depend on it).
+    random_state : None, int or numpy.random.Generator
+        scikit-learn's name for ``rng`` (give one of the two).
+    warm_start : bool, default False
+        Iterative solvers start from the previous fit's theta (same number of features).
 
     Attributes
     ----------
@@ -327,7 +437,7 @@ class LinearRegression(_LeastSquaresBase):
     ----------""" + _LSQ_DOC_PARAMS
 
     def __init__(self, solver="normal", method=None, step=None, tol=1e-10, max_iter=10000, quantizer=None,
-                 fit_intercept=True, rng=None, threads=None):
+                 fit_intercept=True, rng=None, threads=None, random_state=None, warm_start=False):
         self.solver = solver
         self.method = method
         self.step = step
@@ -337,6 +447,8 @@ class LinearRegression(_LeastSquaresBase):
         self.fit_intercept = fit_intercept
         self.rng = rng
         self.threads = threads
+        self.random_state = random_state
+        self.warm_start = warm_start
 
 
 class Ridge(_LeastSquaresBase):
@@ -354,7 +466,7 @@ class Ridge(_LeastSquaresBase):
         The regularisation parameter lambda.""" + _LSQ_DOC_PARAMS
 
     def __init__(self, lam=1.0, solver="normal", method=None, step=None, tol=1e-10, max_iter=10000,
-                 quantizer=None, fit_intercept=True, rng=None, threads=None):
+                 quantizer=None, fit_intercept=True, rng=None, threads=None, random_state=None, warm_start=False):
         self.lam = lam
         self.solver = solver
         self.method = method
@@ -365,6 +477,8 @@ class Ridge(_LeastSquaresBase):
         self.fit_intercept = fit_intercept
         self.rng = rng
         self.threads = threads
+        self.random_state = random_state
+        self.warm_start = warm_start
 
     def _lam(self):
         return check_positive(self.lam, "lam", allow_zero=True)
@@ -384,14 +498,46 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
                              f"y contains only one class: {classes[0]!r}")
         return classes, idx
 
-    def _fit_binary(self, X, y01, method, step, tol, max_iter, gen):  # pragma: no cover - abstract
+    def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen, sw, x0):  # pragma: no cover
         raise NotImplementedError
 
+    def _multinomial(self, K):
+        return False
+
+    def _sample_weights(self, idx, sample_weight, n):
+        """sample_weight (None: ones) times the class weights of ``class_weight`` (None, a
+        dict label -> weight, labels not in it weigh 1, or "balanced": n / (K n_k), as
+        scikit-learn's compute_class_weight); None when both are absent."""
+        sw = check_sample_weight(sample_weight, n)
+        cw = self.class_weight
+        if cw is None:
+            return sw
+        K = self.classes_.size
+        if isinstance(cw, str) and cw == "balanced":
+            per_class = n / (K * np.bincount(idx, minlength=K).astype(np.float64))
+        elif isinstance(cw, dict):
+            unknown = [c for c in cw if not np.any(self.classes_ == c)]
+            if unknown:
+                raise ValueError(f"class_weight has labels not in y: {unknown!r} (classes are "
+                                 f"{self.classes_.tolist()})")
+            per_class = np.array([float(cw.get(c, 1.0)) for c in self.classes_.tolist()])
+            if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
+                raise ValueError(f"class_weight values must be finite and >= 0, got {cw!r}")
+        else:
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict label -> weight, got {cw!r}")
+        w = per_class[idx] if sw is None else sw * per_class[idx]
+        return check_sample_weight(w, n)
+
     @fit_with_progress
-    def fit(self, X, y):
-        """Fit theta per (one-vs-all) problem; returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit theta per (one-vs-all) problem, or the K blocks of the multinomial model;
+        returns self.
+
+        ``sample_weight`` (optional, >= 0) multiplies each sample's loss (with the class
+        weights of ``class_weight``); for the costs with a 1/m it replaces m by W = sum_i w_i,
+        so an integer weight is a repeated sample. X may be scipy.sparse (never densified)."""
         t0 = time.perf_counter()
-        X, y = check_X_y(X, y, self)
+        X, y = check_X_y(X, y, self, accept_sparse=True)
         intercept = self.fit_intercept
         if not isinstance(intercept, (bool, np.bool_)):
             raise TypeError(f"fit_intercept must be True or False, got {type(intercept).__name__}")
@@ -399,22 +545,38 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
         self._check_params()
         self.classes_, idx = self._encode(y)
         K = self.classes_.size
-        gen = as_generator(self.rng)
-        problems = [idx.astype(np.float64)] if K == 2 else [(idx == k).astype(np.float64) for k in range(K)]
-        results, thetas, bits = [], [], 0
-        for y01 in problems:
-            res, nb = self._fit_binary(X, y01, bool(intercept), method, step, tol, max_iter, gen)
-            results.append(res)
-            thetas.append(res.x)
-            bits += nb
+        sw = self._sample_weights(idx, sample_weight, X.shape[0])
+        gen = self._gen()
+        width = X.shape[1] + int(bool(intercept))
+        if self._multinomial(K):
+            prev = self._warm("_theta", (K, width))
+            res, bits = self._fit_softmax(X, idx, bool(intercept), method, step, tol, max_iter, gen, sw,
+                                          None if prev is None else prev.ravel())
+            results, T = [res], res.x.reshape(K, width).copy()
+            if intercept:
+                # the softmax is unchanged by a common shift of the (unpenalised) intercepts:
+                # the minimiser is unique up to it, and the one reported has intercepts summing
+                # to 0 (as scikit-learn's)
+                T[:, 0] -= T[:, 0].mean()
+        else:
+            problems = [idx.astype(np.float64)] if K == 2 else [(idx == k).astype(np.float64) for k in range(K)]
+            prev = self._warm("_theta", (len(problems), width))
+            results, thetas, bits = [], [], 0
+            for k, y01 in enumerate(problems):
+                res, nb = self._fit_binary(X, y01, bool(intercept), method, step, tol, max_iter, gen, sw,
+                                           None if prev is None else prev[k])
+                results.append(res)
+                thetas.append(res.x)
+                bits += nb
+            T = np.array(thetas)
         self._warn(results)
-        T = np.array(thetas)
+        self._theta = T.copy()
         if intercept:
             self.intercept_, self.coef_ = T[:, 0].copy(), np.ascontiguousarray(T[:, 1:])
         else:
             self.intercept_, self.coef_ = np.zeros(T.shape[0]), T
         self.n_iter_ = np.array([r.nit for r in results], dtype=np.int64)
-        self.result_ = results[0] if K == 2 else results
+        self.result_ = results[0] if len(results) == 1 else results
         self.bits_ = int(bits)
         self.fit_time_ = time.perf_counter() - t0
         return self
@@ -423,10 +585,10 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
         pass
 
     def decision_function(self, X):
-        """theta'x (with x_0 = 1): shape (n,) for two classes, (n, K) one-vs-all."""
+        """theta'x (with x_0 = 1): shape (n,) for two classes, (n, K) one-vs-all or multinomial."""
         check_fitted(self, "coef_")
-        X = check_X(X, self)
-        Z = X @ self.coef_.T + self.intercept_
+        X = check_X(X, self, accept_sparse=True)
+        Z = np.asarray(X @ self.coef_.T) + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
     def predict(self, X):
@@ -439,6 +601,7 @@ class _LinearClassifier(_Iterative, ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -464,6 +627,14 @@ _CLF_DOC_COMMON = """
     threads : None or int
         Threads of the C objective kernels (None: 1, measured fastest; see
         :func:`convq.default_threads`).
+    random_state : None, int or numpy.random.Generator
+        scikit-learn's name for ``rng`` (give one of the two).
+    warm_start : bool, default False
+        Start from the previous fit's coefficients (same classes and features).
+    class_weight : None, "balanced" or dict
+        Multiply each sample's loss by its class's weight: a dict label -> weight (labels
+        not in it weigh 1) or "balanced", n / (K n_k) for class k with n_k samples (as
+        scikit-learn's ``compute_class_weight``).
 
     Attributes
     ----------
@@ -471,8 +642,8 @@ _CLF_DOC_COMMON = """
         Sorted labels; two classes are encoded as {0, 1} = (classes_[0], classes_[1]).
     coef_ : ndarray (1, n_features) for two classes, (K, n_features) one-vs-all
     intercept_ : ndarray (1,) or (K,)
-    n_iter_ : ndarray of int, one entry per binary problem
-    result_ : OptimizeResult (two classes) or list of them (one-vs-all)
+    n_iter_ : ndarray of int, one entry per binary problem (one for the multinomial problem)
+    result_ : OptimizeResult (two classes, multinomial) or list of them (one-vs-all)
     bits_ : int
         Bits of gradient communicated (64 d per float64 gradient without a quantizer).
     n_features_in_ : int
@@ -488,16 +659,28 @@ class LogisticRegression(_LinearClassifier):
         J(theta) = -1/m [y' ln h + (1 - y)' ln(1 - h)] + lam/(2m) ||theta_r||^2,
 
     gradient 1/m X'(h - y) (+ lam/m theta_r) (section 2.4); decision rule (section 2.2): y = 1 iff
-    h >= 0.5. K > 2 classes: one-vs-all. scikit-learn's L2 ``LogisticRegression(C)``
-    minimises C sum_i loss_i + 1/2 ||w||^2, the same problem with lam = 1/C.
+    h >= 0.5. scikit-learn's L2 ``LogisticRegression(C)`` minimises C sum_i loss_i + 1/2 ||w||^2,
+    the same problem with lam = 1/C.
+
+    K > 2 classes: ``multi_class="multinomial"`` (what "auto" picks) fits one theta_k per class
+    jointly, P(y = k | x) = e^{theta_k'x} / sum_l e^{theta_l'x} (the softmax), minimising the
+    cross-entropy 1/m sum_i -ln P(y_i | x_i) + lam/(2m) sum_k ||theta_{k,r}||^2 (Bishop,
+    "Pattern Recognition and Machine Learning", section 4.3.4; :class:`convq.objectives.Softmax`,
+    evaluated in C; the intercepts, unique up to a common shift, are reported with sum 0) --
+    scikit-learn's multinomial LogisticRegression at C = 1/lam;
+    ``multi_class="ovr"`` fits K binary problems (one-vs-all, Lagarde section 3.2).
 
     Parameters
     ----------
     lam : float >= 0, default 0.0
-        Regularisation parameter lambda.""" + _CLF_DOC_COMMON
+        Regularisation parameter lambda.
+    multi_class : {"auto", "multinomial", "ovr"}, default "auto"
+        How K > 2 classes are fitted ("auto": multinomial, by default with method="lbfgs";
+        two classes are always one binary problem).""" + _CLF_DOC_COMMON
 
     def __init__(self, lam=0.0, method=None, step=None, tol=1e-6, max_iter=1000, quantizer=None,
-                 fit_intercept=True, rng=None, threads=None):
+                 fit_intercept=True, rng=None, threads=None, random_state=None, warm_start=False, class_weight=None,
+                 multi_class="auto"):
         self.lam = lam
         self.method = method
         self.step = step
@@ -507,20 +690,40 @@ class LogisticRegression(_LinearClassifier):
         self.fit_intercept = fit_intercept
         self.rng = rng
         self.threads = threads
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.multi_class = multi_class
 
     def _check_params(self):
         check_positive(self.lam, "lam", allow_zero=True)
+        if not isinstance(self.multi_class, str) or self.multi_class not in ("auto", "multinomial", "ovr"):
+            raise ValueError(f"multi_class must be 'auto', 'multinomial' or 'ovr', got {self.multi_class!r}")
 
-    def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen):
-        obj = _obj.Logistic(X, y01, float(self.lam), intercept, threads=self.threads)
-        return self._run(obj, method, step, tol, max_iter, gen)
+    def _multinomial(self, K):
+        return K > 2 and self.multi_class != "ovr"
+
+    def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen, sw, x0):
+        obj = _obj.Logistic(X, y01, float(self.lam), intercept, sample_weight=sw, threads=self.threads)
+        return self._run(obj, method, step, tol, max_iter, gen, x0=x0)
+
+    def _fit_softmax(self, X, idx, intercept, method, step, tol, max_iter, gen, sw, x0):
+        if self.method is None and self.quantizer is None:
+            method = "lbfgs"     # the K-block problem is ill-conditioned on unscaled data: L-BFGS (as scikit-learn)
+        obj = _obj.Softmax(X, idx.astype(np.float64), self.classes_.size, float(self.lam), intercept,
+                           sample_weight=sw, threads=self.threads)
+        return self._run(obj, method, step, tol, max_iter, gen, x0=x0)
 
     def predict_proba(self, X):
-        """[1 - h, h] for two classes; one-vs-all: the K sigmoids normalised to sum to 1."""
+        """[1 - h, h] for two classes; multinomial: the softmax of the K scores; one-vs-all:
+        the K sigmoids normalised to sum to 1."""
         Z = self.decision_function(X)
         if Z.ndim == 1:
             h = _sigmoid(Z)
             return np.column_stack([1.0 - h, h])
+        if self._multinomial(Z.shape[1]):
+            E = np.exp(Z - Z.max(axis=1, keepdims=True))
+            return E / E.sum(axis=1, keepdims=True)
         H = _sigmoid(Z)
         return H / H.sum(axis=1, keepdims=True)
 
@@ -534,7 +737,7 @@ class LogisticRegression(_LinearClassifier):
         check_fitted(self, "coef_")
         if self.classes_.size != 2:
             raise ValueError("cost() is defined for two classes; use the one-vs-all problems' result_")
-        X = check_X(X, self)
+        X = check_X(X, self, accept_sparse=True)
         y01 = _labels01(self.classes_, y)
         z = X @ self.coef_[0] + self.intercept_[0]
         m = X.shape[0]
@@ -585,7 +788,7 @@ def _smooth_newton(sm, theta, tol, max_iter=100):
     return theta, it
 
 
-def _hinge_polish(X, y01, C, k, intercept, theta, delta, max_active=3000, rtol=1e-9):
+def _hinge_polish(X, y01, C, k, intercept, theta, delta, max_active=3000, rtol=1e-9, w=None, partition=None):
     r"""Exact minimiser of the SVM hinge cost from a smoothed solution, by the KKT conditions.
 
     With the margin violation v_i = 1 - s_i z_i, a minimiser satisfies
@@ -593,26 +796,38 @@ def _hinge_polish(X, y01, C, k, intercept, theta, delta, max_active=3000, rtol=1
     v_i > 0, beta_i = 0 where v_i < 0, beta_i in [0, C k] and z_i = s_i where v_i = 0.
     The smoothed solution tells the partition (v >= delta: violators, v <= 0: inactive,
     0 < v < delta: on the margin); the margin multipliers and theta_0 then solve a
-    linear system. Returns (theta, kkt_holds) or (None, False)."""
+    linear system. With sample weights w the bound C k becomes C k w_i per sample. X may be
+    scipy.sparse (only the n0 x n0 Gram matrix of the margin rows is dense). ``partition``
+    = (on, viol) gives the partition instead (from a dual solution: 0 < alpha_i < C k on the
+    margin, alpha_i = C k violators).
+    Returns (theta, kkt_holds) or (None, False)."""
     s = 2.0 * y01 - 1.0
-    z = X @ theta[1:] + theta[0] if intercept else X @ theta
-    v = 1.0 - s * z
-    on = (v > 0) & (v < delta)
-    viol = v >= delta
+    if partition is None:
+        z = X @ theta[1:] + theta[0] if intercept else X @ theta
+        v = 1.0 - s * z
+        on = (v > 0) & (v < delta)
+        viol = v >= delta
+    else:
+        on, viol = partition
     n0 = int(on.sum())
     if n0 == 0 or n0 > max_active:
         return None, False
     Ck = C * k
-    c = Ck * (X[viol].T @ s[viol])
+    U = Ck * (np.ones(X.shape[0]) if w is None else w)     # the per-sample bound of beta
+    if w is None:   # (the unweighted sums as they always were: seeded fits stay bit-identical)
+        c, eq = Ck * (X[viol].T @ s[viol]), -Ck * s[viol].sum()
+    else:
+        c, eq = X[viol].T @ (U[viol] * s[viol]), -(U[viol] * s[viol]).sum()
     X0, s0 = X[on], s[on]
-    K0 = (X0 @ X0.T) * s0[None, :]
+    G0 = X0 @ X0.T
+    K0 = (G0.toarray() if is_sparse(G0) else G0) * s0[None, :]
     rhs = s0 - X0 @ c
     if intercept:
         A = np.zeros((n0 + 1, n0 + 1))
         A[:n0, 0] = 1.0
         A[:n0, 1:] = K0
         A[n0, 1:] = s0
-        b = np.concatenate([rhs, [-Ck * s[viol].sum()]])
+        b = np.concatenate([rhs, [eq]])
     else:
         A, b = K0, rhs
     sol = np.linalg.lstsq(A, b, rcond=None)[0]
@@ -624,7 +839,8 @@ def _hinge_polish(X, y01, C, k, intercept, theta, delta, max_active=3000, rtol=1
     zn = X @ theta_r + t0
     vn = 1.0 - s * zn
     scale = rtol * max(1.0, float(np.abs(zn).max()))
-    kkt = (np.all(beta >= -rtol * Ck) and np.all(beta <= Ck * (1 + rtol)) and np.all(vn[viol] >= -scale)
+    U0 = U[on]
+    kkt = (np.all(beta >= -rtol * U0) and np.all(beta <= U0 * (1 + rtol)) and np.all(vn[viol] >= -scale)
            and np.all(vn[~viol & ~on] <= scale) and np.allclose(A @ sol, b, rtol=1e-8, atol=1e-8 * Ck))
     return new, bool(kkt)
 
@@ -653,7 +869,12 @@ class LinearSVM(_LinearClassifier):
     scheme of the lecture slides "Gradient method", section "LASSO: smoothing"), each stage's
     J_delta a :class:`convq.objectives.SmoothedHinge` (value, gradient and Hessian products in
     C), then Newton steps and the KKT system on the active set. ``result_.fun`` is the
-    exact hinge cost of the returned theta. scikit-learn's ``LinearSVC(C, loss="hinge")``
+    exact hinge cost of the returned theta. With the dual solution's free multipliers the
+    dual-CD answer is polished the same way (the KKT system on the margin samples), so the
+    fit is the exact minimiser, not one within ``tol``. The dual CD kernel takes a dense X
+    and one C: with ``sample_weight``/``class_weight`` (the bound C k w_i per sample) or a
+    scipy.sparse X, ``method=None`` runs the smoothing path ("bb") instead, which reaches the
+    same minimiser. scikit-learn's ``LinearSVC(C, loss="hinge")``
     minimises the same cost with k = 1 (but also penalises its intercept).
 
     Parameters
@@ -682,7 +903,8 @@ class LinearSVM(_LinearClassifier):
         return 100000 if method == "dual-cd" else 2000
 
     def __init__(self, C=1.0, slope=1.0, method=None, step=None, tol=1e-8, max_iter=None, quantizer=None,
-                 fit_intercept=True, delta_min=1e-7, rng=None, threads=None, loss="hinge"):
+                 fit_intercept=True, delta_min=1e-7, rng=None, threads=None, loss="hinge", random_state=None,
+                 warm_start=False, class_weight=None):
         self.C = C
         self.slope = slope
         self.method = method
@@ -695,6 +917,9 @@ class LinearSVM(_LinearClassifier):
         self.rng = rng
         self.threads = threads
         self.loss = loss
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.class_weight = class_weight
 
     def _check_params(self):
         check_positive(self.C, "C")
@@ -703,8 +928,16 @@ class LinearSVM(_LinearClassifier):
         if not isinstance(self.loss, str) or self.loss not in ("hinge", "squared_hinge"):
             raise ValueError(f"loss must be 'hinge' or 'squared_hinge', got {self.loss!r}")
 
-    def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen):
+    def _fit_binary(self, X, y01, intercept, method, step, tol, max_iter, gen, sw, x0):
         C, k = float(self.C), float(self.slope)
+        if method == "dual-cd" and self.method is None and (sw is not None or is_sparse(X)) and \
+                self.loss == "hinge":
+            # the dual CD kernel takes a dense X and one C for all samples: weighted or sparse data
+            # go through the smoothing path, which reaches the same minimiser
+            method, max_iter = "bb", (2000 if self.max_iter is None else max_iter)
+        if method == "dual-cd" and (sw is not None or is_sparse(X)):
+            raise ValueError(f"method='dual-cd' takes a dense X and no sample weights; give method='bb' (the smoothing "
+                             f"path, loss='hinge') for {'sparse X' if is_sparse(X) else 'sample_weight/class_weight'}")
         if self.loss == "squared_hinge" and method != "dual-cd":
             raise ValueError(f"loss='squared_hinge' is solved by method='dual-cd' (the default without a quantizer), "
                              f"got method={method!r}")
@@ -714,17 +947,26 @@ class LinearSVM(_LinearClassifier):
                                  f"first-order method (gd, bb, ...) with quantizer=, got quantizer={self.quantizer!r}")
             from ..optimize import svm_dual_cd
             res = svm_dual_cd(X, y01, C, k, intercept, loss=self.loss, tol=max(tol, 1e-15), max_iter=max_iter,
-                              rng=0 if self.rng is None else gen)
+                              rng=0 if self._seed() is None else gen)
+            if self.loss == "hinge" and res.success:
+                # the dual solution's partition (free multipliers on the margin) gives the exact
+                # minimiser by the KKT system, as after the smoothing path
+                U, a = C * k, res.alpha
+                part = ((a > 1e-12 * U) & (a < U * (1 - 1e-12)), a >= U * (1 - 1e-12))
+                cand, kkt = _hinge_polish(X, y01, C, k, intercept, res.x, 0.0, partition=part)
+                if kkt and _obj.Hinge(X, y01, C, k, intercept).value(cand) <= res.fun:
+                    res.x, res.fun = cand, float(_obj.Hinge(X, y01, C, k, intercept).value(cand))
+                    res.message += "; polished to the exact minimiser (KKT system on the dual's free set)"
             return res, 0
-        exact = _obj.Hinge(X, y01, C, k, intercept, threads=self.threads)
+        exact = _obj.Hinge(X, y01, C, k, intercept, sample_weight=sw, threads=self.threads)
         if method == "subgradient":
-            opts = {}
-            if "t" not in opts:  # t0 / sqrt(k) with t0 ~ 1 / (C k ||X||_F^2 / m) scale
-                opts["t"] = 1.0 / max(1.0, C * k * float(np.sum(X * X)) / X.shape[0])
-            return self._run(exact, method, step, tol, max_iter, gen, **opts)
-        # Spectral norm^2 of [1, X] for the fixed steps 1/L of the smoothed problems.
-        lip = _obj.LeastSquares(X, y01, 0.0, intercept).lipschitz(rng=0) * X.shape[0]
-        theta = np.zeros(X.shape[1] + int(intercept))
+            # t0 / sqrt(k) with t0 ~ 1 / (C k ||X||_F^2 / m) scale
+            sq = float(X.multiply(X).sum()) if is_sparse(X) else float(np.sum(X * X))
+            return self._run(exact, method, step, tol, max_iter, gen, x0=x0, t=1.0 / max(1.0, C * k * sq / X.shape[0]))
+        # Spectral norm^2 of W^{1/2} [1, X] for the fixed steps 1/L of the smoothed problems.
+        lsq = _obj.LeastSquares(X, y01, 0.0, intercept, sample_weight=sw)
+        lip = lsq.lipschitz(rng=0) * (X.shape[0] if sw is None else lsq.wsum)
+        theta = np.zeros(X.shape[1] + int(intercept)) if x0 is None else x0
         delta, total, nf, ng, bits, stages = 1.0, 0, 0, 0, 0, []
         t0 = time.perf_counter()
         res, polished = None, False
@@ -741,7 +983,7 @@ class LinearSVM(_LinearClassifier):
             if self.quantizer is None and delta <= 0.01:
                 theta, nn = _smooth_newton(sm, theta, tol)
                 total += nn
-                cand, kkt = _hinge_polish(X, y01, C, k, intercept, theta, delta)
+                cand, kkt = _hinge_polish(X, y01, C, k, intercept, theta, delta, w=sw)
                 if cand is not None and exact.value(cand) <= exact.value(theta):
                     theta = cand
                     if kkt:  # the exact minimiser of the hinge cost: the KKT conditions hold
@@ -765,7 +1007,7 @@ class LinearSVM(_LinearClassifier):
         check_fitted(self, "coef_")
         if self.classes_.size != 2:
             raise ValueError("cost() is defined for two classes; use the one-vs-all problems' result_")
-        X = check_X(X, self)
+        X = check_X(X, self, accept_sparse=True)
         y01 = _labels01(self.classes_, y)
         theta = np.concatenate([[self.intercept_[0]], self.coef_[0]]) if self.fit_intercept else self.coef_[0]
         from ..optimize import _svm_cost

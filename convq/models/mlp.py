@@ -35,8 +35,7 @@ from .._rng import as_generator
 from .._errors import ConvergenceWarning
 from .._validation import check_int, check_positive, check_quantizer, check_real, check_threads, is_sparse
 from ..slow import models as slow_models
-from ._base import (BaseEstimator, ClassifierMixin, check_classification_targets, check_feature_names, check_fitted,
-                    check_n_features, check_X, check_y)
+from ._base import BaseEstimator, ClassifierMixin, check_classification_targets, check_fitted, check_X, check_y
 
 __all__ = ["MLPClassifier"]
 
@@ -323,20 +322,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_X(self, X, reset, dtype):
         """X as a float array of dtype or a CSR matrix of dtype (never densified)."""
-        check_feature_names(self, X, reset)
-        if not is_sparse(X):
-            return check_X(X, self, reset=reset, dtype=dtype)
-        X = X.tocsr()
-        if X.ndim != 2 or 0 in X.shape:
-            raise ValueError(f"X is empty or not 2-D: shape {X.shape}")
-        if X.dtype.kind not in "fiub":
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-        X = X.astype(dtype, copy=False)
-        X.sum_duplicates()
-        if not np.all(np.isfinite(X.data)):
-            raise ValueError("Input X contains NaN or infinity")
-        check_n_features(self, X.shape[1], reset)
-        return X
+        return check_X(X, self, reset=reset, dtype=dtype, accept_sparse=True)
 
     def _targets(self, idx, K, dtype):
         """The target matrix: one column of 0/1 for two classes, else one-hot."""

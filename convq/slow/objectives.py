@@ -16,7 +16,7 @@ import numpy as np
 
 from .._validation import as_vector
 
-__all__ = ["lsq", "logistic", "hinge", "huber_hinge", "lasso", "quadratic", "value_and_grad"]
+__all__ = ["lsq", "logistic", "softmax", "hinge", "huber_hinge", "lasso", "quadratic", "value_and_grad"]
 
 
 def _z(X, th, icpt):
@@ -52,6 +52,22 @@ def logistic(X, y, lam, icpt, th):
     # -[y log h + (1-y) log(1-h)] = log(1 + e^z) - y z, in the form that does not overflow
     f = np.mean(np.logaddexp(0.0, z) - y * z) + lam / (2 * m) * np.sum(_w(th, icpt) ** 2)
     return f, _grad_rows(X, (h - y) / m, icpt) + _penalty_grad(th, lam / m, icpt)
+
+
+def softmax(X, y, K, lam, icpt, th):
+    """(1/m) sum [log sum_k e^{z_ik} - z_{i,y_i}] + (lam/2m) sum_k ||th_{k,w}||^2 with
+    z = X~ Th' (Th = th as K rows), the multinomial cross-entropy."""
+    m = len(y)
+    T = th.reshape(K, -1)
+    Z = np.stack([_z(X, T[k], icpt) for k in range(K)], axis=1)
+    lse = np.logaddexp.reduce(Z, axis=1)
+    yi = y.astype(int)
+    P = np.exp(Z - lse[:, None])
+    P[np.arange(m), yi] -= 1.0
+    W = T[:, 1:] if icpt else T
+    f = np.sum(lse - Z[np.arange(m), yi]) / m + lam / (2 * m) * np.sum(W ** 2)
+    G = np.stack([_grad_rows(X, P[:, k] / m, icpt) + _penalty_grad(T[k].copy(), lam / m, icpt) for k in range(K)])
+    return f, G.ravel()
 
 
 def hinge(X, y, C, k, icpt, th):
@@ -96,6 +112,8 @@ def value_and_grad(obj, x, rows=None):
 
     x = as_vector(x, "x", size=obj.dim)
     rows = obj._rows(rows)
+    if getattr(obj, "sample_weight", None) is not None:
+        raise NotImplementedError("the twins take unweighted objectives (a weight is a repeated row)")
     if isinstance(obj, O.Quadratic):
         return quadratic(obj.A, obj.b, obj.c, x)
     if isinstance(obj, O.Lasso):
@@ -108,6 +126,8 @@ def value_and_grad(obj, x, rows=None):
         return huber_hinge(X, y, obj.C * obj.slope, obj.delta, obj.intercept, x)
     if isinstance(obj, O.Logistic):
         return logistic(X, y, obj.lam, obj.intercept, x)
+    if isinstance(obj, O.Softmax):
+        return softmax(X, y, obj.n_classes, obj.lam, obj.intercept, x)
     if isinstance(obj, O.LeastSquares):
         return lsq(X, y, obj.lam, obj.intercept, x)
     raise TypeError(f"no twin for {type(obj).__name__}")

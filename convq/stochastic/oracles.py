@@ -64,6 +64,9 @@ class _ObjectiveOracle:
         if getattr(objective, "sparse", False):
             raise TypeError(f"objective: {type(self).__name__} needs a dense X; a sparse X is not supported by the "
                             "stochastic oracles (build the objective from X.toarray())")
+        if getattr(objective, "sample_weight", None) is not None:
+            raise ValueError(f"objective: {type(self).__name__} samples rows uniformly and takes no sample weights "
+                             "(build the objective without sample_weight)")
         self.objective = objective
         self.p = _check_p(p)
         self.q = _conj(self.p)

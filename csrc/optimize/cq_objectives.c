@@ -7,20 +7,66 @@
 #include "core/cq_parallel.h"
 #include "core/cq_reduce.h"
 
-size_t cq_obj_dim(const cq_obj *o)
+/* outputs per row: K linear predictors for Softmax, one otherwise */
+static size_t n_out(const cq_obj *o)
 {
-    return o->p + (o->kind == CQ_OBJ_QUADRATIC || o->kind == CQ_OBJ_LASSO ? 0 : (size_t)(o->intercept != 0));
-}
-
-size_t cq_obj_zlen(const cq_obj *o)
-{
-    return o->kind == CQ_OBJ_QUADRATIC ? o->p : o->m;
+    return o->kind == CQ_OBJ_SOFTMAX ? o->n_classes : 1;
 }
 
 static int has_icpt(const cq_obj *o)
 {
     return (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC || o->kind == CQ_OBJ_HINGE ||
-            o->kind == CQ_OBJ_HUBER_HINGE) && o->intercept;
+            o->kind == CQ_OBJ_HUBER_HINGE || o->kind == CQ_OBJ_SOFTMAX) && o->intercept;
+}
+
+/* entries of one output's block of theta: p + intercept */
+static size_t block_width(const cq_obj *o)
+{
+    return o->p + (size_t)has_icpt(o);
+}
+
+size_t cq_obj_dim(const cq_obj *o)
+{
+    return n_out(o) * block_width(o);
+}
+
+size_t cq_obj_zlen(const cq_obj *o)
+{
+    return o->kind == CQ_OBJ_QUADRATIC ? o->p : o->m * n_out(o);
+}
+
+/* is theta[j] penalised by the l2 penalty (not an intercept)? */
+static int l2_pen(const cq_obj *o, size_t j)
+{
+    return !has_icpt(o) || j % block_width(o) != 0;
+}
+
+/* W: the total weight of the rows used (their number without weights) */
+static double weight_total(const cq_obj *o, const int64_t *rows, size_t n_rows)
+{
+    if (o->w == NULL) return (double)n_rows;
+    double s = 0.0;
+    for (size_t i = 0; i < n_rows; i++) s += o->w[rows ? (size_t)rows[i] : i];
+    return s;
+}
+
+static inline double row_weight(const cq_obj *o, size_t r)
+{
+    return o->w ? o->w[r] : 1.0;
+}
+
+/* ln sum_k e^{z_k} and the softmax probabilities s_k (one pass of exps, shifted by max z) */
+static double log_softmax(const double *z, size_t K, double *s)
+{
+    double zmax = z[0], se = 0.0;
+    for (size_t k = 1; k < K; k++)
+        if (z[k] > zmax) zmax = z[k];
+    for (size_t k = 0; k < K; k++) {
+        s[k] = exp(z[k] - zmax);
+        se += s[k];
+    }
+    for (size_t k = 0; k < K; k++) s[k] /= se;
+    return zmax + log(se);
 }
 
 /* the hinge's penalty 1/2 ||theta_r||^2 has weight 1 (C scales the loss instead) */
@@ -89,30 +135,38 @@ static inline double row_curv(const cq_obj *o, double z, double y)
     return 1.0;
 }
 
-static double loss_scale(const cq_obj *o, size_t m_used)
+static double loss_scale(const cq_obj *o, double w_used)
 {
     switch (o->kind) {
     case CQ_OBJ_LEASTSQ:
-    case CQ_OBJ_LOGISTIC: return m_used ? 1.0 / (double)m_used : 0.0;
+    case CQ_OBJ_LOGISTIC:
+    case CQ_OBJ_SOFTMAX: return w_used > 0.0 ? 1.0 / w_used : 0.0;
     case CQ_OBJ_HINGE:
     case CQ_OBJ_HUBER_HINGE: return o->lam;
     default: return 1.0;
     }
 }
 
-double cq_obj_penalty(const cq_obj *o, size_t m_used, const double *theta, double *grad)
+/* the weight of the l2 penalty 1/2 ||theta_r||^2: 1 (hinge-type), lam/W otherwise */
+static double l2_weight(const cq_obj *o, double w_used)
+{
+    return hinge_like(o) ? 1.0 : (w_used > 0.0 ? o->lam / w_used : 0.0);
+}
+
+double cq_obj_penalty(const cq_obj *o, double w_used, const double *theta, double *grad)
 {
     size_t dim = cq_obj_dim(o);
-    size_t j0 = (size_t)has_icpt(o);
     double s = 0.0;
     switch (o->kind) {
     case CQ_OBJ_LEASTSQ:
     case CQ_OBJ_LOGISTIC:
+    case CQ_OBJ_SOFTMAX:
     case CQ_OBJ_HINGE:
     case CQ_OBJ_HUBER_HINGE: {
-        double w = hinge_like(o) ? 1.0 : (m_used ? o->lam / (double)m_used : 0.0);
+        double w = l2_weight(o, w_used);
         if (w == 0.0) return 0.0;
-        for (size_t j = j0; j < dim; j++) {
+        for (size_t j = 0; j < dim; j++) {
+            if (!l2_pen(o, j)) continue;
             s += theta[j] * theta[j];
             if (grad) grad[j] += w * theta[j];
         }
@@ -240,6 +294,7 @@ typedef struct pass_ctx {
     double *fpart;         /* n_blocks partial loss sums */
     double *z;             /* per-row output (z or w), may be NULL */
     int simd;              /* use the AVX2/FMA kernels */
+    double *scratch;       /* Softmax: 3 K doubles per block */
 } pass_ctx;
 
 static inline size_t row_index(const pass_ctx *c, size_t i)
@@ -255,6 +310,11 @@ static inline const double *row_ptr(const pass_ctx *c, size_t i)
 static inline double row_y(const pass_ctx *c, size_t i)
 {
     return c->o->y[row_index(c, i)];
+}
+
+static inline double row_w(const pass_ctx *c, size_t i)
+{
+    return row_weight(c->o, row_index(c, i));
 }
 
 /* The two row operations every pass is made of, for either layout of X:
@@ -280,12 +340,54 @@ static inline void row_axpy(const pass_ctx *c, size_t i, double r, double *g)
     for (int64_t k = s->indptr[ri]; k < s->indptr[ri + 1]; k++) g[s->indices[k]] += r * s->data[k];
 }
 
+/* A block of a Softmax pass: per row the K predictors z_ik (K row dots while the row is in
+ * cache), then matvec: z; value/grad: w_i (ln sum e^z - z_{i,y_i}) and g_k += w_i (s_ik -
+ * [k = y_i]) x~_i; hessp: (H v)_k += w_i s_ik (u_ik - sum_l s_il u_il) x~_i with u_ik = v_k . x~_i. */
+static void softmax_block(pass_ctx *c, size_t task, size_t lo, size_t hi, double *g)
+{
+    const cq_obj *o = c->o;
+    size_t K = o->n_classes, ic = (size_t)has_icpt(o), bw = block_width(o);
+    double *zk = c->scratch + task * 3 * K, *sk = zk + K, *uk = sk + K, fsum = 0.0;
+    for (size_t i = lo; i < hi; i++) {
+        for (size_t k = 0; k < K; k++)
+            zk[k] = row_dot(c, i, c->theta + k * bw + ic) + (ic ? c->theta[k * bw] : 0.0);
+        if (c->what == PASS_MATVEC) {
+            memcpy(c->z + i * K, zk, K * sizeof(double));
+            continue;
+        }
+        double wi = row_w(c, i), lse = log_softmax(zk, K, sk);
+        if (c->what == PASS_HESSP) {
+            double su = 0.0;
+            for (size_t k = 0; k < K; k++) {
+                uk[k] = row_dot(c, i, c->v + k * bw + ic) + (ic ? c->v[k * bw] : 0.0);
+                su += sk[k] * uk[k];
+            }
+            for (size_t k = 0; k < K; k++) {
+                double q = wi * sk[k] * (uk[k] - su);
+                if (ic) g[k * bw] += q;
+                row_axpy(c, i, q, g + k * bw + ic);
+            }
+            continue;
+        }
+        size_t yi = (size_t)row_y(c, i);
+        fsum += wi * (lse - zk[yi]);
+        if (c->z) memcpy(c->z + i * K, zk, K * sizeof(double));
+        if (g)
+            for (size_t k = 0; k < K; k++) {
+                double r = wi * (sk[k] - (k == yi ? 1.0 : 0.0));
+                if (ic) g[k * bw] += r;
+                row_axpy(c, i, r, g + k * bw + ic);
+            }
+    }
+    if (c->what == PASS_VALUE_GRAD) c->fpart[task] = fsum;
+}
+
 static int pass_block(void *vctx, size_t task, int thread)
 {
     (void)thread;
     pass_ctx *c = (pass_ctx *)vctx;
     const cq_obj *o = c->o;
-    size_t p = o->p, ic = (size_t)has_icpt(o), dim = p + ic;
+    size_t p = o->p, ic = (size_t)has_icpt(o), dim = cq_obj_dim(o);
     size_t lo = task * c->block, hi = lo + c->block;
     if (hi > c->n_rows) hi = c->n_rows;
     const double *th = c->theta + ic;   /* coefficients acting on the columns of X */
@@ -295,6 +397,10 @@ static int pass_block(void *vctx, size_t task, int thread)
     double fsum = 0.0, rsum = 0.0;
     if (g) memset(g, 0, dim * sizeof(double));
     size_t i = lo;
+    if (o->kind == CQ_OBJ_SOFTMAX) {
+        softmax_block(c, task, lo, hi, g);
+        return CQ_OK;
+    }
 
     /* Rows are read one after the other (one sequential stream per pass): dot products
      * over four rows at once (DOT4) interleave four streams n doubles apart, which the
@@ -309,9 +415,9 @@ static int pass_block(void *vctx, size_t task, int thread)
         const double *vx = c->v + ic;
         double v0 = ic ? c->v[0] : 0.0;
         for (; i < hi; i++) {
-            double curv = 1.0;
+            double curv = row_w(c, i);
             if (o->kind == CQ_OBJ_LOGISTIC || o->kind == CQ_OBJ_HUBER_HINGE)
-                curv = row_curv(o, row_dot(c, i, th) + b0, row_y(c, i));
+                curv *= row_curv(o, row_dot(c, i, th) + b0, row_y(c, i));
             double r = curv * (row_dot(c, i, vx) + v0);
             rsum += r;
             row_axpy(c, i, r, gx);
@@ -329,8 +435,10 @@ static int pass_block(void *vctx, size_t task, int thread)
         z4[2] = DOT(c->simd, a2, th, p);
         z4[3] = DOT(c->simd, a3, th, p);
         for (int q = 0; q < 4; q++) {
+            double wq = row_w(c, i + q);
             z4[q] += b0;
-            fsum += row_loss(o, z4[q], row_y(c, i + q), &r4[q]);
+            fsum += wq * row_loss(o, z4[q], row_y(c, i + q), &r4[q]);
+            r4[q] *= wq;
             if (c->z) c->z[i + q] = z4[q];
         }
         if (gx) {
@@ -339,8 +447,9 @@ static int pass_block(void *vctx, size_t task, int thread)
         }
     }
     for (; i < hi; i++) {
-        double z = row_dot(c, i, th) + b0, r;
-        fsum += row_loss(o, z, row_y(c, i), &r);
+        double z = row_dot(c, i, th) + b0, r, wi = row_w(c, i);
+        fsum += wi * row_loss(o, z, row_y(c, i), &r);
+        r *= wi;
         if (c->z) c->z[i] = z;
         if (gx) {
             rsum += r;
@@ -391,15 +500,15 @@ static int run_pass(pass_ctx *c, size_t n_blocks, cq_interrupt *it)
     return cq_parallel_for(n_blocks, nt, pass_block, c, it);
 }
 
-/* a CSR X is implemented for LeastSquares and Logistic only */
+/* a CSR X is implemented for every kind but Quadratic (whose X is the matrix A) */
 static int csr_ok(const cq_obj *o)
 {
-    return o->csr == NULL || o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC;
+    return o->csr == NULL || o->kind != CQ_OBJ_QUADRATIC;
 }
 
 static int check_rows(const cq_obj *o, const int64_t *rows, size_t n_rows, cq_errinfo *err)
 {
-    if (!csr_ok(o)) return cq_fail(err, CQ_EINVAL, "a CSR X is only implemented for LeastSquares and Logistic");
+    if (!csr_ok(o)) return cq_fail(err, CQ_EINVAL, "a CSR X is not implemented for Quadratic objectives");
     if (rows == NULL) return CQ_OK;
     if (o->kind == CQ_OBJ_QUADRATIC) return cq_fail(err, CQ_EINVAL, "Quadratic objectives have no rows to subsample");
     for (size_t i = 0; i < n_rows; i++)
@@ -416,13 +525,57 @@ static int finite_vec(const double *v, size_t n)
     return 1;
 }
 
+/* A blocked pass over n_rows rows: allocates the per-block partial sums (dim each, when
+ * want) and losses, runs the blocks and reduces the partials in block order into out
+ * (scaled by s_out) and the loss sum into *fsum. */
+static int blocked_pass(const cq_obj *o, int what, const int64_t *rows, size_t n_rows, const double *theta,
+                        const double *v, double *out, double *fsum, double *z, cq_interrupt *it, cq_errinfo *err)
+{
+    size_t dim = cq_obj_dim(o), nb, K = n_out(o);
+    size_t block = choose_block(o, n_rows, &nb);
+    double *part = NULL, *fpart = (double *)malloc(nb * sizeof(double));
+    double *scratch = K > 1 ? (double *)malloc(nb * 3 * K * sizeof(double)) : NULL;
+    if (out) part = (double *)malloc(nb * dim * sizeof(double) + 1);
+    if (fpart == NULL || (out && part == NULL) || (K > 1 && scratch == NULL)) {
+        free(fpart);
+        free(part);
+        free(scratch);
+        return cq_fail(err, CQ_ENOMEM, "out of memory");
+    }
+    pass_ctx c = {o, what, rows, n_rows, block, theta, v, out != NULL, part, fpart, z, cpu_avx2(), scratch};
+    int st = CQ_OK;
+    if (n_rows == 0) {
+        nb = 1;
+        fpart[0] = 0.0;
+        if (part) memset(part, 0, dim * sizeof(double));
+    } else {
+        st = run_pass(&c, nb, it);
+    }
+    if (st == CQ_OK) {
+        double fs = 0.0;
+        for (size_t b = 0; b < nb; b++) fs += fpart[b];
+        if (fsum) *fsum = fs;
+        if (out) {
+            memcpy(out, part, dim * sizeof(double));
+            for (size_t b = 1; b < nb; b++) {
+                const double *pb = part + b * dim;
+                for (size_t j = 0; j < dim; j++) out[j] += pb[j];
+            }
+        }
+    }
+    free(fpart);
+    free(part);
+    free(scratch);
+    return st;
+}
+
 int cq_obj_value_grad(const cq_obj *o, const int64_t *rows, size_t n_rows, const double *theta,
                       double *f, double *grad, double *z, cq_interrupt *it, cq_errinfo *err)
 {
     size_t dim = cq_obj_dim(o);
     int st = check_rows(o, rows, n_rows, err);
     if (st != CQ_OK) return st;
-    if (rows == NULL) n_rows = cq_obj_zlen(o);
+    if (rows == NULL) n_rows = o->kind == CQ_OBJ_QUADRATIC ? o->p : o->m;
 
     if (o->kind == CQ_OBJ_QUADRATIC) {
         /* z = A x; f = 1/2 x'z - b'x + c; grad = z - b */
@@ -441,43 +594,32 @@ int cq_obj_value_grad(const cq_obj *o, const int64_t *rows, size_t n_rows, const
         if (zz != z) free(zz);
         if (st != CQ_OK) return st;
     } else {
-        size_t nb;
-        size_t block = choose_block(o, n_rows, &nb);
-        double *part = NULL, *fpart = (double *)malloc(nb * sizeof(double));
-        if (grad) part = (double *)malloc(nb * dim * sizeof(double) + 1);
-        if (fpart == NULL || (grad && part == NULL)) {
-            free(fpart);
-            free(part);
-            return cq_fail(err, CQ_ENOMEM, "out of memory");
-        }
-        pass_ctx c = {o, PASS_VALUE_GRAD, rows, n_rows, block, theta, NULL, grad != NULL, part, fpart, z, cpu_avx2()};
-        if (n_rows == 0) {
-            nb = 1;
-            fpart[0] = 0.0;
-            if (part) memset(part, 0, dim * sizeof(double));
-        } else {
-            st = run_pass(&c, nb, it);
-        }
-        if (st == CQ_OK) {
-            double s = loss_scale(o, n_rows), fs = 0.0;
-            for (size_t b = 0; b < nb; b++) fs += fpart[b];
-            if (grad) {
-                memcpy(grad, part, dim * sizeof(double));
-                for (size_t b = 1; b < nb; b++) {
-                    const double *pb = part + b * dim;
-                    for (size_t j = 0; j < dim; j++) grad[j] += pb[j];
-                }
-                for (size_t j = 0; j < dim; j++) grad[j] *= s;
-            }
-            *f = s * fs + cq_obj_penalty(o, n_rows, theta, grad);
-        }
-        free(fpart);
-        free(part);
+        double fs = 0.0, W = weight_total(o, rows, n_rows);
+        st = blocked_pass(o, PASS_VALUE_GRAD, rows, n_rows, theta, NULL, grad, &fs, z, it, err);
         if (st != CQ_OK) return st;
+        double s = loss_scale(o, W);
+        if (grad)
+            for (size_t j = 0; j < dim; j++) grad[j] *= s;
+        *f = s * fs + cq_obj_penalty(o, W, theta, grad);
     }
     if (!isfinite(*f) || (grad && !finite_vec(grad, dim)))
         return cq_fail(err, CQ_ENONFINITE, "the objective or its gradient is not finite at this point (overflow)");
     return CQ_OK;
+}
+
+/* out += (Hessian of the penalty) v; v = NULL: out += its diagonal */
+static void penalty_hessp(const cq_obj *o, double w_used, const double *theta, const double *v, double *out)
+{
+    size_t dim = cq_obj_dim(o);
+    if (o->kind == CQ_OBJ_LASSO) {
+        if (o->c > 0)
+            for (size_t j = 0; j < dim; j++)
+                if (fabs(theta[j]) < o->c) out[j] += o->lam / o->c * (v ? v[j] : 1.0);
+        return;
+    }
+    double w = l2_weight(o, w_used);
+    for (size_t j = 0; j < dim; j++)
+        if (l2_pen(o, j)) out[j] += w * (v ? v[j] : 1.0);
 }
 
 int cq_obj_hessp(const cq_obj *o, const int64_t *rows, size_t n_rows, const double *theta,
@@ -489,87 +631,108 @@ int cq_obj_hessp(const cq_obj *o, const int64_t *rows, size_t n_rows, const doub
     if (st != CQ_OK) return st;
     if (o->kind == CQ_OBJ_QUADRATIC) return cq_obj_matvec(o, v, out, it);
     if (rows == NULL) n_rows = o->m;
-    size_t nb;
-    size_t block = choose_block(o, n_rows, &nb);
-    double *part = (double *)malloc(nb * dim * sizeof(double) + 1);
-    if (part == NULL) return cq_fail(err, CQ_ENOMEM, "out of memory");
-    pass_ctx c = {o, PASS_HESSP, rows, n_rows, block, theta, v, 1, part, NULL, NULL, cpu_avx2()};
-    if (n_rows == 0) {
-        nb = 1;
-        memset(part, 0, dim * sizeof(double));
-    } else {
-        st = run_pass(&c, nb, it);
-    }
-    if (st == CQ_OK) {
-        memcpy(out, part, dim * sizeof(double));
-        for (size_t b = 1; b < nb; b++)
-            for (size_t j = 0; j < dim; j++) out[j] += part[b * dim + j];
-        double s = loss_scale(o, n_rows);
-        for (size_t j = 0; j < dim; j++) out[j] *= s;
-        size_t j0 = (size_t)has_icpt(o);
-        if (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC || hinge_like(o)) {
-            double w = hinge_like(o) ? 1.0 : (n_rows ? o->lam / (double)n_rows : 0.0);
-            for (size_t j = j0; j < dim; j++) out[j] += w * v[j];
-        } else if (o->kind == CQ_OBJ_LASSO && o->c > 0) {
-            for (size_t j = 0; j < dim; j++)
-                if (fabs(theta[j]) < o->c) out[j] += o->lam / o->c * v[j];
-        }
-    }
-    free(part);
-    return st;
+    st = blocked_pass(o, PASS_HESSP, rows, n_rows, theta, v, out, NULL, NULL, it, err);
+    if (st != CQ_OK) return st;
+    double W = weight_total(o, rows, n_rows), s = loss_scale(o, W);
+    for (size_t j = 0; j < dim; j++) out[j] *= s;
+    penalty_hessp(o, W, theta, v, out);
+    return CQ_OK;
 }
 
 int cq_obj_hess_diag(const cq_obj *o, const double *theta, const double *z, double *diag, cq_errinfo *err)
 {
-    size_t dim = cq_obj_dim(o), p = o->p, j0 = (size_t)has_icpt(o);
+    size_t dim = cq_obj_dim(o), p = o->p, j0 = (size_t)has_icpt(o), K = n_out(o), bw = block_width(o);
     if (o->kind == CQ_OBJ_HINGE) return cq_fail(err, CQ_EINVAL, "the hinge loss is not twice differentiable");
-    if (!csr_ok(o)) return cq_fail(err, CQ_EINVAL, "a CSR X is only implemented for LeastSquares and Logistic");
+    if (!csr_ok(o)) return cq_fail(err, CQ_EINVAL, "a CSR X is not implemented for Quadratic objectives");
     if (o->kind == CQ_OBJ_QUADRATIC) {
         for (size_t j = 0; j < dim; j++) diag[j] = o->X[j * p + j];
         return CQ_OK;
     }
+    double *sk = K > 1 ? (double *)malloc(K * sizeof(double)) : NULL;
+    if (K > 1 && sk == NULL) return cq_fail(err, CQ_ENOMEM, "out of memory");
     for (size_t j = 0; j < dim; j++) diag[j] = 0.0;
-    double *dr = diag + j0;
     for (size_t i = 0; i < o->m; i++) {
-        /* the loss curvature of row i: 1 (squares), h (1 - h) (logistic, h the sigmoid),
-         * 1/delta inside the Huber hinge's quadratic zone */
-        double w = 1.0;
-        if (o->kind == CQ_OBJ_LOGISTIC) {
-            double h = 0.5 * (1.0 + tanh(0.5 * z[i]));
-            w = h * (1.0 - h);
-        } else if (o->kind == CQ_OBJ_HUBER_HINGE) {
-            w = row_curv(o, z[i], o->y[i]);
+        if (K > 1) log_softmax(z + i * K, K, sk);
+        for (size_t k = 0; k < K; k++) {
+            /* the loss curvature of row i: 1 (squares), h (1 - h) (logistic, h the sigmoid;
+             * softmax: s_k (1 - s_k)), 1/delta inside the Huber hinge's quadratic zone */
+            double w = 1.0;
+            if (o->kind == CQ_OBJ_LOGISTIC) {
+                double h = 0.5 * (1.0 + tanh(0.5 * z[i]));
+                w = h * (1.0 - h);
+            } else if (o->kind == CQ_OBJ_SOFTMAX) {
+                w = sk[k] * (1.0 - sk[k]);
+            } else if (o->kind == CQ_OBJ_HUBER_HINGE) {
+                w = row_curv(o, z[i], o->y[i]);
+            }
+            w *= row_weight(o, i);
+            double *dr = diag + k * bw + j0;
+            if (o->csr) {
+                const cq_csr *s = o->csr;
+                for (int64_t q = s->indptr[i]; q < s->indptr[i + 1]; q++)
+                    dr[s->indices[q]] += w * s->data[q] * s->data[q];
+            } else {
+                const double *xi = o->X + i * p;
+                for (size_t j = 0; j < p; j++) dr[j] += w * xi[j] * xi[j];
+            }
+            if (j0) diag[k * bw] += w;
         }
-        if (o->csr) {
-            const cq_csr *s = o->csr;
-            for (int64_t k = s->indptr[i]; k < s->indptr[i + 1]; k++) dr[s->indices[k]] += w * s->data[k] * s->data[k];
-        } else {
-            const double *xi = o->X + i * p;
-            for (size_t j = 0; j < p; j++) dr[j] += w * xi[j] * xi[j];
-        }
-        if (j0) diag[0] += w;
     }
-    double sc = loss_scale(o, o->m);
+    free(sk);
+    double W = weight_total(o, NULL, o->m), sc = loss_scale(o, W);
     for (size_t j = 0; j < dim; j++) diag[j] *= sc;
-    if (o->kind == CQ_OBJ_LEASTSQ || o->kind == CQ_OBJ_LOGISTIC || hinge_like(o)) {
-        double w = hinge_like(o) ? 1.0 : (o->m ? o->lam / (double)o->m : 0.0);
-        for (size_t j = j0; j < dim; j++) diag[j] += w;
-    } else if (o->kind == CQ_OBJ_LASSO && o->c > 0) {
-        for (size_t j = 0; j < dim; j++)
-            if (fabs(theta[j]) < o->c) diag[j] += o->lam / o->c;
-    }
+    penalty_hessp(o, W, theta, NULL, diag);
     return CQ_OK;
 }
 
 int cq_obj_matvec(const cq_obj *o, const double *d, double *w, cq_interrupt *it)
 {
-    size_t n_rows = cq_obj_zlen(o), nb;
+    size_t n_rows = o->kind == CQ_OBJ_QUADRATIC ? o->p : o->m, nb, K = n_out(o);
     if (!csr_ok(o)) return CQ_EINVAL;
     size_t block = choose_block(o, n_rows, &nb);
-    pass_ctx c = {o, PASS_MATVEC, NULL, n_rows, block, d, NULL, 0, NULL, NULL, w, cpu_avx2()};
     if (n_rows == 0) return CQ_OK;
+    double *scratch = K > 1 ? (double *)malloc(nb * 3 * K * sizeof(double)) : NULL;
+    if (K > 1 && scratch == NULL) return CQ_ENOMEM;
+    pass_ctx c = {o, PASS_MATVEC, NULL, n_rows, block, d, NULL, 0, NULL, NULL, w, cpu_avx2(), scratch};
     /* Quadratic: rows of A, no intercept (has_icpt is 0) */
-    return run_pass(&c, nb, it);
+    int st = run_pass(&c, nb, it);
+    free(scratch);
+    return st;
+}
+
+/* sum_i w_i loss_i from the cached predictors z (m of them, m K for Softmax) and, when
+ * dz is non-NULL, the slope sum_i w_i sum_k dloss_i/dz_ik dz_ik */
+static double loss_from_z(const cq_obj *o, const double *z, const double *dz, double *slope)
+{
+    double fs = 0.0, ss = 0.0, r;
+    size_t K = n_out(o);
+    if (K > 1) {
+        double *sk = (double *)malloc(K * sizeof(double));
+        if (sk == NULL) {
+            if (slope) *slope = NAN;
+            return NAN; /* a failed trial: the line search treats it as a non-finite value */
+        }
+        for (size_t i = 0; i < o->m; i++) {
+            const double *zi = z + i * K;
+            size_t yi = (size_t)o->y[i];
+            double wi = row_weight(o, i), lse = log_softmax(zi, K, sk);
+            fs += wi * (lse - zi[yi]);
+            if (dz) {
+                double t = 0.0;
+                for (size_t k = 0; k < K; k++) t += (sk[k] - (k == yi ? 1.0 : 0.0)) * dz[i * K + k];
+                ss += wi * t;
+            }
+        }
+        free(sk);
+    } else {
+        for (size_t i = 0; i < o->m; i++) {
+            double wi = row_weight(o, i);
+            fs += wi * row_loss(o, z[i], o->y[i], &r);
+            if (dz) ss += wi * r * dz[i];
+        }
+    }
+    if (slope) *slope = ss;
+    return fs;
 }
 
 double cq_obj_value_from_z(const cq_obj *o, const double *z, const double *theta)
@@ -583,9 +746,8 @@ double cq_obj_value_from_z(const cq_obj *o, const double *z, const double *theta
         }
         return 0.5 * s - bx + o->c;
     }
-    double fs = 0.0, r;
-    for (size_t i = 0; i < o->m; i++) fs += row_loss(o, z[i], o->y[i], &r);
-    return loss_scale(o, o->m) * fs + cq_obj_penalty(o, o->m, theta, NULL);
+    double W = weight_total(o, NULL, o->m);
+    return loss_scale(o, W) * loss_from_z(o, z, NULL, NULL) + cq_obj_penalty(o, W, theta, NULL);
 }
 
 double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double *w, const double *theta,
@@ -604,22 +766,20 @@ double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double 
         *slope = sl;
         return 0.5 * s - bx + o->c;
     }
-    double fs = 0.0, ss = 0.0, r;
-    for (size_t i = 0; i < o->m; i++) {
-        fs += row_loss(o, z[i], o->y[i], &r);
-        ss += r * w[i];
-    }
-    double sc = loss_scale(o, o->m), pen = 0.0, psl = 0.0;
-    size_t j0 = (size_t)has_icpt(o);
+    double ss, W = weight_total(o, NULL, o->m);
+    double fs = loss_from_z(o, z, w, &ss);
+    double sc = loss_scale(o, W), pen = 0.0, psl = 0.0;
     switch (o->kind) {
     case CQ_OBJ_LEASTSQ:
     case CQ_OBJ_LOGISTIC:
+    case CQ_OBJ_SOFTMAX:
     case CQ_OBJ_HINGE:
     case CQ_OBJ_HUBER_HINGE: {
-        double wt = hinge_like(o) ? 1.0 : (o->m ? o->lam / (double)o->m : 0.0);
+        double wt = l2_weight(o, W);
         double s2 = 0.0, sd = 0.0;
         if (wt != 0.0)
-            for (size_t j = j0; j < dim; j++) {
+            for (size_t j = 0; j < dim; j++) {
+                if (!l2_pen(o, j)) continue;
                 s2 += theta[j] * theta[j];
                 sd += theta[j] * d[j];
             }

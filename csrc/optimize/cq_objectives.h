@@ -23,13 +23,24 @@
  *   CQ_OBJ_LASSO      f = 1/2 ||A x - b||^2 + mu sum_j l_delta(x_j)   (`lam` = mu, `c` = delta;
  *                       l_delta(x) = x^2/(2 delta) if |x| < delta else |x| - delta/2; delta = 0
  *                       means the plain |x|, whose subgradient uses sign(0) = 0). No intercept.
+ *   CQ_OBJ_SOFTMAX    f = 1/m sum_i [ln sum_k e^{z_ik} - z_{i,y_i}] + lam/(2m) sum_k ||theta_{k,r}||^2
+ *                       (multinomial logistic regression, the cross-entropy of the softmax; y_i in
+ *                       {0, ..., K-1}, z_ik = theta_k . [1, x_i]; theta holds K blocks of p + intercept
+ *                       entries, class k's block first entry its unpenalised intercept; Bishop,
+ *                       "Pattern Recognition and Machine Learning", section 4.3.4)
  *   CQ_OBJ_HUBER_HINGE  f = C k sum_i h_delta(1 - s_i z_i) + 1/2 ||theta_r||^2, s_i = 2 y_i - 1
  *                       (the hinge cost above with its kink smoothed: h_delta(v) = 0 for v <= 0,
  *                       v^2/(2 delta) for 0 < v < delta, v - delta/2 beyond, so
  *                       f <= hinge cost <= f + C k m delta/2; the smoothing of the LASSO notes
  *                       applied to the hinge); `lam` holds C k, `c` holds delta > 0.
  *
- * Layouts: X is dense row-major (`X`), or, for LeastSquares and Logistic, a CSR matrix
+ * Sample weights: with w non-NULL every row's loss is multiplied by w_i and the m of the
+ * 1/m and lam/(2m) factors becomes W = sum_i w_i over the rows used, so an integer weight
+ * is exactly a repeated row (the convention of scikit-learn's Lasso/ElasticNet, which
+ * rescale their weights to sum to the number of samples). The hinge-type costs have no 1/m:
+ * there the weights only scale each row's loss (scikit-learn's LinearSVC convention).
+ *
+ * Layouts: X is dense row-major (`X`), or, for every kind but Quadratic, a CSR matrix
  * (`csr` non-NULL, `X` unused): row i holds data[k] in column indices[k] for k in
  * [indptr[i], indptr[i + 1]). Every kernel reads a row through two helpers, the row dot
  * product z_i = x_i . theta and the row update g += r_i x_i, which have a dense and a CSR
@@ -55,7 +66,8 @@ enum cq_obj_kind {
     CQ_OBJ_LOGISTIC = 2,
     CQ_OBJ_HINGE = 3,
     CQ_OBJ_LASSO = 4,
-    CQ_OBJ_HUBER_HINGE = 5
+    CQ_OBJ_HUBER_HINGE = 5,
+    CQ_OBJ_SOFTMAX = 6
 };
 
 /* A CSR matrix (borrowed arrays; see "Layouts" above). */
@@ -75,13 +87,16 @@ typedef struct cq_obj {
     double lam;        /* LeastSquares/Logistic: lam; Hinge: C; Huber hinge: C k; Lasso: mu; Quadratic: unused */
     double c;          /* Quadratic: constant c; Hinge: slope k; Lasso, Huber hinge: delta (Lasso: 0 = |x|) */
     int n_threads;     /* threads for a pass (>= 1) */
-    const cq_csr *csr; /* non-NULL: X is this m x p CSR matrix (LeastSquares/Logistic only); NULL: dense X */
+    const cq_csr *csr; /* non-NULL: X is this m x p CSR matrix (every kind but Quadratic); NULL: dense X */
+    const double *w;   /* NULL: every row has weight 1; else m row weights w_i >= 0 (not Quadratic) */
+    size_t n_classes;  /* Softmax: the number of classes K >= 2 (y_i in {0, ..., K-1}); unused otherwise */
 } cq_obj;
 
-/* Number of parameters: p + intercept. */
+/* Number of parameters: p + intercept (Softmax: K (p + intercept)). */
 size_t cq_obj_dim(const cq_obj *o);
 
-/* Length of the cached linear predictor z of a full pass: m (Quadratic: p, z = A x). */
+/* Length of the cached linear predictor z of a full pass: m (Quadratic: p, z = A x; Softmax:
+ * m K, z[i K + k] = z_ik). */
 size_t cq_obj_zlen(const cq_obj *o);
 
 /* Fused value and gradient at theta (length dim).
@@ -120,7 +135,8 @@ double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double 
                                  const double *d, double *slope);
 
 /* Penalty part only (see the table above) and its gradient added to grad (if non-NULL);
- * m_used is the number of rows used (for the lam/(2m) scaling). */
-double cq_obj_penalty(const cq_obj *o, size_t m_used, const double *theta, double *grad);
+ * w_used is the total weight of the rows used (their number without weights; the W of
+ * the lam/(2W) scaling). */
+double cq_obj_penalty(const cq_obj *o, double w_used, const double *theta, double *grad);
 
 #endif /* CQ_OBJECTIVES_H */

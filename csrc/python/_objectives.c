@@ -1,7 +1,7 @@
 /*
  * _objectives.c -- bindings of convq.objectives: the objective kernels (cq_objectives.h).
  * Private entry points; every objective is described by its named spec
- *     convq._spec.ObjectiveSpec(kind, X, y, intercept, lam, c, threads),
+ *     convq._spec.ObjectiveSpec(kind, X, y, intercept, lam, c, threads, w),
  * read by field name (see cq_obj in cq_objectives.h for the meaning of each field). Semantic validation
  * lives in the Python layer; this layer re-checks only what memory safety needs.
  */
@@ -15,10 +15,11 @@ void cqb_obj_spec_release(spec *s)
 {
     Py_XDECREF(s->X);
     Py_XDECREF(s->y);
+    Py_XDECREF(s->w);
     Py_XDECREF(s->indptr);
     Py_XDECREF(s->indices);
     Py_XDECREF(s->data);
-    s->X = s->y = NULL;
+    s->X = s->y = s->w = NULL;
     s->indptr = s->indices = s->data = NULL;
 }
 
@@ -67,9 +68,46 @@ static int csr_arg(PyObject *xo, spec *s, npy_intp *m, npy_intp *p)
     return 0;
 }
 
+/* Softmax: the number of classes K = c (an integer in [2, 1e6]) and labels y_i in
+ * {0, ..., K-1}; 0, or -1 with ValueError naming the argument. */
+static int softmax_classes(double c, const double *yv, npy_intp ylen, size_t *K)
+{
+    if (!(c >= 2 && c <= 1e6 && c == floor(c))) {
+        PyErr_Format(PyExc_ValueError, "Softmax: the number of classes (ObjectiveSpec.c) must be an integer in "
+                     "[2, 1e6], got %g", c);
+        return -1;
+    }
+    *K = (size_t)c;
+    for (npy_intp i = 0; i < ylen; i++)
+        if (!(yv[i] >= 0 && yv[i] < c && yv[i] == floor(yv[i]))) {
+            PyErr_Format(PyExc_ValueError, "y: Softmax labels must be integers in [0, %zu), got %g at index %zd", *K,
+                         yv[i], (Py_ssize_t)i);
+            return -1;
+        }
+    return 0;
+}
+
+/* The spec's w: None (*w = NULL) or a float64 vector of m row weights (a new reference);
+ * 0, or -1 with an exception naming sample_weight. */
+static int weights_arg(PyObject *spec_obj, long long kind, size_t m, PyArrayObject **w)
+{
+    *w = NULL;
+    PyObject *wo = cqb_spec_get(spec_obj, "w");
+    if (wo == NULL) return -1;
+    if (wo != Py_None) {
+        if (kind == CQ_OBJ_QUADRATIC)
+            PyErr_SetString(PyExc_TypeError, "sample_weight: Quadratic objectives have no rows to weight");
+        else
+            *w = cqb_vec_arg(wo, "sample_weight", m);
+    }
+    int bad = wo != Py_None && *w == NULL;
+    Py_DECREF(wo);
+    return bad ? -1 : 0;
+}
+
 int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
 {
-    s->X = s->y = NULL;
+    s->X = s->y = s->w = NULL;
     s->indptr = s->indices = s->data = NULL;
     if (cqb_spec_check(spec_obj, "ObjectiveSpec", "an objective's spec") < 0) return -1;
     long long kind, icpt, threads;
@@ -80,7 +118,7 @@ int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
         cqb_spec_double(spec_obj, "ObjectiveSpec", "c", &c) < 0 ||
         cqb_spec_int(spec_obj, "ObjectiveSpec", "threads", &threads) < 0)
         return -1;
-    if (kind < CQ_OBJ_QUADRATIC || kind > CQ_OBJ_HUBER_HINGE) {
+    if (kind < CQ_OBJ_QUADRATIC || kind > CQ_OBJ_SOFTMAX) {
         PyErr_Format(PyExc_ValueError, "unknown objective kind %lld (ObjectiveSpec.kind must be one of _core.OBJ_*)",
                      kind);
         return -1;
@@ -91,8 +129,8 @@ int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
     npy_intp m = 0, p = 0;
     int is_csr = cqb_spec_check(xo, "CSRSpec", "X") == 0;
     PyErr_Clear();
-    if (is_csr && kind != CQ_OBJ_LEASTSQ && kind != CQ_OBJ_LOGISTIC) {
-        PyErr_SetString(PyExc_TypeError, "X: a sparse (CSR) X is only implemented for LeastSquares and Logistic");
+    if (is_csr && kind == CQ_OBJ_QUADRATIC) {
+        PyErr_SetString(PyExc_TypeError, "X: a sparse (CSR) X is not implemented for Quadratic");
         Py_DECREF(xo);
         return -1;
     }
@@ -128,7 +166,17 @@ int cqb_obj_spec_parse(PyObject *spec_obj, spec *s)
         cqb_obj_spec_release(s);
         return -1;
     }
+    /* Softmax: c holds the number of classes K, and every label must index a class (the
+     * kernels index with it); w: None or one weight per row (values are checked in Python) */
+    size_t n_classes = 0;
+    if ((kind == CQ_OBJ_SOFTMAX && softmax_classes(c, (const double *)PyArray_DATA(s->y), ylen, &n_classes) < 0) ||
+        weights_arg(spec_obj, kind, (size_t)m, &s->w) < 0) {
+        cqb_obj_spec_release(s);
+        return -1;
+    }
     s->o.kind = (int)kind;
+    s->o.w = s->w ? (const double *)PyArray_DATA(s->w) : NULL;
+    s->o.n_classes = n_classes;
     s->o.X = s->X ? (const double *)PyArray_DATA(s->X) : NULL;
     s->o.csr = is_csr ? &s->csr : NULL;
     s->o.y = (const double *)PyArray_DATA(s->y);
@@ -344,6 +392,7 @@ int cqb_objectives_constants(PyObject *m)
         {"OBJ_HINGE", CQ_OBJ_HINGE},
         {"OBJ_LASSO", CQ_OBJ_LASSO},
         {"OBJ_HUBER_HINGE", CQ_OBJ_HUBER_HINGE},
+        {"OBJ_SOFTMAX", CQ_OBJ_SOFTMAX},
     };
     return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
 }

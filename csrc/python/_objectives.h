@@ -1,6 +1,6 @@
 /* _objectives.h -- objective specs for other binding files: every convq objective
  * describes itself by its named spec convq._spec.ObjectiveSpec(kind, X, y, intercept, lam,
- * c, threads), read by field name; this turns it into a cq_obj (see csrc/cq_objectives.h) holding references to the arrays. */
+ * c, threads, w), read by field name; this turns it into a cq_obj (see csrc/cq_objectives.h) holding references to the arrays. */
 #ifndef CQ_BIND_OBJECTIVES_H
 #define CQ_BIND_OBJECTIVES_H
 
@@ -11,7 +11,7 @@
  * arrays are held here; X is then NULL. */
 typedef struct cqb_obj_spec {
     cq_obj o;
-    PyArrayObject *X, *y;
+    PyArrayObject *X, *y, *w;
     PyArrayObject *indptr, *indices, *data;
     cq_csr csr;
 } cqb_obj_spec;

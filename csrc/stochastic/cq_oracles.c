@@ -39,6 +39,8 @@ int cq_oracle_minibatch(const cq_minibatch_oracle *o, const double *x, bitgen_t 
     const cq_obj *obj = o->obj;
     if (obj->kind == CQ_OBJ_QUADRATIC)
         return cq_fail(err, CQ_EINVAL, "a minibatch oracle needs an objective with data rows");
+    if (obj->w != NULL) /* its rescaling below assumes unit row weights */
+        return cq_fail(err, CQ_EINVAL, "a minibatch oracle needs an objective without sample weights");
     size_t dim = cq_obj_dim(obj), B = o->batch;
     for (size_t i = 0; i < B; i++) o->rows[i] = (int64_t)cq_rng_bounded(g, (uint64_t)obj->m);
     double f;
