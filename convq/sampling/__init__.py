@@ -20,8 +20,8 @@ stream per chain, all cores, identical results for any thread count. Every walk 
 gives the same chains.
 
 The package is laid out as :mod:`~convq.sampling.bodies`, :mod:`~convq.sampling.densities`,
-:mod:`~convq.sampling.walks`, :mod:`~convq.sampling.exact` and
-:mod:`~convq.sampling.diagnostics`; every public name is importable from
+:mod:`~convq.sampling.walks`, :mod:`~convq.sampling.exact`, :mod:`~convq.sampling.logsobolev`
+and :mod:`~convq.sampling.diagnostics`; every public name is importable from
 :mod:`convq.sampling` itself.
 
 Bodies: :class:`Box`, :class:`Ball`, :class:`Polytope`, :func:`intersect`.
@@ -31,6 +31,9 @@ Walks: :func:`grid_walk`, :func:`ball_walk`, :func:`hit_and_run` -> :class:`Chai
 Diagnostics: :func:`exact_grid_distribution`, :func:`tv_distance`,
 :func:`transition_matrix`, :func:`spectral_gap`, :func:`ess`, :func:`rhat`,
 :func:`theorem1_bound`.
+Log-Sobolev toolkit (section 2 and the appendix): :func:`entropy`, :func:`dirichlet_form`,
+:func:`log_sobolev_constant`, :func:`heat_semigroup`, :func:`check_decay`; the ball-walk
+PROBLEM as a numerical study: :func:`ball_walk_operator`, :func:`ball_walk_study`.
 """
 from __future__ import annotations
 
@@ -39,6 +42,8 @@ from .densities import ExpNorm, Gaussian, LogDensity, LogisticPosterior, Uniform
 from .diagnostics import ess, rhat
 from .exact import (GridDistribution, exact_grid_distribution, spectral_gap, theorem1_bound, transition_matrix,
                     tv_distance)
+from .logsobolev import (BallWalkStudy, DecayCheck, LogSobolevResult, ball_walk_operator, ball_walk_study,
+                         check_decay, dirichlet_form, entropy, heat_semigroup, log_sobolev_constant)
 from .walks import Chain, ball_walk, grid_walk, hit_and_run
 
 __all__ = [
@@ -47,4 +52,6 @@ __all__ = [
     "Chain", "grid_walk", "ball_walk", "hit_and_run",
     "GridDistribution", "exact_grid_distribution", "tv_distance", "transition_matrix",
     "spectral_gap", "ess", "rhat", "theorem1_bound",
+    "entropy", "dirichlet_form", "log_sobolev_constant", "LogSobolevResult", "heat_semigroup", "check_decay",
+    "DecayCheck", "ball_walk_operator", "ball_walk_study", "BallWalkStudy",
 ]
