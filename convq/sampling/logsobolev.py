@@ -37,6 +37,7 @@ import numpy as np
 
 from .._optional import import_optional
 from .._result import Result
+from .._rng import as_generator
 from .._validation import as_float_array, as_vector, check_int, check_positive
 from ._checks import _check_flag
 from .exact import GridDistribution, _assemble, _grid_lookup, _symmetrised, exact_grid_distribution, transition_matrix
@@ -337,7 +338,7 @@ def log_sobolev_constant(P, pi, *, random_starts=2, rng=0, maxiter=500):
         The stationary law (every entry > 0).
     random_starts : int
         Random starting functions besides the structured ones.
-    rng : int or numpy.random.Generator
+    rng : None, int, SeedSequence or numpy.random.Generator
         Seed of the random starts (the result is deterministic for a fixed seed).
     maxiter : int
         L-BFGS-B iterations for the best start (every start first runs 30; the best is
@@ -361,7 +362,7 @@ def log_sobolev_constant(P, pi, *, random_starts=2, rng=0, maxiter=500):
     optimize = import_optional("scipy.optimize", "log_sobolev_constant")
     random_starts = check_int(random_starts, "random_starts", minimum=0)
     maxiter = check_int(maxiter, "maxiter", minimum=1)
-    gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    gen = as_generator(rng)
     ch = _Chain(P, pi)
     w, U = ch.eig()
     lam = max(float(1.0 - w[-2]), 0.0)
