@@ -188,6 +188,8 @@ def entropy(mu, pi, *, kind="law"):
     if np.any(pi <= 0):
         i = int(np.flatnonzero(pi <= 0)[0])
         raise ValueError(f"pi must have every entry > 0, got pi[{i}]={pi[i]}")
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be 'law' or 'function', got {kind!r} ({type(kind).__name__})")
     if kind == "law":
         mu = _check_law(mu, "mu", pi.size)
         return _ent(mu / pi - 1.0, pi)
@@ -706,7 +708,11 @@ def ball_walk_study(problem, dims=(1, 2, 3), deltas=(0.5, 0.25), *, refine=2, la
     """
     if not callable(problem):
         raise TypeError(f"problem must be a callable n -> (density, body), got {type(problem).__name__}")
-    dims = [check_int(n, "dims[i]", minimum=1) for n in np.atleast_1d(np.asarray(dims)).tolist()]
+    if not isinstance(dims, (list, tuple, np.ndarray)):
+        raise TypeError(f"dims must be a sequence of dimensions, got {type(dims).__name__}")
+    dims = [check_int(n, "dims[i]", minimum=1) for n in dims]
+    if not dims:
+        raise ValueError("dims must list at least one dimension, got none")
     deltas = [check_positive(d, "deltas[i]") for d in as_vector(deltas, "deltas").tolist()]
     refine = check_int(refine, "refine", minimum=1)
     lazy = _check_flag(lazy, "lazy")
