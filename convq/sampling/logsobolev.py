@@ -76,7 +76,7 @@ def _check_law(mu, name, m=None):
 
 
 class _Chain:
-    """A checked reversible chain: ``P`` (CSR), ``pi``, the symmetric ``S`` and the
+    """A checked reversible chain: ``pi``, the symmetric ``S`` and the
     edges ``(i, j, q)``, i < j, with q = pi(i)P(i, j) (= pi(j)P(j, i))."""
 
     def __init__(self, P, pi):
@@ -94,25 +94,25 @@ class _Chain:
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"P must be a stochastic matrix (rows summing to 1), got row {i} summing to {rs[i]!r}")
-        Q = (sparse.diags(pi) @ P).tocoo()
-        asym = (sparse.diags(pi) @ P - (sparse.diags(pi) @ P).T).tocoo()
+        Qc = sparse.diags(pi) @ P
+        Q = Qc.tocoo()
+        asym = (Qc - Qc.T).tocoo()
         if asym.nnz and np.abs(asym.data).max() > _REV_TOL * max(float(np.abs(Q.data).max()), 1e-300):
             i = int(np.argmax(np.abs(asym.data)))
             x, y = int(asym.row[i]), int(asym.col[i])
             raise ValueError("P must be reversible with respect to pi (pi(x)P(x,y) = pi(y)P(y,x)); got "
                              f"pi({x})P({x},{y}) - pi({y})P({y},{x}) = {asym.data[i]:.3g}")
         keep = Q.row < Q.col
-        self.P, self.pi, self.S, self.m = P, pi, S, m
+        self.pi, self.S, self.m = pi, S, m
         self.i, self.j = Q.row[keep], Q.col[keep]
         # the symmetric part of Q on each edge (exactly symmetric, whatever the rounding)
         QT = sparse.csr_matrix(Q).T.tocsr()
         self.q = 0.5 * (Q.data[keep] + np.asarray(QT[self.i, self.j]).ravel())
 
-    def form(self, a, b=None):
-        r"""Dirichlet form :math:`\tfrac12\sum\pi(x)P(x,y)(a(x)-a(y))(b(x)-b(y))`."""
-        da = a[self.i] - a[self.j]
-        db = da if b is None else b[self.i] - b[self.j]
-        return float(np.sum(self.q * da * db))
+    def form(self, f):
+        r"""The Dirichlet form :math:`\tfrac12\sum_{x,y}\pi(x)P(x,y)(f(x)-f(y))^2`."""
+        d = f[self.i] - f[self.j]
+        return float(np.sum(self.q * d * d))
 
     def eig(self):
         """Eigenvalues (ascending) and orthonormal eigenvectors of S (dense)."""
