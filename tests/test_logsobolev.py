@@ -25,7 +25,7 @@ def _hypercube(n):
 
 @pytest.mark.parametrize("theta", [0.5, 0.4, 0.2, 0.05, 1e-3])
 def test_two_point_space_against_its_closed_form(theta):
-    """Diaconis and Saloff-Coste's Theorem A.1: alpha = (1 - 2 theta)/log((1 - theta)/theta),
+    """The two-point space of Diaconis and Saloff-Coste's appendix: alpha = (1 - 2 theta)/log((1 - theta)/theta),
     1/2 in the limit theta = 1/2; their lower bound is exact here, so the bracket is tight."""
     P, pi = _two_point(theta)
     exact = 0.5 if theta == 0.5 else (1 - 2 * theta) / math.log((1 - theta) / theta)

@@ -27,7 +27,7 @@ Probability 6(3), 1996): :math:`\alpha \le \lambda/2` (test :math:`f = 1 + \vare
 \varphi` with :math:`\varphi` an eigenfunction of the spectral gap :math:`\lambda`,
 :math:`\varepsilon \to 0`), and the lower bound of their appendix (Corollary A.4),
 :math:`\alpha \ge \lambda(1 - 2\pi_\#)/\log(1/\pi_\# - 1)`, which is exact for the
-two-point space (their Theorem A.1).
+two-point space (computed exactly in the same appendix).
 """
 from __future__ import annotations
 
@@ -329,7 +329,7 @@ def log_sobolev_constant(P, pi, *, random_starts=2, rng=0, maxiter=500):
     :math:`\alpha \ge \lambda(1 - 2\pi_\#)/\log(1/\pi_\# - 1)` (:math:`\lambda/2` when
     :math:`\pi_\# = 1/2`). Both hold whatever the optimiser does; ``estimate`` is
     ``upper``. Exact for the two-point space, where :math:`\alpha = \lambda(1-2\theta)/
-    \log((1-\theta)/\theta)` (their Theorem A.1), and for the hypercube walk, where
+    \log((1-\theta)/\theta)` (their appendix), and for the hypercube walk, where
     :math:`\alpha = \lambda/2`.
 
     Parameters
