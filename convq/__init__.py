@@ -9,6 +9,7 @@ Submodules (imported on first use):
 - :mod:`convq.optimize`   gradient, Barzilai-Borwein, accelerated and proximal methods
 - :mod:`convq.convexity`  numerical convexity / smoothness / PL diagnostics
 - :mod:`convq.models`     the estimators of Lagarde, "Machine Learning Algebra"
+- :mod:`convq.feedback`   error feedback (EF-SGD, EF21) around any quantizer
 - :mod:`convq.stochastic` quantized projected SGD and mirror descent
 - :mod:`convq.sampling`   the Frieze-Kannan grid walk and the ball walk
 - :mod:`convq.coding`     bit writer/reader and the fixed-weight range coder
@@ -24,7 +25,7 @@ __all__ = ["DecodeError", "NotLogConcaveWarning", "__version__"]
 
 _SUBMODULES = {
     "quantize", "bounds", "objectives", "optimize", "convexity", "models",
-    "stochastic", "sampling", "coding", "distributed",
+    "stochastic", "sampling", "coding", "distributed", "feedback",
 }
 
 

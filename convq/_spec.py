@@ -51,7 +51,7 @@ class QuantizerSpec(NamedTuple):
     p: float = 0.0      # SimQ+ (p in [2, inf]), LP (p in [1, inf])
     k: int = 0          # SimQ+: repetitions (0 = ceil(d^(2/p))); TopK/RandK: coordinates kept
     levels: int = 0     # CUQ: points L; RATQ: points per coordinate (0 = 4); QSGD: s
-    s: int = 0          # RATQ: group size (0 = default)
+    s: int = 0          # RATQ: group size (0 = default); QSGD: bucket size (0 = one bucket)
     h: int = 0          # RATQ: number of ranges (0 = default)
     flags: int = 0      # FLOAT32 (Identity), NORM_INF (QSGD)
 

@@ -29,7 +29,6 @@ import time
 import numpy as np
 
 from ._rng import as_generator, spawn
-from .quantize import _decode_scaled
 
 __all__ = ["quantized_hook", "QuantizedHook"]
 
@@ -56,18 +55,28 @@ class QuantizedHook:
     time_comm : seconds from issuing the all-gather to its completion callback.
     """
 
-    def __init__(self, quantizer, rng=None, gain_shape=True, group=None):
+    def __init__(self, quantizer, rng=None, gain_shape=True, group=None, mode="auto"):
+        from .feedback import _Feedback
         from .quantize import Identity, Quantizer, _wire_codec
         if quantizer is None:
             quantizer = Identity("float64")
-        if not isinstance(quantizer, Quantizer):
-            raise TypeError(f"quantizer must be a convq.quantize quantizer, got {type(quantizer).__name__}")
+        self.feedback = quantizer if isinstance(quantizer, _Feedback) else None
+        inner = quantizer.quantizer if self.feedback is not None else quantizer
+        if not isinstance(inner, Quantizer):
+            raise TypeError(f"quantizer must be a convq.quantize quantizer or an ErrorFeedback/EF21 wrapper, got "
+                            f"{type(quantizer).__name__}")
         if rng is not None and not isinstance(rng, (np.random.SeedSequence, np.random.Generator)):
             as_generator(rng)  # the library's checks: TypeError/ValueError naming rng
             if isinstance(rng, np.random.BitGenerator):
                 rng = np.random.Generator(rng)
         if not isinstance(gain_shape, (bool, np.bool_)):
             raise TypeError(f"gain_shape must be True or False, got {gain_shape!r}")
+        if mode not in ("auto", "allgather", "allreduce"):
+            raise ValueError(f"mode must be 'auto', 'allgather' or 'allreduce', got {mode!r}")
+        if mode == "allreduce" and (self.feedback is not None or _grid(inner) is None):
+            raise ValueError(f"mode='allreduce' needs a grid quantizer without feedback (QSGD or TernGrad), got "
+                             f"{quantizer!r}")
+        self.mode = mode
         # DDP's register_comm_hook logs hook.__name__ / __qualname__ (function attributes)
         self.__name__ = self.__qualname__ = "convq_quantized_hook"
         self.quantizer = quantizer
@@ -76,7 +85,8 @@ class QuantizedHook:
         self._seed = rng
         self._gen = None
         # what goes on the wire: GainShape(quantizer, "float32") with gain_shape
-        self._codec = _wire_codec(quantizer, self.gain_shape)
+        self._codec = _wire_codec(inner, self.gain_shape)
+        self._param_index = {}  # id(parameter) -> its feedback key (order of first appearance)
         self.calls = self.bytes_sent = self.bytes_received = self.payload_bits = 0
         self.time_encode = self.time_decode = self.time_comm = 0.0
 
@@ -95,15 +105,47 @@ class QuantizedHook:
                 self._gen = np.random.default_rng(seq.spawn(world)[rank])
         return self._gen
 
-    def _encode(self, g):
+    def _pieces(self, bucket, d):
+        """Feedback keys and lengths of the bucket's parameters, in buffer order (one piece
+        keyed by the bucket index if the bucket does not list its parameters)."""
+        try:
+            params = bucket.parameters()
+        except (AttributeError, RuntimeError):  # pragma: no cover - older GradBucket
+            params = None
+        sizes = [int(p.numel()) for p in params] if params else []
+        if sum(sizes) != d:
+            return [("bucket", int(bucket.index()))], [d]
+        keys = [self._param_index.setdefault(id(p), len(self._param_index)) for p in params]
+        return keys, sizes
+
+    def state_dict(self) -> dict:
+        """The error-feedback state (per parameter, keyed by the order in which the hook first
+        saw them; {} without feedback), e.g. to save with the model's checkpoint."""
+        return {} if self.feedback is None else self.feedback.state_dict()
+
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict` (the same model, so the same parameter order)."""
+        if self.feedback is None:
+            if state:
+                raise ValueError("this hook has no error feedback; state must be {}")
+            return
+        self.feedback.load_state_dict(state)
+
+    def _encode(self, g, pieces=None):
         """[status | payload] for one flat bucket (with gain-shape the payload starts with
-        the float32 gain)."""
+        the float32 gain); with feedback, the bucket's per-parameter state is updated."""
         q, d = self._codec, g.size
         off = 1
         nbytes = (q.bits(d) + 7) // 8
         buf = np.zeros(off + nbytes, dtype=np.uint8)
+        fb = self.feedback
         try:
-            msg = q.encode(g, rng=self._gen)
+            if fb is None:
+                msg = q.encode(g, rng=self._gen)
+            else:
+                state = fb._gather(fb._worker, *pieces)
+                msg = fb._step(q, g, state, self._gen)
+                fb._scatter(fb._worker, *pieces, state)
             buf[off:] = np.frombuffer(msg.payload, dtype=np.uint8)
             err = None
         except ValueError as e:
@@ -116,6 +158,42 @@ class QuantizedHook:
                 buf[1:1 + len(text)] = np.frombuffer(text, dtype=np.uint8)
         return buf, off, err
 
+    def _uses_allreduce(self, world):
+        """The all-reduce mode: asked for, or 'auto' with more than two ranks and a grid
+        quantizer (decoding N gathered messages then costs more than one all-reduce)."""
+        if self.mode == "auto":
+            return world > 2 and self.feedback is None and _grid(self.quantizer) is not None
+        return self.mode == "allreduce"
+
+    def _allreduce(self, torch, dist, tensor, group, world):
+        r"""Shared-scale integer all-reduce (see :func:`quantized_hook`): per bucket of b
+        coordinates the ranks agree on the scale :math:`m_j = \max_r \|g_{r,j}\|` (one
+        all-reduce of the bucket norms), each rank rounds :math:`s|g_i|/m_j` stochastically
+        to an integer level in 0..s (its sign attached), the integers are summed exactly by
+        one all-reduce of an integer tensor wide enough for N s, and every rank decodes the
+        sum once: :math:`\hat g_i = m_j\,\mathrm{sum}_i / (s N)`. Unbiased, since
+        :math:`E\lfloor x + U\rfloor = x`. Runs in torch ops on the bucket's device."""
+        s, b, norm = _grid(self.quantizer)
+        d = tensor.numel()
+        b = d if b is None or b > d else b
+        nb = -(-d // b)
+        work = torch.float64 if tensor.dtype == torch.float64 else torch.float32
+        g = torch.zeros(nb * b, dtype=work, device=tensor.device)
+        g[:d] = tensor.detach().reshape(-1)
+        g = g.view(nb, b)
+        scale = g.abs().amax(dim=1) if norm == "inf" else torch.linalg.vector_norm(g, dim=1)
+        dist.all_reduce(scale, op=dist.ReduceOp.MAX, group=group)
+        gen = torch.Generator(device=tensor.device)
+        gen.manual_seed(int(self._gen.integers(0, 2 ** 63)))
+        u = torch.rand(g.shape, generator=gen, device=tensor.device, dtype=work)
+        inv = torch.where(scale > 0, s / scale, torch.zeros_like(scale))
+        lev = torch.clamp(torch.floor(g.abs() * inv[:, None] + u), max=s)
+        itype = torch.int8 if world * s <= 127 else (torch.int32 if world * s < 2 ** 31 else torch.int64)
+        ints = (torch.sign(g) * lev).to(itype)
+        self.bytes_sent += 2 * (world - 1) * ints.numel() * ints.element_size() // world + 4 * nb
+        self.payload_bits += 32 * nb + d * int(2 * s).bit_length()
+        return ints, scale, (d, nb, b, s, work)
+
     def __call__(self, state, bucket):
         torch, dist = _torch()
         group = state if isinstance(state, dist.ProcessGroup) else self.group
@@ -123,14 +201,39 @@ class QuantizedHook:
         world = dist.get_world_size(group)
         self._generator(rank, world)
         tensor = bucket.buffer()
+        if self._uses_allreduce(world):
+            t0 = time.perf_counter()
+            ints, scale, (d, nb, b, s, work) = self._allreduce(torch, dist, tensor, group, world)
+            t1 = time.perf_counter()
+            self.time_encode += t1 - t0
+            self.calls += 1
+            fut = dist.all_reduce(ints, group=group, async_op=True).get_future()
+
+            def decode_sum(f):
+                t2 = time.perf_counter()
+                self.time_comm += t2 - t1
+                total = f.value()[0].to(work)
+                out = (total * (scale / (s * world))[:, None]).reshape(-1)[:d]
+                res = out.to(tensor.dtype).reshape(tensor.shape)
+                self.time_decode += time.perf_counter() - t2
+                return res
+
+            return fut.then(decode_sum)
         t0 = time.perf_counter()
         g = tensor.detach().to("cpu", torch.float64).numpy()
-        send, off, own_err = self._encode(g)
         d = g.size
+        pieces = self._pieces(bucket, d) if self.feedback is not None else None
+        send, off, own_err = self._encode(g, pieces)
         t1 = time.perf_counter()
         self.time_encode += t1 - t0
-        out = [torch.empty(send.size, dtype=torch.uint8) for _ in range(world)]
-        fut = dist.all_gather(out, torch.from_numpy(send), group=group, async_op=True).get_future()
+        # the payload travels on the bucket's device (NCCL all-gathers CUDA tensors only),
+        # through a pinned host buffer; gloo on CPU sends the NumPy buffer itself
+        dev = tensor.device
+        send_t = torch.from_numpy(send)
+        if dev.type != "cpu":
+            send_t = send_t.pin_memory().to(dev, non_blocking=True)
+        out = [torch.empty(send.size, dtype=torch.uint8, device=dev) for _ in range(world)]
+        fut = dist.all_gather(out, send_t, group=group, async_op=True).get_future()
         self.calls += 1
         self.bytes_sent += send.size
         self.bytes_received += (world - 1) * send.size
@@ -141,7 +244,7 @@ class QuantizedHook:
             f.wait()
             t2 = time.perf_counter()
             self.time_comm += t2 - t1
-            bufs = [o.numpy() for o in out]
+            bufs = [o.numpy() for o in out] if dev.type == "cpu" else list(torch.stack(out).cpu().numpy())
             status = [int(b[0]) for b in bufs]
             if any(status):
                 from .distributed import DistributedError
@@ -155,21 +258,32 @@ class QuantizedHook:
                         "or a non-finite value)" if status[r0] == _EBOUND else "an error")
                 raise DistributedError(f"rank {r0} of {world} failed in the convq DDP hook: {what}; {detail}; "
                                        "every rank stops here", rank=r0, step=self.calls, detail=detail)
-            acc = np.zeros(d)
-            for b in bufs:
-                gain, y = _decode_scaled(q, b[off:], d)   # q.decode without a copy to bytes
-                if gain != 1.0:
-                    y *= gain
-                acc += y
+            acc = q.decode_sum([b[off:] for b in bufs], d)   # the receive rows, read in place
             acc *= 1.0 / world
-            res = torch.from_numpy(acc).to(tensor.dtype).reshape(tensor.shape)
+            fb = self.feedback
+            if fb is not None:
+                state = fb._gather(fb._server, *pieces)
+                acc = fb._serve(acc, state)
+                fb._scatter(fb._server, *pieces, state)
+            res = torch.from_numpy(acc).to(device=dev, dtype=tensor.dtype).reshape(tensor.shape)
             self.time_decode += time.perf_counter() - t2
             return res
 
         return fut.then(decode)
 
 
-def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> QuantizedHook:
+def _grid(q):
+    """(levels s, bucket size or None, norm) of a quantizer that rounds to a grid scaled by a
+    norm (QSGD, TernGrad: the all-reduce mode's quantizers); None for the others."""
+    from .quantize import QSGD, TernGrad
+    if isinstance(q, QSGD):
+        return q.levels, q.bucket, q.norm
+    if isinstance(q, TernGrad):
+        return 1, None, "inf"
+    return None
+
+
+def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None, mode="auto") -> QuantizedHook:
     r"""A DDP communication hook that all-gathers convq quantizer messages.
 
     .. math::
@@ -183,7 +297,10 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> Qua
     Parameters
     ----------
     quantizer : a convq.quantize quantizer (None = Identity("float64"): raw float64); a
-        :class:`convq.quantize.GainShape` (e.g. with an AGUQ gain) is sent as it is
+        :class:`convq.quantize.GainShape` (e.g. with an AGUQ gain) is sent as it is; a
+        quantizer wrapped in :class:`convq.feedback.ErrorFeedback` or
+        :class:`convq.feedback.EF21` adds error feedback with its state kept per parameter
+        (so it survives DDP's bucket rebuilds; ``hook.state_dict()`` checkpoints it)
     rng : None, int, numpy.random.SeedSequence or numpy.random.Generator; rank r uses child
         r of ``SeedSequence(rng).spawn(N)`` (for a Generator: child r of
         ``convq._rng.spawn(rng, N)``, so every rank must pass an equally seeded Generator)
@@ -192,6 +309,15 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> Qua
         (it must then be admissible; otherwise every rank raises DistributedError)
     group : process group (default: the ``state`` passed to ``register_comm_hook`` if it
         is a group, else the world)
+    mode : "allgather" (the messages above), "allreduce" (QSGD and TernGrad only) or "auto"
+        (the default: "allreduce" when there are more than two ranks and the quantizer is
+        QSGD or TernGrad without feedback). In the all-reduce mode the ranks first agree on a
+        shared scale per bucket (one all-reduce of the bucket norms, their maximum), round
+        ``s |g_i| / scale`` stochastically to integer levels 0..s with their signs, sum the
+        integers exactly with one all-reduce of an int8/int32/int64 tensor (the narrowest
+        that holds N s), and decode the sum once -- so decoding does not grow with N. It is
+        unbiased; it runs in torch operations on the bucket's own device and dtype
+        (``gain_shape`` does not apply).
 
     Returns
     -------
@@ -204,4 +330,4 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None) -> Qua
     >>> ddp = torch.nn.parallel.DistributedDataParallel(model)         # doctest: +SKIP
     >>> ddp.register_comm_hook(None, hook)                              # doctest: +SKIP
     """
-    return QuantizedHook(quantizer, rng=rng, gain_shape=gain_shape, group=group)
+    return QuantizedHook(quantizer, rng=rng, gain_shape=gain_shape, group=group, mode=mode)

@@ -72,6 +72,84 @@ def run(rank, world, port, outdir):
         out[f"{name}_bytes_per_call"] = h.bytes_sent / h.calls
         out[f"{name}_repr"] = repr(h)
 
+    # 2b. every quantizer, and error feedback, keep the replicas identical over 20 steps
+    from convq.feedback import EF21, ErrorFeedback
+    from convq.quantize import CUQ, RATQ, Identity, LpQuantizer, RandK, ScaledSign, TernGrad, TopK
+    every = {"simq": SimQ(1.0), "simqplus_p4": SimQPlus(1.0, p=4), "cuq": CUQ(1.0), "ratq": RATQ(1.0),
+             "lp": LpQuantizer(1.5), "qsgd2": QSGD(2), "terngrad": TernGrad(), "scaledsign": ScaledSign(),
+             "topk": TopK(2), "randk": RandK(3), "float32": Identity("float32"),
+             "ef_topk": ErrorFeedback(TopK(2)), "ef21_scaledsign": EF21(ScaledSign())}
+    out["every_sync"], out["every_final"] = {}, {}
+    for name, q in every.items():
+        m = DDP(make())
+        m.register_comm_hook(None, ct.quantized_hook(q, rng=5))
+        losses = _train(torch, m, X, y, 20, 0.05)
+        params = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
+        allp = [torch.empty_like(params) for _ in range(world)]
+        dist.all_gather(allp, params)
+        out["every_sync"][name] = max(float((a - allp[0]).abs().max()) for a in allp)
+        out["every_final"][name] = [losses[0], losses[-1]]
+
+    # 2b'. the all-reduce mode (shared scale, integer all-reduce): replicas identical, and
+    # unbiased: the mean over many calls on fixed bucket vectors is the ranks' average
+    for name, q in (("qsgd_allreduce", QSGD(4)), ("terngrad_allreduce", TernGrad())):
+        m = DDP(make())
+        m.register_comm_hook(None, ct.quantized_hook(q, rng=5, mode="allreduce"))
+        losses = _train(torch, m, X, y, 20, 0.05)
+        params = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
+        allp = [torch.empty_like(params) for _ in range(world)]
+        dist.all_gather(allp, params)
+        out["every_sync"][name] = max(float((a - allp[0]).abs().max()) for a in allp)
+        out["every_final"][name] = [losses[0], losses[-1]]
+
+    class _Bucket:
+        def __init__(self, t):
+            self.t = t
+
+        def buffer(self):
+            return self.t
+
+    h = ct.quantized_hook(QSGD(2, bucket=3), rng=9, mode="allreduce")
+    gr = torch.tensor(np.random.default_rng(rank).standard_normal(7))
+    draws = torch.stack([h(None, _Bucket(gr.clone())).wait() for _ in range(3000)])
+    avg = gr.clone()
+    dist.all_reduce(avg)
+    avg /= world
+    mean, se = draws.mean(0), draws.std(0) / 3000 ** 0.5
+    out["allreduce_z"] = ((mean - avg) / se).tolist()
+    out["allreduce_calls"] = h.calls
+    out["allreduce_float32"] = str(h(None, _Bucket(gr.float().clone())).wait().dtype)
+
+    # 2c. error feedback over several buckets, rebuilt by DDP after the first step: the
+    # state stays per parameter (keys 0..P-1, never a new key after the rebuild)
+    def make_mlp():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(X.shape[1], 16), torch.nn.Tanh(),
+                                   torch.nn.Linear(16, 1)).double()
+
+    m = DDP(make_mlp(), bucket_cap_mb=0.00001)  # 1 bucket at step 1, then 3 (rebuilt, reordered)
+    h = ct.quantized_hook(ErrorFeedback(TopK(8)), rng=6)
+    m.register_comm_hook(None, h)
+    keys_after = []
+    opt = torch.optim.SGD(m.parameters(), lr=0.05)
+    ef_losses = []
+    for _ in range(60):
+        opt.zero_grad()
+        loss = ((m(X).squeeze(1) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        ef_losses.append(loss.item())
+        keys_after.append(sorted(h.state_dict()["worker"]))
+    out["ef_keys"] = keys_after
+    out["ef_shapes"] = {str(k): int(v.size) for k, v in h.state_dict()["worker"].items()}
+    out["ef_param_sizes"] = [int(p.numel()) for p in m.parameters()]
+    out["ef_losses"] = [ef_losses[0], ef_losses[-1]]
+    out["ef_calls"] = h.calls
+    params = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
+    allp = [torch.empty_like(params) for _ in range(world)]
+    dist.all_gather(allp, params)
+    out["ef_sync"] = max(float((a - allp[0]).abs().max()) for a in allp)
+
     # 3. no gain-shape, and the last rank's bucket is over SimQ's bound: every rank raises
     m = DDP(make())
     m.register_comm_hook(None, ct.quantized_hook(SimQ(B=1.0), rng=2, gain_shape=False))

@@ -322,3 +322,29 @@ def test_python_composites_cross_the_wire(make):
         msg = q.encode(A @ x - bvec, rng=gen)
         x = x - 0.01 * q.decode(msg)
     np.testing.assert_allclose(res.x_last, x, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["ErrorFeedback", "EF21"])
+def test_error_feedback_in_train_equals_the_recursion(kind):
+    """train(quantizer=ErrorFeedback(q) / EF21(q)) on one rank is the wrapper's recursion
+    (worker step, decode, server step) applied to the rank's gradients, and converges where
+    TopK alone leaves coordinates behind."""
+    from convq import feedback
+    from convq.distributed import train
+    from convq.objectives import Quadratic
+    from convq.quantize import TopK
+    A = np.diag([1.0, 2.0, 3.0, 1.5, 2.5, 0.5])
+    bvec = np.array([1.0, -1.0, 0.5, 0.2, -0.3, 0.8])
+    obj = Quadratic(A, bvec)
+    cls = getattr(feedback, kind)
+    fb, ref = cls(TopK(2)), cls(TopK(2))
+    res = train(obj, np.zeros(6), 300, 0.1, fb, comm=SelfComm(), rng=5, average=False)
+    x = np.zeros(6)
+    for _ in range(300):
+        msg = ref.encode(A @ x - bvec)
+        x = x - 0.1 * ref.aggregate(ref.quantizer.decode(msg))
+    np.testing.assert_allclose(res.x_last, x, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.x_last, np.linalg.solve(A, bvec), atol=1e-6)
+    assert res.quantizer == repr(fb) and kind in res.quantizer
+    # the wrapper's state is the run's: it carries over to the next call
+    assert np.array_equal(fb.state_dict()["worker"][0], ref.state_dict()["worker"][0])

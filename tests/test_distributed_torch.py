@@ -57,6 +57,54 @@ def test_quantized_hooks_train_and_stay_in_sync(ddp_run):
             assert "QuantizedHook(" in r[f"{name}_repr"]
 
 
+def test_every_quantizer_and_feedback_keeps_replicas_identical(ddp_run):
+    for r in ddp_run:
+        assert len(r["every_sync"]) == 15
+        for name, diff in r["every_sync"].items():
+            assert diff == 0.0, name
+            first, last = r["every_final"][name]
+            assert np.isfinite(last) and last < first, (name, first, last)
+
+
+def test_allreduce_mode_is_unbiased_and_keeps_dtype(ddp_run):
+    for r in ddp_run:
+        z = np.array(r["allreduce_z"])
+        # 7 coordinates, 3000 draws each: sum z^2 ~ chi2(7); 40 is a false-alarm rate < 1e-5
+        assert z.size == 7 and np.sum(z * z) < 40
+        assert r["allreduce_calls"] == 3000
+        assert r["allreduce_float32"] == "torch.float32"   # no float64 round trip
+
+
+def test_allreduce_mode_selection():
+    import convq.torch as ct
+    from convq.feedback import ErrorFeedback
+    from convq.quantize import QSGD, SimQ, TernGrad
+    h = ct.quantized_hook(QSGD(4))
+    assert h._uses_allreduce(4) and not h._uses_allreduce(2)        # "auto": N > 2
+    assert ct.quantized_hook(TernGrad(), mode="allreduce")._uses_allreduce(2)
+    assert not ct.quantized_hook(QSGD(4), mode="allgather")._uses_allreduce(8)
+    assert not ct.quantized_hook(SimQ(1.0))._uses_allreduce(8)
+    assert not ct.quantized_hook(ErrorFeedback(QSGD(4)))._uses_allreduce(8)
+    with pytest.raises(ValueError, match="grid quantizer"):
+        ct.quantized_hook(SimQ(1.0), mode="allreduce")
+    with pytest.raises(ValueError, match="mode must be"):
+        ct.quantized_hook(QSGD(4), mode="ring")
+
+
+def test_error_feedback_state_survives_bucket_rebuilds(ddp_run):
+    for r in ddp_run:
+        sizes = r["ef_param_sizes"]
+        # several buckets per step (bucket_cap_mb tiny), DDP rebuilds them after step 1
+        assert r["ef_calls"] == 1 + 3 * 59
+        # from the first step on, exactly one state vector per parameter, never a new key
+        for keys in r["ef_keys"]:
+            assert keys == list(range(len(sizes)))
+        assert sorted(r["ef_shapes"].values()) == sorted(sizes)
+        assert r["ef_sync"] == 0.0
+        first, last = r["ef_losses"]
+        assert last < 0.2 * first
+
+
 def test_inadmissible_bucket_raises_on_every_rank(ddp_run):
     for r in ddp_run:
         assert r["raised"]
@@ -76,3 +124,36 @@ def test_hook_validation():
     with pytest.raises(ValueError, match="non-negative"):
         ct.quantized_hook(None, rng=-1)
     assert repr(ct.quantized_hook(None)).startswith("QuantizedHook(Identity(")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available() or not torch.distributed.is_nccl_available(),
+                    reason="needs a CUDA GPU and NCCL (the CUDA path of the hook); CPU/gloo is tested above")
+@pytest.mark.parametrize("mode", ["allgather", "allreduce"])
+def test_cuda_bucket_with_nccl(mode, tmp_path):
+    """One NCCL process: a CUDA float32 model trains through the hook, the gradients come back
+    on the GPU in float32, and the loss falls."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    import convq.torch as ct
+    from convq.quantize import QSGD
+    dist.init_process_group("nccl", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        torch.manual_seed(0)
+        model = DDP(torch.nn.Linear(6, 1).cuda(), device_ids=[0])
+        hook = ct.quantized_hook(QSGD(4), rng=0, mode=mode)
+        model.register_comm_hook(None, hook)
+        X = torch.randn(64, 6, device="cuda")
+        y = X @ torch.linspace(-1, 1, 6, device="cuda")
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        losses = []
+        for _ in range(100):
+            opt.zero_grad()
+            loss = ((model(X).squeeze(1) - y) ** 2).mean()
+            loss.backward()
+            assert all(p.grad.is_cuda and p.grad.dtype == torch.float32 for p in model.parameters())
+            opt.step()
+            losses.append(loss.item())
+        assert losses[-1] < 0.1 * losses[0] and hook.calls == 100
+    finally:
+        dist.destroy_process_group()

@@ -351,6 +351,21 @@ def _diagnostics():
               (None, TypeError), (1j, TypeError), (np.zeros(0), ValueError)],
         "n": POS_INT, "delta": POS_REAL, "diameter": POS_REAL, "p_min": UNIT_REAL, "u": UNIT_REAL,
         "M_pi_u": NONNEG_REAL, "gamma": POS_REAL})
+    # convq.sampling.theory (issue 15): condition (1), C_u, pi_u, M, Theorem 1 from the problem
+    u0 = [p for p in UNIT_REAL if p[0] != 0.0]  # u = 0 is allowed (C_0 = C)
+    mc = {"n_mc": POS_INT, "rng": RNG, "max_cells": POS_INT + [(3, ValueError)], "offset": _vec2(allow_none=True)}
+    tab["condition1_alpha"] = (S.condition1_alpha, grid, dict(grid_bad, method=[("x", ValueError), (None, TypeError),
+                                                                               (1, TypeError)]))
+    tab["C_u"] = (S.C_u, dict(body=B2, delta=0.5, u=0.5), dict(mc, body=grid_bad["body"], delta=POS_REAL, u=u0))
+    tab["p_u"] = (S.p_u, dict(grid, u=0.5), dict(grid_bad, u=u0, **mc))
+    law = [("x", TypeError), (None, TypeError), ([1j, 1j], TypeError), ([], ValueError), ([NAN, 0.5], ValueError),
+           ([0.3, 0.3, 0.4], ValueError), ([-0.5, 1.5], ValueError)]
+    tab["initial_M"] = (S.initial_M, dict(p0=[0.5, 0.5], pi=[0.5, 0.5]), {"p0": law,
+                                                                          "pi": law[:5] + [([0.0, 1.0], ValueError)]})
+    tab["theorem1_bound_for"] = (S.theorem1_bound_for, dict(grid, p0=[0.0, 0.0], t=1.0), dict(
+        grid_bad, **mc, p0=[("x", TypeError), (None, TypeError), ([], ValueError), ([5.0, 0.0], ValueError),
+                            ([NAN, 0.0], ValueError)], t=[(NAN, ValueError), (-1.0, ValueError), ("x", TypeError)],
+        u=UNIT_REAL, gamma=POS_REAL))
     return tab
 
 
@@ -397,8 +412,8 @@ CASES = [(fname, arg, i) for fname, (_, _, bad) in TABLE.items() for arg, vals i
 def test_table_covers_every_public_function_and_argument():
     import inspect
     covered = {name.split("(")[0].split(".")[0] for name in TABLE}
-    public = {n for n in S.__all__ if n not in ("Uniform", "Chain", "GridDistribution", "Intersection",
-                                                "LogSobolevResult", "DecayCheck", "BallWalkStudy")}
+    public = {n for n in S.__all__ if n not in ("Uniform", "Chain", "GridDistribution", "Intersection", "CubeSet",
+                                                "Theorem1Bound", "LogSobolevResult", "DecayCheck", "BallWalkStudy")}
     assert public <= covered, public - covered
     for fname, (fn, _, bad) in TABLE.items():
         if fname in ("intersect",):

@@ -59,6 +59,7 @@ def _cases():
     add(Q.for_budget, dict(r=64, p=1.5, d=4, B=1.0), "B", BAD_POS)
     add(Q.QSGD, dict(levels=4), "levels", BAD_INT)
     add(Q.QSGD, dict(levels=4), "norm", ["l3", 3, None, math.nan])
+    add(Q.QSGD, dict(levels=4), "bucket", [b for b in BAD_INT if b is not None])
     add(Q.TopK, dict(k=2), "k", BAD_INT)
     add(Q.RandK, dict(k=2), "k", BAD_INT)
     add(Q.Identity, dict(), "dtype", ["float16", 3, None, np.int64])

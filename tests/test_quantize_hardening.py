@@ -140,7 +140,7 @@ def expected_bits(q, d):
     if isinstance(q, Q.CUQ):
         return d * clog2(q.levels)
     if isinstance(q, Q.QSGD):
-        return 32 + d * (clog2(q.levels + 1) + 1)
+        return 32 * -(-d // (q.bucket or d)) + d * (clog2(q.levels + 1) + 1)
     if isinstance(q, Q.TernGrad):
         return 32 + 2 * d
     if isinstance(q, Q.ScaledSign):

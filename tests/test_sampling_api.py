@@ -135,11 +135,11 @@ def test_spectral_gap_matches_dense_eigenvalues_and_tv_decay():
 def test_theorem1_bound_shape():
     t = np.array([0.0, 10.0, 1e4, 1e7])
     v = S.theorem1_bound(t, n=2, delta=0.1, diameter=2.0, p_min=1e-3)
-    assert v[0] == pytest.approx(math.sqrt(math.log(1e3)))
+    assert v[0] == pytest.approx(math.sqrt(2 * math.log(1e3)))  # Pinsker: ||.||^2 <= 2 Ent
     assert np.all(np.diff(v) < 0)
     assert v[-1] < 1e-3
     w = S.theorem1_bound(1e9, n=2, delta=0.1, diameter=2.0, p_min=1e-3, M_pi_u=1e-6)
-    assert w == pytest.approx(math.sqrt(1e-6 * 2 * 4 / (0.01 * 0.1)), rel=1e-6)
+    assert w == pytest.approx(math.sqrt(2 * 1e-6 * 2 * 4 / (0.01 * 0.1)), rel=1e-6)
     with pytest.raises(ValueError):
         S.theorem1_bound(1.0, 2, 0.1, 2.0, p_min=0.0)
 

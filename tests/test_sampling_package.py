@@ -15,13 +15,14 @@ from convq._result import Result
 
 
 def test_public_names_import_from_the_package_and_its_modules():
-    from convq.sampling import bodies, densities, diagnostics, exact, logsobolev, walks
+    from convq.sampling import bodies, densities, diagnostics, exact, logsobolev, theory, walks
     home = {"Box": bodies, "Ball": bodies, "Polytope": bodies, "Intersection": bodies, "intersect": bodies,
             "Gaussian": densities, "ExpNorm": densities, "Uniform": densities, "LogisticPosterior": densities,
             "LogDensity": densities, "Chain": walks, "grid_walk": walks, "ball_walk": walks,
             "hit_and_run": walks, "GridDistribution": exact, "exact_grid_distribution": exact,
-            "tv_distance": exact, "transition_matrix": exact, "spectral_gap": exact, "theorem1_bound": exact,
-            "ess": diagnostics, "rhat": diagnostics}
+            "tv_distance": exact, "transition_matrix": exact, "spectral_gap": exact, "theorem1_bound": theory,
+            "condition1_alpha": theory, "C_u": theory, "CubeSet": theory, "p_u": theory, "initial_M": theory,
+            "theorem1_bound_for": theory, "Theorem1Bound": theory, "ess": diagnostics, "rhat": diagnostics}
     home.update(dict.fromkeys(logsobolev.__all__, logsobolev))
     assert set(home) == set(S.__all__)
     for name, mod in home.items():
@@ -181,7 +182,7 @@ def test_theorem1_bound_negative_t_names_t():
         S.theorem1_bound(-1, 2, 0.1, 3.0, 0.01)
     with pytest.raises(ValueError, match=r"^t must be >= 0"):
         S.theorem1_bound(np.array([1.0, -0.5]), 2, 0.1, 3.0, 0.01)
-    assert S.theorem1_bound(0, 2, 0.1, 3.0, 0.01) == pytest.approx(np.sqrt(np.log(100.0)))
+    assert S.theorem1_bound(0, 2, 0.1, 3.0, 0.01) == pytest.approx(np.sqrt(2 * np.log(100.0)))
 
 
 @pytest.mark.parametrize("empty", [[], np.zeros(0), np.zeros((0, 10)), np.zeros((3, 0)), np.zeros((2, 0, 4))])

@@ -10,7 +10,7 @@ from .. import _core
 from .._result import Result
 from .._rng import as_generator, spawn
 from .._validation import as_vector, check_int
-from ..quantize import _decode_scaled, _wire_codec
+from ..quantize import _wire_codec
 from ..stochastic.domains import Box, LpBall, mirror_step
 from ..stochastic.methods import _steps
 
@@ -172,12 +172,18 @@ def _get_comm(comm):
 
 
 def _quantizer(quantizer):
+    """``(quantizer, feedback)``: the quantizer that goes on the wire and the error-feedback
+    wrapper around it (None without one)."""
+    from ..feedback import _Feedback
     from ..quantize import Identity, Quantizer
     if quantizer is None:
-        return Identity("float64")
+        return Identity("float64"), None
+    if isinstance(quantizer, _Feedback):
+        return quantizer.quantizer, quantizer
     if not isinstance(quantizer, Quantizer):
-        raise TypeError(f"quantizer must be a convq.quantize quantizer or None, got {type(quantizer).__name__}")
-    return quantizer
+        raise TypeError(f"quantizer must be a convq.quantize quantizer, an ErrorFeedback/EF21 wrapper or None, "
+                        f"got {type(quantizer).__name__}")
+    return quantizer, None
 
 
 def _raise_collective(statuses, infos, rank, step, own_exc):
@@ -227,7 +233,10 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
     x0 : array_like (d,), the same on every rank
     T : int >= 1, number of steps
     step : float > 0, a sequence of T floats, or a callable t -> float
-    quantizer : a convq.quantize quantizer (None = ``Identity("float64")``: raw float64)
+    quantizer : a convq.quantize quantizer (None = ``Identity("float64")``: raw float64), or
+        one wrapped in :class:`convq.feedback.ErrorFeedback` / :class:`convq.feedback.EF21`
+        (each rank keeps its own worker state under key 0; EF21's server estimate is the
+        same on every rank). The wrapper's state carries over between calls (``reset()``).
     comm : an mpi4py communicator (default ``MPI.COMM_WORLD``)
     batch : int >= 1 rows per rank per step, or None for the whole shard
     domain : LpBall or Box (projected SGD) or None
@@ -263,7 +272,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
         x0 = as_vector(x0, "x0", size=shard.dim)
         T = check_int(T, "T", minimum=1)
         steps = _steps(step, T)
-        q = _quantizer(quantizer)
+        q, feedback = _quantizer(quantizer)
         if not isinstance(gain_shape, (bool, np.bool_)):
             raise TypeError(f"gain_shape must be True or False, got {gain_shape!r}")
         codec = _wire_codec(q, gain_shape)
@@ -293,7 +302,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
             entropy = int(np.random.SeedSequence().entropy)
         nbits = int(codec.bits(shard.dim))
         info = {"ok": True, "d": shard.dim, "T": T, "m": shard.m, "kind": shard.kind, "batch": batch,
-                "quantizer": repr(q), "nbits": nbits, "gain_shape": bool(gain_shape), "entropy": entropy,
+                "quantizer": repr(feedback or q), "nbits": nbits, "gain_shape": bool(gain_shape), "entropy": entropy,
                 "x0": float(np.sum(x0)), "method": method}
     except Exception as e:  # reported to every rank below
         own_exc = e
@@ -355,7 +364,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
             g = shard.grad(x, rows)
             t1 = time.perf_counter()
             status = _EBOUND
-            msg = codec.encode(g, rng=gen)
+            msg = codec.encode(g, rng=gen) if feedback is None else feedback.encode_with(codec, g, rng=gen)
             send[0] = _OK
             send[1:] = np.frombuffer(msg.payload, dtype=np.uint8)
         except Exception as e:  # the status byte tells every rank
@@ -377,13 +386,10 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
             if own_exc is not None:
                 texts[rank] = f"{type(own_exc).__name__}: {own_exc}"
             _raise_collective(st, texts, rank, t + 1, own_exc)
-        for k in range(size):
-            gk, y = _decode_scaled(codec, recv[k, 1:], d)
-            y *= gk * weights[k]
-            if k == 0:
-                acc[:] = y
-            else:
-                acc += y
+        acc[:] = 0.0
+        codec.decode_sum(recv[:, 1:], d, weights, out=acc)
+        if feedback is not None:
+            acc[:] = feedback.aggregate(acc)
         if method == "mirror":
             x = mirror_step(x, acc, r, steps[t], domain)
         else:
@@ -415,7 +421,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
              "bits": iters.astype(np.int64) * payload_bits}
     sent = np.full(size, T * L, dtype=np.int64)
     return DistributedResult(
-        x=xbar.copy() if average else x.copy(), x_last=x.copy(), trace=trace, nit=T, size=size, quantizer=repr(q),
+        x=xbar.copy() if average else x.copy(), x_last=x.copy(), trace=trace, nit=T, size=size, quantizer=repr(feedback or q),
         payload_bits_per_step=payload_bits, bytes_per_step=L, bytes_sent=sent,
         bytes_received=sent * (size - 1), time_grad=S[:, 0], time_encode=S[:, 1], time_comm=S[:, 2],
         time_decode=S[:, 3], time=S[:, 4], step=steps, weights=weights, method=method)

@@ -235,8 +235,8 @@ class LogDensity(_Density):
     proposals, never once per chain-step. They use ``rng`` directly (one stream), so
     they are reproducible for a seed but slower than the C built-ins. ``-inf`` means
     F = 0 (the proposal is rejected); ``+inf`` or NaN raise ``ValueError``.
-    ``grad`` (optional, same calling convention) enables the exact density envelope of
-    ``refine=True``; without it refinement is uniform within the cube. The walks assume
+    ``grad`` (optional, same calling convention) gives the envelope of the rejection
+    step of ``grid_walk(refine=True)``, which refuses a LogDensity without it. The walks assume
     log F concave: at set-up they test it on a few chords of the body, within the call
     at the start points, and warn with :class:`convq.NotLogConcaveWarning` when it fails
     (:func:`convq.convexity.check_log_concave` runs the same test on more chords).

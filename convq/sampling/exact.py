@@ -1,20 +1,18 @@
 r"""Exact quantities of the grid walk, for checking chains: its stationary law on the grid
 (:func:`exact_grid_distribution`), transition matrix (:func:`transition_matrix`) and
 spectral gap (:func:`spectral_gap`), the total-variation distance of a chain to the exact
-law (:func:`tv_distance`) and the mixing bound of Theorem 1 (:func:`theorem1_bound`) of
-A. Frieze and R. Kannan, "Log-Sobolev inequalities and sampling from log-concave
-distributions", section 1.
+law (:func:`tv_distance`), for the grid walk of A. Frieze and R. Kannan, "Log-Sobolev
+inequalities and sampling from log-concave distributions", section 1. The bound of their
+Theorem 1 (:func:`theorem1_bound`, importable from here) is in :mod:`convq.sampling.theory`.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from .. import _core
 from .._engine import resolve_engine
 from .._optional import import_optional
-from .._validation import as_float_array, as_matrix, as_vector, check_int, check_positive, check_real
+from .._validation import as_matrix, as_vector, check_int, check_positive
 from ..slow import sampling as _slow
 from ._checks import _INDEX_LIMIT, _check_flag, _check_grid_resolution, _memory_limit
 from .densities import LogDensity
@@ -282,36 +280,6 @@ def _empirical(idx, support):
     return counts / len(idx)
 
 
-def theorem1_bound(t, n, delta, diameter, p_min, *, u=0.1, M_pi_u=0.0, gamma=1.0):
-    r"""The right-hand side of Theorem 1 of Frieze and Kannan (section 1):
-
-    .. math:: \|p_t - \pi\|_{TV} \le \Bigl(\exp\Bigl(-\frac{\gamma u t\delta^2}{2 n d^2}\Bigr)
-              \log\frac1{p_\#} + \frac{M\pi_u\, n d^2}{\gamma\delta^2 u}\Bigr)^{1/2},
-
-    valid for :math:`d \ge \delta n^{1/2}`, where :math:`\|\cdot\|_{TV} = \sum_x|\cdot|`
-    (twice :func:`tv_distance`), :math:`p_\# = \min_x \pi(x)`, :math:`\gamma` is the
-    paper's unspecified absolute constant, :math:`u \in (0, 1]` the boundary-cube
-    fraction and :math:`M\pi_u` the boundary term. The constants in the displayed
-    formula are reconstructed from a scan of the paper (the exponent rate is
-    :math:`\beta/2`-type up to the constant :math:`\gamma`); use it for its shape
-    (exponential decay in t at rate :math:`\propto\delta^2/(n d^2)`), not its constant.
-    ``t`` may be an array.
-    """
-    t = as_float_array(t, "t")
-    if np.any(t < 0):
-        raise ValueError(f"t must be >= 0 (a time), got {float(t.min())}")
-    n = check_int(n, "n", minimum=1)
-    delta = check_positive(delta, "delta")
-    d = check_positive(diameter, "diameter")
-    p_min = check_real(p_min, "p_min")
-    if not 0 < p_min <= 1:
-        raise ValueError(f"p_min must be in (0, 1], got {p_min}")
-    u = check_real(u, "u")
-    if not 0 < u <= 1:
-        raise ValueError(f"u must be in (0, 1], got {u}")
-    M = check_positive(M_pi_u, "M_pi_u", allow_zero=True)
-    gamma = check_positive(gamma, "gamma")
-    val = np.exp(-gamma * u * t * delta ** 2 / (2 * n * d ** 2)) * math.log(1 / p_min) + M * n * d ** 2 / (
-        gamma * delta ** 2 * u)
-    out = np.sqrt(val)
-    return float(out) if out.ndim == 0 else out
+# theorem1_bound lives in convq.sampling.theory (with the other constants of Theorem 1);
+# importable from here as before. At the bottom: theory imports this module's names.
+from .theory import theorem1_bound  # noqa: E402

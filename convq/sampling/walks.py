@@ -17,6 +17,7 @@ all chains advancing together with one call of the callable per step.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -45,11 +46,22 @@ class Chain(Result):
     Attributes
     ----------
     samples : ndarray, shape (n_chains, n_kept, n)
-        Kept states (after burn-in, every ``thin``-th step).
+        Kept states (after burn-in, every ``thin``-th step); with ``refine=True`` the
+        accepted points of the rejection step (see :func:`grid_walk`).
     indices : ndarray of int64 or None
-        Grid walk: integer grid coordinates k of the samples (centre = offset + delta k).
+        Grid walk: integer grid coordinates k of the samples (centre = offset + delta k;
+        refined: of the cube each point was drawn in).
     times : ndarray or None
         Continuous time: the time of each kept step (sum of Exp(1) holding times).
+    refine_acceptance : float
+        ``refine=True`` only: accepted / made rejection trials over all chains;
+        ``1 / refine_acceptance`` is the number of chain states (kept states, each
+        ``thin`` steps apart) spent per continuous sample.
+    refine_trials : ndarray of int64
+        ``refine=True`` only: the rejection trials made per chain (the chain ran
+        ``thin * refine_trials`` steps after burn-in instead of ``n_steps``).
+    refine_log_envelope : float
+        ``refine=True`` only: B, the envelope exponent of the rejection step.
     acceptance_rate : float
         Accepted moves / proposals over all chains (lazy holds are not proposals).
     acceptance_rates : ndarray
@@ -62,11 +74,13 @@ class Chain(Result):
     """
 
     _order = ("method", "acceptance_rate", "samples", "indices", "times", "acceptance_rates", "n_accept", "n_prop",
-              "delta", "offset", "n_steps", "thin", "burn_in", "refined", "start", "start_indices")
+              "delta", "offset", "n_steps", "thin", "burn_in", "refined", "refine_acceptance", "refine_trials",
+              "refine_log_envelope", "start", "start_indices")
 
     def __init__(self, method=None, samples=None, acceptance_rates=None, n_accept=None, n_prop=None, *,
                  indices=None, times=None, delta=None, offset=None, n_steps=0, thin=1, burn_in=0, refined=False,
-                 start=None, start_indices=None):
+                 start=None, start_indices=None, refine_trials=None, refine_acceptance=None,
+                 refine_log_envelope=None):
         super().__init__()
         if samples is None:   # Chain() or Chain(mapping): filled by unpickling / copy
             if isinstance(method, dict):
@@ -84,6 +98,9 @@ class Chain(Result):
         self.n_steps, self.thin, self.burn_in = n_steps, thin, burn_in
         self.refined = refined
         self.start, self.start_indices = start, start_indices
+        if refined:
+            self.refine_trials, self.refine_acceptance = refine_trials, refine_acceptance
+            self.refine_log_envelope = refine_log_envelope
 
     @property
     def n_chains(self):
@@ -94,6 +111,9 @@ class Chain(Result):
         and ``thin=1``; the chains must have run past ``t``). Returns ``(centres, indices)``."""
         if self.times is None:
             raise ValueError("state_at needs a continuous-time run (continuous_time=True)")
+        if self.refined:
+            raise ValueError("state_at needs an unrefined run: the samples of refine=True are accepted points at "
+                             "the trial times, not the walk's state at every step")
         if self.thin != 1:
             raise ValueError(f"state_at needs thin=1, the run used thin={self.thin}")
         t = check_positive(t, "t", allow_zero=True)
@@ -296,11 +316,45 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         reported in ``Chain.times``; the law at time t is
         :math:`\delta_{x_0} e^{t(P - I)}`.
     refine : bool
-        Turn each kept centre into a point of :math:`\mathbb R^n` by rejection sampling
-        inside its cube (the paper's "standard rejection sampling"): uniform proposals
-        in :math:`C(x)\cap K` accepted with probability
-        :math:`F(z)/(F(x)e^{\delta\|\nabla\log F(x)\|_1/2})`, an exact envelope for
-        log-concave F, so the point has density :math:`\propto F` within the cube.
+        Return points of :math:`\mathbb R^n` instead of cube centres, by the paper's
+        "standard rejection sampling" from the cube the walk gives, continuing the chain
+        on rejection. At each kept state x (every ``thin``-th step after burn-in) draw z
+        uniform in :math:`C(x)` and :math:`u` uniform in (0, 1); accept z when
+        :math:`z \in K` and :math:`u < F(z)/(e^B F(x))`. A rejected trial is never
+        retried in the same cube: the next trial is the chain's next kept state, and the
+        walk runs as long as it takes (extended from its state, with generators drawn
+        from ``rng``) to get ``n_steps // thin`` accepted points per chain, the first
+        ones in time order. :math:`B` is the largest
+        :math:`\tfrac\delta2\|\nabla\log F(x)\|_1` over the cubes of every trial of
+        the run, one constant for all trials and chains; by concavity
+        :math:`\log F(z) \le \log F(x) + \nabla\log F(x)\cdot(z - x) \le \log F(x) + B`
+        on :math:`C(x)`, so the acceptance probability is at most 1.
+
+        The law: given the trial cube :math:`x`, the trial is accepted with probability
+        :math:`\int_{C(x)\cap K}F / (e^B F(x)\delta^n)` and the accepted z has density
+        :math:`\propto F` on :math:`C(x) \cap K`. When the cube is drawn from the
+        walk's stationary law :math:`\pi(x) = F(x)/D` the factor :math:`F(x)` cancels:
+        :math:`P(\text{accept}, z \in A) = \int_{A \cap K \cap U} F / (e^B D\delta^n)`
+        with :math:`U = \bigcup_{x\in C}C(x)`, so an accepted point has exactly the
+        density :math:`F 1_{K \cap U} / \int_{K\cap U} F`, and its cube is drawn with
+        the paper's weight :math:`\int_{C(x)\cap K}F = \mathrm{vol}(C(x)\cap K)
+        \cdot \mathrm{avg}_{C(x)\cap K}F` instead of the walk's :math:`F(x)\delta^n`
+        (boundary cubes that barely meet K are accepted as rarely as their share of K).
+        No grid approximation is left: for a lone :class:`Box` or :class:`Ball`,
+        :math:`C` holds every cube meeting K and :math:`K \cap U = K`; for polytopes
+        and intersections (the centre test) :math:`K \cap U` misses the parts of the
+        boundary layer (within :math:`\delta/2` of the boundary in the max-norm) that
+        only cubes with centres outside K cover. What is approximate is the Markov
+        chain's, as for its plain states: the trial cubes have the walk's law at the
+        trial times, not :math:`\pi` (shrinking with ``burn_in``), and successive
+        trials of a chain are correlated, so stopping at the ``n_steps // thin``-th
+        acceptance selects slightly; the trial times are fixed (not chosen by earlier
+        outcomes), so the empirical law of the accepted points of a run converges to the
+        target as the run grows (ergodic theorem), with an error of order the chain's
+        relaxation time (in trials) over the number of accepted points. The cost is
+        reported as ``refine_acceptance`` (accepted / trials) and ``refine_trials``.
+        A :class:`LogDensity` needs its ``grad`` for the envelope (ValueError
+        otherwise).
     rng : None, int or numpy.random.Generator
     burn_in : int
         Steps run and discarded first.
@@ -358,23 +412,34 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         raise ValueError(f"the start point x0[{i}] snaps to the grid centre {_fmt_vec(centres[i])}, which is not in "
                          "the grid set C; use another offset, a smaller delta or a start point deeper inside K")
     stuck = _warn_if_grid_stuck(body, delta, offset, k0)
-    if isinstance(density, LogDensity):
-        lf0 = _start_values("grid_walk", density, body, centres, x0)
-        s, idx, times, na, npr = _slow.grid_walk_callable(density, body, delta, offset, k0, n_steps, thin, burn_in,
-                                                          continuous_time, lazy, gen, lf0)
-    else:
+    if refine and isinstance(density, LogDensity) and density._grad is None:
+        raise ValueError("grid_walk(refine=True) with a LogDensity needs its gradient (LogDensity(fun, grad=...)): "
+                         "the rejection step's envelope exp(delta/2 |grad log F(x)|_1) bounds F on each cube; "
+                         f"got density={density!r} without grad")
+
+    def segment(k, steps, burn, lf=None):
+        """The walk from the grid indices ``k`` (one row per chain): ``steps`` steps
+        after ``burn`` burn-in steps, every ``thin``-th state kept."""
+        if isinstance(density, LogDensity):
+            return _slow.grid_walk_callable(density, body, delta, offset, k, steps, thin, burn, continuous_time,
+                                            lazy, gen, lf)
         walk = WalkSpec(method=WALK_GRID, delta=delta, offset=offset, continuous_time=int(bool(continuous_time)),
-                        lazy=int(bool(lazy)), n_steps=n_steps, thin=thin, burn_in=burn_in)
-        gens = spawn(gen, n_chains)
-        s, idx, times, na, npr = _run(engine, density, body, walk, x0, k0, gens, nthreads)
+                        lazy=int(bool(lazy)), n_steps=steps, thin=thin, burn_in=burn)
+        return _run(engine, density, body, walk, offset + k * delta, k, spawn(gen, len(k)), nthreads)
+
+    lf0 = _start_values("grid_walk", density, body, centres, x0) if isinstance(density, LogDensity) else None
+    s, idx, times, na, npr = out = segment(k0, n_steps, burn_in, lf0)
+    extra = {}
+    if refine:
+        s, idx, times, na, npr, trials, accepted, log_env = _refine(
+            lambda k, m: segment(k, m * thin, 0), density, body, delta, out, thin, gen)
+        extra = dict(refine_trials=trials, refine_acceptance=float(accepted.sum() / trials.sum()),
+                     refine_log_envelope=log_env)
     chain = Chain("grid", s, na / np.maximum(npr, 1), na, npr, indices=idx, times=times, delta=delta, offset=offset,
-                  n_steps=n_steps, thin=thin, burn_in=burn_in, start=centres, start_indices=k0)
+                  n_steps=n_steps, thin=thin, burn_in=burn_in, refined=refine, start=centres, start_indices=k0,
+                  **extra)
     if not stuck:
         _warn_if_nothing_accepted("grid_walk", chain, delta)
-    if refine:
-        flat = chain.samples.reshape(-1, n)
-        chain.samples = _refine(density, body, flat, delta, gen).reshape(chain.samples.shape)
-        chain.refined = True
     return chain
 
 
@@ -408,30 +473,95 @@ def _warn_if_nothing_accepted(where, chain, delta):
                       f"delta={delta:.6g}; delta is probably too large for the body", RuntimeWarning, stacklevel=3)
 
 
-def _refine(density, body, centres, delta, gen, max_rounds=10000):
-    """Rejection sampling inside each cube C(x) ∩ K with the log-concave envelope
-    log F(z) <= log F(x) + (delta/2) |grad log F(x)|_1 (uniform if no gradient)."""
-    m, n = centres.shape
-    out = np.empty_like(centres)
-    todo = np.arange(m)
-    g = density.grad(centres)
-    if g is None:
-        bound = None
-    else:
-        bound = density.logpdf(centres) + 0.5 * delta * np.abs(g).sum(axis=1)
-    for _ in range(max_rounds):
-        if todo.size == 0:
-            return out
-        z = centres[todo] + delta * (gen.random((todo.size, n)) - 0.5)
-        ok = body._contains(z)
-        if bound is not None and ok.any():
-            lz = np.full(todo.size, -np.inf)
-            lz[ok] = density.logpdf(z[ok])
-            ok &= np.log(gen.random(todo.size)) < lz - bound[todo]
-        out[todo[ok]] = z[ok]
-        todo = todo[~ok]
-    raise RuntimeError(f"refine: rejection sampling failed for {todo.size} cubes after {max_rounds} rounds "
-                       "(cube barely meets K); use a smaller delta")
+# grid_walk(refine=True): a segment of the extended chain holds at most this many float64
+# coordinates; the run stops with a ValueError when, after _REFINE_MIN_TRIALS trials,
+# fewer than a fraction _REFINE_MIN_RATE were accepted (the cubes are far too coarse).
+_REFINE_CHUNK = 2 ** 22
+_REFINE_MIN_TRIALS = 10 ** 6
+_REFINE_MIN_RATE = 1e-6
+
+
+def _refine_trials(density, body, delta, centres, gen):
+    r"""One rejection trial at each row of ``centres`` (cube centres x): z uniform in the
+    cube C(x), the score :math:`\log F(z) - \log F(x) - \log u` (``-inf`` when z is not in
+    K) and the envelope exponent :math:`b(x) = \tfrac\delta2\|\nabla\log F(x)\|_1`. Against
+    the envelope :math:`e^B` (B >= b(x)) the trial is accepted iff score > B, that is
+    with probability :math:`F(z)1_K(z)/(e^B F(x))`."""
+    z = centres + delta * (gen.random(centres.shape) - 0.5)
+    with np.errstate(divide="ignore"):
+        logu = np.log(gen.random(len(centres)))  # u = 0 gives -inf: accepted when z is in K
+    inside = body._contains(z)
+    lz = np.full(len(z), -np.inf)
+    if inside.any():
+        lz[inside] = density.logpdf(z[inside])
+    b = 0.5 * delta * np.abs(density.grad(centres)).sum(axis=1)
+    with np.errstate(invalid="ignore"):  # z outside K with u = 0: NaN, rejected like -inf
+        return z, lz - density.logpdf(centres) - logu, b
+
+
+def _refine(segment, density, body, delta, first, thin, gen):
+    r"""Rejection sampling of points of K along the grid walk, continuing the chain (the
+    paper's "standard rejection sampling" from the cube the walk gives).
+
+    A trial is made at every kept state x of the chain (every ``thin``-th step after
+    burn-in; ``first`` = ``(samples, indices, times, n_accept, n_prop)`` of the walk, with
+    ``n_kept`` states per chain): z uniform in C(x), accepted iff z is in K and
+    :math:`u < F(z)/(e^B F(x))`. A rejected trial is never retried in the same cube: the
+    next trial is the chain's next kept state, and a chain with fewer than ``n_kept``
+    accepted trials is extended by ``segment(k, m)`` (the same walk run further, from
+    the grid indices ``k`` of the last trial states of the chains that need it, for ``m``
+    more kept states, with generators drawn from ``gen``). B is the largest
+    :math:`\tfrac\delta2\|\nabla\log F(x)\|_1` over every trial cube of the run: one
+    constant for every trial of every chain; a trial decided before B grew is decided
+    again against the final B (acceptance is monotone in B: a filter on the stored draws).
+
+    Returns ``(samples, indices, times, n_accept, n_prop, trials, accepted, B)``: the
+    first ``n_kept`` accepted points of each chain in time order, the trial cubes' grid
+    indices and times, the walk's counts over the extended run, the trials made and
+    accepted per chain and the envelope exponent.
+    """
+    s, idx, times, na, npr = first
+    c, n_kept, n = s.shape
+    na, npr = na.copy(), npr.copy()
+    trials = np.zeros(c, np.int64)
+    k_last, t_last = idx[:, -1].copy(), np.zeros(c)
+    cand = []  # accepted so far: [chain, trial number, z, grid index, time, score] per segment
+    B, rows = -np.inf, np.arange(c)
+    while True:
+        m = s.shape[1]
+        z, score, b = _refine_trials(density, body, delta, s.reshape(-1, n), gen)
+        B = max(B, float(b.max()))
+        order = trials[rows][:, None] + np.arange(m)
+        tt = None if times is None else times + t_last[rows][:, None]
+        cand.append([np.repeat(rows, m), order.reshape(-1), z, idx.reshape(-1, n),
+                     None if tt is None else tt.reshape(-1), score])
+        cand = [[None if a is None else a[part[5] > B] for a in part] for part in cand]
+        trials[rows] += m
+        k_last[rows] = idx[:, -1]
+        if tt is not None:
+            t_last[rows] = tt[:, -1]
+        got = np.bincount(np.concatenate([part[0] for part in cand]), minlength=c)
+        missing = np.maximum(n_kept - got, 0)
+        if not missing.any():
+            break
+        total, acc = int(trials.sum()), int(got.sum())
+        if total >= _REFINE_MIN_TRIALS and acc < _REFINE_MIN_RATE * total:
+            raise ValueError(f"grid_walk(refine=True): only {acc} of {total} rejection trials were accepted with "
+                             f"delta={delta:.6g} (envelope exp({B:.4g})): the cubes are far too coarse for the "
+                             "density; use a smaller delta")
+        rows = np.flatnonzero(missing)
+        need = 2 * int(trials[rows].max()) if acc == 0 else math.ceil(1.25 * missing.max() * total / acc) + 8
+        m = max(1, min(need, _REFINE_CHUNK // (len(rows) * n)))
+        s, idx, times, na_r, npr_r = segment(k_last[rows], m)
+        na[rows] += na_r
+        npr[rows] += npr_r
+    ch, order, z, ki, tt = [None if cand[0][j] is None else np.concatenate([p[j] for p in cand]) for j in range(5)]
+    first_n = np.lexsort((order, ch))
+    rank = np.arange(len(ch)) - np.searchsorted(ch[first_n], ch[first_n])
+    sel = first_n[rank < n_kept]
+    out_t = None if tt is None else tt[sel].reshape(c, n_kept)
+    return (z[sel].reshape(c, n_kept, n), ki[sel].reshape(c, n_kept, n), out_t, na, npr, trials,
+            got, B)
 
 
 def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, burn_in=0,

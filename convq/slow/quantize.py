@@ -94,6 +94,7 @@ def _spec(q):
         S.kind, S.B, S.p = LP, float(q.B), float(q.p)
     elif isinstance(q, _q.QSGD):
         S.kind, S.levels, S.flags = QSGD, int(q.levels), _NORM_INF if q.norm == "inf" else 0
+        S.s = int(q.bucket or 0)
     elif isinstance(q, _q.TernGrad):
         S.kind = TERNGRAD
     elif isinstance(q, _q.ScaledSign):
@@ -185,7 +186,7 @@ def _resolve(q, d):
     S = _spec(q)
     P = SimpleNamespace(kind=S.kind, spec_kind=S.kind, d=d, bits=0, work=0, flags=S.flags, B=S.B, p=S.p,
                         q=0.0, Bp=0.0, k=0, type_bits=0, M=0.0, delta=0.0, L=0, lbits=0, ibits=0, c=0.0,
-                        delta1=0, delta2=0, dmax=0, r=None)
+                        delta1=0, delta2=0, dmax=0, bucket=0, r=None)
     kind = S.kind
     if kind in (SIMQ, SIMQPLUS, RATQ, LP) and (not (S.B > 0) or not math.isfinite(S.B)):
         raise ValueError(f"B must be finite and > 0, got {S.B:g}")
@@ -256,8 +257,13 @@ def _resolve(q, d):
     elif kind == QSGD:
         if S.levels < 1 or S.levels > 1 << 24:
             raise ValueError(f"QSGD levels s must be in 1..2^24, got {S.levels}")
+        if S.s < 0:
+            raise ValueError(f"QSGD bucket size must be >= 1 (or 0: one bucket), got {S.s}")
         P.L, P.lbits = S.levels, _clog2(S.levels + 1)
-        P.bits = 32 + d * (P.lbits + 1)
+        P.bucket = d if S.s == 0 or S.s > d else S.s
+        nb = -(-d // P.bucket)
+        P.bits = 32 * nb + d * (P.lbits + 1)
+        P.work = 4 * nb if nb > 1 else 0
     elif kind == TERNGRAD:
         P.bits = 32 + 2 * d
     elif kind == SCALEDSIGN:
@@ -280,7 +286,7 @@ def params(q, d) -> dict:
     d = check_int(d, "d", minimum=1)
     P = _resolve(q, d)
     out = {key: getattr(P, key) for key in ("kind", "d", "bits", "work", "B", "p", "q", "Bp", "k", "type_bits",
-                                             "M", "delta", "L", "lbits", "ibits", "c", "delta1", "delta2", "dmax")}
+                                             "M", "delta", "L", "lbits", "ibits", "c", "delta1", "delta2", "dmax", "bucket")}
     for key in ("B", "p", "q", "Bp", "M", "delta", "c"):
         out[key] = float(out[key])
     if P.r is not None:
@@ -357,12 +363,13 @@ def _mix1(key, ctr):
 
 
 def _uniforms(key, i0, n):
-    """32-bit uniforms i0 .. i0+n-1 of the stream ``key`` (i0 even) as uint64."""
-    w = _mix(key, np.arange(i0 // 2, i0 // 2 + (n + 1) // 2, dtype=np.uint64))
+    """32-bit uniforms i0 .. i0+n-1 of the stream ``key`` as uint64: coordinate i takes the
+    low (i even) or high (i odd) half of word i // 2."""
+    w = _mix(key, np.arange(i0 // 2, (i0 + n + 1) // 2, dtype=np.uint64))
     u = np.empty(2 * w.size, np.uint64)
     u[0::2] = w & _U64(0xFFFFFFFF)
     u[1::2] = w >> _U64(32)
-    return u[:n]
+    return u[i0 % 2:i0 % 2 + n]
 
 
 def _draw_u64(g):
@@ -873,31 +880,40 @@ def _maxabs(y):
     return float(np.abs(y).max())
 
 
+def _qsgd_norm(y, flags):
+    if flags & _NORM_INF:
+        return _maxabs(y)
+    s2 = _sum4(y * y)
+    if math.isfinite(s2) and s2 > 1e-280:
+        return math.sqrt(s2)
+    mx = _maxabs(y)                # overflow or underflow of the squares: rescale
+    return mx * math.sqrt(_seqsum((y / mx) * (y / mx))) if mx > 0 else 0.0
+
+
 def _qsgd_run(P, y, g, w):
     _check_finite(y)
-    if P.flags & _NORM_INF:
-        n = _maxabs(y)
-    else:
-        s2 = _sum4(y * y)
-        if math.isfinite(s2) and s2 > 1e-280:
-            n = math.sqrt(s2)
-        else:                      # overflow or underflow of the squares: rescale
-            mx, n = _maxabs(y), 0.0
-            if mx > 0:
-                n = mx * math.sqrt(_seqsum((y / mx) * (y / mx)))
-    if not (n <= _FLT_MAX):
-        raise ValueError(f"QSGD: the norm {n:.15g} exceeds the float32 range of the norm field")
-    nf = _f32_up(n)
-    nd = float(nf)
-    sc = P.L / nd if nd > 0 else 0.0
+    b = P.bucket
+    starts = range(0, P.d, b)
+    norms = []
+    for j, b0 in enumerate(starts):      # every norm is checked before the stream is drawn
+        n = _qsgd_norm(y[b0:b0 + b], P.flags)
+        if not (n <= _FLT_MAX):
+            raise ValueError(f"QSGD: the norm {n:.15g} of bucket {j} exceeds the float32 range of the norm field")
+        norms.append(_f32_up(n))
     key = _draw_u64(g)
-    lev = _round(np.abs(y) * sc, P.L + 1, _uniforms(key, 0, P.d))
-    neg = (lev > 0) & (y < 0)
-    if w is not None:
-        w.put(np.array([nf]).view(np.uint32).astype(np.uint64), 32)
-        w.put(lev.astype(np.uint64) | (neg.astype(np.uint64) << _U64(P.lbits)), P.lbits + 1)
-    v = nd * (lev.astype(np.float64) / P.L)
-    return np.where(neg, -v, v)
+    out = np.empty(P.d)
+    for b0, nf in zip(starts, norms):
+        yb = y[b0:b0 + b]
+        nd = float(nf)
+        sc = P.L / nd if nd > 0 else 0.0
+        lev = _round(np.abs(yb) * sc, P.L + 1, _uniforms(key, b0, yb.size))
+        neg = (lev > 0) & (yb < 0)
+        if w is not None:
+            w.put(np.array([nf]).view(np.uint32).astype(np.uint64), 32)
+            w.put(lev.astype(np.uint64) | (neg.astype(np.uint64) << _U64(P.lbits)), P.lbits + 1)
+        v = nd * (lev.astype(np.float64) / P.L)
+        out[b0:b0 + b] = np.where(neg, -v, v)
+    return out
 
 
 def _scale_field(bits, what):
@@ -909,19 +925,25 @@ def _scale_field(bits, what):
 
 
 def _qsgd_decode(P, bits):
-    nd = _scale_field(bits, "QSGD norm field")
-    f = _bits_to_fields(bits, 32, np.full(P.d, P.lbits + 1))
-    lev = (f & _U64((1 << P.lbits) - 1)).astype(np.int64)
-    neg = (f >> _U64(P.lbits)).astype(bool)
-    if (lev > P.L).any():
-        i = int(np.argmax(lev > P.L))
-        raise DecodeError(f"QSGD level {lev[i]} at coordinate {i} exceeds s = {P.L}")
-    if (neg & (lev == 0)).any():
-        raise DecodeError(f"QSGD sign bit set on a zero level at coordinate {int(np.argmax(neg & (lev == 0)))}")
-    if nd == 0.0 and (lev > 0).any():
-        raise DecodeError("QSGD norm field is zero but a level is not (no encoder sends this)")
-    v = nd * (lev.astype(np.float64) / P.L)
-    return np.where(neg, -v, v)
+    out = np.empty(P.d)
+    pos, width = 0, P.lbits + 1
+    for b0 in range(0, P.d, P.bucket):
+        m = min(P.bucket, P.d - b0)
+        nd = _scale_field(bits[pos:pos + 32], f"QSGD norm field of bucket {b0 // P.bucket}")
+        f = _bits_to_fields(bits, pos + 32, np.full(m, width))
+        pos += 32 + m * width
+        lev = (f & _U64((1 << P.lbits) - 1)).astype(np.int64)
+        neg = (f >> _U64(P.lbits)).astype(bool)
+        if (lev > P.L).any():
+            i = int(np.argmax(lev > P.L))
+            raise DecodeError(f"QSGD level {lev[i]} at coordinate {b0 + i} exceeds s = {P.L}")
+        if (neg & (lev == 0)).any():
+            raise DecodeError(f"QSGD sign bit set on a zero level at coordinate {b0 + int(np.argmax(neg & (lev == 0)))}")
+        if nd == 0.0 and (lev > 0).any():
+            raise DecodeError("QSGD norm field is zero but a level is not (no encoder sends this)")
+        v = nd * (lev.astype(np.float64) / P.L)
+        out[b0:b0 + m] = np.where(neg, -v, v)
+    return out
 
 
 def _terngrad_run(P, y, g, w):

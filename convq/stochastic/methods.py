@@ -231,7 +231,9 @@ def sgd(oracle, x0, T, step, domain=None, quantizer=None, average=True, rng=None
     T : int >= 1, iterations.
     step : float, sequence of T floats, callable t -> eta_t, or "theory".
     domain : LpBall, Box or None (default: ``oracle.domain`` if it has one).
-    quantizer : a convq quantizer or None (raw float64 gradients, 64 d bits per step).
+    quantizer : a convq quantizer or None (raw float64 gradients, 64 d bits per step); a
+        :class:`convq.feedback.ErrorFeedback` / :class:`convq.feedback.EF21` wrapper runs
+        the Python loop with its error feedback (its state carries over between calls).
     average : return the average of x_0..x_{T-1} (True) or the last iterate.
     rng : None, int or numpy.random.Generator; the oracle draws first, then the quantizer.
     record_every : trace period (default T // 200).

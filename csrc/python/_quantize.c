@@ -199,6 +199,7 @@ static PyObject *py_q_info(PyObject *self, PyObject *args)
     SETI("delta1", P.delta1);
     SETI("delta2", P.delta2);
     SETI("dmax", P.dmax);
+    SETI("bucket", P.bucket);
     if (P.r.d2 > 0) {
         SETF("ratq_B", P.r.B);
         SETI("ratq_dim", P.r.dim);

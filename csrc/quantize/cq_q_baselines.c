@@ -1,10 +1,13 @@
 /*
  * cq_q_baselines.c -- the baselines users compare against:
  *  Identity   raw float64 (64 d bits) or float32 (32 d bits, round to nearest).
- *  QSGD(s)    Alistarh et al. 2017: n = ||y||_2 (or ||y||_inf) sent as float32 rounded
- *             UP (so |y_i|/n <= 1); per coordinate a level l in 0..s, stochastic rounding
- *             of s|y_i|/n, ceil(log2(s+1)) bits, then a sign bit (0 when l = 0).
- *             Q(y)_i = sign n l / s. Unbiased. 32 + d (ceil(log2(s+1)) + 1) bits.
+ *  QSGD(s)    Alistarh et al. 2017, with buckets of b coordinates (section 3.1: "bucketing";
+ *             b = d is one bucket): per bucket n = ||y_bucket||_2 (or ||.||_inf) sent as
+ *             float32 rounded UP (so |y_i|/n <= 1), then per coordinate a level l in 0..s,
+ *             stochastic rounding of s|y_i|/n, ceil(log2(s+1)) bits, then a sign bit (0 when
+ *             l = 0). Q(y)_i = sign n l / s. Unbiased; E||Q(y) - y||^2 <= min(b/s^2,
+ *             sqrt(b)/s) ||y||^2 (their Lemma 3.1 per bucket). The message is the buckets in
+ *             order, [norm | levels]: 32 ceil(d/b) + d (ceil(log2(s+1)) + 1) bits.
  *  TernGrad   Wen et al. 2017: S = ||y||_inf as float32 rounded up; t_i in {-1, 0, 1} with
  *             P(|t_i| = 1) = |y_i|/S; 2-bit codes 0 -> 0, 1 -> +1, 2 -> -1 (3 invalid).
  *             Unbiased. 32 + 2d bits.
@@ -48,9 +51,14 @@ static int qsgd_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 {
     if (q->levels < 1 || q->levels > ((int64_t)1 << 24))
         return cq_fail(err, CQ_EINVAL, "QSGD levels s must be in 1..2^24, got %lld", (long long)q->levels);
+    if (q->s < 0)
+        return cq_fail(err, CQ_EINVAL, "QSGD bucket size must be >= 1 (or 0: one bucket), got %lld", (long long)q->s);
     P->L = (uint32_t)q->levels;
     P->lbits = cq_q_clog2((uint64_t)P->L + 1);
-    P->bits = 32 + (uint64_t)P->d * (P->lbits + 1);
+    P->bucket = (q->s == 0 || (uint64_t)q->s > P->d) ? P->d : (size_t)q->s;
+    uint64_t nb = ((uint64_t)P->d + P->bucket - 1) / P->bucket;
+    P->bits = 32 * nb + (uint64_t)P->d * (P->lbits + 1);
+    P->work = nb > 1 ? (size_t)nb * sizeof(float) : 0; /* the bucket norms, all found before any draw */
     return CQ_OK;
 }
 
@@ -129,10 +137,17 @@ static void put_fields(cq_bitwriter *w, const uint32_t *v, size_t m, unsigned wi
     for (; t < m; t++) cq_bw_put(w, v[t], width);
 }
 
-/* 31-bit uniforms ub[0..m) for coordinates i0.. (i0 even) of stream `key`. */
+/* 32-bit uniforms ub[0..m) for coordinates i0.. of stream `key`: coordinate i takes the low
+ * (i even) or high (i odd) half of word i/2, whatever i0 is (QSGD buckets may start odd).
+ * ub must hold m + 1 entries when i0 is even and m is odd. */
 static void fill_uniforms(uint64_t key, size_t i0, size_t m, uint32_t *ub)
 {
-    for (size_t t = 0; t < m; t += 2) {
+    size_t t = 0;
+    if (m > 0 && (i0 & 1)) {
+        ub[0] = (uint32_t)(cq_q_mix(key, i0 >> 1) >> 32);
+        t = 1;
+    }
+    for (; t < m; t += 2) {
         uint64_t r = cq_q_mix(key, (i0 + t) >> 1);
         ub[t] = (uint32_t)r;
         ub[t + 1] = (uint32_t)(r >> 32);
@@ -149,56 +164,63 @@ static double maxabs(const double *y, size_t d)
     return mx;
 }
 
+/* ||y||_2 (or ||y||_inf with CQ_QF_NORM_INF) of a finite y, rescaled when the squares
+ * overflow or underflow. */
+static double qsgd_norm(const double *y, size_t d, int flags)
+{
+    if (flags & CQ_QF_NORM_INF) return maxabs(y, d);
+    double s2 = cq_q_sum_sq(y, d);
+    if (isfinite(s2) && s2 > 1e-280) return sqrt(s2);
+    double mx = maxabs(y, d), acc = 0.0;
+    if (!(mx > 0)) return 0.0;
+    for (size_t i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
+    return mx * sqrt(acc);
+}
+
 static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
                     cq_errinfo *err)
 {
-    (void)work;
-    size_t d = P->d;
+    size_t d = P->d, b = P->bucket, nb = (d + b - 1) / b;
     int st = check_finite(y, d, err);
     if (st) return st;
-    double n = 0.0;
-    if (P->flags & CQ_QF_NORM_INF) {
-        n = maxabs(y, d);
-    } else {
-        double s2 = cq_q_sum_sq(y, d);
-        if (isfinite(s2) && s2 > 1e-280) {
-            n = sqrt(s2);
-        } else { /* overflow or underflow of the squares: rescale */
-            double mx = maxabs(y, d), acc = 0.0;
-            if (mx > 0) {
-                for (size_t i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
-                n = mx * sqrt(acc);
-            }
-        }
+    float one, *norms = nb > 1 ? (float *)work : &one;
+    for (size_t j = 0; j < nb; j++) { /* every norm is checked before the stream is drawn */
+        size_t b0 = j * b;
+        double n = qsgd_norm(y + b0, d - b0 < b ? d - b0 : b, P->flags);
+        if (!(n <= FLT_MAX))
+            return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.15g of bucket %zu exceeds the float32 range of the norm field",
+                           n, j);
+        norms[j] = f32_up(n);
     }
-    if (!(n <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.15g exceeds the float32 range of the norm field", n);
-    float nf = f32_up(n);
-    double nd = (double)nf, sc = nd > 0 ? (double)P->L / nd : 0.0;
     uint32_t s = P->L;
     uint64_t key = cq_rng_u64(g);
-    if (w != NULL) cq_bw_put(w, cq_q_fbits(nf), 32);
-    uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
+    uint32_t ub[QB_CHUNK + 1], lv[QB_CHUNK];
     unsigned width = P->lbits + 1;
-    for (size_t i0 = 0; i0 < d; i0 += QB_CHUNK) {
-        size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
-        fill_uniforms(key, i0, m, ub);
-        const double *yc = y + i0;
-        double hi = (double)s, lm2 = (double)s - 1.0, sbit = (double)(1u << P->lbits);
-        for (size_t t = 0; t < m; t++) {
-            double lev = cq_q_round_d(fabs(yc[t]) * sc, hi, lm2, ub[t]);
-            double neg = (double)((lev > 0.0) & (yc[t] < 0.0)) * sbit; /* branch-free: signs are random */
-            lv[t] = (uint32_t)(int32_t)(lev + neg);
-        }
-        if (w != NULL) {
-            if (width <= 16) put_fields(w, lv, m, width);
-            else
-                for (size_t t = 0; t < m; t++) {
-                    cq_bw_put(w, lv[t] & ((1u << P->lbits) - 1u), P->lbits);
-                    cq_bw_put(w, lv[t] >> P->lbits, 1);
-                }
-        } else {
-            for (size_t t = 0; t < m; t++)
-                out[i0 + t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), s, (int)(lv[t] >> P->lbits));
+    double hi = (double)s, lm2 = (double)s - 1.0, sbit = (double)(1u << P->lbits);
+    for (size_t j = 0; j < nb; j++) {
+        size_t b0 = j * b, b1 = d - b0 < b ? d : b0 + b;
+        double nd = (double)norms[j], sc = nd > 0 ? (double)s / nd : 0.0;
+        if (w != NULL) cq_bw_put(w, cq_q_fbits(norms[j]), 32);
+        for (size_t i0 = b0; i0 < b1; i0 += QB_CHUNK) {
+            size_t m = b1 - i0 < QB_CHUNK ? b1 - i0 : QB_CHUNK;
+            fill_uniforms(key, i0, m, ub);
+            const double *yc = y + i0;
+            for (size_t t = 0; t < m; t++) {
+                double lev = cq_q_round_d(fabs(yc[t]) * sc, hi, lm2, ub[t]);
+                double neg = (double)((lev > 0.0) & (yc[t] < 0.0)) * sbit; /* branch-free: signs are random */
+                lv[t] = (uint32_t)(int32_t)(lev + neg);
+            }
+            if (w != NULL) {
+                if (width <= 16) put_fields(w, lv, m, width);
+                else
+                    for (size_t t = 0; t < m; t++) {
+                        cq_bw_put(w, lv[t] & ((1u << P->lbits) - 1u), P->lbits);
+                        cq_bw_put(w, lv[t] >> P->lbits, 1);
+                    }
+            } else {
+                for (size_t t = 0; t < m; t++)
+                    out[i0 + t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), s, (int)(lv[t] >> P->lbits));
+            }
         }
     }
     return CQ_OK;
@@ -207,29 +229,34 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
 static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
 {
     (void)work;
-    float nf;
-    if (!scale_field_ok(cq_q_get(r, 32), &nf)) return cq_fail(err, CQ_EDECODE, "QSGD norm field is not a finite float32 >= 0");
-    double nd = (double)nf;
+    size_t d = P->d, b = P->bucket;
     uint32_t s = P->L, lmask = (1u << P->lbits) - 1u;
     unsigned width = P->lbits + 1;
     uint32_t lv[CQ_Q_CHUNK];
-    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
-        size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
-        if (width <= 16) cq_q_get_fields(r, lv, m, width);
-        else
+    for (size_t b0 = 0; b0 < d; b0 += b) {
+        size_t b1 = d - b0 < b ? d : b0 + b;
+        float nf;
+        if (!scale_field_ok(cq_q_get(r, 32), &nf))
+            return cq_fail(err, CQ_EDECODE, "QSGD norm field of bucket %zu is not a finite float32 >= 0", b0 / b);
+        double nd = (double)nf;
+        for (size_t i0 = b0; i0 < b1; i0 += CQ_Q_CHUNK) {
+            size_t m = b1 - i0 < CQ_Q_CHUNK ? b1 - i0 : CQ_Q_CHUNK;
+            if (width <= 16) cq_q_get_fields(r, lv, m, width);
+            else
+                for (size_t t = 0; t < m; t++) {
+                    uint32_t lev = cq_q_get(r, P->lbits);
+                    lv[t] = lev | (cq_q_get(r, 1) << P->lbits);
+                }
             for (size_t t = 0; t < m; t++) {
-                uint32_t lev = cq_q_get(r, P->lbits);
-                lv[t] = lev | (cq_q_get(r, 1) << P->lbits);
+                uint32_t lev = lv[t] & lmask, neg = lv[t] >> P->lbits;
+                if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
+                if (lev == 0 && neg)
+                    return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
+                /* a zero norm comes only from a zero bucket, whose levels are all 0 */
+                if (lev != 0 && nd == 0.0)
+                    return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu with a zero norm field", lev, i0 + t);
+                out[i0 + t] = qsgd_value(nd, lev, s, (int)neg);
             }
-        for (size_t t = 0; t < m; t++) {
-            uint32_t lev = lv[t] & lmask, neg = lv[t] >> P->lbits;
-            if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
-            if (lev == 0 && neg)
-                return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
-            /* a zero norm comes only from y = 0, whose levels are all 0 */
-            if (lev != 0 && nd == 0.0)
-                return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu with a zero norm field", lev, i0 + t);
-            out[i0 + t] = qsgd_value(nd, lev, s, (int)neg);
         }
     }
     return CQ_OK;

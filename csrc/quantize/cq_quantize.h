@@ -83,7 +83,8 @@ typedef struct cq_qspec {
     int64_t k;       /* SimQ+: repetitions, 0 = ceil(d^(2/p)); TopK/RandK: coordinates kept */
     int64_t levels;  /* CUQ: points L >= 2; RATQ: points per coordinate (0 = 4);
                         QSGD: s >= 1 (levels 0, 1/s, ..., 1)                              */
-    int64_t s, h;    /* RATQ: group size and number of ranges, 0 = the RATQ defaults      */
+    int64_t s, h;    /* RATQ: group size and number of ranges, 0 = the RATQ defaults;
+                        QSGD: s = the bucket size (coordinates sharing one norm, 0 = d)   */
     int flags;       /* CQ_QF_*                                                            */
 } cq_qspec;
 
@@ -123,6 +124,7 @@ typedef struct cq_qpar {
     uint32_t L;          /* CUQ points / QSGD s                                      */
     unsigned lbits;      /* CUQ bits per coordinate / QSGD level bits                */
     unsigned ibits;      /* TopK: bits per index                                     */
+    size_t bucket;       /* QSGD: coordinates per norm (d: one bucket)               */
     double c;            /* LP: the split threshold c = B Delta1^(1/q) / d^(1/q)     */
     int delta1, delta2;  /* LP: Delta1, Delta2 of Theorem 3.1                        */
     uint64_t dmax;       /* LP: most large coordinates, ceil(d/Delta1) - 1 (0: p=1)  */

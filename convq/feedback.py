@@ -1,0 +1,220 @@
+r"""Error feedback for biased (or any) compressors: EF-SGD and EF21.
+
+A compressor C that is not unbiased (TopK, ScaledSign) makes SGD stall or diverge: the part
+of the gradient it drops is lost for good. Error feedback keeps that part and adds it to the
+next gradient, so that nothing is lost, only delayed.
+
+* :class:`ErrorFeedback` -- EF-SGD (Karimireddy, Rebjock, Stich and Jaggi, "Error Feedback
+  Fixes SignSGD and other Gradient Compression Schemes", ICML 2019, Algorithm 2). Each worker
+  keeps its error :math:`e`; for a gradient :math:`g` it sends
+
+  .. math:: m = C(g + e), \qquad e \leftarrow (g + e) - \hat m ,
+
+  where :math:`\hat m` is the decoded message; the server averages the :math:`\hat m`.
+  The paper runs the recursion on :math:`p = \gamma g + e` (the step inside); convq keeps
+  the error in gradient units, which is the same method for a constant step (and what
+  PyTorch's PowerSGD hook does).
+* :class:`EF21` -- EF21 (Richtárik, Sokolov and Fatkhullin, "EF21: A New, Simpler,
+  Theoretically Better, and Practically Faster Error Feedback", NeurIPS 2021, Algorithm 1).
+  Worker i keeps an estimate :math:`g_i` of its gradient and sends the compressed
+  *difference*; the server keeps :math:`g = \frac1N\sum_i g_i`:
+
+  .. math:: c_i = C(\nabla f_i(x) - g_i), \quad g_i \leftarrow g_i + \hat c_i, \quad
+            g \leftarrow g + \frac1N \sum_i \hat c_i ,
+
+  and steps along :math:`g`. Estimates start at 0.
+
+Both wrap a convq quantizer and are accepted wherever one is
+(:func:`convq.stochastic.sgd`, :func:`convq.distributed.train`,
+:func:`convq.torch.quantized_hook`). Their state is per worker (a ``key``: the rank, a DDP
+parameter, ...) and round-trips through :meth:`state_dict` / :meth:`load_state_dict`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_float_array
+from .quantize import Message, Quantizer
+
+__all__ = ["ErrorFeedback", "EF21"]
+
+
+class _Feedback:
+    """Common part: the wrapped quantizer, per-key state vectors, checkpoints."""
+
+    unbiased = False
+
+    def __init__(self, quantizer):
+        if isinstance(quantizer, _Feedback):
+            raise TypeError(f"{type(self).__name__} cannot wrap another error-feedback wrapper ({quantizer!r})")
+        if isinstance(quantizer, type) or not isinstance(quantizer, Quantizer):
+            raise TypeError(f"quantizer must be a convq.quantize quantizer instance such as TopK(10), got "
+                            f"{quantizer!r}")
+        self.quantizer = quantizer
+        self._worker = {}   # key -> worker-side state (EF: error e; EF21: estimate g_i)
+        self._server = {}   # key -> server-side state (EF21: the aggregate g)
+
+    # -- what a quantizer offers ----------------------------------------------------------------
+    _spec = None  # no C description: loops that need one fall back to their Python path
+
+    def bits(self, d) -> int:
+        """The wrapped quantizer's message length: feedback adds no bits."""
+        return self.quantizer.bits(d)
+
+    @property
+    def norm_order(self):
+        return self.quantizer.norm_order
+
+    @property
+    def bound(self):
+        return self.quantizer.bound
+
+    def alpha0(self, d):
+        return None
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.quantizer!r})"
+
+    # -- state ------------------------------------------------------------------------------------
+    def _state(self, table, key, d):
+        v = table.get(key)
+        if v is None:
+            v = table[key] = np.zeros(d)
+        elif v.shape != (d,):
+            raise ValueError(f"{type(self).__name__}: key {key!r} holds state of length {v.shape[0]}, "
+                             f"got a vector of length {d}")
+        return v
+
+    def _gather(self, table, keys, sizes):
+        """The state of a vector made of the pieces ``keys`` (of lengths ``sizes``) laid end
+        to end, e.g. a DDP bucket of parameters: kept per piece, so that it survives a new
+        grouping of the pieces (DDP rebuilds its buckets after the first step)."""
+        return np.concatenate([self._state(table, k, n) for k, n in zip(keys, sizes)])
+
+    def _scatter(self, table, keys, sizes, v):
+        """Store :meth:`_gather`'s vector back, piece by piece."""
+        for k, part in zip(keys, np.split(v, np.cumsum(sizes)[:-1])):
+            table[k][:] = part
+
+    def reset(self):
+        """Forget every worker's and the server's state."""
+        self._worker.clear()
+        self._server.clear()
+
+    def state_dict(self) -> dict:
+        """A checkpoint: ``{"kind", "quantizer", "worker": {key: array}, "server": {...}}``
+        (copies; picklable, ``torch.save``-able)."""
+        return {"kind": type(self).__name__, "quantizer": repr(self.quantizer),
+                "worker": {k: v.copy() for k, v in self._worker.items()},
+                "server": {k: v.copy() for k, v in self._server.items()}}
+
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict`'s output (the kind and quantizer must match)."""
+        if not isinstance(state, dict) or not {"kind", "quantizer", "worker", "server"} <= set(state):
+            raise TypeError("state must be a dict from state_dict() with keys kind, quantizer, worker, server")
+        if state["kind"] != type(self).__name__ or state["quantizer"] != repr(self.quantizer):
+            raise ValueError(f"state is for {state['kind']}({state['quantizer']}), this is {self!r}")
+        tables = {}
+        for side in ("worker", "server"):
+            tables[side] = {k: as_float_array(v, f"state[{side!r}][{k!r}]", ndim=1).copy()
+                            for k, v in dict(state[side]).items()}
+        self._worker, self._server = tables["worker"], tables["server"]
+
+    # -- the quantizer interface (one worker, one server) -----------------------------------------
+    def encode(self, y, rng=None, *, key=0, engine="auto") -> Message:
+        """Worker side: compress ``y`` for worker ``key`` and update its state."""
+        y = as_float_array(y, "y", ndim=1)
+        return self._encode(y, rng, key, engine)
+
+    def decode(self, msg, d=None, *, key=0, engine="auto") -> np.ndarray:
+        """Server side for ONE worker: decode and apply the server step (call once per
+        message: EF21's server state advances)."""
+        return self.aggregate(self.quantizer.decode(msg, d, engine=engine), key=key)
+
+    def __call__(self, y, rng=None, *, key=0, engine="auto") -> np.ndarray:
+        """``decode(encode(y))``: one step of the single-worker scheme."""
+        y = as_float_array(y, "y", ndim=1)
+        return self.decode(self._encode(y, rng, key, engine), key=key, engine=engine)
+
+    def _encode(self, y, rng, key, engine, codec=None):
+        state = self._state(self._worker, key, y.shape[0])
+        return self._step(self.quantizer if codec is None else codec, y, state, rng, engine)
+
+    def encode_with(self, codec, y, rng=None, *, key=0):
+        """Worker side through ``codec`` (the wire format, e.g. ``GainShape(self.quantizer)``)
+        instead of the wrapped quantizer; returns the Message. Used by the DDP hook and
+        ``distributed.train``."""
+        return self._encode(np.asarray(y, dtype=float), rng, key, "auto", codec)
+
+
+class ErrorFeedback(_Feedback):
+    """EF-SGD error feedback around a quantizer (see the module docstring).
+
+    Examples
+    --------
+    >>> from convq.quantize import TopK
+    >>> ef = ErrorFeedback(TopK(1))
+    >>> ef([3.0, 2.0])          # sends the 3, keeps the 2
+    array([3., 0.])
+    >>> ef([0.0, 0.0])          # the kept 2 goes out now
+    array([0., 2.])
+    """
+
+    @staticmethod
+    def _step(q, y, e, rng, engine="auto"):
+        """``m = C(y + e)``, ``e <- y + e - decode(m)`` with the error e updated in place."""
+        p = y + e
+        msg = q.encode(p, rng=rng, engine=engine)
+        e[:] = p - q.decode(msg)
+        return msg
+
+    @staticmethod
+    def _serve(g_hat, state):
+        return g_hat
+
+    def aggregate(self, g_hat, *, key=0) -> np.ndarray:
+        """Server step on the (averaged) decoded messages: EF-SGD steps along them as they are."""
+        return np.asarray(g_hat, dtype=float)
+
+    def error(self, key=0):
+        """Worker ``key``'s current error vector e (None before its first message)."""
+        v = self._worker.get(key)
+        return None if v is None else v.copy()
+
+
+class EF21(_Feedback):
+    """EF21 around a quantizer (see the module docstring): workers send compressed gradient
+    differences, the server steps along its running estimate.
+
+    Examples
+    --------
+    >>> from convq.quantize import TopK
+    >>> ef = EF21(TopK(1))
+    >>> ef([3.0, 2.0])          # g = C([3, 2] - 0)
+    array([3., 0.])
+    >>> ef([3.0, 2.0])          # g += C([3, 2] - [3, 0])
+    array([3., 2.])
+    """
+
+    @staticmethod
+    def _step(q, y, gi, rng, engine="auto"):
+        """``m = C(y - g_i)``, ``g_i <- g_i + decode(m)`` with g_i updated in place."""
+        msg = q.encode(y - gi, rng=rng, engine=engine)
+        gi += q.decode(msg)
+        return msg
+
+    @staticmethod
+    def _serve(g_hat, g):
+        g += g_hat
+        return g.copy()
+
+    def aggregate(self, g_hat, *, key=0) -> np.ndarray:
+        """Server step: ``g <- g + g_hat`` (g_hat: the average of the decoded differences);
+        returns a copy of the new ``g``."""
+        g_hat = np.asarray(g_hat, dtype=float)
+        return self._serve(g_hat, self._state(self._server, key, g_hat.shape[0]))
+
+    def estimate(self, key=0):
+        """Worker ``key``'s gradient estimate g_i (None before its first message)."""
+        v = self._worker.get(key)
+        return None if v is None else v.copy()
