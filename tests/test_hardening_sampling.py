@@ -376,7 +376,42 @@ def _diagnostics():
     return tab
 
 
-TABLE = {**_bodies_and_densities(), **_methods(), **_walks(), **_diagnostics()}
+def _logsobolev():
+    """The log-Sobolev toolkit and the ball-walk study."""
+    tab = {}
+    law = [v for v in _vec2() if v[0] != [2**64, 0]] + [([0.5, 0.6], ValueError), ([-0.5, 1.5], ValueError)]
+    pi = law + [([0.0, 1.0], ValueError)]
+    chain_P = [("x", TypeError), (None, TypeError), (_P2 * 1j, TypeError), (np.eye(3), ValueError),
+               (np.zeros(4), ValueError), (np.full((2, 2), NAN), ValueError), ([[0.5, 0.6], [0.5, 0.5]], ValueError),
+               ([[1.5, -0.5], [0.5, 0.5]], ValueError)]
+    times = [(NAN, ValueError), (-1.0, ValueError), ([1.0, -1.0], ValueError), ("x", TypeError), (None, TypeError),
+             (np.zeros((2, 2)), ValueError)]
+    tab["entropy"] = (S.entropy, dict(mu=[0.5, 0.5], pi=[0.25, 0.75]), {
+        "mu": law, "pi": pi, "kind": [("x", ValueError), (None, TypeError), (1, TypeError)]})
+    tab["dirichlet_form"] = (S.dirichlet_form, dict(f=[1.0, 0.0], P=_P2, pi=[0.5, 0.5]), {
+        "f": [v for v in _vec2() if v[0] != [2**64, 0]], "P": chain_P + [([[0.5, 0.5], [0.1, 0.9]], ValueError)],
+        "pi": pi})
+    tab["log_sobolev_constant"] = (S.log_sobolev_constant, dict(P=_P2, pi=[0.5, 0.5]), {
+        "P": chain_P, "pi": pi, "random_starts": NONNEG_INT, "rng": RNG, "maxiter": POS_INT})
+    tab["heat_semigroup"] = (S.heat_semigroup, dict(p0=[1.0, 0.0], P=_P2, t=1.0), {
+        "p0": law, "P": chain_P, "t": times, "pi": [v for v in pi if v[0] is not None]})
+    tab["check_decay"] = (S.check_decay, dict(p0=[1.0, 0.0], P=_P2, pi=[0.5, 0.5], t=1.0), {
+        "p0": law, "P": chain_P, "pi": pi, "t": times, "alpha": [v for v in NONNEG_REAL if v[0] is not None]})
+    grid_bad = {"density": [("x", TypeError), (None, TypeError)], "body": [("x", TypeError), (None, TypeError)],
+                "delta_grid": POS_REAL, "radius": POS_REAL + [(0.25, ValueError)], "offset": _vec2(allow_none=True),
+                "lazy": FLAG, "max_cells": POS_INT + [(3, ValueError)]}
+    tab["ball_walk_operator"] = (S.ball_walk_operator, dict(density=D2, body=B2, delta_grid=0.5, radius=1.0), grid_bad)
+    tab["ball_walk_study"] = (S.ball_walk_study, dict(problem=lambda n: (S.Gaussian([0.0] * n),
+                                                                         S.Box([-1.0] * n, [1.0] * n)),
+                                                      dims=(1,), deltas=(1.0,)), {
+        "problem": [("x", TypeError), (None, TypeError), (lambda n: None, TypeError)],
+        "dims": [([], ValueError), ([0], ValueError), ([1.5], TypeError), ("x", TypeError), (None, TypeError)],
+        "deltas": [([], ValueError), ([-1.0], ValueError), ([NAN], ValueError), ("x", TypeError), (None, TypeError)],
+        "refine": POS_INT, "lazy": FLAG, "max_cells": POS_INT + [(3, ValueError)], "rng": RNG})
+    return tab
+
+
+TABLE = {**_bodies_and_densities(), **_methods(), **_walks(), **_diagnostics(), **_logsobolev()}
 CASES = [(fname, arg, i) for fname, (_, _, bad) in TABLE.items() for arg, vals in bad.items()
          for i in range(len(vals))]
 
@@ -385,7 +420,8 @@ def test_table_covers_every_public_function_and_argument():
     import inspect
     covered = {name.split("(")[0].split(".")[0] for name in TABLE}
     public = {n for n in S.__all__ if n not in ("Uniform", "Chain", "GridDistribution", "Intersection", "CubeSet",
-                                                "Theorem1Bound", "VolumeResult")}
+                                                "Theorem1Bound", "VolumeResult", "LogSobolevResult", "DecayCheck",
+                                                "BallWalkStudy")}
     assert public <= covered, public - covered
     for fname, (fn, _, bad) in TABLE.items():
         if fname in ("intersect",):

@@ -15,7 +15,7 @@ from convq._result import Result
 
 
 def test_public_names_import_from_the_package_and_its_modules():
-    from convq.sampling import bodies, densities, diagnostics, exact, theory, walks
+    from convq.sampling import bodies, densities, diagnostics, exact, logsobolev, theory, walks
     home = {"Box": bodies, "Ball": bodies, "Polytope": bodies, "Intersection": bodies, "intersect": bodies,
             "Gaussian": densities, "ExpNorm": densities, "Uniform": densities, "LogisticPosterior": densities,
             "LogDensity": densities, "Chain": walks, "grid_walk": walks, "ball_walk": walks,
@@ -25,6 +25,7 @@ def test_public_names_import_from_the_package_and_its_modules():
             "theorem1_bound_for": theory, "Theorem1Bound": theory, "ess": diagnostics, "rhat": diagnostics}
     from convq.sampling import volumes
     home.update({"volume": volumes, "VolumeResult": volumes})
+    home.update(dict.fromkeys(logsobolev.__all__, logsobolev))
     assert set(home) == set(S.__all__)
     for name, mod in home.items():
         assert getattr(S, name) is getattr(mod, name), name

@@ -20,8 +20,8 @@ stream per chain, all cores, identical results for any thread count. Every walk 
 gives the same chains.
 
 The package is laid out as :mod:`~convq.sampling.bodies`, :mod:`~convq.sampling.densities`,
-:mod:`~convq.sampling.walks`, :mod:`~convq.sampling.exact`, :mod:`~convq.sampling.theory` and
-:mod:`~convq.sampling.diagnostics`; every public name is importable from
+:mod:`~convq.sampling.walks`, :mod:`~convq.sampling.exact`, :mod:`~convq.sampling.theory`,
+:mod:`~convq.sampling.logsobolev` and :mod:`~convq.sampling.diagnostics`; every public name is importable from
 :mod:`convq.sampling` itself.
 
 Bodies: :class:`Box`, :class:`Ball`, :class:`Polytope`, :func:`intersect`.
@@ -34,6 +34,9 @@ Diagnostics: :func:`exact_grid_distribution`, :func:`tv_distance`,
 :func:`transition_matrix`, :func:`spectral_gap`, :func:`ess`, :func:`rhat`.
 Theorem 1 from the problem (section 2): :func:`condition1_alpha`, :func:`C_u`, :func:`p_u`,
 :func:`initial_M`, :func:`theorem1_bound`, :func:`theorem1_bound_for`.
+Log-Sobolev toolkit (section 2 and the appendix): :func:`entropy`, :func:`dirichlet_form`,
+:func:`log_sobolev_constant`, :func:`heat_semigroup`, :func:`check_decay`; the ball-walk
+PROBLEM as a numerical study: :func:`ball_walk_operator`, :func:`ball_walk_study`.
 """
 from __future__ import annotations
 
@@ -41,6 +44,8 @@ from .bodies import Ball, Box, Intersection, Polytope, intersect
 from .densities import ExpNorm, Gaussian, LogDensity, LogisticPosterior, Uniform
 from .diagnostics import ess, rhat
 from .exact import GridDistribution, exact_grid_distribution, spectral_gap, transition_matrix, tv_distance
+from .logsobolev import (BallWalkStudy, DecayCheck, LogSobolevResult, ball_walk_operator, ball_walk_study,
+                         check_decay, dirichlet_form, entropy, heat_semigroup, log_sobolev_constant)
 from .theory import (C_u, CubeSet, Theorem1Bound, condition1_alpha, initial_M, p_u, theorem1_bound,
                      theorem1_bound_for)
 from .volumes import VolumeResult, volume
@@ -54,4 +59,6 @@ __all__ = [
     "spectral_gap", "ess", "rhat", "theorem1_bound",
     "condition1_alpha", "C_u", "CubeSet", "p_u", "initial_M", "theorem1_bound_for", "Theorem1Bound",
     "volume", "VolumeResult",
+    "entropy", "dirichlet_form", "log_sobolev_constant", "LogSobolevResult", "heat_semigroup", "check_decay",
+    "DecayCheck", "ball_walk_operator", "ball_walk_study", "BallWalkStudy",
 ]

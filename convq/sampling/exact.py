@@ -117,7 +117,7 @@ def transition_matrix(density, body, delta, offset=None, *, lazy=False, max_cell
     -------
     (P, dist) : scipy.sparse.csr_matrix, GridDistribution
     """
-    sparse = import_optional("scipy.sparse", "transition_matrix")
+    import_optional("scipy.sparse", "transition_matrix")
     lazy = _check_flag(lazy, "lazy")
     n = _check_pair(density, body)
     engine = resolve_engine(engine, not isinstance(density, LogDensity), "a LogDensity (a Python callable) has no "
@@ -126,11 +126,7 @@ def transition_matrix(density, body, delta, offset=None, *, lazy=False, max_cell
     offset = body.start_point() if offset is None else as_vector(offset, "offset", size=n)
     dist = exact_grid_distribution(density, body, delta, offset, max_cells=max_cells)
     k = dist.indices
-    kmin = k.min(axis=0) - 1
-    shape = k.max(axis=0) - kmin + 2
-    lookup = np.full(int(np.prod(shape)), -1, np.int64)
-    lin = np.ravel_multi_index((k - kmin).T, shape)
-    lookup[lin] = np.arange(len(k))
+    lookup = _grid_lookup(k)
     if isinstance(density, LogDensity):
         probs = _slow.grid_moves_callable(density, body, delta, offset, k, dist.logf)
     else:
@@ -145,29 +141,51 @@ def transition_matrix(density, body, delta, offset=None, *, lazy=False, max_cell
             nz = np.flatnonzero(p > 0)
             yk = k[nz].copy()
             yk[:, j] += sgn
-            tgt = lookup[np.ravel_multi_index((yk - kmin).T, shape)]
+            tgt = lookup(yk)
             if np.any(tgt < 0):
                 raise RuntimeError("internal: a move with positive probability leaves the enumerated grid")
             rows.append(nz)
             cols.append(tgt)
             vals.append(p[nz])
+    return _assemble(rows, cols, vals, len(k), lazy), dist
+
+
+def _assemble(rows, cols, vals, m, lazy):
+    """The CSR transition matrix with the off-diagonal moves ``(rows, cols, vals)`` (lists of
+    arrays), the holding probabilities on the diagonal, and ``(I + P)/2`` when ``lazy``."""
+    sparse = import_optional("scipy.sparse", "a transition matrix")
     rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    m = len(k)
     stay = 1.0 - np.bincount(rows, weights=vals, minlength=m)
     P = sparse.csr_matrix((np.concatenate([vals, stay]), (np.concatenate([rows, np.arange(m)]),
                                                            np.concatenate([cols, np.arange(m)]))), shape=(m, m))
     if lazy:
         P = 0.5 * (sparse.identity(m, format="csr") + P)
-    return P.tocsr(), dist
+    return P.tocsr()
 
 
-def spectral_gap(P, pi):
-    r"""Spectral gap :math:`1 - \lambda_2` of a reversible transition matrix ``P``
-    (dense or sparse) with stationary law ``pi`` (a vector or a GridDistribution),
-    from the symmetric :math:`D^{1/2} P D^{-1/2}`, :math:`D = \mathrm{diag}(\pi)`.
-    This is the gap of the (relaxation) rate of reversible chains; for a periodic
-    walk use ``lazy=True`` in :func:`transition_matrix` so that all eigenvalues are >= 0.
-    """
+def _grid_lookup(k):
+    """A map from integer grid points (rows of int64) to their row in ``k`` (-1 for
+    points that are not rows of ``k``)."""
+    kmin = k.min(axis=0)
+    shape = k.max(axis=0) - kmin + 1
+    table = np.full(int(np.prod(shape)), -1, np.int64)
+    table[np.ravel_multi_index((k - kmin).T, shape)] = np.arange(len(k))
+
+    def lookup(yk):
+        rel = yk - kmin
+        inside = np.all((rel >= 0) & (rel < shape), axis=1)
+        out = np.full(len(yk), -1, np.int64)
+        out[inside] = table[np.ravel_multi_index(rel[inside].T, shape)]
+        return out
+
+    return lookup
+
+
+def _symmetrised(P, pi):
+    r"""Check ``P`` (dense or sparse, square, finite) against the stationary law ``pi``
+    (a vector or a GridDistribution, every entry > 0); return ``(S, P, pi)`` with the
+    symmetric :math:`S = D^{1/2} P D^{-1/2}` (symmetrised), :math:`D = \mathrm{diag}(\pi)`,
+    and ``P`` as given (a dense ``P`` converted to float64)."""
     sparse = import_optional("scipy.sparse", "spectral_gap")
     pi = as_vector(pi.probs if isinstance(pi, GridDistribution) else pi, "pi")
     if np.any(pi <= 0):
@@ -190,6 +208,18 @@ def spectral_gap(P, pi):
     s = np.sqrt(pi)
     S = sparse.diags(s) @ sparse.csr_matrix(P) @ sparse.diags(1.0 / s)
     S = 0.5 * (S + S.T)
+    return S, P, pi
+
+
+def spectral_gap(P, pi):
+    r"""Spectral gap :math:`1 - \lambda_2` of a reversible transition matrix ``P``
+    (dense or sparse) with stationary law ``pi`` (a vector or a GridDistribution),
+    from the symmetric :math:`D^{1/2} P D^{-1/2}`, :math:`D = \mathrm{diag}(\pi)`.
+    This is the gap of the (relaxation) rate of reversible chains; for a periodic
+    walk use ``lazy=True`` in :func:`transition_matrix` so that all eigenvalues are >= 0.
+    """
+    S, _, pi = _symmetrised(P, pi)
+    m = pi.size
     if m <= 4000:
         ev = np.linalg.eigvalsh(S.toarray())
         return float(1.0 - ev[-2])
