@@ -288,6 +288,17 @@ class _Body:
             s.append(bk - ax)
         return bq, s
 
+    def move(self, x, h, Ad, s):
+        """The caches after the move to x = x_old + h d, as body_move: the slack
+        s_k - h (A d)_k (O(m)), the ball sums afresh."""
+        bq = []
+        for c in self.centers:
+            acc = 0.0
+            for i in range(self.n):
+                acc += (x[i] - c[i]) * (x[i] - c[i])
+            bq.append(acc)
+        return bq, [s[k] - h * Ad[k] for k in range(self.m)]
+
     def grid_contains(self, x, delta):
         """(x in C, caches), as grid_contains."""
         bq, s = self.init(x, delta)
@@ -575,7 +586,10 @@ def _continuous_chain(B, D, w, x0, gen, out):
                 ly, _ = D.full(y)
                 if _accept(gen, ly - lf):
                     x, lf = y, ly
-                    bq, s = B.init(x, 0.0)
+                    if method == _core.SMP_WALK_HAR_DIR:
+                        bq, s = B.move(x, h, Ad, s)
+                    else:
+                        bq, s = B.init(x, 0.0)
                     acc += 1
         if step >= burn and (step - burn + 1) % thin == 0 and kept < n_kept:
             samples[kept] = x

@@ -249,6 +249,7 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
             }
         } else {
             int ok;
+            double h = 0.0;
             if (w->method == CQ_WALK_BALL) {
                 random_direction(cs->g, n, cm->d);
                 double rad = w->delta * pow(cq_rng_uniform_pos(cs->g), inv_n);
@@ -266,7 +267,7 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
                 chord(b, x, cm->d, -1, cm->Ad, &cs->bs, &tlo, &thi);
                 ok = thi > tlo && isfinite(tlo) && isfinite(thi);
                 if (ok) {
-                    double h = tlo + (thi - tlo) * cq_rng_uniform(cs->g);
+                    h = tlo + (thi - tlo) * cq_rng_uniform(cs->g);
                     for (size_t i = 0; i < n; i++) y[i] = x[i] + h * cm->d[i];
                 }
             }
@@ -276,7 +277,10 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
                 if (cq_accept(cs->g, dl)) {
                     memcpy(x, y, sizeof(double) * n);
                     lf = ly;
-                    body_init(b, x, 0.0, &cs->bs);
+                    if (w->method == CQ_WALK_HAR_DIR)
+                        body_move(b, x, h, cm->Ad, &cs->bs);
+                    else
+                        body_init(b, x, 0.0, &cs->bs);
                     acc++;
                 }
             }
