@@ -15,13 +15,15 @@ from convq._result import Result
 
 
 def test_public_names_import_from_the_package_and_its_modules():
-    from convq.sampling import bodies, densities, diagnostics, exact, walks
+    from convq.sampling import bodies, densities, diagnostics, exact, rounding, walks
     home = {"Box": bodies, "Ball": bodies, "Polytope": bodies, "Intersection": bodies, "intersect": bodies,
             "Gaussian": densities, "ExpNorm": densities, "Uniform": densities, "LogisticPosterior": densities,
             "LogDensity": densities, "Chain": walks, "grid_walk": walks, "ball_walk": walks,
             "hit_and_run": walks, "GridDistribution": exact, "exact_grid_distribution": exact,
             "tv_distance": exact, "transition_matrix": exact, "spectral_gap": exact, "theorem1_bound": exact,
-            "ess": diagnostics, "rhat": diagnostics}
+            "ess": diagnostics, "rhat": diagnostics, "billiard_walk": walks}
+    home.update(dict.fromkeys(["AffineMap", "Rounding", "chebyshev_center", "affine_image", "affine_density",
+                               "round_body", "reduce_equality"], rounding))
     assert set(home) == set(S.__all__)
     for name, mod in home.items():
         assert getattr(S, name) is getattr(mod, name), name

@@ -145,12 +145,18 @@ class Rounding(Result):
     _order = ("method", "map", "body", "singular_values")
 
 
+def _check_map(amap):
+    if not isinstance(amap, AffineMap):
+        raise TypeError(f"amap must be an AffineMap, got {type(amap).__name__}")
+
+
 def affine_image(body, amap):
     r"""The body :math:`K_z = \{z : \mathrm{amap}(z) \in K\}` (see the module docstring):
     rows map to rows, a box to a box when T is square diagonal (else to rows), a ball to
     a ball when T is a multiple of an isometry (else ``ValueError``)."""
     if not isinstance(body, _Body):
         raise TypeError(f"body must be a Box, Ball, Polytope or intersect(...), got {type(body).__name__}")
+    _check_map(amap)
     T, c = amap.T, amap.c
     if T.shape[0] != body.dim:
         raise ValueError(f"the map's output dimension {T.shape[0]} differs from the body's dimension {body.dim}")
@@ -199,6 +205,7 @@ def affine_density(density, amap):
     map (Uniform, Gaussian, ``ExpNorm(c, 2)``), the others become a :class:`LogDensity`."""
     if not isinstance(density, _Density):
         raise TypeError(f"density must be a convq.sampling density, got {type(density).__name__}")
+    _check_map(amap)
     T, c = amap.T, amap.c
     if isinstance(density, Uniform):
         return Uniform()

@@ -185,6 +185,16 @@ def _common(n_steps, n_chains, thin, burn_in):
     return n_steps, n_chains, thin, burn_in
 
 
+def _continuous_setup(where, body, x0, n_steps, n_chains, thin, burn_in, continuous_time, threads, rng):
+    """The run checks shared by the continuous walks (ball, billiard): counts, the flag,
+    the memory check, threads, the generator and the start points, in this order."""
+    n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    continuous_time = _check_flag(continuous_time, "continuous_time")
+    _check_walk_memory(where, n_chains, n_steps, thin, body.dim, times=continuous_time)
+    return (n_steps, n_chains, thin, burn_in, continuous_time, check_threads(threads), as_generator(rng),
+            _start_points(x0, body, n_chains))
+
+
 # What a walk holds per chain besides its kept states: a spawned Generator with its
 # PCG64 state (about 1 KiB measured), start point, grid index, counters, temporaries.
 _PER_CHAIN_BYTES = 4096
@@ -476,12 +486,8 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     n = _check_pair(density, body)
     engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
     delta = check_positive(delta, "delta")
-    n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
-    continuous_time = _check_flag(continuous_time, "continuous_time")
-    _check_walk_memory("ball_walk", n_chains, n_steps, thin, n, times=continuous_time)
-    nthreads = check_threads(threads)
-    gen = as_generator(rng)
-    x0 = _start_points(x0, body, n_chains)
+    n_steps, n_chains, thin, burn_in, continuous_time, nthreads, gen, x0 = _continuous_setup(
+        "ball_walk", body, x0, n_steps, n_chains, thin, burn_in, continuous_time, threads, rng)
     warned = False
     if len(body._b) == 0 or body._bbox is not None:  # the bounding box is free (no linear programmes)
         diam = body.diameter()
@@ -596,12 +602,8 @@ def billiard_walk(body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, 
     n = _check_pair(density, body)
     engine = resolve_engine(engine, True)
     tau = body.diameter() if tau is None else check_positive(tau, "tau")
-    n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
-    continuous_time = _check_flag(continuous_time, "continuous_time")
-    _check_walk_memory("billiard_walk", n_chains, n_steps, thin, n, times=continuous_time)
-    nthreads = check_threads(threads)
-    gen = as_generator(rng)
-    x0 = _start_points(x0, body, n_chains)
+    n_steps, n_chains, thin, burn_in, continuous_time, nthreads, gen, x0 = _continuous_setup(
+        "billiard_walk", body, x0, n_steps, n_chains, thin, burn_in, continuous_time, threads, rng)
     walk = WalkSpec(method=WALK_BILLIARD, delta=tau, continuous_time=int(bool(continuous_time)), n_steps=n_steps,
                     thin=thin, burn_in=burn_in)
     s, _, times, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),

@@ -288,6 +288,16 @@ class _Body:
             s.append(bk - ax)
         return bq, s
 
+    def matvec(self, d):
+        """A d, row by row in the kernel's order."""
+        Ad = []
+        for row in self.A:
+            a = 0.0
+            for i in range(self.n):
+                a += row[i] * d[i]
+            Ad.append(a)
+        return Ad
+
     def move(self, x, h, Ad, s):
         """The caches after the move to x = x_old + h d, as body_move: the slack
         s_k - h (A d)_k (O(m)), the ball sums afresh."""
@@ -571,12 +581,7 @@ def _continuous_chain(B, D, w, x0, gen, out):
                 y = [x[i] + rad * d[i] for i in range(n)]
                 ok = B.contains(y)
             else:
-                Ad = []
-                for row in B.A:
-                    a = 0.0
-                    for i in range(n):
-                        a += row[i] * d[i]
-                    Ad.append(a)
+                Ad = B.matvec(d)
                 tlo, thi = B.chord(x, d, -1, Ad, bq, s)
                 ok = thi > tlo and math.isfinite(tlo) and math.isfinite(thi)
                 if ok:
@@ -681,12 +686,7 @@ def _billiard_chain(B, w, x0, gen, out):
         s0 = list(s)
         done = False
         for _ in range(max_refl + 1):
-            Ad = []
-            for row in B.A:
-                a = 0.0
-                for i in range(n):
-                    a += row[i] * d[i]
-                Ad.append(a)
+            Ad = B.matvec(d)
             th, kind, idx = _first_hit(B, y, d, Ad, s)
             tt = L if L < th else th
             for i in range(n):
