@@ -13,6 +13,7 @@ coordinates (minimum over up to 10 coordinates) of 4 chains; ESS/s divides it by
 wall time of that run. The NumPy walk has the same ESS per proposal, so its ESS/s is
 the ESS/s of convq divided by the proposal-rate ratio.
 """
+import sys
 import time
 import warnings
 
@@ -173,8 +174,10 @@ def _hopsy_candidates(hopsy, A, b, n_samples, thin, cube):
                 if rounded:
                     problem = hopsy.round(problem)
                 mc = hopsy.MarkovChain(problem, prop, starting_point=hopsy.compute_chebyshev_center(problem))
+                # a billiard step is a whole trajectory: thinned by thin / n, as convq's billiard rows
+                th = max(1, thin // A.shape[1]) if prop is hopsy.BilliardWalkProposal else thin
                 _, samples = hopsy.sample(mc, hopsy.RandomNumberGenerator(seed=1), n_samples=n_samples,
-                                          thinning=thin, n_procs=1)
+                                          thinning=th, n_procs=1)
                 return samples
             out[("round + " if rounded else "") + prop.__name__.replace("Proposal", "")] = f
     return out
@@ -187,6 +190,7 @@ def _best(cands, samples_of):
         out = f()
         dt = time.perf_counter() - t0
         e = _worst_ess(samples_of(out))
+        print(f"  {label}: worst ESS {e:.0f} in {dt:.2f} s", file=sys.stderr, flush=True)
         if best is None or e / dt > best[1] / best[2]:
             best = (label, e, dt)
     return best
