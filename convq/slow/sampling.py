@@ -597,11 +597,16 @@ def _continuous_chain(B, D, w, x0, gen, out):
                         bq, s = B.init(x, 0.0)
                     acc += 1
         if step >= burn and (step - burn + 1) % thin == 0 and kept < n_kept:
-            samples[kept] = x
-            if times is not None:
-                times[kept] = t
-            kept += 1
+            kept = _keep(samples, times, kept, x, t)
     return acc, prop
+
+
+def _keep(samples, times, kept, x, t):
+    """Record the kept state x (and its time t); the next free slot."""
+    samples[kept] = x
+    if times is not None:
+        times[kept] = t
+    return kept + 1
 
 
 def _first_hit(B, x, d, Ad, s):
@@ -708,10 +713,7 @@ def _billiard_chain(B, w, x0, gen, out):
         else:
             s = s0
         if step >= burn and (step - burn + 1) % thin == 0 and kept < n_kept:
-            samples[kept] = x
-            if times is not None:
-                times[kept] = t
-            kept += 1
+            kept = _keep(samples, times, kept, x, t)
     return acc, prop
 
 
