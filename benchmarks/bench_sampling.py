@@ -1,5 +1,8 @@
 """Frieze-Kannan grid walk: proposals/s and ESS/s, convq's C kernel (one thread and all
-threads) beside a vectorised NumPy implementation of the same walk over many chains.
+threads) beside a vectorised NumPy implementation of the same walk over many chains; and
+the uniform law on four bodies (20- and 100-cube, a skinny rotated box, a random
+polytope) against hopsy, ESS/s of the worst coordinate on one core with rounding time
+included on both sides (see ``hopsy_rows``).
 
 The NumPy reference advances all chains together with the same incremental algorithm
 as the C core (cached g = P (x - mean) for the Gaussian, cached slack b - A x for the
@@ -10,7 +13,9 @@ coordinates (minimum over up to 10 coordinates) of 4 chains; ESS/s divides it by
 wall time of that run. The NumPy walk has the same ESS per proposal, so its ESS/s is
 the ESS/s of convq divided by the proposal-rate ratio.
 """
+import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -103,9 +108,119 @@ def _ess_per_s(density, body, delta, steps, threads):
     return e / dt, ch.acceptance_rate
 
 
+# ---- uniform targets against hopsy ------------------------------------------------------------
+# One chain, one core, the same body and target; ESS is convq's rank-normalised bulk ESS
+# (equal to arviz's) of the worst coordinate of the samples in the ORIGINAL coordinates, for
+# both libraries; time = rounding (where used) + sampling. hopsy: hopsy.round (PolyRound)
+# then each of its uniform samplers (coordinate hit-and-run, hit-and-run, billiard walk),
+# also without rounding on the cubes; its best row is reported. convq: its candidates below,
+# the best reported.
+
+def _hopsy_bodies():
+    rng = np.random.default_rng(2024)
+    out = []
+    for n in (20, 100):
+        out.append((f"{n}-cube", np.vstack([np.eye(n), -np.eye(n)]), np.ones(2 * n)))
+    n = 20
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    half = np.ones(n)
+    half[0] = 100.0
+    M = np.diag(1 / half) @ Q.T
+    out.append(("skinny rotated box n=20 ratio 100", np.vstack([M, -M]), np.ones(2 * n)))
+    A = rng.standard_normal((100, n))
+    out.append(("random polytope n=20 m=100", A, np.ones(100)))
+    return out
+
+
+def _worst_ess(samples):
+    with warnings.catch_warnings():   # near-independent draws: ESS may exceed the draw count
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.min(S.ess(samples)))
+
+
+def _convq_candidates(name, A, b, n_samples, thin):
+    n = A.shape[1]
+    cube = name.endswith("cube")
+    body = S.Box(-np.ones(n), np.ones(n)) if cube else S.Polytope(A, b)
+
+    def har(direction, rounding):
+        def f():
+            return S.hit_and_run(S.Uniform(), body, None, n_samples * thin, thin=thin, direction=direction,
+                                 rounding=rounding and S.round_body(body, threads=1, rng=0), rng=1, threads=1)
+        return f
+
+    def billiard(rounding):
+        def f():
+            return S.billiard_walk(body, None, n_samples * max(1, thin // n), thin=max(1, thin // n),
+                                   rounding=rounding and S.round_body(body, threads=1, rng=0), rng=1, threads=1)
+        return f
+
+    c = {"coordinate hit-and-run": har("coordinate", False)}
+    if not cube:
+        c["rounding + coordinate hit-and-run"] = har("coordinate", True)
+        c["rounding + billiard"] = billiard(True)
+    else:
+        c["billiard"] = billiard(False)
+    return c
+
+
+def _hopsy_candidates(hopsy, A, b, n_samples, thin, cube):
+    out = {}
+    for rounded in ((False, True) if cube else (True,)):
+        for prop in (hopsy.UniformCoordinateHitAndRunProposal, hopsy.UniformHitAndRunProposal,
+                     hopsy.BilliardWalkProposal):
+            def f(prop=prop, rounded=rounded):
+                problem = hopsy.Problem(A, b)
+                if rounded:
+                    problem = hopsy.round(problem)
+                mc = hopsy.MarkovChain(problem, prop, starting_point=hopsy.compute_chebyshev_center(problem))
+                # a billiard step is a whole trajectory: thinned by thin / n, as convq's billiard rows
+                th = max(1, thin // A.shape[1]) if prop is hopsy.BilliardWalkProposal else thin
+                _, samples = hopsy.sample(mc, hopsy.RandomNumberGenerator(seed=1), n_samples=n_samples,
+                                          thinning=th, n_procs=1)
+                return samples
+            out[("round + " if rounded else "") + prop.__name__.replace("Proposal", "")] = f
+    return out
+
+
+def _best(cands, samples_of):
+    best = None
+    for label, f in cands.items():
+        t0 = time.perf_counter()
+        out = f()
+        dt = time.perf_counter() - t0
+        e = _worst_ess(samples_of(out))
+        print(f"  {label}: worst ESS {e:.0f} in {dt:.2f} s", file=sys.stderr, flush=True)
+        if best is None or e / dt > best[1] / best[2]:
+            best = (label, e, dt)
+    return best
+
+
+def hopsy_rows(ctx):
+    """convq's best against hopsy's best, ESS/s of the worst coordinate (see above)."""
+    try:
+        import hopsy
+    except ImportError:   # pragma: no cover - hopsy is in the bench extra only
+        return []
+    rows = []
+    for name, A, b in _hopsy_bodies():
+        n = A.shape[1]
+        n_samples = 2000 if ctx.quick else 10000
+        thin = n
+        cb = _best(_convq_candidates(name, A, b, n_samples, thin), lambda ch: ch.samples)
+        hb = _best(_hopsy_candidates(hopsy, A, b, n_samples, thin, name.endswith("cube")), lambda s: s)
+        # Row wants seconds: seconds per effective sample, so ratio = convq ESS/s / hopsy ESS/s
+        rows.append(Row("sampling", f"uniform on {name}: ESS/s worst coordinate, 1 core", cb[2] / cb[1],
+                        f"hopsy {hopsy.__version__} ({hb[0]})", hb[2] / hb[1],
+                        throughput=f"{cb[1] / cb[2]:,.0f} ESS/s (hopsy {hb[1] / hb[2]:,.0f})",
+                        note=f"convq: {cb[0]}; {n_samples} draws thinned by {thin}; rounding time included; "
+                             f"worst ESS convq {cb[1]:.0f} in {cb[2]:.2f} s, hopsy {hb[1]:.0f} in {hb[2]:.2f} s"))
+    return rows
+
+
 def run(ctx):
     print(volume_table(ctx), end="\n\n")   # its own table (no peer to time against)
-    rows = []
+    rows = hopsy_rows(ctx)
     nthreads = _core.num_threads(0)
     dims = (10, 20, 100) if ctx.quick else (10, 20, 100, 1000)
     for n in dims:

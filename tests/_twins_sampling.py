@@ -118,6 +118,28 @@ def _har_cases(rng):
     yield (S.Gaussian([0.0, 0.0]), tri, np.array([0.5, 0.5]), (("n_steps", 60), ("direction", "coordinate")))
 
 
+def _billiard(engine):
+    return _quiet(lambda b, x0, opts: _chain_out(S.billiard_walk(b, x0, rng=14, engine=engine, **dict(opts))))
+
+
+def _billiard_cases(rng):
+    for n in (1, 3):
+        for b in _bodies(n, rng):
+            for tau in (1e-3, 1.0, 25.0):   # short, diameter-sized, and many reflections
+                yield (b, None, (("n_steps", 40), ("n_chains", 2), ("tau", tau), ("thin", 2), ("burn_in", 3),
+                                 ("continuous_time", True)))
+    tri = S.Polytope([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], [1.0, 1.0, 1.0])
+    yield (tri, np.array([1.0, 0.0]), (("n_steps", 60),))                       # start on a vertex
+    yield (S.Ball([0.0, 0.0], 1.0), np.array([1.0, 0.0]), (("n_steps", 60), ("tau", 1e6)))  # too many reflections
+
+
+def _billiard_bad():
+    box = S.Box([-1.0, -1.0], [1.0, 1.0])
+    ok = (("n_steps", 10),)
+    return [(box, None, (("tau", 0.0),)), (box, None, (("tau", np.nan),)), (box, np.array([2.0, 0.0]), ok),
+            ("box", None, ok), (box, None, (("n_steps", 0),))]
+
+
 def _walk_bad(with_delta):
     g, box = S.Gaussian([0.0, 0.0]), S.Box([-1.0, -1.0], [1.0, 1.0])
     ok = (("n_steps", 10),)
@@ -162,6 +184,9 @@ def _kernel_cases(rng):
                     yield _run_args(d, b, grid, x0, np.zeros((2, n), np.int64))
                     yield _run_args(d, b, WalkSpec(_core.SMP_WALK_BALL, delta, n_steps=40), x0,
                                     np.zeros((2, n), np.int64))
+                if isinstance(d, S.Uniform):
+                    yield _run_args(d, b, WalkSpec(_core.SMP_WALK_BILLIARD, 1.5, continuous_time=1, n_steps=40,
+                                                   thin=2, burn_in=3), x0, np.zeros((2, n), np.int64))
                 for m in (_core.SMP_WALK_HAR_COORD, _core.SMP_WALK_HAR_DIR):
                     yield _run_args(d, b, WalkSpec(m, continuous_time=1, n_steps=40, thin=2, burn_in=3), x0,
                                     np.zeros((2, n), np.int64))
@@ -193,6 +218,7 @@ def _kernel_bad():
             (b, d, walk._replace(thin=0), x0, k0),                                 # thin = 0
             (b, d, walk._replace(n_steps=2**70), x0, k0),                          # n_steps beyond any size
             (b, d, WalkSpec(_core.SMP_WALK_BALL, -1.0, n_steps=10), x0, k0),       # delta < 0
+            (b, d, WalkSpec(_core.SMP_WALK_BILLIARD, 1.0, n_steps=10), x0, k0),    # billiard: uniform only
             (tuple(b), d, walk, x0, k0),                                           # plain tuples: TypeError
             (b, tuple(d), walk, x0, k0),
             (b, d, tuple(walk), x0, k0),
@@ -245,6 +271,7 @@ TWINS = [
     Twin("grid_walk", _grid("auto"), _grid("python"), _grid_cases, lambda: _walk_bad(True)),
     Twin("ball_walk", _ball("auto"), _ball("python"), _ball_cases, lambda: _walk_bad(True)),
     Twin("hit_and_run", _har("auto"), _har("python"), _har_cases, lambda: _walk_bad(False)),
+    Twin("billiard_walk", _billiard("auto"), _billiard("python"), _billiard_cases, _billiard_bad),
     Twin("_smp_run", _run_c, _run_slow, _kernel_cases, _kernel_bad),
     Twin("_smp_grid_moves", lambda *a: _core._smp_grid_moves(*a), slow.smp_grid_moves, _moves_cases,
          lambda: [(S.Box([-1.0], [1.0])._c_body(), S.Uniform()._c_dens(1), 0.0, np.zeros(1),

@@ -319,7 +319,37 @@ def _walks():
     har = _walk_args()
     del har["delta"]
     tab["hit_and_run"] = (S.hit_and_run, har, dict(common, direction=[("x", ValueError), (None, TypeError),
-                                                                      (1, TypeError)]))
+                                                                      (1, TypeError)],
+                                                   rounding=[("yes", TypeError), (1.5, TypeError)],
+                                                   equality=[(np.ones(2), TypeError), ("x", TypeError)]))
+    bil = {k: v for k, v in common.items() if k != "density"}
+    bil["body"] = [p for p in common["body"] if not isinstance(p[0], S.Box)]   # no density: any dimension is fine
+    tab["billiard_walk"] = (S.billiard_walk, dict(body=B2, n_steps=20, rng=1), dict(
+        bil, tau=[p for p in POS_REAL if p[0] is not None], continuous_time=FLAG, rounding=[("yes", TypeError)]))
+    return tab
+
+
+def _rounding():
+    tab = {}
+    tri = S.Polytope([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [0.0, 0.0, 1.0])
+    bodies = [([0, 1], TypeError), ("x", TypeError), (None, TypeError)]
+    amap = S.AffineMap(np.eye(2), np.zeros(2))
+    maps = [("x", TypeError), (None, TypeError), (np.eye(2), TypeError)]
+    tab["chebyshev_center"] = (S.chebyshev_center, dict(body=tri), {"body": bodies})
+    tab["round_body"] = (S.round_body, dict(body=tri, n_samples=100), {
+        "body": bodies, "refine": NONNEG_INT, "n_samples": [p for p in POS_INT if p[0] is not None],
+        "rng": RNG, "threads": THREADS})
+    tab["reduce_equality"] = (S.reduce_equality, dict(body=B2, E=[[1.0, 1.0]], f=[0.5]), {
+        "body": bodies, "E": [("x", TypeError), (None, TypeError), ([[NAN, 1.0]], ValueError),
+                              ([[1.0, 1.0, 1.0]], ValueError)],
+        "f": [("x", TypeError), (None, TypeError), ([NAN], ValueError), ([0.5, 0.5], ValueError)]})
+    tab["AffineMap"] = (S.AffineMap, dict(T=np.eye(2), c=np.zeros(2)), {
+        "T": [("x", TypeError), (None, TypeError), ([[NAN, 0.0], [0.0, 1.0]], ValueError),
+              ([[1.0, 1.0], [1.0, 1.0]], ValueError)],
+        "c": [("x", TypeError), (None, TypeError), ([0.0], ValueError), ([INF, 0.0], ValueError)]})
+    tab["affine_image"] = (S.affine_image, dict(body=B2, amap=amap), {"body": bodies, "amap": maps})
+    tab["affine_density"] = (S.affine_density, dict(density=D2, amap=amap), {
+        "density": [("x", TypeError), (None, TypeError)], "amap": maps})
     return tab
 
 
@@ -411,7 +441,7 @@ def _logsobolev():
     return tab
 
 
-TABLE = {**_bodies_and_densities(), **_methods(), **_walks(), **_diagnostics(), **_logsobolev()}
+TABLE = {**_bodies_and_densities(), **_methods(), **_walks(), **_diagnostics(), **_rounding(), **_logsobolev()}
 CASES = [(fname, arg, i) for fname, (_, _, bad) in TABLE.items() for arg, vals in bad.items()
          for i in range(len(vals))]
 
@@ -421,7 +451,7 @@ def test_table_covers_every_public_function_and_argument():
     covered = {name.split("(")[0].split(".")[0] for name in TABLE}
     public = {n for n in S.__all__ if n not in ("Uniform", "Chain", "GridDistribution", "Intersection", "CubeSet",
                                                 "Theorem1Bound", "VolumeResult", "LogSobolevResult", "DecayCheck",
-                                                "BallWalkStudy")}
+                                                "BallWalkStudy", "Rounding")}
     assert public <= covered, public - covered
     for fname, (fn, _, bad) in TABLE.items():
         if fname in ("intersect",):

@@ -15,17 +15,20 @@ from convq._result import Result
 
 
 def test_public_names_import_from_the_package_and_its_modules():
-    from convq.sampling import bodies, densities, diagnostics, exact, logsobolev, theory, walks
+    from convq.sampling import bodies, densities, diagnostics, exact, logsobolev, rounding, theory, walks
     home = {"Box": bodies, "Ball": bodies, "Polytope": bodies, "Intersection": bodies, "intersect": bodies,
             "Gaussian": densities, "ExpNorm": densities, "Uniform": densities, "LogisticPosterior": densities,
             "LogDensity": densities, "Chain": walks, "grid_walk": walks, "ball_walk": walks,
             "hit_and_run": walks, "GridDistribution": exact, "exact_grid_distribution": exact,
             "tv_distance": exact, "transition_matrix": exact, "spectral_gap": exact, "theorem1_bound": theory,
             "condition1_alpha": theory, "C_u": theory, "CubeSet": theory, "p_u": theory, "initial_M": theory,
-            "theorem1_bound_for": theory, "Theorem1Bound": theory, "ess": diagnostics, "rhat": diagnostics}
+            "theorem1_bound_for": theory, "Theorem1Bound": theory, "ess": diagnostics, "rhat": diagnostics,
+            "billiard_walk": walks}
     from convq.sampling import volumes
     home.update({"volume": volumes, "VolumeResult": volumes})
     home.update(dict.fromkeys(logsobolev.__all__, logsobolev))
+    home.update(dict.fromkeys(["AffineMap", "Rounding", "chebyshev_center", "affine_image", "affine_density",
+                               "round_body", "reduce_equality"], rounding))
     assert set(home) == set(S.__all__)
     for name, mod in home.items():
         assert getattr(S, name) is getattr(mod, name), name

@@ -27,7 +27,10 @@ The package is laid out as :mod:`~convq.sampling.bodies`, :mod:`~convq.sampling.
 Bodies: :class:`Box`, :class:`Ball`, :class:`Polytope`, :func:`intersect`.
 Densities (:math:`\log F`): :class:`Gaussian`, :class:`ExpNorm`, :class:`Uniform`,
 :class:`LogisticPosterior`, :class:`LogDensity` (a Python callable).
-Walks: :func:`grid_walk`, :func:`ball_walk`, :func:`hit_and_run` -> :class:`Chain`.
+Walks: :func:`grid_walk`, :func:`ball_walk`, :func:`hit_and_run`, :func:`billiard_walk`
+-> :class:`Chain`; each takes ``rounding=`` and ``equality=``.
+Affine changes of variables (:mod:`~convq.sampling.rounding`): :func:`chebyshev_center`,
+:func:`round_body`, :func:`reduce_equality`, :class:`AffineMap`.
 Volume: :func:`volume` -> :class:`VolumeResult` (multiphase Monte Carlo, with a
 confidence interval).
 Diagnostics: :func:`exact_grid_distribution`, :func:`tv_distance`,
@@ -49,12 +52,14 @@ from .logsobolev import (BallWalkStudy, DecayCheck, LogSobolevResult, ball_walk_
 from .theory import (C_u, CubeSet, Theorem1Bound, condition1_alpha, initial_M, p_u, theorem1_bound,
                      theorem1_bound_for)
 from .volumes import VolumeResult, volume
-from .walks import Chain, ball_walk, grid_walk, hit_and_run
+from .rounding import AffineMap, Rounding, affine_density, affine_image, chebyshev_center, reduce_equality, round_body
+from .walks import Chain, ball_walk, billiard_walk, grid_walk, hit_and_run
 
 __all__ = [
     "Box", "Ball", "Polytope", "Intersection", "intersect",
     "Gaussian", "ExpNorm", "Uniform", "LogisticPosterior", "LogDensity",
-    "Chain", "grid_walk", "ball_walk", "hit_and_run",
+    "Chain", "grid_walk", "ball_walk", "hit_and_run", "billiard_walk",
+    "AffineMap", "Rounding", "chebyshev_center", "affine_image", "affine_density", "round_body", "reduce_equality",
     "GridDistribution", "exact_grid_distribution", "tv_distance", "transition_matrix",
     "spectral_gap", "ess", "rhat", "theorem1_bound",
     "condition1_alpha", "C_u", "CubeSet", "p_u", "initial_M", "theorem1_bound_for", "Theorem1Bound",

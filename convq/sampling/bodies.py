@@ -123,10 +123,14 @@ class _Body:
         return self._start.copy()
 
     def _compute_start(self):
+        return self._chebyshev()[0]
+
+    def _chebyshev(self):
+        """(centre, radius) of the largest ball inside K (see :func:`convq.sampling.chebyshev_center`)."""
         if self.exact_cube:
             if self._lo is not None:
-                return 0.5 * (self._lo + self._hi)
-            return self._centers[0].copy()
+                return 0.5 * (self._lo + self._hi), float(np.min(self._hi - self._lo)) / 2
+            return self._centers[0].copy(), float(self._radii[0])
         optimize = import_optional("scipy.optimize", "a polytope's start point (Chebyshev centre by linprog)")
         A, b = self._linear_rows()
         norms = np.linalg.norm(A, axis=1)
@@ -141,7 +145,7 @@ class _Body:
             if res.status != 0 or res.x[-1] <= 1e-12 * max(1.0, float(np.max(np.abs(b)))):
                 raise ValueError(f"{type(self).__name__} is empty (or has empty interior): "
                                  "no point satisfies all constraints strictly")
-            return res.x[:n]
+            return res.x[:n], float(res.x[-1])
 
         def neg_r(v):
             return -v[-1]
@@ -163,7 +167,7 @@ class _Body:
         if best is None:
             raise ValueError(f"{type(self).__name__} is empty (or has empty interior): "
                              "no point lies strictly inside every part")
-        return best[0]
+        return best[0], float(best[1])
 
     def bounding_box(self):
         """``(lo, hi)``: an axis box containing K (exact for boxes, balls and polytopes;

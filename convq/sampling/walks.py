@@ -33,12 +33,13 @@ from .._spec import WalkSpec
 from .._validation import as_vector, check_int, check_open_unit, check_positive, check_threads
 from ..slow import sampling as _slow
 from . import _adapt, _slice
-from ._checks import (_INDEX_LIMIT, WALK_BALL, WALK_GRID, WALK_HAR_COORD, WALK_HAR_DIR, _check_flag,
+from . import rounding as _affine
+from ._checks import (_INDEX_LIMIT, WALK_BALL, WALK_BILLIARD, WALK_GRID, WALK_HAR_COORD, WALK_HAR_DIR, _check_flag,
                       _check_grid_resolution, _fmt_vec, _memory_limit)
 from .bodies import _Body
-from .densities import LogDensity, _Density
+from .densities import LogDensity, Uniform, _Density
 
-__all__ = ["Chain", "grid_walk", "ball_walk", "hit_and_run"]
+__all__ = ["Chain", "grid_walk", "ball_walk", "hit_and_run", "billiard_walk"]
 
 
 class Chain(Result):
@@ -215,6 +216,16 @@ def _common(n_steps, n_chains, thin, burn_in):
     return n_steps, n_chains, thin, burn_in
 
 
+def _continuous_setup(where, body, x0, n_steps, n_chains, thin, burn_in, continuous_time, threads, rng):
+    """The run checks shared by the continuous walks (ball, billiard): counts, the flag,
+    the memory check, threads, the generator and the start points, in this order."""
+    n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
+    continuous_time = _check_flag(continuous_time, "continuous_time")
+    _check_walk_memory(where, n_chains, n_steps, thin, body.dim, times=continuous_time)
+    return (n_steps, n_chains, thin, burn_in, continuous_time, check_threads(threads), as_generator(rng),
+            _start_points(x0, body, n_chains))
+
+
 # What a walk holds per chain besides its kept states: a spawned Generator with its
 # PCG64 state (about 1 KiB measured), start point, grid index, counters, temporaries.
 _PER_CHAIN_BYTES = 4096
@@ -299,7 +310,7 @@ def _run(engine, density, body, walk, x0, k0, gens, threads, progress=None, name
 
 def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, continuous_time=False,
               refine=False, rng=None, *, burn_in=0, lazy=False, offset=None, threads=None,
-              engine="auto", progress=None):
+              engine="auto", progress=None, rounding=False, equality=None):
     r"""The Frieze-Kannan grid walk (section 1 of the paper, "The random walk").
 
     From the centre :math:`x \in C` choose :math:`j` uniformly from :math:`[n]` and
@@ -387,6 +398,16 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
         Show progress over the steps of all chains, from inside the C loop (a tqdm bar, or
         ``progress(done, total)`` about 10 times a second; see :mod:`convq._progress`).
         The chains do not change.
+    rounding : bool, Rounding or AffineMap
+        Run the walk in rounded coordinates z, x = Tz + c (``True``: :func:`round_body`;
+        or a precomputed :func:`round_body` result or map), with the density transformed
+        exactly (:func:`~convq.sampling.rounding.affine_density`); the samples are
+        returned in x and ``Chain.map`` holds the map. ``delta``, ``offset`` and
+        ``indices`` refer to the grid in z.
+    equality : (E, f), optional
+        Sample on the slice :math:`\{x : Ex = f\} \cap K` through
+        x = x_p + N w (:func:`reduce_equality`); a precomputed ``rounding`` then refers to
+        the reduced coordinates w.
 
     Returns
     -------
@@ -404,6 +425,11 @@ def grid_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, c
     generator of their own: the chains are those of a run without the test) and warns
     with :class:`convq.NotLogConcaveWarning` when log F falls below a chord.
     """
+    if _affine.wanted(rounding, equality):
+        return _affine.affine_walk(grid_walk, density, body, rounding, equality, x0, dict(
+            delta=delta, n_steps=n_steps, n_chains=n_chains, thin=thin, continuous_time=continuous_time,
+            refine=refine, rng=rng, burn_in=burn_in, lazy=lazy, offset=offset, threads=threads, engine=engine,
+            progress=progress))
     n = _check_pair(density, body)
     engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
     delta = check_positive(delta, "delta")
@@ -585,7 +611,7 @@ def _refine(segment, density, body, delta, first, thin, gen):
 
 def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, burn_in=0,
               continuous_time=False, threads=None, engine="auto", adapt=False, target_acceptance=0.234,
-              progress=None):
+              progress=None, rounding=False, equality=None):
     r"""The ball walk (end of Frieze and Kannan's paper, Steps 1', 2'): :math:`y = x + u` with :math:`u`
     uniform in the ball of radius ``delta``; reject :math:`y \notin K`; accept with
     probability :math:`\min(1, F(y)/F(x))`. Stationary law: F restricted to K.
@@ -597,6 +623,8 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     delta exceeds the body's diameter (checked when the bounding box needs no linear
     programme) or when no proposal was accepted; a :class:`LogDensity` is tested for
     log-concavity at set-up as in :func:`grid_walk` (:class:`convq.NotLogConcaveWarning`).
+    ``rounding`` and ``equality`` are as in :func:`grid_walk` (``delta`` is then the
+    radius in the rounded coordinates z).
 
     ``adapt=True`` tunes the radius during burn-in (``burn_in`` > 0 steps, cut into at
     most 100 rounds): dual averaging of :math:`\log\delta` on the acceptance rate of
@@ -622,20 +650,21 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
     >>> bool(abs(ch.acceptance_rate - 0.234) < 0.05)
     True
     """
+    if _affine.wanted(rounding, equality):
+        return _affine.affine_walk(ball_walk, density, body, rounding, equality, x0, dict(
+            delta=delta, n_steps=n_steps, n_chains=n_chains, thin=thin, rng=rng, burn_in=burn_in,
+            continuous_time=continuous_time, threads=threads, engine=engine, adapt=adapt,
+            target_acceptance=target_acceptance, progress=progress))
     n = _check_pair(density, body)
     engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
     delta = check_positive(delta, "delta")
-    n_steps, n_chains, thin, burn_in = _common(n_steps, n_chains, thin, burn_in)
-    continuous_time = _check_flag(continuous_time, "continuous_time")
+    n_steps, n_chains, thin, burn_in, continuous_time, nthreads, gen, x0 = _continuous_setup(
+        "ball_walk", body, x0, n_steps, n_chains, thin, burn_in, continuous_time, threads, rng)
     adapt = _check_flag(adapt, "adapt")
     target_acceptance = check_open_unit(target_acceptance, "target_acceptance")
     if adapt and (burn_in == 0 or continuous_time):
         raise ValueError("ball_walk: adapt=True tunes delta during burn-in and needs burn_in > 0 and "
                          f"continuous_time=False, got burn_in={burn_in}, continuous_time={continuous_time}")
-    _check_walk_memory("ball_walk", n_chains, n_steps, thin, n, times=continuous_time)
-    nthreads = check_threads(threads)
-    gen = as_generator(rng)
-    x0 = _start_points(x0, body, n_chains)
     warned = False
     if not adapt and (len(body._b) == 0 or body._bbox is not None):  # the bounding box is free (no LPs)
         diam = body.diameter()
@@ -676,7 +705,7 @@ def ball_walk(density, body, delta, x0=None, n_steps=1000, n_chains=1, thin=1, r
 
 
 def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, direction="random",
-                burn_in=0, threads=None, engine="auto", progress=None):
+                burn_in=0, threads=None, engine="auto", progress=None, rounding=False, equality=None):
     r"""Hit-and-run: Metropolised for the built-in densities, with an exact slice move
     along the chord for a :class:`LogDensity`.
 
@@ -692,7 +721,10 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     section 4), so every step moves, F needs no bound and the chain is reversible with
     stationary law :math:`\propto F` on K; ``Chain.n_evals`` counts the density
     evaluations per chain. Its log-concavity is tested at set-up as in :func:`grid_walk`
-    (:class:`convq.NotLogConcaveWarning`).
+    (:class:`convq.NotLogConcaveWarning`). ``rounding`` and ``equality`` are as in
+    :func:`grid_walk`; on a skinny body, ``rounding=True`` with ``direction="coordinate"``
+    mixes in far fewer steps (coordinate moves in the rounded coordinates are O(m) each on
+    a polytope).
 
     Examples
     --------
@@ -707,6 +739,10 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
     -------
     Chain
     """
+    if _affine.wanted(rounding, equality):
+        return _affine.affine_walk(hit_and_run, density, body, rounding, equality, x0, dict(
+            n_steps=n_steps, n_chains=n_chains, thin=thin, rng=rng, direction=direction, burn_in=burn_in,
+            threads=threads, engine=engine, progress=progress))
     n = _check_pair(density, body)
     engine = resolve_engine(engine, not isinstance(density, LogDensity), _NO_C)
     if not isinstance(direction, str):
@@ -732,3 +768,59 @@ def hit_and_run(density, body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=No
                             spawn(gen, n_chains), nthreads, progress, "hit_and_run")
     return Chain(f"hit_and_run:{direction}", s, na / np.maximum(npr, 1), na, npr, n_steps=n_steps, thin=thin,
                  burn_in=burn_in)
+
+
+def billiard_walk(body, x0=None, n_steps=1000, n_chains=1, thin=1, rng=None, *, tau=None, burn_in=0,
+                  continuous_time=False, threads=None, engine="auto", progress=None, rounding=False, equality=None):
+    r"""The billiard walk for the uniform law on K (B. T. Polyak and E. N. Gryazina,
+    "Billiard walk - a new sampling algorithm for control and optimization", 2014,
+    section 3).
+
+    From :math:`x`, draw a length :math:`L \sim \mathrm{Exp}` with mean ``tau`` and a
+    uniform direction :math:`d`; follow the ray, reflecting specularly off the boundary
+    (:math:`d \leftarrow d - 2(d^\top\nu)\nu`, :math:`\nu` the unit normal of the face
+    hit), until the length L is used; the end point is the next state. A trajectory with
+    more than 100 n reflections is discarded (the chain stays put; it counts as a
+    rejected proposal). The kernel is symmetric, so the uniform law on K is stationary.
+    Each segment costs O(mn) on a polytope (A d after each reflection).
+
+    Parameters
+    ----------
+    body : Box, Ball, Polytope or intersect(...)
+    x0, n_steps, n_chains, thin, rng, burn_in, continuous_time, threads, engine :
+        as in :func:`ball_walk` (``engine="python"`` runs the NumPy twin, the same chains).
+    tau : float > 0, optional
+        Mean trajectory length; default the diameter bound of :meth:`~_Body.diameter`
+        (of the rounded body with ``rounding``), the paper's advice.
+    rounding, equality :
+        as in :func:`grid_walk`.
+
+    Returns
+    -------
+    Chain
+
+    Example
+    -------
+    >>> from convq.sampling import Polytope, billiard_walk
+    >>> tri = Polytope([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [0.0, 0.0, 1.0])
+    >>> ch = billiard_walk(tri, n_steps=1000, rng=0)
+    >>> ch.samples.shape
+    (1, 1000, 2)
+    """
+    if _affine.wanted(rounding, equality):
+        return _affine.affine_walk(lambda _d, b, **kw: billiard_walk(b, **kw), Uniform(), body, rounding, equality,
+                                   x0, dict(n_steps=n_steps, n_chains=n_chains, thin=thin, rng=rng, tau=tau,
+                                            burn_in=burn_in, continuous_time=continuous_time, threads=threads,
+                                            engine=engine, progress=progress))
+    density = Uniform()
+    n = _check_pair(density, body)
+    engine = resolve_engine(engine, True)
+    tau = body.diameter() if tau is None else check_positive(tau, "tau")
+    n_steps, n_chains, thin, burn_in, continuous_time, nthreads, gen, x0 = _continuous_setup(
+        "billiard_walk", body, x0, n_steps, n_chains, thin, burn_in, continuous_time, threads, rng)
+    walk = WalkSpec(method=WALK_BILLIARD, delta=tau, continuous_time=int(bool(continuous_time)), n_steps=n_steps,
+                    thin=thin, burn_in=burn_in)
+    s, _, times, na, npr = _run(engine, density, body, walk, x0, np.zeros((n_chains, n), np.int64),
+                                spawn(gen, n_chains), nthreads, progress, "billiard_walk")
+    return Chain("billiard", s, na / np.maximum(npr, 1), na, npr, times=times, delta=tau, n_steps=n_steps,
+                 thin=thin, burn_in=burn_in, start=x0)

@@ -288,6 +288,27 @@ class _Body:
             s.append(bk - ax)
         return bq, s
 
+    def matvec(self, d):
+        """A d, row by row in the kernel's order."""
+        Ad = []
+        for row in self.A:
+            a = 0.0
+            for i in range(self.n):
+                a += row[i] * d[i]
+            Ad.append(a)
+        return Ad
+
+    def move(self, x, h, Ad, s):
+        """The caches after the move to x = x_old + h d, as body_move: the slack
+        s_k - h (A d)_k (O(m)), the ball sums afresh."""
+        bq = []
+        for c in self.centers:
+            acc = 0.0
+            for i in range(self.n):
+                acc += (x[i] - c[i]) * (x[i] - c[i])
+            bq.append(acc)
+        return bq, [s[k] - h * Ad[k] for k in range(self.m)]
+
     def grid_contains(self, x, delta):
         """(x in C, caches), as grid_contains."""
         bq, s = self.init(x, delta)
@@ -560,12 +581,7 @@ def _continuous_chain(B, D, w, x0, gen, out):
                 y = [x[i] + rad * d[i] for i in range(n)]
                 ok = B.contains(y)
             else:
-                Ad = []
-                for row in B.A:
-                    a = 0.0
-                    for i in range(n):
-                        a += row[i] * d[i]
-                    Ad.append(a)
+                Ad = B.matvec(d)
                 tlo, thi = B.chord(x, d, -1, Ad, bq, s)
                 ok = thi > tlo and math.isfinite(tlo) and math.isfinite(thi)
                 if ok:
@@ -575,13 +591,129 @@ def _continuous_chain(B, D, w, x0, gen, out):
                 ly, _ = D.full(y)
                 if _accept(gen, ly - lf):
                     x, lf = y, ly
-                    bq, s = B.init(x, 0.0)
+                    if method == _core.SMP_WALK_HAR_DIR:
+                        bq, s = B.move(x, h, Ad, s)
+                    else:
+                        bq, s = B.init(x, 0.0)
                     acc += 1
         if step >= burn and (step - burn + 1) % thin == 0 and kept < n_kept:
-            samples[kept] = x
-            if times is not None:
-                times[kept] = t
-            kept += 1
+            kept = _keep(samples, times, kept, x, t)
+    return acc, prop
+
+
+def _keep(samples, times, kept, x, t):
+    """Record the kept state x (and its time t); the next free slot."""
+    samples[kept] = x
+    if times is not None:
+        times[kept] = t
+    return kept + 1
+
+
+def _first_hit(B, x, d, Ad, s):
+    """first_hit of cq_smp_billiard.c: (t*, kind, idx) of the first boundary hit along x + t d."""
+    n = B.n
+    best, kind, idx = math.inf, -1, 0
+    if B.lo is not None:
+        for i in range(n):
+            if d[i] > 0:
+                t = (B.hi[i] - x[i]) / d[i]
+            elif d[i] < 0:
+                t = (B.lo[i] - x[i]) / d[i]
+            else:
+                continue
+            if t < 0:
+                t = 0.0
+            if t < best:
+                best, kind, idx = t, 0, i
+    for q in range(B.nb):
+        c = B.centers[q]
+        p = qq = 0.0
+        for i in range(n):
+            p += (x[i] - c[i]) * d[i]
+            qq += (x[i] - c[i]) * (x[i] - c[i])
+        disc = p * p - (qq - B.radii[q] * B.radii[q])
+        if disc < 0:
+            disc = 0.0
+        t = -p + math.sqrt(disc)
+        if t < 0:
+            t = 0.0
+        if t < best:
+            best, kind, idx = t, 1, q
+    for k in range(B.m):
+        if Ad[k] > 0:
+            sk = 0.0 if s[k] < 0 else s[k]
+            t = sk / Ad[k]
+            if t < best:
+                best, kind, idx = t, 2, k
+    return best, kind, idx
+
+
+def _reflect(B, x, kind, idx, d):
+    """reflect of cq_smp_billiard.c: d <- d - 2 (d'nu) nu at the face (kind, idx)."""
+    if kind == 0:
+        d[idx] = -d[idx]
+        return
+    a = B.centers[idx] if kind == 1 else B.A[idx]
+    v = [x[i] - a[i] for i in range(B.n)] if kind == 1 else a
+    dot = nn = 0.0
+    for i in range(B.n):
+        dot += v[i] * d[i]
+        nn += v[i] * v[i]
+    if not nn > 0:
+        return
+    f = 2.0 * dot / nn
+    for i in range(B.n):
+        d[i] -= f * v[i]
+
+
+def _billiard_chain(B, w, x0, gen, out):
+    """cq_smp_billiard: the billiard walk (Polyak and Gryazina 2014) for the uniform law."""
+    _, tau, _, ct, _, n_steps, thin, burn = w
+    n, m = B.n, B.m
+    x = list(x0)
+    if not B.contains(x):
+        raise ValueError("chain: the start point is not in the body")
+    _, s = B.init(x, 0.0)
+    max_refl = 100 * n
+    acc = prop = 0
+    t = 0.0
+    samples, _, times = out
+    kept, n_kept = 0, len(samples)
+    for step in range(burn + n_steps):
+        if (step & (_RESYNC - 1)) == _RESYNC - 1:
+            _, s = B.init(x, 0.0)
+        if ct:
+            t += gen.standard_exponential()
+        prop += 1
+        L = -tau * math.log(1.0 - gen.random())
+        d = _random_direction(gen, n)
+        y = list(x)
+        s0 = list(s)
+        done = False
+        for _ in range(max_refl + 1):
+            Ad = B.matvec(d)
+            th, kind, idx = _first_hit(B, y, d, Ad, s)
+            tt = L if L < th else th
+            for i in range(n):
+                y[i] += tt * d[i]
+            for k in range(m):
+                s[k] -= tt * Ad[k]
+            if L <= th:
+                done = True
+                break
+            L -= th
+            if kind == 0:
+                y[idx] = B.hi[idx] if d[idx] > 0 else B.lo[idx]
+            elif kind == 2:
+                s[idx] = 0.0
+            _reflect(B, y, kind, idx, d)
+        if done and B.contains(y):
+            x = y
+            acc += 1
+        else:
+            s = s0
+        if step >= burn and (step - burn + 1) % thin == 0 and kept < n_kept:
+            kept = _keep(samples, times, kept, x, t)
     return acc, prop
 
 
@@ -617,6 +749,8 @@ def smp_run(body, dens, walk, x0, k0, generators, threads=None):
         raise ValueError(f"need one generator per chain: {x0.shape[0]} chains, {len(gens)} generators")
     if not (delta > 0) and method not in (_core.SMP_WALK_HAR_COORD, _core.SMP_WALK_HAR_DIR):
         raise ValueError(f"delta must be > 0, got {delta}")
+    if method == _core.SMP_WALK_BILLIARD and D.kind != _core.SMP_DENS_UNIFORM:
+        raise ValueError(f"the billiard walk samples the uniform law only (density kind {D.kind})")
     c, n_kept = len(gens), ns // thin
     samples = np.empty((c, n_kept, n))
     indices = np.empty((c, n_kept, n), np.int64) if grid else None
@@ -626,7 +760,9 @@ def smp_run(body, dens, walk, x0, k0, generators, threads=None):
     for ch, gen in enumerate(gens):
         out = (samples[ch], None if indices is None else indices[ch], None if times is None else times[ch])
         try:
-            if grid:
+            if method == _core.SMP_WALK_BILLIARD:
+                na[ch], npr[ch] = _billiard_chain(B, w, x0[ch].tolist(), gen, out)
+            elif grid:
                 na[ch], npr[ch] = _grid_chain(B, D, w, k0[ch].tolist(), gen, out)
             else:
                 na[ch], npr[ch] = _continuous_chain(B, D, w, x0[ch].tolist(), gen, out)

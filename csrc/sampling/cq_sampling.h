@@ -79,7 +79,8 @@ typedef struct cq_smp_density {
     X(GRID)                    \
     X(BALL)                    \
     X(HAR_COORD)               \
-    X(HAR_DIR)
+    X(HAR_DIR)                 \
+    X(BILLIARD)
 
 #define CQ_SMP_WALK_ENUM_(name) CQ_WALK_##name,
 enum cq_smp_walk_method { CQ_SMP_WALK_METHODS(CQ_SMP_WALK_ENUM_) CQ_WALK_COUNT };
@@ -87,7 +88,7 @@ enum cq_smp_walk_method { CQ_SMP_WALK_METHODS(CQ_SMP_WALK_ENUM_) CQ_WALK_COUNT }
 
 typedef struct cq_smp_walk {
     int method;
-    double delta;           /* grid side / ball-walk radius */
+    double delta;           /* grid side / ball-walk radius / billiard mean trajectory length */
     const double *offset;   /* grid: n, centres are offset + delta * k */
     int continuous_time;    /* add Exp(1) holding times, report them */
     int lazy;               /* grid: stay put with probability 1/2 before proposing */

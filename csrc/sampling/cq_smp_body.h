@@ -12,7 +12,8 @@
  * y in K (a subset of C).
  *
  * Caches per chain (bstate): the per-ball sums above and the slack s = b - A x, updated in
- * O(n_balls + m) per axis move and recomputed by body_init every CQ_SMP_RESYNC proposals.
+ * O(n_balls + m) per axis move, in O(m + n n_balls) per random-direction move (body_move,
+ * from the step's A d) and recomputed by body_init every CQ_SMP_RESYNC proposals.
  *
  * Chords {t : x + t d in K} (hit-and-run, R. L. Smith, "Efficient Monte Carlo procedures for
  * generating points uniformly distributed over bounded regions", 1984): the intersection of
@@ -77,6 +78,23 @@ static inline void body_init(const cq_smp_body *b, const double *x, double delta
         for (size_t i = 0; i < n; i++) ax += row[i] * x[i];
         bs->s[k] = b->b[k] - ax;
     }
+}
+
+/* The caches after the move x <- x + h d of a continuous walk (x is already the new point):
+ * the slack in O(m) from the A d of the step, s_k <- s_k - h (A d)_k, instead of the O(mn)
+ * product b - A x; the ball sums |x - c|^2 afresh (O(n) each). The drift of the slack
+ * (about one rounding unit of |s| per move) is reset by the full body_init that every walk
+ * runs each CQ_SMP_RESYNC proposals. */
+static inline void body_move(const cq_smp_body *b, const double *x, double h, const double *Ad, bstate *bs)
+{
+    size_t n = b->n;
+    for (size_t q = 0; q < b->n_balls; q++) {
+        const double *c = b->centers + q * n;
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) acc += (x[i] - c[i]) * (x[i] - c[i]);
+        bs->bq[q] = acc;
+    }
+    for (size_t k = 0; k < b->m; k++) bs->s[k] -= h * Ad[k];
 }
 
 /* Is the grid point x in C (full test)? */

@@ -6,8 +6,11 @@
 #ifndef CQ_SMP_CHAIN_H
 #define CQ_SMP_CHAIN_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+
+#include "core/cq_rng.h"
 
 #include "sampling/cq_sampling.h"
 
@@ -40,5 +43,17 @@ static inline int chain_alloc(const cq_smp_body *b, const cq_smp_density *d, cha
     return CQ_OK;
 }
 
+/* Unit vector uniform on the sphere, into d (normalised Gaussian draws). */
+static inline void random_direction(bitgen_t *g, size_t n, double *d)
+{
+    double nrm;
+    do {
+        cq_rng_normal_fill(g, n, d);
+        nrm = 0.0;
+        for (size_t i = 0; i < n; i++) nrm += d[i] * d[i];
+    } while (nrm == 0.0);
+    nrm = 1.0 / sqrt(nrm);
+    for (size_t i = 0; i < n; i++) d[i] *= nrm;
+}
 
 #endif /* CQ_SMP_CHAIN_H */

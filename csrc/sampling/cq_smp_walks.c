@@ -19,6 +19,8 @@
  * (a symmetric proposal) and accept with min(1, F(y)/F(x)). For a uniform F this is the
  * classical hit-and-run.
  *
+ * The billiard walk (uniform targets) is in cq_smp_billiard.c.
+ *
  * The slow NumPy twin of this file (convq/slow/sampling.py, smp_run) makes the same draws
  * and the same floating-point operations in the same order: keep the two in step.
  */
@@ -29,6 +31,7 @@
 #include "core/cq_parallel.h"
 #include "core/cq_rng.h"
 #include "sampling/cq_sampling.h"
+#include "sampling/cq_smp_billiard.h"
 #include "sampling/cq_smp_body.h"
 #include "sampling/cq_smp_chain.h"
 #include "sampling/cq_smp_density.h"
@@ -186,19 +189,6 @@ static int run_grid(run_ctx *c, size_t ch, int thread, chain_mem *cm, chain *cs)
     return CQ_OK;
 }
 
-/* Unit vector uniform on the sphere, into d. */
-static void random_direction(bitgen_t *g, size_t n, double *d)
-{
-    double nrm;
-    do {
-        cq_rng_normal_fill(g, n, d);
-        nrm = 0.0;
-        for (size_t i = 0; i < n; i++) nrm += d[i] * d[i];
-    } while (nrm == 0.0);
-    nrm = 1.0 / sqrt(nrm);
-    for (size_t i = 0; i < n; i++) d[i] *= nrm;
-}
-
 static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chain *cs)
 {
     const cq_smp_body *b = c->body;
@@ -251,6 +241,7 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
             }
         } else {
             int ok;
+            double h = 0.0;
             if (w->method == CQ_WALK_BALL) {
                 random_direction(cs->g, n, cm->d);
                 double rad = w->delta * pow(cq_rng_uniform_pos(cs->g), inv_n);
@@ -268,7 +259,7 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
                 chord(b, x, cm->d, -1, cm->Ad, &cs->bs, &tlo, &thi);
                 ok = thi > tlo && isfinite(tlo) && isfinite(thi);
                 if (ok) {
-                    double h = tlo + (thi - tlo) * cq_rng_uniform(cs->g);
+                    h = tlo + (thi - tlo) * cq_rng_uniform(cs->g);
                     for (size_t i = 0; i < n; i++) y[i] = x[i] + h * cm->d[i];
                 }
             }
@@ -278,7 +269,10 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
                 if (cq_accept(cs->g, dl)) {
                     memcpy(x, y, sizeof(double) * n);
                     lf = ly;
-                    body_init(b, x, 0.0, &cs->bs);
+                    if (w->method == CQ_WALK_HAR_DIR)
+                        body_move(b, x, h, cm->Ad, &cs->bs);
+                    else
+                        body_init(b, x, 0.0, &cs->bs);
                     acc++;
                 }
             }
@@ -295,14 +289,39 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
     return CQ_OK;
 }
 
+typedef struct poll_arg {
+    cq_interrupt *it;
+    int thread;
+} poll_arg;
+
+static int poll_cb(void *p)
+{
+    poll_arg *a = (poll_arg *)p;
+    return poll(a->it, a->thread);
+}
+
+/* The billiard walk (cq_smp_billiard.c) on chain ch's slices of the outputs. */
+static int run_billiard(run_ctx *c, size_t ch, int thread, chain_mem *cm, chain *cs)
+{
+    size_t n = c->body->n;
+    poll_arg pa = {c->it, thread};
+    int st = cq_smp_billiard(c->body, c->walk, c->x0 + ch * n, c->n_kept, cs->g, cm, &cs->bs,
+                             c->samples + ch * c->n_kept * n, c->times ? c->times + ch * c->n_kept : NULL,
+                             &c->n_accept[ch], &c->n_prop[ch], poll_cb, &pa, cs->err);
+    if (st == CQ_EDOMAIN) return cq_fail(cs->err, CQ_EDOMAIN, "chain %zu: the start point is not in the body", ch);
+    return st;
+}
+
 static int run_task(void *ctx, size_t task, int thread)
 {
     run_ctx *c = (run_ctx *)ctx;
     chain_mem cm;
     if (chain_alloc(c->body, c->dens, &cm) != CQ_OK) return cq_fail(&c->errs[task], CQ_ENOMEM, "out of memory");
     chain cs = {c->streams[task], &c->errs[task], {cm.g, 0.0, cm.z}, {cm.bq, cm.s, cm.sy}};
-    int st = c->walk->method == CQ_WALK_GRID ? run_grid(c, task, thread, &cm, &cs)
-                                             : run_continuous(c, task, thread, &cm, &cs);
+    int method = c->walk->method;
+    int st = method == CQ_WALK_GRID       ? run_grid(c, task, thread, &cm, &cs)
+             : method == CQ_WALK_BILLIARD ? run_billiard(c, task, thread, &cm, &cs)
+                                          : run_continuous(c, task, thread, &cm, &cs);
     free(cm.block);
     return st;
 }
@@ -316,6 +335,8 @@ int cq_smp_run(const cq_smp_body *body, const cq_smp_density *dens, const cq_smp
     if (!(walk->delta > 0) && walk->method != CQ_WALK_HAR_COORD && walk->method != CQ_WALK_HAR_DIR)
         return cq_fail(err, CQ_EINVAL, "delta must be > 0, got %g", walk->delta);
     if (walk->thin == 0) return cq_fail(err, CQ_EINVAL, "thin must be >= 1");
+    if (walk->method == CQ_WALK_BILLIARD && dens->kind != CQ_DENS_UNIFORM)
+        return cq_fail(err, CQ_EINVAL, "the billiard walk samples the uniform law only (density kind %d)", dens->kind);
     if (body->n > UINT32_MAX / 4) return cq_fail(err, CQ_EINVAL, "dimension too large");
     run_ctx c = {.body = body, .dens = dens, .walk = walk, .n_kept = walk->n_steps / walk->thin,
                  .x0 = x0, .k0 = k0, .streams = streams, .samples = samples, .indices = indices,
