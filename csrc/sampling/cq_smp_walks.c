@@ -289,22 +289,25 @@ static int run_continuous(run_ctx *c, size_t ch, int thread, chain_mem *cm, chai
     return CQ_OK;
 }
 
+/* The billiard kernel's poll callback: progress is reported at chain granularity (the
+ * kernel does not pass its step). */
 typedef struct poll_arg {
     cq_interrupt *it;
     int thread;
+    size_t ch, total;
 } poll_arg;
 
 static int poll_cb(void *p)
 {
     poll_arg *a = (poll_arg *)p;
-    return poll(a->it, a->thread);
+    return poll(a->it, a->thread, a->ch, 0, a->total);
 }
 
 /* The billiard walk (cq_smp_billiard.c) on chain ch's slices of the outputs. */
 static int run_billiard(run_ctx *c, size_t ch, int thread, chain_mem *cm, chain *cs)
 {
     size_t n = c->body->n;
-    poll_arg pa = {c->it, thread};
+    poll_arg pa = {c->it, thread, ch, c->walk->burn_in + c->walk->n_steps};
     int st = cq_smp_billiard(c->body, c->walk, c->x0 + ch * n, c->n_kept, cs->g, cm, &cs->bs,
                              c->samples + ch * c->n_kept * n, c->times ? c->times + ch * c->n_kept : NULL,
                              &c->n_accept[ch], &c->n_prop[ch], poll_cb, &pa, cs->err);
