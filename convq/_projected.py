@@ -38,6 +38,7 @@ __all__ = ["projected_loop", "METHODS"]
 
 METHODS = ("gd", "bb", "proximal", "fista", "lbfgs")
 _MAX_BACKTRACK = 60
+_EPS16 = 16 * 2.220446049250313e-16
 
 
 def projected_loop(obj, x, lo, hi, method, step, tol, max_iter, o, cb):
@@ -123,7 +124,8 @@ def projected_loop(obj, x, lo, hi, method, step, tol, max_iter, o, cb):
                 xn = P(_soft(y - t * gy, t * l1))
                 fn, gn_ = fgrad(xn)
                 diff = xn - y
-                if step == "fixed" or fn <= fy + float(gy @ diff) + float(diff @ diff) / (2 * t):
+                # the quadratic upper bound, up to f's rounding error (else t shrinks forever at the floor)
+                if step == "fixed" or fn <= fy + float(gy @ diff) + float(diff @ diff) / (2 * t) + _EPS16 * abs(fy):
                     break
                 t *= o["beta"]
             st["t"] = t

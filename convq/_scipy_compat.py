@@ -22,6 +22,7 @@ from .objectives import Function
 __all__ = ["CallableObjective", "parse_bounds", "state_callback"]
 
 _SQRT_EPS = math.sqrt(np.finfo(float).eps)
+_CBRT_EPS = np.finfo(float).eps ** (1.0 / 3.0)
 
 
 def _scalar(v, what):
@@ -40,16 +41,21 @@ class CallableObjective(Function):
     gradient (``njev``) and of ``hessp`` (``nhev``). With ``jac=None`` the gradient is
     SciPy's default 2-point forward difference: g_i = (f(x + h_i e_i) - f(x)) / h_i with
     h_i = sqrt(eps) max(1, |x_i|) sign(x_i), stepping backwards where x_i + h_i would
-    leave the upper bound.
+    leave the upper bound; ``jac="3-point"``: central differences (f(x + h_i e_i) -
+    f(x - h_i e_i)) / (2 h_i) with h_i = eps^(1/3) max(1, |x_i|) sign(x_i).
     """
 
     def __init__(self, fun, args, jac, hessp, dim, hi=None):
         super().__init__(fun, dim=dim)
         if not isinstance(args, tuple):
             args = (args,)
+        if isinstance(jac, str) and jac in ("2-point", "3-point"):
+            self.central, jac = jac == "3-point", None
+        else:
+            self.central = False
         if not (jac is None or jac is True or callable(jac)):
-            raise TypeError(f"jac must be a callable, True (fun returns (f, g)) or None (finite differences), "
-                            f"got {jac!r}")
+            raise TypeError(f"jac must be a callable, True (fun returns (f, g)), None or '2-point' (forward "
+                            f"differences) or '3-point' (central differences), got {jac!r}")
         if hessp is not None and not callable(hessp):
             raise TypeError(f"hessp must be a callable hessp(x, p, *args) or None, got {type(hessp).__name__}")
         self.args, self.jac, self.hessp_fun, self.hi = args, jac, hessp, hi
@@ -108,10 +114,18 @@ class CallableObjective(Function):
     def _forward_difference(self, x, f):
         g = np.empty_like(x)
         for i in range(x.size):
-            h = _SQRT_EPS * max(1.0, abs(x[i])) * (1.0 if x[i] >= 0 else -1.0)
+            sign = 1.0 if x[i] >= 0 else -1.0
+            xh = x.copy()
+            if self.central:   # SciPy's '3-point': h = eps^(1/3) max(1, |x_i|), central differences
+                h = _CBRT_EPS * max(1.0, abs(x[i])) * sign
+                xh[i] = x[i] + h
+                xl = x.copy()
+                xl[i] = x[i] - h
+                g[i] = (self._call(xh)[0] - self._call(xl)[0]) / (xh[i] - xl[i])
+                continue
+            h = _SQRT_EPS * max(1.0, abs(x[i])) * sign
             if self.hi is not None and x[i] + h > self.hi[i]:
                 h = -h
-            xh = x.copy()
             xh[i] = x[i] + h
             g[i] = (self._call(xh)[0] - f) / (xh[i] - x[i])
         return g

@@ -276,9 +276,9 @@ def minimize(fun: Union[Objective, Callable[..., Any]], x0: ArrayLike, args: tup
     * a Python callable ``fun(x, *args) -> float``, iterated by the NumPy loops of
       :mod:`convq.slow.optimize` (the twins of the C solvers, the same algorithms step for
       step) with ``jac(x, *args)``, ``jac=True`` (``fun`` returns ``(f, g)``) or
-      ``jac=None``: SciPy's default 2-point forward differences, g_i = (f(x + h_i e_i) -
-      f(x)) / h_i with h_i = sqrt(machine eps) max(1, |x_i|) sign(x_i), n + 1 calls of
-      ``fun`` per gradient. ``hessp(x, p, *args)`` gives the Hessian-vector products of
+      ``jac=None`` (or ``"2-point"``): SciPy's default forward differences, g_i =
+      (f(x + h_i e_i) - f(x)) / h_i with h_i = sqrt(machine eps) max(1, |x_i|) sign(x_i),
+      n + 1 calls of ``fun`` per gradient (``"3-point"``: central differences, 2n + 1). ``hessp(x, p, *args)`` gives the Hessian-vector products of
       ``"newton-cg"`` (else differences of the gradient).
 
     The run never raises for what happens on the way: a non-finite value or gradient
@@ -469,8 +469,9 @@ def minimize(fun: Union[Objective, Callable[..., Any]], x0: ArrayLike, args: tup
             except ValueError:
                 pass
         res = _diverged_result(obj, x0, monitor, method)
-    if monitor.diverged:
-        res = _diverged_result(obj, x0, monitor, method, res.get("trace"))
+    trace = res.get("trace")
+    if monitor.diverged or (trace is not None and not np.isfinite(trace["fun"][0])):
+        res = _diverged_result(obj, x0, monitor, method, trace)
     if user_cb is not None and user_cb.stop_iteration:
         res["message"] = "stopped: the callback raised StopIteration"
     res["jac"] = _final_gradient(obj, res["x"])
