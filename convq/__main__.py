@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
-COMMANDS = {}
+COMMANDS: Dict[str, Tuple[Callable[[List[str]], int], str]] = {}
 
 
 def command(name, help):

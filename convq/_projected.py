@@ -45,7 +45,7 @@ def projected_loop(obj, x, lo, hi, method, step, tol, max_iter, o, cb):
     """Run ``method`` on min f(x) s.t. lo <= x <= hi from x (projected first); returns the
     result dict of the NumPy loops (x, fun, grad_norm, nit, nfev, ngev, status, trace)."""
     counts = {"f": 0, "g": 0}
-    tr: dict = {"fun": [], "grad_norm": [], "step": [], "time": []}
+    tr = {"fun": [], "grad_norm": [], "step": [], "time": []}
     t_start = time.perf_counter()
 
     def P(v):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -181,30 +181,32 @@ def _form(callback):
     return "state" if positional >= 2 or inspect.Parameter.VAR_POSITIONAL in kinds else "x"
 
 
-def state_callback(callback, result_type) -> Optional[Callable[[np.ndarray, dict], bool]]:
-    """The user's callback as ``cb(xk, state) -> stop``, and whether it stopped by StopIteration.
+class _StateCallback:
+    """A callback in any of the three forms, called as ``cb(xk, state) -> stop``."""
 
-    Returns a callable with an attribute ``stop_iteration`` (set when the callback raised
-    StopIteration, which stops the run as in SciPy >= 1.11)."""
-    if callback is None:
-        return None
-    form = _form(callback)
+    def __init__(self, callback, result_type):
+        self.callback, self.result_type, self.form = callback, result_type, _form(callback)
+        self.stop_iteration = False     # set when the callback raised StopIteration
 
-    def cb(xk, state):
+    def __call__(self, xk, state) -> bool:
         try:
-            if form == "result":
-                callback(intermediate_result=result_type(x=xk, fun=state["fun"], grad_norm=state["grad_norm"],
-                                                         nit=state["k"], step=state["step"]))
+            if self.form == "result":
+                self.callback(intermediate_result=self.result_type(
+                    x=xk, fun=state["fun"], grad_norm=state["grad_norm"], nit=state["k"], step=state["step"]))
                 return False
-            if form == "x":
-                callback(xk)
+            if self.form == "x":
+                self.callback(xk)
                 return False
-            return bool(callback(xk, state))
-        except StopIteration:
-            cb.stop_iteration = True
+            return bool(self.callback(xk, state))
+        except StopIteration:           # stops the run, as in SciPy >= 1.11
+            self.stop_iteration = True
             return True
-    cb.stop_iteration = False
-    return cb
+
+
+def state_callback(callback, result_type) -> Optional[_StateCallback]:
+    """The user's callback as ``cb(xk, state) -> stop`` (None for None); its attribute
+    ``stop_iteration`` tells whether it stopped the run by raising StopIteration."""
+    return None if callback is None else _StateCallback(callback, result_type)
 
 
 class Monitor:

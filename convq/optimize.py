@@ -37,7 +37,7 @@ import math
 import sys
 import time
 import warnings
-from typing import Any, Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -612,17 +612,18 @@ def hessian(obj, x) -> np.ndarray:
     if isinstance(obj, Quadratic):
         return obj.A.copy()
     if isinstance(obj, (LeastSquares, Logistic, SmoothedHinge)):
-        X, m = obj.X, obj.m
-        xr = x[1:] if obj.intercept else x
-        z = X @ xr + (x[0] if obj.intercept else 0.0)
+        lin = cast(Any, obj)  # SmoothedHinge sets its data attributes at run time
+        X, m = lin.X, lin.m
+        xr = x[1:] if lin.intercept else x
+        z = X @ xr + (x[0] if lin.intercept else 0.0)
         if isinstance(obj, SmoothedHinge):           # C k / delta inside the quadratic zone
-            v = 1.0 - (2.0 * obj.y - 1.0) * z
-            dvec, pen = np.where((v > 0) & (v < obj.delta), obj.C * obj.slope / obj.delta, 0.0), 1.0
+            v = 1.0 - (2.0 * lin.y - 1.0) * z
+            dvec, pen = np.where((v > 0) & (v < lin.delta), lin.C * lin.slope / lin.delta, 0.0), 1.0
         elif isinstance(obj, Logistic):
             h = 0.5 * (1.0 + np.tanh(0.5 * z))       # the sigmoid, without overflow
-            dvec, pen = h * (1.0 - h) / m, obj.lam / m
+            dvec, pen = h * (1.0 - h) / m, lin.lam / m
         else:
-            dvec, pen = np.full(m, 1.0 / m), obj.lam / m
+            dvec, pen = np.full(m, 1.0 / m), lin.lam / m
         if is_sparse(X):
             Xs = X.multiply(np.sqrt(dvec)[:, None]).tocsr()
             Hr = (Xs.T @ Xs).toarray()
@@ -630,9 +631,9 @@ def hessian(obj, x) -> np.ndarray:
             Xs = X * np.sqrt(dvec)[:, None]
             Hr = Xs.T @ Xs  # NumPy hands A'A to BLAS syrk: half the flops of a general product
         Hr[np.diag_indices_from(Hr)] += pen
-        if not obj.intercept:
+        if not lin.intercept:
             return Hr
-        H = np.empty((obj.dim, obj.dim))
+        H = np.empty((lin.dim, lin.dim))
         H[0, 0] = dvec.sum()
         H[0, 1:] = H[1:, 0] = X.T @ dvec
         H[1:, 1:] = Hr
