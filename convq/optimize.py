@@ -256,7 +256,7 @@ def minimize(fun: Union[Objective, Callable[..., Any]], x0: ArrayLike, args: tup
              bounds: Any = None, tol: Optional[float] = None, callback: Optional[Callable[..., Any]] = None,
              options: Optional[dict] = None, *, step: str = "armijo", max_iter: Optional[int] = None,
              verbose: Union[bool, int] = False, grad_transform: Optional[Callable[..., Any]] = None,
-             engine: str = "auto", **kwargs: Any) -> "OptimizeResult":
+             engine: str = "auto", **kwargs: Any) -> OptimizeResult:
     r"""Minimise a convq objective, or a Python function as ``scipy.optimize.minimize`` does.
 
     Gradient method  x^{k+1} = x^k - t_k \nabla f(x^k)  with fixed, backtracking (Armijo)
@@ -594,7 +594,7 @@ def _run(obj, x0, method, step, tol, max_iter, callback, verbose, grad_transform
 
 # ---- Newton's method (dense Hessian, LAPACK through NumPy) -------------------------------------
 
-def hessian(obj, x) -> np.ndarray:
+def hessian(obj: Objective, x: ArrayLike) -> np.ndarray:
     """The Hessian matrix of a twice-differentiable objective at x (dim x dim).
 
     LeastSquares / Logistic: (1/m) X~' D X~ + (lam/m) P with X~ = [1, X] when there is an
@@ -801,8 +801,11 @@ class _SparseLasso:
 _sparse = is_sparse
 
 
-def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,
-          delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None, engine="auto"):
+def lasso(A: Any, b: ArrayLike, mu: float, method: str = "auto", *, x0: Optional[ArrayLike] = None,
+          tol: Optional[float] = None, max_iter: Optional[int] = None, mu0: Optional[float] = None,
+          eta: float = 0.1, delta_factor: float = 1e-3, polish: bool = True, verbose: Union[bool, int] = False,
+          ws_start: int = 10, anderson: int = 5, rho: Optional[float] = None,
+          engine: str = "auto") -> OptimizeResult:
     r"""Solve the LASSO  min_x 1/2 ||Ax - b||^2 + mu ||x||_1.
 
     Methods
@@ -873,6 +876,7 @@ def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None
     validate(_LASSO_CONSTRAINTS, dict(method=method, tol=tol, max_iter=max_iter, mu0=mu0, eta=eta,
                                       delta_factor=delta_factor, ws_start=ws_start, anderson=anderson, rho=rho))
     engine = resolve_engine(engine, True)
+    obj: Any   # a Lasso objective, or the sparse data of method 'cd' (only "cd" reads it)
     if _sparse(A):
         if method not in ("auto", "cd"):
             raise TypeError(f"A: a sparse matrix works with method 'cd' or 'auto', got method={method!r} "
@@ -1010,8 +1014,9 @@ _LASSO_PATH_CONSTRAINTS = {
 }
 
 
-def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5,
-               engine="auto"):
+def lasso_path(A: ArrayLike, b: ArrayLike, mus: Optional[ArrayLike] = None, *, n_mus: int = 100, eps: float = 1e-3,
+               tol: float = 1e-4, max_iter: int = 10000, ws_start: int = 10, anderson: int = 5,
+               engine: str = "auto") -> "LassoPath":
     r"""The LASSO solutions x(mu) of  min_x 1/2 ||Ax - b||^2 + mu ||x||_1  along a grid of mu.
 
     ``mus`` defaults to ``n_mus`` values spaced evenly in log scale from
@@ -1059,7 +1064,8 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
 _BOX_QP_CONSTRAINTS = {"tol": [_POSITIVE], "max_iter": [Interval(int, 1, None)]}
 
 
-def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
+def box_qp(Q: ArrayLike, c: ArrayLike, lo: Optional[ArrayLike] = None, hi: Optional[ArrayLike] = None, *,
+           tol: float = 1e-10, max_iter: int = 200) -> OptimizeResult:
     r"""Solve the convex QP  min_x 1/2 x'Qx + c'x  subject to  lo <= x <= hi.
 
     A primal-dual interior-point method with Mehrotra's predictor-corrector (Nocedal &
@@ -1153,8 +1159,9 @@ def _svm_cost(X, y, C, slope, intercept, theta, loss):
     return C * float(xi @ xi) + 0.5 * float(w @ w)
 
 
-def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
-                rng=None, engine="auto"):
+def svm_dual_cd(X: ArrayLike, y: ArrayLike, C: float = 1.0, slope: float = 1.0, intercept: bool = True, *,
+                loss: str = "hinge", tol: float = 1e-4, max_iter: int = 100000, rho: Optional[float] = None,
+                rng: Any = None, engine: str = "auto") -> OptimizeResult:
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,
