@@ -8,8 +8,10 @@ distributions", section 1.
 from __future__ import annotations
 
 import math
+from typing import Any, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
 from .._engine import resolve_engine
@@ -27,6 +29,13 @@ __all__ = ["GridDistribution", "exact_grid_distribution", "transition_matrix", "
 class GridDistribution(tuple):
     """``(centers, probs)`` of the exact stationary law on the grid set C, with
     ``indices`` (integer coordinates), ``offset``, ``delta`` and ``logf`` attributes."""
+
+    centers: np.ndarray
+    probs: np.ndarray
+    indices: np.ndarray
+    offset: np.ndarray
+    delta: float
+    logf: np.ndarray
 
     def __new__(cls, centers, probs, indices, offset, delta, logf):
         self = super().__new__(cls, (centers, probs))
@@ -163,7 +172,7 @@ def transition_matrix(density, body, delta, offset=None, *, lazy=False, max_cell
     return P.tocsr(), dist
 
 
-def spectral_gap(P, pi):
+def spectral_gap(P: Any, pi: Any) -> float:
     r"""Spectral gap :math:`1 - \lambda_2` of a reversible transition matrix ``P``
     (dense or sparse) with stationary law ``pi`` (a vector or a GridDistribution),
     from the symmetric :math:`D^{1/2} P D^{-1/2}`, :math:`D = \mathrm{diag}(\pi)`.
@@ -252,7 +261,8 @@ def _empirical(idx, support):
     return counts / len(idx)
 
 
-def theorem1_bound(t, n, delta, diameter, p_min, *, u=0.1, M_pi_u=0.0, gamma=1.0):
+def theorem1_bound(t: ArrayLike, n: int, delta: float, diameter: float, p_min: float, *, u: float = 0.1,
+                   M_pi_u: float = 0.0, gamma: float = 1.0) -> Union[float, np.ndarray]:
     r"""The right-hand side of Theorem 1 of Frieze and Kannan (section 1):
 
     .. math:: \|p_t - \pi\|_{TV} \le \Bigl(\exp\Bigl(-\frac{\gamma u t\delta^2}{2 n d^2}\Bigr)
