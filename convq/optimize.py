@@ -323,8 +323,8 @@ def minimize(fun: Union[Objective, Callable[..., Any]], x0: ArrayLike, args: tup
         Numerical Optimization, 2nd ed., Algorithms 7.4, 7.5, 3.5, 3.6). Its first trial
         step is 1 (1/||g|| while no pair is stored, as in L-BFGS-B); a pair with s'y <= 0 is not
         stored. Not for Hinge (not differentiable).
-    step rules
-        Step rule of "gd"; "nesterov", "proximal" and "fista" use "fixed" (t = 1/L by
+    step : {"fixed", "armijo", "exact"}
+        (keyword only) Step rule of "gd"; "nesterov", "proximal" and "fista" use "fixed" (t = 1/L by
         default) or "armijo" (backtracking). Ignored by "bb" and "subgradient"; "lbfgs"
         accepts only the default (its line search is the strong-Wolfe one).
     jac : callable, True or None
@@ -357,8 +357,6 @@ def minimize(fun: Union[Objective, Callable[..., Any]], x0: ArrayLike, args: tup
         The method's options (as keywords, below); SciPy's names ``maxiter`` (=
         ``max_iter``), ``disp`` (= ``verbose``), ``gtol`` (= ``tol``) and ``maxcor`` (=
         ``memory``) are understood, any other unknown name is a TypeError.
-    step : {"fixed", "armijo", "exact"}
-        (keyword only) see below.
     max_iter : int
         (keyword only) the iteration cap (default 1000).
     verbose : bool or int
