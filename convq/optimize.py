@@ -458,7 +458,8 @@ def minimize(fun: Union[Objective, Callable[..., Any]], x0: ArrayLike, args: tup
     try:
         res = _run(obj, x0, method, step, tol, max_iter, watch, verbose, grad_transform, engine, opts, box)
     except ValueError as exc:
-        if engine != "c" or "diverged" not in str(exc):
+        # the C loop's divergence, or a built-in objective overflowing under the NumPy loop
+        if not any(why in str(exc) for why in ("the iteration diverged", "not finite at this point")):
             raise
         if watch is None:
             monitor = _scipy_compat.Monitor(None, x0)
@@ -506,20 +507,24 @@ def _merged_options(options, kwargs):
 
 
 def _diverged_result(obj, x0, monitor, method, trace=None):
-    """The result of a run stopped by a non-finite value: its last finite iterate, status 5."""
+    """The result of a run stopped by a non-finite value: its last finite iterate, status 5.
+    ``trace``: the run's own (cut after that iterate), else one built from the monitor's."""
     k, x, f, gn = monitor.last
-    if k == 0:
-        f, gn = math.nan, math.nan
+    f0, gn0 = math.nan, math.nan
+    if k == 0 or trace is None:
         try:
-            f, g = obj.value_and_grad(x0)
-            gn = float(np.linalg.norm(g))
+            f0, g0 = obj.value_and_grad(x0)
+            gn0 = float(np.linalg.norm(g0))
         except ValueError:
             pass
+    if k == 0:
+        f, gn = f0, gn0
     if trace is not None:
         trace = {key: v[:k + 1].copy() for key, v in trace.items()}
-    else:
-        entries = [(float("nan"), float("nan"), 0.0)] + monitor.trace[:k]
+    else:   # the C loop that raised kept none: the monitor saw every iterate after the start
+        entries = [(f0, gn0, 0.0)] + monitor.trace[:k]
         trace = {key: np.array([e[i] for e in entries]) for i, key in enumerate(("fun", "grad_norm", "step"))}
+        trace["time"] = np.full(k + 1, np.nan)
     return OptimizeResult(x=np.array(x, dtype=float), fun=float(f), grad_norm=float(gn), nit=int(k),
                           nfev=getattr(obj, "nfev", 0), ngev=getattr(obj, "njev", 0), success=False,
                           status=STATUS_DIVERGED, message=_STATUS[STATUS_DIVERGED], method=method, trace=trace)

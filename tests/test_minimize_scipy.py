@@ -196,17 +196,18 @@ def test_callback_convq_state_form(fun):
 # ---- runs that fail end with success=False, never an exception --------------------------------
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")   # NumPy's, on the way up
-@pytest.mark.parametrize("fun", ["callable", "objective"])
-def test_divergence_is_success_false(fun):
+@pytest.mark.parametrize("fun, engine", [("callable", "auto"), ("objective", "c"), ("objective", "python")])
+def test_divergence_is_success_false(fun, engine):
     """gd with a huge fixed step on a quadratic: f overflows; the result keeps the last
-    finite iterate."""
+    finite iterate (C loop, NumPy loop, Python callable alike)."""
     f = ob.Quadratic(A, b) if fun == "objective" else quad
     args = () if fun == "objective" else (A, b)
     res = minimize(f, np.ones(3), args=args, jac=None if fun == "objective" else quad_grad, method="gd",
-                   step="fixed", t=10.0, max_iter=100000)
+                   step="fixed", t=10.0, max_iter=100000, engine=engine)
     assert not res.success and res.status == 5 and "diverged" in res.message
     assert np.all(np.isfinite(res.x)) and np.isfinite(res.fun) and 0 < res.nit < 100000
-    assert len(res.trace["fun"]) == res.nit + 1
+    assert np.isclose(res.fun, quad(res.x, A, b), rtol=1e-12) and np.all(np.isfinite(res.trace["fun"]))
+    assert set(res.trace) == {"fun", "grad_norm", "step", "time"} and len(res.trace["fun"]) == res.nit + 1
 
 
 def barrier(x):
