@@ -1,15 +1,16 @@
 """Command line: ``python -m convq COMMAND``.
 
 Each command is a function registered in ``COMMANDS`` with its own argparse parser;
-``python -m convq --help`` lists them.
+``python -m convq --help`` lists them, ``python -m convq --version`` prints the version.
 """
 from __future__ import annotations
 
 import argparse
 import platform
 import sys
+from typing import Callable, Dict, List, Optional, Tuple
 
-COMMANDS = {}
+COMMANDS: Dict[str, Tuple[Callable[[List[str]], int], str]] = {}
 
 
 def command(name, help):
@@ -42,8 +43,8 @@ def _info(argv):
     return 0
 
 
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
     parser = argparse.ArgumentParser(
         prog="python -m convq",
         description="convq: quantized-gradient convex optimisation and log-concave sampling.",
@@ -51,9 +52,24 @@ def main(argv=None):
         epilog="commands:\n" + "\n".join(f"  {name:<10} {help}" for name, (_, help) in COMMANDS.items())
         + "\n\nRun 'python -m convq COMMAND --help' for the options of a command.",
     )
-    parser.add_argument("command", choices=sorted(COMMANDS), help="the command to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="options of the command")
-    ns = parser.parse_args(argv[:1] if argv and not argv[0].startswith("-") else argv)
+    parser.add_argument("--version", action="version", version=f"convq {__version__}")
+    parser.add_argument("command", nargs="?", choices=sorted(COMMANDS), help="the command to run")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run ``python -m convq [--version] COMMAND [OPTIONS]``; returns the exit status.
+
+    Options before the command (``--help``, ``--version``) are the program's; the rest go
+    to the command, whose parser reads them all before it computes anything. An unknown
+    option or command is a usage error (exit status 2, argparse's message on stderr).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    if not argv or argv[0].startswith("-"):
+        parser.parse_args(argv)         # --help / --version exit here; an unknown option is an error
+        parser.error("a command is required")
+    ns = parser.parse_args(argv[:1])
     fn, _ = COMMANDS[ns.command]
     return fn(argv[1:])
 

@@ -41,8 +41,10 @@ With ``intercept=True`` X gets no added column: theta[0] is the intercept (z_i =
 from __future__ import annotations
 
 import numbers
+from typing import Any, Optional, Tuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from ._spec import CSRSpec, ObjectiveSpec
@@ -106,7 +108,7 @@ class Objective:
             raise ValueError(f"rows must be indices in [0, {m}), got values in [{r.min()}, {r.max()}]")
         return r
 
-    def value_and_grad(self, x, rows=None):
+    def value_and_grad(self, x: ArrayLike, rows: Optional[ArrayLike] = None) -> Tuple[float, np.ndarray]:
         """f(x) and grad f(x) from one fused pass over the data.
 
         Parameters
@@ -118,15 +120,15 @@ class Objective:
         f, g = _core._obj_value_grad(self._c_spec, self._x(x), self._rows(rows), True)
         return f, g
 
-    def value(self, x, rows=None) -> float:
+    def value(self, x: ArrayLike, rows: Optional[ArrayLike] = None) -> float:
         """f(x)."""
         return _core._obj_value_grad(self._c_spec, self._x(x), self._rows(rows), False)[0]
 
-    def grad(self, x, rows=None) -> np.ndarray:
+    def grad(self, x: ArrayLike, rows: Optional[ArrayLike] = None) -> np.ndarray:
         """grad f(x) (a subgradient for the non-smooth objectives)."""
         return self.value_and_grad(x, rows)[1]
 
-    def hessp(self, x, v, rows=None) -> np.ndarray:
+    def hessp(self, x: ArrayLike, v: ArrayLike, rows: Optional[ArrayLike] = None) -> np.ndarray:
         """Hessian-vector product H(x) v (one pass over the data)."""
         return _core._obj_hessp(self._c_spec, self._x(x), self._x(v, "v"), self._rows(rows))
 
@@ -137,7 +139,7 @@ class Objective:
         """The diagonal of the Hessian at x (the Newton-CG preconditioner, ``cq_obj_hess_diag``)."""
         return _core._obj_hess_diag(self._c_spec, self._x(x))
 
-    def lipschitz(self, rng=None) -> float:
+    def lipschitz(self, rng: Any = None) -> float:
         """Estimate of the Lipschitz constant L of the gradient (power iteration on the
         Hessian, which is constant or bounded above as documented per class)."""
         x0 = np.zeros(self.dim)

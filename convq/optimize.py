@@ -37,11 +37,12 @@ import logging
 import math
 import time
 import warnings
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple, Optional, Union, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from . import _core
+from . import _core, _projected, _scipy_compat
 from ._engine import resolve_engine
 from ._errors import ConvergenceWarning
 from ._params import InstanceOf, Interval, Options, check, validate
@@ -72,7 +73,12 @@ _STATUS = {
     _core.OPT_LINESEARCH: "line search failed to find an acceptable step",
     _core.OPT_FTOL: "converged: |f_k - f_{k-1}| < ftol",
 }
+STATUS_DIVERGED = 5   # a Python-level status: no C enum value has it
+_STATUS[STATUS_DIVERGED] = "the iteration diverged: f or its gradient is not finite (is the step too large?)"
 _SUCCESS = (_core.OPT_CONVERGED, _core.OPT_FTOL)
+# SciPy's method names that mean the same algorithm as a convq method (matched in lower case)
+_SCIPY_ALIASES = {"l-bfgs-b": "lbfgs", "l-bfgs": "lbfgs", "trust-ncg": "newton-cg"}
+_MINIMIZE_METHODS = tuple(_METHODS) + ("newton",)
 
 _POSITIVE = Interval(float, 0, math.inf, closed="neither")      # finite, > 0
 _NONNEGATIVE = Interval(float, 0, math.inf, closed="left")      # finite, >= 0
@@ -80,7 +86,7 @@ _OPEN_UNIT = Interval(float, 0, 1, closed="neither")
 
 # arguments of minimize()
 _MINIMIZE_CONSTRAINTS = {
-    "method": [Options(tuple(_METHODS) + ("newton",))],
+    "method": [Options(_MINIMIZE_METHODS)],
     "tol": [_NONNEGATIVE],
     "max_iter": [Interval(int, 0, None)],
     "callback": [callable, None],
@@ -148,11 +154,16 @@ _KNOWN_OPTIONS = set().union(*(spec.options for spec in _METHOD_SPECS.values()))
 
 
 class OptimizeResult(Result):
-    """Result of :func:`minimize`: ``x, fun, grad_norm, nit, nfev, ngev, success, status,
-    message`` and ``trace`` (dict of equal-length arrays ``fun, grad_norm, step, time``,
-    entry k describing iterate k, entry 0 the start)."""
+    """Result of :func:`minimize`: ``x, fun, jac, grad_norm, nit, nfev, njev, ngev, success,
+    status, message`` and ``trace`` (dict of equal-length arrays ``fun, grad_norm, step, time``,
+    entry k describing iterate k, entry 0 the start).
 
-    _order = ("x", "fun", "grad_norm", "nit", "nfev", "ngev", "success", "status", "message", "method")
+    A dict whose keys are also attributes, as ``scipy.optimize.OptimizeResult``:
+    ``res["x"] is res.x``, ``res.keys()``, ``"jac" in res``. ``njev`` and ``ngev`` both
+    count gradient evaluations (SciPy's name and convq's)."""
+
+    _order = ("x", "fun", "jac", "grad_norm", "nit", "nfev", "njev", "ngev", "success", "status", "message",
+              "method")
 
     def _keys_in_order(self):
         keys = [k for k in super()._keys_in_order() if k != "trace"]
@@ -243,24 +254,58 @@ def _check_step_options(method, step, opts, obj, x0, rng):
     return o
 
 
-def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callback=None, *,
-             verbose=False, grad_transform=None, engine="auto", progress=None, **options):
-    r"""Minimise ``obj`` from ``x0`` with a first-order (or Newton) method.
+def minimize(fun: Union[Objective, Callable[..., Any]], x0: ArrayLike, args: tuple = (), method: str = "gd",
+             jac: Union[None, bool, Callable[..., Any]] = None, hessp: Optional[Callable[..., Any]] = None,
+             bounds: Any = None, tol: Optional[float] = None, callback: Optional[Callable[..., Any]] = None,
+             options: Optional[dict] = None, *, step: str = "armijo", max_iter: Optional[int] = None,
+             verbose: Union[bool, int] = False, grad_transform: Optional[Callable[..., Any]] = None,
+             engine: str = "auto", progress: Any = None, **kwargs: Any) -> OptimizeResult:
+    r"""Minimise a convq objective, or a Python function as ``scipy.optimize.minimize`` does.
 
     Gradient method  x^{k+1} = x^k - t_k \nabla f(x^k)  with fixed, backtracking (Armijo)
     or exact steps; Barzilai-Borwein steps with Raydan's / Zhang-Hager's nonmonotone line
     searches; Nesterov's accelerated gradient; proximal gradient / FISTA for
-    f + l1 ||x||_1; the subgradient method (lecture slides "Gradient method", after
-    L. Vandenberghe's EE236C notes, pages
-    "Gradient method", "Backtracking line search", "Barzilai-Borwein (BB) gradient
-    method", "Globalization strategy for BB method", Algorithms 1 and 2).
+    f + l1 ||x||_1; the subgradient method (L. Vandenberghe, EE236C lecture notes
+    "Gradient method", sections "Gradient method", "Backtracking line search",
+    "Barzilai-Borwein (BB) gradient method", "Globalization strategy for BB method",
+    Algorithms 1 and 2); L-BFGS, nonlinear CG and Newton methods (below).
+
+    The call takes SciPy's form ``minimize(fun, x0, args=(), method=..., jac=..., hessp=...,
+    bounds=..., tol=..., callback=..., options=...)``. ``fun`` is either
+
+    * a built-in objective of :mod:`convq.objectives`: the whole iteration runs in C (one
+      fused pass over the data per gradient); ``args``, ``jac`` and ``hessp`` must be left
+      out, the objective supplies them; or
+    * a Python callable ``fun(x, *args) -> float``, iterated by the NumPy loops of
+      :mod:`convq.slow.optimize` (the twins of the C solvers, the same algorithms step for
+      step) with ``jac(x, *args)``, ``jac=True`` (``fun`` returns ``(f, g)``) or
+      ``jac=None`` (or ``"2-point"``): SciPy's default forward differences, g_i =
+      (f(x + h_i e_i) - f(x)) / h_i with h_i = sqrt(machine eps) max(1, |x_i|) sign(x_i),
+      n + 1 calls of ``fun`` per gradient (``"3-point"``: central differences, 2n + 1). ``hessp(x, p, *args)`` gives the Hessian-vector products of
+      ``"newton-cg"`` (else differences of the gradient).
+
+    The run never raises for what happens on the way: a non-finite value or gradient
+    (divergence, say a fixed step that is too large) ends it with ``success=False``,
+    ``status`` 5 and ``x`` the last iterate where f was finite; a failed line search with
+    status 3. Bad input (shapes, names, values of the arguments) raises ValueError or
+    TypeError.
 
     Parameters
     ----------
-    obj : convq.objectives.Objective
-        A built-in objective (iterated in C) or a ``Function`` (iterated in Python).
-    x0 : array_like, shape (obj.dim,)
+    fun : convq.objectives.Objective or callable
+        A built-in objective (iterated in C), a ``Function`` (iterated in Python) or
+        ``fun(x, *args) -> float``.
+    x0 : array_like, shape (n,)
+    args : tuple
+        Extra arguments of ``fun``, ``jac`` and ``hessp`` (callables only).
     method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "cg", "newton-cg", "newton"}
+        Case does not matter. SciPy's names that mean the same algorithm are accepted:
+        ``"L-BFGS-B"`` (and ``"L-BFGS"``) is ``"lbfgs"``, ``"CG"`` is ``"cg"`` (nonlinear
+        CG; SciPy's is Polak-Ribiere, convq's default Polak-Ribiere+), ``"Newton-CG"`` and
+        ``"trust-ncg"`` are ``"newton-cg"`` (here the trust-region variant of Newton-CG).
+        SciPy's ``"BFGS"`` (a dense inverse-Hessian matrix) is not the same algorithm as
+        L-BFGS and is not accepted; nor are the derivative-free methods. An unknown name
+        raises ValueError listing the valid ones.
         ``"cg"``: conjugate gradients (Nocedal & Wright, "Numerical Optimization", ch. 5).
         ``step="exact"`` on Quadratic / LeastSquares is linear CG (Algorithm 5.2: at most
         dim steps in exact arithmetic); otherwise nonlinear CG with a strong-Wolfe search
@@ -282,15 +327,41 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         step is 1 (1/||g|| while no pair is stored, as in L-BFGS-B); a pair with s'y <= 0 is not
         stored. Not for Hinge (not differentiable).
     step : {"fixed", "armijo", "exact"}
-        Step rule of "gd"; "nesterov", "proximal" and "fista" use "fixed" (t = 1/L by
+        (keyword only) Step rule of "gd"; "nesterov", "proximal" and "fista" use "fixed" (t = 1/L by
         default) or "armijo" (backtracking). Ignored by "bb" and "subgradient"; "lbfgs"
         accepts only the default (its line search is the strong-Wolfe one).
-    tol : float
-        Stop when ||grad f(x_k)|| <= tol (proximal methods: the gradient mapping).
+    jac : callable, True or None
+        The gradient of a callable ``fun`` (see above).
+    hessp : callable, optional
+        ``hessp(x, p, *args)``: the Hessian of a callable ``fun`` at x times p.
+    bounds : scipy.optimize.Bounds or sequence of (lo, hi) pairs, optional
+        Box constraints lo <= x <= hi (None or +-inf for a free side), for ``"gd"``,
+        ``"bb"``, ``"lbfgs"``, ``"proximal"`` and ``"fista"``, by projection onto the box:
+        projected gradient (Armijo rule along the projection arc), the spectral projected
+        gradient method SPG2 (Birgin, Martinez & Raydan 2000), proximal gradient / FISTA
+        with the box in the proximal map, and projected L-BFGS on the variables not held at
+        a bound (Kim, Sra & Dhillon 2010; not SciPy's L-BFGS-B algorithm, the same KKT
+        points); see :mod:`convq._projected`. ``x0`` is projected first; the stopping test
+        uses the projected gradient ||x - P(x - grad f(x))||. These runs are NumPy loops.
+    tol : float, optional
+        Stop when ||grad f(x_k)|| <= tol (default 1e-6; proximal methods: the gradient
+        mapping; with bounds: the projected gradient). SciPy's ``options={"gtol": ...}`` is
+        the same.
+    callback : callable, optional
+        Called after each iteration in one of three forms, told apart by its signature:
+        ``callback(intermediate_result)`` when its parameter is named
+        ``intermediate_result`` (SciPy >= 1.11; an :class:`OptimizeResult` with ``x, fun,
+        grad_norm, nit, step``), convq's ``callback(xk, state) -> bool`` when it takes two
+        positional arguments (``state`` a dict ``k, fun, grad_norm, step``; returning True
+        stops the run), else ``callback(xk)``. Raising ``StopIteration`` in any form stops
+        the run with ``success=False``, ``status`` 2 and the message saying so (SciPy
+        reports status 99 there).
+    options : dict, optional
+        The method's options (as keywords, below); SciPy's names ``maxiter`` (=
+        ``max_iter``), ``disp`` (= ``verbose``), ``gtol`` (= ``tol``) and ``maxcor`` (=
+        ``memory``) are understood, any other unknown name is a TypeError.
     max_iter : int
-    callback : callable(xk, state) -> bool, optional
-        Called after each iteration with a copy of x_k and a dict ``k, fun, grad_norm,
-        step``; returning True stops the run.
+        (keyword only) the iteration cap (default 1000).
     verbose : bool or int
         Log a line every ``verbose`` iterations (True: about 10 lines per run) to the
         logger ``convq.optimize`` at level INFO (to stderr when logging is not configured).
@@ -324,21 +395,162 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
     Returns
     -------
     OptimizeResult
+        ``x, fun, jac`` (the gradient at x), ``grad_norm, nit, nfev, njev`` (``ngev``: the
+        same), ``success, status, message, method`` and ``trace``; a dict with attribute
+        access like SciPy's. Statuses: 0 converged (gradient), 4 converged (``ftol``), 1
+        maximum iterations, 2 stopped by the callback, 3 line search failed, 5 diverged
+        (non-finite f or gradient).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import rosen, rosen_der
+    >>> from convq.optimize import minimize
+    >>> res = minimize(rosen, np.zeros(5), method="L-BFGS-B", jac=rosen_der, tol=1e-8)
+    >>> res.success, np.allclose(res["x"], 1.0, atol=1e-6)
+    (True, True)
+    >>> res = minimize(rosen, np.zeros(2), method="lbfgs", jac=rosen_der, bounds=[(None, 0.5), (None, None)])
+    >>> np.round(res.x, 4)
+    array([0.5 , 0.25])
     """
-    if not isinstance(obj, Objective):
-        raise TypeError(f"obj must be a convq.objectives objective (wrap callables in "
-                        f"convq.objectives.Function), got {type(obj).__name__}")
-    x0 = obj._x(x0, "x0").copy()
+    method = _method_name(method)
+    opts = _merged_options(options, kwargs)
+    for scipy_name, mine, given in (("maxiter", "max_iter", max_iter), ("disp", "verbose", verbose or None),
+                                    ("gtol", "tol", tol)):
+        if scipy_name in opts:
+            if given is not None:
+                raise TypeError(f"give either {mine} or options[{scipy_name!r}], not both")
+    max_iter = opts.pop("maxiter", 1000 if max_iter is None else max_iter)
+    verbose = bool(opts.pop("disp")) if "disp" in opts else verbose
+    tol = opts.pop("gtol", 1e-6 if tol is None else tol)
+    if "maxcor" in opts:
+        if "memory" in opts:
+            raise TypeError("give either memory or options['maxcor'], not both")
+        opts["memory"] = opts.pop("maxcor")
+    if isinstance(fun, Objective):
+        if args != () or jac is not None or hessp is not None:
+            raise TypeError(f"args, jac and hessp belong to a callable fun; the objective {type(fun).__name__} "
+                            f"supplies its own gradient and Hessian, got args={args!r}, jac={jac!r}, hessp={hessp!r}")
+        obj = fun
+        x0 = obj._x(x0, "x0").copy()
+        box = _scipy_compat.parse_bounds(bounds, obj.dim)
+    elif callable(fun):
+        x0 = as_vector(x0 if np.ndim(x0) else [x0], "x0").copy()
+        box = _scipy_compat.parse_bounds(bounds, x0.size)
+        obj = _scipy_compat.CallableObjective(fun, args, jac, hessp, x0.size, None if box is None else box[1])
+    else:
+        raise TypeError(f"fun must be a callable fun(x, *args) or a convq.objectives objective, "
+                        f"got {type(fun).__name__}")
     validate(_MINIMIZE_CONSTRAINTS, dict(tol=tol, max_iter=max_iter, callback=callback,
                                          grad_transform=grad_transform))
     tol, max_iter = float(tol), int(max_iter)
+    if box is not None:
+        if method not in _projected.METHODS:
+            raise ValueError(f"bounds are handled by projection with method in {list(_projected.METHODS)}, "
+                             f"got method={method!r}")
+        if grad_transform is not None:
+            raise ValueError("bounds and grad_transform cannot be combined")
+        if step == "exact":
+            raise ValueError("bounds take step='fixed' or 'armijo', got step='exact'")
     why_not = ("a Function objective is iterated in Python" if isinstance(obj, Function)
-               else "grad_transform runs in Python" if grad_transform is not None else "")
+               else "grad_transform runs in Python" if grad_transform is not None
+               else "bounds are handled in Python" if box is not None else "")
     engine = resolve_engine(engine, not why_not, why_not)
     if not isinstance(verbose, (bool, int, np.integer)) or (not isinstance(verbose, bool) and verbose < 0):
         raise TypeError(f"verbose must be a bool or a non-negative int, got {verbose!r}")
+    user_cb = _scipy_compat.state_callback(callback, OptimizeResult)
+    monitor = _scipy_compat.Monitor(user_cb, x0)
+    # the C loop runs without a Python callback unless the user gave one: on divergence it
+    # raises, and the run is repeated with the monitor to find the last finite iterate
+    watch = monitor if (engine == "python" or user_cb is not None) else None
+    try:
+        res = _run(obj, x0, method, step, tol, max_iter, watch, verbose, grad_transform, engine, opts, box)
+    except ValueError as exc:
+        # the C loop's divergence, or a built-in objective overflowing under the NumPy loop
+        if not any(why in str(exc) for why in ("the iteration diverged", "not finite at this point")):
+            raise
+        if watch is None:
+            monitor = _scipy_compat.Monitor(None, x0)
+            try:
+                _run(obj, x0, method, step, tol, max_iter, monitor, False, None, engine, opts, box)
+            except ValueError:
+                pass
+        res = _diverged_result(obj, x0, monitor, method)
+    trace = res.get("trace")
+    if monitor.diverged or (trace is not None and not np.isfinite(trace["fun"][0])):
+        res = _diverged_result(obj, x0, monitor, method, trace)
+    if user_cb is not None and user_cb.stop_iteration:
+        res["message"] = "stopped: the callback raised StopIteration"
+    res["jac"] = _final_gradient(obj, res["x"])
+    res["njev"] = res["ngev"]
+    if isinstance(obj, _scipy_compat.CallableObjective):
+        res.update(nfev=obj.nfev, njev=obj.njev, ngev=obj.njev)
+        if obj.hessp_fun is not None:
+            res["nhev"] = obj.nhev
+    return res
+
+
+def _method_name(method):
+    """The convq method ``method`` names (case-insensitive, SciPy's aliases resolved)."""
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, got {type(method).__name__}")
+    m = method.lower()
+    m = _SCIPY_ALIASES.get(m, m)
+    if m not in _MINIMIZE_METHODS:
+        raise ValueError(f"method must be one of {list(_MINIMIZE_METHODS)} (case does not matter; SciPy's "
+                         f"{sorted(set(_SCIPY_ALIASES) | {'cg', 'newton-cg'})} name the same algorithms), "
+                         f"got {method!r}")
+    return m
+
+
+def _merged_options(options, kwargs):
+    if options is None:
+        return dict(kwargs)
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    both = sorted(set(options) & set(kwargs))
+    if both:
+        raise TypeError(f"option(s) {both} given both in options and as keywords")
+    return {**options, **kwargs}
+
+
+def _diverged_result(obj, x0, monitor, method, trace=None):
+    """The result of a run stopped by a non-finite value: its last finite iterate, status 5.
+    ``trace``: the run's own (cut after that iterate), else one built from the monitor's."""
+    k, x, f, gn = monitor.last
+    f0, gn0 = math.nan, math.nan
+    if k == 0 or trace is None:
+        try:
+            f0, g0 = obj.value_and_grad(x0)
+            gn0 = float(np.linalg.norm(g0))
+        except ValueError:
+            pass
+    if k == 0:
+        f, gn = f0, gn0
+    if trace is not None:
+        trace = {key: v[:k + 1].copy() for key, v in trace.items()}
+    else:   # the C loop that raised kept none: the monitor saw every iterate after the start
+        entries = [(f0, gn0, 0.0)] + monitor.trace[:k]
+        trace = {key: np.array([e[i] for e in entries]) for i, key in enumerate(("fun", "grad_norm", "step"))}
+        trace["time"] = np.full(k + 1, np.nan)
+    return OptimizeResult(x=np.array(x, dtype=float), fun=float(f), grad_norm=float(gn), nit=int(k),
+                          nfev=getattr(obj, "nfev", 0), ngev=getattr(obj, "njev", 0), success=False,
+                          status=STATUS_DIVERGED, message=_STATUS[STATUS_DIVERGED], method=method, trace=trace)
+
+
+def _final_gradient(obj, x):
+    """The gradient at the returned x (SciPy's ``jac``): the last one computed for a callable."""
+    if isinstance(obj, _scipy_compat.CallableObjective):
+        return obj.last_grad(x)
+    try:
+        return obj.grad(x)
+    except ValueError:
+        return None
+
+
+def _run(obj, x0, method, step, tol, max_iter, callback, verbose, grad_transform, engine, options, box):
+    """The checked run of minimize: Newton, the projected loops, the C solvers or their twins."""
     if method == "newton":
-        check("method", method, _MINIMIZE_CONSTRAINTS["method"])
         if grad_transform is not None:
             raise ValueError("method='newton' takes no grad_transform (it uses the exact Hessian)")
         return _newton(obj, x0, tol, max_iter, callback, verbose, options)
@@ -359,7 +571,9 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
         run_obj = obj.smooth_part()
 
     state_cb = _make_callback(callback, every, max_iter)
-    if engine == "python":
+    if box is not None:
+        res = _projected.projected_loop(run_obj, x0, box[0], box[1], method, step, tol, max_iter, opts, state_cb)
+    elif engine == "python":
         res = python_loop(run_obj, x0, method, step, tol, max_iter, opts, state_cb, grad_transform)
     else:
         step_rule = _STEPS.get(step, _core.STEP_ARMIJO)
@@ -392,7 +606,7 @@ def minimize(obj, x0, method="gd", step="armijo", tol=1e-6, max_iter=1000, callb
 
 # ---- Newton's method (dense Hessian, LAPACK through NumPy) -------------------------------------
 
-def hessian(obj, x) -> np.ndarray:
+def hessian(obj: Objective, x: ArrayLike) -> np.ndarray:
     """The Hessian matrix of a twice-differentiable objective at x (dim x dim).
 
     LeastSquares / Logistic: (1/m) X~' D X~ + (lam/m) P with X~ = [1, X] when there is an
@@ -410,20 +624,21 @@ def hessian(obj, x) -> np.ndarray:
     if isinstance(obj, Quadratic):
         return obj.A.copy()
     if isinstance(obj, (LeastSquares, Logistic, SmoothedHinge)):
-        X, m = obj.X, obj.m
-        xr = x[1:] if obj.intercept else x
-        z = X @ xr + (x[0] if obj.intercept else 0.0)
+        lin = cast(Any, obj)  # SmoothedHinge sets its data attributes at run time
+        X, m = lin.X, lin.m
+        xr = x[1:] if lin.intercept else x
+        z = X @ xr + (x[0] if lin.intercept else 0.0)
         if isinstance(obj, SmoothedHinge):           # C k / delta inside the quadratic zone
-            v = 1.0 - (2.0 * obj.y - 1.0) * z
-            dvec, pen = np.where((v > 0) & (v < obj.delta), obj.C * obj.slope / obj.delta, 0.0), 1.0
+            v = 1.0 - (2.0 * lin.y - 1.0) * z
+            dvec, pen = np.where((v > 0) & (v < lin.delta), lin.C * lin.slope / lin.delta, 0.0), 1.0
         elif isinstance(obj, Logistic):
             h = 0.5 * (1.0 + np.tanh(0.5 * z))       # the sigmoid, without overflow
-            dvec, pen = h * (1.0 - h) / m, obj.lam / m
+            dvec, pen = h * (1.0 - h) / m, lin.lam / m
         else:
-            dvec, pen = np.full(m, 1.0 / m), obj.lam / m
-        if obj.sample_weight is not None:    # w_i D_i, and W = sum w in place of m
-            wsc = obj.sample_weight * (m / obj.wsum if not isinstance(obj, SmoothedHinge) else 1.0)
-            dvec, pen = dvec * wsc, (pen if isinstance(obj, SmoothedHinge) else obj.lam / obj.wsum)
+            dvec, pen = np.full(m, 1.0 / m), lin.lam / m
+        if lin.sample_weight is not None:    # w_i D_i, and W = sum w in place of m
+            wsc = lin.sample_weight * (m / lin.wsum if not isinstance(obj, SmoothedHinge) else 1.0)
+            dvec, pen = dvec * wsc, (pen if isinstance(obj, SmoothedHinge) else lin.lam / lin.wsum)
         if is_sparse(X):
             Xs = X.multiply(np.sqrt(dvec)[:, None]).tocsr()
             Hr = (Xs.T @ Xs).toarray()
@@ -431,9 +646,9 @@ def hessian(obj, x) -> np.ndarray:
             Xs = X * np.sqrt(dvec)[:, None]
             Hr = Xs.T @ Xs  # NumPy hands A'A to BLAS syrk: half the flops of a general product
         Hr[np.diag_indices_from(Hr)] += pen
-        if not obj.intercept:
+        if not lin.intercept:
             return Hr
-        H = np.empty((obj.dim, obj.dim))
+        H = np.empty((lin.dim, lin.dim))
         H[0, 0] = dvec.sum()
         H[0, 1:] = H[1:, 0] = X.T @ dvec
         H[1:, 1:] = Hr
@@ -608,9 +823,11 @@ class _SparseLasso:
 _sparse = is_sparse
 
 
-def lasso(A, b, mu, method="auto", *, x0=None, tol=None, max_iter=None, mu0=None, eta=0.1,
-          delta_factor=1e-3, polish=True, verbose=False, ws_start=10, anderson=5, rho=None, engine="auto",
-          threads=None, progress=None):
+def lasso(A: Any, b: ArrayLike, mu: float, method: str = "auto", *, x0: Optional[ArrayLike] = None,
+          tol: Optional[float] = None, max_iter: Optional[int] = None, mu0: Optional[float] = None,
+          eta: float = 0.1, delta_factor: float = 1e-3, polish: bool = True, verbose: Union[bool, int] = False,
+          ws_start: int = 10, anderson: int = 5, rho: Optional[float] = None,
+          engine: str = "auto", threads: Optional[int] = None, progress: Any = None) -> OptimizeResult:
     r"""Solve the LASSO  min_x 1/2 ||Ax - b||^2 + mu ||x||_1.
 
     Methods
@@ -694,6 +911,7 @@ def _lasso(A, b, mu, method, x0, tol, max_iter, mu0, eta, delta_factor, polish, 
     validate(_LASSO_CONSTRAINTS, dict(method=method, tol=tol, max_iter=max_iter, mu0=mu0, eta=eta,
                                       delta_factor=delta_factor, ws_start=ws_start, anderson=anderson, rho=rho))
     engine = resolve_engine(engine, True)
+    obj: Any   # a Lasso objective, or the sparse data of method 'cd' (only "cd" reads it)
     if _sparse(A):
         if method not in ("auto", "cd"):
             raise TypeError(f"A: a sparse matrix works with method 'cd' or 'auto', got method={method!r} "
@@ -832,8 +1050,9 @@ _LASSO_PATH_CONSTRAINTS = {
 }
 
 
-def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000, ws_start=10, anderson=5,
-               engine="auto", progress=None):
+def lasso_path(A: ArrayLike, b: ArrayLike, mus: Optional[ArrayLike] = None, *, n_mus: int = 100, eps: float = 1e-3,
+               tol: float = 1e-4, max_iter: int = 10000, ws_start: int = 10, anderson: int = 5,
+               engine: str = "auto", progress: Any = None) -> "LassoPath":
     r"""The LASSO solutions x(mu) of  min_x 1/2 ||Ax - b||^2 + mu ||x||_1  along a grid of mu.
 
     ``mus`` defaults to ``n_mus`` values spaced evenly in log scale from
@@ -883,7 +1102,8 @@ def lasso_path(A, b, mus=None, *, n_mus=100, eps=1e-3, tol=1e-4, max_iter=10000,
 _BOX_QP_CONSTRAINTS = {"tol": [_POSITIVE], "max_iter": [Interval(int, 1, None)]}
 
 
-def box_qp(Q, c, lo=None, hi=None, *, tol=1e-10, max_iter=200):
+def box_qp(Q: ArrayLike, c: ArrayLike, lo: Optional[ArrayLike] = None, hi: Optional[ArrayLike] = None, *,
+           tol: float = 1e-10, max_iter: int = 200) -> OptimizeResult:
     r"""Solve the convex QP  min_x 1/2 x'Qx + c'x  subject to  lo <= x <= hi.
 
     A primal-dual interior-point method with Mehrotra's predictor-corrector (Nocedal &
@@ -977,8 +1197,9 @@ def _svm_cost(X, y, C, slope, intercept, theta, loss):
     return C * float(xi @ xi) + 0.5 * float(w @ w)
 
 
-def svm_dual_cd(X, y, C=1.0, slope=1.0, intercept=True, *, loss="hinge", tol=1e-4, max_iter=100000, rho=None,
-                rng=None, engine="auto", progress=None):
+def svm_dual_cd(X: ArrayLike, y: ArrayLike, C: float = 1.0, slope: float = 1.0, intercept: bool = True, *,
+                loss: str = "hinge", tol: float = 1e-4, max_iter: int = 100000, rho: Optional[float] = None,
+                rng: Any = None, engine: str = "auto", progress: Any = None) -> OptimizeResult:
     r"""The linear SVM of Lagarde, "Machine Learning Algebra", section 4.2 (the hinge cost) by dual coordinate descent.
 
     Minimises J(theta) = C sum_i [y_i cost_1(z_i) + (1 - y_i) cost_0(z_i)] + 1/2 ||w||^2,

@@ -61,8 +61,10 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any, Optional, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from ._errors import DecodeError
@@ -246,7 +248,7 @@ class Quantizer:
     def _vector(y):
         return as_float_array(y, "y", ndim=1, finite=False)
 
-    def encode(self, y, rng=None, *, engine="auto") -> Message:
+    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> Message:
         """Quantize ``y`` to a :class:`Message` of exactly ``bits(len(y))`` bits.
 
         ``engine="python"`` runs the NumPy twin (:mod:`convq.slow.quantize`: the same draws,
@@ -258,7 +260,7 @@ class Quantizer:
         payload, nbits = _core._q_encode(self._spec, y, as_generator(rng))
         return Message(payload, int(nbits), y.shape[0])
 
-    def decode(self, msg, d=None, *, engine="auto") -> np.ndarray:
+    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto") -> np.ndarray:
         """Decode a :class:`Message`, a ``(payload_bytes, d)`` pair, or ``payload, d``.
 
         The payload length is checked against ``bits(d)`` (a Message's own ``nbits`` is
@@ -297,7 +299,8 @@ class Quantizer:
         # size against memory before it allocates anything
         return _core._q_decode(self._spec, payload, d)
 
-    def decode_sum(self, payloads, d, weights=None, out=None) -> np.ndarray:
+    def decode_sum(self, payloads: Any, d: int, weights: Optional[ArrayLike] = None,
+                   out: Optional[np.ndarray] = None) -> np.ndarray:
         r"""Decode N messages for dimension ``d`` and add them into one buffer:
 
         .. math:: \text{out} \mathrel{+}= \sum_{k=1}^{N} w_k\, \hat y_k ,
@@ -352,7 +355,7 @@ class Quantizer:
             out += y
         return out
 
-    def __call__(self, y, rng=None, *, engine="auto") -> np.ndarray:
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> np.ndarray:
         """Fast path: ``decode(encode(y, rng))`` without building the message; the same
         draws from ``rng`` in the same order, so the result is identical bit for bit
         (``engine="python"``: the NumPy twin's fast path)."""
@@ -373,7 +376,7 @@ class Quantizer:
         """Rows of :meth:`_batch`: row i on ``gens[i // r]`` (the C core, ``threads`` threads)."""
         return _core._q_batch(self._spec, Y, n, r, gens, threads, encode)
 
-    def sample(self, y, n, rng=None, threads=None) -> np.ndarray:
+    def sample(self, y: ArrayLike, n: int, rng: Any = None, threads: Optional[int] = None) -> np.ndarray:
         """``n`` independent quantizations of one ``y`` as an ``(n, d)`` array.
 
         Rows are processed in blocks of ``r = _rows_per_stream(d)`` rows (1 for
@@ -386,14 +389,14 @@ class Quantizer:
         n = check_int(n, "n", minimum=0)
         return self._batch(y, n, y.shape[0], rng, threads, False)
 
-    def quantize_batch(self, Y, rng=None, threads=None) -> np.ndarray:
+    def quantize_batch(self, Y: ArrayLike, rng: Any = None, threads: Optional[int] = None) -> np.ndarray:
         """Fast path on every row of an ``(n, d)`` array in one C call (streams as in
         :meth:`sample`; identical for any ``threads``)."""
         Y = as_float_array(Y, "Y", ndim=2, finite=False)
         n, d = Y.shape
         return self._batch(Y, n, d, rng, threads, False)
 
-    def encode_batch(self, Y, rng=None, threads=None) -> list:
+    def encode_batch(self, Y: ArrayLike, rng: Any = None, threads: Optional[int] = None) -> list:
         """Encode every row of an ``(n, d)`` array in one C call; a list of Messages whose
         decodings equal ``quantize_batch(Y, rng)`` for the same ``rng``."""
         Y = as_float_array(Y, "Y", ndim=2, finite=False)
@@ -943,7 +946,7 @@ class CoordinateSampling(Quantizer):
         return y, field, self._indices(d, field, s, t, by_rank), s, d
 
     # -- one vector ------------------------------------------------------------------
-    def encode(self, y, rng=None, *, engine="auto") -> Message:
+    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> Message:
         gen = as_generator(rng)
         y, field, S, s, d = self._draw(y, gen)
         inner = self.inner.encode(y[S], rng=gen, engine=engine)
@@ -970,7 +973,7 @@ class CoordinateSampling(Quantizer):
         out[S] = z if S.size == d else z * (d / S.size)
         return out
 
-    def __call__(self, y, rng=None, *, engine="auto") -> np.ndarray:
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> np.ndarray:
         gen = as_generator(rng)
         y, _, S, _, d = self._draw(y, gen)
         return self._place(self.inner(y[S], rng=gen, engine=engine), S, d)
@@ -1655,7 +1658,7 @@ class GainShape(Quantizer):
         return factor, np.asarray(self.shape.decode(Message(_payload(tail, "msg"), sbits, d)), dtype=float)
 
     # -- the Quantizer interface -------------------------------------------------------------
-    def encode(self, y, rng=None, *, engine="auto") -> Message:
+    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> Message:
         """Quantize y: the gain field, then the shape's message (see the class)."""
         resolve_engine(engine, True)
         y = as_float_array(y, "y", ndim=1)
@@ -1665,14 +1668,14 @@ class GainShape(Quantizer):
         gb = self._gain_bits
         return Message(_join_bits(field, gb, m.payload, int(m.nbits)), gb + int(m.nbits), y.shape[0])
 
-    def decode(self, msg, d=None, *, engine="auto") -> np.ndarray:
+    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto") -> np.ndarray:
         """Decode a Message, a ``(payload, d)`` pair or ``payload, d`` (DecodeError for a
         malformed payload: wrong length, a bad gain, or what the shape's decoder rejects)."""
         payload, d = self._payload_and_d(msg, d)
         factor, qs = self._decode_parts(payload, d, engine)
         return factor * qs
 
-    def __call__(self, y, rng=None, *, engine="auto") -> np.ndarray:
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> np.ndarray:
         """Fast path, == decode(encode(y, rng)) bit for bit."""
         resolve_engine(engine, True)
         y = as_float_array(y, "y", ndim=1)

@@ -15,9 +15,24 @@ def test_info_runs():
     assert "convq" in out.stdout and "threads" in out.stdout
 
 
-def test_unknown_command_fails():
-    out = subprocess.run([sys.executable, "-m", "convq", "nope"], capture_output=True, text=True)
-    assert out.returncode != 0
+def test_version():
+    import convq
+    out = subprocess.run([sys.executable, "-m", "convq", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"convq {convq.__version__}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nope"], "invalid choice: 'nope'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    ([], "a command is required"),
+    (["info", "--bogus"], "unrecognized arguments: --bogus"),
+    # the demo's parser reads every option before it computes: nothing runs, nothing is printed
+    (["demo", "--no-plot", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_unknown_commands_and_options_are_usage_errors_before_any_work(argv, message):
+    out = subprocess.run([sys.executable, "-m", "convq", *argv], capture_output=True, text=True)
+    assert out.returncode == 2 and message in out.stderr and "usage:" in out.stderr
+    assert out.stdout == ""
 
 
 # ---- the demo figure (hardening issue, item 7) -------------------------------------------------

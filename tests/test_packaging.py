@@ -23,7 +23,7 @@ def test_sdist_has_every_source_header_test_and_license(tmp_path):
     with tarfile.open(sdist) as t:
         names = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
     wanted = {"LICENSE", "setup.py", "pyproject.toml", "README.md", "tests/conftest.py",
-              "tests/golden/golden.json", "tests/golden/golden_values.npz"}
+              "tests/golden/golden.json", "tests/golden/golden_values.npz", "convq/py.typed", "convq/_core.pyi"}
     for dirpath, _, files in os.walk(os.path.join(ROOT, "csrc")):
         for f in files:
             if f.endswith((".c", ".h")):
