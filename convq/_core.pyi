@@ -11,7 +11,12 @@ MLP_ACT_LEAKY_RELU: int
 MLP_ACT_RELU: int
 MLP_ACT_SIGMOID: int
 MLP_ACT_TANH: int
+MLP_CHUNK: int
 MLP_MAX_LAYERS: int
+MLP_OUT_SIGMOID: int
+MLP_OUT_SOFTMAX: int
+MLP_SOLVER_ADAM: int
+MLP_SOLVER_SGD: int
 NM_AVERAGE: int
 NM_MAX: int
 NM_NONE: int
@@ -21,6 +26,7 @@ OBJ_LASSO: int
 OBJ_LEASTSQ: int
 OBJ_LOGISTIC: int
 OBJ_QUADRATIC: int
+OBJ_SOFTMAX: int
 OPT_BB: int
 OPT_CALLBACK: int
 OPT_CG: int
@@ -62,6 +68,7 @@ SMP_DENS_LOGISTIC: int
 SMP_DENS_UNIFORM: int
 SMP_RESYNC: int
 SMP_WALK_BALL: int
+SMP_WALK_BILLIARD: int
 SMP_WALK_GRID: int
 SMP_WALK_HAR_COORD: int
 SMP_WALK_HAR_DIR: int
@@ -90,15 +97,15 @@ def _log2_binom(*args: Any, **kwargs: Any) -> Any: ...
 def _minimize(*args: Any, **kwargs: Any) -> Any: ...
 # _mirror_step(x, g, r, eta, domain_spec): mirror descent step.
 def _mirror_step(*args: Any, **kwargs: Any) -> Any: ...
-# _mlp_cost_grad(sizes, act, theta, X, Y, rows, lam): cross-entropy cost + penalty, gradient.
+# _mlp_cost_grad(sizes, act, theta, X, Y, rows, lam, output=0, sample_weight=None): cross-entropy cost + penalty, gradient.
 def _mlp_cost_grad(*args: Any, **kwargs: Any) -> Any: ...
-# _mlp_forward(sizes, act, theta, X): output probabilities.
+# _mlp_forward(sizes, act, theta, X, output=0): output probabilities.
 def _mlp_forward(*args: Any, **kwargs: Any) -> Any: ...
 # _mlp_init(sizes, act, gen): W uniform in [-0.002, 0.002], b = 0 (Lagarde, section 3.6).
 def _mlp_init(*args: Any, **kwargs: Any) -> Any: ...
 # _mlp_n_params(sizes): number of parameters.
 def _mlp_n_params(*args: Any, **kwargs: Any) -> Any: ...
-# _mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, threads=0, running_cost=False): minibatch gradient descent in C.
+# _mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, threads=0, running_cost=False, output=0, sample_weight=None, solver=0, momentum=0, nesterov=False, beta1=0.9, beta2=0.999, eps=1e-8, v=None, s=None, t=0, tol=-inf, n_iter_no_change=10) -> (theta, costs, bits, n_run, t): minibatch training in C.
 def _mlp_train(*args: Any, **kwargs: Any) -> Any: ...
 # _obj_hess_diag(spec, theta) -> diag H(theta) (the Newton-CG preconditioner).
 def _obj_hess_diag(*args: Any, **kwargs: Any) -> Any: ...
