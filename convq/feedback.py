@@ -120,6 +120,20 @@ class _Feedback:
                             for k, v in dict(state[side]).items()}
         self._worker, self._server = tables["worker"], tables["server"]
 
+    # -- the recursion (EF-SGD and EF21 below) ----------------------------------------------------
+    @staticmethod
+    def _step(q, y, state, rng, engine="auto"):  # pragma: no cover - overridden
+        """Worker step through the codec ``q``: the message, ``state`` updated in place."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _serve(g_hat, state):  # pragma: no cover - overridden
+        """Server step on the averaged decoded messages, ``state`` updated in place."""
+        raise NotImplementedError
+
+    def aggregate(self, g_hat, *, key=0) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
     # -- the quantizer interface (one worker, one server) -----------------------------------------
     def encode(self, y, rng=None, *, key=0, engine="auto") -> Message:
         """Worker side: compress ``y`` for worker ``key`` and update its state."""
