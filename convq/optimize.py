@@ -464,7 +464,8 @@ def minimize(fun: Union[Objective, Callable[..., Any]], x0: ArrayLike, args: tup
     # raises, and the run is repeated with the monitor to find the last finite iterate
     watch = monitor if (engine == "python" or user_cb is not None) else None
     try:
-        res = _run(obj, x0, method, step, tol, max_iter, watch, verbose, grad_transform, engine, opts, box)
+        with progress_scope(progress, "minimize"):
+            res = _run(obj, x0, method, step, tol, max_iter, watch, verbose, grad_transform, engine, opts, box)
     except ValueError as exc:
         # the C loop's divergence, or a built-in objective overflowing under the NumPy loop
         if not any(why in str(exc) for why in ("the iteration diverged", "not finite at this point")):
@@ -585,8 +586,7 @@ def _run(obj, x0, method, step, tol, max_iter, callback, verbose, grad_transform
                             t_min=opts["t_min"], t_max=opts["t_max"], l1=opts["l1"], tol=tol, ftol=opts["ftol"],
                             restart=int(opts["restart"]), c2=opts.get("c2", 0.9),
                             cg_rule=_CG_RULES[opts.get("cg_rule", "pr+")])
-        with progress_scope(progress, "minimize"):
-            out = _core._minimize(run_obj._c_spec, x0, params, state_cb, max_iter)
+        out = _core._minimize(run_obj._c_spec, x0, params, state_cb, max_iter)
         x, f, gn, nit, nfev, ngev, status, tf, tg, tt, ttime = out
         res = dict(x=x, fun=f, grad_norm=gn, nit=nit, nfev=nfev, ngev=ngev, status=status,
                    trace=dict(fun=tf[:nit + 1].copy(), grad_norm=tg[:nit + 1].copy(),
