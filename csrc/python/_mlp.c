@@ -91,12 +91,8 @@ typedef struct {
 
 static void data_clear(mlp_data *D)
 {
-    Py_CLEAR(D->X);
-    Py_CLEAR(D->val);
-    Py_CLEAR(D->col);
-    Py_CLEAR(D->ptr);
-    Py_CLEAR(D->Y);
-    Py_CLEAR(D->w);
+    PyArrayObject **held[] = {&D->X, &D->val, &D->col, &D->ptr, &D->Y, &D->w};
+    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) Py_CLEAR(*held[i]);
 }
 
 /* X (2-d array or CSR triple), Y (m x K or None), w (m or None). 0, or -1 with an exception set. */
