@@ -148,6 +148,20 @@ static double loss_scale(const cq_obj *o, double w_used)
 }
 
 /* the weight of the l2 penalty 1/2 ||theta_r||^2: 1 (hinge-type), lam/W otherwise */
+
+/* The Huber-smoothed |x| of the smoothed LASSO (delta > 0: x^2/(2 delta) for |x| < delta,
+ * |x| - delta/2 beyond; delta = 0: |x|) and its (sub)gradient in *g (0 at x = 0). */
+static inline double huber_l1(double x, double delta, double *g)
+{
+    double a = fabs(x);
+    if (delta > 0 && a < delta) {
+        *g = x / delta;
+        return x * x / (2.0 * delta);
+    }
+    *g = x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
+    return delta > 0 ? a - 0.5 * delta : a;
+}
+
 static double l2_weight(const cq_obj *o, double w_used)
 {
     return hinge_like(o) ? 1.0 : (w_used > 0.0 ? o->lam / w_used : 0.0);
@@ -176,14 +190,8 @@ double cq_obj_penalty(const cq_obj *o, double w_used, const double *theta, doubl
         double mu = o->lam, delta = o->c;
         if (mu == 0.0) return 0.0;
         for (size_t j = 0; j < dim; j++) {
-            double x = theta[j], a = fabs(x), gj;
-            if (delta > 0 && a < delta) {
-                s += x * x / (2.0 * delta);
-                gj = x / delta;
-            } else {
-                s += delta > 0 ? a - 0.5 * delta : a;
-                gj = x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
-            }
+            double gj;
+            s += huber_l1(theta[j], delta, &gj);
             if (grad) grad[j] += mu * gj;
         }
         return mu * s;
@@ -791,14 +799,8 @@ double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double 
         double mu = o->lam, delta = o->c, s1 = 0.0, sd = 0.0;
         if (mu != 0.0)
             for (size_t j = 0; j < dim; j++) {
-                double x = theta[j], a = fabs(x), gj;
-                if (delta > 0 && a < delta) {
-                    s1 += x * x / (2.0 * delta);
-                    gj = x / delta;
-                } else {
-                    s1 += delta > 0 ? a - 0.5 * delta : a;
-                    gj = x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
-                }
+                double gj;
+                s1 += huber_l1(theta[j], delta, &gj);
                 sd += gj * d[j];
             }
         pen = mu * s1;
