@@ -16,6 +16,13 @@ all-gather, decode: the convq hook's own counters), the bytes this rank's interf
 per step (kernel counter, TCP/IP headers included), the speed-up against the all-reduce and
 fp16 rows, and the test loss / accuracy on scikit-learn's digits after a fixed number of
 full-batch steps on the same link (fixed seeds).
+
+The same for ``convq.distributed.train`` over MPI: ``mpiexec`` (MPICH) starts one rank in
+each namespace (its "ssh" is a stand-in that enters the namespace owning the host's address;
+shared memory between the ranks is switched off, so MPI talks TCP over eth0), on a sparse
+logistic regression with d = 2^20; rows: a plain mpi4py loop that all-reduces the float64
+gradient, and distributed.train with every quantizer (step time split into gradient /
+encode / communication / decode, bytes per step, the objective after a fixed number of steps).
 """
 from __future__ import annotations
 
@@ -104,10 +111,14 @@ def _why_not():
     return None
 
 
-def _one(rate, cfg, timeout):
+def _in_network(rate, commands, timeout, env=None):
+    """Build the network for ``rate``, run ``commands(net, out)`` (argv lists, each started
+    in the background) to completion, return the JSON rank 0 wrote to ``out``; the processes
+    are killed and the namespaces removed on every exit path."""
     tag = f"{os.getpid() % 100000}"
     net = Network(WORLD, rate, tag)
     procs = []
+    tmp = tempfile.mkdtemp(prefix="convq-wire-")
 
     def cleanup(*_):
         for p in procs:
@@ -117,15 +128,12 @@ def _one(rate, cfg, timeout):
 
     atexit.register(cleanup)
     old = signal.signal(signal.SIGTERM, lambda *a: (cleanup(), sys.exit(1)))
-    out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    out = os.path.join(tmp, "result.json")
     try:
-        env = dict(os.environ, GLOO_SOCKET_IFNAME="eth0", OMP_NUM_THREADS="1",
+        env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}),
                    PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
-        for r, ns in enumerate(net.ranks):
-            c = dict(cfg, rank=r, world=WORLD, master=net.addrs[0], port=29411, ifname="eth0", out=out)
-            procs.append(subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m",
-                                           "benchmarks._wire_worker", json.dumps(c)], env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        for cmd in commands(net, out, tmp):
+            procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         logs = []
         for p in procs:
             try:
@@ -143,7 +151,56 @@ def _one(rate, cfg, timeout):
         cleanup()
         atexit.unregister(cleanup)
         signal.signal(signal.SIGTERM, old)
-        os.unlink(out)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _one(rate, cfg, timeout):
+    """The DDP rows: one ``_wire_worker`` process per rank, each in its namespace (gloo)."""
+    def commands(net, out, tmp):
+        for r, ns in enumerate(net.ranks):
+            c = dict(cfg, rank=r, world=WORLD, master=net.addrs[0], port=29411, ifname="eth0", out=out)
+            yield ["ip", "netns", "exec", ns, sys.executable, "-m", "benchmarks._wire_worker", json.dumps(c)]
+    return _in_network(rate, commands, timeout, env={"GLOO_SOCKET_IFNAME": "eth0"})
+
+
+# MPICH's process manager (hydra) starts one proxy per host through "ssh"; this stand-in
+# starts it inside the namespace that owns the host's address instead, so each rank runs in
+# its own namespace and every MPI byte crosses the rate-limited veths.
+_LAUNCHER = """#!/bin/sh
+# hydra's "ssh": [options] host command...  ->  the command inside the host's namespace
+while [ "${1#-}" != "$1" ]; do shift; done
+case "$1" in
+%s
+  *) echo "convq wire benchmark: unknown host $1" >&2; exit 1;;
+esac
+shift
+exec ip netns exec "$ns" sh -c "$*"
+"""
+
+# MPICH over TCP sockets on eth0 only: NOLOCAL stops it from using shared memory between
+# the ranks (they share one kernel and hostname), the ofi netmod's tcp provider on eth0.
+_MPI_ENV = {"MPIR_CVAR_NOLOCAL": "1", "MPIR_CVAR_CH4_NETMOD": "ofi", "FI_PROVIDER": "tcp",
+            "FI_TCP_IFACE": "eth0"}
+
+
+def _mpiexec():
+    here = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    return here if os.path.exists(here) else shutil.which("mpiexec")
+
+
+def _mpi_one(rate, cfg, timeout):
+    """The ``distributed.train`` rows: ``mpiexec`` in rank 0's namespace, one rank per namespace."""
+    def commands(net, out, tmp):
+        launcher = os.path.join(tmp, "netns-ssh")
+        cases = "\n".join(f"  {a}) ns={ns};;" for a, ns in zip(net.addrs, net.ranks))
+        with open(launcher, "w") as f:
+            f.write(_LAUNCHER % cases)
+        os.chmod(launcher, 0o700)
+        c = dict(cfg, ifname="eth0", out=out)
+        yield ["ip", "netns", "exec", net.ranks[0], _mpiexec(), "-launcher", "ssh", "-launcher-exec", launcher,
+               "-iface", "eth0", "-hosts", ",".join(net.addrs), "-n", str(WORLD),
+               sys.executable, "-m", "benchmarks._wire_mpi_worker", json.dumps(c)]
+    return _in_network(rate, commands, timeout, env=_MPI_ENV)
 
 
 def _table(rate, res):
@@ -165,6 +222,32 @@ def _table(rate, res):
     return "\n".join(lines)
 
 
+def _mpi_table(rate, res):
+    rows = res["rows"]
+    ref = rows[0]
+    delay = (f"netem delay {res['delay']}" if res["delay"] else
+             "no added delay (this kernel has no sch_netem)")
+    lines = [f"\n### distributed.train over MPI, {rate} (tbf), {delay}: {res['size']} ranks, sparse logistic "
+             f"regression, d = {res['d']:,}, {res['m']:,} rows per rank, {res['T']} full-batch steps",
+             "| row | step ms | gradient ms | encode ms | communication ms | decode ms | kB sent/step | "
+             f"vs Allreduce | objective after {res['T']} steps (start {res['loss0']:.4f}) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {1e3 * r['step_s']:.1f} | {1e3 * r['grad_s']:.1f} | {1e3 * r['encode_s']:.1f} | "
+                     f"{1e3 * r['comm_s']:.1f} | {1e3 * r['decode_s']:.1f} | {r['tx_bytes'] / 1e3:,.0f} | "
+                     f"{ref['step_s'] / r['step_s']:.2f}x | {r['loss']:.4f} |")
+    return "\n".join(lines)
+
+
+def _why_not_mpi():
+    try:
+        import mpi4py  # noqa: F401
+        import scipy  # noqa: F401
+    except ImportError as e:
+        return f"needs mpi4py and scipy ({e})"
+    return None if _mpiexec() else "needs MPICH's mpiexec"
+
+
 def run(ctx):
     why = _why_not()
     if why:
@@ -176,8 +259,20 @@ def run(ctx):
     else:
         cfg = dict(sizes=[1000, 2048, 1400, 10], batch=64, warmup=3, steps=8, bucket_mb=25, digits_steps=300,
                    digits_lr=0.5)
+    mcfg = (dict(d=1 << 16, m=500, nnz_row=50, T=5, step_scale=1.0, lam=0.0, seed=0) if ctx.quick else
+            dict(d=1 << 20, m=4000, nnz_row=200, T=30, step_scale=1.0, lam=0.0, seed=0))
+    why_mpi = _why_not_mpi()
     out = []
     for rate in RATES:
+        if why_mpi:
+            print(f"distributed.train over MPI skipped: {why_mpi}")
+        else:
+            res = _mpi_one(rate, mcfg, timeout=900)
+            print(_mpi_table(rate, res))
+            ref = res["rows"][0]
+            for r in res["rows"]:
+                out.append(Row("wire", f"MPI {rate} {r['name']}", r["step_s"], "mpi4py Allreduce float64",
+                               ref["step_s"], note=f"{r['tx_bytes'] / 1e3:,.0f} kB/step, objective {r['loss']:.4f}"))
         res = _one(rate, cfg, timeout=900)
         print(_table(rate, res))
         fp16 = next(r for r in res["rows"] if "fp16" in r["name"])
