@@ -248,6 +248,22 @@ def test_one_rank_identity_equals_reference():
     assert res.summary()["bytes_per_step"] == 1 + 8 * obj.dim
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_shard_equals_dense_shard(fmt):
+    # regression: a scipy.sparse shard was refused ("distributed training needs a dense X")
+    sp = pytest.importorskip("scipy.sparse")
+    from convq.distributed import train
+    from convq.objectives import Logistic
+    from convq.quantize import QSGD
+    X, y, domain = problem()
+    Xs = sp.random(X.shape[0], X.shape[1], density=0.3, random_state=0, format=fmt)
+    for q in (None, QSGD(4)):
+        runs = [train(Logistic(A, y, lam=1.0, intercept=True), np.zeros(X.shape[1] + 1), 30, IDENT_STEP, q,
+                      comm=SelfComm(), batch=BATCH, domain=domain, rng=5) for A in (Xs, Xs.toarray())]
+        np.testing.assert_allclose(runs[0].x_last, runs[1].x_last, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(runs[0].trace["fun"], runs[1].trace["fun"], rtol=1e-12)
+
+
 def test_full_batch_function_objective_and_mirror():
     from convq.distributed import train
     from convq.objectives import Quadratic

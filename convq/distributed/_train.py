@@ -97,13 +97,10 @@ class _Shard:
         if not (hasattr(objective, "value_and_grad") and hasattr(objective, "dim")):
             raise TypeError("objective_shard must be a convq objective (convq.objectives.LeastSquares, Logistic, "
                             f"Hinge, Lasso, Quadratic or Function), got {type(objective).__name__}")
-        if getattr(objective, "sparse", False):
-            raise TypeError("objective_shard: distributed training needs a dense X; a sparse X is not supported "
-                            "(build the objective from X.toarray())")
         self.obj = objective
         self.kind = spec.kind if spec is not None and spec.kind in (_LSQ, _LOGI, _HINGE, _LASSO) else None
         self.dim = int(objective.dim)
-        self.m = int(spec.X.shape[0]) if self.kind is not None else None
+        self.m = int(objective.m) if self.kind is not None else None  # dense or scipy.sparse rows
         self.M = None  # rows of the union, set after the set-up exchange
         self.j0 = int(bool(getattr(objective, "intercept", False)))
 
@@ -230,7 +227,8 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
 
     Parameters
     ----------
-    objective_shard : convq objective on this rank's data (same dim and type on all ranks)
+    objective_shard : convq objective on this rank's data, X dense or scipy.sparse (same dim and
+        type on all ranks)
     x0 : array_like (d,), the same on every rank
     T : int >= 1, number of steps
     step : float > 0, a sequence of T floats, or a callable t -> float
