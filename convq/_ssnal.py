@@ -59,6 +59,15 @@ The method stops after the multiplier update when both
   eta = ||x - prox_{mu||.||_1}(x - A'(Ax - b))|| / (1 + ||x|| + ||Ax - b||) <= tol.
 In double precision eta bottoms out near 10^-12 on well-scaled data, so tol below about
 1e-11 may not be reachable (the run then reports success = False after max_iter steps).
+
+Scale. The method runs on the problem normalised by two powers of two, A = s Â, b = t b̂,
+mu = s t mû, x = (t/s) x̂, with s ~ ||A||_2 and t ~ ||b||: multiplying by a power of two is
+exact, so (cA, b, c mu) and (A, cb, c mu) give the same iterates as (A, b, mu) up to the
+scale (bit for bit when c is a power of two), however far c is from 1 -- the mixed-scale sums
+above (x + sigma A'theta, 1 + ||x|| + ||Ax - b||) would otherwise lose x entirely when ||A||
+is far from 1. primal, dual and gap are returned in the caller's units (times t^2), eta (a
+relative residual) as measured on the normalised problem, sigma in the caller's units (the
+penalty for A: sigma_hat / s^2).
 """
 from __future__ import annotations
 
@@ -139,10 +148,26 @@ def _gap(A, b, x, theta, mu):
     return primal, dual, primal - dual, eta
 
 
+def _pow2(v):
+    """The power of two nearest to v > 0 (1 for v = 0 or a non-finite v)."""
+    return math.ldexp(1.0, math.frexp(v)[1] - 1) if v > 0 and math.isfinite(v) else 1.0
+
+
 def lasso_ssnal(A, b, mu, x0, *, tol, max_iter, sigma=None, max_newton=50):
-    """SSNAL on validated inputs (A: m x n float, b: m, mu > 0, x0: n).
+    """SSNAL on validated inputs (A: m x n float, b: m, mu > 0, x0: n), run on the problem
+    normalised by powers of two (see the module docstring).
 
     Returns (x, n_outer, n_newton, converged, primal, dual, gap, eta, sigma)."""
+    s = _pow2(math.sqrt(_spectral_norm_sq(A)))
+    t = _pow2(float(np.linalg.norm(b)))
+    x, k, n_newton, ok, primal, dual, gap, eta, sig = _ssnal(
+        A / s, b / t, mu / (s * t), np.asarray(x0, dtype=float) * (s / t), tol=tol, max_iter=max_iter,
+        sigma=None if sigma is None else sigma * (s * s), max_newton=max_newton)
+    t2 = t * t
+    return x * (t / s), k, n_newton, ok, primal * t2, dual * t2, gap * t2, eta, sig / (s * s)
+
+
+def _ssnal(A, b, mu, x0, *, tol, max_iter, sigma, max_newton):
     m, n = A.shape
     bb = float(b @ b)
     nb = math.sqrt(bb)

@@ -91,6 +91,22 @@ def test_scale_of_the_data_does_not_matter():
         np.testing.assert_allclose(r.x / c, base.x, rtol=0, atol=1e-7 * np.abs(base.x).max())
 
 
+def test_power_of_two_scalings_give_the_same_run_bit_for_bit():
+    # regression: eta and the multiplier update mixed scales (1 + ||x|| + ||r||, x + sigma A'r),
+    # so at c = 1e20 or 1e100 the run stalled for max_iter steps with a huge KKT residual
+    A, b = _design(40, 100, True, seed=8)
+    mu = float(np.abs(A.T @ b).max()) / 20
+    base = lasso(A, b, mu, method="ssnal", tol=1e-10)
+    for e in (-300, -60, 60, 300):
+        c = 2.0 ** e
+        r = lasso(c * A, b, c * mu, method="ssnal", tol=1e-10)
+        np.testing.assert_array_equal(r.x * c, base.x)
+        assert (r.nit, r.n_newton, r.kkt) == (base.nit, base.n_newton, base.kkt)
+        r = lasso(A, c * b, c * mu, method="ssnal", tol=1e-10)
+        np.testing.assert_array_equal(r.x / c, base.x)
+        assert r.gap == base.gap * c * c and r.nit == base.nit
+
+
 def test_zero_solution_above_mu_max():
     A, b = _design(30, 50, True, seed=5)
     mu = 1.01 * float(np.abs(A.T @ b).max())
