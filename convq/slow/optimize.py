@@ -21,6 +21,16 @@ def _soft(v, k):
     return np.sign(v) * np.maximum(np.abs(v) - k, 0.0)
 
 
+def _armijo(fval, fgrad, x, t, d, ref, gd, c1):
+    """One trial of cq_ls_backtrack: f(x + t d) <= ref + c1 t gd, or, where f(x + t d) is
+    within 1e-10 |ref| of ref, Hager & Zhang's approximate Armijo condition
+    d' grad f(x + t d) <= (2 c1 - 1) gd."""
+    f = fval(x + t * d)
+    if f <= ref + c1 * t * gd:
+        return True
+    return abs(f - ref) <= 1e-10 * abs(ref) and float(fgrad(x + t * d)[2] @ d) <= (2 * c1 - 1) * gd
+
+
 def _golden(phi, f0, t_init):
     """Bracket by doubling, then golden section (same rule as the C loop)."""
     best_t, best_f = 0.0, f0
@@ -489,7 +499,7 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
                     ref = C
                 ok = False
                 for _ in range(401):
-                    if fval(x + t * d) <= ref + o["alpha"] * t * gd:
+                    if _armijo(fval, fgrad, x, t, d, ref, gd, o["alpha"]):
                         ok = True
                         break
                     t *= o["beta"]
@@ -519,7 +529,7 @@ def python_loop(obj, x, method, step, tol, max_iter, o, cb, gt):
                 t = o["t"]
             else:
                 for _ in range(401):
-                    if fval(y - t * guy) <= fy - o["alpha"] * t * float(guy @ guy):
+                    if _armijo(fval, fgrad, y, t, -guy, fy, -float(guy @ guy), o["alpha"]):
                         break
                     t *= o["beta"]
             xp = x

@@ -25,9 +25,28 @@ void cq_ls_nonmonotone_average(double eta, double f_new, double *C, double *Q)
 }
 
 /*
+ * Hager & Zhang's approximate Armijo condition (Hager & Zhang, "A new conjugate gradient
+ * method with guaranteed descent and an efficient line search", SIAM J. Optim. 16 (2005),
+ * section 4: the approximate Wolfe conditions). Near a minimiser the decrease c1 t g'd falls
+ * below the rounding of f itself, so the test f(x + t d) <= ref + c1 t g'd only accepts steps
+ * by rounding luck (the gradient method then creeps with t ~ 1e-9 until max_iter). Where
+ * f(x + t d) is within CQ_LS_APPROX_EPS |ref| of ref, the decrease is judged from the slope
+ * instead:  d' grad f(x + t d) <= (2 c1 - 1) g'd,  which on a quadratic is exactly the
+ * Armijo condition (phi(t) <= phi(0) + c1 t phi'(0) <=> phi'(t) <= (2 c1 - 1) phi'(0)) and
+ * keeps its accuracy at the rounding of f. W->gt must hold grad f(x + t d).
+ */
+#define CQ_LS_APPROX_EPS 1e-10
+
+static int approx_armijo(const cq_opt_ws *W, const double *d, double ft, double ref, double gd, double c1)
+{
+    return fabs(ft - ref) <= CQ_LS_APPROX_EPS * fabs(ref) && cq_opt_dot(W->gt, d, W->n) <= (2.0 * c1 - 1.0) * gd;
+}
+
+/*
  * Backtracking from base point (xb, zb) along d: accept the first t = t0 beta^j with
- * f(xb + t d) <= ref + c1 t gd (gd = g'd < 0). The first trial is a fused pass (its
- * gradient is the next gradient when accepted); later trials reuse z + t X d: O(m).
+ * f(xb + t d) <= ref + c1 t gd (gd = g'd < 0), or the approximate Armijo condition above.
+ * The first trial is a fused pass (its gradient is the next gradient when accepted); later
+ * trials reuse z + t X d: O(m), plus a fused pass where the approximate condition is tried.
  * On success the trial buffers xt, gt, zt hold the accepted point, *t the step.
  */
 int cq_ls_backtrack(cq_opt_ws *W, const double *xb, const double *zb, const double *d, double ref, double gd,
@@ -39,7 +58,7 @@ int cq_ls_backtrack(cq_opt_ws *W, const double *xb, const double *zb, const doub
     for (size_t j = 0; j < n; j++) W->xt[j] = xb[j] + *t * d[j];
     int st = cq_opt_eval(W, W->xt, ft, W->gt, W->zt, 1);
     if (st != CQ_OK) return st;
-    if (*ft <= ref + c1 * *t * gd) return CQ_OK;
+    if (*ft <= ref + c1 * *t * gd || approx_armijo(W, d, *ft, ref, gd, c1)) return CQ_OK;
     st = cq_obj_matvec(W->o, d, W->w, W->it);
     W->passes++;
     if (st != CQ_OK) return st;
@@ -53,6 +72,10 @@ int cq_ls_backtrack(cq_opt_ws *W, const double *xb, const double *zb, const doub
         if (fv <= ref + c1 * *t * gd) {
             st = cq_opt_eval(W, W->xt, ft, W->gt, W->zt, 0);
             return st;
+        }
+        if (fabs(fv - ref) <= CQ_LS_APPROX_EPS * fabs(ref)) {
+            st = cq_opt_eval(W, W->xt, ft, W->gt, W->zt, 0);
+            if (st != CQ_OK || approx_armijo(W, d, *ft, ref, gd, c1)) return st;
         }
     }
     return -1; /* no acceptable step */

@@ -16,7 +16,9 @@
 #include "optimize/cq_opt_ws.h"
 
 /* Backtracking from base point (xb, zb) along d: accept the first t = t0 beta^j with
- * f(xb + t d) <= ref + c1 t gd (gd = g'd < 0). The first trial is a fused pass (its
+ * f(xb + t d) <= ref + c1 t gd (gd = g'd < 0), or, where f(xb + t d) is within 1e-10 |ref|
+ * of ref (the rounding of f swamps the decrease), Hager & Zhang's approximate Armijo
+ * condition d' grad f(xb + t d) <= (2 c1 - 1) gd. The first trial is a fused pass (its
  * gradient is the next gradient when accepted); later trials reuse z + t X d: O(m).
  * On success the trial buffers xt, gt, zt hold the accepted point, *t the step, *ft its
  * value. Returns CQ_OK, -1 (no acceptable step in 400 halvings) or a failing status. */
