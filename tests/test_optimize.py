@@ -346,3 +346,20 @@ def test_result_is_a_result_and_enums_come_from_c():
     assert isinstance(res, Result) and res["x"] is res.x
     assert "method" in res and repr(res).rstrip(")").rstrip().split("\n")[-1].strip().startswith("trace")
     assert res.status == _core.OPT_CONVERGED and _core.OPT_LBFGS == 6 and _core.NM_AVERAGE == 2
+
+
+@pytest.mark.parametrize("method", ["gd", "nesterov"])
+@pytest.mark.parametrize("engine", ["c", "python"])
+def test_armijo_reaches_gradients_below_the_rounding_of_f(method, engine):
+    """Regression: near the minimiser the decrease alpha t ||g||^2 falls below the rounding of
+    f (here ||g|| ~ 1e-9 with f ~ -2.6), so the plain Armijo test accepted steps only by rounding
+    luck and the run crept with t ~ 1e-9 until max_iter; the approximate Armijo condition of
+    Hager & Zhang (the slope at the trial) accepts the quadratic's ordinary steps there."""
+    from convq.objectives import Quadratic
+    A = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])
+    b = np.array([1.0, -2.0, 0.5])
+    res = minimize(Quadratic(A, b), np.zeros(3), method=method, step="armijo", tol=1e-13, max_iter=2000,
+                   engine=engine)
+    assert res.success, res.message
+    assert res.nit < 200 and np.linalg.norm(A @ res.x - b) <= 1e-13
+    assert np.min(res.trace["step"][1:]) > 1e-3   # ordinary steps, no creeping
