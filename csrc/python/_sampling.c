@@ -64,46 +64,55 @@ static PyObject *spec_field(PyObject *o, const char *spec, const char *name)
     return v;
 }
 
-/* An integer field; one beyond long long is a ValueError naming it. */
-static int spec_ll(PyObject *o, const char *spec, const char *name, long long *out)
+/* A field converted by `conv` (0, or -1 with an exception set); a TypeError from it becomes
+ * "<spec>.<name>: expected <what>, got <type>". */
+typedef int (*field_conv)(PyObject *v, const char *spec, const char *name, void *out);
+
+static int spec_read(PyObject *o, const char *spec, const char *name, const char *what, field_conv conv, void *out)
 {
     PyObject *v = spec_field(o, spec, name);
     if (v == NULL) return -1;
-    PyObject *i = PyNumber_Index(v);
-    if (i == NULL) {
-        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-            PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "%s.%s: expected an integer, got %s", spec, name, Py_TYPE(v)->tp_name);
-        }
-        Py_DECREF(v);
-        return -1;
+    int st = conv(v, spec, name, out);
+    if (st < 0 && PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s.%s: expected %s, got %s", spec, name, what, Py_TYPE(v)->tp_name);
     }
     Py_DECREF(v);
+    return st;
+}
+
+/* An integer (operator.index); one beyond long long is a ValueError naming the field. */
+static int conv_ll(PyObject *v, const char *spec, const char *name, void *out)
+{
+    PyObject *i = PyNumber_Index(v);
+    if (i == NULL) return -1;
     int ovf = 0;
     long long x = PyLong_AsLongLongAndOverflow(i, &ovf);
     if (ovf != 0) PyErr_Format(PyExc_ValueError, "%s.%s: %R is out of range", spec, name, i);
     Py_DECREF(i);
     if (ovf != 0 || (x == -1 && PyErr_Occurred())) return -1;
-    *out = x;
+    *(long long *)out = x;
     return 0;
+}
+
+static int conv_double(PyObject *v, const char *spec, const char *name, void *out)
+{
+    (void)spec;
+    (void)name;
+    double x = PyFloat_AsDouble(v);
+    if (x == -1.0 && PyErr_Occurred()) return -1;
+    *(double *)out = x;
+    return 0;
+}
+
+static int spec_ll(PyObject *o, const char *spec, const char *name, long long *out)
+{
+    return spec_read(o, spec, name, "an integer", conv_ll, out);
 }
 
 static int spec_double(PyObject *o, const char *spec, const char *name, double *out)
 {
-    PyObject *v = spec_field(o, spec, name);
-    if (v == NULL) return -1;
-    double x = PyFloat_AsDouble(v);
-    if (x == -1.0 && PyErr_Occurred()) {
-        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-            PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "%s.%s: expected a real number, got %s", spec, name, Py_TYPE(v)->tp_name);
-        }
-        Py_DECREF(v);
-        return -1;
-    }
-    Py_DECREF(v);
-    *out = x;
-    return 0;
+    return spec_read(o, spec, name, "a real number", conv_double, out);
 }
 
 /* An optional float64 array field (None -> NULL), kept alive by the holder. */
