@@ -265,12 +265,12 @@ static PyObject *py_bench_read(PyObject *self, PyObject *args)
 }
 
 PyMethodDef cqb_coding_methods[] = {
-    {"_bits_write", py_bits_write, METH_VARARGS, "_bits_write(values, widths) -> (bytes, nbits)."},
-    {"_bits_read", py_bits_read, METH_VARARGS, "_bits_read(payload, nbits, widths) -> values."},
-    {"_fwrc_field_bits", py_fwrc_field_bits, METH_VARARGS, "_fwrc_field_bits(n, k): field length in bits."},
-    {"_log2_binom", py_log2_binom, METH_VARARGS, "_log2_binom(n, k): log2 C(n, k)."},
-    {"_fwrc_encode", py_fwrc_encode, METH_VARARGS, "_fwrc_encode(string, k) -> (bytes, nbits)."},
-    {"_fwrc_decode", py_fwrc_decode, METH_VARARGS, "_fwrc_decode(payload, n, k) -> string."},
-    {"_bench_read", py_bench_read, METH_VARARGS, "_bench_read(x, threads): streaming sum (bandwidth probe)."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_bits_write, "_bits_write(values, widths) -> (bytes, nbits)."),
+    CQB_METHOD(_bits_read, "_bits_read(payload, nbits, widths) -> values."),
+    CQB_METHOD(_fwrc_field_bits, "_fwrc_field_bits(n, k): field length in bits."),
+    CQB_METHOD(_log2_binom, "_log2_binom(n, k): log2 C(n, k)."),
+    CQB_METHOD(_fwrc_encode, "_fwrc_encode(string, k) -> (bytes, nbits)."),
+    CQB_METHOD(_fwrc_decode, "_fwrc_decode(payload, n, k) -> string."),
+    CQB_METHOD(_bench_read, "_bench_read(x, threads): streaming sum (bandwidth probe)."),
+    CQB_METHODS_END,
 };

@@ -398,11 +398,9 @@ int cqb_objectives_constants(PyObject *m)
 }
 
 PyMethodDef cqb_objectives_methods[] = {
-    {"_obj_value_grad", py_obj_value_grad, METH_VARARGS,
-     "_obj_value_grad(spec, theta, rows, want_grad) -> (f, grad|None): one fused pass."},
-    {"_obj_hessp", py_obj_hessp, METH_VARARGS, "_obj_hessp(spec, theta, v, rows) -> H(theta) v."},
-    {"_obj_matvec", py_obj_matvec, METH_VARARGS, "_obj_matvec(spec, d) -> X d (+ d0)."},
-    {"_obj_hess_diag", py_obj_hess_diag, METH_VARARGS,
-     "_obj_hess_diag(spec, theta) -> diag H(theta) (the Newton-CG preconditioner)."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_obj_value_grad, "_obj_value_grad(spec, theta, rows, want_grad) -> (f, grad|None): one fused pass."),
+    CQB_METHOD(_obj_hessp, "_obj_hessp(spec, theta, v, rows) -> H(theta) v."),
+    CQB_METHOD(_obj_matvec, "_obj_matvec(spec, d) -> X d (+ d0)."),
+    CQB_METHOD(_obj_hess_diag, "_obj_hess_diag(spec, theta) -> diag H(theta) (the Newton-CG preconditioner)."),
+    CQB_METHODS_END,
 };

@@ -359,16 +359,14 @@ int cqb_optimize_constants(PyObject *m)
 }
 
 PyMethodDef cqb_optimize_methods[] = {
-    {"_minimize", py_minimize, METH_VARARGS,
-     "_minimize(ObjectiveSpec, x0, SolverSpec, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status, "
-     "trace_f, trace_g, trace_t, trace_time)."},
-    {"_lasso_cd", py_lasso_cd, METH_VARARGS,
-     "_lasso_cd(AT or (indptr, indices, data, m), b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k) "
-     "-> (x, primal, dual, gap, "
-     "n_outer, n_epochs, n_extrapolated, ws_size, converged)."},
-    {"_svm_dcd", py_svm_dcd, METH_VARARGS,
-     "_svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho, gen) -> (alpha, w, t, "
-     "pg_spread, "
-     "eq_violation, n_epochs, n_outer, converged)."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_minimize,
+               "_minimize(ObjectiveSpec, x0, SolverSpec, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, "
+               "status, trace_f, trace_g, trace_t, trace_time)."),
+    CQB_METHOD(_lasso_cd,
+               "_lasso_cd(AT or (indptr, indices, data, m), b, x0, mu, tol, max_outer, max_epochs, ws_start, "
+               "anderson_k) -> (x, primal, dual, gap, n_outer, n_epochs, n_extrapolated, ws_size, converged)."),
+    CQB_METHOD(_svm_dcd,
+               "_svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho, gen) -> (alpha, w, t, "
+               "pg_spread, eq_violation, n_epochs, n_outer, converged)."),
+    CQB_METHODS_END,
 };

@@ -451,10 +451,11 @@ int cqb_sampling_constants(PyObject *m)
 }
 
 PyMethodDef cqb_sampling_methods[] = {
-    {"_smp_run", py_smp_run, METH_VARARGS,
-     "_smp_run(body, dens, walk, x0, k0, generators, threads) -> (samples, indices, times, n_accept, n_prop)."},
-    {"_smp_grid_moves", py_smp_grid_moves, METH_VARARGS,
-     "_smp_grid_moves(body, dens, delta, offset, k) -> (move probabilities (rows, 2n), in_grid)."},
-    {"_smp_logf", py_smp_logf, METH_VARARGS, "_smp_logf(dens, x) -> log F(x) per row."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_smp_run,
+               "_smp_run(body, dens, walk, x0, k0, generators, threads) -> (samples, indices, times, n_accept, "
+               "n_prop)."),
+    CQB_METHOD(_smp_grid_moves,
+               "_smp_grid_moves(body, dens, delta, offset, k) -> (move probabilities (rows, 2n), in_grid)."),
+    CQB_METHOD(_smp_logf, "_smp_logf(dens, x) -> log F(x) per row."),
+    CQB_METHODS_END,
 };
