@@ -619,15 +619,15 @@ static PyObject *py_q_fwht_inplace(PyObject *self, PyObject *args)
 }
 
 PyMethodDef cqb_quantize_methods[] = {
-    {"_q_bits", py_q_bits, METH_VARARGS, "_q_bits(spec, d) -> message length in bits."},
-    {"_q_info", py_q_info, METH_VARARGS, "_q_info(spec, d) -> dict of resolved parameters."},
-    {"_q_encode", py_q_encode, METH_VARARGS, "_q_encode(spec, y, gen) -> (payload, nbits)."},
-    {"_q_decode", py_q_decode, METH_VARARGS, "_q_decode(spec, payload, d) -> y_hat."},
-    {"_q_quantize", py_q_quantize, METH_VARARGS, "_q_quantize(spec, y, gen) -> y_hat (fast path)."},
-    {"_q_batch", py_q_batch, METH_VARARGS,
-     "_q_batch(spec, Y, n, rows_per_stream, gens, threads, encode) -> (n, d) y_hat or (n, nbytes) payloads."},
-    {"_q_decode_many", py_q_decode_many, METH_VARARGS, "_q_decode_many(spec, P, d) -> uint8 status per row."},
-    {"_q_fwht", py_q_fwht, METH_VARARGS, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."},
-    {"_q_fwht_inplace", py_q_fwht_inplace, METH_VARARGS, "_q_fwht_inplace(x): x <- H x."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_q_bits, "_q_bits(spec, d) -> message length in bits."),
+    CQB_METHOD(_q_info, "_q_info(spec, d) -> dict of resolved parameters."),
+    CQB_METHOD(_q_encode, "_q_encode(spec, y, gen) -> (payload, nbits)."),
+    CQB_METHOD(_q_decode, "_q_decode(spec, payload, d) -> y_hat."),
+    CQB_METHOD(_q_quantize, "_q_quantize(spec, y, gen) -> y_hat (fast path)."),
+    CQB_METHOD(_q_batch,
+               "_q_batch(spec, Y, n, rows_per_stream, gens, threads, encode) -> (n, d) y_hat or (n, nbytes) payloads."),
+    CQB_METHOD(_q_decode_many, "_q_decode_many(spec, P, d) -> uint8 status per row."),
+    CQB_METHOD(_q_fwht, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."),
+    CQB_METHOD(_q_fwht_inplace, "_q_fwht_inplace(x): x <- H x."),
+    CQB_METHODS_END,
 };
