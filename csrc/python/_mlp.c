@@ -404,22 +404,19 @@ static PyObject *py_mlp_n_params(PyObject *self, PyObject *args)
 
 /* The hidden activations MLP_ACT_<NAME> (the CQ_ACT_* enum of cq_mlp.h), the outputs
  * MLP_OUT_<NAME> and the solvers MLP_<NAME>, for convq.models.mlp and its twin. Called from module.c. */
-int cqb_mlp_constants(PyObject *m)
-{
-    static const cqb_int_constant c[] = {
-        {"MLP_ACT_SIGMOID", CQ_ACT_SIGMOID},
-        {"MLP_ACT_TANH", CQ_ACT_TANH},
-        {"MLP_ACT_RELU", CQ_ACT_RELU},
-        {"MLP_ACT_LEAKY_RELU", CQ_ACT_LEAKY_RELU},
-        {"MLP_OUT_SIGMOID", CQ_MLP_OUT_SIGMOID},
-        {"MLP_OUT_SOFTMAX", CQ_MLP_OUT_SOFTMAX},
-        {"MLP_SOLVER_SGD", CQ_MLP_SGD},
-        {"MLP_SOLVER_ADAM", CQ_MLP_ADAM},
-        {"MLP_MAX_LAYERS", CQ_MLP_MAX_LAYERS},
-        {"MLP_CHUNK", CQ_MLP_CHUNK},
-    };
-    return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
-}
+static const cqb_int_constant mlp_constants[] = {
+    {"MLP_ACT_SIGMOID", CQ_ACT_SIGMOID},
+    {"MLP_ACT_TANH", CQ_ACT_TANH},
+    {"MLP_ACT_RELU", CQ_ACT_RELU},
+    {"MLP_ACT_LEAKY_RELU", CQ_ACT_LEAKY_RELU},
+    {"MLP_OUT_SIGMOID", CQ_MLP_OUT_SIGMOID},
+    {"MLP_OUT_SOFTMAX", CQ_MLP_OUT_SOFTMAX},
+    {"MLP_SOLVER_SGD", CQ_MLP_SGD},
+    {"MLP_SOLVER_ADAM", CQ_MLP_ADAM},
+    {"MLP_MAX_LAYERS", CQ_MLP_MAX_LAYERS},
+    {"MLP_CHUNK", CQ_MLP_CHUNK},
+};
+CQB_INT_CONSTANTS(cqb_mlp_constants, mlp_constants)
 
 PyMethodDef cqb_mlp_methods[] = {
     CQB_METHOD(_mlp_init, "_mlp_init(sizes, act, gen): W uniform in [-0.002, 0.002], b = 0 (Lagarde, section 3.6)."),

@@ -383,19 +383,18 @@ static PyObject *py_obj_hess_diag(PyObject *self, PyObject *args)
     return (PyObject *)out;
 }
 
-int cqb_objectives_constants(PyObject *m)
-{
-    static const cqb_int_constant c[] = {
-        {"OBJ_QUADRATIC", CQ_OBJ_QUADRATIC},
-        {"OBJ_LEASTSQ", CQ_OBJ_LEASTSQ},
-        {"OBJ_LOGISTIC", CQ_OBJ_LOGISTIC},
-        {"OBJ_HINGE", CQ_OBJ_HINGE},
-        {"OBJ_LASSO", CQ_OBJ_LASSO},
-        {"OBJ_HUBER_HINGE", CQ_OBJ_HUBER_HINGE},
-        {"OBJ_SOFTMAX", CQ_OBJ_SOFTMAX},
-    };
-    return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
-}
+/* The objective kinds OBJ_<NAME> (enum cq_obj_kind of cq_objectives.h), for convq._spec and the
+ * twins. Called from module.c. */
+static const cqb_int_constant objectives_constants[] = {
+    {"OBJ_QUADRATIC", CQ_OBJ_QUADRATIC},
+    {"OBJ_LEASTSQ", CQ_OBJ_LEASTSQ},
+    {"OBJ_LOGISTIC", CQ_OBJ_LOGISTIC},
+    {"OBJ_HINGE", CQ_OBJ_HINGE},
+    {"OBJ_LASSO", CQ_OBJ_LASSO},
+    {"OBJ_HUBER_HINGE", CQ_OBJ_HUBER_HINGE},
+    {"OBJ_SOFTMAX", CQ_OBJ_SOFTMAX},
+};
+CQB_INT_CONSTANTS(cqb_objectives_constants, objectives_constants)
 
 PyMethodDef cqb_objectives_methods[] = {
     CQB_METHOD(_obj_value_grad, "_obj_value_grad(spec, theta, rows, want_grad) -> (f, grad|None): one fused pass."),

@@ -163,6 +163,13 @@ typedef struct cqb_int_constant {
     int value;
 } cqb_int_constant;
 int cqb_add_int_constants(PyObject *m, const cqb_int_constant *c, size_t n);
+/* CQB_INT_CONSTANTS(fn, table) defines `int fn(PyObject *m)`, the function module.c calls to
+ * add the rows of `table` (a static array of cqb_int_constant) to the module. */
+#define CQB_INT_CONSTANTS(fn, table)                                                                     \
+    int fn(PyObject *m)                                                                                  \
+    {                                                                                                    \
+        return cqb_add_int_constants(m, table, sizeof table / sizeof table[0]);                          \
+    }
 
 /* Number of threads: n <= 0 means "all cores". */
 int cqb_threads(long n);
