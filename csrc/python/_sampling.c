@@ -10,15 +10,29 @@
  * constants cqb_sampling_constants exports (SMP_DENS_<NAME>, SMP_WALK_<NAME>), generated
  * from the lists in cq_sampling.h.
  */
+#include <assert.h>
+
 #include "bind.h"
 #include "sampling/cq_sampling.h"
 
-#define MAX_HOLD 16
+/* The most arrays one entry point holds: _smp_run's 15 spec and input arrays, k0 and its 5
+ * outputs. */
+#define MAX_HOLD 24
 
+/* The arrays an entry point owns (inputs it converted, outputs it allocated), released
+ * together when it returns. */
 typedef struct holder {
     PyArrayObject *a[MAX_HOLD];
     int n;
 } holder;
+
+/* Keep `a` (a new reference, or NULL) until hold_release; returns `a`. */
+static PyArrayObject *hold(holder *h, PyArrayObject *a)
+{
+    assert(h->n < MAX_HOLD);
+    if (a != NULL) h->a[h->n++] = a;
+    return a;
+}
 
 static void hold_release(holder *h)
 {
@@ -34,8 +48,7 @@ static int opt_array(holder *h, PyObject *o, const char *name, int nd, const dou
         for (int i = 0; i < nd; i++) dims[i] = 0;
     if (o == Py_None) return 0;
     PyArrayObject *a = cqb_double_array(o, name, nd, nd);
-    if (a == NULL) return -1;
-    h->a[h->n++] = a;
+    if (hold(h, a) == NULL) return -1;
     *out = (const double *)PyArray_DATA(a);
     if (dims != NULL)
         for (int i = 0; i < nd; i++) dims[i] = PyArray_DIM(a, i);
@@ -278,7 +291,7 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     npy_intp xd[2] = {0, 0};
     const double *x0;
     if (opt_array(&h, x0o, "x0", 2, &x0, xd) < 0) goto done;
-    k0 = cqb_int64_array(k0o, "k0", 2, 2);
+    k0 = hold(&h, cqb_int64_array(k0o, "k0", 2, 2));
     if (k0 == NULL || x0 == NULL) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "x0 is required");
         goto done;
@@ -306,11 +319,11 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     npy_intp sd[3] = {n_chains, n_kept, (npy_intp)n};
     npy_intp td[2] = {n_chains, n_kept};
     npy_intp cd[1] = {n_chains};
-    samples = (PyArrayObject *)PyArray_SimpleNew(3, sd, NPY_DOUBLE);
-    if (walk.method == CQ_WALK_GRID) indices = (PyArrayObject *)PyArray_SimpleNew(3, sd, NPY_INT64);
-    if (walk.continuous_time) times = (PyArrayObject *)PyArray_SimpleNew(2, td, NPY_DOUBLE);
-    nacc = (PyArrayObject *)PyArray_ZEROS(1, cd, NPY_INT64, 0);
-    nprop = (PyArrayObject *)PyArray_ZEROS(1, cd, NPY_INT64, 0);
+    samples = hold(&h, (PyArrayObject *)PyArray_SimpleNew(3, sd, NPY_DOUBLE));
+    if (walk.method == CQ_WALK_GRID) indices = hold(&h, (PyArrayObject *)PyArray_SimpleNew(3, sd, NPY_INT64));
+    if (walk.continuous_time) times = hold(&h, (PyArrayObject *)PyArray_SimpleNew(2, td, NPY_DOUBLE));
+    nacc = hold(&h, (PyArrayObject *)PyArray_ZEROS(1, cd, NPY_INT64, 0));
+    nprop = hold(&h, (PyArrayObject *)PyArray_ZEROS(1, cd, NPY_INT64, 0));
     if (samples == NULL || nacc == NULL || nprop == NULL || (walk.method == CQ_WALK_GRID && indices == NULL) ||
         (walk.continuous_time && times == NULL))
         goto done;
@@ -322,12 +335,6 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     result = Py_BuildValue("(OOOOO)", samples, indices ? (PyObject *)indices : Py_None,
                            times ? (PyObject *)times : Py_None, nacc, nprop);
 done:
-    Py_XDECREF(k0);
-    Py_XDECREF(samples);
-    Py_XDECREF(indices);
-    Py_XDECREF(times);
-    Py_XDECREF(nacc);
-    Py_XDECREF(nprop);
     hold_release(&h);
     return result;
 }
@@ -365,7 +372,7 @@ static PyObject *py_smp_grid_moves(PyObject *self, PyObject *args)
     npy_intp od[1] = {0};
     if (parse_density(dt, &h, &dens, &n) < 0 || parse_body(bt, &h, &body, n) < 0) goto done;
     if (opt_array(&h, offo, "offset", 1, &off, od) < 0) goto done;
-    k = cqb_int64_array(ko, "k", 2, 2);
+    k = hold(&h, cqb_int64_array(ko, "k", 2, 2));
     if (k == NULL) goto done;
     if (off == NULL || (size_t)od[0] != n || (size_t)PyArray_DIM(k, 1) != n || !(delta > 0)) {
         PyErr_SetString(PyExc_ValueError, "offset/k shapes do not match the dimension, or delta <= 0");
@@ -374,17 +381,14 @@ static PyObject *py_smp_grid_moves(PyObject *self, PyObject *args)
     npy_intp rows = PyArray_DIM(k, 0);
     npy_intp od2[2] = {rows, (npy_intp)(2 * n)};
     npy_intp gd[1] = {rows};
-    out = (PyArrayObject *)PyArray_SimpleNew(2, od2, NPY_DOUBLE);
-    ing = (PyArrayObject *)PyArray_SimpleNew(1, gd, NPY_BOOL);
+    out = hold(&h, (PyArrayObject *)PyArray_SimpleNew(2, od2, NPY_DOUBLE));
+    ing = hold(&h, (PyArrayObject *)PyArray_SimpleNew(1, gd, NPY_BOOL));
     if (out == NULL || ing == NULL) goto done;
     moves_args a = {&body, &dens, delta, off, (size_t)rows, (const int64_t *)PyArray_DATA(k),
                     (double *)PyArray_DATA(out), (uint8_t *)PyArray_DATA(ing)};
     if (cqb_call(run_moves, &a, NULL) < 0) goto done;
     result = Py_BuildValue("(OO)", out, ing);
 done:
-    Py_XDECREF(k);
-    Py_XDECREF(out);
-    Py_XDECREF(ing);
     hold_release(&h);
     return result;
 }
