@@ -131,6 +131,7 @@ typedef int (*cqb_kernel_streams)(void *args, bitgen_t **bgs, size_t n_streams, 
  * A function with another name or calling convention gets a row written out. */
 #define CQB_METHOD(name, doc) {#name, py##name, METH_VARARGS, doc}
 #define CQB_METHODS_END {NULL, NULL, 0, NULL}
+
 /* Run `fn(args, bitgen of gen, ...)`: `gen` is a numpy Generator, a BitGenerator, or NULL
  * (no randomness). Acquires its lock, releases the GIL interruptibly, runs, re-takes
  * the GIL, releases the lock and maps a failing status to an exception (cqb_raise).
