@@ -488,3 +488,18 @@ def test_c_binding_refuses_an_output_that_overflows():
     gens = [np.random.default_rng(1), np.random.default_rng(2)]
     with pytest.raises(ValueError, match="n_chains or n_steps"):
         _core._smp_run(b._c_body(), d._c_dens(2), walk, np.zeros((2, 2)), np.zeros((2, 2), np.int64), gens, 0)
+
+
+@pytest.mark.parametrize("field, value, exc, message", [
+    ("kind", "a", TypeError, "DensitySpec.kind: expected an integer, got str"),
+    ("c", "x", TypeError, "DensitySpec.c: expected a real number, got str"),
+    ("n", 2 ** 70, ValueError, f"DensitySpec.n: {2 ** 70} is out of range"),
+])
+def test_c_binding_names_a_bad_spec_field(field, value, exc, message):
+    """The sampling binding reads spec fields by name and says which one is wrong, and how."""
+    from convq import _core
+    from convq._spec import DensitySpec
+    spec = DensitySpec(kind=0, n=2)._replace(**{field: value})
+    with pytest.raises(exc) as e:
+        _core._smp_logf(spec, np.zeros((1, 2)))
+    assert str(e.value) == message

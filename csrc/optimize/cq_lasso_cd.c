@@ -82,29 +82,15 @@ static int cmp_size(const void *a, const void *b)
     return (u > v) - (u < v);
 }
 
+#define CQ_SELECT_NAME select_by_key
+#define CQ_SELECT_T size_t
+#define CQ_SELECT_KEY(a, i) key[(a)[i]]
+#define CQ_SELECT_PIVOT(a, lo, mid, hi) key[(a)[mid]]
+#include "core/cq_select.h"
+
 static void select_smallest(size_t *idx, size_t n, size_t k, const double *key)
 {
-    if (k < n) { /* after this, key[idx[t]] <= key[idx[k]] <= key[idx[u]] for t < k < u */
-        ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, target = (ptrdiff_t)k;
-        while (hi > lo) {
-            double pivot = key[idx[lo + (hi - lo) / 2]];
-            ptrdiff_t i = lo, j = hi;
-            while (i <= j) {
-                while (key[idx[i]] < pivot) i++;
-                while (key[idx[j]] > pivot) j--;
-                if (i <= j) {
-                    size_t t = idx[i];
-                    idx[i] = idx[j];
-                    idx[j] = t;
-                    i++;
-                    j--;
-                }
-            }
-            if (target <= j) hi = j;
-            else if (target >= i) lo = i;
-            else break;
-        }
-    }
+    select_by_key(idx, n, k, key); /* key[idx[t]] <= key[idx[k]] <= key[idx[u]] for t < k < u */
     qsort(idx, k, sizeof(size_t), cmp_size);
 }
 

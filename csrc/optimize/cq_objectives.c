@@ -167,10 +167,15 @@ static double l2_weight(const cq_obj *o, double w_used)
     return hinge_like(o) ? 1.0 : (w_used > 0.0 ? o->lam / w_used : 0.0);
 }
 
-double cq_obj_penalty(const cq_obj *o, double w_used, const double *theta, double *grad)
+/* One pass over theta for the penalty: its value (1/2 w ||theta_r||^2 with w = l2_weight for
+ * the l2 kinds, mu sum_j huber_l1(theta_j) for the LASSO, 0 for the others), its gradient
+ * added to grad (unless NULL) and its slope along d stored in *slope (unless d is NULL). */
+static double penalty_pass(const cq_obj *o, double w_used, const double *theta, double *grad, const double *d,
+                           double *slope)
 {
     size_t dim = cq_obj_dim(o);
-    double s = 0.0;
+    double s = 0.0, sd = 0.0;
+    if (d) *slope = 0.0;
     switch (o->kind) {
     case CQ_OBJ_LEASTSQ:
     case CQ_OBJ_LOGISTIC:
@@ -183,7 +188,9 @@ double cq_obj_penalty(const cq_obj *o, double w_used, const double *theta, doubl
             if (!l2_pen(o, j)) continue;
             s += theta[j] * theta[j];
             if (grad) grad[j] += w * theta[j];
+            if (d) sd += theta[j] * d[j];
         }
+        if (d) *slope = w * sd;
         return 0.5 * w * s;
     }
     case CQ_OBJ_LASSO: {
@@ -193,11 +200,18 @@ double cq_obj_penalty(const cq_obj *o, double w_used, const double *theta, doubl
             double gj;
             s += huber_l1(theta[j], delta, &gj);
             if (grad) grad[j] += mu * gj;
+            if (d) sd += gj * d[j];
         }
+        if (d) *slope = mu * sd;
         return mu * s;
     }
     default: return 0.0;
     }
+}
+
+double cq_obj_penalty(const cq_obj *o, double w_used, const double *theta, double *grad)
+{
+    return penalty_pass(o, w_used, theta, grad, NULL, NULL);
 }
 
 /* ---- dense helpers: explicit accumulators (no -ffast-math needed to vectorise) ------ */
@@ -776,39 +790,8 @@ double cq_obj_value_slope_from_z(const cq_obj *o, const double *z, const double 
     }
     double ss, W = weight_total(o, NULL, o->m);
     double fs = loss_from_z(o, z, w, &ss);
-    double sc = loss_scale(o, W), pen = 0.0, psl = 0.0;
-    switch (o->kind) {
-    case CQ_OBJ_LEASTSQ:
-    case CQ_OBJ_LOGISTIC:
-    case CQ_OBJ_SOFTMAX:
-    case CQ_OBJ_HINGE:
-    case CQ_OBJ_HUBER_HINGE: {
-        double wt = l2_weight(o, W);
-        double s2 = 0.0, sd = 0.0;
-        if (wt != 0.0)
-            for (size_t j = 0; j < dim; j++) {
-                if (!l2_pen(o, j)) continue;
-                s2 += theta[j] * theta[j];
-                sd += theta[j] * d[j];
-            }
-        pen = 0.5 * wt * s2;
-        psl = wt * sd;
-        break;
-    }
-    case CQ_OBJ_LASSO: {
-        double mu = o->lam, delta = o->c, s1 = 0.0, sd = 0.0;
-        if (mu != 0.0)
-            for (size_t j = 0; j < dim; j++) {
-                double gj;
-                s1 += huber_l1(theta[j], delta, &gj);
-                sd += gj * d[j];
-            }
-        pen = mu * s1;
-        psl = mu * sd;
-        break;
-    }
-    default: break;
-    }
+    double sc = loss_scale(o, W), psl;
+    double pen = penalty_pass(o, W, theta, NULL, d, &psl);
     *slope = sc * ss + psl;
     return sc * fs + pen;
 }

@@ -384,18 +384,24 @@ static int finish(int st, const cq_errinfo *err)
     return -1;
 }
 
-int cqb_call(cqb_kernel fn, void *args, PyObject *gen)
+/* cqb_call (release_gil 1) and cqb_call_with_gil (0): one generator or none. */
+static int call_one(cqb_kernel fn, void *args, PyObject *gen, int release_gil)
 {
     cqb_bitgen b = {NULL, NULL, NULL};
     if (gen != NULL && cqb_bitgen_acquire(gen, &b) < 0) return -1;
     cq_errinfo err;
     err.msg[0] = 0;
     cqb_poller g;
-    poller_begin(&g, 1);
+    poller_begin(&g, release_gil);
     int st = fn(args, b.bg, &g.it, &err);
     poller_end(&g, st);
     if (gen != NULL) cqb_bitgen_release(&b);
     return finish(st, &err);
+}
+
+int cqb_call(cqb_kernel fn, void *args, PyObject *gen)
+{
+    return call_one(fn, args, gen, 1);
 }
 
 int cqb_call_streams(cqb_kernel_streams fn, void *args, PyObject *gens)
@@ -423,14 +429,5 @@ int cqb_call_streams(cqb_kernel_streams fn, void *args, PyObject *gens)
 
 int cqb_call_with_gil(cqb_kernel fn, void *args, PyObject *gen)
 {
-    cqb_bitgen b = {NULL, NULL, NULL};
-    if (gen != NULL && cqb_bitgen_acquire(gen, &b) < 0) return -1;
-    cq_errinfo err;
-    err.msg[0] = 0;
-    cqb_poller g;
-    poller_begin(&g, 0);
-    int st = fn(args, b.bg, &g.it, &err);
-    poller_end(&g, st);
-    if (gen != NULL) cqb_bitgen_release(&b);
-    return finish(st, &err);
+    return call_one(fn, args, gen, 0);
 }

@@ -38,14 +38,10 @@ static PyObject *py_bits_write(PyObject *self, PyObject *args)
     (void)self;
     PyObject *vo, *wo;
     if (!PyArg_ParseTuple(args, "OO", &vo, &wo)) return NULL;
-    PyArrayObject *v = cqb_int64_array(vo, "values", 1, 1);
-    if (v == NULL) return NULL;
-    PyArrayObject *w = cqb_int64_array(wo, "widths", 1, 1);
-    if (w == NULL) {
-        Py_DECREF(v);
-        return NULL;
-    }
     PyObject *result = NULL;
+    PyArrayObject *v = cqb_int64_array(vo, "values", 1, 1);
+    PyArrayObject *w = v ? cqb_int64_array(wo, "widths", 1, 1) : NULL;
+    if (w == NULL) goto done;
     npy_intp n = PyArray_DIM(v, 0);
     const int64_t *vals = (const int64_t *)PyArray_DATA(v);
     const int64_t *wid = (const int64_t *)PyArray_DATA(w);
@@ -78,8 +74,8 @@ static PyObject *py_bits_write(PyObject *self, PyObject *args)
     }
     result = Py_BuildValue("(NK)", bytes, (unsigned long long)total);
 done:
-    Py_DECREF(v);
-    Py_DECREF(w);
+    Py_XDECREF(v);
+    Py_XDECREF(w);
     return result;
 }
 
@@ -91,14 +87,10 @@ static PyObject *py_bits_read(PyObject *self, PyObject *args)
     PyObject *po, *wo;
     unsigned long long nbits;
     if (!PyArg_ParseTuple(args, "OKO", &po, &nbits, &wo)) return NULL;
-    PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
-    if (p == NULL) return NULL;
-    PyArrayObject *w = cqb_int64_array(wo, "widths", 1, 1);
-    if (w == NULL) {
-        Py_DECREF(p);
-        return NULL;
-    }
     PyArrayObject *out = NULL;
+    PyArrayObject *p = cqb_uint8_array(po, "payload", 1, 1);
+    PyArrayObject *w = p ? cqb_int64_array(wo, "widths", 1, 1) : NULL;
+    if (w == NULL) goto done;
     cq_errinfo err;
     npy_intp n = PyArray_DIM(w, 0);
     const int64_t *wid = (const int64_t *)PyArray_DATA(w);
@@ -122,8 +114,8 @@ static PyObject *py_bits_read(PyObject *self, PyObject *args)
     fields_args a = {NULL, wid, (size_t)n, (uint64_t)nbits, NULL, &br, (int64_t *)PyArray_DATA(out)};
     if (cqb_call(run_fields_get, &a, NULL) < 0) Py_CLEAR(out);
 done:
-    Py_DECREF(p);
-    Py_DECREF(w);
+    Py_XDECREF(p);
+    Py_XDECREF(w);
     return (PyObject *)out;
 }
 
@@ -273,12 +265,12 @@ static PyObject *py_bench_read(PyObject *self, PyObject *args)
 }
 
 PyMethodDef cqb_coding_methods[] = {
-    {"_bits_write", py_bits_write, METH_VARARGS, "_bits_write(values, widths) -> (bytes, nbits)."},
-    {"_bits_read", py_bits_read, METH_VARARGS, "_bits_read(payload, nbits, widths) -> values."},
-    {"_fwrc_field_bits", py_fwrc_field_bits, METH_VARARGS, "_fwrc_field_bits(n, k): field length in bits."},
-    {"_log2_binom", py_log2_binom, METH_VARARGS, "_log2_binom(n, k): log2 C(n, k)."},
-    {"_fwrc_encode", py_fwrc_encode, METH_VARARGS, "_fwrc_encode(string, k) -> (bytes, nbits)."},
-    {"_fwrc_decode", py_fwrc_decode, METH_VARARGS, "_fwrc_decode(payload, n, k) -> string."},
-    {"_bench_read", py_bench_read, METH_VARARGS, "_bench_read(x, threads): streaming sum (bandwidth probe)."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_bits_write, "_bits_write(values, widths) -> (bytes, nbits)."),
+    CQB_METHOD(_bits_read, "_bits_read(payload, nbits, widths) -> values."),
+    CQB_METHOD(_fwrc_field_bits, "_fwrc_field_bits(n, k): field length in bits."),
+    CQB_METHOD(_log2_binom, "_log2_binom(n, k): log2 C(n, k)."),
+    CQB_METHOD(_fwrc_encode, "_fwrc_encode(string, k) -> (bytes, nbits)."),
+    CQB_METHOD(_fwrc_decode, "_fwrc_decode(payload, n, k) -> string."),
+    CQB_METHOD(_bench_read, "_bench_read(x, threads): streaming sum (bandwidth probe)."),
+    CQB_METHODS_END,
 };

@@ -404,28 +404,27 @@ static PyObject *py_mlp_n_params(PyObject *self, PyObject *args)
 
 /* The hidden activations MLP_ACT_<NAME> (the CQ_ACT_* enum of cq_mlp.h), the outputs
  * MLP_OUT_<NAME> and the solvers MLP_<NAME>, for convq.models.mlp and its twin. Called from module.c. */
-int cqb_mlp_constants(PyObject *m)
-{
-    static const cqb_int_constant c[] = {
-        {"MLP_ACT_SIGMOID", CQ_ACT_SIGMOID},
-        {"MLP_ACT_TANH", CQ_ACT_TANH},
-        {"MLP_ACT_RELU", CQ_ACT_RELU},
-        {"MLP_ACT_LEAKY_RELU", CQ_ACT_LEAKY_RELU},
-        {"MLP_OUT_SIGMOID", CQ_MLP_OUT_SIGMOID},
-        {"MLP_OUT_SOFTMAX", CQ_MLP_OUT_SOFTMAX},
-        {"MLP_SOLVER_SGD", CQ_MLP_SGD},
-        {"MLP_SOLVER_ADAM", CQ_MLP_ADAM},
-        {"MLP_MAX_LAYERS", CQ_MLP_MAX_LAYERS},
-        {"MLP_CHUNK", CQ_MLP_CHUNK},
-    };
-    return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
-}
+static const cqb_int_constant mlp_constants[] = {
+    {"MLP_ACT_SIGMOID", CQ_ACT_SIGMOID},
+    {"MLP_ACT_TANH", CQ_ACT_TANH},
+    {"MLP_ACT_RELU", CQ_ACT_RELU},
+    {"MLP_ACT_LEAKY_RELU", CQ_ACT_LEAKY_RELU},
+    {"MLP_OUT_SIGMOID", CQ_MLP_OUT_SIGMOID},
+    {"MLP_OUT_SOFTMAX", CQ_MLP_OUT_SOFTMAX},
+    {"MLP_SOLVER_SGD", CQ_MLP_SGD},
+    {"MLP_SOLVER_ADAM", CQ_MLP_ADAM},
+    {"MLP_MAX_LAYERS", CQ_MLP_MAX_LAYERS},
+    {"MLP_CHUNK", CQ_MLP_CHUNK},
+};
+CQB_INT_CONSTANTS(cqb_mlp_constants, mlp_constants)
 
 PyMethodDef cqb_mlp_methods[] = {
-    {"_mlp_init", py_mlp_init, METH_VARARGS, "_mlp_init(sizes, act, gen): W uniform in [-0.002, 0.002], b = 0 (Lagarde, section 3.6)."},
-    {"_mlp_forward", py_mlp_forward, METH_VARARGS, "_mlp_forward(sizes, act, theta, X, output=0): output probabilities."},
-    {"_mlp_cost_grad", py_mlp_cost_grad, METH_VARARGS, "_mlp_cost_grad(sizes, act, theta, X, Y, rows, lam, output=0, sample_weight=None): cross-entropy cost + penalty, gradient."},
+    CQB_METHOD(_mlp_init, "_mlp_init(sizes, act, gen): W uniform in [-0.002, 0.002], b = 0 (Lagarde, section 3.6)."),
+    CQB_METHOD(_mlp_forward, "_mlp_forward(sizes, act, theta, X, output=0): output probabilities."),
+    CQB_METHOD(_mlp_cost_grad,
+               "_mlp_cost_grad(sizes, act, theta, X, Y, rows, lam, output=0, sample_weight=None): cross-entropy cost "
+               "+ penalty, gradient."),
     {"_mlp_train", (PyCFunction)(void (*)(void))py_mlp_train, METH_VARARGS | METH_KEYWORDS, "_mlp_train(sizes, act, theta, X, Y, lam, lr, batch, epochs, None, gen, threads=0, running_cost=False, output=0, sample_weight=None, solver=0, momentum=0, nesterov=False, beta1=0.9, beta2=0.999, eps=1e-8, v=None, s=None, t=0, tol=-inf, n_iter_no_change=10) -> (theta, costs, bits, n_run, t): minibatch training in C."},
-    {"_mlp_n_params", py_mlp_n_params, METH_VARARGS, "_mlp_n_params(sizes): number of parameters."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_mlp_n_params, "_mlp_n_params(sizes): number of parameters."),
+    CQB_METHODS_END,
 };

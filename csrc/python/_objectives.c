@@ -383,26 +383,23 @@ static PyObject *py_obj_hess_diag(PyObject *self, PyObject *args)
     return (PyObject *)out;
 }
 
-int cqb_objectives_constants(PyObject *m)
-{
-    static const cqb_int_constant c[] = {
-        {"OBJ_QUADRATIC", CQ_OBJ_QUADRATIC},
-        {"OBJ_LEASTSQ", CQ_OBJ_LEASTSQ},
-        {"OBJ_LOGISTIC", CQ_OBJ_LOGISTIC},
-        {"OBJ_HINGE", CQ_OBJ_HINGE},
-        {"OBJ_LASSO", CQ_OBJ_LASSO},
-        {"OBJ_HUBER_HINGE", CQ_OBJ_HUBER_HINGE},
-        {"OBJ_SOFTMAX", CQ_OBJ_SOFTMAX},
-    };
-    return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
-}
+/* The objective kinds OBJ_<NAME> (enum cq_obj_kind of cq_objectives.h), for convq._spec and the
+ * twins. Called from module.c. */
+static const cqb_int_constant objectives_constants[] = {
+    {"OBJ_QUADRATIC", CQ_OBJ_QUADRATIC},
+    {"OBJ_LEASTSQ", CQ_OBJ_LEASTSQ},
+    {"OBJ_LOGISTIC", CQ_OBJ_LOGISTIC},
+    {"OBJ_HINGE", CQ_OBJ_HINGE},
+    {"OBJ_LASSO", CQ_OBJ_LASSO},
+    {"OBJ_HUBER_HINGE", CQ_OBJ_HUBER_HINGE},
+    {"OBJ_SOFTMAX", CQ_OBJ_SOFTMAX},
+};
+CQB_INT_CONSTANTS(cqb_objectives_constants, objectives_constants)
 
 PyMethodDef cqb_objectives_methods[] = {
-    {"_obj_value_grad", py_obj_value_grad, METH_VARARGS,
-     "_obj_value_grad(spec, theta, rows, want_grad) -> (f, grad|None): one fused pass."},
-    {"_obj_hessp", py_obj_hessp, METH_VARARGS, "_obj_hessp(spec, theta, v, rows) -> H(theta) v."},
-    {"_obj_matvec", py_obj_matvec, METH_VARARGS, "_obj_matvec(spec, d) -> X d (+ d0)."},
-    {"_obj_hess_diag", py_obj_hess_diag, METH_VARARGS,
-     "_obj_hess_diag(spec, theta) -> diag H(theta) (the Newton-CG preconditioner)."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_obj_value_grad, "_obj_value_grad(spec, theta, rows, want_grad) -> (f, grad|None): one fused pass."),
+    CQB_METHOD(_obj_hessp, "_obj_hessp(spec, theta, v, rows) -> H(theta) v."),
+    CQB_METHOD(_obj_matvec, "_obj_matvec(spec, d) -> X d (+ d0)."),
+    CQB_METHOD(_obj_hess_diag, "_obj_hess_diag(spec, theta) -> diag H(theta) (the Newton-CG preconditioner)."),
+    CQB_METHODS_END,
 };

@@ -326,49 +326,44 @@ out:
 
 /* The C enums convq.optimize reads (never re-types): methods, step rules, nonmonotone
  * kinds and result statuses. */
-int cqb_optimize_constants(PyObject *m)
-{
-    static const cqb_int_constant c[] = {
-        {"OPT_GD", CQ_OPT_GD},
-        {"OPT_BB", CQ_OPT_BB},
-        {"OPT_NESTEROV", CQ_OPT_NESTEROV},
-        {"OPT_PROXIMAL", CQ_OPT_PROXIMAL},
-        {"OPT_FISTA", CQ_OPT_FISTA},
-        {"OPT_SUBGRADIENT", CQ_OPT_SUBGRADIENT},
-        {"OPT_LBFGS", CQ_OPT_LBFGS},
-        {"OPT_NEWTON_CG", CQ_OPT_NEWTON_CG},
-        {"OPT_CG", CQ_OPT_CG},
-        {"CG_FR", CQ_CG_FR},
-        {"CG_PRPLUS", CQ_CG_PRPLUS},
-        {"CG_HZ", CQ_CG_HZ},
-        {"STEP_FIXED", CQ_STEP_FIXED},
-        {"STEP_ARMIJO", CQ_STEP_ARMIJO},
-        {"STEP_EXACT", CQ_STEP_EXACT},
-        {"NM_NONE", CQ_NM_NONE},
-        {"NM_MAX", CQ_NM_MAX},
-        {"NM_AVERAGE", CQ_NM_AVERAGE},
-        {"OPT_CONVERGED", CQ_OPT_CONVERGED},
-        {"OPT_MAXITER", CQ_OPT_MAXITER},
-        {"OPT_CALLBACK", CQ_OPT_CALLBACK},
-        {"OPT_LINESEARCH", CQ_OPT_LINESEARCH},
-        {"OPT_FTOL", CQ_OPT_FTOL},
-        {"SVM_HINGE", CQ_SVM_HINGE},
-        {"SVM_SQUARED_HINGE", CQ_SVM_SQUARED_HINGE},
-    };
-    return cqb_add_int_constants(m, c, sizeof c / sizeof c[0]);
-}
+static const cqb_int_constant optimize_constants[] = {
+    {"OPT_GD", CQ_OPT_GD},
+    {"OPT_BB", CQ_OPT_BB},
+    {"OPT_NESTEROV", CQ_OPT_NESTEROV},
+    {"OPT_PROXIMAL", CQ_OPT_PROXIMAL},
+    {"OPT_FISTA", CQ_OPT_FISTA},
+    {"OPT_SUBGRADIENT", CQ_OPT_SUBGRADIENT},
+    {"OPT_LBFGS", CQ_OPT_LBFGS},
+    {"OPT_NEWTON_CG", CQ_OPT_NEWTON_CG},
+    {"OPT_CG", CQ_OPT_CG},
+    {"CG_FR", CQ_CG_FR},
+    {"CG_PRPLUS", CQ_CG_PRPLUS},
+    {"CG_HZ", CQ_CG_HZ},
+    {"STEP_FIXED", CQ_STEP_FIXED},
+    {"STEP_ARMIJO", CQ_STEP_ARMIJO},
+    {"STEP_EXACT", CQ_STEP_EXACT},
+    {"NM_NONE", CQ_NM_NONE},
+    {"NM_MAX", CQ_NM_MAX},
+    {"NM_AVERAGE", CQ_NM_AVERAGE},
+    {"OPT_CONVERGED", CQ_OPT_CONVERGED},
+    {"OPT_MAXITER", CQ_OPT_MAXITER},
+    {"OPT_CALLBACK", CQ_OPT_CALLBACK},
+    {"OPT_LINESEARCH", CQ_OPT_LINESEARCH},
+    {"OPT_FTOL", CQ_OPT_FTOL},
+    {"SVM_HINGE", CQ_SVM_HINGE},
+    {"SVM_SQUARED_HINGE", CQ_SVM_SQUARED_HINGE},
+};
+CQB_INT_CONSTANTS(cqb_optimize_constants, optimize_constants)
 
 PyMethodDef cqb_optimize_methods[] = {
-    {"_minimize", py_minimize, METH_VARARGS,
-     "_minimize(ObjectiveSpec, x0, SolverSpec, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, status, "
-     "trace_f, trace_g, trace_t, trace_time)."},
-    {"_lasso_cd", py_lasso_cd, METH_VARARGS,
-     "_lasso_cd(AT or (indptr, indices, data, m), b, x0, mu, tol, max_outer, max_epochs, ws_start, anderson_k) "
-     "-> (x, primal, dual, gap, "
-     "n_outer, n_epochs, n_extrapolated, ws_size, converged)."},
-    {"_svm_dcd", py_svm_dcd, METH_VARARGS,
-     "_svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho, gen) -> (alpha, w, t, "
-     "pg_spread, "
-     "eq_violation, n_epochs, n_outer, converged)."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_minimize,
+               "_minimize(ObjectiveSpec, x0, SolverSpec, callback, max_iter) -> (x, f, gnorm, nit, nfev, ngev, "
+               "status, trace_f, trace_g, trace_t, trace_time)."),
+    CQB_METHOD(_lasso_cd,
+               "_lasso_cd(AT or (indptr, indices, data, m), b, x0, mu, tol, max_outer, max_epochs, ws_start, "
+               "anderson_k) -> (x, primal, dual, gap, n_outer, n_epochs, n_extrapolated, ws_size, converged)."),
+    CQB_METHOD(_svm_dcd,
+               "_svm_dcd(X, s, alpha0, C, k, loss, eps, max_epochs, max_outer, intercept, rho, gen) -> (alpha, w, t, "
+               "pg_spread, eq_violation, n_epochs, n_outer, converged)."),
+    CQB_METHODS_END,
 };

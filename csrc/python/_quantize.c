@@ -173,6 +173,17 @@ static PyObject *py_q_bits(PyObject *self, PyObject *args)
 #define SETI(key, val) do { PyObject *v_ = PyLong_FromLongLong((long long)(val)); if (!v_ || PyDict_SetItemString(dict, key, v_) < 0) { Py_XDECREF(v_); goto fail; } Py_DECREF(v_); } while (0)
 #define SETF(key, val) do { PyObject *v_ = PyFloat_FromDouble((double)(val)); if (!v_ || PyDict_SetItemString(dict, key, v_) < 0) { Py_XDECREF(v_); goto fail; } Py_DECREF(v_); } while (0)
 
+/* What _q_info reports, in the dict's key order: I(field) an integer and F(field) a float
+ * field of cq_qpar under its own name; when RATQ's parameters are set (P.r.d2 > 0), then
+ * I(key, field) / F(key, field) of P.r under the key given, and "ratq_ranges". */
+#define Q_INFO_FIELDS(I, F)                                                                            \
+    I(kind) I(d) I(bits) I(work) F(B) F(p) F(q) F(Bp) I(k) I(type_bits) F(M) F(delta) I(L) I(lbits)     \
+    I(ibits) F(c) I(delta1) I(delta2) I(dmax) I(bucket)
+#define Q_INFO_RATQ_FIELDS(I, F)                                                                       \
+    F(ratq_B, B) I(ratq_dim, dim) I(ratq_d2, d2) I(ratq_window, n0) I(ratq_seedbits, seedbits)         \
+    I(ratq_s, s) I(ratq_h, h) I(ratq_groups, ngroups) I(ratq_hbits, hbits) I(ratq_lbits, lbits)        \
+    I(ratq_L, L) I(ratq_bits, bits)
+
 static PyObject *py_q_info(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -180,39 +191,17 @@ static PyObject *py_q_info(PyObject *self, PyObject *args)
     if (parse_spec_d(args, &P) < 0) return NULL;
     PyObject *dict = PyDict_New();
     if (dict == NULL) return NULL;
-    SETI("kind", P.kind);
-    SETI("d", P.d);
-    SETI("bits", P.bits);
-    SETI("work", P.work);
-    SETF("B", P.B);
-    SETF("p", P.p);
-    SETF("q", P.q);
-    SETF("Bp", P.Bp);
-    SETI("k", P.k);
-    SETI("type_bits", P.type_bits);
-    SETF("M", P.M);
-    SETF("delta", P.delta);
-    SETI("L", P.L);
-    SETI("lbits", P.lbits);
-    SETI("ibits", P.ibits);
-    SETF("c", P.c);
-    SETI("delta1", P.delta1);
-    SETI("delta2", P.delta2);
-    SETI("dmax", P.dmax);
-    SETI("bucket", P.bucket);
+#define INFO_I(f) SETI(#f, P.f);
+#define INFO_F(f) SETF(#f, P.f);
+#define RATQ_I(key, f) SETI(#key, P.r.f);
+#define RATQ_F(key, f) SETF(#key, P.r.f);
+    Q_INFO_FIELDS(INFO_I, INFO_F)
     if (P.r.d2 > 0) {
-        SETF("ratq_B", P.r.B);
-        SETI("ratq_dim", P.r.dim);
-        SETI("ratq_d2", P.r.d2);
-        SETI("ratq_window", P.r.n0);
-        SETI("ratq_seedbits", P.r.seedbits);
-        SETI("ratq_s", P.r.s);
-        SETI("ratq_h", P.r.h);
-        SETI("ratq_groups", P.r.ngroups);
-        SETI("ratq_hbits", P.r.hbits);
-        SETI("ratq_lbits", P.r.lbits);
-        SETI("ratq_L", P.r.L);
-        SETI("ratq_bits", P.r.bits);
+        Q_INFO_RATQ_FIELDS(RATQ_I, RATQ_F)
+#undef INFO_I
+#undef INFO_F
+#undef RATQ_I
+#undef RATQ_F
         PyObject *ranges = PyList_New((Py_ssize_t)P.r.h);
         if (ranges == NULL) goto fail;
         for (uint64_t j = 0; j < P.r.h; j++) PyList_SET_ITEM(ranges, (Py_ssize_t)j, PyFloat_FromDouble(P.r.M[j]));
@@ -619,15 +608,15 @@ static PyObject *py_q_fwht_inplace(PyObject *self, PyObject *args)
 }
 
 PyMethodDef cqb_quantize_methods[] = {
-    {"_q_bits", py_q_bits, METH_VARARGS, "_q_bits(spec, d) -> message length in bits."},
-    {"_q_info", py_q_info, METH_VARARGS, "_q_info(spec, d) -> dict of resolved parameters."},
-    {"_q_encode", py_q_encode, METH_VARARGS, "_q_encode(spec, y, gen) -> (payload, nbits)."},
-    {"_q_decode", py_q_decode, METH_VARARGS, "_q_decode(spec, payload, d) -> y_hat."},
-    {"_q_quantize", py_q_quantize, METH_VARARGS, "_q_quantize(spec, y, gen) -> y_hat (fast path)."},
-    {"_q_batch", py_q_batch, METH_VARARGS,
-     "_q_batch(spec, Y, n, rows_per_stream, gens, threads, encode) -> (n, d) y_hat or (n, nbytes) payloads."},
-    {"_q_decode_many", py_q_decode_many, METH_VARARGS, "_q_decode_many(spec, P, d) -> uint8 status per row."},
-    {"_q_fwht", py_q_fwht, METH_VARARGS, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."},
-    {"_q_fwht_inplace", py_q_fwht_inplace, METH_VARARGS, "_q_fwht_inplace(x): x <- H x."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_q_bits, "_q_bits(spec, d) -> message length in bits."),
+    CQB_METHOD(_q_info, "_q_info(spec, d) -> dict of resolved parameters."),
+    CQB_METHOD(_q_encode, "_q_encode(spec, y, gen) -> (payload, nbits)."),
+    CQB_METHOD(_q_decode, "_q_decode(spec, payload, d) -> y_hat."),
+    CQB_METHOD(_q_quantize, "_q_quantize(spec, y, gen) -> y_hat (fast path)."),
+    CQB_METHOD(_q_batch,
+               "_q_batch(spec, Y, n, rows_per_stream, gens, threads, encode) -> (n, d) y_hat or (n, nbytes) payloads."),
+    CQB_METHOD(_q_decode_many, "_q_decode_many(spec, P, d) -> uint8 status per row."),
+    CQB_METHOD(_q_fwht, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."),
+    CQB_METHOD(_q_fwht_inplace, "_q_fwht_inplace(x): x <- H x."),
+    CQB_METHODS_END,
 };

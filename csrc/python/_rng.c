@@ -130,12 +130,12 @@ static PyObject *py_num_threads(PyObject *self, PyObject *args)
 }
 
 PyMethodDef cqb_rng_methods[] = {
-    {"_rng_uniform", py_rng_uniform, METH_VARARGS, "_rng_uniform(gen, n): n U[0,1) draws (== Generator.random(n))."},
-    {"_rng_normal", py_rng_normal, METH_VARARGS, "_rng_normal(gen, n): n standard normals (polar method)."},
-    {"_rng_exponential", py_rng_exponential, METH_VARARGS, "_rng_exponential(gen, n): n standard exponentials."},
-    {"_rng_bounded", py_rng_bounded, METH_VARARGS, "_rng_bounded(gen, bound, n): n uniform integers in [0, bound) (Lemire)."},
-    {"_rng_uniform_streams", py_rng_uniform_streams, METH_VARARGS,
-     "_rng_uniform_streams(gens, n, threads): one row of n uniforms per generator, in parallel."},
+    CQB_METHOD(_rng_uniform, "_rng_uniform(gen, n): n U[0,1) draws (== Generator.random(n))."),
+    CQB_METHOD(_rng_normal, "_rng_normal(gen, n): n standard normals (polar method)."),
+    CQB_METHOD(_rng_exponential, "_rng_exponential(gen, n): n standard exponentials."),
+    CQB_METHOD(_rng_bounded, "_rng_bounded(gen, bound, n): n uniform integers in [0, bound) (Lemire)."),
+    CQB_METHOD(_rng_uniform_streams,
+               "_rng_uniform_streams(gens, n, threads): one row of n uniforms per generator, in parallel."),
     {"num_threads", py_num_threads, METH_VARARGS, "num_threads(n=0): threads used for n (0 = all cores)."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHODS_END,
 };

@@ -10,15 +10,29 @@
  * constants cqb_sampling_constants exports (SMP_DENS_<NAME>, SMP_WALK_<NAME>), generated
  * from the lists in cq_sampling.h.
  */
+#include <assert.h>
+
 #include "bind.h"
 #include "sampling/cq_sampling.h"
 
-#define MAX_HOLD 16
+/* The most arrays one entry point holds: _smp_run's 15 spec and input arrays, k0 and its 5
+ * outputs. */
+#define MAX_HOLD 24
 
+/* The arrays an entry point owns (inputs it converted, outputs it allocated), released
+ * together when it returns. */
 typedef struct holder {
     PyArrayObject *a[MAX_HOLD];
     int n;
 } holder;
+
+/* Keep `a` (a new reference, or NULL) until hold_release; returns `a`. */
+static PyArrayObject *hold(holder *h, PyArrayObject *a)
+{
+    assert(h->n < MAX_HOLD);
+    if (a != NULL) h->a[h->n++] = a;
+    return a;
+}
 
 static void hold_release(holder *h)
 {
@@ -34,8 +48,7 @@ static int opt_array(holder *h, PyObject *o, const char *name, int nd, const dou
         for (int i = 0; i < nd; i++) dims[i] = 0;
     if (o == Py_None) return 0;
     PyArrayObject *a = cqb_double_array(o, name, nd, nd);
-    if (a == NULL) return -1;
-    h->a[h->n++] = a;
+    if (hold(h, a) == NULL) return -1;
     *out = (const double *)PyArray_DATA(a);
     if (dims != NULL)
         for (int i = 0; i < nd; i++) dims[i] = PyArray_DIM(a, i);
@@ -64,46 +77,55 @@ static PyObject *spec_field(PyObject *o, const char *spec, const char *name)
     return v;
 }
 
-/* An integer field; one beyond long long is a ValueError naming it. */
-static int spec_ll(PyObject *o, const char *spec, const char *name, long long *out)
+/* A field converted by `conv` (0, or -1 with an exception set); a TypeError from it becomes
+ * "<spec>.<name>: expected <what>, got <type>". */
+typedef int (*field_conv)(PyObject *v, const char *spec, const char *name, void *out);
+
+static int spec_read(PyObject *o, const char *spec, const char *name, const char *what, field_conv conv, void *out)
 {
     PyObject *v = spec_field(o, spec, name);
     if (v == NULL) return -1;
-    PyObject *i = PyNumber_Index(v);
-    if (i == NULL) {
-        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-            PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "%s.%s: expected an integer, got %s", spec, name, Py_TYPE(v)->tp_name);
-        }
-        Py_DECREF(v);
-        return -1;
+    int st = conv(v, spec, name, out);
+    if (st < 0 && PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s.%s: expected %s, got %s", spec, name, what, Py_TYPE(v)->tp_name);
     }
     Py_DECREF(v);
+    return st;
+}
+
+/* An integer (operator.index); one beyond long long is a ValueError naming the field. */
+static int conv_ll(PyObject *v, const char *spec, const char *name, void *out)
+{
+    PyObject *i = PyNumber_Index(v);
+    if (i == NULL) return -1;
     int ovf = 0;
     long long x = PyLong_AsLongLongAndOverflow(i, &ovf);
     if (ovf != 0) PyErr_Format(PyExc_ValueError, "%s.%s: %R is out of range", spec, name, i);
     Py_DECREF(i);
     if (ovf != 0 || (x == -1 && PyErr_Occurred())) return -1;
-    *out = x;
+    *(long long *)out = x;
     return 0;
+}
+
+static int conv_double(PyObject *v, const char *spec, const char *name, void *out)
+{
+    (void)spec;
+    (void)name;
+    double x = PyFloat_AsDouble(v);
+    if (x == -1.0 && PyErr_Occurred()) return -1;
+    *(double *)out = x;
+    return 0;
+}
+
+static int spec_ll(PyObject *o, const char *spec, const char *name, long long *out)
+{
+    return spec_read(o, spec, name, "an integer", conv_ll, out);
 }
 
 static int spec_double(PyObject *o, const char *spec, const char *name, double *out)
 {
-    PyObject *v = spec_field(o, spec, name);
-    if (v == NULL) return -1;
-    double x = PyFloat_AsDouble(v);
-    if (x == -1.0 && PyErr_Occurred()) {
-        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
-            PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "%s.%s: expected a real number, got %s", spec, name, Py_TYPE(v)->tp_name);
-        }
-        Py_DECREF(v);
-        return -1;
-    }
-    Py_DECREF(v);
-    *out = x;
-    return 0;
+    return spec_read(o, spec, name, "a real number", conv_double, out);
 }
 
 /* An optional float64 array field (None -> NULL), kept alive by the holder. */
@@ -269,7 +291,7 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     npy_intp xd[2] = {0, 0};
     const double *x0;
     if (opt_array(&h, x0o, "x0", 2, &x0, xd) < 0) goto done;
-    k0 = cqb_int64_array(k0o, "k0", 2, 2);
+    k0 = hold(&h, cqb_int64_array(k0o, "k0", 2, 2));
     if (k0 == NULL || x0 == NULL) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "x0 is required");
         goto done;
@@ -297,11 +319,11 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     npy_intp sd[3] = {n_chains, n_kept, (npy_intp)n};
     npy_intp td[2] = {n_chains, n_kept};
     npy_intp cd[1] = {n_chains};
-    samples = (PyArrayObject *)PyArray_SimpleNew(3, sd, NPY_DOUBLE);
-    if (walk.method == CQ_WALK_GRID) indices = (PyArrayObject *)PyArray_SimpleNew(3, sd, NPY_INT64);
-    if (walk.continuous_time) times = (PyArrayObject *)PyArray_SimpleNew(2, td, NPY_DOUBLE);
-    nacc = (PyArrayObject *)PyArray_ZEROS(1, cd, NPY_INT64, 0);
-    nprop = (PyArrayObject *)PyArray_ZEROS(1, cd, NPY_INT64, 0);
+    samples = hold(&h, (PyArrayObject *)PyArray_SimpleNew(3, sd, NPY_DOUBLE));
+    if (walk.method == CQ_WALK_GRID) indices = hold(&h, (PyArrayObject *)PyArray_SimpleNew(3, sd, NPY_INT64));
+    if (walk.continuous_time) times = hold(&h, (PyArrayObject *)PyArray_SimpleNew(2, td, NPY_DOUBLE));
+    nacc = hold(&h, (PyArrayObject *)PyArray_ZEROS(1, cd, NPY_INT64, 0));
+    nprop = hold(&h, (PyArrayObject *)PyArray_ZEROS(1, cd, NPY_INT64, 0));
     if (samples == NULL || nacc == NULL || nprop == NULL || (walk.method == CQ_WALK_GRID && indices == NULL) ||
         (walk.continuous_time && times == NULL))
         goto done;
@@ -313,12 +335,6 @@ static PyObject *py_smp_run(PyObject *self, PyObject *args)
     result = Py_BuildValue("(OOOOO)", samples, indices ? (PyObject *)indices : Py_None,
                            times ? (PyObject *)times : Py_None, nacc, nprop);
 done:
-    Py_XDECREF(k0);
-    Py_XDECREF(samples);
-    Py_XDECREF(indices);
-    Py_XDECREF(times);
-    Py_XDECREF(nacc);
-    Py_XDECREF(nprop);
     hold_release(&h);
     return result;
 }
@@ -356,7 +372,7 @@ static PyObject *py_smp_grid_moves(PyObject *self, PyObject *args)
     npy_intp od[1] = {0};
     if (parse_density(dt, &h, &dens, &n) < 0 || parse_body(bt, &h, &body, n) < 0) goto done;
     if (opt_array(&h, offo, "offset", 1, &off, od) < 0) goto done;
-    k = cqb_int64_array(ko, "k", 2, 2);
+    k = hold(&h, cqb_int64_array(ko, "k", 2, 2));
     if (k == NULL) goto done;
     if (off == NULL || (size_t)od[0] != n || (size_t)PyArray_DIM(k, 1) != n || !(delta > 0)) {
         PyErr_SetString(PyExc_ValueError, "offset/k shapes do not match the dimension, or delta <= 0");
@@ -365,17 +381,14 @@ static PyObject *py_smp_grid_moves(PyObject *self, PyObject *args)
     npy_intp rows = PyArray_DIM(k, 0);
     npy_intp od2[2] = {rows, (npy_intp)(2 * n)};
     npy_intp gd[1] = {rows};
-    out = (PyArrayObject *)PyArray_SimpleNew(2, od2, NPY_DOUBLE);
-    ing = (PyArrayObject *)PyArray_SimpleNew(1, gd, NPY_BOOL);
+    out = hold(&h, (PyArrayObject *)PyArray_SimpleNew(2, od2, NPY_DOUBLE));
+    ing = hold(&h, (PyArrayObject *)PyArray_SimpleNew(1, gd, NPY_BOOL));
     if (out == NULL || ing == NULL) goto done;
     moves_args a = {&body, &dens, delta, off, (size_t)rows, (const int64_t *)PyArray_DATA(k),
                     (double *)PyArray_DATA(out), (uint8_t *)PyArray_DATA(ing)};
     if (cqb_call(run_moves, &a, NULL) < 0) goto done;
     result = Py_BuildValue("(OO)", out, ing);
 done:
-    Py_XDECREF(k);
-    Py_XDECREF(out);
-    Py_XDECREF(ing);
     hold_release(&h);
     return result;
 }
@@ -442,10 +455,11 @@ int cqb_sampling_constants(PyObject *m)
 }
 
 PyMethodDef cqb_sampling_methods[] = {
-    {"_smp_run", py_smp_run, METH_VARARGS,
-     "_smp_run(body, dens, walk, x0, k0, generators, threads) -> (samples, indices, times, n_accept, n_prop)."},
-    {"_smp_grid_moves", py_smp_grid_moves, METH_VARARGS,
-     "_smp_grid_moves(body, dens, delta, offset, k) -> (move probabilities (rows, 2n), in_grid)."},
-    {"_smp_logf", py_smp_logf, METH_VARARGS, "_smp_logf(dens, x) -> log F(x) per row."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_smp_run,
+               "_smp_run(body, dens, walk, x0, k0, generators, threads) -> (samples, indices, times, n_accept, "
+               "n_prop)."),
+    CQB_METHOD(_smp_grid_moves,
+               "_smp_grid_moves(body, dens, delta, offset, k) -> (move probabilities (rows, 2n), in_grid)."),
+    CQB_METHOD(_smp_logf, "_smp_logf(dens, x) -> log F(x) per row."),
+    CQB_METHODS_END,
 };

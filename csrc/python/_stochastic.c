@@ -463,11 +463,11 @@ done:
 }
 
 PyMethodDef cqb_stochastic_methods[] = {
-    {"_project", py_project, METH_VARARGS, "_project(x, domain_spec): Euclidean projection."},
-    {"_mirror_step", py_mirror_step, METH_VARARGS, "_mirror_step(x, g, r, eta, domain_spec): mirror descent step."},
-    {"_oracle_draw", py_oracle_draw, METH_VARARGS, "_oracle_draw(spec, x, gen, n): draws of a C oracle."},
-    {"_sgd_run", py_sgd_run, METH_VARARGS, "_sgd_run(...): the quantized SGD / mirror-descent loop in C."},
-    {NULL, NULL, 0, NULL},
+    CQB_METHOD(_project, "_project(x, domain_spec): Euclidean projection."),
+    CQB_METHOD(_mirror_step, "_mirror_step(x, g, r, eta, domain_spec): mirror descent step."),
+    CQB_METHOD(_oracle_draw, "_oracle_draw(spec, x, gen, n): draws of a C oracle."),
+    CQB_METHOD(_sgd_run, "_sgd_run(...): the quantized SGD / mirror-descent loop in C."),
+    CQB_METHODS_END,
 };
 
 /* The domain kinds DOM_<NAME>, the oracle kinds ORACLE_<NAME> (generated from the lists in

@@ -121,6 +121,17 @@ typedef int (*cqb_kernel_streams)(void *args, bitgen_t **bgs, size_t n_streams, 
         return impl(args, v);                                                                            \
     }
 
+/* CQB_METHOD(name, doc) is the method-table row binding the Python name `name` to the
+ * METH_VARARGS function py<name> (the binding's naming rule: _q_bits -> py_q_bits) with the
+ * docstring `doc`, whose first line states the call; CQB_METHODS_END closes a table:
+ *     PyMethodDef cqb_coding_methods[] = {
+ *         CQB_METHOD(_log2_binom, "_log2_binom(n, k): log2 C(n, k)."),
+ *         CQB_METHODS_END,
+ *     };
+ * A function with another name or calling convention gets a row written out. */
+#define CQB_METHOD(name, doc) {#name, py##name, METH_VARARGS, doc}
+#define CQB_METHODS_END {NULL, NULL, 0, NULL}
+
 /* Run `fn(args, bitgen of gen, ...)`: `gen` is a numpy Generator, a BitGenerator, or NULL
  * (no randomness). Acquires its lock, releases the GIL interruptibly, runs, re-takes
  * the GIL, releases the lock and maps a failing status to an exception (cqb_raise).
@@ -153,6 +164,13 @@ typedef struct cqb_int_constant {
     int value;
 } cqb_int_constant;
 int cqb_add_int_constants(PyObject *m, const cqb_int_constant *c, size_t n);
+/* CQB_INT_CONSTANTS(fn, table) defines `int fn(PyObject *m)`, the function module.c calls to
+ * add the rows of `table` (a static array of cqb_int_constant) to the module. */
+#define CQB_INT_CONSTANTS(fn, table)                                                                     \
+    int fn(PyObject *m)                                                                                  \
+    {                                                                                                    \
+        return cqb_add_int_constants(m, table, sizeof table / sizeof table[0]);                          \
+    }
 
 /* Number of threads: n <= 0 means "all cores". */
 int cqb_threads(long n);

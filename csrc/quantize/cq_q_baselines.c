@@ -368,29 +368,16 @@ static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, void *work, doub
 
 /* ---- TopK ------------------------------------------------------------------------------ */
 
-/* Value at position kth of a[0..n) sorted ascending (a is permuted). */
+#define CQ_SELECT_NAME select_doubles
+#define CQ_SELECT_T double
+#define CQ_SELECT_KEY(a, i) ((a)[i])
+#define CQ_SELECT_PIVOT(a, lo, mid, hi) cq_median3((a)[lo], (a)[mid], (a)[hi])
+#include "core/cq_select.h"
+
+/* Value at position kth of a[0..n) sorted ascending (a is permuted; quickselect, median-of-3 pivot). */
 static double select_kth(double *a, size_t n, size_t kth)
 {
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
-        double pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-        ptrdiff_t i = (ptrdiff_t)lo, j = (ptrdiff_t)hi;
-        while (i <= j) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
-            if (i <= j) {
-                double t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
-                j--;
-            }
-        }
-        if (j >= 0 && kth <= (size_t)j) hi = (size_t)j;
-        else if (kth >= (size_t)i) lo = (size_t)i;
-        else return a[kth];
-    }
+    select_doubles(a, n, kth, NULL);
     return a[kth];
 }
 
