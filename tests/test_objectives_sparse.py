@@ -10,11 +10,9 @@ import scipy.sparse as sp
 from convq import _core, _spec
 from convq import objectives as O
 from convq import stochastic as S
-from convq.distributed import train
 from convq.optimize import hessian, minimize
 from convq.slow import objectives as slow_objectives
 from convq.slow import optimize as slow_optimize
-from _distributed_problem import SelfComm   # one rank, no MPI
 
 FORMATS = ("csr", "csc", "coo")
 
@@ -177,7 +175,6 @@ def test_what_takes_only_a_dense_x_refuses_a_sparse_objective():
         S.MinibatchOracle(obj, 5)
     with pytest.raises(TypeError, match="sparse"):
         S.NoisyOracle(obj, 0.1, 10.0)
-    with pytest.raises(ValueError, match="TypeError: objective_shard.*sparse X"):   # every rank's DistributedError
-        train(obj, np.zeros(obj.dim), 3, 0.1, comm=SelfComm())
+    # (convq.distributed.train takes sparse shards: tests/test_distributed.py)
     with pytest.raises(TypeError, match="A must be a dense array"):
         O.Quadratic(sp.csr_matrix(np.eye(3)))
