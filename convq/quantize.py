@@ -998,7 +998,7 @@ class CoordinateSampling(Quantizer):
         value = field | (int.from_bytes(inner.payload, "little") << ib)
         return Message(value.to_bytes((nbits + 7) // 8, "little"), nbits, d)
 
-    def _decode_payload(self, payload, d, engine):
+    def _decode_payload(self, payload, d, engine, dtype=_DTYPES[0]):
         s, t, ib, by_rank = self._layout(d)
         nbits = ib + self.inner.bits(s)
         if len(payload) != (nbits + 7) // 8:
@@ -1008,7 +1008,7 @@ class CoordinateSampling(Quantizer):
             raise DecodeError("non-zero padding bits after the message")
         S = self._indices(d, value & ((1 << ib) - 1), s, t, by_rank)
         z = self.inner.decode((value >> ib).to_bytes((nbits - ib + 7) // 8, "little"), s, engine=engine)
-        return self._place(z, S, d)
+        return self._place(z, S, d).astype(dtype, copy=False)
 
     @staticmethod
     def _place(z, S, d):
@@ -1016,10 +1016,11 @@ class CoordinateSampling(Quantizer):
         out[S] = z if S.size == d else z * (d / S.size)
         return out
 
-    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> np.ndarray:
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
+        dtype = _out_dtype(dtype)
         gen = as_generator(rng)
         y, _, S, _, d = self._draw(y, gen)
-        return self._place(self.inner(y[S], rng=gen, engine=engine), S, d)
+        return self._place(self.inner(y[S], rng=gen, engine=engine), S, d).astype(dtype, copy=False)
 
     def _batch_rows(self, Y, n, r, gens, threads, encode):
         rows = [Y if Y.ndim == 1 else Y[i] for i in range(n)]
@@ -1711,15 +1712,20 @@ class GainShape(Quantizer):
         gb = self._gain_bits
         return Message(_join_bits(field, gb, m.payload, int(m.nbits)), gb + int(m.nbits), y.shape[0])
 
-    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto") -> np.ndarray:
+    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto",
+               dtype: Any = None) -> np.ndarray:
         """Decode a Message, a ``(payload, d)`` pair or ``payload, d`` (DecodeError for a
-        malformed payload: wrong length, a bad gain, or what the shape's decoder rejects)."""
+        malformed payload: wrong length, a bad gain, or what the shape's decoder rejects);
+        ``dtype`` float64 (None) or float32: the float64 decode rounded once."""
+        dtype = _out_dtype(dtype)
         payload, d = self._payload_and_d(msg, d)
         factor, qs = self._decode_parts(payload, d, engine)
-        return factor * qs
+        with np.errstate(over="ignore"):
+            return (factor * qs).astype(dtype, copy=False)
 
-    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> np.ndarray:
-        """Fast path, == decode(encode(y, rng)) bit for bit."""
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
+        """Fast path, == decode(encode(y, rng), dtype=dtype) bit for bit."""
+        dtype = _out_dtype(dtype)
         resolve_engine(engine, True)
         y = as_float_array(y, "y", ndim=1)
         gen = as_generator(rng)
@@ -1728,7 +1734,8 @@ class GainShape(Quantizer):
             qs = self.shape(s, rng=gen, engine=engine)
         else:
             qs = np.asarray(self.shape.decode(self.shape.encode(s, rng=gen)), dtype=float)
-        return factor * qs
+        with np.errstate(over="ignore"):
+            return (factor * qs).astype(dtype, copy=False)
 
     def _batch(self, Y, n, d, rng, threads, encode):
         d = _dim(d)
