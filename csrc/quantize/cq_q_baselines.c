@@ -278,9 +278,13 @@ static int terngrad_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
         size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
         fill_uniforms(key, i0, m, ub);
         const double *yc = cq_q_chunk(y, i0, m, ybuf);
+        /* cq_q_round_d with L = 2: t = |y_i|/S is in [0, 1] (S >= max|y_i|), the floor is 0,
+         * so the level is 1 iff the 31-bit uniform, as a fraction, is below t -- written as
+         * comparisons that the compiler turns into vector masks (no branch, no clamp) */
         for (size_t t = 0; t < m; t++) {
-            double b = cq_q_round_d(fabs(yc[t]) * inv, 1.0, 0.0, ub[t]);
-            lv[t] = (uint32_t)(int32_t)b << (yc[t] < 0.0); /* 0, 1 (+1) or 2 (-1), branch-free */
+            double a = fabs(yc[t]) * inv, uu = (double)(int32_t)(ub[t] >> 1) * CQ_Q_INV_TWO31;
+            uint32_t up = uu < a, neg = yc[t] < 0.0;
+            lv[t] = up + (up & neg); /* 0, 1 (+1) or 2 (-1) */
         }
         if (w != NULL) {
             put_fields(w, lv, m, 2);

@@ -74,12 +74,23 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
     }                                                                                        \
     static inline double cq_q_max_abs_##sfx(const T *y, size_t n)                            \
     {                                                                                        \
-        double mx = 0.0;                                                                     \
-        for (size_t i = 0; i < n; i++) {                                                     \
-            double a = fabs((double)y[i]);                                                   \
-            mx = a > mx ? a : mx;                                                            \
+        double m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0; /* max is order-free: 4 chains */       \
+        size_t i = 0;                                                                        \
+        for (; i + 4 <= n; i += 4) {                                                         \
+            double a0 = fabs((double)y[i]), a1 = fabs((double)y[i + 1]);                     \
+            double a2 = fabs((double)y[i + 2]), a3 = fabs((double)y[i + 3]);                 \
+            m0 = a0 > m0 ? a0 : m0;                                                          \
+            m1 = a1 > m1 ? a1 : m1;                                                          \
+            m2 = a2 > m2 ? a2 : m2;                                                          \
+            m3 = a3 > m3 ? a3 : m3;                                                          \
         }                                                                                    \
-        return mx;                                                                           \
+        for (; i < n; i++) {                                                                 \
+            double a = fabs((double)y[i]);                                                   \
+            m0 = a > m0 ? a : m0;                                                            \
+        }                                                                                    \
+        m0 = m1 > m0 ? m1 : m0;                                                              \
+        m2 = m3 > m2 ? m3 : m2;                                                              \
+        return m2 > m0 ? m2 : m0;                                                            \
     }                                                                                        \
     static inline int cq_q_finite_##sfx(const T *y, size_t n)                                \
     {                                                                                        \
