@@ -187,7 +187,7 @@ static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
     uint32_t ub[QB_CHUNK + 1], lv[QB_CHUNK];
     double ybuf[QB_CHUNK], vals[QB_CHUNK];
     unsigned width = P->lbits + 1;
-    double hi = (double)s, lm2 = (double)s - 1.0, sbit = (double)(1u << P->lbits);
+    double hi = (double)s, lm2 = (double)s - 1.0;
     for (size_t j = 0; j < nb; j++) {
         size_t b0 = j * b, b1 = d - b0 < b ? d : b0 + b;
         double nd = (double)norms[j], sc = nd > 0 ? (double)s / nd : 0.0;
@@ -196,10 +196,16 @@ static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
             size_t m = b1 - i0 < QB_CHUNK ? b1 - i0 : QB_CHUNK;
             fill_uniforms(key, i0, m, ub);
             const double *yc = cq_q_chunk(y, i0, m, ybuf);
+            /* cq_q_round_d on t = s|y_i|/n >= 0 (no clamp at 0 needed), its comparisons as
+             * integer masks so that the loop has no branch (signs and levels are random) */
             for (size_t t = 0; t < m; t++) {
-                double lev = cq_q_round_d(fabs(yc[t]) * sc, hi, lm2, ub[t]);
-                double neg = (double)((lev > 0.0) & (yc[t] < 0.0)) * sbit; /* branch-free: signs are random */
-                lv[t] = (uint32_t)(int32_t)(lev + neg);
+                double a = fabs(yc[t]) * sc, tc = a < hi ? a : hi;
+                double f = (double)(int32_t)tc;
+                f = f < lm2 ? f : lm2;
+                double uu = (double)(int32_t)(ub[t] >> 1) * CQ_Q_INV_TWO31;
+                uint32_t lev = (uint32_t)(int32_t)f + (uint32_t)(uu < tc - f);
+                uint32_t neg = (uint32_t)(lev != 0) & (uint32_t)(yc[t] < 0.0);
+                lv[t] = lev | (neg << P->lbits);
             }
             if (w != NULL) {
                 if (width <= 16) put_fields(w, lv, m, width);
@@ -218,20 +224,47 @@ static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
     return CQ_OK;
 }
 
+/* Report the first invalid QSGD field of a chunk (called only when the chunk has one). */
+static int qsgd_bad_field(const uint32_t *lv, size_t m, size_t i0, unsigned lbits, uint32_t s, double nd,
+                          cq_errinfo *err)
+{
+    uint32_t lmask = (1u << lbits) - 1u;
+    for (size_t t = 0; t < m; t++) {
+        uint32_t lev = lv[t] & lmask, neg = lv[t] >> lbits;
+        if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
+        if (lev == 0 && neg)
+            return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
+        /* a zero norm comes only from a zero bucket, whose levels are all 0 */
+        if (lev != 0 && nd == 0.0)
+            return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu with a zero norm field", lev, i0 + t);
+    }
+    return cq_fail(err, CQ_EINTERNAL, "QSGD: a field was flagged invalid but none is");
+}
+
+/* Fields of at most QSGD_TAB_BITS bits (level and sign) decode through a table of their
+ * values qsgd_value(n, lev, s, neg), built per bucket (2^bits entries, the same expression). */
+#define QSGD_TAB_BITS 9
+
 static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
     size_t d = P->d, b = P->bucket;
     uint32_t s = P->L, lmask = (1u << P->lbits) - 1u;
     unsigned width = P->lbits + 1;
+    int use_tab = width <= QSGD_TAB_BITS && ((size_t)1 << width) <= 2 * b;
     uint32_t lv[CQ_Q_CHUNK];
-    double vals[CQ_Q_CHUNK];
+    double vals[CQ_Q_CHUNK], tab[1u << QSGD_TAB_BITS];
     for (size_t b0 = 0; b0 < d; b0 += b) {
         size_t b1 = d - b0 < b ? d : b0 + b;
         float nf;
         if (!scale_field_ok(cq_q_get(r, 32), &nf))
             return cq_fail(err, CQ_EDECODE, "QSGD norm field of bucket %zu is not a finite float32 >= 0", b0 / b);
         double nd = (double)nf;
+        if (use_tab)
+            for (uint32_t c = 0; c < (1u << width); c++) {
+                uint32_t lev = c & lmask;
+                tab[c] = lev <= s ? qsgd_value(nd, lev, s, (int)(c >> P->lbits)) : 0.0;
+            }
         for (size_t i0 = b0; i0 < b1; i0 += CQ_Q_CHUNK) {
             size_t m = b1 - i0 < CQ_Q_CHUNK ? b1 - i0 : CQ_Q_CHUNK;
             if (width <= 16) cq_q_get_fields(r, lv, m, width);
@@ -240,16 +273,17 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_q
                     uint32_t lev = cq_q_get(r, P->lbits);
                     lv[t] = lev | (cq_q_get(r, 1) << P->lbits);
                 }
-            for (size_t t = 0; t < m; t++) {
+            uint32_t bad = 0, zero_norm = nd == 0.0;
+            for (size_t t = 0; t < m; t++) { /* branch-free validation of the chunk */
                 uint32_t lev = lv[t] & lmask, neg = lv[t] >> P->lbits;
-                if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
-                if (lev == 0 && neg)
-                    return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
-                /* a zero norm comes only from a zero bucket, whose levels are all 0 */
-                if (lev != 0 && nd == 0.0)
-                    return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu with a zero norm field", lev, i0 + t);
-                vals[t] = qsgd_value(nd, lev, s, (int)neg);
+                bad |= (uint32_t)(lev > s) | ((uint32_t)(lev == 0) & neg) | ((uint32_t)(lev != 0) & zero_norm);
             }
+            if (bad) return qsgd_bad_field(lv, m, i0, P->lbits, s, nd, err);
+            if (out->p == NULL) continue;
+            if (use_tab)
+                for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]];
+            else
+                for (size_t t = 0; t < m; t++) vals[t] = qsgd_value(nd, lv[t] & lmask, s, (int)(lv[t] >> P->lbits));
             cq_q_emit(out, i0, vals, m);
         }
     }
@@ -364,12 +398,16 @@ static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, void *work, cons
     (void)work;
     float sf;
     if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "ScaledSign scale field is not a finite float32 >= 0");
-    double sd = (double)sf, vals[32];
-    for (size_t i = 0; i < P->d; i += 32) {
-        size_t m = P->d - i < 32 ? P->d - i : 32;
-        uint32_t word = cq_q_get(r, (unsigned)m);
-        for (size_t t = 0; t < m; t++) vals[t] = ((word >> t) & 1u) ? -sd : sd;
-        cq_q_emit(out, i, vals, m);
+    double sd = (double)sf, vals[CQ_Q_CHUNK];
+    const double tab[2] = {sd, -sd};
+    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) { /* the sign bits, 32 per read */
+        size_t n = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
+        for (size_t i = 0; i < n; i += 32) {
+            size_t m = n - i < 32 ? n - i : 32;
+            uint32_t word = cq_q_get(r, (unsigned)m);
+            for (size_t t = 0; t < m; t++) vals[i + t] = tab[(word >> t) & 1u];
+        }
+        cq_q_emit(out, i0, vals, n);
     }
     return CQ_OK;
 }
