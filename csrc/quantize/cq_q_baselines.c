@@ -670,15 +670,9 @@ static int identity_decode(const cq_qpar *P, cq_bitreader *r, void *work, const 
 
 /* ---- ops tables ---------------------------------------------------------------------------- */
 
-const cq_qops cq_q_identity_ops = {identity_resolve, NULL, NULL};
-const cq_qtops cq_q_identity_typed = {identity_run, identity_decode};
-const cq_qops cq_q_qsgd_ops = {qsgd_resolve, NULL, NULL};
-const cq_qtops cq_q_qsgd_typed = {qsgd_run, qsgd_decode};
-const cq_qops cq_q_terngrad_ops = {terngrad_resolve, NULL, NULL};
-const cq_qtops cq_q_terngrad_typed = {terngrad_run, terngrad_decode};
-const cq_qops cq_q_scaledsign_ops = {scaledsign_resolve, NULL, NULL};
-const cq_qtops cq_q_scaledsign_typed = {scaledsign_run, scaledsign_decode};
-const cq_qops cq_q_topk_ops = {topk_resolve, NULL, NULL};
-const cq_qtops cq_q_topk_typed = {topk_run, topk_decode};
-const cq_qops cq_q_randk_ops = {randk_resolve, NULL, NULL};
-const cq_qtops cq_q_randk_typed = {randk_run, randk_decode};
+CQ_Q_TYPED_OPS(identity)
+CQ_Q_TYPED_OPS(qsgd)
+CQ_Q_TYPED_OPS(terngrad)
+CQ_Q_TYPED_OPS(scaledsign)
+CQ_Q_TYPED_OPS(topk)
+CQ_Q_TYPED_OPS(randk)

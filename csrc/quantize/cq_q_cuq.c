@@ -150,5 +150,4 @@ static int cuq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qo
     return cuq_decode_block(r, P->d, P->M, P->delta, P->L, P->lbits, out, err);
 }
 
-const cq_qops cq_q_cuq_ops = {cuq_resolve, NULL, NULL};
-const cq_qtops cq_q_cuq_typed = {cuq_run, cuq_decode};
+CQ_Q_TYPED_OPS(cuq)

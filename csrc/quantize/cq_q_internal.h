@@ -43,34 +43,33 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
  *           order is fixed;
  *  max_abs: max |y_i| (NaN ignored);
  *  finite:  non-zero iff every y_i is finite (y - y is NaN exactly for NaN/Inf). */
+/* A sum of TERM(y_i) over four accumulators, combined as (a0+a1)+(a2+a3). */
+#define CQ_Q_SUM4_(name, T, TERM)                                                            \
+    static inline double name(const T *y, size_t n)                                          \
+    {                                                                                        \
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                               \
+        size_t i = 0;                                                                        \
+        for (; i + 4 <= n; i += 4) {                                                         \
+            a0 += TERM(y[i]);                                                                \
+            a1 += TERM(y[i + 1]);                                                            \
+            a2 += TERM(y[i + 2]);                                                            \
+            a3 += TERM(y[i + 3]);                                                            \
+        }                                                                                    \
+        for (; i < n; i++) a0 += TERM(y[i]);                                                 \
+        return (a0 + a1) + (a2 + a3);                                                        \
+    }
+#define CQ_Q_ABS_(x) fabs((double)(x))
+#define CQ_Q_SQ_(x) ((double)(x) * (double)(x))
+#define CQ_Q_NAN_(x) ((double)(x) - (double)(x)) /* 0, or NaN for NaN/Inf */
+
 #define CQ_Q_REDUCERS_(T, sfx)                                                               \
-    static inline double cq_q_sum_abs_##sfx(const T *y, size_t n)                            \
+    CQ_Q_SUM4_(cq_q_sum_abs_##sfx, T, CQ_Q_ABS_)                                             \
+    CQ_Q_SUM4_(cq_q_sum_sq_##sfx, T, CQ_Q_SQ_)                                               \
+    CQ_Q_SUM4_(cq_q_nan_sum_##sfx, T, CQ_Q_NAN_)                                             \
+    static inline int cq_q_finite_##sfx(const T *y, size_t n)                                \
     {                                                                                        \
-        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                               \
-        size_t i = 0;                                                                        \
-        for (; i + 4 <= n; i += 4) {                                                         \
-            a0 += fabs((double)y[i]);                                                        \
-            a1 += fabs((double)y[i + 1]);                                                    \
-            a2 += fabs((double)y[i + 2]);                                                    \
-            a3 += fabs((double)y[i + 3]);                                                    \
-        }                                                                                    \
-        for (; i < n; i++) a0 += fabs((double)y[i]);                                         \
-        return (a0 + a1) + (a2 + a3);                                                        \
-    }                                                                                        \
-    static inline double cq_q_sum_sq_##sfx(const T *y, size_t n)                             \
-    {                                                                                        \
-        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                               \
-        size_t i = 0;                                                                        \
-        for (; i + 4 <= n; i += 4) {                                                         \
-            double v0 = (double)y[i], v1 = (double)y[i + 1], v2 = (double)y[i + 2],          \
-                   v3 = (double)y[i + 3];                                                    \
-            a0 += v0 * v0;                                                                   \
-            a1 += v1 * v1;                                                                   \
-            a2 += v2 * v2;                                                                   \
-            a3 += v3 * v3;                                                                   \
-        }                                                                                    \
-        for (; i < n; i++) a0 += (double)y[i] * (double)y[i];                                \
-        return (a0 + a1) + (a2 + a3);                                                        \
+        double s = cq_q_nan_sum_##sfx(y, n);                                                 \
+        return s == s;                                                                       \
     }                                                                                        \
     static inline double cq_q_max_abs_##sfx(const T *y, size_t n)                            \
     {                                                                                        \
@@ -91,24 +90,14 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
         m0 = m1 > m0 ? m1 : m0;                                                              \
         m2 = m3 > m2 ? m3 : m2;                                                              \
         return m2 > m0 ? m2 : m0;                                                            \
-    }                                                                                        \
-    static inline int cq_q_finite_##sfx(const T *y, size_t n)                                \
-    {                                                                                        \
-        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                               \
-        size_t i = 0;                                                                        \
-        for (; i + 4 <= n; i += 4) {                                                         \
-            a0 += (double)y[i] - (double)y[i];                                               \
-            a1 += (double)y[i + 1] - (double)y[i + 1];                                       \
-            a2 += (double)y[i + 2] - (double)y[i + 2];                                       \
-            a3 += (double)y[i + 3] - (double)y[i + 3];                                       \
-        }                                                                                    \
-        for (; i < n; i++) a0 += (double)y[i] - (double)y[i];                                \
-        double s = (a0 + a1) + (a2 + a3);                                                    \
-        return s == s;                                                                       \
     }
 CQ_Q_REDUCERS_(double, d)
 CQ_Q_REDUCERS_(float, f)
 #undef CQ_Q_REDUCERS_
+#undef CQ_Q_SUM4_
+#undef CQ_Q_ABS_
+#undef CQ_Q_SQ_
+#undef CQ_Q_NAN_
 
 static inline double cq_q_sum_abs(const double *y, size_t n) { return cq_q_sum_abs_d(y, n); }
 static inline double cq_q_sum_sq(const double *y, size_t n) { return cq_q_sum_sq_d(y, n); }
@@ -357,6 +346,12 @@ typedef struct cq_qtops {
                  cq_errinfo *err);
     int (*decode_t)(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err);
 } cq_qtops;
+
+/* The ops table and typed kernels of a typed family from its functions <name>_resolve,
+ * <name>_run (the cq_qtops run_t) and <name>_decode. */
+#define CQ_Q_TYPED_OPS(name)                                                                 \
+    const cq_qops cq_q_##name##_ops = {name##_resolve, NULL, NULL};                          \
+    const cq_qtops cq_q_##name##_typed = {name##_run, name##_decode};
 
 extern const cq_qtops cq_q_simq_typed, cq_q_cuq_typed, cq_q_qsgd_typed, cq_q_terngrad_typed, cq_q_scaledsign_typed,
     cq_q_topk_typed, cq_q_randk_typed, cq_q_identity_typed;

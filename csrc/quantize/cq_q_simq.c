@@ -104,5 +104,4 @@ static int simq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_q
     return CQ_OK;
 }
 
-const cq_qops cq_q_simq_ops = {simq_resolve, NULL, NULL};
-const cq_qtops cq_q_simq_typed = {simq_run, simq_decode};
+CQ_Q_TYPED_OPS(simq)
