@@ -184,3 +184,41 @@ def test_float32_nonfinite_input_is_rejected():
     for q in (Q.QSGD(4), Q.TernGrad(), Q.TopK(2), Q.RandK(2), Q.Identity(), Q.ScaledSign(), Q.CUQ(1.0, 4)):
         with pytest.raises(ValueError, match="index 3|finite"):
             q.encode(y, rng=0)
+
+
+_PATHS_SCRIPT = r"""
+import hashlib, sys
+import numpy as np
+import convq.quantize as Q
+h = hashlib.sha256()
+for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.QSGD(4), Q.QSGD(3, bucket=7, norm="inf"), Q.TernGrad(),
+          Q.ScaledSign(), Q.TopK(50), Q.RandK(50), Q.Identity(), Q.Identity("float32")):
+    for d in (1, 7, 1000, 70001):
+        for dt in (np.float64, np.float32):
+            y = np.random.default_rng(d).standard_normal(d)
+            if q.norm_order == 1:
+                y = y / np.abs(y).sum() * 0.99
+            elif isinstance(q, Q.CUQ):
+                y = y / np.abs(y).max() * q.M * 0.99
+            y = y.astype(dt)
+            m = q.encode(y, rng=d)
+            h.update(m.payload)
+            h.update(q(y, rng=d, dtype=dt).tobytes())
+            h.update(q.decode(m, dtype=dt).tobytes())
+            h.update(q.decode_sum([m, m], d, weights=[0.5, -1.25], dtype=dt).tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_cpu_dispatch_paths_give_identical_bytes():
+    """The AVX2 build of the typed kernels (picked at run time when the CPU has AVX2) and the
+    portable build (forced with CONVQ_PORTABLE=1) give the same messages and outputs."""
+    import os
+    import subprocess
+    import sys
+    outs = {}
+    for flag in ("0", "1"):
+        env = dict(os.environ, CONVQ_PORTABLE=flag)
+        outs[flag] = subprocess.run([sys.executable, "-c", _PATHS_SCRIPT], env=env, check=True, capture_output=True,
+                                    text=True).stdout.strip()
+    assert len(outs["0"]) == 64 and outs["0"] == outs["1"]

@@ -80,6 +80,7 @@ static int cuq_block(cq_qin x, size_t n, double M, double delta, uint32_t L, uns
     return bad;
 }
 
+#ifndef CQ_Q_AVX2_VARIANT /* the l_p composite's entry points: defined once */
 int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
                    int cut_on, double cut, cq_bitwriter *w, double *out)
 {
@@ -87,6 +88,7 @@ int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L
     cq_qout o = {out, 0, 0, 1.0};
     return cuq_block(xv, n, M, delta, L, lbits, key, cut_on, cut, w, out != NULL ? &o : NULL);
 }
+#endif
 
 static int cuq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                    cq_errinfo *err)
@@ -137,12 +139,14 @@ static int cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, u
     return CQ_OK;
 }
 
+#ifndef CQ_Q_AVX2_VARIANT
 int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
                           cq_errinfo *err)
 {
     cq_qout o = {out, 0, 0, 1.0};
     return cuq_decode_block(r, n, M, delta, L, lbits, &o, err);
 }
+#endif
 
 static int cuq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {

@@ -348,13 +348,36 @@ typedef struct cq_qtops {
 } cq_qtops;
 
 /* The ops table and typed kernels of a typed family from its functions <name>_resolve,
- * <name>_run (the cq_qtops run_t) and <name>_decode. */
+ * <name>_run (the cq_qtops run_t) and <name>_decode.
+ *
+ * Runtime CPU dispatch: cq_q_<family>_avx2.c defines CQ_Q_AVX2_VARIANT, enables AVX2 with
+ * `#pragma GCC target` and includes the family file again, so the same source is compiled a
+ * second time for AVX2 (wider vectors for the chunk loops; no FMA, no reassociation, so the
+ * arithmetic and the results are identical). There the macro names the tables
+ * cq_q_<name>_ops_avx2 / cq_q_<name>_typed_avx2, and the dispatcher picks them when the CPU
+ * has AVX2 and the environment variable CONVQ_PORTABLE is unset or "0"
+ * (tests/test_quantize_float32.py compares the two paths byte for byte). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CQ_Q_HAVE_AVX2 1
+#else
+#define CQ_Q_HAVE_AVX2 0
+#endif
+#ifdef CQ_Q_AVX2_VARIANT
+#define CQ_Q_TYPED_OPS(name)                                                                 \
+    const cq_qops cq_q_##name##_ops_avx2 = {name##_resolve, NULL, NULL};                     \
+    const cq_qtops cq_q_##name##_typed_avx2 = {name##_run, name##_decode};
+#else
 #define CQ_Q_TYPED_OPS(name)                                                                 \
     const cq_qops cq_q_##name##_ops = {name##_resolve, NULL, NULL};                          \
     const cq_qtops cq_q_##name##_typed = {name##_run, name##_decode};
+#endif
 
 extern const cq_qtops cq_q_simq_typed, cq_q_cuq_typed, cq_q_qsgd_typed, cq_q_terngrad_typed, cq_q_scaledsign_typed,
     cq_q_topk_typed, cq_q_randk_typed, cq_q_identity_typed;
+#if CQ_Q_HAVE_AVX2
+extern const cq_qtops cq_q_simq_typed_avx2, cq_q_cuq_typed_avx2, cq_q_qsgd_typed_avx2, cq_q_terngrad_typed_avx2,
+    cq_q_scaledsign_typed_avx2, cq_q_topk_typed_avx2, cq_q_randk_typed_avx2, cq_q_identity_typed_avx2;
+#endif
 
 /* ---- shared helpers (cq_q_helpers.c) -------------------------------------------------- */
 

@@ -4,6 +4,7 @@
  * length, bit count, end-of-message checks). Family logic lives in the cq_q_<family>.c
  * files; this file calls them only through their ops tables. */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 #include "quantize/cq_q_internal.h"
 
@@ -20,6 +21,27 @@ static const cq_qtops *const typed_table[CQ_Q_NKINDS] = {
     [CQ_Q_QSGD] = &cq_q_qsgd_typed,         [CQ_Q_TERNGRAD] = &cq_q_terngrad_typed,
     [CQ_Q_SCALEDSIGN] = &cq_q_scaledsign_typed, [CQ_Q_TOPK] = &cq_q_topk_typed, [CQ_Q_RANDK] = &cq_q_randk_typed,
 };
+
+#if CQ_Q_HAVE_AVX2
+static const cq_qtops *const typed_table_avx2[CQ_Q_NKINDS] = {
+    [CQ_Q_IDENTITY] = &cq_q_identity_typed_avx2, [CQ_Q_SIMQ] = &cq_q_simq_typed_avx2,
+    [CQ_Q_CUQ] = &cq_q_cuq_typed_avx2,           [CQ_Q_QSGD] = &cq_q_qsgd_typed_avx2,
+    [CQ_Q_TERNGRAD] = &cq_q_terngrad_typed_avx2, [CQ_Q_SCALEDSIGN] = &cq_q_scaledsign_typed_avx2,
+    [CQ_Q_TOPK] = &cq_q_topk_typed_avx2,         [CQ_Q_RANDK] = &cq_q_randk_typed_avx2,
+};
+#endif
+
+/* The typed kernels of kind k (NULL: a double-only family): the AVX2 build of its family
+ * file when the CPU has AVX2 and CONVQ_PORTABLE is unset or "0", else the portable one. */
+static const cq_qtops *typed_kernels(cq_qkind k)
+{
+#if CQ_Q_HAVE_AVX2
+    const char *e = getenv("CONVQ_PORTABLE");
+    int portable = e != NULL && e[0] != '\0' && !(e[0] == '0' && e[1] == '\0');
+    if (!portable && __builtin_cpu_supports("avx2")) return typed_table_avx2[k];
+#endif
+    return typed_table[k];
+}
 
 /* Largest message accepted: 2^63 - 1 bits, so that byte counts fit a signed 64-bit size. */
 #define CQ_Q_MAX_BITS (UINT64_MAX >> 1)
@@ -89,7 +111,7 @@ static double *fallback_out(const cq_qpar *P, void *work, const cq_qout *out)
 static int run_typed(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                      cq_errinfo *err)
 {
-    const cq_qtops *t = typed_table[P->kind];
+    const cq_qtops *t = typed_kernels(P->kind);
     if (t != NULL) return t->run_t(P, y, g, work, w, out, err);
     const cq_qops *o = ops_table[P->kind];
     const double *yd = (const double *)y.p;
@@ -114,7 +136,7 @@ static int decode_frame(const cq_qpar *P, const uint8_t *payload, uint64_t nbyte
                        (unsigned long long)nbytes, (unsigned long long)P->bits, P->d, (unsigned long long)need);
     cq_bitreader r;
     cq_br_init(&r, payload, P->bits);
-    const cq_qtops *t = typed_table[P->kind];
+    const cq_qtops *t = typed_kernels(P->kind);
     const cq_qops *o = ops_table[P->kind];
     int st;
     if (t != NULL) {
