@@ -31,16 +31,26 @@ static const cq_qtops *const typed_table_avx2[CQ_Q_NKINDS] = {
 };
 #endif
 
-/* The typed kernels of kind k (NULL: a double-only family): the AVX2 build of its family
- * file when the CPU has AVX2 and CONVQ_PORTABLE is unset or "0", else the portable one. */
-static const cq_qtops *typed_kernels(cq_qkind k)
+/* Whether to run the AVX2 build: the CPU has AVX2 and CONVQ_PORTABLE is unset or "0".
+ * Asked once per cq_q_resolve (not per vector: loops reuse the resolved parameters). */
+static int use_avx2(void)
 {
 #if CQ_Q_HAVE_AVX2
     const char *e = getenv("CONVQ_PORTABLE");
     int portable = e != NULL && e[0] != '\0' && !(e[0] == '0' && e[1] == '\0');
-    if (!portable && __builtin_cpu_supports("avx2")) return typed_table_avx2[k];
+    return !portable && __builtin_cpu_supports("avx2");
+#else
+    return 0;
 #endif
-    return typed_table[k];
+}
+
+/* The typed kernels of P's kind (NULL: a double-only family), the build P->avx2 chose. */
+static const cq_qtops *typed_kernels(const cq_qpar *P)
+{
+#if CQ_Q_HAVE_AVX2
+    if (P->avx2) return typed_table_avx2[P->kind];
+#endif
+    return typed_table[P->kind];
 }
 
 /* Largest message accepted: 2^63 - 1 bits, so that byte counts fit a signed 64-bit size. */
@@ -72,6 +82,7 @@ int cq_q_resolve(const cq_qspec *q, size_t d, cq_qpar *P, cq_errinfo *err)
         return cq_fail(err, CQ_EINVAL, "dimension d=%zu is too large for this quantizer (message or work size overflows)",
                        d);
     P->work = cq_q_round8(P->work);
+    P->avx2 = use_avx2();
     return CQ_OK;
 }
 
@@ -111,7 +122,7 @@ static double *fallback_out(const cq_qpar *P, void *work, const cq_qout *out)
 static int run_typed(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                      cq_errinfo *err)
 {
-    const cq_qtops *t = typed_kernels(P->kind);
+    const cq_qtops *t = typed_kernels(P);
     if (t != NULL) return t->run_t(P, y, g, work, w, out, err);
     const cq_qops *o = ops_table[P->kind];
     const double *yd = (const double *)y.p;
@@ -136,7 +147,7 @@ static int decode_frame(const cq_qpar *P, const uint8_t *payload, uint64_t nbyte
                        (unsigned long long)nbytes, (unsigned long long)P->bits, P->d, (unsigned long long)need);
     cq_bitreader r;
     cq_br_init(&r, payload, P->bits);
-    const cq_qtops *t = typed_kernels(P->kind);
+    const cq_qtops *t = typed_kernels(P);
     const cq_qops *o = ops_table[P->kind];
     int st;
     if (t != NULL) {

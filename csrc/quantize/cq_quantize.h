@@ -129,6 +129,8 @@ typedef struct cq_qpar {
     int delta1, delta2;  /* LP: Delta1, Delta2 of Theorem 3.1                        */
     uint64_t dmax;       /* LP: most large coordinates, ceil(d/Delta1) - 1 (0: p=1)  */
     cq_ratq_par r;       /* RATQ / the composite's RATQ part                         */
+    int avx2;            /* run the AVX2 build of the typed kernels (chosen once by
+                            cq_q_resolve: the CPU has AVX2, CONVQ_PORTABLE unset/"0") */
 } cq_qpar;
 
 /* Validate the spec for dimension d (d >= 1) and derive every parameter.
