@@ -130,6 +130,32 @@ def _check_memory(nbytes, what):
                           f"{total / 2 ** 30:.4g} GiB of memory")
 
 
+_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _out_dtype(dtype, name="dtype"):
+    """The output precision: float64 (None, the default) or float32 (TypeError otherwise)."""
+    if dtype is None:
+        return _DTYPES[0]
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in _DTYPES:
+        raise TypeError(f"{name} must be float64 or float32, got {dtype!r}")
+    return dt
+
+
+def _float_vector(y, name="y"):
+    """A 1-D input vector: a float32 ndarray as it is (the C encoders read it in place,
+    computing in double from its exact values), anything else as float64."""
+    if isinstance(y, np.ndarray) and y.dtype == np.float32 and y.ndim == 1:
+        if y.shape[0] == 0:
+            return as_float_array(y, name, ndim=1, finite=False)  # the usual error
+        return y
+    return as_float_array(y, name, ndim=1, finite=False)
+
+
 def _twin():
     """convq.slow.quantize, the NumPy twins (imported on use: it imports this module)."""
     from .slow import quantize
@@ -246,11 +272,15 @@ class Quantizer:
     # -- one vector ---------------------------------------------------------------------
     @staticmethod
     def _vector(y):
-        return as_float_array(y, "y", ndim=1, finite=False)
+        return _float_vector(y)
 
     def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> Message:
         """Quantize ``y`` to a :class:`Message` of exactly ``bits(len(y))`` bits.
 
+        ``y`` may be float32 or float64 (anything else is converted to float64); a float32
+        vector is read in place, without a conversion copy, and the kernels compute in
+        double from its exact values, so ``encode(y32)`` sends the same message as
+        ``encode(y32.astype(np.float64))`` with the same ``rng``.
         ``engine="python"`` runs the NumPy twin (:mod:`convq.slow.quantize`: the same draws,
         the same message bit for bit); "auto" and "c" the C kernel."""
         if resolve_engine(engine, True) == "python":
@@ -260,15 +290,19 @@ class Quantizer:
         payload, nbits = _core._q_encode(self._spec, y, as_generator(rng))
         return Message(payload, int(nbits), y.shape[0])
 
-    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto") -> np.ndarray:
+    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto",
+               dtype: Any = None) -> np.ndarray:
         """Decode a :class:`Message`, a ``(payload_bytes, d)`` pair, or ``payload, d``.
 
         The payload length is checked against ``bits(d)`` (a Message's own ``nbits`` is
         not trusted); malformed payloads raise :class:`convq.DecodeError`.
+        ``dtype``: float64 (None, the default) or float32; a float32 decode is written
+        directly by the C decoder and equals the float64 decode rounded to float32.
         ``engine="python"`` decodes with the NumPy twin (the same output, the same
         rejections)."""
+        dtype = _out_dtype(dtype)
         payload, d = self._payload_and_d(msg, d)
-        return self._decode_payload(payload, d, engine)
+        return self._decode_payload(payload, d, engine, dtype)
 
     def _payload_and_d(self, msg, d):
         """decode's arguments as ``(payload bytes, d)``: a Message's ``nbits`` is checked
@@ -289,28 +323,36 @@ class Quantizer:
         d = _dim(d)
         return _payload(payload), d
 
-    def _decode_payload(self, payload, d, engine):
+    def _decode_payload(self, payload, d, engine, dtype=_DTYPES[0]):
         """Decode ``payload`` for dimension ``d`` (the step after :meth:`decode`'s parsing):
         bytes, or a uint8 view such as a receive buffer's row, which the C decoders read in
         place (the wire paths of ``distributed.train`` and the DDP hook)."""
         if resolve_engine(engine, True) == "python":
-            return _twin().decode(self, _payload(payload), d)
+            return _twin().decode(self, _payload(payload), d, dtype=dtype)
         # the C binding checks len(payload) against bits(d) (DecodeError) and the output's
         # size against memory before it allocates anything
-        return _core._q_decode(self._spec, payload, d)
+        if dtype == _DTYPES[0]:
+            return _core._q_decode(self._spec, payload, d)
+        _check_memory(4 * d, f"decoding d={d} coordinates")
+        return _core._q_decode(self._spec, payload, d, np.empty(d, dtype=dtype))
 
     def decode_sum(self, payloads: Any, d: int, weights: Optional[ArrayLike] = None,
-                   out: Optional[np.ndarray] = None) -> np.ndarray:
+                   out: Optional[np.ndarray] = None, *, dtype: Any = None) -> np.ndarray:
         r"""Decode N messages for dimension ``d`` and add them into one buffer:
 
         .. math:: \text{out} \mathrel{+}= \sum_{k=1}^{N} w_k\, \hat y_k ,
 
         the server's aggregation step (Mayekar & Tyagi, section 1: the server averages the
-        workers' decoded gradients), without keeping N decoded vectors. With
-        ``weights=None`` the result equals ``decode(p_1, d) + ... + decode(p_N, d)`` added left
-        to right, bit for bit. For a :class:`GainShape` message (decode = gain times shape)
-        a weight is folded into the gain first, ``(w_k gain_k) shape_k``: one multiplication
-        per coordinate.
+        workers' decoded gradients), without keeping N decoded vectors: one C call decodes
+        every message straight into ``out`` (``out[i] + w_k y_k[i]`` per message, in order,
+        in double, rounded once to float32 for a float32 ``out``). The sparse messages (SimQ,
+        TopK, RandK) touch only their coordinates, the dense ones are decoded and added in
+        one pass. Every message is validated before ``out`` is touched: a malformed one
+        raises :class:`convq.DecodeError` naming it, and ``out`` is left unchanged.
+        With ``weights=None`` and a float64 ``out`` the result equals
+        ``decode(p_1, d) + ... + decode(p_N, d)`` added left to right, bit for bit. For a
+        :class:`GainShape` message (decode = gain times shape) a weight is folded into the
+        gain first, ``(w_k gain_k) shape_k``: one multiplication per coordinate.
 
         Parameters
         ----------
@@ -318,8 +360,9 @@ class Quantizer:
             are read in place); each is checked against ``bits(d)`` (DecodeError)
         d : the dimension of every message
         weights : None or N finite floats
-        out : None (a new zero vector) or a writeable C-contiguous float64 vector of length d,
-            added into in place and returned
+        out : None (a new zero vector of ``dtype``) or a writeable C-contiguous float64 or
+            float32 vector of length d, added into in place and returned
+        dtype : float64 (None, the default) or float32, the dtype of a new ``out``
 
         Examples
         --------
@@ -339,29 +382,29 @@ class Quantizer:
                 raise ValueError(f"weights must have one entry per payload ({len(payloads)}), "
                                  f"got {weights.shape[0]}")
         if out is None:
-            out = np.zeros(d)
-        elif not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (d,)
+            dtype = _out_dtype(dtype)
+            _check_memory(dtype.itemsize * d, f"decode_sum's output of d={d} coordinates")
+            out = np.zeros(d, dtype=dtype)
+        elif not (isinstance(out, np.ndarray) and out.dtype in _DTYPES and out.shape == (d,)
                   and out.flags.c_contiguous and out.flags.writeable):
-            raise TypeError(f"out must be a writeable C-contiguous float64 array of shape ({d},), got "
+            raise TypeError(f"out must be a writeable C-contiguous float64 or float32 array of shape ({d},), got "
                             f"{type(out).__name__}" + (f" {out.dtype} {out.shape}" if isinstance(out, np.ndarray) else ""))
-        for k, p in enumerate(payloads):
-            if isinstance(p, Message):
-                p, _ = self._payload_and_d(p, d)
-            factor, y = _decode_scaled(self, p, d)
-            if weights is not None:
-                factor *= float(weights[k])
-            if factor != 1.0:
-                y *= factor
-            out += y
-        return out
+        plain = [self._payload_and_d(p, d)[0] if isinstance(p, Message) else p for p in payloads]
+        return _decode_sum_into(self, plain, d, weights, out)
 
-    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> np.ndarray:
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
         """Fast path: ``decode(encode(y, rng))`` without building the message; the same
         draws from ``rng`` in the same order, so the result is identical bit for bit
-        (``engine="python"``: the NumPy twin's fast path)."""
+        (``engine="python"``: the NumPy twin's fast path). ``y`` float32 or float64 as in
+        :meth:`encode`; ``dtype`` the output's, float64 (None) or float32, as in
+        :meth:`decode`."""
+        dtype = _out_dtype(dtype)
         if resolve_engine(engine, True) == "python":
-            return _twin().quantize(self, y, rng)
-        return _core._q_quantize(self._spec, self._vector(y), as_generator(rng))
+            return _twin().quantize(self, y, rng, dtype=dtype)
+        y = self._vector(y)
+        if dtype == _DTYPES[0]:
+            return _core._q_quantize(self._spec, y, as_generator(rng))
+        return _core._q_quantize(self._spec, y, as_generator(rng), np.empty(y.shape[0], dtype=dtype))
 
     # -- many vectors -------------------------------------------------------------------
     def _batch(self, Y, n, d, rng, threads, encode):
@@ -955,7 +998,7 @@ class CoordinateSampling(Quantizer):
         value = field | (int.from_bytes(inner.payload, "little") << ib)
         return Message(value.to_bytes((nbits + 7) // 8, "little"), nbits, d)
 
-    def _decode_payload(self, payload, d, engine):
+    def _decode_payload(self, payload, d, engine, dtype=_DTYPES[0]):
         s, t, ib, by_rank = self._layout(d)
         nbits = ib + self.inner.bits(s)
         if len(payload) != (nbits + 7) // 8:
@@ -965,7 +1008,7 @@ class CoordinateSampling(Quantizer):
             raise DecodeError("non-zero padding bits after the message")
         S = self._indices(d, value & ((1 << ib) - 1), s, t, by_rank)
         z = self.inner.decode((value >> ib).to_bytes((nbits - ib + 7) // 8, "little"), s, engine=engine)
-        return self._place(z, S, d)
+        return self._place(z, S, d).astype(dtype, copy=False)
 
     @staticmethod
     def _place(z, S, d):
@@ -973,10 +1016,11 @@ class CoordinateSampling(Quantizer):
         out[S] = z if S.size == d else z * (d / S.size)
         return out
 
-    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> np.ndarray:
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
+        dtype = _out_dtype(dtype)
         gen = as_generator(rng)
         y, _, S, _, d = self._draw(y, gen)
-        return self._place(self.inner(y[S], rng=gen, engine=engine), S, d)
+        return self._place(self.inner(y[S], rng=gen, engine=engine), S, d).astype(dtype, copy=False)
 
     def _batch_rows(self, Y, n, r, gens, threads, encode):
         rows = [Y if Y.ndim == 1 else Y[i] for i in range(n)]
@@ -1668,15 +1712,20 @@ class GainShape(Quantizer):
         gb = self._gain_bits
         return Message(_join_bits(field, gb, m.payload, int(m.nbits)), gb + int(m.nbits), y.shape[0])
 
-    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto") -> np.ndarray:
+    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto",
+               dtype: Any = None) -> np.ndarray:
         """Decode a Message, a ``(payload, d)`` pair or ``payload, d`` (DecodeError for a
-        malformed payload: wrong length, a bad gain, or what the shape's decoder rejects)."""
+        malformed payload: wrong length, a bad gain, or what the shape's decoder rejects);
+        ``dtype`` float64 (None) or float32: the float64 decode rounded once."""
+        dtype = _out_dtype(dtype)
         payload, d = self._payload_and_d(msg, d)
         factor, qs = self._decode_parts(payload, d, engine)
-        return factor * qs
+        with np.errstate(over="ignore"):
+            return (factor * qs).astype(dtype, copy=False)
 
-    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> np.ndarray:
-        """Fast path, == decode(encode(y, rng)) bit for bit."""
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
+        """Fast path, == decode(encode(y, rng), dtype=dtype) bit for bit."""
+        dtype = _out_dtype(dtype)
         resolve_engine(engine, True)
         y = as_float_array(y, "y", ndim=1)
         gen = as_generator(rng)
@@ -1685,7 +1734,8 @@ class GainShape(Quantizer):
             qs = self.shape(s, rng=gen, engine=engine)
         else:
             qs = np.asarray(self.shape.decode(self.shape.encode(s, rng=gen)), dtype=float)
-        return factor * qs
+        with np.errstate(over="ignore"):
+            return (factor * qs).astype(dtype, copy=False)
 
     def _batch(self, Y, n, d, rng, threads, encode):
         d = _dim(d)
@@ -1721,6 +1771,51 @@ def _wire_codec(quantizer, gain_shape):
     if not gain_shape or isinstance(quantizer, GainShape):
         return quantizer
     return GainShape(quantizer, gain="float32")
+
+
+def _decode_sum_into(q, payloads, d, weights, out):
+    """``out += sum_k w_k decode(payloads[k])`` (decode_sum's work, its arguments checked):
+    one C call for a C quantizer; a GainShape over a C quantizer parses every gain first,
+    folds it into the weights and hands the shape messages to the shape's C call; any other
+    composite decodes message by message, all of them before ``out`` is touched."""
+    if isinstance(q, GainShape) and isinstance(q.shape, Quantizer) and q.shape._spec is not None:
+        sbits = int(q.shape.bits(d))
+        factors, tails = [], []
+        for k, p in enumerate(payloads):
+            field, tail = _split_bits(_named_payload(p, k), q._gain_bits, sbits)
+            factors.append(q._gain_factor(field))
+            tails.append(tail)
+        w = np.array(factors, dtype=np.float64)
+        if weights is not None:
+            w = np.array([f * float(x) for f, x in zip(factors, weights)], dtype=np.float64)
+        return _c_decode_sum(q.shape, tails, d, w, out)
+    if q._spec is not None:
+        return _c_decode_sum(q, payloads, d, weights, out)
+    parts = [_decode_scaled(q, _named_payload(p, k), d) for k, p in enumerate(payloads)]
+    for k, (factor, y) in enumerate(parts):
+        if weights is not None:
+            factor *= float(weights[k])
+        if factor != 1.0:
+            y = factor * y
+        if out.dtype == np.float64:
+            out += y
+        else:
+            out[...] = (out + y).astype(np.float32)  # in double, rounded once, as the C path
+    return out
+
+
+def _named_payload(p, k):
+    """Payload k of decode_sum: a 1-D uint8 array as it is (read in place), else bytes
+    (TypeError naming it)."""
+    if isinstance(p, np.ndarray) and p.dtype == np.uint8 and p.ndim == 1:
+        return p
+    return _payload(p, f"payloads[{k}]")
+
+
+def _c_decode_sum(q, payloads, d, weights, out):
+    """The C decode-accumulate of quantizer q (which has a spec) over bytes-like payloads."""
+    items = [_named_payload(p, k) for k, p in enumerate(payloads)]
+    return _core._q_decode(q._spec, items, d, out, weights)
 
 
 def _decode_scaled(q, payload, d):

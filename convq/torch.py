@@ -220,7 +220,7 @@ class QuantizedHook:
 
             return fut.then(decode_sum)
         t0 = time.perf_counter()
-        g = tensor.detach().to("cpu", torch.float64).numpy()
+        g, acc_dtype = _bucket_vector(torch, tensor, self.feedback is not None)
         d = g.size
         pieces = self._pieces(bucket, d) if self.feedback is not None else None
         send, off, own_err = self._encode(g, pieces)
@@ -258,18 +258,40 @@ class QuantizedHook:
                         "or a non-finite value)" if status[r0] == _EBOUND else "an error")
                 raise DistributedError(f"rank {r0} of {world} failed in the convq DDP hook: {what}; {detail}; "
                                        "every rank stops here", rank=r0, step=self.calls, detail=detail)
-            acc = q.decode_sum([b[off:] for b in bufs], d)   # the receive rows, read in place
-            acc *= 1.0 / world
+            rows = [b[off:] for b in bufs]   # the receive rows, read in place
             fb = self.feedback
-            if fb is not None:
+            if fb is not None:   # the feedback state is float64: the average in float64, as before
+                acc = q.decode_sum(rows, d)
+                acc *= 1.0 / world
                 state = fb._gather(fb._server, *pieces)
                 acc = fb._serve(acc, state)
                 fb._scatter(fb._server, *pieces, state)
-            res = torch.from_numpy(acc).to(device=dev, dtype=tensor.dtype).reshape(tensor.shape)
+            else:   # one fused C call into the result's buffer, 1/world folded into the weights
+                acc = q.decode_sum(rows, d, weights=np.full(world, 1.0 / world), dtype=acc_dtype)
+            res = torch.from_numpy(acc)
+            if res.dtype != tensor.dtype or dev.type != "cpu":
+                res = res.to(device=dev, dtype=tensor.dtype)
+            res = res.reshape(tensor.shape)
             self.time_decode += time.perf_counter() - t2
             return res
 
         return fut.then(decode)
+
+
+def _bucket_vector(torch, tensor, float64):
+    """(the bucket as a flat NumPy vector, the dtype to decode into). float64=True (error
+    feedback, whose state is float64): a float64 copy, decoded into float64. Otherwise no
+    float64 round trip: a float32 or float64 CPU bucket is the bucket's own memory (no copy;
+    the encoders read float32 in place), a bfloat16/float16 or non-CPU bucket one float32
+    conversion; the result is decoded straight into float32 (float64 for a float64 bucket)."""
+    flat = tensor.detach().reshape(-1)
+    if float64:
+        return flat.to("cpu", torch.float64).numpy(), np.float64
+    if flat.dtype == torch.float64:
+        return flat.to("cpu").numpy(), np.float64
+    if flat.dtype != torch.float32 or flat.device.type != "cpu":
+        flat = flat.to("cpu", torch.float32)
+    return flat.numpy(), np.float32
 
 
 def _grid(q):
@@ -318,6 +340,16 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None, mode="
         that holds N s), and decode the sum once -- so decoding does not grow with N. It is
         unbiased; it runs in torch operations on the bucket's own device and dtype
         (``gain_shape`` does not apply).
+
+    Precision: without error feedback a float32 bucket is never converted to float64: a CPU
+    bucket is encoded from its own memory (``tensor.numpy()``, no copy; a bfloat16/float16 or
+    CUDA bucket is converted once to float32 on the host), and the N received messages are
+    decoded by one fused C call (:meth:`convq.quantize.Quantizer.decode_sum`) straight into
+    the float32 buffer that becomes the result, with the factor 1/N folded into the weights
+    (``out <- out + (1/N) m_r`` per rank, each step in double, rounded once to float32, so
+    the result is within N float32 roundings of the float64 average). A float64 bucket stays
+    float64. With error feedback the worker and server state are float64 and the bucket is
+    handled in float64, as before.
 
     Returns
     -------

@@ -108,6 +108,9 @@ def run(rank, world, port, outdir):
         def buffer(self):
             return self.t
 
+        def index(self):
+            return 0
+
     h = ct.quantized_hook(QSGD(2, bucket=3), rng=9, mode="allreduce")
     gr = torch.tensor(np.random.default_rng(rank).standard_normal(7))
     draws = torch.stack([h(None, _Bucket(gr.clone())).wait() for _ in range(3000)])
@@ -118,6 +121,34 @@ def run(rank, world, port, outdir):
     out["allreduce_z"] = ((mean - avg) / se).tolist()
     out["allreduce_calls"] = h.calls
     out["allreduce_float32"] = str(h(None, _Bucket(gr.float().clone())).wait().dtype)
+
+    # 2d. float32 models: no float64 round trip; every quantizer keeps the replicas
+    # identical over 20 steps, and a float32 bucket's average equals the float64 path's
+    # rounded, within the roundings of the float32 accumulation (convq.torch docstring)
+    X32, y32 = X.float(), y.float()
+
+    def make32():
+        torch.manual_seed(0)
+        return torch.nn.Linear(X.shape[1], 1).float()
+
+    out["f32_sync"], out["f32_final"], out["f32_dtype"], out["f32_err"] = {}, {}, {}, {}
+    gb = torch.tensor(np.random.default_rng(50 + rank).standard_normal(1001) * 0.3, dtype=torch.float32)
+    for name, q in list(every.items()) + [("qsgd4_plain", QSGD(4)), ("terngrad_plain", TernGrad())]:
+        gs = not name.endswith("_plain")
+        m = DDP(make32())
+        m.register_comm_hook(None, ct.quantized_hook(q, rng=5, gain_shape=gs, mode="allgather"))
+        losses = _train(torch, m, X32, y32, 20, 0.05)
+        out["f32_sync"][name] = _spread(torch, dist, world, m)
+        out["f32_final"][name] = [losses[0], losses[-1]]
+        if name.startswith("ef"):   # the wrapper's state is shared and float64: no pairwise comparison
+            continue
+        h32 = ct.quantized_hook(q, rng=8, gain_shape=gs, mode="allgather")
+        h64 = ct.quantized_hook(q, rng=8, gain_shape=gs, mode="allgather")
+        r32 = h32(None, _Bucket(gb.clone())).wait()
+        r64 = h64(None, _Bucket(gb.double())).wait()
+        out["f32_dtype"][name] = str(r32.dtype)
+        scale = float(r64.abs().max())
+        out["f32_err"][name] = float((r32.double() - r64).abs().max()) / max(scale, 1e-300)
 
     # 2c. error feedback over several buckets, rebuilt by DDP after the first step: the
     # state stays per parameter (keys 0..P-1, never a new key after the rebuild)

@@ -211,6 +211,16 @@ def _slow_quantize(q, y, seed):
     return slow.quantize(q, y, g), _after(g)
 
 
+def _c_quantize32(q, y, seed):
+    g = _generator(seed)
+    return q(y, rng=g, dtype=np.float32), _after(g)
+
+
+def _slow_quantize32(q, y, seed):
+    g = _generator(seed)
+    return slow.quantize(q, y, g, dtype=np.float32), _after(g)
+
+
 def _after(g):
     """One draw after the call: equal iff both sides left the generator in the same state."""
     return g.integers(0, 2 ** 63) if isinstance(g, np.random.Generator) else None
@@ -378,6 +388,18 @@ for _name in QUANTIZERS:
         Twin(f"{_name}.encode", _c_encode, _slow_encode, _inputs(_name), _bad_inputs(_name)),
         Twin(f"{_name}.quantize", _c_quantize, _slow_quantize, _inputs(_name), _bad_inputs(_name)),
         Twin(f"{_name}.decode", lambda q, p, d: q.decode(p, d), slow.decode, _payloads(_name), _bad_payloads(_name)),
+        # float32 in and out: the float32 input cases are among _inputs; the outputs here
+        Twin(f"{_name}.quantize(dtype=float32)", _c_quantize32, _slow_quantize32, _inputs(_name),
+             _bad_inputs(_name)),
+        Twin(f"{_name}.decode(dtype=float32)", lambda q, p, d: q.decode(p, d, dtype=np.float32),
+             lambda q, p, d: slow.decode(q, p, d, dtype=np.float32), _payloads(_name), _bad_payloads(_name)),
+        # the fused decode-accumulate: two messages, weighted, into float64 and float32
+        Twin(f"{_name}.decode_sum", lambda q, p, d: q.decode_sum([p, p], d, weights=[1.0, -0.375]),
+             lambda q, p, d: slow.decode_sum(q, [p, p], d, weights=[1.0, -0.375]), _payloads(_name),
+             _bad_payloads(_name)),
+        Twin(f"{_name}.decode_sum(float32)", lambda q, p, d: q.decode_sum([p, p, p], d, dtype=np.float32),
+             lambda q, p, d: slow.decode_sum(q, [p, p, p], d, dtype=np.float32), _payloads(_name),
+             _bad_payloads(_name)),
     ]
 TWINS += [
     Twin("Quantizer.bits", lambda q, d: q.bits(d), slow.bits, _all_sizes, _size_bad),

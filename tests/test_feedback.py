@@ -76,7 +76,7 @@ def test_decode_sum_rejects_bad_input():
     with pytest.raises(ValueError, match="weights"):
         q.decode_sum([m.payload], D, weights=[np.nan])
     with pytest.raises(TypeError, match="out must be"):
-        q.decode_sum([m.payload], D, out=np.zeros(D, np.float32))
+        q.decode_sum([m.payload], D, out=np.zeros(D, np.float16))
     with pytest.raises(TypeError, match="out must be"):
         q.decode_sum([m.payload], D, out=np.zeros(D + 1))
     with pytest.raises(DecodeError):

@@ -9,6 +9,9 @@ For a quantizer ``q`` (any of :class:`~convq.quantize.SimQ`, ``SimQPlus``, ``CUQ
 * ``decode(q, payload, d)`` equals ``q.decode(payload, d)`` bit for bit and raises
   :class:`convq.DecodeError` for every payload the C decoder rejects,
 * ``quantize(q, y, rng)`` equals ``q(y, rng)`` bit for bit,
+* ``decode_sum(q, payloads, d, weights, out)`` equals ``q.decode_sum(...)`` bit for bit,
+* a float32 ``y`` is read as ``y.astype(float64)`` (the C kernels compute in double from
+  its exact values), and ``dtype=float32`` outputs are the float64 results rounded once,
 * ``bits(q, d)`` and ``params(q, d)`` equal ``q.bits(d)`` and ``q.params(d)``,
 
 and each makes the same random draws from ``rng`` in the same order, so the Generator
@@ -61,7 +64,7 @@ from .._spec import FLOAT32, NORM_INF, Kind
 from .._validation import as_float_array, check_int
 from . import coding as _coding
 
-__all__ = ["encode", "decode", "quantize", "bits", "params"]
+__all__ = ["encode", "decode", "decode_sum", "quantize", "bits", "params"]
 
 # cq_qkind and the flags of csrc/quantize/cq_quantize.h, read from the constants the C core exports
 (IDENTITY, SIMQ, SIMQPLUS, CUQ, RATQ, LP, QSGD, TERNGRAD, SCALEDSIGN, TOPK,
@@ -1135,15 +1138,16 @@ def encode(q, y, rng=None):
     return w.finish(P.bits), P.bits
 
 
-def quantize(q, y, rng=None) -> np.ndarray:
-    """Twin of ``q(y, rng)`` (the fast path): equal to ``decode(q, *encode(q, y, rng))``."""
+def quantize(q, y, rng=None, dtype=np.float64) -> np.ndarray:
+    """Twin of ``q(y, rng, dtype=dtype)`` (the fast path): equal to
+    ``decode(q, *encode(q, y, rng), dtype=dtype)``."""
     y, g, P = _prepare(q, y, rng)
-    with np.errstate(all="ignore"):
-        return _RUN[P.kind](P, y, g, None)
+    with np.errstate(all="ignore"):   # float32 outputs: beyond its range is +-inf, as in C
+        return _RUN[P.kind](P, y, g, None).astype(dtype, copy=False)
 
 
-def decode(q, payload, d) -> np.ndarray:
-    """Twin of ``q.decode(payload, d)``; raises :class:`convq.DecodeError` for a wrong byte
+def decode(q, payload, d, dtype=np.float64) -> np.ndarray:
+    """Twin of ``q.decode(payload, d, dtype=dtype)``; raises :class:`convq.DecodeError` for a wrong byte
     count, an out-of-range field, a non-canonical SimQ+ type code, non-zero padding, or a
     payload no encoder emits."""
     d = check_int(d, "d", minimum=1)
@@ -1163,6 +1167,21 @@ def decode(q, payload, d) -> np.ndarray:
         out = _DECODE[P.kind](P, b)
     if b[P.bits:].any():
         raise DecodeError(f"non-zero padding bits after bit {P.bits}")
+    with np.errstate(over="ignore"):
+        return out.astype(dtype, copy=False)
+
+
+def decode_sum(q, payloads, d, weights=None, out=None, dtype=np.float64) -> np.ndarray:
+    """Twin of ``q.decode_sum(payloads, d, weights, out, dtype=dtype)``: every payload
+    decoded (and so validated) first, then ``out + w_k y_k`` message by message, in double,
+    rounded once to float32 for a float32 ``out``."""
+    ys = [decode(q, p, d) for p in payloads]
+    if out is None:
+        out = np.zeros(d, dtype=dtype)
+    with np.errstate(over="ignore"):
+        for k, y in enumerate(ys):
+            w = 1.0 if weights is None else float(weights[k])
+            out[...] = (out.astype(np.float64) + w * y).astype(out.dtype)
     return out
 
 

@@ -3,9 +3,16 @@
  * entry points used by convq.quantize:
  *   _q_bits(spec, d) -> int               fixed message length
  *   _q_info(spec, d) -> dict              every resolved parameter (for repr/tests)
- *   _q_encode(spec, y, gen) -> (bytes, nbits)
- *   _q_decode(spec, payload, d) -> y_hat  (DecodeError on anything malformed)
- *   _q_quantize(spec, y, gen) -> y_hat    fast path == decode(encode) bit for bit
+ *   _q_encode(spec, y, gen) -> (bytes, nbits)   y: float64, or float32 read in place
+ *   _q_decode(spec, payload, d[, out]) -> y_hat  (DecodeError on anything malformed); out:
+ *                                         None (a new float64 vector) or a writeable
+ *                                         C-contiguous float32/float64 vector of length d, set
+ *   _q_decode(spec, payloads, d, out, weights) -> out
+ *                                         payloads a list: the fused decode-accumulate
+ *                                         out += sum_k weights[k] decode(payloads[k]) in one
+ *                                         call (weights None: all 1); every payload is
+ *                                         validated before out is touched
+ *   _q_quantize(spec, y, gen[, out]) -> y_hat    fast path == decode(encode) bit for bit
  *   _q_batch(spec, Y, n, rows_per_stream, gens, threads, encode)
  *                                      -> (n, d) float64 or (n, nbytes) uint8: rows
  *                                         [b r, (b+1) r) are done in order with gens[b]
@@ -253,20 +260,20 @@ static int check_payload_length(const cq_qpar *P, npy_intp nbytes)
 /* the kernels, run through cqb_call / cqb_call_streams (GIL released, Ctrl-C polled) */
 typedef struct code_args {
     const cq_qpar *P;
-    const double *y;
+    cq_qin y;
     void *work;
     uint8_t *payload;     /* encode: the message */
-    double *out;          /* quantize: y_hat */
+    cq_qout out;          /* quantize: y_hat */
 } code_args;
 
 CQB_RUNNER(run_encode, code_args)
 {
-    return cq_q_encode_par(a->P, a->y, bg, a->work, a->payload, err);
+    return cq_q_encode_typed(a->P, &a->y, bg, a->work, a->payload, err);
 }
 
 CQB_RUNNER(run_quantize, code_args)
 {
-    return cq_q_quantize_par(a->P, a->y, bg, a->work, a->out, err);
+    return cq_q_quantize_typed(a->P, &a->y, bg, a->work, &a->out, err);
 }
 
 typedef struct decode_args {
@@ -274,21 +281,53 @@ typedef struct decode_args {
     const uint8_t *payload;
     uint64_t nbytes;
     void *work;
-    double *out;
+    cq_qout out;
 } decode_args;
 
 CQB_RUNNER(run_decode, decode_args)
 {
-    return cq_q_decode_par(a->P, a->payload, a->nbytes, a->work, a->out, err);
+    return cq_q_decode_typed(a->P, a->payload, a->nbytes, a->work, &a->out, err);
 }
 
-/* (spec, y, gen) of the encoders: y as a float64 vector (new reference), P resolved for
- * its length; NULL with an exception set. */
-static PyArrayObject *parse_code_args(PyObject *args, PyObject **gen, cq_qpar *P)
+/* A 1-D input vector as float32 (a float32 ndarray, read in place when C-contiguous) or
+ * float64 (anything else real, converted as before); new reference or NULL. */
+static PyArrayObject *real_vector(PyObject *obj, const char *name)
+{
+    if (PyArray_Check(obj) && PyArray_TYPE((PyArrayObject *)obj) == NPY_FLOAT &&
+        PyArray_NDIM((PyArrayObject *)obj) == 1)
+        return (PyArrayObject *)PyArray_FromAny(obj, PyArray_DescrFromType(NPY_FLOAT), 1, 1, NPY_ARRAY_IN_ARRAY,
+                                                NULL);
+    return cqb_double_array(obj, name, 1, 1);
+}
+
+/* An optional output vector: None (*o->p stays NULL) or a writeable C-contiguous float32 or
+ * float64 array of shape (d,); 0, or -1 with TypeError naming `name`. */
+static int out_vector(PyObject *obj, const char *name, Py_ssize_t d, cq_qout *o)
+{
+    o->p = NULL;
+    o->f32 = 0;
+    if (obj == NULL || obj == Py_None) return 0;
+    PyArrayObject *a = (PyArrayObject *)obj;
+    if (!PyArray_Check(obj) || (PyArray_TYPE(a) != NPY_DOUBLE && PyArray_TYPE(a) != NPY_FLOAT) ||
+        PyArray_NDIM(a) != 1 || PyArray_DIM(a, 0) != d || !PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISWRITEABLE(a) ||
+        !PyArray_ISNOTSWAPPED(a)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a writeable C-contiguous float32 or float64 array of shape (%zd,), got %R",
+                     name, d, PyArray_Check(obj) ? (PyObject *)PyArray_DESCR(a) : (PyObject *)Py_TYPE(obj));
+        return -1;
+    }
+    o->p = PyArray_DATA(a);
+    o->f32 = PyArray_TYPE(a) == NPY_FLOAT;
+    return 0;
+}
+
+/* (spec, y, gen[, out]) of the encoders: y as a float32 or float64 vector (new reference),
+ * P resolved for its length; NULL with an exception set. */
+static PyArrayObject *parse_code_args(PyObject *args, PyObject **gen, PyObject **outo, cq_qpar *P)
 {
     PyObject *spec, *yo;
-    if (!PyArg_ParseTuple(args, "OOO", &spec, &yo, gen)) return NULL;
-    PyArrayObject *y = cqb_double_array(yo, "y", 1, 1);
+    *outo = NULL;
+    if (!PyArg_ParseTuple(args, "OOO|O", &spec, &yo, gen, outo)) return NULL;
+    PyArrayObject *y = real_vector(yo, "y");
     if (y == NULL) return NULL;
     if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), P) < 0) {
         Py_DECREF(y);
@@ -297,13 +336,15 @@ static PyArrayObject *parse_code_args(PyObject *args, PyObject **gen, cq_qpar *P
     return y;
 }
 
-/* (spec, payload(s), d) of the decoders: P resolved for d, the uint8 payload array with
- * ndim dimensions (new reference; one payload's length checked against P), the memory for
- * d values and the work checked; NULL with an exception set. */
-static PyArrayObject *parse_decode_args(PyObject *args, const char *name, int ndim, cq_qpar *P, Py_ssize_t *d)
+/* (spec, payload(s), d[, out[, weights]]) of the decoders: P resolved for d, the uint8
+ * payload array with ndim dimensions (new reference; one payload's length checked against
+ * P), the memory for d values and the work checked; NULL with an exception set. */
+static PyArrayObject *parse_decode_args(PyObject *args, const char *name, int ndim, cq_qpar *P, Py_ssize_t *d,
+                                        PyObject **outo)
 {
-    PyObject *spec, *po;
-    if (!PyArg_ParseTuple(args, "OOn", &spec, &po, d)) return NULL;
+    PyObject *spec, *po, *wo = NULL;
+    *outo = NULL;
+    if (!PyArg_ParseTuple(args, "OOn|OO", &spec, &po, d, outo, &wo)) return NULL;
     if (cqb_qpar_resolve(spec, *d, P) < 0) return NULL;
     PyArrayObject *p = cqb_uint8_array(po, name, ndim, ndim);
     if (p == NULL) return NULL;
@@ -315,29 +356,35 @@ static PyArrayObject *parse_decode_args(PyObject *args, const char *name, int nd
     return p;
 }
 
-/* Encode y (-> (bytes, bits)) or quantize it (-> the decoded vector), as `encode` says. */
+/* Encode y (-> (bytes, bits)) or quantize it (-> the decoded vector, a new float64 one or
+ * the given `out`), as `encode` says. */
 static PyObject *code_call(PyObject *args, int encode)
 {
-    PyObject *gen, *out = NULL, *result = NULL;
+    PyObject *gen, *outo, *out = NULL, *result = NULL;
     cq_qpar P;
-    PyArrayObject *y = parse_code_args(args, &gen, &P);
+    PyArrayObject *y = parse_code_args(args, &gen, &outo, &P);
     if (y == NULL) return NULL;
     void *work = NULL;
+    cq_qout o = {NULL, 0, 0, 1.0};
     if (encode) { /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
         out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((P.bits + 7) / 8));
+    } else if (outo != NULL && outo != Py_None) {
+        if (out_vector(outo, "out", PyArray_DIM(y, 0), &o) < 0) goto done;
+        Py_INCREF(outo);
+        out = outo;
     } else {
         npy_intp dims[1] = {PyArray_DIM(y, 0)};
         out = PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+        if (out != NULL) o.p = PyArray_DATA((PyArrayObject *)out);
     }
     if (out == NULL) goto done;
-    work = alloc_work(P.work);
+    work = alloc_work(cq_q_work_size_typed(&P));
     if (work == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    code_args a = {&P, (const double *)PyArray_DATA(y), work,
-                   encode ? (uint8_t *)PyBytes_AS_STRING(out) : NULL,
-                   encode ? NULL : (double *)PyArray_DATA((PyArrayObject *)out)};
+    code_args a = {&P, {PyArray_DATA(y), PyArray_TYPE(y) == NPY_FLOAT}, work,
+                   encode ? (uint8_t *)PyBytes_AS_STRING(out) : NULL, o};
     if (cqb_call(encode ? run_encode : run_quantize, &a, gen) < 0) goto done;
     if (encode) {
         result = Py_BuildValue("(OK)", out, (unsigned long long)P.bits);
@@ -524,6 +571,76 @@ CQB_RUNNER(run_decode_many, decode_many_args)
     return CQ_OK;
 }
 
+typedef struct decode_sum_args {
+    const cq_qpar *P;
+    const uint8_t **payloads;
+    const uint64_t *nbytes;
+    size_t n;
+    const double *w;
+    void *work;
+    cq_qout out;
+} decode_sum_args;
+
+CQB_RUNNER(run_decode_sum, decode_sum_args)
+{
+    size_t bad = 0;
+    int st = cq_q_decode_sum(a->P, a->payloads, a->nbytes, a->n, a->w, a->work, a->out.p, a->out.f32, &bad, err);
+    if (st != CQ_OK) {
+        cq_errinfo inner = *err;
+        cq_fail(err, st, "payloads[%zu]: %.200s", bad, inner.msg);
+    }
+    return st;
+}
+
+/* _q_decode(spec, payloads (a list), d, out, weights) -> out: the fused decode-accumulate. */
+static PyObject *decode_sum_call(PyObject *args)
+{
+    PyObject *spec, *list, *outo, *wo, *result = NULL;
+    Py_ssize_t d;
+    cq_qpar P;
+    cq_qout o = {NULL, 0, 1, 1.0};
+    if (!PyArg_ParseTuple(args, "OO!nOO", &spec, &PyList_Type, &list, &d, &outo, &wo)) return NULL;
+    if (cqb_qpar_resolve(spec, d, &P) < 0 || out_vector(outo, "out", d, &o) < 0) return NULL;
+    if (o.p == NULL) return PyErr_Format(PyExc_TypeError, "out must be an array to add into, got None");
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    PyArrayObject *w = NULL, **arrs = (PyArrayObject **)calloc((size_t)n + 1, sizeof *arrs);
+    const uint8_t **ptrs = (const uint8_t **)malloc(((size_t)n + 1) * sizeof *ptrs);
+    uint64_t *lens = (uint64_t *)malloc(((size_t)n + 1) * sizeof *lens);
+    void *work = alloc_work(cq_q_work_size_typed(&P));
+    if (arrs == NULL || ptrs == NULL || lens == NULL || work == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (wo != Py_None) {
+        w = cqb_double_array(wo, "weights", 1, 1);
+        if (w == NULL) goto done;
+        if (PyArray_DIM(w, 0) != n) {
+            PyErr_Format(PyExc_ValueError, "weights must have one entry per payload (%zd), got %zd", n,
+                         (Py_ssize_t)PyArray_DIM(w, 0));
+            goto done;
+        }
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        arrs[k] = cqb_uint8_array(PyList_GET_ITEM(list, k), "payloads[k]", 1, 1);
+        if (arrs[k] == NULL) goto done;
+        ptrs[k] = (const uint8_t *)PyArray_DATA(arrs[k]);
+        lens[k] = (uint64_t)PyArray_DIM(arrs[k], 0);
+    }
+    decode_sum_args a = {&P, ptrs, lens, (size_t)n, w != NULL ? (const double *)PyArray_DATA(w) : NULL, work, o};
+    if (cqb_call(run_decode_sum, &a, NULL) < 0) goto done;
+    Py_INCREF(outo);
+    result = outo;
+done:
+    if (arrs != NULL)
+        for (Py_ssize_t k = 0; k < n; k++) Py_XDECREF(arrs[k]);
+    free(arrs);
+    free(ptrs);
+    free(lens);
+    free(work);
+    Py_XDECREF(w);
+    return result;
+}
+
 /* Decode one payload (-> the decoded vector: _q_decode(spec, payload, d)) or every row of
  * a payload matrix (-> a uint8 status per row, 0 = decoded: _q_decode_many(spec, P (m,
  * nbytes) uint8, d)), as `many` says. */
@@ -531,12 +648,26 @@ static PyObject *decode_call(PyObject *args, int many)
 {
     Py_ssize_t d;
     cq_qpar P;
-    PyArrayObject *p = parse_decode_args(args, many ? "payloads" : "payload", many ? 2 : 1, &P, &d);
+    PyObject *outo;
+    if (!many && PyTuple_GET_SIZE(args) >= 2 && PyList_Check(PyTuple_GET_ITEM(args, 1))) return decode_sum_call(args);
+    PyArrayObject *p = parse_decode_args(args, many ? "payloads" : "payload", many ? 2 : 1, &P, &d, &outo);
     if (p == NULL) return NULL;
+    cq_qout o = {NULL, 0, 0, 1.0};
+    if (!many && out_vector(outo, "out", d, &o) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
     npy_intp dims[1] = {many ? PyArray_DIM(p, 0) : d};
-    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(1, dims, many ? NPY_UINT8 : NPY_DOUBLE);
+    PyArrayObject *out;
+    if (o.p != NULL) {
+        Py_INCREF(outo);
+        out = (PyArrayObject *)outo;
+    } else {
+        out = (PyArrayObject *)PyArray_SimpleNew(1, dims, many ? NPY_UINT8 : NPY_DOUBLE);
+        if (out != NULL && !many) o.p = PyArray_DATA(out);
+    }
     double *row = many ? (double *)malloc(sizeof(double) * (size_t)d) : NULL; /* one decoded row */
-    void *work = alloc_work(P.work);
+    void *work = alloc_work(cq_q_work_size_typed(&P));
     int rc = -1;
     if (out == NULL || (many && row == NULL) || work == NULL) {
         if (out != NULL) PyErr_NoMemory();
@@ -545,8 +676,7 @@ static PyObject *decode_call(PyObject *args, int many)
                               (uint8_t *)PyArray_DATA(out)};
         rc = cqb_call(run_decode_many, &a, NULL);
     } else {
-        decode_args a = {&P, (const uint8_t *)PyArray_DATA(p), (uint64_t)PyArray_DIM(p, 0), work,
-                         (double *)PyArray_DATA(out)};
+        decode_args a = {&P, (const uint8_t *)PyArray_DATA(p), (uint64_t)PyArray_DIM(p, 0), work, o};
         rc = cqb_call(run_decode, &a, NULL);
     }
     free(row);

@@ -25,9 +25,9 @@
 #include "quantize/cq_q_internal.h"
 #include "core/cq_rng.h"
 
-static int check_finite(const double *y, size_t d, cq_errinfo *err)
+static int check_finite(cq_qin y, size_t d, cq_errinfo *err)
 {
-    return cq_q_all_finite(y, d) ? CQ_OK : cq_q_fail_nonfinite(y, d, err);
+    return cq_q_v_finite(y, 0, d) ? CQ_OK : cq_q_fail_nonfinite_v(y, d, err);
 }
 
 /* float32 not below x (x >= 0 finite, <= FLT_MAX). */
@@ -154,30 +154,20 @@ static void fill_uniforms(uint64_t key, size_t i0, size_t m, uint32_t *ub)
     }
 }
 
-static double maxabs(const double *y, size_t d)
+/* ||y[i0..i0+d)||_2 (or ||.||_inf with CQ_QF_NORM_INF) of a finite y, rescaled when the
+ * squares overflow or underflow. */
+static double qsgd_norm(cq_qin y, size_t i0, size_t d, int flags)
 {
-    double mx = 0.0;
-    for (size_t i = 0; i < d; i++) {
-        double a = fabs(y[i]);
-        mx = a > mx ? a : mx;
-    }
-    return mx;
-}
-
-/* ||y||_2 (or ||y||_inf with CQ_QF_NORM_INF) of a finite y, rescaled when the squares
- * overflow or underflow. */
-static double qsgd_norm(const double *y, size_t d, int flags)
-{
-    if (flags & CQ_QF_NORM_INF) return maxabs(y, d);
-    double s2 = cq_q_sum_sq(y, d);
+    if (flags & CQ_QF_NORM_INF) return cq_q_v_max_abs(y, i0, d);
+    double s2 = cq_q_v_sum_sq(y, i0, d);
     if (isfinite(s2) && s2 > 1e-280) return sqrt(s2);
-    double mx = maxabs(y, d), acc = 0.0;
+    double mx = cq_q_v_max_abs(y, i0, d), acc = 0.0;
     if (!(mx > 0)) return 0.0;
-    for (size_t i = 0; i < d; i++) acc += (y[i] / mx) * (y[i] / mx);
+    for (size_t i = i0; i < i0 + d; i++) acc += (cq_q_at(y, i) / mx) * (cq_q_at(y, i) / mx);
     return mx * sqrt(acc);
 }
 
-static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
     size_t d = P->d, b = P->bucket, nb = (d + b - 1) / b;
@@ -186,7 +176,7 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
     float one, *norms = nb > 1 ? (float *)work : &one;
     for (size_t j = 0; j < nb; j++) { /* every norm is checked before the stream is drawn */
         size_t b0 = j * b;
-        double n = qsgd_norm(y + b0, d - b0 < b ? d - b0 : b, P->flags);
+        double n = qsgd_norm(y, b0, d - b0 < b ? d - b0 : b, P->flags);
         if (!(n <= FLT_MAX))
             return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.15g of bucket %zu exceeds the float32 range of the norm field",
                            n, j);
@@ -195,8 +185,9 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
     uint32_t s = P->L;
     uint64_t key = cq_rng_u64(g);
     uint32_t ub[QB_CHUNK + 1], lv[QB_CHUNK];
+    double ybuf[QB_CHUNK], vals[QB_CHUNK];
     unsigned width = P->lbits + 1;
-    double hi = (double)s, lm2 = (double)s - 1.0, sbit = (double)(1u << P->lbits);
+    double hi = (double)s, lm2 = (double)s - 1.0;
     for (size_t j = 0; j < nb; j++) {
         size_t b0 = j * b, b1 = d - b0 < b ? d : b0 + b;
         double nd = (double)norms[j], sc = nd > 0 ? (double)s / nd : 0.0;
@@ -204,11 +195,17 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
         for (size_t i0 = b0; i0 < b1; i0 += QB_CHUNK) {
             size_t m = b1 - i0 < QB_CHUNK ? b1 - i0 : QB_CHUNK;
             fill_uniforms(key, i0, m, ub);
-            const double *yc = y + i0;
+            const double *yc = cq_q_chunk(y, i0, m, ybuf);
+            /* cq_q_round_d on t = s|y_i|/n >= 0 (no clamp at 0 needed), its comparisons as
+             * integer masks so that the loop has no branch (signs and levels are random) */
             for (size_t t = 0; t < m; t++) {
-                double lev = cq_q_round_d(fabs(yc[t]) * sc, hi, lm2, ub[t]);
-                double neg = (double)((lev > 0.0) & (yc[t] < 0.0)) * sbit; /* branch-free: signs are random */
-                lv[t] = (uint32_t)(int32_t)(lev + neg);
+                double a = fabs(yc[t]) * sc, tc = a < hi ? a : hi;
+                double f = (double)(int32_t)tc;
+                f = f < lm2 ? f : lm2;
+                double uu = (double)(int32_t)(ub[t] >> 1) * CQ_Q_INV_TWO31;
+                uint32_t lev = (uint32_t)(int32_t)f + (uint32_t)(uu < tc - f);
+                uint32_t neg = (uint32_t)(lev != 0) & (uint32_t)(yc[t] < 0.0);
+                lv[t] = lev | (neg << P->lbits);
             }
             if (w != NULL) {
                 if (width <= 16) put_fields(w, lv, m, width);
@@ -219,26 +216,55 @@ static int qsgd_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
                     }
             } else {
                 for (size_t t = 0; t < m; t++)
-                    out[i0 + t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), s, (int)(lv[t] >> P->lbits));
+                    vals[t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), s, (int)(lv[t] >> P->lbits));
+                cq_q_emit(out, i0, vals, m);
             }
         }
     }
     return CQ_OK;
 }
 
-static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+/* Report the first invalid QSGD field of a chunk (called only when the chunk has one). */
+static int qsgd_bad_field(const uint32_t *lv, size_t m, size_t i0, unsigned lbits, uint32_t s, double nd,
+                          cq_errinfo *err)
+{
+    uint32_t lmask = (1u << lbits) - 1u;
+    for (size_t t = 0; t < m; t++) {
+        uint32_t lev = lv[t] & lmask, neg = lv[t] >> lbits;
+        if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
+        if (lev == 0 && neg)
+            return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
+        /* a zero norm comes only from a zero bucket, whose levels are all 0 */
+        if (lev != 0 && nd == 0.0)
+            return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu with a zero norm field", lev, i0 + t);
+    }
+    return cq_fail(err, CQ_EINTERNAL, "QSGD: a field was flagged invalid but none is");
+}
+
+/* Fields of at most QSGD_TAB_BITS bits (level and sign) decode through a table of their
+ * values qsgd_value(n, lev, s, neg), built per bucket (2^bits entries, the same expression). */
+#define QSGD_TAB_BITS 9
+
+static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
     size_t d = P->d, b = P->bucket;
     uint32_t s = P->L, lmask = (1u << P->lbits) - 1u;
     unsigned width = P->lbits + 1;
+    int use_tab = width <= QSGD_TAB_BITS && ((size_t)1 << width) <= 2 * b;
     uint32_t lv[CQ_Q_CHUNK];
+    double vals[CQ_Q_CHUNK], tab[1u << QSGD_TAB_BITS];
     for (size_t b0 = 0; b0 < d; b0 += b) {
         size_t b1 = d - b0 < b ? d : b0 + b;
         float nf;
         if (!scale_field_ok(cq_q_get(r, 32), &nf))
             return cq_fail(err, CQ_EDECODE, "QSGD norm field of bucket %zu is not a finite float32 >= 0", b0 / b);
         double nd = (double)nf;
+        if (use_tab)
+            for (uint32_t c = 0; c < (1u << width); c++) {
+                uint32_t lev = c & lmask;
+                tab[c] = lev <= s ? qsgd_value(nd, lev, s, (int)(c >> P->lbits)) : 0.0;
+            }
         for (size_t i0 = b0; i0 < b1; i0 += CQ_Q_CHUNK) {
             size_t m = b1 - i0 < CQ_Q_CHUNK ? b1 - i0 : CQ_Q_CHUNK;
             if (width <= 16) cq_q_get_fields(r, lv, m, width);
@@ -247,16 +273,18 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *ou
                     uint32_t lev = cq_q_get(r, P->lbits);
                     lv[t] = lev | (cq_q_get(r, 1) << P->lbits);
                 }
-            for (size_t t = 0; t < m; t++) {
+            uint32_t bad = 0, zero_norm = nd == 0.0;
+            for (size_t t = 0; t < m; t++) { /* branch-free validation of the chunk */
                 uint32_t lev = lv[t] & lmask, neg = lv[t] >> P->lbits;
-                if (lev > s) return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu exceeds s = %u", lev, i0 + t, s);
-                if (lev == 0 && neg)
-                    return cq_fail(err, CQ_EDECODE, "QSGD sign bit set on a zero level at coordinate %zu", i0 + t);
-                /* a zero norm comes only from a zero bucket, whose levels are all 0 */
-                if (lev != 0 && nd == 0.0)
-                    return cq_fail(err, CQ_EDECODE, "QSGD level %u at coordinate %zu with a zero norm field", lev, i0 + t);
-                out[i0 + t] = qsgd_value(nd, lev, s, (int)neg);
+                bad |= (uint32_t)(lev > s) | ((uint32_t)(lev == 0) & neg) | ((uint32_t)(lev != 0) & zero_norm);
             }
+            if (bad) return qsgd_bad_field(lv, m, i0, P->lbits, s, nd, err);
+            if (out->p == NULL) continue;
+            if (use_tab)
+                for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]];
+            else
+                for (size_t t = 0; t < m; t++) vals[t] = qsgd_value(nd, lv[t] & lmask, s, (int)(lv[t] >> P->lbits));
+            cq_q_emit(out, i0, vals, m);
         }
     }
     return CQ_OK;
@@ -264,14 +292,14 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *ou
 
 /* ---- TernGrad -------------------------------------------------------------------------- */
 
-static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+static int terngrad_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                         cq_errinfo *err)
 {
     (void)work;
     size_t d = P->d;
     int st = check_finite(y, d, err);
     if (st) return st;
-    double S = maxabs(y, d);
+    double S = cq_q_v_max_abs(y, 0, d);
     if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.15g exceeds the float32 range", S);
     float sf = f32_up(S);
     double sd = (double)sf, inv = sd > 0 ? 1.0 / sd : 0.0;
@@ -279,22 +307,30 @@ static int terngrad_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     uint64_t key = cq_rng_u64(g);
     if (w != NULL) cq_bw_put(w, cq_q_fbits(sf), 32);
     uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
+    double ybuf[QB_CHUNK], vals[QB_CHUNK];
     for (size_t i0 = 0; i0 < d; i0 += QB_CHUNK) {
         size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
         fill_uniforms(key, i0, m, ub);
-        const double *yc = y + i0;
+        const double *yc = cq_q_chunk(y, i0, m, ybuf);
+        /* cq_q_round_d with L = 2: t = |y_i|/S is in [0, 1] (S >= max|y_i|), the floor is 0,
+         * so the level is 1 iff the 31-bit uniform, as a fraction, is below t -- written as
+         * comparisons that the compiler turns into vector masks (no branch, no clamp) */
         for (size_t t = 0; t < m; t++) {
-            double b = cq_q_round_d(fabs(yc[t]) * inv, 1.0, 0.0, ub[t]);
-            lv[t] = (uint32_t)(int32_t)b << (yc[t] < 0.0); /* 0, 1 (+1) or 2 (-1), branch-free */
+            double a = fabs(yc[t]) * inv, uu = (double)(int32_t)(ub[t] >> 1) * CQ_Q_INV_TWO31;
+            uint32_t up = uu < a, neg = yc[t] < 0.0;
+            lv[t] = up + (up & neg); /* 0, 1 (+1) or 2 (-1) */
         }
-        if (w != NULL) put_fields(w, lv, m, 2);
-        else
-            for (size_t t = 0; t < m; t++) out[i0 + t] = tab[lv[t]]; /* same values as the decoder's table */
+        if (w != NULL) {
+            put_fields(w, lv, m, 2);
+        } else {
+            for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]]; /* same values as the decoder's table */
+            cq_q_emit(out, i0, vals, m);
+        }
     }
     return CQ_OK;
 }
 
-static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
     float sf;
@@ -302,6 +338,7 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     double sd = (double)sf;
     const double tab[4] = {0.0, sd, -sd, 0.0};
     uint32_t lv[CQ_Q_CHUNK];
+    double vals[CQ_Q_CHUNK];
     for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
         size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
         cq_q_get_fields(r, lv, m, 2);
@@ -316,20 +353,21 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
                     return cq_fail(err, CQ_EDECODE, "TernGrad code %u at coordinate %zu with a zero scale field", lv[t],
                                    i0 + t);
             }
-        for (size_t t = 0; t < m; t++) out[i0 + t] = tab[lv[t]]; /* branch-free: codes are random */
+        for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]]; /* branch-free: codes are random */
+        cq_q_emit(out, i0, vals, m);
     }
     return CQ_OK;
 }
 
 /* ---- ScaledSign ------------------------------------------------------------------------ */
 
-static int scaledsign_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+static int scaledsign_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                           cq_errinfo *err)
 {
     (void)g;
     (void)work;
     size_t d = P->d;
-    double l1 = cq_q_sum_abs(y, d);
+    double l1 = cq_q_v_sum_abs(y, 0, d);
     if (!isfinite(l1)) {
         int st = check_finite(y, d, err);
         if (st) return st;
@@ -338,30 +376,38 @@ static int scaledsign_run(const cq_qpar *P, const double *y, bitgen_t *g, void *
     if (!(sc <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "ScaledSign: ||y||_1/d = %.15g exceeds the float32 range", sc);
     float sf = (float)sc;
     double sd = (double)sf;
-    if (w != NULL) {
-        cq_bw_put(w, cq_q_fbits(sf), 32);
-        for (size_t i = 0; i < d; i += 32) {
-            size_t m = d - i < 32 ? d - i : 32;
+    double ybuf[32], vals[32];
+    if (w != NULL) cq_bw_put(w, cq_q_fbits(sf), 32);
+    for (size_t i = 0; i < d; i += 32) {
+        size_t m = d - i < 32 ? d - i : 32;
+        const double *yc = cq_q_chunk(y, i, m, ybuf);
+        if (w != NULL) {
             uint64_t word = 0;
-            for (size_t t = 0; t < m; t++) word |= (uint64_t)(y[i + t] < 0) << t;
+            for (size_t t = 0; t < m; t++) word |= (uint64_t)(yc[t] < 0) << t;
             cq_bw_put(w, word, (unsigned)m);
+        } else {
+            for (size_t t = 0; t < m; t++) vals[t] = yc[t] < 0 ? -sd : sd;
+            cq_q_emit(out, i, vals, m);
         }
-    } else {
-        for (size_t i = 0; i < d; i++) out[i] = y[i] < 0 ? -sd : sd;
     }
     return CQ_OK;
 }
 
-static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
     float sf;
     if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "ScaledSign scale field is not a finite float32 >= 0");
-    double sd = (double)sf;
-    for (size_t i = 0; i < P->d; i += 32) {
-        size_t m = P->d - i < 32 ? P->d - i : 32;
-        uint32_t word = cq_q_get(r, (unsigned)m);
-        for (size_t t = 0; t < m; t++) out[i + t] = ((word >> t) & 1u) ? -sd : sd;
+    double sd = (double)sf, vals[CQ_Q_CHUNK];
+    const double tab[2] = {sd, -sd};
+    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) { /* the sign bits, 32 per read */
+        size_t n = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
+        for (size_t i = 0; i < n; i += 32) {
+            size_t m = n - i < 32 ? n - i : 32;
+            uint32_t word = cq_q_get(r, (unsigned)m);
+            for (size_t t = 0; t < m; t++) vals[i + t] = tab[(word >> t) & 1u];
+        }
+        cq_q_emit(out, i0, vals, n);
     }
     return CQ_OK;
 }
@@ -385,11 +431,11 @@ static double select_kth(double *a, size_t n, size_t kth)
  * ([lo, hi], +-4 sqrt(r) + 32 sample ranks), one pass counts the values above hi and
  * gathers those inside the bracket, and the selection runs on that small set; if the
  * bracket misses (adversarial periodic data), the full selection runs. Exact either way. */
-static double topk_threshold(const double *y, size_t d, size_t k, double *a)
+static double topk_threshold(cq_qin y, size_t d, size_t k, double *a)
 {
     const size_t ns = 4096;
     if (d >= 8 * ns) {
-        for (size_t t = 0; t < ns; t++) a[t] = fabs(y[(size_t)((double)t * (double)d / (double)ns)]);
+        for (size_t t = 0; t < ns; t++) a[t] = fabs(cq_q_at(y, (size_t)((double)t * (double)d / (double)ns)));
         double r = (double)k * (double)ns / (double)d; /* expected descending rank in the sample */
         double margin = 4.0 * sqrt(r + 1.0) + 32.0;
         double rhi = r - margin, rlo = r + margin;
@@ -399,34 +445,35 @@ static double topk_threshold(const double *y, size_t d, size_t k, double *a)
         double lo = rlo >= (double)(ns - 1) ? 0.0 : select_kth(a, ns, ilo);
         size_t above = 0, nc = 0;
         for (size_t i = 0; i < d; i++) {
-            double v = fabs(y[i]);
+            double v = fabs(cq_q_at(y, i));
             above += v > hi;
             if (v >= lo && v <= hi) a[nc++] = v;
         }
         if (above < k && k <= above + nc) return select_kth(a, nc, nc - (k - above));
     }
-    for (size_t i = 0; i < d; i++) a[i] = fabs(y[i]);
+    for (size_t i = 0; i < d; i++) a[i] = fabs(cq_q_at(y, i));
     return select_kth(a, d, d - k);
 }
 
-static int topk_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+static int topk_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
     (void)g;
     size_t d = P->d, k = (size_t)P->k;
     double *a = (double *)work;
-    if (!cq_q_all_finite(y, d)) return cq_q_fail_nonfinite(y, d, err);
+    int st = check_finite(y, d, err);
+    if (st) return st;
     double thr = topk_threshold(y, d, k, a);
     size_t greater = 0;
-    for (size_t i = 0; i < d; i++) greater += fabs(y[i]) > thr;
+    for (size_t i = 0; i < d; i++) greater += fabs(cq_q_at(y, i)) > thr;
     /* y is read once for the threshold, once to count and once to select: if another
      * thread writes to it meanwhile the counts disagree; report that, never a message
      * with the wrong number of fields */
     if (greater > k) return cq_q_fail_changed("TopK", err);
     size_t ties = k - greater, taken = 0;
-    if (w == NULL) memset(out, 0, d * sizeof(double));
+    if (w == NULL) cq_q_emit_zero(out, d);
     for (size_t i = 0; i < d; i++) {
-        double yi = y[i], v = fabs(yi);
+        double yi = cq_q_at(y, i), v = fabs(yi);
         int take = v > thr || (v == thr && ties > 0);
         if (!take) continue;
         if (v == thr && !(v > thr)) ties--;
@@ -436,18 +483,18 @@ static int topk_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
             if (P->ibits) cq_bw_put(w, i, P->ibits);
             cq_q_put64(w, cq_q_dbits(yi));
         } else {
-            out[i] = yi;
+            cq_q_emit1(out, i, yi);
         }
     }
     if (taken != k) return cq_q_fail_changed("TopK", err);
     return CQ_OK;
 }
 
-static int topk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int topk_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
     size_t d = P->d;
-    memset(out, 0, d * sizeof(double));
+    cq_q_emit_zero(out, d);
     uint64_t prev = 0;
     for (uint64_t t = 0; t < P->k; t++) {
         uint64_t i = P->ibits ? cq_q_get(r, P->ibits) : 0;
@@ -463,7 +510,7 @@ static int topk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *ou
         if (v == 0.0 && i != t)
             return cq_fail(err, CQ_EDECODE, "TopK keeps a zero at index %llu but not every index below it",
                            (unsigned long long)i);
-        out[i] = v;
+        cq_q_emit1(out, (size_t)i, v);
         prev = i;
     }
     return CQ_OK;
@@ -494,7 +541,7 @@ static void randk_set(uint64_t seed, size_t d, size_t k, uint64_t *bm)
     }
 }
 
-static int randk_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+static int randk_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                      cq_errinfo *err)
 {
     size_t d = P->d, k = (size_t)P->k;
@@ -505,29 +552,29 @@ static int randk_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work,
     randk_set(seed, d, k, bm);
     double factor = (double)d / (double)k;
     if (w != NULL) cq_q_put64(w, seed);
-    else memset(out, 0, d * sizeof(double));
+    else cq_q_emit_zero(out, d);
     for (size_t b = 0; b < (d + 63) / 64; b++) {
         uint64_t word = bm[b];
         while (word) {
             size_t i = b * 64 + (size_t)__builtin_ctzll(word);
             word &= word - 1;
-            double v = y[i] * factor;
+            double v = cq_q_at(y, i) * factor;
             if (!isfinite(v)) return cq_fail(err, CQ_EDOMAIN, "RandK: y[%zu] * d/k = %g overflows", i, v);
             if (w != NULL) cq_q_put64(w, cq_q_dbits(v));
-            else out[i] = v;
+            else cq_q_emit1(out, i, v);
         }
     }
     return CQ_OK;
 }
 
-static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     size_t d = P->d;
     uint64_t seed = cq_q_get64(r);
     if (r->truncated) return cq_fail(err, CQ_EDECODE, "RandK message truncated");
     uint64_t *bm = (uint64_t *)work;
     randk_set(seed, d, (size_t)P->k, bm);
-    memset(out, 0, d * sizeof(double));
+    cq_q_emit_zero(out, d);
     for (size_t b = 0; b < (d + 63) / 64; b++) {
         uint64_t word = bm[b];
         while (word) {
@@ -536,7 +583,7 @@ static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *o
             double v = cq_q_bitsd(cq_q_get64(r));
             if (r->truncated) return cq_fail(err, CQ_EDECODE, "RandK message truncated");
             if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "RandK value at index %zu is not finite", i);
-            out[i] = v;
+            cq_q_emit1(out, i, v);
         }
     }
     return CQ_OK;
@@ -544,7 +591,7 @@ static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *o
 
 /* ---- Identity -------------------------------------------------------------------------- */
 
-static int identity_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+static int identity_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                         cq_errinfo *err)
 {
     (void)g;
@@ -553,61 +600,66 @@ static int identity_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     int st = check_finite(y, d, err);
     if (st) return st;
     int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
-    if (!f32) {
-        if (w == NULL) {
-            memcpy(out, y, d * sizeof(double));
-            return CQ_OK;
-        }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        if (cq_bw_tell(w) == 0 && (size_t)(w->end - w->p) >= d * 8) {
-            memcpy(w->p, y, d * sizeof(double)); /* the message is the raw little-endian doubles */
-            w->p += d * 8;
-            return CQ_OK;
-        }
-#endif
-    }
-    for (size_t i = 0; i < d; i++) {
+    double ybuf[CQ_Q_CHUNK], vals[CQ_Q_CHUNK];
+    for (size_t i0 = 0; i0 < d; i0 += CQ_Q_CHUNK) {
+        size_t m = d - i0 < CQ_Q_CHUNK ? d - i0 : CQ_Q_CHUNK;
+        const double *yc = cq_q_chunk(y, i0, m, ybuf);
         if (f32) {
-            if (fabs(y[i]) > FLT_MAX)
-                return cq_fail(err, CQ_EDOMAIN, "Identity(float32): |y[%zu]| = %.15g exceeds the float32 range", i, y[i]);
-            float f = (float)y[i];
-            if (w != NULL) cq_bw_put(w, cq_q_fbits(f), 32);
-            else out[i] = (double)f;
+            for (size_t t = 0; t < m; t++)
+                if (fabs(yc[t]) > FLT_MAX)
+                    return cq_fail(err, CQ_EDOMAIN, "Identity(float32): |y[%zu]| = %.15g exceeds the float32 range",
+                                   i0 + t, yc[t]);
+            for (size_t t = 0; t < m; t++) vals[t] = (double)(float)yc[t];
+            yc = vals;
+        }
+        if (w == NULL) {
+            cq_q_emit(out, i0, yc, m);
+        } else if (f32) {
+            for (size_t t = 0; t < m; t++) cq_bw_put(w, cq_q_fbits((float)yc[t]), 32);
         } else {
-            cq_q_put64(w, cq_q_dbits(y[i]));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            if (cq_bw_tell(w) == 64 * (uint64_t)i0 && (size_t)(w->end - w->p) >= m * 8) {
+                memcpy(w->p, yc, m * sizeof(double)); /* the message is the raw little-endian doubles */
+                w->p += m * 8;
+                continue;
+            }
+#endif
+            for (size_t t = 0; t < m; t++) cq_q_put64(w, cq_q_dbits(yc[t]));
         }
     }
     return CQ_OK;
 }
 
-static int identity_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int identity_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
     int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
+    double vals[CQ_Q_CHUNK];
+    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
+        size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (!f32 && r->pos == 0 && r->nbits == (uint64_t)P->d * 64) {
-        memcpy(out, r->buf, P->d * sizeof(double));
-        r->pos = r->nbits;
-        if (!cq_q_all_finite(out, P->d)) {
-            for (size_t i = 0; i < P->d; i++)
-                if (!isfinite(out[i])) return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i);
-        }
-        return CQ_OK;
-    }
+        if (!f32 && r->pos == 64 * (uint64_t)i0 && r->nbits - r->pos >= 64 * (uint64_t)m) {
+            memcpy(vals, r->buf + 8 * i0, m * sizeof(double)); /* whole little-endian doubles */
+            r->pos += 64 * (uint64_t)m;
+        } else
 #endif
-    for (size_t i = 0; i < P->d; i++) {
-        double v = f32 ? (double)cq_q_bitsf(cq_q_get(r, 32)) : cq_q_bitsd(cq_q_get64(r));
-        if (!isfinite(v)) return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i);
-        out[i] = v;
+            for (size_t t = 0; t < m; t++)
+                vals[t] = f32 ? (double)cq_q_bitsf(cq_q_get(r, 32)) : cq_q_bitsd(cq_q_get64(r));
+        if (!cq_q_finite_d(vals, m)) {
+            for (size_t t = 0; t < m; t++)
+                if (!isfinite(vals[t]))
+                    return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i0 + t);
+        }
+        cq_q_emit(out, i0, vals, m);
     }
     return CQ_OK;
 }
 
 /* ---- ops tables ---------------------------------------------------------------------------- */
 
-const cq_qops cq_q_identity_ops = {identity_resolve, identity_run, identity_decode};
-const cq_qops cq_q_qsgd_ops = {qsgd_resolve, qsgd_run, qsgd_decode};
-const cq_qops cq_q_terngrad_ops = {terngrad_resolve, terngrad_run, terngrad_decode};
-const cq_qops cq_q_scaledsign_ops = {scaledsign_resolve, scaledsign_run, scaledsign_decode};
-const cq_qops cq_q_topk_ops = {topk_resolve, topk_run, topk_decode};
-const cq_qops cq_q_randk_ops = {randk_resolve, randk_run, randk_decode};
+CQ_Q_TYPED_OPS(identity)
+CQ_Q_TYPED_OPS(qsgd)
+CQ_Q_TYPED_OPS(terngrad)
+CQ_Q_TYPED_OPS(scaledsign)
+CQ_Q_TYPED_OPS(topk)
+CQ_Q_TYPED_OPS(randk)

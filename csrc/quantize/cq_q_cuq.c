@@ -32,8 +32,8 @@ static int cuq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 /* CUQ levels of x[0..n) with uniforms from stream `key` (uniform i = half i&1 of word
  * i>>1). Returns non-zero if some |x_i| > M or x_i is NaN (the caller then reports it);
  * the check is fused into the same pass. Chunked so the rounding loop vectorises. */
-int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
-                   int cut_on, double cut, cq_bitwriter *w, double *out)
+static int cuq_block(cq_qin x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key, int cut_on,
+                     double cut, cq_bitwriter *w, const cq_qout *out)
 {
     /* cut_on: coordinates with |x_i| > cut are quantized as 0 (the l_p composite's Y1),
      * and the range check is against cut instead of M */
@@ -41,6 +41,7 @@ int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L
     double hi = (double)(L - 1), lm2 = (double)(L - 2);
     double inv = 1.0 / delta;
     uint32_t ub[CUQ_CHUNK], lv[CUQ_CHUNK];
+    double xbuf[CUQ_CHUNK], vals[CUQ_CHUNK];
     int bad = 0;
     for (size_t i0 = 0; i0 < n; i0 += CUQ_CHUNK) {
         size_t m = n - i0 < CUQ_CHUNK ? n - i0 : CUQ_CHUNK;
@@ -49,7 +50,7 @@ int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L
             ub[t] = (uint32_t)r;
             ub[t + 1] = (uint32_t)(r >> 32);
         }
-        const double *xc = x + i0;
+        const double *xc = cq_q_chunk(x, i0, m, xbuf);
         double av[CUQ_CHUNK];
         if (cut_on) {
             for (size_t t = 0; t < m; t++) av[t] = fabs(xc[t]) <= cut ? xc[t] : 0.0;
@@ -72,40 +73,51 @@ int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L
             }
             for (; t < m; t++) cq_bw_put(w, lv[t], lbits);
         } else {
-            double *oc = out + i0;
-            for (size_t t = 0; t < m; t++) oc[t] = cq_q_level_value(M, delta, lv[t]);
+            for (size_t t = 0; t < m; t++) vals[t] = cq_q_level_value(M, delta, lv[t]);
+            cq_q_emit(out, i0, vals, m);
         }
     }
     return bad;
 }
 
-static int cuq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+#ifndef CQ_Q_AVX2_VARIANT /* the l_p composite's entry points: defined once */
+int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
+                   int cut_on, double cut, cq_bitwriter *w, double *out)
+{
+    cq_qin xv = {x, 0};
+    cq_qout o = {out, 0, 0, 1.0};
+    return cuq_block(xv, n, M, delta, L, lbits, key, cut_on, cut, w, out != NULL ? &o : NULL);
+}
+#endif
+
+static int cuq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                    cq_errinfo *err)
 {
     (void)work;
     size_t d = P->d;
     double M = P->M;
     uint64_t key = cq_rng_u64(g);
-    if (cq_q_cuq_block(y, d, M, P->delta, P->L, P->lbits, key, 0, 0.0, w, out)) {
+    if (cuq_block(y, d, M, P->delta, P->L, P->lbits, key, 0, 0.0, w, out)) {
         /* admissibility: every |y_i| <= M (checked in the same pass; report here) */
-        double mx = 0.0;
-        for (size_t i = 0; i < d; i++) mx = fabs(y[i]) > mx ? fabs(y[i]) : mx;
+        double mx = cq_q_v_max_abs(y, 0, d);
         for (size_t i = 0; i < d; i++) {
-            if (!isfinite(y[i])) return cq_q_fail_nonfinite(y, d, err);
-            if (fabs(y[i]) > M)
+            double yi = cq_q_at(y, i);
+            if (!isfinite(yi)) return cq_q_fail_nonfinite_v(y, d, err);
+            if (fabs(yi) > M)
                 return cq_fail(err, CQ_EDOMAIN, "CUQ needs ||y||_inf <= M = %.15g, got ||y||_inf = %.15g (|y[%zu]| = %.15g)",
-                               M, mx, i, fabs(y[i]));
+                               M, mx, i, fabs(yi));
         }
-        return cq_q_fail_nonfinite(y, d, err);
+        return cq_q_fail_nonfinite_v(y, d, err);
     }
     return CQ_OK;
 }
 
 /* CUQ levels of n coordinates -> out, rejecting levels >= L. */
-int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
-                          cq_errinfo *err)
+static int cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits,
+                            const cq_qout *out, cq_errinfo *err)
 {
     uint32_t lv[CQ_Q_CHUNK];
+    double vals[CQ_Q_CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += CQ_Q_CHUNK) {
         size_t m = n - i0 < CQ_Q_CHUNK ? n - i0 : CQ_Q_CHUNK;
         if (lbits <= 16) cq_q_get_fields(r, lv, m, lbits);
@@ -119,17 +131,27 @@ int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uin
                     return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu is out of range 0..%u", lv[t], i0 + t,
                                    L - 1);
         }
-        for (size_t t = 0; t < m; t++) out[i0 + t] = cq_q_level_value(M, delta, lv[t]);
+        for (size_t t = 0; t < m; t++) vals[t] = cq_q_level_value(M, delta, lv[t]);
+        cq_q_emit(out, i0, vals, m);
     }
     assert(r->truncated || r->pos <= r->nbits);
     if (r->truncated) return cq_fail(err, CQ_EDECODE, "CUQ message truncated");
     return CQ_OK;
 }
 
-static int cuq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+#ifndef CQ_Q_AVX2_VARIANT
+int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
+                          cq_errinfo *err)
+{
+    cq_qout o = {out, 0, 0, 1.0};
+    return cuq_decode_block(r, n, M, delta, L, lbits, &o, err);
+}
+#endif
+
+static int cuq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
-    return cq_q_cuq_decode_block(r, P->d, P->M, P->delta, P->L, P->lbits, out, err);
+    return cuq_decode_block(r, P->d, P->M, P->delta, P->L, P->lbits, out, err);
 }
 
-const cq_qops cq_q_cuq_ops = {cuq_resolve, cuq_run, cuq_decode};
+CQ_Q_TYPED_OPS(cuq)

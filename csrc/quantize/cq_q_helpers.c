@@ -14,11 +14,19 @@ int cq_q_lnstar(double a)
     return n;
 }
 
+int cq_q_fail_nonfinite_v(cq_qin y, size_t d, cq_errinfo *err)
+{
+    for (size_t i = 0; i < d; i++) {
+        double v = cq_q_at(y, i);
+        if (!isfinite(v)) return cq_fail(err, CQ_ENONFINITE, "y must be finite, got %g at index %zu", v, i);
+    }
+    return cq_fail(err, CQ_ENONFINITE, "y must be finite");
+}
+
 int cq_q_fail_nonfinite(const double *y, size_t d, cq_errinfo *err)
 {
-    for (size_t i = 0; i < d; i++)
-        if (!isfinite(y[i])) return cq_fail(err, CQ_ENONFINITE, "y must be finite, got %g at index %zu", y[i], i);
-    return cq_fail(err, CQ_ENONFINITE, "y must be finite");
+    cq_qin v = {y, 0};
+    return cq_q_fail_nonfinite_v(v, d, err);
 }
 
 int cq_q_fail_changed(const char *who, cq_errinfo *err)

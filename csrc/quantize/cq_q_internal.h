@@ -35,25 +35,135 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
     return (i & 1) ? (uint32_t)(w >> 32) : (uint32_t)w;
 }
 
-/* sum |y_i| and sum y_i^2 with four accumulators (so the loop pipelines without
- * -ffast-math); the summation order is fixed, so every caller gets identical results. */
-static inline double cq_q_sum_abs(const double *y, size_t n)
-{
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        a0 += fabs(y[i]);
-        a1 += fabs(y[i + 1]);
-        a2 += fabs(y[i + 2]);
-        a3 += fabs(y[i + 3]);
+/* The dense reductions, written once and instantiated for float64 and float32 input
+ * (cq_q_<name>_d, cq_q_<name>_f): every value is widened to double and the arithmetic is
+ * the same in both, so a float32 vector gives exactly the result of its float64 copy.
+ *  sum_abs: sum |y_i|; sum_sq: sum y_i^2 -- four accumulators combined as (a0+a1)+(a2+a3)
+ *           (cq_dot's order), so the loop pipelines without -ffast-math and the summation
+ *           order is fixed;
+ *  max_abs: max |y_i| (NaN ignored);
+ *  finite:  non-zero iff every y_i is finite (y - y is NaN exactly for NaN/Inf). */
+/* A sum of TERM(y_i) over four accumulators, combined as (a0+a1)+(a2+a3). */
+#define CQ_Q_SUM4_(name, T, TERM)                                                            \
+    static inline double name(const T *y, size_t n)                                          \
+    {                                                                                        \
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                               \
+        size_t i = 0;                                                                        \
+        for (; i + 4 <= n; i += 4) {                                                         \
+            a0 += TERM(y[i]);                                                                \
+            a1 += TERM(y[i + 1]);                                                            \
+            a2 += TERM(y[i + 2]);                                                            \
+            a3 += TERM(y[i + 3]);                                                            \
+        }                                                                                    \
+        for (; i < n; i++) a0 += TERM(y[i]);                                                 \
+        return (a0 + a1) + (a2 + a3);                                                        \
     }
-    for (; i < n; i++) a0 += fabs(y[i]);
-    return (a0 + a1) + (a2 + a3);
+#define CQ_Q_ABS_(x) fabs((double)(x))
+#define CQ_Q_SQ_(x) ((double)(x) * (double)(x))
+#define CQ_Q_NAN_(x) ((double)(x) - (double)(x)) /* 0, or NaN for NaN/Inf */
+
+#define CQ_Q_REDUCERS_(T, sfx)                                                               \
+    CQ_Q_SUM4_(cq_q_sum_abs_##sfx, T, CQ_Q_ABS_)                                             \
+    CQ_Q_SUM4_(cq_q_sum_sq_##sfx, T, CQ_Q_SQ_)                                               \
+    CQ_Q_SUM4_(cq_q_nan_sum_##sfx, T, CQ_Q_NAN_)                                             \
+    static inline int cq_q_finite_##sfx(const T *y, size_t n)                                \
+    {                                                                                        \
+        double s = cq_q_nan_sum_##sfx(y, n);                                                 \
+        return s == s;                                                                       \
+    }                                                                                        \
+    static inline double cq_q_max_abs_##sfx(const T *y, size_t n)                            \
+    {                                                                                        \
+        double m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0; /* max is order-free: 4 chains */       \
+        size_t i = 0;                                                                        \
+        for (; i + 4 <= n; i += 4) {                                                         \
+            double a0 = fabs((double)y[i]), a1 = fabs((double)y[i + 1]);                     \
+            double a2 = fabs((double)y[i + 2]), a3 = fabs((double)y[i + 3]);                 \
+            m0 = a0 > m0 ? a0 : m0;                                                          \
+            m1 = a1 > m1 ? a1 : m1;                                                          \
+            m2 = a2 > m2 ? a2 : m2;                                                          \
+            m3 = a3 > m3 ? a3 : m3;                                                          \
+        }                                                                                    \
+        for (; i < n; i++) {                                                                 \
+            double a = fabs((double)y[i]);                                                   \
+            m0 = a > m0 ? a : m0;                                                            \
+        }                                                                                    \
+        m0 = m1 > m0 ? m1 : m0;                                                              \
+        m2 = m3 > m2 ? m3 : m2;                                                              \
+        return m2 > m0 ? m2 : m0;                                                            \
+    }
+CQ_Q_REDUCERS_(double, d)
+CQ_Q_REDUCERS_(float, f)
+#undef CQ_Q_REDUCERS_
+#undef CQ_Q_SUM4_
+#undef CQ_Q_ABS_
+#undef CQ_Q_SQ_
+#undef CQ_Q_NAN_
+
+static inline double cq_q_sum_abs(const double *y, size_t n) { return cq_q_sum_abs_d(y, n); }
+static inline double cq_q_sum_sq(const double *y, size_t n) { return cq_q_sum_sq_d(y, n); }
+
+/* ---- typed input and output (cq_qin / cq_qout, cq_quantize.h) --------------------------
+ * Kernels read a typed vector at a few sites only: one coordinate (cq_q_at), a chunk of at
+ * most CQ_Q_CHUNK coordinates as doubles (cq_q_chunk: a pointer into y for float64, a
+ * widened copy in the caller's stack buffer for float32), or a reduction (cq_q_v_*); they
+ * write decoded values a chunk (cq_q_emit) or a coordinate (cq_q_emit1) at a time. The
+ * vector is passed by value so that its type flag is a loop invariant the compiler can
+ * hoist. */
+static inline double cq_q_at(cq_qin y, size_t i)
+{
+    return y.f32 ? (double)((const float *)y.p)[i] : ((const double *)y.p)[i];
 }
 
-static inline double cq_q_sum_sq(const double *y, size_t n)
+static inline const double *cq_q_chunk(cq_qin y, size_t i0, size_t m, double *buf)
 {
-    return cq_dot(y, y, n); /* the same four accumulators and order */
+    if (!y.f32) return (const double *)y.p + i0;
+    const float *f = (const float *)y.p + i0;
+    for (size_t t = 0; t < m; t++) buf[t] = (double)f[t];
+    return buf;
+}
+
+#define CQ_Q_V_REDUCER_(name, R)                                                             \
+    static inline R cq_q_v_##name(cq_qin y, size_t i0, size_t n)                             \
+    {                                                                                        \
+        return y.f32 ? cq_q_##name##_f((const float *)y.p + i0, n)                           \
+                     : cq_q_##name##_d((const double *)y.p + i0, n);                         \
+    }
+CQ_Q_V_REDUCER_(sum_abs, double)
+CQ_Q_V_REDUCER_(sum_sq, double)
+CQ_Q_V_REDUCER_(max_abs, double)
+CQ_Q_V_REDUCER_(finite, int)
+#undef CQ_Q_V_REDUCER_
+
+/* out[i0 + t] <- v[t] for t < m: set or out + w v (in double, rounded once for float32). */
+static inline void cq_q_emit(const cq_qout *o, size_t i0, const double *v, size_t m)
+{
+    if (o->p == NULL) return;
+    if (o->f32) {
+        float *dst = (float *)o->p + i0;
+        if (o->add) {
+            double w = o->w;
+            for (size_t t = 0; t < m; t++) dst[t] = (float)((double)dst[t] + w * v[t]);
+        } else {
+            for (size_t t = 0; t < m; t++) dst[t] = (float)v[t];
+        }
+    } else {
+        double *dst = (double *)o->p + i0;
+        if (o->add) {
+            double w = o->w;
+            for (size_t t = 0; t < m; t++) dst[t] = dst[t] + w * v[t];
+        } else {
+            memcpy(dst, v, m * sizeof(double));
+        }
+    }
+}
+
+static inline void cq_q_emit1(const cq_qout *o, size_t i, double v) { cq_q_emit(o, i, &v, 1); }
+
+/* A sparse decoder's start: a set-mode output of d values is zeroed (accumulation leaves
+ * the coordinates the message does not name untouched). */
+static inline void cq_q_emit_zero(const cq_qout *o, size_t d)
+{
+    if (o->p != NULL && !o->add) memset(o->p, 0, d * (o->f32 ? sizeof(float) : sizeof(double)));
 }
 
 #define CQ_Q_INV_TWO31 (1.0 / 2147483648.0)
@@ -170,21 +280,8 @@ static inline void cq_q_get_fields(cq_bitreader *r, uint32_t *v, size_t m, unsig
 
 #define CQ_Q_CHUNK 256
 
-/* Non-zero iff every y[0..d) is finite (vectorisable: y - y is NaN exactly for NaN/Inf). */
-static inline int cq_q_all_finite(const double *y, size_t d)
-{
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= d; i += 4) {
-        a0 += y[i] - y[i];
-        a1 += y[i + 1] - y[i + 1];
-        a2 += y[i + 2] - y[i + 2];
-        a3 += y[i + 3] - y[i + 3];
-    }
-    for (; i < d; i++) a0 += y[i] - y[i];
-    double s = (a0 + a1) + (a2 + a3);
-    return s == s;
-}
+/* Non-zero iff every y[0..d) is finite. */
+static inline int cq_q_all_finite(const double *y, size_t d) { return cq_q_finite_d(y, d); }
 
 /* sum_i (|y_i| / mx)^q for the q-norm checks: integer q (2..16) by multiplication, else pow. */
 static inline double cq_q_sum_pow(const double *y, size_t d, double mx, double q)
@@ -237,12 +334,58 @@ typedef struct cq_qops {
 CQ_Q_KIND_LIST(CQ_Q_DECLARE_OPS_)
 #undef CQ_Q_DECLARE_OPS_
 
+/* The typed kernels (cq_qin / cq_qout) of a family that reads float64 and float32 input
+ * and writes either output directly: run_t encodes (w != NULL, out == NULL) or quantizes
+ * (out != NULL); decode_t writes through out (whose p may be NULL: validate only). Such a
+ * family leaves run and decode of its cq_qops NULL and has a row in the dispatcher's
+ * typed table (cq_quantize.c). A family with only the double kernels (SimQ+, RATQ, the
+ * l_p composite) is run by the dispatcher through a double copy of the input and a double
+ * output at the end of the work (cq_q_work_size_typed). */
+typedef struct cq_qtops {
+    int (*run_t)(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
+                 cq_errinfo *err);
+    int (*decode_t)(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err);
+} cq_qtops;
+
+/* The ops table and typed kernels of a typed family from its functions <name>_resolve,
+ * <name>_run (the cq_qtops run_t) and <name>_decode.
+ *
+ * Runtime CPU dispatch: cq_q_<family>_avx2.c defines CQ_Q_AVX2_VARIANT, enables AVX2 with
+ * `#pragma GCC target` and includes the family file again, so the same source is compiled a
+ * second time for AVX2 (wider vectors for the chunk loops; no FMA, no reassociation, so the
+ * arithmetic and the results are identical). There the macro names the tables
+ * cq_q_<name>_ops_avx2 / cq_q_<name>_typed_avx2, and the dispatcher picks them when the CPU
+ * has AVX2 and the environment variable CONVQ_PORTABLE is unset or "0"
+ * (tests/test_quantize_float32.py compares the two paths byte for byte). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CQ_Q_HAVE_AVX2 1
+#else
+#define CQ_Q_HAVE_AVX2 0
+#endif
+#ifdef CQ_Q_AVX2_VARIANT
+#define CQ_Q_TYPED_OPS(name)                                                                 \
+    const cq_qops cq_q_##name##_ops_avx2 = {name##_resolve, NULL, NULL};                     \
+    const cq_qtops cq_q_##name##_typed_avx2 = {name##_run, name##_decode};
+#else
+#define CQ_Q_TYPED_OPS(name)                                                                 \
+    const cq_qops cq_q_##name##_ops = {name##_resolve, NULL, NULL};                          \
+    const cq_qtops cq_q_##name##_typed = {name##_run, name##_decode};
+#endif
+
+extern const cq_qtops cq_q_simq_typed, cq_q_cuq_typed, cq_q_qsgd_typed, cq_q_terngrad_typed, cq_q_scaledsign_typed,
+    cq_q_topk_typed, cq_q_randk_typed, cq_q_identity_typed;
+#if CQ_Q_HAVE_AVX2
+extern const cq_qtops cq_q_simq_typed_avx2, cq_q_cuq_typed_avx2, cq_q_qsgd_typed_avx2, cq_q_terngrad_typed_avx2,
+    cq_q_scaledsign_typed_avx2, cq_q_topk_typed_avx2, cq_q_randk_typed_avx2, cq_q_identity_typed_avx2;
+#endif
+
 /* ---- shared helpers (cq_q_helpers.c) -------------------------------------------------- */
 
 static inline size_t cq_q_round8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 /* Error for a non-finite input: finds the first offending index. */
 int cq_q_fail_nonfinite(const double *y, size_t d, cq_errinfo *err);
+int cq_q_fail_nonfinite_v(cq_qin y, size_t d, cq_errinfo *err);
 
 /* Check reader state at the end of a decode: no truncation, all bits used, zero padding. */
 int cq_q_check_end(const cq_bitreader *r, cq_errinfo *err);

@@ -46,7 +46,7 @@ static inline uint64_t simq_get(cq_bitreader *r, unsigned bits)
     return lo | ((uint64_t)cq_q_get(r, bits - 32) << 32);
 }
 
-static int simq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+static int simq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
     (void)work;
@@ -55,10 +55,10 @@ static int simq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
     double u = cq_rng_uniform(g) * B;
     /* Walk the prefix sums a block at a time: a vectorisable block sum, and a sequential
      * scan only inside the block where the running sum passes u. */
-    double s = 0.0;
+    double s = 0.0, buf[SIMQ_BLK];
     for (; i < d && istar == 0; i += SIMQ_BLK) {
         size_t m = d - i < SIMQ_BLK ? d - i : SIMQ_BLK;
-        const double *b = y + i;
+        const double *b = cq_q_chunk(y, i, m, buf);
         double bs = cq_q_sum_abs(b, m);
         if (s + bs > u) {
             double r = s;
@@ -72,26 +72,23 @@ static int simq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
         }
         s += bs;
     }
-    double l1 = s + (i < d ? cq_q_sum_abs(y + i, d - i) : 0.0); /* the block loop may stop past d */
-    if (!isfinite(l1)) {
-        for (size_t t = 0; t < d; t++)
-            if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
-    }
+    double l1 = s + (i < d ? cq_q_v_sum_abs(y, i, d - i) : 0.0); /* the block loop may stop past d */
+    if (!isfinite(l1) && !cq_q_v_finite(y, 0, d)) return cq_q_fail_nonfinite_v(y, d, err);
     if (!(l1 <= B * (1.0 + CQ_Q_NORM_RTOL)))
         return cq_fail(err, CQ_EDOMAIN, "SimQ needs ||y||_1 <= B = %.15g, got ||y||_1 = %.15g", B, l1);
-    int neg = istar > 0 && y[istar - 1] < 0;
+    int neg = istar > 0 && cq_q_at(y, istar - 1) < 0;
     if (w != NULL) {
         uint64_t v = neg ? (uint64_t)d - istar : (uint64_t)d + istar;
         assert(v <= 2 * (uint64_t)d);
         simq_put(w, v, (unsigned)P->bits);
     } else {
-        memset(out, 0, d * sizeof(double));
-        if (istar > 0) out[istar - 1] = neg ? -B : B;
+        cq_q_emit_zero(out, d);
+        if (istar > 0) cq_q_emit1(out, istar - 1, neg ? -B : B);
     }
     return CQ_OK;
 }
 
-static int simq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int simq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
     size_t d = P->d;
@@ -100,11 +97,11 @@ static int simq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *ou
     if (v > 2 * (uint64_t)d)
         return cq_fail(err, CQ_EDECODE, "SimQ field %llu out of range 0..2d = %llu", (unsigned long long)v,
                        (unsigned long long)(2 * (uint64_t)d));
-    memset(out, 0, d * sizeof(double));
+    cq_q_emit_zero(out, d); /* O(1) when accumulating: the message names one coordinate */
     double B = P->Bp;
-    if (v > d) out[v - d - 1] = B;
-    else if (v < d) out[d - v - 1] = -B;
+    if (v > d) cq_q_emit1(out, (size_t)(v - d - 1), B);
+    else if (v < d) cq_q_emit1(out, (size_t)(d - v - 1), -B);
     return CQ_OK;
 }
 
-const cq_qops cq_q_simq_ops = {simq_resolve, simq_run, simq_decode};
+CQ_Q_TYPED_OPS(simq)

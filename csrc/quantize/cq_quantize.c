@@ -4,6 +4,7 @@
  * length, bit count, end-of-message checks). Family logic lives in the cq_q_<family>.c
  * files; this file calls them only through their ops tables. */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 #include "quantize/cq_q_internal.h"
 
@@ -12,6 +13,45 @@ static const cq_qops *const ops_table[CQ_Q_NKINDS] = {
     CQ_Q_KIND_LIST(CQ_Q_TABLE_ROW_)
 #undef CQ_Q_TABLE_ROW_
 };
+
+/* The kinds whose family has typed kernels (cq_q_internal.h, cq_qtops); the others are run
+ * through double buffers (run_typed, decode_frame). */
+static const cq_qtops *const typed_table[CQ_Q_NKINDS] = {
+    [CQ_Q_IDENTITY] = &cq_q_identity_typed, [CQ_Q_SIMQ] = &cq_q_simq_typed,     [CQ_Q_CUQ] = &cq_q_cuq_typed,
+    [CQ_Q_QSGD] = &cq_q_qsgd_typed,         [CQ_Q_TERNGRAD] = &cq_q_terngrad_typed,
+    [CQ_Q_SCALEDSIGN] = &cq_q_scaledsign_typed, [CQ_Q_TOPK] = &cq_q_topk_typed, [CQ_Q_RANDK] = &cq_q_randk_typed,
+};
+
+#if CQ_Q_HAVE_AVX2
+static const cq_qtops *const typed_table_avx2[CQ_Q_NKINDS] = {
+    [CQ_Q_IDENTITY] = &cq_q_identity_typed_avx2, [CQ_Q_SIMQ] = &cq_q_simq_typed_avx2,
+    [CQ_Q_CUQ] = &cq_q_cuq_typed_avx2,           [CQ_Q_QSGD] = &cq_q_qsgd_typed_avx2,
+    [CQ_Q_TERNGRAD] = &cq_q_terngrad_typed_avx2, [CQ_Q_SCALEDSIGN] = &cq_q_scaledsign_typed_avx2,
+    [CQ_Q_TOPK] = &cq_q_topk_typed_avx2,         [CQ_Q_RANDK] = &cq_q_randk_typed_avx2,
+};
+#endif
+
+/* Whether to run the AVX2 build: the CPU has AVX2 and CONVQ_PORTABLE is unset or "0".
+ * Asked once per cq_q_resolve (not per vector: loops reuse the resolved parameters). */
+static int use_avx2(void)
+{
+#if CQ_Q_HAVE_AVX2
+    const char *e = getenv("CONVQ_PORTABLE");
+    int portable = e != NULL && e[0] != '\0' && !(e[0] == '0' && e[1] == '\0');
+    return !portable && __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
+/* The typed kernels of P's kind (NULL: a double-only family), the build P->avx2 chose. */
+static const cq_qtops *typed_kernels(const cq_qpar *P)
+{
+#if CQ_Q_HAVE_AVX2
+    if (P->avx2) return typed_table_avx2[P->kind];
+#endif
+    return typed_table[P->kind];
+}
 
 /* Largest message accepted: 2^63 - 1 bits, so that byte counts fit a signed 64-bit size. */
 #define CQ_Q_MAX_BITS (UINT64_MAX >> 1)
@@ -42,6 +82,7 @@ int cq_q_resolve(const cq_qspec *q, size_t d, cq_qpar *P, cq_errinfo *err)
         return cq_fail(err, CQ_EINVAL, "dimension d=%zu is too large for this quantizer (message or work size overflows)",
                        d);
     P->work = cq_q_round8(P->work);
+    P->avx2 = use_avx2();
     return CQ_OK;
 }
 
@@ -57,12 +98,75 @@ size_t cq_q_work_size(const cq_qspec *q, size_t d)
     return cq_q_resolve(q, d, &P, NULL) == CQ_OK ? P.work : (size_t)-1;
 }
 
-int cq_q_encode_par(const cq_qpar *P, const double *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err)
+/* ---- typed vectors ---------------------------------------------------------------------
+ * A family with typed kernels (run_t, decode_t) reads and writes the caller's vectors
+ * directly. A double-only family (run, decode) is framed here: a float32 input is widened
+ * into a double copy at work + P->work, and its output goes to a double buffer after it
+ * (unless out is a float64 vector being set, which it writes in place), from which
+ * cq_q_emit sets or accumulates the caller's vector. */
+
+size_t cq_q_work_size_typed(const cq_qpar *P)
+{
+    /* P->work <= SIZE_MAX/4 and d <= 2^48 (cq_q_resolve): the sum cannot overflow */
+    return P->work + (typed_table[P->kind] != NULL ? 0 : 2 * P->d * sizeof(double));
+}
+
+/* The double output a double-only kernel writes: out itself when it is a float64 vector
+ * being set, else the fallback buffer. */
+static double *fallback_out(const cq_qpar *P, void *work, const cq_qout *out)
+{
+    if (out->p != NULL && !out->f32 && !out->add) return (double *)out->p;
+    return (double *)((uint8_t *)work + P->work) + P->d;
+}
+
+static int run_typed(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
+                     cq_errinfo *err)
+{
+    const cq_qtops *t = typed_kernels(P);
+    if (t != NULL) return t->run_t(P, y, g, work, w, out, err);
+    const cq_qops *o = ops_table[P->kind];
+    const double *yd = (const double *)y.p;
+    if (y.f32) {
+        double *copy = (double *)((uint8_t *)work + P->work);
+        for (size_t i = 0; i < P->d; i++) copy[i] = (double)((const float *)y.p)[i];
+        yd = copy;
+    }
+    double *od = out != NULL ? fallback_out(P, work, out) : NULL;
+    int st = o->run(P, yd, g, work, w, od, err);
+    if (st == CQ_OK && out != NULL && od != out->p) cq_q_emit(out, 0, od, P->d);
+    return st;
+}
+
+/* One message: length, the family decoder, the end-of-message checks. */
+static int decode_frame(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes, void *work, const cq_qout *out,
+                        cq_errinfo *err)
+{
+    uint64_t need = (P->bits + 7) / 8;
+    if (nbytes != need)
+        return cq_fail(err, CQ_EDECODE, "payload has %llu bytes, a %llu-bit message for d=%zu needs %llu",
+                       (unsigned long long)nbytes, (unsigned long long)P->bits, P->d, (unsigned long long)need);
+    cq_bitreader r;
+    cq_br_init(&r, payload, P->bits);
+    const cq_qtops *t = typed_kernels(P);
+    const cq_qops *o = ops_table[P->kind];
+    int st;
+    if (t != NULL) {
+        st = t->decode_t(P, &r, work, out, err);
+    } else {
+        double *od = fallback_out(P, work, out);
+        st = o->decode(P, &r, work, od, err);
+        if (st == CQ_OK && od != out->p) cq_q_emit(out, 0, od, P->d);
+    }
+    if (st != CQ_OK) return st;
+    return cq_q_check_end(&r, err);
+}
+
+int cq_q_encode_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err)
 {
     size_t nbytes = (size_t)((P->bits + 7) / 8);
     cq_bitwriter w;
     cq_bw_init(&w, payload, nbytes);
-    int st = ops_table[P->kind]->run(P, y, g, work, &w, NULL, err);
+    int st = run_typed(P, *y, g, work, &w, NULL, err);
     if (st != CQ_OK) return st;
     uint64_t n = cq_bw_finish(&w);
     if (n != P->bits)
@@ -71,23 +175,67 @@ int cq_q_encode_par(const cq_qpar *P, const double *y, bitgen_t *g, void *work, 
     return CQ_OK;
 }
 
+int cq_q_quantize_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, const cq_qout *out,
+                        cq_errinfo *err)
+{
+    return run_typed(P, *y, g, work, NULL, out, err);
+}
+
+int cq_q_decode_typed(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes, void *work, const cq_qout *out,
+                      cq_errinfo *err)
+{
+    if (out->add && out->p != NULL) { /* validate first: a malformed payload leaves out unchanged */
+        cq_qout check = *out;
+        check.p = NULL;
+        int st = decode_frame(P, payload, nbytes, work, &check, err);
+        if (st != CQ_OK) return st;
+    }
+    return decode_frame(P, payload, nbytes, work, out, err);
+}
+
+int cq_q_decode_sum(const cq_qpar *P, const uint8_t *const *payloads, const uint64_t *nbytes, size_t n,
+                    const double *w, void *work, void *out_p, int out_f32, size_t *bad, cq_errinfo *err)
+{
+    cq_qout o = {NULL, out_f32, 1, 1.0};
+    for (size_t k = 0; k < n; k++) { /* every payload validated before out is touched */
+        int st = decode_frame(P, payloads[k], nbytes[k], work, &o, err);
+        if (st != CQ_OK) {
+            *bad = k;
+            return st;
+        }
+    }
+    o.p = out_p;
+    for (size_t k = 0; k < n; k++) {
+        o.w = w != NULL ? w[k] : 1.0;
+        int st = decode_frame(P, payloads[k], nbytes[k], work, &o, err);
+        if (st != CQ_OK) { /* only if a payload changed during the call */
+            *bad = k;
+            return st;
+        }
+    }
+    return CQ_OK;
+}
+
+/* ---- the float64 entry points ------------------------------------------------------------ */
+
+int cq_q_encode_par(const cq_qpar *P, const double *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err)
+{
+    cq_qin v = {y, 0};
+    return cq_q_encode_typed(P, &v, g, work, payload, err);
+}
+
 int cq_q_quantize_par(const cq_qpar *P, const double *y, bitgen_t *g, void *work, double *out, cq_errinfo *err)
 {
-    return ops_table[P->kind]->run(P, y, g, work, NULL, out, err);
+    cq_qin v = {y, 0};
+    cq_qout o = {out, 0, 0, 1.0};
+    return run_typed(P, v, g, work, NULL, &o, err);
 }
 
 int cq_q_decode_par(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes, void *work, double *out,
                     cq_errinfo *err)
 {
-    uint64_t need = (P->bits + 7) / 8;
-    if (nbytes != need)
-        return cq_fail(err, CQ_EDECODE, "payload has %llu bytes, a %llu-bit message for d=%zu needs %llu",
-                       (unsigned long long)nbytes, (unsigned long long)P->bits, P->d, (unsigned long long)need);
-    cq_bitreader r;
-    cq_br_init(&r, payload, P->bits);
-    int st = ops_table[P->kind]->decode(P, &r, work, out, err);
-    if (st != CQ_OK) return st;
-    return cq_q_check_end(&r, err);
+    cq_qout o = {out, 0, 0, 1.0};
+    return decode_frame(P, payload, nbytes, work, &o, err);
 }
 
 int cq_q_encode(const cq_qspec *q, const double *y, size_t d, bitgen_t *g, void *work, uint8_t *payload,

@@ -129,6 +129,8 @@ typedef struct cq_qpar {
     int delta1, delta2;  /* LP: Delta1, Delta2 of Theorem 3.1                        */
     uint64_t dmax;       /* LP: most large coordinates, ceil(d/Delta1) - 1 (0: p=1)  */
     cq_ratq_par r;       /* RATQ / the composite's RATQ part                         */
+    int avx2;            /* run the AVX2 build of the typed kernels (chosen once by
+                            cq_q_resolve: the CPU has AVX2, CONVQ_PORTABLE unset/"0") */
 } cq_qpar;
 
 /* Validate the spec for dimension d (d >= 1) and derive every parameter.
@@ -140,6 +142,52 @@ uint64_t cq_q_bits(const cq_qspec *q, size_t d);
 
 /* Scratch bytes for encode/decode/quantize (0 if none; (size_t)-1 if invalid). */
 size_t cq_q_work_size(const cq_qspec *q, size_t d);
+
+/* ---- typed vectors: float64 or float32 in and out, without conversion copies ----------
+ *
+ * cq_qin is the vector an encoder reads: d contiguous float64 (f32 = 0) or float32 (f32 = 1)
+ * values. The kernels compute in double from the exact values (a float32 widens to double
+ * exactly), so encoding a float32 y gives the same message, bit for bit, as encoding
+ * (double)y.
+ * cq_qout is where decoded values go: d contiguous float64 or float32 values, each either
+ * set (add = 0: out[i] = v) or accumulated (add = 1: out[i] = out[i] + w v, the sum and the
+ * product in double, one rounding to float32 at the store). A float32 decode is therefore
+ * the float64 decode rounded once to float32. p == NULL: nothing is written (a decoder run
+ * only to validate). Sparse messages (SimQ, TopK, RandK) touch only their coordinates when
+ * accumulating (x + 0 = x for every x but -0.0). */
+typedef struct cq_qin {
+    const void *p;
+    int f32;
+} cq_qin;
+
+typedef struct cq_qout {
+    void *p;
+    int f32;
+    int add;
+    double w;
+} cq_qout;
+
+/* Scratch bytes the typed entry points need for P (>= P->work): families whose kernels
+ * still read and write double only (SimQ+, RATQ, the l_p composite) are run through a
+ * double copy of the input and a double output of d values each, at the end of the work. */
+size_t cq_q_work_size_typed(const cq_qpar *P);
+
+/* encode / quantize / decode on typed vectors (work of cq_q_work_size_typed(P) bytes). A
+ * decode with out->add set validates the whole payload before it writes anything, so a
+ * malformed payload leaves out unchanged. */
+int cq_q_encode_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err);
+int cq_q_quantize_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, const cq_qout *out,
+                        cq_errinfo *err);
+int cq_q_decode_typed(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes, void *work, const cq_qout *out,
+                      cq_errinfo *err);
+
+/* Fused decode-accumulate: out[i] += w[k] decode(payload k)[i] for k = 0..n-1 in order
+ * (w == NULL: every weight 1, and the result equals the decodes added left to right, bit
+ * for bit). Every payload is validated before out is touched: on CQ_EDECODE, *bad is the
+ * index of the first malformed payload and out is unchanged. out_p holds d float64
+ * (out_f32 = 0) or float32 values. */
+int cq_q_decode_sum(const cq_qpar *P, const uint8_t *const *payloads, const uint64_t *nbytes, size_t n,
+                    const double *w, void *work, void *out_p, int out_f32, size_t *bad, cq_errinfo *err);
 
 /* y[0..d) -> payload[0..ceil(bits/8)). */
 int cq_q_encode(const cq_qspec *q, const double *y, size_t d, bitgen_t *g, void *work,
