@@ -41,8 +41,8 @@ LinearRegression with X of full column rank) E J(x_k) - J* <= (1 - mu / (L (1 + 
 (J(x_0) - J*): the iterates reach the exact minimiser, since the quantization noise shrinks
 with the gradient (the rate of compressed gradient descent with an omega-bounded unbiased
 compressor; Alistarh et al., "QSGD: Communication-Efficient SGD via Gradient Quantization",
-NeurIPS 2017, Lemma 3.1 for omega). The plain step 1/L diverges on least squares once
-omega > 1 (SimQ on d > 2 coordinates). The gain-shape scaling makes every finite gradient
+NeurIPS 2017, Lemma 3.1 for omega). The plain step 1/L can diverge on least squares once
+omega > 1 (SimQ on d > 2 coordinates: it did on scikit-learn's estimator checks). The gain-shape scaling makes every finite gradient
 admissible for a bounded-norm quantizer, whatever the scale of the data.
 """
 from __future__ import annotations
