@@ -70,7 +70,7 @@ def variance_factor(quantizer, d) -> float:
     worst = 1.0
     for v in probes:
         v = v / np.linalg.norm(v)
-        mean = np.mean([float(np.sum(gs(v, rng=probe_gen) ** 2)) for _ in range(64)])
+        mean = float(np.mean([np.sum(gs(v, rng=probe_gen) ** 2) for _ in range(64)]))
         worst = max(worst, mean)
     return 1.25 * (worst - 1.0)
 
