@@ -9,7 +9,11 @@
 - ``True``: a `tqdm <https://tqdm.github.io>`_ bar on stderr when tqdm is installed
   (``pip install 'convq[progress]'``), otherwise a line ``"<name>: <done>/<total> (<pct>%)"``
   about every 2 seconds through the ``logging`` logger ``convq.progress`` at level INFO
-  (written to stderr when logging is not configured);
+  (written to stderr when logging is not configured). Either appears only once the call
+  has run for 0.5 s (tqdm's ``delay=`` idea): a call that ends sooner shows nothing and pays
+  nothing for the display -- tqdm is imported and the bar built only then. The environment
+  variable ``CONVQ_PROGRESS_DELAY`` (seconds, >= 0) changes that delay; 0 shows every
+  call's display from its start, also that of a call too short to poll;
 - a callable ``progress(done, total)``: called with two ints, the units of work done so far
   and their total (iterations, walk steps over all chains, minibatches, solver epochs; 0 when
   unknown), at most about 10 times a second while the call runs, and once more at the end
@@ -30,6 +34,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import math
+import os
 import sys
 import time
 
@@ -44,6 +50,7 @@ CURRENT: contextvars.ContextVar = contextvars.ContextVar("convq_progress", defau
 
 _MIN_INTERVAL = 0.1   # seconds between calls of a user callable
 _LOG_INTERVAL = 2.0   # seconds between plain progress lines
+_DELAY = 0.5          # seconds a call runs before progress=True shows anything (CONVQ_PROGRESS_DELAY)
 
 
 def emit(log: logging.Logger, level: int, msg: str) -> None:
@@ -82,43 +89,75 @@ class _Callable:
         pass
 
 
-class _Tqdm:
-    def __init__(self, tqdm, desc, total):
-        self.bar = tqdm(total=total or None, desc=desc, leave=False, mininterval=_MIN_INTERVAL)
+def _delay():
+    """The seconds a call runs before ``progress=True`` shows anything: ``CONVQ_PROGRESS_DELAY``
+    when set, else 0.5."""
+    raw = os.environ.get("CONVQ_PROGRESS_DELAY")
+    if raw is None:
+        return _DELAY
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"the environment variable CONVQ_PROGRESS_DELAY must be a number of seconds >= 0, "
+                         f"got {raw!r}")
+    return value
 
-    def update(self, done, total, final=False):
-        if total and self.bar.total != total:
-            self.bar.total = total
-        self.bar.update(int(done) - self.bar.n)  # tqdm redraws at most every mininterval
-        if final:
-            self.bar.refresh()
 
-    def close(self):
-        self.bar.close()
+def _tqdm_class():
+    """tqdm.auto.tqdm, or None without tqdm (imported when the first bar is built)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm
 
 
-class _Lines:
+class _Shown:
+    """progress=True: nothing until the call has run for ``_delay()`` seconds, then the tqdm
+    bar (or, without tqdm, log lines every ``_LOG_INTERVAL`` seconds), opened at the first
+    update after the delay. A call that ends sooner builds, imports and writes nothing."""
+
     def __init__(self, desc):
-        self.desc, self.last = desc, time.monotonic()
+        self.desc = desc
+        self.start, self.delay = time.monotonic(), _delay()
+        self.bar = self.lines_last = None
+
+    def _open(self, done, total):
+        tqdm = _tqdm_class()
+        if tqdm is None:
+            self.lines_last = -math.inf
+        else:
+            self.bar = tqdm(total=total or None, initial=int(done), desc=self.desc, leave=False,
+                            mininterval=_MIN_INTERVAL)
 
     def update(self, done, total, final=False):
+        if self.bar is None and self.lines_last is None:
+            if time.monotonic() - self.start < self.delay:
+                return
+            self._open(done, total)
+        if self.bar is not None:
+            if total and self.bar.total != total:
+                self.bar.total = total
+            self.bar.update(int(done) - self.bar.n)  # tqdm redraws at most every mininterval
+            if final:
+                self.bar.refresh()
+            return
         now = time.monotonic()
-        if final or now - self.last >= _LOG_INTERVAL:
-            self.last = now
+        if final or now - self.lines_last >= _LOG_INTERVAL:
+            self.lines_last = now
             pct = f" ({100.0 * done / total:.0f}%)" if total else ""
             emit(_progress_log, logging.INFO, f"{self.desc}: {int(done)}/{int(total) if total else '?'}{pct}")
 
     def close(self):
-        pass
+        if self.bar is not None:
+            self.bar.close()
 
 
-def _sink(progress, desc, total):
+def _sink(progress, desc):
     if progress is True:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return _Lines(desc)
-        return _Tqdm(tqdm, desc, total)
+        return _Shown(desc)
     return _Callable(progress)
 
 
@@ -170,7 +209,7 @@ def progress_range(n: int, progress, desc: str):
     if not progress:
         yield from range(n)
         return
-    sink = _sink(progress, desc, n)
+    sink = _sink(progress, desc)
     try:
         for t in range(n):
             yield t
@@ -197,7 +236,7 @@ def progress_scope(progress, desc: str, total: int = 0):
         finally:
             CURRENT.reset(token)
         return
-    sink = _sink(progress, desc, total)
+    sink = _sink(progress, desc)
     rep = Reporter(sink, total)
     token = CURRENT.set(rep)
     try:

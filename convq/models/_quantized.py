@@ -8,8 +8,13 @@ becomes ``GainShape(q, gain="float32")``: the gain n = ||g||_q as a float32 (rou
 bits) and the shape g / n through q scaled to its bound, so that
 
     Q_gs(g) = n * Q(g / n),   E[Q_gs(g)] = g,   bits = 32 + Q.bits(d).
+
+Its variance factor omega (:func:`variance_factor`), E||Q_gs(g) - g||^2 <= omega ||g||^2, sets
+the step of quantized gradient descent (:mod:`convq.models.linear`).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -17,12 +22,57 @@ from .. import _core
 from ..quantize import GainShape, _wire_codec
 from ..slow.models import mlp_step, no_improvement
 
-__all__ = ["gain_shape", "train_mlp_quantized"]
+__all__ = ["gain_shape", "variance_factor", "train_mlp_quantized"]
 
 
 def gain_shape(quantizer) -> GainShape:
     """The gain-shape quantizer the models send gradients through (see the module)."""
     return _wire_codec(quantizer, True)
+
+
+def variance_factor(quantizer, d) -> float:
+    r"""The variance factor omega of the gain-shape quantizer for d-dimensional gradients:
+    E||Q_gs(g) - g||_2^2 <= omega ||g||_2^2 for every g (the compression-variance bound of
+    Alistarh et al., "QSGD: Communication-Efficient SGD via Gradient Quantization", NeurIPS
+    2017, Lemma 3.1, whose omega sets the step of compressed gradient methods).
+
+    From the shape quantizer's alpha0 (Mayekar & Tyagi, "Limits on Gradient Compression for
+    Stochastic Optimization", section 2.2: sqrt(E||Q_s(Y)||^2) <= alpha0(d) for admissible Y,
+    ||Y||_r <= beta; stated in the dual norm q <= 2 or in l_2, both >= the l_2 norm): with
+    the gain n = ||g||_r, gamma <= (n / beta)(1 + 2^-23) (the float32 gain rounded up) and
+    the norm equivalence ||g||_r <= d^{max(0, 1/r - 1/2)} ||g||_2,
+
+        E||Q_gs(g)||_2^2 = gamma^2 E||Q_s(g / gamma)||_2^2
+                         <= (1 + 2^-23)^2 d^{max(0, 2/r - 1)} alpha0(d)^2 / beta^2 ||g||_2^2,
+
+    and unbiasedness gives E||Q_gs(g) - g||^2 = E||Q_gs(g)||^2 - ||g||^2. (SimQ: alpha0 = B =
+    beta, r = 1, omega = d - 1, attained by a gradient with equal |g_i|.)
+
+    A quantizer that states no alpha0 (or a GainShape whose quantized AGUQ gain has an
+    absolute, not relative, error) gets a Monte Carlo estimate instead: the largest mean of
+    ||Q_gs(v)||^2 / ||v||^2 over 64 draws at three unit probes (all coordinates equal, one
+    coordinate, a fixed Gaussian direction), from a generator of its own (the fit's random
+    stream is untouched), minus 1, plus 25 % for the sampling error (0 for a deterministic
+    map such as Identity)."""
+    gs = gain_shape(quantizer)
+    d = int(d)
+    a0 = None
+    if isinstance(gs.gain, str):
+        a0 = getattr(gs.shape, "alpha0", None)
+        a0 = a0(d) if callable(a0) else None
+    if a0 is not None and math.isfinite(a0):
+        r = gs.norm_order
+        equiv = d ** max(0.0, 2.0 / r - 1.0) if math.isfinite(r) else 1.0
+        second = (1.0 + 2.0 ** -23) ** 2 * equiv * (a0 / gs._beta) ** 2
+        return max(0.0, second - 1.0)
+    probe_gen = np.random.default_rng(0x5EED)
+    probes = [np.ones(d), np.eye(1, d).ravel(), probe_gen.standard_normal(d)]
+    worst = 1.0
+    for v in probes:
+        v = v / np.linalg.norm(v)
+        mean = float(np.mean([np.sum(gs(v, rng=probe_gen) ** 2) for _ in range(64)]))
+        worst = max(worst, mean)
+    return 1.25 * (worst - 1.0)
 
 
 def _penalty(sizes, theta):

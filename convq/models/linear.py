@@ -25,6 +25,25 @@ through the gain-shape quantizer :class:`convq.quantize.GainShape` (``GainShape(
 ``quantizer=`` that is already a GainShape, e.g. with an AGUQ gain, is used as it is), via
 ``minimize(..., grad_transform=...)``. The bits sent are reported as ``bits_``; without a
 quantizer ``bits_`` counts the float64 gradients (64 d per gradient), 0 for closed forms.
+
+The step of quantized gradient descent. With a quantizer the default is ``method="gd"``,
+``step="fixed"``, and the fixed step is t = 1/(L (1 + omega)), where L is the gradient's
+Lipschitz constant and omega the gain-shape quantizer's variance factor,
+E||Q(g) - g||^2 <= omega ||g||^2 (:func:`convq.models._quantized.variance_factor`: d - 1
+for SimQ, from the quantizer's alpha0). For an L-smooth J the descent lemma (Nesterov,
+"Introductory Lectures on Convex Optimization", Lemma 1.2.3) and E Q(g) = g give
+
+    E J(x - t Q(g)) <= J(x) - t ||g||^2 + (L t^2 / 2)(1 + omega) ||g||^2
+                     = J(x) - ||g||^2 / (2 L (1 + omega)),
+
+so the expected cost decreases at every step, and for a mu-strongly convex J (Ridge,
+LinearRegression with X of full column rank) E J(x_k) - J* <= (1 - mu / (L (1 + omega)))^k
+(J(x_0) - J*): the iterates reach the exact minimiser, since the quantization noise shrinks
+with the gradient (the rate of compressed gradient descent with an omega-bounded unbiased
+compressor; Alistarh et al., "QSGD: Communication-Efficient SGD via Gradient Quantization",
+NeurIPS 2017, Lemma 3.1 for omega). The plain step 1/L can diverge on least squares once
+omega > 1 (SimQ on d > 2 coordinates: it did on scikit-learn's estimator checks). The gain-shape scaling makes every finite gradient
+admissible for a bounded-norm quantizer, whatever the scale of the data.
 """
 from __future__ import annotations
 
@@ -55,6 +74,8 @@ _MINIMIZE_METHODS = ("gd", "bb", "nesterov", "proximal", "fista", "subgradient",
                      "newton")
 # second-order methods use the exact Hessian: no gradient quantizer fits them
 _SECOND_ORDER = ("newton-cg", "newton")
+# the methods whose step="fixed" is t = 1/L
+_FIXED_L = ("gd", "nesterov", "proximal", "fista")
 
 
 def _sigmoid(z):
@@ -133,12 +154,17 @@ class _Iterative:
         bits = [0]
         gt = None
         if self.quantizer is not None:
-            from ._quantized import gain_shape
+            from ._quantized import gain_shape, variance_factor
             gs = gain_shape(self.quantizer)
 
             def gt(g):
                 bits[0] += gs.bits(g.size)
                 return gs(g, rng=gen)
+            if step == "fixed" and method in _FIXED_L and options.get("t") is None:
+                # t = 1/(L (1 + omega)): E f(x+) <= f(x) - ||g||^2 / (2 L (1 + omega)) (the module)
+                L = options.get("L")
+                L = obj.lipschitz(rng=0) if L is None else float(L)
+                options["L"] = L * (1.0 + variance_factor(self.quantizer, obj.dim))
         res = minimize(obj, np.zeros(obj.dim) if x0 is None else x0, method=method, step=step, tol=tol,
                        max_iter=max_iter, grad_transform=gt, **options)
         if self.quantizer is None:
@@ -187,6 +213,9 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
             raise TypeError(f"fit_intercept must be True or False, got {type(intercept).__name__}")
         solver = self.solver
         self._resolve()  # every parameter is checked, also those the closed forms do not use
+        if isinstance(solver, str) and solver == "auto":
+            # the exact normal equations, or gradient descent when the gradients are quantized
+            solver = "normal" if self.quantizer is None else "iterative"
         if solver in ("normal", "qr"):
             if self.quantizer is not None:
                 raise ValueError(f"quantizer= needs an iterative solver (one of {list(_MINIMIZE_METHODS)} or "
@@ -211,7 +240,7 @@ class _LeastSquaresBase(_Iterative, RegressorMixin, BaseEstimator):
             theta = res.x
             self.result_, self.n_iter_, self.bits_ = res, int(res.nit), int(bits)
         else:
-            raise ValueError(f"solver must be 'normal', 'qr', 'iterative' or a minimize method "
+            raise ValueError(f"solver must be 'auto', 'normal', 'qr', 'iterative' or a minimize method "
                              f"{list(_MINIMIZE_METHODS)}, got {solver!r}")
         if intercept:
             self.intercept_, self.coef_ = float(theta[0]), theta[1:].copy()
@@ -380,10 +409,11 @@ def _normal_equation_unweighted(X, y, lam, intercept, qr=False):
 
 
 _LSQ_DOC_PARAMS = """
-    solver : {"normal", "qr", "iterative"} or a minimize method, default "normal"
-        "normal": the normal equation by Cholesky (QR if X'X is singular); "qr": QR of the
-        data; "iterative": ``minimize`` with ``method``/``step``; a method name such as
-        "gd" or "bb" is the same as solver="iterative" with that method.
+    solver : {"auto", "normal", "qr", "iterative"} or a minimize method, default "auto"
+        "auto": "normal" without a quantizer, "iterative" with one; "normal": the normal
+        equation by Cholesky (QR if X'X is singular); "qr": QR of the data; "iterative":
+        ``minimize`` with ``method``/``step``; a method name such as "gd" or "bb" is the
+        same as solver="iterative" with that method. The closed forms take no quantizer.
     method : {"gd", "bb", "nesterov", "proximal", "fista", "subgradient", "lbfgs", "cg", "newton-cg", "newton"} or None
         Iterative method of :func:`convq.optimize.minimize` (None: "bb", or "gd" with a
         quantizer): "cg" with step="exact" is linear CG on the normal equations,
@@ -391,12 +421,15 @@ _LSQ_DOC_PARAMS = """
         with a Cholesky factor of the exact Hessian (one step here). The second-order
         methods take no quantizer.
     step : {"fixed", "armijo", "exact"} or None
-        Step rule as in ``minimize`` (None: "armijo", or "fixed" = 1/L with a quantizer).
+        Step rule as in ``minimize`` (None: "armijo", or "fixed" with a quantizer). "fixed"
+        is t = 1/L, or 1/(L (1 + omega)) with a quantizer of variance factor omega (module
+        docstring: the rule that keeps quantized gradient descent stable).
     tol : float, default 1e-10
         Stop when ||grad J|| <= tol (iterative solvers).
     max_iter : int, default 10000
     quantizer : convq quantizer or None
-        Pass each gradient through the quantizer (gain-shape); needs an iterative solver.
+        Pass each gradient through the quantizer (gain-shape); needs an iterative solver
+        (solver="auto" picks one: gradient descent with the step 1/(L (1 + omega))).
     fit_intercept : bool, default True
         Fit theta_0 (the column of ones of section 1.1); never penalised.
     rng : None, int or numpy.random.Generator
@@ -436,7 +469,7 @@ class LinearRegression(_LeastSquaresBase):
     Parameters
     ----------""" + _LSQ_DOC_PARAMS
 
-    def __init__(self, solver="normal", method=None, step=None, tol=1e-10, max_iter=10000, quantizer=None,
+    def __init__(self, solver="auto", method=None, step=None, tol=1e-10, max_iter=10000, quantizer=None,
                  fit_intercept=True, rng=None, threads=None, random_state=None, warm_start=False):
         self.solver = solver
         self.method = method
@@ -465,7 +498,7 @@ class Ridge(_LeastSquaresBase):
     lam : float >= 0, default 1.0
         The regularisation parameter lambda.""" + _LSQ_DOC_PARAMS
 
-    def __init__(self, lam=1.0, solver="normal", method=None, step=None, tol=1e-10, max_iter=10000,
+    def __init__(self, lam=1.0, solver="auto", method=None, step=None, tol=1e-10, max_iter=10000,
                  quantizer=None, fit_intercept=True, rng=None, threads=None, random_state=None, warm_start=False):
         self.lam = lam
         self.solver = solver
@@ -613,7 +646,9 @@ _CLF_DOC_COMMON = """
         iterations where first-order methods crawl on an ill-conditioned design; they
         take no quantizer.
     step : {"fixed", "armijo", "exact"} or None
-        Step rule as in ``minimize`` (None: "armijo", or "fixed" = 1/L with a quantizer).
+        Step rule as in ``minimize`` (None: "armijo", or "fixed" with a quantizer). "fixed"
+        is t = 1/L, or 1/(L (1 + omega)) with a quantizer of variance factor omega (module
+        docstring: the rule that keeps quantized gradient descent stable).
     tol : float
         Stop when ||grad J|| <= tol.
     max_iter : int
