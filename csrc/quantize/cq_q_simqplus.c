@@ -6,11 +6,52 @@
  * draws, B' = B d^(1/p), averaged. The k draws are sorted
  * uniforms U_(1) <= ... <= U_(k) obtained from k+1 exponential spacings
  * (U_(j) = (E_0 + ... + E_(j-1)) / (E_0 + ... + E_k)), then matched against the prefix
- * sums of |y_i| in one merge walk: O(d + k). Message: the type (n_0, n_1, ..., n_d) as
- * the stars-and-bars string of length d + k with k stars (n_0 stars, bar, n_1 stars,
- * bar, ..., n_d stars), coded with the fixed-weight range coder (cq_rangecoder.h) and
- * zero-padded to its fixed field length; then one sign bit (1 = negative) per index with
- * n_i > 0, in increasing index order, zero-padded to k bits.
+ * sums of |y_i| in one merge walk: O(d + k). The draws past ||y||_1 go to "index 0"
+ * (the zero vector); the others to the coordinate they land on.
+ *
+ * Message: the TYPE (n_0, n_1, ..., n_d), the number of draws per index (n_0 for index 0,
+ * n_{i+1} for coordinate i), sent with a fixed-length code of T(d, k) bits, then one sign
+ * bit (1 = negative) per coordinate with n_{i+1} > 0, in increasing coordinate order,
+ * zero-padded to k bits. The paper sends the type with a fixed-length code of
+ * ceil(log2 C(d+k, k)) bits (section 4.2: the number of types of k draws over d+1 indices).
+ *
+ * The type code. Read the type as the stars-and-bars string of N = d + k positions
+ * (n_0 stars, bar, n_1 stars, bar, ..., n_d stars); a uniformly random type is a uniformly
+ * random placement of k stars among N positions. With s stars and n positions left, the
+ * number g of bars before the next star has
+ *     P(g >= r) = E(r) = prod_{t<r} (n - t - s) / (n - t),    g in [0, n - s],
+ * and P(g = r) = E(r) - E(r+1) = E(r) s / (n - r). Coding g with these probabilities for
+ * each of the k stars in turn gives the type probability exactly 1 / C(N, k) (the product
+ * telescopes into k! (N-k)! / N!), so an arithmetic code of the gaps is an enumerative
+ * code of the type (Cover, "Enumerative Source Encoding", IEEE Trans. IT 1973, section 3;
+ * Rissanen, "Arithmetic codings as number representations", 1979) with O(k + number of
+ * positions walked) work instead of one coder decision per position:
+ *  - s = n (only stars left): g = 0, nothing is coded.
+ *  - s = 1: g is uniform on [0, n): q = floor(range / n), g takes [g q, (g+1) q).
+ *  - s >= 2: the range coder of cq_rangecoder.h splits its current range R by
+ *    R(r) = floor(rD * E'(r)), rD = R rounded down to 53 significant bits, with E'(r) the
+ *    running product of the factors f_t = fl((n-t-s)/(n-t)) in IEEE double from the
+ *    segment start r_a (E'(r_a) = 1, R(r_a) = R exactly). Gap r takes
+ *    [R - R(r), R - R(r+1)). A segment ends at the first r_b > r_a with E'(r_b) < 2^-8:
+ *    a gap >= r_b is sent as the escape [R - R(r_b), R) and a new segment starts at r_b
+ *    with the renormalised range. R(.) is non-increasing (E' is, and floor and rounding
+ *    are monotone) and reaches 0 at r = n - s + 1 (f = 0 exactly), so the sub-intervals
+ *    are disjoint and cover [0, R): every code value decodes to exactly one gap.
+ *  Precision: inside a segment E' >= 2^-8 and 1 - f_t = s/(n-t) >= 2^-24 (n <= 2^24),
+ *  so each coded width is >= 2^24 and within a relative 2^-24 + 2^-28 of R P(g = r) /
+ *  E(r_a), and the escape width within 2^-24 of R E(r_b) / E(r_a): the loss is below
+ *  2^-23 bits per coded step. The field is the old fixed-weight field plus one bit,
+ *  T = ceil(log2 C(N, k) + 1e-6) + 2, which holds the termination (< 1 bit, see
+ *  cq_rangecoder.h) and these losses; the encoder checks it and fails with
+ *  CQ_EINTERNAL instead of emitting a longer field. Fixed length: T depends on (d, k)
+ *  only; the code is zero-padded to T.
+ *  Unique and canonical decoding: the decoder replays the same splits (the same integer
+ *  and IEEE double operations, no FMA contraction: the build uses no -march), so it finds
+ *  the one gap whose sub-interval holds its code value; the s = 1 step rejects a code
+ *  value >= n q (a gap the encoder cannot emit). After the k-th star the field must be
+ *  exactly the encoder's termination followed by zeros (cq_rc_dec_canonical); every
+ *  other field value is CQ_EDECODE. The reader never looks past the field (bytes past
+ *  it read as zeros).
  *
  * The walk re-reads y after the admissibility pass; if the two reads disagree (another
  * thread wrote to y meanwhile) the draws do not all land and the call fails with
@@ -21,6 +62,13 @@
 #include "quantize/cq_q_internal.h"
 #include "core/cq_rangecoder.h"
 #include "core/cq_rng.h"
+
+/* T(d, k): the type field, see the header. 0 when the type is forced (d = 0 cannot occur). */
+static uint64_t simqplus_type_bits(uint64_t d, uint64_t k)
+{
+    uint64_t f = cq_fwrc_field_bits(d + k, k);
+    return f ? f + 1 : 0;
+}
 
 static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 {
@@ -40,10 +88,10 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
                        "SimQ+ needs d + k <= 2^24 (the range coder's exactness limit), got d=%zu, k=%lld", d,
                        (long long)k);
     P->k = (uint64_t)k;
-    P->type_bits = cq_fwrc_field_bits((uint64_t)d + P->k, P->k);
+    P->type_bits = simqplus_type_bits((uint64_t)d, P->k);
     P->bits = P->type_bits + P->k;
     size_t enc = P->k * sizeof(double) + cq_q_round8((P->k + 7) / 8);
-    size_t dec = cq_q_round8((size_t)(P->type_bits + 7) / 8 + 8);
+    size_t dec = cq_q_round8(P->k * sizeof(uint32_t)); /* the coordinates with draws */
     P->work = enc > dec ? enc : dec;
     return CQ_OK;
 }
@@ -80,21 +128,79 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, cq_
     return CQ_OK;
 }
 
-typedef struct fw_enc {
-    cq_rc_encoder e;
-    uint64_t stars, pos;
-} fw_enc;
+#define GAP_SEGMENT_END 0.00390625 /* 2^-8: a segment ends when E' drops below it */
 
-static inline void fw_put(fw_enc *f, int bit)
+/* The current range rounded down to 53 significant bits: exact as a double, <= range. */
+static inline double gap_range_d(uint64_t range) { return (double)(range & ~(uint64_t)0x7FF); }
+
+/* f_t = P(bar at the next position | s stars among n - t positions), t < n - s + 1. */
+static inline double gap_factor(uint64_t n, uint64_t s, uint64_t t)
 {
-    cq_rc_enc_bit(&f->e, bit, f->stars, f->pos);
-    f->stars -= (uint64_t)bit;
-    f->pos--;
+    return (double)(n - t - s) / (double)(n - t);
 }
 
-static inline void fw_stars(fw_enc *f, uint64_t c)
+/* Code the gap g (bars before the next star; 0 <= g <= n - s) with s >= 1 stars among
+ * n positions left. */
+static void gap_encode(cq_rc_encoder *e, uint64_t n, uint64_t s, uint64_t g)
 {
-    for (uint64_t t = 0; t < c; t++) fw_put(f, 1);
+    assert(s >= 1 && s <= n && g <= n - s);
+    if (s == n) return;
+    if (s == 1) {
+        uint64_t q = e->range / n;
+        cq_rc_enc_interval(e, q * g, q);
+        return;
+    }
+    uint64_t r = 0;
+    for (;;) { /* one segment per pass */
+        uint64_t range = e->range, Rr = range;
+        double rD = gap_range_d(range), E = 1.0;
+        for (;;) {
+            E *= gap_factor(n, s, r);
+            uint64_t R1 = (uint64_t)(rD * E); /* R(r + 1) */
+            if (r == g) {
+                cq_rc_enc_interval(e, range - Rr, Rr - R1);
+                return;
+            }
+            r++;
+            Rr = R1;
+            if (E < GAP_SEGMENT_END) break;
+        }
+        cq_rc_enc_interval(e, range - Rr, Rr); /* escape: g >= r */
+    }
+}
+
+/* The decoder's gap_encode: 0 and the gap in *g, or -1 for a code value no gap owns. */
+static int gap_decode(cq_rc_decoder *dc, uint64_t n, uint64_t s, uint64_t *g)
+{
+    if (s == n) {
+        *g = 0;
+        return 0;
+    }
+    if (s == 1) {
+        uint64_t q = dc->range / n, v = dc->code / q;
+        if (v >= n) return -1;
+        cq_rc_dec_interval(dc, q * v, q);
+        *g = v;
+        return 0;
+    }
+    uint64_t r = 0;
+    for (;;) {
+        uint64_t range = dc->range, Rr = range, v = range - dc->code; /* code < range: v >= 1 */
+        double rD = gap_range_d(range), E = 1.0;
+        for (;;) {
+            E *= gap_factor(n, s, r);
+            uint64_t R1 = (uint64_t)(rD * E);
+            if (v > R1) { /* R(r+1) < v <= R(r): code in [range - R(r), range - R(r+1)) */
+                cq_rc_dec_interval(dc, range - Rr, Rr - R1);
+                *g = r;
+                return 0;
+            }
+            r++;
+            Rr = R1;
+            if (E < GAP_SEGMENT_END) break;
+        }
+        cq_rc_dec_interval(dc, range - Rr, Rr);
+    }
 }
 
 /* The walk over the sorted points C[j] scale of [0, B'): adds |y_i| to the running l1 sum
@@ -143,33 +249,32 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     uint8_t *sb = (uint8_t *)(C + k);
     memset(sb, 0, (size_t)((k + 7) / 8));
     uint64_t nsg = 0;
-    fw_enc f;
-    uint64_t start = cq_bw_tell(w);
-    cq_rc_enc_init(&f.e, w);
-    f.stars = k;
-    f.pos = (uint64_t)d + k;
-    fw_stars(&f, n0);
-    fw_put(&f, 0);
+    cq_rc_encoder e;
+    cq_rc_enc_init(&e, w);
+    uint64_t n = (uint64_t)d + k, left = k, prev = 0; /* positions and stars left, last star's index */
+    for (uint64_t t = 0; t < n0; t++, n--, left--) gap_encode(&e, n, left, 0);
     for (size_t i = 0; i < d; i++) {
         uint64_t c = stars_at(y[i], C, scale, kk, &s, &j);
-        fw_stars(&f, c);
-        if (c) {
-            assert(nsg < k);
-            if (y[i] < 0) sb[nsg >> 3] |= (uint8_t)(1u << (nsg & 7));
-            nsg++;
-        }
-        if (i + 1 < d) fw_put(&f, 0);
+        if (!c) continue;
+        uint64_t gap = (uint64_t)i + 1 - prev;
+        gap_encode(&e, n, left, gap);
+        n -= gap + 1;
+        left--;
+        for (uint64_t t = 1; t < c; t++, n--, left--) gap_encode(&e, n, left, 0);
+        prev = (uint64_t)i + 1;
+        assert(nsg < k);
+        if (y[i] < 0) sb[nsg >> 3] |= (uint8_t)(1u << (nsg & 7));
+        nsg++;
     }
     if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
-    if (f.stars != 0 || f.pos != 0)
+    if (left != 0 || n != (uint64_t)d - prev)
         return cq_fail(err, CQ_EINTERNAL, "SimQ+ walk assigned %llu of %llu draws", (unsigned long long)j,
                        (unsigned long long)kk);
-    uint64_t used = cq_rc_enc_finish(&f.e);
+    uint64_t used = cq_rc_enc_finish(&e);
     if (used > P->type_bits)
         return cq_fail(err, CQ_EINTERNAL, "SimQ+ type code used %llu bits, field has %llu", (unsigned long long)used,
                        (unsigned long long)P->type_bits);
     cq_bw_zeros(w, P->type_bits - used);
-    (void)start;
     uint64_t t = 0;
     for (; t + 8 <= k; t += 8) cq_bw_put(w, sb[t >> 3], 8);
     if (t < k) cq_bw_put(w, sb[t >> 3], (unsigned)(k - t));
@@ -185,20 +290,17 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     cq_rc_dec_init(&dc, r, F);
     if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
     memset(out, 0, d * sizeof(double));
-    (void)work; /* the canonical check needs no scratch (cq_rc_dec_canonical) */
-    uint64_t stars = k, pos = (uint64_t)d + k;
-    size_t part = 0; /* 0: the zero index; i+1: coordinate i */
-    while (pos > 0) {
-        int bit = cq_rc_dec_bit(&dc, stars, pos);
-        pos--;
-        if (bit) {
-            stars--;
-            if (part > 0) out[part - 1] += 1.0; /* stars before the first bar: index 0 */
-        } else {
-            part++;
-        }
+    uint32_t *nz = (uint32_t *)work; /* coordinates with draws, increasing (d <= 2^24) */
+    uint64_t n = (uint64_t)d + k, nnz = 0, idx = 0; /* idx: 0 the zero index, i+1 coordinate i */
+    for (uint64_t left = k; left > 0; left--) {
+        uint64_t gap;
+        if (gap_decode(&dc, n, left, &gap))
+            return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
+        idx += gap;
+        n -= gap + 1;
+        if (gap) nz[nnz++] = (uint32_t)(idx - 1);
+        if (idx) out[idx - 1] += 1.0;
     }
-    if (part != d || stars != 0) return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
     /* canonical check: the field must be exactly the encoder's code for this type */
     if (!cq_rc_dec_canonical(&dc))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
@@ -206,19 +308,22 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     /* signs */
     r->pos = F;
     double unit = P->Bp / (double)k;
-    uint64_t nsg = 0;
-    for (size_t i = 0; i < d; i++) {
-        double c = out[i];
-        if (c != 0.0) {
-            uint32_t neg = cq_q_get(r, 1);
-            double v = c * unit;
-            out[i] = neg ? -v : v;
-            nsg++;
+    uint64_t t = 0;
+    while (t < nnz) {
+        unsigned m = nnz - t >= 32 ? 32 : (unsigned)(nnz - t);
+        uint32_t word = cq_q_get(r, m);
+        for (unsigned b = 0; b < m; b++, t++) {
+            double v = out[nz[t]] * unit;
+            out[nz[t]] = (word >> b) & 1u ? -v : v;
         }
     }
-    for (; nsg < k; nsg++)
-        if (cq_q_get(r, 1)) return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero",
-                                           (unsigned long long)nsg);
+    for (; t < k;) {
+        unsigned m = k - t >= 32 ? 32 : (unsigned)(k - t);
+        uint32_t word = cq_q_get(r, m);
+        for (unsigned b = 0; b < m; b++, t++)
+            if ((word >> b) & 1u)
+                return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero", (unsigned long long)t);
+    }
     return CQ_OK;
 }
 
