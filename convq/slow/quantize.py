@@ -593,19 +593,20 @@ def _simqplus_check(P, y):
 # The SimQ+ type code (csrc/quantize/cq_q_simqplus.c): per star, the number g of bars before
 # it in the stars-and-bars string, with s stars among n positions left, coded by the range
 # coder with P(g >= r) = E(r) = prod_{t<r} (n-t-s)/(n-t): s = n forced, s = 1 uniform on
-# [0, n), else segments of the running product E' (IEEE double, from 1 at the segment
-# start) with R(r) = floor(rD E'(r)), rD the range rounded down to 53 bits; gap r takes
-# [R - R(r), R - R(r+1)); a segment ends at the first E' < 2^-8 with an escape [R - R(r_b), R).
+# [0, n), else segments of the running product E' of fl((m - s) fl(1/m)), m = n - t (IEEE
+# double, from 1 at the segment start) with R(r) = 2 floor(h E'(r)), h the range halved
+# and rounded down to 53 bits; gap r takes [R - R(r), R - R(r+1)); a segment ends at the
+# first E' < 2^-8 with an escape [R - R(r_b), R).
 _GAP_SEGMENT_END = 0.00390625
 
 
 def _gap_splits(rng, n, s):
     """The segment walk shared by encoder and decoder: yields (r, R(r), R(r+1), end) for
     r = r_a, r_a + 1, ...; end is True where the segment ends after r (an escape follows)."""
-    rD, E, Rr, r = float(rng & ~0x7FF), 1.0, rng, 0
+    h, E, Rr, r = float((rng >> 1) & ~0x3FF), 1.0, rng, 0
     while True:
-        E *= float(n - r - s) / float(n - r)
-        R1 = int(rD * E)
+        E *= float(n - r - s) * (1.0 / float(n - r))
+        R1 = int(h * E) << 1
         yield r, Rr, R1, E < _GAP_SEGMENT_END
         r, Rr = r + 1, R1
 

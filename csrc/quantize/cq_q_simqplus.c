@@ -29,9 +29,10 @@
  *  - s = n (only stars left): g = 0, nothing is coded.
  *  - s = 1: g is uniform on [0, n): q = floor(range / n), g takes [g q, (g+1) q).
  *  - s >= 2: the range coder of cq_rangecoder.h splits its current range R by
- *    R(r) = floor(rD * E'(r)), rD = R rounded down to 53 significant bits, with E'(r) the
- *    running product of the factors f_t = fl((n-t-s)/(n-t)) in IEEE double from the
- *    segment start r_a (E'(r_a) = 1, R(r_a) = R exactly). Gap r takes
+ *    R(r) = 2 floor(h E'(r)), h = floor(R / 2) with its bits below the top 53 cleared
+ *    (exact in double, < 2^63), E'(r) the running product, in IEEE double, of the factors
+ *    f_t = fl((m - s) fl(1 / m)), m = n - t, from the segment start r_a (E'(r_a) = 1,
+ *    R(r_a) = R exactly). Gap r takes
  *    [R - R(r), R - R(r+1)). A segment ends at the first r_b > r_a with E'(r_b) < 2^-8:
  *    a gap >= r_b is sent as the escape [R - R(r_b), R) and a new segment starts at r_b
  *    with the renormalised range. R(.) is non-increasing (E' is, and floor and rounding
@@ -129,78 +130,132 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, cq_
 }
 
 #define GAP_SEGMENT_END 0.00390625 /* 2^-8: a segment ends when E' drops below it */
+#define GAP_INV 64                 /* reciprocals computed ahead, a block at a time */
 
-/* The current range rounded down to 53 significant bits: exact as a double, <= range. */
-static inline double gap_range_d(uint64_t range) { return (double)(range & ~(uint64_t)0x7FF); }
+/* rD / 2: the current range halved and rounded down to 53 significant bits (exact as a
+ * double, < 2^63 so that the products below convert as signed integers). */
+static inline double gap_half_range(uint64_t range) { return (double)(int64_t)((range >> 1) & ~(uint64_t)0x3FF); }
 
-/* f_t = P(bar at the next position | s stars among n - t positions), t < n - s + 1. */
-static inline double gap_factor(uint64_t n, uint64_t s, uint64_t t)
+/* R = 2 floor(rD/2 * E') <= range for 0 <= E' <= 1. */
+static inline uint64_t gap_split(double half, double E) { return (uint64_t)(int64_t)(half * E) << 1; }
+
+/* 1 / m for the positions m = n - t, which both coders visit in decreasing order (every
+ * position once): computed GAP_INV at a time, ahead of the multiply chain. */
+typedef struct gap_recips {
+    uint64_t hi;          /* v[j] = 1 / (hi - j) */
+    double v[GAP_INV];
+} gap_recips;
+
+static inline double gap_recip(gap_recips *c, uint64_t m)
 {
-    return (double)(n - t - s) / (double)(n - t);
-}
-
-/* Code the gap g (bars before the next star; 0 <= g <= n - s) with s >= 1 stars among
- * n positions left. */
-static void gap_encode(cq_rc_encoder *e, uint64_t n, uint64_t s, uint64_t g)
-{
-    assert(s >= 1 && s <= n && g <= n - s);
-    if (s == n) return;
-    if (s == 1) {
-        uint64_t q = e->range / n;
-        cq_rc_enc_interval(e, q * g, q);
-        return;
-    }
-    uint64_t r = 0;
-    for (;;) { /* one segment per pass */
-        uint64_t range = e->range, Rr = range;
-        double rD = gap_range_d(range), E = 1.0;
-        for (;;) {
-            E *= gap_factor(n, s, r);
-            uint64_t R1 = (uint64_t)(rD * E); /* R(r + 1) */
-            if (r == g) {
-                cq_rc_enc_interval(e, range - Rr, Rr - R1);
-                return;
-            }
-            r++;
-            Rr = R1;
-            if (E < GAP_SEGMENT_END) break;
+    uint64_t j = c->hi - m; /* m > hi (the first call: hi = 0) wraps to a large j */
+    if (j >= GAP_INV) {
+        double md = (double)(int64_t)m; /* m - t is exact in double: m <= 2^24 */
+        c->hi = m;
+        if (m >= GAP_INV) {
+            for (int t = 0; t < GAP_INV; t++) c->v[t] = 1.0 / (md - (double)t); /* vectorised */
+        } else {
+            for (int t = 0; t < (int)m; t++) c->v[t] = 1.0 / (md - (double)t);
         }
-        cq_rc_enc_interval(e, range - Rr, Rr); /* escape: g >= r */
+        j = 0;
     }
+    return c->v[j];
 }
 
-/* The decoder's gap_encode: 0 and the gap in *g, or -1 for a code value no gap owns. */
-static int gap_decode(cq_rc_decoder *dc, uint64_t n, uint64_t s, uint64_t *g)
+/* f_t = P(bar at position m = n - t | s stars among m positions) = (m - s) * fl(1 / m). */
+static inline double gap_factor(gap_recips *c, uint64_t m, uint64_t s)
 {
-    if (s == n) {
+    return (double)(int64_t)(m - s) * gap_recip(c, m);
+}
+
+/* The first three splits of a segment that starts at gap 0, computed without a branch on
+ * the code value (the dense case: most gaps are 0, 1 or 2). R[0] = range, R[i] = R(i);
+ * *E = E'(3). Returns 0 where the segment could end before gap 2 (E'(2) < 2^-8, which
+ * covers a zero factor: n - s < 2); the caller then walks from gap 0. */
+static inline int gap_head(gap_recips *rc, uint64_t range, uint64_t n, uint64_t s, double half, uint64_t R[4],
+                           double *E)
+{
+    if (n - s < 2) return 0;
+    double E1 = 1.0 * gap_factor(rc, n, s);
+    double E2 = E1 * gap_factor(rc, n - 1, s);
+    double E3 = E2 * gap_factor(rc, n - 2, s);
+    if (E2 < GAP_SEGMENT_END) return 0; /* E'(1) >= E'(2) */
+    R[0] = range;
+    R[1] = gap_split(half, E1);
+    R[2] = gap_split(half, E2);
+    R[3] = gap_split(half, E3);
+    *E = E3;
+    return 1;
+}
+
+/* Consume the sub-interval [start, start + width) on the coding side in use. */
+static inline void gap_step(cq_rc_encoder *e, cq_rc_decoder *dc, uint64_t start, uint64_t width)
+{
+    if (e) cq_rc_enc_interval(e, start, width);
+    else cq_rc_dec_interval(dc, start, width);
+}
+
+/* One gap (bars before the next star; 0 <= gap <= n - s) with s >= 1 stars among n
+ * positions left, coded by the encoder (e != NULL; the gap is *g) or decoded (dc != NULL;
+ * the gap is stored in *g). Both sides run this one function, so they make the same splits.
+ * Returns -1 for a code value that no gap owns (decoder only), else 0. */
+static inline int gap_code(cq_rc_encoder *e, cq_rc_decoder *dc, gap_recips *rc, uint64_t n, uint64_t s, uint64_t *g)
+{
+    assert(s >= 1 && s <= n && (dc || *g <= n - s));
+    if (s == n) { /* forced: gap 0 */
         *g = 0;
         return 0;
     }
-    if (s == 1) {
-        uint64_t q = dc->range / n, v = dc->code / q;
-        if (v >= n) return -1;
-        cq_rc_dec_interval(dc, q * v, q);
-        *g = v;
+    uint64_t range = e ? e->range : dc->range;
+    if (s == 1) { /* uniform on [0, n) */
+        uint64_t q = range / n, h = e ? *g : dc->code / q;
+        if (h >= n) return -1;
+        gap_step(e, dc, q * h, q);
+        *g = h;
         return 0;
     }
-    uint64_t r = 0;
+    uint64_t Rr = range, v = e ? 0 : range - dc->code, R[4], r = 0; /* decoder: code < range, v >= 1 */
+    double half = gap_half_range(range), E = 1.0;
+    int walk = 1; /* inside a segment: walk on from gap r */
+    /* the decoder's shortcut for gaps 0..2 (the walk below makes the same splits; the
+     * encoder, which knows the gap, walks only as far as it) */
+    if (dc && gap_head(rc, range, n, s, half, R, &E)) {
+        uint64_t h = (uint64_t)(v <= R[1]) + (v <= R[2]) + (v <= R[3]); /* R(h+1) < v <= R(h) if h < 3 */
+        if (h < 3) {
+            gap_step(e, dc, range - R[h], R[h] - R[h + 1]);
+            *g = h;
+            return 0;
+        }
+        r = 3;
+        Rr = R[3];
+        walk = !(E < GAP_SEGMENT_END);
+    }
     for (;;) {
-        uint64_t range = dc->range, Rr = range, v = range - dc->code; /* code < range: v >= 1 */
-        double rD = gap_range_d(range), E = 1.0;
-        for (;;) {
-            E *= gap_factor(n, s, r);
-            uint64_t R1 = (uint64_t)(rD * E);
-            if (v > R1) { /* R(r+1) < v <= R(r): code in [range - R(r), range - R(r+1)) */
-                cq_rc_dec_interval(dc, range - Rr, Rr - R1);
+        while (walk) {
+            E *= gap_factor(rc, n - r, s);
+            uint64_t R1 = gap_split(half, E); /* R(r + 1) */
+            if (e ? r == *g : v > R1) {       /* the gap is r: [range - R(r), range - R(r+1)) */
+                gap_step(e, dc, range - Rr, Rr - R1);
                 *g = r;
                 return 0;
             }
             r++;
             Rr = R1;
-            if (E < GAP_SEGMENT_END) break;
+            walk = !(E < GAP_SEGMENT_END);
         }
-        cq_rc_dec_interval(dc, range - Rr, Rr);
+        gap_step(e, dc, range - Rr, Rr); /* escape: gap >= r; a new segment starts at r */
+        range = e ? e->range : dc->range;
+        Rr = range;
+        if (dc) v = range - dc->code;
+        half = gap_half_range(range);
+        E = 1.0;
+        walk = 1;
     }
+}
+
+static inline void gap_encode(cq_rc_encoder *e, gap_recips *rc, uint64_t n, uint64_t s, uint64_t g)
+{
+    (void)gap_code(e, NULL, rc, n, s, &g);
 }
 
 /* The walk over the sorted points C[j] scale of [0, B'): adds |y_i| to the running l1 sum
@@ -252,15 +307,17 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     cq_rc_encoder e;
     cq_rc_enc_init(&e, w);
     uint64_t n = (uint64_t)d + k, left = k, prev = 0; /* positions and stars left, last star's index */
-    for (uint64_t t = 0; t < n0; t++, n--, left--) gap_encode(&e, n, left, 0);
+    gap_recips rc;
+    rc.hi = 0;
+    for (uint64_t t = 0; t < n0; t++, n--, left--) gap_encode(&e, &rc, n, left, 0);
     for (size_t i = 0; i < d; i++) {
         uint64_t c = stars_at(y[i], C, scale, kk, &s, &j);
         if (!c) continue;
         uint64_t gap = (uint64_t)i + 1 - prev;
-        gap_encode(&e, n, left, gap);
+        gap_encode(&e, &rc, n, left, gap);
         n -= gap + 1;
         left--;
-        for (uint64_t t = 1; t < c; t++, n--, left--) gap_encode(&e, n, left, 0);
+        for (uint64_t t = 1; t < c; t++, n--, left--) gap_encode(&e, &rc, n, left, 0);
         prev = (uint64_t)i + 1;
         assert(nsg < k);
         if (y[i] < 0) sb[nsg >> 3] |= (uint8_t)(1u << (nsg & 7));
@@ -292,9 +349,11 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     memset(out, 0, d * sizeof(double));
     uint32_t *nz = (uint32_t *)work; /* coordinates with draws, increasing (d <= 2^24) */
     uint64_t n = (uint64_t)d + k, nnz = 0, idx = 0; /* idx: 0 the zero index, i+1 coordinate i */
+    gap_recips rc;
+    rc.hi = 0;
     for (uint64_t left = k; left > 0; left--) {
         uint64_t gap;
-        if (gap_decode(&dc, n, left, &gap))
+        if (gap_code(NULL, &dc, &rc, n, left, &gap))
             return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
         idx += gap;
         n -= gap + 1;
