@@ -283,6 +283,50 @@ def test_simqplus_extreme_types_fit_the_field(k):
             np.testing.assert_array_equal(q.decode(msg), q(y, rng=seed))
 
 
+@pytest.mark.parametrize("p", [3, 4, 6])
+@pytest.mark.parametrize("shape", ["gaussian", "flat"])
+def test_simqplus_norm_check_decides_as_the_exact_norm(p, shape):
+    """For 2 < p < inf the encoder accepts without the exact ||y||_q pass where the Hoelder
+    bound (sum|y|)^(2-q) (sum y^2)^(q-1) is far enough inside; the accept/reject decision
+    and the message must be those of the exact check (the NumPy twin always computes it).
+    The flat vector makes the bound tight, the Gaussian one leaves it ~3% loose."""
+    from convq.slow import quantize as S
+    d = 600
+    q = Q.SimQPlus(1.0, p=p)
+    qn = p / (p - 1)
+    y = np.random.default_rng(p).standard_normal(d) if shape == "gaussian" else np.full(d, -1.0)
+    y = y / lq(y, qn)
+    for scale in [0.5, 0.9, 1 - 2e-6, 1 - 1e-7, 1 + 5e-10, 1 + 3e-9, 1.1]:
+        ys = y * scale
+        try:
+            want = S.encode(q, ys, rng=1)
+        except ValueError:
+            with pytest.raises(ValueError, match="needs"):
+                q.encode(ys, rng=1)
+            assert scale > 1 + 1e-9
+            continue
+        assert scale < 1 + 1e-9
+        msg = q.encode(ys, rng=1)
+        assert (msg.payload, msg.nbits) == want
+
+
+def test_simqplus_encoder_skips_blocks_without_draws():
+    """The encoder's walk jumps over blocks of 256 coordinates that no draw lands in (the
+    running l1 sum recorded by the admissibility pass); the message and the decoded vector
+    are those of the full walk (the twin, and the quantize path, which walks every
+    coordinate)."""
+    from convq.slow import quantize as S
+    d = 5000
+    y = np.zeros(d)
+    y[[0, 255, 256, 1999, 2047, 2048, 4999]] = [0.3, -0.2, 0.1, -0.05, 0.15, -0.1, 0.05]
+    for q in [Q.SimQPlus(1.0, p=math.inf), Q.SimQPlus(1.0, p=4), Q.SimQPlus(1.0, p=2, k=3),
+              Q.SimQPlus(1.0, p=2, k=40)]:
+        for seed in range(4):
+            msg = q.encode(y, rng=seed)
+            assert (msg.payload, msg.nbits) == S.encode(q, y, rng=seed)
+            np.testing.assert_array_equal(q.decode(msg), q(y, rng=seed))
+
+
 def splitmix(key, ctr):
     m = 2 ** 64 - 1
     z = (key + (ctr + 1) * 0x9E3779B97F4A7C15) & m

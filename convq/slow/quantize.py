@@ -217,7 +217,7 @@ def _resolve(q, d):
         P.k = k
         P.type_bits = _coding.fixed_weight_bits(d + k, k) + 1     # the gap code's field, see _gap_encode
         P.bits = P.type_bits + k
-        P.work = max(k * 8 + _round8((k + 7) // 8), _round8(k * 4))
+        P.work = max((k + 4) * 8 + _round8(k // 8 + 1) + (d // 256 + 2) * 8 + _round8((k + 4) * 4), _round8(k * 4))
     elif kind == CUQ:
         if not (S.M > 0) or not math.isfinite(S.M):
             raise ValueError(f"M must be finite and > 0, got {S.M:g}")

@@ -64,6 +64,8 @@
 #include "core/cq_rangecoder.h"
 #include "core/cq_rng.h"
 
+#define SQP_BLOCK 256 /* coordinates per block of the encoder walk's skip table */
+
 /* T(d, k): the type field, see the header. 0 when the type is forced (d = 0 cannot occur). */
 static uint64_t simqplus_type_bits(uint64_t d, uint64_t k)
 {
@@ -91,35 +93,51 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     P->k = (uint64_t)k;
     P->type_bits = simqplus_type_bits((uint64_t)d, P->k);
     P->bits = P->type_bits + P->k;
-    size_t enc = P->k * sizeof(double) + cq_q_round8((P->k + 7) / 8);
+    /* the sorted draws, the sign bits, the walk's skip table, the gaps */
+    size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) +
+                 cq_q_round8((P->k + 4) * sizeof(uint32_t));
     size_t dec = cq_q_round8(P->k * sizeof(uint32_t)); /* the coordinates with draws */
     P->work = enc > dec ? enc : dec;
     return CQ_OK;
 }
 
-/* ||y||_q for the admissibility check, with the sequential l1 sum the walk reproduces. */
-static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, cq_errinfo *err)
+/* ||y||_q for the admissibility check, with the sequential l1 sum the walk reproduces;
+ * pre (optional, one entry per block of SQP_BLOCK coordinates and one more) receives that
+ * running sum at every block start and at the end, so that the encoder's walk can skip
+ * the blocks no draw lands in (they end exactly at the next entry). */
+static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, double *pre, cq_errinfo *err)
 {
     size_t d = P->d;
     double s1 = 0.0, s2 = 0.0;
-    for (size_t i = 0; i < d; i++) {
-        double a = fabs(y[i]);
-        s1 += a;
-        s2 += a * a;
+    for (size_t i0 = 0; i0 < d; i0 += SQP_BLOCK) {
+        size_t i1 = d - i0 < SQP_BLOCK ? d : i0 + SQP_BLOCK;
+        if (pre) pre[i0 / SQP_BLOCK] = s1; /* the running sum before the block */
+        for (size_t i = i0; i < i1; i++) {
+            double a = fabs(y[i]);
+            s1 += a;
+            s2 += a * a;
+        }
     }
+    if (pre) pre[(d + SQP_BLOCK - 1) / SQP_BLOCK] = s1;
     if (!isfinite(s1) || !isfinite(s2)) {
         for (size_t t = 0; t < d; t++)
             if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
     }
-    double q = P->q, nq;
+    double q = P->q, nq, thr = P->B * (1.0 + CQ_Q_NORM_RTOL);
     if (q == 1.0) nq = s1;
     else if (q == 2.0) nq = sqrt(s2);
-    else {
+    else if (pow(s1, (2.0 - q) / q) * pow(s2, (q - 1.0) / q) <= thr * (1.0 - 1e-6)) {
+        /* 1 < q < 2, Hoelder with exponents 1/(2-q), 1/(q-1) on |y|^(2-q) |y|^(2q-2):
+         * sum |y|^q <= (sum |y|)^(2-q) (sum |y|^2)^(q-1). Below the threshold by 1e-6,
+         * far more than the rounding of these sums and of the exact pass (d eps <= 2^-29),
+         * the exact norm passes too: the pow() pass below is skipped, same decision. */
+        nq = 0.0;
+    } else {
         double mx = 0.0;
         for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
         nq = mx > 0 ? mx * pow(cq_q_sum_pow(y, d, mx, q), 1.0 / q) : 0.0;
     }
-    if (!(nq <= P->B * (1.0 + CQ_Q_NORM_RTOL)))
+    if (!(nq <= thr))
         return cq_fail(err, CQ_EDOMAIN, "SimQ+ (p=%g) needs ||y||_q <= B = %.15g with q = %g, got ||y||_q = %.15g",
                        P->p, P->B, q, nq);
     if (!(s1 <= P->Bp * (1.0 + CQ_Q_NORM_RTOL)))
@@ -253,21 +271,19 @@ static inline int gap_code(cq_rc_encoder *e, cq_rc_decoder *dc, gap_recips *rc, 
     }
 }
 
-static inline void gap_encode(cq_rc_encoder *e, gap_recips *rc, uint64_t n, uint64_t s, uint64_t g)
-{
-    (void)gap_code(e, NULL, rc, n, s, &g);
-}
-
 /* The walk over the sorted points C[j] scale of [0, B'): adds |y_i| to the running l1 sum
- * *s and returns c_i, the number of points below it not yet counted (*j advances by c_i). */
-static inline uint64_t stars_at(double yi, const double *C, double scale, uint64_t kk, double *s, uint64_t *j)
+ * *s and returns c_i, the number of points below it not yet counted (*j advances by c_i).
+ * C[kk..kk+4) hold +inf (the walk's sentinels): *j stops at kk. Up to 3 points are counted
+ * without a branch on the data (the dense case), more by a loop. */
+static inline uint64_t stars_at(double yi, const double *C, double scale, double *s, uint64_t *j)
 {
-    uint64_t c = 0;
     *s += fabs(yi);
-    while (*j < kk && C[*j] * scale < *s) {
-        c++;
-        (*j)++;
-    }
+    const double *T = C + *j;
+    double v = *s;
+    uint64_t c = (uint64_t)(T[0] * scale < v) + (T[1] * scale < v) + (T[2] * scale < v) + (T[3] * scale < v);
+    if (c == 4)
+        while (T[c] * scale < v) c++;
+    *j += c;
     return c;
 }
 
@@ -276,10 +292,11 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
 {
     size_t d = P->d;
     uint64_t k = P->k;
-    double l1 = 0.0;
-    int st = simqplus_check(P, y, &l1, err);
+    double l1 = 0.0, *C = (double *)work;
+    uint8_t *sb = (uint8_t *)(C + k + 4);
+    double *pre = w ? (double *)(sb + cq_q_round8(k / 8 + 1)) : NULL;
+    int st = simqplus_check(P, y, &l1, pre, err);
     if (st) return st;
-    double *C = (double *)work;
     double acc = 0.0;
     for (uint64_t j = 0; j < k; j++) {
         acc += cq_rng_exponential(g);
@@ -290,43 +307,57 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     uint64_t n0 = 0;
     while (n0 < k && C[k - 1 - n0] * scale >= l1) n0++;
     uint64_t kk = k - n0, j = 0;
+    for (uint64_t t = 0; t < 4; t++) C[kk + t] = INFINITY; /* sentinels (the draws past l1 are counted in n0) */
     double s = 0.0;
     if (w == NULL) {
         double unit = P->Bp / (double)k;
         for (size_t i = 0; i < d; i++) {
-            uint64_t c = stars_at(y[i], C, scale, kk, &s, &j);
+            uint64_t c = stars_at(y[i], C, scale, &s, &j);
             double v = (double)c * unit;
             out[i] = c ? (y[i] < 0 ? -v : v) : 0.0;
         }
         if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
         return CQ_OK;
     }
-    uint8_t *sb = (uint8_t *)(C + k);
-    memset(sb, 0, (size_t)((k + 7) / 8));
-    uint64_t nsg = 0;
-    cq_rc_encoder e;
-    cq_rc_enc_init(&e, w);
-    uint64_t n = (uint64_t)d + k, left = k, prev = 0; /* positions and stars left, last star's index */
-    gap_recips rc;
-    rc.hi = 0;
-    for (uint64_t t = 0; t < n0; t++, n--, left--) gap_encode(&e, &rc, n, left, 0);
+    memset(sb, 0, (size_t)(k / 8 + 1));
+    /* the walk: the gap before every star, in order (the n0 stars of index 0 first) */
+    uint32_t *G = (uint32_t *)(pre + d / SQP_BLOCK + 2);
+    uint64_t nsg = 0, ng = 0, prev = 0; /* prev: the index of the last star */
+    for (; ng < n0; ng++) G[ng] = 0;
     for (size_t i = 0; i < d; i++) {
-        uint64_t c = stars_at(y[i], C, scale, kk, &s, &j);
-        if (!c) continue;
-        uint64_t gap = (uint64_t)i + 1 - prev;
-        gap_encode(&e, &rc, n, left, gap);
-        n -= gap + 1;
-        left--;
-        for (uint64_t t = 1; t < c; t++, n--, left--) gap_encode(&e, &rc, n, left, 0);
-        prev = (uint64_t)i + 1;
-        assert(nsg < k);
-        if (y[i] < 0) sb[nsg >> 3] |= (uint8_t)(1u << (nsg & 7));
-        nsg++;
+        if (i % SQP_BLOCK == 0) { /* skip the blocks that no draw lands in: s ends at pre[] */
+            size_t b = i / SQP_BLOCK;
+            while (i < d && !(j < kk && C[j] * scale < pre[b + 1])) {
+                s = pre[++b];
+                i += SQP_BLOCK;
+            }
+            if (i >= d) break;
+        }
+        /* branch-free for c <= 3: G has 4 spare entries, sb one spare byte */
+        uint64_t c = stars_at(y[i], C, scale, &s, &j), some = c != 0;
+        G[ng] = (uint32_t)((uint64_t)i + 1 - prev); /* d <= 2^24 */
+        G[ng + 1] = G[ng + 2] = G[ng + 3] = 0;
+        for (uint64_t t = 4; t < c; t++) G[ng + t] = 0;
+        ng += c;
+        prev = some ? (uint64_t)i + 1 : prev;
+        sb[nsg >> 3] |= (uint8_t)((some & (uint64_t)(y[i] < 0)) << (nsg & 7));
+        nsg += some;
     }
     if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
-    if (left != 0 || n != (uint64_t)d - prev)
+    if (ng != k)
         return cq_fail(err, CQ_EINTERNAL, "SimQ+ walk assigned %llu of %llu draws", (unsigned long long)j,
                        (unsigned long long)kk);
+    /* the type code */
+    cq_rc_encoder e;
+    cq_rc_enc_init(&e, w);
+    gap_recips rc;
+    rc.hi = 0;
+    uint64_t n = (uint64_t)d + k; /* positions left */
+    for (uint64_t t = 0; t < k; t++) {
+        uint64_t gap = G[t];
+        (void)gap_code(&e, NULL, &rc, n, k - t, &gap);
+        n -= gap + 1;
+    }
     uint64_t used = cq_rc_enc_finish(&e);
     if (used > P->type_bits)
         return cq_fail(err, CQ_EINTERNAL, "SimQ+ type code used %llu bits, field has %llu", (unsigned long long)used,
