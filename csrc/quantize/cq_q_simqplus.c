@@ -54,6 +54,13 @@
  *  other field value is CQ_EDECODE. The reader never looks past the field (bytes past
  *  it read as zeros).
  *
+ * Encoder passes: the admissibility check (for 2 < p < inf the exact ||y||_q pass, one
+ * pow() per coordinate, is skipped where the Hoelder bound sum|y|^q <= (sum|y|)^(2-q)
+ * (sum y^2)^(q-1) already decides it, see simqplus_check), the k + 1 exponentials, the
+ * walk (blocks of SQP_BLOCK coordinates that no draw lands in are skipped with the running
+ * l1 sums the check recorded: the same sums, so the same landing points), then the type
+ * code over the list of gaps. The decoder: the type code, then the signs.
+ *
  * The walk re-reads y after the admissibility pass; if the two reads disagree (another
  * thread wrote to y meanwhile) the draws do not all land and the call fails with
  * "the input y changed during the call" instead of emitting a wrong type.
