@@ -168,8 +168,35 @@ static inline uint64_t gap_split(double half, double E) { return (uint64_t)(int6
  * position once): computed GAP_INV at a time, ahead of the multiply chain. */
 typedef struct gap_recips {
     uint64_t hi;          /* v[j] = 1 / (hi - j) */
+    int avx2;             /* fill with 4-wide divisions (the same IEEE quotients) */
     double v[GAP_INV];
 } gap_recips;
+
+/* v[t] = 1 / (md - t), t < GAP_INV: correctly rounded quotients, so every instruction set
+ * gives the same values (the build uses no -march; AVX2 is chosen at run time). */
+static void gap_fill(double *v, double md)
+{
+    for (int t = 0; t < GAP_INV; t++) v[t] = 1.0 / (md - (double)t);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2"))) static void gap_fill_avx2(double *v, double md)
+{
+    for (int t = 0; t < GAP_INV; t++) v[t] = 1.0 / (md - (double)t);
+}
+static void gap_recips_init(gap_recips *c)
+{
+    c->hi = 0;
+    c->avx2 = __builtin_cpu_supports("avx2");
+}
+#else
+#define gap_fill_avx2 gap_fill
+static void gap_recips_init(gap_recips *c)
+{
+    c->hi = 0;
+    c->avx2 = 0;
+}
+#endif
 
 static inline double gap_recip(gap_recips *c, uint64_t m)
 {
@@ -178,7 +205,8 @@ static inline double gap_recip(gap_recips *c, uint64_t m)
         double md = (double)(int64_t)m; /* m - t is exact in double: m <= 2^24 */
         c->hi = m;
         if (m >= GAP_INV) {
-            for (int t = 0; t < GAP_INV; t++) c->v[t] = 1.0 / (md - (double)t); /* vectorised */
+            if (c->avx2) gap_fill_avx2(c->v, md);
+            else gap_fill(c->v, md);
         } else {
             for (int t = 0; t < (int)m; t++) c->v[t] = 1.0 / (md - (double)t);
         }
@@ -211,6 +239,14 @@ static inline int gap_head(gap_recips *rc, uint64_t range, uint64_t n, uint64_t 
     R[3] = gap_split(half, E3);
     *E = E3;
     return 1;
+}
+
+/* The least double >= ceil(v / 2) (v < 2^64). */
+static inline double gap_vup(uint64_t v)
+{
+    uint64_t N = (v >> 1) + (v & 1);
+    double x = (double)N;
+    return (uint64_t)x < N ? nextafter(x, INFINITY) : x;
 }
 
 /* Consume the sub-interval [start, start + width) on the coding side in use. */
@@ -255,23 +291,34 @@ static inline int gap_code(cq_rc_encoder *e, cq_rc_decoder *dc, gap_recips *rc, 
         Rr = R[3];
         walk = !(E < GAP_SEGMENT_END);
     }
+    /* The decoder tests v > R(r+1) = 2 floor(z), z = fl(half E'(r+1)), as z < Vup, Vup the
+     * least double >= ceil(v/2) (floor(z) < N iff z < N for an integer N, and z < N iff
+     * z < Vup for a double z): one product and one comparison per position. R(.) itself
+     * is formed only where the walk stops; rk is the gap whose R(rk) = Rr is known. */
+    double Vup = dc ? gap_vup(v) : 0.0;
+    uint64_t rk = r;
     for (;;) {
         while (walk) {
+            double Ep = E;
             E *= gap_factor(rc, n - r, s);
-            uint64_t R1 = gap_split(half, E); /* R(r + 1) */
-            if (e ? r == *g : v > R1) {       /* the gap is r: [range - R(r), range - R(r+1)) */
-                gap_step(e, dc, range - Rr, Rr - R1);
+            if (e ? r == *g : half * E < Vup) { /* the gap is r: [range - R(r), range - R(r+1)) */
+                uint64_t R0 = r == rk ? Rr : gap_split(half, Ep), R1 = gap_split(half, E);
+                gap_step(e, dc, range - R0, R0 - R1);
                 *g = r;
                 return 0;
             }
             r++;
-            Rr = R1;
             walk = !(E < GAP_SEGMENT_END);
         }
+        Rr = gap_split(half, E); /* R(r) */
         gap_step(e, dc, range - Rr, Rr); /* escape: gap >= r; a new segment starts at r */
         range = e ? e->range : dc->range;
         Rr = range;
-        if (dc) v = range - dc->code;
+        rk = r;
+        if (dc) {
+            v = range - dc->code;
+            Vup = gap_vup(v);
+        }
         half = gap_half_range(range);
         E = 1.0;
         walk = 1;
@@ -358,7 +405,7 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     cq_rc_encoder e;
     cq_rc_enc_init(&e, w);
     gap_recips rc;
-    rc.hi = 0;
+    gap_recips_init(&rc);
     uint64_t n = (uint64_t)d + k; /* positions left */
     for (uint64_t t = 0; t < k; t++) {
         uint64_t gap = G[t];
@@ -388,7 +435,7 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     uint32_t *nz = (uint32_t *)work; /* coordinates with draws, increasing (d <= 2^24) */
     uint64_t n = (uint64_t)d + k, nnz = 0, idx = 0; /* idx: 0 the zero index, i+1 coordinate i */
     gap_recips rc;
-    rc.hi = 0;
+    gap_recips_init(&rc);
     for (uint64_t left = k; left > 0; left--) {
         uint64_t gap;
         if (gap_code(NULL, &dc, &rc, n, left, &gap))
