@@ -164,8 +164,9 @@ static inline double gap_half_range(uint64_t range) { return (double)(int64_t)((
 /* R = 2 floor(rD/2 * E') <= range for 0 <= E' <= 1. */
 static inline uint64_t gap_split(double half, double E) { return (uint64_t)(int64_t)(half * E) << 1; }
 
-/* 1 / m for the positions m = n - t, which both coders visit in decreasing order (every
- * position once): computed GAP_INV at a time, ahead of the multiply chain. */
+/* 1 / m for the positions m = n - t, which both coders visit in (almost) decreasing order:
+ * computed GAP_INV at a time, ahead of the multiply chain; a block is refilled whenever m
+ * falls outside it, so the values never depend on the order. */
 typedef struct gap_recips {
     uint64_t hi;          /* v[j] = 1 / (hi - j) */
     int avx2;             /* fill with 4-wide divisions (the same IEEE quotients) */
@@ -184,19 +185,17 @@ __attribute__((target("avx2"))) static void gap_fill_avx2(double *v, double md)
 {
     for (int t = 0; t < GAP_INV; t++) v[t] = 1.0 / (md - (double)t);
 }
-static void gap_recips_init(gap_recips *c)
-{
-    c->hi = 0;
-    c->avx2 = __builtin_cpu_supports("avx2");
-}
+#define GAP_CPU_AVX2() __builtin_cpu_supports("avx2")
 #else
 #define gap_fill_avx2 gap_fill
+#define GAP_CPU_AVX2() 0
+#endif
+
 static void gap_recips_init(gap_recips *c)
 {
     c->hi = 0;
-    c->avx2 = 0;
+    c->avx2 = GAP_CPU_AVX2() != 0;
 }
-#endif
 
 static inline double gap_recip(gap_recips *c, uint64_t m)
 {
