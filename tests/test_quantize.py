@@ -310,6 +310,18 @@ def test_simqplus_norm_check_decides_as_the_exact_norm(p, shape):
         assert (msg.payload, msg.nbits) == want
 
 
+def test_simqplus_accepts_a_subnormal_input_inside_the_ball():
+    """y = (5e-324,) has ||y||_q = 5e-324 <= B; the exact pass scales by 1 / max|y_i| = inf
+    and used to reject it with ||y||_q = inf. The Hoelder bound decides it (C and twin)."""
+    from convq.slow import quantize as S
+    y = np.array([5e-324])
+    for p in (3, 4):
+        q = Q.SimQPlus(1.0, p=p)
+        msg = q.encode(y, rng=0)
+        assert (msg.payload, msg.nbits) == S.encode(q, y, rng=0)
+        np.testing.assert_array_equal(q.decode(msg), q(y, rng=0))
+
+
 def test_simqplus_encoder_skips_blocks_without_draws():
     """The encoder's walk jumps over blocks of 256 coordinates that no draw lands in (the
     running l1 sum recorded by the admissibility pass); the message and the decoded vector

@@ -575,15 +575,17 @@ def _simqplus_check(P, y):
     s1, s2 = _seqsum(a), _seqsum(a * a)
     if not (math.isfinite(s1) and math.isfinite(s2)):
         _check_finite(y)
-    q = P.q
+    q, thr = P.q, P.B * (1.0 + NORM_RTOL)
     if q == 1.0:
         nq = s1
     elif q == 2.0:
         nq = math.sqrt(s2)
+    elif math.pow(s1, (2.0 - q) / q) * math.pow(s2, (q - 1.0) / q) <= thr * (1.0 - 1e-6):
+        nq = 0.0        # Hoelder: ||y||_q <= ||y||_1^((2-q)/q) ||y||_2^(2(q-1)/q), decided without the pow pass
     else:
         mx = float(a.max())
         nq = mx * math.pow(_sum_pow(y, mx, q), 1.0 / q) if mx > 0 else 0.0
-    if not (nq <= P.B * (1.0 + NORM_RTOL)):
+    if not (nq <= thr):
         raise ValueError(f"SimQ+ (p={P.p:g}) needs ||y||_q <= B = {P.B:.15g} with q = {q:g}, got ||y||_q = {nq:.15g}")
     if not (s1 <= P.Bp * (1.0 + NORM_RTOL)):
         raise ValueError(f"SimQ+ needs ||y||_1 <= B' = B d^(1/p) = {P.Bp:.15g}, got ||y||_1 = {s1:.15g}")
