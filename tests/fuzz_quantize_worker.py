@@ -20,7 +20,8 @@ from convq import _core
 from convq import quantize as Q
 
 DECODERS = [
-    Q.SimQ(1.0), Q.SimQPlus(1.0), Q.SimQPlus(1.0, p=4, k=9), Q.CUQ(1.0, 5), Q.RATQ(1.0, levels=8, h=5, s=3),
+    Q.SimQ(1.0), Q.SimQPlus(1.0), Q.SimQPlus(1.0, p=4, k=9), Q.SimQPlus(1.0, p=2, k=2), Q.SimQPlus(1.0, p=math.inf),
+    Q.SimQPlus(1.0, p=2, k=300), Q.CUQ(1.0, 5), Q.RATQ(1.0, levels=8, h=5, s=3),
     Q.RATQ(1.0), Q.LpQuantizer(1.5, 1.0), Q.LpQuantizer(1.9, 2.0), Q.LpQuantizer(1.0, 1.0), Q.QSGD(3), Q.TernGrad(),
     Q.ScaledSign(), Q.TopK(4), Q.RandK(4), Q.Identity(), Q.Identity("float32"),
     Q.CoordinateSampling(Q.LpQuantizer(1.5, 1.0), 3),

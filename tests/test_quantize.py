@@ -13,7 +13,7 @@ import pytest
 from convq import DecodeError, bounds
 from convq import quantize as Q
 from convq._rng import spawn
-from convq.coding import encode_fixed_weight, fixed_weight_bits, log2_binomial, unpack_fields
+from convq.coding import fixed_weight_bits, log2_binomial, unpack_fields
 
 pytestmark = pytest.mark.c_heavy
 
@@ -90,7 +90,7 @@ def test_simqplus_length_within_16_bits_of_the_exact_type_code(d, p, k):
     exact = math.ceil(log2_binomial(d + k, k)) + k
     paper = bounds.simqplus_bits(d, k)  # Theorem 4.2: k log e + k log(d/k + 1) + k
     print(f"SimQ+ d={d} p={p} k={k}: bits={nbits}, ceil(log2 C(d+k,k)) + k = {exact}, Theorem 4.2: {paper:.1f}")
-    assert nbits == fixed_weight_bits(d + k, k) + k
+    assert nbits == fixed_weight_bits(d + k, k) + 1 + k  # the gap code's field: the fixed-weight one + 1
     assert nbits <= exact + 16
     assert nbits <= paper + 17  # API.md: at most 17 bits above the paper's bound
 
@@ -207,33 +207,136 @@ def test_simq_message_is_index_times_sign_plus_d():
 
 
 @pytest.mark.parametrize("d,p,k", [(1, 2, None), (6, 2, None), (50, 2, None), (300, 4, None), (40, 2, 200)])
-def test_simqplus_type_field_is_the_fixed_weight_code_of_the_stars_and_bars_string(d, p, k):
+def test_simqplus_message_is_the_type_field_then_the_signs(d, p, k):
     q = Q.SimQPlus(1.0, p=p, k=k)
     P = q.params(d)
     k, F, Bp = P["k"], P["type_bits"], P["Bp"]
+    assert F == fixed_weight_bits(d + k, k) + 1 and q.bits(d) == F + k
     rng = np.random.default_rng(d)
     y = on_boundary(q, rng.standard_normal(d)) * 0.7
     for seed in range(5):
         msg = q.encode(y, rng=seed)
         yh = q.decode(msg)
+        np.testing.assert_array_equal(yh, q(y, rng=seed))
         counts = np.rint(np.abs(yh) * k / Bp).astype(int)
         np.testing.assert_allclose(np.abs(yh), counts * Bp / k, rtol=1e-15)
-        n0 = k - counts.sum()
-        assert n0 >= 0
-        parts = [n0] + list(counts)
-        s = []
-        for j, c in enumerate(parts):
-            s += [1] * c
-            if j < d:
-                s.append(0)
-        ref, ref_bits = encode_fixed_weight(np.array(s, np.uint8))
-        assert ref_bits == F
-        np.testing.assert_array_equal(bits_of(msg.payload, F), bits_of(ref, F))
-        # then one sign bit per distinct non-zero index, increasing, padded to k bits
+        assert counts.sum() <= k
+        # one sign bit per distinct non-zero index, increasing, padded to k bits
         signs = bits_of(msg.payload, msg.nbits)[F:]
         nz = np.flatnonzero(counts)
         np.testing.assert_array_equal(signs[:nz.size], (yh[nz] < 0).astype(np.uint8))
         assert not signs[nz.size:].any()
+
+
+def _compositions(total, parts):
+    if parts == 1:
+        yield (total,)
+        return
+    for first in range(total + 1):
+        for rest in _compositions(total - first, parts - 1):
+            yield (first,) + rest
+
+
+# (d, k): the uniform step (k = 1), dense types, k > d, and gaps long enough for the
+# segment escape (s = 2 among 42 positions: E' falls below 2^-8 at gap 37)
+@pytest.mark.parametrize("d,k", [(8, 1), (2, 4), (5, 3), (1, 6), (6, 6), (40, 2)])
+def test_simqplus_type_field_is_a_bijection_onto_the_types(d, k):
+    """Every value of the T-bit type field (sign bits zero) either raises DecodeError or
+    decodes to a type, and each of the C(d+k, k) types (n_0, ..., n_d) is decoded from
+    exactly one field value: the code is exactly decodable, canonical and of fixed length."""
+    q = Q.SimQPlus(1.0, p=2, k=k)
+    P = q.params(d)
+    T, Bp = P["type_bits"], P["Bp"]
+    assert T == math.ceil(math.log2(math.comb(d + k, k)) + 1e-6) + 2
+    nbytes = (T + k + 7) // 8
+    seen = {}
+    for v in range(2 ** T):
+        try:
+            yh = q.decode(v.to_bytes(nbytes, "little"), d)
+        except DecodeError:
+            continue
+        assert (yh >= 0).all()
+        counts = np.rint(yh * k / Bp).astype(int)
+        t = (k - int(counts.sum()),) + tuple(counts.tolist())
+        assert t not in seen, f"type {t} decoded from fields {seen[t]} and {v}"
+        seen[t] = v
+    assert set(seen) == set(_compositions(k, d + 1))
+    assert len(seen) == math.comb(d + k, k)
+
+
+@pytest.mark.parametrize("k", [1, 2, 7, 300, 5000])
+def test_simqplus_extreme_types_fit_the_field(k):
+    """Types far from the typical one (every draw on the last coordinate, on the first, on
+    the zero index, spread evenly) are coded within the fixed field and decode back."""
+    d = 1000
+    q = Q.SimQPlus(1.0, p=2, k=k)
+    Bp = q.params(d)["Bp"]
+    cases = [np.zeros(d), np.full(d, Bp / d * (1 - 1e-12))]
+    for i in (0, d - 1):
+        y = np.zeros(d)
+        y[i] = -1.0
+        cases.append(y)
+    for y in cases:
+        for seed in range(3):
+            msg = q.encode(y, rng=seed)
+            assert msg.nbits == q.bits(d)
+            np.testing.assert_array_equal(q.decode(msg), q(y, rng=seed))
+
+
+@pytest.mark.parametrize("p", [3, 4, 6])
+@pytest.mark.parametrize("shape", ["gaussian", "flat"])
+def test_simqplus_norm_check_decides_as_the_exact_norm(p, shape):
+    """For 2 < p < inf the encoder accepts without the exact ||y||_q pass where the Hoelder
+    bound (sum|y|)^(2-q) (sum y^2)^(q-1) is far enough inside; the accept/reject decision
+    and the message must be those of the exact check (the NumPy twin always computes it).
+    The flat vector makes the bound tight, the Gaussian one leaves it ~3% loose."""
+    from convq.slow import quantize as S
+    d = 600
+    q = Q.SimQPlus(1.0, p=p)
+    qn = p / (p - 1)
+    y = np.random.default_rng(p).standard_normal(d) if shape == "gaussian" else np.full(d, -1.0)
+    y = y / lq(y, qn)
+    for scale in [0.5, 0.9, 1 - 2e-6, 1 - 1e-7, 1 + 5e-10, 1 + 3e-9, 1.1]:
+        ys = y * scale
+        try:
+            want = S.encode(q, ys, rng=1)
+        except ValueError:
+            with pytest.raises(ValueError, match="needs"):
+                q.encode(ys, rng=1)
+            assert scale > 1 + 1e-9
+            continue
+        assert scale < 1 + 1e-9
+        msg = q.encode(ys, rng=1)
+        assert (msg.payload, msg.nbits) == want
+
+
+def test_simqplus_accepts_a_subnormal_input_inside_the_ball():
+    """y = (5e-324,) has ||y||_q = 5e-324 <= B; the exact pass scales by 1 / max|y_i| = inf
+    and used to reject it with ||y||_q = inf. The Hoelder bound decides it (C and twin)."""
+    from convq.slow import quantize as S
+    y = np.array([5e-324])
+    for p in (3, 4):
+        q = Q.SimQPlus(1.0, p=p)
+        msg = q.encode(y, rng=0)
+        assert (msg.payload, msg.nbits) == S.encode(q, y, rng=0)
+        np.testing.assert_array_equal(q.decode(msg), q(y, rng=0))
+
+
+def test_simqplus_encoder_skips_blocks_without_draws():
+    """The encoder's walk jumps over blocks of 256 coordinates that no draw lands in (the
+    running l1 sum recorded by the admissibility pass); the message and the decoded vector
+    are those of the full walk (the twin, and the quantize path, which walks every
+    coordinate)."""
+    from convq.slow import quantize as S
+    d = 5000
+    y = np.zeros(d)
+    y[[0, 255, 256, 1999, 2047, 2048, 4999]] = [0.3, -0.2, 0.1, -0.05, 0.15, -0.1, 0.05]
+    for q in [Q.SimQPlus(1.0, p=math.inf), Q.SimQPlus(1.0, p=4), Q.SimQPlus(1.0, p=2, k=3),
+              Q.SimQPlus(1.0, p=2, k=40)]:
+        for seed in range(4):
+            msg = q.encode(y, rng=seed)
+            assert (msg.payload, msg.nbits) == S.encode(q, y, rng=seed)
+            np.testing.assert_array_equal(q.decode(msg), q(y, rng=seed))
 
 
 def splitmix(key, ctr):

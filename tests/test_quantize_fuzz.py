@@ -13,4 +13,4 @@ pytestmark = pytest.mark.c_heavy
 
 
 def test_decoders_survive_random_and_mutated_payloads():
-    run_worker("fuzz_quantize_worker.py", 50_000 if _core.SANITIZED else 20_000, 19)
+    run_worker("fuzz_quantize_worker.py", 50_000 if _core.SANITIZED else 20_000, 22)

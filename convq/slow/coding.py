@@ -77,29 +77,75 @@ def fixed_weight_bits(n, k):
     return int(math.ceil(l2 + 1e-6)) + 1
 
 
+class RangeEncoder:
+    """The encoder of ``csrc/core/cq_rangecoder.h`` with ``low`` as a Python integer (the
+    carry is integer addition): ``interval(start, width)`` is ``cq_rc_enc_interval``,
+    ``bits()`` the significant bits of ``cq_rc_enc_finish``, MSB-first."""
+
+    def __init__(self):
+        self.low, self.range, self.shifts = 0, (1 << 64) - 1, 0
+
+    def interval(self, start, width):
+        self.low, self.range = self.low + start, width
+        while self.range < _TOP:
+            self.low, self.range, self.shifts = self.low << 8, self.range << 8, self.shifts + 1
+
+    def bits(self):
+        low, rng, shifts = self.low, self.range, self.shifts
+        if shifts == 0 and low == 0 and rng == (1 << 64) - 1:
+            return []                           # nothing was coded
+        j = rng.bit_length() - 1
+        v = ((low + (1 << j) - 1) >> j) << j
+        width, used = 64 + 8 * shifts, 8 * shifts + 64 - j
+        return [(v >> (width - 1 - t)) & 1 for t in range(used)]
+
+
+class RangeDecoder:
+    """The decoder of ``csrc/core/cq_rangecoder.h`` over a field given as its bits in
+    stream order (bytes past the field read as zeros): ``code`` is the value minus
+    ``low`` inside the window, ``interval`` is ``cq_rc_dec_interval``, ``canonical()``
+    is ``cq_rc_dec_canonical``."""
+
+    def __init__(self, field_bits):
+        self.field = np.asarray(field_bits, np.uint8)
+        self.bytes = np.packbits(self.field, bitorder="big").tobytes()   # zero-padded last byte
+        self.pos, self.range, self.nshift, self.code = 0, (1 << 64) - 1, 0, 0
+        for _ in range(8):
+            self.code = (self.code << 8) | self._next()
+        self.bad = self.code >= self.range
+
+    def _next(self):
+        b = self.bytes[self.pos] if self.pos < len(self.bytes) else 0
+        self.pos += 1
+        return b
+
+    def interval(self, start, width):
+        self.code, self.range = self.code - start, width
+        while self.range < _TOP:
+            self.code, self.range, self.nshift = (self.code << 8) | self._next(), self.range << 8, self.nshift + 1
+
+    def canonical(self):
+        L = 0
+        if not (self.range == (1 << 64) - 1 and self.nshift == 0):
+            j = self.range.bit_length() - 1
+            if self.code >> j:
+                return False
+            L = 8 * self.nshift + 64 - j
+        return L <= self.field.size and not self.field[L:].any()
+
+
 def _code_bits(s, k):
     """The significant bits of the code of ``s`` (a list of 0/1), MSB-first."""
     n = len(s)
-    low, rng, shifts, coded, ones = 0, (1 << 64) - 1, 0, False, k
+    enc, ones = RangeEncoder(), k
     for i, b in enumerate(s):
         m = n - i
         if 0 < ones < m:
-            coded = True
-            r1 = (rng // m) * ones
-            r0 = rng - r1
-            if b:
-                low, rng = low + r0, r1
-            else:
-                rng = r0
-            while rng < _TOP:
-                low, rng, shifts = low << 8, rng << 8, shifts + 1
+            r1 = (enc.range // m) * ones
+            r0 = enc.range - r1
+            enc.interval(*((r0, r1) if b else (0, r0)))
         ones -= b
-    if not coded:
-        return []
-    j = rng.bit_length() - 1
-    v = ((low + (1 << j) - 1) >> j) << j
-    width, used = 64 + 8 * shifts, 8 * shifts + 64 - j
-    return [(v >> (width - 1 - t)) & 1 for t in range(used)]
+    return enc.bits()
 
 
 def encode_fixed_weight(bits):

@@ -44,8 +44,8 @@ How the draws are replayed
   additions as the C core's cache-blocked radix-4 passes.
 
 Message format (every quantizer): fields least-significant bit first, ``ceil(nbits/8)``
-bytes, zero padding bits; SimQ+'s type is coded with the fixed-weight range coder of
-:mod:`convq.slow.coding`.
+bytes, zero padding bits; SimQ+'s type is coded by the gap code below over the range coder
+of :mod:`convq.slow.coding`.
 
 One difference on purpose: a QSGD or TernGrad payload with a zero norm (scale) field and
 a non-zero level is rejected here (no encoder emits it).
@@ -218,9 +218,9 @@ def _resolve(q, d):
         if k + d > 1 << 24:
             raise ValueError(f"SimQ+ needs d + k <= 2^24 (the range coder's exactness limit), got d={d}, k={k}")
         P.k = k
-        P.type_bits = _coding.fixed_weight_bits(d + k, k)
+        P.type_bits = _coding.fixed_weight_bits(d + k, k) + 1     # the gap code's field, see _gap_encode
         P.bits = P.type_bits + k
-        P.work = max(k * 8 + _round8((k + 7) // 8), _round8((P.type_bits + 7) // 8 + 8))
+        P.work = max((k + 4) * 8 + _round8(k // 8 + 1) + (d // 256 + 2) * 8 + _round8((k + 4) * 4), _round8(k * 4))
     elif kind == CUQ:
         if not (S.M > 0) or not math.isfinite(S.M):
             raise ValueError(f"M must be finite and > 0, got {S.M:g}")
@@ -506,9 +506,9 @@ class _Msg:
 #     ceil(log2(2d+1)) bits. Drawn with one uniform u B against the prefix sums of |y_i|.
 #   SimQ+(B, p, k) (section 4.2, eq. (5), Theorem 4.2): the mean of k SimQ(B d^(1/p))
 #     draws, taken as k sorted uniforms (partial sums of k + 1 exponentials, normalised)
-#     merged with the prefix sums. Message: the type (n_0, ..., n_d) as a stars-and-bars
-#     string (fixed-weight range code, zero-padded to its fixed field), then one sign bit
-#     (1 = negative) per index with n_i > 0, padded to k bits.
+#     merged with the prefix sums. Message: the type (n_0, ..., n_d), the gaps between the
+#     stars of its stars-and-bars string range-coded (_gap_encode, zero-padded to its fixed
+#     field), then one sign bit (1 = negative) per index with n_i > 0, padded to k bits.
 # Every _<kind>_run(P, y, g, w) takes the resolved parameters, the input, the generator
 # and the message under construction w: with w it appends the message's fields (its
 # return value is then not used), with w = None it returns Q(y) (the fast path).
@@ -578,19 +578,86 @@ def _simqplus_check(P, y):
     s1, s2 = _seqsum(a), _seqsum(a * a)
     if not (math.isfinite(s1) and math.isfinite(s2)):
         _check_finite(y)
-    q = P.q
+    q, thr = P.q, P.B * (1.0 + NORM_RTOL)
     if q == 1.0:
         nq = s1
     elif q == 2.0:
         nq = math.sqrt(s2)
+    elif math.pow(s1, (2.0 - q) / q) * math.pow(s2, (q - 1.0) / q) <= thr * (1.0 - 1e-6):
+        nq = 0.0        # Hoelder: ||y||_q <= ||y||_1^((2-q)/q) ||y||_2^(2(q-1)/q), decided without the pow pass
     else:
         mx = float(a.max())
         nq = mx * math.pow(_sum_pow(y, mx, q), 1.0 / q) if mx > 0 else 0.0
-    if not (nq <= P.B * (1.0 + NORM_RTOL)):
+    if not (nq <= thr):
         raise ValueError(f"SimQ+ (p={P.p:g}) needs ||y||_q <= B = {P.B:.15g} with q = {q:g}, got ||y||_q = {nq:.15g}")
     if not (s1 <= P.Bp * (1.0 + NORM_RTOL)):
         raise ValueError(f"SimQ+ needs ||y||_1 <= B' = B d^(1/p) = {P.Bp:.15g}, got ||y||_1 = {s1:.15g}")
     return s1
+
+
+# The SimQ+ type code (csrc/quantize/cq_q_simqplus.c): per star, the number g of bars before
+# it in the stars-and-bars string, with s stars among n positions left, coded by the range
+# coder with P(g >= r) = E(r) = prod_{t<r} (n-t-s)/(n-t): s = n forced, s = 1 uniform on
+# [0, n), else segments of the running product E' of fl((m - s) fl(1/m)), m = n - t (IEEE
+# double, from 1 at the segment start) with R(r) = 2 floor(h E'(r)), h the range halved
+# and rounded down to 53 bits; gap r takes [R - R(r), R - R(r+1)); a segment ends at the
+# first E' < 2^-8 with an escape [R - R(r_b), R).
+_GAP_SEGMENT_END = 0.00390625
+
+
+def _gap_splits(rng, n, s):
+    """The segment walk shared by encoder and decoder: yields (r, R(r), R(r+1), end) for
+    r = r_a, r_a + 1, ...; end is True where the segment ends after r (an escape follows)."""
+    h, E, Rr, r = float((rng >> 1) & ~0x3FF), 1.0, rng, 0
+    while True:
+        E *= float(n - r - s) * (1.0 / float(n - r))
+        R1 = int(h * E) << 1
+        yield r, Rr, R1, E < _GAP_SEGMENT_END
+        r, Rr = r + 1, R1
+
+
+def _gap_encode(enc, n, s, g):
+    if s == n:
+        return
+    if s == 1:
+        q = enc.range // n
+        enc.interval(q * g, q)
+        return
+    r0 = 0
+    while True:
+        rng = enc.range
+        for r, Rr, R1, end in _gap_splits(rng, n - r0, s):
+            if r0 + r == g:
+                enc.interval(rng - Rr, Rr - R1)
+                return
+            if end:
+                enc.interval(rng - R1, R1)
+                r0 += r + 1
+                break
+
+
+def _gap_decode(dec, n, s):
+    if s == n:
+        return 0
+    if s == 1:
+        q = dec.range // n
+        v = dec.code // q
+        if v >= n:
+            raise DecodeError("SimQ+ type field does not decode to a type")
+        dec.interval(q * v, q)
+        return v
+    r0 = 0
+    while True:
+        rng = dec.range
+        v = rng - dec.code
+        for r, Rr, R1, end in _gap_splits(rng, n - r0, s):
+            if v > R1:
+                dec.interval(rng - Rr, Rr - R1)
+                return r0 + r
+            if end:
+                dec.interval(rng - R1, R1)
+                r0 += r + 1
+                break
 
 
 def _simqplus_run(P, y, g, w):
@@ -608,14 +675,18 @@ def _simqplus_run(P, y, g, w):
     if int(upto[-1]) != kk:
         raise RuntimeError(f"convq internal error: SimQ+ walk assigned {int(upto[-1])} of {kk} draws")
     if w is not None:
-        # the type as a stars-and-bars string: n0 stars, bar, c_0 stars, bar, ..., c_{d-1} stars
-        sb = np.ones(d + k, np.uint8)
-        sb[n0] = 0
-        sb[n0 + 1 + np.cumsum(c[:-1]) + np.arange(d - 1)] = 0
-        field, nfield = _coding.encode_fixed_weight(sb)
-        if nfield != P.type_bits:
-            raise RuntimeError(f"convq internal error: SimQ+ type field has {nfield} bits, expected {P.type_bits}")
-        w.put_bits(np.unpackbits(np.frombuffer(field, np.uint8), bitorder="little")[:nfield])
+        # the index of every star (0: the zero index, i + 1: coordinate i), increasing
+        idx = np.repeat(np.arange(d + 1), np.concatenate(([n0], c)))
+        gaps = np.diff(np.concatenate(([0], idx)))
+        enc, n = _coding.RangeEncoder(), d + k
+        for j, gap in enumerate(gaps.tolist()):
+            _gap_encode(enc, n, k - j, gap)
+            n -= gap + 1
+        code = enc.bits()
+        if len(code) > P.type_bits:
+            raise RuntimeError(f"convq internal error: SimQ+ type code used {len(code)} bits, "
+                               f"field has {P.type_bits}")
+        w.put_bits(np.array(code + [0] * (P.type_bits - len(code)), np.uint8))
         signs = np.zeros(k, np.uint8)
         nz = np.flatnonzero(c)
         signs[:nz.size] = y[nz] < 0
@@ -627,10 +698,18 @@ def _simqplus_run(P, y, g, w):
 
 def _simqplus_decode(P, bits):
     d, k, F = P.d, P.k, P.type_bits
-    field = np.packbits(bits[:F], bitorder="little").tobytes()
-    sb = _coding.decode_fixed_weight(field, d + k, k)   # DecodeError unless canonical
-    bars = np.flatnonzero(sb == 0)
-    c = np.diff(np.concatenate((bars, [d + k]))) - 1     # stars after bar i: coordinate i
+    dec = _coding.RangeDecoder(bits[:F])
+    if dec.bad:
+        raise DecodeError("SimQ+ type field is not a valid range code")
+    c = np.zeros(d + 1, np.int64)              # draws per index (0: the zero index)
+    n, idx = d + k, 0
+    for left in range(k, 0, -1):
+        gap = _gap_decode(dec, n, left)
+        idx, n = idx + gap, n - gap - 1
+        c[idx] += 1
+    if not dec.canonical():
+        raise DecodeError("SimQ+ type field is not the canonical code of a type")
+    c = c[1:]
     nz = np.flatnonzero(c)
     signs = bits[F:F + k]
     if signs[nz.size:].any():

@@ -90,6 +90,22 @@ static inline void cq_rc_shift_low_(cq_rc_encoder *e)
     e->low <<= 8;
 }
 
+/* Code the sub-interval [start, start + width) of the current range (width >= 1,
+ * start + width <= range): low += start, range = width, renormalise. Any coder that
+ * splits the range into disjoint sub-intervals by its own rule (cq_rc_enc_bit below, the
+ * SimQ+ gap code) shares this step, the carry handling and the termination. */
+static inline void cq_rc_enc_interval(cq_rc_encoder *e, uint64_t start, uint64_t width)
+{
+    uint64_t old = e->low;
+    e->low += start;
+    e->carry |= (e->low < old);
+    e->range = width;
+    while (e->range < CQ_RC_TOP) {
+        cq_rc_shift_low_(e);
+        e->range <<= 8;
+    }
+}
+
 /* Code one position: `bit` with `ones` ones among the `n` remaining positions
  * (0 <= ones <= n, n >= 1). Forced positions emit nothing. */
 static inline void cq_rc_enc_bit(cq_rc_encoder *e, int bit, uint64_t ones, uint64_t n)
@@ -97,18 +113,8 @@ static inline void cq_rc_enc_bit(cq_rc_encoder *e, int bit, uint64_t ones, uint6
     if (ones == 0 || ones == n) return;
     uint64_t r1 = (e->range / n) * ones;
     uint64_t r0 = e->range - r1;
-    if (bit) {
-        uint64_t old = e->low;
-        e->low += r0;
-        e->carry |= (e->low < old);
-        e->range = r1;
-    } else {
-        e->range = r0;
-    }
-    while (e->range < CQ_RC_TOP) {
-        cq_rc_shift_low_(e);
-        e->range <<= 8;
-    }
+    if (bit) cq_rc_enc_interval(e, r0, r1);
+    else cq_rc_enc_interval(e, 0, r0);
 }
 
 /* Send the shortest tail that pins a value inside [low, low + range). Returns the
@@ -168,26 +174,28 @@ static inline void cq_rc_dec_init(cq_rc_decoder *d, cq_bitreader *br, uint64_t f
     if (d->code >= d->range) d->bad = 1;
 }
 
+/* The decoder's side of cq_rc_enc_interval: the caller has found that code lies in
+ * [start, start + width); consume that sub-interval and renormalise. */
+static inline void cq_rc_dec_interval(cq_rc_decoder *d, uint64_t start, uint64_t width)
+{
+    d->code -= start;
+    d->range = width;
+    while (d->range < CQ_RC_TOP) {
+        d->code = (d->code << 8) | cq_rc_next_byte_(d);
+        d->range <<= 8;
+        d->nshift++;
+    }
+}
+
 static inline int cq_rc_dec_bit(cq_rc_decoder *d, uint64_t ones, uint64_t n)
 {
     if (ones == 0) return 0;
     if (ones == n) return 1;
     uint64_t r1 = (d->range / n) * ones;
     uint64_t r0 = d->range - r1;
-    int bit;
-    if (d->code < r0) {
-        d->range = r0;
-        bit = 0;
-    } else {
-        d->code -= r0;
-        d->range = r1;
-        bit = 1;
-    }
-    while (d->range < CQ_RC_TOP) {
-        d->code = (d->code << 8) | cq_rc_next_byte_(d);
-        d->range <<= 8;
-        d->nshift++;
-    }
+    int bit = d->code >= r0;
+    if (bit) cq_rc_dec_interval(d, r0, r1);
+    else cq_rc_dec_interval(d, 0, r0);
     return bit;
 }
 
