@@ -381,16 +381,17 @@ class Quantizer:
             if weights.shape[0] != len(payloads):
                 raise ValueError(f"weights must have one entry per payload ({len(payloads)}), "
                                  f"got {weights.shape[0]}")
+        fresh = out is None and len(payloads) > 0   # a new buffer: the first message is written, not added
         if out is None:
             dtype = _out_dtype(dtype)
             _check_memory(dtype.itemsize * d, f"decode_sum's output of d={d} coordinates")
-            out = np.zeros(d, dtype=dtype)
+            out = np.empty(d, dtype=dtype) if fresh else np.zeros(d, dtype=dtype)
         elif not (isinstance(out, np.ndarray) and out.dtype in _DTYPES and out.shape == (d,)
                   and out.flags.c_contiguous and out.flags.writeable):
             raise TypeError(f"out must be a writeable C-contiguous float64 or float32 array of shape ({d},), got "
                             f"{type(out).__name__}" + (f" {out.dtype} {out.shape}" if isinstance(out, np.ndarray) else ""))
         plain = [self._payload_and_d(p, d)[0] if isinstance(p, Message) else p for p in payloads]
-        return _decode_sum_into(self, plain, d, weights, out)
+        return _decode_sum_into(self, plain, d, weights, out, fresh)
 
     def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
         """Fast path: ``decode(encode(y, rng))`` without building the message; the same
@@ -1775,11 +1776,14 @@ def _wire_codec(quantizer, gain_shape):
     return GainShape(quantizer, gain="float32")
 
 
-def _decode_sum_into(q, payloads, d, weights, out):
+def _decode_sum_into(q, payloads, d, weights, out, fresh=False):
     """``out += sum_k w_k decode(payloads[k])`` (decode_sum's work, its arguments checked):
     one C call for a C quantizer; a GainShape over a C quantizer parses every gain first,
     folds it into the weights and hands the shape messages to the shape's C call; any other
-    composite decodes message by message, all of them before ``out`` is touched."""
+    composite decodes message by message, all of them before ``out`` is touched.
+    ``fresh``: ``out`` was just allocated and holds nothing (the result is as on zeros; the C
+    call writes the first message instead of adding it and validates each message as it
+    decodes it, since a failed call's ``out`` is never returned)."""
     if isinstance(q, GainShape) and isinstance(q.shape, Quantizer) and q.shape._spec is not None:
         sbits = int(q.shape.bits(d))
         factors, tails = [], []
@@ -1790,10 +1794,12 @@ def _decode_sum_into(q, payloads, d, weights, out):
         w = np.array(factors, dtype=np.float64)
         if weights is not None:
             w = np.array([f * float(x) for f, x in zip(factors, weights)], dtype=np.float64)
-        return _c_decode_sum(q.shape, tails, d, w, out)
+        return _c_decode_sum(q.shape, tails, d, w, out, fresh)
     if q._spec is not None:
-        return _c_decode_sum(q, payloads, d, weights, out)
+        return _c_decode_sum(q, payloads, d, weights, out, fresh)
     parts = [_decode_scaled(q, _named_payload(p, k), d) for k, p in enumerate(payloads)]
+    if fresh:
+        out.fill(0.0)
     for k, (factor, y) in enumerate(parts):
         if weights is not None:
             factor *= float(weights[k])
@@ -1814,10 +1820,10 @@ def _named_payload(p, k):
     return _payload(p, f"payloads[{k}]")
 
 
-def _c_decode_sum(q, payloads, d, weights, out):
+def _c_decode_sum(q, payloads, d, weights, out, fresh):
     """The C decode-accumulate of quantizer q (which has a spec) over bytes-like payloads."""
     items = [_named_payload(p, k) for k, p in enumerate(payloads)]
-    return _core._q_decode(q._spec, items, d, out, weights)
+    return _core._q_decode(q._spec, items, d, out, weights, fresh)
 
 
 def _decode_scaled(q, payload, d):

@@ -149,6 +149,25 @@ def test_a_bad_message_leaves_out_unchanged(q, dtype):
     with pytest.raises(DecodeError):      # a wrong length, first
         q.decode_sum([msgs[0][:-1], msgs[1]], D, out=out)
     np.testing.assert_array_equal(out, start)
+    # a new buffer (out=None) is written message by message, each validated as it is decoded
+    with pytest.raises(DecodeError, match=r"payloads\[2\]" if not isinstance(q, Q.GainShape) else "gain"):
+        q.decode_sum([msgs[0], msgs[1], bad], D, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_decode_sum_into_a_new_buffer_is_the_sum_onto_zeros(dtype):
+    # the first message is written as 0 + w v, not added: -0.0 becomes +0.0 as it does on zeros
+    q = Q.Identity("float64")
+    msgs = [q.encode(np.array([-0.0, 1.5, -2.0]), rng=0), q.encode(np.array([-0.0, -0.0, 2.0]), rng=0)]
+    for ms, w in (([msgs[0]], None), (msgs, None), (msgs, [2.0, -1.0])):
+        ref = np.zeros(3)
+        for k, m in enumerate(ms):
+            ref = (ref + (1.0 if w is None else w[k]) * q.decode(m)).astype(dtype).astype(np.float64)
+        got = q.decode_sum(ms, 3, weights=w, dtype=dtype)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, ref.astype(dtype))
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+    assert q.decode_sum([], 3).tolist() == [0.0, 0.0, 0.0]
 
 
 def test_bad_dtype_and_out_arguments():

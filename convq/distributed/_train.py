@@ -350,7 +350,6 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
     # of the receive buffer in place (and checks its length and content, DecodeError)
     x = x0.copy()
     xbar = np.zeros(d)
-    acc = np.empty(d)
     n_rec = -(-T // record_every)
     snaps = np.empty((n_rec, d))
     t_grad = t_enc = t_comm = t_dec = 0.0
@@ -388,8 +387,7 @@ def train(objective_shard, x0, T, step, quantizer=None, comm=None, *, batch=None
             if own_exc is not None:
                 texts[rank] = f"{type(own_exc).__name__}: {own_exc}"
             _raise_collective(st, texts, rank, t + 1, own_exc)
-        acc[:] = 0.0
-        codec.decode_sum(recv[:, 1:], d, weights, out=acc)
+        acc = codec.decode_sum(recv[:, 1:], d, weights)   # a new buffer: the first message written, not added
         if feedback is not None:
             acc[:] = feedback.aggregate(acc)
         if method == "mirror":

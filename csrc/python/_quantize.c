@@ -579,12 +579,14 @@ typedef struct decode_sum_args {
     const double *w;
     void *work;
     cq_qout out;
+    int fresh;
 } decode_sum_args;
 
 CQB_RUNNER(run_decode_sum, decode_sum_args)
 {
     size_t bad = 0;
-    int st = cq_q_decode_sum(a->P, a->payloads, a->nbytes, a->n, a->w, a->work, a->out.p, a->out.f32, &bad, err);
+    int st = cq_q_decode_sum(a->P, a->payloads, a->nbytes, a->n, a->w, a->work, a->out.p, a->out.f32, a->fresh,
+                             &bad, err);
     if (st != CQ_OK) {
         cq_errinfo inner = *err;
         cq_fail(err, st, "payloads[%zu]: %.200s", bad, inner.msg);
@@ -592,14 +594,16 @@ CQB_RUNNER(run_decode_sum, decode_sum_args)
     return st;
 }
 
-/* _q_decode(spec, payloads (a list), d, out, weights) -> out: the fused decode-accumulate. */
+/* _q_decode(spec, payloads (a list), d, out, weights[, fresh]) -> out: the fused
+ * decode-accumulate (fresh: out's contents are ignored, cq_q_decode_sum). */
 static PyObject *decode_sum_call(PyObject *args)
 {
     PyObject *spec, *list, *outo, *wo, *result = NULL;
     Py_ssize_t d;
+    int fresh = 0;
     cq_qpar P;
-    cq_qout o = {NULL, 0, 1, 1.0};
-    if (!PyArg_ParseTuple(args, "OO!nOO", &spec, &PyList_Type, &list, &d, &outo, &wo)) return NULL;
+    cq_qout o = {NULL, 0, CQ_QOUT_ADD, 1.0};
+    if (!PyArg_ParseTuple(args, "OO!nOO|p", &spec, &PyList_Type, &list, &d, &outo, &wo, &fresh)) return NULL;
     if (cqb_qpar_resolve(spec, d, &P) < 0 || out_vector(outo, "out", d, &o) < 0) return NULL;
     if (o.p == NULL) return PyErr_Format(PyExc_TypeError, "out must be an array to add into, got None");
     Py_ssize_t n = PyList_GET_SIZE(list);
@@ -626,7 +630,8 @@ static PyObject *decode_sum_call(PyObject *args)
         ptrs[k] = (const uint8_t *)PyArray_DATA(arrs[k]);
         lens[k] = (uint64_t)PyArray_DIM(arrs[k], 0);
     }
-    decode_sum_args a = {&P, ptrs, lens, (size_t)n, w != NULL ? (const double *)PyArray_DATA(w) : NULL, work, o};
+    decode_sum_args a = {&P, ptrs, lens, (size_t)n, w != NULL ? (const double *)PyArray_DATA(w) : NULL, work, o,
+                         fresh && n > 0};
     if (cqb_call(run_decode_sum, &a, NULL) < 0) goto done;
     Py_INCREF(outo);
     result = outo;

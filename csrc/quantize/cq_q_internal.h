@@ -134,23 +134,28 @@ CQ_Q_V_REDUCER_(max_abs, double)
 CQ_Q_V_REDUCER_(finite, int)
 #undef CQ_Q_V_REDUCER_
 
-/* out[i0 + t] <- v[t] for t < m: set or out + w v (in double, rounded once for float32). */
+/* out[i0 + t] <- v[t] for t < m: set, out + w v, or 0 + w v (the first term of a sum: the
+ * +0.0 turns -0.0 into +0.0 exactly as adding onto a zeroed out does); in double, rounded
+ * once for float32. */
 static inline void cq_q_emit(const cq_qout *o, size_t i0, const double *v, size_t m)
 {
     if (o->p == NULL) return;
+    double w = o->w;
     if (o->f32) {
         float *dst = (float *)o->p + i0;
-        if (o->add) {
-            double w = o->w;
+        if (o->add == CQ_QOUT_ADD) {
             for (size_t t = 0; t < m; t++) dst[t] = (float)((double)dst[t] + w * v[t]);
+        } else if (o->add == CQ_QOUT_START) {
+            for (size_t t = 0; t < m; t++) dst[t] = (float)(0.0 + w * v[t]);
         } else {
             for (size_t t = 0; t < m; t++) dst[t] = (float)v[t];
         }
     } else {
         double *dst = (double *)o->p + i0;
-        if (o->add) {
-            double w = o->w;
+        if (o->add == CQ_QOUT_ADD) {
             for (size_t t = 0; t < m; t++) dst[t] = dst[t] + w * v[t];
+        } else if (o->add == CQ_QOUT_START) {
+            for (size_t t = 0; t < m; t++) dst[t] = 0.0 + w * v[t];
         } else {
             memcpy(dst, v, m * sizeof(double));
         }
@@ -159,11 +164,11 @@ static inline void cq_q_emit(const cq_qout *o, size_t i0, const double *v, size_
 
 static inline void cq_q_emit1(const cq_qout *o, size_t i, double v) { cq_q_emit(o, i, &v, 1); }
 
-/* A sparse decoder's start: a set-mode output of d values is zeroed (accumulation leaves
- * the coordinates the message does not name untouched). */
+/* A sparse decoder's start: a set-mode or first-term output of d values is zeroed
+ * (accumulation leaves the coordinates the message does not name untouched). */
 static inline void cq_q_emit_zero(const cq_qout *o, size_t d)
 {
-    if (o->p != NULL && !o->add) memset(o->p, 0, d * (o->f32 ? sizeof(float) : sizeof(double)));
+    if (o->p != NULL && o->add != CQ_QOUT_ADD) memset(o->p, 0, d * (o->f32 ? sizeof(float) : sizeof(double)));
 }
 
 #define CQ_Q_INV_TWO31 (1.0 / 2147483648.0)

@@ -115,7 +115,7 @@ size_t cq_q_work_size_typed(const cq_qpar *P)
  * being set, else the fallback buffer. */
 static double *fallback_out(const cq_qpar *P, void *work, const cq_qout *out)
 {
-    if (out->p != NULL && !out->f32 && !out->add) return (double *)out->p;
+    if (out->p != NULL && !out->f32 && out->add == CQ_QOUT_SET) return (double *)out->p;
     return (double *)((uint8_t *)work + P->work) + P->d;
 }
 
@@ -184,7 +184,7 @@ int cq_q_quantize_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *wo
 int cq_q_decode_typed(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes, void *work, const cq_qout *out,
                       cq_errinfo *err)
 {
-    if (out->add && out->p != NULL) { /* validate first: a malformed payload leaves out unchanged */
+    if (out->add != CQ_QOUT_SET && out->p != NULL) { /* validate first: a malformed payload leaves out unchanged */
         cq_qout check = *out;
         check.p = NULL;
         int st = decode_frame(P, payload, nbytes, work, &check, err);
@@ -194,10 +194,12 @@ int cq_q_decode_typed(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes,
 }
 
 int cq_q_decode_sum(const cq_qpar *P, const uint8_t *const *payloads, const uint64_t *nbytes, size_t n,
-                    const double *w, void *work, void *out_p, int out_f32, size_t *bad, cq_errinfo *err)
+                    const double *w, void *work, void *out_p, int out_f32, int fresh, size_t *bad,
+                    cq_errinfo *err)
 {
-    cq_qout o = {NULL, out_f32, 1, 1.0};
-    for (size_t k = 0; k < n; k++) { /* every payload validated before out is touched */
+    assert(!fresh || n >= 1);
+    cq_qout o = {NULL, out_f32, CQ_QOUT_ADD, 1.0};
+    for (size_t k = 0; k < n && !fresh; k++) { /* every payload validated before out is touched */
         int st = decode_frame(P, payloads[k], nbytes[k], work, &o, err);
         if (st != CQ_OK) {
             *bad = k;
@@ -206,6 +208,7 @@ int cq_q_decode_sum(const cq_qpar *P, const uint8_t *const *payloads, const uint
     }
     o.p = out_p;
     for (size_t k = 0; k < n; k++) {
+        o.add = fresh && k == 0 ? CQ_QOUT_START : CQ_QOUT_ADD;
         o.w = w != NULL ? w[k] : 1.0;
         int st = decode_frame(P, payloads[k], nbytes[k], work, &o, err);
         if (st != CQ_OK) { /* only if a payload changed during the call */

@@ -150,8 +150,10 @@ size_t cq_q_work_size(const cq_qspec *q, size_t d);
  * exactly), so encoding a float32 y gives the same message, bit for bit, as encoding
  * (double)y.
  * cq_qout is where decoded values go: d contiguous float64 or float32 values, each either
- * set (add = 0: out[i] = v) or accumulated (add = 1: out[i] = out[i] + w v, the sum and the
- * product in double, one rounding to float32 at the store). A float32 decode is therefore
+ * set (add = CQ_QOUT_SET: out[i] = v) or accumulated (add = CQ_QOUT_ADD: out[i] = out[i] + w v,
+ * the sum and the product in double, one rounding to float32 at the store), or the first term
+ * of a sum (add = CQ_QOUT_START: out[i] = 0 + w v, what CQ_QOUT_ADD gives on a zeroed out,
+ * without reading out). A float32 decode is therefore
  * the float64 decode rounded once to float32. p == NULL: nothing is written (a decoder run
  * only to validate). Sparse messages (SimQ, TopK, RandK) touch only their coordinates when
  * accumulating (x + 0 = x for every x but -0.0). */
@@ -160,10 +162,12 @@ typedef struct cq_qin {
     int f32;
 } cq_qin;
 
+enum { CQ_QOUT_SET = 0, CQ_QOUT_ADD = 1, CQ_QOUT_START = 2 };
+
 typedef struct cq_qout {
     void *p;
     int f32;
-    int add;
+    int add; /* CQ_QOUT_SET, CQ_QOUT_ADD or CQ_QOUT_START */
     double w;
 } cq_qout;
 
@@ -185,9 +189,14 @@ int cq_q_decode_typed(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes,
  * (w == NULL: every weight 1, and the result equals the decodes added left to right, bit
  * for bit). Every payload is validated before out is touched: on CQ_EDECODE, *bad is the
  * index of the first malformed payload and out is unchanged. out_p holds d float64
- * (out_f32 = 0) or float32 values. */
+ * (out_f32 = 0) or float32 values.
+ * fresh = 1: out holds nothing yet (its contents are never read; n >= 1): the result is
+ * the same as on a zeroed out, but the first message is written instead of added and no
+ * payload is validated ahead of its own decoding, so one pass per message is saved; on
+ * CQ_EDECODE out is left partly written (the caller discards it). */
 int cq_q_decode_sum(const cq_qpar *P, const uint8_t *const *payloads, const uint64_t *nbytes, size_t n,
-                    const double *w, void *work, void *out_p, int out_f32, size_t *bad, cq_errinfo *err);
+                    const double *w, void *work, void *out_p, int out_f32, int fresh, size_t *bad,
+                    cq_errinfo *err);
 
 /* y[0..d) -> payload[0..ceil(bits/8)). */
 int cq_q_encode(const cq_qspec *q, const double *y, size_t d, bitgen_t *g, void *work,
