@@ -330,12 +330,21 @@ static int terngrad_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     return CQ_OK;
 }
 
+/* The 32-bit scale field of TernGrad and ScaledSign: a finite float32 >= 0, as a double. */
+static int read_scale(cq_bitreader *r, const char *who, double *sd, cq_errinfo *err)
+{
+    float sf;
+    if (!scale_field_ok(cq_q_get(r, 32), &sf))
+        return cq_fail(err, CQ_EDECODE, "%s scale field is not a finite float32 >= 0", who);
+    *sd = (double)sf;
+    return CQ_OK;
+}
+
 static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
-    float sf;
-    if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "TernGrad scale field is not a finite float32 >= 0");
-    double sd = (double)sf;
+    double sd = 0.0;
+    if (read_scale(r, "TernGrad", &sd, err)) return CQ_EDECODE;
     const double tab[4] = {0.0, sd, -sd, 0.0};
     uint32_t lv[CQ_Q_CHUNK];
     double vals[CQ_Q_CHUNK];
@@ -396,9 +405,8 @@ static int scaledsign_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, c
 static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
-    float sf;
-    if (!scale_field_ok(cq_q_get(r, 32), &sf)) return cq_fail(err, CQ_EDECODE, "ScaledSign scale field is not a finite float32 >= 0");
-    double sd = (double)sf, vals[CQ_Q_CHUNK];
+    double sd = 0.0, vals[CQ_Q_CHUNK];
+    if (read_scale(r, "ScaledSign", &sd, err)) return CQ_EDECODE;
     const double tab[2] = {sd, -sd};
     for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) { /* the sign bits, 32 per read */
         size_t n = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
@@ -589,14 +597,16 @@ static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_
     return CQ_OK;
 }
 
-/* ---- Identity -------------------------------------------------------------------------- */
+/* ---- Identity --------------------------------------------------------------------------
+ * The uncompressed baseline: every coordinate as a float64 (64 bits) or, with
+ * CQ_QF_FLOAT32, rounded to the nearest float32 (32 bits). */
 
 static int identity_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                         cq_errinfo *err)
 {
+    size_t d = P->d;
     (void)g;
     (void)work;
-    size_t d = P->d;
     int st = check_finite(y, d, err);
     if (st) return st;
     int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
