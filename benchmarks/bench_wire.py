@@ -257,7 +257,7 @@ def run(ctx):
         cfg = dict(sizes=[256, 512, 256, 10], batch=32, warmup=3, steps=4, bucket_mb=25, digits_steps=30,
                    digits_lr=0.5)
     else:
-        cfg = dict(sizes=[1000, 2048, 1400, 10], batch=64, warmup=3, steps=8, bucket_mb=25, digits_steps=300,
+        cfg = dict(sizes=[1000, 2048, 1400, 10], batch=64, warmup=3, steps=16, bucket_mb=25, digits_steps=300,
                    digits_lr=0.5)
     mcfg = (dict(d=1 << 16, m=500, nnz_row=50, T=5, step_scale=1.0, lam=0.0, seed=0) if ctx.quick else
             dict(d=1 << 20, m=4000, nnz_row=200, T=30, step_scale=1.0, lam=0.0, seed=0))
