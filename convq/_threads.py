@@ -18,11 +18,15 @@ numbers in BENCHMARKS.md):
 - ``"chains"`` (the walks, one task per chain), ``"rows"`` (batch quantization, one task per
   row block, ``rng`` streams): whole independent tasks; every available CPU.
 - ``"objective"`` (the fused objective passes behind ``minimize``, ``lasso``, the linear
-  models) and ``"mlp"`` (minibatch halves of the MLP's back-propagation): a parallel region
-  per gradient, a few microseconds to milliseconds of work each; measured on 2 cores, two
-  threads made the LASSO 1.5-2.3x and the MLP 1.5x slower (the fork/join per pass costs more
-  than it saves), so the default is 1 thread; pass ``threads=`` explicitly for very large
-  data on many idle cores.
+  models): a parallel region per pass over X, whose fork/join costs about as much as a
+  pass over a few hundred thousand entries. ``default_threads("objective", work)`` is 1
+  below OBJECTIVE_PARALLEL_MIN = 2^19 entries of X per pass (dense entries, or sparse
+  non-zeros) and every available CPU from there: measured on an idle 2-core VM (FISTA on a
+  LASSO, BENCHMARKS.md "Threads"), two threads gave 1.01-1.03x at 0.02-0.2 M
+  entries, 1.15x at 1 M, 2.2x at 2 M and 1.6x at 8 M; on the same VM loaded by other jobs
+  they were 0.85x at 8 M, so a busy machine is better served by ``threads=1``.
+- ``"mlp"`` (minibatch halves of the MLP's back-propagation): 1 thread; two threads made the
+  MLP 1.5x slower on a loaded VM and 1.04x faster on an idle one (batches of 200 rows).
 
 An explicit ``threads=k`` is honoured as given (up to the C core's cap of 1024).
 """
@@ -38,8 +42,12 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 #: the file naming the process's cgroups
 PROC_CGROUP = "/proc/self/cgroup"
 
-#: kernel family -> "all" (every available CPU) or a fixed default thread count
+#: kernel family -> "all" (every available CPU) or a fixed default thread count (the
+#: objective family's count depends on the work per pass: OBJECTIVE_PARALLEL_MIN)
 FAMILIES: "dict[str, int | str]" = {"chains": "all", "rows": "all", "objective": 1, "mlp": 1}
+
+#: entries of X per objective pass from which its default is every available CPU
+OBJECTIVE_PARALLEL_MIN = 1 << 19
 
 
 def _read(path):
@@ -111,20 +119,24 @@ def available_cpus() -> int:
     return max(1, min(n, lim) if lim is not None else n)
 
 
-def default_threads(family: str) -> int:
+def default_threads(family: str, work: "int | None" = None) -> int:
     """The thread count ``threads=None`` gives a kernel of `family` (one of
     :data:`FAMILIES`): every available CPU for independent tasks, 1 where more threads
-    were measured to slow the kernel down. Never more than :func:`available_cpus`."""
+    were measured to slow the kernel down; for ``"objective"``, every available CPU once
+    ``work`` (entries of X read per pass) reaches OBJECTIVE_PARALLEL_MIN. Never more than
+    :func:`available_cpus`."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
     d = FAMILIES[family]
     avail = available_cpus()
+    if family == "objective" and work is not None and work >= OBJECTIVE_PARALLEL_MIN:
+        return avail
     return avail if isinstance(d, str) else min(d, avail)
 
 
-def check_threads(threads, family: str = "chains") -> int:
-    """``threads=None`` -> :func:`default_threads` (family); else a positive int, as given."""
+def check_threads(threads, family: str = "chains", work: "int | None" = None) -> int:
+    """``threads=None`` -> :func:`default_threads` (family, work); else a positive int, as given."""
     from ._validation import check_int
     if threads is None:
-        return default_threads(family)
+        return default_threads(family, work)
     return check_int(threads, "threads", minimum=1)

@@ -149,12 +149,12 @@ def check_int(value, name, *, minimum=None, maximum=None) -> int:
     return value
 
 
-def check_threads(threads, family: str = "chains") -> int:
-    """``threads=None`` -> the measured default for the kernel `family` within the CPUs
-    this process may use (affinity and cgroup quota: :mod:`convq._threads`); else a
-    positive int, as given."""
+def check_threads(threads, family: str = "chains", work: "int | None" = None) -> int:
+    """``threads=None`` -> the measured default for the kernel `family` (and, for the
+    objective passes, the ``work`` per pass) within the CPUs this process may use (affinity
+    and cgroup quota: :mod:`convq._threads`); else a positive int, as given."""
     from ._threads import check_threads as _check
-    return _check(threads, family)
+    return _check(threads, family, work)
 
 
 def check_quantizer(quantizer, name="quantizer", *, allow_none=True):

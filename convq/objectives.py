@@ -230,7 +230,8 @@ class _RowsMixin:
         self.m = self.X.shape[0]
         self.sample_weight = _sample_weight(sample_weight, self.m)
         self.wsum = float(self.m if self.sample_weight is None else self.sample_weight.sum())
-        self.threads = check_threads(threads, "objective")
+        work = self.X.nnz if hasattr(self.X, "nnz") else self.X.size   # entries read per pass
+        self.threads = check_threads(threads, "objective", work)
         return xspec
 
     @property
@@ -271,7 +272,8 @@ class Quadratic(Objective):
         self.b = b
         self.c = check_real(c, "c")
         self.dim = n
-        self._c_spec = ObjectiveSpec(_QUAD, self.A, self.b, c=self.c, threads=check_threads(threads, "objective"))
+        self._c_spec = ObjectiveSpec(_QUAD, self.A, self.b, c=self.c,
+                                     threads=check_threads(threads, "objective", self.A.size))
 
     def _rows(self, rows):
         if rows is not None:

@@ -66,6 +66,21 @@ def test_default_threads_per_family(monkeypatch, family, avail, expected):
     assert check_threads(3, family) == 3     # an explicit count is honoured as given
 
 
+@pytest.mark.parametrize("avail", [1, 2, 6])
+def test_objective_default_follows_the_work_per_pass(monkeypatch, avail):
+    from convq import objectives as O
+    monkeypatch.setattr(_threads, "available_cpus", lambda: avail)
+    lim = _threads.OBJECTIVE_PARALLEL_MIN
+    assert check_threads(None, "objective", lim - 1) == 1
+    assert check_threads(None, "objective", lim) == avail
+    assert check_threads(2, "objective", 10) == 2          # an explicit count is honoured as given
+    r = np.random.default_rng(0)
+    small, big = r.standard_normal((50, 20)), np.zeros((lim // 64, 64))
+    assert O.LeastSquares(small, np.zeros(50)).threads == 1
+    assert O.Logistic(big, np.zeros(lim // 64)).threads == avail
+    assert O.Quadratic(np.eye(8))._c_spec.threads == 1
+
+
 def test_bad_threads_and_family():
     with pytest.raises(ValueError, match="threads must be >= 1"):
         check_threads(0)
