@@ -377,15 +377,18 @@ _QUANTIZERS = {"SimQ": lambda: __import__("convq.quantize", fromlist=["SimQ"]).S
 
 
 @pytest.mark.parametrize("qname", sorted(_QUANTIZERS))
-@pytest.mark.parametrize("cls", [LinearRegression, Ridge], ids=lambda c: c.__name__)
-def test_check_estimator_quantized_least_squares_at_defaults(cls, qname):
-    """check_estimator at the default parameters with a quantizer (solver="auto": gradient
-    descent at the step 1/(L (1 + omega))): every check passes, none is skipped."""
+@pytest.mark.parametrize("cls", ["LinearRegression", "Ridge", "LogisticRegression"])
+def test_check_estimator_quantized_at_defaults(cls, qname):
+    """check_estimator at the default parameters with a quantizer (the least squares models:
+    solver="auto", gradient descent at the step 1/(L (1 + omega))): every check passes, none
+    is skipped (LogisticRegression: scikit-learn's own expected failures, below)."""
     from sklearn.utils.estimator_checks import check_estimator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = check_estimator(cls(quantizer=_QUANTIZERS[qname]()), on_fail=None)
-    failed = [(r["check_name"], str(r["exception"])) for r in res if r["status"] == "failed"]
+        res = check_estimator(globals()[cls](quantizer=_QUANTIZERS[qname]()), on_fail=None)
+    allowed = _SKLEARN_XFAIL.get(cls, set())
+    failed = [(r["check_name"], str(r["exception"])) for r in res
+              if r["status"] == "failed" and r["check_name"] not in allowed]
     assert failed == []
 
 
