@@ -128,7 +128,7 @@ int cqb_qspec_from_py(PyObject *obj, cq_qspec *out)
  * convq._spec. Called from module.c. */
 int cqb_quantize_constants(PyObject *m)
 {
-#define CQB_Q_KIND_CONST_(name, num, ops) \
+#define CQB_Q_KIND_CONST_(name, num, ops, typed, typed_avx2) \
     if (PyModule_AddIntConstant(m, "Q_KIND_" #name, (long)CQ_Q_##name) < 0) return -1;
     CQ_Q_KIND_LIST(CQB_Q_KIND_CONST_)
 #undef CQB_Q_KIND_CONST_

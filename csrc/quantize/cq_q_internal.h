@@ -335,17 +335,17 @@ typedef struct cq_qops {
     int (*decode)(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
 } cq_qops;
 
-#define CQ_Q_DECLARE_OPS_(name, num, ops) extern const cq_qops ops;
+#define CQ_Q_DECLARE_OPS_(name, num, ops, typed, typed_avx2) extern const cq_qops ops;
 CQ_Q_KIND_LIST(CQ_Q_DECLARE_OPS_)
 #undef CQ_Q_DECLARE_OPS_
 
 /* The typed kernels (cq_qin / cq_qout) of a family that reads float64 and float32 input
  * and writes either output directly: run_t encodes (w != NULL, out == NULL) or quantizes
  * (out != NULL); decode_t writes through out (whose p may be NULL: validate only). Such a
- * family leaves run and decode of its cq_qops NULL and has a row in the dispatcher's
- * typed table (cq_quantize.c). A family with only the double kernels (SimQ+, RATQ, the
- * l_p composite) is run by the dispatcher through a double copy of the input and a double
- * output at the end of the work (cq_q_work_size_typed). */
+ * family leaves run and decode of its cq_qops NULL and names its cq_qtops in its line of
+ * cq_qkinds.h. A family with only the double kernels (SimQ+, RATQ, the l_p composite,
+ * cq_q_double_only there) is run by the dispatcher through a double copy of the input and
+ * a double output at the end of the work (cq_q_work_size_typed). */
 typedef struct cq_qtops {
     int (*run_t)(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                  cq_errinfo *err);
@@ -377,11 +377,15 @@ typedef struct cq_qtops {
     const cq_qtops cq_q_##name##_typed = {name##_run, name##_decode};
 #endif
 
-extern const cq_qtops cq_q_simq_typed, cq_q_cuq_typed, cq_q_qsgd_typed, cq_q_terngrad_typed, cq_q_scaledsign_typed,
-    cq_q_topk_typed, cq_q_randk_typed, cq_q_identity_typed;
+/* The typed kernels of every kind, from the list (cq_q_double_only: {NULL, NULL}, defined
+ * by the dispatcher, for the double-only families). */
+#define CQ_Q_DECLARE_TYPED_(name, num, ops, typed, typed_avx2) extern const cq_qtops typed;
+CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_)
+#undef CQ_Q_DECLARE_TYPED_
 #if CQ_Q_HAVE_AVX2
-extern const cq_qtops cq_q_simq_typed_avx2, cq_q_cuq_typed_avx2, cq_q_qsgd_typed_avx2, cq_q_terngrad_typed_avx2,
-    cq_q_scaledsign_typed_avx2, cq_q_topk_typed_avx2, cq_q_randk_typed_avx2, cq_q_identity_typed_avx2;
+#define CQ_Q_DECLARE_TYPED_AVX2_(name, num, ops, typed, typed_avx2) extern const cq_qtops typed_avx2;
+CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_AVX2_)
+#undef CQ_Q_DECLARE_TYPED_AVX2_
 #endif
 
 /* ---- shared helpers (cq_q_helpers.c) -------------------------------------------------- */

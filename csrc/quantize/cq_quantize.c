@@ -9,25 +9,27 @@
 #include "quantize/cq_q_internal.h"
 
 static const cq_qops *const ops_table[CQ_Q_NKINDS] = {
-#define CQ_Q_TABLE_ROW_(name, num, ops) [num] = &ops,
+#define CQ_Q_TABLE_ROW_(name, num, ops, typed, typed_avx2) [num] = &ops,
     CQ_Q_KIND_LIST(CQ_Q_TABLE_ROW_)
 #undef CQ_Q_TABLE_ROW_
 };
 
-/* The kinds whose family has typed kernels (cq_q_internal.h, cq_qtops); the others are run
- * through double buffers (run_typed, decode_frame). */
+/* The double-only families' typed kernels: none (run through double buffers, run_typed). */
+const cq_qtops cq_q_double_only = {NULL, NULL};
+
+/* kind -> typed kernels (cq_q_double_only: the family has double kernels only), and the
+ * same for the AVX2 build; both generated from cq_qkinds.h. */
 static const cq_qtops *const typed_table[CQ_Q_NKINDS] = {
-    [CQ_Q_IDENTITY] = &cq_q_identity_typed, [CQ_Q_SIMQ] = &cq_q_simq_typed,     [CQ_Q_CUQ] = &cq_q_cuq_typed,
-    [CQ_Q_QSGD] = &cq_q_qsgd_typed,         [CQ_Q_TERNGRAD] = &cq_q_terngrad_typed,
-    [CQ_Q_SCALEDSIGN] = &cq_q_scaledsign_typed, [CQ_Q_TOPK] = &cq_q_topk_typed, [CQ_Q_RANDK] = &cq_q_randk_typed,
+#define CQ_Q_TYPED_ROW_(name, num, ops, typed, typed_avx2) [num] = &typed,
+    CQ_Q_KIND_LIST(CQ_Q_TYPED_ROW_)
+#undef CQ_Q_TYPED_ROW_
 };
 
 #if CQ_Q_HAVE_AVX2
 static const cq_qtops *const typed_table_avx2[CQ_Q_NKINDS] = {
-    [CQ_Q_IDENTITY] = &cq_q_identity_typed_avx2, [CQ_Q_SIMQ] = &cq_q_simq_typed_avx2,
-    [CQ_Q_CUQ] = &cq_q_cuq_typed_avx2,           [CQ_Q_QSGD] = &cq_q_qsgd_typed_avx2,
-    [CQ_Q_TERNGRAD] = &cq_q_terngrad_typed_avx2, [CQ_Q_SCALEDSIGN] = &cq_q_scaledsign_typed_avx2,
-    [CQ_Q_TOPK] = &cq_q_topk_typed_avx2,         [CQ_Q_RANDK] = &cq_q_randk_typed_avx2,
+#define CQ_Q_TYPED_AVX2_ROW_(name, num, ops, typed, typed_avx2) [num] = &typed_avx2,
+    CQ_Q_KIND_LIST(CQ_Q_TYPED_AVX2_ROW_)
+#undef CQ_Q_TYPED_AVX2_ROW_
 };
 #endif
 
@@ -47,10 +49,11 @@ static int use_avx2(void)
 /* The typed kernels of P's kind (NULL: a double-only family), the build P->avx2 chose. */
 static const cq_qtops *typed_kernels(const cq_qpar *P)
 {
+    const cq_qtops *t = typed_table[P->kind];
 #if CQ_Q_HAVE_AVX2
-    if (P->avx2) return typed_table_avx2[P->kind];
+    if (P->avx2) t = typed_table_avx2[P->kind];
 #endif
-    return typed_table[P->kind];
+    return t->run_t != NULL ? t : NULL;
 }
 
 /* Largest message accepted: 2^63 - 1 bits, so that byte counts fit a signed 64-bit size. */
@@ -108,7 +111,7 @@ size_t cq_q_work_size(const cq_qspec *q, size_t d)
 size_t cq_q_work_size_typed(const cq_qpar *P)
 {
     /* P->work <= SIZE_MAX/4 and d <= 2^48 (cq_q_resolve): the sum cannot overflow */
-    return P->work + (typed_table[P->kind] != NULL ? 0 : 2 * P->d * sizeof(double));
+    return P->work + (typed_kernels(P) != NULL ? 0 : 2 * P->d * sizeof(double));
 }
 
 /* The double output a double-only kernel writes: out itself when it is a float64 vector

@@ -52,12 +52,12 @@
  * CQ_Q_SIMQPLUS, CQ_Q_CUQ, CQ_Q_RATQ, CQ_Q_LP, CQ_Q_QSGD, CQ_Q_TERNGRAD, CQ_Q_SCALEDSIGN,
  * CQ_Q_TOPK, CQ_Q_RANDK. */
 typedef enum cq_qkind {
-#define CQ_Q_ENUM_(name, num, ops) CQ_Q_##name = num,
+#define CQ_Q_ENUM_(name, num, ops, typed, typed_avx2) CQ_Q_##name = num,
     CQ_Q_KIND_LIST(CQ_Q_ENUM_)
 #undef CQ_Q_ENUM_
 } cq_qkind;
 
-#define CQ_Q_COUNT_(name, num, ops) +1
+#define CQ_Q_COUNT_(name, num, ops, typed, typed_avx2) +1
 #define CQ_Q_NKINDS (0 CQ_Q_KIND_LIST(CQ_Q_COUNT_))
 
 /* Largest dimension accepted: 2^48 coordinates (a 2 PiB float64 vector). Below it every
