@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import _core
-from ..quantize import GainShape, _wire_codec
+from ..quantize import GainShape, _wire_codec, estimate_alpha0
 from ..slow.models import mlp_step, no_improvement
 
 __all__ = ["gain_shape", "variance_factor", "train_mlp_quantized"]
@@ -68,10 +68,8 @@ def variance_factor(quantizer, d) -> float:
     probe_gen = np.random.default_rng(0x5EED)
     probes = [np.ones(d), np.eye(1, d).ravel(), probe_gen.standard_normal(d)]
     worst = 1.0
-    for v in probes:
-        v = v / np.linalg.norm(v)
-        mean = float(np.mean([np.sum(gs(v, rng=probe_gen) ** 2) for _ in range(64)]))
-        worst = max(worst, mean)
+    for v in probes:   # the sample mean of ||Q_gs(v)||^2: estimate_alpha0's alpha0^2
+        worst = max(worst, estimate_alpha0(gs, v / np.linalg.norm(v), 64, rng=probe_gen).alpha0 ** 2)
     return 1.25 * (worst - 1.0)
 
 
