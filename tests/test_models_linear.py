@@ -372,16 +372,43 @@ def test_quantized_least_squares_reaches_the_exact_solution(cls):
     assert _rel(_theta(est), _theta(exact)) <= 1e-8
 
 
+def test_quantized_linear_svm_is_preconditioned_by_the_column_scales():
+    """LinearSVM with a quantizer on features of scale 20 (scikit-learn's
+    check_class_weight_classifiers data: noisy blobs, class weights 1000 and 1e-4), where the
+    exact minimiser (the unquantized fit, KKT-polished) has coef 0 and intercept -1, so that
+    every point is predicted 0. Before the column-scale preconditioning, the intercept's
+    direction converged about 400x slower than the others: a fit with max_iter=1000 stopped at
+    an intercept of -0.54, predicting 0 for 78 % of the test points, where the check needs
+    more than 87 %. Now every seeded fit is within 0.1 of the minimiser, on dense and on
+    sparse X. max_iter is the budget of the whole smoothing path; before, each of the 8
+    stages got max_iter iterations, so a fit ran 8 * max_iter."""
+    import scipy.sparse as sp
+    from sklearn.datasets import make_blobs
+    from convq.quantize import SimQ
+    X, y = make_blobs(centers=2, random_state=0, cluster_std=20)
+    cw = {0: 1000, 1: 0.0001}
+    exact = LinearSVM(class_weight=cw).fit(X, y)
+    assert "exact minimiser" in exact.result_.message
+    star = _theta(exact)
+    for seed in range(5):
+        for Xf in (X, sp.csr_matrix(X)):
+            est = LinearSVM(quantizer=SimQ(1.0), class_weight=cw, max_iter=1000, rng=seed).fit(Xf, y)
+            assert est.n_iter_ == 1000 == sum(n for _, n in est.result_.stages)
+            assert np.max(np.abs(_theta(est) - star)) < 0.1
+            assert np.mean(est.predict(X) == 0) > 0.95
+
+
 _QUANTIZERS = {"SimQ": lambda: __import__("convq.quantize", fromlist=["SimQ"]).SimQ(1.0),
                "StochasticRounding": lambda: StochasticRounding(s=7)}
 
 
 @pytest.mark.parametrize("qname", sorted(_QUANTIZERS))
-@pytest.mark.parametrize("cls", ["LinearRegression", "Ridge", "LogisticRegression"])
+@pytest.mark.parametrize("cls", ["LinearRegression", "Ridge", "LogisticRegression", "LinearSVM"])
 def test_check_estimator_quantized_at_defaults(cls, qname):
     """check_estimator at the default parameters with a quantizer (the least squares models:
-    solver="auto", gradient descent at the step 1/(L (1 + omega))): every check passes, none
-    is skipped (LogisticRegression: scikit-learn's own expected failures, below)."""
+    solver="auto", gradient descent at the step 1/(L (1 + omega)); LinearSVM: the smoothing
+    path, preconditioned by the column scales, within a max_iter budget for the whole path):
+    every check passes (LogisticRegression: scikit-learn's own expected failures, below)."""
     from sklearn.utils.estimator_checks import check_estimator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
