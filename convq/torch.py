@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from . import _core
 from ._rng import as_generator, spawn
 
 __all__ = ["quantized_hook", "QuantizedHook"]
@@ -165,6 +166,25 @@ class QuantizedHook:
             return world > 2 and self.feedback is None and _grid(self.quantizer) is not None
         return self.mode == "allreduce"
 
+    def _agree_scale(self, torch, dist, norms, group, world):
+        """The shared scales: the maximum over the ranks of each bucket's norm, by one
+        all-reduce that also carries a failure flag (world - rank of the lowest rank whose
+        bucket has a NaN or Inf), so that every rank raises the same DistributedError
+        instead of leaving the others blocked in the integer all-reduce."""
+        rank = dist.get_rank(group)
+        ok = bool(torch.isfinite(norms).all())
+        flag = torch.tensor([0.0 if ok else float(world - rank)], dtype=norms.dtype, device=norms.device)
+        both = torch.cat([torch.where(torch.isfinite(norms), norms, torch.zeros_like(norms)), flag])
+        dist.all_reduce(both, op=dist.ReduceOp.MAX, group=group)
+        bad = int(both[-1].item())
+        if bad:
+            from .distributed import DistributedError
+            r0 = world - bad
+            raise DistributedError(f"rank {r0} of {world} failed in the convq DDP hook (all-reduce mode): its gradient "
+                                   "bucket has a NaN or Inf; every rank stops here", rank=r0, step=self.calls + 1,
+                                   detail="a NaN or Inf in the gradient bucket")
+        return both[:-1]
+
     def _allreduce(self, torch, dist, tensor, group, world):
         r"""Shared-scale integer all-reduce (see :func:`quantized_hook`): per bucket of b
         coordinates the ranks agree on the scale :math:`m_j = \max_r \|g_{r,j}\|` (one
@@ -172,27 +192,46 @@ class QuantizedHook:
         to an integer level in 0..s (its sign attached), the integers are summed exactly by
         one all-reduce of an integer tensor wide enough for N s, and every rank decodes the
         sum once: :math:`\hat g_i = m_j\,\mathrm{sum}_i / (s N)`. Unbiased, since
-        :math:`E\lfloor x + U\rfloor = x`. Runs in torch ops on the bucket's device."""
+        :math:`E\lfloor x + U\rfloor = x`. A float32/float64 bucket on the CPU is rounded and
+        decoded by the C core in one pass each way (``cq_q_grid.c``); any other bucket in
+        torch operations on its own device. Returns (ints, decode), decode(summed ints) ->
+        the averaged bucket."""
         s, b, norm = _grid(self.quantizer)
         d = tensor.numel()
         b = d if b is None or b > d else b
         nb = -(-d // b)
-        work = torch.float64 if tensor.dtype == torch.float64 else torch.float32
-        g = torch.zeros(nb * b, dtype=work, device=tensor.device)
-        g[:d] = tensor.detach().reshape(-1)
-        g = g.view(nb, b)
-        scale = g.abs().amax(dim=1) if norm == "inf" else torch.linalg.vector_norm(g, dim=1)
-        dist.all_reduce(scale, op=dist.ReduceOp.MAX, group=group)
-        gen = torch.Generator(device=tensor.device)
-        gen.manual_seed(int(self._gen.integers(0, 2 ** 63)))
-        u = torch.rand(g.shape, generator=gen, device=tensor.device, dtype=work)
-        inv = torch.where(scale > 0, s / scale, torch.zeros_like(scale))
-        lev = torch.clamp(torch.floor(g.abs() * inv[:, None] + u), max=s)
         itype = torch.int8 if world * s <= 127 else (torch.int32 if world * s < 2 ** 31 else torch.int64)
-        ints = (torch.sign(g) * lev).to(itype)
-        self.bytes_sent += 2 * (world - 1) * ints.numel() * ints.element_size() // world + 4 * nb
         self.payload_bits += 32 * nb + d * int(2 * s).bit_length()
-        return ints, scale, (d, nb, b, s, work)
+        if tensor.device.type == "cpu" and tensor.dtype in (torch.float32, torch.float64):
+            y = tensor.detach().reshape(-1).numpy()
+            scale = self._agree_scale(torch, dist, torch.from_numpy(_bucket_norms(y, b, norm)), group, world)
+            key = int(self._gen.integers(0, 2 ** 63))
+            width = torch.empty(0, dtype=itype).element_size()
+            ints = torch.from_numpy(_core._q_grid_round(y, b, scale.numpy(), s, key, width))
+
+            def decode(total):
+                out = np.empty(d, dtype=y.dtype)
+                _core._q_grid_decode(total.numpy(), b, scale.numpy(), s, world, out)
+                return torch.from_numpy(out).reshape(tensor.shape)
+        else:
+            work = torch.float64 if tensor.dtype == torch.float64 else torch.float32
+            g = torch.zeros(nb * b, dtype=work, device=tensor.device)
+            g[:d] = tensor.detach().reshape(-1)
+            g = g.view(nb, b)
+            local = g.abs().amax(dim=1) if norm == "inf" else torch.linalg.vector_norm(g, dim=1)
+            scale = self._agree_scale(torch, dist, local, group, world)
+            gen = torch.Generator(device=tensor.device)
+            gen.manual_seed(int(self._gen.integers(0, 2 ** 63)))
+            u = torch.rand(g.shape, generator=gen, device=tensor.device, dtype=work)
+            inv = torch.where(scale > 0, s / scale, torch.zeros_like(scale))
+            lev = torch.clamp(torch.floor(g.abs() * inv[:, None] + u), max=s)
+            ints = (torch.sign(g) * lev).to(itype)
+
+            def decode(total):
+                out = (total.to(work) * (scale / (s * world))[:, None]).reshape(-1)[:d]
+                return out.to(tensor.dtype).reshape(tensor.shape)
+        self.bytes_sent += 2 * (world - 1) * ints.numel() * ints.element_size() // world + 4 * nb
+        return ints, decode
 
     def __call__(self, state, bucket):
         torch, dist = _torch()
@@ -203,7 +242,7 @@ class QuantizedHook:
         tensor = bucket.buffer()
         if self._uses_allreduce(world):
             t0 = time.perf_counter()
-            ints, scale, (d, nb, b, s, work) = self._allreduce(torch, dist, tensor, group, world)
+            ints, decode_ints = self._allreduce(torch, dist, tensor, group, world)
             t1 = time.perf_counter()
             self.time_encode += t1 - t0
             self.calls += 1
@@ -212,9 +251,7 @@ class QuantizedHook:
             def decode_sum(f):
                 t2 = time.perf_counter()
                 self.time_comm += t2 - t1
-                total = f.value()[0].to(work)
-                out = (total * (scale / (s * world))[:, None]).reshape(-1)[:d]
-                res = out.to(tensor.dtype).reshape(tensor.shape)
+                res = decode_ints(f.value()[0])
                 self.time_decode += time.perf_counter() - t2
                 return res
 
@@ -292,6 +329,23 @@ def _bucket_vector(torch, tensor, float64):
     if flat.dtype != torch.float32 or flat.device.type != "cpu":
         flat = flat.to("cpu", torch.float32)
     return flat.numpy(), np.float32
+
+
+def _bucket_norms(y, b, norm):
+    """float64 norms (l2, or max-abs for norm="inf") of the buckets y[jb:(j+1)b] of a float
+    vector, each from its own bucket only, accumulated in float64."""
+    d = y.size
+    full = d // b
+    parts = [y[:full * b].reshape(full, b)] if full else []
+    if full * b < d:
+        parts.append(y[full * b:].reshape(1, -1))
+    out = []
+    for A in parts:
+        if norm == "inf":
+            out.append(np.maximum(A.max(axis=1), -A.min(axis=1)).astype(np.float64))
+        else:
+            out.append(np.sqrt(np.einsum("ij,ij->i", A, A, dtype=np.float64)))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _grid(q):

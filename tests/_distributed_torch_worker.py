@@ -121,6 +121,17 @@ def run(rank, world, port, outdir):
     out["allreduce_z"] = ((mean - avg) / se).tolist()
     out["allreduce_calls"] = h.calls
     out["allreduce_float32"] = str(h(None, _Bucket(gr.float().clone())).wait().dtype)
+    # a NaN on rank 1 only: every rank raises the same DistributedError (no rank is left
+    # waiting in the integer all-reduce), and the hook works again afterwards
+    bad = gr.float().clone()
+    if rank == 1:
+        bad[3] = float("nan")
+    try:
+        h(None, _Bucket(bad)).wait()
+        out["allreduce_nan"] = "no error"
+    except Exception as e:  # noqa: BLE001 - the test checks the type and the rank named
+        out["allreduce_nan"] = f"{type(e).__name__} rank={getattr(e, 'rank', None)}: {e}"
+    out["allreduce_after_nan"] = bool(torch.isfinite(h(None, _Bucket(gr.float().clone())).wait()).all())
 
     # 2d. float32 models: no float64 round trip; every quantizer keeps the replicas
     # identical over 20 steps, and a float32 bucket's average equals the float64 path's

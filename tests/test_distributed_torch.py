@@ -89,6 +89,8 @@ def test_allreduce_mode_is_unbiased_and_keeps_dtype(ddp_run):
         assert z.size == 7 and np.sum(z * z) < 40
         assert r["allreduce_calls"] == 3000
         assert r["allreduce_float32"] == "torch.float32"   # no float64 round trip
+        assert r["allreduce_nan"].startswith("DistributedError rank=1:") and "NaN or Inf" in r["allreduce_nan"]
+        assert r["allreduce_after_nan"]
 
 
 def test_allreduce_mode_selection():

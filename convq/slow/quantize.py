@@ -1293,3 +1293,25 @@ def sample(q, y, n, rng=None):
     if n == 0:   # no rows: no streams, nothing drawn
         return np.empty((0, y.size))
     return quantize_batch(q, np.broadcast_to(y, (n, y.size)), rng)
+
+
+def grid_round(y, b, scale, s, key, width):
+    """Twin of the all-reduce mode's shared-grid rounding (csrc/quantize/cq_q_grid.c): per
+    bucket j of b coordinates, sign(y_i) times s |y_i| / scale[j] (clamped to s) rounded
+    stochastically with uniform i of the stream ``key``; int8/int32/int64 for width 1/4/8."""
+    y = np.asarray(y)
+    d = y.size
+    yd = y.astype(np.float64)
+    sc = np.repeat(np.asarray(scale, dtype=np.float64), b)[:d]
+    inv = np.where(sc > 0, float(s) / np.where(sc > 0, sc, 1.0), 0.0)
+    x = np.minimum(np.abs(yd) * inv, float(s))
+    lev = _round(x, int(s) + 1, _uniforms(key, 0, d))
+    return np.where(yd < 0.0, -lev, lev).astype({1: np.int8, 4: np.int32, 8: np.int64}[width])
+
+
+def grid_decode(ints, b, scale, s, n, dtype=np.float64):
+    """Twin of the all-reduce mode's decode: scale[j] * ints[i] / (s n), in double, rounded
+    once to ``dtype``."""
+    ints = np.asarray(ints)
+    c = np.repeat(np.asarray(scale, dtype=np.float64) / (float(s) * float(n)), b)[:ints.size]
+    return (c * ints.astype(np.float64)).astype(dtype)

@@ -742,6 +742,108 @@ static PyObject *py_q_fwht_inplace(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- the all-reduce mode's shared-grid rounding (cq_q_grid.c) ---------------------------- */
+
+typedef struct grid_args {
+    cq_qin y;
+    const void *ints_in;
+    void *ints;
+    size_t d, b;
+    const double *scale;
+    uint32_t s, n;
+    uint64_t key;
+    int width;
+    cq_qout out;
+} grid_args;
+
+CQB_RUNNER(run_grid_round, grid_args)
+{
+    return cq_q_grid_round(a->y, a->d, a->b, a->scale, a->s, a->key, a->width, a->ints, err);
+}
+
+CQB_RUNNER(run_grid_decode, grid_args)
+{
+    return cq_q_grid_decode(a->ints_in, a->width, a->d, a->b, a->scale, a->s, a->n, &a->out, err);
+}
+
+/* The scales of ceil(d / b) buckets as a float64 vector (new reference), NULL with an error. */
+static PyArrayObject *grid_scales(PyObject *obj, Py_ssize_t d, Py_ssize_t b)
+{
+    if (b < 1) return (PyArrayObject *)PyErr_Format(PyExc_ValueError, "b must be >= 1, got %zd", b);
+    PyArrayObject *sc = cqb_double_array(obj, "scale", 1, 1);
+    Py_ssize_t nb = d == 0 ? 0 : (d - 1) / b + 1;
+    if (sc != NULL && PyArray_DIM(sc, 0) != nb) {
+        PyErr_Format(PyExc_ValueError, "scale must have one entry per bucket (%zd), got %zd", nb,
+                     (Py_ssize_t)PyArray_DIM(sc, 0));
+        Py_CLEAR(sc);
+    }
+    return sc;
+}
+
+static int grid_width_type(int width)
+{
+    return width == 1 ? NPY_INT8 : width == 4 ? NPY_INT32 : width == 8 ? NPY_INT64 : -1;
+}
+
+/* _q_grid_round(y, b, scale, s, key, width) -> int8/int32/int64 levels (cq_q_grid_round). */
+static PyObject *py_q_grid_round(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *yo, *so;
+    Py_ssize_t b;
+    unsigned int s;
+    unsigned long long key;
+    int width;
+    if (!PyArg_ParseTuple(args, "OnOIKi", &yo, &b, &so, &s, &key, &width)) return NULL;
+    if (grid_width_type(width) < 0) return PyErr_Format(PyExc_ValueError, "width must be 1, 4 or 8, got %d", width);
+    PyArrayObject *y = real_vector(yo, "y");
+    if (y == NULL) return NULL;
+    PyArrayObject *sc = grid_scales(so, PyArray_DIM(y, 0), b), *ints = NULL;
+    if (sc != NULL) {
+        npy_intp dim = PyArray_DIM(y, 0);
+        ints = (PyArrayObject *)PyArray_SimpleNew(1, &dim, grid_width_type(width));
+    }
+    if (ints != NULL) {
+        grid_args a = {{PyArray_DATA(y), PyArray_TYPE(y) == NPY_FLOAT}, NULL, PyArray_DATA(ints),
+                       (size_t)PyArray_DIM(y, 0), (size_t)b, (const double *)PyArray_DATA(sc), s, 1, key, width,
+                       {NULL, 0, CQ_QOUT_SET, 1.0}};
+        if (cqb_call(run_grid_round, &a, NULL) < 0) Py_CLEAR(ints);
+    }
+    Py_DECREF(y);
+    Py_XDECREF(sc);
+    return (PyObject *)ints;
+}
+
+/* _q_grid_decode(ints, b, scale, s, n, out[, add]) -> out (cq_q_grid_decode; add: out +=). */
+static PyObject *py_q_grid_decode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *io, *so, *outo;
+    Py_ssize_t b;
+    unsigned int s, n;
+    int add = 0;
+    if (!PyArg_ParseTuple(args, "OnOIIO|p", &io, &b, &so, &s, &n, &outo, &add)) return NULL;
+    PyArrayObject *ints = (PyArrayObject *)io;
+    int width = PyArray_Check(io) ? (int)PyArray_ITEMSIZE(ints) : 0;
+    if (!PyArray_Check(io) || PyArray_NDIM(ints) != 1 || grid_width_type(width) != PyArray_TYPE(ints) ||
+        !PyArray_IS_C_CONTIGUOUS(ints) || !PyArray_ISNOTSWAPPED(ints))
+        return PyErr_Format(PyExc_TypeError, "ints must be a C-contiguous int8, int32 or int64 vector, got %R",
+                            PyArray_Check(io) ? (PyObject *)PyArray_DESCR(ints) : (PyObject *)Py_TYPE(io));
+    Py_ssize_t d = PyArray_DIM(ints, 0);
+    cq_qout o = {NULL, 0, add ? CQ_QOUT_ADD : CQ_QOUT_SET, 1.0};
+    if (out_vector(outo, "out", d, &o) < 0) return NULL;
+    if (o.p == NULL) return PyErr_Format(PyExc_TypeError, "out must be a float32 or float64 array, got None");
+    PyArrayObject *sc = grid_scales(so, d, b);
+    if (sc == NULL) return NULL;
+    grid_args a = {{NULL, 0}, PyArray_DATA(ints), NULL, (size_t)d, (size_t)b, (const double *)PyArray_DATA(sc), s, n, 0,
+                   width, o};
+    int st = cqb_call(run_grid_decode, &a, NULL);
+    Py_DECREF(sc);
+    if (st < 0) return NULL;
+    Py_INCREF(outo);
+    return outo;
+}
+
 PyMethodDef cqb_quantize_methods[] = {
     CQB_METHOD(_q_bits, "_q_bits(spec, d) -> message length in bits."),
     CQB_METHOD(_q_info, "_q_info(spec, d) -> dict of resolved parameters."),
@@ -753,5 +855,7 @@ PyMethodDef cqb_quantize_methods[] = {
     CQB_METHOD(_q_decode_many, "_q_decode_many(spec, P, d) -> uint8 status per row."),
     CQB_METHOD(_q_fwht, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."),
     CQB_METHOD(_q_fwht_inplace, "_q_fwht_inplace(x): x <- H x."),
+    CQB_METHOD(_q_grid_round, "_q_grid_round(y, b, scale, s, key, width) -> integer levels (all-reduce mode)."),
+    CQB_METHOD(_q_grid_decode, "_q_grid_decode(ints, b, scale, s, n, out[, add]) -> out (all-reduce mode)."),
     CQB_METHODS_END,
 };

@@ -222,4 +222,14 @@ int cq_q_quantize_par(const cq_qpar *par, const double *y, bitgen_t *g, void *wo
 /* ln*(a): how many times ln must be applied to a before the result is <= 1. */
 int cq_q_lnstar(double a);
 
+/* The all-reduce mode's shared-grid rounding (cq_q_grid.c): per bucket j of b coordinates,
+ * ints[i] = sign(y_i) * (s |y_i| / scale[j] rounded stochastically to an integer in 0..s),
+ * the uniforms from the counter-based stream `key`, stored in `width` = 1, 4 or 8 bytes
+ * (int8/int32/int64); decode: out[i] (set or add, cq_qout) = scale[j] ints[i] / (s n),
+ * CQ_EDECODE where |ints[i]| > s n. */
+int cq_q_grid_round(cq_qin y, size_t d, size_t b, const double *scale, uint32_t s, uint64_t key, int width,
+                    void *ints, cq_errinfo *err);
+int cq_q_grid_decode(const void *ints, int width, size_t d, size_t b, const double *scale, uint32_t s, uint32_t n,
+                     const cq_qout *out, cq_errinfo *err);
+
 #endif /* CQ_QUANTIZE_H */
