@@ -159,11 +159,12 @@ class _Iterative:
             return None
         return np.array(prev, dtype=np.float64)
 
-    def _run(self, obj, method, step, tol, max_iter, gen, x0=None, scale=None, **options):
+    def _run(self, obj, method, step, tol, max_iter, gen, x0=None, scale=None, omega=None, **options):
         """minimize(obj) from x0 (default 0); returns (OptimizeResult, bits). With a quantizer
         and ``scale`` (a positive vector s), the quantized gradient is that of the problem in
         the variables z = s * x: x+ = x - t s^-1 Q(s^-1 g) (the options' L is then the scaled
-        problem's)."""
+        problem's; ``omega``: the quantizer's variance factor when the caller has it, so
+        that a path of several runs computes it once)."""
         bits = [0]
         gt = None
         if self.quantizer is not None:
@@ -178,7 +179,7 @@ class _Iterative:
                 # t = 1/(L (1 + omega)): E f(x+) <= f(x) - ||g||^2 / (2 L (1 + omega)) (the module)
                 L = options.get("L")
                 L = obj.lipschitz(rng=0) if L is None else float(L)
-                options["L"] = L * (1.0 + variance_factor(self.quantizer, obj.dim))
+                options["L"] = L * (1.0 + (variance_factor(self.quantizer, obj.dim) if omega is None else omega))
         res = minimize(obj, np.zeros(obj.dim) if x0 is None else x0, method=method, step=step, tol=tol,
                        max_iter=max_iter, grad_transform=gt, **options)
         if self.quantizer is None:
@@ -1030,8 +1031,10 @@ class LinearSVM(_LinearClassifier):
             sq = float(X.multiply(X).sum()) if is_sparse(X) else float(np.sum(X * X))
             return self._run(exact, method, step, tol, max_iter, gen, x0=x0, t=1.0 / max(1.0, C * k * sq / X.shape[0]))
         # Spectral norm^2 of W^{1/2} [1, X] for the fixed steps 1/L of the smoothed problems.
-        scale, reg = None, 1.0
+        scale, reg, omega = None, 1.0, None
         if self.quantizer is not None and step == "fixed":
+            from ._quantized import variance_factor
+            omega = variance_factor(self.quantizer, X.shape[1] + int(intercept))
             scale, Xs = _column_scales(X, sw, intercept)
             reg = float(np.max(scale[int(intercept):]) ** -2) if X.shape[1] else 0.0
         else:
@@ -1051,7 +1054,7 @@ class LinearSVM(_LinearClassifier):
             # quantized: max_iter is the budget of the whole path (every iteration sends a
             # message), shared by the stages left, what a stage leaves passing to the next
             it = max_iter if self.quantizer is None else max(1, -(-(max_iter - total) // (len(deltas) - j)))
-            r, nb = self._run(sm, method, step, tol, it, gen, x0=theta, scale=scale, **opts)
+            r, nb = self._run(sm, method, step, tol, it, gen, x0=theta, scale=scale, omega=omega, **opts)
             theta, res = r.x, r
             total += r.nit
             nf += r.nfev
