@@ -21,6 +21,8 @@
  *                                         Y is (n, d) or one (d,) vector repeated
  *   _q_decode_many(spec, P, d) -> uint8 status per row of the (m, nbytes) array P
  *   _q_fwht(x) -> H x                     the fast Walsh-Hadamard transform (tests, bench)
+ *   _q_simd_level() -> int                the typed kernels' build level a call would run
+ *                                         now (0 portable, 1 AVX2, 2 AVX-512; tests, bench)
  */
 #include "_quantize.h"
 #include <limits.h>
@@ -167,6 +169,13 @@ static int parse_spec_d(PyObject *args, cq_qpar *P)
     Py_ssize_t d;
     if (!PyArg_ParseTuple(args, "On", &spec, &d)) return -1;
     return cqb_qpar_resolve(spec, d, P);
+}
+
+static PyObject *py_q_simd_level(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    return PyLong_FromLong(cq_q_simd_level());
 }
 
 static PyObject *py_q_bits(PyObject *self, PyObject *args)
@@ -753,5 +762,6 @@ PyMethodDef cqb_quantize_methods[] = {
     CQB_METHOD(_q_decode_many, "_q_decode_many(spec, P, d) -> uint8 status per row."),
     CQB_METHOD(_q_fwht, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."),
     CQB_METHOD(_q_fwht_inplace, "_q_fwht_inplace(x): x <- H x."),
+    CQB_METHOD(_q_simd_level, "_q_simd_level() -> build level of the typed kernels (0 portable, 1 AVX2, 2 AVX-512)."),
     CQB_METHODS_END,
 };

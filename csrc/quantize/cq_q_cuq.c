@@ -80,7 +80,7 @@ static int cuq_block(cq_qin x, size_t n, double M, double delta, uint32_t L, uns
     return bad;
 }
 
-#ifndef CQ_Q_AVX2_VARIANT /* the l_p composite's entry points: defined once */
+#ifndef CQ_Q_SIMD_VARIANT /* the l_p composite's entry points: defined once */
 int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
                    int cut_on, double cut, cq_bitwriter *w, double *out)
 {
@@ -139,7 +139,7 @@ static int cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, u
     return CQ_OK;
 }
 
-#ifndef CQ_Q_AVX2_VARIANT
+#ifndef CQ_Q_SIMD_VARIANT
 int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
                           cq_errinfo *err)
 {

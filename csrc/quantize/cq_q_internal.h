@@ -355,19 +355,43 @@ typedef struct cq_qtops {
 /* The ops table and typed kernels of a typed family from its functions <name>_resolve,
  * <name>_run (the cq_qtops run_t) and <name>_decode.
  *
- * Runtime CPU dispatch: cq_q_<family>_avx2.c defines CQ_Q_AVX2_VARIANT, enables AVX2 with
- * `#pragma GCC target` and includes the family file again, so the same source is compiled a
- * second time for AVX2 (wider vectors for the chunk loops; no FMA, no reassociation, so the
- * arithmetic and the results are identical). There the macro names the tables
- * cq_q_<name>_ops_avx2 / cq_q_<name>_typed_avx2, and the dispatcher picks them when the CPU
- * has AVX2 and the environment variable CONVQ_PORTABLE is unset or "0"
- * (tests/test_quantize_float32.py compares the two paths byte for byte). */
+ * Runtime CPU dispatch, three build levels of the same source (CQ_Q_SIMD_PORTABLE,
+ * CQ_Q_SIMD_AVX2, CQ_Q_SIMD_AVX512, cq_quantize.h): cq_q_<family>_avx2.c defines
+ * CQ_Q_AVX2_VARIANT, enables AVX2 with `#pragma GCC target` and includes the family file
+ * again; cq_q_<family>_avx512.c does the same with CQ_Q_AVX512_VARIANT and AVX-512
+ * (F, DQ, BW, VL: 64-bit lane multiplies for the counter-based stream cq_q_mix, mask
+ * registers for the comparisons). Both are CQ_Q_SIMD_VARIANT, where the family file leaves
+ * out what must be defined once. No FMA, no reassociation: the arithmetic and the results
+ * are identical at every level; explicit intrinsics, where a family has them, sit in
+ * `#if CQ_Q_AVX512_VARIANT` blocks beside the portable loop they replace, which stays the
+ * reference. The macro names the tables cq_q_<name>_ops_avx2 / cq_q_<name>_typed_avx2, or
+ * cq_q_<name>_ops_avx512 / cq_q_<name>_typed_avx512. The dispatcher runs the highest level
+ * the CPU has (__builtin_cpu_supports), capped by the environment: CONVQ_PORTABLE set and
+ * not "0" forces the portable build, CONVQ_SIMD = portable | avx2 | avx512 caps the level
+ * (tests/test_quantize_float32.py compares every level byte for byte).
+ *
+ * The AVX-512 tables follow a naming convention instead of a column of cq_qkinds.h: the
+ * AVX-512 kernels of the kind whose typed column is T are T_avx512, declared weak, so that a
+ * family without an AVX-512 twin file (and cq_q_double_only) has none and runs its AVX2
+ * column there. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define CQ_Q_HAVE_AVX2 1
 #else
 #define CQ_Q_HAVE_AVX2 0
 #endif
-#ifdef CQ_Q_AVX2_VARIANT
+#define CQ_Q_HAVE_AVX512 CQ_Q_HAVE_AVX2
+#if defined(CQ_Q_AVX2_VARIANT) || defined(CQ_Q_AVX512_VARIANT)
+#define CQ_Q_SIMD_VARIANT 1
+#endif
+#ifndef CQ_Q_AVX512_VARIANT
+#define CQ_Q_AVX512_VARIANT 0
+#endif
+#if CQ_Q_AVX512_VARIANT
+#include <immintrin.h>
+#define CQ_Q_TYPED_OPS(name)                                                                 \
+    const cq_qops cq_q_##name##_ops_avx512 = {name##_resolve, NULL, NULL};                   \
+    const cq_qtops cq_q_##name##_typed_avx512 = {name##_run, name##_decode};
+#elif defined(CQ_Q_AVX2_VARIANT)
 #define CQ_Q_TYPED_OPS(name)                                                                 \
     const cq_qops cq_q_##name##_ops_avx2 = {name##_resolve, NULL, NULL};                     \
     const cq_qtops cq_q_##name##_typed_avx2 = {name##_run, name##_decode};
@@ -386,6 +410,12 @@ CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_)
 #define CQ_Q_DECLARE_TYPED_AVX2_(name, num, ops, typed, typed_avx2) extern const cq_qtops typed_avx2;
 CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_AVX2_)
 #undef CQ_Q_DECLARE_TYPED_AVX2_
+/* weak: the address is NULL where no AVX-512 twin defines it (hidden: resolved at link
+ * time inside the extension, never against another library) */
+#define CQ_Q_DECLARE_TYPED_AVX512_(name, num, ops, typed, typed_avx2)                         \
+    extern const cq_qtops typed##_avx512 __attribute__((weak, visibility("hidden")));
+CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_AVX512_)
+#undef CQ_Q_DECLARE_TYPED_AVX512_
 #endif
 
 /* ---- shared helpers (cq_q_helpers.c) -------------------------------------------------- */

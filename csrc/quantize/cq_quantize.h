@@ -107,6 +107,16 @@ typedef struct cq_ratq_par {
     uint64_t bits;       /* seedbits + ngroups*hbits + d2*lbits                           */
 } cq_ratq_par;
 
+/* Build levels of the typed kernels (runtime CPU dispatch, cq_q_internal.h): the portable
+ * C build, the same source compiled for AVX2, and for AVX-512 (F, DQ, BW, VL). Every level
+ * gives the same bytes and values. */
+enum { CQ_Q_SIMD_PORTABLE = 0, CQ_Q_SIMD_AVX2 = 1, CQ_Q_SIMD_AVX512 = 2 };
+
+/* The level cq_q_resolve picks now: the highest this CPU has and this build compiled,
+ * capped by the environment (CONVQ_PORTABLE set and not "0": portable; CONVQ_SIMD =
+ * "portable", "avx2" or "avx512": at most that level). Read on every call. */
+int cq_q_simd_level(void);
+
 /* Everything a kernel needs for one (spec, d); filled by cq_q_resolve. */
 typedef struct cq_qpar {
     cq_qkind kind;       /* effective kind (LP with p >= 2 resolves to SimQ / SimQ+) */
@@ -129,8 +139,8 @@ typedef struct cq_qpar {
     int delta1, delta2;  /* LP: Delta1, Delta2 of Theorem 3.1                        */
     uint64_t dmax;       /* LP: most large coordinates, ceil(d/Delta1) - 1 (0: p=1)  */
     cq_ratq_par r;       /* RATQ / the composite's RATQ part                         */
-    int avx2;            /* run the AVX2 build of the typed kernels (chosen once by
-                            cq_q_resolve: the CPU has AVX2, CONVQ_PORTABLE unset/"0") */
+    int simd;            /* build level of the typed kernels to run, CQ_Q_SIMD_*
+                            (chosen once by cq_q_resolve: cq_q_simd_level())        */
 } cq_qpar;
 
 /* Validate the spec for dimension d (d >= 1) and derive every parameter.
