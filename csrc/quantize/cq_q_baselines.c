@@ -124,19 +124,6 @@ static inline double qsgd_value(double n, uint32_t lev, uint32_t s, int neg)
 
 #define QB_CHUNK CQ_Q_CHUNK
 
-/* Append m fields of `width` bits (width <= 16), several per 32-bit put. */
-static void put_fields(cq_bitwriter *w, const uint32_t *v, size_t m, unsigned width)
-{
-    unsigned per = 32 / width;
-    size_t t = 0;
-    for (; t + per <= m; t += per) {
-        uint64_t acc = 0;
-        for (unsigned j = 0; j < per; j++) acc |= (uint64_t)v[t + j] << (j * width);
-        cq_bw_put(w, acc, per * width);
-    }
-    for (; t < m; t++) cq_bw_put(w, v[t], width);
-}
-
 /* 32-bit uniforms ub[0..m) for coordinates i0.. of stream `key`: coordinate i takes the low
  * (i even) or high (i odd) half of word i/2, whatever i0 is (QSGD buckets may start odd).
  * ub must hold m + 1 entries when i0 is even and m is odd. */
@@ -154,12 +141,10 @@ static void fill_uniforms(uint64_t key, size_t i0, size_t m, uint32_t *ub)
     }
 }
 
-/* ||y[i0..i0+d)||_2 (or ||.||_inf with CQ_QF_NORM_INF) of a finite y, rescaled when the
- * squares overflow or underflow. */
-static double qsgd_norm(cq_qin y, size_t i0, size_t d, int flags)
+/* ||y[i0..i0+d)||_2 of a finite y from its sum of squares s2, rescaled when the squares
+ * overflow or underflow. */
+static double qsgd_norm_from(cq_qin y, size_t i0, size_t d, double s2)
 {
-    if (flags & CQ_QF_NORM_INF) return cq_q_v_max_abs(y, i0, d);
-    double s2 = cq_q_v_sum_sq(y, i0, d);
     if (isfinite(s2) && s2 > 1e-280) return sqrt(s2);
     double mx = cq_q_v_max_abs(y, i0, d), acc = 0.0;
     if (!(mx > 0)) return 0.0;
@@ -171,15 +156,27 @@ static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
                     cq_errinfo *err)
 {
     size_t d = P->d, b = P->bucket, nb = (d + b - 1) / b;
-    int st = check_finite(y, d, err);
-    if (st) return st;
     float one, *norms = nb > 1 ? (float *)work : &one;
     for (size_t j = 0; j < nb; j++) { /* every norm is checked before the stream is drawn */
-        size_t b0 = j * b;
-        double n = qsgd_norm(y, b0, d - b0 < b ? d - b0 : b, P->flags);
-        if (!(n <= FLT_MAX))
+        size_t b0 = j * b, m = d - b0 < b ? d - b0 : b;
+        int finite = 1;
+        double n;
+        if (P->flags & CQ_QF_NORM_INF) {
+            n = cq_q_v_max_abs_fin(y, b0, m, &finite);
+        } else {
+            /* a NaN/Inf makes the sum of squares non-finite: only then is the bucket checked */
+            double s2 = cq_q_v_sum_sq(y, b0, m);
+            if (!isfinite(s2)) finite = cq_q_v_finite(y, b0, m);
+            n = finite ? qsgd_norm_from(y, b0, m, s2) : 0.0;
+        }
+        /* the first non-finite coordinate is in this bucket (the earlier ones were finite) */
+        if (!finite) return cq_q_fail_nonfinite_v(y, d, err);
+        if (!(n <= FLT_MAX)) {
+            int st = check_finite(y, d, err); /* a non-finite later coordinate is reported first */
+            if (st) return st;
             return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.15g of bucket %zu exceeds the float32 range of the norm field",
                            n, j);
+        }
         norms[j] = f32_up(n);
     }
     uint32_t s = P->L;
@@ -208,7 +205,7 @@ static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
                 lv[t] = lev | (neg << P->lbits);
             }
             if (w != NULL) {
-                if (width <= 16) put_fields(w, lv, m, width);
+                if (width <= 16) cq_q_put_fields(w, lv, m, width);
                 else
                     for (size_t t = 0; t < m; t++) {
                         cq_bw_put(w, lv[t] & ((1u << P->lbits) - 1u), P->lbits);
@@ -297,9 +294,9 @@ static int terngrad_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
 {
     (void)work;
     size_t d = P->d;
-    int st = check_finite(y, d, err);
-    if (st) return st;
-    double S = cq_q_v_max_abs(y, 0, d);
+    int finite;
+    double S = cq_q_v_max_abs_fin(y, 0, d, &finite); /* one pass: the scale and the check */
+    if (!finite) return cq_q_fail_nonfinite_v(y, d, err);
     if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.15g exceeds the float32 range", S);
     float sf = f32_up(S);
     double sd = (double)sf, inv = sd > 0 ? 1.0 / sd : 0.0;
@@ -321,7 +318,7 @@ static int terngrad_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
             lv[t] = up + (up & neg); /* 0, 1 (+1) or 2 (-1) */
         }
         if (w != NULL) {
-            put_fields(w, lv, m, 2);
+            cq_q_put_fields(w, lv, m, 2);
         } else {
             for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]]; /* same values as the decoder's table */
             cq_q_emit(out, i0, vals, m);

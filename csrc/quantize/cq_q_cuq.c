@@ -62,16 +62,9 @@ static int cuq_block(cq_qin x, size_t n, double M, double delta, uint32_t L, uns
         /* the rounding of cq_q_round, written in double lanes so that it vectorises */
         for (size_t t = 0; t < m; t++) lv[t] = (uint32_t)(int32_t)cq_q_round_d((xc[t] + M) * inv, hi, lm2, ub[t]);
         if (w != NULL) {
-            size_t t = 0;
-            if (lbits <= 8) {
-                unsigned per = 32 / lbits;
-                for (; t + per <= m; t += per) {
-                    uint64_t acc = 0;
-                    for (unsigned j = 0; j < per; j++) acc |= (uint64_t)lv[t + j] << (j * lbits);
-                    cq_bw_put(w, acc, per * lbits);
-                }
-            }
-            for (; t < m; t++) cq_bw_put(w, lv[t], lbits);
+            if (lbits <= 16) cq_q_put_fields(w, lv, m, lbits);
+            else
+                for (size_t t = 0; t < m; t++) cq_bw_put(w, lv[t], lbits);
         } else {
             for (size_t t = 0; t < m; t++) vals[t] = cq_q_level_value(M, delta, lv[t]);
             cq_q_emit(out, i0, vals, m);

@@ -62,7 +62,7 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
 #define CQ_Q_SQ_(x) ((double)(x) * (double)(x))
 #define CQ_Q_NAN_(x) ((double)(x) - (double)(x)) /* 0, or NaN for NaN/Inf */
 
-#define CQ_Q_REDUCERS_(T, sfx)                                                               \
+#define CQ_Q_REDUCERS_(T, sfx, U, ABSMASK, INFBITS)                                          \
     CQ_Q_SUM4_(cq_q_sum_abs_##sfx, T, CQ_Q_ABS_)                                             \
     CQ_Q_SUM4_(cq_q_sum_sq_##sfx, T, CQ_Q_SQ_)                                               \
     CQ_Q_SUM4_(cq_q_nan_sum_##sfx, T, CQ_Q_NAN_)                                             \
@@ -90,9 +90,26 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
         m0 = m1 > m0 ? m1 : m0;                                                              \
         m2 = m3 > m2 ? m3 : m2;                                                              \
         return m2 > m0 ? m2 : m0;                                                            \
+    }                                                                                        \
+    /* max_abs and finite in one pass, exactly: the bits of |y_i| (sign cleared) order as the \
+     * values, NaN and Inf above every finite value, so one unsigned max reduction (order-free, \
+     * it vectorises) gives both; *finite = 0 iff some y_i is NaN or infinite */             \
+    static inline double cq_q_max_abs_fin_##sfx(const T *y, size_t n, int *finite)           \
+    {                                                                                        \
+        U m = 0;                                                                             \
+        for (size_t i = 0; i < n; i++) {                                                     \
+            U b;                                                                             \
+            memcpy(&b, &y[i], sizeof b);                                                     \
+            b &= ABSMASK;                                                                    \
+            m = b > m ? b : m;                                                               \
+        }                                                                                    \
+        *finite = m < INFBITS;                                                               \
+        T v;                                                                                 \
+        memcpy(&v, &m, sizeof v);                                                            \
+        return (double)v;                                                                    \
     }
-CQ_Q_REDUCERS_(double, d)
-CQ_Q_REDUCERS_(float, f)
+CQ_Q_REDUCERS_(double, d, uint64_t, 0x7FFFFFFFFFFFFFFFull, 0x7FF0000000000000ull)
+CQ_Q_REDUCERS_(float, f, uint32_t, 0x7FFFFFFFu, 0x7F800000u)
 #undef CQ_Q_REDUCERS_
 #undef CQ_Q_SUM4_
 #undef CQ_Q_ABS_
@@ -133,6 +150,11 @@ CQ_Q_V_REDUCER_(sum_sq, double)
 CQ_Q_V_REDUCER_(max_abs, double)
 CQ_Q_V_REDUCER_(finite, int)
 #undef CQ_Q_V_REDUCER_
+static inline double cq_q_v_max_abs_fin(cq_qin y, size_t i0, size_t n, int *finite)
+{
+    return y.f32 ? cq_q_max_abs_fin_f((const float *)y.p + i0, n, finite)
+                 : cq_q_max_abs_fin_d((const double *)y.p + i0, n, finite);
+}
 
 /* out[i0 + t] <- v[t] for t < m: set, out + w v, or 0 + w v (the first term of a sum: the
  * +0.0 turns -0.0 into +0.0 exactly as adding onto a zeroed out does); in double, rounded
@@ -273,14 +295,70 @@ static inline uint32_t cq_q_get(cq_bitreader *r, unsigned n)
 /* Read m fields of `width` bits (1 <= width <= 16) into v, several per 32-bit read. */
 static inline void cq_q_get_fields(cq_bitreader *r, uint32_t *v, size_t m, unsigned width)
 {
-    unsigned per = 32 / width;
     uint32_t mask = (1u << width) - 1u;
     size_t t = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* whole 64-bit words at a byte-aligned position (width divides 64): the same fields */
+    if (64 % width == 0 && (r->pos & 7) == 0) {
+        unsigned per64 = 64 / width;
+        size_t nw = m / per64;
+        if (nw > 0 && r->pos + 64 * (uint64_t)nw <= r->nbits) {
+            const uint8_t *src = r->buf + (r->pos >> 3);
+            for (size_t k = 0; k < nw; k++) {
+                uint64_t x;
+                memcpy(&x, src + 8 * k, 8);
+                for (unsigned j = 0; j < per64; j++) v[k * per64 + j] = (uint32_t)(x >> (j * width)) & mask;
+            }
+            r->pos += 64 * (uint64_t)nw;
+            t = nw * per64;
+        }
+    }
+#endif
+    unsigned per = 32 / width;
     for (; t + per <= m; t += per) {
         uint32_t word = cq_q_get(r, per * width);
         for (unsigned j = 0; j < per; j++) v[t + j] = (word >> (j * width)) & mask;
     }
     for (; t < m; t++) v[t] = cq_q_get(r, width);
+}
+
+/* Append m fields of `width` bits (1 <= width <= 16), LSB first as cq_bw_put would. Where
+ * width divides 64 the fields are packed 64 / width to a 64-bit word (a loop of variable
+ * shifts and ORs that vectorises) and whole words are stored with one memcpy when the
+ * writer has no pending bits (a little-endian host); otherwise several fields per 32-bit
+ * put. The same bits either way. */
+static inline void cq_q_put_fields(cq_bitwriter *w, const uint32_t *v, size_t m, unsigned width)
+{
+    size_t t = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (64 % width == 0 && w->nacc == 0) {
+        unsigned per = 64 / width;
+        size_t nw = m / per;
+        if (nw > 64) nw = 64;
+        uint64_t words[64];
+        if (nw > 0 && (size_t)(w->end - w->p) >= nw * 8) {
+            for (size_t k = 0; k < nw; k++) {
+                uint64_t acc = 0;
+                for (unsigned j = 0; j < per; j++) acc |= (uint64_t)v[k * per + j] << (j * width);
+                words[k] = acc;
+            }
+            memcpy(w->p, words, nw * 8);
+            w->p += nw * 8;
+            t = nw * per;
+            if (t < m) {
+                cq_q_put_fields(w, v + t, m - t, width);
+                return;
+            }
+        }
+    }
+#endif
+    unsigned per = 32 / width;
+    for (; t + per <= m; t += per) {
+        uint64_t acc = 0;
+        for (unsigned j = 0; j < per; j++) acc |= (uint64_t)v[t + j] << (j * width);
+        cq_bw_put(w, acc, per * width);
+    }
+    for (; t < m; t++) cq_bw_put(w, v[t], width);
 }
 
 #define CQ_Q_CHUNK 256
