@@ -27,6 +27,10 @@ numbers in BENCHMARKS.md):
   they were 0.85x at 8 M, so a busy machine is better served by ``threads=1``.
 - ``"mlp"`` (minibatch halves of the MLP's back-propagation): 1 thread; two threads made the
   MLP 1.5x slower on a loaded VM and 1.04x faster on an idle one (batches of 200 rows).
+- ``"codec"`` (one vector's encode / decode / quantize / decode_sum, the fixed-width codecs
+  split into ranges of whole 64-bit words of the message): 1 thread below
+  CODEC_PARALLEL_MIN = 2^20 coordinates, every available CPU from there (measurements at
+  the constant).
 
 An explicit ``threads=k`` is honoured as given (up to the C core's cap of 1024).
 """
@@ -44,10 +48,17 @@ PROC_CGROUP = "/proc/self/cgroup"
 
 #: kernel family -> "all" (every available CPU) or a fixed default thread count (the
 #: objective family's count depends on the work per pass: OBJECTIVE_PARALLEL_MIN)
-FAMILIES: "dict[str, int | str]" = {"chains": "all", "rows": "all", "objective": 1, "mlp": 1}
+FAMILIES: "dict[str, int | str]" = {"chains": "all", "rows": "all", "objective": 1, "mlp": 1, "codec": 1}
 
 #: entries of X per objective pass from which its default is every available CPU
 OBJECTIVE_PARALLEL_MIN = 1 << 19
+
+#: coordinates of one vector from which an encode / decode / quantize / decode_sum call
+#: defaults to every available CPU. Measured on the 2-core AVX-512 VM, loaded by other jobs
+#: (wall time, best of 30, TernGrad / QSGD(4) / CUQ(16) float64, 1 -> 2 threads): 2^16
+#: coordinates 0.47-0.60x (the two threads' start costs ~0.03 ms), 2^18 0.78-0.89x,
+#: 2^20 0.92-1.68x (decode 1.37x TernGrad, 1.68x QSGD)
+CODEC_PARALLEL_MIN = 1 << 20
 
 
 def _read(path):
@@ -130,6 +141,8 @@ def default_threads(family: str, work: "int | None" = None) -> int:
     d = FAMILIES[family]
     avail = available_cpus()
     if family == "objective" and work is not None and work >= OBJECTIVE_PARALLEL_MIN:
+        return avail
+    if family == "codec" and work is not None and work >= CODEC_PARALLEL_MIN:
         return avail
     return avail if isinstance(d, str) else min(d, avail)
 

@@ -104,6 +104,7 @@ int cq_q_resolve(const cq_qspec *q, size_t d, cq_qpar *P, cq_errinfo *err)
                        d);
     P->work = cq_q_round8(P->work);
     P->simd = cq_q_simd_level();
+    P->threads = 1;
     return CQ_OK;
 }
 
@@ -184,15 +185,25 @@ static int decode_frame(const cq_qpar *P, const uint8_t *payload, uint64_t nbyte
 
 int cq_q_encode_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err)
 {
+    return cq_q_encode_add_typed(P, y, g, work, payload, NULL, err);
+}
+
+int cq_q_encode_add_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload,
+                          const cq_qout *dec, cq_errinfo *err)
+{
     size_t nbytes = (size_t)((P->bits + 7) / 8);
     cq_bitwriter w;
     cq_bw_init(&w, payload, nbytes);
-    int st = run_typed(P, *y, g, work, &w, NULL, err);
+    /* a typed family writes the message and the decoded values in the same pass (its
+     * fast path is decode(encode) bit for bit); a double-only one decodes its message */
+    int fused = dec != NULL && dec->p != NULL && typed_kernels(P) != NULL;
+    int st = run_typed(P, *y, g, work, &w, fused ? dec : NULL, err);
     if (st != CQ_OK) return st;
     uint64_t n = cq_bw_finish(&w);
     if (n != P->bits)
         return cq_fail(err, CQ_EINTERNAL, "encoder wrote %llu bits, the message has %llu", (unsigned long long)n,
                        (unsigned long long)P->bits);
+    if (dec != NULL && dec->p != NULL && !fused) return decode_frame(P, payload, nbytes, work, dec, err);
     return CQ_OK;
 }
 

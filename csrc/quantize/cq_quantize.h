@@ -141,6 +141,9 @@ typedef struct cq_qpar {
     cq_ratq_par r;       /* RATQ / the composite's RATQ part                         */
     int simd;            /* build level of the typed kernels to run, CQ_Q_SIMD_*
                             (chosen once by cq_q_resolve: cq_q_simd_level())        */
+    int threads;         /* threads of one encode / decode / quantize (cq_q_resolve
+                            sets 1; the caller may raise it): the fixed-width codecs
+                            split their coordinates, the result does not change     */
 } cq_qpar;
 
 /* Validate the spec for dimension d (d >= 1) and derive every parameter.
@@ -192,6 +195,12 @@ size_t cq_q_work_size_typed(const cq_qpar *P);
 int cq_q_encode_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err);
 int cq_q_quantize_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, const cq_qout *out,
                         cq_errinfo *err);
+/* Encode with the own decode fused: the message of cq_q_encode_typed and, in the same pass
+ * for the typed families, its decoded values written through dec (set, out + w v, or the
+ * first term 0 + w v: exactly what cq_q_decode_typed / cq_q_decode_sum would write from the
+ * message). dec NULL or dec->p NULL: a plain encode. */
+int cq_q_encode_add_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload,
+                          const cq_qout *dec, cq_errinfo *err);
 int cq_q_decode_typed(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes, void *work, const cq_qout *out,
                       cq_errinfo *err);
 
