@@ -294,7 +294,7 @@ static int qsgd_dpart(void *vc, size_t j0, size_t j1, cq_bitwriter *w, cq_bitrea
     unsigned width = P->lbits + 1;
     int use_tab = width <= QSGD_TAB_BITS && ((size_t)1 << width) <= 2 * b;
     uint32_t lv[CQ_Q_CHUNK];
-    double vals[CQ_Q_CHUNK], tab[1u << QSGD_TAB_BITS];
+    double vbuf[CQ_Q_CHUNK], tab[1u << QSGD_TAB_BITS];
     for (size_t j = j0; j < j1; j++) {
         size_t b0 = j * b, b1 = d - b0 < b ? d : b0 + b;
         float nf;
@@ -321,6 +321,7 @@ static int qsgd_dpart(void *vc, size_t j0, size_t j1, cq_bitwriter *w, cq_bitrea
             }
             if (bad) return qsgd_bad_field(lv, m, i0, P->lbits, s, nd, err);
             if (out->p == NULL) continue;
+            double *vals = cq_q_emit_buf(out, i0, vbuf);
             if (use_tab)
                 for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]];
             else
@@ -405,7 +406,7 @@ static int terngrad_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitr
     double sd = c->s;
     const double tab[4] = {0.0, sd, -sd, 0.0};
     uint32_t lv[CQ_Q_CHUNK];
-    double vals[CQ_Q_CHUNK];
+    double vbuf[CQ_Q_CHUNK];
     for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) {
         size_t m = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
         cq_q_get_fields(r, lv, m, 2);
@@ -420,7 +421,10 @@ static int terngrad_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitr
                     return cq_fail(err, CQ_EDECODE, "TernGrad code %u at coordinate %zu with a zero scale field", lv[t],
                                    i0 + t);
             }
-        for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]]; /* branch-free: codes are random */
+        if (c->out->p == NULL) continue;
+        double *vals = cq_q_emit_buf(c->out, i0, vbuf);
+        /* the table's values as selects (vector blends; codes are random, no branch) */
+        for (size_t t = 0; t < m; t++) vals[t] = lv[t] == 1 ? tab[1] : (lv[t] == 2 ? tab[2] : tab[0]);
         cq_q_emit(c->out, i0, vals, m);
     }
     return CQ_OK;
@@ -484,15 +488,15 @@ static int scaledsign_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bi
     (void)w;
     (void)err;
     const fw_ctx *c = (const fw_ctx *)vc;
-    double vals[CQ_Q_CHUNK];
+    double vbuf[CQ_Q_CHUNK];
+    uint32_t bits[CQ_Q_CHUNK];
     const double tab[2] = {c->s, -c->s};
-    for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) { /* the sign bits, 32 per read */
+    for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) { /* the sign bits, 64 per read */
         size_t n = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
-        for (size_t i = 0; i < n; i += 32) {
-            size_t m = n - i < 32 ? n - i : 32;
-            uint32_t word = cq_q_get(r, (unsigned)m);
-            for (size_t t = 0; t < m; t++) vals[i + t] = tab[(word >> t) & 1u];
-        }
+        cq_q_get_fields(r, bits, n, 1);
+        if (c->out->p == NULL) continue;
+        double *vals = cq_q_emit_buf(c->out, i0, vbuf);
+        for (size_t t = 0; t < n; t++) vals[t] = bits[t] ? tab[1] : tab[0]; /* a blend, not a gather */
         cq_q_emit(c->out, i0, vals, n);
     }
     return CQ_OK;
@@ -742,9 +746,10 @@ static int identity_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitr
     (void)w;
     const fw_ctx *c = (const fw_ctx *)vc;
     int f32 = (c->P->flags & CQ_QF_FLOAT32) != 0;
-    double vals[CQ_Q_CHUNK];
+    double vbuf[CQ_Q_CHUNK];
     for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) {
         size_t m = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
+        double *vals = cq_q_emit_buf(c->out, i0, vbuf);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         if (!f32 && r->pos == 64 * (uint64_t)(i0 - a) && r->nbits - r->pos >= 64 * (uint64_t)m) {
             memcpy(vals, r->buf + 8 * (i0 - a), m * sizeof(double)); /* whole little-endian doubles */

@@ -129,7 +129,7 @@ static int cuq_decode_block(cq_bitreader *r, size_t a, size_t n, double M, doubl
                             const cq_qout *out, cq_errinfo *err)
 {
     uint32_t lv[CQ_Q_CHUNK];
-    double vals[CQ_Q_CHUNK];
+    double vbuf[CQ_Q_CHUNK];
     for (size_t i0 = a; i0 < n; i0 += CQ_Q_CHUNK) {
         size_t m = n - i0 < CQ_Q_CHUNK ? n - i0 : CQ_Q_CHUNK;
         if (lbits <= 16) cq_q_get_fields(r, lv, m, lbits);
@@ -143,6 +143,8 @@ static int cuq_decode_block(cq_bitreader *r, size_t a, size_t n, double M, doubl
                     return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu is out of range 0..%u", lv[t], i0 + t,
                                    L - 1);
         }
+        if (out->p == NULL) continue;
+        double *vals = cq_q_emit_buf(out, i0, vbuf);
         for (size_t t = 0; t < m; t++) vals[t] = cq_q_level_value(M, delta, lv[t]);
         cq_q_emit(out, i0, vals, m);
     }

@@ -209,10 +209,17 @@ static inline void cq_q_emit(const cq_qout *o, size_t i0, const double *v, size_
             for (size_t t = 0; t < m; t++) dst[t] = dst[t] + w * v[t];
         } else if (o->add == CQ_QOUT_START) {
             for (size_t t = 0; t < m; t++) dst[t] = 0.0 + w * v[t];
-        } else {
+        } else if (dst != v) {
             memcpy(dst, v, m * sizeof(double));
         }
     }
+}
+
+/* Where a decoder may put the m values it then emits at out[i0..]: out's own memory when
+ * out is a float64 vector being set (cq_q_emit then has nothing left to do), else buf. */
+static inline double *cq_q_emit_buf(const cq_qout *o, size_t i0, double *buf)
+{
+    return o->p != NULL && !o->f32 && o->add == CQ_QOUT_SET ? (double *)o->p + i0 : buf;
 }
 
 static inline void cq_q_emit1(const cq_qout *o, size_t i, double v) { cq_q_emit(o, i, &v, 1); }
