@@ -163,15 +163,14 @@ typedef struct fw_ctx {
     float *norms;
 } fw_ctx;
 
-/* QSGD's norms of buckets [j0, j1), every one checked (before any draw). */
-static int qsgd_norms_part(void *vc, size_t j0, size_t j1, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+/* QSGD's norms of buckets [g->i0, g->i1), every one checked (before any draw). */
+static int qsgd_norms_part(void *vc, const cq_q_range *g)
 {
-    (void)w;
-    (void)r;
     const fw_ctx *c = (const fw_ctx *)vc;
     const cq_qpar *P = c->P;
     size_t d = P->d, b = P->bucket;
-    for (size_t j = j0; j < j1; j++) {
+    cq_errinfo *err = g->err;
+    for (size_t j = g->i0; j < g->i1; j++) {
         size_t b0 = j * b, m = d - b0 < b ? d - b0 : b;
         int finite = 1;
         double n;
@@ -197,10 +196,10 @@ static int qsgd_norms_part(void *vc, size_t j0, size_t j1, cq_bitwriter *w, cq_b
 }
 
 /* QSGD's buckets [j0, j1): norm field and fields (w), or values (c->out). */
-static int qsgd_part(void *vc, size_t j0, size_t j1, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+static int qsgd_part(void *vc, const cq_q_range *g)
 {
-    (void)r;
-    (void)err;
+    size_t j0 = g->i0, j1 = g->i1;
+    cq_bitwriter *w = g->w;
     const fw_ctx *c = (const fw_ctx *)vc;
     const cq_qpar *P = c->P;
     size_t d = P->d, b = P->bucket;
@@ -283,9 +282,11 @@ static int qsgd_bad_field(const uint32_t *lv, size_t m, size_t i0, unsigned lbit
 #define QSGD_TAB_BITS 9
 
 /* QSGD's buckets [j0, j1) from r. */
-static int qsgd_dpart(void *vc, size_t j0, size_t j1, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+static int qsgd_dpart(void *vc, const cq_q_range *g)
 {
-    (void)w;
+    size_t j0 = g->i0, j1 = g->i1;
+    cq_bitreader *r = g->r;
+    cq_errinfo *err = g->err;
     const fw_ctx *c = (const fw_ctx *)vc;
     const cq_qpar *P = c->P;
     const cq_qout *out = c->out;
@@ -343,10 +344,10 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_q
 /* ---- TernGrad -------------------------------------------------------------------------- */
 
 /* TernGrad's coordinates [a, b): 2-bit codes (w) or values (c->out). */
-static int terngrad_part(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+static int terngrad_part(void *vc, const cq_q_range *g)
 {
-    (void)r;
-    (void)err;
+    size_t a = g->i0, b = g->i1;
+    cq_bitwriter *w = g->w;
     const fw_ctx *c = (const fw_ctx *)vc;
     const double tab[4] = {0.0, c->s, -c->s, 0.0}, inv = c->inv;
     uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
@@ -399,9 +400,11 @@ static int read_scale(cq_bitreader *r, const char *who, double *sd, cq_errinfo *
 }
 
 /* TernGrad's coordinates [a, b) from r. */
-static int terngrad_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+static int terngrad_dpart(void *vc, const cq_q_range *g)
 {
-    (void)w;
+    size_t a = g->i0, b = g->i1;
+    cq_bitreader *r = g->r;
+    cq_errinfo *err = g->err;
     const fw_ctx *c = (const fw_ctx *)vc;
     double sd = c->s;
     const double tab[4] = {0.0, sd, -sd, 0.0};
@@ -441,10 +444,10 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, const 
 /* ---- ScaledSign ------------------------------------------------------------------------ */
 
 /* ScaledSign's coordinates [a, b) (a a multiple of 64): sign bits (w) or values (c->out). */
-static int scaledsign_part(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+static int scaledsign_part(void *vc, const cq_q_range *g)
 {
-    (void)r;
-    (void)err;
+    size_t a = g->i0, b = g->i1;
+    cq_bitwriter *w = g->w;
     const fw_ctx *c = (const fw_ctx *)vc;
     double sd = c->s, ybuf[32], vals[32];
     for (size_t i = a; i < b; i += 32) {
@@ -483,10 +486,10 @@ static int scaledsign_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, c
 }
 
 /* ScaledSign's coordinates [a, b) from r. */
-static int scaledsign_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+static int scaledsign_dpart(void *vc, const cq_q_range *g)
 {
-    (void)w;
-    (void)err;
+    size_t a = g->i0, b = g->i1;
+    cq_bitreader *r = g->r;
     const fw_ctx *c = (const fw_ctx *)vc;
     double vbuf[CQ_Q_CHUNK];
     uint32_t bits[CQ_Q_CHUNK];
@@ -690,10 +693,12 @@ static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_
  * The uncompressed baseline: every coordinate as a float64 (64 bits) or, with
  * CQ_QF_FLOAT32, rounded to the nearest float32 (32 bits). */
 
-/* Identity's coordinates [a, b): the raw values (w) or the values (c->out). */
-static int identity_part(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+/* Identity's coordinates [g->i0, g->i1): the raw values (w) or the values (c->out). */
+static int identity_part(void *vc, const cq_q_range *g)
 {
-    (void)r;
+    size_t a = g->i0, b = g->i1;
+    cq_bitwriter *w = g->w;
+    cq_errinfo *err = g->err;
     const fw_ctx *c = (const fw_ctx *)vc;
     int f32 = (c->P->flags & CQ_QF_FLOAT32) != 0;
     double ybuf[CQ_Q_CHUNK], vals[CQ_Q_CHUNK];
@@ -740,13 +745,14 @@ static int identity_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     return cq_q_split(P->threads, P->d, identity_width(P), P->bits, w, NULL, identity_part, &c, err);
 }
 
-/* Identity's coordinates [a, b) from r. */
-static int identity_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+/* Identity's coordinates [g->i0, g->i1) from r. */
+static int identity_dpart(void *vc, const cq_q_range *g)
 {
-    (void)w;
     const fw_ctx *c = (const fw_ctx *)vc;
     int f32 = (c->P->flags & CQ_QF_FLOAT32) != 0;
     double vbuf[CQ_Q_CHUNK];
+    size_t a = g->i0, b = g->i1;
+    cq_bitreader *r = g->r;
     for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) {
         size_t m = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
         double *vals = cq_q_emit_buf(c->out, i0, vbuf);
@@ -761,7 +767,7 @@ static int identity_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitr
         if (!cq_q_finite_d(vals, m)) {
             for (size_t t = 0; t < m; t++)
                 if (!isfinite(vals[t]))
-                    return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i0 + t);
+                    return cq_fail(g->err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i0 + t);
         }
         cq_q_emit(c->out, i0, vals, m);
     }

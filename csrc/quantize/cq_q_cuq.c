@@ -92,14 +92,13 @@ typedef struct cuq_ctx {
     uint64_t key;
 } cuq_ctx;
 
-/* CUQ's coordinates [a, b); CQ_EDOMAIN (no message) when one is out of range. */
-static int cuq_part(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+/* CUQ's coordinates [g->i0, g->i1); CQ_EDOMAIN (no message) when one is out of range. */
+static int cuq_part(void *vc, const cq_q_range *g)
 {
-    (void)r;
-    (void)err;
     const cuq_ctx *c = (const cuq_ctx *)vc;
     const cq_qpar *P = c->P;
-    return cuq_block(c->y, a, b, P->M, P->delta, P->L, P->lbits, c->key, 0, 0.0, w, c->out) ? CQ_EDOMAIN : CQ_OK;
+    return cuq_block(c->y, g->i0, g->i1, P->M, P->delta, P->L, P->lbits, c->key, 0, 0.0, g->w, c->out) ? CQ_EDOMAIN
+                                                                                                        : CQ_OK;
 }
 
 static int cuq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
@@ -162,12 +161,10 @@ int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uin
 }
 #endif
 
-static int cuq_dpart(void *vc, size_t a, size_t b, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err)
+static int cuq_dpart(void *vc, const cq_q_range *g)
 {
-    (void)w;
     const cuq_ctx *c = (const cuq_ctx *)vc;
-    const cq_qpar *P = c->P;
-    return cuq_decode_block(r, a, b, P->M, P->delta, P->L, P->lbits, c->out, err);
+    return cuq_decode_block(g->r, g->i0, g->i1, c->P->M, c->P->delta, c->P->L, c->P->lbits, c->out, g->err);
 }
 
 static int cuq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)

@@ -87,24 +87,22 @@ static int split_task(void *vc, size_t k, int thread)
     uint64_t b0 = (uint64_t)i0 * c->bpu, b1 = i1 == c->n ? c->total_bits : (uint64_t)i1 * c->bpu;
     cq_errinfo *err = &c->errs[k];
     err->msg[0] = '\0';
+    cq_bitwriter w;
+    cq_bitreader r;
+    cq_q_range g = {i0, i1, NULL, NULL, err};
     if (c->w != NULL) { /* b0 is a multiple of 64 bits: the range starts on a whole byte */
-        cq_bitwriter w;
         cq_bw_init(&w, c->w->p + b0 / 8, (size_t)((b1 - b0 + 7) / 8));
-        int st = c->fn(c->ctx, i0, i1, &w, NULL, err);
-        if (st != CQ_OK) return st;
-        if (cq_bw_finish(&w) != b1 - b0)
-            return cq_fail(err, CQ_EINTERNAL, "a range of the encoder wrote the wrong number of bits");
-        return CQ_OK;
-    }
-    if (c->r != NULL) {
-        cq_bitreader r;
+        g.w = &w;
+    } else if (c->r != NULL) {
         cq_br_init(&r, c->r->buf + (c->r->pos + b0) / 8, b1 - b0);
-        int st = c->fn(c->ctx, i0, i1, NULL, &r, err);
-        if (st == CQ_OK && (r.truncated || r.pos != b1 - b0))
-            st = cq_fail(err, CQ_EINTERNAL, "a range of the decoder read the wrong number of bits");
-        return st;
+        g.r = &r;
     }
-    return c->fn(c->ctx, i0, i1, NULL, NULL, err);
+    int st = c->fn(c->ctx, &g);
+    if (st == CQ_OK && g.w != NULL && cq_bw_finish(&w) != b1 - b0)
+        st = cq_fail(err, CQ_EINTERNAL, "a range of the encoder wrote the wrong number of bits");
+    if (st == CQ_OK && g.r != NULL && (r.truncated || r.pos != b1 - b0))
+        st = cq_fail(err, CQ_EINTERNAL, "a range of the decoder read the wrong number of bits");
+    return st;
 }
 
 int cq_q_split(int threads, size_t n, uint64_t bpu, uint64_t total_bits, cq_bitwriter *w, cq_bitreader *r,
@@ -116,20 +114,17 @@ int cq_q_split(int threads, size_t n, uint64_t bpu, uint64_t total_bits, cq_bitw
     int serial = threads <= 1 || n < 2 * g || ((uint64_t)g * bpu) % 64 != 0;
     if (w != NULL) serial |= w->nacc != 0 || (uint64_t)(w->end - w->p) < (total_bits + 7) / 8;
     if (r != NULL) serial |= (r->pos & 7) != 0 || r->pos + total_bits > r->nbits;
-    if (serial) return fn(ctx, 0, n, w, r, err);
+    if (serial) {
+        cq_q_range g = {0, n, w, r, err};
+        return fn(ctx, &g);
+    }
     size_t tasks = (size_t)threads < CQ_Q_SPLIT_MAX ? (size_t)threads : CQ_Q_SPLIT_MAX;
     if (tasks > n / g) tasks = n / g;
     split_ctx *c = (split_ctx *)malloc(sizeof *c);
     if (c == NULL) return cq_fail(err, CQ_ENOMEM, "out of memory for the threads' error reports");
-    c->n = n;
-    c->per = ((n + tasks - 1) / tasks + g - 1) / g * g;
-    c->bpu = bpu;
-    c->total_bits = total_bits;
-    c->w = w;
-    c->r = r;
-    c->fn = fn;
-    c->ctx = ctx;
-    tasks = (n + c->per - 1) / c->per;
+    size_t per = ((n + tasks - 1) / tasks + g - 1) / g * g;
+    *c = (split_ctx){.n = n, .per = per, .bpu = bpu, .total_bits = total_bits, .w = w, .r = r, .fn = fn, .ctx = ctx};
+    tasks = (n + per - 1) / per;
     int st = cq_parallel_for(tasks, threads, split_task, c, NULL);
     if (st != CQ_OK) { /* the lowest failing range: the first offending coordinate */
         for (size_t k = 0; k < tasks; k++)

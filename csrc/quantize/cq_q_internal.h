@@ -552,17 +552,23 @@ double cq_q_l2norm_checked(const double *y, size_t d, int *nonfinite);
  * of the same coordinates disagreed). */
 int cq_q_fail_changed(const char *who, cq_errinfo *err);
 
-/* Deterministic multi-threaded ranges for the fixed-width codecs: fn(ctx, i0, i1, w, r,
- * err) does units [i0, i1) (coordinates, or QSGD's buckets) of n, each bpu bits long but
- * the last, the n units total_bits long, writing through w (encode), reading through r
- * (decode) or neither (quantize, norms). With threads > 1 the units are cut into at most
+/* Deterministic multi-threaded ranges for the fixed-width codecs: fn(ctx, g) does units
+ * [g->i0, g->i1) (coordinates, or QSGD's buckets) of n, each bpu bits long but the last,
+ * the n units total_bits long, writing through g->w (encode), reading through g->r
+ * (decode) or neither (quantize, norms), reporting into g->err. With threads > 1 the units are cut into at most
  * CQ_Q_SPLIT_MAX ranges whose starts are multiples of 64 bits, each run on its own writer
  * or reader over its own bytes, on up to `threads` threads (core/cq_parallel.h); the bits
  * and values are those of the one call fn(ctx, 0, n, w, r, err), which is what runs with
  * one thread, or when w has pending bits or r is not on a byte. An error is the lowest
  * failing range's (its first offending unit). Afterwards w / r stand after the n units. */
 #define CQ_Q_SPLIT_MAX 16
-typedef int (*cq_q_part_fn)(void *ctx, size_t i0, size_t i1, cq_bitwriter *w, cq_bitreader *r, cq_errinfo *err);
+typedef struct cq_q_range {
+    size_t i0, i1;
+    cq_bitwriter *w;
+    cq_bitreader *r;
+    cq_errinfo *err;
+} cq_q_range;
+typedef int (*cq_q_part_fn)(void *ctx, const cq_q_range *g);
 int cq_q_split(int threads, size_t n, uint64_t bpu, uint64_t total_bits, cq_bitwriter *w, cq_bitreader *r,
                cq_q_part_fn fn, void *ctx, cq_errinfo *err);
 
