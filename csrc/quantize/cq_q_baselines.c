@@ -302,10 +302,10 @@ static int qsgd_dpart(void *vc, const cq_q_range *g)
         if (!scale_field_ok(cq_q_get(r, 32), &nf))
             return cq_fail(err, CQ_EDECODE, "QSGD norm field of bucket %zu is not a finite float32 >= 0", b0 / b);
         double nd = (double)nf;
-        if (use_tab)
-            for (uint32_t c = 0; c < (1u << width); c++) {
+        if (use_tab) /* (at least 16 entries: cq_q_lookup reads 16; codes >= 2^width never occur) */
+            for (uint32_t c = 0; c < (1u << width) || c < 16; c++) {
                 uint32_t lev = c & lmask;
-                tab[c] = lev <= s ? qsgd_value(nd, lev, s, (int)(c >> P->lbits)) : 0.0;
+                tab[c] = c < (1u << width) && lev <= s ? qsgd_value(nd, lev, s, (int)(c >> P->lbits)) : 0.0;
             }
         for (size_t i0 = b0; i0 < b1; i0 += CQ_Q_CHUNK) {
             size_t m = b1 - i0 < CQ_Q_CHUNK ? b1 - i0 : CQ_Q_CHUNK;
@@ -324,7 +324,7 @@ static int qsgd_dpart(void *vc, const cq_q_range *g)
             if (out->p == NULL) continue;
             double *vals = cq_q_emit_buf(out, i0, vbuf);
             if (use_tab)
-                for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]];
+                cq_q_lookup(tab, 1u << width, lv, m, vals);
             else
                 for (size_t t = 0; t < m; t++) vals[t] = qsgd_value(nd, lv[t] & lmask, s, (int)(lv[t] >> P->lbits));
             cq_q_emit(out, i0, vals, m);
