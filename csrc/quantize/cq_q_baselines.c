@@ -492,14 +492,15 @@ static int scaledsign_dpart(void *vc, const cq_q_range *g)
     cq_bitreader *r = g->r;
     const fw_ctx *c = (const fw_ctx *)vc;
     double vbuf[CQ_Q_CHUNK];
-    uint32_t bits[CQ_Q_CHUNK];
     const double tab[2] = {c->s, -c->s};
-    for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) { /* the sign bits, 64 per read */
+    for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) { /* the sign bits, 32 per read */
         size_t n = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
-        cq_q_get_fields(r, bits, n, 1);
-        if (c->out->p == NULL) continue;
         double *vals = cq_q_emit_buf(c->out, i0, vbuf);
-        for (size_t t = 0; t < n; t++) vals[t] = bits[t] ? tab[1] : tab[0]; /* a blend, not a gather */
+        for (size_t i = 0; i < n; i += 32) {
+            size_t m = n - i < 32 ? n - i : 32;
+            uint32_t word = cq_q_get(r, (unsigned)m);
+            for (size_t t = 0; t < m; t++) vals[i + t] = (word >> t) & 1u ? tab[1] : tab[0]; /* a blend */
+        }
         cq_q_emit(c->out, i0, vals, n);
     }
     return CQ_OK;
