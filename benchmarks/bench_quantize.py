@@ -1,8 +1,9 @@
 """Quantizers: encode and decode time of each convq quantizer beside a NumPy
 implementation of the same quantizer, for d = 2^10, 2^16, 2^20, float64 input, single
-thread; at d = 2^20 also float32 in and out (beside convq's own float64 row: the ratio is
-the float32 speed-up) and the fused ``decode_sum`` of 4 messages; plus the fast
-Walsh-Hadamard transform.
+thread (``threads=1``); at d = 2^20 also float32 in and out (beside convq's own float64
+row: the ratio is the float32 speed-up), the fused ``decode_sum`` of 4 messages and, for
+the fixed-width codecs, one vector on every available thread (at least 2) beside one;
+plus the fast Walsh-Hadamard transform.
 
 Every row at d = 2^20 states its passes: time / (bytes / single-thread read bandwidth),
 the bytes being the input read by an encoder (8 or 4 d) and the output written by a
@@ -151,12 +152,12 @@ def _float32_rows(ctx, d, yraw, base64):
         y = admissible(yraw, order)
         y32 = (y * (1 - 1e-6)).astype(np.float32) if order is not None else y.astype(np.float32)
         g = np.random.default_rng(1)
-        te = time_call(lambda: q.encode(y32, rng=g), repeats=5)
+        te = time_call(lambda: q.encode(y32, rng=g, threads=1), repeats=5)
         msg = q.encode(y32, rng=3)
-        td = time_call(lambda: q.decode(msg, dtype=np.float32), repeats=5)
+        td = time_call(lambda: q.decode(msg, dtype=np.float32, threads=1), repeats=5)
         pays = [msg.payload] * 4
         out = np.zeros(d, np.float32)
-        ts = time_call(lambda: q.decode_sum(pays, d, out=out), repeats=3)
+        ts = time_call(lambda: q.decode_sum(pays, d, out=out, threads=1), repeats=3)
         e64, d64, s64 = base64[name]
         lg = int(math.log2(d))
         rows.append(Row("quantize", f"{name} encode float32 d=2^{lg}", te, "convq float64 input", e64,
@@ -169,6 +170,28 @@ def _float32_rows(ctx, d, yraw, base64):
                         throughput=f"{4 * d / ts / 1e6:.0f} Mcoord/s",
                         note=f"{_passes(ts, 4 * 4 * d, ctx):.1f} passes of 4 float32 outputs; one C call, "
                              "every message validated before out is touched"))
+    return rows
+
+
+#: the codecs whose one-vector encode / decode split over threads (fixed-width messages)
+SPLIT = ("CUQ (L=16)", "QSGD (s=4)", "TernGrad", "ScaledSign", "Identity")
+
+
+def _thread_rows(ctx, d, yraw):
+    """One vector on every available thread beside one thread (wall time; the bytes are the
+    same): where ``convq._threads.CODEC_PARALLEL_MIN`` comes from."""
+    rows, n = [], max(2, ctx.threads)
+    for name, q, _, order in cases(d):
+        if name not in SPLIT:
+            continue
+        y = admissible(yraw, order)
+        msg = q.encode(y, rng=3)
+        t1, tn = time_pair(lambda: q.encode(y, rng=1, threads=1), lambda: q.encode(y, rng=1, threads=n), repeats=5)
+        rows.append(Row("quantize", f"{name} encode {n} threads d=2^{int(math.log2(d))}", tn, "1 thread", t1,
+                        throughput=f"{d / tn / 1e6:.0f} Mcoord/s", note="same message"))
+        t1, tn = time_pair(lambda: q.decode(msg, threads=1), lambda: q.decode(msg, threads=n), repeats=5)
+        rows.append(Row("quantize", f"{name} decode {n} threads d=2^{int(math.log2(d))}", tn, "1 thread", t1,
+                        throughput=f"{d / tn / 1e6:.0f} Mcoord/s", note="same values"))
     return rows
 
 
@@ -185,7 +208,7 @@ def run(ctx):
             y = admissible(yraw, order)
             ref = "convq.slow twin" if isinstance(twin, SlowTwin) else "numpy speed twin"
             g1, g2 = np.random.default_rng(1), np.random.default_rng(2)
-            tc, tr = time_pair(lambda: q.encode(y, rng=g1), lambda: twin.encode(y, g2), repeats=reps)
+            tc, tr = time_pair(lambda: q.encode(y, rng=g1, threads=1), lambda: twin.encode(y, g2), repeats=reps)
             work = q.params(d)["work"]
             twin_peak = peak_bytes(lambda: twin.encode(y, g2))
             note = f"{q.bits(d)} bits; work {mib(work)} vs NumPy peak {mib(twin_peak)}"
@@ -202,16 +225,17 @@ def run(ctx):
             te = tc
             msg = q.encode(y, rng=3)
             tmsg = twin.encode(y, np.random.default_rng(3))
-            tc, tr = time_pair(lambda: q.decode(msg), lambda: twin.decode(tmsg), repeats=reps)
+            tc, tr = time_pair(lambda: q.decode(msg, threads=1), lambda: twin.decode(tmsg), repeats=reps)
             note = "validates every field" + ("; canonical-code check" if "SimQ+" in name else "")
             if d >= 2 ** 20:
                 note += f"; {_passes(tc, 8 * d, ctx):.2f} write passes (target <= 2)"
                 pays, out = [msg.payload] * 4, np.zeros(d)
-                base64[name] = (te, tc, time_call(lambda: q.decode_sum(pays, d, out=out), repeats=3))
+                base64[name] = (te, tc, time_call(lambda: q.decode_sum(pays, d, out=out, threads=1), repeats=3))
             rows.append(Row("quantize", f"{name} decode d=2^{int(math.log2(d))}", tc, ref, tr,
                             throughput=f"{d / tc / 1e6:.0f} Mcoord/s", note=note))
         if d >= 2 ** 20:
             rows += _float32_rows(ctx, d, yraw, base64)
+            rows += _thread_rows(ctx, d, yraw)
     for n in ([2 ** 16] if ctx.quick else [2 ** 16, 2 ** 20]):
         x = base.standard_normal(n)
         tc, tr = time_pair(lambda: _core._q_fwht_inplace(x), lambda: np_fwht(x), repeats=7)

@@ -27,6 +27,10 @@ numbers in BENCHMARKS.md):
   they were 0.85x at 8 M, so a busy machine is better served by ``threads=1``.
 - ``"mlp"`` (minibatch halves of the MLP's back-propagation): 1 thread; two threads made the
   MLP 1.5x slower on a loaded VM and 1.04x faster on an idle one (batches of 200 rows).
+- ``"codec"`` (one vector's encode / decode / quantize / decode_sum, the fixed-width codecs
+  split into ranges of whole 64-bit words of the message): 1 thread below
+  CODEC_PARALLEL_MIN = 2^23 coordinates, every available CPU from there (measurements at
+  the constant).
 
 An explicit ``threads=k`` is honoured as given (up to the C core's cap of 1024).
 """
@@ -44,10 +48,21 @@ PROC_CGROUP = "/proc/self/cgroup"
 
 #: kernel family -> "all" (every available CPU) or a fixed default thread count (the
 #: objective family's count depends on the work per pass: OBJECTIVE_PARALLEL_MIN)
-FAMILIES: "dict[str, int | str]" = {"chains": "all", "rows": "all", "objective": 1, "mlp": 1}
+FAMILIES: "dict[str, int | str]" = {"chains": "all", "rows": "all", "objective": 1, "mlp": 1, "codec": 1}
 
 #: entries of X per objective pass from which its default is every available CPU
 OBJECTIVE_PARALLEL_MIN = 1 << 19
+
+#: coordinates of one vector from which an encode / decode / quantize / decode_sum call
+#: defaults to every available CPU. Measured on the 2-core AVX-512 VM while other jobs kept
+#: it busy (load 2-3; wall time, best of 5-30; CUQ(16), QSGD(4), TernGrad, ScaledSign,
+#: Identity; 2 threads against 1): 2^16 coordinates 0.3-0.6x (starting the second thread
+#: costs ~0.03 ms), 2^18 0.8-0.9x, 2^20 0.8-1.1x (1.3-1.7x for decode at a lighter load),
+#: 4.93e6 0.4-1.2x. Two threads only help where the second core is free: on the busy VM a
+#: new thread often waits a scheduler time slice (~4 ms, seen at 2^16) before it runs and
+#: the call joins it, so the default stays 1 thread up to 2^23 coordinates; ``threads=2``
+#: asks for two explicitly.
+CODEC_PARALLEL_MIN = 1 << 23
 
 
 def _read(path):
@@ -130,6 +145,8 @@ def default_threads(family: str, work: "int | None" = None) -> int:
     d = FAMILIES[family]
     avail = available_cpus()
     if family == "objective" and work is not None and work >= OBJECTIVE_PARALLEL_MIN:
+        return avail
+    if family == "codec" and work is not None and work >= CODEC_PARALLEL_MIN:
         return avail
     return avail if isinstance(d, str) else min(d, avail)
 

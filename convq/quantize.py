@@ -274,7 +274,7 @@ class Quantizer:
     def _vector(y):
         return _float_vector(y)
 
-    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> Message:
+    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", threads: Optional[int] = None) -> Message:
         """Quantize ``y`` to a :class:`Message` of exactly ``bits(len(y))`` bits.
 
         ``y`` may be float32 or float64 (anything else is converted to float64); a float32
@@ -282,16 +282,45 @@ class Quantizer:
         double from its exact values, so ``encode(y32)`` sends the same message as
         ``encode(y32.astype(np.float64))`` with the same ``rng``.
         ``engine="python"`` runs the NumPy twin (:mod:`convq.slow.quantize`: the same draws,
-        the same message bit for bit); "auto" and "c" the C kernel."""
+        the same message bit for bit); "auto" and "c" the C kernel.
+        ``threads``: threads of the C kernel for this one vector (None: 1 below
+        ``convq._threads.CODEC_PARALLEL_MIN`` coordinates, every available CPU from there,
+        :func:`convq.available_cpus`); the fixed-width codecs (CUQ, QSGD, TernGrad,
+        ScaledSign, Identity) split their coordinates into fixed ranges, and the message
+        does not depend on ``threads``."""
         if resolve_engine(engine, True) == "python":
             payload, nbits = _twin().encode(self, y, rng)
             return Message(payload, int(nbits), np.size(y))
         y = self._vector(y)
-        payload, nbits = _core._q_encode(self._spec, y, as_generator(rng))
+        payload, nbits = _core._q_encode(self._spec, y, as_generator(rng), None, _codec_threads(threads, y.shape[0]))
         return Message(payload, int(nbits), y.shape[0])
 
+    def _encode_add(self, y, rng, out, weight=1.0, fresh=False, threads=None) -> Message:
+        """``encode(y, rng)`` that also adds the message's decode into ``out`` (a writeable
+        C-contiguous float32/float64 vector of y's length): ``out + weight y_hat`` per
+        coordinate (``0 + weight y_hat`` with ``fresh``: out's contents are not read), in
+        double, rounded once for float32 -- exactly what ``decode_sum([msg], d, [weight],
+        out)`` adds, written by the encoder's own pass for a C quantizer (one C call: the
+        DDP hook's own message); a composite encodes, then decodes into out. On an error
+        ``out`` may be partly written."""
+        if self._spec is None:
+            msg = self.encode(y, rng, threads=threads)
+            if fresh:
+                out.fill(0.0)
+            _decode_sum_into(self, [msg.payload], msg.d, np.array([float(weight)]), out, False, threads)
+            return msg
+        y = self._vector(y)
+        d = y.shape[0]
+        if not (isinstance(out, np.ndarray) and out.dtype in _DTYPES and out.shape == (d,) and out.flags.c_contiguous
+                and out.flags.writeable):
+            raise TypeError(f"out must be a writeable C-contiguous float64 or float32 array of shape ({d},), got "
+                            f"{type(out).__name__}" + (f" {out.dtype} {out.shape}" if isinstance(out, np.ndarray) else ""))
+        payload, nbits = _core._q_encode(self._spec, y, as_generator(rng), out, _codec_threads(threads, d),
+                                         float(weight), bool(fresh))
+        return Message(payload, int(nbits), d)
+
     def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto",
-               dtype: Any = None) -> np.ndarray:
+               dtype: Any = None, threads: Optional[int] = None) -> np.ndarray:
         """Decode a :class:`Message`, a ``(payload_bytes, d)`` pair, or ``payload, d``.
 
         The payload length is checked against ``bits(d)`` (a Message's own ``nbits`` is
@@ -299,10 +328,10 @@ class Quantizer:
         ``dtype``: float64 (None, the default) or float32; a float32 decode is written
         directly by the C decoder and equals the float64 decode rounded to float32.
         ``engine="python"`` decodes with the NumPy twin (the same output, the same
-        rejections)."""
+        rejections). ``threads`` as in :meth:`encode` (the output does not depend on it)."""
         dtype = _out_dtype(dtype)
         payload, d = self._payload_and_d(msg, d)
-        return self._decode_payload(payload, d, engine, dtype)
+        return self._decode_payload(payload, d, engine, dtype, threads)
 
     def _payload_and_d(self, msg, d):
         """decode's arguments as ``(payload bytes, d)``: a Message's ``nbits`` is checked
@@ -323,7 +352,7 @@ class Quantizer:
         d = _dim(d)
         return _payload(payload), d
 
-    def _decode_payload(self, payload, d, engine, dtype=_DTYPES[0]):
+    def _decode_payload(self, payload, d, engine, dtype=_DTYPES[0], threads=None):
         """Decode ``payload`` for dimension ``d`` (the step after :meth:`decode`'s parsing):
         bytes, or a uint8 view such as a receive buffer's row, which the C decoders read in
         place (the wire paths of ``distributed.train`` and the DDP hook)."""
@@ -331,13 +360,15 @@ class Quantizer:
             return _twin().decode(self, _payload(payload), d, dtype=dtype)
         # the C binding checks len(payload) against bits(d) (DecodeError) and the output's
         # size against memory before it allocates anything
+        t = _codec_threads(threads, d)
         if dtype == _DTYPES[0]:
-            return _core._q_decode(self._spec, payload, d)
+            return _core._q_decode(self._spec, payload, d, None, None, t)
         _check_memory(4 * d, f"decoding d={d} coordinates")
-        return _core._q_decode(self._spec, payload, d, np.empty(d, dtype=dtype))
+        return _core._q_decode(self._spec, payload, d, np.empty(d, dtype=dtype), None, t)
 
     def decode_sum(self, payloads: Any, d: int, weights: Optional[ArrayLike] = None,
-                   out: Optional[np.ndarray] = None, *, dtype: Any = None) -> np.ndarray:
+                   out: Optional[np.ndarray] = None, *, dtype: Any = None,
+                   threads: Optional[int] = None) -> np.ndarray:
         r"""Decode N messages for dimension ``d`` and add them into one buffer:
 
         .. math:: \text{out} \mathrel{+}= \sum_{k=1}^{N} w_k\, \hat y_k ,
@@ -363,6 +394,8 @@ class Quantizer:
         out : None (a new zero vector of ``dtype``) or a writeable C-contiguous float64 or
             float32 vector of length d, added into in place and returned
         dtype : float64 (None, the default) or float32, the dtype of a new ``out``
+        threads : threads of the C kernel per message, as in :meth:`encode` (the result
+            does not depend on it)
 
         Examples
         --------
@@ -391,21 +424,21 @@ class Quantizer:
             raise TypeError(f"out must be a writeable C-contiguous float64 or float32 array of shape ({d},), got "
                             f"{type(out).__name__}" + (f" {out.dtype} {out.shape}" if isinstance(out, np.ndarray) else ""))
         plain = [self._payload_and_d(p, d)[0] if isinstance(p, Message) else p for p in payloads]
-        return _decode_sum_into(self, plain, d, weights, out, fresh)
+        return _decode_sum_into(self, plain, d, weights, out, fresh, threads)
 
-    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None,
+                 threads: Optional[int] = None) -> np.ndarray:
         """Fast path: ``decode(encode(y, rng))`` without building the message; the same
         draws from ``rng`` in the same order, so the result is identical bit for bit
         (``engine="python"``: the NumPy twin's fast path). ``y`` float32 or float64 as in
         :meth:`encode`; ``dtype`` the output's, float64 (None) or float32, as in
-        :meth:`decode`."""
+        :meth:`decode`; ``threads`` as in :meth:`encode`."""
         dtype = _out_dtype(dtype)
         if resolve_engine(engine, True) == "python":
             return _twin().quantize(self, y, rng, dtype=dtype)
         y = self._vector(y)
-        if dtype == _DTYPES[0]:
-            return _core._q_quantize(self._spec, y, as_generator(rng))
-        return _core._q_quantize(self._spec, y, as_generator(rng), np.empty(y.shape[0], dtype=dtype))
+        t = _codec_threads(threads, y.shape[0])
+        return _core._q_quantize(self._spec, y, as_generator(rng), np.empty(y.shape[0], dtype=dtype), t)
 
     # -- many vectors -------------------------------------------------------------------
     def _batch(self, Y, n, d, rng, threads, encode):
@@ -992,16 +1025,16 @@ class CoordinateSampling(Quantizer):
         return y, field, self._indices(d, field, s, t, by_rank), s, d
 
     # -- one vector ------------------------------------------------------------------
-    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> Message:
+    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", threads: Optional[int] = None) -> Message:
         gen = as_generator(rng)
         y, field, S, s, d = self._draw(y, gen)
-        inner = self.inner.encode(y[S], rng=gen, engine=engine)
+        inner = self.inner.encode(y[S], rng=gen, engine=engine, threads=threads)
         ib = self.index_bits(d)
         nbits = ib + inner.nbits
         value = field | (int.from_bytes(inner.payload, "little") << ib)
         return Message(value.to_bytes((nbits + 7) // 8, "little"), nbits, d)
 
-    def _decode_payload(self, payload, d, engine, dtype=_DTYPES[0]):
+    def _decode_payload(self, payload, d, engine, dtype=_DTYPES[0], threads=None):
         s, t, ib, by_rank = self._layout(d)
         nbits = ib + self.inner.bits(s)
         if len(payload) != (nbits + 7) // 8:
@@ -1010,7 +1043,8 @@ class CoordinateSampling(Quantizer):
         if value >> nbits:
             raise DecodeError("non-zero padding bits after the message")
         S = self._indices(d, value & ((1 << ib) - 1), s, t, by_rank)
-        z = self.inner.decode((value >> ib).to_bytes((nbits - ib + 7) // 8, "little"), s, engine=engine)
+        z = self.inner.decode((value >> ib).to_bytes((nbits - ib + 7) // 8, "little"), s, engine=engine,
+                              threads=threads)
         return self._place(z, S, d).astype(dtype, copy=False)
 
     @staticmethod
@@ -1019,11 +1053,12 @@ class CoordinateSampling(Quantizer):
         out[S] = z if S.size == d else z * (d / S.size)
         return out
 
-    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None,
+                 threads: Optional[int] = None) -> np.ndarray:
         dtype = _out_dtype(dtype)
         gen = as_generator(rng)
         y, _, S, _, d = self._draw(y, gen)
-        return self._place(self.inner(y[S], rng=gen, engine=engine), S, d).astype(dtype, copy=False)
+        return self._place(self.inner(y[S], rng=gen, engine=engine, threads=threads), S, d).astype(dtype, copy=False)
 
     def _batch_rows(self, Y, n, r, gens, threads, encode):
         rows = [Y if Y.ndim == 1 else Y[i] for i in range(n)]
@@ -1693,7 +1728,7 @@ class GainShape(Quantizer):
         wb = self.gain.bits()
         return self.gain.decode(field.to_bytes((wb + 7) // 8, "little")) / self._beta
 
-    def _decode_parts(self, payload, d, engine="auto"):
+    def _decode_parts(self, payload, d, engine="auto", threads=None):
         """``(factor, Q_s)`` with decode = factor * Q_s; ``payload`` bytes or a uint8 view
         (decoded in place by a C shape quantizer, as the DDP hook and train need)."""
         d = _dim(d)
@@ -1701,40 +1736,45 @@ class GainShape(Quantizer):
         field, tail = _split_bits(payload, self._gain_bits, sbits)
         factor = self._gain_factor(field)
         if isinstance(self.shape, Quantizer):
-            return factor, self.shape._decode_payload(tail, d, engine)
+            return factor, self.shape._decode_payload(tail, d, engine, threads=threads)
         return factor, np.asarray(self.shape.decode(Message(_payload(tail, "msg"), sbits, d)), dtype=float)
 
     # -- the Quantizer interface -------------------------------------------------------------
-    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto") -> Message:
-        """Quantize y: the gain field, then the shape's message (see the class)."""
+    def encode(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", threads: Optional[int] = None) -> Message:
+        """Quantize y: the gain field, then the shape's message (see the class); ``threads``
+        those of a convq shape quantizer's kernel (:meth:`Quantizer.encode`)."""
         resolve_engine(engine, True)
         y = as_float_array(y, "y", ndim=1)
         gen = as_generator(rng)
         field, s = self._split(y, gen, True)
-        m = self.shape.encode(s, rng=gen, **self._shape_kw(engine))
+        kw = dict(self._shape_kw(engine), **({"threads": threads} if isinstance(self.shape, Quantizer) else {}))
+        m = self.shape.encode(s, rng=gen, **kw)
         gb = self._gain_bits
         return Message(_join_bits(field, gb, m.payload, int(m.nbits)), gb + int(m.nbits), y.shape[0])
 
     def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto",
-               dtype: Any = None) -> np.ndarray:
+               dtype: Any = None, threads: Optional[int] = None) -> np.ndarray:
         """Decode a Message, a ``(payload, d)`` pair or ``payload, d`` (DecodeError for a
         malformed payload: wrong length, a bad gain, or what the shape's decoder rejects);
-        ``dtype`` float64 (None) or float32: the float64 decode rounded once."""
+        ``dtype`` float64 (None) or float32: the float64 decode rounded once; ``threads`` as
+        in :meth:`encode`."""
         dtype = _out_dtype(dtype)
         payload, d = self._payload_and_d(msg, d)
-        factor, qs = self._decode_parts(payload, d, engine)
+        factor, qs = self._decode_parts(payload, d, engine, threads)
         with np.errstate(over="ignore"):
             return (factor * qs).astype(dtype, copy=False)
 
-    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None) -> np.ndarray:
-        """Fast path, == decode(encode(y, rng), dtype=dtype) bit for bit."""
+    def __call__(self, y: ArrayLike, rng: Any = None, *, engine: str = "auto", dtype: Any = None,
+                 threads: Optional[int] = None) -> np.ndarray:
+        """Fast path, == decode(encode(y, rng), dtype=dtype) bit for bit (``threads`` as in
+        :meth:`encode`)."""
         dtype = _out_dtype(dtype)
         resolve_engine(engine, True)
         y = as_float_array(y, "y", ndim=1)
         gen = as_generator(rng)
         factor, s = self._split(y, gen, False)
         if isinstance(self.shape, Quantizer):
-            qs = self.shape(s, rng=gen, engine=engine)
+            qs = self.shape(s, rng=gen, engine=engine, threads=threads)
         else:
             qs = np.asarray(self.shape.decode(self.shape.encode(s, rng=gen)), dtype=float)
         with np.errstate(over="ignore"):
@@ -1776,7 +1816,7 @@ def _wire_codec(quantizer, gain_shape):
     return GainShape(quantizer, gain="float32")
 
 
-def _decode_sum_into(q, payloads, d, weights, out, fresh=False):
+def _decode_sum_into(q, payloads, d, weights, out, fresh=False, threads=None):
     """``out += sum_k w_k decode(payloads[k])`` (decode_sum's work, its arguments checked):
     one C call for a C quantizer; a GainShape over a C quantizer parses every gain first,
     folds it into the weights and hands the shape messages to the shape's C call; any other
@@ -1794,9 +1834,9 @@ def _decode_sum_into(q, payloads, d, weights, out, fresh=False):
         w = np.array(factors, dtype=np.float64)
         if weights is not None:
             w = np.array([f * float(x) for f, x in zip(factors, weights)], dtype=np.float64)
-        return _c_decode_sum(q.shape, tails, d, w, out, fresh)
+        return _c_decode_sum(q.shape, tails, d, w, out, fresh, threads)
     if q._spec is not None:
-        return _c_decode_sum(q, payloads, d, weights, out, fresh)
+        return _c_decode_sum(q, payloads, d, weights, out, fresh, threads)
     parts = [_decode_scaled(q, _named_payload(p, k), d) for k, p in enumerate(payloads)]
     if fresh:
         out.fill(0.0)
@@ -1820,10 +1860,16 @@ def _named_payload(p, k):
     return _payload(p, f"payloads[{k}]")
 
 
-def _c_decode_sum(q, payloads, d, weights, out, fresh):
+def _c_decode_sum(q, payloads, d, weights, out, fresh, threads=None):
     """The C decode-accumulate of quantizer q (which has a spec) over bytes-like payloads."""
     items = [_named_payload(p, k) for k, p in enumerate(payloads)]
-    return _core._q_decode(q._spec, items, d, out, weights, fresh)
+    return _core._q_decode(q._spec, items, d, out, weights, fresh, _codec_threads(threads, d))
+
+
+def _codec_threads(threads, d):
+    """Threads of one vector's encode / decode: ``threads`` checked, or (None) the
+    ``"codec"`` default of :func:`convq._threads.default_threads` for d coordinates."""
+    return check_threads(threads, "codec", d)
 
 
 def _decode_scaled(q, payload, d):

@@ -56,6 +56,10 @@ class QuantizedHook:
     time_comm : seconds from issuing the all-gather to its completion callback.
     """
 
+    #: add the own message's decode during its encode where that gives the same sum (the
+    #: tests switch it off to compare)
+    _fuse_own = True
+
     def __init__(self, quantizer, rng=None, gain_shape=True, group=None, mode="auto"):
         from .feedback import _Feedback
         from .quantize import Identity, Quantizer, _wire_codec
@@ -132,16 +136,20 @@ class QuantizedHook:
             return
         self.feedback.load_state_dict(state)
 
-    def _encode(self, g, pieces=None):
+    def _encode(self, g, pieces=None, own=None):
         """[status | payload] for one flat bucket (with gain-shape the payload starts with
-        the float32 gain); with feedback, the bucket's per-parameter state is updated."""
+        the float32 gain); with feedback, the bucket's per-parameter state is updated.
+        own = (acc, weight): the message's own decode is also written into acc as the first
+        term of the average, 0 + weight decode (Quantizer._encode_add: in the encoder's pass)."""
         q, d = self._codec, g.size
         off = 1
         nbytes = (q.bits(d) + 7) // 8
         buf = np.zeros(off + nbytes, dtype=np.uint8)
         fb = self.feedback
         try:
-            if fb is None:
+            if fb is None and own is not None:
+                msg = q._encode_add(g, self._gen, own[0], weight=own[1], fresh=True)
+            elif fb is None:
                 msg = q.encode(g, rng=self._gen)
             else:
                 state = fb._gather(fb._worker, *pieces)
@@ -260,7 +268,14 @@ class QuantizedHook:
         g, acc_dtype = _bucket_vector(torch, tensor, self.feedback is not None)
         d = g.size
         pieces = self._pieces(bucket, d) if self.feedback is not None else None
-        send, off, own_err = self._encode(g, pieces)
+        # the own message's decode fused into the encode, as the first term of the average
+        # (decode_sum then adds only the other ranks' messages), where that is today's sum
+        # bit for bit on every rank: on rank 0, whose message is the first term anyway, and
+        # with two ranks in float64, where (0 + a) + b = (0 + b) + a (a float32 sum rounds
+        # after each term, so its order is kept)
+        fuse = self._fuse_own and self.feedback is None and (rank == 0 or (world == 2 and acc_dtype == np.float64))
+        own = (np.empty(d, dtype=acc_dtype), 1.0 / world) if fuse else None
+        send, off, own_err = self._encode(g, pieces, own)
         t1 = time.perf_counter()
         self.time_encode += t1 - t0
         # the payload travels on the bucket's device (NCCL all-gathers CUDA tensors only),
@@ -303,6 +318,10 @@ class QuantizedHook:
                 state = fb._gather(fb._server, *pieces)
                 acc = fb._serve(acc, state)
                 fb._scatter(fb._server, *pieces, state)
+            elif own is not None:   # the own term is in already: the others, in rank order
+                others = [r for k, r in enumerate(rows) if k != rank]
+                acc = q.decode_sum(others, d, weights=np.full(world - 1, 1.0 / world), out=own[0]) if others \
+                    else own[0]
             else:   # one fused C call into the result's buffer, 1/world folded into the weights
                 acc = q.decode_sum(rows, d, weights=np.full(world, 1.0 / world), dtype=acc_dtype)
             res = torch.from_numpy(acc)
@@ -402,7 +421,10 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None, mode="
     the float32 buffer that becomes the result, with the factor 1/N folded into the weights
     (``out <- out + (1/N) m_r`` per rank, each step in double, rounded once to float32, so
     the result is within N float32 roundings of the float64 average). A float64 bucket stays
-    float64. With error feedback the worker and server state are float64 and the bucket is
+    float64. Where it gives the same sum bit for bit -- on rank 0, whose message is the first
+    term, and with two ranks in float64, where the two terms commute -- the rank's own term
+    is written by its encoder in the same pass (``Quantizer._encode_add``) and only the other
+    ranks' messages are decoded. With error feedback the worker and server state are float64 and the bucket is
     handled in float64, as before.
 
     Returns

@@ -133,6 +133,22 @@ def run(rank, world, port, outdir):
         out["allreduce_nan"] = f"{type(e).__name__} rank={getattr(e, 'rank', None)}: {e}"
     out["allreduce_after_nan"] = bool(torch.isfinite(h(None, _Bucket(gr.float().clone())).wait()).all())
 
+    # 2c'. the own message's decode fused into the encode (on rank 0, and with two ranks in
+    # float64) changes no bit of the hook's average: the same hook with the fusion off
+    from convq.quantize import Identity, ScaledSign, TernGrad, TopK
+    out["fused_equal"] = {}
+    for q in (QSGD(4), TernGrad(), ScaledSign(), TopK(3), Identity(), SimQ(B=100.0)):
+        for dt in (torch.float64, torch.float32):
+            for gs in (False, True):
+                g = torch.tensor(np.random.default_rng(10 + rank).standard_normal(37)).to(dt)
+                res = []
+                for fuse in (True, False):
+                    hk = ct.quantized_hook(q, rng=11, gain_shape=gs, mode="allgather")
+                    hk._fuse_own = fuse
+                    res.append(hk(None, _Bucket(g.clone())).wait())
+                out["fused_equal"][f"{q!r} {dt} gs={gs}"] = bool(res[0].dtype == dt and
+                                                                   res[0].numpy().tobytes() == res[1].numpy().tobytes())
+
     # 2d. float32 models: no float64 round trip; every quantizer keeps the replicas
     # identical over 20 steps, and a float32 bucket's average equals the float64 path's
     # rounded, within the roundings of the float32 accumulation (convq.torch docstring)

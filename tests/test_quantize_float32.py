@@ -229,15 +229,30 @@ print(h.hexdigest())
 """
 
 
-def test_cpu_dispatch_paths_give_identical_bytes():
-    """The AVX2 build of the typed kernels (picked at run time when the CPU has AVX2) and the
-    portable build (forced with CONVQ_PORTABLE=1) give the same messages and outputs."""
+_LEVELS = {"portable": 0, "avx2": 1, "avx512": 2}
+
+
+def _paths_digest(env_extra):
+    """(build level run, digest of _PATHS_SCRIPT's bytes) in a subprocess with env_extra."""
     import os
     import subprocess
     import sys
-    outs = {}
-    for flag in ("0", "1"):
-        env = dict(os.environ, CONVQ_PORTABLE=flag)
-        outs[flag] = subprocess.run([sys.executable, "-c", _PATHS_SCRIPT], env=env, check=True, capture_output=True,
-                                    text=True).stdout.strip()
-    assert len(outs["0"]) == 64 and outs["0"] == outs["1"]
+    env = {k: v for k, v in os.environ.items() if k not in ("CONVQ_PORTABLE", "CONVQ_SIMD")}
+    env.update(env_extra)
+    script = "from convq import _core; print(_core._q_simd_level())\n" + _PATHS_SCRIPT
+    level, digest = subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True,
+                                   text=True).stdout.split()
+    return int(level), digest
+
+
+@pytest.mark.parametrize("level", ["avx2", "avx512"])
+def test_cpu_dispatch_paths_give_identical_bytes(level):
+    """Each SIMD build of the typed kernels (AVX2, AVX-512 F/DQ/BW/VL; picked at run time,
+    capped with CONVQ_SIMD) gives the messages and outputs of the portable build (forced
+    with CONVQ_PORTABLE=1, or CONVQ_SIMD=portable)."""
+    ran, digest = _paths_digest({"CONVQ_SIMD": level})
+    if ran != _LEVELS[level]:
+        pytest.skip(f"this CPU (or compiler) has no {level} build: level {ran} ran instead")
+    pl, portable = _paths_digest({"CONVQ_PORTABLE": "1", "CONVQ_SIMD": level})
+    assert pl == 0 and len(portable) == 64 and digest == portable
+    assert _paths_digest({"CONVQ_SIMD": "portable"}) == (0, portable)

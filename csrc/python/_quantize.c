@@ -3,16 +3,22 @@
  * entry points used by convq.quantize:
  *   _q_bits(spec, d) -> int               fixed message length
  *   _q_info(spec, d) -> dict              every resolved parameter (for repr/tests)
- *   _q_encode(spec, y, gen) -> (bytes, nbits)   y: float64, or float32 read in place
- *   _q_decode(spec, payload, d[, out]) -> y_hat  (DecodeError on anything malformed); out:
+ *   _q_encode(spec, y, gen[, out, threads, weight, fresh]) -> (bytes, nbits)
+ *                                         y: float64, or float32 read in place; out (a
+ *                                         float32/float64 vector or None): the message's
+ *                                         decode added in the same pass, out + weight y_hat
+ *                                         (fresh: 0 + weight y_hat, out not read)
+ *   _q_decode(spec, payload, d[, out, None, threads]) -> y_hat  (DecodeError on anything malformed); out:
  *                                         None (a new float64 vector) or a writeable
  *                                         C-contiguous float32/float64 vector of length d, set
- *   _q_decode(spec, payloads, d, out, weights) -> out
+ *   _q_decode(spec, payloads, d, out, weights[, fresh, threads]) -> out
  *                                         payloads a list: the fused decode-accumulate
  *                                         out += sum_k weights[k] decode(payloads[k]) in one
  *                                         call (weights None: all 1); every payload is
  *                                         validated before out is touched
- *   _q_quantize(spec, y, gen[, out]) -> y_hat    fast path == decode(encode) bit for bit
+ *   _q_quantize(spec, y, gen[, out, threads]) -> y_hat  fast path == decode(encode) bit for bit
+ *   threads (every call above, the decoders' last argument): threads of one vector's
+ *                                         kernel (cq_qpar.threads); the result is the same
  *   _q_batch(spec, Y, n, rows_per_stream, gens, threads, encode)
  *                                      -> (n, d) float64 or (n, nbytes) uint8: rows
  *                                         [b r, (b+1) r) are done in order with gens[b]
@@ -21,6 +27,8 @@
  *                                         Y is (n, d) or one (d,) vector repeated
  *   _q_decode_many(spec, P, d) -> uint8 status per row of the (m, nbytes) array P
  *   _q_fwht(x) -> H x                     the fast Walsh-Hadamard transform (tests, bench)
+ *   _q_simd_level() -> int                the typed kernels' build level a call would run
+ *                                         now (0 portable, 1 AVX2, 2 AVX-512; tests, bench)
  */
 #include "_quantize.h"
 #include <limits.h>
@@ -169,6 +177,13 @@ static int parse_spec_d(PyObject *args, cq_qpar *P)
     return cqb_qpar_resolve(spec, d, P);
 }
 
+static PyObject *py_q_simd_level(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    return PyLong_FromLong(cq_q_simd_level());
+}
+
 static PyObject *py_q_bits(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -263,12 +278,12 @@ typedef struct code_args {
     cq_qin y;
     void *work;
     uint8_t *payload;     /* encode: the message */
-    cq_qout out;          /* quantize: y_hat */
+    cq_qout out;          /* quantize: y_hat; encode: where its decode is added (p NULL: none) */
 } code_args;
 
 CQB_RUNNER(run_encode, code_args)
 {
-    return cq_q_encode_typed(a->P, &a->y, bg, a->work, a->payload, err);
+    return cq_q_encode_add_typed(a->P, &a->y, bg, a->work, a->payload, &a->out, err);
 }
 
 CQB_RUNNER(run_quantize, code_args)
@@ -322,17 +337,20 @@ static int out_vector(PyObject *obj, const char *name, Py_ssize_t d, cq_qout *o)
 
 /* (spec, y, gen[, out]) of the encoders: y as a float32 or float64 vector (new reference),
  * P resolved for its length; NULL with an exception set. */
-static PyArrayObject *parse_code_args(PyObject *args, PyObject **gen, PyObject **outo, cq_qpar *P)
+static PyArrayObject *parse_code_args(PyObject *args, PyObject **gen, PyObject **outo, cq_qpar *P, double *weight,
+                                      int *fresh)
 {
     PyObject *spec, *yo;
+    int threads = 1;
     *outo = NULL;
-    if (!PyArg_ParseTuple(args, "OOO|O", &spec, &yo, gen, outo)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOO|Oidp", &spec, &yo, gen, outo, &threads, weight, fresh)) return NULL;
     PyArrayObject *y = real_vector(yo, "y");
     if (y == NULL) return NULL;
     if (cqb_qpar_resolve(spec, PyArray_DIM(y, 0), P) < 0) {
         Py_DECREF(y);
         return NULL;
     }
+    P->threads = cqb_threads(threads);
     return y;
 }
 
@@ -343,9 +361,11 @@ static PyArrayObject *parse_decode_args(PyObject *args, const char *name, int nd
                                         PyObject **outo)
 {
     PyObject *spec, *po, *wo = NULL;
+    int threads = 1;
     *outo = NULL;
-    if (!PyArg_ParseTuple(args, "OOn|OO", &spec, &po, d, outo, &wo)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOn|OOi", &spec, &po, d, outo, &wo, &threads)) return NULL;
     if (cqb_qpar_resolve(spec, *d, P) < 0) return NULL;
+    P->threads = cqb_threads(threads);
     PyArrayObject *p = cqb_uint8_array(po, name, ndim, ndim);
     if (p == NULL) return NULL;
     if ((ndim == 1 && check_payload_length(P, PyArray_DIM(p, 0)) < 0) ||
@@ -362,11 +382,20 @@ static PyObject *code_call(PyObject *args, int encode)
 {
     PyObject *gen, *outo, *out = NULL, *result = NULL;
     cq_qpar P;
-    PyArrayObject *y = parse_code_args(args, &gen, &outo, &P);
+    double weight = 1.0;
+    int fresh = 0;
+    PyArrayObject *y = parse_code_args(args, &gen, &outo, &P, &weight, &fresh);
     if (y == NULL) return NULL;
     void *work = NULL;
     cq_qout o = {NULL, 0, 0, 1.0};
     if (encode) { /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
+        /* out given: the message's decode is added into it (w out + weight y_hat, or the
+         * first term 0 + weight y_hat when fresh), in the encoder's pass */
+        if (outo != NULL && outo != Py_None) {
+            if (out_vector(outo, "out", PyArray_DIM(y, 0), &o) < 0) goto done;
+            o.add = fresh ? CQ_QOUT_START : CQ_QOUT_ADD;
+            o.w = weight;
+        }
         out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((P.bits + 7) / 8));
     } else if (outo != NULL && outo != Py_None) {
         if (out_vector(outo, "out", PyArray_DIM(y, 0), &o) < 0) goto done;
@@ -600,11 +629,12 @@ static PyObject *decode_sum_call(PyObject *args)
 {
     PyObject *spec, *list, *outo, *wo, *result = NULL;
     Py_ssize_t d;
-    int fresh = 0;
+    int fresh = 0, threads = 1;
     cq_qpar P;
     cq_qout o = {NULL, 0, CQ_QOUT_ADD, 1.0};
-    if (!PyArg_ParseTuple(args, "OO!nOO|p", &spec, &PyList_Type, &list, &d, &outo, &wo, &fresh)) return NULL;
+    if (!PyArg_ParseTuple(args, "OO!nOO|pi", &spec, &PyList_Type, &list, &d, &outo, &wo, &fresh, &threads)) return NULL;
     if (cqb_qpar_resolve(spec, d, &P) < 0 || out_vector(outo, "out", d, &o) < 0) return NULL;
+    P.threads = cqb_threads(threads);
     if (o.p == NULL) return PyErr_Format(PyExc_TypeError, "out must be an array to add into, got None");
     Py_ssize_t n = PyList_GET_SIZE(list);
     PyArrayObject *w = NULL, **arrs = (PyArrayObject **)calloc((size_t)n + 1, sizeof *arrs);
@@ -857,5 +887,6 @@ PyMethodDef cqb_quantize_methods[] = {
     CQB_METHOD(_q_fwht_inplace, "_q_fwht_inplace(x): x <- H x."),
     CQB_METHOD(_q_grid_round, "_q_grid_round(y, b, scale, s, key, width) -> integer levels (all-reduce mode)."),
     CQB_METHOD(_q_grid_decode, "_q_grid_decode(ints, b, scale, s, n, out[, add]) -> out (all-reduce mode)."),
+    CQB_METHOD(_q_simd_level, "_q_simd_level() -> build level of the typed kernels (0 portable, 1 AVX2, 2 AVX-512)."),
     CQB_METHODS_END,
 };

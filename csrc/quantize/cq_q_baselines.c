@@ -124,19 +124,6 @@ static inline double qsgd_value(double n, uint32_t lev, uint32_t s, int neg)
 
 #define QB_CHUNK CQ_Q_CHUNK
 
-/* Append m fields of `width` bits (width <= 16), several per 32-bit put. */
-static void put_fields(cq_bitwriter *w, const uint32_t *v, size_t m, unsigned width)
-{
-    unsigned per = 32 / width;
-    size_t t = 0;
-    for (; t + per <= m; t += per) {
-        uint64_t acc = 0;
-        for (unsigned j = 0; j < per; j++) acc |= (uint64_t)v[t + j] << (j * width);
-        cq_bw_put(w, acc, per * width);
-    }
-    for (; t < m; t++) cq_bw_put(w, v[t], width);
-}
-
 /* 32-bit uniforms ub[0..m) for coordinates i0.. of stream `key`: coordinate i takes the low
  * (i even) or high (i odd) half of word i/2, whatever i0 is (QSGD buckets may start odd).
  * ub must hold m + 1 entries when i0 is even and m is odd. */
@@ -154,12 +141,10 @@ static void fill_uniforms(uint64_t key, size_t i0, size_t m, uint32_t *ub)
     }
 }
 
-/* ||y[i0..i0+d)||_2 (or ||.||_inf with CQ_QF_NORM_INF) of a finite y, rescaled when the
- * squares overflow or underflow. */
-static double qsgd_norm(cq_qin y, size_t i0, size_t d, int flags)
+/* ||y[i0..i0+d)||_2 of a finite y from its sum of squares s2, rescaled when the squares
+ * overflow or underflow. */
+static double qsgd_norm_from(cq_qin y, size_t i0, size_t d, double s2)
 {
-    if (flags & CQ_QF_NORM_INF) return cq_q_v_max_abs(y, i0, d);
-    double s2 = cq_q_v_sum_sq(y, i0, d);
     if (isfinite(s2) && s2 > 1e-280) return sqrt(s2);
     double mx = cq_q_v_max_abs(y, i0, d), acc = 0.0;
     if (!(mx > 0)) return 0.0;
@@ -167,35 +152,70 @@ static double qsgd_norm(cq_qin y, size_t i0, size_t d, int flags)
     return mx * sqrt(acc);
 }
 
-static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
-                    cq_errinfo *err)
+/* What the ranges of a fixed-width codec share (cq_q_split): the parameters, the input or
+ * the output, the stream key, the scale and its inverse, QSGD's bucket norms. */
+typedef struct fw_ctx {
+    const cq_qpar *P;
+    cq_qin y;
+    const cq_qout *out;
+    uint64_t key;
+    double s, inv;
+    float *norms;
+} fw_ctx;
+
+/* QSGD's norms of buckets [g->i0, g->i1), every one checked (before any draw). */
+static int qsgd_norms_part(void *vc, const cq_q_range *g)
 {
-    size_t d = P->d, b = P->bucket, nb = (d + b - 1) / b;
-    int st = check_finite(y, d, err);
-    if (st) return st;
-    float one, *norms = nb > 1 ? (float *)work : &one;
-    for (size_t j = 0; j < nb; j++) { /* every norm is checked before the stream is drawn */
-        size_t b0 = j * b;
-        double n = qsgd_norm(y, b0, d - b0 < b ? d - b0 : b, P->flags);
-        if (!(n <= FLT_MAX))
+    const fw_ctx *c = (const fw_ctx *)vc;
+    const cq_qpar *P = c->P;
+    size_t d = P->d, b = P->bucket;
+    cq_errinfo *err = g->err;
+    for (size_t j = g->i0; j < g->i1; j++) {
+        size_t b0 = j * b, m = d - b0 < b ? d - b0 : b;
+        int finite = 1;
+        double n;
+        if (P->flags & CQ_QF_NORM_INF) {
+            n = cq_q_v_max_abs_fin(c->y, b0, m, &finite);
+        } else {
+            /* a NaN/Inf makes the sum of squares non-finite: only then is the bucket checked */
+            double s2 = cq_q_v_sum_sq(c->y, b0, m);
+            if (!isfinite(s2)) finite = cq_q_v_finite(c->y, b0, m);
+            n = finite ? qsgd_norm_from(c->y, b0, m, s2) : 0.0;
+        }
+        /* the first non-finite coordinate of y, wherever it is, is what gets reported */
+        if (!finite) return cq_q_fail_nonfinite_v(c->y, d, err);
+        if (!(n <= FLT_MAX)) {
+            int st = check_finite(c->y, d, err); /* a non-finite later coordinate is reported first */
+            if (st) return st;
             return cq_fail(err, CQ_EDOMAIN, "QSGD: the norm %.15g of bucket %zu exceeds the float32 range of the norm field",
                            n, j);
-        norms[j] = f32_up(n);
+        }
+        c->norms[j] = f32_up(n);
     }
+    return CQ_OK;
+}
+
+/* QSGD's buckets [j0, j1): norm field and fields (w), or values (c->out). */
+static int qsgd_part(void *vc, const cq_q_range *g)
+{
+    size_t j0 = g->i0, j1 = g->i1;
+    cq_bitwriter *w = g->w;
+    const fw_ctx *c = (const fw_ctx *)vc;
+    const cq_qpar *P = c->P;
+    size_t d = P->d, b = P->bucket;
     uint32_t s = P->L;
-    uint64_t key = cq_rng_u64(g);
     uint32_t ub[QB_CHUNK + 1], lv[QB_CHUNK];
     double ybuf[QB_CHUNK], vals[QB_CHUNK];
     unsigned width = P->lbits + 1;
     double hi = (double)s, lm2 = (double)s - 1.0;
-    for (size_t j = 0; j < nb; j++) {
+    for (size_t j = j0; j < j1; j++) {
         size_t b0 = j * b, b1 = d - b0 < b ? d : b0 + b;
-        double nd = (double)norms[j], sc = nd > 0 ? (double)s / nd : 0.0;
-        if (w != NULL) cq_bw_put(w, cq_q_fbits(norms[j]), 32);
+        double nd = (double)c->norms[j], sc = nd > 0 ? (double)s / nd : 0.0;
+        if (w != NULL) cq_bw_put(w, cq_q_fbits(c->norms[j]), 32);
         for (size_t i0 = b0; i0 < b1; i0 += QB_CHUNK) {
             size_t m = b1 - i0 < QB_CHUNK ? b1 - i0 : QB_CHUNK;
-            fill_uniforms(key, i0, m, ub);
-            const double *yc = cq_q_chunk(y, i0, m, ybuf);
+            fill_uniforms(c->key, i0, m, ub);
+            const double *yc = cq_q_chunk(c->y, i0, m, ybuf);
             /* cq_q_round_d on t = s|y_i|/n >= 0 (no clamp at 0 needed), its comparisons as
              * integer masks so that the loop has no branch (signs and levels are random) */
             for (size_t t = 0; t < m; t++) {
@@ -208,20 +228,36 @@ static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
                 lv[t] = lev | (neg << P->lbits);
             }
             if (w != NULL) {
-                if (width <= 16) put_fields(w, lv, m, width);
+                if (width <= 16) cq_q_put_fields(w, lv, m, width);
                 else
                     for (size_t t = 0; t < m; t++) {
                         cq_bw_put(w, lv[t] & ((1u << P->lbits) - 1u), P->lbits);
                         cq_bw_put(w, lv[t] >> P->lbits, 1);
                     }
-            } else {
+            }
+            if (c->out != NULL) {
                 for (size_t t = 0; t < m; t++)
                     vals[t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), s, (int)(lv[t] >> P->lbits));
-                cq_q_emit(out, i0, vals, m);
+                cq_q_emit(c->out, i0, vals, m);
             }
         }
     }
     return CQ_OK;
+}
+
+/* Bits of one whole QSGD bucket: its norm field and b fields. */
+static uint64_t qsgd_bucket_bits(const cq_qpar *P) { return 32 + (uint64_t)P->bucket * (P->lbits + 1); }
+
+static int qsgd_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
+                    cq_errinfo *err)
+{
+    size_t d = P->d, b = P->bucket, nb = (d + b - 1) / b;
+    float one;
+    fw_ctx c = {P, y, out, 0, 0.0, 0.0, nb > 1 ? (float *)work : &one};
+    int st = cq_q_split(P->threads, nb, 0, 0, NULL, NULL, qsgd_norms_part, &c, err);
+    if (st) return st;
+    c.key = cq_rng_u64(g);
+    return cq_q_split(P->threads, nb, qsgd_bucket_bits(P), P->bits, w, NULL, qsgd_part, &c, err);
 }
 
 /* Report the first invalid QSGD field of a chunk (called only when the chunk has one). */
@@ -245,25 +281,31 @@ static int qsgd_bad_field(const uint32_t *lv, size_t m, size_t i0, unsigned lbit
  * values qsgd_value(n, lev, s, neg), built per bucket (2^bits entries, the same expression). */
 #define QSGD_TAB_BITS 9
 
-static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
+/* QSGD's buckets [j0, j1) from r. */
+static int qsgd_dpart(void *vc, const cq_q_range *g)
 {
-    (void)work;
+    size_t j0 = g->i0, j1 = g->i1;
+    cq_bitreader *r = g->r;
+    cq_errinfo *err = g->err;
+    const fw_ctx *c = (const fw_ctx *)vc;
+    const cq_qpar *P = c->P;
+    const cq_qout *out = c->out;
     size_t d = P->d, b = P->bucket;
     uint32_t s = P->L, lmask = (1u << P->lbits) - 1u;
     unsigned width = P->lbits + 1;
     int use_tab = width <= QSGD_TAB_BITS && ((size_t)1 << width) <= 2 * b;
     uint32_t lv[CQ_Q_CHUNK];
-    double vals[CQ_Q_CHUNK], tab[1u << QSGD_TAB_BITS];
-    for (size_t b0 = 0; b0 < d; b0 += b) {
-        size_t b1 = d - b0 < b ? d : b0 + b;
+    double vbuf[CQ_Q_CHUNK], tab[1u << QSGD_TAB_BITS];
+    for (size_t j = j0; j < j1; j++) {
+        size_t b0 = j * b, b1 = d - b0 < b ? d : b0 + b;
         float nf;
         if (!scale_field_ok(cq_q_get(r, 32), &nf))
             return cq_fail(err, CQ_EDECODE, "QSGD norm field of bucket %zu is not a finite float32 >= 0", b0 / b);
         double nd = (double)nf;
-        if (use_tab)
-            for (uint32_t c = 0; c < (1u << width); c++) {
+        if (use_tab) /* (at least 16 entries: cq_q_lookup reads 16; codes >= 2^width never occur) */
+            for (uint32_t c = 0; c < (1u << width) || c < 16; c++) {
                 uint32_t lev = c & lmask;
-                tab[c] = lev <= s ? qsgd_value(nd, lev, s, (int)(c >> P->lbits)) : 0.0;
+                tab[c] = c < (1u << width) && lev <= s ? qsgd_value(nd, lev, s, (int)(c >> P->lbits)) : 0.0;
             }
         for (size_t i0 = b0; i0 < b1; i0 += CQ_Q_CHUNK) {
             size_t m = b1 - i0 < CQ_Q_CHUNK ? b1 - i0 : CQ_Q_CHUNK;
@@ -280,8 +322,9 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_q
             }
             if (bad) return qsgd_bad_field(lv, m, i0, P->lbits, s, nd, err);
             if (out->p == NULL) continue;
+            double *vals = cq_q_emit_buf(out, i0, vbuf);
             if (use_tab)
-                for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]];
+                cq_q_lookup(tab, 1u << width, lv, m, vals);
             else
                 for (size_t t = 0; t < m; t++) vals[t] = qsgd_value(nd, lv[t] & lmask, s, (int)(lv[t] >> P->lbits));
             cq_q_emit(out, i0, vals, m);
@@ -290,44 +333,60 @@ static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_q
     return CQ_OK;
 }
 
+static int qsgd_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
+{
+    (void)work;
+    fw_ctx c = {P, {NULL, 0}, out, 0, 0.0, 0.0, NULL};
+    return cq_q_split(P->threads, (P->d + P->bucket - 1) / P->bucket, qsgd_bucket_bits(P), P->bits, NULL, r, qsgd_dpart,
+                      &c, err);
+}
+
 /* ---- TernGrad -------------------------------------------------------------------------- */
+
+/* TernGrad's coordinates [a, b): 2-bit codes (w) or values (c->out). */
+static int terngrad_part(void *vc, const cq_q_range *g)
+{
+    size_t a = g->i0, b = g->i1;
+    cq_bitwriter *w = g->w;
+    const fw_ctx *c = (const fw_ctx *)vc;
+    const double tab[4] = {0.0, c->s, -c->s, 0.0}, inv = c->inv;
+    uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
+    double ybuf[QB_CHUNK], vals[QB_CHUNK];
+    for (size_t i0 = a; i0 < b; i0 += QB_CHUNK) {
+        size_t m = b - i0 < QB_CHUNK ? b - i0 : QB_CHUNK;
+        fill_uniforms(c->key, i0, m, ub);
+        const double *yc = cq_q_chunk(c->y, i0, m, ybuf);
+        /* cq_q_round_d with L = 2: t = |y_i|/S is in [0, 1] (S >= max|y_i|), the floor is 0,
+         * so the level is 1 iff the 31-bit uniform, as a fraction, is below t -- written as
+         * comparisons that the compiler turns into vector masks (no branch, no clamp) */
+        for (size_t t = 0; t < m; t++) {
+            double x = fabs(yc[t]) * inv, uu = (double)(int32_t)(ub[t] >> 1) * CQ_Q_INV_TWO31;
+            uint32_t up = uu < x, neg = yc[t] < 0.0;
+            lv[t] = up + (up & neg); /* 0, 1 (+1) or 2 (-1) */
+        }
+        if (w != NULL) cq_q_put_fields(w, lv, m, 2);
+        if (c->out != NULL) {
+            for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]]; /* same values as the decoder's table */
+            cq_q_emit(c->out, i0, vals, m);
+        }
+    }
+    return CQ_OK;
+}
 
 static int terngrad_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                         cq_errinfo *err)
 {
     (void)work;
     size_t d = P->d;
-    int st = check_finite(y, d, err);
-    if (st) return st;
-    double S = cq_q_v_max_abs(y, 0, d);
+    int finite;
+    double S = cq_q_v_max_abs_fin(y, 0, d, &finite); /* one pass: the scale and the check */
+    if (!finite) return cq_q_fail_nonfinite_v(y, d, err);
     if (!(S <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "TernGrad: ||y||_inf = %.15g exceeds the float32 range", S);
     float sf = f32_up(S);
-    double sd = (double)sf, inv = sd > 0 ? 1.0 / sd : 0.0;
-    const double tab[4] = {0.0, sd, -sd, 0.0};
-    uint64_t key = cq_rng_u64(g);
+    double sd = (double)sf;
+    fw_ctx c = {P, y, out, cq_rng_u64(g), sd, sd > 0 ? 1.0 / sd : 0.0, NULL};
     if (w != NULL) cq_bw_put(w, cq_q_fbits(sf), 32);
-    uint32_t ub[QB_CHUNK], lv[QB_CHUNK];
-    double ybuf[QB_CHUNK], vals[QB_CHUNK];
-    for (size_t i0 = 0; i0 < d; i0 += QB_CHUNK) {
-        size_t m = d - i0 < QB_CHUNK ? d - i0 : QB_CHUNK;
-        fill_uniforms(key, i0, m, ub);
-        const double *yc = cq_q_chunk(y, i0, m, ybuf);
-        /* cq_q_round_d with L = 2: t = |y_i|/S is in [0, 1] (S >= max|y_i|), the floor is 0,
-         * so the level is 1 iff the 31-bit uniform, as a fraction, is below t -- written as
-         * comparisons that the compiler turns into vector masks (no branch, no clamp) */
-        for (size_t t = 0; t < m; t++) {
-            double a = fabs(yc[t]) * inv, uu = (double)(int32_t)(ub[t] >> 1) * CQ_Q_INV_TWO31;
-            uint32_t up = uu < a, neg = yc[t] < 0.0;
-            lv[t] = up + (up & neg); /* 0, 1 (+1) or 2 (-1) */
-        }
-        if (w != NULL) {
-            put_fields(w, lv, m, 2);
-        } else {
-            for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]]; /* same values as the decoder's table */
-            cq_q_emit(out, i0, vals, m);
-        }
-    }
-    return CQ_OK;
+    return cq_q_split(P->threads, d, 2, 2 * (uint64_t)d, w, NULL, terngrad_part, &c, err);
 }
 
 /* The 32-bit scale field of TernGrad and ScaledSign: a finite float32 >= 0, as a double. */
@@ -340,16 +399,19 @@ static int read_scale(cq_bitreader *r, const char *who, double *sd, cq_errinfo *
     return CQ_OK;
 }
 
-static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
+/* TernGrad's coordinates [a, b) from r. */
+static int terngrad_dpart(void *vc, const cq_q_range *g)
 {
-    (void)work;
-    double sd = 0.0;
-    if (read_scale(r, "TernGrad", &sd, err)) return CQ_EDECODE;
+    size_t a = g->i0, b = g->i1;
+    cq_bitreader *r = g->r;
+    cq_errinfo *err = g->err;
+    const fw_ctx *c = (const fw_ctx *)vc;
+    double sd = c->s;
     const double tab[4] = {0.0, sd, -sd, 0.0};
     uint32_t lv[CQ_Q_CHUNK];
-    double vals[CQ_Q_CHUNK];
-    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
-        size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
+    double vbuf[CQ_Q_CHUNK];
+    for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) {
+        size_t m = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
         cq_q_get_fields(r, lv, m, 2);
         uint32_t bad = 0;
         for (size_t t = 0; t < m; t++) bad |= (lv[t] == 3);
@@ -362,13 +424,47 @@ static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, const 
                     return cq_fail(err, CQ_EDECODE, "TernGrad code %u at coordinate %zu with a zero scale field", lv[t],
                                    i0 + t);
             }
-        for (size_t t = 0; t < m; t++) vals[t] = tab[lv[t]]; /* branch-free: codes are random */
-        cq_q_emit(out, i0, vals, m);
+        if (c->out->p == NULL) continue;
+        double *vals = cq_q_emit_buf(c->out, i0, vbuf);
+        /* the table's values as selects (vector blends; codes are random, no branch) */
+        for (size_t t = 0; t < m; t++) vals[t] = lv[t] == 1 ? tab[1] : (lv[t] == 2 ? tab[2] : tab[0]);
+        cq_q_emit(c->out, i0, vals, m);
     }
     return CQ_OK;
 }
 
+static int terngrad_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
+{
+    (void)work;
+    fw_ctx c = {P, {NULL, 0}, out, 0, 0.0, 0.0, NULL};
+    if (read_scale(r, "TernGrad", &c.s, err)) return CQ_EDECODE;
+    return cq_q_split(P->threads, P->d, 2, 2 * (uint64_t)P->d, NULL, r, terngrad_dpart, &c, err);
+}
+
 /* ---- ScaledSign ------------------------------------------------------------------------ */
+
+/* ScaledSign's coordinates [a, b) (a a multiple of 64): sign bits (w) or values (c->out). */
+static int scaledsign_part(void *vc, const cq_q_range *g)
+{
+    size_t a = g->i0, b = g->i1;
+    cq_bitwriter *w = g->w;
+    const fw_ctx *c = (const fw_ctx *)vc;
+    double sd = c->s, ybuf[32], vals[32];
+    for (size_t i = a; i < b; i += 32) {
+        size_t m = b - i < 32 ? b - i : 32;
+        const double *yc = cq_q_chunk(c->y, i, m, ybuf);
+        if (w != NULL) {
+            uint64_t word = 0;
+            for (size_t t = 0; t < m; t++) word |= (uint64_t)(yc[t] < 0) << t;
+            cq_bw_put(w, word, (unsigned)m);
+        }
+        if (c->out != NULL) {
+            for (size_t t = 0; t < m; t++) vals[t] = yc[t] < 0 ? -sd : sd;
+            cq_q_emit(c->out, i, vals, m);
+        }
+    }
+    return CQ_OK;
+}
 
 static int scaledsign_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                           cq_errinfo *err)
@@ -384,20 +480,28 @@ static int scaledsign_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, c
     double sc = l1 / (double)d;
     if (!(sc <= FLT_MAX)) return cq_fail(err, CQ_EDOMAIN, "ScaledSign: ||y||_1/d = %.15g exceeds the float32 range", sc);
     float sf = (float)sc;
-    double sd = (double)sf;
-    double ybuf[32], vals[32];
+    fw_ctx c = {P, y, out, 0, (double)sf, 0.0, NULL};
     if (w != NULL) cq_bw_put(w, cq_q_fbits(sf), 32);
-    for (size_t i = 0; i < d; i += 32) {
-        size_t m = d - i < 32 ? d - i : 32;
-        const double *yc = cq_q_chunk(y, i, m, ybuf);
-        if (w != NULL) {
-            uint64_t word = 0;
-            for (size_t t = 0; t < m; t++) word |= (uint64_t)(yc[t] < 0) << t;
-            cq_bw_put(w, word, (unsigned)m);
-        } else {
-            for (size_t t = 0; t < m; t++) vals[t] = yc[t] < 0 ? -sd : sd;
-            cq_q_emit(out, i, vals, m);
+    return cq_q_split(P->threads, d, 1, (uint64_t)d, w, NULL, scaledsign_part, &c, err);
+}
+
+/* ScaledSign's coordinates [a, b) from r. */
+static int scaledsign_dpart(void *vc, const cq_q_range *g)
+{
+    size_t a = g->i0, b = g->i1;
+    cq_bitreader *r = g->r;
+    const fw_ctx *c = (const fw_ctx *)vc;
+    double vbuf[CQ_Q_CHUNK];
+    const double tab[2] = {c->s, -c->s};
+    for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) { /* the sign bits, 32 per read */
+        size_t n = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
+        double *vals = cq_q_emit_buf(c->out, i0, vbuf);
+        for (size_t i = 0; i < n; i += 32) {
+            size_t m = n - i < 32 ? n - i : 32;
+            uint32_t word = cq_q_get(r, (unsigned)m);
+            for (size_t t = 0; t < m; t++) vals[i + t] = (word >> t) & 1u ? tab[1] : tab[0]; /* a blend */
         }
+        cq_q_emit(c->out, i0, vals, n);
     }
     return CQ_OK;
 }
@@ -405,19 +509,9 @@ static int scaledsign_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, c
 static int scaledsign_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
-    double sd = 0.0, vals[CQ_Q_CHUNK];
-    if (read_scale(r, "ScaledSign", &sd, err)) return CQ_EDECODE;
-    const double tab[2] = {sd, -sd};
-    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) { /* the sign bits, 32 per read */
-        size_t n = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
-        for (size_t i = 0; i < n; i += 32) {
-            size_t m = n - i < 32 ? n - i : 32;
-            uint32_t word = cq_q_get(r, (unsigned)m);
-            for (size_t t = 0; t < m; t++) vals[i + t] = tab[(word >> t) & 1u];
-        }
-        cq_q_emit(out, i0, vals, n);
-    }
-    return CQ_OK;
+    fw_ctx c = {P, {NULL, 0}, out, 0, 0.0, 0.0, NULL};
+    if (read_scale(r, "ScaledSign", &c.s, err)) return CQ_EDECODE;
+    return cq_q_split(P->threads, P->d, 1, (uint64_t)P->d, NULL, r, scaledsign_dpart, &c, err);
 }
 
 /* ---- TopK ------------------------------------------------------------------------------ */
@@ -479,7 +573,7 @@ static int topk_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
      * with the wrong number of fields */
     if (greater > k) return cq_q_fail_changed("TopK", err);
     size_t ties = k - greater, taken = 0;
-    if (w == NULL) cq_q_emit_zero(out, d);
+    if (out != NULL) cq_q_emit_zero(out, d);
     for (size_t i = 0; i < d; i++) {
         double yi = cq_q_at(y, i), v = fabs(yi);
         int take = v > thr || (v == thr && ties > 0);
@@ -490,9 +584,8 @@ static int topk_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
         if (w != NULL) {
             if (P->ibits) cq_bw_put(w, i, P->ibits);
             cq_q_put64(w, cq_q_dbits(yi));
-        } else {
-            cq_q_emit1(out, i, yi);
         }
+        if (out != NULL) cq_q_emit1(out, i, yi);
     }
     if (taken != k) return cq_q_fail_changed("TopK", err);
     return CQ_OK;
@@ -560,7 +653,7 @@ static int randk_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bit
     randk_set(seed, d, k, bm);
     double factor = (double)d / (double)k;
     if (w != NULL) cq_q_put64(w, seed);
-    else cq_q_emit_zero(out, d);
+    if (out != NULL) cq_q_emit_zero(out, d);
     for (size_t b = 0; b < (d + 63) / 64; b++) {
         uint64_t word = bm[b];
         while (word) {
@@ -569,7 +662,7 @@ static int randk_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bit
             double v = cq_q_at(y, i) * factor;
             if (!isfinite(v)) return cq_fail(err, CQ_EDOMAIN, "RandK: y[%zu] * d/k = %g overflows", i, v);
             if (w != NULL) cq_q_put64(w, cq_q_dbits(v));
-            else cq_q_emit1(out, i, v);
+            if (out != NULL) cq_q_emit1(out, i, v);
         }
     }
     return CQ_OK;
@@ -601,19 +694,18 @@ static int randk_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_
  * The uncompressed baseline: every coordinate as a float64 (64 bits) or, with
  * CQ_QF_FLOAT32, rounded to the nearest float32 (32 bits). */
 
-static int identity_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
-                        cq_errinfo *err)
+/* Identity's coordinates [g->i0, g->i1): the raw values (w) or the values (c->out). */
+static int identity_part(void *vc, const cq_q_range *g)
 {
-    size_t d = P->d;
-    (void)g;
-    (void)work;
-    int st = check_finite(y, d, err);
-    if (st) return st;
-    int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
+    size_t a = g->i0, b = g->i1;
+    cq_bitwriter *w = g->w;
+    cq_errinfo *err = g->err;
+    const fw_ctx *c = (const fw_ctx *)vc;
+    int f32 = (c->P->flags & CQ_QF_FLOAT32) != 0;
     double ybuf[CQ_Q_CHUNK], vals[CQ_Q_CHUNK];
-    for (size_t i0 = 0; i0 < d; i0 += CQ_Q_CHUNK) {
-        size_t m = d - i0 < CQ_Q_CHUNK ? d - i0 : CQ_Q_CHUNK;
-        const double *yc = cq_q_chunk(y, i0, m, ybuf);
+    for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) {
+        size_t m = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
+        const double *yc = cq_q_chunk(c->y, i0, m, ybuf);
         if (f32) {
             for (size_t t = 0; t < m; t++)
                 if (fabs(yc[t]) > FLT_MAX)
@@ -622,13 +714,14 @@ static int identity_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
             for (size_t t = 0; t < m; t++) vals[t] = (double)(float)yc[t];
             yc = vals;
         }
+        if (c->out != NULL) cq_q_emit(c->out, i0, yc, m);
         if (w == NULL) {
-            cq_q_emit(out, i0, yc, m);
+            continue;
         } else if (f32) {
             for (size_t t = 0; t < m; t++) cq_bw_put(w, cq_q_fbits((float)yc[t]), 32);
         } else {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            if (cq_bw_tell(w) == 64 * (uint64_t)i0 && (size_t)(w->end - w->p) >= m * 8) {
+            if (cq_bw_tell(w) == 64 * (uint64_t)(i0 - a) && (size_t)(w->end - w->p) >= m * 8) {
                 memcpy(w->p, yc, m * sizeof(double)); /* the message is the raw little-endian doubles */
                 w->p += m * 8;
                 continue;
@@ -640,16 +733,33 @@ static int identity_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     return CQ_OK;
 }
 
-static int identity_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
+static uint64_t identity_width(const cq_qpar *P) { return (P->flags & CQ_QF_FLOAT32) ? 32u : 64u; }
+
+static int identity_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
+                        cq_errinfo *err)
 {
+    (void)g;
     (void)work;
-    int f32 = (P->flags & CQ_QF_FLOAT32) != 0;
-    double vals[CQ_Q_CHUNK];
-    for (size_t i0 = 0; i0 < P->d; i0 += CQ_Q_CHUNK) {
-        size_t m = P->d - i0 < CQ_Q_CHUNK ? P->d - i0 : CQ_Q_CHUNK;
+    int st = check_finite(y, P->d, err);
+    if (st) return st;
+    fw_ctx c = {P, y, out, 0, 0.0, 0.0, NULL};
+    return cq_q_split(P->threads, P->d, identity_width(P), P->bits, w, NULL, identity_part, &c, err);
+}
+
+/* Identity's coordinates [g->i0, g->i1) from r. */
+static int identity_dpart(void *vc, const cq_q_range *g)
+{
+    const fw_ctx *c = (const fw_ctx *)vc;
+    int f32 = (c->P->flags & CQ_QF_FLOAT32) != 0;
+    double vbuf[CQ_Q_CHUNK];
+    size_t a = g->i0, b = g->i1;
+    cq_bitreader *r = g->r;
+    for (size_t i0 = a; i0 < b; i0 += CQ_Q_CHUNK) {
+        size_t m = b - i0 < CQ_Q_CHUNK ? b - i0 : CQ_Q_CHUNK;
+        double *vals = cq_q_emit_buf(c->out, i0, vbuf);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        if (!f32 && r->pos == 64 * (uint64_t)i0 && r->nbits - r->pos >= 64 * (uint64_t)m) {
-            memcpy(vals, r->buf + 8 * i0, m * sizeof(double)); /* whole little-endian doubles */
+        if (!f32 && r->pos == 64 * (uint64_t)(i0 - a) && r->nbits - r->pos >= 64 * (uint64_t)m) {
+            memcpy(vals, r->buf + 8 * (i0 - a), m * sizeof(double)); /* whole little-endian doubles */
             r->pos += 64 * (uint64_t)m;
         } else
 #endif
@@ -658,11 +768,18 @@ static int identity_decode(const cq_qpar *P, cq_bitreader *r, void *work, const 
         if (!cq_q_finite_d(vals, m)) {
             for (size_t t = 0; t < m; t++)
                 if (!isfinite(vals[t]))
-                    return cq_fail(err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i0 + t);
+                    return cq_fail(g->err, CQ_EDECODE, "Identity value at coordinate %zu is not finite", i0 + t);
         }
-        cq_q_emit(out, i0, vals, m);
+        cq_q_emit(c->out, i0, vals, m);
     }
     return CQ_OK;
+}
+
+static int identity_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
+{
+    (void)work;
+    fw_ctx c = {P, {NULL, 0}, out, 0, 0.0, 0.0, NULL};
+    return cq_q_split(P->threads, P->d, identity_width(P), P->bits, NULL, r, identity_dpart, &c, err);
 }
 
 /* ---- ops tables ---------------------------------------------------------------------------- */

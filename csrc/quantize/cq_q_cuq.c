@@ -29,11 +29,11 @@ static int cuq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 
 #define CUQ_CHUNK 256
 
-/* CUQ levels of x[0..n) with uniforms from stream `key` (uniform i = half i&1 of word
- * i>>1). Returns non-zero if some |x_i| > M or x_i is NaN (the caller then reports it);
+/* CUQ levels of x[a..n) (a even) with uniforms from stream `key` (uniform i = half i&1 of
+ * word i>>1). Returns non-zero if some |x_i| > M or x_i is NaN (the caller then reports it);
  * the check is fused into the same pass. Chunked so the rounding loop vectorises. */
-static int cuq_block(cq_qin x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key, int cut_on,
-                     double cut, cq_bitwriter *w, const cq_qout *out)
+static int cuq_block(cq_qin x, size_t a, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
+                     int cut_on, double cut, cq_bitwriter *w, const cq_qout *out)
 {
     /* cut_on: coordinates with |x_i| > cut are quantized as 0 (the l_p composite's Y1),
      * and the range check is against cut instead of M */
@@ -43,7 +43,7 @@ static int cuq_block(cq_qin x, size_t n, double M, double delta, uint32_t L, uns
     uint32_t ub[CUQ_CHUNK], lv[CUQ_CHUNK];
     double xbuf[CUQ_CHUNK], vals[CUQ_CHUNK];
     int bad = 0;
-    for (size_t i0 = 0; i0 < n; i0 += CUQ_CHUNK) {
+    for (size_t i0 = a; i0 < n; i0 += CUQ_CHUNK) {
         size_t m = n - i0 < CUQ_CHUNK ? n - i0 : CUQ_CHUNK;
         for (size_t t = 0; t < m; t += 2) {
             uint64_t r = cq_q_mix(key, (i0 + t) >> 1);
@@ -62,17 +62,11 @@ static int cuq_block(cq_qin x, size_t n, double M, double delta, uint32_t L, uns
         /* the rounding of cq_q_round, written in double lanes so that it vectorises */
         for (size_t t = 0; t < m; t++) lv[t] = (uint32_t)(int32_t)cq_q_round_d((xc[t] + M) * inv, hi, lm2, ub[t]);
         if (w != NULL) {
-            size_t t = 0;
-            if (lbits <= 8) {
-                unsigned per = 32 / lbits;
-                for (; t + per <= m; t += per) {
-                    uint64_t acc = 0;
-                    for (unsigned j = 0; j < per; j++) acc |= (uint64_t)lv[t + j] << (j * lbits);
-                    cq_bw_put(w, acc, per * lbits);
-                }
-            }
-            for (; t < m; t++) cq_bw_put(w, lv[t], lbits);
-        } else {
+            if (lbits <= 16) cq_q_put_fields(w, lv, m, lbits);
+            else
+                for (size_t t = 0; t < m; t++) cq_bw_put(w, lv[t], lbits);
+        }
+        if (out != NULL) {
             for (size_t t = 0; t < m; t++) vals[t] = cq_q_level_value(M, delta, lv[t]);
             cq_q_emit(out, i0, vals, m);
         }
@@ -80,15 +74,32 @@ static int cuq_block(cq_qin x, size_t n, double M, double delta, uint32_t L, uns
     return bad;
 }
 
-#ifndef CQ_Q_AVX2_VARIANT /* the l_p composite's entry points: defined once */
+#ifndef CQ_Q_SIMD_VARIANT /* the l_p composite's entry points: defined once */
 int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
                    int cut_on, double cut, cq_bitwriter *w, double *out)
 {
     cq_qin xv = {x, 0};
     cq_qout o = {out, 0, 0, 1.0};
-    return cuq_block(xv, n, M, delta, L, lbits, key, cut_on, cut, w, out != NULL ? &o : NULL);
+    return cuq_block(xv, 0, n, M, delta, L, lbits, key, cut_on, cut, w, out != NULL ? &o : NULL);
 }
 #endif
+
+/* What CUQ's ranges share (cq_q_split). */
+typedef struct cuq_ctx {
+    const cq_qpar *P;
+    cq_qin y;
+    const cq_qout *out;
+    uint64_t key;
+} cuq_ctx;
+
+/* CUQ's coordinates [g->i0, g->i1); CQ_EDOMAIN (no message) when one is out of range. */
+static int cuq_part(void *vc, const cq_q_range *g)
+{
+    const cuq_ctx *c = (const cuq_ctx *)vc;
+    const cq_qpar *P = c->P;
+    return cuq_block(c->y, g->i0, g->i1, P->M, P->delta, P->L, P->lbits, c->key, 0, 0.0, g->w, c->out) ? CQ_EDOMAIN
+                                                                                                        : CQ_OK;
+}
 
 static int cuq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                    cq_errinfo *err)
@@ -96,8 +107,8 @@ static int cuq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwr
     (void)work;
     size_t d = P->d;
     double M = P->M;
-    uint64_t key = cq_rng_u64(g);
-    if (cuq_block(y, d, M, P->delta, P->L, P->lbits, key, 0, 0.0, w, out)) {
+    cuq_ctx c = {P, y, out, cq_rng_u64(g)};
+    if (cq_q_split(P->threads, d, P->lbits, P->bits, w, NULL, cuq_part, &c, err) != CQ_OK) {
         /* admissibility: every |y_i| <= M (checked in the same pass; report here) */
         double mx = cq_q_v_max_abs(y, 0, d);
         for (size_t i = 0; i < d; i++) {
@@ -112,13 +123,13 @@ static int cuq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwr
     return CQ_OK;
 }
 
-/* CUQ levels of n coordinates -> out, rejecting levels >= L. */
-static int cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits,
+/* CUQ levels of coordinates [a, n) -> out, rejecting levels >= L. */
+static int cuq_decode_block(cq_bitreader *r, size_t a, size_t n, double M, double delta, uint32_t L, unsigned lbits,
                             const cq_qout *out, cq_errinfo *err)
 {
     uint32_t lv[CQ_Q_CHUNK];
-    double vals[CQ_Q_CHUNK];
-    for (size_t i0 = 0; i0 < n; i0 += CQ_Q_CHUNK) {
+    double vbuf[CQ_Q_CHUNK];
+    for (size_t i0 = a; i0 < n; i0 += CQ_Q_CHUNK) {
         size_t m = n - i0 < CQ_Q_CHUNK ? n - i0 : CQ_Q_CHUNK;
         if (lbits <= 16) cq_q_get_fields(r, lv, m, lbits);
         else
@@ -131,6 +142,8 @@ static int cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, u
                     return cq_fail(err, CQ_EDECODE, "CUQ level %u at coordinate %zu is out of range 0..%u", lv[t], i0 + t,
                                    L - 1);
         }
+        if (out->p == NULL) continue;
+        double *vals = cq_q_emit_buf(out, i0, vbuf);
         for (size_t t = 0; t < m; t++) vals[t] = cq_q_level_value(M, delta, lv[t]);
         cq_q_emit(out, i0, vals, m);
     }
@@ -139,19 +152,26 @@ static int cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, u
     return CQ_OK;
 }
 
-#ifndef CQ_Q_AVX2_VARIANT
+#ifndef CQ_Q_SIMD_VARIANT
 int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
                           cq_errinfo *err)
 {
     cq_qout o = {out, 0, 0, 1.0};
-    return cuq_decode_block(r, n, M, delta, L, lbits, &o, err);
+    return cuq_decode_block(r, 0, n, M, delta, L, lbits, &o, err);
 }
 #endif
+
+static int cuq_dpart(void *vc, const cq_q_range *g)
+{
+    const cuq_ctx *c = (const cuq_ctx *)vc;
+    return cuq_decode_block(g->r, g->i0, g->i1, c->P->M, c->P->delta, c->P->L, c->P->lbits, c->out, g->err);
+}
 
 static int cuq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     (void)work;
-    return cuq_decode_block(r, P->d, P->M, P->delta, P->L, P->lbits, out, err);
+    cuq_ctx c = {P, {NULL, 0}, out, 0};
+    return cq_q_split(P->threads, P->d, P->lbits, P->bits, NULL, r, cuq_dpart, &c, err);
 }
 
 CQ_Q_TYPED_OPS(cuq)

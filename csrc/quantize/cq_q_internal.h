@@ -17,6 +17,9 @@
 #include "core/cq_bitio.h"
 #include "core/cq_reduce.h"
 #include "quantize/cq_quantize.h"
+#ifdef CQ_Q_AVX512_VARIANT
+#include <immintrin.h>
+#endif
 
 /* SplitMix64 (Steele, Lea, Flood 2014) used counter-based: word `ctr` of the stream
  * keyed by `key` is the SplitMix64 output after ctr+1 increments of the state. */
@@ -43,8 +46,30 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
  *           order is fixed;
  *  max_abs: max |y_i| (NaN ignored);
  *  finite:  non-zero iff every y_i is finite (y - y is NaN exactly for NaN/Inf). */
-/* A sum of TERM(y_i) over four accumulators, combined as (a0+a1)+(a2+a3). */
-#define CQ_Q_SUM4_(name, T, TERM)                                                            \
+/* A sum of TERM(y_i) over four accumulators, combined as (a0+a1)+(a2+a3). The AVX-512
+ * build keeps the four accumulators as the lanes of one 256-bit vector (VTERM: TERM on
+ * four lanes, LOAD: four values widened to double), which makes the same additions in the
+ * same order (the compiler's own vectorisation of the scalar loop interleaves eight groups
+ * and ends in scalar shuffles, twice slower). */
+#ifdef CQ_Q_AVX512_VARIANT
+#define CQ_Q_SUM4_(name, T, TERM, VTERM, LOAD)                                               \
+    static inline double name(const T *y, size_t n)                                          \
+    {                                                                                        \
+        __m256d acc = _mm256_setzero_pd();                                                   \
+        size_t i = 0;                                                                        \
+        for (; i + 4 <= n; i += 4) acc = _mm256_add_pd(acc, VTERM(LOAD(y + i)));            \
+        double a[4];                                                                         \
+        _mm256_storeu_pd(a, acc);                                                            \
+        for (; i < n; i++) a[0] += TERM(y[i]);                                               \
+        return (a[0] + a[1]) + (a[2] + a[3]);                                                \
+    }
+#define CQ_Q_LOAD4_d(p) _mm256_loadu_pd(p)
+#define CQ_Q_LOAD4_f(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#define CQ_Q_VABS_(v) _mm256_andnot_pd(_mm256_set1_pd(-0.0), (v))
+#define CQ_Q_VSQ_(v) _mm256_mul_pd((v), (v))
+#define CQ_Q_VNAN_(v) _mm256_sub_pd((v), (v))
+#else
+#define CQ_Q_SUM4_(name, T, TERM, VTERM, LOAD)                                               \
     static inline double name(const T *y, size_t n)                                          \
     {                                                                                        \
         double a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                               \
@@ -58,14 +83,15 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
         for (; i < n; i++) a0 += TERM(y[i]);                                                 \
         return (a0 + a1) + (a2 + a3);                                                        \
     }
+#endif
 #define CQ_Q_ABS_(x) fabs((double)(x))
 #define CQ_Q_SQ_(x) ((double)(x) * (double)(x))
 #define CQ_Q_NAN_(x) ((double)(x) - (double)(x)) /* 0, or NaN for NaN/Inf */
 
-#define CQ_Q_REDUCERS_(T, sfx)                                                               \
-    CQ_Q_SUM4_(cq_q_sum_abs_##sfx, T, CQ_Q_ABS_)                                             \
-    CQ_Q_SUM4_(cq_q_sum_sq_##sfx, T, CQ_Q_SQ_)                                               \
-    CQ_Q_SUM4_(cq_q_nan_sum_##sfx, T, CQ_Q_NAN_)                                             \
+#define CQ_Q_REDUCERS_(T, sfx, U, ABSMASK, INFBITS)                                          \
+    CQ_Q_SUM4_(cq_q_sum_abs_##sfx, T, CQ_Q_ABS_, CQ_Q_VABS_, CQ_Q_LOAD4_##sfx)                \
+    CQ_Q_SUM4_(cq_q_sum_sq_##sfx, T, CQ_Q_SQ_, CQ_Q_VSQ_, CQ_Q_LOAD4_##sfx)                   \
+    CQ_Q_SUM4_(cq_q_nan_sum_##sfx, T, CQ_Q_NAN_, CQ_Q_VNAN_, CQ_Q_LOAD4_##sfx)                \
     static inline int cq_q_finite_##sfx(const T *y, size_t n)                                \
     {                                                                                        \
         double s = cq_q_nan_sum_##sfx(y, n);                                                 \
@@ -90,14 +116,36 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
         m0 = m1 > m0 ? m1 : m0;                                                              \
         m2 = m3 > m2 ? m3 : m2;                                                              \
         return m2 > m0 ? m2 : m0;                                                            \
+    }                                                                                        \
+    /* max_abs and finite in one pass, exactly: the bits of |y_i| (sign cleared) order as the \
+     * values, NaN and Inf above every finite value, so one unsigned max reduction (order-free, \
+     * it vectorises) gives both; *finite = 0 iff some y_i is NaN or infinite */             \
+    static inline double cq_q_max_abs_fin_##sfx(const T *y, size_t n, int *finite)           \
+    {                                                                                        \
+        U m = 0;                                                                             \
+        for (size_t i = 0; i < n; i++) {                                                     \
+            U b;                                                                             \
+            memcpy(&b, &y[i], sizeof b);                                                     \
+            b &= ABSMASK;                                                                    \
+            m = b > m ? b : m;                                                               \
+        }                                                                                    \
+        *finite = m < INFBITS;                                                               \
+        T v;                                                                                 \
+        memcpy(&v, &m, sizeof v);                                                            \
+        return (double)v;                                                                    \
     }
-CQ_Q_REDUCERS_(double, d)
-CQ_Q_REDUCERS_(float, f)
+CQ_Q_REDUCERS_(double, d, uint64_t, 0x7FFFFFFFFFFFFFFFull, 0x7FF0000000000000ull)
+CQ_Q_REDUCERS_(float, f, uint32_t, 0x7FFFFFFFu, 0x7F800000u)
 #undef CQ_Q_REDUCERS_
 #undef CQ_Q_SUM4_
 #undef CQ_Q_ABS_
 #undef CQ_Q_SQ_
 #undef CQ_Q_NAN_
+#undef CQ_Q_LOAD4_d
+#undef CQ_Q_LOAD4_f
+#undef CQ_Q_VABS_
+#undef CQ_Q_VSQ_
+#undef CQ_Q_VNAN_
 
 static inline double cq_q_sum_abs(const double *y, size_t n) { return cq_q_sum_abs_d(y, n); }
 static inline double cq_q_sum_sq(const double *y, size_t n) { return cq_q_sum_sq_d(y, n); }
@@ -133,6 +181,11 @@ CQ_Q_V_REDUCER_(sum_sq, double)
 CQ_Q_V_REDUCER_(max_abs, double)
 CQ_Q_V_REDUCER_(finite, int)
 #undef CQ_Q_V_REDUCER_
+static inline double cq_q_v_max_abs_fin(cq_qin y, size_t i0, size_t n, int *finite)
+{
+    return y.f32 ? cq_q_max_abs_fin_f((const float *)y.p + i0, n, finite)
+                 : cq_q_max_abs_fin_d((const double *)y.p + i0, n, finite);
+}
 
 /* out[i0 + t] <- v[t] for t < m: set, out + w v, or 0 + w v (the first term of a sum: the
  * +0.0 turns -0.0 into +0.0 exactly as adding onto a zeroed out does); in double, rounded
@@ -156,10 +209,17 @@ static inline void cq_q_emit(const cq_qout *o, size_t i0, const double *v, size_
             for (size_t t = 0; t < m; t++) dst[t] = dst[t] + w * v[t];
         } else if (o->add == CQ_QOUT_START) {
             for (size_t t = 0; t < m; t++) dst[t] = 0.0 + w * v[t];
-        } else {
+        } else if (dst != v) {
             memcpy(dst, v, m * sizeof(double));
         }
     }
+}
+
+/* Where a decoder may put the m values it then emits at out[i0..]: out's own memory when
+ * out is a float64 vector being set (cq_q_emit then has nothing left to do), else buf. */
+static inline double *cq_q_emit_buf(const cq_qout *o, size_t i0, double *buf)
+{
+    return o->p != NULL && !o->f32 && o->add == CQ_QOUT_SET ? (double *)o->p + i0 : buf;
 }
 
 static inline void cq_q_emit1(const cq_qout *o, size_t i, double v) { cq_q_emit(o, i, &v, 1); }
@@ -169,6 +229,26 @@ static inline void cq_q_emit1(const cq_qout *o, size_t i, double v) { cq_q_emit(
 static inline void cq_q_emit_zero(const cq_qout *o, size_t d)
 {
     if (o->p != NULL && o->add != CQ_QOUT_ADD) memset(o->p, 0, d * (o->f32 ? sizeof(float) : sizeof(double)));
+}
+
+/* v[t] = tab[idx[t]] for t < m (every idx[t] < n, tab of max(n, 16) entries). The AVX-512
+ * build looks up tables of at most 16 entries in two registers (vpermt2pd: eight lanes per
+ * instruction instead of a gather); the same values. */
+static inline void cq_q_lookup(const double *tab, uint32_t n, const uint32_t *idx, size_t m, double *v)
+{
+    size_t t = 0;
+#ifdef CQ_Q_AVX512_VARIANT
+    if (n <= 16) {
+        __m512d lo = _mm512_loadu_pd(tab), hi = _mm512_loadu_pd(tab + 8);
+        for (; t + 8 <= m; t += 8) {
+            __m512i ix = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(idx + t)));
+            _mm512_storeu_pd(v + t, _mm512_permutex2var_pd(lo, ix, hi));
+        }
+    }
+#else
+    (void)n;
+#endif
+    for (; t < m; t++) v[t] = tab[idx[t]];
 }
 
 #define CQ_Q_INV_TWO31 (1.0 / 2147483648.0)
@@ -273,14 +353,70 @@ static inline uint32_t cq_q_get(cq_bitreader *r, unsigned n)
 /* Read m fields of `width` bits (1 <= width <= 16) into v, several per 32-bit read. */
 static inline void cq_q_get_fields(cq_bitreader *r, uint32_t *v, size_t m, unsigned width)
 {
-    unsigned per = 32 / width;
     uint32_t mask = (1u << width) - 1u;
     size_t t = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* whole 64-bit words at a byte-aligned position (width divides 64): the same fields */
+    if (64 % width == 0 && (r->pos & 7) == 0) {
+        unsigned per64 = 64 / width;
+        size_t nw = m / per64;
+        if (nw > 0 && r->pos + 64 * (uint64_t)nw <= r->nbits) {
+            const uint8_t *src = r->buf + (r->pos >> 3);
+            for (size_t k = 0; k < nw; k++) {
+                uint64_t x;
+                memcpy(&x, src + 8 * k, 8);
+                for (unsigned j = 0; j < per64; j++) v[k * per64 + j] = (uint32_t)(x >> (j * width)) & mask;
+            }
+            r->pos += 64 * (uint64_t)nw;
+            t = nw * per64;
+        }
+    }
+#endif
+    unsigned per = 32 / width;
     for (; t + per <= m; t += per) {
         uint32_t word = cq_q_get(r, per * width);
         for (unsigned j = 0; j < per; j++) v[t + j] = (word >> (j * width)) & mask;
     }
     for (; t < m; t++) v[t] = cq_q_get(r, width);
+}
+
+/* Append m fields of `width` bits (1 <= width <= 16), LSB first as cq_bw_put would. Where
+ * width divides 64 the fields are packed 64 / width to a 64-bit word (a loop of variable
+ * shifts and ORs that vectorises) and whole words are stored with one memcpy when the
+ * writer has no pending bits (a little-endian host); otherwise several fields per 32-bit
+ * put. The same bits either way. */
+static inline void cq_q_put_fields(cq_bitwriter *w, const uint32_t *v, size_t m, unsigned width)
+{
+    size_t t = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (64 % width == 0 && w->nacc == 0) {
+        unsigned per = 64 / width;
+        size_t nw = m / per;
+        if (nw > 64) nw = 64;
+        uint64_t words[64];
+        if (nw > 0 && (size_t)(w->end - w->p) >= nw * 8) {
+            for (size_t k = 0; k < nw; k++) {
+                uint64_t acc = 0;
+                for (unsigned j = 0; j < per; j++) acc |= (uint64_t)v[k * per + j] << (j * width);
+                words[k] = acc;
+            }
+            memcpy(w->p, words, nw * 8);
+            w->p += nw * 8;
+            t = nw * per;
+            if (t < m) {
+                cq_q_put_fields(w, v + t, m - t, width);
+                return;
+            }
+        }
+    }
+#endif
+    unsigned per = 32 / width;
+    for (; t + per <= m; t += per) {
+        uint64_t acc = 0;
+        for (unsigned j = 0; j < per; j++) acc |= (uint64_t)v[t + j] << (j * width);
+        cq_bw_put(w, acc, per * width);
+    }
+    for (; t < m; t++) cq_bw_put(w, v[t], width);
 }
 
 #define CQ_Q_CHUNK 256
@@ -355,19 +491,39 @@ typedef struct cq_qtops {
 /* The ops table and typed kernels of a typed family from its functions <name>_resolve,
  * <name>_run (the cq_qtops run_t) and <name>_decode.
  *
- * Runtime CPU dispatch: cq_q_<family>_avx2.c defines CQ_Q_AVX2_VARIANT, enables AVX2 with
- * `#pragma GCC target` and includes the family file again, so the same source is compiled a
- * second time for AVX2 (wider vectors for the chunk loops; no FMA, no reassociation, so the
- * arithmetic and the results are identical). There the macro names the tables
- * cq_q_<name>_ops_avx2 / cq_q_<name>_typed_avx2, and the dispatcher picks them when the CPU
- * has AVX2 and the environment variable CONVQ_PORTABLE is unset or "0"
- * (tests/test_quantize_float32.py compares the two paths byte for byte). */
+ * Runtime CPU dispatch, three build levels of the same source (CQ_Q_SIMD_PORTABLE,
+ * CQ_Q_SIMD_AVX2, CQ_Q_SIMD_AVX512, cq_quantize.h): cq_q_<family>_avx2.c defines
+ * CQ_Q_AVX2_VARIANT, enables AVX2 with `#pragma GCC target` and includes the family file
+ * again; cq_q_<family>_avx512.c does the same with CQ_Q_AVX512_VARIANT and AVX-512
+ * (F, DQ, BW, VL: 64-bit lane multiplies for the counter-based stream cq_q_mix, mask
+ * registers for the comparisons). Both are CQ_Q_SIMD_VARIANT, where the family file leaves
+ * out what must be defined once. No FMA, no reassociation: the arithmetic and the results
+ * are identical at every level; explicit intrinsics, where a family has them, sit in
+ * `#ifdef CQ_Q_AVX512_VARIANT` blocks beside the portable loop they replace, which stays the
+ * reference. The macro names the tables cq_q_<name>_ops_avx2 / cq_q_<name>_typed_avx2, or
+ * cq_q_<name>_ops_avx512 / cq_q_<name>_typed_avx512. The dispatcher runs the highest level
+ * the CPU has (__builtin_cpu_supports), capped by the environment: CONVQ_PORTABLE set and
+ * not "0" forces the portable build, CONVQ_SIMD = portable | avx2 | avx512 caps the level
+ * (tests/test_quantize_float32.py compares every level byte for byte).
+ *
+ * The AVX-512 tables follow a naming convention instead of a column of cq_qkinds.h: the
+ * AVX-512 kernels of the kind whose typed column is T are T_avx512, declared weak, so that a
+ * family without an AVX-512 twin file (and cq_q_double_only) has none and runs its AVX2
+ * column there. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define CQ_Q_HAVE_AVX2 1
 #else
 #define CQ_Q_HAVE_AVX2 0
 #endif
-#ifdef CQ_Q_AVX2_VARIANT
+#define CQ_Q_HAVE_AVX512 CQ_Q_HAVE_AVX2
+#if defined(CQ_Q_AVX2_VARIANT) || defined(CQ_Q_AVX512_VARIANT)
+#define CQ_Q_SIMD_VARIANT 1
+#endif
+#ifdef CQ_Q_AVX512_VARIANT
+#define CQ_Q_TYPED_OPS(name)                                                                 \
+    const cq_qops cq_q_##name##_ops_avx512 = {name##_resolve, NULL, NULL};                   \
+    const cq_qtops cq_q_##name##_typed_avx512 = {name##_run, name##_decode};
+#elif defined(CQ_Q_AVX2_VARIANT)
 #define CQ_Q_TYPED_OPS(name)                                                                 \
     const cq_qops cq_q_##name##_ops_avx2 = {name##_resolve, NULL, NULL};                     \
     const cq_qtops cq_q_##name##_typed_avx2 = {name##_run, name##_decode};
@@ -386,6 +542,12 @@ CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_)
 #define CQ_Q_DECLARE_TYPED_AVX2_(name, num, ops, typed, typed_avx2) extern const cq_qtops typed_avx2;
 CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_AVX2_)
 #undef CQ_Q_DECLARE_TYPED_AVX2_
+/* weak: the address is NULL where no AVX-512 twin defines it (hidden: resolved at link
+ * time inside the extension, never against another library) */
+#define CQ_Q_DECLARE_TYPED_AVX512_(name, num, ops, typed, typed_avx2)                         \
+    extern const cq_qtops typed##_avx512 __attribute__((weak, visibility("hidden")));
+CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_AVX512_)
+#undef CQ_Q_DECLARE_TYPED_AVX512_
 #endif
 
 /* ---- shared helpers (cq_q_helpers.c) -------------------------------------------------- */
@@ -409,6 +571,26 @@ double cq_q_l2norm_checked(const double *y, size_t d, int *nonfinite);
 /* Error for an input that another thread changed while the kernel read it (two reads
  * of the same coordinates disagreed). */
 int cq_q_fail_changed(const char *who, cq_errinfo *err);
+
+/* Deterministic multi-threaded ranges for the fixed-width codecs: fn(ctx, g) does units
+ * [g->i0, g->i1) (coordinates, or QSGD's buckets) of n, each bpu bits long but the last,
+ * the n units total_bits long, writing through g->w (encode), reading through g->r
+ * (decode) or neither (quantize, norms), reporting into g->err. With threads > 1 the units are cut into at most
+ * CQ_Q_SPLIT_MAX ranges whose starts are multiples of 64 bits, each run on its own writer
+ * or reader over its own bytes, on up to `threads` threads (core/cq_parallel.h); the bits
+ * and values are those of the one call fn(ctx, 0, n, w, r, err), which is what runs with
+ * one thread, or when w has pending bits or r is not on a byte. An error is the lowest
+ * failing range's (its first offending unit). Afterwards w / r stand after the n units. */
+#define CQ_Q_SPLIT_MAX 16
+typedef struct cq_q_range {
+    size_t i0, i1;
+    cq_bitwriter *w;
+    cq_bitreader *r;
+    cq_errinfo *err;
+} cq_q_range;
+typedef int (*cq_q_part_fn)(void *ctx, const cq_q_range *g);
+int cq_q_split(int threads, size_t n, uint64_t bpu, uint64_t total_bits, cq_bitwriter *w, cq_bitreader *r,
+               cq_q_part_fn fn, void *ctx, cq_errinfo *err);
 
 /* ---- family entry points the l_p composite reuses --------------------------------------- */
 

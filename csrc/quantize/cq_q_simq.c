@@ -81,7 +81,8 @@ static int simq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitw
         uint64_t v = neg ? (uint64_t)d - istar : (uint64_t)d + istar;
         assert(v <= 2 * (uint64_t)d);
         simq_put(w, v, (unsigned)P->bits);
-    } else {
+    }
+    if (out != NULL) {
         cq_q_emit_zero(out, d);
         if (istar > 0) cq_q_emit1(out, istar - 1, neg ? -B : B);
     }

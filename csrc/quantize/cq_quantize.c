@@ -31,27 +31,45 @@ static const cq_qtops *const typed_table_avx2[CQ_Q_NKINDS] = {
     CQ_Q_KIND_LIST(CQ_Q_TYPED_AVX2_ROW_)
 #undef CQ_Q_TYPED_AVX2_ROW_
 };
+/* the AVX-512 kernels T_avx512 of the typed column T (weak: NULL where a family has no
+ * AVX-512 twin, which then runs its AVX2 column; cq_q_internal.h) */
+static const cq_qtops *const typed_table_avx512[CQ_Q_NKINDS] = {
+#define CQ_Q_TYPED_AVX512_ROW_(name, num, ops, typed, typed_avx2) [num] = &typed##_avx512,
+    CQ_Q_KIND_LIST(CQ_Q_TYPED_AVX512_ROW_)
+#undef CQ_Q_TYPED_AVX512_ROW_
+};
 #endif
 
-/* Whether to run the AVX2 build: the CPU has AVX2 and CONVQ_PORTABLE is unset or "0".
- * Asked once per cq_q_resolve (not per vector: loops reuse the resolved parameters). */
-static int use_avx2(void)
+int cq_q_simd_level(void)
 {
 #if CQ_Q_HAVE_AVX2
     const char *e = getenv("CONVQ_PORTABLE");
-    int portable = e != NULL && e[0] != '\0' && !(e[0] == '0' && e[1] == '\0');
-    return !portable && __builtin_cpu_supports("avx2");
+    if (e != NULL && e[0] != '\0' && !(e[0] == '0' && e[1] == '\0')) return CQ_Q_SIMD_PORTABLE;
+    int cap = CQ_Q_SIMD_AVX512;
+    const char *c = getenv("CONVQ_SIMD");
+    if (c != NULL && strcmp(c, "portable") == 0) cap = CQ_Q_SIMD_PORTABLE;
+    else if (c != NULL && strcmp(c, "avx2") == 0) cap = CQ_Q_SIMD_AVX2;
+    int level = CQ_Q_SIMD_PORTABLE;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        level = CQ_Q_SIMD_AVX2;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+            level = CQ_Q_SIMD_AVX512;
+    }
+    return level < cap ? level : cap;
 #else
-    return 0;
+    return CQ_Q_SIMD_PORTABLE;
 #endif
 }
 
-/* The typed kernels of P's kind (NULL: a double-only family), the build P->avx2 chose. */
+/* The typed kernels of P's kind (NULL: a double-only family), the build level P->simd chose. */
 static const cq_qtops *typed_kernels(const cq_qpar *P)
 {
     const cq_qtops *t = typed_table[P->kind];
 #if CQ_Q_HAVE_AVX2
-    if (P->avx2) t = typed_table_avx2[P->kind];
+    if (P->simd >= CQ_Q_SIMD_AVX2) t = typed_table_avx2[P->kind];
+    if (P->simd >= CQ_Q_SIMD_AVX512 && typed_table_avx512[P->kind] != NULL) t = typed_table_avx512[P->kind];
 #endif
     return t->run_t != NULL ? t : NULL;
 }
@@ -85,7 +103,8 @@ int cq_q_resolve(const cq_qspec *q, size_t d, cq_qpar *P, cq_errinfo *err)
         return cq_fail(err, CQ_EINVAL, "dimension d=%zu is too large for this quantizer (message or work size overflows)",
                        d);
     P->work = cq_q_round8(P->work);
-    P->avx2 = use_avx2();
+    P->simd = cq_q_simd_level();
+    P->threads = 1;
     return CQ_OK;
 }
 
@@ -166,15 +185,25 @@ static int decode_frame(const cq_qpar *P, const uint8_t *payload, uint64_t nbyte
 
 int cq_q_encode_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err)
 {
+    return cq_q_encode_add_typed(P, y, g, work, payload, NULL, err);
+}
+
+int cq_q_encode_add_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload,
+                          const cq_qout *dec, cq_errinfo *err)
+{
     size_t nbytes = (size_t)((P->bits + 7) / 8);
     cq_bitwriter w;
     cq_bw_init(&w, payload, nbytes);
-    int st = run_typed(P, *y, g, work, &w, NULL, err);
+    /* a typed family writes the message and the decoded values in the same pass (its
+     * fast path is decode(encode) bit for bit); a double-only one decodes its message */
+    int fused = dec != NULL && dec->p != NULL && typed_kernels(P) != NULL;
+    int st = run_typed(P, *y, g, work, &w, fused ? dec : NULL, err);
     if (st != CQ_OK) return st;
     uint64_t n = cq_bw_finish(&w);
     if (n != P->bits)
         return cq_fail(err, CQ_EINTERNAL, "encoder wrote %llu bits, the message has %llu", (unsigned long long)n,
                        (unsigned long long)P->bits);
+    if (dec != NULL && dec->p != NULL && !fused) return decode_frame(P, payload, nbytes, work, dec, err);
     return CQ_OK;
 }
 

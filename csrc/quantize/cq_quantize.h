@@ -107,6 +107,16 @@ typedef struct cq_ratq_par {
     uint64_t bits;       /* seedbits + ngroups*hbits + d2*lbits                           */
 } cq_ratq_par;
 
+/* Build levels of the typed kernels (runtime CPU dispatch, cq_q_internal.h): the portable
+ * C build, the same source compiled for AVX2, and for AVX-512 (F, DQ, BW, VL). Every level
+ * gives the same bytes and values. */
+enum { CQ_Q_SIMD_PORTABLE = 0, CQ_Q_SIMD_AVX2 = 1, CQ_Q_SIMD_AVX512 = 2 };
+
+/* The level cq_q_resolve picks now: the highest this CPU has and this build compiled,
+ * capped by the environment (CONVQ_PORTABLE set and not "0": portable; CONVQ_SIMD =
+ * "portable", "avx2" or "avx512": at most that level). Read on every call. */
+int cq_q_simd_level(void);
+
 /* Everything a kernel needs for one (spec, d); filled by cq_q_resolve. */
 typedef struct cq_qpar {
     cq_qkind kind;       /* effective kind (LP with p >= 2 resolves to SimQ / SimQ+) */
@@ -129,8 +139,11 @@ typedef struct cq_qpar {
     int delta1, delta2;  /* LP: Delta1, Delta2 of Theorem 3.1                        */
     uint64_t dmax;       /* LP: most large coordinates, ceil(d/Delta1) - 1 (0: p=1)  */
     cq_ratq_par r;       /* RATQ / the composite's RATQ part                         */
-    int avx2;            /* run the AVX2 build of the typed kernels (chosen once by
-                            cq_q_resolve: the CPU has AVX2, CONVQ_PORTABLE unset/"0") */
+    int simd;            /* build level of the typed kernels to run, CQ_Q_SIMD_*
+                            (chosen once by cq_q_resolve: cq_q_simd_level())        */
+    int threads;         /* threads of one encode / decode / quantize (cq_q_resolve
+                            sets 1; the caller may raise it): the fixed-width codecs
+                            split their coordinates, the result does not change     */
 } cq_qpar;
 
 /* Validate the spec for dimension d (d >= 1) and derive every parameter.
@@ -182,6 +195,12 @@ size_t cq_q_work_size_typed(const cq_qpar *P);
 int cq_q_encode_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err);
 int cq_q_quantize_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, const cq_qout *out,
                         cq_errinfo *err);
+/* Encode with the own decode fused: the message of cq_q_encode_typed and, in the same pass
+ * for the typed families, its decoded values written through dec (set, out + w v, or the
+ * first term 0 + w v: exactly what cq_q_decode_typed / cq_q_decode_sum would write from the
+ * message). dec NULL or dec->p NULL: a plain encode. */
+int cq_q_encode_add_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload,
+                          const cq_qout *dec, cq_errinfo *err);
 int cq_q_decode_typed(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes, void *work, const cq_qout *out,
                       cq_errinfo *err);
 
