@@ -31,6 +31,7 @@
 #include "quantize/cq_q_internal.h"
 #include "core/cq_rng.h"
 
+#ifndef CQ_Q_AVX2_VARIANT /* defined once (the AVX2 build of this file includes it again) */
 /* RATQ parameters: the defaults of parameters (8) of "Limits on Gradient Compression for
  * Stochastic Optimization" (s = log h, levels = 4), from the RATQ paper; the ranges and h
  * are those of the rotation window n0. */
@@ -85,6 +86,7 @@ int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, int 
     r->bits = r->seedbits + r->ngroups * r->hbits + (uint64_t)d2 * r->lbits;
     return CQ_OK;
 }
+#endif
 
 static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 {
@@ -98,103 +100,197 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     return CQ_OK;
 }
 
-static inline double ratq_delta(const cq_ratq_par *r, uint64_t j) { return 2.0 * r->M[j] / (double)(r->L - 1); }
+/* ---- the kernels ---------------------------------------------------------------------
+ * Typed (cq_qin / cq_qout): a float32 input is read in place (widened to double, so its
+ * message is that of its float64 copy) and decode writes or adds float32 directly.
+ * Encode: the norm check (one read of y), window 1's signs fused into the copy into the
+ * work z, the transform(s), then one pass of the group loop over z (scale, group maxima
+ * and range indices, rounding and packing, a batch of groups at a time in the cache).
+ * Decode: the group fields unpacked a batch at a time into z, the inverse transform(s),
+ * window 1's signs and scale fused into the write of the output. */
 
-/* out[i] = +-(x[i] * scale), i < n, with the rotation sign number u0 + i: bit u % 64 of
- * word u / 64, the word being the seed itself (raw signs) or SplitMix64 word u / 64 of
- * the stream keyed by the seed (1 = minus). x == out is allowed. */
-static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, const double *x, double *out, size_t n,
-                       double scale)
+#define RATQ_CHUNK 512 /* coordinates per batch of the group loops */
+
+/* delta_j = 2 M_j/(L-1) and 1/delta_j, j < h (the step and its inverse of range j). */
+typedef struct ratq_tab {
+    double delta[CQ_RATQ_HMAX], inv[CQ_RATQ_HMAX];
+} ratq_tab;
+
+static void ratq_table(const cq_ratq_par *r, ratq_tab *t)
 {
-    uint64_t word = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t u = u0 + i;
-        if (i == 0 || (u & 63) == 0) word = r->raw_signs ? seed : cq_q_mix(seed, (uint64_t)(u >> 6));
-        double v = x[i] * scale;
-        out[i] = ((word >> (u & 63)) & 1u) ? -v : v;
+    for (uint64_t j = 0; j < r->h; j++) {
+        t->delta[j] = 2.0 * r->M[j] / (double)(r->L - 1);
+        t->inv[j] = 1.0 / t->delta[j];
     }
 }
 
-/* z[0..d2) <- R x (x[0..n_in) zero-padded): window 1, then window 2 if there are two.
- * Returns the scale still to be applied to every z[i]: 1/sqrt(n0) with one window (the
- * group loop applies it, as RATQ always has), 1 with two (applied here). */
-static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, const double *x, size_t n_in, double *z)
+/* out[i] = +-(x[i0 + i] * scale), i < n, with the rotation sign number u0 + i: bit u % 64 of
+ * word u / 64, the word being the seed itself (raw signs) or SplitMix64 word u / 64 of
+ * the stream keyed by the seed (1 = minus). The sign is applied by flipping the sign bit
+ * (what negation does), a word's run of coordinates at a time, so the loop vectorises.
+ * x may be out itself (float64, i0 = 0). */
+static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, cq_qin x, size_t i0, double *out, size_t n,
+                       double scale)
+{
+    for (size_t i = 0; i < n;) {
+        size_t u = u0 + i;
+        unsigned b = (unsigned)(u & 63);
+        size_t m = 64 - b < n - i ? 64 - b : n - i;
+        uint64_t word = (r->raw_signs ? seed : cq_q_mix(seed, (uint64_t)(u >> 6))) >> b;
+        double *o = out + i;
+        if (x.f32) {
+            const float *f = (const float *)x.p + i0 + i;
+            for (size_t t = 0; t < m; t++)
+                o[t] = cq_q_bitsd(cq_q_dbits((double)f[t] * scale) ^ (((word >> t) & 1u) << 63));
+        } else {
+            const double *v = (const double *)x.p + i0 + i;
+            for (size_t t = 0; t < m; t++) o[t] = cq_q_bitsd(cq_q_dbits(v[t] * scale) ^ (((word >> t) & 1u) << 63));
+        }
+        i += m;
+    }
+}
+
+/* z[0..d2) <- R x (x[0..n_in) zero-padded), all but the final scale: window 1, then
+ * window 2 if there are two (window 1's scale folded into window 2's signs where the
+ * windows overlap). Returns the scale 1/sqrt(n0) the group loop applies to every z[i]
+ * (with two windows: window 1's to [0, d2 - n0), window 2's to the rest). */
+static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t n_in, double *z)
 {
     size_t n0 = r->n0, o = r->d2 - r->n0, m = n_in < n0 ? n_in : n0;
-    ratq_signs(r, seed, 0, x, z, m, 1.0);
-    for (size_t i = m; i < n_in; i++) z[i] = x[i];  /* outside window 1: R1 leaves them */
+    ratq_signs(r, seed, 0, x, 0, z, m, 1.0);
+    for (size_t i = m; i < n_in; i++) z[i] = cq_q_at(x, i);  /* outside window 1: R1 leaves them */
     for (size_t i = n_in; i < r->d2; i++) z[i] = 0.0;
     cq_hadamard_fwht(z, n0);
     double scale = 1.0 / sqrt((double)n0);
     if (o == 0) return scale;
-    for (size_t i = 0; i < n0; i++) z[i] *= scale;
-    ratq_signs(r, seed, n0, z + o, z + o, n0, 1.0);
+    cq_qin zv = {z, 0};
+    ratq_signs(r, seed, n0, zv, o, z + o, n0 - o, scale);             /* overlap: window 1's scale, signs */
+    ratq_signs(r, seed, 2 * n0 - o, zv, n0, z + n0, r->d2 - n0, 1.0); /* only in window 2: signs */
     cq_hadamard_fwht(z + o, n0);
-    for (size_t i = o; i < r->d2; i++) z[i] *= scale;
-    return 1.0;
+    return scale;
 }
 
-/* z (d2 doubles, the quantized rotated vector) -> out[0..dim): R^T z, i.e. window 2's
- * D2 H / sqrt(n0) first (two windows), then window 1's D1 H / sqrt(n0). */
-static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, double *out)
+/* z (d2 doubles, the quantized rotated vector) -> out: R^T z, i.e. window 2's
+ * D2 H / sqrt(n0) first (two windows), then window 1's D1 H / sqrt(n0), written through
+ * cq_q_emit a chunk at a time. */
+static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, const cq_qout *out)
 {
-    size_t n0 = r->n0, o = r->d2 - r->n0;
-    double scale = 1.0 / sqrt((double)n0);
+    size_t n0 = r->n0, o = r->d2 - r->n0, m = r->dim < n0 ? r->dim : n0;
+    double scale = 1.0 / sqrt((double)n0), buf[RATQ_CHUNK];
+    cq_qin zv = {z, 0};
     if (o > 0) {
         cq_hadamard_fwht(z + o, n0);
-        ratq_signs(r, seed, n0, z + o, z + o, n0, scale);
+        ratq_signs(r, seed, n0, zv, o, z + o, n0, scale);
     }
     cq_hadamard_fwht(z, n0);
-    ratq_signs(r, seed, 0, z, out, r->dim < n0 ? r->dim : n0, scale);
-    for (size_t i = n0; i < r->dim; i++) out[i] = z[i];
+    for (size_t i0 = 0; i0 < m; i0 += RATQ_CHUNK) {
+        size_t c = m - i0 < RATQ_CHUNK ? m - i0 : RATQ_CHUNK;
+        ratq_signs(r, seed, i0, zv, i0, buf, c, scale);
+        cq_q_emit(out, i0, buf, c);
+    }
+    if (r->dim > n0) cq_q_emit(out, n0, z + n0, r->dim - n0);
 }
 
-int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
-                   double *out, cq_errinfo *err)
+/* Append n levels of lb bits, several per put. */
+static void ratq_put_levels(cq_bitwriter *w, const uint32_t *lv, size_t n, unsigned lb)
 {
-    uint64_t seed = cq_rng_u64(g);
-    uint64_t key = cq_rng_u64(g);
-    if (r->seedbits < 64) seed &= ((uint64_t)1 << r->seedbits) - 1u;
-    size_t d2 = r->d2;
-    double scale = ratq_rotate(r, seed, x, n_in, z);
-    if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
-    uint32_t L = r->L;
-    for (uint64_t gi = 0; gi < r->ngroups; gi++) {
-        size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;
-        if (hi > d2) hi = d2;
-        double mx = 0.0;
-        for (size_t t = lo; t < hi; t++) {
-            z[t] *= scale;
-            mx = fmax(mx, fabs(z[t]));
-        }
-        uint64_t j = 0;
-        while (j + 1 < r->h && !(mx <= r->M[j])) j++;
-        if (!(mx <= r->M[j]))
-            return cq_fail(err, CQ_EDOMAIN, "RATQ: rotated coordinate %.15g exceeds the top range %.15g (||y||_2 > B = %.15g)",
-                           mx, r->M[j], r->B);
-        assert(j < r->h && mx <= r->M[j]);
-        if (w != NULL && r->hbits) cq_bw_put(w, j, r->hbits);
-        double Mj = r->M[j], delta = ratq_delta(r, j), inv = 1.0 / delta;
-        uint64_t word = cq_q_mix(key, lo >> 1);
-        for (size_t t = lo; t < hi; t++) {
-            if (t != lo && (t & 1) == 0) word = cq_q_mix(key, t >> 1);
-            uint32_t u = (t & 1) ? (uint32_t)(word >> 32) : (uint32_t)word;
-            uint32_t lev = cq_q_round((z[t] + Mj) * inv, L, u);
-            assert(lev < L);
-            if (w != NULL) cq_bw_put(w, lev, r->lbits);
-            else z[t] = cq_q_level_value(Mj, delta, lev);
+    size_t t = 0;
+    if (lb <= 16) {
+        unsigned per = 32 / lb;
+        for (; t + per <= n; t += per) {
+            uint64_t acc = 0;
+            for (unsigned j = 0; j < per; j++) acc |= (uint64_t)lv[t + j] << (j * lb);
+            cq_bw_put(w, acc, per * lb);
         }
     }
-    if (out != NULL) ratq_inverse(r, seed, z, out);
+    for (; t < n; t++) cq_bw_put(w, lv[t], lb);
+}
+
+/* The group loop of the encoder over z (the rotated vector before its final scale): per
+ * group the smallest range M_j >= max |z_i| (the number of ranges below max |z_i|, since
+ * the M_j increase), then CUQ(M_j, L) of its coordinates with uniform i = half i&1 of
+ * SplitMix64 word i>>1 of the stream `key`; w != NULL: the fields [j, levels...] of each
+ * group (one put per group when they fit 32 bits); else z <- the quantized values. */
+static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
+                              cq_bitwriter *w, cq_errinfo *err)
+{
+    size_t d2 = r->d2, s = (size_t)r->s;
+    unsigned hb = r->hbits, lb = r->lbits;
+    double hi = (double)(r->L - 1), lm2 = (double)(r->L - 2);
+    int packed = s <= 32 && hb + s * lb <= 32;
+    size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
+    uint32_t jb[RATQ_CHUNK], ub[RATQ_CHUNK], lv[RATQ_CHUNK];
+    double mc[RATQ_CHUNK], ic[RATQ_CHUNK], dc[RATQ_CHUNK];
+    for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
+        ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
+        size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2;
+        for (size_t t = lo; t < end; t++) z[t] *= scale;
+        for (size_t k = 0; k < ng; k++) {
+            size_t a = lo + k * s, b = a + s < d2 ? a + s : d2;
+            double mx = 0.0;
+            for (size_t t = a; t < b; t++) {
+                double v = fabs(z[t]);
+                mx = v > mx ? v : mx;
+            }
+            uint32_t j = 0;
+            for (uint64_t q = 0; q + 1 < r->h; q++) j += !(mx <= r->M[q]);
+            if (!(mx <= r->M[j]))
+                return cq_fail(err, CQ_EDOMAIN,
+                               "RATQ: rotated coordinate %.15g exceeds the top range %.15g (||y||_2 > B = %.15g)", mx,
+                               r->M[j], r->B);
+            jb[k] = j;
+        }
+        for (size_t c0 = lo; c0 < end; c0 += RATQ_CHUNK) {
+            size_t m = end - c0 < RATQ_CHUNK ? end - c0 : RATQ_CHUNK;
+            for (size_t k = 0; k < ng; k++) { /* each coordinate's range constants */
+                size_t a = lo + k * s, b = a + s < end ? a + s : end;
+                a = a > c0 ? a : c0;
+                b = b < c0 + m ? b : c0 + m;
+                for (size_t t = a; t < b; t++) {
+                    mc[t - c0] = r->M[jb[k]];
+                    ic[t - c0] = tb->inv[jb[k]];
+                    dc[t - c0] = tb->delta[jb[k]];
+                }
+            }
+            size_t t = 0;
+            if (c0 & 1) ub[t++] = (uint32_t)(cq_q_mix(key, c0 >> 1) >> 32);
+            for (; t + 2 <= m; t += 2) {
+                uint64_t x = cq_q_mix(key, (c0 + t) >> 1);
+                ub[t] = (uint32_t)x;
+                ub[t + 1] = (uint32_t)(x >> 32);
+            }
+            if (t < m) ub[t] = (uint32_t)cq_q_mix(key, (c0 + t) >> 1);
+            const double *zc = z + c0;
+            for (t = 0; t < m; t++) lv[t] = (uint32_t)(int32_t)cq_q_round_d((zc[t] + mc[t]) * ic[t], hi, lm2, ub[t]);
+            if (w == NULL) {
+                for (t = 0; t < m; t++) z[c0 + t] = cq_q_level_value(mc[t], dc[t], lv[t]);
+                continue;
+            }
+            for (size_t k = 0; k < ng; k++) {
+                size_t a = lo + k * s, b = a + s < end ? a + s : end;
+                if (packed) { /* s <= 32: the whole batch is this one chunk */
+                    uint64_t v = jb[k];
+                    for (size_t i = a; i < b; i++) v |= (uint64_t)lv[i - c0] << (hb + (i - a) * lb);
+                    cq_bw_put(w, v, hb + (unsigned)(b - a) * lb);
+                    continue;
+                }
+                if (a >= c0 && hb) cq_bw_put(w, jb[k], hb);
+                a = a > c0 ? a : c0;
+                b = b < c0 + m ? b : c0 + m;
+                if (b > a) ratq_put_levels(w, lv + (a - c0), b - a, lb);
+            }
+        }
+    }
     return CQ_OK;
 }
 
-int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
-                          cq_errinfo *err)
+/* The decoder's group loop one field at a time: groups [g0, g0 + ng), with every check
+ * in message order (the first offending field is the one reported). */
+static int ratq_decode_slow(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, uint64_t g0,
+                            size_t ng, double *z, cq_errinfo *err)
 {
-    uint64_t seed = cq_q_get_wide(rd, r->seedbits);
     size_t d2 = r->d2;
-    for (uint64_t gi = 0; gi < r->ngroups; gi++) {
+    for (uint64_t gi = g0; gi < g0 + ng; gi++) {
         size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;
         if (hi > d2) hi = d2;
         uint64_t j = r->hbits ? cq_q_get(rd, r->hbits) : 0;
@@ -209,7 +305,6 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input
         if (zero_input && j != 0)
             return cq_fail(err, CQ_EDECODE, "RATQ of a zero vector uses range 0, group %llu says %llu",
                            (unsigned long long)gi, (unsigned long long)j);
-        double Mj = r->M[j], delta = ratq_delta(r, j);
         for (size_t t = lo; t < hi; t++) {
             uint32_t lev = cq_q_get(rd, r->lbits);
             if (lev >= r->L)
@@ -219,28 +314,155 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input
             if (zero_input && lev != r->L / 2 - 1 && lev != r->L / 2)
                 return cq_fail(err, CQ_EDECODE, "RATQ of a zero vector: level %u at rotated coordinate %zu is not "
                                "a rounding of 0", lev, t);
-            z[t] = cq_q_level_value(Mj, delta, lev);
+            z[t] = cq_q_level_value(r->M[j], tb->delta[j], lev);
         }
         if (rd->truncated) return cq_fail(err, CQ_EDECODE, "RATQ message truncated");
     }
-    ratq_inverse(r, seed, z, out);
     return CQ_OK;
 }
 
-static int ratq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+/* The decoder's group loop: a batch of groups at a time, the fields of a group read with
+ * one get when they fit 16 bits (several groups per read), checked with flags; a batch with
+ * a bad field is read again by ratq_decode_slow, which names the first one. */
+static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, double *z,
+                              cq_errinfo *err)
+{
+    size_t d2 = r->d2, s = (size_t)r->s;
+    unsigned hb = r->hbits, lb = r->lbits;
+    uint32_t L = r->L, hmask = (1u << hb) - 1u, lmask = lb >= 32 ? 0xFFFFFFFFu : (1u << lb) - 1u;
+    int packed = s <= 32 && hb + s * lb <= 32;
+    size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
+    uint8_t okj[CQ_RATQ_HMAX];
+    for (uint64_t j = 0; j < CQ_RATQ_HMAX; j++)
+        okj[j] = j < r->h && (j == 0 || r->M[j] > r->M[j - 1]) && (!zero_input || j == 0);
+    uint32_t vb[RATQ_CHUNK], lv[RATQ_CHUNK];
+    double mc[RATQ_CHUNK], dc[RATQ_CHUNK];
+    for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
+        ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
+        size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2;
+        uint64_t pos0 = rd->pos;
+        uint32_t bad = 0;
+        for (size_t c0 = lo; c0 < end; c0 += RATQ_CHUNK) {
+            size_t m = end - c0 < RATQ_CHUNK ? end - c0 : RATQ_CHUNK;
+            if (packed) { /* the batch is this one chunk */
+                size_t nfull = (end - lo) / s;
+                unsigned gw = hb + (unsigned)s * lb;
+                if (gw <= 16) cq_q_get_fields(rd, vb, nfull, gw);
+                else
+                    for (size_t k = 0; k < nfull; k++) vb[k] = cq_q_get(rd, gw);
+                if (nfull < ng) vb[nfull] = cq_q_get(rd, hb + (unsigned)(end - lo - nfull * s) * lb);
+                for (size_t k = 0; k < ng; k++) {
+                    size_t a = lo + k * s, b = a + s < end ? a + s : end;
+                    uint32_t j = vb[k] & hmask;
+                    bad |= !okj[j];
+                    j = okj[j] ? j : 0;
+                    for (size_t t = a; t < b; t++) {
+                        lv[t - c0] = (vb[k] >> (hb + (t - a) * lb)) & lmask;
+                        mc[t - c0] = r->M[j];
+                        dc[t - c0] = tb->delta[j];
+                    }
+                }
+            } else {
+                for (size_t k = 0; k < ng; k++) {
+                    size_t a = lo + k * s, b = a + s < end ? a + s : end;
+                    uint32_t j = (a >= c0 && hb) ? cq_q_get(rd, hb) : 0;
+                    if (a >= c0) vb[k] = j;
+                    j = vb[k] < CQ_RATQ_HMAX && okj[vb[k]] ? vb[k] : 0;
+                    bad |= j != vb[k];
+                    a = a > c0 ? a : c0;
+                    b = b < c0 + m ? b : c0 + m;
+                    if (b <= a) continue;
+                    if (lb <= 16) cq_q_get_fields(rd, lv + (a - c0), b - a, lb);
+                    else
+                        for (size_t t = a; t < b; t++) lv[t - c0] = cq_q_get(rd, lb);
+                    for (size_t t = a; t < b; t++) {
+                        mc[t - c0] = r->M[j];
+                        dc[t - c0] = tb->delta[j];
+                    }
+                }
+            }
+            uint32_t half = L / 2;
+            for (size_t t = 0; t < m; t++) {
+                bad |= lv[t] >= L;
+                if (zero_input) bad |= lv[t] != half - 1 && lv[t] != half;
+                z[c0 + t] = cq_q_level_value(mc[t], dc[t], lv[t]);
+            }
+        }
+        if (bad || rd->truncated) {
+            rd->pos = pos0;
+            rd->truncated = 0;
+            int st = ratq_decode_slow(r, tb, rd, zero_input, g0, ng, z, err);
+            return st != CQ_OK ? st : cq_fail(err, CQ_EINTERNAL, "RATQ decoder: a batch flagged bad passed the checks");
+        }
+    }
+    return CQ_OK;
+}
+
+static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
+                     const cq_qout *out, cq_errinfo *err)
+{
+    uint64_t seed = cq_rng_u64(g);
+    uint64_t key = cq_rng_u64(g);
+    if (r->seedbits < 64) seed &= ((uint64_t)1 << r->seedbits) - 1u;
+    double scale = ratq_rotate(r, seed, x, n_in, z);
+    if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
+    ratq_tab tb;
+    ratq_table(r, &tb);
+    int st = ratq_encode_groups(r, &tb, z, scale, key, w, err);
+    if (st == CQ_OK && out != NULL) ratq_inverse(r, seed, z, out);
+    return st;
+}
+
+static int ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, const cq_qout *out,
+                            cq_errinfo *err)
+{
+    uint64_t seed = cq_q_get_wide(rd, r->seedbits);
+    ratq_tab tb;
+    ratq_table(r, &tb);
+    int st = ratq_decode_groups(r, &tb, rd, zero_input, z, err);
+    if (st == CQ_OK && out->p != NULL) ratq_inverse(r, seed, z, out);
+    return st;
+}
+
+#ifndef CQ_Q_AVX2_VARIANT /* the l_p composite's entry points: defined once */
+int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
+                   double *out, cq_errinfo *err)
+{
+    cq_qin xv = {x, 0};
+    cq_qout o = {out, 0, CQ_QOUT_SET, 1.0};
+    return ratq_core(r, xv, n_in, g, z, w, out != NULL ? &o : NULL, err);
+}
+
+int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
+                          cq_errinfo *err)
+{
+    cq_qout o = {out, 0, CQ_QOUT_SET, 1.0};
+    return ratq_core_decode(r, rd, zero_input, z, &o, err);
+}
+#endif
+
+static int ratq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
-    int nf;
-    double n2 = cq_q_l2norm_checked(y, P->d, &nf);
-    if (nf) return cq_q_fail_nonfinite(y, P->d, err);
+    size_t d = P->d;
+    double n2;
+    if (y.f32) { /* float32 squares cannot overflow a double: non-finite means Inf/NaN */
+        double ss = cq_q_sum_sq_f((const float *)y.p, d);
+        if (!isfinite(ss)) return cq_q_fail_nonfinite_v(y, d, err);
+        n2 = sqrt(ss);
+    } else {
+        int nf;
+        n2 = cq_q_l2norm_checked((const double *)y.p, d, &nf);
+        if (nf) return cq_q_fail_nonfinite_v(y, d, err);
+    }
     if (!(n2 <= P->r.B * (1.0 + CQ_Q_NORM_RTOL)))
         return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.15g, got ||y||_2 = %.15g", P->r.B, n2);
-    return cq_q_ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
+    return ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
 }
 
-static int ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
-    return cq_q_ratq_core_decode(&P->r, r, 0, (double *)work, out, err);
+    return ratq_core_decode(&P->r, r, 0, (double *)work, out, err);
 }
 
-const cq_qops cq_q_ratq_ops = {ratq_resolve, ratq_run, ratq_decode};
+CQ_Q_TYPED_OPS(ratq)
