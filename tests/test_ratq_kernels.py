@@ -1,0 +1,88 @@
+"""RATQ's C kernels (csrc/quantize/cq_q_ratq.c) against the NumPy twin on every path of
+their batched group loops: dimensions over several batches of 512 coordinates, one and two
+rotation windows, groups whose fields fit one 16-bit read, one 32-bit put, or neither,
+groups longer than a batch (s > 512), levels of more than 16 bits; float32 in and out; a
+malformed field in a later batch.
+
+The twin (convq.slow.quantize) computes field by field in NumPy, so equal bytes here prove
+the batched kernels send the message the format defines."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convq.quantize as Q
+from convq import DecodeError
+from convq.slow import quantize as S
+
+DIMS = [1, 5, 511, 513, 1100, 2048, 3001]
+QS = [Q.RATQ(1.0),                        # defaults: fields of a group in one 16-bit read
+      Q.RATQ(1.0, s=3, h=5, levels=5),    # 3 + 3*3 = 12 bits per group
+      Q.RATQ(0.5, s=7, levels=16),        # 2 + 7*4 = 30 bits: one 32-bit get/put
+      Q.RATQ(1.0, s=11, levels=16),       # 46 bits: field by field
+      Q.RATQ(1.0, s=700),                 # a group longer than a batch
+      Q.RATQ(2.0, levels=2 ** 17),        # 17-bit levels
+      Q.RATQ(1.0, h=1, levels=2),         # no range field
+      Q.LpQuantizer(1.5)]                 # the l_p composite's RATQ part
+IDS = [repr(q) for q in QS]
+
+
+def _y(d, B, seed=0):
+    y = np.random.default_rng(seed).standard_normal(d)
+    return y / np.linalg.norm(y) * B * 0.97
+
+
+def _bound(q):
+    return q.bound if isinstance(q, Q.RATQ) else q.bound / 4  # well inside the q-norm ball
+
+
+@pytest.mark.parametrize("q", QS, ids=IDS)
+@pytest.mark.parametrize("d", DIMS)
+def test_messages_and_decodes_equal_the_twin(q, d):
+    y = _y(d, _bound(q), seed=d)
+    m = q.encode(y, rng=3)
+    payload, nbits = S.encode(q, y, rng=3)
+    assert (m.payload, m.nbits) == (bytes(payload), int(nbits))
+    assert q.encode(y.astype(np.float32), rng=3) == q.encode(y.astype(np.float32).astype(np.float64), rng=3)
+    dec = q.decode(m)
+    np.testing.assert_array_equal(dec, S.decode(q, m.payload, d))
+    np.testing.assert_array_equal(q(y, rng=3), dec)
+    np.testing.assert_array_equal(q.decode(m, dtype=np.float32), dec.astype(np.float32))
+    np.testing.assert_array_equal(q(y, rng=3, dtype=np.float32), dec.astype(np.float32))
+    m2 = q.encode(y, rng=4)
+    np.testing.assert_array_equal(q.decode_sum([m, m2], d, weights=[0.5, -2.0]), 0.5 * dec - 2.0 * q.decode(m2))
+
+
+def _set_bits(payload, pos, width, value):
+    v = int.from_bytes(payload, "little")
+    v &= ~(((1 << width) - 1) << pos)
+    v |= value << pos
+    return v.to_bytes(len(payload), "little")
+
+
+@pytest.mark.parametrize("group", [0, 300, 1000])
+def test_a_bad_range_field_in_any_batch_is_named(group):
+    q, d = Q.RATQ(1.0, h=3), 2048                 # ranges 0..2 in a 2-bit field: 3 is never sent
+    P = q.params(d)
+    gw = P["ratq_hbits"] + P["ratq_s"] * P["ratq_lbits"]
+    m = q.encode(_y(d, 1.0), rng=1)
+    bad = _set_bits(m.payload, P["ratq_seedbits"] + group * gw, P["ratq_hbits"], 3)
+    with pytest.raises(DecodeError, match=f"range index 3 of group {group} is out of range"):
+        q.decode(bad, d)
+    with pytest.raises(DecodeError):
+        S.decode(q, bad, d)
+    out = np.ones(d)
+    with pytest.raises(DecodeError):
+        q.decode_sum([m, bad], d, out=out)
+    np.testing.assert_array_equal(out, 1.0)      # validated before out is touched
+
+
+def test_a_bad_level_in_a_long_group_is_named():
+    q, d = Q.RATQ(1.0, s=700, levels=5), 2048    # 3-bit levels 0..4: 7 is never sent
+    P = q.params(d)
+    m = q.encode(_y(d, 1.0), rng=2)
+    t = 1500                                      # group 2, the third batch of its coordinates
+    pos = P["ratq_seedbits"] + 3 * P["ratq_hbits"] + t * P["ratq_lbits"]
+    bad = _set_bits(m.payload, pos, P["ratq_lbits"], 7)
+    with pytest.raises(DecodeError, match=f"level 7 at rotated coordinate {t} is out of range"):
+        q.decode(bad, d)
