@@ -206,50 +206,66 @@ static void ratq_put_levels(cq_bitwriter *w, const uint32_t *lv, size_t n, unsig
     for (; t < n; t++) cq_bw_put(w, lv[t], lb);
 }
 
+/* Inlined into each caller, so that a constant argument (the group size s) is propagated. */
+#if defined(__GNUC__)
+#define RATQ_INLINE static inline __attribute__((always_inline))
+#else
+#define RATQ_INLINE static inline
+#endif
+
 /* The group loop of the encoder over z (the rotated vector before its final scale): per
  * group the smallest range M_j >= max |z_i| (the number of ranges below max |z_i|, since
  * the M_j increase), then CUQ(M_j, L) of its coordinates with uniform i = half i&1 of
  * SplitMix64 word i>>1 of the stream `key`; w != NULL: the fields [j, levels...] of each
- * group (one put per group when they fit 32 bits); else z <- the quantized values. */
-static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
-                              cq_bitwriter *w, cq_errinfo *err)
+ * group (gathered into 32-bit puts when a group's fields fit 32 bits); else z <- the
+ * quantized values. Each step runs over a whole batch of groups, so that it vectorises. */
+RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
+                                     cq_bitwriter *w, size_t s, cq_errinfo *err)
 {
-    size_t d2 = r->d2, s = (size_t)r->s;
+    size_t d2 = r->d2;
     unsigned hb = r->hbits, lb = r->lbits;
-    double hi = (double)(r->L - 1), lm2 = (double)(r->L - 2);
+    double hi = (double)(r->L - 1), lm2 = (double)(r->L - 2), top = r->M[r->h - 1];
     int packed = s <= 32 && hb + s * lb <= 32;
     size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
     uint32_t jb[RATQ_CHUNK], ub[RATQ_CHUNK], lv[RATQ_CHUNK];
-    double mc[RATQ_CHUNK], ic[RATQ_CHUNK], dc[RATQ_CHUNK];
+    double mxb[RATQ_CHUNK], mc[RATQ_CHUNK], ic[RATQ_CHUNK], dc[RATQ_CHUNK];
     for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
         ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
-        size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2;
-        for (size_t t = lo; t < end; t++) z[t] *= scale;
+        size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
+        double *zb = z + lo;
+        for (size_t t = 0; t < end - lo; t++) zb[t] *= scale;
         for (size_t k = 0; k < ng; k++) {
-            size_t a = lo + k * s, b = a + s < d2 ? a + s : d2;
+            size_t n = k < nfull ? s : end - lo - k * s;
             double mx = 0.0;
-            for (size_t t = a; t < b; t++) {
-                double v = fabs(z[t]);
+            for (size_t i = 0; i < n; i++) {
+                double v = fabs(zb[k * s + i]);
                 mx = v > mx ? v : mx;
             }
-            uint32_t j = 0;
-            for (uint64_t q = 0; q + 1 < r->h; q++) j += !(mx <= r->M[q]);
-            if (!(mx <= r->M[j]))
-                return cq_fail(err, CQ_EDOMAIN,
-                               "RATQ: rotated coordinate %.15g exceeds the top range %.15g (||y||_2 > B = %.15g)", mx,
-                               r->M[j], r->B);
-            jb[k] = j;
+            mxb[k] = mx;
+            jb[k] = 0;
         }
+        for (uint64_t q = 0; q + 1 < r->h; q++) {
+            double Mq = r->M[q];
+            for (size_t k = 0; k < ng; k++) jb[k] += !(mxb[k] <= Mq);
+        }
+        int bad = 0;
+        for (size_t k = 0; k < ng; k++) bad |= !(mxb[k] <= top);
+        for (size_t k = 0; bad && k < ng; k++)
+            if (!(mxb[k] <= top))
+                return cq_fail(err, CQ_EDOMAIN,
+                               "RATQ: rotated coordinate %.15g exceeds the top range %.15g (||y||_2 > B = %.15g)",
+                               mxb[k], top, r->B);
         for (size_t c0 = lo; c0 < end; c0 += RATQ_CHUNK) {
             size_t m = end - c0 < RATQ_CHUNK ? end - c0 : RATQ_CHUNK;
-            for (size_t k = 0; k < ng; k++) { /* each coordinate's range constants */
-                size_t a = lo + k * s, b = a + s < end ? a + s : end;
-                a = a > c0 ? a : c0;
-                b = b < c0 + m ? b : c0 + m;
-                for (size_t t = a; t < b; t++) {
-                    mc[t - c0] = r->M[jb[k]];
-                    ic[t - c0] = tb->inv[jb[k]];
-                    dc[t - c0] = tb->delta[jb[k]];
+            /* each coordinate's range constants: a batch of groups in this one chunk, or
+             * a chunk of one long group */
+            for (size_t k = 0; k < ng; k++) {
+                size_t a = k * s, n = ng == 1 ? m : k < nfull ? s : end - lo - a;
+                double Mk = r->M[jb[k]], ik = tb->inv[jb[k]], dk = tb->delta[jb[k]];
+                for (size_t i = 0; i < n; i++) {
+                    mc[a + i] = Mk;
+                    ic[a + i] = ik;
+                    dc[a + i] = dk;
                 }
             }
             size_t t = 0;
@@ -266,14 +282,26 @@ static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *
                 for (t = 0; t < m; t++) z[c0 + t] = cq_q_level_value(mc[t], dc[t], lv[t]);
                 continue;
             }
+            if (packed) { /* s <= 32: the whole batch is this one chunk */
+                uint64_t acc = 0;
+                unsigned nacc = 0;
+                for (size_t k = 0; k < ng; k++) {
+                    size_t n = k < nfull ? s : end - lo - k * s;
+                    uint64_t v = jb[k];
+                    for (size_t i = 0; i < n; i++) v |= (uint64_t)lv[k * s + i] << (hb + i * lb);
+                    acc |= v << nacc;
+                    nacc += hb + (unsigned)n * lb;
+                    if (nacc >= 32) {
+                        cq_bw_put(w, acc & 0xFFFFFFFFull, 32);
+                        acc >>= 32;
+                        nacc -= 32;
+                    }
+                }
+                if (nacc) cq_bw_put(w, acc, nacc);
+                continue;
+            }
             for (size_t k = 0; k < ng; k++) {
                 size_t a = lo + k * s, b = a + s < end ? a + s : end;
-                if (packed) { /* s <= 32: the whole batch is this one chunk */
-                    uint64_t v = jb[k];
-                    for (size_t i = a; i < b; i++) v |= (uint64_t)lv[i - c0] << (hb + (i - a) * lb);
-                    cq_bw_put(w, v, hb + (unsigned)(b - a) * lb);
-                    continue;
-                }
                 if (a >= c0 && hb) cq_bw_put(w, jb[k], hb);
                 a = a > c0 ? a : c0;
                 b = b < c0 + m ? b : c0 + m;
@@ -282,6 +310,18 @@ static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *
         }
     }
     return CQ_OK;
+}
+
+/* The encoder's group loop, compiled apart for the default group sizes 1, 2, 3. */
+static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
+                              cq_bitwriter *w, cq_errinfo *err)
+{
+    switch (r->s) {
+    case 1: return ratq_encode_groups_s(r, tb, z, scale, key, w, 1, err);
+    case 2: return ratq_encode_groups_s(r, tb, z, scale, key, w, 2, err);
+    case 3: return ratq_encode_groups_s(r, tb, z, scale, key, w, 3, err);
+    default: return ratq_encode_groups_s(r, tb, z, scale, key, w, (size_t)r->s, err);
+    }
 }
 
 /* The decoder's group loop one field at a time: groups [g0, g0 + ng), with every check
