@@ -92,13 +92,19 @@ static void fwht_columns(double *restrict x, size_t R, size_t C, size_t c0, size
     }
 }
 
-void cq_hadamard_fwht(double *x, size_t n)
+void cq_hadamard_fwht(double *x, size_t n) { cq_hadamard_fwht_load(x, n, NULL, NULL); }
+
+void cq_hadamard_fwht_load(double *x, size_t n, cq_hadamard_load load, void *ctx)
 {
     if (n <= CQ_WHT_BLK) {
+        if (load != NULL) load(ctx, x, 0, n);
         fwht_small(x, n);
         return;
     }
-    for (size_t i = 0; i < n; i += CQ_WHT_BLK) fwht_small(x + i, CQ_WHT_BLK);
+    for (size_t i = 0; i < n; i += CQ_WHT_BLK) {
+        if (load != NULL) load(ctx, x + i, i, CQ_WHT_BLK);
+        fwht_small(x + i, CQ_WHT_BLK);
+    }
     size_t R = n / CQ_WHT_BLK;
     for (size_t c0 = 0; c0 < CQ_WHT_BLK; c0 += CQ_WHT_STRIP) fwht_columns(x, R, CQ_WHT_BLK, c0, CQ_WHT_STRIP);
 }

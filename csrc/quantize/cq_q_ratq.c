@@ -150,23 +150,54 @@ static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, cq_qin x,
     }
 }
 
+/* What the transforms of ratq_rotate read, block by block (cq_hadamard_fwht_load). */
+typedef struct ratq_load_ctx {
+    const cq_ratq_par *r;
+    uint64_t seed;
+    cq_qin x;      /* window 1: the input; window 2: z itself (float64) */
+    size_t n_in;   /* window 1: coordinates of x inside the window (the rest are 0)      */
+    size_t o;      /* window 2: its offset d2 - n0                                        */
+    double scale;  /* window 2: window 1's scale, applied where the windows overlap       */
+} ratq_load_ctx;
+
+/* Window 1's input: D1 x on [i0, i0 + m), zero past the input. */
+static void ratq_load1(void *ctx, double *blk, size_t i0, size_t m)
+{
+    const ratq_load_ctx *c = (const ratq_load_ctx *)ctx;
+    size_t k = c->n_in > i0 ? c->n_in - i0 : 0;
+    k = k < m ? k : m;
+    ratq_signs(c->r, c->seed, i0, c->x, i0, blk, k, 1.0);
+    for (size_t t = k; t < m; t++) blk[t] = 0.0;
+}
+
+/* Window 2's input, in place: D2 (window 1's output times its scale on the overlap, the
+ * untouched coordinates after it), sign number n0 + i for coordinate o + i. */
+static void ratq_load2(void *ctx, double *blk, size_t i0, size_t m)
+{
+    const ratq_load_ctx *c = (const ratq_load_ctx *)ctx;
+    size_t n0 = c->r->n0, ov = n0 - c->o; /* the overlap's length */
+    size_t k = ov > i0 ? ov - i0 : 0;
+    k = k < m ? k : m;
+    cq_qin b = {blk, 0};
+    ratq_signs(c->r, c->seed, n0 + i0, b, 0, blk, k, c->scale);
+    ratq_signs(c->r, c->seed, n0 + i0 + k, b, k, blk + k, m - k, 1.0);
+}
+
 /* z[0..d2) <- R x (x[0..n_in) zero-padded), all but the final scale: window 1, then
  * window 2 if there are two (window 1's scale folded into window 2's signs where the
- * windows overlap). Returns the scale 1/sqrt(n0) the group loop applies to every z[i]
- * (with two windows: window 1's to [0, d2 - n0), window 2's to the rest). */
+ * windows overlap), each window's signs applied as its transform loads a block. Returns
+ * the scale 1/sqrt(n0) the group loop applies to every z[i] (with two windows: window 1's
+ * to [0, d2 - n0), window 2's to the rest). */
 static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t n_in, double *z)
 {
-    size_t n0 = r->n0, o = r->d2 - r->n0, m = n_in < n0 ? n_in : n0;
-    ratq_signs(r, seed, 0, x, 0, z, m, 1.0);
-    for (size_t i = m; i < n_in; i++) z[i] = cq_q_at(x, i);  /* outside window 1: R1 leaves them */
-    for (size_t i = n_in; i < r->d2; i++) z[i] = 0.0;
-    cq_hadamard_fwht(z, n0);
+    size_t n0 = r->n0, o = r->d2 - r->n0;
+    for (size_t i = n0; i < n_in; i++) z[i] = cq_q_at(x, i);  /* outside window 1: R1 leaves them */
+    for (size_t i = n_in > n0 ? n_in : n0; i < r->d2; i++) z[i] = 0.0;
     double scale = 1.0 / sqrt((double)n0);
+    ratq_load_ctx c = {r, seed, x, n_in, o, scale};
+    cq_hadamard_fwht_load(z, n0, ratq_load1, &c);
     if (o == 0) return scale;
-    cq_qin zv = {z, 0};
-    ratq_signs(r, seed, n0, zv, o, z + o, n0 - o, scale);             /* overlap: window 1's scale, signs */
-    ratq_signs(r, seed, 2 * n0 - o, zv, n0, z + n0, r->d2 - n0, 1.0); /* only in window 2: signs */
-    cq_hadamard_fwht(z + o, n0);
+    cq_hadamard_fwht_load(z + o, n0, ratq_load2, &c);
     return scale;
 }
 
