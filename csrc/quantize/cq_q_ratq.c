@@ -244,6 +244,17 @@ static void ratq_put_levels(cq_bitwriter *w, const uint32_t *lv, size_t n, unsig
 #define RATQ_INLINE static inline
 #endif
 
+/* The values of m levels lv on the grids of their groups: coordinate t of a batch of
+ * several groups is in group t / s (its range M = mg[group], step dg[group]) for the nf
+ * full groups, the rest in group nf; a chunk of one long group has nf = 0. */
+RATQ_INLINE void ratq_values(double *zc, const uint32_t *lv, const double *mg, const double *dg, size_t nf, size_t s,
+                             size_t m)
+{
+    for (size_t i = 0; i < s && nf > 0; i++)
+        for (size_t k = 0; k < nf; k++) zc[k * s + i] = cq_q_level_value(mg[k], dg[k], lv[k * s + i]);
+    for (size_t t = nf * s; t < m; t++) zc[t] = cq_q_level_value(mg[nf], dg[nf], lv[t]);
+}
+
 /* The group loop of the encoder over z (the rotated vector before its final scale): per
  * group the smallest range M_j >= max |z_i| (the number of ranges below max |z_i|, since
  * the M_j increase), then CUQ(M_j, L) of its coordinates with uniform i = half i&1 of
@@ -259,7 +270,7 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
     int packed = s <= 32 && hb + s * lb <= 32;
     size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
     uint32_t jb[RATQ_CHUNK], ub[RATQ_CHUNK], lv[RATQ_CHUNK];
-    double mxb[RATQ_CHUNK], mc[RATQ_CHUNK], ic[RATQ_CHUNK], dc[RATQ_CHUNK];
+    double mxb[RATQ_CHUNK], mg[RATQ_CHUNK], ig[RATQ_CHUNK], dg[RATQ_CHUNK];
     for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
         ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
         size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
@@ -288,17 +299,6 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
                                mxb[k], top, r->B);
         for (size_t c0 = lo; c0 < end; c0 += RATQ_CHUNK) {
             size_t m = end - c0 < RATQ_CHUNK ? end - c0 : RATQ_CHUNK;
-            /* each coordinate's range constants: a batch of groups in this one chunk, or
-             * a chunk of one long group */
-            for (size_t k = 0; k < ng; k++) {
-                size_t a = k * s, n = ng == 1 ? m : k < nfull ? s : end - lo - a;
-                double Mk = r->M[jb[k]], ik = tb->inv[jb[k]], dk = tb->delta[jb[k]];
-                for (size_t i = 0; i < n; i++) {
-                    mc[a + i] = Mk;
-                    ic[a + i] = ik;
-                    dc[a + i] = dk;
-                }
-            }
             size_t t = 0;
             if (c0 & 1) ub[t++] = (uint32_t)(cq_q_mix(key, c0 >> 1) >> 32);
             for (; t + 2 <= m; t += 2) {
@@ -307,10 +307,22 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
                 ub[t + 1] = (uint32_t)(x >> 32);
             }
             if (t < m) ub[t] = (uint32_t)cq_q_mix(key, (c0 + t) >> 1);
-            const double *zc = z + c0;
-            for (t = 0; t < m; t++) lv[t] = (uint32_t)(int32_t)cq_q_round_d((zc[t] + mc[t]) * ic[t], hi, lm2, ub[t]);
+            /* a batch of groups in this one chunk (coordinate i of every full group, then
+             * the last group), or a chunk of one long group */
+            double *zc = z + c0;
+            size_t nf = ng == 1 ? 0 : nfull;
+            for (size_t k = 0; k < ng; k++) {
+                mg[k] = r->M[jb[k]];
+                ig[k] = tb->inv[jb[k]];
+                dg[k] = tb->delta[jb[k]];
+            }
+            for (size_t i = 0; i < s && nf > 0; i++)
+                for (size_t k = 0; k < nf; k++)
+                    lv[k * s + i] = (uint32_t)(int32_t)cq_q_round_d((zc[k * s + i] + mg[k]) * ig[k], hi, lm2, ub[k * s + i]);
+            for (t = nf * s; t < m; t++)
+                lv[t] = (uint32_t)(int32_t)cq_q_round_d((zc[t] + mg[nf]) * ig[nf], hi, lm2, ub[t]);
             if (w == NULL) {
-                for (t = 0; t < m; t++) z[c0 + t] = cq_q_level_value(mc[t], dc[t], lv[t]);
+                ratq_values(zc, lv, mg, dg, nf, s, m);
                 continue;
             }
             if (packed) { /* s <= 32: the whole batch is this one chunk */
@@ -395,10 +407,10 @@ static int ratq_decode_slow(const cq_ratq_par *r, const ratq_tab *tb, cq_bitread
 /* The decoder's group loop: a batch of groups at a time, the fields of a group read with
  * one get when they fit 16 bits (several groups per read), checked with flags; a batch with
  * a bad field is read again by ratq_decode_slow, which names the first one. */
-static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, double *z,
-                              cq_errinfo *err)
+RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input,
+                                     double *z, size_t s, cq_errinfo *err)
 {
-    size_t d2 = r->d2, s = (size_t)r->s;
+    size_t d2 = r->d2;
     unsigned hb = r->hbits, lb = r->lbits;
     uint32_t L = r->L, hmask = (1u << hb) - 1u, lmask = lb >= 32 ? 0xFFFFFFFFu : (1u << lb) - 1u;
     int packed = s <= 32 && hb + s * lb <= 32;
@@ -407,57 +419,49 @@ static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitre
     for (uint64_t j = 0; j < CQ_RATQ_HMAX; j++)
         okj[j] = j < r->h && (j == 0 || r->M[j] > r->M[j - 1]) && (!zero_input || j == 0);
     uint32_t vb[RATQ_CHUNK], lv[RATQ_CHUNK];
-    double mc[RATQ_CHUNK], dc[RATQ_CHUNK];
+    double mg[RATQ_CHUNK], dg[RATQ_CHUNK];
     for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
         ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
-        size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2;
+        size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
+        size_t nf = ng == 1 ? 0 : nfull; /* full groups of a batch of several */
         uint64_t pos0 = rd->pos;
         uint32_t bad = 0;
         for (size_t c0 = lo; c0 < end; c0 += RATQ_CHUNK) {
             size_t m = end - c0 < RATQ_CHUNK ? end - c0 : RATQ_CHUNK;
             if (packed) { /* the batch is this one chunk */
-                size_t nfull = (end - lo) / s;
                 unsigned gw = hb + (unsigned)s * lb;
                 if (gw <= 16) cq_q_get_fields(rd, vb, nfull, gw);
                 else
                     for (size_t k = 0; k < nfull; k++) vb[k] = cq_q_get(rd, gw);
                 if (nfull < ng) vb[nfull] = cq_q_get(rd, hb + (unsigned)(end - lo - nfull * s) * lb);
-                for (size_t k = 0; k < ng; k++) {
-                    size_t a = lo + k * s, b = a + s < end ? a + s : end;
-                    uint32_t j = vb[k] & hmask;
-                    bad |= !okj[j];
-                    j = okj[j] ? j : 0;
-                    for (size_t t = a; t < b; t++) {
-                        lv[t - c0] = (vb[k] >> (hb + (t - a) * lb)) & lmask;
-                        mc[t - c0] = r->M[j];
-                        dc[t - c0] = tb->delta[j];
-                    }
-                }
+                for (size_t i = 0; i < s; i++)
+                    for (size_t k = 0; k < nfull; k++) lv[k * s + i] = (vb[k] >> (hb + i * lb)) & lmask;
+                for (size_t t = nfull * s; t < m; t++) lv[t] = (vb[nfull] >> (hb + (t - nfull * s) * lb)) & lmask;
+                for (size_t k = 0; k < ng; k++) vb[k] &= hmask;
             } else {
                 for (size_t k = 0; k < ng; k++) {
                     size_t a = lo + k * s, b = a + s < end ? a + s : end;
-                    uint32_t j = (a >= c0 && hb) ? cq_q_get(rd, hb) : 0;
-                    if (a >= c0) vb[k] = j;
-                    j = vb[k] < CQ_RATQ_HMAX && okj[vb[k]] ? vb[k] : 0;
-                    bad |= j != vb[k];
+                    if (a >= c0) vb[k] = hb ? cq_q_get(rd, hb) : 0;
                     a = a > c0 ? a : c0;
                     b = b < c0 + m ? b : c0 + m;
                     if (b <= a) continue;
                     if (lb <= 16) cq_q_get_fields(rd, lv + (a - c0), b - a, lb);
                     else
                         for (size_t t = a; t < b; t++) lv[t - c0] = cq_q_get(rd, lb);
-                    for (size_t t = a; t < b; t++) {
-                        mc[t - c0] = r->M[j];
-                        dc[t - c0] = tb->delta[j];
-                    }
                 }
+            }
+            for (size_t k = 0; k < ng; k++) { /* range indices (valid ones only past here) */
+                uint32_t j = vb[k] < CQ_RATQ_HMAX && okj[vb[k]] ? vb[k] : 0;
+                bad |= j != vb[k];
+                mg[k] = r->M[j];
+                dg[k] = tb->delta[j];
             }
             uint32_t half = L / 2;
             for (size_t t = 0; t < m; t++) {
                 bad |= lv[t] >= L;
                 if (zero_input) bad |= lv[t] != half - 1 && lv[t] != half;
-                z[c0 + t] = cq_q_level_value(mc[t], dc[t], lv[t]);
             }
+            ratq_values(z + c0, lv, mg, dg, nf, s, m);
         }
         if (bad || rd->truncated) {
             rd->pos = pos0;
@@ -467,6 +471,18 @@ static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitre
         }
     }
     return CQ_OK;
+}
+
+/* The decoder's group loop, compiled apart for the default group sizes 1, 2, 3. */
+static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, double *z,
+                              cq_errinfo *err)
+{
+    switch (r->s) {
+    case 1: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 1, err);
+    case 2: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 2, err);
+    case 3: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 3, err);
+    default: return ratq_decode_groups_s(r, tb, rd, zero_input, z, (size_t)r->s, err);
+    }
 }
 
 static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
