@@ -222,7 +222,7 @@ static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, const c
     if (r->dim > n0) cq_q_emit(out, n0, z + n0, r->dim - n0);
 }
 
-/* Append n levels of lb bits, several per put. */
+/* Append n fields of lb bits (lb <= 32), several per put when lb <= 16. */
 static void ratq_put_levels(cq_bitwriter *w, const uint32_t *lv, size_t n, unsigned lb)
 {
     size_t t = 0;
@@ -269,23 +269,25 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
     double hi = (double)(r->L - 1), lm2 = (double)(r->L - 2), top = r->M[r->h - 1];
     int packed = s <= 32 && hb + s * lb <= 32;
     size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
-    uint32_t jb[RATQ_CHUNK], ub[RATQ_CHUNK], lv[RATQ_CHUNK];
-    double mxb[RATQ_CHUNK], mg[RATQ_CHUNK], ig[RATQ_CHUNK], dg[RATQ_CHUNK];
+    uint32_t jb[RATQ_CHUNK], ub[RATQ_CHUNK], lv[RATQ_CHUNK], vb[RATQ_CHUNK];
+    double mxb[RATQ_CHUNK], mg[RATQ_CHUNK], ig[RATQ_CHUNK], dg[RATQ_CHUNK], zs[RATQ_CHUNK];
     for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
         ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
         size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
-        double *zb = z + lo;
-        for (size_t t = 0; t < end - lo; t++) zb[t] *= scale;
-        for (size_t k = 0; k < ng; k++) {
-            size_t n = k < nfull ? s : end - lo - k * s;
-            double mx = 0.0;
-            for (size_t i = 0; i < n; i++) {
-                double v = fabs(zb[k * s + i]);
-                mx = v > mx ? v : mx;
+        size_t nf = ng == 1 ? 0 : nfull; /* full groups of a batch of several */
+        const double *zb = z + lo;
+        /* the group maxima of |z_i scale| (coordinate i of every full group, then the last) */
+        for (size_t k = 0; k < ng; k++) mxb[k] = 0.0;
+        for (size_t i = 0; i < s && nf > 0; i++)
+            for (size_t k = 0; k < nf; k++) {
+                double v = fabs(zb[k * s + i] * scale);
+                mxb[k] = v > mxb[k] ? v : mxb[k];
             }
-            mxb[k] = mx;
-            jb[k] = 0;
+        for (size_t t = nf * s; t < end - lo; t++) {
+            double v = fabs(zb[t] * scale);
+            mxb[nf] = v > mxb[nf] ? v : mxb[nf];
         }
+        for (size_t k = 0; k < ng; k++) jb[k] = 0;
         for (uint64_t q = 0; q + 1 < r->h; q++) {
             double Mq = r->M[q];
             for (size_t k = 0; k < ng; k++) jb[k] += !(mxb[k] <= Mq);
@@ -310,7 +312,7 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
             /* a batch of groups in this one chunk (coordinate i of every full group, then
              * the last group), or a chunk of one long group */
             double *zc = z + c0;
-            size_t nf = ng == 1 ? 0 : nfull;
+            for (t = 0; t < m; t++) zs[t] = zc[t] * scale;
             for (size_t k = 0; k < ng; k++) {
                 mg[k] = r->M[jb[k]];
                 ig[k] = tb->inv[jb[k]];
@@ -318,29 +320,24 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
             }
             for (size_t i = 0; i < s && nf > 0; i++)
                 for (size_t k = 0; k < nf; k++)
-                    lv[k * s + i] = (uint32_t)(int32_t)cq_q_round_d((zc[k * s + i] + mg[k]) * ig[k], hi, lm2, ub[k * s + i]);
+                    lv[k * s + i] = (uint32_t)(int32_t)cq_q_round_d((zs[k * s + i] + mg[k]) * ig[k], hi, lm2, ub[k * s + i]);
             for (t = nf * s; t < m; t++)
-                lv[t] = (uint32_t)(int32_t)cq_q_round_d((zc[t] + mg[nf]) * ig[nf], hi, lm2, ub[t]);
+                lv[t] = (uint32_t)(int32_t)cq_q_round_d((zs[t] + mg[nf]) * ig[nf], hi, lm2, ub[t]);
             if (w == NULL) {
                 ratq_values(zc, lv, mg, dg, nf, s, m);
                 continue;
             }
-            if (packed) { /* s <= 32: the whole batch is this one chunk */
-                uint64_t acc = 0;
-                unsigned nacc = 0;
-                for (size_t k = 0; k < ng; k++) {
-                    size_t n = k < nfull ? s : end - lo - k * s;
-                    uint64_t v = jb[k];
-                    for (size_t i = 0; i < n; i++) v |= (uint64_t)lv[k * s + i] << (hb + i * lb);
-                    acc |= v << nacc;
-                    nacc += hb + (unsigned)n * lb;
-                    if (nacc >= 32) {
-                        cq_bw_put(w, acc & 0xFFFFFFFFull, 32);
-                        acc >>= 32;
-                        nacc -= 32;
-                    }
+            if (packed) { /* s <= 32: the whole batch is this one chunk; a group's fields
+                           * [j, levels...] as one value, several values per put */
+                for (size_t k = 0; k < nfull; k++) vb[k] = jb[k];
+                for (size_t i = 0; i < s; i++)
+                    for (size_t k = 0; k < nfull; k++) vb[k] |= lv[k * s + i] << (hb + i * lb);
+                ratq_put_levels(w, vb, nfull, hb + (unsigned)s * lb);
+                if (nfull < ng) {
+                    uint64_t v = jb[nfull];
+                    for (t = nfull * s; t < m; t++) v |= (uint64_t)lv[t] << (hb + (t - nfull * s) * lb);
+                    cq_bw_put(w, v, hb + (unsigned)(m - nfull * s) * lb);
                 }
-                if (nacc) cq_bw_put(w, acc, nacc);
                 continue;
             }
             for (size_t k = 0; k < ng; k++) {
