@@ -86,3 +86,33 @@ def test_a_bad_level_in_a_long_group_is_named():
     bad = _set_bits(m.payload, pos, P["ratq_lbits"], 7)
     with pytest.raises(DecodeError, match=f"level 7 at rotated coordinate {t} is out of range"):
         q.decode(bad, d)
+
+
+def _fwht_stages(x):
+    """The transform stage by stage (strides 1, 2, 4, ...): the butterflies of the blocked
+    C transform in the same order, so the results agree bit for bit."""
+    x = x.copy()
+    n, h = x.size, 1
+    while h < n:
+        x = x.reshape(-1, 2, h)
+        x = np.stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]], axis=1).reshape(n)
+        h *= 2
+    return x
+
+
+@pytest.mark.parametrize("log2n", [14, 15, 19, 20, 21, 22])
+def test_blocked_hadamard_equals_the_stage_by_stage_transform(log2n):
+    from convq import _core                      # blocks of 2^14 .. 2^16 doubles, 1 to 64 rows
+    x = np.random.default_rng(log2n).standard_normal(2 ** log2n)
+    np.testing.assert_array_equal(_core._q_fwht(x), _fwht_stages(x))
+
+
+@pytest.mark.parametrize("d", [2 ** 16 + 7, 2 ** 21 + 3])
+def test_long_vectors_equal_the_twin(d):
+    """Windows of 2^16 and 2^21 coordinates: the transform's first stage loads the signs
+    block by block (several blocks, and blocks larger than 2^14 at 2^21)."""
+    q = Q.RATQ(1.0)
+    y = _y(d, 1.0, seed=1)
+    m = q.encode(y.astype(np.float32), rng=5)
+    assert (m.payload, m.nbits) == tuple(S.encode(q, y.astype(np.float32).astype(np.float64), rng=5))
+    np.testing.assert_array_equal(q.decode(m), S.decode(q, m.payload, d))

@@ -6,10 +6,11 @@
  *    H_{2m} = [[H_m, H_m], [H_m, -H_m]]; unnormalised, so H_n H_n = n I.
  *    n must be a power of two (n = 1 is the identity).
  *  - O(n log n) additions, no allocation. Cache-blocked: the low log2(BLK) stages run
- *    inside blocks of BLK doubles that stay in L1/L2, and the remaining high stages run
- *    as a length-(n/BLK) transform down the columns of the (n/BLK) x BLK row-major
- *    matrix, a strip of columns at a time, so the array crosses the memory bus about
- *    twice instead of log2(n) times. Butterflies are done two stages at a time (radix 4).
+ *    inside blocks of BLK doubles that stay in L2 (BLK = n/64 within [2^14, 2^18]), and
+ *    the remaining high stages run as a length-(n/BLK) transform down the columns of the
+ *    (n/BLK) x BLK row-major matrix, a strip of columns at a time, so the array crosses
+ *    the memory bus about twice instead of log2(n) times. Butterflies are done two
+ *    stages at a time (radix 4).
  *  - The result is bit-for-bit deterministic (fixed operation order).
  *  - cq_hadamard_fwht_load fuses the pass that produces the input (RATQ's random signs)
  *    into the transform's first, in-cache stage.
