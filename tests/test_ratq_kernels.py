@@ -88,23 +88,11 @@ def test_a_bad_level_in_a_long_group_is_named():
         q.decode(bad, d)
 
 
-def _fwht_stages(x):
-    """The transform stage by stage (strides 1, 2, 4, ...): the butterflies of the blocked
-    C transform in the same order, so the results agree bit for bit."""
-    x = x.copy()
-    n, h = x.size, 1
-    while h < n:
-        x = x.reshape(-1, 2, h)
-        x = np.stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]], axis=1).reshape(n)
-        h *= 2
-    return x
-
-
 @pytest.mark.parametrize("log2n", [14, 15, 19, 20, 21, 22])
 def test_blocked_hadamard_equals_the_stage_by_stage_transform(log2n):
     from convq import _core                      # blocks of 2^14 .. 2^16 doubles, 1 to 64 rows
     x = np.random.default_rng(log2n).standard_normal(2 ** log2n)
-    np.testing.assert_array_equal(_core._q_fwht(x), _fwht_stages(x))
+    np.testing.assert_array_equal(_core._q_fwht(x), S._fwht(x))  # stage by stage: the same butterflies
 
 
 @pytest.mark.parametrize("d", [2 ** 16 + 7, 2 ** 21 + 3])

@@ -222,19 +222,22 @@ static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, const c
     if (r->dim > n0) cq_q_emit(out, n0, z + n0, r->dim - n0);
 }
 
-/* Append n fields of lb bits (lb <= 32), several per put when lb <= 16. */
-static void ratq_put_levels(cq_bitwriter *w, const uint32_t *lv, size_t n, unsigned lb)
+/* Append n fields of `width` bits (1..32): gathered in a 64-bit accumulator and stored 32
+ * bits at a time (the bit writer's order, so the bits are those of one put per field). */
+static void ratq_put_fields(cq_bitwriter *w, const uint32_t *v, size_t n, unsigned width)
 {
-    size_t t = 0;
-    if (lb <= 16) {
-        unsigned per = 32 / lb;
-        for (; t + per <= n; t += per) {
-            uint64_t acc = 0;
-            for (unsigned j = 0; j < per; j++) acc |= (uint64_t)lv[t + j] << (j * lb);
-            cq_bw_put(w, acc, per * lb);
+    uint64_t acc = 0;
+    unsigned nacc = 0; /* < 32 between fields */
+    for (size_t t = 0; t < n; t++) {
+        acc |= (uint64_t)v[t] << nacc;
+        nacc += width;
+        if (nacc >= 32) {
+            cq_bw_put(w, acc & 0xFFFFFFFFull, 32);
+            acc >>= 32;
+            nacc -= 32;
         }
     }
-    for (; t < n; t++) cq_bw_put(w, lv[t], lb);
+    if (nacc) cq_bw_put(w, acc, nacc);
 }
 
 /* Inlined into each caller, so that a constant argument (the group size s) is propagated. */
@@ -332,7 +335,7 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
                 for (size_t k = 0; k < nfull; k++) vb[k] = jb[k];
                 for (size_t i = 0; i < s; i++)
                     for (size_t k = 0; k < nfull; k++) vb[k] |= lv[k * s + i] << (hb + i * lb);
-                ratq_put_levels(w, vb, nfull, hb + (unsigned)s * lb);
+                ratq_put_fields(w, vb, nfull, hb + (unsigned)s * lb);
                 if (nfull < ng) {
                     uint64_t v = jb[nfull];
                     for (t = nfull * s; t < m; t++) v |= (uint64_t)lv[t] << (hb + (t - nfull * s) * lb);
@@ -345,7 +348,7 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
                 if (a >= c0 && hb) cq_bw_put(w, jb[k], hb);
                 a = a > c0 ? a : c0;
                 b = b < c0 + m ? b : c0 + m;
-                if (b > a) ratq_put_levels(w, lv + (a - c0), b - a, lb);
+                if (b > a) ratq_put_fields(w, lv + (a - c0), b - a, lb);
             }
         }
     }
