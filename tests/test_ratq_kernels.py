@@ -104,3 +104,17 @@ def test_long_vectors_equal_the_twin(d):
     m = q.encode(y.astype(np.float32), rng=5)
     assert (m.payload, m.nbits) == tuple(S.encode(q, y.astype(np.float32).astype(np.float64), rng=5))
     np.testing.assert_array_equal(q.decode(m), S.decode(q, m.payload, d))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gain_shape_leaves_the_input_alone(dtype):
+    """GainShape divides its own float64 copy of a float32 input in place (one float64
+    vector per call); the caller's vector, of either dtype, is never written."""
+    q = Q.GainShape(Q.RATQ(1.0))
+    y = (np.random.default_rng(2).standard_normal(3001) * 5).astype(dtype)
+    before = y.copy()
+    m = q.encode(y, rng=3)
+    fast = q(y, rng=3)
+    np.testing.assert_array_equal(y, before)
+    assert m == q.encode(y.astype(np.float64), rng=3)
+    np.testing.assert_array_equal(fast, q.decode(m))
