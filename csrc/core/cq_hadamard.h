@@ -4,7 +4,10 @@
  * Read me first:
  *  - cq_hadamard_fwht(x, n) overwrites x[0..n) with H_n x, where H_1 = [1] and
  *    H_{2m} = [[H_m, H_m], [H_m, -H_m]]; unnormalised, so H_n H_n = n I.
- *    n must be a power of two (n = 1 is the identity).
+ *    n must be a power of two (n = 1 is the identity). The fast transform factors H_n
+ *    into log2(n) stages of 2-point butterflies (a, b) -> (a + b, a - b) at strides 1, 2,
+ *    4, ... (Fino & Algazi 1976, "Unified Matrix Treatment of the Fast Walsh-Hadamard
+ *    Transform"); any grouping of whole stages gives the same sums in the same order.
  *  - O(n log n) additions, no allocation. Cache-blocked: the low log2(BLK) stages run
  *    inside blocks of BLK doubles that stay in L2 (BLK = n/64 within [2^14, 2^18]), and
  *    the remaining high stages run as a length-(n/BLK) transform down the columns of the

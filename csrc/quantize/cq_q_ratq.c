@@ -368,7 +368,7 @@ static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *
 }
 
 /* The decoder's group loop one field at a time: groups [g0, g0 + ng), with every check
- * in message order (the first offending field is the one reported). */
+ * in message order (the first offending field is the one reported); z NULL: check only. */
 static int ratq_decode_slow(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, uint64_t g0,
                             size_t ng, double *z, cq_errinfo *err)
 {
@@ -397,7 +397,7 @@ static int ratq_decode_slow(const cq_ratq_par *r, const ratq_tab *tb, cq_bitread
             if (zero_input && lev != r->L / 2 - 1 && lev != r->L / 2)
                 return cq_fail(err, CQ_EDECODE, "RATQ of a zero vector: level %u at rotated coordinate %zu is not "
                                "a rounding of 0", lev, t);
-            z[t] = cq_q_level_value(r->M[j], tb->delta[j], lev);
+            if (z != NULL) z[t] = cq_q_level_value(r->M[j], tb->delta[j], lev);
         }
         if (rd->truncated) return cq_fail(err, CQ_EDECODE, "RATQ message truncated");
     }
@@ -406,7 +406,8 @@ static int ratq_decode_slow(const cq_ratq_par *r, const ratq_tab *tb, cq_bitread
 
 /* The decoder's group loop: a batch of groups at a time, the fields of a group read with
  * one get when they fit 16 bits (several groups per read), checked with flags; a batch with
- * a bad field is read again by ratq_decode_slow, which names the first one. */
+ * a bad field is read again by ratq_decode_slow, which names the first one. z NULL: the
+ * fields are checked and no value is computed. */
 RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input,
                                      double *z, size_t s, cq_errinfo *err)
 {
@@ -461,7 +462,7 @@ RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, c
                 bad |= lv[t] >= L;
                 if (zero_input) bad |= lv[t] != half - 1 && lv[t] != half;
             }
-            ratq_values(z + c0, lv, mg, dg, nf, s, m);
+            if (z != NULL) ratq_values(z + c0, lv, mg, dg, nf, s, m);
         }
         if (bad || rd->truncated) {
             rd->pos = pos0;
@@ -506,7 +507,8 @@ static int ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_inp
     uint64_t seed = cq_q_get_wide(rd, r->seedbits);
     ratq_tab tb;
     ratq_table(r, &tb);
-    int st = ratq_decode_groups(r, &tb, rd, zero_input, z, err);
+    /* a validation-only decode (out->p NULL) checks the fields and computes nothing */
+    int st = ratq_decode_groups(r, &tb, rd, zero_input, out->p != NULL ? z : NULL, err);
     if (st == CQ_OK && out->p != NULL) ratq_inverse(r, seed, z, out);
     return st;
 }
