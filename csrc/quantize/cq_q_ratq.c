@@ -103,11 +103,13 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 /* ---- the kernels ---------------------------------------------------------------------
  * Typed (cq_qin / cq_qout): a float32 input is read in place (widened to double, so its
  * message is that of its float64 copy) and decode writes or adds float32 directly.
- * Encode: the norm check (one read of y), window 1's signs fused into the copy into the
- * work z, the transform(s), then one pass of the group loop over z (scale, group maxima
+ * Encode: the norm check (one read of y), the transform(s) of the work z, each loading its
+ * input with the signs applied block by block into its first, in-cache stage
+ * (cq_hadamard_fwht_load), then one pass of the group loop over z (scale, group maxima
  * and range indices, rounding and packing, a batch of groups at a time in the cache).
- * Decode: the group fields unpacked a batch at a time into z, the inverse transform(s),
- * window 1's signs and scale fused into the write of the output. */
+ * Decode: the group fields unpacked a batch at a time into z (only checked when the
+ * decode only validates), the inverse transform(s), window 1's signs and scale fused into
+ * the write of the output. */
 
 #define RATQ_CHUNK 512 /* coordinates per batch of the group loops */
 
@@ -128,7 +130,7 @@ static void ratq_table(const cq_ratq_par *r, ratq_tab *t)
  * word u / 64, the word being the seed itself (raw signs) or SplitMix64 word u / 64 of
  * the stream keyed by the seed (1 = minus). The sign is applied by flipping the sign bit
  * (what negation does), a word's run of coordinates at a time, so the loop vectorises.
- * x may be out itself (float64, i0 = 0). */
+ * x may be out itself, coordinate for coordinate (float64, x.p + i0 == out). */
 static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, cq_qin x, size_t i0, double *out, size_t n,
                        double scale)
 {
