@@ -1695,9 +1695,17 @@ class GainShape(Quantizer):
     def _shape_kw(self, engine):
         return {"engine": engine} if isinstance(self.shape, Quantizer) else {}
 
-    def _split(self, y, gen, encode):
+    @staticmethod
+    def _input(y):
+        """``(y as float64, whether it is a copy made here)``: a float32 (or any non-float64)
+        ndarray is converted into a new array, which the shape input may then overwrite
+        (one float64 vector per call instead of two)."""
+        own = isinstance(y, np.ndarray) and y.dtype != np.float64
+        return as_float_array(y, "y", ndim=1), own
+
+    def _split(self, y, gen, encode, own=False):
         """(gain field if encode else the factor n_hat/beta, shape input) of one vector; the
-        gain's draws first."""
+        gain's draws first. ``own``: y is this call's copy, divided by gamma in place."""
         with np.errstate(over="ignore"):
             n = float(np.linalg.norm(y, ord=self._order))
         if not math.isfinite(n):
@@ -1715,8 +1723,9 @@ class GainShape(Quantizer):
             gamma = float(np.nextafter(n / self._beta, np.inf))
             out = (int.from_bytes(self.gain.encode(n, rng=gen).payload, "little") if encode
                    else self.gain(n, rng=gen) / self._beta)
-        s = y / gamma if n > 0 else np.zeros_like(y)
-        return out, s
+        if n == 0:
+            return out, np.zeros_like(y)
+        return out, (np.divide(y, gamma, out=y) if own else y / gamma)
 
     def _gain_factor(self, field):
         """n_hat / beta from the gain field (DecodeError for a value no encoder sends)."""
@@ -1744,9 +1753,9 @@ class GainShape(Quantizer):
         """Quantize y: the gain field, then the shape's message (see the class); ``threads``
         those of a convq shape quantizer's kernel (:meth:`Quantizer.encode`)."""
         resolve_engine(engine, True)
-        y = as_float_array(y, "y", ndim=1)
+        y, own = self._input(y)
         gen = as_generator(rng)
-        field, s = self._split(y, gen, True)
+        field, s = self._split(y, gen, True, own)
         kw = dict(self._shape_kw(engine), **({"threads": threads} if isinstance(self.shape, Quantizer) else {}))
         m = self.shape.encode(s, rng=gen, **kw)
         gb = self._gain_bits
@@ -1770,9 +1779,9 @@ class GainShape(Quantizer):
         :meth:`encode`)."""
         dtype = _out_dtype(dtype)
         resolve_engine(engine, True)
-        y = as_float_array(y, "y", ndim=1)
+        y, own = self._input(y)
         gen = as_generator(rng)
-        factor, s = self._split(y, gen, False)
+        factor, s = self._split(y, gen, False, own)
         if isinstance(self.shape, Quantizer):
             qs = self.shape(s, rng=gen, engine=engine, threads=threads)
         else:

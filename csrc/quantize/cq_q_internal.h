@@ -479,7 +479,7 @@ CQ_Q_KIND_LIST(CQ_Q_DECLARE_OPS_)
  * and writes either output directly: run_t encodes (w != NULL, out == NULL) or quantizes
  * (out != NULL); decode_t writes through out (whose p may be NULL: validate only). Such a
  * family leaves run and decode of its cq_qops NULL and names its cq_qtops in its line of
- * cq_qkinds.h. A family with only the double kernels (SimQ+, RATQ, the l_p composite,
+ * cq_qkinds.h. A family with only the double kernels (SimQ+, the l_p composite,
  * cq_q_double_only there) is run by the dispatcher through a double copy of the input and
  * a double output at the end of the work (cq_q_work_size_typed). */
 typedef struct cq_qtops {
@@ -604,13 +604,15 @@ int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uin
                           cq_errinfo *err);
 
 /* RATQ (cq_q_ratq.c): the parameters for bound B and dimension dim (s, h, L = 0: the
- * defaults of parameters (8)). windowed = 0: RATQ itself (dim zero-padded to a power of
- * two, one rotation, 64-bit seed); windowed = 1: the l_p composite's part (no padding,
- * two overlapping rotation windows of the largest power of two <= dim, see cq_q_ratq.c). */
+ * defaults of parameters (8)). windowed = 0: the paper's form (dim zero-padded to a power
+ * of two, one rotation, 64-bit seed); windowed = 1: what RATQ and the l_p composite's part
+ * use (no padding, two overlapping rotation windows of the largest power of two <= dim,
+ * see cq_q_ratq.c). */
 int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, int windowed, cq_ratq_par *r,
                      cq_errinfo *err);
 /* RATQ core on an explicit parameter block: input x[0..n_in) (n_in <= r->dim, the rest
- * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim). */
+ * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim) (out may be
+ * x). The float64 wrappers of RATQ's typed kernels, for the l_p composite. */
 int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
                    double *out, cq_errinfo *err);
 /* zero_input (L even): the encoder's input was the zero vector, so every group must use

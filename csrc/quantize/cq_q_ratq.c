@@ -31,6 +31,7 @@
 #include "quantize/cq_q_internal.h"
 #include "core/cq_rng.h"
 
+#ifndef CQ_Q_AVX2_VARIANT /* defined once (the AVX2 build of this file includes it again) */
 /* RATQ parameters: the defaults of parameters (8) of "Limits on Gradient Compression for
  * Stochastic Optimization" (s = log h, levels = 4), from the RATQ paper; the ranges and h
  * are those of the rotation window n0. */
@@ -85,6 +86,7 @@ int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, int 
     r->bits = r->seedbits + r->ngroups * r->hbits + (uint64_t)d2 * r->lbits;
     return CQ_OK;
 }
+#endif
 
 static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 {
@@ -98,103 +100,282 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     return CQ_OK;
 }
 
-static inline double ratq_delta(const cq_ratq_par *r, uint64_t j) { return 2.0 * r->M[j] / (double)(r->L - 1); }
+/* ---- the kernels ---------------------------------------------------------------------
+ * Typed (cq_qin / cq_qout): a float32 input is read in place (widened to double, so its
+ * message is that of its float64 copy) and decode writes or adds float32 directly.
+ * Encode: the norm check (one read of y), the transform(s) of the work z, each loading its
+ * input with the signs applied block by block into its first, in-cache stage
+ * (cq_hadamard_fwht_load), then one pass of the group loop over z (scale, group maxima
+ * and range indices, rounding and packing, a batch of groups at a time in the cache).
+ * Decode: the group fields unpacked a batch at a time into z (only checked when the
+ * decode only validates), the inverse transform(s), window 1's signs and scale fused into
+ * the write of the output. */
 
-/* out[i] = +-(x[i] * scale), i < n, with the rotation sign number u0 + i: bit u % 64 of
+#define RATQ_CHUNK 512 /* coordinates per batch of the group loops */
+
+/* delta_j = 2 M_j/(L-1) and 1/delta_j, j < h (the step and its inverse of range j). */
+typedef struct ratq_tab {
+    double delta[CQ_RATQ_HMAX], inv[CQ_RATQ_HMAX];
+} ratq_tab;
+
+static void ratq_table(const cq_ratq_par *r, ratq_tab *t)
+{
+    for (uint64_t j = 0; j < r->h; j++) {
+        t->delta[j] = 2.0 * r->M[j] / (double)(r->L - 1);
+        t->inv[j] = 1.0 / t->delta[j];
+    }
+}
+
+/* out[i] = +-(x[i0 + i] * scale), i < n, with the rotation sign number u0 + i: bit u % 64 of
  * word u / 64, the word being the seed itself (raw signs) or SplitMix64 word u / 64 of
- * the stream keyed by the seed (1 = minus). x == out is allowed. */
-static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, const double *x, double *out, size_t n,
+ * the stream keyed by the seed (1 = minus). The sign is applied by flipping the sign bit
+ * (what negation does), a word's run of coordinates at a time, so the loop vectorises.
+ * x may be out itself, coordinate for coordinate (float64, x.p + i0 == out). */
+static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, cq_qin x, size_t i0, double *out, size_t n,
                        double scale)
 {
-    uint64_t word = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         size_t u = u0 + i;
-        if (i == 0 || (u & 63) == 0) word = r->raw_signs ? seed : cq_q_mix(seed, (uint64_t)(u >> 6));
-        double v = x[i] * scale;
-        out[i] = ((word >> (u & 63)) & 1u) ? -v : v;
+        unsigned b = (unsigned)(u & 63);
+        size_t m = 64 - b < n - i ? 64 - b : n - i;
+        uint64_t word = (r->raw_signs ? seed : cq_q_mix(seed, (uint64_t)(u >> 6))) >> b;
+        double *o = out + i;
+        if (x.f32) {
+            const float *f = (const float *)x.p + i0 + i;
+            for (size_t t = 0; t < m; t++)
+                o[t] = cq_q_bitsd(cq_q_dbits((double)f[t] * scale) ^ (((word >> t) & 1u) << 63));
+        } else {
+            const double *v = (const double *)x.p + i0 + i;
+            for (size_t t = 0; t < m; t++) o[t] = cq_q_bitsd(cq_q_dbits(v[t] * scale) ^ (((word >> t) & 1u) << 63));
+        }
+        i += m;
     }
 }
 
-/* z[0..d2) <- R x (x[0..n_in) zero-padded): window 1, then window 2 if there are two.
- * Returns the scale still to be applied to every z[i]: 1/sqrt(n0) with one window (the
- * group loop applies it, as RATQ always has), 1 with two (applied here). */
-static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, const double *x, size_t n_in, double *z)
+/* What the transforms of ratq_rotate read, block by block (cq_hadamard_fwht_load). */
+typedef struct ratq_load_ctx {
+    const cq_ratq_par *r;
+    uint64_t seed;
+    cq_qin x;      /* window 1: the input; window 2: z itself (float64) */
+    size_t n_in;   /* window 1: coordinates of x inside the window (the rest are 0)      */
+    size_t o;      /* window 2: its offset d2 - n0                                        */
+    double scale;  /* window 2: window 1's scale, applied where the windows overlap       */
+} ratq_load_ctx;
+
+/* Window 1's input: D1 x on [i0, i0 + m), zero past the input. */
+static void ratq_load1(void *ctx, double *blk, size_t i0, size_t m)
 {
-    size_t n0 = r->n0, o = r->d2 - r->n0, m = n_in < n0 ? n_in : n0;
-    ratq_signs(r, seed, 0, x, z, m, 1.0);
-    for (size_t i = m; i < n_in; i++) z[i] = x[i];  /* outside window 1: R1 leaves them */
-    for (size_t i = n_in; i < r->d2; i++) z[i] = 0.0;
-    cq_hadamard_fwht(z, n0);
-    double scale = 1.0 / sqrt((double)n0);
-    if (o == 0) return scale;
-    for (size_t i = 0; i < n0; i++) z[i] *= scale;
-    ratq_signs(r, seed, n0, z + o, z + o, n0, 1.0);
-    cq_hadamard_fwht(z + o, n0);
-    for (size_t i = o; i < r->d2; i++) z[i] *= scale;
-    return 1.0;
+    const ratq_load_ctx *c = (const ratq_load_ctx *)ctx;
+    size_t k = c->n_in > i0 ? c->n_in - i0 : 0;
+    k = k < m ? k : m;
+    ratq_signs(c->r, c->seed, i0, c->x, i0, blk, k, 1.0);
+    for (size_t t = k; t < m; t++) blk[t] = 0.0;
 }
 
-/* z (d2 doubles, the quantized rotated vector) -> out[0..dim): R^T z, i.e. window 2's
- * D2 H / sqrt(n0) first (two windows), then window 1's D1 H / sqrt(n0). */
-static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, double *out)
+/* Window 2's input, in place: D2 (window 1's output times its scale on the overlap, the
+ * untouched coordinates after it), sign number n0 + i for coordinate o + i. */
+static void ratq_load2(void *ctx, double *blk, size_t i0, size_t m)
+{
+    const ratq_load_ctx *c = (const ratq_load_ctx *)ctx;
+    size_t n0 = c->r->n0, ov = n0 - c->o; /* the overlap's length */
+    size_t k = ov > i0 ? ov - i0 : 0;
+    k = k < m ? k : m;
+    cq_qin b = {blk, 0};
+    ratq_signs(c->r, c->seed, n0 + i0, b, 0, blk, k, c->scale);
+    ratq_signs(c->r, c->seed, n0 + i0 + k, b, k, blk + k, m - k, 1.0);
+}
+
+/* z[0..d2) <- R x (x[0..n_in) zero-padded), all but the final scale: window 1, then
+ * window 2 if there are two (window 1's scale folded into window 2's signs where the
+ * windows overlap), each window's signs applied as its transform loads a block. Returns
+ * the scale 1/sqrt(n0) the group loop applies to every z[i] (with two windows: window 1's
+ * to [0, d2 - n0), window 2's to the rest). */
+static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t n_in, double *z)
 {
     size_t n0 = r->n0, o = r->d2 - r->n0;
+    for (size_t i = n0; i < n_in; i++) z[i] = cq_q_at(x, i);  /* outside window 1: R1 leaves them */
+    for (size_t i = n_in > n0 ? n_in : n0; i < r->d2; i++) z[i] = 0.0;
     double scale = 1.0 / sqrt((double)n0);
-    if (o > 0) {
-        cq_hadamard_fwht(z + o, n0);
-        ratq_signs(r, seed, n0, z + o, z + o, n0, scale);
-    }
-    cq_hadamard_fwht(z, n0);
-    ratq_signs(r, seed, 0, z, out, r->dim < n0 ? r->dim : n0, scale);
-    for (size_t i = n0; i < r->dim; i++) out[i] = z[i];
+    ratq_load_ctx c = {r, seed, x, n_in, o, scale};
+    cq_hadamard_fwht_load(z, n0, ratq_load1, &c);
+    if (o == 0) return scale;
+    cq_hadamard_fwht_load(z + o, n0, ratq_load2, &c);
+    return scale;
 }
 
-int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
-                   double *out, cq_errinfo *err)
+/* z (d2 doubles, the quantized rotated vector) -> out: R^T z, i.e. window 2's
+ * D2 H / sqrt(n0) first (two windows), then window 1's D1 H / sqrt(n0), written through
+ * cq_q_emit a chunk at a time. */
+static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, const cq_qout *out)
 {
-    uint64_t seed = cq_rng_u64(g);
-    uint64_t key = cq_rng_u64(g);
-    if (r->seedbits < 64) seed &= ((uint64_t)1 << r->seedbits) - 1u;
-    size_t d2 = r->d2;
-    double scale = ratq_rotate(r, seed, x, n_in, z);
-    if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
-    uint32_t L = r->L;
-    for (uint64_t gi = 0; gi < r->ngroups; gi++) {
-        size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;
-        if (hi > d2) hi = d2;
-        double mx = 0.0;
-        for (size_t t = lo; t < hi; t++) {
-            z[t] *= scale;
-            mx = fmax(mx, fabs(z[t]));
-        }
-        uint64_t j = 0;
-        while (j + 1 < r->h && !(mx <= r->M[j])) j++;
-        if (!(mx <= r->M[j]))
-            return cq_fail(err, CQ_EDOMAIN, "RATQ: rotated coordinate %.15g exceeds the top range %.15g (||y||_2 > B = %.15g)",
-                           mx, r->M[j], r->B);
-        assert(j < r->h && mx <= r->M[j]);
-        if (w != NULL && r->hbits) cq_bw_put(w, j, r->hbits);
-        double Mj = r->M[j], delta = ratq_delta(r, j), inv = 1.0 / delta;
-        uint64_t word = cq_q_mix(key, lo >> 1);
-        for (size_t t = lo; t < hi; t++) {
-            if (t != lo && (t & 1) == 0) word = cq_q_mix(key, t >> 1);
-            uint32_t u = (t & 1) ? (uint32_t)(word >> 32) : (uint32_t)word;
-            uint32_t lev = cq_q_round((z[t] + Mj) * inv, L, u);
-            assert(lev < L);
-            if (w != NULL) cq_bw_put(w, lev, r->lbits);
-            else z[t] = cq_q_level_value(Mj, delta, lev);
+    size_t n0 = r->n0, o = r->d2 - r->n0, m = r->dim < n0 ? r->dim : n0;
+    double scale = 1.0 / sqrt((double)n0), buf[RATQ_CHUNK];
+    cq_qin zv = {z, 0};
+    if (o > 0) {
+        cq_hadamard_fwht(z + o, n0);
+        ratq_signs(r, seed, n0, zv, o, z + o, n0, scale);
+    }
+    cq_hadamard_fwht(z, n0);
+    for (size_t i0 = 0; i0 < m; i0 += RATQ_CHUNK) {
+        size_t c = m - i0 < RATQ_CHUNK ? m - i0 : RATQ_CHUNK;
+        ratq_signs(r, seed, i0, zv, i0, buf, c, scale);
+        cq_q_emit(out, i0, buf, c);
+    }
+    if (r->dim > n0) cq_q_emit(out, n0, z + n0, r->dim - n0);
+}
+
+/* Append n fields of `width` bits (1..32): gathered in a 64-bit accumulator and stored 32
+ * bits at a time (the bit writer's order, so the bits are those of one put per field). */
+static void ratq_put_fields(cq_bitwriter *w, const uint32_t *v, size_t n, unsigned width)
+{
+    uint64_t acc = 0;
+    unsigned nacc = 0; /* < 32 between fields */
+    for (size_t t = 0; t < n; t++) {
+        acc |= (uint64_t)v[t] << nacc;
+        nacc += width;
+        if (nacc >= 32) {
+            cq_bw_put(w, acc & 0xFFFFFFFFull, 32);
+            acc >>= 32;
+            nacc -= 32;
         }
     }
-    if (out != NULL) ratq_inverse(r, seed, z, out);
+    if (nacc) cq_bw_put(w, acc, nacc);
+}
+
+/* Inlined into each caller, so that a constant argument (the group size s) is propagated. */
+#if defined(__GNUC__)
+#define RATQ_INLINE static inline __attribute__((always_inline))
+#else
+#define RATQ_INLINE static inline
+#endif
+
+/* The values of m levels lv on the grids of their groups: coordinate t of a batch of
+ * several groups is in group t / s (its range M = mg[group], step dg[group]) for the nf
+ * full groups, the rest in group nf; a chunk of one long group has nf = 0. */
+RATQ_INLINE void ratq_values(double *zc, const uint32_t *lv, const double *mg, const double *dg, size_t nf, size_t s,
+                             size_t m)
+{
+    for (size_t i = 0; i < s && nf > 0; i++)
+        for (size_t k = 0; k < nf; k++) zc[k * s + i] = cq_q_level_value(mg[k], dg[k], lv[k * s + i]);
+    for (size_t t = nf * s; t < m; t++) zc[t] = cq_q_level_value(mg[nf], dg[nf], lv[t]);
+}
+
+/* The group loop of the encoder over z (the rotated vector before its final scale): per
+ * group the smallest range M_j >= max |z_i| (the number of ranges below max |z_i|, since
+ * the M_j increase), then CUQ(M_j, L) of its coordinates with uniform i = half i&1 of
+ * SplitMix64 word i>>1 of the stream `key`; w != NULL: the fields [j, levels...] of each
+ * group (gathered into 32-bit puts when a group's fields fit 32 bits); else z <- the
+ * quantized values. Each step runs over a whole batch of groups, so that it vectorises. */
+RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
+                                     cq_bitwriter *w, size_t s, cq_errinfo *err)
+{
+    size_t d2 = r->d2;
+    unsigned hb = r->hbits, lb = r->lbits;
+    double hi = (double)(r->L - 1), lm2 = (double)(r->L - 2), top = r->M[r->h - 1];
+    int packed = s <= 32 && hb + s * lb <= 32;
+    size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
+    uint32_t jb[RATQ_CHUNK], ub[RATQ_CHUNK], lv[RATQ_CHUNK], vb[RATQ_CHUNK];
+    double mxb[RATQ_CHUNK], mg[RATQ_CHUNK], ig[RATQ_CHUNK], dg[RATQ_CHUNK], zs[RATQ_CHUNK];
+    for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
+        ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
+        size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
+        size_t nf = ng == 1 ? 0 : nfull; /* full groups of a batch of several */
+        const double *zb = z + lo;
+        /* the group maxima of |z_i scale| (coordinate i of every full group, then the last) */
+        for (size_t k = 0; k < ng; k++) mxb[k] = 0.0;
+        for (size_t i = 0; i < s && nf > 0; i++)
+            for (size_t k = 0; k < nf; k++) {
+                double v = fabs(zb[k * s + i] * scale);
+                mxb[k] = v > mxb[k] ? v : mxb[k];
+            }
+        for (size_t t = nf * s; t < end - lo; t++) {
+            double v = fabs(zb[t] * scale);
+            mxb[nf] = v > mxb[nf] ? v : mxb[nf];
+        }
+        for (size_t k = 0; k < ng; k++) jb[k] = 0;
+        for (uint64_t q = 0; q + 1 < r->h; q++) {
+            double Mq = r->M[q];
+            for (size_t k = 0; k < ng; k++) jb[k] += !(mxb[k] <= Mq);
+        }
+        int bad = 0;
+        for (size_t k = 0; k < ng; k++) bad |= !(mxb[k] <= top);
+        for (size_t k = 0; bad && k < ng; k++)
+            if (!(mxb[k] <= top))
+                return cq_fail(err, CQ_EDOMAIN,
+                               "RATQ: rotated coordinate %.15g exceeds the top range %.15g (||y||_2 > B = %.15g)",
+                               mxb[k], top, r->B);
+        for (size_t c0 = lo; c0 < end; c0 += RATQ_CHUNK) {
+            size_t m = end - c0 < RATQ_CHUNK ? end - c0 : RATQ_CHUNK;
+            size_t t = 0;
+            if (c0 & 1) ub[t++] = (uint32_t)(cq_q_mix(key, c0 >> 1) >> 32);
+            for (; t + 2 <= m; t += 2) {
+                uint64_t x = cq_q_mix(key, (c0 + t) >> 1);
+                ub[t] = (uint32_t)x;
+                ub[t + 1] = (uint32_t)(x >> 32);
+            }
+            if (t < m) ub[t] = (uint32_t)cq_q_mix(key, (c0 + t) >> 1);
+            /* a batch of groups in this one chunk (coordinate i of every full group, then
+             * the last group), or a chunk of one long group */
+            double *zc = z + c0;
+            for (t = 0; t < m; t++) zs[t] = zc[t] * scale;
+            for (size_t k = 0; k < ng; k++) {
+                mg[k] = r->M[jb[k]];
+                ig[k] = tb->inv[jb[k]];
+                dg[k] = tb->delta[jb[k]];
+            }
+            for (size_t i = 0; i < s && nf > 0; i++)
+                for (size_t k = 0; k < nf; k++)
+                    lv[k * s + i] = (uint32_t)(int32_t)cq_q_round_d((zs[k * s + i] + mg[k]) * ig[k], hi, lm2, ub[k * s + i]);
+            for (t = nf * s; t < m; t++)
+                lv[t] = (uint32_t)(int32_t)cq_q_round_d((zs[t] + mg[nf]) * ig[nf], hi, lm2, ub[t]);
+            if (w == NULL) {
+                ratq_values(zc, lv, mg, dg, nf, s, m);
+                continue;
+            }
+            if (packed) { /* s <= 32: the whole batch is this one chunk; a group's fields
+                           * [j, levels...] as one value, several values per put */
+                for (size_t k = 0; k < nfull; k++) vb[k] = jb[k];
+                for (size_t i = 0; i < s; i++)
+                    for (size_t k = 0; k < nfull; k++) vb[k] |= lv[k * s + i] << (hb + i * lb);
+                ratq_put_fields(w, vb, nfull, hb + (unsigned)s * lb);
+                if (nfull < ng) {
+                    uint64_t v = jb[nfull];
+                    for (t = nfull * s; t < m; t++) v |= (uint64_t)lv[t] << (hb + (t - nfull * s) * lb);
+                    cq_bw_put(w, v, hb + (unsigned)(m - nfull * s) * lb);
+                }
+                continue;
+            }
+            for (size_t k = 0; k < ng; k++) {
+                size_t a = lo + k * s, b = a + s < end ? a + s : end;
+                if (a >= c0 && hb) cq_bw_put(w, jb[k], hb);
+                a = a > c0 ? a : c0;
+                b = b < c0 + m ? b : c0 + m;
+                if (b > a) ratq_put_fields(w, lv + (a - c0), b - a, lb);
+            }
+        }
+    }
     return CQ_OK;
 }
 
-int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
-                          cq_errinfo *err)
+/* The encoder's group loop, compiled apart for the default group sizes 1, 2, 3. */
+static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
+                              cq_bitwriter *w, cq_errinfo *err)
 {
-    uint64_t seed = cq_q_get_wide(rd, r->seedbits);
+    switch (r->s) {
+    case 1: return ratq_encode_groups_s(r, tb, z, scale, key, w, 1, err);
+    case 2: return ratq_encode_groups_s(r, tb, z, scale, key, w, 2, err);
+    case 3: return ratq_encode_groups_s(r, tb, z, scale, key, w, 3, err);
+    default: return ratq_encode_groups_s(r, tb, z, scale, key, w, (size_t)r->s, err);
+    }
+}
+
+/* The decoder's group loop one field at a time: groups [g0, g0 + ng), with every check
+ * in message order (the first offending field is the one reported); z NULL: check only. */
+static int ratq_decode_slow(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, uint64_t g0,
+                            size_t ng, double *z, cq_errinfo *err)
+{
     size_t d2 = r->d2;
-    for (uint64_t gi = 0; gi < r->ngroups; gi++) {
+    for (uint64_t gi = g0; gi < g0 + ng; gi++) {
         size_t lo = (size_t)(gi * r->s), hi = lo + (size_t)r->s;
         if (hi > d2) hi = d2;
         uint64_t j = r->hbits ? cq_q_get(rd, r->hbits) : 0;
@@ -209,7 +390,6 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input
         if (zero_input && j != 0)
             return cq_fail(err, CQ_EDECODE, "RATQ of a zero vector uses range 0, group %llu says %llu",
                            (unsigned long long)gi, (unsigned long long)j);
-        double Mj = r->M[j], delta = ratq_delta(r, j);
         for (size_t t = lo; t < hi; t++) {
             uint32_t lev = cq_q_get(rd, r->lbits);
             if (lev >= r->L)
@@ -219,28 +399,161 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input
             if (zero_input && lev != r->L / 2 - 1 && lev != r->L / 2)
                 return cq_fail(err, CQ_EDECODE, "RATQ of a zero vector: level %u at rotated coordinate %zu is not "
                                "a rounding of 0", lev, t);
-            z[t] = cq_q_level_value(Mj, delta, lev);
+            if (z != NULL) z[t] = cq_q_level_value(r->M[j], tb->delta[j], lev);
         }
         if (rd->truncated) return cq_fail(err, CQ_EDECODE, "RATQ message truncated");
     }
-    ratq_inverse(r, seed, z, out);
     return CQ_OK;
 }
 
-static int ratq_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+/* The decoder's group loop: a batch of groups at a time, the fields of a group read with
+ * one get when they fit 16 bits (several groups per read), checked with flags; a batch with
+ * a bad field is read again by ratq_decode_slow, which names the first one. z NULL: the
+ * fields are checked and no value is computed. */
+RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input,
+                                     double *z, size_t s, cq_errinfo *err)
+{
+    size_t d2 = r->d2;
+    unsigned hb = r->hbits, lb = r->lbits;
+    uint32_t L = r->L, hmask = (1u << hb) - 1u, lmask = lb >= 32 ? 0xFFFFFFFFu : (1u << lb) - 1u;
+    int packed = s <= 32 && hb + s * lb <= 32;
+    size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
+    uint8_t okj[CQ_RATQ_HMAX];
+    for (uint64_t j = 0; j < CQ_RATQ_HMAX; j++)
+        okj[j] = j < r->h && (j == 0 || r->M[j] > r->M[j - 1]) && (!zero_input || j == 0);
+    uint32_t vb[RATQ_CHUNK], lv[RATQ_CHUNK];
+    double mg[RATQ_CHUNK], dg[RATQ_CHUNK];
+    for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
+        ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
+        size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
+        size_t nf = ng == 1 ? 0 : nfull; /* full groups of a batch of several */
+        uint64_t pos0 = rd->pos;
+        uint32_t bad = 0;
+        for (size_t c0 = lo; c0 < end; c0 += RATQ_CHUNK) {
+            size_t m = end - c0 < RATQ_CHUNK ? end - c0 : RATQ_CHUNK;
+            if (packed) { /* the batch is this one chunk */
+                unsigned gw = hb + (unsigned)s * lb;
+                if (gw <= 16) cq_q_get_fields(rd, vb, nfull, gw);
+                else
+                    for (size_t k = 0; k < nfull; k++) vb[k] = cq_q_get(rd, gw);
+                if (nfull < ng) vb[nfull] = cq_q_get(rd, hb + (unsigned)(end - lo - nfull * s) * lb);
+                for (size_t i = 0; i < s; i++)
+                    for (size_t k = 0; k < nfull; k++) lv[k * s + i] = (vb[k] >> (hb + i * lb)) & lmask;
+                for (size_t t = nfull * s; t < m; t++) lv[t] = (vb[nfull] >> (hb + (t - nfull * s) * lb)) & lmask;
+                for (size_t k = 0; k < ng; k++) vb[k] &= hmask;
+            } else {
+                for (size_t k = 0; k < ng; k++) {
+                    size_t a = lo + k * s, b = a + s < end ? a + s : end;
+                    if (a >= c0) vb[k] = hb ? cq_q_get(rd, hb) : 0;
+                    a = a > c0 ? a : c0;
+                    b = b < c0 + m ? b : c0 + m;
+                    if (b <= a) continue;
+                    if (lb <= 16) cq_q_get_fields(rd, lv + (a - c0), b - a, lb);
+                    else
+                        for (size_t t = a; t < b; t++) lv[t - c0] = cq_q_get(rd, lb);
+                }
+            }
+            for (size_t k = 0; k < ng; k++) { /* range indices (valid ones only past here) */
+                uint32_t j = vb[k] < CQ_RATQ_HMAX && okj[vb[k]] ? vb[k] : 0;
+                bad |= j != vb[k];
+                mg[k] = r->M[j];
+                dg[k] = tb->delta[j];
+            }
+            uint32_t half = L / 2;
+            for (size_t t = 0; t < m; t++) {
+                bad |= lv[t] >= L;
+                if (zero_input) bad |= lv[t] != half - 1 && lv[t] != half;
+            }
+            if (z != NULL) ratq_values(z + c0, lv, mg, dg, nf, s, m);
+        }
+        if (bad || rd->truncated) {
+            rd->pos = pos0;
+            rd->truncated = 0;
+            int st = ratq_decode_slow(r, tb, rd, zero_input, g0, ng, z, err);
+            return st != CQ_OK ? st : cq_fail(err, CQ_EINTERNAL, "RATQ decoder: a batch flagged bad passed the checks");
+        }
+    }
+    return CQ_OK;
+}
+
+/* The decoder's group loop, compiled apart for the default group sizes 1, 2, 3. */
+static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, double *z,
+                              cq_errinfo *err)
+{
+    switch (r->s) {
+    case 1: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 1, err);
+    case 2: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 2, err);
+    case 3: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 3, err);
+    default: return ratq_decode_groups_s(r, tb, rd, zero_input, z, (size_t)r->s, err);
+    }
+}
+
+static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
+                     const cq_qout *out, cq_errinfo *err)
+{
+    uint64_t seed = cq_rng_u64(g);
+    uint64_t key = cq_rng_u64(g);
+    if (r->seedbits < 64) seed &= ((uint64_t)1 << r->seedbits) - 1u;
+    double scale = ratq_rotate(r, seed, x, n_in, z);
+    if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
+    ratq_tab tb;
+    ratq_table(r, &tb);
+    int st = ratq_encode_groups(r, &tb, z, scale, key, w, err);
+    if (st == CQ_OK && out != NULL) ratq_inverse(r, seed, z, out);
+    return st;
+}
+
+static int ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, const cq_qout *out,
+                            cq_errinfo *err)
+{
+    uint64_t seed = cq_q_get_wide(rd, r->seedbits);
+    ratq_tab tb;
+    ratq_table(r, &tb);
+    /* a validation-only decode (out->p NULL) checks the fields and computes nothing */
+    int st = ratq_decode_groups(r, &tb, rd, zero_input, out->p != NULL ? z : NULL, err);
+    if (st == CQ_OK && out->p != NULL) ratq_inverse(r, seed, z, out);
+    return st;
+}
+
+#ifndef CQ_Q_AVX2_VARIANT /* the l_p composite's entry points: defined once */
+int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
+                   double *out, cq_errinfo *err)
+{
+    cq_qin xv = {x, 0};
+    cq_qout o = {out, 0, CQ_QOUT_SET, 1.0};
+    return ratq_core(r, xv, n_in, g, z, w, out != NULL ? &o : NULL, err);
+}
+
+int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
+                          cq_errinfo *err)
+{
+    cq_qout o = {out, 0, CQ_QOUT_SET, 1.0};
+    return ratq_core_decode(r, rd, zero_input, z, &o, err);
+}
+#endif
+
+static int ratq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
-    int nf;
-    double n2 = cq_q_l2norm_checked(y, P->d, &nf);
-    if (nf) return cq_q_fail_nonfinite(y, P->d, err);
+    size_t d = P->d;
+    double n2;
+    if (y.f32) { /* float32 squares cannot overflow a double: non-finite means Inf/NaN */
+        double ss = cq_q_sum_sq_f((const float *)y.p, d);
+        if (!isfinite(ss)) return cq_q_fail_nonfinite_v(y, d, err);
+        n2 = sqrt(ss);
+    } else {
+        int nf;
+        n2 = cq_q_l2norm_checked((const double *)y.p, d, &nf);
+        if (nf) return cq_q_fail_nonfinite_v(y, d, err);
+    }
     if (!(n2 <= P->r.B * (1.0 + CQ_Q_NORM_RTOL)))
         return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.15g, got ||y||_2 = %.15g", P->r.B, n2);
-    return cq_q_ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
+    return ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
 }
 
-static int ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
-    return cq_q_ratq_core_decode(&P->r, r, 0, (double *)work, out, err);
+    return ratq_core_decode(&P->r, r, 0, (double *)work, out, err);
 }
 
-const cq_qops cq_q_ratq_ops = {ratq_resolve, ratq_run, ratq_decode};
+CQ_Q_TYPED_OPS(ratq)

@@ -29,7 +29,7 @@
     /* SimQ+(B, p, k): ||y||_q <= B (eq. (5)) */                                                \
     X(CUQ, 3, cq_q_cuq_ops, cq_q_cuq_typed, cq_q_cuq_typed_avx2)                                 \
     /* CUQ(M, levels): ||y||_inf <= M (eq. (7)) */                                              \
-    X(RATQ, 4, cq_q_ratq_ops, cq_q_double_only, cq_q_double_only)                                \
+    X(RATQ, 4, cq_q_ratq_ops, cq_q_ratq_typed, cq_q_ratq_typed_avx2)                                \
     /* RATQ(B): ||y||_2 <= B (parameters (8)) */                                                \
     X(LP, 5, cq_q_lp_ops, cq_q_double_only, cq_q_double_only)                                    \
     /* the l_p composite of Theorem 3.1 */                                                      \
