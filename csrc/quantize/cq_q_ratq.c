@@ -31,7 +31,7 @@
 #include "quantize/cq_q_internal.h"
 #include "core/cq_rng.h"
 
-#ifndef CQ_Q_AVX2_VARIANT /* defined once (the AVX2 build of this file includes it again) */
+#ifndef CQ_Q_SIMD_VARIANT /* defined once (the AVX2 and AVX-512 builds of this file include it again) */
 /* RATQ parameters: the defaults of parameters (8) of "Limits on Gradient Compression for
  * Stochastic Optimization" (s = log h, levels = 4), from the RATQ paper; the ranges and h
  * are those of the rotation window n0. */
@@ -515,7 +515,7 @@ static int ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_inp
     return st;
 }
 
-#ifndef CQ_Q_AVX2_VARIANT /* the l_p composite's entry points: defined once */
+#ifndef CQ_Q_SIMD_VARIANT /* the l_p composite's entry points: defined once */
 int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
                    double *out, cq_errinfo *err)
 {
