@@ -211,12 +211,14 @@ import numpy as np
 import convq.quantize as Q
 h = hashlib.sha256()
 for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.QSGD(4), Q.QSGD(3, bucket=7, norm="inf"), Q.TernGrad(),
-          Q.ScaledSign(), Q.TopK(50), Q.RandK(50), Q.Identity(), Q.Identity("float32")):
+          Q.ScaledSign(), Q.TopK(50), Q.RandK(50), Q.Identity(), Q.Identity("float32"), Q.RATQ(1.0)):
     for d in (1, 7, 1000, 70001):
         for dt in (np.float64, np.float32):
             y = np.random.default_rng(d).standard_normal(d)
             if q.norm_order == 1:
                 y = y / np.abs(y).sum() * 0.99
+            elif isinstance(q, Q.RATQ):
+                y = y / np.linalg.norm(y) * 0.99
             elif isinstance(q, Q.CUQ):
                 y = y / np.abs(y).max() * q.M * 0.99
             y = y.astype(dt)
