@@ -124,23 +124,6 @@ static inline double qsgd_value(double n, uint32_t lev, uint32_t s, int neg)
 
 #define QB_CHUNK CQ_Q_CHUNK
 
-/* 32-bit uniforms ub[0..m) for coordinates i0.. of stream `key`: coordinate i takes the low
- * (i even) or high (i odd) half of word i/2, whatever i0 is (QSGD buckets may start odd).
- * ub must hold m + 1 entries when i0 is even and m is odd. */
-static void fill_uniforms(uint64_t key, size_t i0, size_t m, uint32_t *ub)
-{
-    size_t t = 0;
-    if (m > 0 && (i0 & 1)) {
-        ub[0] = (uint32_t)(cq_q_mix(key, i0 >> 1) >> 32);
-        t = 1;
-    }
-    for (; t < m; t += 2) {
-        uint64_t r = cq_q_mix(key, (i0 + t) >> 1);
-        ub[t] = (uint32_t)r;
-        ub[t + 1] = (uint32_t)(r >> 32);
-    }
-}
-
 /* ||y[i0..i0+d)||_2 of a finite y from its sum of squares s2, rescaled when the squares
  * overflow or underflow. */
 static double qsgd_norm_from(cq_qin y, size_t i0, size_t d, double s2)
@@ -214,7 +197,7 @@ static int qsgd_part(void *vc, const cq_q_range *g)
         if (w != NULL) cq_bw_put(w, cq_q_fbits(c->norms[j]), 32);
         for (size_t i0 = b0; i0 < b1; i0 += QB_CHUNK) {
             size_t m = b1 - i0 < QB_CHUNK ? b1 - i0 : QB_CHUNK;
-            fill_uniforms(c->key, i0, m, ub);
+            cq_q_fill_u32(c->key, i0, m, ub);
             const double *yc = cq_q_chunk(c->y, i0, m, ybuf);
             /* cq_q_round_d on t = s|y_i|/n >= 0 (no clamp at 0 needed), its comparisons as
              * integer masks so that the loop has no branch (signs and levels are random) */
@@ -354,7 +337,7 @@ static int terngrad_part(void *vc, const cq_q_range *g)
     double ybuf[QB_CHUNK], vals[QB_CHUNK];
     for (size_t i0 = a; i0 < b; i0 += QB_CHUNK) {
         size_t m = b - i0 < QB_CHUNK ? b - i0 : QB_CHUNK;
-        fill_uniforms(c->key, i0, m, ub);
+        cq_q_fill_u32(c->key, i0, m, ub);
         const double *yc = cq_q_chunk(c->y, i0, m, ybuf);
         /* cq_q_round_d with L = 2: t = |y_i|/S is in [0, 1] (S >= max|y_i|), the floor is 0,
          * so the level is 1 iff the 31-bit uniform, as a fraction, is below t -- written as

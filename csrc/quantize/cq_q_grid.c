@@ -9,7 +9,7 @@
  *
  *     l_i = sign(y_i) (floor(x_i) + [u_i < x_i - floor(x_i)]),
  *
- * u_i the 31-bit uniform of coordinate i of the codecs' counter-based stream (cq_q_u32;
+ * u_i the 31-bit uniform of coordinate i of the codecs' counter-based stream (cq_q_fill_u32;
  * cq_q_round_d, the rounding of the QSGD and TernGrad codecs), so that E l_i = s y_i / m_j: the
  * grid of QSGD (Alistarh et al., "QSGD: Communication-Efficient SGD via Gradient
  * Quantization", NeurIPS 2017, section 3.1) with a scale shared by the ranks, which is what
@@ -51,6 +51,7 @@ int cq_q_grid_round(cq_qin y, size_t d, size_t b, const double *scale, uint32_t 
     if (!cq_q_v_finite(y, 0, d)) return cq_fail(err, CQ_EDOMAIN, "grid rounding: the vector has a NaN or Inf");
     double ybuf[CQ_Q_CHUNK];
     int32_t lv[CQ_Q_CHUNK];
+    uint32_t ub[CQ_Q_CHUNK + 1];
     double hi = (double)s;
     for (size_t j = 0; j < nb; j++) {
         size_t b0 = j * b, b1 = d - b0 < b ? d : b0 + b;
@@ -58,10 +59,11 @@ int cq_q_grid_round(cq_qin y, size_t d, size_t b, const double *scale, uint32_t 
         for (size_t i0 = b0; i0 < b1; i0 += CQ_Q_CHUNK) {
             size_t m = b1 - i0 < CQ_Q_CHUNK ? b1 - i0 : CQ_Q_CHUNK;
             const double *yc = cq_q_chunk(y, i0, m, ybuf);
+            cq_q_fill_u32(key, i0, m, ub);
             for (size_t t = 0; t < m; t++) {
                 double x = fabs(yc[t]) * inv;
                 x = x < hi ? x : hi;
-                int32_t lev = (int32_t)cq_q_round_d(x, hi, hi - 1.0, cq_q_u32(key, i0 + t));
+                int32_t lev = (int32_t)cq_q_round_d(x, hi, hi - 1.0, ub[t]);
                 lv[t] = yc[t] < 0.0 ? -lev : lev;
             }
             if (width == 1) GRID_STORE_(int8_t);

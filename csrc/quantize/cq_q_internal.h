@@ -38,6 +38,24 @@ static inline uint32_t cq_q_u32(uint64_t key, uint64_t i)
     return (i & 1) ? (uint32_t)(w >> 32) : (uint32_t)w;
 }
 
+/* 32-bit uniforms ub[0..m) for coordinates i0.. of stream `key` (cq_q_u32's, a word per
+ * two coordinates): coordinate i takes the low (i even) or high (i odd) half of word i/2,
+ * whatever i0 is (QSGD buckets may start odd). ub must hold m + 1 entries when i0 is even
+ * and m is odd. */
+static inline void cq_q_fill_u32(uint64_t key, size_t i0, size_t m, uint32_t *ub)
+{
+    size_t t = 0;
+    if (m > 0 && (i0 & 1)) {
+        ub[0] = (uint32_t)(cq_q_mix(key, i0 >> 1) >> 32);
+        t = 1;
+    }
+    for (; t < m; t += 2) {
+        uint64_t r = cq_q_mix(key, (i0 + t) >> 1);
+        ub[t] = (uint32_t)r;
+        ub[t + 1] = (uint32_t)(r >> 32);
+    }
+}
+
 /* The dense reductions, written once and instantiated for float64 and float32 input
  * (cq_q_<name>_d, cq_q_<name>_f): every value is widened to double and the arithmetic is
  * the same in both, so a float32 vector gives exactly the result of its float64 copy.
