@@ -73,6 +73,18 @@
 
 #define SQP_BLOCK 256 /* coordinates per block of the encoder walk's skip table */
 
+/* 64-bit words of the stars-and-bars string of N positions, with one spare word. */
+static inline size_t sqp_words(uint64_t N) { return (size_t)((N + 63) / 64 + 1); }
+
+/* The string and, for strings of SQP_TAB_MIN positions or more, the colex tables after it
+ * (sqp_colex_init). */
+#define SQP_TAB_MIN ((uint64_t)1 << 18)
+#define SQP_TAB_BYTES ((size_t)2 * 65536 * sizeof(uint16_t))
+static inline size_t sqp_str_bytes(uint64_t N)
+{
+    return sqp_words(N) * sizeof(uint64_t) + (N >= SQP_TAB_MIN ? SQP_TAB_BYTES : 0);
+}
+
 /* T(d, k): the type field, see the header. 0 when the type is forced (d = 0 cannot occur). */
 static uint64_t simqplus_type_bits(uint64_t d, uint64_t k)
 {
@@ -100,10 +112,11 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     P->k = (uint64_t)k;
     P->type_bits = simqplus_type_bits((uint64_t)d, P->k);
     P->bits = P->type_bits + P->k;
-    /* the sorted draws, the sign bits, the walk's skip table, the gaps */
-    size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) +
-                 cq_q_round8((P->k + 4) * sizeof(uint32_t));
-    size_t dec = cq_q_round8(P->k * sizeof(uint32_t)); /* the coordinates with draws */
+    /* the sorted draws, the sign bits, the walk's skip table, the string; the decoder: the
+     * string and the coordinates with draws */
+    size_t str = sqp_str_bytes((uint64_t)d + P->k);
+    size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str;
+    size_t dec = str + cq_q_round8((P->k + 1) * sizeof(uint32_t));
     P->work = enc > dec ? enc : dec;
     return CQ_OK;
 }
@@ -324,6 +337,243 @@ static inline int gap_code(cq_rc_encoder *e, cq_rc_decoder *dc, gap_recips *rc, 
     }
 }
 
+/* ---- the block code (dense types) ---------------------------------------------------------
+ * Where at least SQP_B stars and SQP_B bars are left, the next SQP_B = 16 positions are coded
+ * as one symbol: a block with v stars among the n positions left (s stars, a = n - s bars)
+ * has, for a uniformly random string, the probability
+ *     pi_v = C(n - 16, s - v) / C(n, s) = (s)_v (a)_(16-v) / (n)_16       ((x)_m falling),
+ * the same for each of its C(16, v) patterns (Cover 1973, section 3: the enumerative code of
+ * the block is its weight and its rank among the patterns of that weight). The range is split
+ * by q_v = 2 floor(h pi'_v) (h as in the gap code, pi'_v = fl(fl(Ps_v Pa_(16-v)) fl(c / Pn)),
+ * c = 1 - 2^-44, Ps, Pa, Pn the falling factorials as IEEE double products of exact integer
+ * pairs), pattern x of weight v taking [F_v + rank(x) q_v, F_v + (rank(x) + 1) q_v), with
+ * F_v = sum_{u<v} C(16, u) q_u and rank(x) the colex rank (patterns of weight v in
+ * increasing order of the 16-bit word, bit t = position t of the block). The block code is
+ * used iff q_0 >= 2^30 and q_16 >= 2^30 (pi_v is log-concave in v, so every pattern then has
+ * a width >= 2^30 and loses < 2^-29 bits; the widths fit: see sqp_blk); otherwise one gap is
+ * coded (gap_code) and the test is made again at the next star. Both sides decide on
+ * (n, s, range) alone, so they agree; a decoded code value >= F_17 is rejected. A type whose
+ * blocks all fail the test (sparse: s/n below ~0.34 or above ~0.66) is coded
+ * exactly as by the gap code alone. */
+#define SQP_B 16
+#define SQP_BLOCK_MINW ((uint64_t)1 << 30)
+#define SQP_BLOCK_SAFE (1.0 - 0x1p-44)
+
+static const uint32_t sqp_c16[SQP_B + 1] = {1,     16,    120,  560,  1820, 4368, 8008, 11440, 12870,
+                                            11440, 8008,  4368, 1820, 560,  120,  16,   1};
+
+/* The colex rank of a 16-bit word among the words of its weight (Knuth, TAOCP 7.2.1.3: the
+ * combinatorial number system; colex order = increasing value for words of one weight), and
+ * its inverse: rank[x], and word[off[w] + r] = the word of weight w and rank r. Long strings
+ * use these tables (built in the work buffer in one pass over the 2^16 words); short ones
+ * the loops, which give the same values. */
+typedef struct sqp_colex {
+    uint32_t c[SQP_B][SQP_B + 1]; /* C(t, i), t < 16 (0 for i > t) */
+    uint16_t off[SQP_B + 1];      /* sum_{u < w} C(16, u), the first word of weight w; off[16] = 65535 */
+    uint16_t *rank, *word;        /* NULL: no tables */
+} sqp_colex;
+
+/* tab: NULL, or 2^17 uint16 of the work buffer */
+static void sqp_colex_init(sqp_colex *b, uint16_t *tab)
+{
+    for (int t = 0; t < SQP_B; t++) {
+        b->c[t][0] = 1;
+        for (int i = 1; i <= SQP_B; i++) b->c[t][i] = t == 0 ? 0 : b->c[t - 1][i - 1] + b->c[t - 1][i];
+    }
+    uint32_t o = 0;
+    for (int w = 0; w <= SQP_B; w++) {
+        b->off[w] = (uint16_t)o;
+        o += sqp_c16[w];
+    }
+    b->rank = b->word = NULL;
+    if (tab) {
+        uint16_t cnt[SQP_B + 1] = {0};
+        b->rank = tab;
+        b->word = tab + 65536;
+        for (uint32_t x = 0; x < 65536; x++) {
+            int w = __builtin_popcount(x);
+            b->rank[x] = cnt[w];
+            b->word[b->off[w] + cnt[w]++] = (uint16_t)x;
+        }
+    }
+}
+
+static inline uint64_t sqp_rank(const sqp_colex *b, uint32_t x)
+{
+    if (b->rank) return b->rank[x];
+    uint64_t r = 0;
+    for (int i = 1; x; i++, x &= x - 1) r += b->c[__builtin_ctz(x)][i];
+    return r;
+}
+
+/* The word of weight w and colex rank r < C(16, w). */
+static inline uint32_t sqp_unrank(const sqp_colex *b, unsigned w, uint64_t r)
+{
+    if (b->word) return b->word[b->off[w] + r];
+    uint32_t x = 0;
+    int c = SQP_B - 1;
+    for (unsigned i = w; i >= 1; i--, c--) {
+        while (b->c[c][i] > r) c--;
+        x |= 1u << c;
+        r -= b->c[c][i];
+    }
+    return x;
+}
+
+/* P[m] = x (x-1) ... (x-m+1), m <= 16 (x >= 16 < 2^24), as IEEE double products of the exact
+ * pairs (x - 2u)(x - 2u - 1) < 2^48 in a fixed tree of depth <= 5 (the decoder's latency). */
+static inline void sqp_falling(double P[SQP_B + 1], uint64_t x)
+{
+    double o[8], p[8];
+    for (int u = 0; u < 8; u++) {
+        uint64_t t = x - 2 * (uint64_t)u;
+        o[u] = (double)(int64_t)t;
+        p[u] = (double)(int64_t)(t * (t - 1));
+    }
+    double A = p[0] * p[1], B = p[2] * p[3], C = p[4] * p[5], D = p[6] * p[7];
+    P[0] = 1.0;
+    P[1] = o[0];
+    P[2] = p[0];
+    P[3] = p[0] * o[1];
+    P[4] = A;
+    P[5] = A * o[2];
+    P[6] = A * p[2];
+    P[7] = P[6] * o[3];
+    P[8] = A * B;
+    P[9] = P[8] * o[4];
+    P[10] = P[8] * p[4];
+    P[11] = P[10] * o[5];
+    P[12] = P[8] * C;
+    P[13] = P[12] * o[6];
+    P[14] = P[12] * p[6];
+    P[15] = P[14] * o[7];
+    P[16] = P[8] * (C * D);
+}
+
+/* The block code at (n, s) for the current range: q_v = sqp_q(B, v). F_17 <= range always:
+ * each pi'_v has at most 30 roundings (relative error < 2^-48), so c = 1 - 2^-44 keeps every
+ * q_v <= 2 h pi_v and sum_v C(16, v) q_v <= 2 h sum_v C(16, v) pi_v = 2 h <= range
+ * (Vandermonde's identity). */
+typedef struct sqp_blk {
+    double Ps[SQP_B + 1], Pa[SQP_B + 1], inv, half;
+} sqp_blk;
+
+static inline uint64_t sqp_q(const sqp_blk *B, int v)
+{
+    return gap_split(B->half, (B->Ps[v] * B->Pa[SQP_B - v]) * B->inv);
+}
+
+/* Fills *B; returns 0 where the block code does not apply (fewer than 16 stars or bars left,
+ * or q_0 or q_16 below 2^30). */
+static inline int sqp_block_init(sqp_blk *B, uint64_t range, uint64_t n, uint64_t s)
+{
+    uint64_t a = n - s;
+    if (s < SQP_B || a < SQP_B) return 0;
+    double Pn[SQP_B + 1];
+    sqp_falling(B->Ps, s);
+    sqp_falling(B->Pa, a);
+    sqp_falling(Pn, n);
+    B->inv = SQP_BLOCK_SAFE / Pn[SQP_B];
+    B->half = gap_half_range(range);
+    return sqp_q(B, 0) >= SQP_BLOCK_MINW && sqp_q(B, SQP_B) >= SQP_BLOCK_MINW;
+}
+
+/* The stars-and-bars string as bits (1 = star) in 64-bit words, bit t of word w = position
+ * 64 w + t. */
+static inline uint32_t sqp_get16(const uint64_t *S, uint64_t pos)
+{
+    uint64_t w = pos >> 6;
+    unsigned o = (unsigned)(pos & 63);
+    uint64_t x = S[w] >> o;
+    if (o > 48) x |= S[w + 1] << (64 - o);
+    return (uint32_t)(x & 0xFFFFu);
+}
+
+static inline void sqp_or16(uint64_t *S, uint64_t pos, uint32_t x)
+{
+    uint64_t w = pos >> 6;
+    unsigned o = (unsigned)(pos & 63);
+    S[w] |= (uint64_t)x << o;
+    if (o > 48) S[w + 1] |= (uint64_t)x >> (64 - o);
+}
+
+/* Positions [pos, pos + c) become stars. */
+static inline void sqp_set_run(uint64_t *S, uint64_t pos, uint64_t c)
+{
+    if (c < 58) { /* the dense case, without a branch on c */
+        uint64_t m = ((uint64_t)1 << c) - 1, w = pos >> 6;
+        unsigned o = (unsigned)(pos & 63);
+        S[w] |= m << o;
+        S[w + 1] |= (m >> 1) >> (63 - o);
+        return;
+    }
+    for (; c; pos++, c--) S[pos >> 6] |= (uint64_t)1 << (pos & 63);
+}
+
+/* The number of bars from pos to the next star (the string has one). */
+static inline uint64_t sqp_gap_at(const uint64_t *S, uint64_t pos)
+{
+    uint64_t w = pos >> 6, x = S[w] >> (pos & 63), g = 0;
+    if (x) return (uint64_t)__builtin_ctzll(x);
+    g = 64 - (pos & 63);
+    while (!S[++w]) g += 64;
+    return g + (uint64_t)__builtin_ctzll(S[w]);
+}
+
+/* Code the string S of N positions with k stars (encoder e) or decode it into S (decoder dc,
+ * S zeroed). Returns -1 for a field value that is no code (decoder only). */
+static int sqp_type_code(cq_rc_encoder *e, cq_rc_decoder *dc, uint64_t *S, uint64_t N, uint64_t k)
+{
+    sqp_colex bn;
+    sqp_colex_init(&bn, N >= SQP_TAB_MIN ? (uint16_t *)(S + sqp_words(N)) : NULL);
+    gap_recips rc;
+    gap_recips_init(&rc);
+    uint64_t pos = 0, n = N, s = k;
+    sqp_blk B;
+    while (s > 0 && s < n) {
+        if (sqp_block_init(&B, e ? e->range : dc->range, n, s)) {
+            uint32_t x;
+            unsigned w;
+            if (e) {
+                x = sqp_get16(S, pos);
+                w = (unsigned)__builtin_popcount(x);
+                uint64_t F = 0;
+                for (unsigned v = 0; v < w; v++) F += (uint64_t)sqp_c16[v] * sqp_q(&B, (int)v);
+                uint64_t qw = sqp_q(&B, (int)w);
+                cq_rc_enc_interval(e, F + sqp_rank(&bn, x) * qw, qw);
+            } else {
+                uint64_t c = dc->code, q[SQP_B + 1], F[SQP_B + 2];
+                F[0] = 0;
+                for (int v = 0; v <= SQP_B; v++) {
+                    q[v] = sqp_q(&B, v);
+                    F[v + 1] = F[v] + (uint64_t)sqp_c16[v] * q[v];
+                }
+                w = 0;
+                for (int v = 1; v <= SQP_B + 1; v++) w += F[v] <= c;
+                if (w > SQP_B) return -1; /* c >= F_17: a value no block owns */
+                uint64_t off = c - F[w], r = (uint64_t)((double)(int64_t)(off >> 1) / (double)(int64_t)(q[w] >> 1));
+                while (r * q[w] > off) r--;
+                while ((r + 1) * q[w] <= off) r++;
+                cq_rc_dec_interval(dc, F[w] + r * q[w], q[w]);
+                x = sqp_unrank(&bn, w, r);
+                sqp_or16(S, pos, x);
+            }
+            pos += SQP_B;
+            n -= SQP_B;
+            s -= w;
+        } else {
+            uint64_t g = e ? sqp_gap_at(S, pos) : 0;
+            if (gap_code(e, dc, &rc, n, s, &g)) return -1;
+            if (dc) S[(pos + g) >> 6] |= (uint64_t)1 << ((pos + g) & 63);
+            pos += g + 1;
+            n -= g + 1;
+            s--;
+        }
+    }
+    if (dc && s) sqp_set_run(S, pos, s); /* s = n: the rest are stars */
+    return 0;
+}
+
 /* The walk over the sorted points C[j] scale of [0, B'): adds |y_i| to the running l1 sum
  * *s and returns c_i, the number of points below it not yet counted (*j advances by c_i).
  * C[kk..kk+4) hold +inf (the walk's sentinels): *j stops at kk. Up to 3 points are counted
@@ -373,10 +623,12 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
         return CQ_OK;
     }
     memset(sb, 0, (size_t)(k / 8 + 1));
-    /* the walk: the gap before every star, in order (the n0 stars of index 0 first) */
-    uint32_t *G = (uint32_t *)(pre + d / SQP_BLOCK + 2);
-    uint64_t nsg = 0, ng = 0, prev = 0; /* prev: the index of the last star */
-    for (; ng < n0; ng++) G[ng] = 0;
+    /* the walk: the stars-and-bars string (the n0 stars of index 0 first; coordinate i's
+     * stars start at position n0 + j + i + 1, j the stars before it) */
+    uint64_t N = (uint64_t)d + k, *S = (uint64_t *)(pre + d / SQP_BLOCK + 2);
+    memset(S, 0, sqp_words(N) * sizeof(uint64_t));
+    sqp_set_run(S, 0, n0);
+    uint64_t nsg = 0;
     for (size_t i = 0; i < d; i++) {
         if (i % SQP_BLOCK == 0) { /* skip the blocks that no draw lands in: s ends at pre[] */
             size_t b = i / SQP_BLOCK;
@@ -386,31 +638,17 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
             }
             if (i >= d) break;
         }
-        /* branch-free for c <= 3: G has 4 spare entries, sb one spare byte */
+        uint64_t pos = n0 + j + (uint64_t)i + 1;
         uint64_t c = stars_at(y[i], C, scale, &s, &j), some = c != 0;
-        G[ng] = (uint32_t)((uint64_t)i + 1 - prev); /* d <= 2^24 */
-        G[ng + 1] = G[ng + 2] = G[ng + 3] = 0;
-        for (uint64_t t = 4; t < c; t++) G[ng + t] = 0;
-        ng += c;
-        prev = some ? (uint64_t)i + 1 : prev;
+        sqp_set_run(S, pos, c);
         sb[nsg >> 3] |= (uint8_t)((some & (uint64_t)(y[i] < 0)) << (nsg & 7));
         nsg += some;
     }
     if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
-    if (ng != k)
-        return cq_fail(err, CQ_EINTERNAL, "SimQ+ walk assigned %llu of %llu draws", (unsigned long long)j,
-                       (unsigned long long)kk);
     /* the type code */
     cq_rc_encoder e;
     cq_rc_enc_init(&e, w);
-    gap_recips rc;
-    gap_recips_init(&rc);
-    uint64_t n = (uint64_t)d + k; /* positions left */
-    for (uint64_t t = 0; t < k; t++) {
-        uint64_t gap = G[t];
-        (void)gap_code(&e, NULL, &rc, n, k - t, &gap);
-        n -= gap + 1;
-    }
+    (void)sqp_type_code(&e, NULL, S, N, k);
     uint64_t used = cq_rc_enc_finish(&e);
     if (used > P->type_bits)
         return cq_fail(err, CQ_EINTERNAL, "SimQ+ type code used %llu bits, field has %llu", (unsigned long long)used,
@@ -430,19 +668,25 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     cq_rc_decoder dc;
     cq_rc_dec_init(&dc, r, F);
     if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
+    uint64_t N = (uint64_t)d + k, *S = (uint64_t *)work;
+    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N)); /* coordinates with draws, increasing (d <= 2^24) */
+    memset(S, 0, sqp_words(N) * sizeof(uint64_t));
+    if (sqp_type_code(NULL, &dc, S, N, k))
+        return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
+    /* the counts: the star at position b with t stars before it has b - t bars before it, so
+     * it is a draw of index b - t (0: the zero vector, i + 1: coordinate i) */
     memset(out, 0, d * sizeof(double));
-    uint32_t *nz = (uint32_t *)work; /* coordinates with draws, increasing (d <= 2^24) */
-    uint64_t n = (uint64_t)d + k, nnz = 0, idx = 0; /* idx: 0 the zero index, i+1 coordinate i */
-    gap_recips rc;
-    gap_recips_init(&rc);
-    for (uint64_t left = k; left > 0; left--) {
-        uint64_t gap;
-        if (gap_code(NULL, &dc, &rc, n, left, &gap))
-            return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
-        idx += gap;
-        n -= gap + 1;
-        if (gap) nz[nnz++] = (uint32_t)(idx - 1);
-        if (idx) out[idx - 1] += 1.0;
+    uint64_t nnz = 0, ns = 0, last = 0; /* last: the index of the previous star */
+    for (uint64_t wi = 0; ns < k; wi++) {
+        for (uint64_t z = S[wi]; z; z &= z - 1, ns++) {
+            uint64_t idx = 64 * wi + (uint64_t)__builtin_ctzll(z) - ns;
+            if (idx) {
+                out[idx - 1] += 1.0;
+                nz[nnz] = (uint32_t)(idx - 1);
+                nnz += idx != last;
+            }
+            last = idx;
+        }
     }
     /* canonical check: the field must be exactly the encoder's code for this type */
     if (!cq_rc_dec_canonical(&dc))
