@@ -73,6 +73,9 @@
 
 #define SQP_BLOCK 256 /* coordinates per block of the encoder walk's skip table */
 
+#define SQP_SEGS 4                    /* stretches of the dense encoder walk */
+#define SQP_DENSE_D ((size_t)1 << 14) /* from this d on, a dense type takes the stretches */
+
 /* 64-bit words of the stars-and-bars string of N positions, with one spare word. */
 static inline size_t sqp_words(uint64_t N) { return (size_t)((N + 63) / 64 + 1); }
 
@@ -112,10 +115,11 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     P->k = (uint64_t)k;
     P->type_bits = simqplus_type_bits((uint64_t)d, P->k);
     P->bits = P->type_bits + P->k;
-    /* the sorted draws, the sign bits, the walk's skip table, the string; the decoder: the
-     * string and the coordinates with draws */
+    /* the sorted draws, the sign bits, the walk's skip table, the string (and the dense walk's
+     * sign bits); the decoder: the string and the coordinates with draws */
     size_t str = sqp_str_bytes((uint64_t)d + P->k);
-    size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str;
+    size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str +
+                 (d >= SQP_DENSE_D ? cq_q_round8(d / 8 + 8 * SQP_SEGS + 8) : 0); /* the stretches' sign bits */
     size_t dec = str + cq_q_round8((P->k + 1) * sizeof(uint32_t));
     P->work = enc > dec ? enc : dec;
     return CQ_OK;
@@ -574,20 +578,88 @@ static int sqp_type_code(cq_rc_encoder *e, cq_rc_decoder *dc, uint64_t *S, uint6
     return 0;
 }
 
-/* The walk over the sorted points C[j] scale of [0, B'): adds |y_i| to the running l1 sum
- * *s and returns c_i, the number of points below it not yet counted (*j advances by c_i).
- * C[kk..kk+4) hold +inf (the walk's sentinels): *j stops at kk. Up to 3 points are counted
+/* The walk over the sorted points T[j] = U_(j) B' of [0, B'): adds |y_i| to the running l1
+ * sum *s and returns c_i, the number of points below it not yet counted (*j advances by c_i).
+ * T[kk..kk+4) hold +inf (the walk's sentinels): *j stops at kk. Up to 3 points are counted
  * without a branch on the data (the dense case), more by a loop. */
-static inline uint64_t stars_at(double yi, const double *C, double scale, double *s, uint64_t *j)
+static inline uint64_t stars_at(double yi, const double *T, double *s, uint64_t *j)
 {
     *s += fabs(yi);
-    const double *T = C + *j;
+    const double *t = T + *j;
     double v = *s;
-    uint64_t c = (uint64_t)(T[0] * scale < v) + (T[1] * scale < v) + (T[2] * scale < v) + (T[3] * scale < v);
+    uint64_t c = (uint64_t)(t[0] < v) + (t[1] < v) + (t[2] < v) + (t[3] < v);
     if (c == 4)
-        while (T[c] * scale < v) c++;
+        while (t[c] < v) c++;
     *j += c;
     return c;
+}
+
+/* One stretch of the encoder's walk: coordinates [i, end) from the running sum s and the
+ * point index j, writing the stars into the string S and a sign bit per coordinate with
+ * draws into sb (bit nsg on). */
+typedef struct sqp_walk {
+    double s;
+    uint64_t j, nsg;
+    size_t i, end;
+    uint8_t *sb;
+} sqp_walk;
+
+static inline void sqp_walk_step(sqp_walk *W, const double *y, const double *T, uint64_t n0, uint64_t *S)
+{
+    size_t i = W->i++;
+    uint64_t pos = n0 + W->j + (uint64_t)i + 1; /* coordinate i's first star */
+    uint64_t c = stars_at(y[i], T, &W->s, &W->j), some = c != 0;
+    sqp_set_run(S, pos, c);
+    W->sb[W->nsg >> 3] |= (uint8_t)((some & (uint64_t)(y[i] < 0)) << (W->nsg & 7));
+    W->nsg += some;
+}
+
+/* #{j < kk : T[j] < v} (T increasing). */
+static uint64_t sqp_below(const double *T, uint64_t kk, double v)
+{
+    uint64_t lo = 0, hi = kk;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (T[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* The dense walk: SQP_SEGS stretches of whole blocks of SQP_BLOCK coordinates, each starting
+ * from the exact running sum pre[] recorded at its first block and j = #{T[j] < pre[]} (what
+ * the sequential walk reaches there: the running sums only grow), stepped in lockstep so that
+ * their dependency chains overlap; sign bits go to one buffer per stretch (sbuf, d/8 + 8
+ * SQP_SEGS + 8 bytes) and are appended in order. Same string and signs as the sequential walk.
+ * Returns 0, or -1 where the stretches do not join (y changed during the call). */
+static int sqp_walk_dense(const double *y, size_t d, const double *T, uint64_t n0, uint64_t kk, const double *pre,
+                          uint64_t *S, uint8_t *sbuf, sqp_walk W[SQP_SEGS])
+{
+    size_t nb = (d + SQP_BLOCK - 1) / SQP_BLOCK;
+    uint64_t j0[SQP_SEGS + 1];
+    uint8_t *b = sbuf;
+    for (int g = 0; g < SQP_SEGS; g++) {
+        size_t b0 = nb * (size_t)g / SQP_SEGS, b1 = nb * (size_t)(g + 1) / SQP_SEGS;
+        W[g].i = b0 * SQP_BLOCK;
+        W[g].end = b1 * SQP_BLOCK < d ? b1 * SQP_BLOCK : d;
+        W[g].s = pre[b0];
+        W[g].j = j0[g] = g ? sqp_below(T, kk, pre[b0]) : 0;
+        W[g].nsg = 0;
+        W[g].sb = b;
+        size_t nbytes = (W[g].end - W[g].i) / 8 + 8;
+        memset(b, 0, nbytes);
+        b += nbytes;
+    }
+    j0[SQP_SEGS] = kk;
+    size_t m = (size_t)-1;
+    for (int g = 0; g < SQP_SEGS; g++) m = W[g].end - W[g].i < m ? W[g].end - W[g].i : m;
+    for (size_t t = 0; t < m; t++)
+        for (int g = 0; g < SQP_SEGS; g++) sqp_walk_step(&W[g], y, T, n0, S);
+    for (int g = 0; g < SQP_SEGS; g++) {
+        while (W[g].i < W[g].end) sqp_walk_step(&W[g], y, T, n0, S);
+        if (W[g].j != j0[g + 1]) return -1;
+    }
+    return 0;
 }
 
 static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
@@ -600,51 +672,58 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     double *pre = w ? (double *)(sb + cq_q_round8(k / 8 + 1)) : NULL;
     int st = simqplus_check(P, y, &l1, pre, err);
     if (st) return st;
+    /* the k + 1 exponentials in one call (NumPy's ziggurat: the values of k + 1 calls of
+     * cq_rng_exponential), then their running sums */
+    random_standard_exponential_fill(g, (npy_intp)(k + 1), C);
     double acc = 0.0;
     for (uint64_t j = 0; j < k; j++) {
-        acc += cq_rng_exponential(g);
+        acc += C[j];
         C[j] = acc;
     }
-    acc += cq_rng_exponential(g);
+    acc += C[k];
     double scale = P->Bp / acc; /* U_(j) B' = C[j] * scale */
+    double *T = C;              /* the points themselves, in place */
+    for (uint64_t j = 0; j < k; j++) T[j] = C[j] * scale;
     uint64_t n0 = 0;
-    while (n0 < k && C[k - 1 - n0] * scale >= l1) n0++;
+    while (n0 < k && T[k - 1 - n0] >= l1) n0++;
     uint64_t kk = k - n0, j = 0;
-    for (uint64_t t = 0; t < 4; t++) C[kk + t] = INFINITY; /* sentinels (the draws past l1 are counted in n0) */
+    for (uint64_t t = 0; t < 4; t++) T[kk + t] = INFINITY; /* sentinels (the draws past l1 are counted in n0) */
     double s = 0.0;
     if (w == NULL) {
         double unit = P->Bp / (double)k;
         for (size_t i = 0; i < d; i++) {
-            uint64_t c = stars_at(y[i], C, scale, &s, &j);
+            uint64_t c = stars_at(y[i], T, &s, &j);
             double v = (double)c * unit;
             out[i] = c ? (y[i] < 0 ? -v : v) : 0.0;
         }
         if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
         return CQ_OK;
     }
-    memset(sb, 0, (size_t)(k / 8 + 1));
     /* the walk: the stars-and-bars string (the n0 stars of index 0 first; coordinate i's
      * stars start at position n0 + j + i + 1, j the stars before it) */
     uint64_t N = (uint64_t)d + k, *S = (uint64_t *)(pre + d / SQP_BLOCK + 2);
+    uint8_t *sbuf = (uint8_t *)S + sqp_str_bytes(N);
     memset(S, 0, sqp_words(N) * sizeof(uint64_t));
     sqp_set_run(S, 0, n0);
-    uint64_t nsg = 0;
-    for (size_t i = 0; i < d; i++) {
-        if (i % SQP_BLOCK == 0) { /* skip the blocks that no draw lands in: s ends at pre[] */
-            size_t b = i / SQP_BLOCK;
-            while (i < d && !(j < kk && C[j] * scale < pre[b + 1])) {
-                s = pre[++b];
-                i += SQP_BLOCK;
+    sqp_walk W[SQP_SEGS];
+    int nseg = 1;
+    if (d >= SQP_DENSE_D && kk >= d / 8) { /* dense: the stretches in lockstep */
+        if (sqp_walk_dense(y, d, T, n0, kk, pre, S, sbuf, W)) return cq_q_fail_changed("SimQ+", err);
+        nseg = SQP_SEGS;
+    } else { /* one stretch that skips the blocks no draw lands in (s ends at pre[]) */
+        memset(sb, 0, (size_t)(k / 8 + 1));
+        W[0] = (sqp_walk){0.0, 0, 0, 0, d, sb};
+        while (W[0].i < d) {
+            size_t b0 = W[0].i / SQP_BLOCK, i1 = W[0].i + SQP_BLOCK < d ? W[0].i + SQP_BLOCK : d;
+            if (!(W[0].j < kk && T[W[0].j] < pre[b0 + 1])) {
+                W[0].s = pre[b0 + 1];
+                W[0].i = i1;
+                continue;
             }
-            if (i >= d) break;
+            while (W[0].i < i1) sqp_walk_step(&W[0], y, T, n0, S);
         }
-        uint64_t pos = n0 + j + (uint64_t)i + 1;
-        uint64_t c = stars_at(y[i], C, scale, &s, &j), some = c != 0;
-        sqp_set_run(S, pos, c);
-        sb[nsg >> 3] |= (uint8_t)((some & (uint64_t)(y[i] < 0)) << (nsg & 7));
-        nsg += some;
+        if (W[0].j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
     }
-    if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
     /* the type code */
     cq_rc_encoder e;
     cq_rc_enc_init(&e, w);
@@ -654,9 +733,14 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
         return cq_fail(err, CQ_EINTERNAL, "SimQ+ type code used %llu bits, field has %llu", (unsigned long long)used,
                        (unsigned long long)P->type_bits);
     cq_bw_zeros(w, P->type_bits - used);
-    uint64_t t = 0;
-    for (; t + 8 <= k; t += 8) cq_bw_put(w, sb[t >> 3], 8);
-    if (t < k) cq_bw_put(w, sb[t >> 3], (unsigned)(k - t));
+    uint64_t nsg = 0; /* the sign bits of the stretches, in order, then zeros up to k */
+    for (int g = 0; g < nseg; g++) {
+        uint64_t t = 0, m = W[g].nsg;
+        for (; t + 8 <= m; t += 8) cq_bw_put(w, W[g].sb[t >> 3], 8);
+        if (t < m) cq_bw_put(w, W[g].sb[t >> 3] & ((1u << (m - t)) - 1u), (unsigned)(m - t));
+        nsg += m;
+    }
+    cq_bw_zeros(w, k - nsg);
     return CQ_OK;
 }
 
