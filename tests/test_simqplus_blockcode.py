@@ -173,3 +173,25 @@ def test_dense_encoder_is_unbiased_across_stretches():
     mean = acc / n
     se = np.sqrt((acc2 / n - mean ** 2) / n)
     assert np.all(np.abs(mean - y[idx]) <= 6 * se + 1e-12)
+
+
+@pytest.mark.parametrize("p", [3, 4, 2.5])
+def test_float32_input_on_the_norm_boundary_decides_as_its_float64_copy(p):
+    """Typed kernels: a float32 vector whose ||y||_q is within 1e-6 of B takes the exact
+    ||y||_q pass (float32 read in place); accepted or rejected as its float64 copy, and an
+    accepted one gives the float64 copy's message; decode to float32 is the float64 decode
+    rounded once."""
+    q = Q.SimQPlus(1.0, p=p)
+    r = p / (p - 1.0)
+    y = np.random.default_rng(int(10 * p)).standard_normal(4099)
+    for scale in (1 - 3e-7, 1 + 1e-8, 1 + 3e-6):
+        y32 = (y / np.sum(np.abs(y) ** r) ** (1 / r) * scale).astype(np.float32)
+        y64 = y32.astype(np.float64)
+        try:
+            m64 = q.encode(y64, rng=3)
+        except ValueError as e:
+            with pytest.raises(ValueError, match=str(e).split(",")[0]):
+                q.encode(y32, rng=3)
+            continue
+        assert q.encode(y32, rng=3) == m64
+        np.testing.assert_array_equal(q.decode(m64, dtype=np.float32), q.decode(m64).astype(np.float32))

@@ -120,16 +120,39 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     size_t str = sqp_str_bytes((uint64_t)d + P->k);
     size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str +
                  (d >= SQP_DENSE_D ? cq_q_round8(d / 8 + 8 * SQP_SEGS + 8) : 0); /* the stretches' sign bits */
-    size_t dec = str + cq_q_round8((P->k + 1) * sizeof(uint32_t));
+    size_t dec = str + cq_q_round8(2 * (P->k + 1) * sizeof(uint32_t));
     P->work = enc > dec ? enc : dec;
     return CQ_OK;
+}
+
+/* cq_q_sum_pow (cq_q_internal.h) of a typed vector, in its order (two accumulators over the
+ * pairs (i, i+1), integer q by multiplication), so float32 input decides as its float64 copy. */
+static double sqp_sum_pow(cq_qin y, size_t d, double mx, double q)
+{
+    if (!y.f32) return cq_q_sum_pow((const double *)y.p, d, mx, q);
+    double buf[CQ_Q_CHUNK], acc[2] = {0.0, 0.0}, inv = 1.0 / mx;
+    int iq = q == floor(q) && q >= 1.0 && q <= 16.0 ? (int)q : 0;
+    size_t even = d & ~(size_t)1;
+    for (size_t i0 = 0; i0 < d; i0 += CQ_Q_CHUNK) { /* CQ_Q_CHUNK is even: pairs stay in a chunk */
+        size_t m = d - i0 < CQ_Q_CHUNK ? d - i0 : CQ_Q_CHUNK;
+        const double *v = cq_q_chunk(y, i0, m, buf);
+        for (size_t t = 0; t < m; t++) {
+            double u = fabs(v[t]) * inv, pu = u;
+            if (iq)
+                for (int e = 1; e < iq; e++) pu *= u;
+            else
+                pu = pow(u, q);
+            acc[iq && i0 + t < even ? (i0 + t) & 1 : 0] += pu;
+        }
+    }
+    return iq ? acc[0] + acc[1] : acc[0];
 }
 
 /* ||y||_q for the admissibility check, with the sequential l1 sum the walk reproduces;
  * pre (optional, one entry per block of SQP_BLOCK coordinates and one more) receives that
  * running sum at every block start and at the end, so that the encoder's walk can skip
  * the blocks no draw lands in (they end exactly at the next entry). */
-static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, double *pre, cq_errinfo *err)
+static int simqplus_check(const cq_qpar *P, cq_qin y, double *l1_out, double *pre, cq_errinfo *err)
 {
     size_t d = P->d;
     double s1 = 0.0, s2 = 0.0;
@@ -137,7 +160,7 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, dou
         size_t i1 = d - i0 < SQP_BLOCK ? d : i0 + SQP_BLOCK;
         if (pre) pre[i0 / SQP_BLOCK] = s1; /* the running sum before the block */
         for (size_t i = i0; i < i1; i++) {
-            double a = fabs(y[i]);
+            double a = fabs(cq_q_at(y, i));
             s1 += a;
             s2 += a * a;
         }
@@ -145,7 +168,7 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, dou
     if (pre) pre[(d + SQP_BLOCK - 1) / SQP_BLOCK] = s1;
     if (!isfinite(s1) || !isfinite(s2)) {
         for (size_t t = 0; t < d; t++)
-            if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
+            if (!isfinite(cq_q_at(y, t))) return cq_q_fail_nonfinite_v(y, d, err);
     }
     double q = P->q, nq, thr = P->B * (1.0 + CQ_Q_NORM_RTOL);
     if (q == 1.0) nq = s1;
@@ -157,9 +180,8 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, dou
          * the exact norm passes too: the pow() pass below is skipped, same decision. */
         nq = 0.0;
     } else {
-        double mx = 0.0;
-        for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
-        nq = mx > 0 ? mx * pow(cq_q_sum_pow(y, d, mx, q), 1.0 / q) : 0.0;
+        double mx = cq_q_v_max_abs(y, 0, d); /* finite here: the same maximum as any order */
+        nq = mx > 0 ? mx * pow(sqp_sum_pow(y, d, mx, q), 1.0 / q) : 0.0;
     }
     if (!(nq <= thr))
         return cq_fail(err, CQ_EDOMAIN, "SimQ+ (p=%g) needs ||y||_q <= B = %.15g with q = %g, got ||y||_q = %.15g",
@@ -604,13 +626,14 @@ typedef struct sqp_walk {
     uint8_t *sb;
 } sqp_walk;
 
-static inline void sqp_walk_step(sqp_walk *W, const double *y, const double *T, uint64_t n0, uint64_t *S)
+static inline void sqp_walk_step(sqp_walk *W, cq_qin y, const double *T, uint64_t n0, uint64_t *S)
 {
     size_t i = W->i++;
     uint64_t pos = n0 + W->j + (uint64_t)i + 1; /* coordinate i's first star */
-    uint64_t c = stars_at(y[i], T, &W->s, &W->j), some = c != 0;
+    double yi = cq_q_at(y, i);
+    uint64_t c = stars_at(yi, T, &W->s, &W->j), some = c != 0;
     sqp_set_run(S, pos, c);
-    W->sb[W->nsg >> 3] |= (uint8_t)((some & (uint64_t)(y[i] < 0)) << (W->nsg & 7));
+    W->sb[W->nsg >> 3] |= (uint8_t)((some & (uint64_t)(yi < 0)) << (W->nsg & 7));
     W->nsg += some;
 }
 
@@ -632,7 +655,7 @@ static uint64_t sqp_below(const double *T, uint64_t kk, double v)
  * their dependency chains overlap; sign bits go to one buffer per stretch (sbuf, d/8 + 8
  * SQP_SEGS + 8 bytes) and are appended in order. Same string and signs as the sequential walk.
  * Returns 0, or -1 where the stretches do not join (y changed during the call). */
-static int sqp_walk_dense(const double *y, size_t d, const double *T, uint64_t n0, uint64_t kk, const double *pre,
+static int sqp_walk_dense(cq_qin y, size_t d, const double *T, uint64_t n0, uint64_t kk, const double *pre,
                           uint64_t *S, uint8_t *sbuf, sqp_walk W[SQP_SEGS])
 {
     size_t nb = (d + SQP_BLOCK - 1) / SQP_BLOCK;
@@ -662,7 +685,7 @@ static int sqp_walk_dense(const double *y, size_t d, const double *T, uint64_t n
     return 0;
 }
 
-static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                         cq_errinfo *err)
 {
     size_t d = P->d;
@@ -690,11 +713,16 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     for (uint64_t t = 0; t < 4; t++) T[kk + t] = INFINITY; /* sentinels (the draws past l1 are counted in n0) */
     double s = 0.0;
     if (w == NULL) {
-        double unit = P->Bp / (double)k;
-        for (size_t i = 0; i < d; i++) {
-            uint64_t c = stars_at(y[i], T, &s, &j);
-            double v = (double)c * unit;
-            out[i] = c ? (y[i] < 0 ? -v : v) : 0.0;
+        double unit = P->Bp / (double)k, buf[CQ_Q_CHUNK];
+        for (size_t i0 = 0; i0 < d; i0 += CQ_Q_CHUNK) {
+            size_t m = d - i0 < CQ_Q_CHUNK ? d - i0 : CQ_Q_CHUNK;
+            for (size_t t = 0; t < m; t++) {
+                double yi = cq_q_at(y, i0 + t);
+                uint64_t c = stars_at(yi, T, &s, &j);
+                double v = (double)c * unit;
+                buf[t] = c ? (yi < 0 ? -v : v) : 0.0;
+            }
+            cq_q_emit(out, i0, buf, m);
         }
         if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
         return CQ_OK;
@@ -744,7 +772,7 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     return CQ_OK;
 }
 
-static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     size_t d = P->d;
     uint64_t k = P->k, F = P->type_bits;
@@ -753,21 +781,23 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     cq_rc_dec_init(&dc, r, F);
     if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
     uint64_t N = (uint64_t)d + k, *S = (uint64_t *)work;
-    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N)); /* coordinates with draws, increasing (d <= 2^24) */
+    /* the coordinates with draws, increasing (d <= 2^24), and their counts */
+    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N)), *cnt = nz + k + 1;
     memset(S, 0, sqp_words(N) * sizeof(uint64_t));
     if (sqp_type_code(NULL, &dc, S, N, k))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
     /* the counts: the star at position b with t stars before it has b - t bars before it, so
      * it is a draw of index b - t (0: the zero vector, i + 1: coordinate i) */
-    memset(out, 0, d * sizeof(double));
     uint64_t nnz = 0, ns = 0, last = 0; /* last: the index of the previous star */
     for (uint64_t wi = 0; ns < k; wi++) {
         for (uint64_t z = S[wi]; z; z &= z - 1, ns++) {
             uint64_t idx = 64 * wi + (uint64_t)__builtin_ctzll(z) - ns;
             if (idx) {
-                out[idx - 1] += 1.0;
-                nz[nnz] = (uint32_t)(idx - 1);
-                nnz += idx != last;
+                if (idx != last) {
+                    nz[nnz] = (uint32_t)(idx - 1);
+                    cnt[nnz++] = 0;
+                }
+                cnt[nnz - 1]++;
             }
             last = idx;
         }
@@ -776,26 +806,30 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     if (!cq_rc_dec_canonical(&dc))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
     cq_rc_dec_finish(&dc);
-    /* signs */
-    r->pos = F;
-    double unit = P->Bp / (double)k;
-    uint64_t t = 0;
-    while (t < nnz) {
-        unsigned m = nnz - t >= 32 ? 32 : (unsigned)(nnz - t);
-        uint32_t word = cq_q_get(r, m);
-        for (unsigned b = 0; b < m; b++, t++) {
-            double v = out[nz[t]] * unit;
-            out[nz[t]] = (word >> b) & 1u ? -v : v;
-        }
-    }
-    for (; t < k;) {
+    /* signs (every field is checked before out is written) */
+    r->pos = F + nnz;
+    for (uint64_t t = nnz; t < k;) {
         unsigned m = k - t >= 32 ? 32 : (unsigned)(k - t);
         uint32_t word = cq_q_get(r, m);
         for (unsigned b = 0; b < m; b++, t++)
             if ((word >> b) & 1u)
                 return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero", (unsigned long long)t);
     }
+    cq_q_emit_zero(out, d);
+    if (out->p == NULL) return CQ_OK;
+    cq_bitreader sr = *r;
+    sr.pos = F;
+    double unit = P->Bp / (double)k;
+    for (uint64_t t = 0; t < nnz;) {
+        unsigned m = nnz - t >= 32 ? 32 : (unsigned)(nnz - t);
+        uint32_t word = cq_q_get(&sr, m);
+        for (unsigned b = 0; b < m; b++, t++) {
+            double v = (double)cnt[t] * unit;
+            cq_q_emit1(out, nz[t], (word >> b) & 1u ? -v : v);
+        }
+    }
     return CQ_OK;
 }
 
-const cq_qops cq_q_simqplus_ops = {simqplus_resolve, simqplus_run, simqplus_decode};
+CQ_Q_TYPED_OPS(simqplus)
+
