@@ -508,8 +508,9 @@ class _Msg:
 #     ceil(log2(2d+1)) bits. Drawn with one uniform u B against the prefix sums of |y_i|.
 #   SimQ+(B, p, k) (section 4.2, eq. (5), Theorem 4.2): the mean of k SimQ(B d^(1/p))
 #     draws, taken as k sorted uniforms (partial sums of k + 1 exponentials, normalised)
-#     merged with the prefix sums. Message: the type (n_0, ..., n_d), the gaps between the
-#     stars of its stars-and-bars string range-coded (_gap_encode, zero-padded to its fixed
+#     merged with the prefix sums. Message: the type (n_0, ..., n_d) as its stars-and-bars
+#     string range-coded (_type_encode: 16 positions per step where the string is dense,
+#     _block_q, else the gap before the next star, _gap_encode; zero-padded to its fixed
 #     field), then one sign bit (1 = negative) per index with n_i > 0, padded to k bits.
 # Every _<kind>_run(P, y, g, w) takes the resolved parameters, the input, the generator
 # and the message under construction w: with w it appends the message's fields (its

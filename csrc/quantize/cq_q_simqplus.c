@@ -25,7 +25,11 @@
  * telescopes into k! (N-k)! / N!), so an arithmetic code of the gaps is an enumerative
  * code of the type (Cover, "Enumerative Source Encoding", IEEE Trans. IT 1973, section 3;
  * Rissanen, "Arithmetic codings as number representations", 1979) with O(k + number of
- * positions walked) work instead of one coder decision per position:
+ * positions walked) work instead of one coder decision per position. Where the string is
+ * dense (>= 16 stars and >= 16 bars left, s/n between ~0.34 and ~0.66), the BLOCK CODE
+ * (below, "the block code") codes 16 positions per step instead, with their exact joint
+ * probability; each step of the loop (sqp_type_code) decides between the two on (n, s,
+ * range) alone. The gap code:
  *  - s = n (only stars left): g = 0, nothing is coded.
  *  - s = 1: g is uniform on [0, n): q = floor(range / n), g takes [g q, (g+1) q).
  *  - s >= 2: the range coder of cq_rangecoder.h splits its current range R by
@@ -41,15 +45,17 @@
  *  Precision: inside a segment E' >= 2^-8 and 1 - f_t = s/(n-t) >= 2^-24 (n <= 2^24),
  *  so each coded width is >= 2^24 and within a relative 2^-24 + 2^-28 of R P(g = r) /
  *  E(r_a), and the escape width within 2^-24 of R E(r_b) / E(r_a): the loss is below
- *  2^-23 bits per coded step. The field is the old fixed-weight field plus one bit,
+ *  2^-23 bits per coded step (a block step: < 2^-29). The field is the old fixed-weight
+ *  field plus one bit,
  *  T = ceil(log2 C(N, k) + 1e-6) + 2, which holds the termination (< 1 bit, see
  *  cq_rangecoder.h) and these losses; the encoder checks it and fails with
  *  CQ_EINTERNAL instead of emitting a longer field. Fixed length: T depends on (d, k)
  *  only; the code is zero-padded to T.
  *  Unique and canonical decoding: the decoder replays the same splits (the same integer
  *  and IEEE double operations, no FMA contraction: the build uses no -march), so it finds
- *  the one gap whose sub-interval holds its code value; the s = 1 step rejects a code
- *  value >= n q (a gap the encoder cannot emit). After the k-th star the field must be
+ *  the one gap (or block) whose sub-interval holds its code value; the s = 1 step rejects
+ *  a code value >= n q and the block step one >= F_17 (values the encoder cannot emit).
+ *  After the k-th star the field must be
  *  exactly the encoder's termination followed by zeros (cq_rc_dec_canonical); every
  *  other field value is CQ_EDECODE. The reader never looks past the field (bytes past
  *  it read as zeros).
@@ -57,9 +63,13 @@
  * Encoder passes: the admissibility check (for 2 < p < inf the exact ||y||_q pass, one
  * pow() per coordinate, is skipped where the Hoelder bound sum|y|^q <= (sum|y|)^(2-q)
  * (sum y^2)^(q-1) already decides it, see simqplus_check), the k + 1 exponentials, the
- * walk (blocks of SQP_BLOCK coordinates that no draw lands in are skipped with the running
- * l1 sums the check recorded: the same sums, so the same landing points), then the type
- * code over the list of gaps. The decoder: the type code, then the signs.
+ * walk, which writes the stars-and-bars string as bits (blocks of SQP_BLOCK coordinates
+ * that no draw lands in are skipped with the running l1 sums the check recorded: the same
+ * sums, so the same landing points; a dense type from d = SQP_DENSE_D on is walked in
+ * SQP_SEGS stretches in lockstep, sqp_walk_dense), then the type code over the string. The
+ * decoder: the type code into the string, the counts per index from it, the signs.
+ * Typed kernels (cq_qtops): float32 input is read in place and decoded values are written
+ * or added as float32 or float64 (cq_q_emit), from the sparse list of counts.
  *
  * The walk re-reads y after the admissibility pass; if the two reads disagree (another
  * thread wrote to y meanwhile) the draws do not all land and the call fails with
