@@ -222,7 +222,7 @@ def _resolve(q, d):
         P.bits = P.type_bits + k
         nstr = ((d + k + 63) // 64 + 1) * 8 + (2 * 65536 * 2 if d + k >= 1 << 18 else 0)   # string, colex tables
         sgn = _round8(d // 8 + 8 * 4 + 8) if d >= 1 << 14 else 0          # the dense walk's sign bits
-        P.work = max((k + 4) * 8 + _round8(k // 8 + 1) + (d // 256 + 2) * 8 + nstr + sgn, nstr + _round8(2 * (k + 1) * 4))
+        P.work = max((k + 4) * 8 + _round8(k // 8 + 1) + (d // 256 + 2) * 8 + nstr + sgn, nstr + _round8(2 * (k + 2) * 4))
     elif kind == CUQ:
         if not (S.M > 0) or not math.isfinite(S.M):
             raise ValueError(f"M must be finite and > 0, got {S.M:g}")

@@ -130,7 +130,7 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     size_t str = sqp_str_bytes((uint64_t)d + P->k);
     size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str +
                  (d >= SQP_DENSE_D ? cq_q_round8(d / 8 + 8 * SQP_SEGS + 8) : 0); /* the stretches' sign bits */
-    size_t dec = str + cq_q_round8(2 * (P->k + 1) * sizeof(uint32_t));
+    size_t dec = str + cq_q_round8(2 * (P->k + 2) * sizeof(uint32_t));
     P->work = enc > dec ? enc : dec;
     return CQ_OK;
 }
@@ -792,26 +792,28 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, const 
     if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
     uint64_t N = (uint64_t)d + k, *S = (uint64_t *)work;
     /* the coordinates with draws, increasing (d <= 2^24), and their counts */
-    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N)), *cnt = nz + k + 1;
+    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N)), *cnt = nz + k + 2;
     memset(S, 0, sqp_words(N) * sizeof(uint64_t));
     if (sqp_type_code(NULL, &dc, S, N, k))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
     /* the counts: the star at position b with t stars before it has b - t bars before it, so
      * it is a draw of index b - t (0: the zero vector, i + 1: coordinate i) */
+    /* without a branch on the data: entry nnz (from 1; entry 0 takes index 0's stars) */
     uint64_t nnz = 0, ns = 0, last = 0; /* last: the index of the previous star */
+    uint32_t run = 0;                   /* stars of index last so far */
     for (uint64_t wi = 0; ns < k; wi++) {
         for (uint64_t z = S[wi]; z; z &= z - 1, ns++) {
             uint64_t idx = 64 * wi + (uint64_t)__builtin_ctzll(z) - ns;
-            if (idx) {
-                if (idx != last) {
-                    nz[nnz] = (uint32_t)(idx - 1);
-                    cnt[nnz++] = 0;
-                }
-                cnt[nnz - 1]++;
-            }
+            uint32_t fresh = idx != last;
+            nnz += fresh;
+            run = run * (1u - fresh) + 1u;
+            nz[nnz] = (uint32_t)(idx - 1);
+            cnt[nnz] = run;
             last = idx;
         }
     }
+    nz++; /* entries 1..nnz: the coordinates with draws */
+    cnt++;
     /* canonical check: the field must be exactly the encoder's code for this type */
     if (!cq_rc_dec_canonical(&dc))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
