@@ -124,8 +124,9 @@ def test_every_accepted_field_value_is_the_code_of_its_type(d, k):
 
 @pytest.mark.parametrize("d", [20000, 1 << 17])
 def test_dense_encoder_equals_the_twin_and_the_fast_path(d):
-    """d >= 2^14: the encoder's walk runs in stretches (and from d + k >= 2^18 the colex
-    tables): the message is the twin's, and it decodes to the fast path's value."""
+    """d >= 2^14: the encoder's walk runs in stretches (and from d, k >= 2^16 on the coder
+    uses the colex tables): the message is the twin's, and it decodes to the fast path's
+    value."""
     q = Q.SimQPlus(1.0, p=2)
     y = _admissible(np.random.default_rng(d).standard_normal(d), 2)
     y[7] = -0.3  # one large coordinate

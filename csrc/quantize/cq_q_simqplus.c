@@ -89,13 +89,14 @@
 /* 64-bit words of the stars-and-bars string of N positions, with one spare word. */
 static inline size_t sqp_words(uint64_t N) { return (size_t)((N + 63) / 64 + 1); }
 
-/* The string and, for strings of SQP_TAB_MIN positions or more, the colex tables after it
- * (sqp_colex_init). */
-#define SQP_TAB_MIN ((uint64_t)1 << 18)
+/* The string and, where d and k are both >= SQP_TAB_MIN (so that a dense type has enough
+ * blocks to pay for them), the colex tables after it (sqp_colex_init). */
+#define SQP_TAB_MIN ((uint64_t)1 << 16)
 #define SQP_TAB_BYTES ((size_t)2 * 65536 * sizeof(uint16_t))
-static inline size_t sqp_str_bytes(uint64_t N)
+static inline int sqp_tables(uint64_t N, uint64_t k) { return k >= SQP_TAB_MIN && N - k >= SQP_TAB_MIN; }
+static inline size_t sqp_str_bytes(uint64_t N, uint64_t k)
 {
-    return sqp_words(N) * sizeof(uint64_t) + (N >= SQP_TAB_MIN ? SQP_TAB_BYTES : 0);
+    return sqp_words(N) * sizeof(uint64_t) + (sqp_tables(N, k) ? SQP_TAB_BYTES : 0);
 }
 
 /* T(d, k): the type field, see the header. 0 when the type is forced (d = 0 cannot occur). */
@@ -127,7 +128,7 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     P->bits = P->type_bits + P->k;
     /* the sorted draws, the sign bits, the walk's skip table, the string (and the dense walk's
      * sign bits); the decoder: the string and the coordinates with draws */
-    size_t str = sqp_str_bytes((uint64_t)d + P->k);
+    size_t str = sqp_str_bytes((uint64_t)d + P->k, P->k);
     size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str +
                  (d >= SQP_DENSE_D ? cq_q_round8(d / 8 + 8 * SQP_SEGS + 8) : 0); /* the stretches' sign bits */
     size_t dec = str + cq_q_round8(2 * (P->k + 2) * sizeof(uint32_t));
@@ -400,8 +401,8 @@ static const uint32_t sqp_c16[SQP_B + 1] = {1,     16,    120,  560,  1820, 4368
 
 /* The colex rank of a 16-bit word among the words of its weight (Knuth, TAOCP 7.2.1.3: the
  * combinatorial number system; colex order = increasing value for words of one weight), and
- * its inverse: rank[x], and word[off[w] + r] = the word of weight w and rank r. Long strings
- * use these tables (built in the work buffer in one pass over the 2^16 words); short ones
+ * its inverse: rank[x], and word[off[w] + r] = the word of weight w and rank r. Types with d, k
+ * >= 2^16 use these tables (built in the work buffer in one pass over the 2^16 words); others
  * the loops, which give the same values. */
 typedef struct sqp_colex {
     uint32_t c[SQP_B][SQP_B + 1]; /* C(t, i), t < 16 (0 for i > t) */
@@ -561,7 +562,7 @@ static inline uint64_t sqp_gap_at(const uint64_t *S, uint64_t pos)
 static int sqp_type_code(cq_rc_encoder *e, cq_rc_decoder *dc, uint64_t *S, uint64_t N, uint64_t k)
 {
     sqp_colex bn;
-    sqp_colex_init(&bn, N >= SQP_TAB_MIN ? (uint16_t *)(S + sqp_words(N)) : NULL);
+    sqp_colex_init(&bn, sqp_tables(N, k) ? (uint16_t *)(S + sqp_words(N)) : NULL);
     gap_recips rc;
     gap_recips_init(&rc);
     uint64_t pos = 0, n = N, s = k;
@@ -740,7 +741,7 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     /* the walk: the stars-and-bars string (the n0 stars of index 0 first; coordinate i's
      * stars start at position n0 + j + i + 1, j the stars before it) */
     uint64_t N = (uint64_t)d + k, *S = (uint64_t *)(pre + d / SQP_BLOCK + 2);
-    uint8_t *sbuf = (uint8_t *)S + sqp_str_bytes(N);
+    uint8_t *sbuf = (uint8_t *)S + sqp_str_bytes(N, k);
     memset(S, 0, sqp_words(N) * sizeof(uint64_t));
     sqp_set_run(S, 0, n0);
     sqp_walk W[SQP_SEGS];
@@ -792,7 +793,7 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, const 
     if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
     uint64_t N = (uint64_t)d + k, *S = (uint64_t *)work;
     /* the coordinates with draws, increasing (d <= 2^24), and their counts */
-    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N)), *cnt = nz + k + 2;
+    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N, k)), *cnt = nz + k + 2;
     memset(S, 0, sqp_words(N) * sizeof(uint64_t));
     if (sqp_type_code(NULL, &dc, S, N, k))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
