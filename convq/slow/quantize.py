@@ -668,7 +668,9 @@ def _gap_decode(dec, n, s):
 # IEEE double products of exact pairs in _falling's tree), q_v = 2 floor(h fl(fl(Ps_v Pa_(16-v))
 # fl(c / Pn_16))), c = 1 - 2^-44; pattern x of weight v takes [F_v + rank(x) q_v, + q_v), F_v =
 # sum_{u<v} C(16, u) q_u, rank the colex rank; used iff q_0 >= 2^30 and q_16 >= 2^30, else one gap.
-_SQP_B, _SQP_MINW, _SQP_SAFE = 16, 1 << 30, 1.0 - 2.0 ** -44
+_SQP_B = 16                     # positions per block
+_SQP_MINW = 1 << 30             # the smallest pattern width the block code takes
+_SQP_SAFE = 1.0 - 2.0 ** -44
 _SQP_C16 = [math.comb(16, v) for v in range(17)]
 
 
