@@ -559,9 +559,11 @@ class SimQPlus(Quantizer):
     Admissible input: :math:`\|y\|_q \le B`, q = p/(p-1). The message is the *type*
     :math:`(n_0, \dots, n_d)` of the k draws coded exactly in a fixed
     ``ceil(log2 C(d+k, k) + 1e-6) + 2`` bits (2 or 3 above the paper's
-    ``ceil(log2 C(d+k, k))``): an arithmetic code of the gaps between the k stars of the
-    stars-and-bars string, O(k) steps for a sparse type (Cover, "Enumerative Source
-    Encoding", section 3), then one sign bit per distinct non-zero index, padded to k bits. The paper's count is
+    ``ceil(log2 C(d+k, k))``): an exact arithmetic code of the stars-and-bars string (Cover,
+    "Enumerative Source Encoding", section 3) -- 16 positions per step where the string is
+    dense (k comparable to d: each block's weight and colex rank with their exact
+    probability), the gap before the next star elsewhere (O(k) steps for a sparse type) --
+    then one sign bit per distinct non-zero index, padded to k bits. The paper's count is
     :math:`k\log e + k\log(d/k+1) + k` (Theorem 4.2; :func:`convq.bounds.simqplus_bits`).
     The k draws are sampled in O(d + k) as sorted uniforms from exponential spacings.
 

@@ -23,7 +23,7 @@ D = 777
 
 
 def _quantizers():
-    return [Q.SimQ(1.0), Q.SimQPlus(1.0), Q.SimQPlus(1.0, p=3), Q.CUQ(1.0, 16), Q.RATQ(1.0),
+    return [Q.SimQ(1.0), Q.SimQPlus(1.0), Q.SimQPlus(1.0, p=3), Q.SimQPlus(1.0, p=4, k=5000), Q.CUQ(1.0, 16), Q.RATQ(1.0),
             Q.LpQuantizer(1.5), Q.LpQuantizer(math.inf), Q.QSGD(4), Q.QSGD(4, bucket=64), Q.QSGD(3, norm="inf"),
             Q.TernGrad(), Q.ScaledSign(), Q.TopK(9), Q.RandK(9), Q.Identity(), Q.Identity("float32"),
             Q.GainShape(Q.TernGrad()), Q.GainShape(Q.SimQPlus(1.0)), Q.GainShape(Q.RATQ(1.0)),

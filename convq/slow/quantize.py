@@ -220,7 +220,9 @@ def _resolve(q, d):
         P.k = k
         P.type_bits = _coding.fixed_weight_bits(d + k, k) + 1     # the gap code's field, see _gap_encode
         P.bits = P.type_bits + k
-        P.work = max((k + 4) * 8 + _round8(k // 8 + 1) + (d // 256 + 2) * 8 + _round8((k + 4) * 4), _round8(k * 4))
+        nstr = ((d + k + 63) // 64 + 1) * 8 + (2 * 65536 * 2 if min(d, k) >= 1 << 16 else 0)   # string, colex tables
+        sgn = _round8(d // 8 + 8 * 4 + 8) if d >= 1 << 14 else 0          # the dense walk's sign bits
+        P.work = max((k + 4) * 8 + _round8(k // 8 + 1) + (d // 256 + 2) * 8 + nstr + sgn, nstr + _round8(2 * (k + 2) * 4))
     elif kind == CUQ:
         if not (S.M > 0) or not math.isfinite(S.M):
             raise ValueError(f"M must be finite and > 0, got {S.M:g}")
@@ -506,8 +508,9 @@ class _Msg:
 #     ceil(log2(2d+1)) bits. Drawn with one uniform u B against the prefix sums of |y_i|.
 #   SimQ+(B, p, k) (section 4.2, eq. (5), Theorem 4.2): the mean of k SimQ(B d^(1/p))
 #     draws, taken as k sorted uniforms (partial sums of k + 1 exponentials, normalised)
-#     merged with the prefix sums. Message: the type (n_0, ..., n_d), the gaps between the
-#     stars of its stars-and-bars string range-coded (_gap_encode, zero-padded to its fixed
+#     merged with the prefix sums. Message: the type (n_0, ..., n_d) as its stars-and-bars
+#     string range-coded (_type_encode: 16 positions per step where the string is dense,
+#     _block_q, else the gap before the next star, _gap_encode; zero-padded to its fixed
 #     field), then one sign bit (1 = negative) per index with n_i > 0, padded to k bits.
 # Every _<kind>_run(P, y, g, w) takes the resolved parameters, the input, the generator
 # and the message under construction w: with w it appends the message's fields (its
@@ -660,6 +663,107 @@ def _gap_decode(dec, n, s):
                 break
 
 
+# The block code (dense types): where >= 16 stars and >= 16 bars are left, the next 16 positions
+# are one symbol; a pattern of v stars has pi_v = (s)_v (a)_(16-v) / (n)_16 (falling factorials as
+# IEEE double products of exact pairs in _falling's tree), q_v = 2 floor(h fl(fl(Ps_v Pa_(16-v))
+# fl(c / Pn_16))), c = 1 - 2^-44; pattern x of weight v takes [F_v + rank(x) q_v, + q_v), F_v =
+# sum_{u<v} C(16, u) q_u, rank the colex rank; used iff q_0 >= 2^30 and q_16 >= 2^30, else one gap.
+_SQP_B = 16                     # positions per block
+_SQP_MINW = 1 << 30             # the smallest pattern width the block code takes
+_SQP_SAFE = 1.0 - 2.0 ** -44
+_SQP_C16 = [math.comb(16, v) for v in range(17)]
+
+
+def _falling(x):
+    """[x (x-1) ... (x-m+1) for m = 0..16] as cq_q_simqplus.c's sqp_falling computes them."""
+    o = [float(x - 2 * u) for u in range(8)]
+    p = [float((x - 2 * u) * (x - 2 * u - 1)) for u in range(8)]
+    A, B, C, D = p[0] * p[1], p[2] * p[3], p[4] * p[5], p[6] * p[7]
+    P = [1.0, o[0], p[0], p[0] * o[1], A, A * o[2], A * p[2], 0.0, A * B]
+    P[7] = P[6] * o[3]
+    P += [P[8] * o[4], P[8] * p[4]]
+    P += [P[10] * o[5], P[8] * C]
+    P += [P[12] * o[6], P[12] * p[6]]
+    P += [P[14] * o[7], P[8] * (C * D)]
+    return P
+
+
+def _block_q(rng, n, s):
+    """[q_0 .. q_16] of the block code at (n, s), or None where it does not apply."""
+    a = n - s
+    if s < _SQP_B or a < _SQP_B:
+        return None
+    Ps, Pa = _falling(s), _falling(a)
+    inv, h = _SQP_SAFE / _falling(n)[_SQP_B], float((rng >> 1) & ~0x3FF)
+    q = [int(h * ((Ps[v] * Pa[_SQP_B - v]) * inv)) << 1 for v in range(_SQP_B + 1)]
+    return q if q[0] >= _SQP_MINW and q[_SQP_B] >= _SQP_MINW else None
+
+
+def _colex_rank(x):
+    r, i, t = 0, 1, 0
+    while x:
+        if x & 1:
+            r, i = r + math.comb(t, i), i + 1
+        x, t = x >> 1, t + 1
+    return r
+
+
+def _colex_unrank(w, r):
+    x, c = 0, _SQP_B - 1
+    for i in range(w, 0, -1):
+        while math.comb(c, i) > r:
+            c -= 1
+        x, r, c = x | (1 << c), r - math.comb(c, i), c - 1
+    return x
+
+
+def _type_encode(enc, string, k):
+    """The type code of the stars-and-bars string (a 0/1 array, 1 = star) with k stars."""
+    N = string.size
+    ones = np.flatnonzero(string)
+    pos, n, s = 0, N, k
+    while 0 < s < n:
+        q = _block_q(enc.range, n, s)
+        if q is not None:
+            blk = string[pos:pos + _SQP_B]
+            x = int(np.dot(blk.astype(np.int64), 1 << np.arange(_SQP_B, dtype=np.int64)))
+            v = int(blk.sum())
+            F = sum(_SQP_C16[u] * q[u] for u in range(v))
+            enc.interval(F + _colex_rank(x) * q[v], q[v])
+            pos, n, s = pos + _SQP_B, n - _SQP_B, s - v
+        else:
+            gap = int(ones[k - s]) - pos
+            _gap_encode(enc, n, s, gap)
+            pos, n, s = pos + gap + 1, n - gap - 1, s - 1
+
+
+def _type_decode(dec, N, k):
+    """The stars-and-bars string (uint8, 1 = star) of the type field, or DecodeError."""
+    string = np.zeros(N, np.uint8)
+    pos, n, s = 0, N, k
+    while 0 < s < n:
+        q = _block_q(dec.range, n, s)
+        if q is not None:
+            F = [0]
+            for v in range(_SQP_B + 1):
+                F.append(F[-1] + _SQP_C16[v] * q[v])
+            c = dec.code
+            v = sum(1 for f in F[1:] if f <= c)
+            if v > _SQP_B:
+                raise DecodeError("SimQ+ type field does not decode to a type")
+            r = (c - F[v]) // q[v]
+            dec.interval(F[v] + r * q[v], q[v])
+            x = _colex_unrank(v, r)
+            string[pos:pos + _SQP_B] = (x >> np.arange(_SQP_B)) & 1
+            pos, n, s = pos + _SQP_B, n - _SQP_B, s - v
+        else:
+            gap = _gap_decode(dec, n, s)
+            string[pos + gap] = 1
+            pos, n, s = pos + gap + 1, n - gap - 1, s - 1
+    string[pos:pos + s] = 1                     # s = n: the rest are stars
+    return string
+
+
 def _simqplus_run(P, y, g, w):
     d, k = P.d, P.k
     l1 = _simqplus_check(P, y)
@@ -675,13 +779,13 @@ def _simqplus_run(P, y, g, w):
     if int(upto[-1]) != kk:
         raise RuntimeError(f"convq internal error: SimQ+ walk assigned {int(upto[-1])} of {kk} draws")
     if w is not None:
-        # the index of every star (0: the zero index, i + 1: coordinate i), increasing
-        idx = np.repeat(np.arange(d + 1), np.concatenate(([n0], c)))
-        gaps = np.diff(np.concatenate(([0], idx)))
-        enc, n = _coding.RangeEncoder(), d + k
-        for j, gap in enumerate(gaps.tolist()):
-            _gap_encode(enc, n, k - j, gap)
-            n -= gap + 1
+        # the stars-and-bars string: n_0 stars, a bar, n_1 stars, a bar, ..., n_d stars
+        counts = np.concatenate(([n0], c))
+        string = np.zeros(d + k, np.uint8)
+        star_pos = np.repeat(np.arange(d + 1), counts) + np.arange(k)   # index + stars before
+        string[star_pos] = 1
+        enc = _coding.RangeEncoder()
+        _type_encode(enc, string, k)
         code = enc.bits()
         if len(code) > P.type_bits:
             raise RuntimeError(f"convq internal error: SimQ+ type code used {len(code)} bits, "
@@ -701,15 +805,12 @@ def _simqplus_decode(P, bits):
     dec = _coding.RangeDecoder(bits[:F])
     if dec.bad:
         raise DecodeError("SimQ+ type field is not a valid range code")
-    c = np.zeros(d + 1, np.int64)              # draws per index (0: the zero index)
-    n, idx = d + k, 0
-    for left in range(k, 0, -1):
-        gap = _gap_decode(dec, n, left)
-        idx, n = idx + gap, n - gap - 1
-        c[idx] += 1
+    string = _type_decode(dec, d + k, k)
     if not dec.canonical():
         raise DecodeError("SimQ+ type field is not the canonical code of a type")
-    c = c[1:]
+    star = np.flatnonzero(string)
+    idx = star - np.arange(k)                   # bars before each star: its index
+    c = np.bincount(idx, minlength=d + 1)[1:]
     nz = np.flatnonzero(c)
     signs = bits[F:F + k]
     if signs[nz.size:].any():

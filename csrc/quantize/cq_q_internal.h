@@ -497,7 +497,7 @@ CQ_Q_KIND_LIST(CQ_Q_DECLARE_OPS_)
  * and writes either output directly: run_t encodes (w != NULL, out == NULL) or quantizes
  * (out != NULL); decode_t writes through out (whose p may be NULL: validate only). Such a
  * family leaves run and decode of its cq_qops NULL and names its cq_qtops in its line of
- * cq_qkinds.h. A family with only the double kernels (SimQ+, the l_p composite,
+ * cq_qkinds.h. A family with only the double kernels (the l_p composite,
  * cq_q_double_only there) is run by the dispatcher through a double copy of the input and
  * a double output at the end of the work (cq_q_work_size_typed). */
 typedef struct cq_qtops {

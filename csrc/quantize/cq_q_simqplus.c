@@ -25,7 +25,11 @@
  * telescopes into k! (N-k)! / N!), so an arithmetic code of the gaps is an enumerative
  * code of the type (Cover, "Enumerative Source Encoding", IEEE Trans. IT 1973, section 3;
  * Rissanen, "Arithmetic codings as number representations", 1979) with O(k + number of
- * positions walked) work instead of one coder decision per position:
+ * positions walked) work instead of one coder decision per position. Where the string is
+ * dense (>= 16 stars and >= 16 bars left, s/n between ~0.34 and ~0.66), the BLOCK CODE
+ * (below, "the block code") codes 16 positions per step instead, with their exact joint
+ * probability; each step of the loop (sqp_type_code) decides between the two on (n, s,
+ * range) alone. The gap code:
  *  - s = n (only stars left): g = 0, nothing is coded.
  *  - s = 1: g is uniform on [0, n): q = floor(range / n), g takes [g q, (g+1) q).
  *  - s >= 2: the range coder of cq_rangecoder.h splits its current range R by
@@ -41,15 +45,17 @@
  *  Precision: inside a segment E' >= 2^-8 and 1 - f_t = s/(n-t) >= 2^-24 (n <= 2^24),
  *  so each coded width is >= 2^24 and within a relative 2^-24 + 2^-28 of R P(g = r) /
  *  E(r_a), and the escape width within 2^-24 of R E(r_b) / E(r_a): the loss is below
- *  2^-23 bits per coded step. The field is the old fixed-weight field plus one bit,
+ *  2^-23 bits per coded step (a block step: < 2^-29). The field is the old fixed-weight
+ *  field plus one bit,
  *  T = ceil(log2 C(N, k) + 1e-6) + 2, which holds the termination (< 1 bit, see
  *  cq_rangecoder.h) and these losses; the encoder checks it and fails with
  *  CQ_EINTERNAL instead of emitting a longer field. Fixed length: T depends on (d, k)
  *  only; the code is zero-padded to T.
  *  Unique and canonical decoding: the decoder replays the same splits (the same integer
  *  and IEEE double operations, no FMA contraction: the build uses no -march), so it finds
- *  the one gap whose sub-interval holds its code value; the s = 1 step rejects a code
- *  value >= n q (a gap the encoder cannot emit). After the k-th star the field must be
+ *  the one gap (or block) whose sub-interval holds its code value; the s = 1 step rejects
+ *  a code value >= n q and the block step one >= F_17 (values the encoder cannot emit).
+ *  After the k-th star the field must be
  *  exactly the encoder's termination followed by zeros (cq_rc_dec_canonical); every
  *  other field value is CQ_EDECODE. The reader never looks past the field (bytes past
  *  it read as zeros).
@@ -57,9 +63,13 @@
  * Encoder passes: the admissibility check (for 2 < p < inf the exact ||y||_q pass, one
  * pow() per coordinate, is skipped where the Hoelder bound sum|y|^q <= (sum|y|)^(2-q)
  * (sum y^2)^(q-1) already decides it, see simqplus_check), the k + 1 exponentials, the
- * walk (blocks of SQP_BLOCK coordinates that no draw lands in are skipped with the running
- * l1 sums the check recorded: the same sums, so the same landing points), then the type
- * code over the list of gaps. The decoder: the type code, then the signs.
+ * walk, which writes the stars-and-bars string as bits (blocks of SQP_BLOCK coordinates
+ * that no draw lands in are skipped with the running l1 sums the check recorded: the same
+ * sums, so the same landing points; a dense type from d = SQP_DENSE_D on is walked in
+ * SQP_SEGS stretches in lockstep, sqp_walk_dense), then the type code over the string. The
+ * decoder: the type code into the string, the counts per index from it, the signs.
+ * Typed kernels (cq_qtops): float32 input is read in place and decoded values are written
+ * or added as float32 or float64 (cq_q_emit), from the sparse list of counts.
  *
  * The walk re-reads y after the admissibility pass; if the two reads disagree (another
  * thread wrote to y meanwhile) the draws do not all land and the call fails with
@@ -72,6 +82,22 @@
 #include "core/cq_rng.h"
 
 #define SQP_BLOCK 256 /* coordinates per block of the encoder walk's skip table */
+
+#define SQP_SEGS 4                    /* stretches of the dense encoder walk */
+#define SQP_DENSE_D ((size_t)1 << 14) /* from this d on, a dense type takes the stretches */
+
+/* 64-bit words of the stars-and-bars string of N positions, with one spare word. */
+static inline size_t sqp_words(uint64_t N) { return (size_t)((N + 63) / 64 + 1); }
+
+/* The string and, where d and k are both >= SQP_TAB_MIN (so that a dense type has enough
+ * blocks to pay for them), the colex tables after it (sqp_colex_init). */
+#define SQP_TAB_MIN ((uint64_t)1 << 16)
+#define SQP_TAB_BYTES ((size_t)2 * 65536 * sizeof(uint16_t))
+static inline int sqp_tables(uint64_t N, uint64_t k) { return k >= SQP_TAB_MIN && N - k >= SQP_TAB_MIN; }
+static inline size_t sqp_str_bytes(uint64_t N, uint64_t k)
+{
+    return sqp_words(N) * sizeof(uint64_t) + (sqp_tables(N, k) ? SQP_TAB_BYTES : 0);
+}
 
 /* T(d, k): the type field, see the header. 0 when the type is forced (d = 0 cannot occur). */
 static uint64_t simqplus_type_bits(uint64_t d, uint64_t k)
@@ -100,19 +126,44 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     P->k = (uint64_t)k;
     P->type_bits = simqplus_type_bits((uint64_t)d, P->k);
     P->bits = P->type_bits + P->k;
-    /* the sorted draws, the sign bits, the walk's skip table, the gaps */
-    size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) +
-                 cq_q_round8((P->k + 4) * sizeof(uint32_t));
-    size_t dec = cq_q_round8(P->k * sizeof(uint32_t)); /* the coordinates with draws */
+    /* the sorted draws, the sign bits, the walk's skip table, the string (and the dense walk's
+     * sign bits); the decoder: the string and the coordinates with draws */
+    size_t str = sqp_str_bytes((uint64_t)d + P->k, P->k);
+    size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str +
+                 (d >= SQP_DENSE_D ? cq_q_round8(d / 8 + 8 * SQP_SEGS + 8) : 0); /* the stretches' sign bits */
+    size_t dec = str + cq_q_round8(2 * (P->k + 2) * sizeof(uint32_t));
     P->work = enc > dec ? enc : dec;
     return CQ_OK;
+}
+
+/* cq_q_sum_pow (cq_q_internal.h) of a typed vector, in its order (two accumulators over the
+ * pairs (i, i+1), integer q by multiplication), so float32 input decides as its float64 copy. */
+static double sqp_sum_pow(cq_qin y, size_t d, double mx, double q)
+{
+    if (!y.f32) return cq_q_sum_pow((const double *)y.p, d, mx, q);
+    double buf[CQ_Q_CHUNK], acc[2] = {0.0, 0.0}, inv = 1.0 / mx;
+    int iq = q == floor(q) && q >= 1.0 && q <= 16.0 ? (int)q : 0;
+    size_t even = d & ~(size_t)1;
+    for (size_t i0 = 0; i0 < d; i0 += CQ_Q_CHUNK) { /* CQ_Q_CHUNK is even: pairs stay in a chunk */
+        size_t m = d - i0 < CQ_Q_CHUNK ? d - i0 : CQ_Q_CHUNK;
+        const double *v = cq_q_chunk(y, i0, m, buf);
+        for (size_t t = 0; t < m; t++) {
+            double u = fabs(v[t]) * inv, pu = u;
+            if (iq)
+                for (int e = 1; e < iq; e++) pu *= u;
+            else
+                pu = pow(u, q);
+            acc[iq && i0 + t < even ? (i0 + t) & 1 : 0] += pu;
+        }
+    }
+    return iq ? acc[0] + acc[1] : acc[0];
 }
 
 /* ||y||_q for the admissibility check, with the sequential l1 sum the walk reproduces;
  * pre (optional, one entry per block of SQP_BLOCK coordinates and one more) receives that
  * running sum at every block start and at the end, so that the encoder's walk can skip
  * the blocks no draw lands in (they end exactly at the next entry). */
-static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, double *pre, cq_errinfo *err)
+static int simqplus_check(const cq_qpar *P, cq_qin y, double *l1_out, double *pre, cq_errinfo *err)
 {
     size_t d = P->d;
     double s1 = 0.0, s2 = 0.0;
@@ -120,7 +171,7 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, dou
         size_t i1 = d - i0 < SQP_BLOCK ? d : i0 + SQP_BLOCK;
         if (pre) pre[i0 / SQP_BLOCK] = s1; /* the running sum before the block */
         for (size_t i = i0; i < i1; i++) {
-            double a = fabs(y[i]);
+            double a = fabs(cq_q_at(y, i));
             s1 += a;
             s2 += a * a;
         }
@@ -128,7 +179,7 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, dou
     if (pre) pre[(d + SQP_BLOCK - 1) / SQP_BLOCK] = s1;
     if (!isfinite(s1) || !isfinite(s2)) {
         for (size_t t = 0; t < d; t++)
-            if (!isfinite(y[t])) return cq_q_fail_nonfinite(y, d, err);
+            if (!isfinite(cq_q_at(y, t))) return cq_q_fail_nonfinite_v(y, d, err);
     }
     double q = P->q, nq, thr = P->B * (1.0 + CQ_Q_NORM_RTOL);
     if (q == 1.0) nq = s1;
@@ -140,9 +191,8 @@ static int simqplus_check(const cq_qpar *P, const double *y, double *l1_out, dou
          * the exact norm passes too: the pow() pass below is skipped, same decision. */
         nq = 0.0;
     } else {
-        double mx = 0.0;
-        for (size_t i = 0; i < d; i++) mx = fmax(mx, fabs(y[i]));
-        nq = mx > 0 ? mx * pow(cq_q_sum_pow(y, d, mx, q), 1.0 / q) : 0.0;
+        double mx = cq_q_v_max_abs(y, 0, d); /* finite here: the same maximum as any order */
+        nq = mx > 0 ? mx * pow(sqp_sum_pow(y, d, mx, q), 1.0 / q) : 0.0;
     }
     if (!(nq <= thr))
         return cq_fail(err, CQ_EDOMAIN, "SimQ+ (p=%g) needs ||y||_q <= B = %.15g with q = %g, got ||y||_q = %.15g",
@@ -324,23 +374,329 @@ static inline int gap_code(cq_rc_encoder *e, cq_rc_decoder *dc, gap_recips *rc, 
     }
 }
 
-/* The walk over the sorted points C[j] scale of [0, B'): adds |y_i| to the running l1 sum
- * *s and returns c_i, the number of points below it not yet counted (*j advances by c_i).
- * C[kk..kk+4) hold +inf (the walk's sentinels): *j stops at kk. Up to 3 points are counted
+/* ---- the block code (dense types) ---------------------------------------------------------
+ * Where at least SQP_B stars and SQP_B bars are left, the next SQP_B = 16 positions are coded
+ * as one symbol: a block with v stars among the n positions left (s stars, a = n - s bars)
+ * has, for a uniformly random string, the probability
+ *     pi_v = C(n - 16, s - v) / C(n, s) = (s)_v (a)_(16-v) / (n)_16       ((x)_m falling),
+ * the same for each of its C(16, v) patterns (Cover 1973, section 3: the enumerative code of
+ * the block is its weight and its rank among the patterns of that weight). The range is split
+ * by q_v = 2 floor(h pi'_v) (h as in the gap code, pi'_v = fl(fl(Ps_v Pa_(16-v)) fl(c / Pn)),
+ * c = 1 - 2^-44, Ps, Pa, Pn the falling factorials as IEEE double products of exact integer
+ * pairs), pattern x of weight v taking [F_v + rank(x) q_v, F_v + (rank(x) + 1) q_v), with
+ * F_v = sum_{u<v} C(16, u) q_u and rank(x) the colex rank (patterns of weight v in
+ * increasing order of the 16-bit word, bit t = position t of the block). The block code is
+ * used iff q_0 >= 2^30 and q_16 >= 2^30 (pi_v is log-concave in v, so every pattern then has
+ * a width >= 2^30 and loses < 2^-29 bits; the widths fit: see sqp_blk); otherwise one gap is
+ * coded (gap_code) and the test is made again at the next star. Both sides decide on
+ * (n, s, range) alone, so they agree; a decoded code value >= F_17 is rejected. A type whose
+ * blocks all fail the test (sparse: s/n below ~0.34 or above ~0.66) is coded
+ * exactly as by the gap code alone. */
+#define SQP_B 16
+#define SQP_BLOCK_MINW ((uint64_t)1 << 30)
+#define SQP_BLOCK_SAFE (1.0 - 0x1p-44)
+
+static const uint32_t sqp_c16[SQP_B + 1] = {1,     16,    120,  560,  1820, 4368, 8008, 11440, 12870,
+                                            11440, 8008,  4368, 1820, 560,  120,  16,   1};
+
+/* The colex rank of a 16-bit word among the words of its weight (Knuth, TAOCP 7.2.1.3: the
+ * combinatorial number system; colex order = increasing value for words of one weight), and
+ * its inverse: rank[x], and word[off[w] + r] = the word of weight w and rank r. Types with d, k
+ * >= 2^16 use these tables (built in the work buffer in one pass over the 2^16 words); others
+ * the loops, which give the same values. */
+typedef struct sqp_colex {
+    uint32_t c[SQP_B][SQP_B + 1]; /* C(t, i), t < 16 (0 for i > t) */
+    uint16_t off[SQP_B + 1];      /* sum_{u < w} C(16, u), the first word of weight w; off[16] = 65535 */
+    uint16_t *rank, *word;        /* NULL: no tables */
+} sqp_colex;
+
+/* tab: NULL, or 2^17 uint16 of the work buffer */
+static void sqp_colex_init(sqp_colex *b, uint16_t *tab)
+{
+    for (int t = 0; t < SQP_B; t++) {
+        b->c[t][0] = 1;
+        for (int i = 1; i <= SQP_B; i++) b->c[t][i] = t == 0 ? 0 : b->c[t - 1][i - 1] + b->c[t - 1][i];
+    }
+    uint32_t o = 0;
+    for (int w = 0; w <= SQP_B; w++) {
+        b->off[w] = (uint16_t)o;
+        o += sqp_c16[w];
+    }
+    b->rank = b->word = NULL;
+    if (tab) {
+        uint16_t cnt[SQP_B + 1] = {0};
+        b->rank = tab;
+        b->word = tab + 65536;
+        for (uint32_t x = 0; x < 65536; x++) {
+            int w = __builtin_popcount(x);
+            b->rank[x] = cnt[w];
+            b->word[b->off[w] + cnt[w]++] = (uint16_t)x;
+        }
+    }
+}
+
+static inline uint64_t sqp_rank(const sqp_colex *b, uint32_t x)
+{
+    if (b->rank) return b->rank[x];
+    uint64_t r = 0;
+    for (int i = 1; x; i++, x &= x - 1) r += b->c[__builtin_ctz(x)][i];
+    return r;
+}
+
+/* The word of weight w and colex rank r < C(16, w). */
+static inline uint32_t sqp_unrank(const sqp_colex *b, unsigned w, uint64_t r)
+{
+    if (b->word) return b->word[b->off[w] + r];
+    uint32_t x = 0;
+    int c = SQP_B - 1;
+    for (unsigned i = w; i >= 1; i--, c--) {
+        while (b->c[c][i] > r) c--;
+        x |= 1u << c;
+        r -= b->c[c][i];
+    }
+    return x;
+}
+
+/* P[m] = x (x-1) ... (x-m+1), m <= 16 (x >= 16 < 2^24), as IEEE double products of the exact
+ * pairs (x - 2u)(x - 2u - 1) < 2^48 in a fixed tree of depth <= 5 (the decoder's latency). */
+static inline void sqp_falling(double P[SQP_B + 1], uint64_t x)
+{
+    double o[8], p[8];
+    for (int u = 0; u < 8; u++) {
+        uint64_t t = x - 2 * (uint64_t)u;
+        o[u] = (double)(int64_t)t;
+        p[u] = (double)(int64_t)(t * (t - 1));
+    }
+    double A = p[0] * p[1], B = p[2] * p[3], C = p[4] * p[5], D = p[6] * p[7];
+    P[0] = 1.0;
+    P[1] = o[0];
+    P[2] = p[0];
+    P[3] = p[0] * o[1];
+    P[4] = A;
+    P[5] = A * o[2];
+    P[6] = A * p[2];
+    P[7] = P[6] * o[3];
+    P[8] = A * B;
+    P[9] = P[8] * o[4];
+    P[10] = P[8] * p[4];
+    P[11] = P[10] * o[5];
+    P[12] = P[8] * C;
+    P[13] = P[12] * o[6];
+    P[14] = P[12] * p[6];
+    P[15] = P[14] * o[7];
+    P[16] = P[8] * (C * D);
+}
+
+/* The block code at (n, s) for the current range: q_v = sqp_q(B, v). F_17 <= range always:
+ * each pi'_v has at most 30 roundings (relative error < 2^-48), so c = 1 - 2^-44 keeps every
+ * q_v <= 2 h pi_v and sum_v C(16, v) q_v <= 2 h sum_v C(16, v) pi_v = 2 h <= range
+ * (Vandermonde's identity). */
+typedef struct sqp_blk {
+    double Ps[SQP_B + 1], Pa[SQP_B + 1], inv, half;
+} sqp_blk;
+
+static inline uint64_t sqp_q(const sqp_blk *B, int v)
+{
+    return gap_split(B->half, (B->Ps[v] * B->Pa[SQP_B - v]) * B->inv);
+}
+
+/* Fills *B; returns 0 where the block code does not apply (fewer than 16 stars or bars left,
+ * or q_0 or q_16 below 2^30). */
+static inline int sqp_block_init(sqp_blk *B, uint64_t range, uint64_t n, uint64_t s)
+{
+    uint64_t a = n - s;
+    if (s < SQP_B || a < SQP_B) return 0;
+    double Pn[SQP_B + 1];
+    sqp_falling(B->Ps, s);
+    sqp_falling(B->Pa, a);
+    sqp_falling(Pn, n);
+    B->inv = SQP_BLOCK_SAFE / Pn[SQP_B];
+    B->half = gap_half_range(range);
+    return sqp_q(B, 0) >= SQP_BLOCK_MINW && sqp_q(B, SQP_B) >= SQP_BLOCK_MINW;
+}
+
+/* The stars-and-bars string as bits (1 = star) in 64-bit words, bit t of word w = position
+ * 64 w + t. */
+static inline uint32_t sqp_get16(const uint64_t *S, uint64_t pos)
+{
+    uint64_t w = pos >> 6;
+    unsigned o = (unsigned)(pos & 63);
+    uint64_t x = S[w] >> o;
+    if (o > 48) x |= S[w + 1] << (64 - o);
+    return (uint32_t)(x & 0xFFFFu);
+}
+
+static inline void sqp_or16(uint64_t *S, uint64_t pos, uint32_t x)
+{
+    uint64_t w = pos >> 6;
+    unsigned o = (unsigned)(pos & 63);
+    S[w] |= (uint64_t)x << o;
+    if (o > 48) S[w + 1] |= (uint64_t)x >> (64 - o);
+}
+
+/* Positions [pos, pos + c) become stars. */
+static inline void sqp_set_run(uint64_t *S, uint64_t pos, uint64_t c)
+{
+    if (c < 58) { /* the dense case, without a branch on c */
+        uint64_t m = ((uint64_t)1 << c) - 1, w = pos >> 6;
+        unsigned o = (unsigned)(pos & 63);
+        S[w] |= m << o;
+        S[w + 1] |= (m >> 1) >> (63 - o);
+        return;
+    }
+    for (; c; pos++, c--) S[pos >> 6] |= (uint64_t)1 << (pos & 63);
+}
+
+/* The number of bars from pos to the next star (the string has one). */
+static inline uint64_t sqp_gap_at(const uint64_t *S, uint64_t pos)
+{
+    uint64_t w = pos >> 6, x = S[w] >> (pos & 63), g = 0;
+    if (x) return (uint64_t)__builtin_ctzll(x);
+    g = 64 - (pos & 63);
+    while (!S[++w]) g += 64;
+    return g + (uint64_t)__builtin_ctzll(S[w]);
+}
+
+/* Code the string S of N positions with k stars (encoder e) or decode it into S (decoder dc,
+ * S zeroed). Returns -1 for a field value that is no code (decoder only). */
+static int sqp_type_code(cq_rc_encoder *e, cq_rc_decoder *dc, uint64_t *S, uint64_t N, uint64_t k)
+{
+    sqp_colex bn;
+    sqp_colex_init(&bn, sqp_tables(N, k) ? (uint16_t *)(S + sqp_words(N)) : NULL);
+    gap_recips rc;
+    gap_recips_init(&rc);
+    uint64_t pos = 0, n = N, s = k;
+    sqp_blk B;
+    while (s > 0 && s < n) {
+        if (sqp_block_init(&B, e ? e->range : dc->range, n, s)) {
+            uint32_t x;
+            unsigned w;
+            if (e) {
+                x = sqp_get16(S, pos);
+                w = (unsigned)__builtin_popcount(x);
+                uint64_t F = 0;
+                for (unsigned v = 0; v < w; v++) F += (uint64_t)sqp_c16[v] * sqp_q(&B, (int)v);
+                uint64_t qw = sqp_q(&B, (int)w);
+                cq_rc_enc_interval(e, F + sqp_rank(&bn, x) * qw, qw);
+            } else {
+                uint64_t c = dc->code, q[SQP_B + 1], F[SQP_B + 2];
+                F[0] = 0;
+                for (int v = 0; v <= SQP_B; v++) {
+                    q[v] = sqp_q(&B, v);
+                    F[v + 1] = F[v] + (uint64_t)sqp_c16[v] * q[v];
+                }
+                w = 0;
+                for (int v = 1; v <= SQP_B + 1; v++) w += F[v] <= c;
+                if (w > SQP_B) return -1; /* c >= F_17: a value no block owns */
+                uint64_t off = c - F[w], r = (uint64_t)((double)(int64_t)(off >> 1) / (double)(int64_t)(q[w] >> 1));
+                while (r * q[w] > off) r--;
+                while ((r + 1) * q[w] <= off) r++;
+                cq_rc_dec_interval(dc, F[w] + r * q[w], q[w]);
+                x = sqp_unrank(&bn, w, r);
+                sqp_or16(S, pos, x);
+            }
+            pos += SQP_B;
+            n -= SQP_B;
+            s -= w;
+        } else {
+            uint64_t g = e ? sqp_gap_at(S, pos) : 0;
+            if (gap_code(e, dc, &rc, n, s, &g)) return -1;
+            if (dc) S[(pos + g) >> 6] |= (uint64_t)1 << ((pos + g) & 63);
+            pos += g + 1;
+            n -= g + 1;
+            s--;
+        }
+    }
+    if (dc && s) sqp_set_run(S, pos, s); /* s = n: the rest are stars */
+    return 0;
+}
+
+/* The walk over the sorted points T[j] = U_(j) B' of [0, B'): adds |y_i| to the running l1
+ * sum *s and returns c_i, the number of points below it not yet counted (*j advances by c_i).
+ * T[kk..kk+4) hold +inf (the walk's sentinels): *j stops at kk. Up to 3 points are counted
  * without a branch on the data (the dense case), more by a loop. */
-static inline uint64_t stars_at(double yi, const double *C, double scale, double *s, uint64_t *j)
+static inline uint64_t stars_at(double yi, const double *T, double *s, uint64_t *j)
 {
     *s += fabs(yi);
-    const double *T = C + *j;
+    const double *t = T + *j;
     double v = *s;
-    uint64_t c = (uint64_t)(T[0] * scale < v) + (T[1] * scale < v) + (T[2] * scale < v) + (T[3] * scale < v);
+    uint64_t c = (uint64_t)(t[0] < v) + (t[1] < v) + (t[2] < v) + (t[3] < v);
     if (c == 4)
-        while (T[c] * scale < v) c++;
+        while (t[c] < v) c++;
     *j += c;
     return c;
 }
 
-static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
+/* One stretch of the encoder's walk: coordinates [i, end) from the running sum s and the
+ * point index j, writing the stars into the string S and a sign bit per coordinate with
+ * draws into sb (bit nsg on). */
+typedef struct sqp_walk {
+    double s;
+    uint64_t j, nsg;
+    size_t i, end;
+    uint8_t *sb;
+} sqp_walk;
+
+static inline void sqp_walk_step(sqp_walk *W, cq_qin y, const double *T, uint64_t n0, uint64_t *S)
+{
+    size_t i = W->i++;
+    uint64_t pos = n0 + W->j + (uint64_t)i + 1; /* coordinate i's first star */
+    double yi = cq_q_at(y, i);
+    uint64_t c = stars_at(yi, T, &W->s, &W->j), some = c != 0;
+    sqp_set_run(S, pos, c);
+    W->sb[W->nsg >> 3] |= (uint8_t)((some & (uint64_t)(yi < 0)) << (W->nsg & 7));
+    W->nsg += some;
+}
+
+/* #{j < kk : T[j] < v} (T increasing). */
+static uint64_t sqp_below(const double *T, uint64_t kk, double v)
+{
+    uint64_t lo = 0, hi = kk;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (T[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* The dense walk: SQP_SEGS stretches of whole blocks of SQP_BLOCK coordinates, each starting
+ * from the exact running sum pre[] recorded at its first block and j = #{T[j] < pre[]} (what
+ * the sequential walk reaches there: the running sums only grow), stepped in lockstep so that
+ * their dependency chains overlap; sign bits go to one buffer per stretch (sbuf, d/8 + 8
+ * SQP_SEGS + 8 bytes) and are appended in order. Same string and signs as the sequential walk.
+ * Returns 0, or -1 where the stretches do not join (y changed during the call). */
+static int sqp_walk_dense(cq_qin y, size_t d, const double *T, uint64_t n0, uint64_t kk, const double *pre,
+                          uint64_t *S, uint8_t *sbuf, sqp_walk W[SQP_SEGS])
+{
+    size_t nb = (d + SQP_BLOCK - 1) / SQP_BLOCK;
+    uint64_t j0[SQP_SEGS + 1];
+    uint8_t *b = sbuf;
+    for (int g = 0; g < SQP_SEGS; g++) {
+        size_t b0 = nb * (size_t)g / SQP_SEGS, b1 = nb * (size_t)(g + 1) / SQP_SEGS;
+        W[g].i = b0 * SQP_BLOCK;
+        W[g].end = b1 * SQP_BLOCK < d ? b1 * SQP_BLOCK : d;
+        W[g].s = pre[b0];
+        W[g].j = j0[g] = g ? sqp_below(T, kk, pre[b0]) : 0;
+        W[g].nsg = 0;
+        W[g].sb = b;
+        size_t nbytes = (W[g].end - W[g].i) / 8 + 8;
+        memset(b, 0, nbytes);
+        b += nbytes;
+    }
+    j0[SQP_SEGS] = kk;
+    size_t m = (size_t)-1;
+    for (int g = 0; g < SQP_SEGS; g++) m = W[g].end - W[g].i < m ? W[g].end - W[g].i : m;
+    for (size_t t = 0; t < m; t++)
+        for (int g = 0; g < SQP_SEGS; g++) sqp_walk_step(&W[g], y, T, n0, S);
+    for (int g = 0; g < SQP_SEGS; g++) {
+        while (W[g].i < W[g].end) sqp_walk_step(&W[g], y, T, n0, S);
+        if (W[g].j != j0[g + 1]) return -1;
+    }
+    return 0;
+}
+
+static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                         cq_errinfo *err)
 {
     size_t d = P->d;
@@ -350,79 +706,84 @@ static int simqplus_run(const cq_qpar *P, const double *y, bitgen_t *g, void *wo
     double *pre = w ? (double *)(sb + cq_q_round8(k / 8 + 1)) : NULL;
     int st = simqplus_check(P, y, &l1, pre, err);
     if (st) return st;
+    /* the k + 1 exponentials in one call (NumPy's ziggurat: the values of k + 1 calls of
+     * cq_rng_exponential), then their running sums */
+    random_standard_exponential_fill(g, (npy_intp)(k + 1), C);
     double acc = 0.0;
     for (uint64_t j = 0; j < k; j++) {
-        acc += cq_rng_exponential(g);
+        acc += C[j];
         C[j] = acc;
     }
-    acc += cq_rng_exponential(g);
+    acc += C[k];
     double scale = P->Bp / acc; /* U_(j) B' = C[j] * scale */
+    double *T = C;              /* the points themselves, in place */
+    for (uint64_t j = 0; j < k; j++) T[j] = C[j] * scale;
     uint64_t n0 = 0;
-    while (n0 < k && C[k - 1 - n0] * scale >= l1) n0++;
+    while (n0 < k && T[k - 1 - n0] >= l1) n0++;
     uint64_t kk = k - n0, j = 0;
-    for (uint64_t t = 0; t < 4; t++) C[kk + t] = INFINITY; /* sentinels (the draws past l1 are counted in n0) */
+    for (uint64_t t = 0; t < 4; t++) T[kk + t] = INFINITY; /* sentinels (the draws past l1 are counted in n0) */
     double s = 0.0;
     if (w == NULL) {
-        double unit = P->Bp / (double)k;
-        for (size_t i = 0; i < d; i++) {
-            uint64_t c = stars_at(y[i], C, scale, &s, &j);
-            double v = (double)c * unit;
-            out[i] = c ? (y[i] < 0 ? -v : v) : 0.0;
+        double unit = P->Bp / (double)k, buf[CQ_Q_CHUNK];
+        for (size_t i0 = 0; i0 < d; i0 += CQ_Q_CHUNK) {
+            size_t m = d - i0 < CQ_Q_CHUNK ? d - i0 : CQ_Q_CHUNK;
+            for (size_t t = 0; t < m; t++) {
+                double yi = cq_q_at(y, i0 + t);
+                uint64_t c = stars_at(yi, T, &s, &j);
+                double v = (double)c * unit;
+                buf[t] = c ? (yi < 0 ? -v : v) : 0.0;
+            }
+            cq_q_emit(out, i0, buf, m);
         }
         if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
         return CQ_OK;
     }
-    memset(sb, 0, (size_t)(k / 8 + 1));
-    /* the walk: the gap before every star, in order (the n0 stars of index 0 first) */
-    uint32_t *G = (uint32_t *)(pre + d / SQP_BLOCK + 2);
-    uint64_t nsg = 0, ng = 0, prev = 0; /* prev: the index of the last star */
-    for (; ng < n0; ng++) G[ng] = 0;
-    for (size_t i = 0; i < d; i++) {
-        if (i % SQP_BLOCK == 0) { /* skip the blocks that no draw lands in: s ends at pre[] */
-            size_t b = i / SQP_BLOCK;
-            while (i < d && !(j < kk && C[j] * scale < pre[b + 1])) {
-                s = pre[++b];
-                i += SQP_BLOCK;
+    /* the walk: the stars-and-bars string (the n0 stars of index 0 first; coordinate i's
+     * stars start at position n0 + j + i + 1, j the stars before it) */
+    uint64_t N = (uint64_t)d + k, *S = (uint64_t *)(pre + d / SQP_BLOCK + 2);
+    uint8_t *sbuf = (uint8_t *)S + sqp_str_bytes(N, k);
+    memset(S, 0, sqp_words(N) * sizeof(uint64_t));
+    sqp_set_run(S, 0, n0);
+    sqp_walk W[SQP_SEGS];
+    int nseg = 1;
+    if (d >= SQP_DENSE_D && kk >= d / 8) { /* dense: the stretches in lockstep */
+        if (sqp_walk_dense(y, d, T, n0, kk, pre, S, sbuf, W)) return cq_q_fail_changed("SimQ+", err);
+        nseg = SQP_SEGS;
+    } else { /* one stretch that skips the blocks no draw lands in (s ends at pre[]) */
+        memset(sb, 0, (size_t)(k / 8 + 1));
+        W[0] = (sqp_walk){0.0, 0, 0, 0, d, sb};
+        while (W[0].i < d) {
+            size_t b0 = W[0].i / SQP_BLOCK, i1 = W[0].i + SQP_BLOCK < d ? W[0].i + SQP_BLOCK : d;
+            if (!(W[0].j < kk && T[W[0].j] < pre[b0 + 1])) {
+                W[0].s = pre[b0 + 1];
+                W[0].i = i1;
+                continue;
             }
-            if (i >= d) break;
+            while (W[0].i < i1) sqp_walk_step(&W[0], y, T, n0, S);
         }
-        /* branch-free for c <= 3: G has 4 spare entries, sb one spare byte */
-        uint64_t c = stars_at(y[i], C, scale, &s, &j), some = c != 0;
-        G[ng] = (uint32_t)((uint64_t)i + 1 - prev); /* d <= 2^24 */
-        G[ng + 1] = G[ng + 2] = G[ng + 3] = 0;
-        for (uint64_t t = 4; t < c; t++) G[ng + t] = 0;
-        ng += c;
-        prev = some ? (uint64_t)i + 1 : prev;
-        sb[nsg >> 3] |= (uint8_t)((some & (uint64_t)(y[i] < 0)) << (nsg & 7));
-        nsg += some;
+        if (W[0].j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
     }
-    if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
-    if (ng != k)
-        return cq_fail(err, CQ_EINTERNAL, "SimQ+ walk assigned %llu of %llu draws", (unsigned long long)j,
-                       (unsigned long long)kk);
     /* the type code */
     cq_rc_encoder e;
     cq_rc_enc_init(&e, w);
-    gap_recips rc;
-    gap_recips_init(&rc);
-    uint64_t n = (uint64_t)d + k; /* positions left */
-    for (uint64_t t = 0; t < k; t++) {
-        uint64_t gap = G[t];
-        (void)gap_code(&e, NULL, &rc, n, k - t, &gap);
-        n -= gap + 1;
-    }
+    (void)sqp_type_code(&e, NULL, S, N, k);
     uint64_t used = cq_rc_enc_finish(&e);
     if (used > P->type_bits)
         return cq_fail(err, CQ_EINTERNAL, "SimQ+ type code used %llu bits, field has %llu", (unsigned long long)used,
                        (unsigned long long)P->type_bits);
     cq_bw_zeros(w, P->type_bits - used);
-    uint64_t t = 0;
-    for (; t + 8 <= k; t += 8) cq_bw_put(w, sb[t >> 3], 8);
-    if (t < k) cq_bw_put(w, sb[t >> 3], (unsigned)(k - t));
+    uint64_t nsg = 0; /* the sign bits of the stretches, in order, then zeros up to k */
+    for (int g = 0; g < nseg; g++) {
+        uint64_t t = 0, m = W[g].nsg;
+        for (; t + 8 <= m; t += 8) cq_bw_put(w, W[g].sb[t >> 3], 8);
+        if (t < m) cq_bw_put(w, W[g].sb[t >> 3] & ((1u << (m - t)) - 1u), (unsigned)(m - t));
+        nsg += m;
+    }
+    cq_bw_zeros(w, k - nsg);
     return CQ_OK;
 }
 
-static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err)
+static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     size_t d = P->d;
     uint64_t k = P->k, F = P->type_bits;
@@ -430,44 +791,58 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, double
     cq_rc_decoder dc;
     cq_rc_dec_init(&dc, r, F);
     if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
-    memset(out, 0, d * sizeof(double));
-    uint32_t *nz = (uint32_t *)work; /* coordinates with draws, increasing (d <= 2^24) */
-    uint64_t n = (uint64_t)d + k, nnz = 0, idx = 0; /* idx: 0 the zero index, i+1 coordinate i */
-    gap_recips rc;
-    gap_recips_init(&rc);
-    for (uint64_t left = k; left > 0; left--) {
-        uint64_t gap;
-        if (gap_code(NULL, &dc, &rc, n, left, &gap))
-            return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
-        idx += gap;
-        n -= gap + 1;
-        if (gap) nz[nnz++] = (uint32_t)(idx - 1);
-        if (idx) out[idx - 1] += 1.0;
+    uint64_t N = (uint64_t)d + k, *S = (uint64_t *)work;
+    /* the coordinates with draws, increasing (d <= 2^24), and their counts */
+    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N, k)), *cnt = nz + k + 2;
+    memset(S, 0, sqp_words(N) * sizeof(uint64_t));
+    if (sqp_type_code(NULL, &dc, S, N, k))
+        return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
+    /* the counts: the star at position b with t stars before it has b - t bars before it, so
+     * it is a draw of index b - t (0: the zero vector, i + 1: coordinate i) */
+    /* without a branch on the data: entry nnz (from 1; entry 0 takes index 0's stars) */
+    uint64_t nnz = 0, ns = 0, last = 0; /* last: the index of the previous star */
+    uint32_t run = 0;                   /* stars of index last so far */
+    for (uint64_t wi = 0; ns < k; wi++) {
+        for (uint64_t z = S[wi]; z; z &= z - 1, ns++) {
+            uint64_t idx = 64 * wi + (uint64_t)__builtin_ctzll(z) - ns;
+            uint32_t fresh = idx != last;
+            nnz += fresh;
+            run = run * (1u - fresh) + 1u;
+            nz[nnz] = (uint32_t)(idx - 1);
+            cnt[nnz] = run;
+            last = idx;
+        }
     }
+    nz++; /* entries 1..nnz: the coordinates with draws */
+    cnt++;
     /* canonical check: the field must be exactly the encoder's code for this type */
     if (!cq_rc_dec_canonical(&dc))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
     cq_rc_dec_finish(&dc);
-    /* signs */
-    r->pos = F;
-    double unit = P->Bp / (double)k;
-    uint64_t t = 0;
-    while (t < nnz) {
-        unsigned m = nnz - t >= 32 ? 32 : (unsigned)(nnz - t);
-        uint32_t word = cq_q_get(r, m);
-        for (unsigned b = 0; b < m; b++, t++) {
-            double v = out[nz[t]] * unit;
-            out[nz[t]] = (word >> b) & 1u ? -v : v;
-        }
-    }
-    for (; t < k;) {
+    /* signs (every field is checked before out is written) */
+    r->pos = F + nnz;
+    for (uint64_t t = nnz; t < k;) {
         unsigned m = k - t >= 32 ? 32 : (unsigned)(k - t);
         uint32_t word = cq_q_get(r, m);
         for (unsigned b = 0; b < m; b++, t++)
             if ((word >> b) & 1u)
                 return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero", (unsigned long long)t);
     }
+    cq_q_emit_zero(out, d);
+    if (out->p == NULL) return CQ_OK;
+    cq_bitreader sr = *r;
+    sr.pos = F;
+    double unit = P->Bp / (double)k;
+    for (uint64_t t = 0; t < nnz;) {
+        unsigned m = nnz - t >= 32 ? 32 : (unsigned)(nnz - t);
+        uint32_t word = cq_q_get(&sr, m);
+        for (unsigned b = 0; b < m; b++, t++) {
+            double v = (double)cnt[t] * unit;
+            cq_q_emit1(out, nz[t], (word >> b) & 1u ? -v : v);
+        }
+    }
     return CQ_OK;
 }
 
-const cq_qops cq_q_simqplus_ops = {simqplus_resolve, simqplus_run, simqplus_decode};
+CQ_Q_TYPED_OPS(simqplus)
+

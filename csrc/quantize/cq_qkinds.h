@@ -25,7 +25,7 @@
     /* raw float64 (float32 with CQ_QF_FLOAT32) */                                              \
     X(SIMQ, 1, cq_q_simq_ops, cq_q_simq_typed, cq_q_simq_typed_avx2)                             \
     /* SimQ(B): ||y||_1 <= B (Alg. 1, 2) */                                                     \
-    X(SIMQPLUS, 2, cq_q_simqplus_ops, cq_q_double_only, cq_q_double_only)                        \
+    X(SIMQPLUS, 2, cq_q_simqplus_ops, cq_q_simqplus_typed, cq_q_simqplus_typed)                    \
     /* SimQ+(B, p, k): ||y||_q <= B (eq. (5)) */                                                \
     X(CUQ, 3, cq_q_cuq_ops, cq_q_cuq_typed, cq_q_cuq_typed_avx2)                                 \
     /* CUQ(M, levels): ||y||_inf <= M (eq. (7)) */                                              \

@@ -185,7 +185,7 @@ typedef struct cq_qout {
 } cq_qout;
 
 /* Scratch bytes the typed entry points need for P (>= P->work): families whose kernels
- * still read and write double only (SimQ+, the l_p composite) are run through a
+ * still read and write double only (the l_p composite) are run through a
  * double copy of the input and a double output of d values each, at the end of the work. */
 size_t cq_q_work_size_typed(const cq_qpar *P);
 
