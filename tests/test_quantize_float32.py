@@ -210,7 +210,7 @@ import hashlib, sys
 import numpy as np
 import convq.quantize as Q
 h = hashlib.sha256()
-for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.QSGD(4), Q.QSGD(3, bucket=7, norm="inf"), Q.TernGrad(),
+for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.CUQ(1.0, 4), Q.CUQ(0.5, 256), Q.CUQ(3.0, 40000), Q.QSGD(4), Q.QSGD(3, bucket=7, norm="inf"), Q.TernGrad(),
           Q.ScaledSign(), Q.TopK(50), Q.RandK(50), Q.Identity(), Q.Identity("float32"), Q.RATQ(1.0)):
     for d in (1, 7, 1000, 70001):
         for dt in (np.float64, np.float32):
@@ -221,6 +221,7 @@ for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.QSGD(4), Q.QSGD(3, bu
                 y = y / np.linalg.norm(y) * 0.99
             elif isinstance(q, Q.CUQ):
                 y = y / np.abs(y).max() * q.M * 0.99
+                y[::5] = np.float32(q.M) * np.sign(y[::5])  # the grid's ends (and 0) exactly
             y = y.astype(dt)
             m = q.encode(y, rng=d)
             h.update(m.payload)
