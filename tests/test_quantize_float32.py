@@ -210,7 +210,8 @@ import hashlib, sys
 import numpy as np
 import convq.quantize as Q
 h = hashlib.sha256()
-for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.CUQ(1.0, 4), Q.CUQ(0.5, 256), Q.CUQ(3.0, 40000), Q.QSGD(4), Q.QSGD(3, bucket=7, norm="inf"), Q.TernGrad(),
+for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.CUQ(1.0, 4), Q.CUQ(0.5, 256), Q.CUQ(3.0, 40000), Q.QSGD(4), Q.QSGD(3, bucket=7, norm="inf"),
+          Q.QSGD(1), Q.QSGD(127, bucket=100), Q.QSGD(32767, bucket=64), Q.QSGD(4, bucket=36), Q.QSGD(4, bucket=None), Q.TernGrad(),
           Q.ScaledSign(), Q.TopK(50), Q.RandK(50), Q.Identity(), Q.Identity("float32"), Q.RATQ(1.0)):
     for d in (1, 7, 1000, 70001):
         for dt in (np.float64, np.float32):
@@ -228,6 +229,19 @@ for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.CUQ(1.0, 4), Q.CUQ(0.
             h.update(q(y, rng=d, dtype=dt).tobytes())
             h.update(q.decode(m, dtype=dt).tobytes())
             h.update(q.decode_sum([m, m], d, weights=[0.5, -1.25], dtype=dt).tobytes())
+for q in (Q.QSGD(4), Q.QSGD(4, bucket=36), Q.CUQ(1.0, 16)):  # rescaled norms; rejected inputs
+    for dt in (np.float64, np.float32):
+        y = np.random.default_rng(5).standard_normal(70001) * (1e-30 if dt is np.float32 else 1e-170)
+        if isinstance(q, Q.CUQ):
+            y = y / np.abs(y).max()
+        h.update(q.encode(y.astype(dt), rng=3).payload)
+        for bad in (np.nan, np.inf, 1.5):
+            z = y.astype(dt)
+            z[40001] = bad
+            try:
+                q.encode(z, rng=3)
+            except ValueError as e:
+                h.update(str(e).encode())
 print(h.hexdigest())
 """
 

@@ -146,6 +146,32 @@ typedef struct fw_ctx {
     float *norms;
 } fw_ctx;
 
+#ifdef CQ_Q_AVX512_VARIANT
+/* cq_q_v_sum_sq of the four whole buckets y[b0 + k b .. b0 + (k+1) b), k < 4 (b a multiple
+ * of 4), into s2[k]: the same four accumulators per bucket, the same additions in the same
+ * order, but four buckets' chains side by side in two registers, so that the adds pipeline
+ * (one bucket's chain waits on each add's latency). */
+static void qsgd_sum_sq4_avx512(cq_qin y, size_t b0, size_t b, double *s2)
+{
+    __m512d acc01 = _mm512_setzero_pd(), acc23 = _mm512_setzero_pd();
+    for (size_t i = 0; i < b; i += 4) {
+        __m256d v[4];
+        for (int k = 0; k < 4; k++) {
+            size_t at = b0 + (size_t)k * b + i;
+            v[k] = y.f32 ? _mm256_cvtps_pd(_mm_loadu_ps((const float *)y.p + at)) : _mm256_loadu_pd((const double *)y.p + at);
+        }
+        __m512d x01 = _mm512_insertf64x4(_mm512_castpd256_pd512(v[0]), v[1], 1);
+        __m512d x23 = _mm512_insertf64x4(_mm512_castpd256_pd512(v[2]), v[3], 1);
+        acc01 = _mm512_add_pd(acc01, _mm512_mul_pd(x01, x01));
+        acc23 = _mm512_add_pd(acc23, _mm512_mul_pd(x23, x23));
+    }
+    double a[16];
+    _mm512_storeu_pd(a, acc01);
+    _mm512_storeu_pd(a + 8, acc23);
+    for (int k = 0; k < 4; k++) s2[k] = (a[4 * k] + a[4 * k + 1]) + (a[4 * k + 2] + a[4 * k + 3]);
+}
+#endif
+
 /* QSGD's norms of buckets [g->i0, g->i1), every one checked (before any draw). */
 static int qsgd_norms_part(void *vc, const cq_q_range *g)
 {
@@ -153,6 +179,7 @@ static int qsgd_norms_part(void *vc, const cq_q_range *g)
     const cq_qpar *P = c->P;
     size_t d = P->d, b = P->bucket;
     cq_errinfo *err = g->err;
+    double s2q[4];
     for (size_t j = g->i0; j < g->i1; j++) {
         size_t b0 = j * b, m = d - b0 < b ? d - b0 : b;
         int finite = 1;
@@ -161,7 +188,18 @@ static int qsgd_norms_part(void *vc, const cq_q_range *g)
             n = cq_q_v_max_abs_fin(c->y, b0, m, &finite);
         } else {
             /* a NaN/Inf makes the sum of squares non-finite: only then is the bucket checked */
+#ifdef CQ_Q_AVX512_VARIANT
+            size_t q = (j - g->i0) % 4;
+            if (b % 4 == 0 && (j - g->i0) - q + 4 <= g->i1 - g->i0 && (j - q + 4) * b <= d) {
+                if (q == 0) qsgd_sum_sq4_avx512(c->y, b0, b, s2q);
+            } else {
+                s2q[q] = cq_q_v_sum_sq(c->y, b0, m);
+            }
+            double s2 = s2q[q];
+#else
+            (void)s2q;
             double s2 = cq_q_v_sum_sq(c->y, b0, m);
+#endif
             if (!isfinite(s2)) finite = cq_q_v_finite(c->y, b0, m);
             n = finite ? qsgd_norm_from(c->y, b0, m, s2) : 0.0;
         }
@@ -178,6 +216,64 @@ static int qsgd_norms_part(void *vc, const cq_q_range *g)
     return CQ_OK;
 }
 
+/* QSGD's fields lv[0..m) of coordinates i0.. (norm nd) into w and / or as values to c->out. */
+static void qsgd_emit_fields(const fw_ctx *c, cq_bitwriter *w, const uint32_t *lv, size_t i0, size_t m, double nd,
+                             double *vals)
+{
+    const cq_qpar *P = c->P;
+    if (w != NULL) {
+        if (P->lbits + 1 <= 16) cq_q_put_fields(w, lv, m, P->lbits + 1);
+        else
+            for (size_t t = 0; t < m; t++) {
+                cq_bw_put(w, lv[t] & ((1u << P->lbits) - 1u), P->lbits);
+                cq_bw_put(w, lv[t] >> P->lbits, 1);
+            }
+    }
+    if (c->out != NULL) {
+        for (size_t t = 0; t < m; t++)
+            vals[t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), P->L, (int)(lv[t] >> P->lbits));
+        cq_q_emit(c->out, i0, vals, m);
+    }
+}
+
+#ifdef CQ_Q_AVX512_VARIANT
+/* qsgd_part's fields lev | neg << lbits of y[i0..i0+m) (i0 even, m a multiple of 16) in one
+ * pass, sixteen coordinates at a time with the portable loop's operations in the same order
+ * (so the same fields): to dst packed (cq_q_pack16_avx512), or to lv. */
+static void qsgd_fields_avx512(cq_qin y, size_t i0, size_t m, double sc, double hi, double lm2, unsigned lbits,
+                               uint64_t key, uint32_t *lv, uint8_t *dst)
+{
+    const __m512i kv = _mm512_set1_epi64((long long)key);
+    const __m512d vsc = _mm512_set1_pd(sc), vhi = _mm512_set1_pd(hi), vlm2 = _mm512_set1_pd(lm2);
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
+    const __m256i sbit = _mm256_set1_epi32((int)(1u << lbits));
+    __m512i ctr1 = cq_q_ctr_avx512(i0);
+    for (size_t t = 0; t < m; t += 16) {
+        __m512d uu[2];
+        __m256i lvh[2];
+        cq_q_uu16_avx512(kv, &ctr1, &uu[0], &uu[1]);
+        for (int h = 0; h < 2; h++) {
+            __m512d yv = cq_q_load8_avx512(y, i0 + t + 8 * (size_t)h);
+            __m512d a = _mm512_mul_pd(_mm512_and_pd(yv, absm), vsc);
+            __m512d tc = _mm512_mask_mov_pd(vhi, _mm512_cmp_pd_mask(a, vhi, _CMP_LT_OQ), a);
+            __m512d f = _mm512_cvtepi32_pd(_mm512_cvttpd_epi32(tc));
+            f = _mm512_mask_mov_pd(vlm2, _mm512_cmp_pd_mask(f, vlm2, _CMP_LT_OQ), f);
+            __m512d lev = _mm512_mask_add_pd(f, _mm512_cmp_pd_mask(uu[h], _mm512_sub_pd(tc, f), _CMP_LT_OQ), f, one);
+            __mmask8 neg = _mm512_cmp_pd_mask(lev, zero, _CMP_NEQ_OQ) & _mm512_cmp_pd_mask(yv, zero, _CMP_LT_OQ);
+            __m256i li = _mm512_cvttpd_epi32(lev);
+            lvh[h] = _mm256_mask_or_epi32(li, neg, li, sbit);
+        }
+        if (dst != NULL) {
+            cq_q_pack16_avx512(lvh[0], lvh[1], lbits + 1, dst + t / 8 * (lbits + 1));
+        } else {
+            _mm256_storeu_si256((__m256i *)(void *)(lv + t), lvh[0]);
+            _mm256_storeu_si256((__m256i *)(void *)(lv + t + 8), lvh[1]);
+        }
+    }
+}
+#endif
+
 /* QSGD's buckets [j0, j1): norm field and fields (w), or values (c->out). */
 static int qsgd_part(void *vc, const cq_q_range *g)
 {
@@ -189,7 +285,6 @@ static int qsgd_part(void *vc, const cq_q_range *g)
     uint32_t s = P->L;
     uint32_t ub[QB_CHUNK + 1], lv[QB_CHUNK];
     double ybuf[QB_CHUNK], vals[QB_CHUNK];
-    unsigned width = P->lbits + 1;
     double hi = (double)s, lm2 = (double)s - 1.0;
     for (size_t j = j0; j < j1; j++) {
         size_t b0 = j * b, b1 = d - b0 < b ? d : b0 + b;
@@ -197,6 +292,19 @@ static int qsgd_part(void *vc, const cq_q_range *g)
         if (w != NULL) cq_bw_put(w, cq_q_fbits(c->norms[j]), 32);
         for (size_t i0 = b0; i0 < b1; i0 += QB_CHUNK) {
             size_t m = b1 - i0 < QB_CHUNK ? b1 - i0 : QB_CHUNK;
+#ifdef CQ_Q_AVX512_VARIANT
+            if (i0 % 2 == 0 && m % 16 == 0) {
+                unsigned width = P->lbits + 1;
+                int direct = c->out == NULL && cq_q_direct_ok(w, m, width);
+                qsgd_fields_avx512(c->y, i0, m, sc, hi, lm2, P->lbits, c->key, lv, direct ? w->p : NULL);
+                if (direct) {
+                    w->p += m / 8 * width;
+                    continue;
+                }
+                qsgd_emit_fields(c, w, lv, i0, m, nd, vals);
+                continue;
+            }
+#endif
             cq_q_fill_u32(c->key, i0, m, ub);
             const double *yc = cq_q_chunk(c->y, i0, m, ybuf);
             /* cq_q_round_d on t = s|y_i|/n >= 0 (no clamp at 0 needed), its comparisons as
@@ -210,19 +318,7 @@ static int qsgd_part(void *vc, const cq_q_range *g)
                 uint32_t neg = (uint32_t)(lev != 0) & (uint32_t)(yc[t] < 0.0);
                 lv[t] = lev | (neg << P->lbits);
             }
-            if (w != NULL) {
-                if (width <= 16) cq_q_put_fields(w, lv, m, width);
-                else
-                    for (size_t t = 0; t < m; t++) {
-                        cq_bw_put(w, lv[t] & ((1u << P->lbits) - 1u), P->lbits);
-                        cq_bw_put(w, lv[t] >> P->lbits, 1);
-                    }
-            }
-            if (c->out != NULL) {
-                for (size_t t = 0; t < m; t++)
-                    vals[t] = qsgd_value(nd, lv[t] & ((1u << P->lbits) - 1u), s, (int)(lv[t] >> P->lbits));
-                cq_q_emit(c->out, i0, vals, m);
-            }
+            qsgd_emit_fields(c, w, lv, i0, m, nd, vals);
         }
     }
     return CQ_OK;

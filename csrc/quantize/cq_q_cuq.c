@@ -38,52 +38,32 @@ static int cuq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 static int cuq_levels_avx512(cq_qin x, size_t i0, size_t m, double M, double inv, double hi, double lm2, uint64_t key,
                              uint32_t *lv, uint8_t *dst, unsigned lbits)
 {
-    const __m512i c0 = _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull);
-    const __m512i c1 = _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull);
-    const __m512i c2 = _mm512_set1_epi64((long long)0x94D049BB133111EBull);
-    const __m512i kv = _mm512_set1_epi64((long long)key), step = _mm512_set1_epi64(8);
+    const __m512i kv = _mm512_set1_epi64((long long)key);
     const __m512d vM = _mm512_set1_pd(M), vinv = _mm512_set1_pd(inv), vhi = _mm512_set1_pd(hi);
     const __m512d vlm2 = _mm512_set1_pd(lm2), zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-    const __m512d i31 = _mm512_set1_pd(CQ_Q_INV_TWO31), absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
-    __m512i ctr1 = _mm512_add_epi64(_mm512_set1_epi64((long long)(i0 >> 1) + 1), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
+    __m512i ctr1 = cq_q_ctr_avx512(i0);
     __mmask8 ok = 0xFF;
     for (size_t t = 0; t < m; t += 16) {
-        /* cq_q_mix of words (i0 + t)/2 .. +7: as sixteen 32-bit lanes, coordinate order */
-        __m512i z = _mm512_add_epi64(kv, _mm512_mullo_epi64(ctr1, c0));
-        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), c1);
-        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), c2);
-        z = _mm512_srli_epi32(_mm512_xor_si512(z, _mm512_srli_epi64(z, 31)), 1);
-        ctr1 = _mm512_add_epi64(ctr1, step);
+        __m512d uu[2];
         __m256i lvh[2];
+        cq_q_uu16_avx512(kv, &ctr1, &uu[0], &uu[1]);
         for (int h = 0; h < 2; h++) {
-            size_t i = i0 + t + 8 * (size_t)h;
-            __m512d xv = x.f32 ? _mm512_cvtps_pd(_mm256_loadu_ps((const float *)x.p + i))
-                               : _mm512_loadu_pd((const double *)x.p + i);
+            __m512d xv = cq_q_load8_avx512(x, i0 + t + 8 * (size_t)h);
             ok &= _mm512_cmp_pd_mask(_mm512_and_pd(xv, absm), vM, _CMP_LE_OQ);
             __m512d tv = _mm512_mul_pd(_mm512_add_pd(xv, vM), vinv);
             __m512d tc = _mm512_mask_mov_pd(zero, _mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
             tc = _mm512_mask_mov_pd(vhi, _mm512_cmp_pd_mask(tc, vhi, _CMP_LT_OQ), tc);
             __m512d f = _mm512_cvtepi32_pd(_mm512_cvttpd_epi32(tc));
             f = _mm512_mask_mov_pd(vlm2, _mm512_cmp_pd_mask(f, vlm2, _CMP_LT_OQ), f);
-            __m256i uh = h ? _mm512_extracti64x4_epi64(z, 1) : _mm512_castsi512_si256(z);
-            __m512d uu = _mm512_mul_pd(_mm512_cvtepi32_pd(uh), i31);
-            __m512d lev = _mm512_mask_add_pd(f, _mm512_cmp_pd_mask(uu, _mm512_sub_pd(tc, f), _CMP_LT_OQ), f, one);
+            __m512d lev = _mm512_mask_add_pd(f, _mm512_cmp_pd_mask(uu[h], _mm512_sub_pd(tc, f), _CMP_LT_OQ), f, one);
             lvh[h] = _mm512_cvttpd_epi32(lev);
         }
-        if (dst == NULL) {
+        if (dst != NULL) {
+            cq_q_pack16_avx512(lvh[0], lvh[1], lbits, dst + t / 8 * lbits);
+        } else {
             _mm256_storeu_si256((__m256i *)(void *)(lv + t), lvh[0]);
             _mm256_storeu_si256((__m256i *)(void *)(lv + t + 8), lvh[1]);
-            continue;
-        }
-        /* the sixteen fields packed LSB first, as cq_q_put_fields stores them (levels < 2^lbits) */
-        __m512i l16 = _mm512_inserti64x4(_mm512_castsi256_si512(lvh[0]), lvh[1], 1);
-        uint8_t *o = dst + t / 8 * lbits;
-        if (lbits == 16) {
-            _mm256_storeu_si256((__m256i *)(void *)o, _mm512_cvtepi32_epi16(l16));
-        } else {
-            __m128i b = _mm512_cvtepi32_epi8(l16);
-            if (lbits == 8) _mm_storeu_si128((__m128i *)(void *)o, b);
-            else _mm_storel_epi64((__m128i *)(void *)o, _mm_cvtepi16_epi8(_mm_or_si128(b, _mm_srli_epi16(b, 4))));
         }
     }
     return ok != 0xFF;
@@ -124,8 +104,7 @@ static int cuq_block(cq_qin x, size_t a, size_t n, double M, double delta, uint3
 #ifdef CQ_Q_AVX512_VARIANT
         if (!cut_on && m % 16 == 0) {
             /* fields of 4, 8 or 16 bits go straight into the message (no pending bits) */
-            int direct = w != NULL && out == NULL && (lbits == 4 || lbits == 8 || lbits == 16) && w->nacc == 0 &&
-                         (size_t)(w->end - w->p) >= m / 8 * lbits;
+            int direct = out == NULL && cq_q_direct_ok(w, m, lbits);
             bad |= cuq_levels_avx512(x, i0, m, M, inv, hi, lm2, key, lv, direct ? w->p : NULL, lbits);
             if (direct) w->p += m / 8 * lbits;
             else cuq_emit_levels(w, out, lv, i0, m, M, delta, lbits, vals);

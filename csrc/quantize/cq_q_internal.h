@@ -271,6 +271,58 @@ static inline void cq_q_lookup(const double *tab, uint32_t n, const uint32_t *id
 
 #define CQ_Q_INV_TWO31 (1.0 / 2147483648.0)
 
+#ifdef CQ_Q_AVX512_VARIANT
+/* The AVX-512 pieces of the fused rounding loops (CUQ, QSGD): sixteen coordinates at a time.
+ * cq_q_uu16_avx512: the uniforms (double)(int32_t)(u >> 1) * 2^-31 of coordinates 2c..2c+15,
+ * u being cq_q_u32's 32-bit halves of the stream words c..c+7 given as *ctr1 = c+1..c+8
+ * (advanced by 8), cq_q_mix's arithmetic in 64-bit lanes; lo: coordinates 2c..2c+7. */
+static inline void cq_q_uu16_avx512(__m512i kv, __m512i *ctr1, __m512d *lo, __m512d *hi)
+{
+    __m512i z = _mm512_add_epi64(kv, _mm512_mullo_epi64(*ctr1, _mm512_set1_epi64((long long)0x9E3779B97F4A7C15ull)));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), _mm512_set1_epi64((long long)0x94D049BB133111EBull));
+    z = _mm512_srli_epi32(_mm512_xor_si512(z, _mm512_srli_epi64(z, 31)), 1); /* lane 2k: low half of word k */
+    *ctr1 = _mm512_add_epi64(*ctr1, _mm512_set1_epi64(8));
+    const __m512d i31 = _mm512_set1_pd(CQ_Q_INV_TWO31);
+    *lo = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(z)), i31);
+    *hi = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(z, 1)), i31);
+}
+
+/* The counters c+1..c+8 of stream words c = i0/2.. (i0 even) for cq_q_uu16_avx512. */
+static inline __m512i cq_q_ctr_avx512(size_t i0)
+{
+    return _mm512_add_epi64(_mm512_set1_epi64((long long)(i0 >> 1) + 1), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+}
+
+/* Eight coordinates i.. of y as doubles (float32 widened in register). */
+static inline __m512d cq_q_load8_avx512(cq_qin y, size_t i)
+{
+    return y.f32 ? _mm512_cvtps_pd(_mm256_loadu_ps((const float *)y.p + i)) : _mm512_loadu_pd((const double *)y.p + i);
+}
+
+/* Sixteen fields lo (coordinates 0..7), hi (8..15) of width 4, 8 or 16 bits (each below
+ * 2^width), packed LSB first as cq_q_put_fields stores them, to dst (2 * width bytes). */
+static inline void cq_q_pack16_avx512(__m256i lo, __m256i hi, unsigned width, uint8_t *dst)
+{
+    __m512i l16 = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    if (width == 16) {
+        _mm256_storeu_si256((__m256i *)(void *)dst, _mm512_cvtepi32_epi16(l16));
+    } else {
+        __m128i b = _mm512_cvtepi32_epi8(l16);
+        if (width == 8) _mm_storeu_si128((__m128i *)(void *)dst, b);
+        else _mm_storel_epi64((__m128i *)(void *)dst, _mm_cvtepi16_epi8(_mm_or_si128(b, _mm_srli_epi16(b, 4))));
+    }
+}
+
+/* Whether m fields of `width` bits may be stored by cq_q_pack16_avx512 straight into w (a
+ * width it packs, no pending bits, room for them): then the caller advances w->p itself. */
+static inline int cq_q_direct_ok(const cq_bitwriter *w, size_t m, unsigned width)
+{
+    return w != NULL && (width == 4 || width == 8 || width == 16) && w->nacc == 0 &&
+           (size_t)(w->end - w->p) >= m / 8 * width;
+}
+#endif
+
 /* Stochastic rounding of t in [0, L-1] to an integer level: floor(t) + Bernoulli(frac)
  * with the top 31 bits of the 32-bit uniform u (P(up) = ceil(frac 2^31)/2^31). Clamped
  * so the result is always in [0, L-1] (NaN -> 0); branch-free, no libm call, so loops
