@@ -245,7 +245,7 @@ static void qsgd_fields_avx512(cq_qin y, size_t i0, size_t m, double sc, double 
 {
     const __m512i kv = _mm512_set1_epi64((long long)key);
     const __m512d vsc = _mm512_set1_pd(sc), vhi = _mm512_set1_pd(hi), vlm2 = _mm512_set1_pd(lm2);
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    const __m512d zero = _mm512_setzero_pd();
     const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
     const __m256i sbit = _mm256_set1_epi32((int)(1u << lbits));
     __m512i ctr1 = cq_q_ctr_avx512(i0);
@@ -255,21 +255,12 @@ static void qsgd_fields_avx512(cq_qin y, size_t i0, size_t m, double sc, double 
         cq_q_uu16_avx512(kv, &ctr1, &uu[0], &uu[1]);
         for (int h = 0; h < 2; h++) {
             __m512d yv = cq_q_load8_avx512(y, i0 + t + 8 * (size_t)h);
-            __m512d a = _mm512_mul_pd(_mm512_and_pd(yv, absm), vsc);
-            __m512d tc = _mm512_mask_mov_pd(vhi, _mm512_cmp_pd_mask(a, vhi, _CMP_LT_OQ), a);
-            __m512d f = _mm512_cvtepi32_pd(_mm512_cvttpd_epi32(tc));
-            f = _mm512_mask_mov_pd(vlm2, _mm512_cmp_pd_mask(f, vlm2, _CMP_LT_OQ), f);
-            __m512d lev = _mm512_mask_add_pd(f, _mm512_cmp_pd_mask(uu[h], _mm512_sub_pd(tc, f), _CMP_LT_OQ), f, one);
+            __m512d lev = cq_q_round8_avx512(_mm512_mul_pd(_mm512_and_pd(yv, absm), vsc), vhi, vlm2, uu[h]);
             __mmask8 neg = _mm512_cmp_pd_mask(lev, zero, _CMP_NEQ_OQ) & _mm512_cmp_pd_mask(yv, zero, _CMP_LT_OQ);
             __m256i li = _mm512_cvttpd_epi32(lev);
             lvh[h] = _mm256_mask_or_epi32(li, neg, li, sbit);
         }
-        if (dst != NULL) {
-            cq_q_pack16_avx512(lvh[0], lvh[1], lbits + 1, dst + t / 8 * (lbits + 1));
-        } else {
-            _mm256_storeu_si256((__m256i *)(void *)(lv + t), lvh[0]);
-            _mm256_storeu_si256((__m256i *)(void *)(lv + t + 8), lvh[1]);
-        }
+        cq_q_store16_avx512(lvh[0], lvh[1], lbits + 1, dst, lv, t);
     }
 }
 #endif

@@ -40,31 +40,22 @@ static int cuq_levels_avx512(cq_qin x, size_t i0, size_t m, double M, double inv
 {
     const __m512i kv = _mm512_set1_epi64((long long)key);
     const __m512d vM = _mm512_set1_pd(M), vinv = _mm512_set1_pd(inv), vhi = _mm512_set1_pd(hi);
-    const __m512d vlm2 = _mm512_set1_pd(lm2), zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    const __m512d vlm2 = _mm512_set1_pd(lm2), zero = _mm512_setzero_pd();
     const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
     __m512i ctr1 = cq_q_ctr_avx512(i0);
     __mmask8 ok = 0xFF;
+    __m512d uu[2];
+    __m256i lvh[2];
     for (size_t t = 0; t < m; t += 16) {
-        __m512d uu[2];
-        __m256i lvh[2];
         cq_q_uu16_avx512(kv, &ctr1, &uu[0], &uu[1]);
         for (int h = 0; h < 2; h++) {
             __m512d xv = cq_q_load8_avx512(x, i0 + t + 8 * (size_t)h);
             ok &= _mm512_cmp_pd_mask(_mm512_and_pd(xv, absm), vM, _CMP_LE_OQ);
-            __m512d tv = _mm512_mul_pd(_mm512_add_pd(xv, vM), vinv);
-            __m512d tc = _mm512_mask_mov_pd(zero, _mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
-            tc = _mm512_mask_mov_pd(vhi, _mm512_cmp_pd_mask(tc, vhi, _CMP_LT_OQ), tc);
-            __m512d f = _mm512_cvtepi32_pd(_mm512_cvttpd_epi32(tc));
-            f = _mm512_mask_mov_pd(vlm2, _mm512_cmp_pd_mask(f, vlm2, _CMP_LT_OQ), f);
-            __m512d lev = _mm512_mask_add_pd(f, _mm512_cmp_pd_mask(uu[h], _mm512_sub_pd(tc, f), _CMP_LT_OQ), f, one);
-            lvh[h] = _mm512_cvttpd_epi32(lev);
+            __m512d tv = _mm512_mul_pd(_mm512_add_pd(xv, vM), vinv); /* clamped at 0 (NaN too) */
+            tv = _mm512_mask_mov_pd(zero, _mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
+            lvh[h] = _mm512_cvttpd_epi32(cq_q_round8_avx512(tv, vhi, vlm2, uu[h]));
         }
-        if (dst != NULL) {
-            cq_q_pack16_avx512(lvh[0], lvh[1], lbits, dst + t / 8 * lbits);
-        } else {
-            _mm256_storeu_si256((__m256i *)(void *)(lv + t), lvh[0]);
-            _mm256_storeu_si256((__m256i *)(void *)(lv + t + 8), lvh[1]);
-        }
+        cq_q_store16_avx512(lvh[0], lvh[1], lbits, dst, lv, t);
     }
     return ok != 0xFF;
 }

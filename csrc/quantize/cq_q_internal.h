@@ -314,6 +314,28 @@ static inline void cq_q_pack16_avx512(__m256i lo, __m256i hi, unsigned width, ui
     }
 }
 
+/* cq_q_round_d on eight lanes, from t >= 0 (or clamped at 0 already): t clamped to hi,
+ * floor capped at lm2, up iff the uniform uu is below the fraction; the level as a double. */
+static inline __m512d cq_q_round8_avx512(__m512d t, __m512d vhi, __m512d vlm2, __m512d uu)
+{
+    __m512d tc = _mm512_mask_mov_pd(vhi, _mm512_cmp_pd_mask(t, vhi, _CMP_LT_OQ), t);
+    __m512d f = _mm512_cvtepi32_pd(_mm512_cvttpd_epi32(tc));
+    f = _mm512_mask_mov_pd(vlm2, _mm512_cmp_pd_mask(f, vlm2, _CMP_LT_OQ), f);
+    return _mm512_mask_add_pd(f, _mm512_cmp_pd_mask(uu, _mm512_sub_pd(tc, f), _CMP_LT_OQ), f, _mm512_set1_pd(1.0));
+}
+
+/* Sixteen fields of coordinates t..t+15 of a chunk: packed into dst (dst != NULL, see
+ * cq_q_pack16_avx512) or stored to lv[t..t+15]. */
+static inline void cq_q_store16_avx512(__m256i lo, __m256i hi, unsigned width, uint8_t *dst, uint32_t *lv, size_t t)
+{
+    if (dst != NULL) {
+        cq_q_pack16_avx512(lo, hi, width, dst + t / 8 * width);
+    } else {
+        _mm256_storeu_si256((__m256i *)(void *)(lv + t), lo);
+        _mm256_storeu_si256((__m256i *)(void *)(lv + t + 8), hi);
+    }
+}
+
 /* Whether m fields of `width` bits may be stored by cq_q_pack16_avx512 straight into w (a
  * width it packs, no pending bits, room for them): then the caller advances w->p itself. */
 static inline int cq_q_direct_ok(const cq_bitwriter *w, size_t m, unsigned width)
