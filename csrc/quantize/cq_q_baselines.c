@@ -251,7 +251,8 @@ static void qsgd_fields_avx512(cq_qin y, size_t i0, size_t m, double sc, double 
                                uint64_t key, uint32_t *lv, uint8_t *dst)
 {
     const __m512i kv = _mm512_set1_epi64((long long)key);
-    const __m512d vsc = _mm512_set1_pd(sc), vhi = _mm512_set1_pd(hi), vlm2 = _mm512_set1_pd(lm2);
+    const __m512d vsc = _mm512_set1_pd(sc), vhi = _mm512_set1_pd(hi);
+    const __m256i ilm2 = _mm256_set1_epi32((int32_t)lm2);
     const __m512d zero = _mm512_setzero_pd();
     const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
     const __m256i sbit = _mm256_set1_epi32((int)(1u << lbits));
@@ -262,9 +263,8 @@ static void qsgd_fields_avx512(cq_qin y, size_t i0, size_t m, double sc, double 
         cq_q_uu16_avx512(kv, &ctr1, &uu[0], &uu[1]);
         for (int h = 0; h < 2; h++) {
             __m512d yv = cq_q_load8_avx512(y, i0 + t + 8 * (size_t)h);
-            __m512d lev = cq_q_round8_avx512(_mm512_mul_pd(_mm512_and_pd(yv, absm), vsc), vhi, vlm2, uu[h]);
-            __mmask8 neg = _mm512_cmp_pd_mask(lev, zero, _CMP_NEQ_OQ) & _mm512_cmp_pd_mask(yv, zero, _CMP_LT_OQ);
-            __m256i li = _mm512_cvttpd_epi32(lev);
+            __m256i li = cq_q_round8_avx512(_mm512_mul_pd(_mm512_and_pd(yv, absm), vsc), vhi, ilm2, uu[h]);
+            __mmask8 neg = _mm256_test_epi32_mask(li, li) & _mm512_cmp_pd_mask(yv, zero, _CMP_LT_OQ);
             lvh[h] = _mm256_mask_or_epi32(li, neg, li, sbit);
         }
         cq_q_store16_avx512(lvh[0], lvh[1], lbits + 1, dst, lv, t);

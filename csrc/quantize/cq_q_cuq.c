@@ -40,7 +40,8 @@ static int cuq_levels_avx512(cq_qin x, size_t i0, size_t m, double M, double inv
 {
     const __m512i kv = _mm512_set1_epi64((long long)key);
     const __m512d vM = _mm512_set1_pd(M), vinv = _mm512_set1_pd(inv), vhi = _mm512_set1_pd(hi);
-    const __m512d vlm2 = _mm512_set1_pd(lm2), zero = _mm512_setzero_pd();
+    const __m512d zero = _mm512_setzero_pd();
+    const __m256i ilm2 = _mm256_set1_epi32((int32_t)lm2);
     const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
     __m512i ctr1 = cq_q_ctr_avx512(i0);
     __mmask8 ok = 0xFF;
@@ -53,7 +54,7 @@ static int cuq_levels_avx512(cq_qin x, size_t i0, size_t m, double M, double inv
             ok &= _mm512_cmp_pd_mask(_mm512_and_pd(xv, absm), vM, _CMP_LE_OQ);
             __m512d tv = _mm512_mul_pd(_mm512_add_pd(xv, vM), vinv); /* clamped at 0 (NaN too) */
             tv = _mm512_mask_mov_pd(zero, _mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
-            lvh[h] = _mm512_cvttpd_epi32(cq_q_round8_avx512(tv, vhi, vlm2, uu[h]));
+            lvh[h] = cq_q_round8_avx512(tv, vhi, ilm2, uu[h]);
         }
         cq_q_store16_avx512(lvh[0], lvh[1], lbits, dst, lv, t);
     }

@@ -315,13 +315,14 @@ static inline void cq_q_pack16_avx512(__m256i lo, __m256i hi, unsigned width, ui
 }
 
 /* cq_q_round_d on eight lanes, from t >= 0 (or clamped at 0 already): t clamped to hi,
- * floor capped at lm2, up iff the uniform uu is below the fraction; the level as a double. */
-static inline __m512d cq_q_round8_avx512(__m512d t, __m512d vhi, __m512d vlm2, __m512d uu)
+ * floor capped at lm2 (both integers: done on the int32 lanes), up iff the uniform uu is
+ * below the fraction; the level as int32 lanes. */
+static inline __m256i cq_q_round8_avx512(__m512d t, __m512d vhi, __m256i ilm2, __m512d uu)
 {
     __m512d tc = _mm512_mask_mov_pd(vhi, _mm512_cmp_pd_mask(t, vhi, _CMP_LT_OQ), t);
-    __m512d f = _mm512_cvtepi32_pd(_mm512_cvttpd_epi32(tc));
-    f = _mm512_mask_mov_pd(vlm2, _mm512_cmp_pd_mask(f, vlm2, _CMP_LT_OQ), f);
-    return _mm512_mask_add_pd(f, _mm512_cmp_pd_mask(uu, _mm512_sub_pd(tc, f), _CMP_LT_OQ), f, _mm512_set1_pd(1.0));
+    __m256i fi = _mm256_min_epi32(_mm512_cvttpd_epi32(tc), ilm2);
+    __mmask8 up = _mm512_cmp_pd_mask(uu, _mm512_sub_pd(tc, _mm512_cvtepi32_pd(fi)), _CMP_LT_OQ);
+    return _mm256_mask_add_epi32(fi, up, fi, _mm256_set1_epi32(1));
 }
 
 /* Sixteen fields of coordinates t..t+15 of a chunk: packed into dst (dst != NULL, see
