@@ -245,8 +245,9 @@ static void qsgd_emit_fields(const fw_ctx *c, cq_bitwriter *w, const uint32_t *l
 
 #ifdef CQ_Q_AVX512_VARIANT
 /* qsgd_part's fields lev | neg << lbits of y[i0..i0+m) (i0 even, m a multiple of 16) in one
- * pass, sixteen coordinates at a time with the portable loop's operations in the same order
- * (so the same fields): to dst packed (cq_q_pack16_avx512), or to lv. */
+ * pass, sixteen coordinates at a time with the portable loop's double operations in the
+ * same order (the integer-valued floor, cap and round-up on int32 lanes), so the same
+ * fields: to dst packed (cq_q_store16_avx512), or to lv. */
 static void qsgd_fields_avx512(cq_qin y, size_t i0, size_t m, double sc, double hi, double lm2, unsigned lbits,
                                uint64_t key, uint32_t *lv, uint8_t *dst)
 {

@@ -32,9 +32,10 @@ static int cuq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 #ifdef CQ_Q_AVX512_VARIANT
 /* cuq_block's levels of x[i0..i0+m) (i0 even, m a multiple of 16, no cut) into lv, in one
  * pass: the stream's words, the input (float64, or float32 widened in register), the range
- * check and cq_q_round_d's arithmetic sixteen coordinates at a time -- the same operations
- * in the same order as the portable loops, so the same levels. Returns non-zero if some
- * |x_i| > M or x_i is NaN. */
+ * check and cq_q_round_d's arithmetic sixteen coordinates at a time -- the same double
+ * operations in the same order as the portable loops (the integer-valued floor, cap and
+ * round-up on int32 lanes), so the same levels; to dst packed (cq_q_store16_avx512), or to
+ * lv. Returns non-zero if some |x_i| > M or x_i is NaN. */
 static int cuq_levels_avx512(cq_qin x, size_t i0, size_t m, double M, double inv, double hi, double lm2, uint64_t key,
                              uint32_t *lv, uint8_t *dst, unsigned lbits)
 {
