@@ -29,7 +29,7 @@ numbers in BENCHMARKS.md):
   MLP 1.5x slower on a loaded VM and 1.04x faster on an idle one (batches of 200 rows).
 - ``"codec"`` (one vector's encode / decode / quantize / decode_sum, the fixed-width codecs
   split into ranges of whole 64-bit words of the message): 1 thread below
-  CODEC_PARALLEL_MIN = 2^23 coordinates, every available CPU from there (measurements at
+  CODEC_PARALLEL_MIN = 2^20 coordinates, every available CPU from there (measurements at
   the constant).
 
 An explicit ``threads=k`` is honoured as given (up to the C core's cap of 1024).
@@ -54,15 +54,13 @@ FAMILIES: "dict[str, int | str]" = {"chains": "all", "rows": "all", "objective":
 OBJECTIVE_PARALLEL_MIN = 1 << 19
 
 #: coordinates of one vector from which an encode / decode / quantize / decode_sum call
-#: defaults to every available CPU. Measured on the 2-core AVX-512 VM while other jobs kept
-#: it busy (load 2-3; wall time, best of 5-30; CUQ(16), QSGD(4), TernGrad, ScaledSign,
-#: Identity; 2 threads against 1): 2^16 coordinates 0.3-0.6x (starting the second thread
-#: costs ~0.03 ms), 2^18 0.8-0.9x, 2^20 0.8-1.1x (1.3-1.7x for decode at a lighter load),
-#: 4.93e6 0.4-1.2x. Two threads only help where the second core is free: on the busy VM a
-#: new thread often waits a scheduler time slice (~4 ms, seen at 2^16) before it runs and
-#: the call joins it, so the default stays 1 thread up to 2^23 coordinates; ``threads=2``
-#: asks for two explicitly.
-CODEC_PARALLEL_MIN = 1 << 23
+#: defaults to every available CPU. Measured on the idle 2-core AVX-512 VM (wall time, median
+#: of 9; TernGrad and QSGD(4) float32, encode and decode_sum of two messages; 2 threads
+#: against 1): 2^18 coordinates 0.80-0.96x (starting the second thread costs about what it
+#: saves), 2^20 1.29-1.51x, 2^21 1.54-1.85x, 4.93e6 1.21-1.72x. While other jobs kept the VM
+#: busy (load 2-3) the same calls were 0.4-1.2x: a new thread often waits a scheduler slice
+#: (~4 ms) before it runs; ``threads=1`` is the choice on a machine that is busy anyway.
+CODEC_PARALLEL_MIN = 1 << 20
 
 
 def _read(path):
