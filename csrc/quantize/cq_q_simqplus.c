@@ -86,8 +86,11 @@
 #define SQP_SEGS 4                    /* stretches of the dense encoder walk */
 #define SQP_DENSE_D ((size_t)1 << 14) /* from this d on, a dense type takes the stretches */
 
-/* 64-bit words of the stars-and-bars string of N positions, with one spare word. */
-static inline size_t sqp_words(uint64_t N) { return (size_t)((N + 63) / 64 + 1); }
+/* 64-bit words of the stars-and-bars string of N positions, with two spare words:
+ * sqp_set_run's branch-free case and sqp_get16 touch the word after the one holding
+ * `pos`, and the walk's last coordinate may start an empty run at pos = N (with N a
+ * multiple of 64, that is word N/64 + 1). */
+static inline size_t sqp_words(uint64_t N) { return (size_t)((N + 63) / 64 + 2); }
 
 /* The string and, where d and k are both >= SQP_TAB_MIN (so that a dense type has enough
  * blocks to pay for them), the colex tables after it (sqp_colex_init). */
