@@ -66,7 +66,7 @@ from typing import Any, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core
+from . import _core, _threads
 from ._errors import DecodeError
 from ._lp import check_p as _check_p
 from ._lp import conjugate as _conj
@@ -1879,7 +1879,11 @@ def _c_decode_sum(q, payloads, d, weights, out, fresh, threads=None):
 
 def _codec_threads(threads, d):
     """Threads of one vector's encode / decode: ``threads`` checked, or (None) the
-    ``"codec"`` default of :func:`convq._threads.default_threads` for d coordinates."""
+    ``"codec"`` default of :func:`convq._threads.default_threads` for d coordinates (1
+    below CODEC_PARALLEL_MIN without reading the affinity mask and cgroup files, which cost
+    more than a small vector's encode: quantized model fits encode every gradient)."""
+    if threads is None and d < _threads.CODEC_PARALLEL_MIN:
+        return 1
     return check_threads(threads, "codec", d)
 
 

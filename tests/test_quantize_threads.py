@@ -128,3 +128,21 @@ def test_codec_default_threads():
     assert _threads.default_threads("codec", _threads.CODEC_PARALLEL_MIN - 1) == 1
     assert _threads.default_threads("codec", _threads.CODEC_PARALLEL_MIN) == _threads.available_cpus()
     assert _threads.default_threads("codec") == 1
+
+
+def test_small_vectors_do_not_read_the_cpu_limits(monkeypatch):
+    """threads=None on a vector below CODEC_PARALLEL_MIN is 1 thread without reading the
+    affinity mask and the cgroup files: that read cost more than a small encode, and the
+    quantized models encode every gradient (their check_estimator runs took 3-4x longer)."""
+    import convq.quantize as Q
+
+    def boom():
+        raise AssertionError("available_cpus() read for a small vector")
+    monkeypatch.setattr(_threads, "available_cpus", boom)
+    y = np.full(8, 0.01)
+    for q in (Q.SimQ(1.0), Q.TernGrad(), Q.QSGD(4)):
+        m = q.encode(y, rng=0)
+        q.decode(m)
+        q.decode_sum([m, m], 8)
+    with pytest.raises(AssertionError, match="available_cpus"):
+        Q.TernGrad().encode(np.zeros(_threads.CODEC_PARALLEL_MIN), rng=0)
