@@ -220,7 +220,7 @@ def _resolve(q, d):
         P.k = k
         P.type_bits = _coding.fixed_weight_bits(d + k, k) + 1     # the gap code's field, see _gap_encode
         P.bits = P.type_bits + k
-        nstr = ((d + k + 63) // 64 + 1) * 8 + (2 * 65536 * 2 if min(d, k) >= 1 << 16 else 0)   # string, colex tables
+        nstr = ((d + k + 63) // 64 + 2) * 8 + (2 * 65536 * 2 if min(d, k) >= 1 << 16 else 0)   # string (two spare words), colex tables
         sgn = _round8(d // 8 + 8 * 4 + 8) if d >= 1 << 14 else 0          # the dense walk's sign bits
         P.work = max((k + 4) * 8 + _round8(k // 8 + 1) + (d // 256 + 2) * 8 + nstr + sgn, nstr + _round8(2 * (k + 2) * 4))
     elif kind == CUQ:
