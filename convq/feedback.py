@@ -34,9 +34,24 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_float_array
-from .quantize import Message, Quantizer
+from .quantize import Message, Quantizer, _float_vector
 
 __all__ = ["ErrorFeedback", "EF21"]
+
+
+def _checked(y):
+    """A worker's vector: float32 kept (its state is then float32), anything else as a
+    finite float64 vector (ValueError naming y for NaN/Inf, TypeError for a non-number)."""
+    y = _float_vector(y)
+    if y.dtype == np.float32 and not np.isfinite(y).all():
+        raise ValueError("y must be finite, got NaN or Inf")
+    return y if y.dtype == np.float32 else as_float_array(y, "y", ndim=1)
+
+
+def _as_state_dtype(v):
+    """A decoded average as an array in a state dtype: float32 stays float32, else float64."""
+    v = np.asarray(v)
+    return v if v.dtype == np.float32 else np.asarray(v, dtype=np.float64)
 
 
 class _Feedback:
@@ -76,20 +91,26 @@ class _Feedback:
         return f"{type(self).__name__}({self.quantizer!r})"
 
     # -- state ------------------------------------------------------------------------------------
-    def _state(self, table, key, d):
+    def _state(self, table, key, d, dtype=np.float64):
+        """The state of ``key``, of length d, in ``dtype``: float32 for a float32 vector
+        (the DDP hook's float32 buckets: no float64 round trip, as PyTorch's PowerSGD keeps
+        its error in the bucket's dtype), float64 otherwise; a state of the other dtype (a
+        checkpoint of a float64 run, say) is converted once."""
         v = table.get(key)
         if v is None:
-            v = table[key] = np.zeros(d)
+            v = table[key] = np.zeros(d, dtype=dtype)
         elif v.shape != (d,):
             raise ValueError(f"{type(self).__name__}: key {key!r} holds state of length {v.shape[0]}, "
                              f"got a vector of length {d}")
+        elif v.dtype != dtype:
+            v = table[key] = v.astype(dtype)
         return v
 
-    def _gather(self, table, keys, sizes):
+    def _gather(self, table, keys, sizes, dtype=np.float64):
         """The state of a vector made of the pieces ``keys`` (of lengths ``sizes``) laid end
         to end, e.g. a DDP bucket of parameters: kept per piece, so that it survives a new
         grouping of the pieces (DDP rebuilds its buckets after the first step)."""
-        return np.concatenate([self._state(table, k, n) for k, n in zip(keys, sizes)])
+        return np.concatenate([self._state(table, k, n, dtype) for k, n in zip(keys, sizes)])
 
     def _scatter(self, table, keys, sizes, v):
         """Store :meth:`_gather`'s vector back, piece by piece."""
@@ -116,7 +137,7 @@ class _Feedback:
             raise ValueError(f"state is for {state['kind']}({state['quantizer']}), this is {self!r}")
         tables = {}
         for side in ("worker", "server"):
-            tables[side] = {k: as_float_array(v, f"state[{side!r}][{k!r}]", ndim=1).copy()
+            tables[side] = {k: _float_vector(v, f"state[{side!r}][{k!r}]").copy()
                             for k, v in dict(state[side]).items()}
         self._worker, self._server = tables["worker"], tables["server"]
 
@@ -137,28 +158,29 @@ class _Feedback:
     # -- the quantizer interface (one worker, one server) -----------------------------------------
     def encode(self, y, rng=None, *, key=0, engine="auto") -> Message:
         """Worker side: compress ``y`` for worker ``key`` and update its state."""
-        y = as_float_array(y, "y", ndim=1)
-        return self._encode(y, rng, key, engine)
+        return self._encode(_checked(y), rng, key, engine)
 
-    def decode(self, msg, d=None, *, key=0, engine="auto") -> np.ndarray:
+    def decode(self, msg, d=None, *, key=0, engine="auto", dtype=None) -> np.ndarray:
         """Server side for ONE worker: decode and apply the server step (call once per
-        message: EF21's server state advances)."""
-        return self.aggregate(self.quantizer.decode(msg, d, engine=engine), key=key)
+        message: EF21's server state advances); ``dtype`` float64 (None) or float32, as in
+        :meth:`convq.quantize.Quantizer.decode`."""
+        return self.aggregate(self.quantizer.decode(msg, d, engine=engine, dtype=dtype), key=key)
 
     def __call__(self, y, rng=None, *, key=0, engine="auto") -> np.ndarray:
-        """``decode(encode(y))``: one step of the single-worker scheme."""
-        y = as_float_array(y, "y", ndim=1)
-        return self.decode(self._encode(y, rng, key, engine), key=key, engine=engine)
+        """``decode(encode(y))``: one step of the single-worker scheme (in float32 for a
+        float32 ``y``, whose state is float32)."""
+        y = _checked(y)
+        return self.decode(self._encode(y, rng, key, engine), key=key, engine=engine, dtype=y.dtype)
 
     def _encode(self, y, rng, key, engine, codec=None):
-        state = self._state(self._worker, key, y.shape[0])
+        state = self._state(self._worker, key, y.shape[0], y.dtype)
         return self._step(self.quantizer if codec is None else codec, y, state, rng, engine)
 
     def encode_with(self, codec, y, rng=None, *, key=0):
         """Worker side through ``codec`` (the wire format, e.g. ``GainShape(self.quantizer)``)
         instead of the wrapped quantizer; returns the Message. Used by the DDP hook and
-        ``distributed.train``."""
-        return self._encode(np.asarray(y, dtype=float), rng, key, "auto", codec)
+        ``distributed.train``; a float32 ``y`` keeps a float32 state."""
+        return self._encode(_float_vector(y), rng, key, "auto", codec)
 
 
 class ErrorFeedback(_Feedback):
@@ -177,9 +199,9 @@ class ErrorFeedback(_Feedback):
     @staticmethod
     def _step(q, y, e, rng, engine="auto"):
         """``m = C(y + e)``, ``e <- y + e - decode(m)`` with the error e updated in place."""
-        p = y + e
+        p = y + e   # in e's dtype: float32 state, float32 arithmetic
         msg = q.encode(p, rng=rng, engine=engine)
-        e[:] = p - q.decode(msg)
+        np.subtract(p, q.decode(msg, dtype=e.dtype), out=e)
         return msg
 
     @staticmethod
@@ -188,7 +210,7 @@ class ErrorFeedback(_Feedback):
 
     def aggregate(self, g_hat, *, key=0) -> np.ndarray:
         """Server step on the (averaged) decoded messages: EF-SGD steps along them as they are."""
-        return np.asarray(g_hat, dtype=float)
+        return _as_state_dtype(g_hat)
 
     def error(self, key=0):
         """Worker ``key``'s current error vector e (None before its first message)."""
@@ -214,7 +236,7 @@ class EF21(_Feedback):
     def _step(q, y, gi, rng, engine="auto"):
         """``m = C(y - g_i)``, ``g_i <- g_i + decode(m)`` with g_i updated in place."""
         msg = q.encode(y - gi, rng=rng, engine=engine)
-        gi += q.decode(msg)
+        gi += q.decode(msg, dtype=gi.dtype)
         return msg
 
     @staticmethod
@@ -225,8 +247,8 @@ class EF21(_Feedback):
     def aggregate(self, g_hat, *, key=0) -> np.ndarray:
         """Server step: ``g <- g + g_hat`` (g_hat: the average of the decoded differences);
         returns a copy of the new ``g``."""
-        g_hat = np.asarray(g_hat, dtype=float)
-        return self._serve(g_hat, self._state(self._server, key, g_hat.shape[0]))
+        g_hat = _as_state_dtype(g_hat)
+        return self._serve(g_hat, self._state(self._server, key, g_hat.shape[0], g_hat.dtype))
 
     def estimate(self, key=0):
         """Worker ``key``'s gradient estimate g_i (None before its first message)."""

@@ -152,7 +152,7 @@ class QuantizedHook:
             elif fb is None:
                 msg = q.encode(g, rng=self._gen)
             else:
-                state = fb._gather(fb._worker, *pieces)
+                state = fb._gather(fb._worker, *pieces, g.dtype)
                 msg = fb._step(q, g, state, self._gen)
                 fb._scatter(fb._worker, *pieces, state)
             buf[off:] = np.frombuffer(msg.payload, dtype=np.uint8)
@@ -265,7 +265,7 @@ class QuantizedHook:
 
             return fut.then(decode_sum)
         t0 = time.perf_counter()
-        g, acc_dtype = _bucket_vector(torch, tensor, self.feedback is not None)
+        g, acc_dtype = _bucket_vector(torch, tensor)
         d = g.size
         pieces = self._pieces(bucket, d) if self.feedback is not None else None
         # the own message's decode fused into the encode, as the first term of the average
@@ -312,10 +312,9 @@ class QuantizedHook:
                                        "every rank stops here", rank=r0, step=self.calls, detail=detail)
             rows = [b[off:] for b in bufs]   # the receive rows, read in place
             fb = self.feedback
-            if fb is not None:   # the feedback state is float64: the average in float64, as before
-                acc = q.decode_sum(rows, d)
-                acc *= 1.0 / world
-                state = fb._gather(fb._server, *pieces)
+            if fb is not None:   # the feedback state is in the bucket's working dtype, as the average
+                acc = q.decode_sum(rows, d, weights=np.full(world, 1.0 / world), dtype=acc_dtype)
+                state = fb._gather(fb._server, *pieces, acc_dtype)
                 acc = fb._serve(acc, state)
                 fb._scatter(fb._server, *pieces, state)
             elif own is not None:   # the own term is in already: the others, in rank order
@@ -334,15 +333,13 @@ class QuantizedHook:
         return fut.then(decode)
 
 
-def _bucket_vector(torch, tensor, float64):
-    """(the bucket as a flat NumPy vector, the dtype to decode into). float64=True (error
-    feedback, whose state is float64): a float64 copy, decoded into float64. Otherwise no
-    float64 round trip: a float32 or float64 CPU bucket is the bucket's own memory (no copy;
-    the encoders read float32 in place), a bfloat16/float16 or non-CPU bucket one float32
-    conversion; the result is decoded straight into float32 (float64 for a float64 bucket)."""
+def _bucket_vector(torch, tensor):
+    """(the bucket as a flat NumPy vector, the dtype to decode into), without a float64
+    round trip: a float32 or float64 CPU bucket is the bucket's own memory (no copy; the
+    encoders read float32 in place), a bfloat16/float16 or non-CPU bucket one float32
+    conversion; the result is decoded straight into float32 (float64 for a float64 bucket).
+    Error feedback keeps its state in that same dtype."""
     flat = tensor.detach().reshape(-1)
-    if float64:
-        return flat.to("cpu", torch.float64).numpy(), np.float64
     if flat.dtype == torch.float64:
         return flat.to("cpu").numpy(), np.float64
     if flat.dtype != torch.float32 or flat.device.type != "cpu":
@@ -414,7 +411,7 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None, mode="
         unbiased; it runs in torch operations on the bucket's own device and dtype
         (``gain_shape`` does not apply).
 
-    Precision: without error feedback a float32 bucket is never converted to float64: a CPU
+    Precision: a float32 bucket is never converted to float64: a CPU
     bucket is encoded from its own memory (``tensor.numpy()``, no copy; a bfloat16/float16 or
     CUDA bucket is converted once to float32 on the host), and the N received messages are
     decoded by one fused C call (:meth:`convq.quantize.Quantizer.decode_sum`) straight into
@@ -424,8 +421,10 @@ def quantized_hook(quantizer=None, rng=None, gain_shape=True, group=None, mode="
     float64. Where it gives the same sum bit for bit -- on rank 0, whose message is the first
     term, and with two ranks in float64, where the two terms commute -- the rank's own term
     is written by its encoder in the same pass (``Quantizer._encode_add``) and only the other
-    ranks' messages are decoded. With error feedback the worker and server state are float64 and the bucket is
-    handled in float64, as before.
+    ranks' messages are decoded. With error feedback the worker and server state are kept in
+    the same working dtype (float32 for a float32, bfloat16 or float16 bucket, float64 for a
+    float64 one), as PyTorch's PowerSGD hook keeps its error in the bucket's dtype: the
+    recursion ``e <- (g + e) - C(g + e)`` then runs in float32 arithmetic.
 
     Returns
     -------

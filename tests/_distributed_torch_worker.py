@@ -159,6 +159,7 @@ def run(rank, world, port, outdir):
         return torch.nn.Linear(X.shape[1], 1).float()
 
     out["f32_sync"], out["f32_final"], out["f32_dtype"], out["f32_err"] = {}, {}, {}, {}
+    out["f32_ef_state"] = {}
     gb = torch.tensor(np.random.default_rng(50 + rank).standard_normal(1001) * 0.3, dtype=torch.float32)
     for name, q in list(every.items()) + [("qsgd4_plain", QSGD(4)), ("terngrad_plain", TernGrad())]:
         gs = not name.endswith("_plain")
@@ -167,7 +168,10 @@ def run(rank, world, port, outdir):
         losses = _train(torch, m, X32, y32, 20, 0.05)
         out["f32_sync"][name] = _spread(torch, dist, world, m)
         out["f32_final"][name] = [losses[0], losses[-1]]
-        if name.startswith("ef"):   # the wrapper's state is shared and float64: no pairwise comparison
+        if name.startswith("ef"):   # the wrapper's state persists between hooks: no pairwise comparison
+            # the feedback state follows the float32 buckets (no float64 round trip)
+            out["f32_ef_state"][name] = sorted({str(v.dtype) for side in ("worker", "server")
+                                                for v in q.state_dict()[side].values()})
             continue
         h32 = ct.quantized_hook(q, rng=8, gain_shape=gs, mode="allgather")
         h64 = ct.quantized_hook(q, rng=8, gain_shape=gs, mode="allgather")

@@ -80,6 +80,8 @@ def test_float32_models_stay_in_sync_without_a_float64_round_trip(ddp_run):
         # accumulated in double per rank and rounded once per rank: 2 ranks, 2 roundings
         for name, rel in r["f32_err"].items():
             assert rel <= 4 * 2.0 ** -24, (name, rel)
+        # error feedback on float32 buckets keeps float32 state (it was float64 before)
+        assert r["f32_ef_state"] == {"ef_topk": ["float32"], "ef21_scaledsign": ["float32"]}
 
 
 def test_allreduce_mode_is_unbiased_and_keeps_dtype(ddp_run):

@@ -200,3 +200,35 @@ def test_feedback_rejects_bad_input():
         ef([1.0, np.nan, 0.0])
     assert ef.bits(3) == TopK(1).bits(3)
     assert repr(ef) == f"ErrorFeedback({TopK(1)!r})"
+
+
+@pytest.mark.parametrize("cls", [ErrorFeedback, EF21])
+def test_float32_vectors_keep_a_float32_state(cls):
+    """A float32 worker vector (a DDP hook's float32 bucket) runs the recursion in float32:
+    the state is float32, and each step is the float32 arithmetic of the by-hand formula."""
+    q = RandK(3)
+    a = cls(q)
+    g = np.random.default_rng(1)
+    e = np.zeros(10, dtype=np.float32)
+    for k in range(4):
+        y = g.standard_normal(10).astype(np.float32)
+        msg = a.encode(y, rng=k)
+        if cls is ErrorFeedback:    # m = C(y + e), e <- (y + e) - decode(m), in float32
+            p = y + e
+            assert msg.payload == q.encode(p, rng=k).payload
+            e = p - q.decode(msg, dtype=np.float32)
+        else:                       # m = C(y - g_i), g_i <- g_i + decode(m)
+            assert msg.payload == q.encode(y - e, rng=k).payload
+            e = e + q.decode(msg, dtype=np.float32)
+        state = a.state_dict()["worker"][0]
+        assert state.dtype == np.float32 and np.array_equal(state, e)
+    out = a(g.standard_normal(10).astype(np.float32), rng=9, key="other")
+    assert out.dtype == np.float32
+    # a checkpoint keeps the dtype; a float64 vector converts the state once
+    b = cls(q)
+    b.load_state_dict(a.state_dict())
+    assert b.state_dict()["worker"][0].dtype == np.float32
+    b.encode(np.ones(10), rng=0)
+    assert b.state_dict()["worker"][0].dtype == np.float64
+    with pytest.raises(ValueError, match="finite"):
+        a.encode(np.array([1.0, np.nan] * 5, dtype=np.float32))
