@@ -156,6 +156,16 @@ def _float_vector(y, name="y"):
     return as_float_array(y, name, ndim=1, finite=False)
 
 
+def _check_out(out, d, name="out"):
+    """``out`` as a writeable C-contiguous float64/float32 vector of length d (TypeError
+    naming it otherwise): the buffers decode_sum adds into and decode writes into."""
+    if not (isinstance(out, np.ndarray) and out.dtype in _DTYPES and out.shape == (d,) and out.flags.c_contiguous
+            and out.flags.writeable):
+        raise TypeError(f"{name} must be a writeable C-contiguous float64 or float32 array of shape ({d},), got "
+                        f"{type(out).__name__}" + (f" {out.dtype} {out.shape}" if isinstance(out, np.ndarray) else ""))
+    return out
+
+
 def _twin():
     """convq.slow.quantize, the NumPy twins (imported on use: it imports this module)."""
     from .slow import quantize
@@ -311,27 +321,36 @@ class Quantizer:
             return msg
         y = self._vector(y)
         d = y.shape[0]
-        if not (isinstance(out, np.ndarray) and out.dtype in _DTYPES and out.shape == (d,) and out.flags.c_contiguous
-                and out.flags.writeable):
-            raise TypeError(f"out must be a writeable C-contiguous float64 or float32 array of shape ({d},), got "
-                            f"{type(out).__name__}" + (f" {out.dtype} {out.shape}" if isinstance(out, np.ndarray) else ""))
+        _check_out(out, d)
         payload, nbits = _core._q_encode(self._spec, y, as_generator(rng), out, _codec_threads(threads, d),
                                          float(weight), bool(fresh))
         return Message(payload, int(nbits), d)
 
     def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto",
-               dtype: Any = None, threads: Optional[int] = None) -> np.ndarray:
+               dtype: Any = None, threads: Optional[int] = None, out: Optional[np.ndarray] = None) -> np.ndarray:
         """Decode a :class:`Message`, a ``(payload_bytes, d)`` pair, or ``payload, d``.
 
         The payload length is checked against ``bits(d)`` (a Message's own ``nbits`` is
         not trusted); malformed payloads raise :class:`convq.DecodeError`.
         ``dtype``: float64 (None, the default) or float32; a float32 decode is written
         directly by the C decoder and equals the float64 decode rounded to float32.
+        ``out``: a writeable C-contiguous float64 or float32 vector of length d to decode
+        into (overwritten and returned; its dtype is the output's), e.g. one buffer reused
+        for every step of a loop instead of a fresh array per call, which for a large d
+        costs page faults on every call. A C quantizer's decoder writes it directly; on a
+        DecodeError it may be partly written.
         ``engine="python"`` decodes with the NumPy twin (the same output, the same
         rejections). ``threads`` as in :meth:`encode` (the output does not depend on it)."""
-        dtype = _out_dtype(dtype)
         payload, d = self._payload_and_d(msg, d)
-        return self._decode_payload(payload, d, engine, dtype, threads)
+        if out is None:
+            return self._decode_payload(payload, d, engine, _out_dtype(dtype), threads)
+        _check_out(out, d)
+        if dtype is not None and _out_dtype(dtype) != out.dtype:
+            raise ValueError(f"dtype={np.dtype(dtype)} does not match out's dtype {out.dtype}")
+        if self._spec is not None and resolve_engine(engine, True) != "python":
+            return _core._q_decode(self._spec, payload, d, out, None, _codec_threads(threads, d))
+        np.copyto(out, self._decode_payload(payload, d, engine, out.dtype, threads))
+        return out
 
     def _payload_and_d(self, msg, d):
         """decode's arguments as ``(payload bytes, d)``: a Message's ``nbits`` is checked
@@ -419,10 +438,8 @@ class Quantizer:
             dtype = _out_dtype(dtype)
             _check_memory(dtype.itemsize * d, f"decode_sum's output of d={d} coordinates")
             out = np.empty(d, dtype=dtype) if fresh else np.zeros(d, dtype=dtype)
-        elif not (isinstance(out, np.ndarray) and out.dtype in _DTYPES and out.shape == (d,)
-                  and out.flags.c_contiguous and out.flags.writeable):
-            raise TypeError(f"out must be a writeable C-contiguous float64 or float32 array of shape ({d},), got "
-                            f"{type(out).__name__}" + (f" {out.dtype} {out.shape}" if isinstance(out, np.ndarray) else ""))
+        else:
+            _check_out(out, d)
         plain = [self._payload_and_d(p, d)[0] if isinstance(p, Message) else p for p in payloads]
         return _decode_sum_into(self, plain, d, weights, out, fresh, threads)
 
@@ -1763,14 +1780,10 @@ class GainShape(Quantizer):
         gb = self._gain_bits
         return Message(_join_bits(field, gb, m.payload, int(m.nbits)), gb + int(m.nbits), y.shape[0])
 
-    def decode(self, msg: Union[Message, bytes], d: Optional[int] = None, *, engine: str = "auto",
-               dtype: Any = None, threads: Optional[int] = None) -> np.ndarray:
-        """Decode a Message, a ``(payload, d)`` pair or ``payload, d`` (DecodeError for a
-        malformed payload: wrong length, a bad gain, or what the shape's decoder rejects);
-        ``dtype`` float64 (None) or float32: the float64 decode rounded once; ``threads`` as
-        in :meth:`encode`."""
-        dtype = _out_dtype(dtype)
-        payload, d = self._payload_and_d(msg, d)
+    def _decode_payload(self, payload, d, engine, dtype=_DTYPES[0], threads=None):
+        """:meth:`Quantizer.decode`'s step: factor times the shape's decode (DecodeError for
+        a malformed payload: wrong length, a bad gain, or what the shape's decoder rejects),
+        rounded once to ``dtype``."""
         factor, qs = self._decode_parts(payload, d, engine, threads)
         with np.errstate(over="ignore"):
             return (factor * qs).astype(dtype, copy=False)

@@ -49,6 +49,31 @@ def test_decode_sum_equals_sum_of_decodes_bit_for_bit(q):
     assert np.array_equal(out, ref2)
 
 
+@pytest.mark.parametrize("q", QUANTIZERS, ids=repr)
+def test_decode_into_out_equals_decode(q):
+    """decode(msg, out=buf) writes exactly decode(msg, dtype=buf.dtype) into buf and returns it."""
+    msg = q.encode(_admissible(q, D, 3), rng=7)
+    for dt in (np.float64, np.float32):
+        buf = np.full(D, np.nan, dtype=dt)
+        back = q.decode(msg, out=buf)
+        assert back is buf
+        assert buf.tobytes() == q.decode(msg, dtype=dt).tobytes()
+        assert q.decode(msg.payload, D, out=buf, dtype=dt) is buf
+        if not isinstance(q, CoordinateSampling):   # the NumPy twin writes the same values
+            buf[:] = np.nan
+            assert q.decode(msg, out=buf, engine="python").tobytes() == q.decode(msg, dtype=dt).tobytes()
+    with pytest.raises(TypeError, match="out must be a writeable C-contiguous"):
+        q.decode(msg, out=np.zeros(D + 1))
+    with pytest.raises(TypeError, match="out must be a writeable C-contiguous"):
+        q.decode(msg, out=np.zeros(2 * D)[::2])
+    with pytest.raises(TypeError, match="out must be a writeable C-contiguous"):
+        q.decode(msg, out=np.zeros(D, dtype=np.int64))
+    with pytest.raises(ValueError, match="does not match out's dtype"):
+        q.decode(msg, out=np.zeros(D), dtype=np.float32)
+    with pytest.raises(DecodeError):
+        q.decode(msg.payload + b"\0", D, out=np.zeros(D))
+
+
 def test_decode_sum_weights_fold_into_the_gain():
     q = GainShape(SimQPlus(1.0))
     msgs = [q.encode(np.random.default_rng(s).standard_normal(D), rng=s) for s in range(3)]
