@@ -205,9 +205,11 @@ def _column_scales(X, sw, intercept):
     sq = np.asarray(X.multiply(X).T @ w).ravel() if is_sparse(X) else (X * X).T @ w
     sr = np.sqrt(sq)
     sr[~(sr > 0)] = 1.0
-    Xs = X @ __import__("scipy.sparse").sparse.diags(1.0 / sr) if is_sparse(X) else X / sr
-    if is_sparse(X):
-        Xs = type(X)(Xs)
+    if is_sparse(X):   # CSR: each stored entry divided by its column's scale, as X / sr dense
+        Xs = X.tocsr(copy=True)
+        Xs.data = Xs.data / sr[Xs.indices]
+    else:
+        Xs = X / sr
     return np.concatenate([[1.0], sr]) if intercept else sr, Xs
 
 
