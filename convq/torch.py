@@ -212,7 +212,8 @@ class QuantizedHook:
         self.payload_bits += 32 * nb + d * int(2 * s).bit_length()
         if tensor.device.type == "cpu" and tensor.dtype in (torch.float32, torch.float64):
             y = tensor.detach().reshape(-1).numpy()
-            scale = self._agree_scale(torch, dist, torch.from_numpy(_bucket_norms(y, b, norm)), group, world)
+            norms = _core._q_grid_norms(y, b, norm == "inf")   # one read; NaN marks a NaN/Inf
+            scale = self._agree_scale(torch, dist, torch.from_numpy(norms), group, world)
             key = int(self._gen.integers(0, 2 ** 63))
             width = torch.empty(0, dtype=itype).element_size()
             ints = torch.from_numpy(_core._q_grid_round(y, b, scale.numpy(), s, key, width))
@@ -345,23 +346,6 @@ def _bucket_vector(torch, tensor):
     if flat.dtype != torch.float32 or flat.device.type != "cpu":
         flat = flat.to("cpu", torch.float32)
     return flat.numpy(), np.float32
-
-
-def _bucket_norms(y, b, norm):
-    """float64 norms (l2, or max-abs for norm="inf") of the buckets y[jb:(j+1)b] of a float
-    vector, each from its own bucket only, accumulated in float64."""
-    d = y.size
-    full = d // b
-    parts = [y[:full * b].reshape(full, b)] if full else []
-    if full * b < d:
-        parts.append(y[full * b:].reshape(1, -1))
-    out = []
-    for A in parts:
-        if norm == "inf":
-            out.append(np.maximum(A.max(axis=1), -A.min(axis=1)).astype(np.float64))
-        else:
-            out.append(np.sqrt(np.einsum("ij,ij->i", A, A, dtype=np.float64)))
-    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _grid(q):

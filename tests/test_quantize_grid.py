@@ -6,7 +6,6 @@ import pytest
 
 from convq import DecodeError, _core
 from convq.slow import quantize as slow
-from convq.torch import _bucket_norms
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -15,7 +14,7 @@ from convq.torch import _bucket_norms
 def test_grid_round_and_decode_equal_their_twins(dtype, d, b, s, norm, width):
     y = np.random.default_rng(d).standard_normal(d).astype(dtype)
     y[::5] = 0.0
-    scale = _bucket_norms(y, b, norm) * 1.25     # another rank's larger norms: the max
+    scale = _core._q_grid_norms(y, b, norm == "inf") * 1.25     # another rank's larger norms: the max
     key = 0xC0FFEE ^ d
     ints = _core._q_grid_round(y, b, scale, s, key, width)
     twin = slow.grid_round(y, b, scale, s, key, width)
@@ -30,12 +29,36 @@ def test_grid_round_and_decode_equal_their_twins(dtype, d, b, s, norm, width):
         np.testing.assert_array_equal(out, slow.grid_decode(total, b, scale, s, n, dtype))
 
 
-def test_bucket_norms_match_numpy():
-    y = np.random.default_rng(1).standard_normal(1030).astype(np.float32)
-    np.testing.assert_allclose(_bucket_norms(y, 512, "2"),
-                               [np.linalg.norm(y[j:j + 512].astype(np.float64)) for j in range(0, 1030, 512)],
-                               rtol=1e-12)
-    assert np.array_equal(_bucket_norms(y, 100, "inf"), [np.abs(y[j:j + 100]).max() for j in range(0, 1030, 100)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("inf_norm", [False, True])
+def test_bucket_norms_equal_their_twin_and_numpy(dtype, inf_norm):
+    y = np.random.default_rng(1).standard_normal(1030).astype(dtype)
+    for b in (1, 3, 100, 512, 2000):
+        got = _core._q_grid_norms(y, b, inf_norm)
+        assert got.dtype == np.float64 and got.shape == (-(-1030 // b),)
+        assert got.tobytes() == slow.grid_norms(y, b, inf_norm).tobytes()
+        ref = [np.abs(y[j:j + b]).max() if inf_norm else np.linalg.norm(y[j:j + b].astype(np.float64))
+               for j in range(0, 1030, b)]
+        np.testing.assert_allclose(got, ref, rtol=0 if inf_norm else 1e-12)
+
+
+def test_bucket_norms_rescale_and_flag_non_finite_buckets():
+    """Squares that overflow or underflow are rescaled (the norm stays a bound on every
+    |y_i| of its bucket); a bucket with a NaN or Inf has norm NaN, the others are kept."""
+    y = np.array([3e200, 4e200, 0.0, 1e-170, -1e-170, 0.0, 1.0, np.nan, 2.0, np.inf, 5.0, 0.0])
+    for inf_norm in (False, True):
+        got = _core._q_grid_norms(y, 3, inf_norm)
+        assert got.tobytes() == slow.grid_norms(y, 3, inf_norm).tobytes()
+        assert np.isnan(got[2]) and np.isnan(got[3])
+        if inf_norm:
+            np.testing.assert_array_equal(got[:2], [4e200, 1e-170])
+        else:
+            np.testing.assert_allclose(got[:2], [5e200, np.sqrt(2) * 1e-170], rtol=1e-15)
+    assert _core._q_grid_norms(np.zeros(0), 4, False).shape == (0,)
+    with pytest.raises(ValueError, match="b must be >= 1"):
+        _core._q_grid_norms(y, 0, False)
+    with pytest.raises((TypeError, ValueError), match="y"):
+        _core._q_grid_norms(np.ones((2, 2)), 2, False)
 
 
 def test_grid_round_is_unbiased():

@@ -1396,6 +1396,44 @@ def sample(q, y, n, rng=None):
     return quantize_batch(q, np.broadcast_to(y, (n, y.size)), rng)
 
 
+def _sum_sq4(v):
+    """The C reductions' sum of squares (cq_q_sum_sq): four accumulators over the
+    coordinates 4t, 4t+1, 4t+2, 4t+3 added in order, the tail onto the first, combined as
+    (a0 + a1) + (a2 + a3)."""
+    n4 = v.size // 4 * 4
+    sq = v * v
+    acc = np.cumsum(sq[:n4].reshape(-1, 4), axis=0)[-1].copy() if n4 else np.zeros(4)
+    for x in sq[n4:]:
+        acc[0] += x
+    return (acc[0] + acc[1]) + (acc[2] + acc[3])
+
+
+def grid_norms(y, b, inf_norm):
+    """Twin of the all-reduce mode's bucket norms (cq_q_grid_norms): per bucket of b
+    coordinates the l2 norm (rescaled by the largest |y_i| where the squares overflow or
+    underflow) or max |y_i|; NaN for a bucket with a NaN or Inf."""
+    yd = np.asarray(y).astype(np.float64)
+    out = []
+    for j in range(0, yd.size, b):
+        v = yd[j:j + b]
+        if not np.isfinite(v).all():
+            out.append(np.nan)
+            continue
+        mx = float(np.max(np.abs(v))) if v.size else 0.0
+        if inf_norm:
+            out.append(mx)
+            continue
+        with np.errstate(over="ignore", under="ignore"):
+            s2 = _sum_sq4(v)
+        if np.isfinite(s2) and s2 > 1e-280:
+            out.append(float(np.sqrt(s2)))
+        elif mx > 0:
+            out.append(mx * float(np.sqrt(np.cumsum((v / mx) * (v / mx))[-1])))
+        else:
+            out.append(0.0)
+    return np.array(out, dtype=np.float64)
+
+
 def grid_round(y, b, scale, s, key, width):
     """Twin of the all-reduce mode's shared-grid rounding (csrc/quantize/cq_q_grid.c): per
     bucket j of b coordinates, sign(y_i) times s |y_i| / scale[j] (clamped to s) rounded

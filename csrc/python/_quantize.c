@@ -776,6 +776,8 @@ static PyObject *py_q_fwht_inplace(PyObject *self, PyObject *args)
 
 typedef struct grid_args {
     cq_qin y;
+    double *norms;
+    int inf_norm;
     const void *ints_in;
     void *ints;
     size_t d, b;
@@ -785,6 +787,11 @@ typedef struct grid_args {
     int width;
     cq_qout out;
 } grid_args;
+
+CQB_RUNNER(run_grid_norms, grid_args)
+{
+    return cq_q_grid_norms(a->y, a->d, a->b, a->inf_norm, a->norms, err);
+}
 
 CQB_RUNNER(run_grid_round, grid_args)
 {
@@ -815,6 +822,28 @@ static int grid_width_type(int width)
     return width == 1 ? NPY_INT8 : width == 4 ? NPY_INT32 : width == 8 ? NPY_INT64 : -1;
 }
 
+/* _q_grid_norms(y, b, inf_norm) -> float64 norms of the buckets (cq_q_grid_norms). */
+static PyObject *py_q_grid_norms(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *yo;
+    Py_ssize_t b;
+    int inf_norm;
+    if (!PyArg_ParseTuple(args, "Onp", &yo, &b, &inf_norm)) return NULL;
+    if (b < 1) return PyErr_Format(PyExc_ValueError, "b must be >= 1, got %zd", b);
+    PyArrayObject *y = real_vector(yo, "y");
+    if (y == NULL) return NULL;
+    npy_intp d = PyArray_DIM(y, 0), nb = d == 0 ? 0 : (d - 1) / b + 1;
+    PyArrayObject *norms = (PyArrayObject *)PyArray_SimpleNew(1, &nb, NPY_DOUBLE);
+    if (norms != NULL) {
+        grid_args a = {{PyArray_DATA(y), PyArray_TYPE(y) == NPY_FLOAT}, (double *)PyArray_DATA(norms), inf_norm,
+                       NULL, NULL, (size_t)d, (size_t)b, NULL, 0, 0, 0, 0, {NULL, 0, CQ_QOUT_SET, 1.0}};
+        if (cqb_call(run_grid_norms, &a, NULL) < 0) Py_CLEAR(norms);
+    }
+    Py_DECREF(y);
+    return (PyObject *)norms;
+}
+
 /* _q_grid_round(y, b, scale, s, key, width) -> int8/int32/int64 levels (cq_q_grid_round). */
 static PyObject *py_q_grid_round(PyObject *self, PyObject *args)
 {
@@ -834,7 +863,7 @@ static PyObject *py_q_grid_round(PyObject *self, PyObject *args)
         ints = (PyArrayObject *)PyArray_SimpleNew(1, &dim, grid_width_type(width));
     }
     if (ints != NULL) {
-        grid_args a = {{PyArray_DATA(y), PyArray_TYPE(y) == NPY_FLOAT}, NULL, PyArray_DATA(ints),
+        grid_args a = {{PyArray_DATA(y), PyArray_TYPE(y) == NPY_FLOAT}, NULL, 0, NULL, PyArray_DATA(ints),
                        (size_t)PyArray_DIM(y, 0), (size_t)b, (const double *)PyArray_DATA(sc), s, 1, key, width,
                        {NULL, 0, CQ_QOUT_SET, 1.0}};
         if (cqb_call(run_grid_round, &a, NULL) < 0) Py_CLEAR(ints);
@@ -865,7 +894,7 @@ static PyObject *py_q_grid_decode(PyObject *self, PyObject *args)
     if (o.p == NULL) return PyErr_Format(PyExc_TypeError, "out must be a float32 or float64 array, got None");
     PyArrayObject *sc = grid_scales(so, d, b);
     if (sc == NULL) return NULL;
-    grid_args a = {{NULL, 0}, PyArray_DATA(ints), NULL, (size_t)d, (size_t)b, (const double *)PyArray_DATA(sc), s, n, 0,
+    grid_args a = {{NULL, 0}, NULL, 0, PyArray_DATA(ints), NULL, (size_t)d, (size_t)b, (const double *)PyArray_DATA(sc), s, n, 0,
                    width, o};
     int st = cqb_call(run_grid_decode, &a, NULL);
     Py_DECREF(sc);
@@ -885,6 +914,7 @@ PyMethodDef cqb_quantize_methods[] = {
     CQB_METHOD(_q_decode_many, "_q_decode_many(spec, P, d) -> uint8 status per row."),
     CQB_METHOD(_q_fwht, "_q_fwht(x) -> H x (unnormalised Walsh-Hadamard)."),
     CQB_METHOD(_q_fwht_inplace, "_q_fwht_inplace(x): x <- H x."),
+    CQB_METHOD(_q_grid_norms, "_q_grid_norms(y, b, inf_norm) -> float64 bucket norms (all-reduce mode)."),
     CQB_METHOD(_q_grid_round, "_q_grid_round(y, b, scale, s, key, width) -> integer levels (all-reduce mode)."),
     CQB_METHOD(_q_grid_decode, "_q_grid_decode(ints, b, scale, s, n, out[, add]) -> out (all-reduce mode)."),
     CQB_METHOD(_q_simd_level, "_q_simd_level() -> build level of the typed kernels (0 portable, 1 AVX2, 2 AVX-512)."),

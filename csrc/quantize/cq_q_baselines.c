@@ -124,17 +124,6 @@ static inline double qsgd_value(double n, uint32_t lev, uint32_t s, int neg)
 
 #define QB_CHUNK CQ_Q_CHUNK
 
-/* ||y[i0..i0+d)||_2 of a finite y from its sum of squares s2, rescaled when the squares
- * overflow or underflow. */
-static double qsgd_norm_from(cq_qin y, size_t i0, size_t d, double s2)
-{
-    if (isfinite(s2) && s2 > 1e-280) return sqrt(s2);
-    double mx = cq_q_v_max_abs(y, i0, d), acc = 0.0;
-    if (!(mx > 0)) return 0.0;
-    for (size_t i = i0; i < i0 + d; i++) acc += (cq_q_at(y, i) / mx) * (cq_q_at(y, i) / mx);
-    return mx * sqrt(acc);
-}
-
 /* What the ranges of a fixed-width codec share (cq_q_split): the parameters, the input or
  * the output, the stream key, the scale and its inverse, QSGD's bucket norms. */
 typedef struct fw_ctx {
@@ -208,7 +197,7 @@ static int qsgd_norms_part(void *vc, const cq_q_range *g)
             double s2 = cq_q_v_sum_sq(c->y, b0, m);
 #endif
             if (!isfinite(s2)) finite = cq_q_v_finite(c->y, b0, m);
-            n = finite ? qsgd_norm_from(c->y, b0, m, s2) : 0.0;
+            n = finite ? cq_q_l2_from_sq(c->y, b0, m, s2) : 0.0;
         }
         /* the first non-finite coordinate of y, wherever it is, is what gets reported */
         if (!finite) return cq_q_fail_nonfinite_v(c->y, d, err);

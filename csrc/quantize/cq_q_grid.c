@@ -20,6 +20,8 @@
  *     g_hat_i = m_j sum_i / (s N),
  *
  * the unbiased average of the ranks' gradients. A bucket with m_j = 0 is all zeros.
+ * cq_q_grid_norms gives each rank's norms in one read of the bucket (NaN for a bucket with
+ * a NaN or Inf, which the hook turns into the same error on every rank).
  */
 #include <math.h>
 #include "quantize/cq_q_internal.h"
@@ -39,6 +41,26 @@ static int grid_args(size_t b, int width, const double *scale, size_t nb, uint32
     for (size_t j = 0; j < nb; j++)
         if (!(scale[j] >= 0.0) || !isfinite(scale[j]))
             return cq_fail(err, CQ_EINVAL, "grid scale of bucket %zu must be finite and >= 0, got %g", j, scale[j]);
+    return CQ_OK;
+}
+
+int cq_q_grid_norms(cq_qin y, size_t d, size_t b, int inf_norm, double *norms, cq_errinfo *err)
+{
+    if (b < 1) return cq_fail(err, CQ_EINVAL, "grid bucket size must be >= 1, got %zu", b);
+    size_t nb = d == 0 ? 0 : (d - 1) / b + 1;
+    for (size_t j = 0; j < nb; j++) {
+        size_t b0 = j * b, m = d - b0 < b ? d - b0 : b;
+        int finite = 1;
+        double n;
+        if (inf_norm) {
+            n = cq_q_v_max_abs_fin(y, b0, m, &finite);
+        } else { /* one read: a NaN/Inf (or an overflow) makes the sum of squares non-finite */
+            double s2 = cq_q_v_sum_sq(y, b0, m);
+            if (!isfinite(s2)) finite = cq_q_v_finite(y, b0, m);
+            n = finite ? cq_q_l2_from_sq(y, b0, m, s2) : 0.0;
+        }
+        norms[j] = finite ? n : NAN;
+    }
     return CQ_OK;
 }
 

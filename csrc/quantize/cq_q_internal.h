@@ -205,6 +205,18 @@ static inline double cq_q_v_max_abs_fin(cq_qin y, size_t i0, size_t n, int *fini
                  : cq_q_max_abs_fin_d((const double *)y.p + i0, n, finite);
 }
 
+/* ||y[i0..i0+d)||_2 of a finite y from its sum of squares s2 (cq_q_v_sum_sq), rescaled by
+ * the largest |y_i| when the squares overflow or underflow (QSGD's bucket norms, the
+ * all-reduce mode's scales). */
+static inline double cq_q_l2_from_sq(cq_qin y, size_t i0, size_t d, double s2)
+{
+    if (isfinite(s2) && s2 > 1e-280) return sqrt(s2);
+    double mx = cq_q_v_max_abs(y, i0, d), acc = 0.0;
+    if (!(mx > 0)) return 0.0;
+    for (size_t i = i0; i < i0 + d; i++) acc += (cq_q_at(y, i) / mx) * (cq_q_at(y, i) / mx);
+    return mx * sqrt(acc);
+}
+
 /* out[i0 + t] <- v[t] for t < m: set, out + w v, or 0 + w v (the first term of a sum: the
  * +0.0 turns -0.0 into +0.0 exactly as adding onto a zeroed out does); in double, rounded
  * once for float32. */

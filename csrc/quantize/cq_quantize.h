@@ -246,6 +246,10 @@ int cq_q_lnstar(double a);
  * the uniforms from the counter-based stream `key`, stored in `width` = 1, 4 or 8 bytes
  * (int8/int32/int64); decode: out[i] (set or add, cq_qout) = scale[j] ints[i] / (s n),
  * CQ_EDECODE where |ints[i]| > s n. */
+/* Per bucket j of b coordinates, norms[j] = ||y_j||_2 (the four-accumulator sum of squares
+ * of cq_q_sum_sq, rescaled on overflow/underflow) or max |y_i| (inf_norm), NaN for a bucket
+ * with a NaN or Inf; ceil(d / b) entries. */
+int cq_q_grid_norms(cq_qin y, size_t d, size_t b, int inf_norm, double *norms, cq_errinfo *err);
 int cq_q_grid_round(cq_qin y, size_t d, size_t b, const double *scale, uint32_t s, uint64_t key, int width,
                     void *ints, cq_errinfo *err);
 int cq_q_grid_decode(const void *ints, int width, size_t d, size_t b, const double *scale, uint32_t s, uint32_t n,
