@@ -270,11 +270,8 @@ class QuantizedHook:
         d = g.size
         pieces = self._pieces(bucket, d) if self.feedback is not None else None
         # the own message's decode fused into the encode, as the first term of the average
-        # (decode_sum then adds only the other ranks' messages), where that is today's sum
-        # bit for bit on every rank: on rank 0, whose message is the first term anyway, and
-        # with two ranks in float64, where (0 + a) + b = (0 + b) + a (a float32 sum rounds
-        # after each term, so its order is kept)
-        fuse = self._fuse_own and self.feedback is None and (rank == 0 or (world == 2 and acc_dtype == np.float64))
+        # (decode_sum then adds only the other ranks' messages), where the sum stays bit for bit
+        fuse = self._fuse_own and self.feedback is None and _own_term_first_is_exact(rank, world, acc_dtype)
         own = (np.empty(d, dtype=acc_dtype), 1.0 / world) if fuse else None
         send, off, own_err = self._encode(g, pieces, own)
         t1 = time.perf_counter()
@@ -346,6 +343,14 @@ def _bucket_vector(torch, tensor):
     if flat.dtype != torch.float32 or flat.device.type != "cpu":
         flat = flat.to("cpu", torch.float32)
     return flat.numpy(), np.float32
+
+
+def _own_term_first_is_exact(rank, world, dtype):
+    """Whether a rank may put its own message's term first in the average and still get
+    decode_sum's sum in rank order bit for bit: on rank 0, whose term is first anyway, and
+    with two ranks in float64, where (0 + a) + b = (0 + b) + a. Not with two float32 ranks:
+    decode_sum rounds to float32 after each term, so (0 + a) is rounded before b is added."""
+    return rank == 0 or (world == 2 and dtype == np.float64)
 
 
 def _grid(q):
