@@ -411,3 +411,18 @@ def test_every_quantizer_states_its_bound_and_gain_shape_uses_it():
     for q in (Q.QSGD(4), Q.TernGrad(), Q.ScaledSign(), Q.TopK(2), Q.RandK(2), Q.Identity()):
         assert q.bound == math.inf and gain_bound(q) == 1.0
     assert gain_bound(Q.CUQ(4.0, 8)) == 4.0
+
+
+@pytest.mark.parametrize("q", [Q.LpQuantizer(1.5), Q.LpQuantizer(1.2, B=2.0), Q.SimQPlus(1.0, p=3)], ids=repr)
+def test_subnormal_vectors_pass_the_q_norm_check(q):
+    """A vector whose largest |y_i| is subnormal is admissible (its q-norm is tiny): the exact
+    q-norm pass divides by that maximum, whose reciprocal overflows to inf. It used to give
+    ||y||_q = NaN and reject the vector; now y and the maximum are scaled by 2^1000 first."""
+    y = np.array([3e-310, -1e-310, 2e-310, 0.0, 5e-324])
+    for engine in ("c", "python"):
+        msg = q.encode(y, rng=0, engine=engine)
+        assert msg.payload == q.encode(y, rng=0, engine="c").payload
+        assert np.all(np.isfinite(q.decode(msg)))
+    # the reference q-norm: the largest |y_i| is the whole of it up to a factor (1 + ...)^(1/q)
+    y_big = y * 2.0 ** 1000
+    assert np.linalg.norm(y_big, ord=q.norm_order) * 2.0 ** -1000 < 1e-300

@@ -412,9 +412,15 @@ def _sum4(x):
 
 def _sum_pow(y, mx, q):
     """cq_q_sum_pow: sum_i (|y_i| / mx)^q; integer q (1..16) by repeated products in two
-    accumulators, else pow() term by term."""
-    inv = 1.0 / mx
-    u = np.abs(y) * inv
+    accumulators, else pow() term by term; a subnormal mx (1/mx overflows) with y and mx
+    scaled by 2^1000 first (exact)."""
+    sc = 1.0
+    with np.errstate(over="ignore", divide="ignore"):
+        inv = 1.0 / mx
+    if not math.isfinite(inv):
+        sc = 2.0 ** 1000
+        inv = 1.0 / (mx * sc)
+    u = np.abs(y) * sc * inv
     if q == math.floor(q) and 1.0 <= q <= 16.0:
         pu = u.copy()
         for _ in range(int(q) - 1):

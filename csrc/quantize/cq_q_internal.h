@@ -529,16 +529,22 @@ static inline void cq_q_put_fields(cq_bitwriter *w, const uint32_t *v, size_t m,
 /* Non-zero iff every y[0..d) is finite. */
 static inline int cq_q_all_finite(const double *y, size_t d) { return cq_q_finite_d(y, d); }
 
-/* sum_i (|y_i| / mx)^q for the q-norm checks: integer q (2..16) by multiplication, else pow. */
+/* sum_i (|y_i| / mx)^q for the q-norm checks: integer q (2..16) by multiplication, else pow.
+ * |y_i| / mx is computed as (|y_i| sc) inv, sc = 1 and inv = 1/mx, except for a subnormal
+ * mx, whose reciprocal overflows: then sc = 2^1000 (exact) and inv = 1/(mx sc). */
 static inline double cq_q_sum_pow(const double *y, size_t d, double mx, double q)
 {
-    double acc = 0.0, inv = 1.0 / mx;
+    double acc = 0.0, sc = 1.0, inv = 1.0 / mx;
+    if (!isfinite(inv)) {
+        sc = 0x1p1000;
+        inv = 1.0 / (mx * sc);
+    }
     if (q == floor(q) && q >= 1.0 && q <= 16.0) {
         int iq = (int)q;
         double a0 = 0, a1 = 0;
         size_t i = 0;
         for (; i + 2 <= d; i += 2) {
-            double u = fabs(y[i]) * inv, v = fabs(y[i + 1]) * inv, pu = u, pv = v;
+            double u = fabs(y[i]) * sc * inv, v = fabs(y[i + 1]) * sc * inv, pu = u, pv = v;
             for (int t = 1; t < iq; t++) {
                 pu *= u;
                 pv *= v;
@@ -547,13 +553,13 @@ static inline double cq_q_sum_pow(const double *y, size_t d, double mx, double q
             a1 += pv;
         }
         for (; i < d; i++) {
-            double u = fabs(y[i]) * inv, pu = u;
+            double u = fabs(y[i]) * sc * inv, pu = u;
             for (int t = 1; t < iq; t++) pu *= u;
             a0 += pu;
         }
         return a0 + a1;
     }
-    for (size_t i = 0; i < d; i++) acc += pow(fabs(y[i]) * inv, q);
+    for (size_t i = 0; i < d; i++) acc += pow(fabs(y[i]) * sc * inv, q);
     return acc;
 }
 
