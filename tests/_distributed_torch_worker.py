@@ -137,7 +137,7 @@ def run(rank, world, port, outdir):
     # float64) changes no bit of the hook's average: the same hook with the fusion off
     from convq.quantize import Identity, ScaledSign, TernGrad, TopK
     out["fused_equal"] = {}
-    for q in (QSGD(4), TernGrad(), ScaledSign(), TopK(3), Identity(), SimQ(B=100.0)):
+    for q in (QSGD(4), TernGrad(), ScaledSign(), TopK(3), Identity(), SimQ(B=100.0), SimQPlus(B=100.0), RATQ(B=100.0)):
         for dt in (torch.float64, torch.float32):
             for gs in (False, True):
                 g = torch.tensor(np.random.default_rng(10 + rank).standard_normal(37)).to(dt)

@@ -74,6 +74,23 @@ def test_decode_into_out_equals_decode(q):
         q.decode(msg.payload + b"\0", D, out=np.zeros(D))
 
 
+@pytest.mark.parametrize("q", QUANTIZERS + [SimQPlus(1.0, p=2, k=300), LpQuantizer(1.0)], ids=repr)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_encode_add_is_encode_then_decode_sum_for_every_quantizer(q, dtype):
+    """The DDP hook's own term (Quantizer._encode_add: the encoder writes its message's
+    decode) is exactly decode_sum of the message it sends, for every kind and composite."""
+    for d in (D, 300):
+        y = _admissible(q, d, 11)
+        m = q.encode(y, rng=4)
+        for fresh in (False, True):
+            start = np.random.default_rng(5).standard_normal(d).astype(dtype)
+            out = start.copy()
+            got = q._encode_add(y, 4, out, weight=0.5, fresh=fresh)
+            assert got.payload == m.payload
+            want = q.decode_sum([m], d, weights=[0.5], out=None if fresh else start.copy(), dtype=dtype)
+            assert out.tobytes() == want.tobytes(), (d, fresh)
+
+
 def test_decode_sum_weights_fold_into_the_gain():
     q = GainShape(SimQPlus(1.0))
     msgs = [q.encode(np.random.default_rng(s).standard_normal(D), rng=s) for s in range(3)]

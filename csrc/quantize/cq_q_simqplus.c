@@ -699,6 +699,32 @@ static int sqp_walk_dense(cq_qin y, size_t d, const double *T, uint64_t n0, uint
     return 0;
 }
 
+/* The decoded values from the walk over the points T[0..kk) (+inf sentinels after them):
+ * coordinate i gets c_i B'/k with y_i's sign, c_i the points it takes -- the decoder's
+ * values (it reads c_i from the type and the sign bit), written as the decoder writes them
+ * (an accumulating output only where c_i > 0). */
+static int sqp_emit_walk(const cq_qpar *P, cq_qin y, const double *T, uint64_t kk, const cq_qout *out,
+                         cq_errinfo *err)
+{
+    size_t d = P->d;
+    uint64_t j = 0;
+    double s = 0.0, unit = P->Bp / (double)P->k, buf[CQ_Q_CHUNK];
+    int sparse = out->add == CQ_QOUT_ADD;
+    for (size_t i0 = 0; i0 < d; i0 += CQ_Q_CHUNK) {
+        size_t m = d - i0 < CQ_Q_CHUNK ? d - i0 : CQ_Q_CHUNK;
+        for (size_t t = 0; t < m; t++) {
+            double yi = cq_q_at(y, i0 + t);
+            uint64_t c = stars_at(yi, T, &s, &j);
+            double v = (double)c * unit;
+            buf[t] = c ? (yi < 0 ? -v : v) : 0.0;
+            if (sparse && c) cq_q_emit1(out, i0 + t, buf[t]);
+        }
+        if (!sparse) cq_q_emit(out, i0, buf, m);
+    }
+    if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
+    return CQ_OK;
+}
+
 static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                         cq_errinfo *err)
 {
@@ -723,24 +749,9 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     for (uint64_t j = 0; j < k; j++) T[j] = C[j] * scale;
     uint64_t n0 = 0;
     while (n0 < k && T[k - 1 - n0] >= l1) n0++;
-    uint64_t kk = k - n0, j = 0;
+    uint64_t kk = k - n0;
     for (uint64_t t = 0; t < 4; t++) T[kk + t] = INFINITY; /* sentinels (the draws past l1 are counted in n0) */
-    double s = 0.0;
-    if (w == NULL) {
-        double unit = P->Bp / (double)k, buf[CQ_Q_CHUNK];
-        for (size_t i0 = 0; i0 < d; i0 += CQ_Q_CHUNK) {
-            size_t m = d - i0 < CQ_Q_CHUNK ? d - i0 : CQ_Q_CHUNK;
-            for (size_t t = 0; t < m; t++) {
-                double yi = cq_q_at(y, i0 + t);
-                uint64_t c = stars_at(yi, T, &s, &j);
-                double v = (double)c * unit;
-                buf[t] = c ? (yi < 0 ? -v : v) : 0.0;
-            }
-            cq_q_emit(out, i0, buf, m);
-        }
-        if (j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
-        return CQ_OK;
-    }
+    if (w == NULL) return sqp_emit_walk(P, y, T, kk, out, err);
     /* the walk: the stars-and-bars string (the n0 stars of index 0 first; coordinate i's
      * stars start at position n0 + j + i + 1, j the stars before it) */
     uint64_t N = (uint64_t)d + k, *S = (uint64_t *)(pre + d / SQP_BLOCK + 2);
@@ -783,7 +794,8 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
         nsg += m;
     }
     cq_bw_zeros(w, k - nsg);
-    return CQ_OK;
+    /* the message's decode too (Quantizer._encode_add): the same points walked again */
+    return out != NULL && out->p != NULL ? sqp_emit_walk(P, y, T, kk, out, err) : CQ_OK;
 }
 
 static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
