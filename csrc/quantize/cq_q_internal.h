@@ -587,8 +587,11 @@ CQ_Q_KIND_LIST(CQ_Q_DECLARE_OPS_)
 #undef CQ_Q_DECLARE_OPS_
 
 /* The typed kernels (cq_qin / cq_qout) of a family that reads float64 and float32 input
- * and writes either output directly: run_t encodes (w != NULL, out == NULL) or quantizes
- * (out != NULL); decode_t writes through out (whose p may be NULL: validate only). Such a
+ * and writes either output directly: run_t encodes (w != NULL, out == NULL), quantizes
+ * (w == NULL, out != NULL), or both (the message and, through out, exactly what decode_t
+ * writes for it: the dispatcher's fused encode-decode, Quantizer._encode_add; every typed
+ * family must support it, tests/test_feedback.py checks each); decode_t writes through out
+ * (whose p may be NULL: validate only). Such a
  * family leaves run and decode of its cq_qops NULL and names its cq_qtops in its line of
  * cq_qkinds.h. A family with only the double kernels (the l_p composite,
  * cq_q_double_only there) is run by the dispatcher through a double copy of the input and
