@@ -34,7 +34,7 @@
 #include "quantize/cq_q_internal.h"
 #include "core/cq_rng.h"
 
-/* Coordinates per chunk: a multiple of 64 (the bitmap's words) and of 4 (the norm's four
+/* Coordinates per chunk: a multiple of 64 (the bitmap's words) and of 16 (the norm's
  * accumulators), so that every chunk but the last is whole words. */
 #define LP_CHUNK 1024
 
@@ -77,18 +77,16 @@ static int lp_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
         if (st) return st;
         P->bits += d + P->r.bits;
         uint64_t words = ((uint64_t)d + 63) / 64, zn = P->r.d2 > words ? P->r.d2 : words;
-        P->work = P->dmax * (2 * sizeof(double) + sizeof(uint64_t)) + zn * sizeof(double);
+        P->work = P->dmax * (sizeof(double) + sizeof(uint64_t)) + zn * sizeof(double);
     }
     return CQ_OK;
 }
 
-/* The work buffer (P->work bytes): the large coordinates' values, indices and the output's
- * values there before the CUQ part was written (an accumulated output), then the RATQ
- * part's rotation scratch, which first holds the encoder's bitmap words. */
+/* The work buffer (P->work bytes): the large coordinates' values and indices, then the
+ * RATQ part's rotation scratch, which first holds the encoder's bitmap words. */
 typedef struct lp_work {
     double *vals;
     uint64_t *idx;
-    double *old;
     double *z;
 } lp_work;
 
@@ -97,22 +95,23 @@ static lp_work lp_carve(const cq_qpar *P, void *work)
     lp_work ws;
     ws.vals = (double *)work;
     ws.idx = (uint64_t *)(ws.vals + P->dmax);
-    ws.old = (double *)(ws.idx + P->dmax);
-    ws.z = ws.old + P->dmax;
+    ws.z = (double *)(ws.idx + P->dmax);
     return ws;
 }
 
 /* ---- the q-norm ------------------------------------------------------------------------
- * ||y||_q for the admissibility check, from the chunks the encoder reads anyway: four
- * running sums of |y_i|^q (coordinate t of a chunk into a[t % 4], the last chunk's tail
- * into a[0]; |y_i|^q by multiplication for integer q <= 16, else pow), combined as
- * (a0+a1)+(a2+a3); q = inf: the running max |y_i| and finiteness. When the sum is not a
- * normal double far from underflow (an overflow, a NaN or Inf in y, or a tiny vector) the
- * norm is computed again with the max factored out (max |y_i| (sum (|y_i|/max)^q)^(1/q)),
- * which also finds a non-finite y_i. The same chunks at every build level, so the same
- * value. */
+ * ||y||_q for the admissibility check, from the chunks the encoder reads anyway: sixteen
+ * running sums of |y_i|^q (coordinate t of a chunk into a[t % 16], the last chunk's tail
+ * into a[0]; |y_i|^q by multiplication for integer q <= 16, else pow), combined pairwise
+ * (lp_norm_finish), so that the sixteen chains pipeline (and are the lanes of two AVX-512
+ * vectors: the same additions in the same order); q = inf: the running max |y_i| and
+ * finiteness. When the sum is not a normal double far from underflow (an overflow, a NaN
+ * or Inf in y, or a tiny vector) the norm is computed again with the max factored out
+ * (max |y_i| (sum (|y_i|/max)^q)^(1/q)), which also finds a non-finite y_i. The same chunks
+ * at every build level, so the same value. */
+#define LP_NACC 16
 typedef struct lp_norm {
-    double a[4];
+    double a[LP_NACC];
     int iq;  /* integer q in 2..16, else 0 */
     int fin; /* q = inf: every y_i so far finite */
 } lp_norm;
@@ -135,19 +134,31 @@ static inline double lp_pow(double x, int iq, double q)
 
 static inline void lp_sum_pow(lp_norm *nm, const double *x, size_t m, int iq, double q)
 {
-    double a0 = nm->a[0], a1 = nm->a[1], a2 = nm->a[2], a3 = nm->a[3];
     size_t t = 0;
-    for (; t + 4 <= m; t += 4) {
-        a0 += lp_pow(x[t], iq, q);
-        a1 += lp_pow(x[t + 1], iq, q);
-        a2 += lp_pow(x[t + 2], iq, q);
-        a3 += lp_pow(x[t + 3], iq, q);
+#ifdef CQ_Q_AVX512_VARIANT
+    if (iq > 0) {
+        const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
+        __m512d a0 = _mm512_loadu_pd(nm->a), a1 = _mm512_loadu_pd(nm->a + 8);
+        for (; t + LP_NACC <= m; t += LP_NACC) {
+            __m512d u0 = _mm512_and_pd(_mm512_loadu_pd(x + t), absm), u1 = _mm512_and_pd(_mm512_loadu_pd(x + t + 8), absm);
+            __m512d r0 = u0, r1 = u1;
+            for (int k = 1; k < iq; k++) {
+                r0 = _mm512_mul_pd(r0, u0);
+                r1 = _mm512_mul_pd(r1, u1);
+            }
+            a0 = _mm512_add_pd(a0, r0);
+            a1 = _mm512_add_pd(a1, r1);
+        }
+        _mm512_storeu_pd(nm->a, a0);
+        _mm512_storeu_pd(nm->a + 8, a1);
     }
-    for (; t < m; t++) a0 += lp_pow(x[t], iq, q);
-    nm->a[0] = a0;
-    nm->a[1] = a1;
-    nm->a[2] = a2;
-    nm->a[3] = a3;
+#endif
+    double a[LP_NACC];
+    memcpy(a, nm->a, sizeof a);
+    for (; t + LP_NACC <= m; t += LP_NACC)
+        for (size_t j = 0; j < LP_NACC; j++) a[j] += lp_pow(x[t + j], iq, q);
+    for (; t < m; t++) a[0] += lp_pow(x[t], iq, q);
+    memcpy(nm->a, a, sizeof a);
 }
 
 /* Add chunk x[0..m) to the norm's sums (q = P->q). */
@@ -176,7 +187,11 @@ static double lp_norm_finish(const lp_norm *nm, cq_qin y, size_t d, double q, in
         *nonfinite = !nm->fin;
         return nm->a[0];
     }
-    double s = (nm->a[0] + nm->a[1]) + (nm->a[2] + nm->a[3]);
+    double b[LP_NACC];
+    memcpy(b, nm->a, sizeof b);
+    for (size_t n = LP_NACC / 2; n >= 1; n /= 2) /* pairwise: b[j] = b[2j] + b[2j+1] */
+        for (size_t j = 0; j < n; j++) b[j] = b[2 * j] + b[2 * j + 1];
+    double s = b[0];
     if (s <= DBL_MAX && s >= 0x1p-900) return q == 2.0 ? sqrt(s) : pow(s, 1.0 / q);
     int fin;
     double mx = cq_q_v_max_abs_fin(y, 0, d, &fin);
@@ -224,24 +239,22 @@ static inline uint64_t lp_big_word(const double *x, size_t m, double c)
     return word;
 }
 
-/* The bitmap words of chunk x[0..m) (coordinates i0..) into bits[i0/64..], and its large
- * coordinates gathered (value, index, and the output's value there when out accumulates)
- * after the *n2 already gathered. Returns non-zero if there are more than dmax. */
+/* The bitmap words of chunk x[0..m) (coordinates i0..) into bits[i0/64..] (bits NULL:
+ * none), and its large coordinates gathered (value, index) after the *n2 already
+ * gathered. Returns non-zero if there are more than dmax. */
 static int lp_gather(const cq_qpar *P, const double *x, size_t i0, size_t m, double c, const lp_work *ws, uint64_t *bits,
-                     const cq_qout *out, uint64_t *n2)
+                     uint64_t *n2)
 {
-    int keep_old = out != NULL && out->p != NULL && out->add == CQ_QOUT_ADD;
     uint64_t n = *n2;
     for (size_t k = 0; k < m; k += 64) {
         size_t mm = m - k < 64 ? m - k : 64;
         uint64_t word = lp_big_word(x + k, mm, c);
-        bits[(i0 + k) >> 6] = word;
+        if (bits != NULL) bits[(i0 + k) >> 6] = word;
         for (; word != 0; word &= word - 1) {
-            size_t t = k + (size_t)__builtin_ctzll(word), i = i0 + t;
+            size_t t = k + (size_t)__builtin_ctzll(word);
             if (n == P->dmax) return 1;
             ws->vals[n] = x[t];
-            ws->idx[n] = i;
-            if (keep_old) ws->old[n] = out->f32 ? (double)((const float *)out->p)[i] : ((const double *)out->p)[i];
+            ws->idx[n] = i0 + t;
             n++;
         }
     }
@@ -249,33 +262,71 @@ static int lp_gather(const cq_qpar *P, const double *x, size_t i0, size_t m, dou
     return 0;
 }
 
-/* The large coordinates' outputs: CUQ's value there (value(i), the level the CUQ part
- * wrote) plus the RATQ value vals[t], in double, written once through out; an accumulated
- * output first gets back the value it had before the CUQ part was added. */
-static void lp_emit_large(const cq_qout *out, const lp_work *ws, uint64_t n2, double (*value)(const void *, size_t),
-                          const void *ctx)
+/* The output of the whole vector, a chunk at a time while it is in cache: the CUQ part's
+ * values of chunk [i0, i1) through out (part: the CUQ block of the encoder or the
+ * decoder), then each large coordinate i of the chunk (idx[0..n2) ascending) set to its
+ * CUQ value (value: the level the CUQ part used) plus its RATQ value vals[t], in double,
+ * written once through out; an accumulated output first gets back the value it had before
+ * the CUQ part was added. */
+typedef struct lp_out_ops {
+    int (*part)(void *ctx, size_t i0, size_t i1, const cq_qout *out, cq_errinfo *err);
+    double (*value)(void *ctx, size_t i);
+} lp_out_ops;
+
+static int lp_output(const cq_qpar *P, const lp_work *ws, uint64_t n2, const cq_qout *out, const lp_out_ops *ops,
+                     void *ctx, cq_errinfo *err)
 {
-    for (uint64_t t = 0; t < n2; t++) {
-        size_t i = (size_t)ws->idx[t];
-        if (out->add == CQ_QOUT_ADD) {
-            if (out->f32) ((float *)out->p)[i] = (float)ws->old[t]; /* exact: it was a float */
-            else ((double *)out->p)[i] = ws->old[t];
+    double old[LP_CHUNK];
+    int add = out->add == CQ_QOUT_ADD;
+    uint64_t t0 = 0;
+    for (size_t i0 = 0; i0 < P->d; i0 += LP_CHUNK) {
+        size_t i1 = P->d - i0 < LP_CHUNK ? P->d : i0 + LP_CHUNK;
+        uint64_t t1 = t0;
+        while (t1 < n2 && ws->idx[t1] < i1) t1++;
+        for (uint64_t t = t0; add && t < t1; t++) {
+            size_t i = (size_t)ws->idx[t];
+            old[t - t0] = out->f32 ? (double)((const float *)out->p)[i] : ((const double *)out->p)[i];
         }
-        cq_q_emit1(out, i, value(ctx, i) + ws->vals[t]);
+        int st = ops->part(ctx, i0, i1, out, err);
+        if (st) return st;
+        for (uint64_t t = t0; t < t1; t++) {
+            size_t i = (size_t)ws->idx[t];
+            if (add) {
+                if (out->f32) ((float *)out->p)[i] = (float)old[t - t0]; /* exact: it was a float */
+                else ((double *)out->p)[i] = old[t - t0];
+            }
+            cq_q_emit1(out, i, ops->value(ctx, i) + ws->vals[t]);
+        }
+        t0 = t1;
     }
+    return CQ_OK;
 }
 
-/* The encoder's CUQ value of a cut coordinate. */
-typedef struct lp_zero {
+/* The encoder's CUQ part (quantize) and its value at a cut coordinate. */
+typedef struct lp_enc {
     const cq_qpar *P;
+    cq_qin y;
     uint64_t key;
-} lp_zero;
+    double c;
+} lp_enc;
 
-static double lp_zero_value(const void *ctx, size_t i)
+static int lp_enc_part(void *ctx, size_t i0, size_t i1, const cq_qout *out, cq_errinfo *err)
 {
-    const lp_zero *z = (const lp_zero *)ctx;
-    return cq_q_cuq_zero_value(z->P->M, z->P->delta, z->P->L, z->key, i);
+    const lp_enc *e = (const lp_enc *)ctx;
+    const cq_qpar *P = e->P;
+    /* CUQ reads each y_i twice: a small coordinate over c means y changed between them */
+    if (CQ_Q_LEVEL(cq_q_cuq_block)(e->y, i0, i1, P->M, P->delta, P->L, P->lbits, e->key, 1, e->c, NULL, out))
+        return cq_q_fail_changed("l_p quantizer", err);
+    return CQ_OK;
 }
+
+static double lp_enc_value(void *ctx, size_t i)
+{
+    const lp_enc *e = (const lp_enc *)ctx;
+    return cq_q_cuq_zero_value(e->P->M, e->P->delta, e->P->L, e->key, i);
+}
+
+static const lp_out_ops lp_enc_ops = {lp_enc_part, lp_enc_value};
 
 /* The bitmap words bits[0..ceil(d/64)) into the message, the last one d mod 64 bits wide. */
 static void lp_put_bitmap(cq_bitwriter *w, const uint64_t *bits, size_t d)
@@ -288,14 +339,20 @@ static void lp_put_bitmap(cq_bitwriter *w, const uint64_t *bits, size_t d)
 
 static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err);
 
+/* Encode (w, out NULL): one pass of chunks -- the norm's sums, the bitmap and the gather,
+ * the CUQ part's fields -- then the bitmap and the RATQ part; the norm is checked at the
+ * end (a rejected input's message is dropped). Quantize (out, w NULL): the norm's sums and
+ * the gather, the check, the RATQ part, then the CUQ part and the output (lp_output), so
+ * that a rejected input leaves out untouched. Both: encode, then decode the message. */
 static int lp_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                   cq_errinfo *err)
 {
     size_t d = P->d;
-    if (w != NULL && out != NULL && out->p != NULL && P->dmax > 0) {
-        /* the message and its decode: RATQ's core gives its fields or its values, not both,
-         * so the message is encoded, then decoded from the payload (the pending bits stored
-         * by a copy of the writer; the caller's finish stores the same bytes) */
+    if (out != NULL && out->p == NULL) out = NULL;
+    if (w != NULL && out != NULL) {
+        /* RATQ's core gives its fields or its values, not both: the message is encoded,
+         * then decoded from the payload (the pending bits stored by a copy of the writer;
+         * the caller's finish stores the same bytes) */
         int st = lp_run(P, y, g, work, w, NULL, err);
         if (st) return st;
         cq_bitwriter fin = *w;
@@ -310,76 +367,69 @@ static int lp_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwri
     double buf[LP_CHUNK];
     lp_norm nm;
     lp_norm_init(&nm, P->q);
-    /* an encode sums the norm in its one pass and drops the message if the check fails; a
-     * quantize (out) checks first, so that a rejected input leaves out untouched */
-    int fused = out == NULL || out->p == NULL;
-    if (!fused) {
-        for (size_t i0 = 0; i0 < d; i0 += LP_CHUNK) {
-            size_t m = d - i0 < LP_CHUNK ? d - i0 : LP_CHUNK;
-            lp_norm_chunk(&nm, cq_q_chunk(y, i0, m, buf), m, P->q);
-        }
-        int st = lp_check_norm(P, &nm, y, err);
-        if (st) return st;
-    }
-    double c = P->c * (1.0 + 2.0 * CQ_Q_NORM_RTOL);
-    uint64_t key = cq_rng_u64(g);
+    lp_enc e = {P, y, 0, P->c * (1.0 + 2.0 * CQ_Q_NORM_RTOL)};
+    if (w != NULL) e.key = cq_rng_u64(g);
     lp_work ws = lp_carve(P, work);
-    uint64_t *bits = (uint64_t *)(void *)ws.z, n2 = 0;
+    uint64_t *bits = w != NULL ? (uint64_t *)(void *)ws.z : NULL, n2 = 0;
     int over = 0, changed = 0;
     for (size_t i0 = 0; i0 < d; i0 += LP_CHUNK) {
         size_t m = d - i0 < LP_CHUNK ? d - i0 : LP_CHUNK;
         const double *xc = cq_q_chunk(y, i0, m, buf);
-        if (fused) lp_norm_chunk(&nm, xc, m, P->q);
-        /* the gather reads out before the CUQ part adds to it */
-        if (P->dmax > 0 && !over) over = lp_gather(P, xc, i0, m, c, &ws, bits, out, &n2);
-        /* CUQ reads each y_i twice: a small coordinate over c means y changed between them */
-        changed |= CQ_Q_LEVEL(cq_q_cuq_block)(y, i0, i0 + m, P->M, P->delta, P->L, P->lbits, key, 1, c, w, out);
+        lp_norm_chunk(&nm, xc, m, P->q);
+        if (P->dmax > 0 && !over) over = lp_gather(P, xc, i0, m, e.c, &ws, bits, &n2);
+        if (w != NULL) /* CUQ reads each y_i twice: a small coordinate over c means y changed */
+            changed |= CQ_Q_LEVEL(cq_q_cuq_block)(y, i0, i0 + m, P->M, P->delta, P->L, P->lbits, e.key, 1, e.c, w, NULL);
     }
-    if (fused) {
-        int st = lp_check_norm(P, &nm, y, err);
-        if (st) return st;
-    }
+    int st = lp_check_norm(P, &nm, y, err);
+    if (st) return st;
     if (changed) return cq_q_fail_changed("l_p quantizer", err);
     if (over)
         return cq_fail(err, CQ_EDOMAIN, "l_p quantizer: more than floor(d/Delta1) = %llu coordinates exceed c = %.15g "
-                       "(||y||_q is over the bound B = %.15g)", (unsigned long long)P->dmax, c, P->B);
-    if (P->dmax == 0) return CQ_OK;
-    if (w != NULL) lp_put_bitmap(w, bits, d);
-    assert(n2 <= P->dmax && P->r.dim == P->dmax);
-    int emit = out != NULL && out->p != NULL; /* then w is NULL */
-    int st = cq_q_ratq_core(&P->r, ws.vals, (size_t)n2, g, ws.z, w, emit ? ws.vals : NULL, err);
-    if (st) return st;
-    if (emit) {
-        lp_zero zc = {P, key};
-        lp_emit_large(out, &ws, n2, lp_zero_value, &zc);
+                       "(||y||_q is over the bound B = %.15g)", (unsigned long long)P->dmax, e.c, P->B);
+    if (w == NULL) e.key = cq_rng_u64(g);
+    if (P->dmax > 0) {
+        if (w != NULL) lp_put_bitmap(w, bits, d);
+        assert(n2 <= P->dmax && P->r.dim == P->dmax);
+        st = cq_q_ratq_core(&P->r, ws.vals, (size_t)n2, g, ws.z, w, w == NULL ? ws.vals : NULL, err);
+        if (st) return st;
     }
-    return CQ_OK;
+    return w == NULL ? lp_output(P, &ws, n2, out, &lp_enc_ops, &e, err) : CQ_OK;
 }
 
 /* ---- decoder ----------------------------------------------------------------------------
- * The support bitmap and the RATQ part are read first (the bitmap starts d lbits bits in),
- * then the CUQ part, so that an accumulated output's values at the large coordinates can
- * be kept before the CUQ part is added. A validation (out->p NULL) reads no CUQ level but
- * the large coordinates' (every lbits-bit level is valid: L = 2^lbits). */
+ * The support bitmap (d lbits bits in) and the RATQ part are read first, then the CUQ part
+ * with the output (lp_output), so that an accumulated output's values at the large
+ * coordinates can be kept before the CUQ part is added. A validation (out->p NULL) reads no
+ * CUQ level but the large coordinates' (every lbits-bit level is valid: L = 2^lbits). */
 
-/* The decoder's CUQ value of coordinate i: its level in the message. */
-typedef struct lp_levels {
+/* The decoder's CUQ part (a reader at its next level) and its value at coordinate i (the
+ * level in the message, read by a copy of the reader at the message's first bit). */
+typedef struct lp_dec {
     const cq_qpar *P;
-    cq_bitreader r; /* at the message's first bit */
-} lp_levels;
+    cq_bitreader first, r;
+} lp_dec;
 
-static uint32_t lp_level(const lp_levels *lv, size_t i)
+static uint32_t lp_level(const lp_dec *dc, size_t i)
 {
-    cq_bitreader r = lv->r;
-    r.pos += (uint64_t)i * lv->P->lbits;
-    return cq_q_get(&r, lv->P->lbits);
+    cq_bitreader r = dc->first;
+    r.pos += (uint64_t)i * dc->P->lbits;
+    return cq_q_get(&r, dc->P->lbits);
 }
 
-static double lp_level_value(const void *ctx, size_t i)
+static int lp_dec_part(void *ctx, size_t i0, size_t i1, const cq_qout *out, cq_errinfo *err)
 {
-    const lp_levels *lv = (const lp_levels *)ctx;
-    return cq_q_level_value(lv->P->M, lv->P->delta, lp_level(lv, i));
+    lp_dec *dc = (lp_dec *)ctx;
+    const cq_qpar *P = dc->P;
+    return CQ_Q_LEVEL(cq_q_cuq_decode_block)(&dc->r, i0, i1, P->M, P->delta, P->L, P->lbits, out, err);
 }
+
+static double lp_dec_value(void *ctx, size_t i)
+{
+    const lp_dec *dc = (const lp_dec *)ctx;
+    return cq_q_level_value(dc->P->M, dc->P->delta, lp_level(dc, i));
+}
+
+static const lp_out_ops lp_dec_ops = {lp_dec_part, lp_dec_value};
 
 static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
@@ -387,7 +437,7 @@ static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qou
     if (P->dmax == 0) return CQ_Q_LEVEL(cq_q_cuq_decode_block)(r, 0, d, P->M, P->delta, P->L, P->lbits, out, err);
     assert(P->L == (uint32_t)1 << P->lbits && P->r.L % 2 == 0);
     lp_work ws = lp_carve(P, work);
-    lp_levels lv = {P, *r};
+    lp_dec dc = {P, *r, *r};
     r->pos += (uint64_t)d * P->lbits; /* the bitmap */
     uint32_t zlo = P->L / 2 - 1, zhi = P->L / 2;
     uint64_t n2 = 0;
@@ -400,12 +450,10 @@ static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qou
                                (unsigned long long)P->dmax);
             /* a large coordinate went through CUQ as 0, i.e. t = (L-1)/2 rounded: level
              * L/2 - 1 or L/2 (L is a power of two) */
-            uint32_t lev = lp_level(&lv, i);
+            uint32_t lev = lp_level(&dc, i);
             if (lev != zlo && lev != zhi)
                 return cq_fail(err, CQ_EDECODE,
                                "l_p coordinate %zu is in the support bitmap but its CUQ level is not that of 0", i);
-            if (out->p != NULL && out->add == CQ_QOUT_ADD)
-                ws.old[n2] = out->f32 ? (double)((const float *)out->p)[i] : ((const double *)out->p)[i];
             ws.idx[n2++] = i;
         }
     }
@@ -413,11 +461,7 @@ static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qou
     /* no large coordinate: the RATQ part is the encoding of 0 */
     int st = cq_q_ratq_core_decode(&P->r, r, n2 == 0, ws.z, out->p != NULL ? ws.vals : NULL, err);
     if (st || out->p == NULL) return st;
-    cq_bitreader rc = lv.r;
-    st = CQ_Q_LEVEL(cq_q_cuq_decode_block)(&rc, 0, d, P->M, P->delta, P->L, P->lbits, out, err);
-    if (st) return st;
-    lp_emit_large(out, &ws, n2, lp_level_value, &lv);
-    return CQ_OK;
+    return lp_output(P, &ws, n2, out, &lp_dec_ops, &dc, err);
 }
 
 /* Only the composite (p < 2) reaches these: for p >= 2 the effective kind is SimQ or
