@@ -337,6 +337,36 @@ static void lp_put_bitmap(cq_bitwriter *w, const uint64_t *bits, size_t d)
     }
 }
 
+/* ---- the RATQ part ------------------------------------------------------------------------
+ * Through RATQ's typed kernels of this build level (its AVX-512 build where the CPU has
+ * one; the same bytes and values at every level): a RATQ of dimension dmax with the
+ * composite's parameters P->r, the gathered values zero-padded to dmax. The decoder of a
+ * message with no large coordinate uses RATQ's core with the zero-input check. */
+static const cq_qtops *lp_ratq_kernels(void)
+{
+#if defined(CQ_Q_AVX512_VARIANT)
+    return &cq_q_ratq_typed_avx512 != NULL ? &cq_q_ratq_typed_avx512 : &cq_q_ratq_typed_avx2;
+#elif defined(CQ_Q_AVX2_VARIANT)
+    return &cq_q_ratq_typed_avx2;
+#else
+    return &cq_q_ratq_typed;
+#endif
+}
+
+/* The resolved parameters of the RATQ part as a RATQ quantizer's (cq_q_ratq.c's resolve). */
+static cq_qpar lp_ratq_par(const cq_qpar *P)
+{
+    cq_qpar R = *P;
+    R.kind = R.spec_kind = CQ_Q_RATQ;
+    R.d = (size_t)P->dmax;
+    R.B = P->r.B;
+    R.q = 2.0;
+    R.bits = P->r.bits;
+    R.work = P->r.d2 * sizeof(double);
+    R.threads = 1;
+    return R;
+}
+
 static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err);
 
 /* Encode (w, out NULL): one pass of chunks -- the norm's sums, the bitmap and the gather,
@@ -389,8 +419,12 @@ static int lp_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwri
     if (w == NULL) e.key = cq_rng_u64(g);
     if (P->dmax > 0) {
         if (w != NULL) lp_put_bitmap(w, bits, d);
-        assert(n2 <= P->dmax && P->r.dim == P->dmax);
-        st = cq_q_ratq_core(&P->r, ws.vals, (size_t)n2, g, ws.z, w, w == NULL ? ws.vals : NULL, err);
+        assert(n2 <= P->dmax && P->r.dim == P->dmax && P->r.d2 == P->dmax);
+        memset(ws.vals + n2, 0, (size_t)(P->dmax - n2) * sizeof(double));
+        cq_qpar R = lp_ratq_par(P);
+        cq_qin v = {ws.vals, 0};
+        cq_qout o = {ws.vals, 0, CQ_QOUT_SET, 1.0}; /* in place: RATQ reads its input first */
+        st = lp_ratq_kernels()->run_t(&R, v, g, ws.z, w, w == NULL ? &o : NULL, err);
         if (st) return st;
     }
     return w == NULL ? lp_output(P, &ws, n2, out, &lp_enc_ops, &e, err) : CQ_OK;
@@ -458,8 +492,14 @@ static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qou
         }
     }
     if (r->truncated) return cq_fail(err, CQ_EDECODE, "l_p support bitmap truncated");
-    /* no large coordinate: the RATQ part is the encoding of 0 */
-    int st = cq_q_ratq_core_decode(&P->r, r, n2 == 0, ws.z, out->p != NULL ? ws.vals : NULL, err);
+    int st;
+    if (n2 == 0) { /* no large coordinate: the RATQ part is the encoding of 0 */
+        st = cq_q_ratq_core_decode(&P->r, r, 1, ws.z, out->p != NULL ? ws.vals : NULL, err);
+    } else {
+        cq_qpar R = lp_ratq_par(P);
+        cq_qout o = {out->p != NULL ? ws.vals : NULL, 0, CQ_QOUT_SET, 1.0};
+        st = lp_ratq_kernels()->decode_t(&R, r, ws.z, &o, err);
+    }
     if (st || out->p == NULL) return st;
     return lp_output(P, &ws, n2, out, &lp_dec_ops, &dc, err);
 }
