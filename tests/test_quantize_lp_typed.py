@@ -144,3 +144,29 @@ def test_nonfinite_input_names_the_index():
                 q.encode(y, rng=0)
             with pytest.raises(ValueError, match="2049"):
                 q(y, rng=0)
+
+
+def _bits(payload, n):
+    return np.unpackbits(np.frombuffer(payload, np.uint8), bitorder="little")[:n].astype(np.int64)
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_bitmap_errors_are_reported_in_index_order(extra):
+    """More than dmax ones in the bitmap, each at a coordinate whose CUQ level is that of 0,
+    is 'more than floor(d/Delta1)'; a wrong level before that one is reported first."""
+    q, d = Q.LpQuantizer(1.5), 3000
+    P = q.params(d)
+    lb, L, dmax = int(math.log2(P["L"])), P["L"], P["dmax"]
+    pay = q.encode(_admissible(q, d, 1), rng=1).payload
+    bits = _bits(pay, 8 * len(pay))
+    lev = (bits[:d * lb].reshape(d, lb) << np.arange(lb)).sum(axis=1)
+    zero = np.flatnonzero((lev == L // 2 - 1) | (lev == L // 2))
+    assert zero.size > dmax + 1
+    bits[d * lb:d * lb + d] = 0
+    bits[d * lb + zero[:dmax + 1]] = 1
+    if extra:  # a coordinate with another level, before the (dmax+1)-th one
+        i = int(np.flatnonzero((lev != L // 2 - 1) & (lev != L // 2) & (np.arange(d) < zero[dmax]))[-1])
+        bits[d * lb + i] = 1
+    bad = np.packbits(bits, bitorder="little").tobytes()
+    with pytest.raises(DecodeError, match=f"coordinate {i} is in the support bitmap" if extra else "more than floor"):
+        q.decode(bad, d)

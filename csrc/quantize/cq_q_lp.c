@@ -465,34 +465,67 @@ static double lp_dec_value(void *ctx, size_t i)
 
 static const lp_out_ops lp_dec_ops = {lp_dec_part, lp_dec_value};
 
+/* The support bitmap at r: the large coordinates' indices, ascending, into idx[0..*n2),
+ * checked: at most dmax of them, each with CUQ's level of 0 (a large coordinate went
+ * through CUQ as 0, i.e. t = (L-1)/2 rounded: level L/2 - 1 or L/2, L a power of two).
+ * The indices first, then the levels in a loop of their own with the errors flagged;
+ * a flagged bitmap is read again one coordinate at a time, which reports the first error
+ * in index order. */
+static int lp_read_bitmap(const cq_qpar *P, cq_bitreader *r, const lp_dec *dc, uint64_t *idx, uint64_t *n2p,
+                          cq_errinfo *err)
+{
+    size_t d = P->d;
+    uint32_t zlo = P->L / 2 - 1;
+    uint64_t pos0 = r->pos, n2 = 0;
+    for (int slow = 0; slow < 2; slow++) {
+        n2 = 0;
+        for (size_t k = 0; 64 * k < d; k++) {
+            size_t nb = d - 64 * k < 64 ? d - 64 * k : 64;
+            for (uint64_t word = cq_q_get_wide(r, (unsigned)nb); word != 0; word &= word - 1) {
+                size_t i = 64 * k + (size_t)__builtin_ctzll(word);
+                if (!slow) {
+                    if (n2 < P->dmax) idx[n2] = i;
+                    n2++;
+                    continue;
+                }
+                if (n2 == P->dmax)
+                    return cq_fail(err, CQ_EDECODE, "l_p support bitmap has more than floor(d/Delta1) = %llu ones",
+                                   (unsigned long long)P->dmax);
+                if (lp_level(dc, i) - zlo > 1u)
+                    return cq_fail(err, CQ_EDECODE,
+                                   "l_p coordinate %zu is in the support bitmap but its CUQ level is not that of 0", i);
+                n2++;
+            }
+        }
+        if (r->truncated) return cq_fail(err, CQ_EDECODE, "l_p support bitmap truncated");
+        if (slow) break;
+        uint32_t bad = n2 > P->dmax;
+        for (uint64_t t = 0; t < n2 && !bad; t++) bad |= lp_level(dc, (size_t)idx[t]) - zlo > 1u;
+        if (!bad) {
+            *n2p = n2;
+            return CQ_OK;
+        }
+        r->pos = pos0;
+    }
+    return cq_fail(err, CQ_EINTERNAL, "l_p decoder: a support bitmap flagged bad passed the checks");
+}
+
 static int lp_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     size_t d = P->d;
-    if (P->dmax == 0) return CQ_Q_LEVEL(cq_q_cuq_decode_block)(r, 0, d, P->M, P->delta, P->L, P->lbits, out, err);
-    assert(P->L == (uint32_t)1 << P->lbits && P->r.L % 2 == 0);
+    assert(P->L == (uint32_t)1 << P->lbits);
+    if (P->dmax == 0) {
+        if (out->p != NULL) return CQ_Q_LEVEL(cq_q_cuq_decode_block)(r, 0, d, P->M, P->delta, P->L, P->lbits, out, err);
+        r->pos += (uint64_t)d * P->lbits; /* every level is valid (the dispatcher checked the length) */
+        return CQ_OK;
+    }
+    assert(P->r.L % 2 == 0);
     lp_work ws = lp_carve(P, work);
     lp_dec dc = {P, *r, *r};
     r->pos += (uint64_t)d * P->lbits; /* the bitmap */
-    uint32_t zlo = P->L / 2 - 1, zhi = P->L / 2;
     uint64_t n2 = 0;
-    for (size_t k = 0; 64 * k < d; k++) {
-        size_t nb = d - 64 * k < 64 ? d - 64 * k : 64;
-        for (uint64_t word = cq_q_get_wide(r, (unsigned)nb); word != 0; word &= word - 1) {
-            size_t i = 64 * k + (size_t)__builtin_ctzll(word);
-            if (n2 == P->dmax)
-                return cq_fail(err, CQ_EDECODE, "l_p support bitmap has more than floor(d/Delta1) = %llu ones",
-                               (unsigned long long)P->dmax);
-            /* a large coordinate went through CUQ as 0, i.e. t = (L-1)/2 rounded: level
-             * L/2 - 1 or L/2 (L is a power of two) */
-            uint32_t lev = lp_level(&dc, i);
-            if (lev != zlo && lev != zhi)
-                return cq_fail(err, CQ_EDECODE,
-                               "l_p coordinate %zu is in the support bitmap but its CUQ level is not that of 0", i);
-            ws.idx[n2++] = i;
-        }
-    }
-    if (r->truncated) return cq_fail(err, CQ_EDECODE, "l_p support bitmap truncated");
-    int st;
+    int st = lp_read_bitmap(P, r, &dc, ws.idx, &n2, err);
+    if (st) return st;
     if (n2 == 0) { /* no large coordinate: the RATQ part is the encoding of 0 */
         st = cq_q_ratq_core_decode(&P->r, r, 1, ws.z, out->p != NULL ? ws.vals : NULL, err);
     } else {
