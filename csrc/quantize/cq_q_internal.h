@@ -726,8 +726,10 @@ CQ_Q_LEVELS_(int, cq_q_cuq_decode_block, (cq_bitreader *r, size_t a, size_t n, d
 int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, int windowed, cq_ratq_par *r,
                      cq_errinfo *err);
 /* RATQ core on an explicit parameter block: input x[0..n_in) (n_in <= r->dim, the rest
- * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim) (out may be
- * x). The float64 wrappers of RATQ's typed kernels, for the l_p composite. */
+ * taken as zero), z = work of r->d2 doubles; quantize (w NULL) writes out[0..r->dim) (out
+ * may be x; with a writer too, out is not the decode). The float64 wrappers of RATQ's
+ * typed kernels. The l_p composite encodes and decodes its RATQ part with RATQ's typed
+ * kernels (cq_q_ratq_typed...) and uses only the zero-input decoder below. */
 int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
                    double *out, cq_errinfo *err);
 /* zero_input (L even): the encoder's input was the zero vector, so every group must use
