@@ -1718,7 +1718,12 @@ class GainShape(Quantizer):
     def _input(y):
         """``(y as float64, whether it is a copy made here)``: a float32 (or any non-float64)
         ndarray is converted into a new array, which the shape input may then overwrite
-        (one float64 vector per call instead of two)."""
+        (one float64 vector per call instead of two). That one copy stays: the gain is
+        NumPy's norm of the float64 vector (a BLAS dot product for r = 2, pairwise sums of
+        a temporary ``|y|`` otherwise), whose rounding depends on how the whole vector is
+        summed, so a norm taken from the float32 values in place would change the gain's
+        bits (and the message) against the float64 copy's; and the shape input
+        ``y / gamma`` is a float64 vector that no typed kernel takes scaled."""
         own = isinstance(y, np.ndarray) and y.dtype != np.float64
         return as_float_array(y, "y", ndim=1), own
 

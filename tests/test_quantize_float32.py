@@ -24,7 +24,7 @@ D = 777
 
 def _quantizers():
     return [Q.SimQ(1.0), Q.SimQPlus(1.0), Q.SimQPlus(1.0, p=3), Q.SimQPlus(1.0, p=4, k=5000), Q.CUQ(1.0, 16), Q.RATQ(1.0),
-            Q.LpQuantizer(1.5), Q.LpQuantizer(math.inf), Q.QSGD(4), Q.QSGD(4, bucket=64), Q.QSGD(3, norm="inf"),
+            Q.LpQuantizer(1.5), Q.LpQuantizer(1.0), Q.LpQuantizer(1.2, 3.0), Q.LpQuantizer(math.inf), Q.QSGD(4), Q.QSGD(4, bucket=64), Q.QSGD(3, norm="inf"),
             Q.TernGrad(), Q.ScaledSign(), Q.TopK(9), Q.RandK(9), Q.Identity(), Q.Identity("float32"),
             Q.GainShape(Q.TernGrad()), Q.GainShape(Q.SimQPlus(1.0)), Q.GainShape(Q.RATQ(1.0)),
             Q.GainShape(Q.QSGD(4))]
@@ -134,7 +134,7 @@ def _corrupt(q, payload):
     return bytes(b)
 
 
-@pytest.mark.parametrize("q", [q for q in QS if not isinstance(q, (Q.LpQuantizer,))], ids=lambda q: repr(q))
+@pytest.mark.parametrize("q", QS, ids=lambda q: repr(q))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_a_bad_message_leaves_out_unchanged(q, dtype):
     msgs = [m.payload for m in _messages(q, 3)]
@@ -212,7 +212,8 @@ import convq.quantize as Q
 h = hashlib.sha256()
 for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.CUQ(1.0, 4), Q.CUQ(0.5, 256), Q.CUQ(3.0, 40000), Q.QSGD(4), Q.QSGD(3, bucket=7, norm="inf"),
           Q.QSGD(1), Q.QSGD(127, bucket=100), Q.QSGD(32767, bucket=64), Q.QSGD(4, bucket=36), Q.QSGD(4, bucket=None), Q.TernGrad(),
-          Q.ScaledSign(), Q.TopK(50), Q.RandK(50), Q.Identity(), Q.Identity("float32"), Q.RATQ(1.0)):
+          Q.ScaledSign(), Q.TopK(50), Q.RandK(50), Q.Identity(), Q.Identity("float32"), Q.RATQ(1.0),
+          Q.LpQuantizer(1.5), Q.LpQuantizer(1.0), Q.LpQuantizer(1.3, 2.0)):
     for d in (1, 7, 1000, 70001):
         for dt in (np.float64, np.float32):
             y = np.random.default_rng(d).standard_normal(d)
@@ -220,6 +221,11 @@ for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.CUQ(1.0, 4), Q.CUQ(0.
                 y = y / np.abs(y).sum() * 0.99
             elif isinstance(q, Q.RATQ):
                 y = y / np.linalg.norm(y) * 0.99
+            elif isinstance(q, Q.LpQuantizer):
+                r = q.norm_order
+                y[::9] *= 5.0  # coordinates over c: the RATQ part
+                n = np.abs(y).max() if r == np.inf else np.sum(np.abs(y) ** r) ** (1 / r)
+                y = y / n * q.B * 0.99
             elif isinstance(q, Q.CUQ):
                 y = y / np.abs(y).max() * q.M * 0.99
                 y[::5] = np.float32(q.M) * np.sign(y[::5])  # the grid's ends (and 0) exactly

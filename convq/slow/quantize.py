@@ -53,6 +53,7 @@ a non-zero level is rejected here (no encoder emits it).
 from __future__ import annotations
 
 import math
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -258,7 +259,8 @@ def _resolve(q, d):
                 raise ValueError(f"l_p composite: Delta1 = {d1} is too large")
             P.r = _ratq_resolve(S.B * math.pow(dd, 0.5 - invq), P.dmax, 0, 0, 1 << d1, windowed=True)
             P.bits += d + P.r.bits
-            P.work = P.dmax * 16 + P.r.d2 * 8
+            # values, indices; rotation scratch (first the encoder's bitmap words)
+            P.work = P.dmax * 16 + max(P.r.d2, -(-d // 64)) * 8
     elif kind == QSGD:
         if S.levels < 1 or S.levels > 1 << 24:
             raise ValueError(f"QSGD levels s must be in 1..2^24, got {S.levels}")
@@ -992,19 +994,51 @@ def _ratq_decode(P, bits):
     return _ratq_decode_core(P.r, bits, 0)[0]
 
 
-def _qnorm(y, q):
+LP_CHUNK = 1024  # cq_q_lp.c's chunk
+
+
+def _sum16(x):
+    """cq_q_lp.c's sum: term i into accumulator i % 16 (the tail of x, past the last whole
+    16, into accumulator 0), each summed in order, then added pairwise."""
+    n = x.size
+    m = n - n % 16
+    blk = x[:m].reshape(-1, 16)
+    acc = np.add.accumulate(blk, axis=0)[-1].copy() if m else np.zeros(16)
+    acc[0] = _seqsum(x[m:], acc[0])
+    while acc.size > 1:
+        acc = acc[0::2] + acc[1::2]
+    return float(acc[0])
+
+
+def _lp_qnorm(y, q):
+    """cq_q_lp.c's q-norm: the sixteen-accumulator sum of |y_i|^q (repeated products for
+    integer q in 2..16, else pow), its q-th root; when that sum is not finite or below
+    2^-900, max |y_i| times the q-th root of the chunks' sums of (|y_i|/max)^q."""
     _check_finite(y)
-    mx = float(np.abs(y).max())
-    if math.isinf(q) or mx == 0.0:
-        return mx
-    if q == 2.0:
-        return _l2norm_checked(y)
-    return mx * math.pow(_sum_pow(y, mx, q), 1.0 / q)
+    a = np.abs(y)
+    if math.isinf(q):
+        return float(a.max())
+    if q == math.floor(q) and 2.0 <= q <= 16.0:
+        t = a.copy()
+        for _ in range(int(q) - 1):
+            t = t * a
+    else:
+        t = np.array([math.pow(float(u), q) for u in a])
+    s = _sum16(t)
+    if 2.0 ** -900 <= s <= sys.float_info.max:
+        return math.sqrt(s) if q == 2.0 else math.pow(s, 1.0 / q)
+    mx = float(a.max())
+    if mx == 0.0:
+        return 0.0
+    acc = 0.0
+    for i0 in range(0, y.size, LP_CHUNK):
+        acc += _sum_pow(y[i0:i0 + LP_CHUNK], mx, q)
+    return mx * math.pow(acc, 1.0 / q)
 
 
 def _lp_run(P, y, g, w):
     d = P.d
-    nq = _qnorm(y, P.q)
+    nq = _lp_qnorm(y, P.q)
     if not (nq <= P.B * (1.0 + NORM_RTOL)):
         raise ValueError(f"l_p quantizer (p={P.p:g}) needs ||y||_q <= B = {P.B:.15g} with q = {P.q:g}, "
                          f"got ||y||_q = {nq:.15g}")

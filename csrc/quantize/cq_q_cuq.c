@@ -29,18 +29,26 @@ static int cuq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 
 #define CUQ_CHUNK 256
 
+/* The level of x on the grid (M, 1/delta = inv, hi = L-1, lm2 = L-2) with the uniform u:
+ * cq_q_round_d of t = (x + M)/delta (the AVX-512 loop makes the same operations). */
+static inline uint32_t cuq_level(double x, double M, double inv, double hi, double lm2, uint32_t u)
+{
+    return (uint32_t)(int32_t)cq_q_round_d((x + M) * inv, hi, lm2, u);
+}
+
 #ifdef CQ_Q_AVX512_VARIANT
 /* cuq_block's levels of x[i0..i0+m) (i0 even, m a multiple of 16, no cut) into lv, in one
  * pass: the stream's words, the input (float64, or float32 widened in register), the range
  * check and cq_q_round_d's arithmetic sixteen coordinates at a time -- the same double
  * operations in the same order as the portable loops (the integer-valued floor, cap and
  * round-up on int32 lanes), so the same levels; to dst packed (cq_q_store16_avx512), or to
- * lv. Returns non-zero if some |x_i| > M or x_i is NaN. */
+ * lv. cut_on: as in cuq_block. Returns non-zero if some |x_i| > M (cut) or x_i is NaN. */
 static int cuq_levels_avx512(cq_qin x, size_t i0, size_t m, double M, double inv, double hi, double lm2, uint64_t key,
-                             uint32_t *lv, uint8_t *dst, unsigned lbits)
+                             int cut_on, double cut, uint32_t *lv, uint8_t *dst, unsigned lbits)
 {
     const __m512i kv = _mm512_set1_epi64((long long)key);
     const __m512d vM = _mm512_set1_pd(M), vinv = _mm512_set1_pd(inv), vhi = _mm512_set1_pd(hi);
+    const __m512d vcut = _mm512_set1_pd(cut), vcheck = cut_on ? vcut : vM;
     const __m512d zero = _mm512_setzero_pd();
     const __m256i ilm2 = _mm256_set1_epi32((int32_t)lm2);
     const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
@@ -52,7 +60,8 @@ static int cuq_levels_avx512(cq_qin x, size_t i0, size_t m, double M, double inv
         cq_q_uu16_avx512(kv, &ctr1, &uu[0], &uu[1]);
         for (int h = 0; h < 2; h++) {
             __m512d xv = cq_q_load8_avx512(x, i0 + t + 8 * (size_t)h);
-            ok &= _mm512_cmp_pd_mask(_mm512_and_pd(xv, absm), vM, _CMP_LE_OQ);
+            if (cut_on) xv = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(_mm512_and_pd(xv, absm), vcut, _CMP_LE_OQ), xv);
+            ok &= _mm512_cmp_pd_mask(_mm512_and_pd(xv, absm), vcheck, _CMP_LE_OQ);
             __m512d tv = _mm512_mul_pd(_mm512_add_pd(xv, vM), vinv); /* clamped at 0 (NaN too) */
             tv = _mm512_mask_mov_pd(zero, _mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
             lvh[h] = cq_q_round8_avx512(tv, vhi, ilm2, uu[h]);
@@ -95,10 +104,10 @@ static int cuq_block(cq_qin x, size_t a, size_t n, double M, double delta, uint3
     for (size_t i0 = a; i0 < n; i0 += CUQ_CHUNK) {
         size_t m = n - i0 < CUQ_CHUNK ? n - i0 : CUQ_CHUNK;
 #ifdef CQ_Q_AVX512_VARIANT
-        if (!cut_on && m % 16 == 0) {
+        if (m % 16 == 0) {
             /* fields of 4, 8 or 16 bits go straight into the message (no pending bits) */
             int direct = out == NULL && cq_q_direct_ok(w, m, lbits);
-            bad |= cuq_levels_avx512(x, i0, m, M, inv, hi, lm2, key, lv, direct ? w->p : NULL, lbits);
+            bad |= cuq_levels_avx512(x, i0, m, M, inv, hi, lm2, key, cut_on, cut, lv, direct ? w->p : NULL, lbits);
             if (direct) w->p += m / 8 * lbits;
             else cuq_emit_levels(w, out, lv, i0, m, M, delta, lbits, vals);
             continue;
@@ -119,21 +128,28 @@ static int cuq_block(cq_qin x, size_t a, size_t n, double M, double delta, uint3
         for (size_t t = 0; t < m; t++) nb |= !(fabs(xc[t]) <= mcheck);
         bad |= nb;
         /* the rounding of cq_q_round, written in double lanes so that it vectorises */
-        for (size_t t = 0; t < m; t++) lv[t] = (uint32_t)(int32_t)cq_q_round_d((xc[t] + M) * inv, hi, lm2, ub[t]);
+        for (size_t t = 0; t < m; t++) lv[t] = cuq_level(xc[t], M, inv, hi, lm2, ub[t]);
         cuq_emit_levels(w, out, lv, i0, m, M, delta, lbits, vals);
     }
     return bad;
 }
 
-#ifndef CQ_Q_SIMD_VARIANT /* the l_p composite's entry points: defined once */
-int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
-                   int cut_on, double cut, cq_bitwriter *w, double *out)
+#ifndef CQ_Q_SIMD_VARIANT
+/* The value cuq_block gives coordinate i of stream `key` when its input there is 0 (a cut
+ * coordinate of the l_p composite). */
+double cq_q_cuq_zero_value(double M, double delta, uint32_t L, uint64_t key, size_t i)
 {
-    cq_qin xv = {x, 0};
-    cq_qout o = {out, 0, 0, 1.0};
-    return cuq_block(xv, 0, n, M, delta, L, lbits, key, cut_on, cut, w, out != NULL ? &o : NULL);
+    uint32_t lev = cuq_level(0.0, M, 1.0 / delta, (double)(L - 1), (double)(L - 2), cq_q_u32(key, i));
+    return cq_q_level_value(M, delta, lev);
 }
 #endif
+
+/* the l_p composite's entry points, one per build level (cq_q_internal.h) */
+int CQ_Q_LEVEL(cq_q_cuq_block)(cq_qin x, size_t a, size_t n, double M, double delta, uint32_t L, unsigned lbits,
+                               uint64_t key, int cut_on, double cut, cq_bitwriter *w, const cq_qout *out)
+{
+    return cuq_block(x, a, n, M, delta, L, lbits, key, cut_on, cut, w, out);
+}
 
 /* What CUQ's ranges share (cq_q_split). */
 typedef struct cuq_ctx {
@@ -203,14 +219,11 @@ static int cuq_decode_block(cq_bitreader *r, size_t a, size_t n, double M, doubl
     return CQ_OK;
 }
 
-#ifndef CQ_Q_SIMD_VARIANT
-int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
-                          cq_errinfo *err)
+int CQ_Q_LEVEL(cq_q_cuq_decode_block)(cq_bitreader *r, size_t a, size_t n, double M, double delta, uint32_t L,
+                                      unsigned lbits, const cq_qout *out, cq_errinfo *err)
 {
-    cq_qout o = {out, 0, 0, 1.0};
-    return cuq_decode_block(r, 0, n, M, delta, L, lbits, &o, err);
+    return cuq_decode_block(r, a, n, M, delta, L, lbits, out, err);
 }
-#endif
 
 static int cuq_dpart(void *vc, const cq_q_range *g)
 {

@@ -593,9 +593,9 @@ CQ_Q_KIND_LIST(CQ_Q_DECLARE_OPS_)
  * family must support it, tests/test_feedback.py checks each); decode_t writes through out
  * (whose p may be NULL: validate only). Such a
  * family leaves run and decode of its cq_qops NULL and names its cq_qtops in its line of
- * cq_qkinds.h. A family with only the double kernels (the l_p composite,
- * cq_q_double_only there) is run by the dispatcher through a double copy of the input and
- * a double output at the end of the work (cq_q_work_size_typed). */
+ * cq_qkinds.h. A family with only the double kernels (none today; cq_q_double_only there)
+ * is run by the dispatcher through a double copy of the input and a double output at the
+ * end of the work (cq_q_work_size_typed). */
 typedef struct cq_qtops {
     int (*run_t)(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                  cq_errinfo *err);
@@ -708,16 +708,38 @@ int cq_q_split(int threads, size_t n, uint64_t bpu, uint64_t total_bits, cq_bitw
 
 /* ---- family entry points the l_p composite reuses --------------------------------------- */
 
-/* CUQ (cq_q_cuq.c): levels of x[0..n) on the grid of (M, delta, L) with uniforms from the
- * stream `key`; cut_on: coordinates with |x_i| > cut are quantized as 0 and the range
- * check is against cut. Returns non-zero if some coordinate failed the range check. */
-int cq_q_cuq_block(const double *x, size_t n, double M, double delta, uint32_t L, unsigned lbits, uint64_t key,
-                   int cut_on, double cut, cq_bitwriter *w, double *out);
-/* CUQ levels of n coordinates -> out, rejecting levels >= L (CQ_EDECODE). */
-int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uint32_t L, unsigned lbits, double *out,
-                          cq_errinfo *err);
+/* An entry point defined at every build level (the family file compiled three times):
+ * CQ_Q_LEVEL(name) is name, name_avx2 or name_avx512, the one of the level being
+ * compiled, so that a caller compiled at a level calls the same level; CQ_Q_LEVELS_
+ * declares the three. */
+#ifdef CQ_Q_AVX512_VARIANT
+#define CQ_Q_LEVEL(name) name##_avx512
+#elif defined(CQ_Q_AVX2_VARIANT)
+#define CQ_Q_LEVEL(name) name##_avx2
+#else
+#define CQ_Q_LEVEL(name) name
+#endif
+#if CQ_Q_HAVE_AVX2
+#define CQ_Q_LEVELS_(ret, name, args) ret name args; ret name##_avx2 args; ret name##_avx512 args;
+#else
+#define CQ_Q_LEVELS_(ret, name, args) ret name args;
+#endif
 
-/* RATQ (cq_q_ratq.c): the parameters for bound B and dimension dim (s, h, L = 0: the
+/* CUQ (cq_q_cuq.c), typed: levels of x[a..n) (a even) on the grid of (M, delta, L) with
+ * uniforms from the stream `key` (coordinate i's, whatever a is), to w and / or out
+ * (NULL: none); cut_on: coordinates with |x_i| > cut are quantized as 0 and the range
+ * check is against cut. Returns non-zero if some coordinate failed the range check. */
+CQ_Q_LEVELS_(int, cq_q_cuq_block, (cq_qin x, size_t a, size_t n, double M, double delta, uint32_t L, unsigned lbits,
+                                   uint64_t key, int cut_on, double cut, cq_bitwriter *w, const cq_qout *out))
+/* The value cq_q_cuq_block gives coordinate i of stream `key` when x_i is 0 (or cut). */
+double cq_q_cuq_zero_value(double M, double delta, uint32_t L, uint64_t key, size_t i);
+/* CUQ levels of coordinates [a, n) -> out (out->p NULL: checked only), rejecting levels
+ * >= L (CQ_EDECODE). */
+CQ_Q_LEVELS_(int, cq_q_cuq_decode_block, (cq_bitreader *r, size_t a, size_t n, double M, double delta, uint32_t L,
+                                          unsigned lbits, const cq_qout *out, cq_errinfo *err))
+
+/* RATQ (cq_q_ratq.c), float64 only (the composite gathers its part into a double
+ * buffer): the parameters for bound B and dimension dim (s, h, L = 0: the
  * defaults of parameters (8)). windowed = 0: the paper's form (dim zero-padded to a power
  * of two, one rotation, 64-bit seed); windowed = 1: what RATQ and the l_p composite's part
  * use (no padding, two overlapping rotation windows of the largest power of two <= dim,
@@ -725,8 +747,10 @@ int cq_q_cuq_decode_block(cq_bitreader *r, size_t n, double M, double delta, uin
 int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, int windowed, cq_ratq_par *r,
                      cq_errinfo *err);
 /* RATQ core on an explicit parameter block: input x[0..n_in) (n_in <= r->dim, the rest
- * taken as zero), z = work of r->d2 doubles; quantize writes out[0..r->dim) (out may be
- * x). The float64 wrappers of RATQ's typed kernels, for the l_p composite. */
+ * taken as zero), z = work of r->d2 doubles; quantize (w NULL) writes out[0..r->dim) (out
+ * may be x; with a writer too, out is not the decode). The float64 wrappers of RATQ's
+ * typed kernels. The l_p composite encodes and decodes its RATQ part with RATQ's typed
+ * kernels (cq_q_ratq_typed...) and uses only the zero-input decoder below. */
 int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
                    double *out, cq_errinfo *err);
 /* zero_input (L even): the encoder's input was the zero vector, so every group must use

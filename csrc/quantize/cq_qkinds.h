@@ -31,7 +31,7 @@
     /* CUQ(M, levels): ||y||_inf <= M (eq. (7)) */                                              \
     X(RATQ, 4, cq_q_ratq_ops, cq_q_ratq_typed, cq_q_ratq_typed_avx2)                                \
     /* RATQ(B): ||y||_2 <= B (parameters (8)) */                                                \
-    X(LP, 5, cq_q_lp_ops, cq_q_double_only, cq_q_double_only)                                    \
+    X(LP, 5, cq_q_lp_ops, cq_q_lp_typed, cq_q_lp_typed_avx2)                                     \
     /* the l_p composite of Theorem 3.1 */                                                      \
     X(QSGD, 6, cq_q_qsgd_ops, cq_q_qsgd_typed, cq_q_qsgd_typed_avx2)                             \
     /* QSGD(s): float32 norm + level and sign */                                                \
