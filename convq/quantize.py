@@ -837,6 +837,11 @@ class LpQuantizer(Quantizer):
     norm slack), CUQ clamping them to the end points. ``params(d)`` reports every part
     (``dmax`` = d', ``ratq_window`` = n0, ``ratq_seedbits``, ``ratq_bits``, ...).
 
+    The composite's encoder reads y once: the q-norm is summed in the pass that writes the
+    CUQ levels, so an encode that the norm check rejects (ValueError) has drawn CUQ's key
+    from ``rng`` (the other quantizers, and this one's fast path ``q(y, rng)``, check
+    before they draw).
+
     Parameters
     ----------
     p : float in [1, inf]
