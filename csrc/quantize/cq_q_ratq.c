@@ -120,6 +120,7 @@ typedef struct ratq_tab {
 
 static void ratq_table(const cq_ratq_par *r, ratq_tab *t)
 {
+    memset(t, 0, sizeof *t); /* the vector lookups load 16 entries */
     for (uint64_t j = 0; j < r->h; j++) {
         t->delta[j] = 2.0 * r->M[j] / (double)(r->L - 1);
         t->inv[j] = 1.0 / t->delta[j];
@@ -242,6 +243,48 @@ static void ratq_put_fields(cq_bitwriter *w, const uint32_t *v, size_t n, unsign
     if (nacc) cq_bw_put(w, acc, nacc);
 }
 
+/* A 64-bit bit packer over a cq_bitwriter, for the fast group loops: it takes over the
+ * writer's pending bits, stores whole 64-bit words (LSB first, what cq_bw_put stores) and
+ * hands the last < 64 bits back to the writer. The caller has checked the room. */
+typedef struct ratq_pack {
+    uint64_t acc;
+    unsigned n; /* < 64 */
+    uint8_t *p;
+} ratq_pack;
+
+static inline void ratq_pack_begin(ratq_pack *k, const cq_bitwriter *w)
+{
+    k->acc = w->acc;
+    k->n = w->nacc;
+    k->p = w->p;
+}
+
+/* Append the low n bits of v (1 <= n <= 64, the bits of v above n zero). */
+static inline void ratq_pack_put(ratq_pack *k, uint64_t v, unsigned n)
+{
+    k->acc |= v << k->n;
+    if (k->n + n < 64) {
+        k->n += n;
+        return;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(k->p, &k->acc, 8);
+#else
+    for (unsigned i = 0; i < 8; i++) k->p[i] = (uint8_t)(k->acc >> (8 * i));
+#endif
+    k->p += 8;
+    k->acc = k->n ? v >> (64 - k->n) : 0;
+    k->n = k->n + n - 64;
+}
+
+static inline void ratq_pack_end(const ratq_pack *k, cq_bitwriter *w)
+{
+    w->p = k->p;
+    w->acc = 0;
+    w->nacc = 0;
+    cq_q_put_wide(w, k->acc, k->n);
+}
+
 /* Inlined into each caller, so that a constant argument (the group size s) is propagated. */
 #if defined(__GNUC__)
 #define RATQ_INLINE static inline __attribute__((always_inline))
@@ -260,14 +303,15 @@ RATQ_INLINE void ratq_values(double *zc, const uint32_t *lv, const double *mg, c
     for (size_t t = nf * s; t < m; t++) zc[t] = cq_q_level_value(mg[nf], dg[nf], lv[t]);
 }
 
-/* The group loop of the encoder over z (the rotated vector before its final scale): per
- * group the smallest range M_j >= max |z_i| (the number of ranges below max |z_i|, since
- * the M_j increase), then CUQ(M_j, L) of its coordinates with uniform i = half i&1 of
- * SplitMix64 word i>>1 of the stream `key`; w != NULL: the fields [j, levels...] of each
- * group (gathered into 32-bit puts when a group's fields fit 32 bits); else z <- the
- * quantized values. Each step runs over a whole batch of groups, so that it vectorises. */
+/* The group loop of the encoder over z (the rotated vector before its final scale), from
+ * group g_start on: per group the smallest range M_j >= max |z_i| (the number of ranges
+ * below max |z_i|, since the M_j increase), then CUQ(M_j, L) of its coordinates with
+ * uniform i = half i&1 of SplitMix64 word i>>1 of the stream `key`; w != NULL: the fields
+ * [j, levels...] of each group (gathered into 32-bit puts when a group's fields fit 32
+ * bits); vals: z <- the quantized values (what decode writes before the inverse
+ * rotation). Each step runs over a whole batch of groups, so that it vectorises. */
 RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
-                                     cq_bitwriter *w, size_t s, cq_errinfo *err)
+                                     cq_bitwriter *w, int vals, uint64_t g_start, size_t s, cq_errinfo *err)
 {
     size_t d2 = r->d2;
     unsigned hb = r->hbits, lb = r->lbits;
@@ -276,7 +320,7 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
     size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
     uint32_t jb[RATQ_CHUNK], ub[RATQ_CHUNK], lv[RATQ_CHUNK], vb[RATQ_CHUNK];
     double mxb[RATQ_CHUNK], mg[RATQ_CHUNK], ig[RATQ_CHUNK], dg[RATQ_CHUNK], zs[RATQ_CHUNK];
-    for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
+    for (uint64_t g0 = g_start; g0 < r->ngroups; g0 += ng) {
         ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
         size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
         size_t nf = ng == 1 ? 0 : nfull; /* full groups of a batch of several */
@@ -328,10 +372,8 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
                     lv[k * s + i] = (uint32_t)(int32_t)cq_q_round_d((zs[k * s + i] + mg[k]) * ig[k], hi, lm2, ub[k * s + i]);
             for (t = nf * s; t < m; t++)
                 lv[t] = (uint32_t)(int32_t)cq_q_round_d((zs[t] + mg[nf]) * ig[nf], hi, lm2, ub[t]);
-            if (w == NULL) {
-                ratq_values(zc, lv, mg, dg, nf, s, m);
-                continue;
-            }
+            if (vals) ratq_values(zc, lv, mg, dg, nf, s, m);
+            if (w == NULL) continue;
             if (packed) { /* s <= 32: the whole batch is this one chunk; a group's fields
                            * [j, levels...] as one value, several values per put */
                 for (size_t k = 0; k < nfull; k++) vb[k] = jb[k];
@@ -357,15 +399,97 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
     return CQ_OK;
 }
 
-/* The encoder's group loop, compiled apart for the default group sizes 1, 2, 3. */
-static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
-                              cq_bitwriter *w, cq_errinfo *err)
+#ifdef CQ_Q_AVX512_VARIANT
+/* The encoder's group loop for groups of two coordinates (s = 2: the default up to
+ * n0 ~ 1.1e7), h <= 16 and fields of at most 16 bits a group, on coordinates [0, n) (n a
+ * multiple of 16), sixteen coordinates (eight groups) a step in AVX-512 lanes with the
+ * portable loop's double operations in the same order: the group's max |z_i scale| (the
+ * larger of the lane and its pair's), the range index (the count of ranges below it), the
+ * range and its step looked up in two registers (vpermt2pd), cq_q_round_d as in CUQ's
+ * kernel with the stream's uniforms made in register (cq_q_uu16_avx512), the fields of
+ * four groups shifted into one word (vpsllvq, an OR reduction) and stored 64 bits at a
+ * time (ratq_pack). Returns the coordinates done: n, or the start of the step that holds
+ * a group over the top range (nothing of it written; the portable loop reports it). */
+static size_t ratq_enc2_avx512(const cq_ratq_par *r, const ratq_tab *tb, double *z, size_t n, double scale,
+                               uint64_t key, cq_bitwriter *w, int vals)
 {
+    const unsigned hb = r->hbits, lb = r->lbits, gw = hb + 2 * lb;
+    if (w != NULL && 8 * (uint64_t)(w->end - w->p) < w->nacc + (uint64_t)(n / 2) * gw) return 0;
+    const __m512d Mlo = _mm512_loadu_pd(r->M), Mhi = _mm512_loadu_pd(r->M + 8);
+    const __m512d Ilo = _mm512_loadu_pd(tb->inv), Ihi = _mm512_loadu_pd(tb->inv + 8);
+    const __m512d Dlo = _mm512_loadu_pd(tb->delta), Dhi = _mm512_loadu_pd(tb->delta + 8);
+    const __m512d vscale = _mm512_set1_pd(scale), zero = _mm512_setzero_pd();
+    const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
+    const __m512d vhi = _mm512_set1_pd((double)(r->L - 1)), top = _mm512_set1_pd(r->M[r->h - 1]);
+    const __m256i ilm2 = _mm256_set1_epi32((int32_t)(r->L - 2));
+    const __m512i one = _mm512_set1_epi64(1), kv = _mm512_set1_epi64((long long)key);
+    /* lane 2k: level 0 of group k after j; lane 2k+1: level 1; j at the even lanes */
+    const __m512i lsh = _mm512_set_epi64(3 * gw + hb + lb, 3 * gw + hb, 2 * gw + hb + lb, 2 * gw + hb,
+                                         gw + hb + lb, gw + hb, hb + lb, hb);
+    const __m512i jsh = _mm512_set_epi64(0, 3 * gw, 0, 2 * gw, 0, gw, 0, 0);
+    __m512d Mq[16];
+    for (uint64_t q = 0; q < 16; q++) Mq[q] = _mm512_set1_pd(q + 1 < r->h ? r->M[q] : 0.0);
+    __m512i ctr1 = cq_q_ctr_avx512(0);
+    ratq_pack pk = {0, 0, NULL};
+    if (w != NULL) ratq_pack_begin(&pk, w);
+    size_t i = 0;
+    for (; i < n; i += 16) {
+        __m512d uu[2], val[2];
+        __m512i f[2];
+        __mmask8 ok = 0xFF;
+        cq_q_uu16_avx512(kv, &ctr1, &uu[0], &uu[1]);
+        for (int h = 0; h < 2; h++) {
+            __m512d zs = _mm512_mul_pd(_mm512_loadu_pd(z + i + 8 * h), vscale);
+            __m512d a = _mm512_and_pd(zs, absm);
+            __m512d mx = _mm512_max_pd(a, _mm512_permute_pd(a, 0x55));
+            __m512i jv = _mm512_setzero_si512();
+            for (uint64_t q = 0; q + 1 < r->h; q++)
+                jv = _mm512_mask_add_epi64(jv, _mm512_cmp_pd_mask(mx, Mq[q], _CMP_NLE_UQ), jv, one);
+            ok &= _mm512_cmp_pd_mask(mx, top, _CMP_LE_OQ);
+            __m512d Mj = _mm512_permutex2var_pd(Mlo, jv, Mhi);
+            __m512d tv = _mm512_mul_pd(_mm512_add_pd(zs, Mj), _mm512_permutex2var_pd(Ilo, jv, Ihi));
+            tv = _mm512_mask_mov_pd(zero, _mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
+            __m256i lv = cq_q_round8_avx512(tv, vhi, ilm2, uu[h]);
+            if (vals) /* cq_q_level_value: -M + lev delta */
+                val[h] = _mm512_add_pd(_mm512_xor_pd(Mj, _mm512_set1_pd(-0.0)),
+                                       _mm512_mul_pd(_mm512_cvtepi32_pd(lv), _mm512_permutex2var_pd(Dlo, jv, Dhi)));
+            f[h] = _mm512_or_si512(_mm512_sllv_epi64(_mm512_cvtepu32_epi64(lv), lsh),
+                                   _mm512_maskz_sllv_epi64(0x55, jv, jsh));
+        }
+        if (ok != 0xFF) break;
+        if (vals) {
+            _mm512_storeu_pd(z + i, val[0]);
+            _mm512_storeu_pd(z + i + 8, val[1]);
+        }
+        if (w == NULL) continue;
+        if (8 * gw <= 64) { /* the eight groups in one word */
+            __m512i v = _mm512_or_si512(f[0], _mm512_sll_epi64(f[1], _mm_cvtsi32_si128((int)(4 * gw))));
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(v), 8 * gw);
+        } else {
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(f[0]), 4 * gw);
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(f[1]), 4 * gw);
+        }
+    }
+    if (w != NULL) ratq_pack_end(&pk, w);
+    return i;
+}
+#endif
+
+/* The encoder's group loop: the AVX-512 kernel where it applies, the rest (and all of it
+ * elsewhere) compiled apart for the default group sizes 1, 2, 3. */
+static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
+                              cq_bitwriter *w, int vals, cq_errinfo *err)
+{
+    uint64_t g = 0;
+#ifdef CQ_Q_AVX512_VARIANT
+    if (r->s == 2 && r->h <= 16 && r->hbits + 2 * r->lbits <= 16)
+        g = ratq_enc2_avx512(r, tb, z, r->d2 / 16 * 16, scale, key, w, vals) / 2;
+#endif
     switch (r->s) {
-    case 1: return ratq_encode_groups_s(r, tb, z, scale, key, w, 1, err);
-    case 2: return ratq_encode_groups_s(r, tb, z, scale, key, w, 2, err);
-    case 3: return ratq_encode_groups_s(r, tb, z, scale, key, w, 3, err);
-    default: return ratq_encode_groups_s(r, tb, z, scale, key, w, (size_t)r->s, err);
+    case 1: return ratq_encode_groups_s(r, tb, z, scale, key, w, vals, g, 1, err);
+    case 2: return ratq_encode_groups_s(r, tb, z, scale, key, w, vals, g, 2, err);
+    case 3: return ratq_encode_groups_s(r, tb, z, scale, key, w, vals, g, 3, err);
+    default: return ratq_encode_groups_s(r, tb, z, scale, key, w, vals, g, (size_t)r->s, err);
     }
 }
 
@@ -498,7 +622,7 @@ static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, bitgen_t *g, d
     if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
     ratq_tab tb;
     ratq_table(r, &tb);
-    int st = ratq_encode_groups(r, &tb, z, scale, key, w, err);
+    int st = ratq_encode_groups(r, &tb, z, scale, key, w, out != NULL, err);
     if (st == CQ_OK && out != NULL) ratq_inverse(r, seed, z, out);
     return st;
 }
