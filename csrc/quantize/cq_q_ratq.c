@@ -141,6 +141,17 @@ static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, cq_qin x,
         size_t m = 64 - b < n - i ? 64 - b : n - i;
         uint64_t word = (r->raw_signs ? seed : cq_q_mix(seed, (uint64_t)(u >> 6))) >> b;
         double *o = out + i;
+#ifdef CQ_Q_AVX512_VARIANT
+        if (m == 64) { /* a whole word: the sign bits flipped under a mask, eight lanes a step */
+            const __m512d vs = _mm512_set1_pd(scale), sb = _mm512_set1_pd(-0.0);
+            for (size_t t = 0; t < 64; t += 8) {
+                __m512d v = _mm512_mul_pd(cq_q_load8_avx512(x, i0 + i + t), vs);
+                _mm512_storeu_pd(o + t, _mm512_mask_xor_pd(v, (__mmask8)(word >> t), v, sb));
+            }
+            i += m;
+            continue;
+        }
+#endif
         if (x.f32) {
             const float *f = (const float *)x.p + i0 + i;
             for (size_t t = 0; t < m; t++)
@@ -153,6 +164,45 @@ static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, cq_qin x,
     }
 }
 
+/* The norm check's sum of squares, made while the rotation reads the input: y_i^2 added
+ * to a[i & 3] for i < d4 = d & ~3 and to a[0] after it, in increasing i, the summation
+ * order of cq_q_sum_sq_d / _f (whose four accumulators end as (a0 + a1) + (a2 + a3)), so
+ * the same sum; coordinates [i0, i0 + k) here, the calls in increasing i0. */
+static void ratq_sumsq(double *a, cq_qin x, size_t i0, size_t k, size_t d4)
+{
+    size_t i = i0, e = i0 + k;
+    for (; i < e && (i & 3); i++) {
+        double v = cq_q_at(x, i);
+        a[i < d4 ? (i & 3) : 0] += v * v;
+    }
+    double a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    if (x.f32) {
+        const float *f = (const float *)x.p;
+        for (; i + 4 <= e && i + 4 <= d4; i += 4) {
+            a0 += (double)f[i] * (double)f[i];
+            a1 += (double)f[i + 1] * (double)f[i + 1];
+            a2 += (double)f[i + 2] * (double)f[i + 2];
+            a3 += (double)f[i + 3] * (double)f[i + 3];
+        }
+    } else {
+        const double *v = (const double *)x.p;
+        for (; i + 4 <= e && i + 4 <= d4; i += 4) {
+            a0 += v[i] * v[i];
+            a1 += v[i + 1] * v[i + 1];
+            a2 += v[i + 2] * v[i + 2];
+            a3 += v[i + 3] * v[i + 3];
+        }
+    }
+    a[0] = a0;
+    a[1] = a1;
+    a[2] = a2;
+    a[3] = a3;
+    for (; i < e; i++) {
+        double v = cq_q_at(x, i);
+        a[i < d4 ? (i & 3) : 0] += v * v;
+    }
+}
+
 /* What the transforms of ratq_rotate read, block by block (cq_hadamard_fwht_load). */
 typedef struct ratq_load_ctx {
     const cq_ratq_par *r;
@@ -161,6 +211,7 @@ typedef struct ratq_load_ctx {
     size_t n_in;   /* window 1: coordinates of x inside the window (the rest are 0)      */
     size_t o;      /* window 2: its offset d2 - n0                                        */
     double scale;  /* window 2: window 1's scale, applied where the windows overlap       */
+    double *ss;    /* window 1: the norm check's four accumulators (ratq_sumsq), or NULL  */
 } ratq_load_ctx;
 
 /* Window 1's input: D1 x on [i0, i0 + m), zero past the input. */
@@ -169,6 +220,7 @@ static void ratq_load1(void *ctx, double *blk, size_t i0, size_t m)
     const ratq_load_ctx *c = (const ratq_load_ctx *)ctx;
     size_t k = c->n_in > i0 ? c->n_in - i0 : 0;
     k = k < m ? k : m;
+    if (c->ss != NULL) ratq_sumsq(c->ss, c->x, i0, k, c->n_in & ~(size_t)3);
     ratq_signs(c->r, c->seed, i0, c->x, i0, blk, k, 1.0);
     for (size_t t = k; t < m; t++) blk[t] = 0.0;
 }
@@ -188,17 +240,21 @@ static void ratq_load2(void *ctx, double *blk, size_t i0, size_t m)
 
 /* z[0..d2) <- R x (x[0..n_in) zero-padded), all but the final scale: window 1, then
  * window 2 if there are two (window 1's scale folded into window 2's signs where the
- * windows overlap), each window's signs applied as its transform loads a block. Returns
- * the scale 1/sqrt(n0) the group loop applies to every z[i] (with two windows: window 1's
- * to [0, d2 - n0), window 2's to the rest). */
-static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t n_in, double *z)
+ * windows overlap), each window's signs applied as its transform loads a block; ss != NULL:
+ * ss[0..4) <- the accumulators of the sum of the squares of x (ratq_sumsq), made on the
+ * way. Returns the scale 1/sqrt(n0) the group loop applies to every z[i] (with two
+ * windows: window 1's to [0, d2 - n0), window 2's to the rest). */
+static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t n_in, double *z, double *ss)
 {
     size_t n0 = r->n0, o = r->d2 - r->n0;
-    for (size_t i = n0; i < n_in; i++) z[i] = cq_q_at(x, i);  /* outside window 1: R1 leaves them */
-    for (size_t i = n_in > n0 ? n_in : n0; i < r->d2; i++) z[i] = 0.0;
     double scale = 1.0 / sqrt((double)n0);
-    ratq_load_ctx c = {r, seed, x, n_in, o, scale};
+    ratq_load_ctx c = {r, seed, x, n_in, o, scale, ss};
+    if (ss != NULL) ss[0] = ss[1] = ss[2] = ss[3] = 0.0;
     cq_hadamard_fwht_load(z, n0, ratq_load1, &c);
+    /* outside window 1 (R1 leaves them), after it: the sum's order */
+    if (ss != NULL && n_in > n0) ratq_sumsq(ss, x, n0, n_in - n0, n_in & ~(size_t)3);
+    for (size_t i = n0; i < n_in; i++) z[i] = cq_q_at(x, i);
+    for (size_t i = n_in > n0 ? n_in : n0; i < r->d2; i++) z[i] = 0.0;
     if (o == 0) return scale;
     cq_hadamard_fwht_load(z + o, n0, ratq_load2, &c);
     return scale;
@@ -219,8 +275,9 @@ static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, const c
     cq_hadamard_fwht(z, n0);
     for (size_t i0 = 0; i0 < m; i0 += RATQ_CHUNK) {
         size_t c = m - i0 < RATQ_CHUNK ? m - i0 : RATQ_CHUNK;
-        ratq_signs(r, seed, i0, zv, i0, buf, c, scale);
-        cq_q_emit(out, i0, buf, c);
+        double *v = cq_q_emit_buf(out, i0, buf); /* a float64 output being set: itself */
+        ratq_signs(r, seed, i0, zv, i0, v, c, scale);
+        cq_q_emit(out, i0, v, c);
     }
     if (r->dim > n0) cq_q_emit(out, n0, z + n0, r->dim - n0);
 }
@@ -612,13 +669,37 @@ static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitre
     }
 }
 
-static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
-                     const cq_qout *out, cq_errinfo *err)
+/* RATQ's norm check, ||y||_2 <= B (1 + CQ_Q_NORM_RTOL), from the sum of squares ss the
+ * rotation made (ratq_sumsq): non-finite, the input is checked again as it was before the
+ * rotation read it (an Inf or NaN, else squares that overflow: the rescaled norm). */
+static int ratq_check_norm(const cq_ratq_par *r, cq_qin y, size_t d, double ss, cq_errinfo *err)
+{
+    double n2 = sqrt(ss);
+    if (!isfinite(ss)) {
+        if (y.f32) return cq_q_fail_nonfinite_v(y, d, err); /* float32 squares cannot overflow a double */
+        int nf;
+        n2 = cq_q_l2norm_checked((const double *)y.p, d, &nf);
+        if (nf) return cq_q_fail_nonfinite_v(y, d, err);
+    }
+    if (!(n2 <= r->B * (1.0 + CQ_Q_NORM_RTOL)))
+        return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.15g, got ||y||_2 = %.15g", r->B, n2);
+    return CQ_OK;
+}
+
+/* check: RATQ's own norm check on x (the l_p composite's part has none), made before
+ * anything is written. */
+static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, int check, bitgen_t *g, double *z,
+                     cq_bitwriter *w, const cq_qout *out, cq_errinfo *err)
 {
     uint64_t seed = cq_rng_u64(g);
     uint64_t key = cq_rng_u64(g);
     if (r->seedbits < 64) seed &= ((uint64_t)1 << r->seedbits) - 1u;
-    double scale = ratq_rotate(r, seed, x, n_in, z);
+    double ss[4];
+    double scale = ratq_rotate(r, seed, x, n_in, z, check ? ss : NULL);
+    if (check) {
+        int st = ratq_check_norm(r, x, n_in, (ss[0] + ss[1]) + (ss[2] + ss[3]), err);
+        if (st != CQ_OK) return st;
+    }
     if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
     ratq_tab tb;
     ratq_table(r, &tb);
@@ -645,7 +726,7 @@ int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t 
 {
     cq_qin xv = {x, 0};
     cq_qout o = {out, 0, CQ_QOUT_SET, 1.0};
-    return ratq_core(r, xv, n_in, g, z, w, out != NULL ? &o : NULL, err);
+    return ratq_core(r, xv, n_in, 0, g, z, w, out != NULL ? &o : NULL, err);
 }
 
 int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
@@ -659,20 +740,7 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input
 static int ratq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
-    size_t d = P->d;
-    double n2;
-    if (y.f32) { /* float32 squares cannot overflow a double: non-finite means Inf/NaN */
-        double ss = cq_q_sum_sq_f((const float *)y.p, d);
-        if (!isfinite(ss)) return cq_q_fail_nonfinite_v(y, d, err);
-        n2 = sqrt(ss);
-    } else {
-        int nf;
-        n2 = cq_q_l2norm_checked((const double *)y.p, d, &nf);
-        if (nf) return cq_q_fail_nonfinite_v(y, d, err);
-    }
-    if (!(n2 <= P->r.B * (1.0 + CQ_Q_NORM_RTOL)))
-        return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.15g, got ||y||_2 = %.15g", P->r.B, n2);
-    return ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
+    return ratq_core(&P->r, y, P->d, 1, g, (double *)work, w, out, err);
 }
 
 static int ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
