@@ -592,7 +592,7 @@ static int ratq_decode_slow(const cq_ratq_par *r, const ratq_tab *tb, cq_bitread
  * a bad field is read again by ratq_decode_slow, which names the first one. z NULL: the
  * fields are checked and no value is computed. */
 RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input,
-                                     double *z, size_t s, cq_errinfo *err)
+                                     double *z, uint64_t g_start, size_t s, cq_errinfo *err)
 {
     size_t d2 = r->d2;
     unsigned hb = r->hbits, lb = r->lbits;
@@ -604,7 +604,7 @@ RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, c
         okj[j] = j < r->h && (j == 0 || r->M[j] > r->M[j - 1]) && (!zero_input || j == 0);
     uint32_t vb[RATQ_CHUNK], lv[RATQ_CHUNK];
     double mg[RATQ_CHUNK], dg[RATQ_CHUNK];
-    for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
+    for (uint64_t g0 = g_start; g0 < r->ngroups; g0 += ng) {
         ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
         size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
         size_t nf = ng == 1 ? 0 : nfull; /* full groups of a batch of several */
@@ -657,15 +657,78 @@ RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, c
     return CQ_OK;
 }
 
-/* The decoder's group loop, compiled apart for the default group sizes 1, 2, 3. */
+#ifdef CQ_Q_AVX512_VARIANT
+/* The decoder's group loop for groups of two (ratq_enc2_avx512's case, fields of at most
+ * 14 bits a group) on coordinates [0, n) (n a multiple of 16), sixteen coordinates a step:
+ * the fields of four groups read with one unaligned 64-bit load, spread over the lanes
+ * (vpsrlvq), checked (range index sent, levels < L, a zero input's levels) and turned into
+ * the values of ratq_values (z NULL: checked only). Returns the coordinates done: n, or the
+ * start of the first step with a bad field or too near the end of the buffer for the
+ * 64-bit loads (the reader then stands at it; the portable loop goes on from there). */
+static size_t ratq_dec2_avx512(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input,
+                               double *z, size_t n)
+{
+    const unsigned hb = r->hbits, lb = r->lbits, gw = hb + 2 * lb;
+    if (rd->truncated || rd->pos + (uint64_t)(n / 2) * gw > rd->nbits) return 0;
+    uint64_t okbits = 0; /* bit j: range index j may be sent */
+    for (uint64_t j = 0; j < r->h; j++)
+        okbits |= (uint64_t)(j == 0 || (r->M[j] > r->M[j - 1] && !zero_input)) << j;
+    const __m512d Mlo = _mm512_loadu_pd(r->M), Mhi = _mm512_loadu_pd(r->M + 8);
+    const __m512d Dlo = _mm512_loadu_pd(tb->delta), Dhi = _mm512_loadu_pd(tb->delta + 8);
+    const __m512i lsh = _mm512_set_epi64(3 * gw + hb + lb, 3 * gw + hb, 2 * gw + hb + lb, 2 * gw + hb,
+                                         gw + hb + lb, gw + hb, hb + lb, hb);
+    const __m512i jsh = _mm512_set_epi64(3 * gw, 3 * gw, 2 * gw, 2 * gw, gw, gw, 0, 0);
+    const __m512i lmask = _mm512_set1_epi64((long long)((1u << lb) - 1u));
+    const __m512i hmask = _mm512_set1_epi64((long long)((1u << hb) - 1u));
+    const __m512i vL = _mm512_set1_epi64(r->L), one = _mm512_set1_epi64(1), okv = _mm512_set1_epi64((long long)okbits);
+    const __m512i zlo = _mm512_set1_epi64(r->L / 2 - 1), zhi = _mm512_set1_epi64(r->L / 2);
+    const uint64_t total = (rd->nbits + 7) >> 3, fmask = ((uint64_t)1 << (4 * gw)) - 1u;
+    uint64_t pos = rd->pos;
+    size_t i = 0;
+    for (; i < n; i += 16) {
+        if (((pos + 4 * gw) >> 3) + 8 > total) break;
+        __m512d val[2];
+        __mmask8 ok = 0xFF;
+        for (int h = 0; h < 2; h++) {
+            uint64_t p = pos + (uint64_t)h * 4 * gw, x;
+            memcpy(&x, rd->buf + (p >> 3), 8);
+            __m512i f = _mm512_set1_epi64((long long)((x >> (p & 7)) & fmask));
+            __m512i lv = _mm512_and_si512(_mm512_srlv_epi64(f, lsh), lmask);
+            __m512i jv = _mm512_and_si512(_mm512_srlv_epi64(f, jsh), hmask);
+            ok &= _mm512_test_epi64_mask(_mm512_srlv_epi64(okv, jv), one);
+            ok &= _mm512_cmplt_epu64_mask(lv, vL);
+            if (zero_input) ok &= _mm512_cmpeq_epi64_mask(lv, zlo) | _mm512_cmpeq_epi64_mask(lv, zhi);
+            /* cq_q_level_value: -M + lev delta */
+            val[h] = _mm512_add_pd(_mm512_xor_pd(_mm512_permutex2var_pd(Mlo, jv, Mhi), _mm512_set1_pd(-0.0)),
+                                   _mm512_mul_pd(_mm512_cvtepu64_pd(lv), _mm512_permutex2var_pd(Dlo, jv, Dhi)));
+        }
+        if (ok != 0xFF) break;
+        if (z != NULL) {
+            _mm512_storeu_pd(z + i, val[0]);
+            _mm512_storeu_pd(z + i + 8, val[1]);
+        }
+        pos += 8 * (uint64_t)gw;
+    }
+    rd->pos = pos;
+    return i;
+}
+#endif
+
+/* The decoder's group loop: the AVX-512 kernel where it applies, the rest (and all of it
+ * elsewhere) compiled apart for the default group sizes 1, 2, 3. */
 static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, double *z,
                               cq_errinfo *err)
 {
+    uint64_t g = 0;
+#ifdef CQ_Q_AVX512_VARIANT
+    if (r->s == 2 && r->h <= 16 && r->hbits + 2 * r->lbits <= 14)
+        g = ratq_dec2_avx512(r, tb, rd, zero_input, z, r->d2 / 16 * 16) / 2;
+#endif
     switch (r->s) {
-    case 1: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 1, err);
-    case 2: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 2, err);
-    case 3: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 3, err);
-    default: return ratq_decode_groups_s(r, tb, rd, zero_input, z, (size_t)r->s, err);
+    case 1: return ratq_decode_groups_s(r, tb, rd, zero_input, z, g, 1, err);
+    case 2: return ratq_decode_groups_s(r, tb, rd, zero_input, z, g, 2, err);
+    case 3: return ratq_decode_groups_s(r, tb, rd, zero_input, z, g, 3, err);
+    default: return ratq_decode_groups_s(r, tb, rd, zero_input, z, g, (size_t)r->s, err);
     }
 }
 
