@@ -175,6 +175,24 @@ static void ratq_sumsq(double *a, cq_qin x, size_t i0, size_t k, size_t d4)
         double v = cq_q_at(x, i);
         a[i < d4 ? (i & 3) : 0] += v * v;
     }
+#ifdef CQ_Q_AVX512_VARIANT
+    /* the four accumulators as the lanes of one vector (cq_q_sum_sq's AVX-512 form) */
+    __m256d acc = _mm256_loadu_pd(a);
+    if (x.f32) {
+        const float *f = (const float *)x.p;
+        for (; i + 4 <= e && i + 4 <= d4; i += 4) {
+            __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(f + i));
+            acc = _mm256_add_pd(acc, _mm256_mul_pd(v, v));
+        }
+    } else {
+        const double *p = (const double *)x.p;
+        for (; i + 4 <= e && i + 4 <= d4; i += 4) {
+            __m256d v = _mm256_loadu_pd(p + i);
+            acc = _mm256_add_pd(acc, _mm256_mul_pd(v, v));
+        }
+    }
+    _mm256_storeu_pd(a, acc);
+#endif
     double a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
     if (x.f32) {
         const float *f = (const float *)x.p;
@@ -220,8 +238,12 @@ static void ratq_load1(void *ctx, double *blk, size_t i0, size_t m)
     const ratq_load_ctx *c = (const ratq_load_ctx *)ctx;
     size_t k = c->n_in > i0 ? c->n_in - i0 : 0;
     k = k < m ? k : m;
-    if (c->ss != NULL) ratq_sumsq(c->ss, c->x, i0, k, c->n_in & ~(size_t)3);
-    ratq_signs(c->r, c->seed, i0, c->x, i0, blk, k, 1.0);
+    /* the sum's dependency chain beside the signs' work, 256 coordinates at a time */
+    for (size_t t = 0; t < k; t += 256) {
+        size_t e = k - t < 256 ? k - t : 256;
+        if (c->ss != NULL) ratq_sumsq(c->ss, c->x, i0 + t, e, c->n_in & ~(size_t)3);
+        ratq_signs(c->r, c->seed, i0 + t, c->x, i0 + t, blk + t, e, 1.0);
+    }
     for (size_t t = k; t < m; t++) blk[t] = 0.0;
 }
 
