@@ -103,13 +103,17 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 /* ---- the kernels ---------------------------------------------------------------------
  * Typed (cq_qin / cq_qout): a float32 input is read in place (widened to double, so its
  * message is that of its float64 copy) and decode writes or adds float32 directly.
- * Encode: the norm check (one read of y), the transform(s) of the work z, each loading its
- * input with the signs applied block by block into its first, in-cache stage
- * (cq_hadamard_fwht_load), then one pass of the group loop over z (scale, group maxima
- * and range indices, rounding and packing, a batch of groups at a time in the cache).
- * Decode: the group fields unpacked a batch at a time into z (only checked when the
- * decode only validates), the inverse transform(s), window 1's signs and scale fused into
- * the write of the output. */
+ * Encode: the transform(s) of the work z, each loading its input with the signs applied
+ * block by block into its first, in-cache stage (cq_hadamard_fwht_load), window 1's load
+ * also making the norm check's sum of squares (the only read of y), then the norm check,
+ * then one pass of the group loop over z (scale, group maxima and range indices, rounding
+ * and packing, a batch of groups at a time in the cache; with the own decode fused, the
+ * quantized values back into z for the inverse rotation). Decode: the group fields
+ * unpacked a batch at a time into z (only checked when the decode only validates), the
+ * inverse transform(s), window 1's signs and scale fused into the write of the output.
+ * The AVX-512 build has its own group loops for groups of two (the default group size
+ * up to n0 ~ 1.1e7: ratq_enc2_avx512, ratq_dec2_avx512) and applies the signs under a
+ * mask; the same operations in the same order, so the same bits at every level. */
 
 #define RATQ_CHUNK 512 /* coordinates per batch of the group loops */
 
@@ -799,6 +803,9 @@ static int ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_inp
     uint64_t seed = cq_q_get_wide(rd, r->seedbits);
     ratq_tab tb;
     ratq_table(r, &tb);
+    /* a float64 output being set holds the rotated vector itself (the inverse rotation
+     * runs in place): the work is not touched, and the output is written only once */
+    if (out->p != NULL && !out->f32 && out->add == CQ_QOUT_SET && r->d2 == r->dim) z = (double *)out->p;
     /* a validation-only decode (out->p NULL) checks the fields and computes nothing */
     int st = ratq_decode_groups(r, &tb, rd, zero_input, out->p != NULL ? z : NULL, err);
     if (st == CQ_OK && out->p != NULL) ratq_inverse(r, seed, z, out);
