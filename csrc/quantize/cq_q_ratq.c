@@ -783,6 +783,11 @@ static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, int check, bit
     uint64_t seed = cq_rng_u64(g);
     uint64_t key = cq_rng_u64(g);
     if (r->seedbits < 64) seed &= ((uint64_t)1 << r->seedbits) - 1u;
+    /* quantizing into a float64 output being set (not the input itself): the output holds
+     * the rotated vector (the work is not touched) */
+    if (w == NULL && out != NULL && out->p != NULL && !out->f32 && out->add == CQ_QOUT_SET && r->d2 == r->dim &&
+        out->p != x.p)
+        z = (double *)out->p;
     double ss[4];
     double scale = ratq_rotate(r, seed, x, n_in, z, check ? ss : NULL);
     if (check) {
