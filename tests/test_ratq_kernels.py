@@ -88,6 +88,25 @@ def test_a_bad_level_in_a_long_group_is_named():
         q.decode(bad, d)
 
 
+@pytest.mark.parametrize("simd", ["avx512", "portable"])
+@pytest.mark.parametrize("t", [1, 999, 2046, 2049])
+def test_a_bad_level_in_a_group_of_two_is_named(t, simd, monkeypatch):
+    """Groups of two (the AVX-512 build's own group loop, sixteen coordinates a step; the
+    portable loop after it on the last coordinates): a level that is never sent (levels=3:
+    3 in a 2-bit field) is named by its coordinate, at every build level."""
+    monkeypatch.setenv("CONVQ_SIMD", simd)
+    q, d = Q.RATQ(1.0, s=2, levels=3), 2050
+    P = q.params(d)
+    gw = P["ratq_hbits"] + 2 * P["ratq_lbits"]
+    m = q.encode(_y(d, 1.0), rng=4)
+    pos = P["ratq_seedbits"] + (t // 2) * gw + P["ratq_hbits"] + (t % 2) * P["ratq_lbits"]
+    bad = _set_bits(m.payload, pos, P["ratq_lbits"], 3)
+    with pytest.raises(DecodeError, match=f"level 3 at rotated coordinate {t} is out of range"):
+        q.decode(bad, d)
+    with pytest.raises(DecodeError):
+        S.decode(q, bad, d)
+
+
 @pytest.mark.parametrize("log2n", [14, 15, 19, 20, 21, 22])
 def test_blocked_hadamard_equals_the_stage_by_stage_transform(log2n):
     from convq import _core                      # blocks of 2^14 .. 2^16 doubles, 1 to 64 rows
