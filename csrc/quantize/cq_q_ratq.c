@@ -117,6 +117,13 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 
 #define RATQ_CHUNK 512 /* coordinates per batch of the group loops */
 
+/* The transform of this build level (cq_hadamard.h): the same result at every level. */
+#ifdef CQ_Q_AVX512_VARIANT
+#define RATQ_FWHT cq_hadamard_fwht_load_avx512
+#else
+#define RATQ_FWHT cq_hadamard_fwht_load
+#endif
+
 /* delta_j = 2 M_j/(L-1) and 1/delta_j, j < h (the step and its inverse of range j). */
 typedef struct ratq_tab {
     double delta[CQ_RATQ_HMAX], inv[CQ_RATQ_HMAX];
@@ -276,13 +283,13 @@ static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t 
     double scale = 1.0 / sqrt((double)n0);
     ratq_load_ctx c = {r, seed, x, n_in, o, scale, ss};
     if (ss != NULL) ss[0] = ss[1] = ss[2] = ss[3] = 0.0;
-    cq_hadamard_fwht_load(z, n0, ratq_load1, &c);
+    RATQ_FWHT(z, n0, ratq_load1, &c);
     /* outside window 1 (R1 leaves them), after it: the sum's order */
     if (ss != NULL && n_in > n0) ratq_sumsq(ss, x, n0, n_in - n0, n_in & ~(size_t)3);
     for (size_t i = n0; i < n_in; i++) z[i] = cq_q_at(x, i);
     for (size_t i = n_in > n0 ? n_in : n0; i < r->d2; i++) z[i] = 0.0;
     if (o == 0) return scale;
-    cq_hadamard_fwht_load(z + o, n0, ratq_load2, &c);
+    RATQ_FWHT(z + o, n0, ratq_load2, &c);
     return scale;
 }
 
@@ -295,10 +302,10 @@ static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, const c
     double scale = 1.0 / sqrt((double)n0), buf[RATQ_CHUNK];
     cq_qin zv = {z, 0};
     if (o > 0) {
-        cq_hadamard_fwht(z + o, n0);
+        RATQ_FWHT(z + o, n0, NULL, NULL);
         ratq_signs(r, seed, n0, zv, o, z + o, n0, scale);
     }
-    cq_hadamard_fwht(z, n0);
+    RATQ_FWHT(z, n0, NULL, NULL);
     for (size_t i0 = 0; i0 < m; i0 += RATQ_CHUNK) {
         size_t c = m - i0 < RATQ_CHUNK ? m - i0 : RATQ_CHUNK;
         double *v = cq_q_emit_buf(out, i0, buf); /* a float64 output being set: itself */
