@@ -88,6 +88,25 @@ def test_a_bad_level_in_a_long_group_is_named():
         q.decode(bad, d)
 
 
+@pytest.mark.parametrize("simd", ["avx512", "portable"])
+@pytest.mark.parametrize("t", [1, 999, 2046, 2049])
+def test_a_bad_level_in_a_group_of_two_is_named(t, simd, monkeypatch):
+    """Groups of two (the AVX-512 build's own group loop, sixteen coordinates a step; the
+    portable loop after it on the last coordinates): a level that is never sent (levels=3:
+    3 in a 2-bit field) is named by its coordinate, at every build level."""
+    monkeypatch.setenv("CONVQ_SIMD", simd)
+    q, d = Q.RATQ(1.0, s=2, levels=3), 2050
+    P = q.params(d)
+    gw = P["ratq_hbits"] + 2 * P["ratq_lbits"]
+    m = q.encode(_y(d, 1.0), rng=4)
+    pos = P["ratq_seedbits"] + (t // 2) * gw + P["ratq_hbits"] + (t % 2) * P["ratq_lbits"]
+    bad = _set_bits(m.payload, pos, P["ratq_lbits"], 3)
+    with pytest.raises(DecodeError, match=f"level 3 at rotated coordinate {t} is out of range"):
+        q.decode(bad, d)
+    with pytest.raises(DecodeError):
+        S.decode(q, bad, d)
+
+
 @pytest.mark.parametrize("log2n", [14, 15, 19, 20, 21, 22])
 def test_blocked_hadamard_equals_the_stage_by_stage_transform(log2n):
     from convq import _core                      # blocks of 2^14 .. 2^16 doubles, 1 to 64 rows
@@ -104,6 +123,25 @@ def test_long_vectors_equal_the_twin(d):
     m = q.encode(y.astype(np.float32), rng=5)
     assert (m.payload, m.nbits) == tuple(S.encode(q, y.astype(np.float32).astype(np.float64), rng=5))
     np.testing.assert_array_equal(q.decode(m), S.decode(q, m.payload, d))
+
+
+@pytest.mark.parametrize("q", [Q.RATQ(1.0), Q.RATQ(1.0, s=3, h=5, levels=5)], ids=repr)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fresh", [False, True])
+def test_encode_add_is_encode_plus_decode_sum(q, dtype, fresh):
+    """The encoder with its own decode fused (Quantizer._encode_add, the DDP hook's own
+    message) adds exactly what decode_sum adds. Regression: RATQ's fused decode inverted
+    the rotation of the unquantized rotated vector (the values were never written into the
+    work before the inverse rotation), so the hook's own term was garbage."""
+    for d in (1, 65, 4099, 2 ** 16 + 17):
+        y = _y(d, 1.0, seed=d)
+        m = q.encode(y, rng=9)
+        start = np.random.default_rng(3).standard_normal(d).astype(dtype)
+        out = start.copy()
+        got = q._encode_add(y, 9, out, weight=-0.375, fresh=fresh)
+        assert got.payload == m.payload and got.nbits == m.nbits
+        want = q.decode_sum([m], d, weights=[-0.375], out=None if fresh else start.copy(), dtype=dtype)
+        assert out.tobytes() == want.tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -126,7 +164,7 @@ import numpy as np
 import convq.quantize as Q
 h = hashlib.sha256()
 for q in (Q.RATQ(1.0), Q.RATQ(1.0, s=3, h=5, levels=5), Q.RATQ(1.0, s=11, levels=16), Q.LpQuantizer(1.5)):
-    for d in (7, 1100, 70001):
+    for d in (7, 1100, 4096, 70001):
         y = np.random.default_rng(d).standard_normal(d)
         y = y / np.linalg.norm(y) * (0.97 if isinstance(q, Q.RATQ) else 0.2)
         for dt in (np.float64, np.float32):
@@ -139,11 +177,11 @@ print(h.hexdigest())
 
 
 def test_avx2_and_portable_builds_agree():
-    """RATQ's AVX2 build (picked at run time) and its portable build (CONVQ_PORTABLE=1) send
-    the same messages and decode to the same values."""
+    """RATQ's AVX-512, AVX2 and portable builds (CONVQ_SIMD) send the same messages and
+    decode to the same values (the AVX-512 build's group loops have their own kernels)."""
     import os
     import subprocess
     import sys
-    outs = [subprocess.run([sys.executable, "-c", _PATHS], env=dict(os.environ, CONVQ_PORTABLE=flag), check=True,
-                           capture_output=True, text=True).stdout.strip() for flag in ("0", "1")]
-    assert len(outs[0]) == 64 and outs[0] == outs[1]
+    outs = [subprocess.run([sys.executable, "-c", _PATHS], env=dict(os.environ, CONVQ_SIMD=level), check=True,
+                           capture_output=True, text=True).stdout.strip() for level in ("avx512", "avx2", "portable")]
+    assert len(outs[0]) == 64 and outs[0] == outs[1] == outs[2]

@@ -15,6 +15,8 @@
  *    the memory bus about twice instead of log2(n) times. Butterflies are done two
  *    stages at a time (radix 4).
  *  - The result is bit-for-bit deterministic (fixed operation order).
+ *  - cq_hadamard_fwht_load_avx512 does the first four stages of a block in registers
+ *    (one pass instead of two) and the rest eight lanes at a time.
  *  - cq_hadamard_fwht_load fuses the pass that produces the input (RATQ's random signs)
  *    into the transform's first, in-cache stage.
  */
@@ -38,5 +40,15 @@ typedef void (*cq_hadamard_load)(void *ctx, double *blk, size_t i0, size_t m);
  * instead of being written to x in a pass of its own. The same operations in the same
  * order as filling x and calling cq_hadamard_fwht, so the result is the same bit for bit. */
 void cq_hadamard_fwht_load(double *x, size_t n, cq_hadamard_load load, void *ctx);
+
+/* The same with the in-cache stages in AVX-512 (F) registers, for the kernels built for
+ * AVX-512 (cq_q_ratq_avx512.c), which the CPU dispatch runs only where the CPU has it: the
+ * same butterflies, the same result bit for bit. x86-64 GCC only. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CQ_HADAMARD_HAVE_AVX512 1
+void cq_hadamard_fwht_load_avx512(double *x, size_t n, cq_hadamard_load load, void *ctx);
+#else
+#define CQ_HADAMARD_HAVE_AVX512 0
+#endif
 
 #endif /* CQ_HADAMARD_H */

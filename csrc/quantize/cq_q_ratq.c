@@ -103,15 +103,26 @@ static int ratq_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
 /* ---- the kernels ---------------------------------------------------------------------
  * Typed (cq_qin / cq_qout): a float32 input is read in place (widened to double, so its
  * message is that of its float64 copy) and decode writes or adds float32 directly.
- * Encode: the norm check (one read of y), the transform(s) of the work z, each loading its
- * input with the signs applied block by block into its first, in-cache stage
- * (cq_hadamard_fwht_load), then one pass of the group loop over z (scale, group maxima
- * and range indices, rounding and packing, a batch of groups at a time in the cache).
- * Decode: the group fields unpacked a batch at a time into z (only checked when the
- * decode only validates), the inverse transform(s), window 1's signs and scale fused into
- * the write of the output. */
+ * Encode: the transform(s) of the work z, each loading its input with the signs applied
+ * block by block into its first, in-cache stage (cq_hadamard_fwht_load), window 1's load
+ * also making the norm check's sum of squares (the only read of y), then the norm check,
+ * then one pass of the group loop over z (scale, group maxima and range indices, rounding
+ * and packing, a batch of groups at a time in the cache; with the own decode fused, the
+ * quantized values back into z for the inverse rotation). Decode: the group fields
+ * unpacked a batch at a time into z (only checked when the decode only validates), the
+ * inverse transform(s), window 1's signs and scale fused into the write of the output.
+ * The AVX-512 build has its own group loops for groups of two (the default group size
+ * up to n0 ~ 1.1e7: ratq_enc2_avx512, ratq_dec2_avx512) and applies the signs under a
+ * mask; the same operations in the same order, so the same bits at every level. */
 
 #define RATQ_CHUNK 512 /* coordinates per batch of the group loops */
+
+/* The transform of this build level (cq_hadamard.h): the same result at every level. */
+#ifdef CQ_Q_AVX512_VARIANT
+#define RATQ_FWHT cq_hadamard_fwht_load_avx512
+#else
+#define RATQ_FWHT cq_hadamard_fwht_load
+#endif
 
 /* delta_j = 2 M_j/(L-1) and 1/delta_j, j < h (the step and its inverse of range j). */
 typedef struct ratq_tab {
@@ -120,6 +131,7 @@ typedef struct ratq_tab {
 
 static void ratq_table(const cq_ratq_par *r, ratq_tab *t)
 {
+    memset(t, 0, sizeof *t); /* the vector lookups load 16 entries */
     for (uint64_t j = 0; j < r->h; j++) {
         t->delta[j] = 2.0 * r->M[j] / (double)(r->L - 1);
         t->inv[j] = 1.0 / t->delta[j];
@@ -140,6 +152,17 @@ static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, cq_qin x,
         size_t m = 64 - b < n - i ? 64 - b : n - i;
         uint64_t word = (r->raw_signs ? seed : cq_q_mix(seed, (uint64_t)(u >> 6))) >> b;
         double *o = out + i;
+#ifdef CQ_Q_AVX512_VARIANT
+        if (m == 64) { /* a whole word: the sign bits flipped under a mask, eight lanes a step */
+            const __m512d vs = _mm512_set1_pd(scale), sb = _mm512_set1_pd(-0.0);
+            for (size_t t = 0; t < 64; t += 8) {
+                __m512d v = _mm512_mul_pd(cq_q_load8_avx512(x, i0 + i + t), vs);
+                _mm512_storeu_pd(o + t, _mm512_mask_xor_pd(v, (__mmask8)(word >> t), v, sb));
+            }
+            i += m;
+            continue;
+        }
+#endif
         if (x.f32) {
             const float *f = (const float *)x.p + i0 + i;
             for (size_t t = 0; t < m; t++)
@@ -152,6 +175,63 @@ static void ratq_signs(const cq_ratq_par *r, uint64_t seed, size_t u0, cq_qin x,
     }
 }
 
+/* The norm check's sum of squares, made while the rotation reads the input: y_i^2 added
+ * to a[i & 3] for i < d4 = d & ~3 and to a[0] after it, in increasing i, the summation
+ * order of cq_q_sum_sq_d / _f (whose four accumulators end as (a0 + a1) + (a2 + a3)), so
+ * the same sum; coordinates [i0, i0 + k) here, the calls in increasing i0. */
+static void ratq_sumsq(double *a, cq_qin x, size_t i0, size_t k, size_t d4)
+{
+    size_t i = i0, e = i0 + k;
+    for (; i < e && (i & 3); i++) {
+        double v = cq_q_at(x, i);
+        a[i < d4 ? (i & 3) : 0] += v * v;
+    }
+#ifdef CQ_Q_AVX512_VARIANT
+    /* the four accumulators as the lanes of one vector (cq_q_sum_sq's AVX-512 form) */
+    __m256d acc = _mm256_loadu_pd(a);
+    if (x.f32) {
+        const float *f = (const float *)x.p;
+        for (; i + 4 <= e && i + 4 <= d4; i += 4) {
+            __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(f + i));
+            acc = _mm256_add_pd(acc, _mm256_mul_pd(v, v));
+        }
+    } else {
+        const double *p = (const double *)x.p;
+        for (; i + 4 <= e && i + 4 <= d4; i += 4) {
+            __m256d v = _mm256_loadu_pd(p + i);
+            acc = _mm256_add_pd(acc, _mm256_mul_pd(v, v));
+        }
+    }
+    _mm256_storeu_pd(a, acc);
+#endif
+    double a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    if (x.f32) {
+        const float *f = (const float *)x.p;
+        for (; i + 4 <= e && i + 4 <= d4; i += 4) {
+            a0 += (double)f[i] * (double)f[i];
+            a1 += (double)f[i + 1] * (double)f[i + 1];
+            a2 += (double)f[i + 2] * (double)f[i + 2];
+            a3 += (double)f[i + 3] * (double)f[i + 3];
+        }
+    } else {
+        const double *v = (const double *)x.p;
+        for (; i + 4 <= e && i + 4 <= d4; i += 4) {
+            a0 += v[i] * v[i];
+            a1 += v[i + 1] * v[i + 1];
+            a2 += v[i + 2] * v[i + 2];
+            a3 += v[i + 3] * v[i + 3];
+        }
+    }
+    a[0] = a0;
+    a[1] = a1;
+    a[2] = a2;
+    a[3] = a3;
+    for (; i < e; i++) {
+        double v = cq_q_at(x, i);
+        a[i < d4 ? (i & 3) : 0] += v * v;
+    }
+}
+
 /* What the transforms of ratq_rotate read, block by block (cq_hadamard_fwht_load). */
 typedef struct ratq_load_ctx {
     const cq_ratq_par *r;
@@ -160,6 +240,7 @@ typedef struct ratq_load_ctx {
     size_t n_in;   /* window 1: coordinates of x inside the window (the rest are 0)      */
     size_t o;      /* window 2: its offset d2 - n0                                        */
     double scale;  /* window 2: window 1's scale, applied where the windows overlap       */
+    double *ss;    /* window 1: the norm check's four accumulators (ratq_sumsq), or NULL  */
 } ratq_load_ctx;
 
 /* Window 1's input: D1 x on [i0, i0 + m), zero past the input. */
@@ -168,7 +249,12 @@ static void ratq_load1(void *ctx, double *blk, size_t i0, size_t m)
     const ratq_load_ctx *c = (const ratq_load_ctx *)ctx;
     size_t k = c->n_in > i0 ? c->n_in - i0 : 0;
     k = k < m ? k : m;
-    ratq_signs(c->r, c->seed, i0, c->x, i0, blk, k, 1.0);
+    /* the sum's dependency chain beside the signs' work, 256 coordinates at a time */
+    for (size_t t = 0; t < k; t += 256) {
+        size_t e = k - t < 256 ? k - t : 256;
+        if (c->ss != NULL) ratq_sumsq(c->ss, c->x, i0 + t, e, c->n_in & ~(size_t)3);
+        ratq_signs(c->r, c->seed, i0 + t, c->x, i0 + t, blk + t, e, 1.0);
+    }
     for (size_t t = k; t < m; t++) blk[t] = 0.0;
 }
 
@@ -187,19 +273,23 @@ static void ratq_load2(void *ctx, double *blk, size_t i0, size_t m)
 
 /* z[0..d2) <- R x (x[0..n_in) zero-padded), all but the final scale: window 1, then
  * window 2 if there are two (window 1's scale folded into window 2's signs where the
- * windows overlap), each window's signs applied as its transform loads a block. Returns
- * the scale 1/sqrt(n0) the group loop applies to every z[i] (with two windows: window 1's
- * to [0, d2 - n0), window 2's to the rest). */
-static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t n_in, double *z)
+ * windows overlap), each window's signs applied as its transform loads a block; ss != NULL:
+ * ss[0..4) <- the accumulators of the sum of the squares of x (ratq_sumsq), made on the
+ * way. Returns the scale 1/sqrt(n0) the group loop applies to every z[i] (with two
+ * windows: window 1's to [0, d2 - n0), window 2's to the rest). */
+static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t n_in, double *z, double *ss)
 {
     size_t n0 = r->n0, o = r->d2 - r->n0;
-    for (size_t i = n0; i < n_in; i++) z[i] = cq_q_at(x, i);  /* outside window 1: R1 leaves them */
-    for (size_t i = n_in > n0 ? n_in : n0; i < r->d2; i++) z[i] = 0.0;
     double scale = 1.0 / sqrt((double)n0);
-    ratq_load_ctx c = {r, seed, x, n_in, o, scale};
-    cq_hadamard_fwht_load(z, n0, ratq_load1, &c);
+    ratq_load_ctx c = {r, seed, x, n_in, o, scale, ss};
+    if (ss != NULL) ss[0] = ss[1] = ss[2] = ss[3] = 0.0;
+    RATQ_FWHT(z, n0, ratq_load1, &c);
+    /* outside window 1 (R1 leaves them), after it: the sum's order */
+    if (ss != NULL && n_in > n0) ratq_sumsq(ss, x, n0, n_in - n0, n_in & ~(size_t)3);
+    for (size_t i = n0; i < n_in; i++) z[i] = cq_q_at(x, i);
+    for (size_t i = n_in > n0 ? n_in : n0; i < r->d2; i++) z[i] = 0.0;
     if (o == 0) return scale;
-    cq_hadamard_fwht_load(z + o, n0, ratq_load2, &c);
+    RATQ_FWHT(z + o, n0, ratq_load2, &c);
     return scale;
 }
 
@@ -212,14 +302,15 @@ static void ratq_inverse(const cq_ratq_par *r, uint64_t seed, double *z, const c
     double scale = 1.0 / sqrt((double)n0), buf[RATQ_CHUNK];
     cq_qin zv = {z, 0};
     if (o > 0) {
-        cq_hadamard_fwht(z + o, n0);
+        RATQ_FWHT(z + o, n0, NULL, NULL);
         ratq_signs(r, seed, n0, zv, o, z + o, n0, scale);
     }
-    cq_hadamard_fwht(z, n0);
+    RATQ_FWHT(z, n0, NULL, NULL);
     for (size_t i0 = 0; i0 < m; i0 += RATQ_CHUNK) {
         size_t c = m - i0 < RATQ_CHUNK ? m - i0 : RATQ_CHUNK;
-        ratq_signs(r, seed, i0, zv, i0, buf, c, scale);
-        cq_q_emit(out, i0, buf, c);
+        double *v = cq_q_emit_buf(out, i0, buf); /* a float64 output being set: itself */
+        ratq_signs(r, seed, i0, zv, i0, v, c, scale);
+        cq_q_emit(out, i0, v, c);
     }
     if (r->dim > n0) cq_q_emit(out, n0, z + n0, r->dim - n0);
 }
@@ -242,6 +333,48 @@ static void ratq_put_fields(cq_bitwriter *w, const uint32_t *v, size_t n, unsign
     if (nacc) cq_bw_put(w, acc, nacc);
 }
 
+/* A 64-bit bit packer over a cq_bitwriter, for the fast group loops: it takes over the
+ * writer's pending bits, stores whole 64-bit words (LSB first, what cq_bw_put stores) and
+ * hands the last < 64 bits back to the writer. The caller has checked the room. */
+typedef struct ratq_pack {
+    uint64_t acc;
+    unsigned n; /* < 64 */
+    uint8_t *p;
+} ratq_pack;
+
+static inline void ratq_pack_begin(ratq_pack *k, const cq_bitwriter *w)
+{
+    k->acc = w->acc;
+    k->n = w->nacc;
+    k->p = w->p;
+}
+
+/* Append the low n bits of v (1 <= n <= 64, the bits of v above n zero). */
+static inline void ratq_pack_put(ratq_pack *k, uint64_t v, unsigned n)
+{
+    k->acc |= v << k->n;
+    if (k->n + n < 64) {
+        k->n += n;
+        return;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(k->p, &k->acc, 8);
+#else
+    for (unsigned i = 0; i < 8; i++) k->p[i] = (uint8_t)(k->acc >> (8 * i));
+#endif
+    k->p += 8;
+    k->acc = k->n ? v >> (64 - k->n) : 0;
+    k->n = k->n + n - 64;
+}
+
+static inline void ratq_pack_end(const ratq_pack *k, cq_bitwriter *w)
+{
+    w->p = k->p;
+    w->acc = 0;
+    w->nacc = 0;
+    cq_q_put_wide(w, k->acc, k->n);
+}
+
 /* Inlined into each caller, so that a constant argument (the group size s) is propagated. */
 #if defined(__GNUC__)
 #define RATQ_INLINE static inline __attribute__((always_inline))
@@ -260,14 +393,15 @@ RATQ_INLINE void ratq_values(double *zc, const uint32_t *lv, const double *mg, c
     for (size_t t = nf * s; t < m; t++) zc[t] = cq_q_level_value(mg[nf], dg[nf], lv[t]);
 }
 
-/* The group loop of the encoder over z (the rotated vector before its final scale): per
- * group the smallest range M_j >= max |z_i| (the number of ranges below max |z_i|, since
- * the M_j increase), then CUQ(M_j, L) of its coordinates with uniform i = half i&1 of
- * SplitMix64 word i>>1 of the stream `key`; w != NULL: the fields [j, levels...] of each
- * group (gathered into 32-bit puts when a group's fields fit 32 bits); else z <- the
- * quantized values. Each step runs over a whole batch of groups, so that it vectorises. */
+/* The group loop of the encoder over z (the rotated vector before its final scale), from
+ * group g_start on: per group the smallest range M_j >= max |z_i| (the number of ranges
+ * below max |z_i|, since the M_j increase), then CUQ(M_j, L) of its coordinates with
+ * uniform i = half i&1 of SplitMix64 word i>>1 of the stream `key`; w != NULL: the fields
+ * [j, levels...] of each group (gathered into 32-bit puts when a group's fields fit 32
+ * bits); vals: z <- the quantized values (what decode writes before the inverse
+ * rotation). Each step runs over a whole batch of groups, so that it vectorises. */
 RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
-                                     cq_bitwriter *w, size_t s, cq_errinfo *err)
+                                     cq_bitwriter *w, int vals, uint64_t g_start, size_t s, cq_errinfo *err)
 {
     size_t d2 = r->d2;
     unsigned hb = r->hbits, lb = r->lbits;
@@ -276,7 +410,7 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
     size_t gmax = s <= RATQ_CHUNK ? RATQ_CHUNK / s : 1, ng;
     uint32_t jb[RATQ_CHUNK], ub[RATQ_CHUNK], lv[RATQ_CHUNK], vb[RATQ_CHUNK];
     double mxb[RATQ_CHUNK], mg[RATQ_CHUNK], ig[RATQ_CHUNK], dg[RATQ_CHUNK], zs[RATQ_CHUNK];
-    for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
+    for (uint64_t g0 = g_start; g0 < r->ngroups; g0 += ng) {
         ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
         size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
         size_t nf = ng == 1 ? 0 : nfull; /* full groups of a batch of several */
@@ -328,10 +462,8 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
                     lv[k * s + i] = (uint32_t)(int32_t)cq_q_round_d((zs[k * s + i] + mg[k]) * ig[k], hi, lm2, ub[k * s + i]);
             for (t = nf * s; t < m; t++)
                 lv[t] = (uint32_t)(int32_t)cq_q_round_d((zs[t] + mg[nf]) * ig[nf], hi, lm2, ub[t]);
-            if (w == NULL) {
-                ratq_values(zc, lv, mg, dg, nf, s, m);
-                continue;
-            }
+            if (vals) ratq_values(zc, lv, mg, dg, nf, s, m);
+            if (w == NULL) continue;
             if (packed) { /* s <= 32: the whole batch is this one chunk; a group's fields
                            * [j, levels...] as one value, several values per put */
                 for (size_t k = 0; k < nfull; k++) vb[k] = jb[k];
@@ -357,15 +489,97 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
     return CQ_OK;
 }
 
-/* The encoder's group loop, compiled apart for the default group sizes 1, 2, 3. */
-static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
-                              cq_bitwriter *w, cq_errinfo *err)
+#ifdef CQ_Q_AVX512_VARIANT
+/* The encoder's group loop for groups of two coordinates (s = 2: the default up to
+ * n0 ~ 1.1e7), h <= 16 and fields of at most 16 bits a group, on coordinates [0, n) (n a
+ * multiple of 16), sixteen coordinates (eight groups) a step in AVX-512 lanes with the
+ * portable loop's double operations in the same order: the group's max |z_i scale| (the
+ * larger of the lane and its pair's), the range index (the count of ranges below it), the
+ * range and its step looked up in two registers (vpermt2pd), cq_q_round_d as in CUQ's
+ * kernel with the stream's uniforms made in register (cq_q_uu16_avx512), the fields of
+ * four groups shifted into one word (vpsllvq, an OR reduction) and stored 64 bits at a
+ * time (ratq_pack). Returns the coordinates done: n, or the start of the step that holds
+ * a group over the top range (nothing of it written; the portable loop reports it). */
+static size_t ratq_enc2_avx512(const cq_ratq_par *r, const ratq_tab *tb, double *z, size_t n, double scale,
+                               uint64_t key, cq_bitwriter *w, int vals)
 {
+    const unsigned hb = r->hbits, lb = r->lbits, gw = hb + 2 * lb;
+    if (w != NULL && 8 * (uint64_t)(w->end - w->p) < w->nacc + (uint64_t)(n / 2) * gw) return 0;
+    const __m512d Mlo = _mm512_loadu_pd(r->M), Mhi = _mm512_loadu_pd(r->M + 8);
+    const __m512d Ilo = _mm512_loadu_pd(tb->inv), Ihi = _mm512_loadu_pd(tb->inv + 8);
+    const __m512d Dlo = _mm512_loadu_pd(tb->delta), Dhi = _mm512_loadu_pd(tb->delta + 8);
+    const __m512d vscale = _mm512_set1_pd(scale), zero = _mm512_setzero_pd();
+    const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
+    const __m512d vhi = _mm512_set1_pd((double)(r->L - 1)), top = _mm512_set1_pd(r->M[r->h - 1]);
+    const __m256i ilm2 = _mm256_set1_epi32((int32_t)(r->L - 2));
+    const __m512i one = _mm512_set1_epi64(1), kv = _mm512_set1_epi64((long long)key);
+    /* lane 2k: level 0 of group k after j; lane 2k+1: level 1; j at the even lanes */
+    const __m512i lsh = _mm512_set_epi64(3 * gw + hb + lb, 3 * gw + hb, 2 * gw + hb + lb, 2 * gw + hb,
+                                         gw + hb + lb, gw + hb, hb + lb, hb);
+    const __m512i jsh = _mm512_set_epi64(0, 3 * gw, 0, 2 * gw, 0, gw, 0, 0);
+    __m512d Mq[16];
+    for (uint64_t q = 0; q < 16; q++) Mq[q] = _mm512_set1_pd(q + 1 < r->h ? r->M[q] : 0.0);
+    __m512i ctr1 = cq_q_ctr_avx512(0);
+    ratq_pack pk = {0, 0, NULL};
+    if (w != NULL) ratq_pack_begin(&pk, w);
+    size_t i = 0;
+    for (; i < n; i += 16) {
+        __m512d uu[2], val[2];
+        __m512i f[2];
+        __mmask8 ok = 0xFF;
+        cq_q_uu16_avx512(kv, &ctr1, &uu[0], &uu[1]);
+        for (int h = 0; h < 2; h++) {
+            __m512d zs = _mm512_mul_pd(_mm512_loadu_pd(z + i + 8 * h), vscale);
+            __m512d a = _mm512_and_pd(zs, absm);
+            __m512d mx = _mm512_max_pd(a, _mm512_permute_pd(a, 0x55));
+            __m512i jv = _mm512_setzero_si512();
+            for (uint64_t q = 0; q + 1 < r->h; q++)
+                jv = _mm512_mask_add_epi64(jv, _mm512_cmp_pd_mask(mx, Mq[q], _CMP_NLE_UQ), jv, one);
+            ok &= _mm512_cmp_pd_mask(mx, top, _CMP_LE_OQ);
+            __m512d Mj = _mm512_permutex2var_pd(Mlo, jv, Mhi);
+            __m512d tv = _mm512_mul_pd(_mm512_add_pd(zs, Mj), _mm512_permutex2var_pd(Ilo, jv, Ihi));
+            tv = _mm512_mask_mov_pd(zero, _mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
+            __m256i lv = cq_q_round8_avx512(tv, vhi, ilm2, uu[h]);
+            if (vals) /* cq_q_level_value: -M + lev delta */
+                val[h] = _mm512_add_pd(_mm512_xor_pd(Mj, _mm512_set1_pd(-0.0)),
+                                       _mm512_mul_pd(_mm512_cvtepi32_pd(lv), _mm512_permutex2var_pd(Dlo, jv, Dhi)));
+            f[h] = _mm512_or_si512(_mm512_sllv_epi64(_mm512_cvtepu32_epi64(lv), lsh),
+                                   _mm512_maskz_sllv_epi64(0x55, jv, jsh));
+        }
+        if (ok != 0xFF) break;
+        if (vals) {
+            _mm512_storeu_pd(z + i, val[0]);
+            _mm512_storeu_pd(z + i + 8, val[1]);
+        }
+        if (w == NULL) continue;
+        if (8 * gw <= 64) { /* the eight groups in one word */
+            __m512i v = _mm512_or_si512(f[0], _mm512_sll_epi64(f[1], _mm_cvtsi32_si128((int)(4 * gw))));
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(v), 8 * gw);
+        } else {
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(f[0]), 4 * gw);
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(f[1]), 4 * gw);
+        }
+    }
+    if (w != NULL) ratq_pack_end(&pk, w);
+    return i;
+}
+#endif
+
+/* The encoder's group loop: the AVX-512 kernel where it applies, the rest (and all of it
+ * elsewhere) compiled apart for the default group sizes 1, 2, 3. */
+static int ratq_encode_groups(const cq_ratq_par *r, const ratq_tab *tb, double *z, double scale, uint64_t key,
+                              cq_bitwriter *w, int vals, cq_errinfo *err)
+{
+    uint64_t g = 0;
+#ifdef CQ_Q_AVX512_VARIANT
+    if (r->s == 2 && r->h <= 16 && r->hbits + 2 * r->lbits <= 16)
+        g = ratq_enc2_avx512(r, tb, z, r->d2 / 16 * 16, scale, key, w, vals) / 2;
+#endif
     switch (r->s) {
-    case 1: return ratq_encode_groups_s(r, tb, z, scale, key, w, 1, err);
-    case 2: return ratq_encode_groups_s(r, tb, z, scale, key, w, 2, err);
-    case 3: return ratq_encode_groups_s(r, tb, z, scale, key, w, 3, err);
-    default: return ratq_encode_groups_s(r, tb, z, scale, key, w, (size_t)r->s, err);
+    case 1: return ratq_encode_groups_s(r, tb, z, scale, key, w, vals, g, 1, err);
+    case 2: return ratq_encode_groups_s(r, tb, z, scale, key, w, vals, g, 2, err);
+    case 3: return ratq_encode_groups_s(r, tb, z, scale, key, w, vals, g, 3, err);
+    default: return ratq_encode_groups_s(r, tb, z, scale, key, w, vals, g, (size_t)r->s, err);
     }
 }
 
@@ -411,7 +625,7 @@ static int ratq_decode_slow(const cq_ratq_par *r, const ratq_tab *tb, cq_bitread
  * a bad field is read again by ratq_decode_slow, which names the first one. z NULL: the
  * fields are checked and no value is computed. */
 RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input,
-                                     double *z, size_t s, cq_errinfo *err)
+                                     double *z, uint64_t g_start, size_t s, cq_errinfo *err)
 {
     size_t d2 = r->d2;
     unsigned hb = r->hbits, lb = r->lbits;
@@ -423,7 +637,7 @@ RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, c
         okj[j] = j < r->h && (j == 0 || r->M[j] > r->M[j - 1]) && (!zero_input || j == 0);
     uint32_t vb[RATQ_CHUNK], lv[RATQ_CHUNK];
     double mg[RATQ_CHUNK], dg[RATQ_CHUNK];
-    for (uint64_t g0 = 0; g0 < r->ngroups; g0 += ng) {
+    for (uint64_t g0 = g_start; g0 < r->ngroups; g0 += ng) {
         ng = r->ngroups - g0 < gmax ? (size_t)(r->ngroups - g0) : gmax;
         size_t lo = (size_t)g0 * s, end = lo + ng * s < d2 ? lo + ng * s : d2, nfull = (end - lo) / s;
         size_t nf = ng == 1 ? 0 : nfull; /* full groups of a batch of several */
@@ -476,29 +690,121 @@ RATQ_INLINE int ratq_decode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, c
     return CQ_OK;
 }
 
-/* The decoder's group loop, compiled apart for the default group sizes 1, 2, 3. */
+#ifdef CQ_Q_AVX512_VARIANT
+/* The decoder's group loop for groups of two (ratq_enc2_avx512's case, fields of at most
+ * 14 bits a group) on coordinates [0, n) (n a multiple of 16), sixteen coordinates a step:
+ * the fields of four groups read with one unaligned 64-bit load, spread over the lanes
+ * (vpsrlvq), checked (range index sent, levels < L, a zero input's levels) and turned into
+ * the values of ratq_values (z NULL: checked only). Returns the coordinates done: n, or the
+ * start of the first step with a bad field or too near the end of the buffer for the
+ * 64-bit loads (the reader then stands at it; the portable loop goes on from there). */
+static size_t ratq_dec2_avx512(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input,
+                               double *z, size_t n)
+{
+    const unsigned hb = r->hbits, lb = r->lbits, gw = hb + 2 * lb;
+    if (rd->truncated || rd->pos + (uint64_t)(n / 2) * gw > rd->nbits) return 0;
+    uint64_t okbits = 0; /* bit j: range index j may be sent */
+    for (uint64_t j = 0; j < r->h; j++)
+        okbits |= (uint64_t)(j == 0 || (r->M[j] > r->M[j - 1] && !zero_input)) << j;
+    const __m512d Mlo = _mm512_loadu_pd(r->M), Mhi = _mm512_loadu_pd(r->M + 8);
+    const __m512d Dlo = _mm512_loadu_pd(tb->delta), Dhi = _mm512_loadu_pd(tb->delta + 8);
+    const __m512i lsh = _mm512_set_epi64(3 * gw + hb + lb, 3 * gw + hb, 2 * gw + hb + lb, 2 * gw + hb,
+                                         gw + hb + lb, gw + hb, hb + lb, hb);
+    const __m512i jsh = _mm512_set_epi64(3 * gw, 3 * gw, 2 * gw, 2 * gw, gw, gw, 0, 0);
+    const __m512i lmask = _mm512_set1_epi64((long long)((1u << lb) - 1u));
+    const __m512i hmask = _mm512_set1_epi64((long long)((1u << hb) - 1u));
+    const __m512i vL = _mm512_set1_epi64(r->L), one = _mm512_set1_epi64(1), okv = _mm512_set1_epi64((long long)okbits);
+    const __m512i zlo = _mm512_set1_epi64(r->L / 2 - 1), zhi = _mm512_set1_epi64(r->L / 2);
+    const uint64_t total = (rd->nbits + 7) >> 3, fmask = ((uint64_t)1 << (4 * gw)) - 1u;
+    uint64_t pos = rd->pos;
+    size_t i = 0;
+    for (; i < n; i += 16) {
+        if (((pos + 4 * gw) >> 3) + 8 > total) break;
+        __m512d val[2];
+        __mmask8 ok = 0xFF;
+        for (int h = 0; h < 2; h++) {
+            uint64_t p = pos + (uint64_t)h * 4 * gw, x;
+            memcpy(&x, rd->buf + (p >> 3), 8);
+            __m512i f = _mm512_set1_epi64((long long)((x >> (p & 7)) & fmask));
+            __m512i lv = _mm512_and_si512(_mm512_srlv_epi64(f, lsh), lmask);
+            __m512i jv = _mm512_and_si512(_mm512_srlv_epi64(f, jsh), hmask);
+            ok &= _mm512_test_epi64_mask(_mm512_srlv_epi64(okv, jv), one);
+            ok &= _mm512_cmplt_epu64_mask(lv, vL);
+            if (zero_input) ok &= _mm512_cmpeq_epi64_mask(lv, zlo) | _mm512_cmpeq_epi64_mask(lv, zhi);
+            /* cq_q_level_value: -M + lev delta */
+            val[h] = _mm512_add_pd(_mm512_xor_pd(_mm512_permutex2var_pd(Mlo, jv, Mhi), _mm512_set1_pd(-0.0)),
+                                   _mm512_mul_pd(_mm512_cvtepu64_pd(lv), _mm512_permutex2var_pd(Dlo, jv, Dhi)));
+        }
+        if (ok != 0xFF) break;
+        if (z != NULL) {
+            _mm512_storeu_pd(z + i, val[0]);
+            _mm512_storeu_pd(z + i + 8, val[1]);
+        }
+        pos += 8 * (uint64_t)gw;
+    }
+    rd->pos = pos;
+    return i;
+}
+#endif
+
+/* The decoder's group loop: the AVX-512 kernel where it applies, the rest (and all of it
+ * elsewhere) compiled apart for the default group sizes 1, 2, 3. */
 static int ratq_decode_groups(const cq_ratq_par *r, const ratq_tab *tb, cq_bitreader *rd, int zero_input, double *z,
                               cq_errinfo *err)
 {
+    uint64_t g = 0;
+#ifdef CQ_Q_AVX512_VARIANT
+    if (r->s == 2 && r->h <= 16 && r->hbits + 2 * r->lbits <= 14)
+        g = ratq_dec2_avx512(r, tb, rd, zero_input, z, r->d2 / 16 * 16) / 2;
+#endif
     switch (r->s) {
-    case 1: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 1, err);
-    case 2: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 2, err);
-    case 3: return ratq_decode_groups_s(r, tb, rd, zero_input, z, 3, err);
-    default: return ratq_decode_groups_s(r, tb, rd, zero_input, z, (size_t)r->s, err);
+    case 1: return ratq_decode_groups_s(r, tb, rd, zero_input, z, g, 1, err);
+    case 2: return ratq_decode_groups_s(r, tb, rd, zero_input, z, g, 2, err);
+    case 3: return ratq_decode_groups_s(r, tb, rd, zero_input, z, g, 3, err);
+    default: return ratq_decode_groups_s(r, tb, rd, zero_input, z, g, (size_t)r->s, err);
     }
 }
 
-static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
-                     const cq_qout *out, cq_errinfo *err)
+/* RATQ's norm check, ||y||_2 <= B (1 + CQ_Q_NORM_RTOL), from the sum of squares ss the
+ * rotation made (ratq_sumsq): non-finite, the input is checked again as it was before the
+ * rotation read it (an Inf or NaN, else squares that overflow: the rescaled norm). */
+static int ratq_check_norm(const cq_ratq_par *r, cq_qin y, size_t d, double ss, cq_errinfo *err)
+{
+    double n2 = sqrt(ss);
+    if (!isfinite(ss)) {
+        if (y.f32) return cq_q_fail_nonfinite_v(y, d, err); /* float32 squares cannot overflow a double */
+        int nf;
+        n2 = cq_q_l2norm_checked((const double *)y.p, d, &nf);
+        if (nf) return cq_q_fail_nonfinite_v(y, d, err);
+    }
+    if (!(n2 <= r->B * (1.0 + CQ_Q_NORM_RTOL)))
+        return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.15g, got ||y||_2 = %.15g", r->B, n2);
+    return CQ_OK;
+}
+
+/* check: RATQ's own norm check on x (the l_p composite's part has none), made before
+ * anything is written. */
+static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, int check, bitgen_t *g, double *z,
+                     cq_bitwriter *w, const cq_qout *out, cq_errinfo *err)
 {
     uint64_t seed = cq_rng_u64(g);
     uint64_t key = cq_rng_u64(g);
     if (r->seedbits < 64) seed &= ((uint64_t)1 << r->seedbits) - 1u;
-    double scale = ratq_rotate(r, seed, x, n_in, z);
+    /* quantizing into a float64 output being set (not the input itself): the output holds
+     * the rotated vector (the work is not touched) */
+    if (w == NULL && out != NULL && out->p != NULL && !out->f32 && out->add == CQ_QOUT_SET && r->d2 == r->dim &&
+        out->p != x.p)
+        z = (double *)out->p;
+    double ss[4];
+    double scale = ratq_rotate(r, seed, x, n_in, z, check ? ss : NULL);
+    if (check) {
+        int st = ratq_check_norm(r, x, n_in, (ss[0] + ss[1]) + (ss[2] + ss[3]), err);
+        if (st != CQ_OK) return st;
+    }
     if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
     ratq_tab tb;
     ratq_table(r, &tb);
-    int st = ratq_encode_groups(r, &tb, z, scale, key, w, err);
+    int st = ratq_encode_groups(r, &tb, z, scale, key, w, out != NULL, err);
     if (st == CQ_OK && out != NULL) ratq_inverse(r, seed, z, out);
     return st;
 }
@@ -509,6 +815,9 @@ static int ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_inp
     uint64_t seed = cq_q_get_wide(rd, r->seedbits);
     ratq_tab tb;
     ratq_table(r, &tb);
+    /* a float64 output being set holds the rotated vector itself (the inverse rotation
+     * runs in place): the work is not touched, and the output is written only once */
+    if (out->p != NULL && !out->f32 && out->add == CQ_QOUT_SET && r->d2 == r->dim) z = (double *)out->p;
     /* a validation-only decode (out->p NULL) checks the fields and computes nothing */
     int st = ratq_decode_groups(r, &tb, rd, zero_input, out->p != NULL ? z : NULL, err);
     if (st == CQ_OK && out->p != NULL) ratq_inverse(r, seed, z, out);
@@ -521,7 +830,7 @@ int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t 
 {
     cq_qin xv = {x, 0};
     cq_qout o = {out, 0, CQ_QOUT_SET, 1.0};
-    return ratq_core(r, xv, n_in, g, z, w, out != NULL ? &o : NULL, err);
+    return ratq_core(r, xv, n_in, 0, g, z, w, out != NULL ? &o : NULL, err);
 }
 
 int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
@@ -535,20 +844,7 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input
 static int ratq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
-    size_t d = P->d;
-    double n2;
-    if (y.f32) { /* float32 squares cannot overflow a double: non-finite means Inf/NaN */
-        double ss = cq_q_sum_sq_f((const float *)y.p, d);
-        if (!isfinite(ss)) return cq_q_fail_nonfinite_v(y, d, err);
-        n2 = sqrt(ss);
-    } else {
-        int nf;
-        n2 = cq_q_l2norm_checked((const double *)y.p, d, &nf);
-        if (nf) return cq_q_fail_nonfinite_v(y, d, err);
-    }
-    if (!(n2 <= P->r.B * (1.0 + CQ_Q_NORM_RTOL)))
-        return cq_fail(err, CQ_EDOMAIN, "RATQ needs ||y||_2 <= B = %.15g, got ||y||_2 = %.15g", P->r.B, n2);
-    return ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
+    return ratq_core(&P->r, y, P->d, 1, g, (double *)work, w, out, err);
 }
 
 static int ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
