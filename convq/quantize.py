@@ -707,6 +707,9 @@ class RATQ(Quantizer):
     is just above a power of two.
     Ranges above B are capped at B(1 + 1e-6) and the top range is always that cap (every
     group then fits a range, since :math:`|z_i| \le \|y\|_2 \le B`).
+    The encoder checks :math:`\|y\|_2 \le B` (and finiteness) in the pass that loads y into
+    the rotation, after its two draws (the sign seed and the rounding key), so a rejected
+    encode has advanced ``rng`` by those two draws.
 
     Parameters
     ----------
@@ -839,8 +842,8 @@ class LpQuantizer(Quantizer):
 
     The composite's encoder reads y once: the q-norm is summed in the pass that writes the
     CUQ levels, so an encode that the norm check rejects (ValueError) has drawn CUQ's key
-    from ``rng`` (the other quantizers, and this one's fast path ``q(y, rng)``, check
-    before they draw).
+    from ``rng`` (its fast path ``q(y, rng)`` checks before it draws; :class:`RATQ` sums
+    its norm as it loads the rotation, after its draws, in the same way).
 
     Parameters
     ----------
