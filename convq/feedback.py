@@ -33,19 +33,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array
+from ._validation import check_finite
 from .quantize import Message, Quantizer, _float_vector
 
 __all__ = ["ErrorFeedback", "EF21"]
 
 
 def _checked(y):
-    """A worker's vector: float32 kept (its state is then float32), anything else as a
-    finite float64 vector (ValueError naming y for NaN/Inf, TypeError for a non-number)."""
+    """A worker's vector: float32 kept (its state is then float32), anything else as
+    float64; ValueError naming y and the first NaN/Inf, TypeError for a non-number."""
     y = _float_vector(y)
-    if y.dtype == np.float32 and not np.isfinite(y).all():
-        raise ValueError("y must be finite, got NaN or Inf")
-    return y if y.dtype == np.float32 else as_float_array(y, "y", ndim=1)
+    check_finite(y, "y")
+    return y
 
 
 def _as_state_dtype(v):

@@ -196,8 +196,7 @@ static int qsgd_norms_part(void *vc, const cq_q_range *g)
             (void)s2q;
             double s2 = cq_q_v_sum_sq(c->y, b0, m);
 #endif
-            if (!isfinite(s2)) finite = cq_q_v_finite(c->y, b0, m);
-            n = finite ? cq_q_l2_from_sq(c->y, b0, m, s2) : 0.0;
+            n = cq_q_l2_fin_from_sq(c->y, b0, m, s2, &finite);
         }
         /* the first non-finite coordinate of y, wherever it is, is what gets reported */
         if (!finite) return cq_q_fail_nonfinite_v(c->y, d, err);

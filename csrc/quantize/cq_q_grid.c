@@ -50,15 +50,9 @@ int cq_q_grid_norms(cq_qin y, size_t d, size_t b, int inf_norm, double *norms, c
     size_t nb = d == 0 ? 0 : (d - 1) / b + 1;
     for (size_t j = 0; j < nb; j++) {
         size_t b0 = j * b, m = d - b0 < b ? d - b0 : b;
-        int finite = 1;
-        double n;
-        if (inf_norm) {
-            n = cq_q_v_max_abs_fin(y, b0, m, &finite);
-        } else { /* one read: a NaN/Inf (or an overflow) makes the sum of squares non-finite */
-            double s2 = cq_q_v_sum_sq(y, b0, m);
-            if (!isfinite(s2)) finite = cq_q_v_finite(y, b0, m);
-            n = finite ? cq_q_l2_from_sq(y, b0, m, s2) : 0.0;
-        }
+        int finite;
+        double n = inf_norm ? cq_q_v_max_abs_fin(y, b0, m, &finite)
+                            : cq_q_l2_fin_from_sq(y, b0, m, cq_q_v_sum_sq(y, b0, m), &finite);
         norms[j] = finite ? n : NAN;
     }
     return CQ_OK;

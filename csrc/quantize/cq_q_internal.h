@@ -217,6 +217,15 @@ static inline double cq_q_l2_from_sq(cq_qin y, size_t i0, size_t d, double s2)
     return mx * sqrt(acc);
 }
 
+/* A bucket's l2 norm from its sum of squares s2 (cq_q_v_sum_sq), the bucket read again
+ * only where s2 is not finite: *finite = 0 (and norm 0) for a NaN or Inf in it, else an
+ * overflow rescaled by cq_q_l2_from_sq (QSGD's bucket norms, the all-reduce mode's). */
+static inline double cq_q_l2_fin_from_sq(cq_qin y, size_t i0, size_t m, double s2, int *finite)
+{
+    *finite = isfinite(s2) || cq_q_v_finite(y, i0, m);
+    return *finite ? cq_q_l2_from_sq(y, i0, m, s2) : 0.0;
+}
+
 /* out[i0 + t] <- v[t] for t < m: set, out + w v, or 0 + w v (the first term of a sum: the
  * +0.0 turns -0.0 into +0.0 exactly as adding onto a zeroed out does); in double, rounded
  * once for float32. */
