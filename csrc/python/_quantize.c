@@ -35,6 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__linux__)
+#include <pthread.h>
+#endif
 #include <unistd.h>
 #include "core/cq_hadamard.h"
 #include "core/cq_parallel.h"
@@ -238,23 +241,89 @@ fail:
     return NULL;
 }
 
-/* The kernels' scratch. A large one is 2 MiB aligned and advised to the kernel as huge pages
- * (Linux, transparent huge pages in "madvise" mode): a fresh 39 MB buffer per call (RATQ at
- * 4.93e6 coordinates) otherwise costs ~10^4 page faults, about a third of the encode. NumPy
- * advises its own large arrays the same way. Freed with free(). */
+/* The kernels' scratch. A large one (>= WORK_HUGE) is 2 MiB aligned and advised to the
+ * kernel as huge pages (Linux, transparent huge pages in "madvise" mode): a fresh 39 MB
+ * buffer per call (RATQ at 4.93e6 coordinates) otherwise costs ~10^4 page faults, about a
+ * third of the encode. NumPy advises its own large arrays the same way.
+ * Each thread also keeps its last large scratch for its next call (one block per thread,
+ * at most WORK_KEEP bytes, freed when the thread ends): glibc maps a block this large
+ * afresh on every call, and the kernel then zeroes every page of it, ~0.25 ms for the
+ * 8 MB of RATQ at d = 2^20 (7 % of the encode). A block in use is taken out of the
+ * cache, so a nested call on the same thread gets a fresh one. Given back with free_work. */
 #define WORK_HUGE ((size_t)4 << 20)
+#define WORK_KEEP ((size_t)512 << 20)
+#define WORK_ALIGN ((size_t)2 << 20)
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#define WORK_CACHE 1
+typedef struct work_block {
+    void *p;
+    size_t n; /* bytes, a multiple of WORK_ALIGN */
+} work_block;
+static pthread_key_t work_key;
+static pthread_once_t work_once = PTHREAD_ONCE_INIT;
+static int work_key_ok; /* written once, under work_once */
+
+static void work_block_free(void *b)
+{
+    free(((work_block *)b)->p);
+    free(b);
+}
+
+static void work_key_init(void) { work_key_ok = pthread_key_create(&work_key, work_block_free) == 0; }
+
+/* This thread's cache entry (created empty on first use), or NULL. */
+static work_block *work_cache(void)
+{
+    (void)pthread_once(&work_once, work_key_init);
+    if (!work_key_ok) return NULL;
+    work_block *b = (work_block *)pthread_getspecific(work_key);
+    if (b == NULL && (b = (work_block *)calloc(1, sizeof *b)) != NULL && pthread_setspecific(work_key, b) != 0) {
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
+#endif
+
 static void *alloc_work(size_t n)
 {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#ifdef WORK_CACHE
     if (n >= WORK_HUGE) {
-        size_t align = (size_t)2 << 20, m = (n + align - 1) / align * align;
+        size_t m = (n + WORK_ALIGN - 1) / WORK_ALIGN * WORK_ALIGN;
+        work_block *b = work_cache();
+        if (b != NULL && b->p != NULL && b->n >= m) {
+            void *p = b->p;
+            b->p = NULL;
+            return p;
+        }
         void *p = NULL;
-        if (posix_memalign(&p, align, m) != 0) return NULL;
+        if (posix_memalign(&p, WORK_ALIGN, m) != 0) return NULL;
         (void)madvise(p, m, MADV_HUGEPAGE); /* advice only: without it the pages are small */
         return p;
     }
 #endif
     return malloc(n ? n : 8);
+}
+
+/* Give back a scratch of alloc_work(n): a large one is kept for this thread's next call
+ * where the cache is empty or holds a smaller one. */
+static void free_work(void *p, size_t n)
+{
+#ifdef WORK_CACHE
+    if (p != NULL && n >= WORK_HUGE) {
+        size_t m = (n + WORK_ALIGN - 1) / WORK_ALIGN * WORK_ALIGN;
+        work_block *b = m <= WORK_KEEP ? work_cache() : NULL;
+        if (b != NULL && (b->p == NULL || b->n < m)) {
+            free(b->p);
+            b->p = p;
+            b->n = m;
+            return;
+        }
+    }
+#else
+    (void)n;
+#endif
+    free(p);
 }
 
 /* 0 if `nbytes` (a double: products of sizes cannot overflow it) can fit in this machine's
@@ -402,6 +471,7 @@ static PyObject *code_call(PyObject *args, int encode)
     PyArrayObject *y = parse_code_args(args, &gen, &outo, &P, &weight, &fresh);
     if (y == NULL) return NULL;
     void *work = NULL;
+    size_t nwork = cq_q_work_size_typed(&P);
     cq_qout o = {NULL, 0, 0, 1.0};
     if (encode) { /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
         /* out given: the message's decode is added into it (w out + weight y_hat, or the
@@ -422,7 +492,7 @@ static PyObject *code_call(PyObject *args, int encode)
         if (out != NULL) o.p = PyArray_DATA((PyArrayObject *)out);
     }
     if (out == NULL) goto done;
-    work = alloc_work(cq_q_work_size_typed(&P));
+    work = alloc_work(nwork);
     if (work == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -437,7 +507,7 @@ static PyObject *code_call(PyObject *args, int encode)
         result = out;
     }
 done:
-    free(work);
+    free_work(work, nwork);
     Py_XDECREF(out);
     Py_DECREF(y);
     return result;
@@ -655,7 +725,8 @@ static PyObject *decode_sum_call(PyObject *args)
     PyArrayObject *w = NULL, **arrs = (PyArrayObject **)calloc((size_t)n + 1, sizeof *arrs);
     const uint8_t **ptrs = (const uint8_t **)malloc(((size_t)n + 1) * sizeof *ptrs);
     uint64_t *lens = (uint64_t *)malloc(((size_t)n + 1) * sizeof *lens);
-    void *work = alloc_work(cq_q_work_size_typed(&P));
+    size_t nwork = cq_q_work_size_typed(&P);
+    void *work = alloc_work(nwork);
     if (arrs == NULL || ptrs == NULL || lens == NULL || work == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -686,7 +757,7 @@ done:
     free(arrs);
     free(ptrs);
     free(lens);
-    free(work);
+    free_work(work, nwork);
     Py_XDECREF(w);
     return result;
 }
@@ -717,7 +788,8 @@ static PyObject *decode_call(PyObject *args, int many)
         if (out != NULL && !many) o.p = PyArray_DATA(out);
     }
     double *row = many ? (double *)malloc(sizeof(double) * (size_t)d) : NULL; /* one decoded row */
-    void *work = alloc_work(cq_q_work_size_typed(&P));
+    size_t nwork = cq_q_work_size_typed(&P);
+    void *work = alloc_work(nwork);
     int rc = -1;
     if (out == NULL || (many && row == NULL) || work == NULL) {
         if (out != NULL) PyErr_NoMemory();
@@ -730,7 +802,7 @@ static PyObject *decode_call(PyObject *args, int many)
         rc = cqb_call(run_decode, &a, NULL);
     }
     free(row);
-    free(work);
+    free_work(work, nwork);
     Py_DECREF(p);
     if (rc < 0) Py_CLEAR(out);
     return (PyObject *)out;
