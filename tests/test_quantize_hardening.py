@@ -426,3 +426,33 @@ def test_subnormal_vectors_pass_the_q_norm_check(q):
     # the reference q-norm: the largest |y_i| is the whole of it up to a factor (1 + ...)^(1/q)
     y_big = y * 2.0 ** 1000
     assert np.linalg.norm(y_big, ord=q.norm_order) * 2.0 ** -1000 < 1e-300
+
+
+def test_a_reused_large_scratch_gives_the_twins_messages_in_any_order_and_thread():
+    """A kernel scratch of 4 MiB or more is kept per thread for its next call (a larger
+    call replaces it, a smaller one reuses it; nothing is zeroed in between). Calls of
+    growing and shrinking sizes, on the main thread and on four threads at once, still
+    send the NumPy twin's messages and decode to its values: no kernel reads what a
+    previous call left in its scratch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from convq.slow import quantize as S
+    q = Q.RATQ(1.0)
+    sizes = [(1 << 19) + 5, (1 << 20) + 3, (1 << 19) + 5, (1 << 19) + 777]   # d2 * 8 bytes >= 4 MiB
+    assert all(q.params(d)["work"] >= 4 << 20 for d in sizes)
+    ys = {d: np.random.default_rng(d).standard_normal(d) for d in sizes}
+    ys = {d: y / np.linalg.norm(y) * 0.9 for d, y in ys.items()}
+    want = {d: S.encode(q, ys[d], rng=d) for d in set(sizes)}
+    values = {d: S.decode(q, want[d][0], d) for d in set(sizes)}
+
+    def run(order):
+        out = []
+        for d in order:
+            m = q.encode(ys[d], rng=d, threads=1)
+            out.append(((m.payload, m.nbits) == want[d], np.array_equal(q.decode(m, threads=1), values[d])))
+        return out
+
+    assert run(sizes) == [(True, True)] * len(sizes)
+    with ThreadPoolExecutor(4) as ex:
+        for res in ex.map(run, [sizes, sizes[::-1], sizes[1:] + sizes[:1], sizes[::2] * 2]):
+            assert res == [(True, True)] * 4
