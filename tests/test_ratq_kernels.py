@@ -163,8 +163,8 @@ import hashlib
 import numpy as np
 import convq.quantize as Q
 h = hashlib.sha256()
-# groups of two: fields of 3, 6 (the default), 10 and 16 bits (AVX-512: narrowed to a byte,
-# or to a 16-bit word), then other group sizes (the portable group loop at every level)
+# groups of two: fields of 3, 6 (the default), 10 and 16 bits (AVX-512: eight or four groups
+# a 64-bit word), then other group sizes (the portable group loop at every level)
 for q in (Q.RATQ(1.0, s=2, h=2, levels=2), Q.RATQ(1.0), Q.RATQ(1.0, s=2, levels=16), Q.RATQ(1.0, s=2, h=16, levels=64),
           Q.RATQ(1.0, s=3, h=5, levels=5), Q.RATQ(1.0, s=11, levels=16), Q.LpQuantizer(1.5)):
     for d in (7, 1100, 4096, 70001):

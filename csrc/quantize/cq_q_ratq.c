@@ -490,31 +490,15 @@ RATQ_INLINE int ratq_encode_groups_s(const cq_ratq_par *r, const ratq_tab *tb, d
 }
 
 #ifdef CQ_Q_AVX512_VARIANT
-/* The low w bits of each of the 64 / f fields of f bits of x (w <= f; the bits above w in
- * each field zero), made contiguous: field t moves to bits [t w, (t + 1) w). Pairs of
- * fields are joined, then pairs of pairs, ... (the spare bits of each step shifted out). */
-static inline uint64_t ratq_squeeze(uint64_t x, unsigned f, unsigned w)
-{
-    unsigned gap = f - w; /* the spare bits between two fields */
-    for (unsigned span = f; span < 64; span *= 2, gap *= 2) {
-        uint64_t lo = 0; /* the low field of each pair of spans: the low `span` bits of every 2 span */
-        for (unsigned b = 0; b < 64; b += 2 * span) lo |= (((uint64_t)1 << span) - 1) << b;
-        x = (x & lo) | ((x & ~lo) >> gap);
-    }
-    return x;
-}
-
 /* The encoder's group loop for groups of two coordinates (s = 2: the default up to
  * n0 ~ 1.1e7), h <= 16 and fields of at most 16 bits a group, on coordinates [0, n) (n a
  * multiple of 16), sixteen coordinates (eight groups) a step in AVX-512 lanes with the
  * portable loop's double operations in the same order: the group's max |z_i scale| (the
  * larger of the lane and its pair's), the range index (the count of ranges below it), the
  * range and its step looked up in two registers (vpermt2pd), cq_q_round_d as in CUQ's
- * kernel with the stream's uniforms made in register (cq_q_uu16_avx512), each group's
- * field [j, level 0, level 1] built in its own 64-bit lane, narrowed to a byte (fields of
- * up to 8 bits) or a 16-bit word, squeezed into contiguous bits in a general register
- * (ratq_squeeze) and stored 64 bits at a time (ratq_pack). (A lane-shifted OR reduction
- * across the vector was a third of the loop.) Returns the coordinates done: n, or the start of the step that holds
+ * kernel with the stream's uniforms made in register (cq_q_uu16_avx512), the fields of
+ * four groups shifted into one word (vpsllvq, an OR reduction) and stored 64 bits at a
+ * time (ratq_pack). Returns the coordinates done: n, or the start of the step that holds
  * a group over the top range (nothing of it written; the portable loop reports it). */
 static size_t ratq_enc2_avx512(const cq_ratq_par *r, const ratq_tab *tb, double *z, size_t n, double scale,
                                uint64_t key, cq_bitwriter *w, int vals)
@@ -529,9 +513,10 @@ static size_t ratq_enc2_avx512(const cq_ratq_par *r, const ratq_tab *tb, double 
     const __m512d vhi = _mm512_set1_pd((double)(r->L - 1)), top = _mm512_set1_pd(r->M[r->h - 1]);
     const __m256i ilm2 = _mm256_set1_epi32((int32_t)(r->L - 2));
     const __m512i one = _mm512_set1_epi64(1), kv = _mm512_set1_epi64((long long)key);
-    /* lane 2k: level 0 of group k after j (j ORed in); lane 2k+1: level 1 after both */
-    const __m512i lsh = _mm512_set_epi64(hb + lb, hb, hb + lb, hb, hb + lb, hb, hb + lb, hb);
-    const unsigned nw = gw <= 8 ? 8 : 16; /* the narrowed field: a byte or a 16-bit word */
+    /* lane 2k: level 0 of group k after j; lane 2k+1: level 1; j at the even lanes */
+    const __m512i lsh = _mm512_set_epi64(3 * gw + hb + lb, 3 * gw + hb, 2 * gw + hb + lb, 2 * gw + hb,
+                                         gw + hb + lb, gw + hb, hb + lb, hb);
+    const __m512i jsh = _mm512_set_epi64(0, 3 * gw, 0, 2 * gw, 0, gw, 0, 0);
     __m512d Mq[16];
     for (uint64_t q = 0; q < 16; q++) Mq[q] = _mm512_set1_pd(q + 1 < r->h ? r->M[q] : 0.0);
     __m512i ctr1 = cq_q_ctr_avx512(0);
@@ -558,9 +543,8 @@ static size_t ratq_enc2_avx512(const cq_ratq_par *r, const ratq_tab *tb, double 
             if (vals) /* cq_q_level_value: -M + lev delta */
                 val[h] = _mm512_add_pd(_mm512_xor_pd(Mj, _mm512_set1_pd(-0.0)),
                                        _mm512_mul_pd(_mm512_cvtepi32_pd(lv), _mm512_permutex2var_pd(Dlo, jv, Dhi)));
-            __m512i x = _mm512_sllv_epi64(_mm512_cvtepu32_epi64(lv), lsh);
-            x = _mm512_mask_or_epi64(x, 0x55, x, jv);
-            f[h] = _mm512_or_si512(x, _mm512_bsrli_epi128(x, 8)); /* even lanes: the group's field */
+            f[h] = _mm512_or_si512(_mm512_sllv_epi64(_mm512_cvtepu32_epi64(lv), lsh),
+                                   _mm512_maskz_sllv_epi64(0x55, jv, jsh));
         }
         if (ok != 0xFF) break;
         if (vals) {
@@ -568,16 +552,12 @@ static size_t ratq_enc2_avx512(const cq_ratq_par *r, const ratq_tab *tb, double 
             _mm512_storeu_pd(z + i + 8, val[1]);
         }
         if (w == NULL) continue;
-        /* the even lanes of both halves, in group order, narrowed */
-        const __m512i ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
-        __m512i g8 = _mm512_permutex2var_epi64(f[0], ev, f[1]);
-        if (nw == 8) { /* the eight groups in one word */
-            uint64_t b = (uint64_t)_mm_cvtsi128_si64(_mm512_cvtepi64_epi8(g8));
-            ratq_pack_put(&pk, ratq_squeeze(b, 8, gw), 8 * gw);
+        if (8 * gw <= 64) { /* the eight groups in one word */
+            __m512i v = _mm512_or_si512(f[0], _mm512_sll_epi64(f[1], _mm_cvtsi32_si128((int)(4 * gw))));
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(v), 8 * gw);
         } else {
-            __m128i b = _mm512_cvtepi64_epi16(g8);
-            ratq_pack_put(&pk, ratq_squeeze((uint64_t)_mm_cvtsi128_si64(b), 16, gw), 4 * gw);
-            ratq_pack_put(&pk, ratq_squeeze((uint64_t)_mm_extract_epi64(b, 1), 16, gw), 4 * gw);
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(f[0]), 4 * gw);
+            ratq_pack_put(&pk, (uint64_t)_mm512_reduce_or_epi64(f[1]), 4 * gw);
         }
     }
     if (w != NULL) ratq_pack_end(&pk, w);
