@@ -247,9 +247,10 @@ fail:
  * third of the encode. NumPy advises its own large arrays the same way.
  * Each thread also keeps its last large scratch for its next call (one block per thread,
  * at most WORK_KEEP bytes, freed when the thread ends): glibc maps a block this large
- * afresh on every call, and the kernel then zeroes every page of it, ~0.25 ms for the
- * 8 MB of RATQ at d = 2^20 (7 % of the encode). A block in use is taken out of the
- * cache, so a nested call on the same thread gets a fresh one. Given back with free_work. */
+ * afresh on every call, and the kernel then zeroed every page of it: for the 8 MB of RATQ
+ * at d = 2^20, 6 faults and 0.2 ms of system time per encode, 3.5 -> 3.1 ms of wall time.
+ * A block in use is taken out of the cache, so a nested call on the same thread gets a
+ * fresh one. Given back with free_work. */
 #define WORK_HUGE ((size_t)4 << 20)
 #define WORK_KEEP ((size_t)512 << 20)
 #define WORK_ALIGN ((size_t)2 << 20)
