@@ -472,7 +472,7 @@ static PyObject *code_call(PyObject *args, int encode)
     PyArrayObject *y = parse_code_args(args, &gen, &outo, &P, &weight, &fresh);
     if (y == NULL) return NULL;
     void *work = NULL;
-    size_t nwork = cq_q_work_size_typed(&P);
+    size_t nwork = P.work;
     cq_qout o = {NULL, 0, 0, 1.0};
     if (encode) { /* no memset: the bit writer stores every byte of the message (cq_bw_finish) */
         /* out given: the message's decode is added into it (w out + weight y_hat, or the
@@ -726,7 +726,7 @@ static PyObject *decode_sum_call(PyObject *args)
     PyArrayObject *w = NULL, **arrs = (PyArrayObject **)calloc((size_t)n + 1, sizeof *arrs);
     const uint8_t **ptrs = (const uint8_t **)malloc(((size_t)n + 1) * sizeof *ptrs);
     uint64_t *lens = (uint64_t *)malloc(((size_t)n + 1) * sizeof *lens);
-    size_t nwork = cq_q_work_size_typed(&P);
+    size_t nwork = P.work;
     void *work = alloc_work(nwork);
     if (arrs == NULL || ptrs == NULL || lens == NULL || work == NULL) {
         PyErr_NoMemory();
@@ -789,7 +789,7 @@ static PyObject *decode_call(PyObject *args, int many)
         if (out != NULL && !many) o.p = PyArray_DATA(out);
     }
     double *row = many ? (double *)malloc(sizeof(double) * (size_t)d) : NULL; /* one decoded row */
-    size_t nwork = cq_q_work_size_typed(&P);
+    size_t nwork = P.work;
     void *work = alloc_work(nwork);
     int rc = -1;
     if (out == NULL || (many && row == NULL) || work == NULL) {

@@ -586,9 +586,6 @@ static inline double cq_q_sum_pow(const double *y, size_t d, double mx, double q
  *           truncation, that every bit was used and the zero padding afterwards. */
 typedef struct cq_qops {
     int (*resolve)(const cq_qspec *q, cq_qpar *P, cq_errinfo *err);
-    int (*run)(const cq_qpar *P, const double *y, bitgen_t *g, void *work, cq_bitwriter *w, double *out,
-               cq_errinfo *err);
-    int (*decode)(const cq_qpar *P, cq_bitreader *r, void *work, double *out, cq_errinfo *err);
 } cq_qops;
 
 #define CQ_Q_DECLARE_OPS_(name, num, ops, typed, typed_avx2) extern const cq_qops ops;
@@ -600,11 +597,8 @@ CQ_Q_KIND_LIST(CQ_Q_DECLARE_OPS_)
  * (w == NULL, out != NULL), or both (the message and, through out, exactly what decode_t
  * writes for it: the dispatcher's fused encode-decode, Quantizer._encode_add; every typed
  * family must support it, tests/test_feedback.py checks each); decode_t writes through out
- * (whose p may be NULL: validate only). Such a
- * family leaves run and decode of its cq_qops NULL and names its cq_qtops in its line of
- * cq_qkinds.h. A family with only the double kernels (none today; cq_q_double_only there)
- * is run by the dispatcher through a double copy of the input and a double output at the
- * end of the work (cq_q_work_size_typed). */
+ * (whose p may be NULL: validate only). Every family has them and names its cq_qtops in
+ * its line of cq_qkinds.h; its cq_qops holds only its resolve. */
 typedef struct cq_qtops {
     int (*run_t)(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                  cq_errinfo *err);
@@ -631,8 +625,7 @@ typedef struct cq_qtops {
  *
  * The AVX-512 tables follow a naming convention instead of a column of cq_qkinds.h: the
  * AVX-512 kernels of the kind whose typed column is T are T_avx512, declared weak, so that a
- * family without an AVX-512 twin file (and cq_q_double_only) has none and runs its AVX2
- * column there. */
+ * family without an AVX-512 twin file has none and runs its AVX2 column there. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define CQ_Q_HAVE_AVX2 1
 #else
@@ -644,20 +637,19 @@ typedef struct cq_qtops {
 #endif
 #ifdef CQ_Q_AVX512_VARIANT
 #define CQ_Q_TYPED_OPS(name)                                                                 \
-    const cq_qops cq_q_##name##_ops_avx512 = {name##_resolve, NULL, NULL};                   \
+    const cq_qops cq_q_##name##_ops_avx512 = {name##_resolve};                   \
     const cq_qtops cq_q_##name##_typed_avx512 = {name##_run, name##_decode};
 #elif defined(CQ_Q_AVX2_VARIANT)
 #define CQ_Q_TYPED_OPS(name)                                                                 \
-    const cq_qops cq_q_##name##_ops_avx2 = {name##_resolve, NULL, NULL};                     \
+    const cq_qops cq_q_##name##_ops_avx2 = {name##_resolve};                     \
     const cq_qtops cq_q_##name##_typed_avx2 = {name##_run, name##_decode};
 #else
 #define CQ_Q_TYPED_OPS(name)                                                                 \
-    const cq_qops cq_q_##name##_ops = {name##_resolve, NULL, NULL};                          \
+    const cq_qops cq_q_##name##_ops = {name##_resolve};                          \
     const cq_qtops cq_q_##name##_typed = {name##_run, name##_decode};
 #endif
 
-/* The typed kernels of every kind, from the list (cq_q_double_only: {NULL, NULL}, defined
- * by the dispatcher, for the double-only families). */
+/* The typed kernels of every kind, from the list. */
 #define CQ_Q_DECLARE_TYPED_(name, num, ops, typed, typed_avx2) extern const cq_qtops typed;
 CQ_Q_KIND_LIST(CQ_Q_DECLARE_TYPED_)
 #undef CQ_Q_DECLARE_TYPED_
@@ -755,14 +747,9 @@ CQ_Q_LEVELS_(int, cq_q_cuq_decode_block, (cq_bitreader *r, size_t a, size_t n, d
  * see cq_q_ratq.c). */
 int cq_q_ratq_params(double B, size_t dim, int64_t s, int64_t h, int64_t L, int windowed, cq_ratq_par *r,
                      cq_errinfo *err);
-/* RATQ core on an explicit parameter block: input x[0..n_in) (n_in <= r->dim, the rest
- * taken as zero), z = work of r->d2 doubles; quantize (w NULL) writes out[0..r->dim) (out
- * may be x; with a writer too, out is not the decode). The float64 wrappers of RATQ's
- * typed kernels. The l_p composite encodes and decodes its RATQ part with RATQ's typed
- * kernels (cq_q_ratq_typed...) and uses only the zero-input decoder below. */
-int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
-                   double *out, cq_errinfo *err);
-/* zero_input (L even): the encoder's input was the zero vector, so every group must use
+/* RATQ's decoder on an explicit parameter block (z = work of r->d2 doubles; out NULL:
+ * checked only), for the l_p composite, which otherwise encodes and decodes its RATQ part
+ * with RATQ's typed kernels (cq_q_ratq_typed...). zero_input (L even): the encoder's input was the zero vector, so every group must use
  * range 0 and levels L/2 - 1 or L/2 (what the l_p composite sends with no large
  * coordinate); anything else is CQ_EDECODE. */
 int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,

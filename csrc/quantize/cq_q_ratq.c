@@ -782,9 +782,9 @@ static int ratq_check_norm(const cq_ratq_par *r, cq_qin y, size_t d, double ss, 
     return CQ_OK;
 }
 
-/* check: RATQ's own norm check on x (the l_p composite's part has none), made before
- * anything is written. */
-static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, int check, bitgen_t *g, double *z,
+/* RATQ of x[0..n_in) (the rest of the window zero), the norm check made before anything
+ * is written (the l_p composite's part comes through here too, via ratq_run). */
+static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, bitgen_t *g, double *z,
                      cq_bitwriter *w, const cq_qout *out, cq_errinfo *err)
 {
     uint64_t seed = cq_rng_u64(g);
@@ -796,15 +796,13 @@ static int ratq_core(const cq_ratq_par *r, cq_qin x, size_t n_in, int check, bit
         out->p != x.p)
         z = (double *)out->p;
     double ss[4];
-    double scale = ratq_rotate(r, seed, x, n_in, z, check ? ss : NULL);
-    if (check) {
-        int st = ratq_check_norm(r, x, n_in, (ss[0] + ss[1]) + (ss[2] + ss[3]), err);
-        if (st != CQ_OK) return st;
-    }
+    double scale = ratq_rotate(r, seed, x, n_in, z, ss);
+    int st = ratq_check_norm(r, x, n_in, (ss[0] + ss[1]) + (ss[2] + ss[3]), err);
+    if (st != CQ_OK) return st;
     if (w != NULL) cq_q_put_wide(w, seed, r->seedbits);
     ratq_tab tb;
     ratq_table(r, &tb);
-    int st = ratq_encode_groups(r, &tb, z, scale, key, w, out != NULL, err);
+    st = ratq_encode_groups(r, &tb, z, scale, key, w, out != NULL, err);
     if (st == CQ_OK && out != NULL) ratq_inverse(r, seed, z, out);
     return st;
 }
@@ -824,15 +822,7 @@ static int ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_inp
     return st;
 }
 
-#ifndef CQ_Q_SIMD_VARIANT /* the l_p composite's entry points: defined once */
-int cq_q_ratq_core(const cq_ratq_par *r, const double *x, size_t n_in, bitgen_t *g, double *z, cq_bitwriter *w,
-                   double *out, cq_errinfo *err)
-{
-    cq_qin xv = {x, 0};
-    cq_qout o = {out, 0, CQ_QOUT_SET, 1.0};
-    return ratq_core(r, xv, n_in, 0, g, z, w, out != NULL ? &o : NULL, err);
-}
-
+#ifndef CQ_Q_SIMD_VARIANT /* the l_p composite's zero-input decoder: defined once */
 int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input, double *z, double *out,
                           cq_errinfo *err)
 {
@@ -844,7 +834,7 @@ int cq_q_ratq_core_decode(const cq_ratq_par *r, cq_bitreader *rd, int zero_input
 static int ratq_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
-    return ratq_core(&P->r, y, P->d, 1, g, (double *)work, w, out, err);
+    return ratq_core(&P->r, y, P->d, g, (double *)work, w, out, err);
 }
 
 static int ratq_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)

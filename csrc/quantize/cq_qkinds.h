@@ -2,8 +2,7 @@
  * cq_qkinds.h -- THE list of quantizer kinds:
  *     X(NAME, number, ops table, typed kernels, typed kernels of the AVX2 build).
  * The typed columns name the family's cq_qtops (float32/float64 kernels, cq_q_internal.h);
- * cq_q_double_only for a family with double kernels only; a typed family without an AVX2
- * build names its portable cq_qtops in both columns. The AVX-512 build has no column: its
+ * a family without an AVX2 build names its portable cq_qtops in both columns. The AVX-512 build has no column: its
  * kernels are <typed column>_avx512 by convention, optional (cq_q_internal.h).
  *
  * Everything that enumerates the kinds is generated from this one list:

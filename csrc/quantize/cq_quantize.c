@@ -14,11 +14,7 @@ static const cq_qops *const ops_table[CQ_Q_NKINDS] = {
 #undef CQ_Q_TABLE_ROW_
 };
 
-/* The double-only families' typed kernels: none (run through double buffers, run_typed). */
-const cq_qtops cq_q_double_only = {NULL, NULL};
-
-/* kind -> typed kernels (cq_q_double_only: the family has double kernels only), and the
- * same for the AVX2 build; both generated from cq_qkinds.h. */
+/* kind -> typed kernels, and the same for the AVX2 build; both generated from cq_qkinds.h. */
 static const cq_qtops *const typed_table[CQ_Q_NKINDS] = {
 #define CQ_Q_TYPED_ROW_(name, num, ops, typed, typed_avx2) [num] = &typed,
     CQ_Q_KIND_LIST(CQ_Q_TYPED_ROW_)
@@ -63,7 +59,7 @@ int cq_q_simd_level(void)
 #endif
 }
 
-/* The typed kernels of P's kind (NULL: a double-only family), the build level P->simd chose. */
+/* The typed kernels of P's kind, of the build level P->simd chose. */
 static const cq_qtops *typed_kernels(const cq_qpar *P)
 {
     const cq_qtops *t = typed_table[P->kind];
@@ -71,7 +67,7 @@ static const cq_qtops *typed_kernels(const cq_qpar *P)
     if (P->simd >= CQ_Q_SIMD_AVX2) t = typed_table_avx2[P->kind];
     if (P->simd >= CQ_Q_SIMD_AVX512 && typed_table_avx512[P->kind] != NULL) t = typed_table_avx512[P->kind];
 #endif
-    return t->run_t != NULL ? t : NULL;
+    return t;
 }
 
 /* Largest message accepted: 2^63 - 1 bits, so that byte counts fit a signed 64-bit size. */
@@ -121,42 +117,13 @@ size_t cq_q_work_size(const cq_qspec *q, size_t d)
 }
 
 /* ---- typed vectors ---------------------------------------------------------------------
- * A family with typed kernels (run_t, decode_t) reads and writes the caller's vectors
- * directly. A double-only family (run, decode) is framed here: a float32 input is widened
- * into a double copy at work + P->work, and its output goes to a double buffer after it
- * (unless out is a float64 vector being set, which it writes in place), from which
- * cq_q_emit sets or accumulates the caller's vector. */
-
-size_t cq_q_work_size_typed(const cq_qpar *P)
-{
-    /* P->work <= SIZE_MAX/4 and d <= 2^48 (cq_q_resolve): the sum cannot overflow */
-    return P->work + (typed_kernels(P) != NULL ? 0 : 2 * P->d * sizeof(double));
-}
-
-/* The double output a double-only kernel writes: out itself when it is a float64 vector
- * being set, else the fallback buffer. */
-static double *fallback_out(const cq_qpar *P, void *work, const cq_qout *out)
-{
-    if (out->p != NULL && !out->f32 && out->add == CQ_QOUT_SET) return (double *)out->p;
-    return (double *)((uint8_t *)work + P->work) + P->d;
-}
+ * Every family's typed kernels (run_t, decode_t) read and write the caller's float64 or
+ * float32 vectors directly; the work is the family's own (P->work). */
 
 static int run_typed(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                      cq_errinfo *err)
 {
-    const cq_qtops *t = typed_kernels(P);
-    if (t != NULL) return t->run_t(P, y, g, work, w, out, err);
-    const cq_qops *o = ops_table[P->kind];
-    const double *yd = (const double *)y.p;
-    if (y.f32) {
-        double *copy = (double *)((uint8_t *)work + P->work);
-        for (size_t i = 0; i < P->d; i++) copy[i] = (double)((const float *)y.p)[i];
-        yd = copy;
-    }
-    double *od = out != NULL ? fallback_out(P, work, out) : NULL;
-    int st = o->run(P, yd, g, work, w, od, err);
-    if (st == CQ_OK && out != NULL && od != out->p) cq_q_emit(out, 0, od, P->d);
-    return st;
+    return typed_kernels(P)->run_t(P, y, g, work, w, out, err);
 }
 
 /* One message: length, the family decoder, the end-of-message checks. */
@@ -169,16 +136,7 @@ static int decode_frame(const cq_qpar *P, const uint8_t *payload, uint64_t nbyte
                        (unsigned long long)nbytes, (unsigned long long)P->bits, P->d, (unsigned long long)need);
     cq_bitreader r;
     cq_br_init(&r, payload, P->bits);
-    const cq_qtops *t = typed_kernels(P);
-    const cq_qops *o = ops_table[P->kind];
-    int st;
-    if (t != NULL) {
-        st = t->decode_t(P, &r, work, out, err);
-    } else {
-        double *od = fallback_out(P, work, out);
-        st = o->decode(P, &r, work, od, err);
-        if (st == CQ_OK && od != out->p) cq_q_emit(out, 0, od, P->d);
-    }
+    int st = typed_kernels(P)->decode_t(P, &r, work, out, err);
     if (st != CQ_OK) return st;
     return cq_q_check_end(&r, err);
 }
@@ -194,16 +152,14 @@ int cq_q_encode_add_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *
     size_t nbytes = (size_t)((P->bits + 7) / 8);
     cq_bitwriter w;
     cq_bw_init(&w, payload, nbytes);
-    /* a typed family writes the message and the decoded values in the same pass (its
-     * fast path is decode(encode) bit for bit); a double-only one decodes its message */
-    int fused = dec != NULL && dec->p != NULL && typed_kernels(P) != NULL;
-    int st = run_typed(P, *y, g, work, &w, fused ? dec : NULL, err);
+    /* the family writes the message and the decoded values in the same pass (its fast
+     * path is decode(encode) bit for bit) */
+    int st = run_typed(P, *y, g, work, &w, dec != NULL && dec->p != NULL ? dec : NULL, err);
     if (st != CQ_OK) return st;
     uint64_t n = cq_bw_finish(&w);
     if (n != P->bits)
         return cq_fail(err, CQ_EINTERNAL, "encoder wrote %llu bits, the message has %llu", (unsigned long long)n,
                        (unsigned long long)P->bits);
-    if (dec != NULL && dec->p != NULL && !fused) return decode_frame(P, payload, nbytes, work, dec, err);
     return CQ_OK;
 }
 

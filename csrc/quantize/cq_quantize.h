@@ -184,19 +184,14 @@ typedef struct cq_qout {
     double w;
 } cq_qout;
 
-/* Scratch bytes the typed entry points need for P (>= P->work): families whose kernels
- * still read and write double only (the l_p composite) are run through a
- * double copy of the input and a double output of d values each, at the end of the work. */
-size_t cq_q_work_size_typed(const cq_qpar *P);
-
-/* encode / quantize / decode on typed vectors (work of cq_q_work_size_typed(P) bytes). A
+/* encode / quantize / decode on typed vectors (work of P->work bytes). A
  * decode with out->add set validates the whole payload before it writes anything, so a
  * malformed payload leaves out unchanged. */
 int cq_q_encode_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload, cq_errinfo *err);
 int cq_q_quantize_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, const cq_qout *out,
                         cq_errinfo *err);
-/* Encode with the own decode fused: the message of cq_q_encode_typed and, in the same pass
- * for the typed families, its decoded values written through dec (set, out + w v, or the
+/* Encode with the own decode fused: the message of cq_q_encode_typed and, in the same pass,
+ * its decoded values written through dec (set, out + w v, or the
  * first term 0 + w v: exactly what cq_q_decode_typed / cq_q_decode_sum would write from the
  * message). dec NULL or dec->p NULL: a plain encode. */
 int cq_q_encode_add_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *work, uint8_t *payload,
