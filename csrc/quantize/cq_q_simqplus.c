@@ -66,10 +66,14 @@
  * walk, which writes the stars-and-bars string as bits (blocks of SQP_BLOCK coordinates
  * that no draw lands in are skipped with the running l1 sums the check recorded: the same
  * sums, so the same landing points; a dense type from d = SQP_DENSE_D on is walked in
- * SQP_SEGS stretches in lockstep, sqp_walk_dense), then the type code over the string. The
- * decoder: the type code into the string, the counts per index from it, the signs.
+ * SQP_SEGS stretches in lockstep, sqp_walk_dense, which marks one bar per coordinate and
+ * complements the string at the end), then the type code over the string. The decoder: the
+ * type code into the string; the canonical and sign-padding checks (the coordinates with
+ * draws counted as the runs of stars after a bar); then the values, written from the string
+ * in one walk over its stars (sqp_emit_set: each star overwrites its coordinate with the run
+ * so far) or, for an accumulating output, added from the list of counts (sqp_emit_add).
  * Typed kernels (cq_qtops): float32 input is read in place and decoded values are written
- * or added as float32 or float64 (cq_q_emit), from the sparse list of counts.
+ * or added as float32 or float64.
  *
  * The walk re-reads y after the admissibility pass; if the two reads disagree (another
  * thread wrote to y meanwhile) the draws do not all land and the call fails with
@@ -80,10 +84,13 @@
 #include "quantize/cq_q_internal.h"
 #include "core/cq_rangecoder.h"
 #include "core/cq_rng.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define SQP_BLOCK 256 /* coordinates per block of the encoder walk's skip table */
 
-#define SQP_SEGS 4                    /* stretches of the dense encoder walk */
+#define SQP_SEGS 4                    /* stretches of the dense encoder walk (sqp_walk_lockstep's four) */
 #define SQP_DENSE_D ((size_t)1 << 14) /* from this d on, a dense type takes the stretches */
 
 /* 64-bit words of the stars-and-bars string of N positions, with two spare words:
@@ -134,7 +141,7 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     size_t str = sqp_str_bytes((uint64_t)d + P->k, P->k);
     size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str +
                  (d >= SQP_DENSE_D ? cq_q_round8(d / 8 + 8 * SQP_SEGS + 8) : 0); /* the stretches' sign bits */
-    size_t dec = str + cq_q_round8(2 * (P->k + 2) * sizeof(uint32_t));
+    size_t dec = str + cq_q_round8((P->k / 64 + 1) * sizeof(uint64_t) + 2 * (P->k + 1) * sizeof(uint32_t));
     P->work = enc > dec ? enc : dec;
     return CQ_OK;
 }
@@ -402,6 +409,15 @@ static inline int gap_code(cq_rc_encoder *e, cq_rc_decoder *dc, gap_recips *rc, 
 static const uint32_t sqp_c16[SQP_B + 1] = {1,     16,    120,  560,  1820, 4368, 8008, 11440, 12870,
                                             11440, 8008,  4368, 1820, 560,  120,  16,   1};
 
+/* The number of ones of a 16-bit word (no popcnt instruction in the portable build). */
+static inline unsigned sqp_weight16(uint32_t x)
+{
+    x = x - ((x >> 1) & 0x5555u);
+    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+    x = (x + (x >> 4)) & 0x0F0Fu;
+    return (x + (x >> 8)) & 0x1Fu;
+}
+
 /* The colex rank of a 16-bit word among the words of its weight (Knuth, TAOCP 7.2.1.3: the
  * combinatorial number system; colex order = increasing value for words of one weight), and
  * its inverse: rank[x], and word[off[w] + r] = the word of weight w and rank r. Types with d, k
@@ -431,7 +447,7 @@ static void sqp_colex_init(sqp_colex *b, uint16_t *tab)
         b->rank = tab;
         b->word = tab + 65536;
         for (uint32_t x = 0; x < 65536; x++) {
-            int w = __builtin_popcount(x);
+            unsigned w = sqp_weight16(x);
             b->rank[x] = cnt[w];
             b->word[b->off[w] + cnt[w]++] = (uint16_t)x;
         }
@@ -461,15 +477,31 @@ static inline uint32_t sqp_unrank(const sqp_colex *b, unsigned w, uint64_t r)
 }
 
 /* P[m] = x (x-1) ... (x-m+1), m <= 16 (x >= 16 < 2^24), as IEEE double products of the exact
- * pairs (x - 2u)(x - 2u - 1) < 2^48 in a fixed tree of depth <= 5 (the decoder's latency). */
+ * pairs (x - 2u)(x - 2u - 1) < 2^48 in a fixed tree of depth <= 5 (the decoder's latency).
+ * The pairs are formed in double (x - 2u and its product with x - 2u - 1 are exact there),
+ * one conversion instead of sixteen on the decoder's chain. */
+static inline void sqp_pairs(double o[8], double p[8], uint64_t x)
+{
+    double xd = (double)(int64_t)x;
+    for (int u = 0; u < 8; u++) {
+        o[u] = xd - (double)(2 * u);
+        p[u] = o[u] * (o[u] - 1.0);
+    }
+}
+
+/* P[16] of sqp_falling alone, by the same products. */
+static inline double sqp_falling16(uint64_t x)
+{
+    double o[8], p[8];
+    sqp_pairs(o, p, x);
+    double A = p[0] * p[1], B = p[2] * p[3], C = p[4] * p[5], D = p[6] * p[7];
+    return (A * B) * (C * D);
+}
+
 static inline void sqp_falling(double P[SQP_B + 1], uint64_t x)
 {
     double o[8], p[8];
-    for (int u = 0; u < 8; u++) {
-        uint64_t t = x - 2 * (uint64_t)u;
-        o[u] = (double)(int64_t)t;
-        p[u] = (double)(int64_t)(t * (t - 1));
-    }
+    sqp_pairs(o, p, x);
     double A = p[0] * p[1], B = p[2] * p[3], C = p[4] * p[5], D = p[6] * p[7];
     P[0] = 1.0;
     P[1] = o[0];
@@ -509,11 +541,9 @@ static inline int sqp_block_init(sqp_blk *B, uint64_t range, uint64_t n, uint64_
 {
     uint64_t a = n - s;
     if (s < SQP_B || a < SQP_B) return 0;
-    double Pn[SQP_B + 1];
     sqp_falling(B->Ps, s);
     sqp_falling(B->Pa, a);
-    sqp_falling(Pn, n);
-    B->inv = SQP_BLOCK_SAFE / Pn[SQP_B];
+    B->inv = SQP_BLOCK_SAFE / sqp_falling16(n);
     B->half = gap_half_range(range);
     return sqp_q(B, 0) >= SQP_BLOCK_MINW && sqp_q(B, SQP_B) >= SQP_BLOCK_MINW;
 }
@@ -576,10 +606,14 @@ static int sqp_type_code(cq_rc_encoder *e, cq_rc_decoder *dc, uint64_t *S, uint6
             unsigned w;
             if (e) {
                 x = sqp_get16(S, pos);
-                w = (unsigned)__builtin_popcount(x);
-                uint64_t F = 0;
-                for (unsigned v = 0; v < w; v++) F += (uint64_t)sqp_c16[v] * sqp_q(&B, (int)v);
-                uint64_t qw = sqp_q(&B, (int)w);
+                w = sqp_weight16(x);
+                /* every q_v, so that no loop exit depends on the data: F = sum_{v < w} C(16, v) q_v */
+                uint64_t F = 0, qw = 0;
+                for (unsigned v = 0; v <= SQP_B; v++) {
+                    uint64_t qv = sqp_q(&B, (int)v), lt = 0 - (uint64_t)(v < w);
+                    F += lt & ((uint64_t)sqp_c16[v] * qv);
+                    qw = v == w ? qv : qw;
+                }
                 cq_rc_enc_interval(e, F + sqp_rank(&bn, x) * qw, qw);
             } else {
                 uint64_t c = dc->code, q[SQP_B + 1], F[SQP_B + 2];
@@ -623,7 +657,15 @@ static inline uint64_t stars_at(double yi, const double *T, double *s, uint64_t 
     *s += fabs(yi);
     const double *t = T + *j;
     double v = *s;
+#if defined(__SSE2__)
+    /* the four comparisons in two SSE2 instructions (the same IEEE < ), counted from the masks */
+    __m128d vv = _mm_set1_pd(v);
+    unsigned m1 = (unsigned)_mm_movemask_pd(_mm_cmplt_pd(_mm_loadu_pd(t), vv)),
+             m2 = (unsigned)_mm_movemask_pd(_mm_cmplt_pd(_mm_loadu_pd(t + 2), vv));
+    uint64_t c = (uint64_t)(m1 - (m1 >> 1) + m2 - (m2 >> 1)); /* 2-bit popcounts */
+#else
     uint64_t c = (uint64_t)(t[0] < v) + (t[1] < v) + (t[2] < v) + (t[3] < v);
+#endif
     if (c == 4)
         while (t[c] < v) c++;
     *j += c;
@@ -632,23 +674,58 @@ static inline uint64_t stars_at(double yi, const double *T, double *s, uint64_t 
 
 /* One stretch of the encoder's walk: coordinates [i, end) from the running sum s and the
  * point index j, writing the stars into the string S and a sign bit per coordinate with
- * draws into sb (bit nsg on). */
+ * draws into the words sb (bit nsg on; acc holds the word being filled, stored whole at
+ * every step, so that no step reads what the one before it stored). */
 typedef struct sqp_walk {
     double s;
-    uint64_t j, nsg;
+    uint64_t j, nsg, acc;
     size_t i, end;
-    uint8_t *sb;
+    uint64_t *sb;
 } sqp_walk;
 
-static inline void sqp_walk_step(sqp_walk *W, cq_qin y, const double *T, uint64_t n0, uint64_t *S)
+#if defined(__GNUC__)
+#define SQP_INLINE static inline __attribute__((always_inline))
+#else
+#define SQP_INLINE static inline
+#endif
+
+SQP_INLINE void sqp_walk_step(sqp_walk *W, cq_qin y, const double *T, uint64_t n0, uint64_t *S)
 {
     size_t i = W->i++;
     uint64_t pos = n0 + W->j + (uint64_t)i + 1; /* coordinate i's first star */
     double yi = cq_q_at(y, i);
-    uint64_t c = stars_at(yi, T, &W->s, &W->j), some = c != 0;
+    uint64_t c = stars_at(yi, T, &W->s, &W->j), some = c != 0, b = W->nsg & 63;
     sqp_set_run(S, pos, c);
-    W->sb[W->nsg >> 3] |= (uint8_t)((some & (uint64_t)(yi < 0)) << (W->nsg & 7));
+    W->acc = (b ? W->acc : 0) | ((some & (uint64_t)(yi < 0)) << b);
+    W->sb[W->nsg >> 6] = W->acc;
     W->nsg += some;
+}
+
+/* The same step marking the bar before coordinate i's stars instead of the stars (one bit
+ * per coordinate instead of a run of any length): the dense walk's string of bars, which
+ * sqp_bars_to_stars turns into the string. */
+SQP_INLINE void sqp_walk_step_bar(sqp_walk *W, cq_qin y, const double *T, uint64_t n0, uint64_t *S)
+{
+    size_t i = W->i++;
+    uint64_t bar = n0 + W->j + (uint64_t)i; /* the bar before coordinate i's stars */
+    double yi = cq_q_at(y, i);
+    uint64_t c = stars_at(yi, T, &W->s, &W->j), some = c != 0, b = W->nsg & 63;
+    S[bar >> 6] |= (uint64_t)1 << (bar & 63);
+    W->acc = (b ? W->acc : 0) | ((some & (uint64_t)(yi < 0)) << b);
+    W->sb[W->nsg >> 6] = W->acc;
+    W->nsg += some;
+}
+
+/* The bars of all d coordinates -> the stars of the N positions (the rest of the words zero). */
+static void sqp_bars_to_stars(uint64_t *S, uint64_t N)
+{
+    uint64_t full = N / 64, nw = sqp_words(N);
+    for (uint64_t w = 0; w < full; w++) S[w] = ~S[w];
+    if (N % 64) {
+        S[full] = ~S[full] & (((uint64_t)1 << (N % 64)) - 1);
+        full++;
+    }
+    for (uint64_t w = full; w < nw; w++) S[w] = 0;
 }
 
 /* #{j < kk : T[j] < v} (T increasing). */
@@ -663,39 +740,57 @@ static uint64_t sqp_below(const double *T, uint64_t kk, double v)
     return lo;
 }
 
+/* The lockstep loop of the dense walk: m steps of each of the four stretches, their states
+ * in locals (registers) so that the four dependency chains overlap; f32: y's type, a
+ * constant in each inlined copy. */
+SQP_INLINE void sqp_walk_lockstep(sqp_walk W[4], size_t m, cq_qin y, const double *T, uint64_t n0, uint64_t *S,
+                                  int f32)
+{
+    sqp_walk A = W[0], B = W[1], C = W[2], D = W[3];
+    y.f32 = f32;
+    for (size_t t = 0; t < m; t++) {
+        sqp_walk_step_bar(&A, y, T, n0, S);
+        sqp_walk_step_bar(&B, y, T, n0, S);
+        sqp_walk_step_bar(&C, y, T, n0, S);
+        sqp_walk_step_bar(&D, y, T, n0, S);
+    }
+    W[0] = A;
+    W[1] = B;
+    W[2] = C;
+    W[3] = D;
+}
+
 /* The dense walk: SQP_SEGS stretches of whole blocks of SQP_BLOCK coordinates, each starting
  * from the exact running sum pre[] recorded at its first block and j = #{T[j] < pre[]} (what
  * the sequential walk reaches there: the running sums only grow), stepped in lockstep so that
- * their dependency chains overlap; sign bits go to one buffer per stretch (sbuf, d/8 + 8
- * SQP_SEGS + 8 bytes) and are appended in order. Same string and signs as the sequential walk.
- * Returns 0, or -1 where the stretches do not join (y changed during the call). */
+ * their dependency chains overlap; sign bits go to one buffer of words per stretch (sbuf,
+ * d/8 + 8 SQP_SEGS + 8 bytes) and are appended in order. Same string and signs as the
+ * sequential walk. Returns 0, or -1 where the stretches do not join (y changed during the call). */
 static int sqp_walk_dense(cq_qin y, size_t d, const double *T, uint64_t n0, uint64_t kk, const double *pre,
-                          uint64_t *S, uint8_t *sbuf, sqp_walk W[SQP_SEGS])
+                          uint64_t *S, uint64_t *sbuf, sqp_walk W[SQP_SEGS])
 {
     size_t nb = (d + SQP_BLOCK - 1) / SQP_BLOCK;
-    uint64_t j0[SQP_SEGS + 1];
-    uint8_t *b = sbuf;
+    uint64_t j0[SQP_SEGS + 1], *b = sbuf;
     for (int g = 0; g < SQP_SEGS; g++) {
         size_t b0 = nb * (size_t)g / SQP_SEGS, b1 = nb * (size_t)(g + 1) / SQP_SEGS;
         W[g].i = b0 * SQP_BLOCK;
         W[g].end = b1 * SQP_BLOCK < d ? b1 * SQP_BLOCK : d;
         W[g].s = pre[b0];
         W[g].j = j0[g] = g ? sqp_below(T, kk, pre[b0]) : 0;
-        W[g].nsg = 0;
+        W[g].nsg = W[g].acc = 0;
         W[g].sb = b;
-        size_t nbytes = (W[g].end - W[g].i) / 8 + 8;
-        memset(b, 0, nbytes);
-        b += nbytes;
+        b += (W[g].end - W[g].i) / 64 + 1;
     }
     j0[SQP_SEGS] = kk;
     size_t m = (size_t)-1;
     for (int g = 0; g < SQP_SEGS; g++) m = W[g].end - W[g].i < m ? W[g].end - W[g].i : m;
-    for (size_t t = 0; t < m; t++)
-        for (int g = 0; g < SQP_SEGS; g++) sqp_walk_step(&W[g], y, T, n0, S);
+    if (y.f32) sqp_walk_lockstep(W, m, y, T, n0, S, 1);
+    else sqp_walk_lockstep(W, m, y, T, n0, S, 0);
     for (int g = 0; g < SQP_SEGS; g++) {
-        while (W[g].i < W[g].end) sqp_walk_step(&W[g], y, T, n0, S);
+        while (W[g].i < W[g].end) sqp_walk_step_bar(&W[g], y, T, n0, S);
         if (W[g].j != j0[g + 1]) return -1;
     }
+    sqp_bars_to_stars(S, n0 + kk + d);
     return 0;
 }
 
@@ -731,8 +826,8 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     size_t d = P->d;
     uint64_t k = P->k;
     double l1 = 0.0, *C = (double *)work;
-    uint8_t *sb = (uint8_t *)(C + k + 4);
-    double *pre = w ? (double *)(sb + cq_q_round8(k / 8 + 1)) : NULL;
+    uint64_t *sb = (uint64_t *)(C + k + 4);
+    double *pre = w ? (double *)((uint8_t *)sb + cq_q_round8(k / 8 + 1)) : NULL;
     int st = simqplus_check(P, y, &l1, pre, err);
     if (st) return st;
     /* the k + 1 exponentials in one call (NumPy's ziggurat: the values of k + 1 calls of
@@ -755,17 +850,16 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     /* the walk: the stars-and-bars string (the n0 stars of index 0 first; coordinate i's
      * stars start at position n0 + j + i + 1, j the stars before it) */
     uint64_t N = (uint64_t)d + k, *S = (uint64_t *)(pre + d / SQP_BLOCK + 2);
-    uint8_t *sbuf = (uint8_t *)S + sqp_str_bytes(N, k);
+    uint64_t *sbuf = (uint64_t *)((uint8_t *)S + sqp_str_bytes(N, k));
     memset(S, 0, sqp_words(N) * sizeof(uint64_t));
-    sqp_set_run(S, 0, n0);
     sqp_walk W[SQP_SEGS];
     int nseg = 1;
     if (d >= SQP_DENSE_D && kk >= d / 8) { /* dense: the stretches in lockstep */
         if (sqp_walk_dense(y, d, T, n0, kk, pre, S, sbuf, W)) return cq_q_fail_changed("SimQ+", err);
         nseg = SQP_SEGS;
     } else { /* one stretch that skips the blocks no draw lands in (s ends at pre[]) */
-        memset(sb, 0, (size_t)(k / 8 + 1));
-        W[0] = (sqp_walk){0.0, 0, 0, 0, d, sb};
+        sqp_set_run(S, 0, n0);
+        W[0] = (sqp_walk){0.0, 0, 0, 0, 0, d, sb};
         while (W[0].i < d) {
             size_t b0 = W[0].i / SQP_BLOCK, i1 = W[0].i + SQP_BLOCK < d ? W[0].i + SQP_BLOCK : d;
             if (!(W[0].j < kk && T[W[0].j] < pre[b0 + 1])) {
@@ -788,9 +882,11 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     cq_bw_zeros(w, P->type_bits - used);
     uint64_t nsg = 0; /* the sign bits of the stretches, in order, then zeros up to k */
     for (int g = 0; g < nseg; g++) {
-        uint64_t t = 0, m = W[g].nsg;
-        for (; t + 8 <= m; t += 8) cq_bw_put(w, W[g].sb[t >> 3], 8);
-        if (t < m) cq_bw_put(w, W[g].sb[t >> 3] & ((1u << (m - t)) - 1u), (unsigned)(m - t));
+        uint64_t m = W[g].nsg;
+        for (uint64_t t = 0; t < m; t += 32) {
+            unsigned n = m - t < 32 ? (unsigned)(m - t) : 32;
+            cq_bw_put(w, (W[g].sb[t >> 6] >> (t & 63)) & (((uint64_t)1 << n) - 1), n);
+        }
         nsg += m;
     }
     cq_bw_zeros(w, k - nsg);
@@ -798,64 +894,128 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
     return out != NULL && out->p != NULL ? sqp_emit_walk(P, y, T, kk, out, err) : CQ_OK;
 }
 
+/* The decoded values of the coordinates with draws, from the string S (index 0's n0 stars
+ * first) and the sign bits sw (bit t: the t-th coordinate with draws, increasing): coordinate
+ * i with c_i draws gets c_i B'/k with its sign. The star at position b with t stars before
+ * it is a draw of index b - t (i + 1: coordinate i); each star overwrites its coordinate's
+ * value with the run so far, so the last star of a run leaves c_i there, without a branch
+ * on the data. Set and first-term outputs only (an accumulating output adds each value once:
+ * sqp_emit_add). */
+static void sqp_emit_set(const cq_qout *out, const uint64_t *S, uint64_t n0, uint64_t k, const uint64_t *sw,
+                         double unit)
+{
+    uint64_t ns = n0, nnz = 0, last = 0, first = 0;
+    double w = out->w;
+    int f32 = out->f32, start = out->add == CQ_QOUT_START;
+    for (uint64_t wi = n0 >> 6; ns < k; wi++) {
+        uint64_t z = S[wi];
+        if (wi == n0 >> 6) z &= ~(uint64_t)0 << (n0 & 63); /* index 0's stars are no coordinate's */
+        for (; z; z &= z - 1, ns++) {
+            uint64_t idx = 64 * wi + (uint64_t)__builtin_ctzll(z) - ns, fresh = idx != last;
+            uint64_t mask = 0 - fresh; /* a mask, not a branch: fresh is the data's coin */
+            nnz += fresh;
+            first = (ns & mask) | (first & ~mask);
+            last = idx;
+            uint64_t sg = (sw[(nnz - 1) >> 6] >> ((nnz - 1) & 63)) & 1u;
+            double v = cq_q_bitsd(cq_q_dbits((double)(int64_t)(ns - first + 1) * unit) ^ (sg << 63));
+            if (start) v = 0.0 + w * v;
+            if (f32) ((float *)out->p)[idx - 1] = (float)v;
+            else ((double *)out->p)[idx - 1] = v;
+        }
+    }
+}
+
+/* The same values added to an accumulating output, one add per coordinate: the coordinates
+ * and their counts gathered first (nz, cnt: k + 1 entries each; the first star of a run
+ * opens entry nnz, the later ones overwrite its count). */
+static void sqp_emit_add(const cq_qout *out, const uint64_t *S, uint64_t n0, uint64_t k, const uint64_t *sw,
+                         double unit, uint32_t *nz, uint32_t *cnt)
+{
+    uint64_t ns = n0, nnz = 0, last = 0, first = 0;
+    for (uint64_t wi = n0 >> 6; ns < k; wi++) {
+        uint64_t z = S[wi];
+        if (wi == n0 >> 6) z &= ~(uint64_t)0 << (n0 & 63);
+        for (; z; z &= z - 1, ns++) {
+            uint64_t idx = 64 * wi + (uint64_t)__builtin_ctzll(z) - ns, fresh = idx != last;
+            uint64_t mask = 0 - fresh; /* a mask, not a branch: fresh is the data's coin */
+            nnz += fresh;
+            first = (ns & mask) | (first & ~mask);
+            last = idx;
+            nz[nnz] = (uint32_t)(idx - 1);
+            cnt[nnz] = (uint32_t)(ns - first + 1);
+        }
+    }
+    for (uint64_t t = 1; t <= nnz; t++) {
+        uint64_t sg = (sw[(t - 1) >> 6] >> ((t - 1) & 63)) & 1u;
+        cq_q_emit1(out, nz[t], cq_q_bitsd(cq_q_dbits((double)(int64_t)cnt[t] * unit) ^ (sg << 63)));
+    }
+}
+
+/* The stars before the first bar (index 0's draws). */
+static uint64_t sqp_leading_stars(const uint64_t *S)
+{
+    uint64_t w = 0;
+    while (S[w] == ~(uint64_t)0) w++;
+    return 64 * w + (uint64_t)__builtin_ctzll(~S[w]);
+}
+
+/* The coordinates with draws: the runs of stars that start right after a bar (index 0's run,
+ * from position 0, follows none: position -1 counts as a star). */
+static uint64_t sqp_count_runs(const uint64_t *S, uint64_t N)
+{
+    uint64_t nnz = 0, carry = 1;
+    for (uint64_t wi = 0; wi < (N + 63) / 64; wi++) {
+        uint64_t z = S[wi], x = z & ~((z << 1) | carry);
+        x = x - ((x >> 1) & 0x5555555555555555ull); /* popcount without the popcnt instruction */
+        x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+        nnz += (((x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full) * 0x0101010101010101ull) >> 56;
+        carry = z >> 63;
+    }
+    return nnz;
+}
+
 static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, const cq_qout *out, cq_errinfo *err)
 {
     size_t d = P->d;
     uint64_t k = P->k, F = P->type_bits;
     if (r->nbits < F + k) return cq_fail(err, CQ_EDECODE, "SimQ+ message truncated");
+    uint64_t N = (uint64_t)d + k, *S = (uint64_t *)work;
     cq_rc_decoder dc;
     cq_rc_dec_init(&dc, r, F);
     if (dc.bad) return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not a valid range code");
-    uint64_t N = (uint64_t)d + k, *S = (uint64_t *)work;
-    /* the coordinates with draws, increasing (d <= 2^24), and their counts */
-    uint32_t *nz = (uint32_t *)((uint8_t *)S + sqp_str_bytes(N, k)), *cnt = nz + k + 2;
     memset(S, 0, sqp_words(N) * sizeof(uint64_t));
     if (sqp_type_code(NULL, &dc, S, N, k))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field does not decode to a type");
-    /* the counts: the star at position b with t stars before it has b - t bars before it, so
-     * it is a draw of index b - t (0: the zero vector, i + 1: coordinate i) */
-    /* without a branch on the data: entry nnz (from 1; entry 0 takes index 0's stars) */
-    uint64_t nnz = 0, ns = 0, last = 0; /* last: the index of the previous star */
-    uint32_t run = 0;                   /* stars of index last so far */
-    for (uint64_t wi = 0; ns < k; wi++) {
-        for (uint64_t z = S[wi]; z; z &= z - 1, ns++) {
-            uint64_t idx = 64 * wi + (uint64_t)__builtin_ctzll(z) - ns;
-            uint32_t fresh = idx != last;
-            nnz += fresh;
-            run = run * (1u - fresh) + 1u;
-            nz[nnz] = (uint32_t)(idx - 1);
-            cnt[nnz] = run;
-            last = idx;
-        }
-    }
-    nz++; /* entries 1..nnz: the coordinates with draws */
-    cnt++;
     /* canonical check: the field must be exactly the encoder's code for this type */
     if (!cq_rc_dec_canonical(&dc))
         return cq_fail(err, CQ_EDECODE, "SimQ+ type field is not the canonical code of a type");
     cq_rc_dec_finish(&dc);
+    uint64_t nnz = sqp_count_runs(S, N);
     /* signs (every field is checked before out is written) */
     r->pos = F + nnz;
     for (uint64_t t = nnz; t < k;) {
         unsigned m = k - t >= 32 ? 32 : (unsigned)(k - t);
         uint32_t word = cq_q_get(r, m);
-        for (unsigned b = 0; b < m; b++, t++)
-            if ((word >> b) & 1u)
-                return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero", (unsigned long long)t);
+        if (word)
+            return cq_fail(err, CQ_EDECODE, "SimQ+ sign padding bit %llu is not zero",
+                           (unsigned long long)(t + (uint64_t)__builtin_ctz(word)));
+        t += m;
     }
     cq_q_emit_zero(out, d);
     if (out->p == NULL) return CQ_OK;
+    /* the sign bits as words (after the string, where the gathered counts go too) */
+    uint64_t *sw = (uint64_t *)((uint8_t *)S + sqp_str_bytes(N, k)), nw = nnz / 64 + 1;
     cq_bitreader sr = *r;
     sr.pos = F;
-    double unit = P->Bp / (double)k;
-    for (uint64_t t = 0; t < nnz;) {
-        unsigned m = nnz - t >= 32 ? 32 : (unsigned)(nnz - t);
-        uint32_t word = cq_q_get(&sr, m);
-        for (unsigned b = 0; b < m; b++, t++) {
-            double v = (double)cnt[t] * unit;
-            cq_q_emit1(out, nz[t], (word >> b) & 1u ? -v : v);
-        }
+    for (uint64_t t = 0; t < nw; t++) {
+        uint64_t m = nnz - 64 * t < 64 ? nnz - 64 * t : 64;
+        sw[t] = cq_q_get_wide(&sr, (unsigned)m);
     }
+    uint32_t *nz = (uint32_t *)(sw + nw), *cnt = nz + k + 1;
+    double unit = P->Bp / (double)k;
+    uint64_t n0 = sqp_leading_stars(S);
+    if (out->add == CQ_QOUT_ADD) sqp_emit_add(out, S, n0, k, sw, unit, nz, cnt);
+    else sqp_emit_set(out, S, n0, k, sw, unit);
     return CQ_OK;
 }
 
