@@ -196,3 +196,34 @@ def test_float32_input_on_the_norm_boundary_decides_as_its_float64_copy(p):
             continue
         assert q.encode(y32, rng=3) == m64
         np.testing.assert_array_equal(q.decode(m64, dtype=np.float32), q.decode(m64).astype(np.float32))
+
+
+@pytest.mark.parametrize("d,k", [(20000, None), (20011, 4001)])
+def test_dense_walk_of_float32_input_and_every_output_mode(d, k):
+    """The dense walk reads float32 input in place (its own compiled copy of the lockstep
+    loop): the message is the float64 copy's. The decoder's outputs from the string (float64
+    and float32, a fresh one, decode_sum's first term with a weight, and accumulation onto a
+    buffer) are the float64 decode, scaled and added as NumPy does it in double, rounded once
+    for float32. N = d + k is not a multiple of 64 in the second case (the last word of the
+    complemented string of bars)."""
+    q = Q.SimQPlus(1.0, p=2, k=k)
+    y = np.random.default_rng(d).standard_normal(d)
+    y[[1, d // 3, d - 1]] = [2.0, -3.0, 2.5]  # several draws on a few coordinates
+    y32 = _admissible(y, 2).astype(np.float32)
+    msgs = [q.encode(y32, rng=s) for s in range(3)]
+    assert msgs[0] == q.encode(y32.astype(np.float64), rng=0)
+    vals = [q.decode(m) for m in msgs]
+    kq = q.params(d)["k"]
+    landed = [round(float(np.sum(np.abs(v))) * kq / q.params(d)["Bp"]) for v in vals]
+    assert min(landed) >= d // 8  # the encoder took its dense walk
+    np.testing.assert_array_equal(q.decode(msgs[0], dtype=np.float32), vals[0].astype(np.float32))
+    w = [0.5, -1.25, 3.0]
+    total = 0.0 + w[0] * vals[0] + w[1] * vals[1] + w[2] * vals[2]
+    np.testing.assert_array_equal(q.decode_sum(msgs, d, weights=w), total)
+    base = np.random.default_rng(1).standard_normal(d)
+    out = base.copy()
+    q.decode_sum(msgs, d, weights=w, out=out)
+    np.testing.assert_array_equal(out, base + w[0] * vals[0] + w[1] * vals[1] + w[2] * vals[2])
+    out32 = base.astype(np.float32)
+    q.decode_sum(msgs[:1], d, out=out32)
+    np.testing.assert_array_equal(out32, (base.astype(np.float32).astype(np.float64) + vals[0]).astype(np.float32))
