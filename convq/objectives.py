@@ -349,8 +349,8 @@ class LeastSquares(_RowsMixin, Objective):
     X is a dense (m, p) array or a scipy.sparse matrix (any format; kept as ``X`` in CSR
     form with sorted, summed duplicates, float64 values, which must be finite). With a
     sparse X, value, gradient, ``hessp`` and the Newton-CG preconditioner cost O(nnz + m)
-    per pass, and every :func:`convq.optimize.minimize` method works on it; the stochastic
-    oracles and the distributed trainer take a dense X only.
+    per pass, and every :func:`convq.optimize.minimize` method works on it, as do the
+    stochastic oracles and the distributed trainer.
 
     ``sample_weight`` (optional, w_i >= 0): J = 1/(2W) sum_i w_i (x_i theta - y_i)^2 +
     lam/(2W) ||theta_r||^2 with W = sum_i w_i (see the module docstring).

@@ -26,13 +26,26 @@ from .. import _core
 from .._lp import conjugate as _conj
 from .._rng import as_generator
 from .._spec import OracleSpec
-from .._validation import as_float_array, as_vector, check_int, check_positive, check_real
+from .._validation import as_float_array, as_vector, check_int, check_positive, check_real, is_sparse
 from .domains import Box, LpBall, _check_p
 
 __all__ = ["MinibatchOracle", "NoisyOracle", "MeanSquareOracle"]
 
 # objective kinds: the C enum cq_obj_kind, exported by the binding (never re-typed)
 _LSQ, _LOGI, _HINGE, _LASSO = _core.OBJ_LEASTSQ, _core.OBJ_LOGISTIC, _core.OBJ_HINGE, _core.OBJ_LASSO
+
+
+def _row_norms(X, order, intercept):
+    """||a_i||_order of every row a_i of X (dense or CSR), a_i = (1, x_i) with an intercept."""
+    if not is_sparse(X):
+        rows = np.hstack([np.ones((X.shape[0], 1)), X]) if intercept else X
+        return np.linalg.norm(rows, ord=order, axis=1)
+    A = abs(X).tocsr()
+    if math.isinf(order):
+        r = np.asarray(A.max(axis=1).toarray()).ravel()
+        return np.maximum(r, 1.0) if intercept else r
+    r = np.asarray(A.power(order).sum(axis=1)).ravel()
+    return (r + 1.0 if intercept else r) ** (1.0 / order)
 
 
 def _max_norm_over(domain, order, d):
@@ -46,12 +59,16 @@ def _max_norm_over(domain, order, d):
     raise ValueError("this bound needs a bounded domain (an LpBall or a Box)")
 
 
-def _max_abs_inner(domain, rows):
-    """max_{x in K} |<row, x>| for each row (Hoelder for balls, exact for boxes)."""
+def _max_abs_inner(domain, X, intercept):
+    """max_{x in K} |<a_i, x>| for each row a_i (as in _row_norms): Hoelder for balls, exact
+    for boxes."""
     if isinstance(domain, LpBall):
-        return domain.radius * np.linalg.norm(rows, ord=_conj(domain.p), axis=1)
+        return domain.radius * _row_norms(X, _conj(domain.p), intercept)
     if isinstance(domain, Box):
-        return np.abs(rows) @ np.maximum(np.abs(domain.lo), np.abs(domain.hi))
+        c = np.maximum(np.abs(domain.lo), np.abs(domain.hi))  # the box's largest |x_j|, one per coordinate
+        if intercept:
+            return c[0] + np.asarray(abs(X) @ c[1:]).ravel()
+        return np.asarray(abs(X) @ c).ravel()
     raise ValueError("this bound needs a bounded domain (an LpBall or a Box)")
 
 
@@ -61,9 +78,6 @@ class _ObjectiveOracle:
         if spec is None or spec.kind not in (_LSQ, _LOGI, _HINGE, _LASSO):
             raise TypeError(f"{type(self).__name__} needs a convq LeastSquares, Logistic, Hinge or Lasso objective, "
                             f"got {type(objective).__name__}")
-        if getattr(objective, "sparse", False):
-            raise TypeError(f"objective: {type(self).__name__} needs a dense X; a sparse X is not supported by the "
-                            "stochastic oracles (build the objective from X.toarray())")
         if getattr(objective, "sample_weight", None) is not None:
             raise ValueError(f"objective: {type(self).__name__} samples rows uniformly and takes no sample weights "
                              "(build the objective without sample_weight)")
@@ -105,7 +119,9 @@ class MinibatchOracle(_ObjectiveOracle):
 
     Parameters
     ----------
-    objective : convq.objectives.LeastSquares, Logistic, Hinge or Lasso
+    objective : convq.objectives.LeastSquares, Logistic, Hinge or Lasso, X dense or scipy.sparse
+        (a minibatch then costs O(nnz of its rows), and the bound is computed from the stored
+        entries)
     batch : int >= 1
     p : geometry exponent (the oracle bound is on the l_q norm, q = p/(p-1)), default 2
     domain : LpBall or Box; needed for the bound where the gradient grows with x
@@ -144,8 +160,7 @@ class MinibatchOracle(_ObjectiveOracle):
         kind = obj._c_spec.kind
         X = obj.X if kind != _LASSO else obj.A
         icpt = bool(getattr(obj, "intercept", False))
-        rows = np.hstack([np.ones((X.shape[0], 1)), X]) if icpt else X
-        rn = np.linalg.norm(rows, ord=self.q, axis=1)
+        rn = _row_norms(X, self.q, icpt)
         m, d = X.shape[0], self.d
 
         def theta_r_max():
@@ -159,7 +174,7 @@ class MinibatchOracle(_ObjectiveOracle):
             if self.domain is None:
                 raise ValueError("the oracle bound of LeastSquares needs a bounded domain (residuals grow with x)")
             y = obj.y
-            return float(np.max((_max_abs_inner(self.domain, rows) + np.abs(y)) * rn)
+            return float(np.max((_max_abs_inner(self.domain, X, icpt) + np.abs(y)) * rn)
                          + (obj.lam / m * theta_r_max() if obj.lam > 0 else 0.0))
         if kind == _HINGE:
             return float(obj.C * obj.slope * m * rn.max() + theta_r_max())
@@ -167,7 +182,7 @@ class MinibatchOracle(_ObjectiveOracle):
         if self.domain is None:
             raise ValueError("the oracle bound of Lasso needs a bounded domain")
         l1_sub = float(d) ** (0.0 if math.isinf(self.q) else 1.0 / self.q)  # ||sign(x)||_q <= d^(1/q)
-        return float(m * np.max((_max_abs_inner(self.domain, rows) + np.abs(obj.b)) * rn) + obj.mu * l1_sub)
+        return float(m * np.max((_max_abs_inner(self.domain, X, icpt) + np.abs(obj.b)) * rn) + obj.mu * l1_sub)
 
 
 class NoisyOracle(_ObjectiveOracle):
@@ -176,7 +191,8 @@ class NoisyOracle(_ObjectiveOracle):
 
     Parameters
     ----------
-    objective : a convq objective with data (LeastSquares, Logistic, Hinge, Lasso)
+    objective : a convq objective with data (LeastSquares, Logistic, Hinge, Lasso), X dense or
+        scipy.sparse
     noise : float >= 0, half-width of the uniform noise
     B : float > 0, the almost-sure bound on ||g||_q
     p : geometry exponent (q = p/(p-1)), default 2
