@@ -227,3 +227,43 @@ def test_dense_walk_of_float32_input_and_every_output_mode(d, k):
     out32 = base.astype(np.float32)
     q.decode_sum(msgs[:1], d, out=out32)
     np.testing.assert_array_equal(out32, (base.astype(np.float32).astype(np.float64) + vals[0]).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_adding_decode_checks_every_field_before_it_writes(dtype):
+    """SimQ+'s decoder checks every field before it writes, so an adding decode_sum takes no
+    separate validation pass for the message it adds first (the one that pass would cost a
+    whole type decode): a message bad in its last checked field (a sign padding bit), in its
+    type field, or in the canonical tail still leaves out unchanged, first or later in the
+    list, and a good one is added exactly as before."""
+    d = 3000
+    q = Q.SimQPlus(1.0, p=2)
+    y = _admissible(np.random.default_rng(2).standard_normal(d), 2)
+    good = [q.encode(y, rng=s).payload for s in range(2)]
+    nbits = q.bits(d)
+
+    def flipped(payload, bit):
+        b = bytearray(payload)
+        b[bit // 8] ^= 1 << (bit % 8)
+        return bytes(b)
+
+    T = q.params(d)["type_bits"]
+    bads = [flipped(good[0], nbits - 1),                 # the last sign padding bit
+            bytes(b"\xff" * (T // 8)) + good[0][T // 8:],  # the type field
+            flipped(good[0], T - 1)]                     # the field's zero tail
+    start = np.random.default_rng(3).standard_normal(d).astype(dtype)
+    for bad in bads:
+        with pytest.raises(DecodeError):
+            q.decode(bad, d)
+        for msgs in ([bad], [bad, good[1]], [good[1], bad]):
+            out = start.copy()
+            with pytest.raises(DecodeError):
+                q.decode_sum(msgs, d, out=out)
+            np.testing.assert_array_equal(out, start)
+    out = start.copy()
+    q.decode_sum(good, d, weights=[0.5, 2.0], out=out)
+    ref = start.astype(np.float64)
+    for w, m in zip([0.5, 2.0], good):
+        ref = ref + w * q.decode(m, d)
+        ref = ref.astype(dtype).astype(np.float64)
+    np.testing.assert_array_equal(out, ref.astype(dtype))

@@ -136,6 +136,7 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     P->k = (uint64_t)k;
     P->type_bits = simqplus_type_bits((uint64_t)d, P->k);
     P->bits = P->type_bits + P->k;
+    P->checks_first = 1; /* simqplus_decode writes nothing before its last check */
     /* the sorted draws, the sign bits, the walk's skip table, the string (and the dense walk's
      * sign bits); the decoder: the string and the coordinates with draws */
     size_t str = sqp_str_bytes((uint64_t)d + P->k, P->k);

@@ -172,7 +172,8 @@ int cq_q_quantize_typed(const cq_qpar *P, const cq_qin *y, bitgen_t *g, void *wo
 int cq_q_decode_typed(const cq_qpar *P, const uint8_t *payload, uint64_t nbytes, void *work, const cq_qout *out,
                       cq_errinfo *err)
 {
-    if (out->add != CQ_QOUT_SET && out->p != NULL) { /* validate first: a malformed payload leaves out unchanged */
+    if (out->add != CQ_QOUT_SET && out->p != NULL && !P->checks_first) { /* validate first: a malformed
+                                                                           * payload leaves out unchanged */
         cq_qout check = *out;
         check.p = NULL;
         int st = decode_frame(P, payload, nbytes, work, &check, err);
@@ -187,7 +188,9 @@ int cq_q_decode_sum(const cq_qpar *P, const uint8_t *const *payloads, const uint
 {
     assert(!fresh || n >= 1);
     cq_qout o = {NULL, out_f32, CQ_QOUT_ADD, 1.0};
-    for (size_t k = 0; k < n && !fresh; k++) { /* every payload validated before out is touched */
+    /* every payload validated before out is touched; the first one, decoded first, by its own
+     * decode where the family checks every field before it writes (P->checks_first) */
+    for (size_t k = P->checks_first ? 1 : 0; k < n && !fresh; k++) {
         int st = decode_frame(P, payloads[k], nbytes[k], work, &o, err);
         if (st != CQ_OK) {
             *bad = k;

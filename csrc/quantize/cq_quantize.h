@@ -144,6 +144,10 @@ typedef struct cq_qpar {
     int threads;         /* threads of one encode / decode / quantize (cq_q_resolve
                             sets 1; the caller may raise it): the fixed-width codecs
                             split their coordinates, the result does not change     */
+    int checks_first;    /* 1: the family's decoder checks every field (and reads to
+                            the message's end) before it writes out, so an adding
+                            decode needs no validation pass of its own (SimQ+, whose
+                            validation is its whole type decode)                    */
 } cq_qpar;
 
 /* Validate the spec for dimension d (d >= 1) and derive every parameter.
