@@ -897,13 +897,15 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
 
 /* The decoded values of the coordinates with draws, from the string S (index 0's n0 stars
  * first) and the sign bits sw (bit t: the t-th coordinate with draws, increasing): coordinate
- * i with c_i draws gets c_i B'/k with its sign. The star at position b with t stars before
- * it is a draw of index b - t (i + 1: coordinate i); each star overwrites its coordinate's
- * value with the run so far, so the last star of a run leaves c_i there, without a branch
- * on the data. Set and first-term outputs only (an accumulating output adds each value once:
- * sqp_emit_add). */
-static void sqp_emit_set(const cq_qout *out, const uint64_t *S, uint64_t n0, uint64_t k, const uint64_t *sw,
-                         double unit)
+ * i with c_i draws gets c_i B'/k with its sign. One walk over the stars: the star at position
+ * b with t stars before it is a draw of index b - t (i + 1: coordinate i), and its run so
+ * far is counted without a branch on the data. set != 0 (a set or first-term output): each
+ * star overwrites its coordinate's value with the run so far, so the last star of a run
+ * leaves c_i there. set == 0 (an accumulating output, which must add each value once): the
+ * first star of a run opens entry nnz of the lists nz, cnt (k + 1 entries each) and the
+ * later ones overwrite its count; returns nnz. A constant set in each inlined copy. */
+SQP_INLINE uint64_t sqp_star_walk(const cq_qout *out, const uint64_t *S, uint64_t n0, uint64_t k, const uint64_t *sw,
+                                  double unit, int set, uint32_t *nz, uint32_t *cnt)
 {
     uint64_t ns = n0, nnz = 0, last = 0, first = 0;
     double w = out->w;
@@ -917,6 +919,11 @@ static void sqp_emit_set(const cq_qout *out, const uint64_t *S, uint64_t n0, uin
             nnz += fresh;
             first = (ns & mask) | (first & ~mask);
             last = idx;
+            if (!set) {
+                nz[nnz] = (uint32_t)(idx - 1);
+                cnt[nnz] = (uint32_t)(ns - first + 1);
+                continue;
+            }
             uint64_t sg = (sw[(nnz - 1) >> 6] >> ((nnz - 1) & 63)) & 1u;
             double v = cq_q_bitsd(cq_q_dbits((double)(int64_t)(ns - first + 1) * unit) ^ (sg << 63));
             if (start) v = 0.0 + w * v;
@@ -924,28 +931,20 @@ static void sqp_emit_set(const cq_qout *out, const uint64_t *S, uint64_t n0, uin
             else ((double *)out->p)[idx - 1] = v;
         }
     }
+    return nnz;
 }
 
-/* The same values added to an accumulating output, one add per coordinate: the coordinates
- * and their counts gathered first (nz, cnt: k + 1 entries each; the first star of a run
- * opens entry nnz, the later ones overwrite its count). */
+static void sqp_emit_set(const cq_qout *out, const uint64_t *S, uint64_t n0, uint64_t k, const uint64_t *sw,
+                         double unit)
+{
+    (void)sqp_star_walk(out, S, n0, k, sw, unit, 1, NULL, NULL);
+}
+
+/* An accumulating output: the lists first, then one add per coordinate. */
 static void sqp_emit_add(const cq_qout *out, const uint64_t *S, uint64_t n0, uint64_t k, const uint64_t *sw,
                          double unit, uint32_t *nz, uint32_t *cnt)
 {
-    uint64_t ns = n0, nnz = 0, last = 0, first = 0;
-    for (uint64_t wi = n0 >> 6; ns < k; wi++) {
-        uint64_t z = S[wi];
-        if (wi == n0 >> 6) z &= ~(uint64_t)0 << (n0 & 63);
-        for (; z; z &= z - 1, ns++) {
-            uint64_t idx = 64 * wi + (uint64_t)__builtin_ctzll(z) - ns, fresh = idx != last;
-            uint64_t mask = 0 - fresh; /* a mask, not a branch: fresh is the data's coin */
-            nnz += fresh;
-            first = (ns & mask) | (first & ~mask);
-            last = idx;
-            nz[nnz] = (uint32_t)(idx - 1);
-            cnt[nnz] = (uint32_t)(ns - first + 1);
-        }
-    }
+    uint64_t nnz = sqp_star_walk(out, S, n0, k, sw, unit, 0, nz, cnt);
     for (uint64_t t = 1; t <= nnz; t++) {
         uint64_t sg = (sw[(t - 1) >> 6] >> ((t - 1) & 63)) & 1u;
         cq_q_emit1(out, nz[t], cq_q_bitsd(cq_q_dbits((double)(int64_t)cnt[t] * unit) ^ (sg << 63)));
