@@ -138,7 +138,8 @@ static int simqplus_resolve(const cq_qspec *q, cq_qpar *P, cq_errinfo *err)
     P->bits = P->type_bits + P->k;
     P->checks_first = 1; /* simqplus_decode writes nothing before its last check */
     /* the sorted draws, the sign bits, the walk's skip table, the string (and the dense walk's
-     * sign bits); the decoder: the string and the coordinates with draws */
+     * sign bits); the decoder: the string, then the sign bits as words and an accumulating
+     * output's lists of coordinates and counts (sqp_emit_add) */
     size_t str = sqp_str_bytes((uint64_t)d + P->k, P->k);
     size_t enc = (P->k + 4) * sizeof(double) + cq_q_round8(P->k / 8 + 1) + (d / SQP_BLOCK + 2) * sizeof(double) + str +
                  (d >= SQP_DENSE_D ? cq_q_round8(d / 8 + 8 * SQP_SEGS + 8) : 0); /* the stretches' sign bits */
