@@ -456,3 +456,37 @@ def test_a_reused_large_scratch_gives_the_twins_messages_in_any_order_and_thread
     with ThreadPoolExecutor(4) as ex:
         for res in ex.map(run, [sizes, sizes[::-1], sizes[1:] + sizes[:1], sizes[::2] * 2]):
             assert res == [(True, True)] * 4
+
+
+
+def test_a_thread_does_not_keep_a_large_scratch_it_no_longer_needs():
+    """Regression: one large call pinned its scratch (up to 512 MiB) for the thread's life.
+    A kept block over 64 MiB is freed by the first call that needs less than a quarter of
+    it, a small call included; blocks the size of the DDP hook's (tens of MiB) are kept
+    across calls of any size; and the calls still give the twin's messages."""
+    import sys
+    import threading
+
+    from convq import _core
+    from convq.slow import quantize as S
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the per-thread scratch cache is built on Linux only (huge-page advice)")
+    q = Q.RATQ(1.0)
+    big, mid, small = 1 << 24, 1 << 20, 1 << 10       # scratch 128 MiB, 8 MiB, 8 KiB
+    assert q.params(big)["work"] == 128 << 20 and q.params(mid)["work"] == 8 << 20
+    ys = {d: np.random.default_rng(d).standard_normal(d) for d in (big, mid, small)}
+    ys = {d: y / np.linalg.norm(y) * 0.9 for d, y in ys.items()}
+    want = {d: S.encode(q, ys[d], rng=d)[0] for d in (mid, small)}
+    kept = []
+
+    def run():
+        for d in (big, mid, small, big, small, mid, small):
+            m = q.encode(ys[d], rng=d, threads=1)
+            if d in want:
+                assert m.payload == want[d]
+            kept.append(_core._q_scratch_kept() >> 20)
+
+    t = threading.Thread(target=run)   # a fresh thread: its own, empty cache
+    t.start()
+    t.join()
+    assert kept == [128, 8, 8, 128, 0, 8, 8]

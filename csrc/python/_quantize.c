@@ -29,6 +29,8 @@
  *   _q_fwht(x) -> H x                     the fast Walsh-Hadamard transform (tests, bench)
  *   _q_simd_level() -> int                the typed kernels' build level a call would run
  *                                         now (0 portable, 1 AVX2, 2 AVX-512; tests, bench)
+ *   _q_scratch_kept() -> int              bytes of large kernel scratch this thread keeps
+ *                                         for its next call (tests)
  */
 #include "_quantize.h"
 #include <limits.h>
@@ -250,15 +252,23 @@ fail:
  * afresh on every call, and the kernel then zeroed every page of it: for the 8 MB of RATQ
  * at d = 2^20, 6 faults and 0.2 ms of system time per encode, 3.5 -> 3.1 ms of wall time.
  * A block in use is taken out of the cache, so a nested call on the same thread gets a
- * fresh one. Given back with free_work. */
+ * fresh one. Given back with free_work. The cache does not hold on to what the thread no
+ * longer needs: a kept block over WORK_SHRINK bytes is freed by the first call that needs
+ * less than a WORK_SLACK-th of it (a small call included), so one large call does not pin
+ * its scratch for the thread's life; the DDP hook's buckets (the largest scratch, 39 MB for
+ * RATQ's 25 MB bucket) stay below that size and keep their block. */
 #define WORK_HUGE ((size_t)4 << 20)
 #define WORK_KEEP ((size_t)512 << 20)
+#define WORK_SHRINK ((size_t)64 << 20)
+#define WORK_SLACK 4
 #define WORK_ALIGN ((size_t)2 << 20)
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
 #define WORK_CACHE 1
 typedef struct work_block {
-    void *p;
-    size_t n; /* bytes, a multiple of WORK_ALIGN */
+    void *p;      /* the kept block, or NULL */
+    size_t n;     /* its bytes, a multiple of WORK_ALIGN */
+    void *lent;   /* the block a call of this thread took from the cache, or NULL */
+    size_t lent_n; /* its bytes */
 } work_block;
 static pthread_key_t work_key;
 static pthread_once_t work_once = PTHREAD_ONCE_INIT;
@@ -271,6 +281,13 @@ static void work_block_free(void *b)
 }
 
 static void work_key_init(void) { work_key_ok = pthread_key_create(&work_key, work_block_free) == 0; }
+
+/* This thread's cache entry where it has one, else NULL (nothing is created). */
+static work_block *work_cache_peek(void)
+{
+    (void)pthread_once(&work_once, work_key_init);
+    return work_key_ok ? (work_block *)pthread_getspecific(work_key) : NULL;
+}
 
 /* This thread's cache entry (created empty on first use), or NULL. */
 static work_block *work_cache(void)
@@ -286,16 +303,28 @@ static work_block *work_cache(void)
 }
 #endif
 
+#ifdef WORK_CACHE
+/* Whether a kept block of `have` bytes is too large to keep for calls that need `need`. */
+static int work_oversized(size_t have, size_t need) { return have > WORK_SHRINK && have / WORK_SLACK > need; }
+#endif
+
 static void *alloc_work(size_t n)
 {
 #ifdef WORK_CACHE
+    size_t m = (n + WORK_ALIGN - 1) / WORK_ALIGN * WORK_ALIGN;
+    work_block *b = n >= WORK_HUGE ? work_cache() : work_cache_peek();
+    if (b != NULL && b->p != NULL && work_oversized(b->n, m)) { /* more than this thread needs now */
+        free(b->p);
+        b->p = NULL;
+        b->n = 0;
+    }
     if (n >= WORK_HUGE) {
-        size_t m = (n + WORK_ALIGN - 1) / WORK_ALIGN * WORK_ALIGN;
-        work_block *b = work_cache();
         if (b != NULL && b->p != NULL && b->n >= m) {
-            void *p = b->p;
+            b->lent = b->p;
+            b->lent_n = b->n;
             b->p = NULL;
-            return p;
+            b->n = 0;
+            return b->lent;
         }
         void *p = NULL;
         if (posix_memalign(&p, WORK_ALIGN, m) != 0) return NULL;
@@ -312,9 +341,13 @@ static void free_work(void *p, size_t n)
 {
 #ifdef WORK_CACHE
     if (p != NULL && n >= WORK_HUGE) {
+        work_block *b = work_cache();
         size_t m = (n + WORK_ALIGN - 1) / WORK_ALIGN * WORK_ALIGN;
-        work_block *b = m <= WORK_KEEP ? work_cache() : NULL;
-        if (b != NULL && (b->p == NULL || b->n < m)) {
+        if (b != NULL && p == b->lent) { /* the cache's own block: its true size */
+            m = b->lent_n;
+            b->lent = NULL;
+        }
+        if (b != NULL && m <= WORK_KEEP && (b->p == NULL || b->n < m)) {
             free(b->p);
             b->p = p;
             b->n = m;
@@ -325,6 +358,20 @@ static void free_work(void *p, size_t n)
     (void)n;
 #endif
     free(p);
+}
+
+/* _q_scratch_kept() -> int: the bytes of kernel scratch this thread keeps for its next call
+ * (tests of the cache's policy). */
+static PyObject *py_q_scratch_kept(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+#ifdef WORK_CACHE
+    work_block *b = work_cache_peek();
+    return PyLong_FromSize_t(b != NULL && b->p != NULL ? b->n : 0);
+#else
+    return PyLong_FromSize_t(0);
+#endif
 }
 
 /* 0 if `nbytes` (a double: products of sizes cannot overflow it) can fit in this machine's
@@ -1006,5 +1053,6 @@ PyMethodDef cqb_quantize_methods[] = {
     CQB_METHOD(_q_grid_round, "_q_grid_round(y, b, scale, s, key, width) -> integer levels (all-reduce mode)."),
     CQB_METHOD(_q_grid_decode, "_q_grid_decode(ints, b, scale, s, n, out[, add]) -> out (all-reduce mode)."),
     CQB_METHOD(_q_simd_level, "_q_simd_level() -> build level of the typed kernels (0 portable, 1 AVX2, 2 AVX-512)."),
+    CQB_METHOD(_q_scratch_kept, "_q_scratch_kept() -> bytes of kernel scratch this thread keeps for its next call."),
     CQB_METHODS_END,
 };
