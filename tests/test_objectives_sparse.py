@@ -169,12 +169,11 @@ def test_the_binding_checks_a_hand_built_csr_in_full():
 
 
 def test_what_takes_only_a_dense_x_refuses_a_sparse_objective():
+    # the stochastic oracles take sparse objectives (tests/test_stochastic_oracles.py), as
+    # convq.distributed.train takes sparse shards (tests/test_distributed.py)
     X, y, _ = _data()
     obj = O.Logistic(sp.csr_matrix(X), y, 0.1, True)
-    with pytest.raises(TypeError, match="sparse"):
-        S.MinibatchOracle(obj, 5)
-    with pytest.raises(TypeError, match="sparse"):
-        S.NoisyOracle(obj, 0.1, 10.0)
-    # (convq.distributed.train takes sparse shards: tests/test_distributed.py)
+    dense, ball = O.Logistic(X, y, 0.1, True), S.LpBall(2, 1.0)
+    assert S.MinibatchOracle(obj, 5, domain=ball).q_bound == pytest.approx(S.MinibatchOracle(dense, 5, domain=ball).q_bound)
     with pytest.raises(TypeError, match="A must be a dense array"):
         O.Quadratic(sp.csr_matrix(np.eye(3)))
