@@ -687,24 +687,43 @@ def test_for_geometry():
 
 
 @pytest.mark.parametrize("kind", ["normal", "sorted", "ties", "periodic", "spiky"])
-def test_topk_sampled_selection_is_exact(kind):
-    """d >= 32768 uses a sample-bracketed selection; it must equal the exact top k
-    (ties to the lower index) on adversarial layouts too."""
+@pytest.mark.parametrize("d,dtype", [(2 ** 15, np.float64), (2 ** 15 + 5, np.float32)])
+def test_topk_sampled_selection_is_exact(kind, d, dtype):
+    """d >= 32768 uses a sample-bracketed selection (whose passes the AVX-512 build makes
+    eight values a compare, with a scalar tail where d is not a multiple of 8); it must
+    equal the exact top k (ties to the lower index) on adversarial layouts too, for
+    float32 input as for float64."""
     rng = np.random.default_rng(8)
-    d = 2 ** 15
     y = rng.standard_normal(d)
     if kind == "sorted":
         y = np.sort(y)
     elif kind == "ties":
         y = np.round(y, 1)
     elif kind == "periodic":
-        y = np.tile(np.arange(8.0), d // 8) * (1 + (np.arange(d) % 4096 == 0))
+        y = np.resize(np.arange(8.0), d) * (1 + (np.arange(d) % 4096 == 0))
     elif kind == "spiky":
         y = np.zeros(d)
         y[rng.choice(d, 50, replace=False)] = 1.0
+    y = y.astype(dtype).astype(np.float64) if dtype == np.float32 else y
+    yin = y.astype(dtype)
     for k in [1, 7, d // 100, d // 2, d - 1, d]:
         order = np.lexsort((np.arange(d), -np.abs(y)))[:k]
         expect = np.zeros(d)
         expect[order] = y[order]
-        np.testing.assert_array_equal(Q.TopK(k)(y), expect)
-        assert Q.TopK(k).decode(Q.TopK(k).encode(y)).tobytes() == expect.tobytes()
+        np.testing.assert_array_equal(Q.TopK(k)(yin), expect)
+        assert Q.TopK(k).decode(Q.TopK(k).encode(yin)).tobytes() == expect.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_topk_sampled_selection_reports_the_first_non_finite_value(dtype):
+    """The sample-bracketed pass checks finiteness as it counts (no separate pass): the
+    error still names the first non-finite coordinate, whether or not the strided sample
+    saw one, and nothing is encoded."""
+    d = 2 ** 15 + 5
+    for bad in ({12345: np.nan, 20000: np.inf}, {0: np.inf, 5: np.nan}, {d - 1: -np.inf}):
+        y = np.random.default_rng(0).standard_normal(d)
+        for i, v in bad.items():
+            y[i] = v
+        first = min(bad)
+        with pytest.raises(ValueError, match=rf"y must be finite, got {bad[first]} at index {first}$"):
+            Q.TopK(300).encode(y.astype(dtype))

@@ -212,7 +212,7 @@ import convq.quantize as Q
 h = hashlib.sha256()
 for q in (Q.SimQ(1.0), Q.CUQ(1.0, 16), Q.CUQ(2.0, 1000), Q.CUQ(1.0, 4), Q.CUQ(0.5, 256), Q.CUQ(3.0, 40000), Q.QSGD(4), Q.QSGD(3, bucket=7, norm="inf"),
           Q.QSGD(1), Q.QSGD(127, bucket=100), Q.QSGD(32767, bucket=64), Q.QSGD(4, bucket=36), Q.QSGD(4, bucket=None), Q.TernGrad(),
-          Q.ScaledSign(), Q.TopK(50), Q.RandK(50), Q.Identity(), Q.Identity("float32"), Q.RATQ(1.0),
+          Q.ScaledSign(), Q.TopK(50), Q.TopK(1400), Q.RandK(50), Q.Identity(), Q.Identity("float32"), Q.RATQ(1.0),
           Q.LpQuantizer(1.5), Q.LpQuantizer(1.0), Q.LpQuantizer(1.3, 2.0)):
     for d in (1, 7, 1000, 70001):
         for dt in (np.float64, np.float32):

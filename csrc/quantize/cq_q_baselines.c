@@ -595,15 +595,66 @@ static double select_kth(double *a, size_t n, size_t kth)
     return a[kth];
 }
 
-/* The k-th largest |y_i|. For large d: a strided sample of 4096 values brackets it
- * ([lo, hi], +-4 sqrt(r) + 32 sample ranks), one pass counts the values above hi and
- * gathers those inside the bracket, and the selection runs on that small set; if the
- * bracket misses (adversarial periodic data), the full selection runs. Exact either way. */
-static double topk_threshold(cq_qin y, size_t d, size_t k, double *a)
+#ifdef CQ_Q_AVX512_VARIANT
+/* topk_threshold's pass over y[0..m) (m a multiple of 8), eight values a compare: clears
+ * *fin at a non-finite value, adds to *above the values over hi, and appends the values in
+ * [lo, hi] to a[*nc..] in index order (the portable loop's comparisons, so the same count
+ * and the same candidates). */
+static void topk_bracket_avx512(cq_qin y, size_t m, double lo, double hi, int *fin, size_t *above, double *a,
+                                size_t *nc)
+{
+    const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
+    const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi), vmax = _mm512_set1_pd(DBL_MAX);
+    __mmask8 ok = 0xFF;
+    size_t ab = 0, n = *nc;
+    for (size_t i = 0; i < m; i += 8) {
+        __m512d v = _mm512_and_pd(cq_q_load8_avx512(y, i), absm);
+        ok &= _mm512_cmp_pd_mask(v, vmax, _CMP_LE_OQ);
+        ab += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(v, vhi, _CMP_GT_OQ));
+        unsigned in = _mm512_cmp_pd_mask(v, vlo, _CMP_GE_OQ) & _mm512_cmp_pd_mask(v, vhi, _CMP_LE_OQ);
+        if (in) { /* rare (the bracket holds a few % of the values): no compress-store */
+            double t[8];
+            _mm512_storeu_pd(t, v);
+            for (; in; in &= in - 1) a[n++] = t[__builtin_ctz(in)];
+        }
+    }
+    *fin &= ok == 0xFF;
+    *above += ab;
+    *nc = n;
+}
+
+/* The first i in [i0, m) (m - i0 a multiple of 8) with |y_i| >= thr, else m. */
+static size_t topk_next_avx512(cq_qin y, size_t i0, size_t m, double thr)
+{
+    const __m512d absm = _mm512_castsi512_pd(_mm512_set1_epi64(0x7FFFFFFFFFFFFFFFll));
+    const __m512d vt = _mm512_set1_pd(thr);
+    for (size_t i = i0; i < m; i += 8) {
+        unsigned hit = _mm512_cmp_pd_mask(_mm512_and_pd(cq_q_load8_avx512(y, i), absm), vt, _CMP_GE_OQ);
+        if (hit) return i + (size_t)__builtin_ctz(hit);
+    }
+    return m;
+}
+#endif
+
+/* The k-th largest |y_i| (*thr) and the number of |y_i| above it (*greater), every y_i
+ * checked finite. For large d: a strided sample of 4096 values brackets it ([lo, hi],
+ * +-4 sqrt(r) + 32 sample ranks); one pass checks y, counts the values above hi and gathers
+ * those inside the bracket, and the selection runs on that small set, whose values above
+ * the threshold complete the count (every value above hi is counted, every one in
+ * [lo, hi] gathered, every one below lo is below the threshold). If the bracket misses
+ * (adversarial periodic data), the full selection and a counting pass run. Exact either
+ * way; the same threshold and count as the full selection. */
+static int topk_threshold(cq_qin y, size_t d, size_t k, double *a, double *thr, size_t *greater, cq_errinfo *err)
 {
     const size_t ns = 4096;
+    int checked = 0;
     if (d >= 8 * ns) {
-        for (size_t t = 0; t < ns; t++) a[t] = fabs(cq_q_at(y, (size_t)((double)t * (double)d / (double)ns)));
+        int fin = 1;
+        for (size_t t = 0; t < ns; t++) {
+            a[t] = fabs(cq_q_at(y, (size_t)((double)t * (double)d / (double)ns)));
+            fin &= a[t] <= DBL_MAX;
+        }
+        if (!fin) return check_finite(y, d, err);
         double r = (double)k * (double)ns / (double)d; /* expected descending rank in the sample */
         double margin = 4.0 * sqrt(r + 1.0) + 32.0;
         double rhi = r - margin, rlo = r + margin;
@@ -611,36 +662,63 @@ static double topk_threshold(cq_qin y, size_t d, size_t k, double *a)
         size_t ilo = rlo >= (double)(ns - 1) ? 0 : ns - 1 - (size_t)rlo; /* ascending index of lo */
         double hi = rhi <= 0 ? INFINITY : select_kth(a, ns, ihi);
         double lo = rlo >= (double)(ns - 1) ? 0.0 : select_kth(a, ns, ilo);
-        size_t above = 0, nc = 0;
-        for (size_t i = 0; i < d; i++) {
+        size_t above = 0, nc = 0, i = 0;
+#ifdef CQ_Q_AVX512_VARIANT
+        i = d / 8 * 8;
+        topk_bracket_avx512(y, i, lo, hi, &fin, &above, a, &nc);
+#endif
+        for (; i < d; i++) {
             double v = fabs(cq_q_at(y, i));
+            fin &= v <= DBL_MAX; /* NaN and Inf fail it */
             above += v > hi;
             if (v >= lo && v <= hi) a[nc++] = v;
         }
-        if (above < k && k <= above + nc) return select_kth(a, nc, nc - (k - above));
+        if (!fin) return check_finite(y, d, err);
+        checked = 1;
+        if (above < k && k <= above + nc) {
+            *thr = select_kth(a, nc, nc - (k - above));
+            size_t g = above;
+            for (size_t t = 0; t < nc; t++) g += a[t] > *thr;
+            *greater = g;
+            return CQ_OK;
+        }
+    }
+    if (!checked) {
+        int st = check_finite(y, d, err);
+        if (st) return st;
     }
     for (size_t i = 0; i < d; i++) a[i] = fabs(cq_q_at(y, i));
-    return select_kth(a, d, d - k);
+    *thr = select_kth(a, d, d - k);
+    size_t g = 0;
+    for (size_t i = 0; i < d; i++) g += fabs(cq_q_at(y, i)) > *thr;
+    *greater = g;
+    return CQ_OK;
 }
 
 static int topk_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_bitwriter *w, const cq_qout *out,
                     cq_errinfo *err)
 {
     (void)g;
-    size_t d = P->d, k = (size_t)P->k;
-    double *a = (double *)work;
-    int st = check_finite(y, d, err);
+    size_t d = P->d, k = (size_t)P->k, greater = 0;
+    double *a = (double *)work, thr = 0.0;
+    int st = topk_threshold(y, d, k, a, &thr, &greater, err);
     if (st) return st;
-    double thr = topk_threshold(y, d, k, a);
-    size_t greater = 0;
-    for (size_t i = 0; i < d; i++) greater += fabs(cq_q_at(y, i)) > thr;
-    /* y is read once for the threshold, once to count and once to select: if another
+    /* y is read once for the threshold and the count, and once to select: if another
      * thread writes to it meanwhile the counts disagree; report that, never a message
      * with the wrong number of fields */
     if (greater > k) return cq_q_fail_changed("TopK", err);
     size_t ties = k - greater, taken = 0;
     if (out != NULL) cq_q_emit_zero(out, d);
+#ifdef CQ_Q_AVX512_VARIANT
+    size_t m8 = d / 8 * 8; /* the runs of values below thr skipped eight at a time */
+#endif
     for (size_t i = 0; i < d; i++) {
+#ifdef CQ_Q_AVX512_VARIANT
+        if (i < m8 && (i & 7) == 0) {
+            i = topk_next_avx512(y, i, m8, thr);
+            if (i == m8 && i == d) break;
+        }
+#endif
         double yi = cq_q_at(y, i), v = fabs(yi);
         int take = v > thr || (v == thr && ties > 0);
         if (!take) continue;
