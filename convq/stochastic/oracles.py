@@ -40,7 +40,7 @@ def _row_norms(X, order, intercept):
     if not is_sparse(X):
         rows = np.hstack([np.ones((X.shape[0], 1)), X]) if intercept else X
         return np.linalg.norm(rows, ord=order, axis=1)
-    A = abs(X).tocsr()
+    A = abs(X)   # CSR, as the objective keeps X
     if math.isinf(order):
         r = np.asarray(A.max(axis=1).toarray()).ravel()
         return np.maximum(r, 1.0) if intercept else r

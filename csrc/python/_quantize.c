@@ -251,8 +251,8 @@ fail:
  * at most WORK_KEEP bytes, freed when the thread ends): glibc maps a block this large
  * afresh on every call, and the kernel then zeroed every page of it: for the 8 MB of RATQ
  * at d = 2^20, 6 faults and 0.2 ms of system time per encode, 3.5 -> 3.1 ms of wall time.
- * A block in use is taken out of the cache, so a nested call on the same thread gets a
- * fresh one. Given back with free_work. The cache does not hold on to what the thread no
+ * A block in use is marked busy, so a nested call on the same thread gets a fresh one.
+ * Given back with free_work. The cache does not hold on to what the thread no
  * longer needs: a kept block over WORK_SHRINK bytes is freed by the first call that needs
  * less than a WORK_SLACK-th of it (a small call included), so one large call does not pin
  * its scratch for the thread's life; the DDP hook's buckets (the largest scratch, 39 MB for
@@ -265,10 +265,9 @@ fail:
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
 #define WORK_CACHE 1
 typedef struct work_block {
-    void *p;      /* the kept block, or NULL */
-    size_t n;     /* its bytes, a multiple of WORK_ALIGN */
-    void *lent;   /* the block a call of this thread took from the cache, or NULL */
-    size_t lent_n; /* its bytes */
+    void *p;  /* the kept block, or NULL */
+    size_t n; /* its bytes, a multiple of WORK_ALIGN */
+    int busy; /* a call of this thread is using it */
 } work_block;
 static pthread_key_t work_key;
 static pthread_once_t work_once = PTHREAD_ONCE_INIT;
@@ -292,9 +291,8 @@ static work_block *work_cache_peek(void)
 /* This thread's cache entry (created empty on first use), or NULL. */
 static work_block *work_cache(void)
 {
-    (void)pthread_once(&work_once, work_key_init);
+    work_block *b = work_cache_peek();
     if (!work_key_ok) return NULL;
-    work_block *b = (work_block *)pthread_getspecific(work_key);
     if (b == NULL && (b = (work_block *)calloc(1, sizeof *b)) != NULL && pthread_setspecific(work_key, b) != 0) {
         free(b);
         b = NULL;
@@ -313,18 +311,17 @@ static void *alloc_work(size_t n)
 #ifdef WORK_CACHE
     size_t m = (n + WORK_ALIGN - 1) / WORK_ALIGN * WORK_ALIGN;
     work_block *b = n >= WORK_HUGE ? work_cache() : work_cache_peek();
-    if (b != NULL && b->p != NULL && work_oversized(b->n, m)) { /* more than this thread needs now */
+    int idle = b != NULL && b->p != NULL && !b->busy;
+    if (idle && work_oversized(b->n, m)) { /* more than this thread needs now */
         free(b->p);
         b->p = NULL;
         b->n = 0;
+        idle = 0;
     }
     if (n >= WORK_HUGE) {
-        if (b != NULL && b->p != NULL && b->n >= m) {
-            b->lent = b->p;
-            b->lent_n = b->n;
-            b->p = NULL;
-            b->n = 0;
-            return b->lent;
+        if (idle && b->n >= m) {
+            b->busy = 1;
+            return b->p;
         }
         void *p = NULL;
         if (posix_memalign(&p, WORK_ALIGN, m) != 0) return NULL;
@@ -343,11 +340,11 @@ static void free_work(void *p, size_t n)
     if (p != NULL && n >= WORK_HUGE) {
         work_block *b = work_cache();
         size_t m = (n + WORK_ALIGN - 1) / WORK_ALIGN * WORK_ALIGN;
-        if (b != NULL && p == b->lent) { /* the cache's own block: its true size */
-            m = b->lent_n;
-            b->lent = NULL;
+        if (b != NULL && p == b->p) { /* the kept block, back from its call */
+            b->busy = 0;
+            return;
         }
-        if (b != NULL && m <= WORK_KEEP && (b->p == NULL || b->n < m)) {
+        if (b != NULL && !b->busy && m <= WORK_KEEP && (b->p == NULL || b->n < m)) {
             free(b->p);
             b->p = p;
             b->n = m;

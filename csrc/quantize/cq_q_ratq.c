@@ -240,7 +240,7 @@ typedef struct ratq_load_ctx {
     size_t n_in;   /* window 1: coordinates of x inside the window (the rest are 0)      */
     size_t o;      /* window 2: its offset d2 - n0                                        */
     double scale;  /* window 2: window 1's scale, applied where the windows overlap       */
-    double *ss;    /* window 1: the norm check's four accumulators (ratq_sumsq), or NULL  */
+    double *ss;    /* window 1: the norm check's four accumulators (ratq_sumsq)           */
 } ratq_load_ctx;
 
 /* Window 1's input: D1 x on [i0, i0 + m), zero past the input. */
@@ -252,7 +252,7 @@ static void ratq_load1(void *ctx, double *blk, size_t i0, size_t m)
     /* the sum's dependency chain beside the signs' work, 256 coordinates at a time */
     for (size_t t = 0; t < k; t += 256) {
         size_t e = k - t < 256 ? k - t : 256;
-        if (c->ss != NULL) ratq_sumsq(c->ss, c->x, i0 + t, e, c->n_in & ~(size_t)3);
+        ratq_sumsq(c->ss, c->x, i0 + t, e, c->n_in & ~(size_t)3);
         ratq_signs(c->r, c->seed, i0 + t, c->x, i0 + t, blk + t, e, 1.0);
     }
     for (size_t t = k; t < m; t++) blk[t] = 0.0;
@@ -273,7 +273,7 @@ static void ratq_load2(void *ctx, double *blk, size_t i0, size_t m)
 
 /* z[0..d2) <- R x (x[0..n_in) zero-padded), all but the final scale: window 1, then
  * window 2 if there are two (window 1's scale folded into window 2's signs where the
- * windows overlap), each window's signs applied as its transform loads a block; ss != NULL:
+ * windows overlap), each window's signs applied as its transform loads a block;
  * ss[0..4) <- the accumulators of the sum of the squares of x (ratq_sumsq), made on the
  * way. Returns the scale 1/sqrt(n0) the group loop applies to every z[i] (with two
  * windows: window 1's to [0, d2 - n0), window 2's to the rest). */
@@ -282,10 +282,10 @@ static double ratq_rotate(const cq_ratq_par *r, uint64_t seed, cq_qin x, size_t 
     size_t n0 = r->n0, o = r->d2 - r->n0;
     double scale = 1.0 / sqrt((double)n0);
     ratq_load_ctx c = {r, seed, x, n_in, o, scale, ss};
-    if (ss != NULL) ss[0] = ss[1] = ss[2] = ss[3] = 0.0;
+    ss[0] = ss[1] = ss[2] = ss[3] = 0.0;
     RATQ_FWHT(z, n0, ratq_load1, &c);
     /* outside window 1 (R1 leaves them), after it: the sum's order */
-    if (ss != NULL && n_in > n0) ratq_sumsq(ss, x, n0, n_in - n0, n_in & ~(size_t)3);
+    if (n_in > n0) ratq_sumsq(ss, x, n0, n_in - n0, n_in & ~(size_t)3);
     for (size_t i = n0; i < n_in; i++) z[i] = cq_q_at(x, i);
     for (size_t i = n_in > n0 ? n_in : n0; i < r->d2; i++) z[i] = 0.0;
     if (o == 0) return scale;

@@ -70,7 +70,7 @@
  * complements the string at the end), then the type code over the string. The decoder: the
  * type code into the string; the canonical and sign-padding checks (the coordinates with
  * draws counted as the runs of stars after a bar); then the values, written from the string
- * in one walk over its stars (sqp_emit_set: each star overwrites its coordinate with the run
+ * in one walk over its stars (sqp_star_walk: each star overwrites its coordinate with the run
  * so far) or, for an accumulating output, added from the list of counts (sqp_emit_add).
  * Typed kernels (cq_qtops): float32 input is read in place and decoded values are written
  * or added as float32 or float64.
@@ -411,13 +411,13 @@ static inline int gap_code(cq_rc_encoder *e, cq_rc_decoder *dc, gap_recips *rc, 
 static const uint32_t sqp_c16[SQP_B + 1] = {1,     16,    120,  560,  1820, 4368, 8008, 11440, 12870,
                                             11440, 8008,  4368, 1820, 560,  120,  16,   1};
 
-/* The number of ones of a 16-bit word (no popcnt instruction in the portable build). */
-static inline unsigned sqp_weight16(uint32_t x)
+/* The number of ones of a word (no popcnt instruction in the portable build, and
+ * __builtin_popcount would call libgcc). */
+static inline unsigned sqp_ones(uint64_t x)
 {
-    x = x - ((x >> 1) & 0x5555u);
-    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-    x = (x + (x >> 4)) & 0x0F0Fu;
-    return (x + (x >> 8)) & 0x1Fu;
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    return (unsigned)((((x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full) * 0x0101010101010101ull) >> 56);
 }
 
 /* The colex rank of a 16-bit word among the words of its weight (Knuth, TAOCP 7.2.1.3: the
@@ -449,7 +449,7 @@ static void sqp_colex_init(sqp_colex *b, uint16_t *tab)
         b->rank = tab;
         b->word = tab + 65536;
         for (uint32_t x = 0; x < 65536; x++) {
-            unsigned w = sqp_weight16(x);
+            unsigned w = sqp_ones(x);
             b->rank[x] = cnt[w];
             b->word[b->off[w] + cnt[w]++] = (uint16_t)x;
         }
@@ -608,7 +608,7 @@ static int sqp_type_code(cq_rc_encoder *e, cq_rc_decoder *dc, uint64_t *S, uint6
             unsigned w;
             if (e) {
                 x = sqp_get16(S, pos);
-                w = sqp_weight16(x);
+                w = sqp_ones(x);
                 /* every q_v, so that no loop exit depends on the data: F = sum_{v < w} C(16, v) q_v */
                 uint64_t F = 0, qw = 0;
                 for (unsigned v = 0; v <= SQP_B; v++) {
@@ -691,28 +691,18 @@ typedef struct sqp_walk {
 #define SQP_INLINE static inline
 #endif
 
-SQP_INLINE void sqp_walk_step(sqp_walk *W, cq_qin y, const double *T, uint64_t n0, uint64_t *S)
+/* One step: coordinate i's draws counted, its stars written into S (bar = 0) or, for the
+ * dense walk (bar = 1, one bit per coordinate instead of a run of any length), the bar
+ * before them (sqp_bars_to_stars then turns the bars into the string); its sign bit if it
+ * has draws. A constant bar in each inlined copy. */
+SQP_INLINE void sqp_walk_step(sqp_walk *W, cq_qin y, const double *T, uint64_t n0, uint64_t *S, int bar)
 {
     size_t i = W->i++;
     uint64_t pos = n0 + W->j + (uint64_t)i + 1; /* coordinate i's first star */
     double yi = cq_q_at(y, i);
     uint64_t c = stars_at(yi, T, &W->s, &W->j), some = c != 0, b = W->nsg & 63;
-    sqp_set_run(S, pos, c);
-    W->acc = (b ? W->acc : 0) | ((some & (uint64_t)(yi < 0)) << b);
-    W->sb[W->nsg >> 6] = W->acc;
-    W->nsg += some;
-}
-
-/* The same step marking the bar before coordinate i's stars instead of the stars (one bit
- * per coordinate instead of a run of any length): the dense walk's string of bars, which
- * sqp_bars_to_stars turns into the string. */
-SQP_INLINE void sqp_walk_step_bar(sqp_walk *W, cq_qin y, const double *T, uint64_t n0, uint64_t *S)
-{
-    size_t i = W->i++;
-    uint64_t bar = n0 + W->j + (uint64_t)i; /* the bar before coordinate i's stars */
-    double yi = cq_q_at(y, i);
-    uint64_t c = stars_at(yi, T, &W->s, &W->j), some = c != 0, b = W->nsg & 63;
-    S[bar >> 6] |= (uint64_t)1 << (bar & 63);
+    if (bar) S[(pos - 1) >> 6] |= (uint64_t)1 << ((pos - 1) & 63);
+    else sqp_set_run(S, pos, c);
     W->acc = (b ? W->acc : 0) | ((some & (uint64_t)(yi < 0)) << b);
     W->sb[W->nsg >> 6] = W->acc;
     W->nsg += some;
@@ -751,10 +741,10 @@ SQP_INLINE void sqp_walk_lockstep(sqp_walk W[4], size_t m, cq_qin y, const doubl
     sqp_walk A = W[0], B = W[1], C = W[2], D = W[3];
     y.f32 = f32;
     for (size_t t = 0; t < m; t++) {
-        sqp_walk_step_bar(&A, y, T, n0, S);
-        sqp_walk_step_bar(&B, y, T, n0, S);
-        sqp_walk_step_bar(&C, y, T, n0, S);
-        sqp_walk_step_bar(&D, y, T, n0, S);
+        sqp_walk_step(&A, y, T, n0, S, 1);
+        sqp_walk_step(&B, y, T, n0, S, 1);
+        sqp_walk_step(&C, y, T, n0, S, 1);
+        sqp_walk_step(&D, y, T, n0, S, 1);
     }
     W[0] = A;
     W[1] = B;
@@ -789,7 +779,7 @@ static int sqp_walk_dense(cq_qin y, size_t d, const double *T, uint64_t n0, uint
     if (y.f32) sqp_walk_lockstep(W, m, y, T, n0, S, 1);
     else sqp_walk_lockstep(W, m, y, T, n0, S, 0);
     for (int g = 0; g < SQP_SEGS; g++) {
-        while (W[g].i < W[g].end) sqp_walk_step_bar(&W[g], y, T, n0, S);
+        while (W[g].i < W[g].end) sqp_walk_step(&W[g], y, T, n0, S, 1);
         if (W[g].j != j0[g + 1]) return -1;
     }
     sqp_bars_to_stars(S, n0 + kk + d);
@@ -869,7 +859,7 @@ static int simqplus_run(const cq_qpar *P, cq_qin y, bitgen_t *g, void *work, cq_
                 W[0].i = i1;
                 continue;
             }
-            while (W[0].i < i1) sqp_walk_step(&W[0], y, T, n0, S);
+            while (W[0].i < i1) sqp_walk_step(&W[0], y, T, n0, S, 0);
         }
         if (W[0].j != kk) return cq_q_fail_changed("SimQ+", err); /* the walk saw another y than the check */
     }
@@ -935,12 +925,6 @@ SQP_INLINE uint64_t sqp_star_walk(const cq_qout *out, const uint64_t *S, uint64_
     return nnz;
 }
 
-static void sqp_emit_set(const cq_qout *out, const uint64_t *S, uint64_t n0, uint64_t k, const uint64_t *sw,
-                         double unit)
-{
-    (void)sqp_star_walk(out, S, n0, k, sw, unit, 1, NULL, NULL);
-}
-
 /* An accumulating output: the lists first, then one add per coordinate. */
 static void sqp_emit_add(const cq_qout *out, const uint64_t *S, uint64_t n0, uint64_t k, const uint64_t *sw,
                          double unit, uint32_t *nz, uint32_t *cnt)
@@ -966,10 +950,8 @@ static uint64_t sqp_count_runs(const uint64_t *S, uint64_t N)
 {
     uint64_t nnz = 0, carry = 1;
     for (uint64_t wi = 0; wi < (N + 63) / 64; wi++) {
-        uint64_t z = S[wi], x = z & ~((z << 1) | carry);
-        x = x - ((x >> 1) & 0x5555555555555555ull); /* popcount without the popcnt instruction */
-        x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-        nnz += (((x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full) * 0x0101010101010101ull) >> 56;
+        uint64_t z = S[wi];
+        nnz += sqp_ones(z & ~((z << 1) | carry));
         carry = z >> 63;
     }
     return nnz;
@@ -1016,7 +998,7 @@ static int simqplus_decode(const cq_qpar *P, cq_bitreader *r, void *work, const 
     double unit = P->Bp / (double)k;
     uint64_t n0 = sqp_leading_stars(S);
     if (out->add == CQ_QOUT_ADD) sqp_emit_add(out, S, n0, k, sw, unit, nz, cnt);
-    else sqp_emit_set(out, S, n0, k, sw, unit);
+    else (void)sqp_star_walk(out, S, n0, k, sw, unit, 1, NULL, NULL);
     return CQ_OK;
 }
 
